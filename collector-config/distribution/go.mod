@@ -1,0 +1,3 @@
+module github.com/judgeval-otel/collector-config/distribution
+
+go 1.26

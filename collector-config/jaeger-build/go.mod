@@ -1,0 +1,3 @@
+module github.com/judgeval-otel/collector-config/jaeger-build
+
+go 1.26

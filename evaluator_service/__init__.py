@@ -1,0 +1,1 @@
+"""judgeval-otel evaluator service: OTLP in, durable scoring, enriched OTLP out."""

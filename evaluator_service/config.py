@@ -1,0 +1,159 @@
+"""The evaluator's configuration: one frozen dataclass resolved flag > environment > YAML > default.
+
+:func:`load_config` is the only entry point. Every user mistake raises :class:`ConfigError` whose message
+names the offending field the way the YAML spells it (``scorers[2].model: required for type
+answer_relevancy``), so the CLI can print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from evaluator_service.config_sections import (
+    ExportConfig,
+    JudgeConfig,
+    QueueConfig,
+    RuleConfig,
+    ScorerConfig,
+    ScoringConfig,
+    parse_export,
+    parse_judge,
+    parse_queue,
+    parse_rules,
+    parse_scorers,
+    parse_scoring,
+)
+from evaluator_service.config_values import ConfigError, Section
+
+ENV_LISTEN = "JUDGEVAL_EVALUATOR_LISTEN"
+"""``host:port`` the evaluator's gRPC server listens on (OTLP, health, admin)."""
+ENV_EXPORT_ENDPOINT = "JUDGEVAL_EVALUATOR_EXPORT_ENDPOINT"
+"""``host:port`` (``http://`` accepted) of the OTLP/gRPC receiver that gets enriched and forwarded spans."""
+ENV_DATA_DIR = "JUDGEVAL_EVALUATOR_DATA_DIR"
+"""Directory of the durable queue (SQLite) and the paused-scorer registry."""
+ENV_CONFIG = "JUDGEVAL_EVALUATOR_CONFIG"
+"""Path of the YAML configuration file."""
+ENV_API_KEY = "JUDGMENT_API_KEY"
+"""Bearer token the admin API requires."""
+ENV_METRICS_ENDPOINT = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"
+"""OTLP/gRPC endpoint for the evaluator's own metrics; unset means no metrics are exported."""
+
+DEFAULT_LISTEN = "127.0.0.1:4320"
+DEFAULT_EXPORT_ENDPOINT = "127.0.0.1:4317"
+DEFAULT_DATA_DIR = "./.judgeval-data"
+
+__all__ = [
+    "ConfigError",
+    "EvaluatorConfig",
+    "ExportConfig",
+    "JudgeConfig",
+    "QueueConfig",
+    "RuleConfig",
+    "ScorerConfig",
+    "ScoringConfig",
+    "load_config",
+    "normalize_endpoint",
+]
+
+
+@dataclass(frozen=True)
+class EvaluatorConfig:
+    """Everything the evaluator needs to run, already validated."""
+
+    listen: str = DEFAULT_LISTEN
+    export_endpoint: str = DEFAULT_EXPORT_ENDPOINT
+    data_dir: Path = Path(DEFAULT_DATA_DIR)
+    api_key: str | None = None
+    metrics_endpoint: str | None = None
+    queue: QueueConfig = field(default_factory=QueueConfig)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
+    scorers: tuple[ScorerConfig, ...] = ()
+    rules: tuple[RuleConfig, ...] = ()
+
+
+def normalize_endpoint(value: str, where: str) -> str:
+    """``http://host:port`` or ``host:port`` → ``host:port``; raises :class:`ConfigError` otherwise."""
+    text = value.strip()
+    for prefix in ("http://", "grpc://"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+    text = text.rstrip("/")
+    if text.startswith("https://"):
+        raise ConfigError(f"{where}: TLS endpoints are not supported yet, use host:port ({value!r})")
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"{where}: expected HOST:PORT, got {value!r}")
+    return text
+
+
+def load_config(
+    *,
+    listen: str | None = None,
+    export_endpoint: str | None = None,
+    data_dir: str | None = None,
+    config_file: str | None = None,
+    api_key: str | None = None,
+    metrics_endpoint: str | None = None,
+    environ: dict[str, str] | None = None,
+) -> EvaluatorConfig:
+    """Resolve explicit values (CLI flags) > environment > YAML file > defaults into a validated config."""
+    env = dict(os.environ if environ is None else environ)
+    path = config_file or env.get(ENV_CONFIG)
+    doc = _read_yaml(path) if path else Section({}, "")
+    doc.reject_unknown(_TOP_LEVEL_KEYS)
+
+    def pick(explicit: str | None, env_name: str, key: str, default: str | None) -> str | None:
+        if explicit:
+            return explicit
+        if env.get(env_name):
+            return env[env_name]
+        return doc.opt_str(key) or default
+
+    metrics = pick(metrics_endpoint, ENV_METRICS_ENDPOINT, "metrics_endpoint", None)
+    return EvaluatorConfig(
+        listen=normalize_endpoint(pick(listen, ENV_LISTEN, "listen", DEFAULT_LISTEN) or "", "listen"),
+        export_endpoint=normalize_endpoint(
+            pick(export_endpoint, ENV_EXPORT_ENDPOINT, "export_endpoint", DEFAULT_EXPORT_ENDPOINT) or "",
+            "export_endpoint",
+        ),
+        data_dir=Path(pick(data_dir, ENV_DATA_DIR, "data_dir", DEFAULT_DATA_DIR) or DEFAULT_DATA_DIR),
+        api_key=pick(api_key, ENV_API_KEY, "api_key", None),
+        metrics_endpoint=normalize_endpoint(metrics, "metrics_endpoint") if metrics else None,
+        queue=parse_queue(doc.section("queue")),
+        scoring=parse_scoring(doc.section("scoring")),
+        export=parse_export(doc.section("export")),
+        judge=(judge := parse_judge(doc.section("judge"))),
+        scorers=parse_scorers(doc.section_list("scorers"), judge),
+        rules=parse_rules(doc.section_list("rules")),
+    )
+
+
+_TOP_LEVEL_KEYS = frozenset(
+    {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "queue", "scoring", "export",
+     "judge", "scorers", "rules"}
+)
+
+
+def _read_yaml(path: str) -> Section:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: {exc.strerror or exc}") from None
+    try:
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"config file {path}{where}: not valid YAML") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: top level must be a mapping")
+    return Section(data, "")

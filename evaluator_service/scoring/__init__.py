@@ -1,0 +1,1 @@
+"""Scorers the evaluator runs: the contract, the built-ins, and how names resolve to scorers."""

@@ -1,0 +1,78 @@
+"""The contract between the evaluator's workers and every kind of scorer.
+
+A scorer is anything with a ``name`` and an ``async score(example, request)`` that returns a
+:class:`ScoreOutcome` or raises one of the :class:`ScoringError` subclasses below. Built-in scorers,
+YAML-configured LLM judges and uploaded (sandboxed) scorers all implement it, so the worker's timeout,
+retry, pause and rate-budget logic is written once.
+
+``score`` must not block the event loop: CPU-bound or untrusted work goes to a thread or a sandbox process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from judgeval.evaluation_request import EvaluationRequest, ScorerRef
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreOutcome:
+    """One score. ``success`` defaults to ``value >= threshold`` when the scorer leaves it ``None``."""
+
+    value: float
+    reason: str | None = None
+    success: bool | None = None
+    label: str | None = None
+
+
+class ScoringError(Exception):
+    """Scoring did not produce a score. ``kind`` is a short machine-readable word used in metrics and
+    in the ``judgeval.eval.error`` attribute."""
+
+    kind = "error"
+
+
+class TransientScorerError(ScoringError):
+    """Worth retrying with backoff: judge 429s, 5xx, connection errors, judge-side timeouts."""
+
+    kind = "transient"
+
+
+class FatalScorerError(ScoringError):
+    """The judge rejects our credentials or billing (401/403/402, insufficient quota). The worker pauses
+    the scorer until an operator resumes it; retrying would only burn the budget."""
+
+    kind = "auth"
+
+
+class UnknownScorerError(ScoringError):
+    """No scorer of that name (or version) exists on this evaluator."""
+
+    kind = "unknown_scorer"
+
+
+class InvalidExampleError(ScoringError):
+    """The example lacks a field the scorer needs, or a field has the wrong type."""
+
+    kind = "invalid_example"
+
+
+class ScorerCrashedError(ScoringError):
+    """The scorer's code raised, or its sandbox process died or exceeded a resource limit."""
+
+    kind = "scorer_error"
+
+
+class Scorer(Protocol):
+    """What a worker runs."""
+
+    name: str
+
+    async def score(self, example: dict[str, Any], request: EvaluationRequest) -> ScoreOutcome: ...
+
+
+class ScorerSource(Protocol):
+    """Resolves a request's scorer reference; returns ``None`` when the name is not this source's."""
+
+    def resolve(self, ref: ScorerRef) -> Scorer | None: ...

@@ -1,0 +1,1 @@
+"""judgeval on OpenTelemetry: trace agents, score live traffic, attach the scores to the spans."""

@@ -1,0 +1,214 @@
+"""Every attribute key, event name and enumerated value judgeval-otel reads or writes.
+
+This module is the single source of truth shared by the SDK, the evaluator service and (by quotation,
+checked in tests) the collector YAML. It imports nothing and has no side effects.
+
+Standard OpenTelemetry GenAI semantic-convention names come first and are defined here as local constants,
+because the upstream Python constants live in incubating modules that move between releases. Everything
+that is ours lives under the single ``judgeval.`` namespace. No key is both a leaf and the prefix of another
+key (``tests/test_semconv.py`` pins this), so backends that nest dotted keys (Tempo, Elasticsearch) never
+see a collision.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Final
+
+# --- OpenTelemetry GenAI semantic conventions -------------------------------------------------------
+
+GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
+GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
+GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
+GEN_AI_AGENT_ID: Final = "gen_ai.agent.id"
+GEN_AI_TOOL_NAME: Final = "gen_ai.tool.name"
+GEN_AI_TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
+GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
+GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
+GEN_AI_REQUEST_TEMPERATURE: Final = "gen_ai.request.temperature"
+GEN_AI_REQUEST_TOP_P: Final = "gen_ai.request.top_p"
+GEN_AI_REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
+GEN_AI_REQUEST_SEED: Final = "gen_ai.request.seed"
+GEN_AI_REQUEST_STOP_SEQUENCES: Final = "gen_ai.request.stop_sequences"
+GEN_AI_REQUEST_FREQUENCY_PENALTY: Final = "gen_ai.request.frequency_penalty"
+GEN_AI_REQUEST_PRESENCE_PENALTY: Final = "gen_ai.request.presence_penalty"
+GEN_AI_REQUEST_CHOICE_COUNT: Final = "gen_ai.request.choice.count"
+GEN_AI_OUTPUT_TYPE: Final = "gen_ai.output.type"
+GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
+GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
+GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
+GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+GEN_AI_SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
+GEN_AI_TOOL_DEFINITIONS: Final = "gen_ai.tool.definitions"
+GEN_AI_CONVERSATION_ID: Final = "gen_ai.conversation.id"
+
+# Evaluation results (GenAI semconv ``gen_ai.evaluation.result`` event), one event per score.
+GEN_AI_EVALUATION_RESULT_EVENT: Final = "gen_ai.evaluation.result"
+GEN_AI_EVALUATION_NAME: Final = "gen_ai.evaluation.name"
+GEN_AI_EVALUATION_SCORE_VALUE: Final = "gen_ai.evaluation.score.value"
+GEN_AI_EVALUATION_SCORE_LABEL: Final = "gen_ai.evaluation.score.label"
+GEN_AI_EVALUATION_EXPLANATION: Final = "gen_ai.evaluation.explanation"
+
+ERROR_TYPE: Final = "error.type"
+SERVICE_NAME: Final = "service.name"
+
+
+class GenAiOperationName(StrEnum):
+    """Values of ``gen_ai.operation.name`` that judgeval-otel emits."""
+
+    CHAT = "chat"
+    TEXT_COMPLETION = "text_completion"
+    EMBEDDINGS = "embeddings"
+    GENERATE_CONTENT = "generate_content"
+    EXECUTE_TOOL = "execute_tool"
+    INVOKE_AGENT = "invoke_agent"
+    CREATE_AGENT = "create_agent"
+
+
+class GenAiProviderName(StrEnum):
+    """Values of ``gen_ai.provider.name`` that judgeval-otel emits."""
+
+    OPENAI = "openai"
+    ANTHROPIC = "anthropic"
+
+
+# --- judgeval namespace: spans traced by the SDK ----------------------------------------------------
+
+JUDGEVAL_PROJECT_NAME: Final = "judgeval.project.name"
+"""Resource and span attribute: the ``Tracer(project_name=...)`` the span belongs to."""
+
+JUDGEVAL_SPAN_TYPE: Final = "judgeval.span.type"
+"""The ``span_type`` given to ``@observe`` (``function``, ``tool``, ``llm``, ``agent``, ...)."""
+
+JUDGEVAL_INPUT: Final = "judgeval.input"
+"""JSON of the decorated call's arguments, size-capped."""
+
+JUDGEVAL_OUTPUT: Final = "judgeval.output"
+"""JSON (or repr) of the decorated call's return value, size-capped."""
+
+JUDGEVAL_AGENT_PARENT_NAME: Final = "judgeval.agent.parent.name"
+"""``gen_ai.agent.name`` of the agent that called the current agent, if any."""
+
+JUDGEVAL_AGENT_PARENT_ID: Final = "judgeval.agent.parent.id"
+"""``gen_ai.agent.id`` of the agent that called the current agent, if any."""
+
+JUDGEVAL_AGENT_CLASS: Final = "judgeval.agent.class"
+"""Qualified class name of the agent whose method is running."""
+
+# --- judgeval namespace: evaluation routing and requests ----------------------------------------------
+
+JUDGEVAL_EVAL_STATUS: Final = "judgeval.eval.status"
+"""The routing tag. ``pending`` on spans that ask to be scored; the evaluator rewrites it to a final value
+(see :class:`EvalStatus`) so that re-ingested, enriched spans never loop back into evaluation. The
+collector's routing connector keys on ``pending`` alone."""
+
+JUDGEVAL_EVAL_REQUESTS: Final = "judgeval.eval.requests"
+"""JSON array of evaluation requests (see ``judgeval.evaluation_request``), one per ``async_evaluate``."""
+
+JUDGEVAL_EVAL_SCORERS: Final = "judgeval.eval.scorers"
+"""String array of the requested scorer names, for search and routing without parsing JSON."""
+
+JUDGEVAL_EVAL_SUCCESS: Final = "judgeval.eval.success"
+"""Bool set by the evaluator: every requested score met its threshold."""
+
+JUDGEVAL_EVAL_ERROR: Final = "judgeval.eval.error"
+"""Why scoring of this span failed (timeout, paused scorer, unknown scorer, ...), one line per failure."""
+
+JUDGEVAL_EVAL_RULE: Final = "judgeval.eval.rule"
+"""Name of the evaluator-side rule that selected a span for scoring (zero-code apps)."""
+
+JUDGEVAL_EVALUATED_SPAN_ID: Final = "judgeval.eval.target.span_id"
+"""Hex span id of the span a locally computed score belongs to (set on the score-carrying span)."""
+
+JUDGEVAL_SCORE_PREFIX: Final = "judgeval.score."
+"""Flat per-scorer attributes are ``judgeval.score.<scorer_key>.<field>``; see :func:`score_attribute`."""
+
+
+class ScoreField(StrEnum):
+    """Leaf names under ``judgeval.score.<scorer_key>.``."""
+
+    VALUE = "value"
+    SUCCESS = "success"
+    REASON = "reason"
+    THRESHOLD = "threshold"
+    ERROR = "error"
+
+
+class EvalStatus(StrEnum):
+    """Values of :data:`JUDGEVAL_EVAL_STATUS`."""
+
+    PENDING = "pending"
+    """Tagged by the SDK or a rule; waiting for the evaluator. The only value the collector routes."""
+    SCORED = "scored"
+    """Every requested scorer produced a score."""
+    PARTIAL = "partial"
+    """Some scorers produced a score, others failed (see :data:`JUDGEVAL_EVAL_ERROR`)."""
+    FAILED = "failed"
+    """No scorer produced a score; the span is exported anyway, marked with the reason."""
+
+
+class ScoreLabel(StrEnum):
+    """Values of ``gen_ai.evaluation.score.label`` that judgeval-otel writes."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+
+
+class SpanType(StrEnum):
+    """``span_type`` values ``@observe`` knows; others are accepted and recorded as-is."""
+
+    FUNCTION = "function"
+    TOOL = "tool"
+    LLM = "llm"
+    AGENT = "agent"
+    CHAIN = "chain"
+    EVALUATION = "evaluation"
+
+
+SPAN_TYPE_TO_OPERATION: Final[dict[str, GenAiOperationName]] = {
+    SpanType.TOOL: GenAiOperationName.EXECUTE_TOOL,
+    SpanType.AGENT: GenAiOperationName.INVOKE_AGENT,
+}
+"""``span_type`` values that have a GenAI semantic-convention operation."""
+
+_SCORER_KEY_UNSAFE = re.compile(r"[^a-z0-9_]+")
+
+
+def scorer_key(scorer_name: str) -> str:
+    """The attribute-safe key of a scorer name: ``"Package Inquiry Scorer"`` → ``package_inquiry_scorer``."""
+    key = _SCORER_KEY_UNSAFE.sub("_", scorer_name.strip().lower()).strip("_")
+    return key or "unnamed"
+
+
+def score_attribute(scorer_name: str, field: ScoreField) -> str:
+    """Flat span attribute for one field of one scorer's result, e.g. ``judgeval.score.faithfulness.value``."""
+    return f"{JUDGEVAL_SCORE_PREFIX}{scorer_key(scorer_name)}.{field.value}"
+
+
+# --- environment variables -------------------------------------------------------------------------
+
+JUDGMENT_MONITORING: Final = "JUDGMENT_MONITORING"
+"""``false`` disables tracing: decorators return the original function and no exporter is created.
+Read once, when a ``Tracer`` is constructed."""
+
+JUDGMENT_EVALUATIONS: Final = "JUDGMENT_EVALUATIONS"
+"""``false`` disables scoring: ``async_evaluate`` returns immediately. Read once, when a ``Tracer`` is
+constructed."""
+
+JUDGMENT_API_URL: Final = "JUDGMENT_API_URL"
+"""``host:port`` of the evaluator's admin gRPC API, used by the ``judgeval`` CLI."""
+
+JUDGMENT_API_KEY: Final = "JUDGMENT_API_KEY"
+"""Bearer token for the evaluator's admin API."""
+
+JUDGEVAL_CAPTURE_MAX_CHARS: Final = "JUDGEVAL_CAPTURE_MAX_CHARS"
+"""Cap on captured inputs, outputs and message content per attribute (default 8192 characters)."""
+
+JUDGEVAL_CAPTURE_CONTENT: Final = "JUDGEVAL_CAPTURE_CONTENT"
+"""``false`` stops recording inputs, outputs and LLM message content on spans."""

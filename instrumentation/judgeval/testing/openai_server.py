@@ -1,0 +1,293 @@
+"""A local OpenAI-compatible HTTP server that answers from recordings.
+
+Paid LLM vendors are the one thing this project stands in for: the local stack, the examples and the tests
+point ``OPENAI_BASE_URL`` at this server when no ``OPENAI_API_KEY`` is set. It speaks the real wire format
+(``POST /v1/chat/completions`` plain and ``stream=true`` as server-sent events, ``POST /v1/embeddings``), so
+the official ``openai`` client and every instrumentation run their real code paths against it.
+
+Recordings are JSON objects, tried in order, the first whose ``match`` substrings all occur
+(case-insensitively) in the request's message text wins::
+
+    {"match": ["package"], "answer": "YES"}
+    {"match": ["slow"], "answer": "ok", "delay_ms": 200}
+    {"match": ["flaky"], "status": 429, "times": 2}      # fail twice, then fall through
+
+A recording without ``match`` is the default. A request that matches nothing gets HTTP 404 with an
+explanation, so a missing recording is noticed rather than papered over. Every request is kept, in
+order, in :attr:`RecordedOpenAIServer.requests` for assertions.
+
+Run it alone with ``python -m judgeval.testing.openai_server --port 8089``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Recording:
+    """One recorded answer and when to give it."""
+
+    match: list[str] = field(default_factory=list)
+    answer: str = ""
+    status: int = 200
+    times: int | None = None
+    delay_ms: int = 0
+    tool_calls: list[dict[str, Any]] | None = None
+    finish_reason: str = "stop"
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> Recording:
+        match = obj.get("match", [])
+        return cls(
+            match=[match] if isinstance(match, str) else list(match),
+            answer=obj.get("answer", ""),
+            status=int(obj.get("status", 200)),
+            times=obj.get("times"),
+            delay_ms=int(obj.get("delay_ms", 0)),
+            tool_calls=obj.get("tool_calls"),
+            finish_reason=obj.get("finish_reason", "tool_calls" if obj.get("tool_calls") else "stop"),
+        )
+
+    def matches(self, text: str) -> bool:
+        lowered = text.lower()
+        return all(m.lower() in lowered for m in self.match)
+
+
+def default_recordings() -> list[Recording]:
+    """The recordings shipped with the package: the docs' examples and the built-in judges."""
+    raw = resources.files("judgeval.testing").joinpath("recordings.json").read_text(encoding="utf-8")
+    return [Recording.from_json(o) for o in json.loads(raw)]
+
+
+def load_recordings(path: str | Path) -> list[Recording]:
+    return [Recording.from_json(o) for o in json.loads(Path(path).read_text(encoding="utf-8"))]
+
+
+class RecordedOpenAIServer:
+    """Serve recorded answers on ``127.0.0.1``; use as a context manager or call ``start``/``stop``."""
+
+    def __init__(self, recordings: Iterable[Recording] | None = None, port: int = 0) -> None:
+        self.recordings = list(recordings) if recordings is not None else default_recordings()
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._used: dict[int, int] = {}
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(self))
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """Value for ``OPENAI_BASE_URL``."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> RecordedOpenAIServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="openai-replay", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> RecordedOpenAIServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def pick(self, body: dict[str, Any]) -> Recording | None:
+        text = _request_text(body)
+        with self._lock:
+            self.requests.append(body)
+            for index, rec in enumerate(self.recordings):
+                if not rec.matches(text):
+                    continue
+                if rec.times is not None:
+                    if self._used.get(index, 0) >= rec.times:
+                        continue
+                    self._used[index] = self._used.get(index, 0) + 1
+                return rec
+        return None
+
+
+def _request_text(body: dict[str, Any]) -> str:
+    parts: list[str] = []
+    for message in body.get("messages", []) or []:
+        content = message.get("content")
+        if isinstance(content, str):
+            parts.append(content)
+        elif isinstance(content, list):
+            parts.extend(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    for key in ("input", "instructions"):
+        value = body.get(key)
+        if isinstance(value, str):
+            parts.append(value)
+        elif isinstance(value, list):
+            parts.append(json.dumps(value))
+    return "\n".join(parts)
+
+
+def _tokens(text: str) -> int:
+    return max(1, len(text.split()))
+
+
+def _make_handler(server: RecordedOpenAIServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+            return
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                body = json.loads(self.rfile.read(length) or b"{}")
+            except json.JSONDecodeError:
+                self._json(400, _error("request body is not JSON", "invalid_request_error"))
+                return
+            if self.path.rstrip("/").endswith("/embeddings"):
+                self._embeddings(body)
+            elif self.path.rstrip("/").endswith("/chat/completions"):
+                self._chat(body)
+            else:
+                self._json(404, _error(f"no such endpoint {self.path}", "invalid_request_error"))
+
+        def _chat(self, body: dict[str, Any]) -> None:
+            rec = server.pick(body)
+            if rec is None:
+                msg = "no recorded answer matches this request; add a recording"
+                self._json(404, _error(msg, "not_found_error"))
+                return
+            if rec.delay_ms:
+                time.sleep(rec.delay_ms / 1000)
+            if rec.status != 200:
+                self._json(rec.status, _error(f"recorded status {rec.status}", _error_type(rec.status)))
+                return
+            prompt_tokens = _tokens(_request_text(body))
+            completion = _completion(body, rec, prompt_tokens)
+            if body.get("stream"):
+                self._stream(completion, rec, body)
+            else:
+                self._json(200, completion)
+
+        def _stream(self, completion: dict[str, Any], rec: Recording, body: dict[str, Any]) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            base = {k: completion[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+            words = rec.answer.split(" ")
+            chunks = [{"role": "assistant", "content": ""}] + [
+                {"content": w if i == 0 else " " + w} for i, w in enumerate(words)
+            ]
+            for delta in chunks:
+                self._event(base | {"choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+            self._event(base | {"choices": [{"index": 0, "delta": {}, "finish_reason": rec.finish_reason}]})
+            if (body.get("stream_options") or {}).get("include_usage"):
+                self._event(base | {"choices": [], "usage": completion["usage"]})
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+            self.close_connection = True
+
+        def _event(self, obj: dict[str, Any]) -> None:
+            self.wfile.write(b"data: " + json.dumps(obj).encode() + b"\n\n")
+            self.wfile.flush()
+
+        def _embeddings(self, body: dict[str, Any]) -> None:
+            server.requests.append(body)
+            inputs = body.get("input")
+            items = inputs if isinstance(inputs, list) else [inputs]
+            data = [
+                {"object": "embedding", "index": i, "embedding": _embedding(str(text))}
+                for i, text in enumerate(items)
+            ]
+            tokens = sum(_tokens(str(t)) for t in items)
+            self._json(200, {"object": "list", "data": data, "model": body.get("model", ""),
+                             "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+
+        def _json(self, status: int, obj: dict[str, Any]) -> None:
+            payload = json.dumps(obj).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    return Handler
+
+
+def _completion(body: dict[str, Any], rec: Recording, prompt_tokens: int) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": rec.answer or None}
+    if rec.tool_calls:
+        message["tool_calls"] = rec.tool_calls
+    completion_tokens = _tokens(rec.answer) if rec.answer else 1
+    return {
+        "id": f"chatcmpl-replay-{time.monotonic_ns()}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model", "replay"),
+        "choices": [{"index": 0, "message": message, "finish_reason": rec.finish_reason, "logprobs": None}],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+
+
+def _embedding(text: str, dims: int = 16) -> list[float]:
+    # Deterministic and content-dependent, so similar inputs can be grouped in tests.
+    vec = [0.0] * dims
+    for word in text.lower().split():
+        vec[hash_word(word) % dims] += 1.0
+    norm = sum(v * v for v in vec) ** 0.5 or 1.0
+    return [v / norm for v in vec]
+
+
+def hash_word(word: str) -> int:
+    value = 2166136261
+    for ch in word.encode():
+        value = ((value ^ ch) * 16777619) & 0xFFFFFFFF
+    return value
+
+
+def _error(message: str, kind: str) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+
+
+def _error_type(status: int) -> str:
+    return {401: "invalid_api_key", 402: "insufficient_quota", 429: "rate_limit_exceeded"}.get(
+        status, "server_error"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--port", type=int, default=8089)
+    parser.add_argument("--recordings", help="JSON file of recordings (default: the shipped ones)")
+    args = parser.parse_args(argv)
+    recordings = load_recordings(args.recordings) if args.recordings else None
+    server = RecordedOpenAIServer(recordings, port=args.port)
+    print(f"OPENAI_BASE_URL={server.base_url}", flush=True)
+    try:
+        server._httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""The evaluation-request payload round-trips and rejects bad input with precise messages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from judgeval.evaluation_request import (
+    EvaluationRequest,
+    InvalidEvaluationRequest,
+    ScorerRef,
+    append_request,
+    decode_requests,
+    encode_requests,
+)
+
+
+def _request(name: str = "Package Inquiry Scorer") -> EvaluationRequest:
+    return EvaluationRequest(
+        scorer=ScorerRef(name=name, class_path="m.C", threshold=0.7, version=3, config={"model": "x"}),
+        example={"request": "where?", "response": "here"},
+        sampling_rate=0.95,
+    )
+
+
+def test_round_trip() -> None:
+    raw = encode_requests([_request(), _request("b")])
+    assert decode_requests(raw) == [_request(), _request("b")]
+
+
+def test_append_builds_the_same_array_as_encode() -> None:
+    raw = append_request(append_request(None, _request()), _request("b"))
+    assert json.loads(raw) == json.loads(encode_requests([_request(), _request("b")]))
+    assert decode_requests(raw)[1].scorer.name == "b"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (42, "must be a JSON string"),
+        ("{not json", "is not valid JSON"),
+        ("[]", "non-empty JSON array"),
+        ('["x"]', "[0] must be an object"),
+        ('[{"scorer": {}}]', "[0].scorer.name must be a non-empty string"),
+        ('[{"scorer": {"name": "a"}, "example": []}]', "[0].example must be an object"),
+        ('[{"scorer": {"name": "a", "threshold": "high"}}]', "[0].scorer.threshold must be a finite number"),
+        ('[{"scorer": {"name": "a", "version": 0}}]', "[0].scorer.version must be a positive integer"),
+        ('[{"v": 9, "scorer": {"name": "a"}}]', "unsupported payload version 9"),
+        ('[{"scorer": {"name": "a"}, "sampling_rate": NaN}]', "[0].sampling_rate must be a finite number"),
+    ],
+)
+def test_decode_rejects_with_a_message_naming_the_field(raw: object, message: str) -> None:
+    with pytest.raises(InvalidEvaluationRequest) as info:
+        decode_requests(raw)
+    assert message in str(info.value)
+
+
+def test_non_json_values_in_examples_are_stringified() -> None:
+    from datetime import date
+
+    req = EvaluationRequest(scorer=ScorerRef(name="a"), example={"when": date(2026, 1, 2)})
+    assert decode_requests(encode_requests([req]))[0].example == {"when": "2026-01-02"}

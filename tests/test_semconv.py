@@ -1,0 +1,82 @@
+"""Pins the semantic-convention contract: names, values, and the leaf/prefix rule."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from judgeval import semconv
+
+
+def _attribute_keys() -> dict[str, str]:
+    keys = {}
+    for name in dir(semconv):
+        value = getattr(semconv, name)
+        if name.isupper() and isinstance(value, str) and "." in value and not name.startswith("JUDGMENT_"):
+            keys[name] = value
+    return keys
+
+
+def test_no_key_is_both_a_leaf_and_a_prefix_of_another() -> None:
+    keys = set(_attribute_keys().values())
+    keys.discard(semconv.JUDGEVAL_SCORE_PREFIX)
+    keys.discard(semconv.GEN_AI_EVALUATION_RESULT_EVENT)  # an event name, not an attribute key
+    # Per-scorer keys are generated; include a representative one of each field.
+    keys |= {semconv.score_attribute("Package Inquiry Scorer", f) for f in semconv.ScoreField}
+    clashes = sorted((a, b) for a in keys for b in keys if b.startswith(a + "."))
+    assert clashes == []
+
+
+def test_score_keys_live_under_the_score_prefix_and_clash_with_no_fixed_key() -> None:
+    fixed = set(_attribute_keys().values())
+    key = semconv.score_attribute("eval", semconv.ScoreField.VALUE)
+    assert key.startswith(semconv.JUDGEVAL_SCORE_PREFIX)
+    assert not any(key.startswith(f + ".") for f in fixed if f != semconv.JUDGEVAL_SCORE_PREFIX)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Package Inquiry Scorer", "package_inquiry_scorer"),
+        ("faithfulness", "faithfulness"),
+        ("a.b/c", "a_b_c"),
+        ("  !!! ", "unnamed"),
+    ],
+)
+def test_scorer_key(name: str, expected: str) -> None:
+    assert semconv.scorer_key(name) == expected
+
+
+def test_standard_genai_names_are_spelled_as_upstream() -> None:
+    assert semconv.GEN_AI_OPERATION_NAME == "gen_ai.operation.name"
+    assert semconv.GEN_AI_AGENT_NAME == "gen_ai.agent.name"
+    assert semconv.GEN_AI_AGENT_ID == "gen_ai.agent.id"
+    assert semconv.GEN_AI_PROVIDER_NAME == "gen_ai.provider.name"
+    assert semconv.GEN_AI_REQUEST_MODEL == "gen_ai.request.model"
+    assert semconv.GEN_AI_USAGE_INPUT_TOKENS == "gen_ai.usage.input_tokens"
+    assert semconv.GEN_AI_EVALUATION_RESULT_EVENT == "gen_ai.evaluation.result"
+    assert semconv.GEN_AI_EVALUATION_SCORE_VALUE == "gen_ai.evaluation.score.value"
+    assert semconv.GenAiOperationName.EXECUTE_TOOL == "execute_tool"
+    assert semconv.GenAiOperationName.INVOKE_AGENT == "invoke_agent"
+
+
+def test_routing_tag_values() -> None:
+    assert semconv.JUDGEVAL_EVAL_STATUS == "judgeval.eval.status"
+    assert semconv.EvalStatus.PENDING == "pending"
+    assert {s.value for s in semconv.EvalStatus} == {"pending", "scored", "partial", "failed"}
+
+
+def test_every_judgeval_key_is_in_the_one_namespace() -> None:
+    for name, value in _attribute_keys().items():
+        assert value.startswith(("gen_ai.", "judgeval.", "error.", "service.")), name
+
+
+def test_importing_semconv_has_no_side_effects() -> None:
+    code = (
+        "import sys; before = set(sys.modules); import judgeval.semconv; "
+        "new = set(sys.modules) - before; "
+        "assert not any(m.startswith(('opentelemetry', 'grpc', 'openai', 'pydantic')) for m in new), new"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
