@@ -100,6 +100,10 @@ JUDGEVAL_AGENT_PARENT_ID: Final = "judgeval.agent.parent.id"
 JUDGEVAL_AGENT_CLASS: Final = "judgeval.agent.class"
 """Qualified class name of the agent whose method is running."""
 
+JUDGEVAL_LLM_STREAMED: Final = "judgeval.llm.streamed"
+"""True on a ``wrap()`` LLM span whose call returned a stream: the span ends when the stream is returned
+and carries no response data yet."""
+
 # --- judgeval namespace: evaluation routing and requests ----------------------------------------------
 
 JUDGEVAL_EVAL_STATUS: Final = "judgeval.eval.status"

@@ -61,7 +61,7 @@ class TracerConfig:
         enable_monitoring: bool | None = None,
         enable_evaluations: bool | None = None,
     ) -> TracerConfig:
-        """Build the config from constructor arguments, then ``JUDGMENT_*``/``JUDGEVAL_*`` env, then defaults."""
+        """Resolve from constructor arguments, then ``JUDGMENT_*``/``JUDGEVAL_*`` env, then defaults."""
         monitoring = (
             enable_monitoring
             if enable_monitoring is not None

@@ -1,0 +1,3 @@
+from judgeval.tracer import Tracer
+
+judgment = Tracer(project_name="multi-agent-system")

@@ -1,0 +1,133 @@
+"""``async_evaluate``: decide sampling, then tag the current span (hosted) or queue a local score.
+
+Everything here runs on the caller's thread, so it does no I/O and nothing heavier than a pydantic dump
+and a ``json.dumps``. Sampling is a pure function of the trace id, so re-runs agree and a scorer with a
+lower rate samples a subset of the traces a higher-rate scorer samples.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from opentelemetry import trace
+
+from judgeval import semconv
+from judgeval.data import Example
+from judgeval.evaluation_request import EvaluationRequest, ScorerRef, append_request
+from judgeval.scorers.example_scorer import BASE_FIELDS, ExampleScorer
+from judgeval.tracer._local_scoring import LocalScoringJob
+
+logger = logging.getLogger("judgeval")
+
+_LOW_56_BITS = (1 << 56) - 1
+_SAMPLING_SPACE = float(1 << 56)
+
+
+class JudgevalUsageWarning(UserWarning):
+    """A judgeval API was called in a way that cannot work; the call was ignored."""
+
+
+def is_sampled(trace_id: int, sampling_rate: float) -> bool:
+    """Deterministic sampling on the W3C-random low 56 bits of the trace id."""
+    return (trace_id & _LOW_56_BITS) < sampling_rate * _SAMPLING_SPACE
+
+
+def _warn(message: str) -> None:
+    # stacklevel 4: _warn <- validate/evaluate <- Tracer.async_evaluate <- the user's code
+    warnings.warn(message, JudgevalUsageWarning, stacklevel=4)
+
+
+def _valid_rate(sampling_rate: Any) -> bool:
+    return (
+        not isinstance(sampling_rate, bool)
+        and isinstance(sampling_rate, int | float)
+        and math.isfinite(sampling_rate)
+        and 0.0 <= sampling_rate <= 1.0
+    )
+
+
+def usage_problem(scorer: Any, example: Any, sampling_rate: Any) -> str | None:
+    """Why this ``async_evaluate`` call cannot work, or ``None`` if it can."""
+    if not isinstance(scorer, ExampleScorer):
+        return (
+            f"async_evaluate(scorer=...) needs an ExampleScorer instance, got {type(scorer).__name__}; "
+            "subclass judgeval.scorers.example_scorer.ExampleScorer"
+        )
+    if not isinstance(example, Example):
+        return (
+            f"async_evaluate(example=...) needs a judgeval.data.Example, got {type(example).__name__}; "
+            "wrap your fields in Example(...) or a subclass of it"
+        )
+    if not _valid_rate(sampling_rate):
+        return f"async_evaluate(sampling_rate={sampling_rate!r}) must be a number between 0.0 and 1.0"
+    return None
+
+
+def scorer_ref(scorer: ExampleScorer) -> ScorerRef:
+    """The payload's description of ``scorer``; its extra public fields are its config."""
+    cls = type(scorer)
+    try:
+        config = scorer.model_dump(mode="json", exclude=set(BASE_FIELDS))
+    except Exception:  # fields pydantic cannot turn into JSON: encode_requests falls back to str()
+        config = scorer.model_dump(exclude=set(BASE_FIELDS))
+    return ScorerRef(
+        name=scorer.name,
+        class_path=f"{cls.__module__}.{cls.__qualname__}",
+        threshold=float(scorer.threshold),
+        server_hosted=bool(scorer.server_hosted),
+        config={k: v for k, v in config.items() if not k.startswith("_")},
+    )
+
+
+def tag_for_hosted_scoring(
+    span: trace.Span, scorer: ExampleScorer, example: Example, sampling_rate: float
+) -> None:
+    """Mark ``span`` pending and append the evaluation request to it."""
+    attributes = getattr(span, "attributes", None) or {}
+    request = EvaluationRequest(
+        scorer=scorer_ref(scorer), example=example.model_dump(mode="json"), sampling_rate=float(sampling_rate)
+    )
+    existing = attributes.get(semconv.JUDGEVAL_EVAL_REQUESTS)
+    scorers = list(attributes.get(semconv.JUDGEVAL_EVAL_SCORERS, ()))
+    if scorer.name not in scorers:
+        scorers.append(scorer.name)
+    span.set_attributes(
+        {
+            semconv.JUDGEVAL_EVAL_STATUS: semconv.EvalStatus.PENDING.value,
+            semconv.JUDGEVAL_EVAL_REQUESTS: append_request(
+                existing if isinstance(existing, str) else None, request
+            ),
+            semconv.JUDGEVAL_EVAL_SCORERS: scorers,
+        }
+    )
+
+
+def async_evaluate(
+    scorer: Any,
+    example: Any,
+    sampling_rate: Any,
+    submit_local: Callable[[LocalScoringJob], bool],
+) -> None:
+    """Validate, sample, then tag the current span or submit a local job. Never raises for misuse."""
+    problem = usage_problem(scorer, example, sampling_rate)
+    if problem is not None:
+        _warn(problem)
+        return
+    span = trace.get_current_span()
+    span_context = span.get_span_context()
+    if not span_context.is_valid:
+        _warn(
+            "async_evaluate was called outside any traced span, so there is nothing to attach the score to; "
+            "call it inside a function decorated with @judgment.observe"
+        )
+        return
+    if not span.is_recording() or not is_sampled(span_context.trace_id, sampling_rate):
+        return
+    if scorer.server_hosted:
+        tag_for_hosted_scoring(span, scorer, example, sampling_rate)
+    else:
+        submit_local(LocalScoringJob(scorer=scorer.model_copy(), example=example, target=span_context))

@@ -1,0 +1,158 @@
+"""Runs ``server_hosted=False`` scorers in the agent process, off the caller's thread.
+
+One daemon thread owns an asyncio loop; ``submit`` only hands a job over (bounded: when too many are
+pending the job is dropped and counted, with a warning). Each result leaves as a child span of the
+evaluated span named ``evaluate <scorer>``, carrying the same ``gen_ai.evaluation.result`` event and flat
+``judgeval.score.*`` attributes the evaluator service writes (see :mod:`judgeval.scoring_attributes`).
+The score span is never tagged ``pending``, so the collector does not route it to the evaluator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext
+
+from judgeval import semconv
+from judgeval.scoring_attributes import error_score_attributes, score_attributes
+
+logger = logging.getLogger("judgeval")
+
+DEFAULT_MAX_PENDING = 1000
+DEFAULT_CONCURRENCY = 8
+EXIT_DRAIN_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class LocalScoringJob:
+    """One local evaluation: a private copy of the scorer, the example, and the span it scores."""
+
+    scorer: Any  # an ExampleScorer copy
+    example: Any
+    target: SpanContext
+
+
+def _as_score(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise TypeError(f"a_score_example must return a finite number, got {value!r}")
+    return float(value)
+
+
+async def score_job(job: LocalScoringJob) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """Run the scorer; returns ``(event_attrs, span_attrs, scored)``; exceptions become error scores."""
+    scorer = job.scorer
+    try:
+        value = _as_score(await scorer.a_score_example(job.example))
+    except Exception as exc:
+        logger.warning("local scorer %r failed: %s: %s", scorer.name, type(exc).__name__, exc)
+        event, attrs = error_score_attributes(scorer.name, type(exc).__name__, str(exc))
+        return event, attrs, False
+    scorer.score = value
+    event, attrs = score_attributes(scorer.name, value, scorer.threshold, scorer.reason)
+    return event, attrs, True
+
+
+class LocalScoringWorker:
+    """A background thread with its own asyncio loop running local scorers; see the module docstring."""
+
+    def __init__(
+        self,
+        tracer: trace.Tracer,
+        max_pending: int = DEFAULT_MAX_PENDING,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> None:
+        self._tracer = tracer
+        self._max_pending = max_pending
+        self._concurrency = concurrency
+        self._pending = 0
+        self.dropped = 0
+        self._cond = threading.Condition()
+        self._loop = asyncio.new_event_loop()
+        self._semaphore: asyncio.Semaphore | None = None
+        self.pid = os.getpid()
+        self._thread = threading.Thread(target=self._run_loop, name="judgeval-local-scoring", daemon=True)
+        self._thread.start()
+        atexit.register(self.drain, EXIT_DRAIN_SECONDS)
+
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._semaphore = asyncio.Semaphore(self._concurrency)
+        self._loop.run_forever()
+
+    def submit(self, job: LocalScoringJob) -> bool:
+        """Hand ``job`` to the worker without blocking; False (and a counted drop) if the queue is full."""
+        with self._cond:
+            if self._pending >= self._max_pending:
+                self.dropped += 1
+                if self.dropped & (self.dropped - 1) == 0:  # warn at 1, 2, 4, 8, ... drops
+                    logger.warning("local scoring queue full; %d evaluations dropped so far", self.dropped)
+                return False
+            self._pending += 1
+        self._loop.call_soon_threadsafe(self._start, job)
+        return True
+
+    def _start(self, job: LocalScoringJob) -> None:
+        self._loop.create_task(self._run(job))
+
+    async def _run(self, job: LocalScoringJob) -> None:
+        try:
+            assert self._semaphore is not None
+            async with self._semaphore:
+                started = time.time_ns()
+                event, attrs, scored = await score_job(job)
+                self._emit(job, event, attrs, scored, started)
+        except Exception:
+            logger.exception("judgeval local scoring failed")
+        finally:
+            with self._cond:
+                self._pending -= 1
+                self._cond.notify_all()
+
+    def _emit(
+        self, job: LocalScoringJob, event: dict[str, Any], attrs: dict[str, Any], scored: bool, started: int
+    ) -> None:
+        name = job.scorer.name
+        status = semconv.EvalStatus.SCORED if scored else semconv.EvalStatus.FAILED
+        success = bool(attrs.get(semconv.score_attribute(name, semconv.ScoreField.SUCCESS), False))
+        parent = trace.set_span_in_context(NonRecordingSpan(job.target))
+        span = self._tracer.start_span(f"evaluate {name}", context=parent, start_time=started)
+        span.set_attributes(
+            {
+                semconv.JUDGEVAL_SPAN_TYPE: semconv.SpanType.EVALUATION.value,
+                semconv.JUDGEVAL_EVALUATED_SPAN_ID: format(job.target.span_id, "016x"),
+                semconv.JUDGEVAL_EVAL_STATUS: status.value,
+                semconv.JUDGEVAL_EVAL_SUCCESS: success,
+                **attrs,
+            }
+        )
+        span.add_event(semconv.GEN_AI_EVALUATION_RESULT_EVENT, event)
+        span.end()
+
+    def close(self, timeout_seconds: float = EXIT_DRAIN_SECONDS) -> None:
+        """Drain for up to ``timeout_seconds``, then stop the loop thread; later submits are dropped."""
+        self.drain(timeout_seconds)
+        with self._cond:
+            self._max_pending = 0
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout_seconds)
+        atexit.unregister(self.drain)
+
+    def drain(self, timeout_seconds: float) -> bool:
+        """Wait up to ``timeout_seconds`` for submitted jobs to finish; True if none are left."""
+        deadline = time.monotonic() + timeout_seconds
+        with self._cond:
+            while self._pending > 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True

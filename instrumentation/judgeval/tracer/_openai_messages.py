@@ -1,0 +1,100 @@
+"""OpenAI chat messages → GenAI semantic-convention message JSON (``gen_ai.input/output.messages``).
+
+The structure is the current convention's: ``[{"role": ..., "parts": [{"type": "text", "content": ...},
+{"type": "tool_call", "id": ..., "name": ..., "arguments": ...}, ...]}]``. Each text part is capped at the
+configured size, so the attribute stays valid JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from judgeval.tracer._capture import truncate
+
+
+def _get(obj: Any, key: str, default: Any = None) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(key, default)
+    return getattr(obj, key, default)
+
+
+def _arguments(raw: Any) -> Any:
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def _tool_call_parts(tool_calls: Iterable[Any] | None, max_chars: int) -> list[dict[str, Any]]:
+    parts = []
+    for call in tool_calls or ():
+        function = _get(call, "function") or {}
+        arguments = _get(function, "arguments")
+        if isinstance(arguments, str):
+            arguments = truncate(arguments, max_chars)
+        parts.append(
+            {
+                "type": "tool_call",
+                "id": _get(call, "id"),
+                "name": _get(function, "name"),
+                "arguments": _arguments(arguments),
+            }
+        )
+    return parts
+
+
+def _content_parts(content: Any, max_chars: int) -> list[dict[str, Any]]:
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [{"type": "text", "content": truncate(content, max_chars)}]
+    parts: list[dict[str, Any]] = []
+    for item in content:
+        kind = _get(item, "type", "text")
+        if kind == "text":
+            parts.append({"type": "text", "content": truncate(str(_get(item, "text", "")), max_chars)})
+        else:
+            parts.append({"type": str(kind)})  # images/audio/files: record the kind, not the bytes
+    return parts
+
+
+def input_messages(messages: Iterable[Any], max_chars: int) -> list[dict[str, Any]]:
+    """The request's ``messages`` in the semantic-convention structure."""
+    out = []
+    for message in messages:
+        role = str(_get(message, "role", "user"))
+        if role == "tool":
+            response = _get(message, "content")
+            parts: list[dict[str, Any]] = [
+                {
+                    "type": "tool_call_response",
+                    "id": _get(message, "tool_call_id"),
+                    "response": truncate(response, max_chars) if isinstance(response, str) else response,
+                }
+            ]
+        else:
+            parts = _content_parts(_get(message, "content"), max_chars)
+            parts += _tool_call_parts(_get(message, "tool_calls"), max_chars)
+        out.append({"role": role, "parts": parts})
+    return out
+
+
+def output_messages(choices: Iterable[Any], max_chars: int) -> list[dict[str, Any]]:
+    """The response's choices in the semantic-convention structure."""
+    out = []
+    for choice in choices:
+        message = _get(choice, "message")
+        parts = _content_parts(_get(message, "content"), max_chars)
+        parts += _tool_call_parts(_get(message, "tool_calls"), max_chars)
+        out.append(
+            {
+                "role": str(_get(message, "role", "assistant")),
+                "parts": parts,
+                "finish_reason": _get(choice, "finish_reason") or "stop",
+            }
+        )
+    return out

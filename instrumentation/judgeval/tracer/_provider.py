@@ -1,0 +1,151 @@
+"""Finding or creating the TracerProvider a Tracer uses, and installing our span processors once on it.
+
+If the application (or ``opentelemetry-instrument``) already installed an SDK ``TracerProvider`` globally,
+it is reused as-is: we add our processors but no exporter, because the app already chose where spans go.
+Otherwise we create one that exports OTLP (gRPC by default, ``http/protobuf`` if the standard
+``OTEL_EXPORTER_OTLP_*PROTOCOL`` variables say so) and install it globally so other instrumentations nest.
+
+Process exit is bounded: our batch processor gives up after a few seconds on an unreachable collector
+instead of retrying for the exporter's full timeout.
+
+Pre-fork servers (gunicorn, uwsgi): the SDK's batch processor registers ``os.register_at_fork`` and
+re-creates its worker thread in each child, so a Tracer created in the master keeps exporting from
+workers. The local-scoring worker is re-created lazily in the child for the same reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import weakref
+from dataclasses import dataclass, field
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+
+from judgeval import semconv
+from judgeval.tracer._agent import AgentAttributionSpanProcessor
+
+logger = logging.getLogger("judgeval")
+
+SHUTDOWN_TIMEOUT_MILLIS = 4000
+"""How long process exit waits for the last export before giving up."""
+
+HTTP_PROTOBUF = "http/protobuf"
+GRPC = "grpc"
+_PROTOCOL_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+
+
+class BoundedBatchSpanProcessor(BatchSpanProcessor):
+    """A ``BatchSpanProcessor`` whose shutdown (run at process exit) is bounded to a few seconds.
+
+    The SDK calls ``shutdown()`` at exit and waits up to 30 s while the gRPC exporter retries an
+    unreachable endpoint. Here the stock shutdown runs on a daemon thread; past the bound the exporter is
+    shut down, which interrupts its retries, and the interpreter is free to exit.
+    """
+
+    def __init__(
+        self, exporter: SpanExporter, shutdown_timeout_millis: int = SHUTDOWN_TIMEOUT_MILLIS
+    ) -> None:
+        super().__init__(exporter)
+        self._owned_exporter = exporter
+        self._shutdown_timeout_seconds = shutdown_timeout_millis / 1000
+
+    def shutdown(self) -> None:
+        stock_shutdown = threading.Thread(
+            target=super().shutdown, name="judgeval-exporter-shutdown", daemon=True
+        )
+        stock_shutdown.start()
+        stock_shutdown.join(self._shutdown_timeout_seconds)
+        if stock_shutdown.is_alive():
+            logger.warning(
+                "judgeval gave up exporting the last spans after %.1fs (collector unreachable?)",
+                self._shutdown_timeout_seconds,
+            )
+            self._owned_exporter.shutdown()
+            stock_shutdown.join(1.0)
+
+
+@dataclass
+class ProviderState:
+    """What judgeval installed on one provider (one entry per provider, however many Tracers use it)."""
+
+    provider: TracerProvider
+    created_by_judgeval: bool
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    local_scoring: object | None = None  # a LocalScoringWorker, created on first use
+
+
+_states: weakref.WeakKeyDictionary[TracerProvider, ProviderState] = weakref.WeakKeyDictionary()
+_states_lock = threading.Lock()
+
+
+def otlp_protocol() -> str:
+    """The OTLP protocol chosen by the standard environment variables (traces-specific first)."""
+    for variable in _PROTOCOL_VARIABLES:
+        value = os.environ.get(variable, "").strip().lower()
+        if value:
+            if value not in (GRPC, HTTP_PROTOBUF):
+                logger.warning("%s=%r is not supported by judgeval; using %s", variable, value, GRPC)
+                return GRPC
+            return value
+    return GRPC
+
+
+def create_exporter() -> SpanExporter:
+    """An OTLP span exporter for the configured protocol; it reads endpoint/headers/timeout itself."""
+    if otlp_protocol() == HTTP_PROTOBUF:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+
+        return HttpExporter()
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+
+    return GrpcExporter()
+
+
+def build_resource(project_name: str) -> Resource:
+    """Resource with the project name; ``service.name`` defaults to it unless ``OTEL_*`` env sets one."""
+    resource = Resource.create({semconv.JUDGEVAL_PROJECT_NAME: project_name})
+    service = str(resource.attributes.get(SERVICE_NAME, ""))
+    if not service or service.startswith("unknown_service"):
+        resource = resource.merge(Resource({SERVICE_NAME: project_name}))
+    return resource
+
+
+def _register(provider: TracerProvider, created: bool) -> ProviderState:
+    with _states_lock:
+        state = _states.get(provider)
+        if state is None:
+            provider.add_span_processor(AgentAttributionSpanProcessor())
+            state = ProviderState(provider=provider, created_by_judgeval=created)
+            _states[provider] = state
+        return state
+
+
+def _create_global_provider(project_name: str) -> TracerProvider:
+    provider = TracerProvider(resource=build_resource(project_name))
+    provider.add_span_processor(BoundedBatchSpanProcessor(create_exporter()))
+    trace.set_tracer_provider(provider)
+    if trace.get_tracer_provider() is not provider:
+        logger.warning(
+            "another non-SDK tracer provider is installed globally; judgeval exports its own spans, "
+            "but other instrumentations' spans will not nest under them"
+        )
+    return provider
+
+
+def resolve_provider(project_name: str, explicit: TracerProvider | None = None) -> ProviderState:
+    """The provider state for a new Tracer: explicit > global SDK provider > newly created global one."""
+    if explicit is not None:
+        return _register(explicit, created=False)
+    with _states_lock:
+        current = trace.get_tracer_provider()
+        if isinstance(current, TracerProvider):
+            existing: TracerProvider | None = current
+        else:
+            existing = None
+            current = _create_global_provider(project_name)
+    return _register(current, created=existing is None)

@@ -1,0 +1,177 @@
+"""The ``Tracer`` facade: ``observe``, ``agent``, ``async_evaluate``, ``flush``/``shutdown``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+
+from judgeval.tracer import _evaluate
+from judgeval.tracer._config import TracerConfig
+from judgeval.tracer._decorators import agent_scope, observe_scope
+from judgeval.tracer._local_scoring import LocalScoringJob, LocalScoringWorker
+from judgeval.tracer._provider import ProviderState, resolve_provider
+from judgeval.tracer._wrapping import wrap_callable
+
+logger = logging.getLogger("judgeval")
+
+F = TypeVar("F", bound=Callable[..., Any])
+INSTRUMENTATION_NAME = "judgeval"
+
+_latest_tracer: Tracer | None = None
+
+
+def latest_tracer() -> Tracer | None:
+    """The most recently constructed Tracer; ``wrap()`` uses its settings and provider."""
+    return _latest_tracer
+
+
+class Tracer:
+    """Traces an agent with OpenTelemetry and requests scores on its spans.
+
+    ``Tracer(project_name="...")`` reuses the global SDK ``TracerProvider`` if the app (or
+    ``opentelemetry-instrument``) installed one, adding only judgeval's span processors; otherwise it creates
+    one exporting OTLP as configured by the standard ``OTEL_EXPORTER_OTLP_*`` variables and installs it
+    globally. Several Tracers in one process share the provider. Settings are resolved once, here:
+    explicit argument > environment > default. ``enable_monitoring=False`` or ``JUDGMENT_MONITORING=false``
+    makes the decorators return the original function and creates no provider or exporter;
+    ``enable_evaluations=False`` or ``JUDGMENT_EVALUATIONS=false`` makes ``async_evaluate`` a no-op.
+    ``tracer_provider`` injects a private provider (tests, apps that don't want a global one).
+
+    Process exit waits at most a few seconds for the last export. In pre-fork servers the SDK restarts its
+    export thread in each worker after ``fork``; call :meth:`flush` before a worker exits on its own.
+    """
+
+    def __init__(
+        self,
+        project_name: str | None = None,
+        enable_monitoring: bool | None = None,
+        enable_evaluations: bool | None = None,
+        *,
+        tracer_provider: TracerProvider | None = None,
+    ) -> None:
+        global _latest_tracer
+        self.config = TracerConfig.resolve(project_name, enable_monitoring, enable_evaluations)
+        self._state: ProviderState | None = None
+        self._otel_tracer: trace.Tracer = trace.NoOpTracer()
+        if self.config.monitoring:
+            try:
+                self._state = resolve_provider(self.config.project_name, tracer_provider)
+                self._otel_tracer = self._state.provider.get_tracer(INSTRUMENTATION_NAME)
+            except Exception:
+                logger.exception("judgeval could not set up tracing; spans will not be recorded")
+        _latest_tracer = self
+
+    @property
+    def project_name(self) -> str:
+        return self.config.project_name
+
+    @property
+    def otel_tracer(self) -> trace.Tracer:
+        """The OpenTelemetry tracer this Tracer starts spans with."""
+        return self._otel_tracer
+
+    @overload
+    def observe(self, func: F, /) -> F: ...
+    @overload
+    def observe(self, *, span_type: str = "function", name: str | None = None) -> Callable[[F], F]: ...
+
+    def observe(  # type: ignore[misc]  # mypy cannot relate F in the keyword-only overload
+        self, func: F | None = None, /, *, span_type: str = "function", name: str | None = None
+    ) -> F | Callable[[F], F]:
+        """Trace each call of the decorated function as one span (works as ``@observe`` or ``@observe(...)``).
+
+        Sync and async functions, methods, generators and async generators are supported; a generator's
+        span covers its iteration. Arguments (minus ``self``/``cls``) and the return value are recorded as
+        size-capped JSON; exceptions are recorded on the span and re-raised unchanged. ``span_type`` is
+        recorded as ``judgeval.span.type``; ``tool`` and ``agent`` also set the GenAI operation name.
+        """
+
+        def decorate(target: F) -> F:
+            if not self.config.monitoring:
+                return target
+            span_name = name or getattr(target, "__name__", None) or "function"
+            scope = observe_scope(target, self._otel_tracer, self.config, span_name, str(span_type))
+            return wrap_callable(target, scope)  # type: ignore[return-value]
+
+        if isinstance(func, str):  # @observe("tool"): forgiving, but say how to spell it
+            warnings.warn(
+                f'use @judgment.observe(span_type="{func}") instead of @judgment.observe("{func}")',
+                stacklevel=2,
+            )
+            span_type, func = func, None
+        return decorate(func) if func is not None else decorate
+
+    @overload
+    def agent(self, func: F, /) -> F: ...
+    @overload
+    def agent(self, *, identifier: str | None = None) -> Callable[[F], F]: ...
+
+    def agent(  # type: ignore[misc]  # as for observe
+        self, func: F | None = None, /, *, identifier: str | None = None
+    ) -> F | Callable[[F], F]:
+        """Attribute every span started during the decorated call to the agent (the ``self`` instance).
+
+        Creates no span itself: combine with ``@observe``. Spans started inside — including LLM spans and
+        other instrumentations' — get ``gen_ai.agent.name`` (the class name), ``gen_ai.agent.id``
+        (``module.Class:<instance id>``, the id read from the attribute named ``identifier``, default
+        ``id``, ``agent_id`` or ``name``) and, when called from another agent, that agent's name and id.
+        """
+
+        def decorate(target: F) -> F:
+            if not self.config.monitoring:
+                return target
+            return wrap_callable(target, agent_scope(target, identifier))  # type: ignore[return-value]
+
+        return decorate(func) if func is not None else decorate
+
+    def async_evaluate(self, scorer: Any, example: Any, sampling_rate: float = 1.0) -> None:
+        """Ask for ``scorer`` to score ``example`` against the current span, without blocking.
+
+        Sampling is deterministic from the trace id: a trace is scored iff its id's random low 56 bits fall
+        under ``sampling_rate``. Hosted scorers (``server_hosted=True``) tag the span for the evaluator
+        service; others run in a background thread and attach their score as a child span. Misuse (wrong
+        types, a rate outside [0, 1], no current span) emits a warning and is otherwise ignored.
+        """
+        if not (self.config.monitoring and self.config.evaluations):
+            return
+        try:
+            _evaluate.async_evaluate(scorer, example, sampling_rate, self._submit_local)
+        except Exception:
+            logger.exception("judgeval async_evaluate failed; the evaluation was skipped")
+
+    def _submit_local(self, job: LocalScoringJob) -> bool:
+        state = self._state
+        if state is None:
+            return False
+        with state.lock:
+            worker = state.local_scoring
+            if not isinstance(worker, LocalScoringWorker) or worker.pid != os.getpid():
+                worker = LocalScoringWorker(self._otel_tracer)
+                state.local_scoring = worker
+        return worker.submit(job)
+
+    def flush(self, timeout_millis: int = 5000) -> bool:
+        """Finish queued local scores and export buffered spans; True if all done within the timeout."""
+        if self._state is None:
+            return True
+        worker = self._state.local_scoring
+        drained = worker.drain(timeout_millis / 2000) if isinstance(worker, LocalScoringWorker) else True
+        return self._state.provider.force_flush(timeout_millis) and drained
+
+    def shutdown(self, timeout_millis: int = 5000) -> None:
+        """Flush, then shut down the provider if this Tracer created it (an app's provider is left alone)."""
+        self.flush(timeout_millis)
+        if self._state is None:
+            return
+        worker = self._state.local_scoring
+        if isinstance(worker, LocalScoringWorker):
+            worker.close(0)
+            self._state.local_scoring = None
+        if self._state.created_by_judgeval:
+            self._state.provider.shutdown()

@@ -1,0 +1,93 @@
+"""Fixtures for the SDK tests: a private TracerProvider per test, and the real local stand-ins."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from judgeval.testing import OtlpTraceReceiver, RecordedOpenAIServer
+from judgeval.tracer import Tracer
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO_ROOT / "examples"
+
+_SDK_ENV = (
+    "JUDGMENT_MONITORING",
+    "JUDGMENT_EVALUATIONS",
+    "JUDGEVAL_CAPTURE_CONTENT",
+    "JUDGEVAL_CAPTURE_MAX_CHARS",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    "OTEL_SERVICE_NAME",
+    "OTEL_RESOURCE_ATTRIBUTES",
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_sdk_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _SDK_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def exporter() -> InMemorySpanExporter:
+    return InMemorySpanExporter()
+
+
+@pytest.fixture
+def provider(exporter: InMemorySpanExporter) -> Iterator[TracerProvider]:
+    """A private SDK provider; the global one is never touched by in-process tests."""
+    tracer_provider = TracerProvider(shutdown_on_exit=False)
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    yield tracer_provider
+    tracer_provider.shutdown()
+
+
+@pytest.fixture
+def judgment(provider: TracerProvider) -> Tracer:
+    return Tracer(project_name="sdk-tests", tracer_provider=provider)
+
+
+def spans_by_name(exporter: InMemorySpanExporter) -> dict[str, ReadableSpan]:
+    return {span.name: span for span in exporter.get_finished_spans()}
+
+
+@pytest.fixture
+def receiver() -> Iterator[OtlpTraceReceiver]:
+    with OtlpTraceReceiver() as otlp:
+        yield otlp
+
+
+@pytest.fixture
+def openai_server() -> Iterator[RecordedOpenAIServer]:
+    with RecordedOpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture
+def agent_env(
+    monkeypatch: pytest.MonkeyPatch, receiver: OtlpTraceReceiver, openai_server: RecordedOpenAIServer
+) -> dict[str, str]:
+    """Environment for an agent subprocess exporting to ``receiver`` and calling ``openai_server``."""
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://{receiver.endpoint}")
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
+    return dict(os.environ)
+
+
+def run_python(
+    args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python *args`` in ``cwd``; fail the test with its stderr if it does not exit cleanly."""
+    done = subprocess.run(
+        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, f"{args} exited {done.returncode}:\n{done.stderr}"
+    return done

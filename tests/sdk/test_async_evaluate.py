@@ -1,0 +1,192 @@
+"""``async_evaluate``: deterministic sampling, the hosted-scoring tag, local scorers, misuse warnings."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from judgeval import semconv
+from judgeval.data import Example
+from judgeval.evaluation_request import decode_requests
+from judgeval.scorers.example_scorer import ExampleScorer
+from judgeval.semconv import ScoreField, score_attribute
+from judgeval.tracer import Tracer
+from judgeval.tracer._evaluate import JudgevalUsageWarning, is_sampled
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from .conftest import spans_by_name
+
+
+class Reply(Example):
+    request: str
+    response: str
+
+
+class HostedScorer(ExampleScorer):
+    name: str = "Hosted Judge"
+    server_hosted: bool = True
+    rubric: str = "be polite"
+
+
+class LengthScorer(ExampleScorer):
+    """Local scorer: passes when the response is long enough; sets a reason per run."""
+
+    min_chars: int = 5
+
+    async def a_score_example(self, example: Reply) -> float:
+        await asyncio.sleep(0)
+        self.reason = f"{len(example.response)} chars"
+        return 1.0 if len(example.response) >= self.min_chars else 0.0
+
+
+class BrokenScorer(ExampleScorer):
+    async def a_score_example(self, example: Example) -> float:
+        raise RuntimeError("judge unavailable")
+
+
+def _evaluate_in_span(judgment: Tracer, scorer: ExampleScorer, response: str = "hello world", rate=1.0):
+    @judgment.observe()
+    def handle() -> None:
+        judgment.async_evaluate(
+            scorer=scorer, example=Reply(request="hi", response=response), sampling_rate=rate
+        )
+
+    handle()
+
+
+def test_hosted_scorer_tags_the_current_span(judgment: Tracer, exporter: InMemorySpanExporter):
+    _evaluate_in_span(judgment, HostedScorer(threshold=0.7))
+    (span,) = exporter.get_finished_spans()
+    assert span.attributes[semconv.JUDGEVAL_EVAL_STATUS] == "pending"
+    assert span.attributes[semconv.JUDGEVAL_EVAL_SCORERS] == ("Hosted Judge",)
+    (request,) = decode_requests(span.attributes[semconv.JUDGEVAL_EVAL_REQUESTS])
+    assert request.scorer.name == "Hosted Judge"
+    assert request.scorer.class_path == f"{__name__}.HostedScorer"
+    assert request.scorer.threshold == 0.7
+    assert request.scorer.server_hosted is True
+    assert request.scorer.config == {"rubric": "be polite"}
+    assert request.example == {"request": "hi", "response": "hello world"}
+    assert request.sampling_rate == 1.0
+
+
+def test_several_evaluations_on_one_span_accumulate(judgment: Tracer, exporter: InMemorySpanExporter):
+    @judgment.observe()
+    def handle() -> None:
+        example = Example(question="q", answer="a")
+        judgment.async_evaluate(scorer=HostedScorer(), example=example)
+        judgment.async_evaluate(scorer=HostedScorer(name="Second"), example=example)
+
+    handle()
+    (span,) = exporter.get_finished_spans()
+    assert span.attributes[semconv.JUDGEVAL_EVAL_SCORERS] == ("Hosted Judge", "Second")
+    requests = decode_requests(span.attributes[semconv.JUDGEVAL_EVAL_REQUESTS])
+    assert [r.scorer.name for r in requests] == ["Hosted Judge", "Second"]
+    assert requests[0].example == {"question": "q", "answer": "a"}
+
+
+def test_rate_zero_never_tags(judgment: Tracer, exporter: InMemorySpanExporter):
+    _evaluate_in_span(judgment, HostedScorer(), rate=0.0)
+    (span,) = exporter.get_finished_spans()
+    assert semconv.JUDGEVAL_EVAL_STATUS not in span.attributes
+
+
+def test_sampling_is_deterministic_and_nested_across_rates():
+    trace_ids = [(i * 0x9E3779B97F4A7C15 + 12345) % (1 << 128) for i in range(2000)]
+    low = {t for t in trace_ids if is_sampled(t, 0.1)}
+    high = {t for t in trace_ids if is_sampled(t, 0.9)}
+    assert low <= high
+    assert low == {t for t in trace_ids if is_sampled(t, 0.1)}
+    assert is_sampled((1 << 56) - 1, 1.0)
+    assert not is_sampled(0, 0.0)
+
+
+def test_evaluations_disabled_leaves_span_untagged(
+    monkeypatch: pytest.MonkeyPatch, provider: TracerProvider, exporter: InMemorySpanExporter
+):
+    monkeypatch.setenv(semconv.JUDGMENT_EVALUATIONS, "false")
+    judgment = Tracer(project_name="no-evals", tracer_provider=provider)
+    _evaluate_in_span(judgment, HostedScorer())
+    (span,) = exporter.get_finished_spans()
+    assert span.name == "handle"  # tracing continues
+    assert semconv.JUDGEVAL_EVAL_STATUS not in span.attributes
+
+
+@pytest.mark.parametrize("rate", [1.5, -0.1, "0.5", None, True, float("nan")])
+def test_invalid_sampling_rate_warns_and_is_ignored(
+    judgment: Tracer, exporter: InMemorySpanExporter, rate: object
+):
+    with pytest.warns(JudgevalUsageWarning, match="sampling_rate"):
+        _evaluate_in_span(judgment, HostedScorer(), rate=rate)
+    (span,) = exporter.get_finished_spans()
+    assert semconv.JUDGEVAL_EVAL_STATUS not in span.attributes
+
+
+def test_wrong_scorer_and_example_types_warn(judgment: Tracer):
+    with pytest.warns(JudgevalUsageWarning, match="ExampleScorer"):
+        judgment.async_evaluate(scorer="judge", example=Example())
+    with pytest.warns(JudgevalUsageWarning, match="Example"):
+        judgment.async_evaluate(scorer=HostedScorer(), example={"request": "hi"})
+
+
+def test_call_outside_any_span_warns(judgment: Tracer):
+    with pytest.warns(JudgevalUsageWarning, match="outside any traced span"):
+        judgment.async_evaluate(scorer=HostedScorer(), example=Example())
+
+
+def test_local_scorer_emits_a_child_score_span(judgment: Tracer, exporter: InMemorySpanExporter):
+    scorer = LengthScorer(threshold=0.5)
+    _evaluate_in_span(judgment, scorer, response="long enough")
+    assert judgment.flush(5000)
+    spans = spans_by_name(exporter)
+    handle, score = spans["handle"], spans["evaluate LengthScorer"]
+    assert semconv.JUDGEVAL_EVAL_STATUS not in handle.attributes
+    assert score.parent.span_id == handle.context.span_id
+    assert score.context.trace_id == handle.context.trace_id
+    attrs = score.attributes
+    assert attrs[semconv.JUDGEVAL_SPAN_TYPE] == "evaluation"
+    assert attrs[semconv.JUDGEVAL_EVALUATED_SPAN_ID] == f"{handle.context.span_id:016x}"
+    assert attrs[semconv.JUDGEVAL_EVAL_STATUS] == "scored"
+    assert attrs[score_attribute("LengthScorer", ScoreField.VALUE)] == 1.0
+    assert attrs[score_attribute("LengthScorer", ScoreField.SUCCESS)] is True
+    assert attrs[score_attribute("LengthScorer", ScoreField.REASON)] == "11 chars"
+    (event,) = score.events
+    assert event.name == semconv.GEN_AI_EVALUATION_RESULT_EVENT
+    assert event.attributes[semconv.GEN_AI_EVALUATION_SCORE_LABEL] == "pass"
+    assert event.attributes[semconv.GEN_AI_EVALUATION_EXPLANATION] == "11 chars"
+    assert scorer.reason is None  # each run scores a private copy
+
+
+def test_concurrent_local_runs_keep_their_own_reasons(judgment: Tracer, exporter: InMemorySpanExporter):
+    scorer = LengthScorer()
+    for response in ("a", "abcdef", "abc"):
+        _evaluate_in_span(judgment, scorer, response=response)
+    assert judgment.flush(5000)
+    reasons = sorted(
+        s.attributes[score_attribute("LengthScorer", ScoreField.REASON)]
+        for s in exporter.get_finished_spans()
+        if s.name.startswith("evaluate")
+    )
+    assert reasons == ["1 chars", "3 chars", "6 chars"]
+
+
+def test_failing_local_scorer_produces_an_error_score(judgment: Tracer, exporter: InMemorySpanExporter):
+    _evaluate_in_span(judgment, BrokenScorer())
+    assert judgment.flush(5000)
+    score = spans_by_name(exporter)["evaluate BrokenScorer"]
+    assert score.attributes[semconv.JUDGEVAL_EVAL_STATUS] == "failed"
+    assert "judge unavailable" in score.attributes[score_attribute("BrokenScorer", ScoreField.ERROR)]
+    assert score.events[0].attributes[semconv.GEN_AI_EVALUATION_SCORE_LABEL] == "error"
+
+
+def test_payload_is_json_even_for_odd_config(judgment: Tracer, exporter: InMemorySpanExporter):
+    class Configured(HostedScorer):
+        weights: tuple[float, ...] = (0.5, 0.5)
+
+    _evaluate_in_span(judgment, Configured())
+    (span,) = exporter.get_finished_spans()
+    assert json.loads(span.attributes[semconv.JUDGEVAL_EVAL_REQUESTS])[0]["scorer"]["config"] == {
+        "rubric": "be polite",
+        "weights": [0.5, 0.5],
+    }

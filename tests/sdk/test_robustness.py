@@ -1,0 +1,110 @@
+"""The SDK never hurts the host app: cheap when not sampled, no internal error escapes, bounded queues."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from judgeval import semconv
+from judgeval.data import Example
+from judgeval.scorers.example_scorer import ExampleScorer
+from judgeval.tracer import Tracer
+from judgeval.tracer._local_scoring import LocalScoringJob, LocalScoringWorker
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+from opentelemetry.trace import SpanContext, TraceFlags
+
+from .conftest import spans_by_name
+
+
+class CountsSerialization:
+    """An argument that counts how often the SDK tries to serialize it."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __repr__(self) -> str:
+        self.calls += 1
+        return "<counted>"
+
+
+def test_unsampled_calls_do_not_serialize_arguments():
+    provider = TracerProvider(sampler=ALWAYS_OFF, shutdown_on_exit=False)
+    judgment = Tracer(project_name="unsampled", tracer_provider=provider)
+    argument = CountsSerialization()
+    assert judgment.observe(lambda value: value)(argument) is argument
+    assert argument.calls == 0
+
+
+def test_a_value_that_cannot_be_serialized_does_not_break_the_call(
+    judgment: Tracer, exporter: InMemorySpanExporter
+):
+    class Hostile:
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr for you")
+
+    hostile = Hostile()
+    assert judgment.observe(lambda value: value)(hostile) is hostile
+    (span,) = exporter.get_finished_spans()
+    assert "unserializable Hostile" in span.attributes[semconv.JUDGEVAL_OUTPUT]
+
+
+async def test_concurrent_agents_keep_their_own_attribution(judgment: Tracer, exporter: InMemorySpanExporter):
+    class Worker:
+        def __init__(self, id: str) -> None:
+            self.id = id
+
+        @judgment.agent()
+        @judgment.observe()
+        async def step(self) -> str:
+            await asyncio.sleep(0.01)
+            return await self.inner()
+
+        @judgment.observe()
+        async def inner(self) -> str:
+            await asyncio.sleep(0)
+            return self.id
+
+    assert await asyncio.gather(Worker("a").step(), Worker("b").step()) == ["a", "b"]
+    for span in exporter.get_finished_spans():
+        assert span.attributes[semconv.GEN_AI_AGENT_ID].endswith(
+            ":" + span.attributes[semconv.JUDGEVAL_OUTPUT][1]
+        )
+
+
+class BlockingScorer(ExampleScorer):
+    """Waits until the test releases it, so the worker's queue fills up."""
+
+    async def a_score_example(self, example: Example) -> float:
+        await asyncio.get_running_loop().run_in_executor(None, RELEASE.wait, 10)
+        return 1.0
+
+
+RELEASE = threading.Event()
+
+
+def test_full_local_queue_drops_and_counts(provider: TracerProvider, exporter: InMemorySpanExporter):
+    worker = LocalScoringWorker(provider.get_tracer("test"), max_pending=2, concurrency=1)
+    target = SpanContext(trace_id=1, span_id=2, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    job = LocalScoringJob(scorer=BlockingScorer(), example=Example(), target=target)
+    try:
+        assert [worker.submit(job) for _ in range(4)] == [True, True, False, False]
+        assert worker.dropped == 2
+    finally:
+        RELEASE.set()
+    assert worker.drain(10)
+    worker.close()
+    assert not worker.submit(job)
+    assert len([s for s in exporter.get_finished_spans() if s.name == "evaluate BlockingScorer"]) == 2
+
+
+def test_flush_and_shutdown_leave_an_injected_provider_usable(
+    judgment: Tracer, exporter: InMemorySpanExporter
+):
+    judgment.observe(lambda: None)()
+    assert judgment.flush(timeout_millis=1000)
+    judgment.shutdown(timeout_millis=1000)
+    judgment.observe(lambda: None)()  # the app's provider was not shut down by us
+    assert len(exporter.get_finished_spans()) == 2
+    assert set(spans_by_name(exporter)) == {"<lambda>"}

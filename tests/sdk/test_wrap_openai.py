@@ -1,0 +1,163 @@
+"""``wrap(OpenAI())``: GenAI CLIENT spans for chat completions against a local OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import openai
+import pytest
+from judgeval import semconv
+from judgeval.testing import RecordedOpenAIServer, Recording
+from judgeval.tracer import Tracer, wrap
+from judgeval.tracer._wrap_client import unpatch_client
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from .conftest import spans_by_name
+
+WEATHER_CALL = {
+    "id": "call_1",
+    "type": "function",
+    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+}
+
+
+@pytest.fixture
+def llm() -> Iterator[RecordedOpenAIServer]:
+    recordings = [
+        Recording(match=["weather"], tool_calls=[WEATHER_CALL], finish_reason="tool_calls"),
+        Recording(match=["explode"], status=500),
+        Recording(answer="Hello there"),
+    ]
+    with RecordedOpenAIServer(recordings) as server:
+        yield server
+
+
+def _client(server: RecordedOpenAIServer) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0)
+
+
+def test_chat_span_has_genai_attributes(
+    judgment: Tracer, exporter: InMemorySpanExporter, llm: RecordedOpenAIServer
+):
+    client = wrap(_client(llm), tracer=judgment)
+
+    @judgment.observe()
+    def ask() -> str:
+        completion = client.chat.completions.create(
+            model="gpt-5-mini",
+            messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}],
+            temperature=0.2,
+            max_tokens=50,
+            top_p=0.9,
+        )
+        return completion.choices[0].message.content or ""
+
+    assert ask() == "Hello there"
+    spans = spans_by_name(exporter)
+    chat = spans["chat gpt-5-mini"]
+    assert chat.kind is SpanKind.CLIENT
+    assert chat.parent.span_id == spans["ask"].context.span_id
+    attrs = chat.attributes
+    assert attrs[semconv.GEN_AI_OPERATION_NAME] == "chat"
+    assert attrs[semconv.GEN_AI_PROVIDER_NAME] == "openai"
+    assert attrs[semconv.GEN_AI_REQUEST_MODEL] == "gpt-5-mini"
+    assert attrs[semconv.GEN_AI_REQUEST_TEMPERATURE] == 0.2
+    assert attrs[semconv.GEN_AI_REQUEST_MAX_TOKENS] == 50
+    assert attrs[semconv.GEN_AI_REQUEST_TOP_P] == 0.9
+    assert attrs[semconv.GEN_AI_RESPONSE_MODEL] == "gpt-5-mini"
+    assert attrs[semconv.GEN_AI_RESPONSE_ID]
+    assert attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
+    assert attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] > 0
+    assert attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] > 0
+    assert json.loads(attrs[semconv.GEN_AI_INPUT_MESSAGES]) == [
+        {"role": "system", "parts": [{"type": "text", "content": "Be brief."}]},
+        {"role": "user", "parts": [{"type": "text", "content": "hi"}]},
+    ]
+    assert json.loads(attrs[semconv.GEN_AI_OUTPUT_MESSAGES]) == [
+        {"role": "assistant", "parts": [{"type": "text", "content": "Hello there"}], "finish_reason": "stop"}
+    ]
+
+
+def test_tool_calls_become_tool_call_parts(
+    judgment: Tracer, exporter: InMemorySpanExporter, llm: RecordedOpenAIServer
+):
+    client = wrap(_client(llm), tracer=judgment)
+    client.chat.completions.create(model="m", messages=[{"role": "user", "content": "weather in Paris?"}])
+    (chat,) = exporter.get_finished_spans()
+    (message,) = json.loads(chat.attributes[semconv.GEN_AI_OUTPUT_MESSAGES])
+    assert message["finish_reason"] == "tool_calls"
+    assert message["parts"] == [
+        {"type": "tool_call", "id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}
+    ]
+
+
+def test_wrapping_twice_does_not_double_spans_and_can_be_undone(
+    judgment: Tracer, exporter: InMemorySpanExporter, llm: RecordedOpenAIServer
+):
+    client = _client(llm)
+    assert wrap(wrap(client, tracer=judgment), tracer=judgment) is client
+    client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+    assert len(exporter.get_finished_spans()) == 1
+    unpatch_client(client)
+    client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+    assert len(exporter.get_finished_spans()) == 1
+
+
+def test_api_error_is_recorded_and_reraised(
+    judgment: Tracer, exporter: InMemorySpanExporter, llm: RecordedOpenAIServer
+):
+    client = wrap(_client(llm), tracer=judgment)
+    with pytest.raises(openai.InternalServerError):
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "explode"}])
+    (chat,) = exporter.get_finished_spans()
+    assert chat.status.status_code is StatusCode.ERROR
+    assert chat.attributes[semconv.ERROR_TYPE] == "InternalServerError"
+
+
+def test_stream_is_passed_through_and_span_ends(
+    judgment: Tracer, exporter: InMemorySpanExporter, llm: RecordedOpenAIServer
+):
+    client = wrap(_client(llm), tracer=judgment)
+    stream = client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    (chat,) = exporter.get_finished_spans()
+    assert chat.attributes[semconv.JUDGEVAL_LLM_STREAMED] is True
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+    assert text == "Hello there"
+
+
+async def test_async_client(judgment: Tracer, exporter: InMemorySpanExporter, llm: RecordedOpenAIServer):
+    client = wrap(openai.AsyncOpenAI(base_url=llm.base_url, api_key="test", max_retries=0), tracer=judgment)
+    completion = await client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+    assert completion.choices[0].message.content == "Hello there"
+    (chat,) = exporter.get_finished_spans()
+    assert chat.name == "chat m"
+    assert chat.attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] > 0
+
+
+def test_content_capture_off_omits_messages(
+    monkeypatch: pytest.MonkeyPatch,
+    provider: TracerProvider,
+    exporter: InMemorySpanExporter,
+    llm: RecordedOpenAIServer,
+):
+    monkeypatch.setenv(semconv.JUDGEVAL_CAPTURE_CONTENT, "false")
+    client = wrap(_client(llm), tracer=Tracer(project_name="private", tracer_provider=provider))
+    client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+    (chat,) = exporter.get_finished_spans()
+    assert semconv.GEN_AI_INPUT_MESSAGES not in chat.attributes
+    assert semconv.GEN_AI_OUTPUT_MESSAGES not in chat.attributes
+    assert chat.attributes[semconv.GEN_AI_USAGE_INPUT_TOKENS] > 0
+
+
+def test_monitoring_off_returns_client_untouched(monkeypatch: pytest.MonkeyPatch, llm: RecordedOpenAIServer):
+    monkeypatch.setenv(semconv.JUDGMENT_MONITORING, "false")
+    client = _client(llm)
+    original_create = client.chat.completions.create
+    assert wrap(client, tracer=Tracer(project_name="off")) is client
+    assert "create" not in vars(client.chat.completions)
+    assert client.chat.completions.create == original_create
