@@ -20,9 +20,11 @@ from evaluator_service.config_sections import (
     QueueConfig,
     RuleConfig,
     ScorerConfig,
+    ScorerLimits,
     ScoringConfig,
     parse_export,
     parse_judge,
+    parse_limits,
     parse_queue,
     parse_rules,
     parse_scorers,
@@ -55,6 +57,7 @@ __all__ = [
     "QueueConfig",
     "RuleConfig",
     "ScorerConfig",
+    "ScorerLimits",
     "ScoringConfig",
     "load_config",
     "normalize_endpoint",
@@ -76,6 +79,19 @@ class EvaluatorConfig:
     judge: JudgeConfig = field(default_factory=JudgeConfig)
     scorers: tuple[ScorerConfig, ...] = ()
     rules: tuple[RuleConfig, ...] = ()
+    limits: dict[str, ScorerLimits] = field(default_factory=dict)
+
+    def scorer_limits(self) -> dict[str, ScorerLimits]:
+        """Per-scorer limits: a YAML scorer's own settings, field by field overridden by ``limits:``."""
+        merged = {s.name: ScorerLimits(s.timeout_s, s.max_retries, s.rate_limit) for s in self.scorers}
+        for name, override in self.limits.items():
+            base = merged.get(name, ScorerLimits())
+            merged[name] = ScorerLimits(
+                timeout_s=override.timeout_s if override.timeout_s is not None else base.timeout_s,
+                max_retries=override.max_retries if override.max_retries is not None else base.max_retries,
+                rate_limit=override.rate_limit if override.rate_limit is not None else base.rate_limit,
+            )
+        return merged
 
 
 def normalize_endpoint(value: str, where: str) -> str:
@@ -117,7 +133,7 @@ def load_config(
         return doc.opt_str(key) or default
 
     metrics = pick(metrics_endpoint, ENV_METRICS_ENDPOINT, "metrics_endpoint", None)
-    return EvaluatorConfig(
+    config = EvaluatorConfig(
         listen=normalize_endpoint(pick(listen, ENV_LISTEN, "listen", DEFAULT_LISTEN) or "", "listen"),
         export_endpoint=normalize_endpoint(
             pick(export_endpoint, ENV_EXPORT_ENDPOINT, "export_endpoint", DEFAULT_EXPORT_ENDPOINT) or "",
@@ -132,12 +148,17 @@ def load_config(
         judge=(judge := parse_judge(doc.section("judge"))),
         scorers=parse_scorers(doc.section_list("scorers"), judge),
         rules=parse_rules(doc.section_list("rules")),
+        limits=parse_limits(doc.section("limits")),
     )
+    if config.export_endpoint == config.listen:
+        raise ConfigError(f"export_endpoint: {config.export_endpoint} is the evaluator's own listen address; "
+                          "forwarded spans would loop back into it")
+    return config
 
 
 _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "queue", "scoring", "export",
-     "judge", "scorers", "rules"}
+     "judge", "scorers", "rules", "limits"}
 )
 
 

@@ -1,0 +1,88 @@
+"""``judgeval-evaluator`` / ``python -m evaluator_service``: run the evaluator until SIGTERM or SIGINT.
+
+Settings resolve flag > environment variable > YAML (``--config``) > default. A bad configuration prints
+one line naming the field (``config error: scorers[2].model: required for type faithfulness``) and exits
+with status 2. Once serving, one line ``judgeval-evaluator listening on HOST:PORT`` goes to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sqlite3
+import sys
+
+from evaluator_service import config as cfg
+from evaluator_service.app import EvaluatorApp
+from evaluator_service.config import ConfigError, EvaluatorConfig, load_config
+
+EXIT_CONFIG_ERROR = 2
+EXIT_START_ERROR = 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="judgeval-evaluator",
+        description="Receive OTLP spans, score the tagged ones, re-export everything enriched.",
+    )
+    parser.add_argument("--listen", help=f"HOST:PORT to serve OTLP/gRPC, health and admin on "
+                        f"(env {cfg.ENV_LISTEN}; default {cfg.DEFAULT_LISTEN})")
+    parser.add_argument("--export-endpoint", help=f"HOST:PORT of the OTLP/gRPC receiver for "
+                        f"enriched and forwarded spans (env {cfg.ENV_EXPORT_ENDPOINT}; "
+                        f"default {cfg.DEFAULT_EXPORT_ENDPOINT})")
+    parser.add_argument("--data-dir", help=f"durable queue directory (env {cfg.ENV_DATA_DIR}; "
+                        f"default {cfg.DEFAULT_DATA_DIR})")
+    parser.add_argument("--config", help=f"YAML configuration file (env {cfg.ENV_CONFIG})")
+    parser.add_argument("--api-key", help=f"token the admin API requires (env {cfg.ENV_API_KEY})")
+    parser.add_argument("--metrics-endpoint", help=f"OTLP/gRPC endpoint for the evaluator's own metrics "
+                        f"(env {cfg.ENV_METRICS_ENDPOINT}; default: no metrics export)")
+    parser.add_argument("--shutdown-grace", type=float, default=10.0,
+                        help="seconds to finish in-flight scoring and exports on SIGTERM (default 10)")
+    parser.add_argument("--log-level", default="INFO", type=str.upper,
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging level (default INFO)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(
+            listen=args.listen, export_endpoint=args.export_endpoint, data_dir=args.data_dir,
+            config_file=args.config, api_key=args.api_key, metrics_endpoint=args.metrics_endpoint,
+        )
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(EXIT_CONFIG_ERROR)
+    try:
+        asyncio.run(serve(config, args.shutdown_grace))
+    except (OSError, RuntimeError, sqlite3.Error) as exc:
+        print(f"judgeval-evaluator: cannot start: {exc}", file=sys.stderr, flush=True)
+        sys.exit(EXIT_START_ERROR)
+
+
+async def serve(config: EvaluatorConfig, grace: float) -> None:
+    """Run until SIGTERM/SIGINT, then shut down gracefully."""
+    app = EvaluatorApp(config)
+    try:
+        await app.start()
+    except BaseException:
+        await app.stop(grace=0)
+        raise
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    host = config.listen.rpartition(":")[0]
+    print(f"judgeval-evaluator listening on {host}:{app.port}", flush=True)
+    await stop.wait()
+    logging.getLogger(__name__).info("shutting down (grace %.0fs)", grace)
+    await app.stop(grace)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""Assembly of the evaluator: one grpc.aio server, the durable queue, workers and the forwarder.
+
+Plug-ins (the admin API, uploaded-scorer sources) are added without touching this module::
+
+    app = EvaluatorApp(config, scorer_sources=[uploaded], service_installers=[install_admin])
+    await app.start()          # prints nothing; the CLI prints the listening line
+    app.port                   # the real port (``--listen host:0`` works)
+    app.pauses.pause(...)      # PauseRegistry: pause / resume / list_paused
+    await app.stop(grace=10)
+
+Scorer names resolve through YAML-configured scorers, then built-ins, then ``scorer_sources`` in order.
+A service installer is called with the ``grpc.aio.Server`` before it starts, to register more services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+from opentelemetry.sdk.metrics.export import MetricReader
+
+from evaluator_service.config import EvaluatorConfig
+from evaluator_service.forwarder import MAX_MESSAGE_BYTES, SpanForwarder
+from evaluator_service.intake import TraceIntakeServicer
+from evaluator_service.rules import RuleMatcher
+from evaluator_service.scoring.builtin.sources import BuiltinScorerSource, ConfiguredScorerSource
+from evaluator_service.scoring.contract import ScorerSource
+from evaluator_service.scoring.pause import PauseRegistry
+from evaluator_service.scoring.resolution import ScorerChain
+from evaluator_service.scoring.runner import ScorerRunner
+from evaluator_service.store import SpanStore
+from evaluator_service.telemetry import EvaluatorMetrics
+from evaluator_service.worker import ScoringWorker
+
+logger = logging.getLogger(__name__)
+
+ServiceInstaller = Callable[[grpc.aio.Server], None]
+"""Registers an extra gRPC service (e.g. the admin API) on the evaluator's server before it starts."""
+
+TRACE_SERVICE_NAME = "opentelemetry.proto.collector.trace.v1.TraceService"
+
+
+class EvaluatorApp:
+    """The running evaluator. Not reusable: one :meth:`start`, one :meth:`stop`."""
+
+    def __init__(
+        self,
+        config: EvaluatorConfig,
+        *,
+        scorer_sources: Sequence[ScorerSource] = (),
+        service_installers: Sequence[ServiceInstaller] = (),
+        metric_readers: Sequence[MetricReader] = (),
+    ) -> None:
+        self.config = config
+        self.metrics = EvaluatorMetrics.create(config.metrics_endpoint, metric_readers)
+        self._extra_sources = list(scorer_sources)
+        self._installers = list(service_installers)
+        self.port = 0
+        self._stopped = False
+        self._server: grpc.aio.Server | None = None
+        self._health = health.aio.HealthServicer()
+        self._store: SpanStore | None = None
+        self._pauses: PauseRegistry | None = None
+        self._worker: ScoringWorker | None = None
+        self._forwarder: SpanForwarder | None = None
+        self._intake: TraceIntakeServicer | None = None
+        self.chain = ScorerChain([
+            ConfiguredScorerSource(config.scorers), BuiltinScorerSource(config.judge), *self._extra_sources,
+        ])
+
+    @property
+    def store(self) -> SpanStore:
+        """The durable queue (``<data_dir>/queue.sqlite3``); available after :meth:`start`."""
+        if self._store is None:
+            raise RuntimeError("EvaluatorApp is not started")
+        return self._store
+
+    @property
+    def pauses(self) -> PauseRegistry:
+        """Pause / resume / list paused scorers (what the admin API calls); available after :meth:`start`."""
+        if self._pauses is None:
+            raise RuntimeError("EvaluatorApp is not started")
+        return self._pauses
+
+    async def start(self) -> None:
+        """Open the queue, resume pending work, and start serving."""
+        cfg = self.config
+        store = self._store = await SpanStore.open(cfg.data_dir, cfg.queue.max_spans, cfg.queue.max_bytes)
+        pauses = self._pauses = PauseRegistry(store)
+        await pauses.load()
+        self.metrics.queue_depth = lambda: store.span_count
+        self.metrics.paused_count = lambda: len(pauses.list_paused())
+        runner = ScorerRunner(self.chain, pauses, cfg.scoring, cfg.scorer_limits(), self.metrics)
+        forwarder = self._forwarder = SpanForwarder(store, cfg.export_endpoint, cfg.export, self.metrics)
+        worker = self._worker = ScoringWorker(
+            store, runner, self.metrics, cfg.scoring.concurrency, forwarder.wake
+        )
+
+        def enqueued() -> None:
+            worker.wake()
+            forwarder.wake()
+
+        self._intake = TraceIntakeServicer(store, RuleMatcher(cfg.rules), self.metrics, enqueued)
+        self._server = self._build_server()
+        self.port = self._server.add_insecure_port(cfg.listen)
+        if not self.port:
+            raise OSError(f"cannot listen on {cfg.listen}")
+        await self._server.start()
+        forwarder.start()
+        worker.start()
+        for service in ("", TRACE_SERVICE_NAME):
+            await self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
+
+    def _build_server(self) -> grpc.aio.Server:
+        server = grpc.aio.server(options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ])
+        assert self._intake is not None
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(self._intake, server)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        for install in self._installers:
+            install(server)
+        return server
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """NOT_SERVING, refuse new exports, finish scoring within ``grace`` seconds, flush exports, close.
+
+        Work that does not finish stays in the durable queue for the next start.
+        """
+        if self._stopped:
+            return
+        self._stopped = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        await self._health.enter_graceful_shutdown()
+        if self._intake is not None:
+            self._intake.accepting = False
+        if self._server is not None:
+            await self._server.stop(min(1.0, grace))
+        if self._worker is not None:
+            await self._worker.stop(max(0.0, deadline - loop.time()))
+        if self._forwarder is not None:
+            await self._forwarder.stop(max(0.1, deadline - loop.time()))
+        await self.chain.aclose()
+        if self._store is not None:
+            await self._store.close()
+        await asyncio.to_thread(self.metrics.shutdown)  # a final OTLP push may block on the network

@@ -1,0 +1,91 @@
+"""Deterministic scorers: regex, keyword, JSON Schema and tool-call errors. Each scores 1.0 or 0.0.
+
+Example fields (rename with the scorer's ``fields`` mapping):
+
+* ``regex``: ``actual_output``; options ``pattern``, ``mode`` (``match`` passes when the pattern is found,
+  ``no_match`` when it is not), ``ignore_case`` (bool)
+* ``keyword``: ``actual_output``; options ``keywords`` (list), ``mode`` (``any``, ``all`` or ``none``),
+  ``case_sensitive`` (bool)
+* ``json_schema``: ``actual_output`` (a JSON string or an already parsed value); option ``schema``
+* ``tool_call_error``: reads the span itself (``span.status.code``, ``span.status.message``) and the
+  ``error.type`` attribute, or example fields ``error_type``/``status_code``/``status_message``;
+  passes (1.0) when the tool call did not fail
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import jsonschema
+from judgeval import semconv
+from judgeval.evaluation_request import EvaluationRequest
+
+from evaluator_service.rules import SPAN_STATUS_CODE_FIELD, SPAN_STATUS_MESSAGE_FIELD
+from evaluator_service.scoring.builtin.base import BuiltinScorer
+from evaluator_service.scoring.contract import ScoreOutcome
+
+
+def _verdict(passed: bool, reason: str) -> ScoreOutcome:
+    return ScoreOutcome(value=1.0 if passed else 0.0, reason=reason)
+
+
+class RegexScorer(BuiltinScorer):
+    """Passes when ``pattern`` is found in the output (or, with ``mode: no_match``, when it is not)."""
+
+    async def score(self, example: dict[str, Any], request: EvaluationRequest) -> ScoreOutcome:
+        options = self.options(request)
+        flags = re.IGNORECASE if options.get("ignore_case") else 0
+        found = re.search(str(options["pattern"]), self.text(example, "actual_output"), flags) is not None
+        expect = options.get("mode", "match") == "match"
+        return _verdict(found == expect, "pattern found" if found else "pattern not found")
+
+
+class KeywordScorer(BuiltinScorer):
+    """Passes when the output contains any / all / none of ``keywords``."""
+
+    async def score(self, example: dict[str, Any], request: EvaluationRequest) -> ScoreOutcome:
+        options = self.options(request)
+        text = self.text(example, "actual_output")
+        keywords = [str(k) for k in options["keywords"]]
+        if not options.get("case_sensitive"):
+            text, keywords = text.lower(), [k.lower() for k in keywords]
+        present = [k for k in keywords if k in text]
+        mode = options.get("mode", "any")
+        passed = {"any": bool(present), "all": len(present) == len(keywords), "none": not present}[mode]
+        missing = [k for k in keywords if k not in present]
+        return _verdict(passed, f"present: {present or 'none'}; missing: {missing or 'none'}")
+
+
+class JsonSchemaScorer(BuiltinScorer):
+    """Passes when the output is JSON that validates against ``schema``."""
+
+    async def score(self, example: dict[str, Any], request: EvaluationRequest) -> ScoreOutcome:
+        schema = self.options(request)["schema"]
+        value = self.field(example, "actual_output")
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                return _verdict(False, f"output is not JSON: {exc.msg} at position {exc.pos}")
+        error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(value))
+        if error is None:
+            return _verdict(True, "output matches the schema")
+        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        return _verdict(False, f"schema violation at {where}: {error.message}")
+
+
+class ToolCallErrorScorer(BuiltinScorer):
+    """Passes when the span (usually an ``execute_tool`` span) did not record an error."""
+
+    reads_span = True
+
+    async def score(self, example: dict[str, Any], request: EvaluationRequest) -> ScoreOutcome:
+        error_type = example.get("error_type") or example.get(semconv.ERROR_TYPE)
+        status = str(example.get("status_code") or example.get(SPAN_STATUS_CODE_FIELD) or "UNSET").upper()
+        message = example.get("status_message") or example.get(SPAN_STATUS_MESSAGE_FIELD) or ""
+        if error_type or status in ("ERROR", "2"):
+            detail = f"error.type={error_type}" if error_type else "span status ERROR"
+            return _verdict(False, f"tool call failed: {detail}" + (f": {message}" if message else ""))
+        return _verdict(True, "tool call succeeded")

@@ -1,0 +1,141 @@
+"""LLM-judge scorers: answer relevancy, faithfulness, instruction adherence and a generic prompt judge.
+
+Each asks the judge for ``{"score": <0..1>, "reason": "..."}``; :func:`parse_judgement` also accepts a bare
+number or a leading YES/NO, because small models and custom templates do not always follow the format.
+
+Example fields (rename with the scorer's ``fields`` mapping):
+
+* ``answer_relevancy``: ``input`` (the question), ``actual_output`` (the answer)
+* ``faithfulness``: ``actual_output``, ``context`` or ``retrieval_context`` (string or list of strings)
+* ``instruction_adherence``: ``instructions`` (falls back to ``input``), ``actual_output``
+* ``prompt_judge``: whatever ``{field}`` placeholders ``options.template`` names; ``options.scale``
+  (default 1) divides the parsed score
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from typing import Any
+
+from judgeval.evaluation_request import EvaluationRequest
+
+from evaluator_service.config import ScorerConfig
+from evaluator_service.scoring.builtin.base import BuiltinScorer, as_text
+from evaluator_service.scoring.builtin.judge_client import JudgeClient
+from evaluator_service.scoring.contract import InvalidExampleError, ScoreOutcome, ScorerCrashedError
+
+ANSWER_FORMAT = (
+    'Reply with only a JSON object: {{"score": <number from 0 to 1>, "reason": "<one sentence>"}}.'
+)
+
+RELEVANCY_PROMPT = (
+    "You judge answer relevancy: how directly and completely the answer addresses the question.\n"
+    "Question:\n{input}\n\nAnswer:\n{actual_output}\n\n" + ANSWER_FORMAT
+)
+FAITHFULNESS_PROMPT = (
+    "You judge faithfulness: whether every claim in the answer is supported by the context "
+    "(1 = fully grounded, 0 = contradicts or invents facts).\n"
+    "Context:\n{context}\n\nAnswer:\n{actual_output}\n\n" + ANSWER_FORMAT
+)
+ADHERENCE_PROMPT = (
+    "You judge instruction adherence: how well the response follows the instructions.\n"
+    "Instructions:\n{instructions}\n\nResponse:\n{actual_output}\n\n" + ANSWER_FORMAT
+)
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
+
+
+def parse_judgement(answer: str, scale: float = 1.0) -> ScoreOutcome:
+    """Read a score (and reason) out of a judge's answer, normalized by ``scale`` to 0..1."""
+    reason: str | None = None
+    value: float | None = None
+    found = _JSON_OBJECT.search(answer)
+    if found:
+        try:
+            data = json.loads(found.group(0))
+        except json.JSONDecodeError:
+            data = None
+        if isinstance(data, dict) and isinstance(data.get("score"), int | float):
+            value = float(data["score"])
+            reason = str(data["reason"]) if data.get("reason") else None
+    head = answer.strip().upper()
+    if value is None and head.startswith(("YES", "NO")):
+        value = 1.0 if head.startswith("YES") else 0.0
+    if value is None and (number := _NUMBER.search(answer)):
+        value = float(number.group(0))
+    if value is None:
+        raise ScorerCrashedError(f"judge answer has no score: {answer[:120]!r}")
+    return ScoreOutcome(value=max(0.0, min(1.0, value / scale)), reason=reason or answer.strip()[:500])
+
+
+class JudgeScorer(BuiltinScorer):
+    """An LLM judge with a fixed prompt over named example fields."""
+
+    prompt = ""
+    prompt_fields: tuple[str, ...] = ()
+
+    def __init__(self, config: ScorerConfig, client: JudgeClient) -> None:
+        super().__init__(config)
+        self.client = client
+
+    def render(self, example: dict[str, Any], request: EvaluationRequest) -> str:
+        return self.prompt.format(**{name: self.text(example, name) for name in self.prompt_fields})
+
+    async def score(self, example: dict[str, Any], request: EvaluationRequest) -> ScoreOutcome:
+        answer = await self.client.complete(self.render(example, request))
+        return parse_judgement(answer)
+
+
+class AnswerRelevancyScorer(JudgeScorer):
+    """Does the answer address the question?"""
+
+    prompt = RELEVANCY_PROMPT
+    prompt_fields = ("input", "actual_output")
+
+
+class FaithfulnessScorer(JudgeScorer):
+    """Is the answer grounded in the given context?"""
+
+    prompt = FAITHFULNESS_PROMPT
+
+    def render(self, example: dict[str, Any], request: EvaluationRequest) -> str:
+        context = self.field(example, "context", required=False)
+        if context is None:
+            context = self.field(example, "retrieval_context")
+        output = self.text(example, "actual_output")
+        return self.prompt.format(context=as_text(context), actual_output=output)
+
+
+class InstructionAdherenceScorer(JudgeScorer):
+    """Does the response follow the instructions?"""
+
+    prompt = ADHERENCE_PROMPT
+
+    def render(self, example: dict[str, Any], request: EvaluationRequest) -> str:
+        instructions = self.field(example, "instructions", required=False)
+        if instructions is None:
+            instructions = self.field(example, "input")
+        output = self.text(example, "actual_output")
+        return self.prompt.format(instructions=as_text(instructions), actual_output=output)
+
+
+class PromptJudgeScorer(JudgeScorer):
+    """A judge with the user's own template; ``{field}`` placeholders are filled from the example."""
+
+    def render(self, example: dict[str, Any], request: EvaluationRequest) -> str:
+        template = str(self.options(request)["template"])
+        names = [f for _, f, _, _ in string.Formatter().parse(template) if f]
+        try:
+            return template.format(**{name: self.text(example, name) for name in names})
+        except (IndexError, ValueError) as exc:
+            raise InvalidExampleError(f"template cannot be filled: {exc}") from None
+
+    async def score(self, example: dict[str, Any], request: EvaluationRequest) -> ScoreOutcome:
+        scale = self.options(request).get("scale", 1.0)
+        if isinstance(scale, bool) or not isinstance(scale, int | float) or scale <= 0:
+            raise InvalidExampleError(f"scorer config scale: must be a positive number, got {scale!r}")
+        answer = await self.client.complete(self.render(example, request))
+        return parse_judgement(answer, float(scale))

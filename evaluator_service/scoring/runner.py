@@ -1,0 +1,148 @@
+"""Runs one evaluation request against its scorer with the evaluator's safety rails.
+
+Written once for every kind of scorer: a global concurrency limit (semaphore), a per-scorer rate budget
+(token bucket), a per-attempt timeout, retries with exponential backoff and full jitter for
+:class:`TransientScorerError` and timeouts, and an automatic durable pause on :class:`FatalScorerError`.
+:meth:`ScorerRunner.run` never raises: every failure becomes a :class:`ScoreResult` carrying the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from judgeval.evaluation_request import EvaluationRequest
+
+from evaluator_service.config import ScorerLimits, ScoringConfig
+from evaluator_service.enrichment import ScoreResult
+from evaluator_service.scoring.contract import (
+    FatalScorerError,
+    ScoreOutcome,
+    Scorer,
+    ScoringError,
+    TransientScorerError,
+)
+from evaluator_service.scoring.pause import PauseRegistry
+from evaluator_service.scoring.rate_budget import TokenBucket
+from evaluator_service.scoring.resolution import ScorerChain
+from evaluator_service.telemetry import EvaluatorMetrics
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ScorerPolicy:
+    """Timeout, retries and rate budget of one scorer."""
+
+    timeout_s: float
+    max_retries: int
+    rate_limit: float | None = None
+
+
+class _Failed(Exception):
+    """Internal: the request ends without a score."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+class ScorerRunner:
+    """Resolves and runs scorers; one instance per evaluator."""
+
+    def __init__(
+        self,
+        chain: ScorerChain,
+        pauses: PauseRegistry,
+        scoring: ScoringConfig,
+        limits: Mapping[str, ScorerLimits],
+        metrics: EvaluatorMetrics,
+    ) -> None:
+        self._chain = chain
+        self._pauses = pauses
+        self._scoring = scoring
+        self._metrics = metrics
+        self._semaphore = asyncio.Semaphore(scoring.concurrency)
+        self._default = ScorerPolicy(scoring.timeout_s, scoring.max_retries)
+        self._policies = {
+            name: ScorerPolicy(
+                timeout_s=lim.timeout_s or scoring.timeout_s,
+                max_retries=scoring.max_retries if lim.max_retries is None else lim.max_retries,
+                rate_limit=lim.rate_limit,
+            )
+            for name, lim in limits.items()
+        }
+        self._buckets = {
+            name: TokenBucket(p.rate_limit) for name, p in self._policies.items() if p.rate_limit
+        }
+
+    async def run(self, request: EvaluationRequest, span_fields: Mapping[str, Any]) -> ScoreResult:
+        """Score ``request``; ``span_fields`` are offered to scorers that read the span itself."""
+        name = request.scorer.name
+        started = time.monotonic()
+        try:
+            outcome = await self._run_checked(request, span_fields)
+        except _Failed as failure:
+            self._metrics.scoring_error(name, failure.kind)
+            self._metrics.scoring_finished(name, time.monotonic() - started, None)
+            return ScoreResult(name, request.scorer.threshold, error_kind=failure.kind,
+                               error_message=failure.message)
+        self._metrics.scoring_finished(name, time.monotonic() - started, outcome.value)
+        return ScoreResult(name, request.scorer.threshold, outcome=outcome)
+
+    async def _run_checked(self, request: EvaluationRequest, span_fields: Mapping[str, Any]) -> ScoreOutcome:
+        name = request.scorer.name
+        paused = self._pauses.reason(name)
+        if paused is not None:
+            raise _Failed("paused", f"scorer is paused: {paused}")
+        scorer = self._chain.resolve(request.scorer)
+        if scorer is None:
+            raise _Failed("unknown_scorer", f"no scorer named {name!r} on this evaluator")
+        if getattr(scorer, "reads_span", False):
+            example = {**span_fields, **request.example}
+            request = EvaluationRequest(request.scorer, example, request.sampling_rate)
+        policy = self._policies.get(name, self._default)
+        attempt = 0
+        while True:
+            try:
+                return await self._attempt(scorer, request, policy)
+            except _Failed as failure:
+                if failure.kind not in ("transient", "timeout") or attempt >= policy.max_retries:
+                    raise
+                self._metrics.scoring_error(name, failure.kind)
+                await asyncio.sleep(self._backoff(attempt))
+                attempt += 1
+
+    async def _attempt(
+        self, scorer: Scorer, request: EvaluationRequest, policy: ScorerPolicy
+    ) -> ScoreOutcome:
+        name = request.scorer.name
+        bucket = self._buckets.get(name)
+        if bucket is not None:
+            await bucket.acquire()
+        async with self._semaphore:
+            try:
+                return await asyncio.wait_for(scorer.score(request.example, request), policy.timeout_s)
+            except TimeoutError:
+                raise _Failed("timeout", f"no answer within {policy.timeout_s:g}s") from None
+            except FatalScorerError as exc:
+                if self._pauses.reason(name) is None:  # concurrent requests hit the same error once each
+                    await self._pauses.pause(name, str(exc) or exc.kind)
+                raise _Failed(exc.kind, str(exc)) from None
+            except TransientScorerError as exc:
+                raise _Failed(exc.kind, str(exc)) from None
+            except ScoringError as exc:
+                raise _Failed(exc.kind, str(exc)) from None
+            except Exception as exc:  # a scorer's bug must not take the worker down
+                logger.exception("scorer %r raised", name)
+                raise _Failed("scorer_error", f"{type(exc).__name__}: {exc}") from None
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = min(self._scoring.backoff_max_s, self._scoring.backoff_initial_s * 2**attempt)
+        return random.uniform(0, ceiling)  # full jitter spreads retries of many spans apart

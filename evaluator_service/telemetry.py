@@ -1,0 +1,92 @@
+"""The evaluator's own metrics, on a private ``MeterProvider`` (never the global one).
+
+Metrics leave the process only when a metrics endpoint is configured (``--metrics-endpoint`` or
+``OTEL_EXPORTER_OTLP_METRICS_ENDPOINT``). The evaluator creates no tracer at all, and its judge clients
+are plain ``openai.AsyncOpenAI`` objects that are never wrapped, so nothing it does can be exported back
+into its own queue and scored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+
+METER_NAME = "evaluator_service"
+
+
+class EvaluatorMetrics:
+    """Counters, histograms and gauges describing the evaluator's work."""
+
+    def __init__(self, provider: MeterProvider) -> None:
+        self.provider = provider
+        meter = provider.get_meter(METER_NAME)
+        self._accepted = meter.create_counter("judgeval.evaluator.spans.accepted", "{span}",
+                                              "Spans durably accepted by Export")
+        self._rejected = meter.create_counter("judgeval.evaluator.spans.rejected", "{span}",
+                                              "Spans refused (queue full or invalid ids)")
+        self._forwarded = meter.create_counter("judgeval.evaluator.spans.exported", "{span}",
+                                               "Spans acknowledged by the downstream")
+        self._dropped = meter.create_counter("judgeval.evaluator.spans.dropped", "{span}",
+                                             "Spans the downstream permanently refused")
+        self._scored = meter.create_counter("judgeval.evaluator.spans.scored", "{span}",
+                                            "Tagged spans processed, by final eval status")
+        self._errors = meter.create_counter("judgeval.evaluator.scoring.errors", "{error}",
+                                            "Scoring attempts that produced no score, by kind")
+        self._latency = meter.create_histogram("judgeval.evaluator.scoring.duration", "s",
+                                               "Time to score one request, retries included")
+        self._scores = meter.create_histogram("judgeval.evaluator.score.value", "1",
+                                              "Score values per scorer")
+        self.queue_depth: Callable[[], int] = lambda: 0
+        self.paused_count: Callable[[], int] = lambda: 0
+        meter.create_observable_gauge("judgeval.evaluator.queue.depth", [self._observe_queue], "{span}",
+                                      "Spans in the durable queue")
+        meter.create_observable_gauge("judgeval.evaluator.scorers.paused", [self._observe_paused],
+                                      "{scorer}", "Scorers currently paused")
+
+    @classmethod
+    def create(cls, endpoint: str | None, readers: Sequence[MetricReader] = ()) -> EvaluatorMetrics:
+        """A private provider exporting to ``endpoint`` over OTLP/gRPC (if given) and to ``readers``."""
+        all_readers = list(readers)
+        if endpoint:
+            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+
+            exporter = OTLPMetricExporter(endpoint=endpoint, insecure=True)
+            all_readers.append(PeriodicExportingMetricReader(exporter))
+        resource = Resource.create({"service.name": "judgeval-evaluator"})
+        return cls(MeterProvider(metric_readers=all_readers, resource=resource))
+
+    def shutdown(self) -> None:
+        self.provider.shutdown()
+
+    def accepted(self, count: int) -> None:
+        self._accepted.add(count)
+
+    def rejected(self, count: int, reason: str) -> None:
+        self._rejected.add(count, {"reason": reason})
+
+    def forwarded(self, count: int) -> None:
+        self._forwarded.add(count)
+
+    def dropped(self, count: int, reason: str) -> None:
+        self._dropped.add(count, {"reason": reason})
+
+    def span_scored(self, status: str) -> None:
+        self._scored.add(1, {"status": status})
+
+    def scoring_error(self, scorer: str, kind: str) -> None:
+        self._errors.add(1, {"scorer": scorer, "kind": kind})
+
+    def scoring_finished(self, scorer: str, seconds: float, value: float | None) -> None:
+        self._latency.record(seconds, {"scorer": scorer})
+        if value is not None:
+            self._scores.record(value, {"scorer": scorer})
+
+    def _observe_queue(self, options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(self.queue_depth())]
+
+    def _observe_paused(self, options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(self.paused_count())]

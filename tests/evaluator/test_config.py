@@ -1,0 +1,135 @@
+"""Configuration: precedence flag > env > YAML > default, and one precise message per mistake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from evaluator_service.config import ConfigError, load_config
+
+
+def write(tmp_path: Path, doc: Any) -> str:
+    path = tmp_path / "evaluator.yaml"
+    path.write_text(doc if isinstance(doc, str) else yaml.safe_dump(doc), encoding="utf-8")
+    return str(path)
+
+
+def test_defaults_without_file_or_env():
+    config = load_config(environ={})
+    assert config.listen == "127.0.0.1:4320"
+    assert config.export_endpoint == "127.0.0.1:4317"
+    assert str(config.data_dir) == ".judgeval-data"
+    assert config.metrics_endpoint is None
+    assert config.scorers == () and config.rules == ()
+
+
+def test_precedence_flag_over_env_over_yaml(tmp_path):
+    path = write(tmp_path, {"listen": "0.0.0.0:1111", "export_endpoint": "yaml:1", "data_dir": "yaml-dir"})
+    env = {
+        "JUDGEVAL_EVALUATOR_LISTEN": "0.0.0.0:2222",
+        "JUDGEVAL_EVALUATOR_CONFIG": path,
+        "JUDGEVAL_EVALUATOR_EXPORT_ENDPOINT": "http://env:2",
+        "JUDGMENT_API_KEY": "env-key",
+    }
+    config = load_config(listen="127.0.0.1:3333", environ=env)
+    assert config.listen == "127.0.0.1:3333"
+    assert config.export_endpoint == "env:2"
+    assert str(config.data_dir) == "yaml-dir"
+    assert config.api_key == "env-key"
+
+
+def test_full_yaml_is_parsed(tmp_path):
+    doc = {
+        "queue": {"max_spans": 10, "max_bytes": 2048},
+        "scoring": {"concurrency": 2, "timeout_s": 3, "max_retries": 1},
+        "judge": {"model": "m", "base_url": "http://judge/v1", "api_key_env": "JUDGE_KEY"},
+        "scorers": [
+            {"name": "rel", "type": "answer_relevancy", "rate_limit": 2, "fields": {"input": "q"}},
+            {"name": "re", "type": "regex", "options": {"pattern": "x"}},
+        ],
+        "rules": [{"name": "r", "when": {"service.name": "s"}, "scorer": "rel", "sampling_rate": 0.1}],
+        "limits": {"Uploaded Scorer": {"timeout_s": 60, "rate_limit": 1}, "rel": {"max_retries": 0}},
+    }
+    config = load_config(config_file=write(tmp_path, doc), environ={})
+    assert config.queue.max_spans == 10 and config.scoring.concurrency == 2
+    rel = config.scorers[0]
+    assert (rel.model, rel.base_url, rel.api_key_env, rel.rate_limit) == (
+        "m",
+        "http://judge/v1",
+        "JUDGE_KEY",
+        2.0,
+    )
+    assert rel.fields == {"input": "q"}
+    assert config.rules[0].sampling_rate == 0.1
+    limits = config.scorer_limits()
+    assert (limits["Uploaded Scorer"].timeout_s, limits["Uploaded Scorer"].rate_limit) == (60.0, 1.0)
+    assert (limits["rel"].max_retries, limits["rel"].rate_limit) == (0, 2.0)  # merged field by field
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        (
+            {
+                "scorers": [
+                    {"name": "a", "type": "pii"},
+                    {"name": "b", "type": "pii"},
+                    {"name": "c", "type": "faithfulness", "base_url": "http://other/v1"},
+                ]
+            },
+            "scorers[2].model: required for type faithfulness",
+        ),
+        ({"scorers": [{"name": "a", "type": "llm"}]}, "scorers[0].type: unknown type 'llm'"),
+        ({"scorers": [{"type": "pii"}]}, "scorers[0].name: required"),
+        (
+            {"scorers": [{"name": "a", "type": "regex", "options": {"pattern": "("}}]},
+            "scorers[0].options.pattern: invalid regular expression",
+        ),
+        (
+            {"scorers": [{"name": "a", "type": "keyword"}]},
+            "scorers[0].options.keywords: required for type keyword",
+        ),
+        (
+            {"scorers": [{"name": "a", "type": "pii"}, {"name": "a", "type": "pii"}]},
+            "scorers[1].name: duplicate scorer name 'a'",
+        ),
+        ({"scorers": [{"name": "a", "type": "pii", "timeout_s": 0}]}, "scorers[0].timeout_s: must be > 0"),
+        (
+            {"rules": [{"name": "r", "when": {"a": 1}, "scorer": "pii", "sampling_rate": 2}]},
+            "rules[0].sampling_rate: must be between 0 and 1",
+        ),
+        ({"rules": [{"name": "r", "scorer": "pii"}]}, "rules[0].when: required"),
+        ({"queue": {"max_spans": "many"}}, "queue.max_spans: must be an integer"),
+        ({"scoring": {"concurency": 3}}, "scoring.concurency: unknown key"),
+        ({"listen": "nowhere"}, "listen: expected HOST:PORT"),
+        ({"bogus": 1}, "bogus: unknown key"),
+        (
+            {"listen": "127.0.0.1:4317"},
+            "export_endpoint: 127.0.0.1:4317 is the evaluator's own listen address",
+        ),
+        ({"limits": {"Uploaded": {"rate_limit": 0}}}, "limits.Uploaded.rate_limit: must be > 0"),
+        ({"limits": {"Uploaded": {"retries": 1}}}, "limits.Uploaded.retries: unknown key"),
+        ("a: [unclosed", "not valid YAML"),
+        ("- just a list", "top level must be a mapping"),
+    ],
+)
+def test_mistakes_name_the_field(tmp_path, doc, message):
+    with pytest.raises(ConfigError) as info:
+        load_config(config_file=write(tmp_path, doc), environ={})
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="No such file"):
+        load_config(config_file=str(tmp_path / "absent.yaml"), environ={})
+
+
+def test_shipped_example_config_is_valid():
+    path = Path(__file__).parents[2] / "evaluator_service" / "default_config.yaml"
+    config = load_config(config_file=str(path), environ={})
+    assert [s.name for s in config.scorers] == ["strict_faithfulness", "Politeness", "order_id_present"]
+    assert config.rules[0].when == {"service.name": "support-bot", "gen_ai.operation.name": "chat"}

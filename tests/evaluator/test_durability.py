@@ -1,0 +1,108 @@
+"""No data loss: restarts resume queued work, downstream outages delay spans, nothing is duplicated."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections import Counter
+from pathlib import Path
+
+from judgeval import semconv
+from judgeval.semconv import EvalStatus
+from judgeval.testing.openai_server import RecordedOpenAIServer, Recording
+
+from evaluator_service.app import EvaluatorApp
+from evaluator_service.store import DB_FILE_NAME
+
+from .conftest import (
+    by_name,
+    export,
+    make_request,
+    make_span,
+    running,
+    tagged_attributes,
+    wait_drained,
+    wait_for,
+)
+
+REGEX = {"pattern": "ok"}
+
+
+def queued_rows(data_dir: Path) -> int:
+    with sqlite3.connect(data_dir / DB_FILE_NAME) as db:
+        return int(db.execute("SELECT COUNT(*) FROM spans").fetchone()[0])
+
+
+async def test_restart_with_a_non_empty_queue_delivers_everything(make_config, receiver, tmp_path):
+    data_dir = tmp_path / "restart"
+    config = make_config(data_dir=data_dir)
+    receiver.unavailable = True
+    spans = [
+        make_span("plain"),
+        make_span("tagged", tagged_attributes(("regex", {"actual_output": "ok"}), config=REGEX)),
+    ]
+    async with running(config) as app:
+        await export(app, make_request(spans))
+    assert queued_rows(data_dir) == 2
+    receiver.unavailable = False
+    async with running(config):
+        received = await wait_for(receiver, lambda s: len(s) == 2)
+    assert by_name(received, "tagged").attributes[semconv.JUDGEVAL_EVAL_STATUS] == EvalStatus.SCORED
+    assert by_name(received, "plain").attributes == {}
+    assert queued_rows(data_dir) == 0
+
+
+async def test_scoring_cut_short_by_shutdown_resumes_after_restart(
+    make_config, receiver, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    data_dir = tmp_path / "cut-short"
+    recordings = [Recording(match=["slow question"], answer='{"score": 0.5}', delay_ms=1000)]
+    with RecordedOpenAIServer(recordings) as judge:
+        config = make_config({"judge": {"base_url": judge.base_url}}, data_dir=data_dir)
+        span = make_span(
+            "slow", tagged_attributes(("answer_relevancy", {"input": "slow question", "actual_output": "a"}))
+        )
+        app = EvaluatorApp(config)
+        await app.start()
+        await export(app, make_request([span]))
+        while not judge.requests:  # scoring has started
+            await asyncio.sleep(0.01)
+        await app.stop(grace=0.1)
+        assert receiver.spans == []
+        assert queued_rows(data_dir) == 1
+        async with running(config):
+            received = await wait_for(receiver, lambda s: len(s) == 1)
+    assert received[0].attributes[semconv.JUDGEVAL_EVAL_STATUS] == EvalStatus.SCORED
+    assert len(judge.requests) == 2
+
+
+async def test_downstream_outage_delays_spans_without_loss_or_duplicates(make_config, receiver):
+    receiver.unavailable = True
+    batches = [
+        [
+            make_span(
+                f"span-{b}-{i}",
+                tagged_attributes(("regex", {"actual_output": "ok"}), config=REGEX) if i % 3 == 0 else None,
+            )
+            for i in range(10)
+        ]
+        for b in range(5)
+    ]
+    async with running(make_config()) as app:
+        for batch in batches:
+            await export(app, make_request(batch))
+        await asyncio.sleep(0.3)  # let the forwarder hit the outage and back off a few times
+        assert receiver.spans == []
+        receiver.unavailable = False
+        await wait_for(receiver, lambda s: len(s) == 50)
+        await export(app, make_request([make_span("marker")]))
+        received = await wait_for(receiver, lambda s: any(x.name == "marker" for x in s))
+        await wait_drained(app)
+        assert queued_rows(app.config.data_dir) == 0
+    counts = Counter(s.span_id for s in received)
+    assert len(received) == 51
+    assert max(counts.values()) == 1
+    tagged = [s for s in received if semconv.JUDGEVAL_EVAL_STATUS in s.attributes]
+    assert len(tagged) == 20
+    assert {s.attributes[semconv.JUDGEVAL_EVAL_STATUS] for s in tagged} == {EvalStatus.SCORED}

@@ -1,0 +1,90 @@
+"""Rules score spans of zero-code apps: attribute/resource equality, trace-id sampling, field mapping."""
+
+from __future__ import annotations
+
+from judgeval import semconv
+from judgeval.semconv import EvalStatus, ScoreField, score_attribute
+
+from evaluator_service.rules import is_sampled
+
+from .conftest import by_name, export, make_request, make_span, running, wait_for
+
+SAMPLED_TRACE = (1).to_bytes(16, "big")
+UNSAMPLED_TRACE = (0xFF << 120 | 0xFFFFFFFFFFFFFF).to_bytes(16, "big")
+
+RULES_CONFIG = {
+    "scorers": [{"name": "refund_check", "type": "keyword", "options": {"keywords": ["refund"]}}],
+    "rules": [
+        {
+            "name": "chat-refunds",
+            "when": {"service.name": "shop", "gen_ai.operation.name": "chat"},
+            "sampling_rate": 0.5,
+            "scorer": "refund_check",
+            "threshold": 1.0,
+            "example": {"actual_output": "llm.answer"},
+        },
+        {
+            "name": "no-pii",
+            "when": {"span.name": "final-answer"},
+            "scorer": "pii",
+            "example": {"actual_output": "llm.answer"},
+        },
+    ],
+}
+
+
+def test_sampling_is_deterministic_from_the_trace_id():
+    assert is_sampled(SAMPLED_TRACE, 0.5)
+    assert not is_sampled(UNSAMPLED_TRACE, 0.5)
+    assert is_sampled(UNSAMPLED_TRACE, 1.0)
+    assert not is_sampled(SAMPLED_TRACE, 0.0)
+    # the top byte is outside the sampled bits, so it never changes the decision
+    assert is_sampled((0xAB << 120 | 1).to_bytes(16, "big"), 0.5)
+
+
+async def test_rules_select_sample_and_map_fields(make_config, receiver):
+    chat = {"gen_ai.operation.name": "chat", "llm.answer": "A refund is on its way."}
+    spans = [
+        make_span("chat-sampled", chat, trace_id=SAMPLED_TRACE),
+        make_span("chat-unsampled", chat, trace_id=UNSAMPLED_TRACE),
+        make_span("not-chat", {"gen_ai.operation.name": "embeddings", "llm.answer": "refund"}),
+        make_span("final-answer", {"llm.answer": "mail me at a@b.co"}),
+    ]
+    async with running(make_config(RULES_CONFIG)) as app:
+        await export(app, make_request(spans, service="shop"))
+        await export(
+            app, make_request([make_span("other-service", chat, trace_id=SAMPLED_TRACE)], service="x")
+        )
+        received = await wait_for(receiver, lambda s: len(s) == 5)
+    sampled = by_name(received, "chat-sampled").attributes
+    assert sampled[semconv.JUDGEVAL_EVAL_RULE] == "chat-refunds"
+    assert sampled[semconv.JUDGEVAL_EVAL_STATUS] == EvalStatus.SCORED
+    assert sampled[score_attribute("refund_check", ScoreField.VALUE)] == 1.0
+    assert sampled[score_attribute("refund_check", ScoreField.THRESHOLD)] == 1.0
+    for name in ("chat-unsampled", "not-chat", "other-service"):
+        assert semconv.JUDGEVAL_EVAL_STATUS not in by_name(received, name).attributes, name
+    final = by_name(received, "final-answer").attributes
+    assert final[semconv.JUDGEVAL_EVAL_RULE] == "no-pii"
+    assert final[score_attribute("pii", ScoreField.VALUE)] == 0.0
+    assert final[semconv.JUDGEVAL_EVAL_SUCCESS] is False
+
+
+async def test_rules_leave_sdk_tagged_and_already_scored_spans_alone(make_config, receiver):
+    scored = {
+        "gen_ai.operation.name": "chat",
+        "llm.answer": "refund",
+        semconv.JUDGEVAL_EVAL_STATUS: EvalStatus.SCORED.value,
+    }
+    async with running(make_config(RULES_CONFIG)) as app:
+        await export(app, make_request([make_span("scored", scored, trace_id=SAMPLED_TRACE)], service="shop"))
+        received = await wait_for(receiver, lambda s: len(s) == 1)
+    assert received[0].attributes == scored
+
+
+async def test_rule_with_missing_mapped_field_exports_failed(make_config, receiver):
+    async with running(make_config(RULES_CONFIG)) as app:
+        await export(app, make_request([make_span("final-answer", {"other": 1})]))
+        received = await wait_for(receiver, lambda s: len(s) == 1)
+    attrs = received[0].attributes
+    assert attrs[semconv.JUDGEVAL_EVAL_STATUS] == EvalStatus.FAILED
+    assert "pii: invalid_example: example has no field 'actual_output'" in attrs[semconv.JUDGEVAL_EVAL_ERROR]
