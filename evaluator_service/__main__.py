@@ -15,8 +15,10 @@ import sqlite3
 import sys
 
 from evaluator_service import config as cfg
+from evaluator_service.admin import HostedScorers
 from evaluator_service.app import EvaluatorApp
 from evaluator_service.config import ConfigError, EvaluatorConfig, load_config
+from evaluator_service.sandbox import SandboxConfig, add_sandbox_arguments, sandbox_config_from_args
 
 EXIT_CONFIG_ERROR = 2
 EXIT_START_ERROR = 1
@@ -42,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds to finish in-flight scoring and exports on SIGTERM (default 10)")
     parser.add_argument("--log-level", default="INFO", type=str.upper,
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging level (default INFO)")
+    add_sandbox_arguments(parser)
     return parser
 
 
@@ -59,19 +62,26 @@ def main(argv: list[str] | None = None) -> None:
         print(f"config error: {exc}", file=sys.stderr, flush=True)
         sys.exit(EXIT_CONFIG_ERROR)
     try:
-        asyncio.run(serve(config, args.shutdown_grace))
+        sandbox = sandbox_config_from_args(args)
+    except ValueError as exc:
+        print(f"config error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(EXIT_CONFIG_ERROR)
+    try:
+        asyncio.run(serve(config, args.shutdown_grace, sandbox))
     except (OSError, RuntimeError, sqlite3.Error) as exc:
         print(f"judgeval-evaluator: cannot start: {exc}", file=sys.stderr, flush=True)
         sys.exit(EXIT_START_ERROR)
 
 
-async def serve(config: EvaluatorConfig, grace: float) -> None:
-    """Run until SIGTERM/SIGINT, then shut down gracefully."""
-    app = EvaluatorApp(config)
+async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | None = None) -> None:
+    """Run until SIGTERM/SIGINT, then shut down gracefully. Uploaded scorers run in ``sandbox``."""
+    hosted = HostedScorers.create(config.data_dir, config.api_key, sandbox)
+    app = EvaluatorApp(config, scorer_sources=[hosted.source], service_installers=[hosted.install])
     try:
         await app.start()
     except BaseException:
         await app.stop(grace=0)
+        await hosted.close()
         raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -82,6 +92,7 @@ async def serve(config: EvaluatorConfig, grace: float) -> None:
     await stop.wait()
     logging.getLogger(__name__).info("shutting down (grace %.0fs)", grace)
     await app.stop(grace)
+    await hosted.close()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,51 @@
+"""One call that wires hosted scorers into an evaluator: registry, sandbox pool, source, admin API.
+
+::
+
+    hosted = HostedScorers.create(config.data_dir, config.api_key, SandboxConfig(...))
+    app = EvaluatorApp(config, scorer_sources=[hosted.source], service_installers=[hosted.install])
+    ...
+    await app.stop(); await hosted.close()
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+from evaluator_service.admin.servicer import install_admin_service
+from evaluator_service.registry import EnvironmentInstaller, Registry
+from evaluator_service.sandbox.config import SandboxConfig
+from evaluator_service.sandbox.pool import SandboxPool
+from evaluator_service.sandbox.uploaded_source import UploadedScorerSource
+
+
+@dataclass
+class HostedScorers:
+    """The pieces an evaluator needs to accept uploads and score with uploaded scorers."""
+
+    registry: Registry
+    pool: SandboxPool
+    source: UploadedScorerSource
+    api_key: str | None
+
+    @classmethod
+    def create(cls, data_dir: Path, api_key: str | None, sandbox: SandboxConfig | None = None, *,
+               envs_dir: Path | None = None, pip_args: tuple[str, ...] = ()) -> HostedScorers:
+        """Registry in ``<data_dir>/scorers``, environments in ``envs_dir`` (default
+        ``<data_dir>-scorer-envs``), ``pip_args`` added to every install (e.g. ``("--no-index",)``)."""
+        data_dir = Path(data_dir)
+        envs = envs_dir or data_dir.with_name(f"{data_dir.name}-scorer-envs")
+        registry = Registry(data_dir, installer=EnvironmentInstaller(envs, pip_args=pip_args))
+        pool = SandboxPool(sandbox)
+        return cls(registry, pool, UploadedScorerSource(registry, pool), api_key)
+
+    def install(self, server: grpc.aio.Server) -> None:
+        """Service installer: adds the ScorerAdmin API to the evaluator's gRPC server."""
+        install_admin_service(server, self.registry, self.api_key)
+
+    async def close(self) -> None:
+        """Stop idle sandbox workers."""
+        await self.pool.close()

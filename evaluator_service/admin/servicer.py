@@ -1,0 +1,123 @@
+"""The ``judgeval.admin.v1.ScorerAdmin`` gRPC service: upload, list, show and delete hosted scorers.
+
+Every call must carry ``authorization: Bearer <key>`` matching the evaluator's ``JUDGMENT_API_KEY``;
+anything else is ``UNAUTHENTICATED`` and changes nothing. An evaluator started without a key refuses all
+admin calls with ``FAILED_PRECONDITION``, because an open upload endpoint would run anyone's code.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from judgeval.admin.v1 import scorer_admin_pb2 as pb
+from judgeval.admin.v1 import scorer_admin_pb2_grpc as pb_grpc
+from judgeval.semconv import JUDGMENT_API_KEY
+
+from evaluator_service.registry import (
+    InvalidUpload,
+    Registry,
+    RequirementsInstallError,
+    ScorerExists,
+    ScorerNotFound,
+    StoredScorer,
+    UploadMode,
+)
+
+_log = logging.getLogger(__name__)
+
+_MODES = {
+    pb.UPLOAD_MODE_CREATE: UploadMode.CREATE,
+    pb.UPLOAD_MODE_OVERWRITE: UploadMode.OVERWRITE,
+    pb.UPLOAD_MODE_NEW_VERSION: UploadMode.NEW_VERSION,
+}
+
+
+class ScorerAdminServicer(pb_grpc.ScorerAdminServicer):
+    """Async servicer over a :class:`~evaluator_service.registry.Registry`."""
+
+    def __init__(self, registry: Registry, api_key: str | None) -> None:
+        self._registry = registry
+        self._api_key = api_key or None
+
+    async def UploadScorer(self, request: pb.UploadScorerRequest, context: grpc.aio.ServicerContext
+                           ) -> pb.ScorerVersion:
+        await self._authorize(context)
+        try:
+            stored = await self._registry.upload(
+                name=request.name, source=request.source, source_filename=request.source_filename,
+                requirements=request.requirements, mode=_MODES.get(request.mode, UploadMode.CREATE),
+                class_name=request.class_name,
+            )
+        except InvalidUpload as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except ScorerExists as exc:
+            await context.abort(grpc.StatusCode.ALREADY_EXISTS, str(exc))
+        except RequirementsInstallError as exc:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION,
+                                f"requirements could not be installed: {exc}")
+        _log.info("stored scorer %r version %d", stored.name, stored.version)
+        return self._version(stored)
+
+    async def ListScorers(self, request: pb.ListScorersRequest, context: grpc.aio.ServicerContext
+                          ) -> pb.ListScorersResponse:
+        await self._authorize(context)
+        return pb.ListScorersResponse(scorers=[
+            pb.ScorerVersions(name=name, versions=[self._version(s) for s in versions])
+            for name, versions in self._registry.list_scorers()
+        ])
+
+    async def GetScorer(self, request: pb.GetScorerRequest, context: grpc.aio.ServicerContext
+                        ) -> pb.GetScorerResponse:
+        await self._authorize(context)
+        try:
+            stored = self._registry.get(request.name, _version_of(request))
+        except ScorerNotFound as exc:
+            await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        return pb.GetScorerResponse(scorer=self._version(stored), source=self._registry.read_source(stored),
+                                    requirements=self._registry.read_requirements(stored))
+
+    async def DeleteScorer(self, request: pb.DeleteScorerRequest, context: grpc.aio.ServicerContext
+                           ) -> pb.DeleteScorerResponse:
+        await self._authorize(context)
+        try:
+            deleted = self._registry.delete(request.name, _version_of(request))
+        except ScorerNotFound as exc:
+            await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        return pb.DeleteScorerResponse(deleted=[self._version(s) for s in deleted])
+
+    async def _authorize(self, context: grpc.aio.ServicerContext) -> None:
+        expected = self._api_key
+        if expected is None:
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"the evaluator has no admin API key; start it with {JUDGMENT_API_KEY}=<secret> in its "
+                "environment to enable scorer administration",
+            )
+        metadata = dict(context.invocation_metadata() or ())
+        header = metadata.get("authorization", "")
+        token = header[7:] if isinstance(header, str) and header[:7].lower() == "bearer " else ""
+        if expected is None or not hmac.compare_digest(token.encode(), expected.encode()):
+            reason = "missing" if not token else "invalid"
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                                f"{reason} API key; send 'authorization: Bearer <{JUDGMENT_API_KEY}>'")
+
+    def _version(self, stored: StoredScorer) -> pb.ScorerVersion:
+        created = Timestamp()
+        created.FromNanoseconds(int(stored.created_at * 1e9))
+        status = (pb.INSTALL_STATUS_INSTALLED if self._registry.environment_ready(stored)
+                  else pb.INSTALL_STATUS_MISSING)
+        return pb.ScorerVersion(name=stored.name, version=stored.version, sha256=stored.sha256,
+                                created_at=created, class_name=stored.class_name, install_status=status,
+                                source_filename=stored.source_filename)
+
+
+def _version_of(request: pb.GetScorerRequest | pb.DeleteScorerRequest) -> int | None:
+    return request.version if request.HasField("version") else None
+
+
+def install_admin_service(server: grpc.aio.Server, registry: Registry, api_key: str | None) -> None:
+    """Add the ScorerAdmin service to ``server`` (a service installer for the evaluator's gRPC server)."""
+    pb_grpc.add_ScorerAdminServicer_to_server(ScorerAdminServicer(registry, api_key), server)

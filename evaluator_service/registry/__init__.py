@@ -1,0 +1,22 @@
+"""Versioned storage of uploaded scorers and their isolated requirement environments."""
+
+from evaluator_service.registry.environments import EnvironmentInstaller, RequirementsInstallError
+from evaluator_service.registry.store import (
+    Registry,
+    ScorerExists,
+    ScorerNotFound,
+    StoredScorer,
+    UploadMode,
+)
+from evaluator_service.registry.validation import InvalidUpload
+
+__all__ = [
+    "EnvironmentInstaller",
+    "InvalidUpload",
+    "Registry",
+    "RequirementsInstallError",
+    "ScorerExists",
+    "ScorerNotFound",
+    "StoredScorer",
+    "UploadMode",
+]

@@ -1,0 +1,71 @@
+"""Sandbox settings: resource limits, the environment allow-list, network and user isolation."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+DEFAULT_SCORER_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
+"""Variables of the evaluator's environment passed to scorer code (``--scorer-env`` replaces the list)."""
+
+MiB = 1024 * 1024
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NEVER_PASSED = frozenset({"JUDGMENT_API_KEY"})
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxLimits:
+    """Per-worker limits. ``cpu_seconds`` is per process lifetime, so pooled workers are retired once they
+    have used half of it; ``wall_timeout_s`` bounds one ``a_score_example`` call."""
+
+    wall_timeout_s: float = 60.0
+    startup_timeout_s: float = 60.0
+    cpu_seconds: int = 120
+    memory_bytes: int = 1024 * MiB
+    file_size_bytes: int = 64 * MiB
+    max_processes: int = 256
+    output_cap_bytes: int = 64 * 1024
+    max_requests_per_worker: int = 1000
+    idle_timeout_s: float = 300.0
+    """Idle workers older than this are stopped (checked whenever the pool is used)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxConfig:
+    """How scorer workers are started.
+
+    ``isolation``: ``auto`` uses Linux namespaces (private mount/PID view, scorer runs as ``sandbox_user``)
+    when the evaluator runs as root and the kernel allows it, else runs workers as the evaluator's own user
+    with resource limits and a scrubbed environment only; ``namespaces`` requires the former; ``none``
+    forces the latter. ``network``: ``host`` (default; the scorer can call its LLM judge) or ``none``
+    (empty network namespace; needs namespace isolation). ``hidden_paths`` are made invisible to scorers
+    (the evaluator's data directory is always added by the registry-backed source)."""
+
+    limits: SandboxLimits = field(default_factory=SandboxLimits)
+    env_allowlist: tuple[str, ...] = DEFAULT_SCORER_ENV
+    network: Literal["host", "none"] = "host"
+    isolation: Literal["auto", "namespaces", "none"] = "auto"
+    sandbox_user: str = "nobody"
+    workers_per_scorer: int = 2
+    work_root: Path | None = None
+    hidden_paths: tuple[Path, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.network not in ("host", "none"):
+            raise ValueError(f"scorer network must be 'host' or 'none', got {self.network!r}")
+        if self.isolation not in ("auto", "namespaces", "none"):
+            raise ValueError(f"scorer isolation must be auto, namespaces or none, got {self.isolation!r}")
+        if self.workers_per_scorer < 1:
+            raise ValueError("workers_per_scorer must be at least 1")
+        for name in self.env_allowlist:
+            if not _ENV_NAME.match(name):
+                raise ValueError(f"--scorer-env: {name!r} is not an environment variable name")
+            if name in _NEVER_PASSED:
+                raise ValueError(f"--scorer-env: {name} is the admin secret; scorers never get it")
+
+
+def parse_scorer_env(value: str) -> tuple[str, ...]:
+    """The ``--scorer-env NAME,NAME`` option as a tuple; an empty string passes no variables."""
+    return tuple(part.strip() for part in value.split(",") if part.strip())

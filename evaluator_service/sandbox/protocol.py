@@ -1,0 +1,80 @@
+"""Length-prefixed JSON frames between the evaluator and a sandbox worker.
+
+Each frame is a 4-byte big-endian length followed by that many bytes of UTF-8 JSON. The worker's protocol
+pipe is separate from the file user code prints to, so a scorer's output can never corrupt a frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import struct
+from typing import Any
+
+MAX_FRAME_BYTES = 16 * 1024 * 1024
+_HEADER = struct.Struct(">I")
+
+
+class ProtocolError(Exception):
+    """The peer sent something that is not a frame, or closed the pipe."""
+
+
+def encode_frame(message: dict[str, Any]) -> bytes:
+    payload = json.dumps(message, default=str, separators=(",", ":")).encode()
+    if len(payload) > MAX_FRAME_BYTES:
+        raise ProtocolError(f"frame of {len(payload)} bytes exceeds {MAX_FRAME_BYTES}")
+    return _HEADER.pack(len(payload)) + payload
+
+
+def _decode(payload: bytes) -> dict[str, Any]:
+    try:
+        message = json.loads(payload)
+    except ValueError as exc:
+        raise ProtocolError(f"frame is not JSON: {exc}") from None
+    if not isinstance(message, dict):
+        raise ProtocolError("frame is not a JSON object")
+    return message
+
+
+async def read_frame(reader: asyncio.StreamReader) -> dict[str, Any]:
+    """Read one frame (evaluator side)."""
+    try:
+        header = await reader.readexactly(_HEADER.size)
+        (length,) = _HEADER.unpack(header)
+        if length > MAX_FRAME_BYTES:
+            raise ProtocolError(f"frame of {length} bytes exceeds {MAX_FRAME_BYTES}")
+        return _decode(await reader.readexactly(length))
+    except asyncio.IncompleteReadError:
+        raise ProtocolError("the worker closed its pipe") from None
+
+
+def read_frame_fd(fd: int) -> dict[str, Any] | None:
+    """Read one frame from a blocking file descriptor (worker side); ``None`` at end of input."""
+    header = _read_exactly(fd, _HEADER.size)
+    if header is None:
+        return None
+    (length,) = _HEADER.unpack(header)
+    payload = _read_exactly(fd, length)
+    if payload is None:
+        raise ProtocolError("input ended inside a frame")
+    return _decode(payload)
+
+
+def write_frame_fd(fd: int, message: dict[str, Any]) -> None:
+    data = memoryview(encode_frame(message))
+    while data:
+        written = os.write(fd, data)
+        data = data[written:]
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    chunks: list[bytes] = []
+    remaining = size
+    while remaining:
+        chunk = os.read(fd, remaining)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,115 @@
+"""The :class:`~evaluator_service.scoring.contract.ScorerSource` of uploaded scorers.
+
+Resolves a request's scorer by name (latest version unless the request pins one) in the registry and
+runs it in a sandbox worker. Worker outcomes map onto the scoring contract: a judge rejecting the
+scorer's credentials is a :class:`FatalScorerError` (the worker pauses the scorer), rate limits and
+connection errors are transient, everything else the scorer did wrong is a :class:`ScorerCrashedError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from judgeval.evaluation_request import EvaluationRequest, ScorerRef
+
+from evaluator_service.registry import Registry, RequirementsInstallError, StoredScorer
+from evaluator_service.sandbox.pool import SandboxPool
+from evaluator_service.sandbox.process import ScorerProgram, WorkerFailed
+from evaluator_service.scoring.contract import (
+    FatalScorerError,
+    InvalidExampleError,
+    ScoreOutcome,
+    Scorer,
+    ScorerCrashedError,
+    ScoringError,
+    TransientScorerError,
+    UnknownScorerError,
+)
+
+_ERRORS: dict[str, type[ScoringError]] = {
+    "fatal": FatalScorerError,
+    "transient": TransientScorerError,
+    "invalid_example": InvalidExampleError,
+}
+
+
+class UploadedScorer:
+    """One stored scorer version, scored in the sandbox."""
+
+    def __init__(self, stored: StoredScorer, registry: Registry, pool: SandboxPool) -> None:
+        self.name = stored.name
+        self.stored = stored
+        self._registry = registry
+        self._pool = pool
+
+    async def score(self, example: dict[str, Any], request: EvaluationRequest) -> ScoreOutcome:
+        """Run ``a_score_example`` of the uploaded class on ``example`` in a sandbox worker."""
+        try:
+            program = await self._program()
+            answer = await self._pool.run(program, {
+                "example": example, "config": request.scorer.config, "threshold": request.scorer.threshold,
+            })
+        except WorkerFailed as exc:
+            raise ScorerCrashedError(f"{self.name} v{self.stored.version}: {exc}") from None
+        except RequirementsInstallError as exc:
+            raise ScorerCrashedError(f"{self.name}: its environment could not be rebuilt: {exc}") from None
+        if answer.get("ok"):
+            return ScoreOutcome(value=float(answer["value"]), reason=answer.get("reason"))
+        error = _ERRORS.get(str(answer.get("kind")), ScorerCrashedError)
+        raise error(f"{self.name} v{self.stored.version}: {answer.get('message', 'scorer failed')}")
+
+    async def _program(self) -> ScorerProgram:
+        stored = self.stored
+        python = await self._registry.ensure_environment(stored)
+        return ScorerProgram(
+            key=program_key(stored), python=python, source=self._registry.read_source(stored),
+            module_file=stored.source_filename, class_name=stored.class_name,
+        )
+
+
+class _MissingVersion:
+    """Stands for a pinned version that does not exist, so the span says exactly that."""
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name = name
+        self._message = message
+
+    async def score(self, example: dict[str, Any], request: EvaluationRequest) -> ScoreOutcome:
+        raise UnknownScorerError(self._message)
+
+
+class UploadedScorerSource:
+    """Scorers uploaded with ``judgeval upload_scorer``; returns ``None`` for names it does not hold."""
+
+    def __init__(self, registry: Registry, pool: SandboxPool) -> None:
+        self._registry = registry
+        self._pool = pool
+        self._tasks: set[asyncio.Task[None]] = set()
+        pool.hide(registry.data_dir)
+        registry.add_listener(self._forget)
+
+    def resolve(self, ref: ScorerRef) -> Scorer | None:
+        stored = self._registry.find(ref.name, ref.version)
+        if stored is not None:
+            return UploadedScorer(stored, self._registry, self._pool)
+        versions = self._registry.versions(ref.name)
+        if not versions:
+            return None
+        return _MissingVersion(ref.name, f"scorer {ref.name!r} has no version {ref.version} "
+                                         f"(latest is {versions[-1].version})")
+
+    def _forget(self, name: str) -> None:
+        prefix = f"{name}@"
+        keys = [k for k in self._pool.program_keys() if k.startswith(prefix)]
+        try:
+            task = asyncio.get_running_loop().create_task(self._pool.discard(keys))
+        except RuntimeError:  # no loop: nothing is running workers either
+            return
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def program_key(stored: StoredScorer) -> str:
+    """Pool key: a new upload (even an overwrite of the same version) gets fresh workers."""
+    return f"{stored.name}@{stored.version}#{stored.sha256[:16]}"

@@ -1,0 +1,120 @@
+"""The ``judgeval`` subcommands. User mistakes end as one line on stderr and exit code 1 or 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from judgeval.cli.parser import build_parser
+from judgeval.cli.scorer_source import ScorerSourceError, select_scorer_class
+
+
+def run(argv: list[str]) -> int:
+    """Parse ``argv`` and run the command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    from judgeval.cli.admin_client import CliError  # grpc loads only past argument parsing
+
+    try:
+        if args.command == "upload_scorer":
+            return _upload(args)
+        return _scorers(args)
+    except CliError as exc:
+        print(f"judgeval: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("judgeval: interrupted", file=sys.stderr)
+        return 130
+
+
+def _read(path_text: str, what: str) -> str:
+    from judgeval.cli.admin_client import CliError
+
+    path = Path(path_text)
+    if not path.is_file():
+        raise CliError(f"{what} file not found: {path_text}", 2)
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CliError(f"{what} file is not UTF-8 text: {path_text}", 2) from None
+    except OSError as exc:
+        raise CliError(f"cannot read {what} file {path_text}: {exc.strerror}", 2) from None
+
+
+def _upload(args: argparse.Namespace) -> int:
+    from judgeval.cli.admin_client import UPLOAD_TIMEOUT_S, AdminClient, CliError, Connection, pb
+
+    source = _read(args.scorer_file, "scorer")
+    requirements = _read(args.requirements_file, "requirements")
+    try:
+        found = select_scorer_class(source, args.scorer_file, args.class_name)
+    except ScorerSourceError as exc:
+        raise CliError(str(exc), 2) from None
+    mode = (pb.UPLOAD_MODE_OVERWRITE if args.overwrite
+            else pb.UPLOAD_MODE_NEW_VERSION if args.new_version else pb.UPLOAD_MODE_CREATE)
+    request = pb.UploadScorerRequest(
+        name=args.name or found.scorer_name or found.class_name, source=source,
+        source_filename=Path(args.scorer_file).name, requirements=requirements, mode=mode,
+        class_name=found.class_name,
+    )
+    client = AdminClient(Connection.resolve(args.api_url, args.api_key))
+    try:
+        print(f"Uploading {found.class_name} as {request.name!r} to {client.connection.shown_url} "
+              "(installing requirements may take a while)...", file=sys.stderr)
+        version = client.call("UploadScorer", request, timeout=UPLOAD_TIMEOUT_S)
+    finally:
+        client.close()
+    print(f"Uploaded scorer {version.name!r} version {version.version} "
+          f"(class {version.class_name}, sha256 {version.sha256[:12]})")
+    return 0
+
+
+def _scorers(args: argparse.Namespace) -> int:
+    from judgeval.cli.admin_client import AdminClient, Connection, pb
+
+    client = AdminClient(Connection.resolve(args.api_url, args.api_key))
+    try:
+        if args.action == "list":
+            _print_list(client.call("ListScorers", pb.ListScorersRequest()))
+        elif args.action == "show":
+            reply = client.call("GetScorer", pb.GetScorerRequest(name=args.name, version=args.version))
+            _print_show(reply, with_source=args.source)
+        else:
+            reply = client.call("DeleteScorer", pb.DeleteScorerRequest(name=args.name, version=args.version))
+            for deleted in reply.deleted:
+                print(f"Deleted scorer {deleted.name!r} version {deleted.version}")
+    finally:
+        client.close()
+    return 0
+
+
+def _print_list(reply: Any) -> None:
+    if not reply.scorers:
+        print("No scorers uploaded.")
+        return
+    print(f"{'NAME':<32} {'VERSIONS':<12} {'LATEST CLASS':<28} UPLOADED")
+    for scorer in reply.scorers:
+        latest = scorer.versions[-1]
+        versions = ",".join(str(v.version) for v in scorer.versions)
+        print(f"{scorer.name:<32} {versions:<12} {latest.class_name:<28} {_when(latest)}")
+
+
+def _print_show(reply: Any, *, with_source: bool) -> None:
+    from judgeval.cli.admin_client import pb
+
+    scorer = reply.scorer
+    status = pb.InstallStatus.Name(scorer.install_status).removeprefix("INSTALL_STATUS_").lower()
+    print(f"name:         {scorer.name}\nversion:      {scorer.version}\nclass:        {scorer.class_name}")
+    print(f"file:         {scorer.source_filename}\nsha256:       {scorer.sha256}")
+    print(f"uploaded:     {_when(scorer)}\nenvironment:  {status}")
+    requirements = [line for line in reply.requirements.splitlines() if line.strip()]
+    print("requirements: " + (", ".join(requirements) or "(none)"))
+    if with_source:
+        print("\n" + reply.source)
+
+
+def _when(version: Any) -> str:
+    seconds = version.created_at.seconds + version.created_at.nanos / 1e9
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -1,0 +1,43 @@
+"""Argument parsing for the ``judgeval`` CLI."""
+
+from __future__ import annotations
+
+import argparse
+
+from judgeval.semconv import JUDGMENT_API_KEY, JUDGMENT_API_URL
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser; every subcommand accepts ``--api-url`` and ``--api-key``."""
+    connection = argparse.ArgumentParser(add_help=False)
+    connection.add_argument("--api-url",
+                            help=f"evaluator admin endpoint host:port (default ${JUDGMENT_API_URL})")
+    connection.add_argument("--api-key", help=f"admin API key (default ${JUDGMENT_API_KEY})")
+    parser = argparse.ArgumentParser(prog="judgeval",
+                                     description="Manage judgeval-otel server-hosted scorers.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    upload = commands.add_parser("upload_scorer", aliases=["upload-scorer"], parents=[connection],
+                                 help="upload a custom scorer and its requirements")
+    upload.add_argument("scorer_file", metavar="SCORER.py")
+    upload.add_argument("requirements_file", metavar="REQUIREMENTS.txt")
+    upload.add_argument("--name", help="scorer name (default: the class's `name` attribute)")
+    upload.add_argument("--class", dest="class_name", metavar="NAME",
+                        help="scorer class to upload when the file defines several")
+    mode = upload.add_mutually_exclusive_group()
+    mode.add_argument("--overwrite", action="store_true",
+                      help="replace the latest version of an existing scorer")
+    mode.add_argument("--new-version", action="store_true", help="add a new version of an existing scorer")
+    upload.set_defaults(command="upload_scorer")
+
+    scorers = commands.add_parser("scorers", help="list, show or delete uploaded scorers")
+    actions = scorers.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("list", parents=[connection], help="list scorers and their versions")
+    for action, text in (("show", "show one scorer version"), ("delete", "delete a scorer or one version")):
+        sub = actions.add_parser(action, parents=[connection], help=text)
+        sub.add_argument("name")
+        sub.add_argument("--version", type=int,
+                         help="version number (default: latest for show, all for delete)")
+    actions.choices["show"].add_argument("--source", action="store_true",
+                                         help="also print the scorer's source code")
+    return parser
