@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from judgeval.testing import OtlpTraceReceiver
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
-
-from judgeval.testing import OtlpTraceReceiver
 
 
 def _provider(receiver: OtlpTraceReceiver) -> tuple[TracerProvider, OTLPSpanExporter]:
