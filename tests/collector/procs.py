@@ -1,0 +1,158 @@
+"""Start and stop the real OpenTelemetry Collector and Jaeger binaries for tests.
+
+The binaries come from ``scripts/otel-binaries`` (or the ``OTELCOL``/``JAEGER`` environment variables).
+Every process listens on free loopback ports chosen here, writes its log to a file (shown when it fails to
+become ready), and is stopped with SIGTERM so that persistent queues are closed cleanly. Nothing in this
+module depends on pytest, so end-to-end suites (``tests/e2e``) can import it directly.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+COLLECTOR_CONFIG_DIR = REPO_ROOT / "collector-config"
+OTEL_BINARIES_SCRIPT = REPO_ROOT / "scripts" / "otel-binaries"
+JAEGER_LOCAL_CONFIG = COLLECTOR_CONFIG_DIR / "jaeger-local.yaml"
+OTELCOL_JAEGER_CONFIG = COLLECTOR_CONFIG_DIR / "otelcol-jaeger.yaml"
+GO_MISSING_EXIT_CODE = 3
+"""Exit code of ``scripts/otel-binaries`` when no usable Go toolchain is installed."""
+
+READY_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 15.0
+
+
+class BinariesUnavailable(RuntimeError):
+    """The binaries cannot be built here because Go is missing (the script exited with code 3)."""
+
+
+@dataclass(frozen=True)
+class OtelBinaries:
+    """Paths of the collector distribution and the Jaeger v2 binary."""
+
+    otelcol: Path
+    jaeger: Path
+
+
+def build_otel_binaries() -> OtelBinaries:
+    """Return the binaries: from ``OTELCOL``/``JAEGER`` if both are set, else by running the build script.
+
+    Raises :class:`BinariesUnavailable` when Go is missing, ``RuntimeError`` when the build fails.
+    """
+    otelcol_env, jaeger_env = os.environ.get("OTELCOL"), os.environ.get("JAEGER")
+    if otelcol_env and jaeger_env:
+        return OtelBinaries(Path(otelcol_env), Path(jaeger_env))
+    result = subprocess.run(
+        [str(OTEL_BINARIES_SCRIPT)], capture_output=True, text=True, check=False, timeout=3600
+    )
+    if result.returncode == GO_MISSING_EXIT_CODE:
+        raise BinariesUnavailable(result.stderr.strip())
+    if result.returncode != 0:
+        raise RuntimeError(f"scripts/otel-binaries failed ({result.returncode}):\n{result.stderr[-4000:]}")
+    paths = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    return OtelBinaries(Path(paths["OTELCOL"]), Path(paths["JAEGER"]))
+
+
+def free_port() -> int:
+    """A loopback TCP port that was free a moment ago (bind port 0, read it, release it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def free_endpoint() -> str:
+    """``127.0.0.1:<free port>``, the form collector and Jaeger configs take."""
+    return f"127.0.0.1:{free_port()}"
+
+
+class ProcessFailed(RuntimeError):
+    """A binary exited or never became ready; the message carries the tail of its log."""
+
+
+@dataclass
+class RunningProcess:
+    """A started binary, its log file and the URL that answers 200 once it is ready."""
+
+    name: str
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+    health_url: str
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last lines of the process log, for failure messages."""
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
+        """Poll the health URL until it answers 200; fail fast if the process exits."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise ProcessFailed(f"{self.name} exited with {self.popen.returncode}:\n{self.log_tail()}")
+            if _answers_ok(self.health_url):
+                return
+            time.sleep(0.1)
+        raise ProcessFailed(
+            f"{self.name} not ready after {timeout}s at {self.health_url}:\n{self.log_tail()}"
+        )
+
+    def stop(self) -> int:
+        """SIGTERM, wait for a clean shutdown (kill after ``STOP_TIMEOUT_S``); returns the exit code."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        return self.popen.returncode
+
+
+def _answers_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+@contextmanager
+def run_binary(
+    name: str, argv: list[str], env: Mapping[str, str], log_path: Path, health_url: str
+) -> Iterator[RunningProcess]:
+    """Start ``argv`` with ``env`` added to the environment, wait until ready, stop it on exit."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    # Keep the binaries' own OTel SDKs from exporting anywhere the host environment points them.
+    full_env = {**os.environ, "OTEL_SDK_DISABLED": "true", **env}
+    # Append: a restarted process (same work dir) keeps the log of its previous run.
+    with log_path.open("ab") as log:
+        popen = subprocess.Popen(argv, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+    process = RunningProcess(name, popen, log_path, health_url)
+    try:
+        process.wait_ready()
+        yield process
+    finally:
+        process.stop()
+
+
+def validate_config(binary: Path, config: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run ``<binary> validate --config <config>`` (both otelcol and Jaeger v2 have it)."""
+    return subprocess.run(
+        [str(binary), "validate", f"--config={config}"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )

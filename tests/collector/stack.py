@@ -1,0 +1,119 @@
+"""Real Jaeger and collector instances on free ports, as context managers.
+
+``start_jaeger`` runs Jaeger v2 with ``collector-config/jaeger-local.yaml``; ``start_collector`` runs the
+collector distribution with one of the ``collector-config/otelcol-*.yaml`` files. Each yields a small
+record of its endpoints. They are plain context managers so pytest fixtures and end-to-end suites can
+compose them (collector in front of Jaeger, evaluator in between).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .jaeger_query import JaegerQuery
+from .procs import (
+    JAEGER_LOCAL_CONFIG,
+    OTELCOL_JAEGER_CONFIG,
+    RunningProcess,
+    free_endpoint,
+    run_binary,
+)
+
+
+@dataclass(frozen=True)
+class JaegerInstance:
+    """A running Jaeger: where to send OTLP and how to query what it stored."""
+
+    otlp_grpc_endpoint: str
+    otlp_http_endpoint: str
+    query_url: str
+    process: RunningProcess
+
+    @property
+    def query(self) -> JaegerQuery:
+        """Client for the HTTP API v3 of this instance."""
+        return JaegerQuery(self.query_url)
+
+
+@dataclass(frozen=True)
+class CollectorInstance:
+    """A running collector: its OTLP endpoints (agents and the evaluator both send here)."""
+
+    grpc_endpoint: str
+    http_endpoint: str
+    env: Mapping[str, str]
+    process: RunningProcess
+
+
+def jaeger_env() -> dict[str, str]:
+    """Fresh free ports for every endpoint ``jaeger-local.yaml`` reads from the environment."""
+    return {
+        "JAEGER_OTLP_GRPC_ENDPOINT": free_endpoint(),
+        "JAEGER_OTLP_HTTP_ENDPOINT": free_endpoint(),
+        "JAEGER_QUERY_HTTP_ENDPOINT": free_endpoint(),
+        "JAEGER_QUERY_GRPC_ENDPOINT": free_endpoint(),
+        "JAEGER_HEALTH_ENDPOINT": free_endpoint(),
+    }
+
+
+@contextmanager
+def start_jaeger(
+    jaeger_binary: Path, work_dir: Path, config: Path = JAEGER_LOCAL_CONFIG
+) -> Iterator[JaegerInstance]:
+    """Run Jaeger v2 (in-memory storage) until the block exits; ready when ``/status`` answers 200."""
+    env = jaeger_env()
+    argv = [str(jaeger_binary), f"--config={config}"]
+    health_url = f"http://{env['JAEGER_HEALTH_ENDPOINT']}/status"
+    with run_binary("jaeger", argv, env, work_dir / "jaeger.log", health_url) as process:
+        yield JaegerInstance(
+            otlp_grpc_endpoint=env["JAEGER_OTLP_GRPC_ENDPOINT"],
+            otlp_http_endpoint=env["JAEGER_OTLP_HTTP_ENDPOINT"],
+            query_url=f"http://{env['JAEGER_QUERY_HTTP_ENDPOINT']}",
+            process=process,
+        )
+
+
+def collector_env(
+    work_dir: Path, evaluator_endpoint: str, backend_endpoint: str, **extra: str
+) -> dict[str, str]:
+    """Environment for ``otelcol-*.yaml``: free ports, a storage dir under ``work_dir``, the two targets.
+
+    ``extra`` adds or overrides variables (e.g. ``JUDGEVAL_EVALUATOR_ENDPOINTS`` for the load-balanced
+    config).
+    """
+    storage_dir = work_dir / "collector-queues"
+    storage_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        "JUDGEVAL_COLLECTOR_GRPC_ENDPOINT": free_endpoint(),
+        "JUDGEVAL_COLLECTOR_HTTP_ENDPOINT": free_endpoint(),
+        "JUDGEVAL_COLLECTOR_HEALTH_ENDPOINT": free_endpoint(),
+        "JUDGEVAL_COLLECTOR_STORAGE_DIR": str(storage_dir),
+        "JUDGEVAL_EVALUATOR_ENDPOINT": evaluator_endpoint,
+        "JUDGEVAL_BACKEND_ENDPOINT": backend_endpoint,
+        **extra,
+    }
+
+
+@contextmanager
+def start_collector(
+    otelcol_binary: Path,
+    work_dir: Path,
+    evaluator_endpoint: str,
+    backend_endpoint: str,
+    config: Path = OTELCOL_JAEGER_CONFIG,
+    **extra_env: str,
+) -> Iterator[CollectorInstance]:
+    """Run the collector with ``config`` until the block exits; ready when health_check answers 200."""
+    env = collector_env(work_dir, evaluator_endpoint, backend_endpoint, **extra_env)
+    argv = [str(otelcol_binary), f"--config={config}"]
+    health_url = f"http://{env['JUDGEVAL_COLLECTOR_HEALTH_ENDPOINT']}/"
+    with run_binary("otelcol", argv, env, work_dir / "otelcol.log", health_url) as process:
+        yield CollectorInstance(
+            grpc_endpoint=env["JUDGEVAL_COLLECTOR_GRPC_ENDPOINT"],
+            http_endpoint=env["JUDGEVAL_COLLECTOR_HTTP_ENDPOINT"],
+            env=env,
+            process=process,
+        )
