@@ -28,12 +28,15 @@ GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
 GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
 GEN_AI_REQUEST_TEMPERATURE: Final = "gen_ai.request.temperature"
 GEN_AI_REQUEST_TOP_P: Final = "gen_ai.request.top_p"
+GEN_AI_REQUEST_TOP_K: Final = "gen_ai.request.top_k"
 GEN_AI_REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
 GEN_AI_REQUEST_SEED: Final = "gen_ai.request.seed"
 GEN_AI_REQUEST_STOP_SEQUENCES: Final = "gen_ai.request.stop_sequences"
 GEN_AI_REQUEST_FREQUENCY_PENALTY: Final = "gen_ai.request.frequency_penalty"
 GEN_AI_REQUEST_PRESENCE_PENALTY: Final = "gen_ai.request.presence_penalty"
 GEN_AI_REQUEST_CHOICE_COUNT: Final = "gen_ai.request.choice.count"
+GEN_AI_REQUEST_ENCODING_FORMATS: Final = "gen_ai.request.encoding_formats"
+GEN_AI_EMBEDDINGS_DIMENSION_COUNT: Final = "gen_ai.embeddings.dimension.count"
 GEN_AI_OUTPUT_TYPE: Final = "gen_ai.output.type"
 GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
 GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
@@ -41,6 +44,7 @@ GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
 GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
 GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
 GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
 GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
 GEN_AI_SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
@@ -101,8 +105,8 @@ JUDGEVAL_AGENT_CLASS: Final = "judgeval.agent.class"
 """Qualified class name of the agent whose method is running."""
 
 JUDGEVAL_LLM_STREAMED: Final = "judgeval.llm.streamed"
-"""True on a ``wrap()`` LLM span whose call returned a stream: the span ends when the stream is returned
-and carries no response data yet."""
+"""True on an LLM span whose call returned a stream. The span ends when the stream is exhausted, closed or
+garbage-collected, carrying what was received (output, finish reasons, usage if the stream sent it)."""
 
 # --- judgeval namespace: evaluation routing and requests ----------------------------------------------
 
@@ -216,3 +220,13 @@ JUDGEVAL_CAPTURE_MAX_CHARS: Final = "JUDGEVAL_CAPTURE_MAX_CHARS"
 
 JUDGEVAL_CAPTURE_CONTENT: Final = "JUDGEVAL_CAPTURE_CONTENT"
 """``false`` stops recording inputs, outputs and LLM message content on spans."""
+
+JUDGEVAL_OPENAI_SPANS: Final = "JUDGEVAL_OPENAI_SPANS"
+"""Who creates OpenAI LLM spans: ``auto`` (default: judgeval, unless the official OpenTelemetry OpenAI
+instrumentation is active, then only it), ``judgeval`` (always judgeval) or ``off`` (judgeval never does)."""
+
+OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: Final = (
+    "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+)
+"""The official GenAI instrumentations' content-capture mode; the judgeval distro defaults it to
+``span_only`` (their util takes a mode, so ``true`` would mean no content)."""

@@ -117,17 +117,35 @@ def test_api_error_is_recorded_and_reraised(
     assert chat.attributes[semconv.ERROR_TYPE] == "InternalServerError"
 
 
-def test_stream_is_passed_through_and_span_ends(
-    judgment: Tracer, exporter: InMemorySpanExporter, llm: RecordedOpenAIServer
+def test_tools_cached_tokens_and_size_cap(
+    monkeypatch: pytest.MonkeyPatch, provider: TracerProvider, exporter: InMemorySpanExporter
 ):
-    client = wrap(_client(llm), tracer=judgment)
-    stream = client.chat.completions.create(
-        model="m", messages=[{"role": "user", "content": "hi"}], stream=True
-    )
+    monkeypatch.setenv(semconv.JUDGEVAL_CAPTURE_MAX_CHARS, "40")
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+    with RecordedOpenAIServer([Recording(answer="word " * 100, cached_tokens=3)]) as server:
+        client = wrap(_client(server), tracer=Tracer(project_name="cap", tracer_provider=provider))
+        client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "x" * 500}], tools=tools
+        )
+    attrs = exporter.get_finished_spans()[0].attributes
+    assert json.loads(attrs[semconv.GEN_AI_TOOL_DEFINITIONS]) == tools
+    assert attrs[semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 3
+    (message,) = json.loads(attrs[semconv.GEN_AI_INPUT_MESSAGES])
+    assert len(message["parts"][0]["content"]) == 40
+    (answer,) = json.loads(attrs[semconv.GEN_AI_OUTPUT_MESSAGES])
+    assert answer["parts"][0]["content"].endswith("[truncated]")
+
+
+def test_rate_limit_error_is_recorded_and_reraised(judgment: Tracer, exporter: InMemorySpanExporter):
+    with RecordedOpenAIServer([Recording(status=429)]) as server:
+        client = wrap(_client(server), tracer=judgment)
+        with pytest.raises(openai.RateLimitError):
+            client.chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "hi"}], stream=True
+            )
     (chat,) = exporter.get_finished_spans()
-    assert chat.attributes[semconv.JUDGEVAL_LLM_STREAMED] is True
-    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
-    assert text == "Hello there"
+    assert chat.attributes[semconv.ERROR_TYPE] == "RateLimitError"
+    assert semconv.JUDGEVAL_LLM_STREAMED not in chat.attributes
 
 
 async def test_async_client(judgment: Tracer, exporter: InMemorySpanExporter, llm: RecordedOpenAIServer):

@@ -2,8 +2,10 @@
 
 Paid LLM vendors are the one thing this project stands in for: the local stack, the examples and the tests
 point ``OPENAI_BASE_URL`` at this server when no ``OPENAI_API_KEY`` is set. It speaks the real wire format
-(``POST /v1/chat/completions`` plain and ``stream=true`` as server-sent events, ``POST /v1/embeddings``), so
-the official ``openai`` client and every instrumentation run their real code paths against it.
+(``POST /v1/chat/completions``, ``POST /v1/responses`` and Anthropic's ``POST /v1/messages``, each plain and
+``stream=true`` as server-sent events, and ``POST /v1/embeddings``), so the official ``openai`` and
+``anthropic`` clients and every instrumentation run their real code paths against it. The bodies and event
+sequences are built in :mod:`judgeval.testing.recorded_wire`.
 
 Recordings are JSON objects, tried in order, the first whose ``match`` substrings all occur
 (case-insensitively) in the request's message text wins::
@@ -22,6 +24,7 @@ Run it alone with ``python -m judgeval.testing.openai_server --port 8089``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import threading
 import time
@@ -31,6 +34,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from judgeval.testing import recorded_wire as wire
 
 
 @dataclass
@@ -44,6 +49,9 @@ class Recording:
     delay_ms: int = 0
     tool_calls: list[dict[str, Any]] | None = None
     finish_reason: str = "stop"
+    cached_tokens: int = 0
+    stream_error: str | None = None
+    """If set, a chat stream sends one chunk and then this error event instead of the rest."""
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Recording:
@@ -56,6 +64,8 @@ class Recording:
             delay_ms=int(obj.get("delay_ms", 0)),
             tool_calls=obj.get("tool_calls"),
             finish_reason=obj.get("finish_reason", "tool_calls" if obj.get("tool_calls") else "stop"),
+            cached_tokens=int(obj.get("cached_tokens", 0)),
+            stream_error=obj.get("stream_error"),
         )
 
     def matches(self, text: str) -> bool:
@@ -93,6 +103,11 @@ class RecordedOpenAIServer:
     def base_url(self) -> str:
         """Value for ``OPENAI_BASE_URL``."""
         return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def anthropic_base_url(self) -> str:
+        """Value for ``ANTHROPIC_BASE_URL`` (the Anthropic client adds ``/v1/messages`` itself)."""
+        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> RecordedOpenAIServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="openai-replay", daemon=True)
@@ -132,17 +147,13 @@ def _request_text(body: dict[str, Any]) -> str:
             parts.append(content)
         elif isinstance(content, list):
             parts.extend(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    for key in ("input", "instructions"):
+    for key in ("input", "instructions", "system"):
         value = body.get(key)
         if isinstance(value, str):
             parts.append(value)
         elif isinstance(value, list):
             parts.append(json.dumps(value))
     return "\n".join(parts)
-
-
-def _tokens(text: str) -> int:
-    return max(1, len(text.split()))
 
 
 def _make_handler(server: RecordedOpenAIServer) -> type[BaseHTTPRequestHandler]:
@@ -159,14 +170,15 @@ def _make_handler(server: RecordedOpenAIServer) -> type[BaseHTTPRequestHandler]:
             except json.JSONDecodeError:
                 self._json(400, _error("request body is not JSON", "invalid_request_error"))
                 return
-            if self.path.rstrip("/").endswith("/embeddings"):
+            endpoint = self.path.rstrip("/").rsplit("/", 1)[-1]
+            if endpoint == "embeddings":
                 self._embeddings(body)
-            elif self.path.rstrip("/").endswith("/chat/completions"):
-                self._chat(body)
+            elif endpoint in _ANSWER_BUILDERS:
+                self._answer(body, endpoint)
             else:
                 self._json(404, _error(f"no such endpoint {self.path}", "invalid_request_error"))
 
-        def _chat(self, body: dict[str, Any]) -> None:
+        def _answer(self, body: dict[str, Any], endpoint: str) -> None:
             rec = server.pick(body)
             if rec is None:
                 msg = "no recorded answer matches this request; add a recording"
@@ -177,35 +189,26 @@ def _make_handler(server: RecordedOpenAIServer) -> type[BaseHTTPRequestHandler]:
             if rec.status != 200:
                 self._json(rec.status, _error(f"recorded status {rec.status}", _error_type(rec.status)))
                 return
-            prompt_tokens = _tokens(_request_text(body))
-            completion = _completion(body, rec, prompt_tokens)
+            build_answer, build_events = _ANSWER_BUILDERS[endpoint]
+            answer = build_answer(body, rec, wire.count_tokens(_request_text(body)))
             if body.get("stream"):
-                self._stream(completion, rec, body)
+                self._stream(build_events(answer, rec, body), done_marker=endpoint == "completions")
             else:
-                self._json(200, completion)
+                self._json(200, answer)
 
-        def _stream(self, completion: dict[str, Any], rec: Recording, body: dict[str, Any]) -> None:
+        def _stream(self, events: list[wire.SseEvent], done_marker: bool) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Connection", "close")
             self.end_headers()
-            base = {k: completion[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
-            words = rec.answer.split(" ")
-            chunks = [{"role": "assistant", "content": ""}] + [
-                {"content": w if i == 0 else " " + w} for i, w in enumerate(words)
-            ]
-            for delta in chunks:
-                self._event(base | {"choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
-            self._event(base | {"choices": [{"index": 0, "delta": {}, "finish_reason": rec.finish_reason}]})
-            if (body.get("stream_options") or {}).get("include_usage"):
-                self._event(base | {"choices": [], "usage": completion["usage"]})
-            self.wfile.write(b"data: [DONE]\n\n")
-            self.wfile.flush()
             self.close_connection = True
-
-        def _event(self, obj: dict[str, Any]) -> None:
-            self.wfile.write(b"data: " + json.dumps(obj).encode() + b"\n\n")
-            self.wfile.flush()
+            lines = [(f"event: {n}\n" if n else "") + f"data: {json.dumps(d)}\n\n" for n, d in events]
+            try:
+                for line in [*lines, "data: [DONE]\n\n"] if done_marker else lines:
+                    self.wfile.write(line.encode())
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                return  # the client closed the stream early, as clients may
 
         def _embeddings(self, body: dict[str, Any]) -> None:
             server.requests.append(body)
@@ -215,9 +218,16 @@ def _make_handler(server: RecordedOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 {"object": "embedding", "index": i, "embedding": _embedding(str(text))}
                 for i, text in enumerate(items)
             ]
-            tokens = sum(_tokens(str(t)) for t in items)
-            self._json(200, {"object": "list", "data": data, "model": body.get("model", ""),
-                             "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+            tokens = sum(wire.count_tokens(str(t)) for t in items)
+            self._json(
+                200,
+                {
+                    "object": "list",
+                    "data": data,
+                    "model": body.get("model", ""),
+                    "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+                },
+            )
 
         def _json(self, status: int, obj: dict[str, Any]) -> None:
             payload = json.dumps(obj).encode()
@@ -230,23 +240,12 @@ def _make_handler(server: RecordedOpenAIServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _completion(body: dict[str, Any], rec: Recording, prompt_tokens: int) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": rec.answer or None}
-    if rec.tool_calls:
-        message["tool_calls"] = rec.tool_calls
-    completion_tokens = _tokens(rec.answer) if rec.answer else 1
-    return {
-        "id": f"chatcmpl-replay-{time.monotonic_ns()}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": body.get("model", "replay"),
-        "choices": [{"index": 0, "message": message, "finish_reason": rec.finish_reason, "logprobs": None}],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
-    }
+_ANSWER_BUILDERS: dict[str, tuple[Any, Any]] = {
+    "completions": (wire.chat_completion, wire.chat_chunks),
+    "responses": (wire.response_object, lambda answer, rec, body: wire.response_events(answer)),
+    "messages": (wire.anthropic_message, lambda answer, rec, body: wire.anthropic_events(answer)),
+}
+"""Last path segment → (answer body builder, stream event builder)."""
 
 
 def _embedding(text: str, dims: int = 16) -> list[float]:
@@ -283,10 +282,8 @@ def main(argv: list[str] | None = None) -> None:
     recordings = load_recordings(args.recordings) if args.recordings else None
     server = RecordedOpenAIServer(recordings, port=args.port)
     print(f"OPENAI_BASE_URL={server.base_url}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server._httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -14,11 +14,14 @@ ClientT = TypeVar("ClientT")
 
 
 def wrap(client: ClientT, tracer: Tracer | None = None) -> ClientT:
-    """Trace ``client.chat.completions.create`` of this OpenAI/AsyncOpenAI client; returns the same client.
+    """Trace the LLM calls of this OpenAI/AsyncOpenAI (or Anthropic) client; returns the same client.
 
-    Each call becomes a ``chat {model}`` CLIENT span with GenAI semantic-convention attributes, nested under
-    the current span. Wrapping twice is harmless. Uses ``tracer`` (default: the most recently created
-    Tracer, else the global provider); with monitoring disabled the client is returned untouched.
+    Chat completions, Responses and embeddings (Anthropic: messages) become ``chat {model}`` /
+    ``embeddings {model}`` CLIENT spans with GenAI semantic-convention attributes, nested under the current
+    span; streamed calls end their span when the stream ends. Wrapping twice is harmless, and so is
+    wrapping a client whose class ``JudgevalInstrumentor`` already traces. Uses ``tracer`` (default: the
+    most recently created Tracer, else the global provider); with monitoring disabled the client is
+    returned untouched.
     """
     owner = tracer if tracer is not None else latest_tracer()
     if owner is not None:

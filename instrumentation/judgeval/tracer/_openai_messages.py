@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from judgeval import semconv
 from judgeval.tracer._capture import truncate
 
 
@@ -18,6 +19,31 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
     if isinstance(obj, dict):
         return obj.get(key, default)
     return getattr(obj, key, default)
+
+
+def capped_json(value: Any, max_chars: int) -> str:
+    """JSON of ``value`` capped at ``max_chars``; parts are capped first, so this cut is a last resort."""
+    return truncate(json.dumps(value, default=str, ensure_ascii=False), max_chars)
+
+
+def token_usage_attributes(
+    input_tokens: Any, output_tokens: Any, cache_read_tokens: Any = None, cache_creation_tokens: Any = None
+) -> dict[str, int]:
+    """The ``gen_ai.usage.*`` attributes whose counts the provider reported (non-integers are skipped)."""
+    counts = {
+        semconv.GEN_AI_USAGE_INPUT_TOKENS: input_tokens,
+        semconv.GEN_AI_USAGE_OUTPUT_TOKENS: output_tokens,
+        semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: cache_read_tokens,
+        semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: cache_creation_tokens,
+    }
+    return {
+        key: value for key, value in counts.items() if isinstance(value, int) and not isinstance(value, bool)
+    }
+
+
+def text_parts(text: Any, max_chars: int) -> list[dict[str, Any]]:
+    """``[{"type": "text", "content": ...}]`` for a string, ``[]`` for anything else."""
+    return [{"type": "text", "content": truncate(text, max_chars)}] if isinstance(text, str) and text else []
 
 
 def _arguments(raw: Any) -> Any:
@@ -55,7 +81,7 @@ def _content_parts(content: Any, max_chars: int) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = []
     for item in content:
         kind = _get(item, "type", "text")
-        if kind == "text":
+        if kind in ("text", "input_text", "output_text"):
             parts.append({"type": "text", "content": truncate(str(_get(item, "text", "")), max_chars)})
         else:
             parts.append({"type": str(kind)})  # images/audio/files: record the kind, not the bytes

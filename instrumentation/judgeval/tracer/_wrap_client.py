@@ -1,4 +1,9 @@
-"""``wrap(client)``: trace one OpenAI client instance's chat completions, idempotently and reversibly."""
+"""``wrap(client)``: trace one OpenAI/Anthropic client instance's LLM calls, idempotently and reversibly.
+
+The instance's resource methods (``chat.completions.create``, ``responses.create``, ``embeddings.create``;
+Anthropic's ``messages.create`` and ``messages.stream``) are replaced by instance attributes that run the
+shared wrappers of ``_llm_span``; the class, and other clients, are untouched.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from typing import Any, TypeVar
 from opentelemetry import trace
 
 from judgeval.tracer._config import TracerConfig
-from judgeval.tracer._openai import async_chat_completion_wrapper, chat_completion_wrapper
+from judgeval.tracer._llm_span import LlmOperation, async_llm_wrapper, llm_wrapper, stream_manager_wrapper
 
 logger = logging.getLogger("judgeval")
 
@@ -18,45 +23,101 @@ ClientT = TypeVar("ClientT")
 _WRAPPED_MARK = "__judgeval_wrapped__"
 
 
-def patch_client(client: ClientT, tracer: trace.Tracer, config: TracerConfig) -> ClientT:
-    """Patch ``client.chat.completions.create`` on this instance only; a no-op if already patched."""
-    try:
-        completions = client.chat.completions  # type: ignore[attr-defined]
-        original = completions.create
-    except AttributeError:
-        logger.warning("wrap() got %s, which has no chat.completions.create; left untouched", type(client))
-        return client
-    if getattr(original, _WRAPPED_MARK, False):
-        return client
-    create: Any
-    if _is_async(completions, original):
-        async_wrapper = async_chat_completion_wrapper(tracer, config)
+TracedMethods = dict[tuple[str, ...], LlmOperation]
+"""(resource attribute path..., method name) → operation."""
 
-        @functools.wraps(original)
-        async def create(*args: Any, **kwargs: Any) -> Any:
-            return await async_wrapper(original, completions, args, kwargs)
-    else:
-        sync_wrapper = chat_completion_wrapper(tracer, config)
 
-        @functools.wraps(original)
-        def create(*args: Any, **kwargs: Any) -> Any:
-            return sync_wrapper(original, completions, args, kwargs)
+def _openai_methods() -> TracedMethods:
+    from judgeval.tracer._openai import CHAT_COMPLETIONS
+    from judgeval.tracer._openai_responses import EMBEDDINGS, RESPONSES
 
-    setattr(create, _WRAPPED_MARK, True)
-    completions.create = create
+    return {
+        ("chat", "completions", "create"): CHAT_COMPLETIONS,
+        ("responses", "create"): RESPONSES,
+        ("embeddings", "create"): EMBEDDINGS,
+    }
+
+
+def _anthropic_methods() -> TracedMethods:
+    from judgeval.tracer._anthropic import MESSAGES, MESSAGES_STREAM_HELPER
+
+    return {("messages", "create"): MESSAGES, ("messages", "stream"): MESSAGES_STREAM_HELPER}
+
+
+def traced_methods(client: Any) -> TracedMethods:
+    """The methods ``wrap()`` traces on this client, for its vendor."""
+    if type(client).__module__.split(".")[0] == "anthropic":
+        return _anthropic_methods()
+    return _openai_methods()
+
+
+def _resource(client: Any, path: tuple[str, ...]) -> Any:
+    for name in path:
+        client = getattr(client, name, None)
     return client
 
 
-def _is_async(completions: Any, create: Any) -> bool:
+def patch_client(client: ClientT, tracer: trace.Tracer, config: TracerConfig) -> ClientT:
+    """Patch the LLM methods of this instance only; a no-op for methods already patched."""
+    patched = 0
+    for (*path, method), operation in traced_methods(client).items():
+        resource = _resource(client, tuple(path))
+        original = getattr(resource, method, None)
+        if original is None:
+            continue
+        patched += 1
+        if not getattr(original, _WRAPPED_MARK, False):
+            traced = _traced_method(resource, original, operation, tracer, config, helper=method == "stream")
+            setattr(resource, method, traced)
+    if not patched:
+        logger.warning("wrap() got %s, which has no LLM method judgeval knows; left untouched", type(client))
+    return client
+
+
+def _traced_method(
+    resource: Any,
+    original: Any,
+    operation: LlmOperation,
+    tracer: trace.Tracer,
+    config: TracerConfig,
+    helper: bool,
+) -> Any:
+    """``original`` traced; ``helper`` marks a method returning a ``with``-only stream manager."""
+    create: Any
+    if helper:
+        manager_wrapper = stream_manager_wrapper(operation, tracer, config)
+
+        @functools.wraps(original)
+        def create(*args: Any, **kwargs: Any) -> Any:
+            return manager_wrapper(original, resource, args, kwargs)
+    elif _is_async(resource, original):
+        async_wrapper = async_llm_wrapper(operation, tracer, config)
+
+        @functools.wraps(original)
+        async def create(*args: Any, **kwargs: Any) -> Any:
+            return await async_wrapper(original, resource, args, kwargs)
+    else:
+        sync_wrapper = llm_wrapper(operation, tracer, config)
+
+        @functools.wraps(original)
+        def create(*args: Any, **kwargs: Any) -> Any:
+            return sync_wrapper(original, resource, args, kwargs)
+
+    setattr(create, _WRAPPED_MARK, True)
+    return create
+
+
+def _is_async(resource: Any, create: Any) -> bool:
     # openai decorates ``AsyncCompletions.create`` with a sync-looking argument checker; look beneath it.
     if inspect.iscoroutinefunction(inspect.unwrap(create)):
         return True
-    return type(completions).__name__.startswith("Async")
+    return type(resource).__name__.startswith("Async")
 
 
 def unpatch_client(client: ClientT) -> ClientT:
-    """Undo :func:`patch_client` (the instance falls back to the class's ``create``)."""
-    completions = getattr(getattr(client, "chat", None), "completions", None)
-    if completions is not None and getattr(vars(completions).get("create"), _WRAPPED_MARK, False):
-        del completions.create
+    """Undo :func:`patch_client` (each resource falls back to its class's methods)."""
+    for *path, method in traced_methods(client):
+        resource = _resource(client, tuple(path))
+        if resource is not None and getattr(vars(resource).get(method), _WRAPPED_MARK, False):
+            delattr(resource, method)
     return client

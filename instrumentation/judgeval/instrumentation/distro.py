@@ -1,0 +1,48 @@
+"""The judgeval distro and configurator for ``opentelemetry-instrument``.
+
+The distro only fills in environment defaults (anything the user set wins): traces over OTLP/gRPC to a
+local collector, no metrics or logs exporters (a tracing collector would reject them), and message
+content capture on, for our spans and the official GenAI instrumentations alike. ``service.name`` comes
+from ``OTEL_SERVICE_NAME`` / ``OTEL_RESOURCE_ATTRIBUTES`` as usual.
+
+The configurator is the SDK's standard one, the same pattern ``opentelemetry-distro`` uses: the SDK
+documents ``_OTelSDKConfigurator`` as the class distros subclass, so this is the supported way to get the
+full ``OTEL_*`` environment behaviour (exporters, samplers, resource detectors) without copying it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
+from opentelemetry.sdk._configuration import _OTelSDKConfigurator
+
+from judgeval import semconv
+
+DISTRO_ENV_DEFAULTS: dict[str, str] = {
+    "OTEL_TRACES_EXPORTER": "otlp",
+    "OTEL_METRICS_EXPORTER": "none",
+    "OTEL_LOGS_EXPORTER": "none",
+    "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317",
+    semconv.JUDGEVAL_CAPTURE_CONTENT: "true",
+    # The GenAI util (official OpenAI instrumentation) takes a mode, not a bool: "true" would mean no content.
+    semconv.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: "span_only",
+}
+"""Environment defaults the distro applies with ``os.environ.setdefault``."""
+
+
+class JudgevalDistro(BaseDistro):  # type: ignore[misc]
+    """``opentelemetry_distro`` entry point ``judgeval``: environment defaults, nothing else."""
+
+    def _configure(self, **kwargs: Any) -> None:
+        for name, value in DISTRO_ENV_DEFAULTS.items():
+            os.environ.setdefault(name, value)
+
+
+class JudgevalConfigurator(_OTelSDKConfigurator):  # type: ignore[misc]
+    """``opentelemetry_configurator`` entry point ``judgeval``: the SDK's standard setup from ``OTEL_*``.
+
+    ``JudgevalInstrumentor`` adds agent attribution to the provider this creates.
+    """
