@@ -15,6 +15,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
@@ -102,6 +103,23 @@ class JaegerQuery:
         if document is None:
             return []
         return flatten_resource_spans(document.get("result", {}).get("resourceSpans", []))
+
+    def find_traces(self, service: str, lookback_s: float = 3600, limit: int = 50) -> list[list[JaegerSpan]]:
+        """Recent traces of ``service``, each as its list of spans (``GET /api/v3/traces?query...``)."""
+        now = datetime.now(UTC)
+        params = urllib.parse.urlencode({
+            "query.service_name": service,
+            "query.start_time_min": (now - timedelta(seconds=lookback_s)).isoformat().replace("+00:00", "Z"),
+            "query.start_time_max": (now + timedelta(seconds=60)).isoformat().replace("+00:00", "Z"),
+            "query.num_traces": str(limit),
+        })
+        document = self._get(f"/api/v3/traces?{params}")
+        if document is None:
+            return []
+        by_trace: dict[str, list[JaegerSpan]] = {}
+        for span in flatten_resource_spans(document.get("result", {}).get("resourceSpans", [])):
+            by_trace.setdefault(span.trace_id, []).append(span)
+        return list(by_trace.values())
 
     def wait_for_trace(
         self,

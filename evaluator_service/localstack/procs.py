@@ -9,6 +9,7 @@ module depends on pytest, so end-to-end suites (``tests/e2e``) can import it dir
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -44,21 +45,23 @@ class OtelBinaries:
     jaeger: Path
 
 
-def build_otel_binaries() -> OtelBinaries:
+def build_otel_binaries(show_progress: bool = False) -> OtelBinaries:
     """Return the binaries: from ``OTELCOL``/``JAEGER`` if both are set, else by running the build script.
 
-    Raises :class:`BinariesUnavailable` when Go is missing, ``RuntimeError`` when the build fails.
+    With ``show_progress`` the script's progress lines (its stderr) go to this process's stderr as they
+    come. Raises :class:`BinariesUnavailable` when Go is missing, ``RuntimeError`` when the build fails.
     """
     otelcol_env, jaeger_env = os.environ.get("OTELCOL"), os.environ.get("JAEGER")
     if otelcol_env and jaeger_env:
         return OtelBinaries(Path(otelcol_env), Path(jaeger_env))
-    result = subprocess.run(
-        [str(OTEL_BINARIES_SCRIPT)], capture_output=True, text=True, check=False, timeout=3600
-    )
+    stderr = None if show_progress else subprocess.PIPE
+    result = subprocess.run([str(OTEL_BINARIES_SCRIPT)], stdout=subprocess.PIPE, stderr=stderr,
+                            text=True, check=False, timeout=3600)
+    messages = result.stderr or ""
     if result.returncode == GO_MISSING_EXIT_CODE:
-        raise BinariesUnavailable(result.stderr.strip())
+        raise BinariesUnavailable(messages.strip() or "go not found")
     if result.returncode != 0:
-        raise RuntimeError(f"scripts/otel-binaries failed ({result.returncode}):\n{result.stderr[-4000:]}")
+        raise RuntimeError(f"scripts/otel-binaries failed ({result.returncode}):\n{messages[-4000:]}")
     paths = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
     return OtelBinaries(Path(paths["OTELCOL"]), Path(paths["JAEGER"]))
 
@@ -81,12 +84,16 @@ class ProcessFailed(RuntimeError):
 
 @dataclass
 class RunningProcess:
-    """A started binary, its log file and the URL that answers 200 once it is ready."""
+    """A started process and its log file. It is ready when ``health_url`` answers 200, or, for a process
+    without an HTTP health endpoint (the evaluator), when its log matches ``ready_log``."""
 
     name: str
     popen: subprocess.Popen[bytes]
     log_path: Path
-    health_url: str
+    health_url: str | None = None
+    ready_log: str | None = None
+    log_offset: int = 0
+    """Where this run's output starts in an appended-to log (a restart must not read the last run's)."""
 
     def log_tail(self, lines: int = 40) -> str:
         """The last lines of the process log, for failure messages."""
@@ -94,18 +101,32 @@ class RunningProcess:
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
+    def is_ready(self) -> bool:
+        if self.health_url is not None:
+            return _answers_ok(self.health_url)
+        if self.ready_log is not None and self.log_path.exists():
+            with self.log_path.open("rb") as log:
+                log.seek(self.log_offset)
+                return re.search(self.ready_log, log.read().decode(errors="replace")) is not None
+        return False
+
     def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
-        """Poll the health URL until it answers 200; fail fast if the process exits."""
+        """Poll until ready; fail fast if the process exits."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.popen.poll() is not None:
                 raise ProcessFailed(f"{self.name} exited with {self.popen.returncode}:\n{self.log_tail()}")
-            if _answers_ok(self.health_url):
+            if self.is_ready():
                 return
             time.sleep(0.1)
-        raise ProcessFailed(
-            f"{self.name} not ready after {timeout}s at {self.health_url}:\n{self.log_tail()}"
-        )
+        signal_ = self.health_url or f"log line /{self.ready_log}/"
+        raise ProcessFailed(f"{self.name} not ready after {timeout}s ({signal_}):\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL at once, as a crash would."""
+        if self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait()
 
     def stop(self) -> int:
         """SIGTERM, wait for a clean shutdown (kill after ``STOP_TIMEOUT_S``); returns the exit code."""
@@ -131,14 +152,26 @@ def _answers_ok(url: str) -> bool:
 def run_binary(
     name: str, argv: list[str], env: Mapping[str, str], log_path: Path, health_url: str
 ) -> Iterator[RunningProcess]:
-    """Start ``argv`` with ``env`` added to the environment, wait until ready, stop it on exit."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    """Start a Go binary with ``env`` added to the environment, wait until ready, stop it on exit."""
     # Keep the binaries' own OTel SDKs from exporting anywhere the host environment points them.
-    full_env = {**os.environ, "OTEL_SDK_DISABLED": "true", **env}
+    with run_process(name, argv, {**os.environ, "OTEL_SDK_DISABLED": "true", **env}, log_path,
+                     health_url=health_url) as process:
+        yield process
+
+
+@contextmanager
+def run_process(
+    name: str, argv: list[str], env: Mapping[str, str], log_path: Path, *,
+    health_url: str | None = None, ready_log: str | None = None,
+) -> Iterator[RunningProcess]:
+    """Start ``argv`` with exactly ``env``, wait until ready, stop it (SIGTERM) when the block exits."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     # Append: a restarted process (same work dir) keeps the log of its previous run.
     with log_path.open("ab") as log:
-        popen = subprocess.Popen(argv, env=full_env, stdout=log, stderr=subprocess.STDOUT)
-    process = RunningProcess(name, popen, log_path, health_url)
+        offset = log.tell()
+        popen = subprocess.Popen(argv, env=dict(env), stdout=log, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL)
+    process = RunningProcess(name, popen, log_path, health_url, ready_log, offset)
     try:
         process.wait_ready()
         yield process

@@ -13,8 +13,13 @@ from pathlib import Path
 import pytest
 from judgeval.testing.otlp_receiver import OtlpTraceReceiver
 
-from .procs import BinariesUnavailable, OtelBinaries, build_otel_binaries
-from .stack import CollectorInstance, JaegerInstance, start_collector, start_jaeger
+from evaluator_service.localstack.procs import BinariesUnavailable, OtelBinaries, build_otel_binaries
+from evaluator_service.localstack.stack import (
+    CollectorInstance,
+    JaegerInstance,
+    start_collector,
+    start_jaeger,
+)
 
 ALLOW_SKIP_ENV = "JUDGEVAL_ALLOW_SKIP_BINARIES"
 """Set to ``1`` to skip (instead of fail) binary-backed tests on a machine without Go."""

@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .procs import COLLECTOR_CONFIG_DIR, GO_MISSING_EXIT_CODE, OTEL_BINARIES_SCRIPT, OtelBinaries
+from evaluator_service.localstack.procs import (
+    COLLECTOR_CONFIG_DIR,
+    GO_MISSING_EXIT_CODE,
+    OTEL_BINARIES_SCRIPT,
+    OtelBinaries,
+)
 
 COMPONENT_KINDS = ("extensions", "receivers", "processors", "exporters", "connectors")
 

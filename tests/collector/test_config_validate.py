@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from .procs import COLLECTOR_CONFIG_DIR, JAEGER_LOCAL_CONFIG, OtelBinaries, validate_config
-from .stack import collector_env, jaeger_env
+from evaluator_service.localstack.procs import (
+    COLLECTOR_CONFIG_DIR,
+    JAEGER_LOCAL_CONFIG,
+    OtelBinaries,
+    validate_config,
+)
+from evaluator_service.localstack.stack import collector_env, jaeger_env
 
 COLLECTOR_CONFIGS = sorted(COLLECTOR_CONFIG_DIR.glob("otelcol-*.yaml"))
 

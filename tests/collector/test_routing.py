@@ -20,9 +20,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from .jaeger_query import JaegerSpan
-from .procs import COLLECTOR_CONFIG_DIR, OtelBinaries
-from .stack import CollectorInstance, JaegerInstance, start_collector
+from evaluator_service.localstack.jaeger_query import JaegerSpan
+from evaluator_service.localstack.procs import COLLECTOR_CONFIG_DIR, OtelBinaries
+from evaluator_service.localstack.stack import CollectorInstance, JaegerInstance, start_collector
 
 SERVICE = "collector-routing-test"
 PENDING = semconv.EvalStatus.PENDING.value
