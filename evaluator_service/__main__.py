@@ -19,6 +19,7 @@ from evaluator_service.admin import HostedScorers
 from evaluator_service.app import EvaluatorApp
 from evaluator_service.config import ConfigError, EvaluatorConfig, load_config
 from evaluator_service.sandbox import SandboxConfig, add_sandbox_arguments, sandbox_config_from_args
+from evaluator_service.state import StateUnavailable, open_shared_state
 
 EXIT_CONFIG_ERROR = 2
 EXIT_START_ERROR = 1
@@ -36,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
                         f"default {cfg.DEFAULT_EXPORT_ENDPOINT})")
     parser.add_argument("--data-dir", help=f"durable queue directory (env {cfg.ENV_DATA_DIR}; "
                         f"default {cfg.DEFAULT_DATA_DIR})")
+    parser.add_argument("--state-db", help=f"database replicas share (paused and uploaded scorers): "
+                        f"sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DB (env {cfg.ENV_STATE_DB}; "
+                        f"default sqlite:///<data-dir>/state.sqlite3)")
     parser.add_argument("--config", help=f"YAML configuration file (env {cfg.ENV_CONFIG})")
     parser.add_argument("--api-key", help=f"token the admin API requires (env {cfg.ENV_API_KEY})")
     parser.add_argument("--metrics-endpoint", help=f"OTLP/gRPC endpoint for the evaluator's own metrics "
@@ -57,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
         config = load_config(
             listen=args.listen, export_endpoint=args.export_endpoint, data_dir=args.data_dir,
             config_file=args.config, api_key=args.api_key, metrics_endpoint=args.metrics_endpoint,
+            state_db=args.state_db,
         )
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr, flush=True)
@@ -68,20 +73,23 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_CONFIG_ERROR)
     try:
         asyncio.run(serve(config, args.shutdown_grace, sandbox))
-    except (OSError, RuntimeError, sqlite3.Error) as exc:
+    except (OSError, RuntimeError, sqlite3.Error, StateUnavailable) as exc:
         print(f"judgeval-evaluator: cannot start: {exc}", file=sys.stderr, flush=True)
         sys.exit(EXIT_START_ERROR)
 
 
 async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | None = None) -> None:
     """Run until SIGTERM/SIGINT, then shut down gracefully. Uploaded scorers run in ``sandbox``."""
-    hosted = HostedScorers.create(config.data_dir, config.api_key, sandbox)
-    app = EvaluatorApp(config, scorer_sources=[hosted.source], service_installers=[hosted.install])
+    state = open_shared_state(config.state_db_url)  # one connection for pauses and uploaded scorers
+    hosted = HostedScorers.create(config.data_dir, config.api_key, sandbox, state=state)
+    app = EvaluatorApp(config, scorer_sources=[hosted.source], service_installers=[hosted.install],
+                       shared_state=state)
     try:
         await app.start()
     except BaseException:
         await app.stop(grace=0)
         await hosted.close()
+        await state.close()
         raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -93,6 +101,7 @@ async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | 
     logging.getLogger(__name__).info("shutting down (grace %.0fs)", grace)
     await app.stop(grace)
     await hosted.close()
+    await state.close()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,10 @@ Plug-ins (the admin API, uploaded-scorer sources) are added without touching thi
 
 Scorer names resolve through YAML-configured scorers, then built-ins, then ``scorer_sources`` in order.
 A service installer is called with the ``grpc.aio.Server`` before it starts, to register more services.
+
+Pauses live in the shared state database (``config.state_db_url``; pass ``shared_state`` to reuse one
+already created, e.g. the one the hosted-scorer registry uses). Replicas pointing at the same PostgreSQL
+database see each other's pauses within a second; the span queue stays local to each replica.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from evaluator_service.scoring.contract import ScorerSource
 from evaluator_service.scoring.pause import PauseRegistry
 from evaluator_service.scoring.resolution import ScorerChain
 from evaluator_service.scoring.runner import ScorerRunner
+from evaluator_service.state import SharedState, open_shared_state
 from evaluator_service.store import SpanStore
 from evaluator_service.telemetry import EvaluatorMetrics
 from evaluator_service.worker import ScoringWorker
@@ -54,11 +59,14 @@ class EvaluatorApp:
         scorer_sources: Sequence[ScorerSource] = (),
         service_installers: Sequence[ServiceInstaller] = (),
         metric_readers: Sequence[MetricReader] = (),
+        shared_state: SharedState | None = None,
     ) -> None:
         self.config = config
         self.metrics = EvaluatorMetrics.create(config.metrics_endpoint, metric_readers)
         self._extra_sources = list(scorer_sources)
         self._installers = list(service_installers)
+        self._owns_state = shared_state is None
+        self._state = shared_state
         self.port = 0
         self._stopped = False
         self._server: grpc.aio.Server | None = None
@@ -90,8 +98,12 @@ class EvaluatorApp:
         """Open the queue, resume pending work, and start serving."""
         cfg = self.config
         store = self._store = await SpanStore.open(cfg.data_dir, cfg.queue.max_spans, cfg.queue.max_bytes)
-        pauses = self._pauses = PauseRegistry(store)
+        if self._state is None:
+            self._state = open_shared_state(cfg.state_db_url)
+        await self._state.open()  # StateUnavailable names the (password-masked) URL
+        pauses = self._pauses = PauseRegistry(self._state)
         await pauses.load()
+        await self.chain.astart()
         self.metrics.queue_depth = lambda: store.span_count
         self.metrics.paused_count = lambda: len(pauses.list_paused())
         runner = ScorerRunner(self.chain, pauses, cfg.scoring, cfg.scorer_limits(), self.metrics)
@@ -147,6 +159,10 @@ class EvaluatorApp:
         if self._forwarder is not None:
             await self._forwarder.stop(max(0.1, deadline - loop.time()))
         await self.chain.aclose()
+        if self._pauses is not None:
+            await self._pauses.close()
+        if self._state is not None and self._owns_state:
+            await self._state.close()
         if self._store is not None:
             await self._store.close()
         await asyncio.to_thread(self.metrics.shutdown)  # a final OTLP push may block on the network

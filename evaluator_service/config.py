@@ -31,15 +31,19 @@ from evaluator_service.config_sections import (
     parse_scoring,
 )
 from evaluator_service.config_values import ConfigError, Section
+from evaluator_service.state.urls import check_url, default_state_url, masked
 
 ENV_LISTEN = "JUDGEVAL_EVALUATOR_LISTEN"
 """``host:port`` the evaluator's gRPC server listens on (OTLP, health, admin)."""
 ENV_EXPORT_ENDPOINT = "JUDGEVAL_EVALUATOR_EXPORT_ENDPOINT"
 """``host:port`` (``http://`` accepted) of the OTLP/gRPC receiver that gets enriched and forwarded spans."""
 ENV_DATA_DIR = "JUDGEVAL_EVALUATOR_DATA_DIR"
-"""Directory of the durable queue (SQLite) and the paused-scorer registry."""
+"""Directory of the durable queue (SQLite), the default state database and the uploaded-scorer cache."""
 ENV_CONFIG = "JUDGEVAL_EVALUATOR_CONFIG"
 """Path of the YAML configuration file."""
+ENV_STATE_DB = "JUDGEVAL_EVALUATOR_STATE_DB"
+"""URL of the database replicas share (paused and uploaded scorers): ``sqlite:///PATH`` (default
+``sqlite:///<data_dir>/state.sqlite3``) or ``postgresql://USER:PASSWORD@HOST:PORT/DATABASE``."""
 ENV_API_KEY = "JUDGMENT_API_KEY"
 """Bearer token the admin API requires."""
 ENV_METRICS_ENDPOINT = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"
@@ -73,6 +77,7 @@ class EvaluatorConfig:
     data_dir: Path = Path(DEFAULT_DATA_DIR)
     api_key: str | None = None
     metrics_endpoint: str | None = None
+    state_db: str | None = None
     queue: QueueConfig = field(default_factory=QueueConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
@@ -80,6 +85,11 @@ class EvaluatorConfig:
     scorers: tuple[ScorerConfig, ...] = ()
     rules: tuple[RuleConfig, ...] = ()
     limits: dict[str, ScorerLimits] = field(default_factory=dict)
+
+    @property
+    def state_db_url(self) -> str:
+        """The shared-state database: ``state_db`` when set, else SQLite in the data directory."""
+        return self.state_db or default_state_url(self.data_dir)
 
     def scorer_limits(self) -> dict[str, ScorerLimits]:
         """Per-scorer limits: a YAML scorer's own settings, field by field overridden by ``limits:``."""
@@ -117,6 +127,7 @@ def load_config(
     config_file: str | None = None,
     api_key: str | None = None,
     metrics_endpoint: str | None = None,
+    state_db: str | None = None,
     environ: dict[str, str] | None = None,
 ) -> EvaluatorConfig:
     """Resolve explicit values (CLI flags) > environment > YAML file > defaults into a validated config."""
@@ -133,6 +144,9 @@ def load_config(
         return doc.opt_str(key) or default
 
     metrics = pick(metrics_endpoint, ENV_METRICS_ENDPOINT, "metrics_endpoint", None)
+    state_url = pick(state_db, ENV_STATE_DB, "state_db", None)
+    if state_url and (problem := check_url(state_url)) is not None:
+        raise ConfigError(f"state_db: {problem}, got {masked(state_url)!r}")
     config = EvaluatorConfig(
         listen=normalize_endpoint(pick(listen, ENV_LISTEN, "listen", DEFAULT_LISTEN) or "", "listen"),
         export_endpoint=normalize_endpoint(
@@ -142,6 +156,7 @@ def load_config(
         data_dir=Path(pick(data_dir, ENV_DATA_DIR, "data_dir", DEFAULT_DATA_DIR) or DEFAULT_DATA_DIR),
         api_key=pick(api_key, ENV_API_KEY, "api_key", None),
         metrics_endpoint=normalize_endpoint(metrics, "metrics_endpoint") if metrics else None,
+        state_db=state_url,
         queue=parse_queue(doc.section("queue")),
         scoring=parse_scoring(doc.section("scoring")),
         export=parse_export(doc.section("export")),
@@ -157,8 +172,8 @@ def load_config(
 
 
 _TOP_LEVEL_KEYS = frozenset(
-    {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "queue", "scoring", "export",
-     "judge", "scorers", "rules", "limits"}
+    {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
+     "export", "judge", "scorers", "rules", "limits"}
 )
 
 

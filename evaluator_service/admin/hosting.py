@@ -2,10 +2,14 @@
 
 ::
 
-    hosted = HostedScorers.create(config.data_dir, config.api_key, SandboxConfig(...))
-    app = EvaluatorApp(config, scorer_sources=[hosted.source], service_installers=[hosted.install])
+    state = open_shared_state(config.state_db_url)     # one database for pauses and uploads
+    hosted = HostedScorers.create(config.data_dir, config.api_key, SandboxConfig(...), state=state)
+    app = EvaluatorApp(config, scorer_sources=[hosted.source], service_installers=[hosted.install],
+                       shared_state=state)
     ...
-    await app.stop(); await hosted.close()
+    await app.stop(); await hosted.close(); await state.close()
+
+Without ``state`` the registry keeps its own SQLite state in ``<data_dir>/state.sqlite3``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from evaluator_service.registry import EnvironmentInstaller, Registry
 from evaluator_service.sandbox.config import SandboxConfig
 from evaluator_service.sandbox.pool import SandboxPool
 from evaluator_service.sandbox.uploaded_source import UploadedScorerSource
+from evaluator_service.state import SharedState
 
 
 @dataclass
@@ -33,14 +38,16 @@ class HostedScorers:
 
     @classmethod
     def create(cls, data_dir: Path, api_key: str | None, sandbox: SandboxConfig | None = None, *,
-               envs_dir: Path | None = None, pip_args: tuple[str, ...] = ()) -> HostedScorers:
-        """Registry in ``<data_dir>/scorers``, environments in ``envs_dir`` (default
+               envs_dir: Path | None = None, pip_args: tuple[str, ...] = (),
+               state: SharedState | None = None) -> HostedScorers:
+        """Registry in ``state`` (cached in ``<data_dir>/scorers``), environments in ``envs_dir`` (default
         ``<data_dir>-scorer-envs``), ``pip_args`` added to every install (e.g. ``("--no-index",)``)."""
         data_dir = Path(data_dir)
         envs = envs_dir or data_dir.with_name(f"{data_dir.name}-scorer-envs")
-        registry = Registry(data_dir, installer=EnvironmentInstaller(envs, pip_args=pip_args))
+        registry = Registry(data_dir, state=state, installer=EnvironmentInstaller(envs, pip_args=pip_args))
         pool = SandboxPool(sandbox)
-        return cls(registry, pool, UploadedScorerSource(registry, pool), api_key)
+        # Last in the evaluator's chain, so it may answer unknown names: see UploadedScorerSource.
+        return cls(registry, pool, UploadedScorerSource(registry, pool, recheck_unknown=True), api_key)
 
     def install(self, server: grpc.aio.Server) -> None:
         """Service installer: adds the ScorerAdmin API to the evaluator's gRPC server."""

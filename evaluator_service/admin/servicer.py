@@ -25,6 +25,7 @@ from evaluator_service.registry import (
     StoredScorer,
     UploadMode,
 )
+from evaluator_service.state import StateUnavailable
 
 _log = logging.getLogger(__name__)
 
@@ -58,12 +59,15 @@ class ScorerAdminServicer(pb_grpc.ScorerAdminServicer):
         except RequirementsInstallError as exc:
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION,
                                 f"requirements could not be installed: {exc}")
+        except StateUnavailable as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
         _log.info("stored scorer %r version %d", stored.name, stored.version)
         return self._version(stored)
 
     async def ListScorers(self, request: pb.ListScorersRequest, context: grpc.aio.ServicerContext
                           ) -> pb.ListScorersResponse:
         await self._authorize(context)
+        await self._refresh(context)
         return pb.ListScorersResponse(scorers=[
             pb.ScorerVersions(name=name, versions=[self._version(s) for s in versions])
             for name, versions in self._registry.list_scorers()
@@ -72,21 +76,34 @@ class ScorerAdminServicer(pb_grpc.ScorerAdminServicer):
     async def GetScorer(self, request: pb.GetScorerRequest, context: grpc.aio.ServicerContext
                         ) -> pb.GetScorerResponse:
         await self._authorize(context)
+        await self._refresh(context)
         try:
             stored = self._registry.get(request.name, _version_of(request))
+            source = await self._registry.read_source(stored)
+            requirements = await self._registry.read_requirements(stored)
         except ScorerNotFound as exc:
             await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
-        return pb.GetScorerResponse(scorer=self._version(stored), source=self._registry.read_source(stored),
-                                    requirements=self._registry.read_requirements(stored))
+        except StateUnavailable as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        return pb.GetScorerResponse(scorer=self._version(stored), source=source, requirements=requirements)
 
     async def DeleteScorer(self, request: pb.DeleteScorerRequest, context: grpc.aio.ServicerContext
                            ) -> pb.DeleteScorerResponse:
         await self._authorize(context)
         try:
-            deleted = self._registry.delete(request.name, _version_of(request))
+            deleted = await self._registry.delete(request.name, _version_of(request))
         except ScorerNotFound as exc:
             await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        except StateUnavailable as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
         return pb.DeleteScorerResponse(deleted=[self._version(s) for s in deleted])
+
+    async def _refresh(self, context: grpc.aio.ServicerContext) -> None:
+        """Answer from the shared registry as it is now, not as of this replica's last poll."""
+        try:
+            await self._registry.refresh()
+        except StateUnavailable as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
 
     async def _authorize(self, context: grpc.aio.ServicerContext) -> None:
         expected = self._api_key

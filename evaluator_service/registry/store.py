@@ -1,35 +1,48 @@
-"""The scorer registry: versioned uploaded scorers on disk, with their requirement environments.
+"""The scorer registry: versioned uploaded scorers in the shared state database, cached per replica.
 
-Layout under the evaluator's data directory (mode 0700, so sandboxed scorer code, which runs as another
-user, cannot read it)::
+The database (``state_db``) holds every version's metadata, source and requirements, so a scorer uploaded
+through one replica's admin API runs on all of them. Each replica keeps:
 
-    <data_dir>/scorers/<name-key>/<version>/{metadata.json, <module>.py, requirements.txt}
+* an in-memory index of the metadata, because :meth:`Registry.find` runs for every scored span and must
+  not do I/O; a :class:`~evaluator_service.state.ChangeWatcher` refreshes it within about a second of
+  another replica's upload or delete;
+* a file cache of the text it has used, under its data directory (mode 0700, so sandboxed scorer code,
+  which runs as another user, cannot read it)::
 
-Environments live outside the data directory (``envs_dir``, default ``<data_dir>-scorer-envs``) because
-the sandbox user must be able to run them; they are a cache rebuilt from the stored requirements.
+      <data_dir>/scorers/<name-key>/<version>-<sha256 prefix>/{<module>.py, requirements.txt}
+
+Environments live outside the data directory (``envs_dir``, default ``<data_dir>-scorer-envs``) because the
+sandbox user must be able to run them; each replica builds its own from the stored requirements.
 """
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import hashlib
-import json
 import os
 import shutil
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from judgeval.semconv import scorer_key
 
 from evaluator_service.registry.environments import EnvironmentInstaller
-from evaluator_service.registry.validation import InvalidUpload, ValidatedUpload, validate_upload
+from evaluator_service.registry.validation import InvalidUpload, validate_upload
+from evaluator_service.state import (
+    ChangeWatcher,
+    ScorerFiles,
+    SharedState,
+    SqliteSharedState,
+    StoredScorer,
+    default_state_url,
+    sqlite_path,
+)
 
-_METADATA = "metadata.json"
 _REQUIREMENTS = "requirements.txt"
+
+__all__ = ["Registry", "ScorerExists", "ScorerNotFound", "StoredScorer", "UploadMode"]
 
 
 class UploadMode(enum.Enum):
@@ -48,25 +61,14 @@ class ScorerNotFound(LookupError):
     """No scorer (or no such version of it) is stored."""
 
 
-@dataclass(frozen=True, slots=True)
-class StoredScorer:
-    """Metadata of one stored scorer version."""
-
-    name: str
-    version: int
-    sha256: str
-    created_at: float
-    class_name: str
-    source_filename: str
-    requirements_hash: str
-
-
 class Registry:
-    """Versioned store of uploaded scorers. Writes happen only through this object (one per process);
-    ``on_change`` listeners hear the name of every scorer that was overwritten or deleted."""
+    """Versioned store of uploaded scorers over a :class:`~evaluator_service.state.SharedState` (default:
+    SQLite in ``<data_dir>/state.sqlite3``). Call :meth:`start` (or any async method) before relying on the
+    sync readers; ``on_change`` listeners hear every scorer whose stored code changed or was deleted,
+    whichever replica did it."""
 
-    def __init__(self, data_dir: Path, *, envs_dir: Path | None = None,
-                 installer: EnvironmentInstaller | None = None) -> None:
+    def __init__(self, data_dir: Path, *, state: SharedState | None = None, envs_dir: Path | None = None,
+                 installer: EnvironmentInstaller | None = None, refresh_interval_s: float = 1.0) -> None:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.data_dir, 0o700)
@@ -74,23 +76,39 @@ class Registry:
         self.root.mkdir(mode=0o700, exist_ok=True)
         envs = envs_dir or self.data_dir.with_name(f"{self.data_dir.name}-scorer-envs")
         self.installer = installer or EnvironmentInstaller(Path(envs))
+        self._owns_state = state is None
+        self.state: SharedState = state or SqliteSharedState(
+            sqlite_path(default_state_url(self.data_dir)) or self.data_dir)
+        self._opened = False
+        self._watcher = ChangeWatcher(self.state, self._reload, refresh_interval_s)
         self._listeners: list[Callable[[str], None]] = []
-        self._write_lock = asyncio.Lock()
-        # In-memory index: resolve() runs for every scored span and must not touch the disk. Valid because
-        # this object is the only writer of its data directory.
         self._index: dict[str, list[StoredScorer]] = {}
-        for meta in self.root.glob(f"*/*/{_METADATA}"):
-            loaded = self._load(meta.parent)
-            if loaded is not None:
-                self._index.setdefault(loaded.name, []).append(loaded)
-        for versions in self._index.values():
-            versions.sort(key=lambda s: s.version)
 
     def add_listener(self, listener: Callable[[str], None]) -> None:
         """Call ``listener(name)`` after a scorer's stored code changed or was deleted."""
         self._listeners.append(listener)
 
-    # --- reading ---------------------------------------------------------------------------------
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load the index and follow other replicas' uploads and deletes in the background."""
+        await self.refresh()
+        self._watcher.start()
+
+    async def refresh(self) -> None:
+        """Bring the index up to date now (cheap when nothing changed: one counter read)."""
+        if not self._opened:
+            await self.state.open()
+            self._opened = True
+        await self._watcher.check()
+
+    async def close(self) -> None:
+        """Stop following changes; closes the state database if this registry opened it."""
+        await self._watcher.stop()
+        if self._owns_state:
+            await self.state.close()
+
+    # --- reading (sync, from the index) ----------------------------------------------------------
 
     def versions(self, name: str) -> list[StoredScorer]:
         """Every stored version of ``name``, ascending."""
@@ -111,116 +129,136 @@ class Registry:
         """Like :meth:`find` but raises :class:`ScorerNotFound` with a helpful message."""
         found = self.find(name, version)
         if found is None:
-            if version is not None and self.versions(name):
-                raise ScorerNotFound(f"scorer {name!r} has no version {version}")
-            raise ScorerNotFound(f"no scorer named {name!r}")
+            raise ScorerNotFound(self._not_found(name, version))
         return found
 
     def source_path(self, stored: StoredScorer) -> Path:
-        return self._dir(stored.name) / str(stored.version) / stored.source_filename
-
-    def read_source(self, stored: StoredScorer) -> str:
-        return self.source_path(stored).read_text(encoding="utf-8")
-
-    def read_requirements(self, stored: StoredScorer) -> str:
-        return (self._dir(stored.name) / str(stored.version) / _REQUIREMENTS).read_text(encoding="utf-8")
+        """Where this replica caches the version's source file."""
+        return self._cache_dir(stored) / stored.source_filename
 
     def environment_ready(self, stored: StoredScorer) -> bool:
         return self.installer.python_for(stored.requirements_hash) is not None
 
+    # --- reading (async: local cache, else the database) -----------------------------------------
+
+    async def read_source(self, stored: StoredScorer) -> str:
+        return (await self._files(stored)).source
+
+    async def read_requirements(self, stored: StoredScorer) -> str:
+        return (await self._files(stored)).requirements
+
     async def ensure_environment(self, stored: StoredScorer) -> Path:
-        """The interpreter of the scorer's environment, rebuilding it if the cache was wiped."""
+        """The interpreter of the scorer's environment, building it on this replica if needed."""
         ready = self.installer.python_for(stored.requirements_hash)
-        return ready if ready is not None else await self.installer.ensure(self.read_requirements(stored))
+        if ready is not None:
+            return ready
+        return await self.installer.ensure(await self.read_requirements(stored))
 
     # --- writing ---------------------------------------------------------------------------------
 
     async def upload(self, *, name: str, source: str, source_filename: str, requirements: str,
                      mode: UploadMode = UploadMode.CREATE, class_name: str = "") -> StoredScorer:
-        """Validate, install the requirements, then store. Raises ``InvalidUpload``, :class:`ScorerExists`
-        or ``RequirementsInstallError``; nothing is stored unless every step succeeded."""
+        """Validate, install the requirements, then store. Raises ``InvalidUpload``, :class:`ScorerExists`,
+        ``RequirementsInstallError`` or ``StateUnavailable``; nothing is stored unless all steps succeeded."""
         upload = validate_upload(name=name, source=source, source_filename=source_filename,
                                  requirements=requirements, class_name=class_name)
-        async with self._write_lock:
-            version = self._next_version(upload.name, mode)
+        await self.refresh()
+        key = scorer_key(upload.name)
+        same_key = [s for versions in self._index.values() for s in versions if scorer_key(s.name) == key]
+        choose_version(upload.name, mode, same_key)  # fail fast, before a slow install
         await self.installer.ensure(upload.requirements)
-        async with self._write_lock:
-            version = self._next_version(upload.name, mode)  # re-check: another upload may have landed
-            stored = self._write(upload, version)
-        if mode is UploadMode.OVERWRITE:
-            self._notify(upload.name)
-        return stored
-
-    def delete(self, name: str, version: int | None = None) -> list[StoredScorer]:
-        """Delete one version or all; returns what was deleted, raises :class:`ScorerNotFound`."""
-        targets = [self.get(name, version)] if version is not None else self.versions(name)
-        if not targets:
-            raise ScorerNotFound(f"no scorer named {name!r}")
-        for stored in targets:
-            shutil.rmtree(self._dir(name) / str(stored.version))
-        remaining = [s for s in self.versions(name) if s not in targets]
-        if remaining:
-            self._index[name] = remaining
-        else:
-            self._index.pop(name, None)
-            shutil.rmtree(self._dir(name), ignore_errors=True)
-        self._notify(name)
-        return targets
-
-    def _next_version(self, name: str, mode: UploadMode) -> int:
-        key = scorer_key(name)
-        clash = next((other for other in self._index if other != name and scorer_key(other) == key), None)
-        if clash is not None:
-            raise InvalidUpload(
-                f"scorer name {name!r} would share span attributes (judgeval.score.{key}.*) with the "
-                f"existing scorer {clash!r}; choose another name or delete {clash!r} first"
-            )
-        latest = self.find(name)
-        if latest is None:
-            return 1
-        if mode is UploadMode.CREATE:
-            raise ScorerExists(
-                f"a scorer named {name!r} already exists (latest version {latest.version}); "
-                "upload with --overwrite to replace it or --new-version to add a version"
-            )
-        return latest.version + 1 if mode is UploadMode.NEW_VERSION else latest.version
-
-    def _write(self, upload: ValidatedUpload, version: int) -> StoredScorer:
-        digest = hashlib.sha256(upload.source.encode() + b"\0" + upload.requirements.encode()).hexdigest()
-        stored = StoredScorer(
-            name=upload.name, version=version, sha256=digest, created_at=time.time(),
-            class_name=upload.class_name, source_filename=upload.source_filename,
+        files = ScorerFiles(upload.source, upload.requirements)
+        draft = StoredScorer(
+            name=upload.name, version=0, created_at=time.time(), class_name=upload.class_name,
+            sha256=hashlib.sha256(upload.source.encode() + b"\0" + upload.requirements.encode()).hexdigest(),
+            source_filename=upload.source_filename,
             requirements_hash=self.installer.requirements_hash(upload.requirements),
         )
-        parent = self._dir(upload.name)
-        parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        staging = parent / f".{version}.{uuid.uuid4().hex[:8]}"
-        staging.mkdir(mode=0o700)
-        (staging / upload.source_filename).write_text(upload.source, encoding="utf-8")
-        (staging / _REQUIREMENTS).write_text(upload.requirements, encoding="utf-8")
-        (staging / _METADATA).write_text(json.dumps(asdict(stored), indent=2), encoding="utf-8")
-        final = parent / str(version)
-        if final.exists():  # overwrite: swap directories so readers never see a half-written version
-            retired = parent / f".{version}.old.{uuid.uuid4().hex[:8]}"
-            final.rename(retired)
-            staging.rename(final)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            staging.rename(final)
-        versions = [s for s in self.versions(upload.name) if s.version != version]
-        self._index[upload.name] = sorted([*versions, stored], key=lambda s: s.version)
+        # The final choice happens inside the database transaction: another replica may have just uploaded.
+        stored = await self.state.store_version(
+            draft, files, lambda rows: choose_version(upload.name, mode, rows))
+        self._write_cache(stored, files)
+        await self.refresh()
         return stored
 
-    def _dir(self, name: str) -> Path:
-        return self.root / f"{scorer_key(name)}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    async def delete(self, name: str, version: int | None = None) -> list[StoredScorer]:
+        """Delete one version or all; returns what was deleted, raises :class:`ScorerNotFound`."""
+        deleted = await self.state.delete_versions(name, version)
+        await self.refresh()
+        if not deleted:
+            raise ScorerNotFound(self._not_found(name, version))
+        return deleted
 
-    @staticmethod
-    def _load(version_dir: Path) -> StoredScorer | None:
+    # --- internals -------------------------------------------------------------------------------
+
+    async def _reload(self) -> None:
+        index: dict[str, list[StoredScorer]] = {}
+        for stored in await self.state.scorer_versions():
+            index.setdefault(stored.name, []).append(stored)
+        before = {s for versions in self._index.values() for s in versions}
+        after = {s for versions in index.values() for s in versions}
+        self._index = index
+        for gone in before - after:
+            shutil.rmtree(self._cache_dir(gone), ignore_errors=True)
+        for name in sorted({s.name for s in before - after}):
+            self._notify(name)
+
+    async def _files(self, stored: StoredScorer) -> ScorerFiles:
+        folder = self._cache_dir(stored)
         try:
-            return StoredScorer(**json.loads((version_dir / _METADATA).read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError):
-            return None
+            return ScorerFiles((folder / stored.source_filename).read_text(encoding="utf-8"),
+                               (folder / _REQUIREMENTS).read_text(encoding="utf-8"))
+        except OSError:
+            pass  # not used on this replica yet (or the cache was wiped): fetch it
+        found = await self.state.scorer_files(stored.name, stored.version)
+        if found is None or found[0].sha256 != stored.sha256:
+            raise ScorerNotFound(f"scorer {stored.name!r} version {stored.version} was deleted or replaced")
+        self._write_cache(stored, found[1])
+        return found[1]
+
+    def _write_cache(self, stored: StoredScorer, files: ScorerFiles) -> None:
+        final = self._cache_dir(stored)
+        if final.exists():
+            return
+        final.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        staging = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}"
+        staging.mkdir(mode=0o700)
+        (staging / stored.source_filename).write_text(files.source, encoding="utf-8")
+        (staging / _REQUIREMENTS).write_text(files.requirements, encoding="utf-8")
+        try:
+            staging.rename(final)  # readers never see a half-written version
+        except OSError:  # a concurrent reader cached it first; both wrote the same content
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _cache_dir(self, stored: StoredScorer) -> Path:
+        name_dir = f"{scorer_key(stored.name)}-{hashlib.sha256(stored.name.encode()).hexdigest()[:8]}"
+        return self.root / name_dir / f"{stored.version}-{stored.sha256[:16]}"
+
+    def _not_found(self, name: str, version: int | None) -> str:
+        if version is not None and self.versions(name):
+            return f"scorer {name!r} has no version {version}"
+        return f"no scorer named {name!r}"
 
     def _notify(self, name: str) -> None:
         for listener in self._listeners:
             listener(name)
+
+
+def choose_version(name: str, mode: UploadMode, same_key: list[StoredScorer]) -> int:
+    """The version an upload of ``name`` gets, given every stored version sharing its attribute key."""
+    key = scorer_key(name)
+    clash = next((s.name for s in same_key if s.name != name), None)
+    if clash is not None:
+        raise InvalidUpload(
+            f"scorer name {name!r} would share span attributes (judgeval.score.{key}.*) with the "
+            f"existing scorer {clash!r}; choose another name or delete {clash!r} first"
+        )
+    latest = max((s.version for s in same_key), default=None)
+    if latest is None:
+        return 1
+    if mode is UploadMode.CREATE:
+        raise ScorerExists(
+            f"a scorer named {name!r} already exists (latest version {latest}); "
+            "upload with --overwrite to replace it or --new-version to add a version"
+        )
+    return latest + 1 if mode is UploadMode.NEW_VERSION else latest

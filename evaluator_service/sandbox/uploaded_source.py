@@ -4,6 +4,12 @@ Resolves a request's scorer by name (latest version unless the request pins one)
 runs it in a sandbox worker. Worker outcomes map onto the scoring contract: a judge rejecting the
 scorer's credentials is a :class:`FatalScorerError` (the worker pauses the scorer), rate limits and
 connection errors are transient, everything else the scorer did wrong is a :class:`ScorerCrashedError`.
+
+With replicas, a scorer uploaded through another replica reaches this one's index within the refresh
+interval. So that a span arriving in that window is not marked ``unknown_scorer``, a source created with
+``recheck_unknown=True`` resolves a name its index lacks to a scorer that first re-checks the shared
+database; such a source answers every name and must be the last of the chain (which is how
+:class:`~evaluator_service.admin.HostedScorers` wires it). Without it, unknown names fall through (``None``).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from typing import Any
 
 from judgeval.evaluation_request import EvaluationRequest, ScorerRef
 
-from evaluator_service.registry import Registry, RequirementsInstallError, StoredScorer
+from evaluator_service.registry import Registry, RequirementsInstallError, ScorerNotFound, StoredScorer
 from evaluator_service.sandbox.pool import SandboxPool
 from evaluator_service.sandbox.process import ScorerProgram, WorkerFailed
 from evaluator_service.scoring.contract import (
@@ -26,6 +32,7 @@ from evaluator_service.scoring.contract import (
     TransientScorerError,
     UnknownScorerError,
 )
+from evaluator_service.state import StateUnavailable
 
 _ERRORS: dict[str, type[ScoringError]] = {
     "fatal": FatalScorerError,
@@ -54,6 +61,10 @@ class UploadedScorer:
             raise ScorerCrashedError(f"{self.name} v{self.stored.version}: {exc}") from None
         except RequirementsInstallError as exc:
             raise ScorerCrashedError(f"{self.name}: its environment could not be rebuilt: {exc}") from None
+        except ScorerNotFound as exc:  # deleted or replaced on another replica since it was resolved
+            raise UnknownScorerError(str(exc)) from None
+        except StateUnavailable as exc:
+            raise TransientScorerError(f"{self.name}: {exc}") from None
         if answer.get("ok"):
             return ScoreOutcome(value=float(answer["value"]), reason=answer.get("reason"))
         error = _ERRORS.get(str(answer.get("kind")), ScorerCrashedError)
@@ -63,7 +74,7 @@ class UploadedScorer:
         stored = self.stored
         python = await self._registry.ensure_environment(stored)
         return ScorerProgram(
-            key=program_key(stored), python=python, source=self._registry.read_source(stored),
+            key=program_key(stored), python=python, source=await self._registry.read_source(stored),
             module_file=stored.source_filename, class_name=stored.class_name,
         )
 
@@ -79,21 +90,60 @@ class _MissingVersion:
         raise UnknownScorerError(self._message)
 
 
-class UploadedScorerSource:
-    """Scorers uploaded with ``judgeval upload_scorer``; returns ``None`` for names it does not hold."""
+class _NotYetSeen:
+    """A name (or pinned version) this replica's index lacks: re-check the shared database once, then
+    score or say what is missing."""
 
-    def __init__(self, registry: Registry, pool: SandboxPool) -> None:
-        self._registry = registry
+    def __init__(self, ref: ScorerRef, source: UploadedScorerSource) -> None:
+        self.name = ref.name
+        self._ref = ref
+        self._source = source
+
+    async def score(self, example: dict[str, Any], request: EvaluationRequest) -> ScoreOutcome:
+        try:
+            await self._source.registry.refresh()  # one counter read when nothing changed
+        except StateUnavailable as exc:
+            raise UnknownScorerError(f"no scorer named {self.name!r} on this evaluator "
+                                     f"(the shared registry could not be checked: {exc})") from None
+        scorer = self._source.resolve_stored(self._ref)
+        if scorer is None:
+            raise UnknownScorerError(f"no scorer named {self.name!r} on this evaluator")
+        return await scorer.score(example, request)
+
+
+class UploadedScorerSource:
+    """Scorers uploaded with ``judgeval upload_scorer`` (through any replica sharing the state database).
+
+    ``recheck_unknown`` is explained in the module docstring. :meth:`astart` and :meth:`aclose` follow the
+    evaluator's lifecycle: they start and stop the registry's refresh."""
+
+    def __init__(self, registry: Registry, pool: SandboxPool, *, recheck_unknown: bool = False) -> None:
+        self.registry = registry
         self._pool = pool
+        self._recheck_unknown = recheck_unknown
         self._tasks: set[asyncio.Task[None]] = set()
         pool.hide(registry.data_dir)
         registry.add_listener(self._forget)
 
+    async def astart(self) -> None:
+        """Load the registry and follow other replicas' uploads."""
+        await self.registry.start()
+
+    async def aclose(self) -> None:
+        await self.registry.close()
+
     def resolve(self, ref: ScorerRef) -> Scorer | None:
-        stored = self._registry.find(ref.name, ref.version)
+        found = self.resolve_stored(ref)
+        if self._recheck_unknown and (found is None or isinstance(found, _MissingVersion)):
+            return _NotYetSeen(ref, self)  # also for a pinned version another replica just added
+        return found
+
+    def resolve_stored(self, ref: ScorerRef) -> Scorer | None:
+        """The scorer from this replica's index, or ``None`` if the index does not know the name."""
+        stored = self.registry.find(ref.name, ref.version)
         if stored is not None:
-            return UploadedScorer(stored, self._registry, self._pool)
-        versions = self._registry.versions(ref.name)
+            return UploadedScorer(stored, self.registry, self._pool)
+        versions = self.registry.versions(ref.name)
         if not versions:
             return None
         return _MissingVersion(ref.name, f"scorer {ref.name!r} has no version {ref.version} "

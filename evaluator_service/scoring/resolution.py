@@ -15,7 +15,8 @@ logger = logging.getLogger(__name__)
 class ScorerChain:
     """Asks each source in order; YAML-configured scorers come first, then built-ins, then plug-ins.
 
-    A source may also define ``async aclose()``; :meth:`aclose` calls it when the evaluator stops."""
+    A source may also define ``async astart()`` and ``async aclose()``; :meth:`astart` and :meth:`aclose`
+    call them when the evaluator starts and stops."""
 
     def __init__(self, sources: Sequence[ScorerSource]) -> None:
         self.sources = list(sources)
@@ -26,6 +27,12 @@ class ScorerChain:
             if scorer is not None:
                 return scorer
         return None
+
+    async def astart(self) -> None:
+        for source in self.sources:
+            start = getattr(source, "astart", None)
+            if start is not None:
+                await start()
 
     async def aclose(self) -> None:
         for source in self.sources:

@@ -195,7 +195,7 @@ def scorer_key(scorer_name: str) -> str:
 
 
 def score_attribute(scorer_name: str, field: ScoreField) -> str:
-    """Flat span attribute for one field of one scorer's result, e.g. ``judgeval.score.faithfulness.value``."""
+    """Flat span attribute for one field of one scorer's result: ``judgeval.score.<key>.<field>``."""
     return f"{JUDGEVAL_SCORE_PREFIX}{scorer_key(scorer_name)}.{field.value}"
 
 

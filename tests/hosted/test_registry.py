@@ -37,13 +37,14 @@ async def test_versions_overwrite_and_delete(registry: Registry) -> None:
     assert second.version == 2
     replaced = await upload(registry, UploadMode.OVERWRITE, source=SOURCE + "\n# v2 fixed\n")
     assert replaced.version == 2 and replaced.sha256 != second.sha256
-    assert registry.read_source(registry.get("Package Inquiry Scorer")).endswith("# v2 fixed\n")
+    assert (await registry.read_source(registry.get("Package Inquiry Scorer"))).endswith("# v2 fixed\n")
     assert [s.version for s in registry.versions("Package Inquiry Scorer")] == [1, 2]
-    assert registry.delete("Package Inquiry Scorer", 1) == [first]
+    assert await registry.delete("Package Inquiry Scorer", 1) == [first]
     assert registry.find("Package Inquiry Scorer", 1) is None
     reopened = Registry(registry.data_dir, installer=registry.installer)  # the index survives a restart
+    await reopened.refresh()
     assert reopened.versions("Package Inquiry Scorer") == registry.versions("Package Inquiry Scorer")
-    registry.delete("Package Inquiry Scorer")
+    await registry.delete("Package Inquiry Scorer")
     with pytest.raises(ScorerNotFound, match="no scorer named"):
         registry.get("Package Inquiry Scorer")
 

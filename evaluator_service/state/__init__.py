@@ -1,0 +1,56 @@
+"""State that evaluator replicas share: paused scorers and uploaded scorers, in a real database.
+
+::
+
+    state = open_shared_state("postgresql://judgeval:secret@db:5432/judgeval")   # or sqlite:///PATH
+    await state.open()          # StateUnavailable("state database postgresql://judgeval:***@db... ")
+    ...
+    await state.close()
+
+The local span queue is not shared: each replica owns the spans the load balancer sent it.
+"""
+
+from __future__ import annotations
+
+from evaluator_service.state.contract import (
+    PausedScorer,
+    ScorerFiles,
+    SharedState,
+    StateUnavailable,
+    StoredScorer,
+    VersionChooser,
+)
+from evaluator_service.state.sqlite import SqliteSharedState
+from evaluator_service.state.urls import check_url, default_state_url, masked, sqlite_path
+from evaluator_service.state.watch import ChangeWatcher
+
+__all__ = [
+    "ChangeWatcher",
+    "PausedScorer",
+    "ScorerFiles",
+    "SharedState",
+    "SqliteSharedState",
+    "StateUnavailable",
+    "StoredScorer",
+    "VersionChooser",
+    "check_url",
+    "default_state_url",
+    "masked",
+    "open_shared_state",
+]
+
+
+def open_shared_state(url: str) -> SharedState:
+    """The backend ``url`` selects (not yet connected: call ``await state.open()``).
+
+    Raises :class:`StateUnavailable` for a URL no backend accepts."""
+    problem = check_url(url)
+    if problem is not None:
+        raise StateUnavailable(f"state database {masked(url)} invalid: {problem}")
+    path = sqlite_path(url)
+    if path is not None:
+        return SqliteSharedState(path)
+    # Imported here so a single-node evaluator never loads the PostgreSQL driver.
+    from evaluator_service.state.postgres import PostgresSharedState
+
+    return PostgresSharedState(url)

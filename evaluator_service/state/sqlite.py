@@ -1,0 +1,97 @@
+"""SQLite shared state: the single-node default (``sqlite:///<data_dir>/state.sqlite3``), no extra service.
+
+Processes on one host may share the file (WAL mode, ``BEGIN IMMEDIATE`` serializes writers); replicas on
+several hosts need PostgreSQL. All SQLite calls run on one dedicated thread, so the event loop never
+blocks on disk; an asyncio lock keeps one transaction at a time on the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from evaluator_service.state import schema
+from evaluator_service.state.contract import StateUnavailable
+from evaluator_service.state.sql_state import SqlSharedState, Transaction
+
+T = TypeVar("T")
+_BUSY_TIMEOUT_S = 10.0
+
+
+class SqliteSharedState(SqlSharedState):
+    """Shared state in one SQLite file; ``open()`` creates the file, its directory and the schema."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.display_url = f"sqlite:///{self.path}"
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judgeval-state")
+        self._conn: sqlite3.Connection | None = None
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    async def open(self) -> None:
+        await self._call(self._open_sync)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._call(self._close_sync)
+        self._executor.shutdown(wait=True)
+
+    def _open_sync(self) -> None:
+        if self._conn is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                               timeout=_BUSY_TIMEOUT_S)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        for statement in schema.SCHEMA:
+            conn.execute(statement)
+        self._conn = conn
+
+    def _close_sync(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def _call(self, fn: Callable[[], T]) -> T:
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+        except sqlite3.Error as exc:
+            raise StateUnavailable(f"state database {self.display_url}: {exc}") from None
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Transaction]:
+        async with self._lock:
+            await self._call(self._open_sync)
+            await self._call(lambda: self._db().execute("BEGIN IMMEDIATE"))
+            try:
+                yield _SqliteTransaction(self)
+            except BaseException:
+                await self._call(lambda: self._db().execute("ROLLBACK"))
+                raise
+            await self._call(lambda: self._db().execute("COMMIT"))
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise sqlite3.ProgrammingError("state database is closed")
+        return self._conn
+
+
+class _SqliteTransaction:
+    def __init__(self, state: SqliteSharedState) -> None:
+        self._state = state
+
+    async def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        query = sql.replace("%s", "?")
+        return await self._state._call(lambda: self._state._db().execute(query, params).fetchall())
+
+    async def lock(self, key: str) -> None:
+        """``BEGIN IMMEDIATE`` already holds the database's write lock."""
