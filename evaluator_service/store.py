@@ -10,7 +10,8 @@ with their span lists emptied, which keeps the schema URLs too). A row is in one
 * ``EXPORT`` — waiting for the forwarder, which deletes the row only after the downstream answered OK.
 
 That gives at-least-once delivery: a crash between the downstream's OK and the delete re-sends the span
-after restart. The same file keeps the paused-scorer registry, so a pause survives restarts.
+after restart.
+Pauses and uploaded scorers are shared state and live in :mod:`evaluator_service.state` instead.
 
 SQLite calls run on one dedicated thread (the connection never leaves it), so the event loop never blocks
 on disk and writes are naturally serialized.
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -42,11 +42,6 @@ CREATE TABLE IF NOT EXISTS spans (
     size INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS spans_by_state ON spans (state, id);
-CREATE TABLE IF NOT EXISTS paused_scorers (
-    name TEXT PRIMARY KEY,
-    reason TEXT NOT NULL,
-    paused_at REAL NOT NULL
-);
 """
 
 
@@ -83,15 +78,6 @@ class QueuedSpan:
     resource: bytes
     scope: bytes
     span: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class PausedScorer:
-    """A scorer an operator (or a fatal judge error) paused."""
-
-    name: str
-    reason: str
-    paused_at: float
 
 
 class SpanStore:
@@ -217,31 +203,6 @@ class SpanStore:
 
         if ids:
             await self._run(delete_sync)
-
-    async def pause_scorer(self, name: str, reason: str) -> None:
-        def write() -> None:
-            with _transaction(self._db()):
-                self._db().execute(
-                    "INSERT OR REPLACE INTO paused_scorers (name, reason, paused_at) VALUES (?, ?, ?)",
-                    (name, reason, time.time()),
-                )
-
-        await self._run(write)
-
-    async def resume_scorer(self, name: str) -> bool:
-        def write() -> bool:
-            with _transaction(self._db()):
-                cursor = self._db().execute("DELETE FROM paused_scorers WHERE name = ?", (name,))
-            return cursor.rowcount > 0
-
-        return await self._run(write)
-
-    async def paused_scorers(self) -> list[PausedScorer]:
-        def read() -> list[PausedScorer]:
-            rows = self._db().execute("SELECT name, reason, paused_at FROM paused_scorers ORDER BY name")
-            return [PausedScorer(*row) for row in rows]
-
-        return await self._run(read)
 
 
 class _transaction:

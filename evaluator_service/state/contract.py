@@ -16,8 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from evaluator_service.store import PausedScorer
-
 __all__ = [
     "PausedScorer",
     "ScorerFiles",
@@ -30,6 +28,15 @@ __all__ = [
 
 class StateUnavailable(Exception):
     """The state database cannot be reached or refused the operation; the message never holds a password."""
+
+
+@dataclass(frozen=True, slots=True)
+class PausedScorer:
+    """A scorer an operator (or a fatal judge error) paused, on every replica sharing the state."""
+
+    name: str
+    reason: str
+    paused_at: float
 
 
 @dataclass(frozen=True, slots=True)
