@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable, Sequence
 
 import grpc
@@ -121,6 +122,7 @@ class EvaluatorApp:
         self.port = self._server.add_insecure_port(cfg.listen)
         if not self.port:
             raise OSError(f"cannot listen on {cfg.listen}")
+        worker.evaluator_id = f"{socket.gethostname()}:{self.port}"
         await self._server.start()
         forwarder.start()
         worker.start()

@@ -21,7 +21,7 @@ from judgeval import semconv
 from judgeval.evaluation_request import InvalidEvaluationRequest, decode_requests
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from evaluator_service.enrichment import enrich_span, mark_failed
+from evaluator_service.enrichment import enrich_span, mark_failed, set_attributes
 from evaluator_service.otlp_values import attributes_dict, find_attribute
 from evaluator_service.rules import span_fields
 from evaluator_service.scoring.runner import ScorerRunner
@@ -87,6 +87,8 @@ class ScoringWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._wakeup = asyncio.Event()
         self._stopping = False
+        self.evaluator_id = ""
+        """Written onto every scored span; the app sets it to ``host:port`` once its listener is bound."""
         self._dispatcher: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -134,6 +136,7 @@ class ScoringWorker:
     async def _process(self, row: QueuedSpan) -> None:
         span = Span.FromString(row.span)
         status = await self.score_span(span)
+        set_attributes(span, {semconv.JUDGEVAL_EVAL_EVALUATOR: self.evaluator_id})
         await self._commit.write(row.id, span.SerializeToString())
         self._metrics.span_scored(status)
         self._on_scored()

@@ -129,7 +129,7 @@ def _score_lines(span: SpanLike) -> list[str]:
     for name, attrs in span.events:
         if name != semconv.GEN_AI_EVALUATION_RESULT_EVENT:
             continue
-        value = attrs.get(semconv.GEN_AI_EVALUATION_SCORE_VALUE)
+        value = f"{float(attrs.get(semconv.GEN_AI_EVALUATION_SCORE_VALUE, 'nan')):g}"
         label = attrs.get(semconv.GEN_AI_EVALUATION_SCORE_LABEL)
         why = attrs.get(semconv.GEN_AI_EVALUATION_EXPLANATION)
         lines.append(f"{attrs.get(semconv.GEN_AI_EVALUATION_NAME)}: {value} ({label}) - {why}")

@@ -127,6 +127,9 @@ JUDGEVAL_EVAL_SUCCESS: Final = "judgeval.eval.success"
 JUDGEVAL_EVAL_ERROR: Final = "judgeval.eval.error"
 """Why scoring of this span failed (timeout, paused scorer, unknown scorer, ...), one line per failure."""
 
+JUDGEVAL_EVAL_EVALUATOR: Final = "judgeval.eval.evaluator"
+"""Which evaluator replica scored the span (``host:port`` of its listener), for debugging scale-out."""
+
 JUDGEVAL_EVAL_RULE: Final = "judgeval.eval.rule"
 """Name of the evaluator-side rule that selected a span for scoring (zero-code apps)."""
 

@@ -29,7 +29,7 @@ def test_evaluator_outage_mid_run_loses_no_span(
                 evaluator.process.kill()  # a crash: no graceful shutdown at all
         traffic.send(10)  # the evaluator is down: the collector queues and retries
         with start_evaluator(stack_env, evaluator_endpoint, collector.grpc_endpoint):
-            traces = fetch_all(jaeger.query, traffic.trace_ids)
+            traces = fetch_all(jaeger.query, traffic)
         traffic.close()
 
     counts = Counter(s.name for spans in traces.values() for s in spans)

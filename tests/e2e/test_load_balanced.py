@@ -30,14 +30,18 @@ def test_two_replicas_score_every_trace_once(
         start_evaluator(stack_env, second, collector.grpc_endpoint, name="evaluator-b") as replica_b,
     ):
         traffic = Traffic(collector.grpc_endpoint)
-        traffic.send(40)
-        traces = fetch_all(jaeger.query, traffic.trace_ids)
+        traffic.send(40, answers_per_trace=2)
+        traces = fetch_all(jaeger.query, traffic)
         traffic.close()
-        logs = {"a": replica_a.process.log_path, "b": replica_b.process.log_path}
+        replica_ports = {replica_a.endpoint.rpartition(":")[2], replica_b.endpoint.rpartition(":")[2]}
 
     counts = Counter(s.name for spans in traces.values() for s in spans)
-    assert counts == Counter({"agent-run": 40, "answer": 40})
+    assert counts == Counter({"agent-run": 40, "answer": 80})  # none lost, none duplicated
+    scored_by: Counter[str] = Counter()
     for spans in traces.values():
-        answer = next(s for s in spans if s.name == "answer")
-        assert answer.attributes[semconv.JUDGEVAL_EVAL_STATUS] == semconv.EvalStatus.SCORED
-    assert all(path.exists() for path in logs.values())
+        answers = [s for s in spans if s.name == "answer"]
+        assert {a.attributes[semconv.JUDGEVAL_EVAL_STATUS] for a in answers} == {semconv.EvalStatus.SCORED}
+        replicas = {a.attributes[semconv.JUDGEVAL_EVAL_EVALUATOR] for a in answers}
+        assert len(replicas) == 1, "a trace's tagged spans were split across replicas"
+        scored_by[replicas.pop().rpartition(":")[2]] += 1
+    assert set(scored_by) == replica_ports  # the load balancer used both replicas

@@ -29,34 +29,32 @@ class Traffic:
         self._provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=100))
         self._tracer = self._provider.get_tracer("e2e")
         self.trace_ids: list[str] = []
+        self.spans_per_trace = 2
 
-    def send(self, count: int) -> None:
+    def send(self, count: int, answers_per_trace: int = 1) -> None:
+        """Send ``count`` traces: an untagged ``agent-run`` root with tagged ``answer`` children."""
         for index in range(count):
-            with (
-                self._tracer.start_as_current_span("agent-run") as root,
-                self._tracer.start_as_current_span("answer") as child,
-            ):
-                child.set_attribute(semconv.JUDGEVAL_EVAL_STATUS, semconv.EvalStatus.PENDING.value)
-                text = "mail me at jo@example.com" if index % 2 else "your parcel ships today"
-                request = EvaluationRequest(ScorerRef(name=SCORER), example={"actual_output": text})
-                child.set_attribute(semconv.JUDGEVAL_EVAL_REQUESTS, encode_requests([request]))
+            with self._tracer.start_as_current_span("agent-run") as root:
+                for _ in range(answers_per_trace):
+                    with self._tracer.start_as_current_span("answer") as child:
+                        child.set_attribute(semconv.JUDGEVAL_EVAL_STATUS, semconv.EvalStatus.PENDING.value)
+                        text = "mail me at jo@example.com" if index % 2 else "your parcel ships today"
+                        request = EvaluationRequest(ScorerRef(name=SCORER), example={"actual_output": text})
+                        child.set_attribute(semconv.JUDGEVAL_EVAL_REQUESTS, encode_requests([request]))
             self.trace_ids.append(f"{root.get_span_context().trace_id:032x}")
+            self.spans_per_trace = 1 + answers_per_trace
         assert self._provider.force_flush(30_000)
 
     def close(self) -> None:
         self._provider.shutdown()
 
 
-def complete(spans: list[JaegerSpan]) -> bool:
-    """Both spans of a traffic trace are in Jaeger and the child carries its score."""
-    answers = [s for s in spans if s.name == "answer"]
-    return (
-        len(spans) >= 2
-        and bool(answers)
-        and all(semconv.JUDGEVAL_EVAL_STATUS in s.attributes for s in answers)
-    )
+def fetch_all(query: JaegerQuery, traffic: Traffic, timeout: float = 120) -> dict[str, list[JaegerSpan]]:
+    """Every trace sent, once Jaeger holds all its spans with every ``answer`` scored."""
 
+    def complete(spans: list[JaegerSpan]) -> bool:
+        answers = [s for s in spans if s.name == "answer"]
+        scored = all(semconv.JUDGEVAL_EVAL_STATUS in s.attributes for s in answers)
+        return len(spans) >= traffic.spans_per_trace and scored
 
-def fetch_all(query: JaegerQuery, trace_ids: list[str], timeout: float = 120) -> dict[str, list[JaegerSpan]]:
-    """Every trace, once Jaeger holds it complete."""
-    return {t: query.wait_for_trace(t, complete, timeout) for t in trace_ids}
+    return {t: query.wait_for_trace(t, complete, timeout) for t in traffic.trace_ids}
