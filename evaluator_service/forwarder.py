@@ -6,10 +6,12 @@ queue only after the downstream answered OK. Delivery is therefore at-least-once
 between the downstream's OK and the delete, those spans are sent again after restart. In normal
 operation every span is sent exactly once.
 
-Retryable gRPC codes (the OTLP specification's list: UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED,
-ABORTED, CANCELLED, OUT_OF_RANGE, DATA_LOSS) are retried forever with capped exponential backoff and
-jitter, so an outage only delays spans. Any other code means the downstream will never take the batch:
-it is logged, counted as dropped and removed, so one poisoned batch cannot block the queue.
+Every failure is retried forever with capped exponential backoff and jitter, so an outage only delays
+spans — including the answers of a misconfigured downstream (UNAUTHENTICATED, PERMISSION_DENIED,
+UNIMPLEMENTED, ...), which the OTLP specification calls permanent but which an operator fixes without
+expecting the spans queued meanwhile to be gone. The one exception is INVALID_ARGUMENT: the downstream
+says this batch itself can never be taken, so it is logged, counted as dropped and removed, and one
+poisoned batch cannot block the queue.
 """
 
 from __future__ import annotations
@@ -34,11 +36,8 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 MAX_BATCH_BYTES = 16 * 1024 * 1024
 """Keeps one re-export request well under the downstream's message limit, whatever the batch size."""
 
-RETRYABLE_CODES = frozenset({
-    grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED,
-    grpc.StatusCode.ABORTED, grpc.StatusCode.CANCELLED, grpc.StatusCode.OUT_OF_RANGE,
-    grpc.StatusCode.DATA_LOSS,
-})
+UNDELIVERABLE_CODES = frozenset({grpc.StatusCode.INVALID_ARGUMENT})
+"""Downstream answers that mean "this batch, never": the batch is dropped (logged and counted)."""
 
 
 def build_request(rows: Sequence[QueuedSpan]) -> trace_service_pb2.ExportTraceServiceRequest:
@@ -113,7 +112,7 @@ class SpanForwarder:
         attempt = 0
         while True:
             code, detail = await self._export(request)
-            if code is None or code not in RETRYABLE_CODES:
+            if code is None or code in UNDELIVERABLE_CODES:
                 if code is not None:
                     logger.error("downstream permanently refused %d spans (%s: %s); dropping them",
                                  len(rows), code.name, detail)

@@ -7,6 +7,8 @@ import sqlite3
 from collections import Counter
 from pathlib import Path
 
+import grpc
+import pytest
 from judgeval import semconv
 from judgeval.semconv import EvalStatus
 from judgeval.testing.openai_server import RecordedOpenAIServer, Recording
@@ -106,3 +108,32 @@ async def test_downstream_outage_delays_spans_without_loss_or_duplicates(make_co
     tagged = [s for s in received if semconv.JUDGEVAL_EVAL_STATUS in s.attributes]
     assert len(tagged) == 20
     assert {s.attributes[semconv.JUDGEVAL_EVAL_STATUS] for s in tagged} == {EvalStatus.SCORED}
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNIMPLEMENTED],
+)
+async def test_misconfigured_downstream_delays_spans_until_fixed(make_config, receiver, refusal):
+    receiver.refuse_with = refusal
+    async with running(make_config()) as app:
+        await export(app, make_request([make_span(f"span-{i}") for i in range(5)]))
+        await asyncio.sleep(0.3)  # several refused attempts
+        assert receiver.spans == []
+        assert queued_rows(app.config.data_dir) == 5
+        receiver.refuse_with = None  # the operator fixes the credentials / endpoint
+        received = await wait_for(receiver, lambda s: len(s) == 5)
+        await wait_drained(app)
+    assert sorted(s.name for s in received) == [f"span-{i}" for i in range(5)]
+
+
+async def test_a_batch_the_downstream_calls_invalid_is_dropped_not_retried_forever(make_config, receiver):
+    receiver.refuse_with = grpc.StatusCode.INVALID_ARGUMENT
+    async with running(make_config()) as app:
+        await export(app, make_request([make_span("poison")]))
+        await wait_drained(app)
+        assert queued_rows(app.config.data_dir) == 0
+        receiver.refuse_with = None
+        await export(app, make_request([make_span("after")]))
+        received = await wait_for(receiver, lambda s: len(s) == 1)
+    assert [s.name for s in received] == ["after"]

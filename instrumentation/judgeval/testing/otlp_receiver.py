@@ -3,7 +3,7 @@
 It is a genuine ``opentelemetry.proto.collector.trace.v1.TraceService`` server on ``127.0.0.1`` (port 0 by
 default), so exporters, the evaluator and the collector talk to it exactly as they would to a backend.
 Received spans are flattened into :class:`ReceivedSpan` records for assertions. A receiver can be told to
-answer ``UNAVAILABLE`` to simulate an outage.
+answer ``UNAVAILABLE`` (or any other status) to simulate an outage or a misconfigured backend.
 """
 
 from __future__ import annotations
@@ -89,8 +89,9 @@ class _TraceServicer(trace_service_pb2_grpc.TraceServiceServicer):
         self._receiver = receiver
 
     def Export(self, request: Any, context: grpc.ServicerContext) -> Any:
-        if self._receiver.unavailable:
-            context.abort(grpc.StatusCode.UNAVAILABLE, "receiver is simulating an outage")
+        refusal = self._receiver.refuse_with
+        if refusal is not None:
+            context.abort(refusal, f"receiver is simulating a failure ({refusal.name})")
         self._receiver._add(request)
         return trace_service_pb2.ExportTraceServiceResponse()
 
@@ -107,7 +108,8 @@ class OtlpTraceReceiver:
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_TraceServicer(self), self._server)
         self.port = self._server.add_insecure_port(f"127.0.0.1:{port}")
         self.requests: list[trace_service_pb2.ExportTraceServiceRequest] = []
-        self.unavailable = False
+        self.refuse_with: grpc.StatusCode | None = None
+        """Answer every export with this status instead of accepting it (``None``: accept)."""
         self._cond = threading.Condition()
 
     @property
@@ -132,6 +134,15 @@ class OtlpTraceReceiver:
         with self._cond:
             self.requests.append(request)
             self._cond.notify_all()
+
+    @property
+    def unavailable(self) -> bool:
+        """Simulate an outage: every export is answered ``UNAVAILABLE``."""
+        return self.refuse_with == grpc.StatusCode.UNAVAILABLE
+
+    @unavailable.setter
+    def unavailable(self, value: bool) -> None:
+        self.refuse_with = grpc.StatusCode.UNAVAILABLE if value else None
 
     @property
     def spans(self) -> list[ReceivedSpan]:
