@@ -17,9 +17,8 @@ from evaluator_service.admin import install_admin_service
 from evaluator_service.registry import EnvironmentInstaller, Registry
 
 SCORERS = Path(__file__).parent / "scorers"
-_EXAMPLE = Path(__file__).parents[2] / "examples" / "customer_service" / "customer_service_scorer.py"
-# The docs' scorer verbatim: the example program's file when present, else our identical copy.
-DOCS_SCORER = _EXAMPLE if _EXAMPLE.is_file() else SCORERS / "customer_service_scorer.py"
+DOCS_SCORER = Path(__file__).parents[2] / "examples" / "customer_service" / "customer_service_scorer.py"
+"""The docs' scorer, as the examples keep it."""
 DOCS_REQUIREMENTS = "pydantic\nopenai\n"
 API_KEY = "test-admin-key"
 

@@ -16,7 +16,7 @@ from evaluator_service.sandbox.uploaded_source import UploadedScorerSource
 from evaluator_service.scoring.contract import UnknownScorerError
 from evaluator_service.state import open_shared_state
 
-DOCS_SCORER = Path(__file__).parents[1] / "hosted" / "scorers" / "customer_service_scorer.py"
+DOCS_SCORER = Path(__file__).parents[2] / "examples" / "customer_service" / "customer_service_scorer.py"
 SOURCE = DOCS_SCORER.read_text()
 REQUIREMENTS = "pydantic\nopenai\n"
 NAME = "Package Inquiry Scorer"

@@ -34,7 +34,7 @@ from .postgres_cluster import PostgresCluster
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox needs a root evaluator")
 
-DOCS_SCORER = Path(__file__).parents[1] / "hosted" / "scorers" / "customer_service_scorer.py"
+DOCS_SCORER = Path(__file__).parents[2] / "examples" / "customer_service" / "customer_service_scorer.py"
 NAME = "Package Inquiry Scorer"
 API_KEY = "replica-admin-key"
 PASSWORD = "replica-db-secret"
