@@ -16,6 +16,9 @@ import sys
 
 from evaluator_service import config as cfg
 from evaluator_service.admin import HostedScorers
+from evaluator_service.admin.alerts_servicer import alerts_installer
+from evaluator_service.admin.behaviors_servicer import behaviors_installer
+from evaluator_service.alerts.manager import AlertManager
 from evaluator_service.app import EvaluatorApp
 from evaluator_service.config import ConfigError, EvaluatorConfig, load_config
 from evaluator_service.sandbox import SandboxConfig, add_sandbox_arguments, sandbox_config_from_args
@@ -82,8 +85,11 @@ async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | 
     """Run until SIGTERM/SIGINT, then shut down gracefully. Uploaded scorers run in ``sandbox``."""
     state = open_shared_state(config.state_db_url)  # one connection for pauses and uploaded scorers
     hosted = HostedScorers.create(config.data_dir, config.api_key, sandbox, state=state)
-    app = EvaluatorApp(config, scorer_sources=[hosted.source], service_installers=[hosted.install],
-                       shared_state=state)
+    alerts = AlertManager(config.alerts)
+    app = EvaluatorApp(config, scorer_sources=[hosted.source],
+                       service_installers=[hosted.install, alerts_installer(alerts, config.api_key),
+                                           behaviors_installer(state, config.api_key)],
+                       shared_state=state, alerts=alerts)
     try:
         await app.start()
     except BaseException:

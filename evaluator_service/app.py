@@ -28,6 +28,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.sdk.metrics.export import MetricReader
 
+from evaluator_service.alerts.manager import AlertManager
+from evaluator_service.behaviors.grouper import BehaviorGrouper
 from evaluator_service.config import EvaluatorConfig
 from evaluator_service.forwarder import MAX_MESSAGE_BYTES, SpanForwarder
 from evaluator_service.intake import TraceIntakeServicer
@@ -61,6 +63,7 @@ class EvaluatorApp:
         service_installers: Sequence[ServiceInstaller] = (),
         metric_readers: Sequence[MetricReader] = (),
         shared_state: SharedState | None = None,
+        alerts: AlertManager | None = None,
     ) -> None:
         self.config = config
         self.metrics = EvaluatorMetrics.create(config.metrics_endpoint, metric_readers)
@@ -77,6 +80,10 @@ class EvaluatorApp:
         self._worker: ScoringWorker | None = None
         self._forwarder: SpanForwarder | None = None
         self._intake: TraceIntakeServicer | None = None
+        self.behaviors: BehaviorGrouper | None = None
+        """Groups failing spans into behaviors (``config.behaviors``); set by :meth:`start` when enabled."""
+        self.alerts = alerts or AlertManager(config.alerts)
+        """Judges scores against ``config.alerts``; pass ``alerts=`` to share it with an admin installer."""
         self.chain = ScorerChain([
             ConfiguredScorerSource(config.scorers), BuiltinScorerSource(config.judge), *self._extra_sources,
         ])
@@ -112,6 +119,11 @@ class EvaluatorApp:
         worker = self._worker = ScoringWorker(
             store, runner, self.metrics, cfg.scoring.concurrency, forwarder.wake
         )
+        worker.score_observers.append(self.alerts.observe)
+        await self.alerts.start(self._state, self.metrics)
+        if cfg.behaviors.enabled:
+            worker.behaviors = self.behaviors = BehaviorGrouper(cfg.behaviors, self._state, self.metrics)
+            await self.behaviors.start()
 
         def enqueued() -> None:
             worker.wake()
@@ -160,6 +172,9 @@ class EvaluatorApp:
             await self._worker.stop(max(0.0, deadline - loop.time()))
         if self._forwarder is not None:
             await self._forwarder.stop(max(0.1, deadline - loop.time()))
+        await self.alerts.stop(max(0.5, deadline - loop.time()))
+        if self.behaviors is not None:
+            await self.behaviors.stop()
         await self.chain.aclose()
         if self._pauses is not None:
             await self._pauses.close()

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from evaluator_service.alerts.config import AlertConfig, parse_alerts
+from evaluator_service.behaviors.settings import BehaviorsConfig, parse_behaviors
 from evaluator_service.config_sections import (
     ExportConfig,
     JudgeConfig,
@@ -85,6 +87,8 @@ class EvaluatorConfig:
     scorers: tuple[ScorerConfig, ...] = ()
     rules: tuple[RuleConfig, ...] = ()
     limits: dict[str, ScorerLimits] = field(default_factory=dict)
+    behaviors: BehaviorsConfig = field(default_factory=BehaviorsConfig)
+    alerts: tuple[AlertConfig, ...] = ()
 
     @property
     def state_db_url(self) -> str:
@@ -164,6 +168,8 @@ def load_config(
         scorers=parse_scorers(doc.section_list("scorers"), judge),
         rules=parse_rules(doc.section_list("rules")),
         limits=parse_limits(doc.section("limits")),
+        behaviors=parse_behaviors(doc.section("behaviors")),
+        alerts=parse_alerts(doc.section_list("alerts"), env),
     )
     if config.export_endpoint == config.listen:
         raise ConfigError(f"export_endpoint: {config.export_endpoint} is the evaluator's own listen address; "
@@ -173,7 +179,8 @@ def load_config(
 
 _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
-     "export", "judge", "scorers", "rules", "limits"}
+     "export", "judge", "scorers", "rules", "limits", "behaviors",
+     "alerts"}
 )
 
 

@@ -40,6 +40,14 @@ class EvaluatorMetrics:
                                                "Time to score one request, retries included")
         self._scores = meter.create_histogram("judgeval.evaluator.score.value", "1",
                                               "Score values per scorer")
+        self._alerts_fired = meter.create_counter("judgeval.alerts.fired", "{notification}",
+                                                  "Alert firing notifications, by alert name")
+        self._behaviors_assigned = meter.create_counter("judgeval.behaviors.assigned", "{span}",
+                                                        "Failing spans assigned to a behavior, by behavior")
+        self._behaviors_discovered = meter.create_counter("judgeval.behaviors.discovered", "{behavior}",
+                                                          "New behaviors discovered, by scorer")
+        self._behaviors_errors = meter.create_counter("judgeval.behaviors.errors", "{span}",
+                                                      "Failing spans exported without a behavior, by kind")
         self.queue_depth: Callable[[], int] = lambda: 0
         self.paused_count: Callable[[], int] = lambda: 0
         meter.create_observable_gauge("judgeval.evaluator.queue.depth", [self._observe_queue], "{span}",
@@ -84,6 +92,17 @@ class EvaluatorMetrics:
         self._latency.record(seconds, {"scorer": scorer})
         if value is not None:
             self._scores.record(value, {"scorer": scorer})
+
+    def alert_fired(self, alert: str) -> None:
+        self._alerts_fired.add(1, {"alert": alert})
+
+    def behavior_assigned(self, behavior_id: str, scorer: str, new: bool) -> None:
+        self._behaviors_assigned.add(1, {"behavior": behavior_id, "scorer": scorer})
+        if new:
+            self._behaviors_discovered.add(1, {"scorer": scorer})
+
+    def behavior_error(self, kind: str) -> None:
+        self._behaviors_errors.add(1, {"kind": kind})
 
     def _observe_queue(self, options: CallbackOptions) -> Iterable[Observation]:
         return [Observation(self.queue_depth())]

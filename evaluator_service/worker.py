@@ -15,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from judgeval import semconv
 from judgeval.evaluation_request import InvalidEvaluationRequest, decode_requests
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from evaluator_service.enrichment import enrich_span, mark_failed, set_attributes
+from evaluator_service.behaviors.grouper import BehaviorGrouper
+from evaluator_service.enrichment import ScoreResult, enrich_span, mark_failed, set_attributes
 from evaluator_service.otlp_values import attributes_dict, find_attribute
 from evaluator_service.rules import span_fields
 from evaluator_service.scoring.runner import ScorerRunner
@@ -29,6 +30,10 @@ from evaluator_service.store import QueuedSpan, SpanStore
 from evaluator_service.telemetry import EvaluatorMetrics
 
 logger = logging.getLogger(__name__)
+
+ScoreObserver = Callable[[Span, Sequence[ScoreResult], bytes], None]
+"""Called with each enriched span, its results and its serialized ``ResourceSpans`` envelope, before the
+span is stored for export; must return at once (e.g. queue the work) and should not raise."""
 
 
 class _GroupCommit:
@@ -90,6 +95,10 @@ class ScoringWorker:
         self.evaluator_id = ""
         """Written onto every scored span; the app sets it to ``host:port`` once its listener is bound."""
         self._dispatcher: asyncio.Task[None] | None = None
+        self.score_observers: list[ScoreObserver] = []
+        """Hooks (e.g. the alert manager's ``observe``) told about every scored span."""
+        self.behaviors: BehaviorGrouper | None = None
+        """Writes the behavior of a failing span onto it before it is stored (bounded; never raises)."""
 
     def start(self) -> None:
         self._dispatcher = asyncio.create_task(self._dispatch(), name="judgeval-scoring-dispatcher")
@@ -135,14 +144,16 @@ class ScoringWorker:
 
     async def _process(self, row: QueuedSpan) -> None:
         span = Span.FromString(row.span)
-        status = await self.score_span(span)
+        status = await self.score_span(span, row.resource)
         set_attributes(span, {semconv.JUDGEVAL_EVAL_EVALUATOR: self.evaluator_id})
         await self._commit.write(row.id, span.SerializeToString())
         self._metrics.span_scored(status)
         self._on_scored()
 
-    async def score_span(self, span: Span) -> str:
-        """Score every request on ``span`` and enrich it in place; returns the final eval status."""
+    async def score_span(self, span: Span, resource: bytes = b"") -> str:
+        """Score every request on ``span`` and enrich it in place; returns the final eval status.
+
+        ``resource`` is the span's serialized ``ResourceSpans`` envelope, passed on to score observers."""
         raw = find_attribute(span.attributes, semconv.JUDGEVAL_EVAL_REQUESTS)
         if raw is None:
             mark_failed(span, f"span is tagged {semconv.EvalStatus.PENDING.value} but has no "
@@ -155,4 +166,12 @@ class ScoringWorker:
             return semconv.EvalStatus.FAILED.value
         fields = attributes_dict(span.attributes) | span_fields(span)
         results = await asyncio.gather(*(self._runner.run(r, fields) for r in requests))
-        return enrich_span(span, results).value
+        status = enrich_span(span, results)
+        if self.behaviors is not None:
+            await self.behaviors.assign(span, requests, results)
+        for observe in self.score_observers:
+            try:
+                observe(span, results, resource)
+            except Exception:  # an observer's bug must not keep the span from being exported
+                logger.exception("score observer failed")
+        return status.value

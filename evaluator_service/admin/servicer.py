@@ -106,20 +106,7 @@ class ScorerAdminServicer(pb_grpc.ScorerAdminServicer):
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
 
     async def _authorize(self, context: grpc.aio.ServicerContext) -> None:
-        expected = self._api_key
-        if expected is None:
-            await context.abort(
-                grpc.StatusCode.FAILED_PRECONDITION,
-                f"the evaluator has no admin API key; start it with {JUDGMENT_API_KEY}=<secret> in its "
-                "environment to enable scorer administration",
-            )
-        metadata = dict(context.invocation_metadata() or ())
-        header = metadata.get("authorization", "")
-        token = header[7:] if isinstance(header, str) and header[:7].lower() == "bearer " else ""
-        if expected is None or not hmac.compare_digest(token.encode(), expected.encode()):
-            reason = "missing" if not token else "invalid"
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED,
-                                f"{reason} API key; send 'authorization: Bearer <{JUDGMENT_API_KEY}>'")
+        await authorize(context, self._api_key)
 
     def _version(self, stored: StoredScorer) -> pb.ScorerVersion:
         created = Timestamp()
@@ -133,6 +120,27 @@ class ScorerAdminServicer(pb_grpc.ScorerAdminServicer):
 
 def _version_of(request: pb.GetScorerRequest | pb.DeleteScorerRequest) -> int | None:
     return request.version if request.HasField("version") else None
+
+
+async def authorize(context: grpc.aio.ServicerContext, api_key: str | None,
+                    purpose: str = "scorer administration") -> None:
+    """Abort the call unless it carries ``authorization: Bearer <api_key>``: ``FAILED_PRECONDITION`` when
+    the evaluator has no key (``purpose`` names what a key would enable), else ``UNAUTHENTICATED``.
+    Shared by every admin service, so they all authenticate alike."""
+    expected = api_key or None
+    if expected is None:
+        await context.abort(
+            grpc.StatusCode.FAILED_PRECONDITION,
+            f"the evaluator has no admin API key; start it with {JUDGMENT_API_KEY}=<secret> in its "
+            f"environment to enable {purpose}",
+        )
+    metadata = dict(context.invocation_metadata() or ())
+    header = metadata.get("authorization", "")
+    token = header[7:] if isinstance(header, str) and header[:7].lower() == "bearer " else ""
+    if expected is None or not hmac.compare_digest(token.encode(), expected.encode()):
+        reason = "missing" if not token else "invalid"
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                            f"{reason} API key; send 'authorization: Bearer <{JUDGMENT_API_KEY}>'")
 
 
 def install_admin_service(server: grpc.aio.Server, registry: Registry, api_key: str | None) -> None:

@@ -16,6 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from evaluator_service.state.alert_state import AlertState
+from evaluator_service.state.behavior_rows import BehaviorState
+
 __all__ = [
     "PausedScorer",
     "ScorerFiles",
@@ -65,7 +68,7 @@ VersionChooser = Callable[[list[StoredScorer]], int]
 to write, or raise to refuse the upload. Called inside the allocating transaction, so it sees a stable set."""
 
 
-class SharedState(Protocol):
+class SharedState(AlertState, BehaviorState, Protocol):
     """Pauses and uploaded scorers shared by every replica using the same database URL."""
 
     display_url: str

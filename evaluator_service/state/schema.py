@@ -6,6 +6,8 @@ Placeholders are ``%s`` (psycopg); the SQLite backend rewrites them to ``?``. Ev
 
 from __future__ import annotations
 
+from evaluator_service.state.alert_state import ALERT_SCHEMA
+
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS judgeval_paused_scorers (
         name TEXT PRIMARY KEY,
@@ -31,6 +33,21 @@ SCHEMA = (
         counter BIGINT NOT NULL
     )""",
     "INSERT INTO judgeval_state_changes (id, counter) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
+    # Behaviors: groups of similar failures (evaluator_service.behaviors); SQL in state/behavior_rows.py.
+    """CREATE TABLE IF NOT EXISTS judgeval_behaviors (
+        id TEXT PRIMARY KEY,
+        scorer TEXT NOT NULL,
+        space TEXT NOT NULL,
+        name TEXT NOT NULL,
+        name_source TEXT NOT NULL,
+        centroid TEXT NOT NULL,
+        member_count BIGINT NOT NULL,
+        first_seen DOUBLE PRECISION NOT NULL,
+        last_seen DOUBLE PRECISION NOT NULL,
+        examples TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS judgeval_behaviors_by_scorer ON judgeval_behaviors (scorer, space)",
+    *ALERT_SCHEMA,  # alerts: firing state and shared window buckets (state/alert_state.py)
 )
 
 _METADATA = "name, version, sha256, created_at, class_name, source_filename, requirements_hash"

@@ -15,6 +15,8 @@ from typing import Any, Protocol
 from judgeval.semconv import scorer_key
 
 from evaluator_service.state import schema
+from evaluator_service.state.alert_state import SqlAlertState
+from evaluator_service.state.behavior_rows import SqlBehaviorRows
 from evaluator_service.state.contract import PausedScorer, ScorerFiles, StoredScorer, VersionChooser
 
 
@@ -30,7 +32,7 @@ class Transaction(Protocol):
         ...
 
 
-class SqlSharedState:
+class SqlSharedState(SqlAlertState, SqlBehaviorRows):
     """Shared-state operations; subclasses connect and provide transactions."""
 
     display_url = ""

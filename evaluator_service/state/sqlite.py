@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -50,10 +51,14 @@ class SqliteSharedState(SqlSharedState):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                timeout=_BUSY_TIMEOUT_S)
-        conn.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(conn)
         conn.execute("PRAGMA synchronous=FULL")
+        # One transaction holding the write lock: a replica opening the same file at the same moment waits
+        # (busy timeout) instead of failing with "database is locked" between two DDL statements.
+        conn.execute("BEGIN IMMEDIATE")
         for statement in schema.SCHEMA:
             conn.execute(statement)
+        conn.execute("COMMIT")
         self._conn = conn
 
     def _close_sync(self) -> None:
@@ -83,6 +88,20 @@ class SqliteSharedState(SqlSharedState):
         if self._conn is None:
             raise sqlite3.ProgrammingError("state database is closed")
         return self._conn
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL, waiting out a replica that is creating the same file right now: changing the journal
+    mode answers "database is locked" at once instead of using the busy timeout."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)  # on the state thread, never the event loop
 
 
 class _SqliteTransaction:

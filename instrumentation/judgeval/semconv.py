@@ -140,6 +140,20 @@ JUDGEVAL_SCORE_PREFIX: Final = "judgeval.score."
 """Flat per-scorer attributes are ``judgeval.score.<scorer_key>.<field>``; see :func:`score_attribute`."""
 
 
+# --- judgeval namespace: behavior grouping (written by the evaluator on failing spans) ---------------
+
+JUDGEVAL_BEHAVIOR_ID: Final = "judgeval.behavior.id"
+"""Id of the behavior (a group of similar failures of one scorer) this failing span was assigned to."""
+
+JUDGEVAL_BEHAVIOR_NAME: Final = "judgeval.behavior.name"
+"""Human-readable name of the behavior at export time (an operator's rename or a generated name)."""
+
+JUDGEVAL_BEHAVIOR_NEW: Final = "judgeval.behavior.new"
+"""Bool: true only on the first span of a newly discovered behavior."""
+
+JUDGEVAL_BEHAVIOR_SCORER: Final = "judgeval.behavior.scorer"
+"""Name of the failing scorer whose result was grouped (a span may fail several scorers)."""
+
 class ScoreField(StrEnum):
     """Leaf names under ``judgeval.score.<scorer_key>.``."""
 

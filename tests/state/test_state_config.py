@@ -75,4 +75,5 @@ def test_evaluator_process_creates_its_schema_in_postgres(tmp_path: Path, postgr
     with psycopg.connect(url) as conn:
         tables = {row[0] for row in conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'judgeval_%'")}
-    assert tables == {"judgeval_paused_scorers", "judgeval_scorer_versions", "judgeval_state_changes"}
+    assert {"judgeval_paused_scorers", "judgeval_scorer_versions", "judgeval_state_changes",
+            "judgeval_alert_states", "judgeval_alert_buckets"} <= tables

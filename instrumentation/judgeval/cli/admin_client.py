@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,12 +51,15 @@ class Connection:
 class AdminClient:
     """Calls the admin API, turning gRPC errors into :class:`CliError` messages."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection,
+                 stub_factory: Callable[[grpc.Channel], Any] = pb_grpc.ScorerAdminStub,
+                 api_name: str = "judgeval scorer admin API") -> None:
         self.connection = connection
+        self._api_name = api_name
         creds = grpc.ssl_channel_credentials() if connection.secure else None
         self._channel = (grpc.secure_channel(connection.target, creds) if creds
                          else grpc.insecure_channel(connection.target))
-        self._stub = pb_grpc.ScorerAdminStub(self._channel)
+        self._stub = stub_factory(self._channel)
 
     def close(self) -> None:
         self._channel.close()
@@ -79,7 +83,7 @@ class AdminClient:
         if code == grpc.StatusCode.DEADLINE_EXCEEDED:
             return f"the evaluator at {url} did not answer in time"
         if code == grpc.StatusCode.UNIMPLEMENTED:
-            return f"{url} does not serve the judgeval scorer admin API; check {JUDGMENT_API_URL}"
+            return f"{url} does not serve the {self._api_name}; check {JUDGMENT_API_URL}"
         return details or f"the evaluator answered {code.name}"
 
 

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from judgeval.cli.alerts_command import run_alerts
+from judgeval.cli.behaviors_command import run_behaviors
 from judgeval.cli.parser import build_parser
 from judgeval.cli.scorer_source import ScorerSourceError, select_scorer_class
 
@@ -20,6 +22,10 @@ def run(argv: list[str]) -> int:
     try:
         if args.command == "upload_scorer":
             return _upload(args)
+        if args.command == "alerts":
+            return run_alerts(args)
+        if args.command == "behaviors":
+            return run_behaviors(args)
         return _scorers(args)
     except CliError as exc:
         print(f"judgeval: error: {exc}", file=sys.stderr)

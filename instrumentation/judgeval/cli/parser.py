@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from judgeval.cli.alerts_command import add_alerts_commands
+from judgeval.cli.behaviors_command import add_behaviors_commands
 from judgeval.semconv import JUDGMENT_API_KEY, JUDGMENT_API_URL
 
 
@@ -40,4 +42,6 @@ def build_parser() -> argparse.ArgumentParser:
                          help="version number (default: latest for show, all for delete)")
     actions.choices["show"].add_argument("--source", action="store_true",
                                          help="also print the scorer's source code")
+    add_alerts_commands(commands, connection)
+    add_behaviors_commands(commands, connection)
     return parser

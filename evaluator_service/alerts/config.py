@@ -1,0 +1,194 @@
+"""The ``alerts:`` section of the evaluator config: rules that notify when scores breach thresholds.
+
+::
+
+    alerts:
+      - name: faithfulness-drop
+        scorer: faithfulness            # or "*" for every scorer
+        failure_rate_above: 0.2         # or score_below: 0.3, or errors_above: 5
+        window: 5m
+        min_count: 20
+        where: {service.name: support-bot}
+        cooldown: 10m
+        link_template: "http://jaeger:16686/trace/{trace_id}"
+        notify:
+          webhook: {url: "https://hooks.example/x", headers: {Authorization: "Bearer ${env:HOOK_TOKEN}"}}
+
+Every mistake raises :class:`ConfigError` naming the field (``alerts[1].window: ...``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from evaluator_service.config_values import ConfigError, Section
+
+ANY_SCORER = "*"
+DEFAULT_COOLDOWN_S = 600.0
+
+
+class Condition(StrEnum):
+    """What breaches an alert."""
+
+    SCORE_BELOW = "score_below"
+    FAILURE_RATE_ABOVE = "failure_rate_above"
+    ERRORS_ABOVE = "errors_above"
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    """POST the notification JSON to ``url``; header values had ``${env:NAME}`` resolved at load time."""
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    timeout_s: float = 5.0
+    max_retries: int = 3
+    backoff_initial_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    """One alert rule. ``window_s`` is 0 for ``score_below`` (each score is judged on its own)."""
+
+    name: str
+    scorer: str
+    condition: Condition
+    threshold: float
+    window_s: float = 0.0
+    min_count: int = 1
+    where: dict[str, Any] = field(default_factory=dict)
+    cooldown_s: float = DEFAULT_COOLDOWN_S
+    link_template: str | None = None
+    webhook: WebhookConfig | None = None
+
+    @property
+    def rate_based(self) -> bool:
+        """Judged over a window (and so also resolved), not per score."""
+        return self.condition is not Condition.SCORE_BELOW
+
+
+_ALERT_KEYS = frozenset({"name", "scorer", *(c.value for c in Condition), "window", "min_count", "where",
+                         "cooldown", "link_template", "notify"})
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def parse_alerts(items: list[Section], environ: Mapping[str, str]) -> tuple[AlertConfig, ...]:
+    """Validate every ``alerts[i]`` entry; names must be unique."""
+    alerts: list[AlertConfig] = []
+    seen: set[str] = set()
+    for s in items:
+        alert = _parse_alert(s, environ)
+        if alert.name in seen:
+            raise ConfigError(f"{s.where('name')}: duplicate alert name {alert.name!r}")
+        seen.add(alert.name)
+        alerts.append(alert)
+    return tuple(alerts)
+
+
+def _parse_alert(s: Section, environ: Mapping[str, str]) -> AlertConfig:
+    s.reject_unknown(_ALERT_KEYS)
+    name = s.req_str("name")
+    scorer = s.req_str("scorer", f"required (a scorer name, or {ANY_SCORER!r} for every scorer)")
+    condition, threshold = _condition(s)
+    window_s, min_count = 0.0, 1
+    if condition is Condition.SCORE_BELOW:
+        for key in ("window", "min_count"):
+            if s.has(key):
+                raise ConfigError(f"{s.where(key)}: only used with failure_rate_above or errors_above")
+    else:
+        if not s.has("window"):
+            raise ConfigError(f"{s.where('window')}: required for {condition.value} (e.g. 5m)")
+        window_s = parse_duration(s.data["window"], s.where("window"))
+        if condition is Condition.ERRORS_ABOVE and s.has("min_count"):
+            raise ConfigError(f"{s.where('min_count')}: only used with failure_rate_above")
+        min_count = s.integer("min_count", 1, minimum=1)
+    where = s.mapping("where")
+    for key, value in where.items():
+        if not isinstance(value, str | int | float | bool):
+            raise ConfigError(f"{s.where('where')}.{key}: must be a scalar value")
+    cooldown = s.data.get("cooldown")
+    return AlertConfig(
+        name=name, scorer=scorer, condition=condition, threshold=threshold, window_s=window_s,
+        min_count=min_count, where={str(k): v for k, v in where.items()},
+        cooldown_s=DEFAULT_COOLDOWN_S if cooldown is None
+        else parse_duration(cooldown, s.where("cooldown"), allow_zero=True),
+        link_template=_link_template(s), webhook=_notify(s.section("notify"), environ),
+    )
+
+
+def _condition(s: Section) -> tuple[Condition, float]:
+    present = [c for c in Condition if s.has(c.value)]
+    if len(present) != 1:
+        options = ", ".join(c.value for c in Condition)
+        found = f" (found {', '.join(c.value for c in present)})" if present else ""
+        raise ConfigError(f"{s.path}: exactly one condition is required: {options}{found}")
+    condition = present[0]
+    if condition is Condition.ERRORS_ABOVE:
+        return condition, float(s.integer(condition.value, 0))
+    value = s.number(condition.value, 0.0)
+    if condition is Condition.FAILURE_RATE_ABOVE and value >= 1:
+        raise ConfigError(f"{s.where(condition.value)}: must be a share below 1 (0.2 = 20%), got {value!r}")
+    return condition, value
+
+
+def parse_duration(value: Any, where: str, *, allow_zero: bool = False) -> float:
+    """``30s``, ``5m``, ``1h``, ``500ms`` or a number of seconds → seconds."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{where}: expected a duration like 30s, 5m or 1h, got {value!r}")
+    match = _DURATION.match(str(value)) if isinstance(value, str | int | float) else None
+    if match is None:
+        raise ConfigError(f"{where}: expected a duration like 30s, 5m or 1h, got {value!r}")
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds <= 0 and not (allow_zero and seconds == 0):
+        raise ConfigError(f"{where}: must be longer than 0, got {value!r}")
+    return seconds
+
+
+def _link_template(s: Section) -> str | None:
+    template = s.opt_str("link_template")
+    if template is None:
+        return None
+    try:
+        template.format(trace_id="0" * 32, span_id="0" * 16, service_name="svc")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(f"{s.where('link_template')}: may use only {{trace_id}}, {{span_id}} and "
+                          f"{{service_name}} ({type(exc).__name__}: {exc})") from None
+    return template
+
+
+def _notify(s: Section, environ: Mapping[str, str]) -> WebhookConfig | None:
+    s.reject_unknown(frozenset({"webhook", "log"}))
+    if s.has("log") and s.data["log"] is not True:
+        raise ConfigError(f"{s.where('log')}: the log target is always on; use true or leave it out")
+    if not s.has("webhook"):
+        return None
+    hook = s.section("webhook")
+    hook.reject_unknown(frozenset({"url", "headers", "timeout_s", "max_retries", "backoff_initial_s"}))
+    url = hook.req_str("url", "required (http:// or https:// URL)")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{hook.where('url')}: must start with http:// or https://, got {url!r}")
+    headers = {key: _resolve_env(value, f"{hook.where('headers')}.{key}", environ)
+               for key, value in hook.str_map("headers").items()}
+    d = WebhookConfig(url)
+    return WebhookConfig(
+        url=url, headers=headers,
+        timeout_s=hook.number("timeout_s", d.timeout_s, strict=True),
+        max_retries=hook.integer("max_retries", d.max_retries),
+        backoff_initial_s=hook.number("backoff_initial_s", d.backoff_initial_s),
+    )
+
+
+def _resolve_env(value: str, where: str, environ: Mapping[str, str]) -> str:
+    def lookup(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in environ:
+            raise ConfigError(f"{where}: environment variable {name} is not set")
+        return environ[name]
+
+    return _ENV_REF.sub(lookup, value)

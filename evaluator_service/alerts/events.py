@@ -1,0 +1,85 @@
+"""What alerts look at: one :class:`ScoreEvent` per evaluation result, taken from an enriched span.
+
+Built on the scoring worker's task (cheap: no I/O), then queued for the alert manager, so alerting never
+slows scoring down.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from judgeval import semconv
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
+
+from evaluator_service.alerts.config import ANY_SCORER, AlertConfig, Condition
+from evaluator_service.enrichment import ScoreResult
+from evaluator_service.otlp_values import attributes_dict
+from evaluator_service.rules import span_fields
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreEvent:
+    """One scorer's verdict on one span: a score (``value``) or an error (``error_kind``)."""
+
+    scorer: str
+    value: float | None
+    succeeded: bool
+    error_kind: str | None
+    trace_id: str
+    span_id: str
+    service_name: str
+    attributes: Mapping[str, Any]
+    at: float
+
+    @property
+    def is_error(self) -> bool:
+        """Scoring produced no score (timeout, paused or unknown scorer, crash, ...)."""
+        return self.value is None
+
+
+def score_events(span: Span, results: Sequence[ScoreResult], resource_envelope: bytes) -> list[ScoreEvent]:
+    """One event per result; ``attributes`` are resource attributes overlaid by the span's own."""
+    if not results:
+        return []
+    resource = ResourceSpans.FromString(resource_envelope).resource if resource_envelope else None
+    attributes = attributes_dict(resource.attributes) if resource is not None else {}
+    attributes |= attributes_dict(span.attributes) | span_fields(span)
+    service = str(attributes.get(semconv.SERVICE_NAME, ""))
+    now = time.time()
+    return [
+        ScoreEvent(
+            scorer=r.scorer_name, value=r.outcome.value if r.outcome is not None else None,
+            succeeded=r.succeeded, error_kind=r.error_kind if r.outcome is None else None,
+            trace_id=span.trace_id.hex(), span_id=span.span_id.hex(), service_name=service,
+            attributes=attributes, at=now,
+        )
+        for r in results
+    ]
+
+
+def applies(alert: AlertConfig, event: ScoreEvent) -> bool:
+    """``event`` is about the alert's scorer and passes its ``where`` filter."""
+    if alert.scorer not in (ANY_SCORER, event.scorer):
+        return False
+    for key, expected in alert.where.items():
+        actual = event.attributes.get(key)
+        if actual is None or (actual != expected and str(actual) != str(expected)):
+            return False
+    return True
+
+
+def breach_kind(alert: AlertConfig, event: ScoreEvent) -> tuple[bool, bool] | None:
+    """How ``event`` counts for ``alert``: ``(counted, bad)``, or ``None`` when it does not count.
+
+    ``score_below`` counts scores (bad: below the threshold); ``failure_rate_above`` counts scores (bad:
+    unsuccessful); ``errors_above`` counts errors only (every one is bad)."""
+    if alert.condition is Condition.ERRORS_ABOVE:
+        return (True, True) if event.is_error else None
+    if event.value is None:
+        return None
+    if alert.condition is Condition.SCORE_BELOW:
+        return True, event.value < alert.threshold
+    return True, not event.succeeded

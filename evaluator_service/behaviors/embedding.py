@@ -1,0 +1,95 @@
+"""Turning failure text into vectors: an OpenAI-compatible ``/v1/embeddings`` endpoint, or the local
+:class:`~evaluator_service.behaviors.vectors.HashingVectorizer` when none is configured.
+
+Like the judges, the embedding client is a plain ``openai.AsyncOpenAI`` with its own retries off, called
+with instrumentation suppressed so the evaluator's own calls never become spans it would then score.
+Vendor errors are mapped with the judges' :func:`classify_openai_error`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Protocol
+
+import openai
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+from evaluator_service.behaviors.settings import ModelEndpoint
+from evaluator_service.behaviors.vectors import HashingVectorizer, Vector
+from evaluator_service.scoring.builtin.judge_client import classify_openai_error
+from evaluator_service.scoring.contract import FatalScorerError, TransientScorerError
+
+
+class Embedder(Protocol):
+    """Text → vector. ``space`` names the vector space; vectors of different spaces are never compared."""
+
+    space: str
+
+    async def embed(self, text: str) -> Vector:
+        """The vector of ``text``; raises on failure (the caller exports the span without a behavior)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...
+
+
+class LocalEmbedder:
+    """The deterministic, dependency-free fallback."""
+
+    def __init__(self) -> None:
+        self._vectorizer = HashingVectorizer()
+        self.space = self._vectorizer.space
+
+    async def embed(self, text: str) -> Vector:
+        return self._vectorizer.vectorize(text)
+
+    async def aclose(self) -> None:
+        return None
+
+
+class OpenAIEmbedder:
+    """Embeddings from an OpenAI-compatible endpoint; each request times out after ``timeout_s``."""
+
+    def __init__(self, endpoint: ModelEndpoint, timeout_s: float) -> None:
+        if not endpoint.model:
+            raise ValueError("an embedding model is required")
+        self.model = endpoint.model
+        self.space = f"openai:{endpoint.model}"
+        self._endpoint = endpoint
+        self._timeout_s = timeout_s
+        self._client: openai.AsyncOpenAI | None = None
+
+    def _get_client(self) -> openai.AsyncOpenAI:
+        if self._client is None:
+            api_key = os.environ.get(self._endpoint.api_key_env)
+            if not api_key:
+                raise FatalScorerError(f"environment variable {self._endpoint.api_key_env} "
+                                       "(embedding API key) is not set")
+            self._client = openai.AsyncOpenAI(api_key=api_key, base_url=self._endpoint.base_url,
+                                              max_retries=0, timeout=self._timeout_s)
+        return self._client
+
+    async def embed(self, text: str) -> Vector:
+        client = self._get_client()
+        try:
+            with suppress_instrumentation():
+                response = await client.embeddings.create(model=self.model, input=[text])
+        except openai.APIError as exc:
+            raise classify_openai_error(exc) from None
+        if not response.data:
+            raise TransientScorerError("embedding endpoint returned no vectors")
+        return [float(v) for v in response.data[0].embedding]
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+
+def create_embedder(endpoint: ModelEndpoint, assign_timeout_s: float) -> Embedder:
+    """The endpoint's embedder when a model is configured, else the local fallback.
+
+    Requests time out after twice the assignment timeout: a hanging endpoint shows up as an assignment
+    ``timeout``, and the call left running in the background ends soon after."""
+    return OpenAIEmbedder(endpoint, 2 * assign_timeout_s) if endpoint.model else LocalEmbedder()

@@ -1,0 +1,89 @@
+"""The ``behaviors:`` section of the evaluator config.
+
+::
+
+    behaviors:
+      enabled: true                 # default: on; with no endpoints it is pure Python and local
+      similarity_threshold: 0.8     # cosine similarity to join an existing behavior of the same scorer
+      fields: [input, actual_output]
+      timeout_s: 2.0                # per span; on timeout the span is exported without a behavior
+      embedding: {model: text-embedding-3-small, base_url: ..., api_key_env: OPENAI_API_KEY}
+      naming: {model: gpt-4o-mini, base_url: ..., api_key_env: OPENAI_API_KEY}
+
+Without ``embedding.model`` failures are vectorized locally (hashed words and character trigrams);
+without ``naming.model`` behaviors are named after the most frequent salient words of their reasons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from evaluator_service.config_values import ConfigError, Section
+
+DEFAULT_FIELDS = ("input", "actual_output")
+
+
+@dataclass(frozen=True)
+class ModelEndpoint:
+    """An OpenAI-compatible model: ``model`` unset means "use the local fallback"."""
+
+    model: str | None = None
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+
+
+@dataclass(frozen=True)
+class BehaviorsConfig:
+    """How failing spans are grouped into behaviors."""
+
+    enabled: bool = True
+    similarity_threshold: float = 0.8
+    fields: tuple[str, ...] = DEFAULT_FIELDS
+    timeout_s: float = 2.0
+    embedding: ModelEndpoint = field(default_factory=ModelEndpoint)
+    naming: ModelEndpoint = field(default_factory=ModelEndpoint)
+
+
+_KEYS = frozenset({"enabled", "similarity_threshold", "fields", "timeout_s", "embedding", "naming"})
+
+
+def parse_behaviors(s: Section) -> BehaviorsConfig:
+    """Validate the ``behaviors:`` mapping; every mistake is a :class:`ConfigError` naming the field."""
+    s.reject_unknown(_KEYS)
+    d = BehaviorsConfig()
+    threshold = s.number("similarity_threshold", d.similarity_threshold, strict=True)
+    if threshold > 1:
+        raise ConfigError(f"{s.where('similarity_threshold')}: must be between 0 and 1, got {threshold!r}")
+    return BehaviorsConfig(
+        enabled=_boolean(s, "enabled", d.enabled),
+        similarity_threshold=threshold,
+        fields=_names(s, "fields", d.fields),
+        timeout_s=s.number("timeout_s", d.timeout_s, strict=True),
+        embedding=_endpoint(s.section("embedding")),
+        naming=_endpoint(s.section("naming")),
+    )
+
+
+def _endpoint(s: Section) -> ModelEndpoint:
+    s.reject_unknown(frozenset({"model", "base_url", "api_key_env"}))
+    model = s.opt_str("model")
+    if not model and s.has("base_url"):
+        raise ConfigError(f"{s.where('model')}: required when base_url is set")
+    return ModelEndpoint(model=model, base_url=s.opt_str("base_url"),
+                         api_key_env=s.opt_str("api_key_env") or ModelEndpoint.api_key_env)
+
+
+def _boolean(s: Section, key: str, default: bool) -> bool:
+    value = s.data.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{s.where(key)}: must be true or false, got {value!r}")
+    return value
+
+
+def _names(s: Section, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    value = s.data.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{s.where(key)}: must be a list of example field names, got {value!r}")
+    return tuple(value)

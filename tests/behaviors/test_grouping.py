@@ -1,0 +1,159 @@
+"""Unit level: the local vectorizer, online clustering in the shared state, names and the config section."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evaluator_service.behaviors.settings import parse_behaviors
+from evaluator_service.behaviors.text import clean_model_name, failure_text, salient_name
+from evaluator_service.behaviors.vectors import LOCAL_SPACE, HashingVectorizer, cosine, running_mean
+from evaluator_service.config_values import ConfigError, Section
+from evaluator_service.state import SqliteSharedState
+from evaluator_service.state.behavior_rows import (
+    NAME_AUTO,
+    NAME_OPERATOR,
+    NAME_PROVISIONAL,
+    BehaviorExample,
+    FailureDraft,
+)
+
+DOCS_FAIL = "LLM evaluation: Response doesn't adequately address package inquiry"
+vectorizer = HashingVectorizer()
+
+
+def draft(text: str, scorer: str = "Package Inquiry Scorer", n: int = 1) -> FailureDraft:
+    return FailureDraft(scorer=scorer, space=LOCAL_SPACE, vector=vectorizer.vectorize(text),
+                        example=BehaviorExample(f"{n:032x}", f"{n:016x}", text),
+                        provisional_name=salient_name([text]))
+
+
+@pytest.fixture
+async def state(tmp_path: Path):  # type: ignore[no-untyped-def]
+    shared = SqliteSharedState(tmp_path / "state.sqlite3")
+    await shared.open()
+    yield shared
+    await shared.close()
+
+
+def test_local_vectors_are_deterministic_unit_vectors() -> None:
+    a, b = vectorizer.vectorize(DOCS_FAIL), HashingVectorizer().vectorize(DOCS_FAIL)
+    assert a == b and len(a) == 512
+    assert cosine(a, a) == pytest.approx(1.0)
+    assert sum(v * v for v in a) == pytest.approx(1.0)
+    assert vectorizer.vectorize("!!! ???") == [0.0] * 512
+
+
+def test_similar_failures_are_near_and_different_ones_far() -> None:
+    reason = "present: none; missing: ['refund']\nactual_output: your order is delayed"
+    late, later = vectorizer.vectorize(reason + " (7)"), vectorizer.vectorize(reason + " (8)")
+    leak = vectorizer.vectorize("personal data found: email\nactual_output: write to bob@example.com")
+    assert cosine(late, later) > 0.9
+    assert cosine(late, leak) < 0.5
+
+
+def test_running_mean() -> None:
+    assert running_mean([1.0, 0.0], 1, [0.0, 1.0]) == [0.5, 0.5]
+    assert running_mean([0.5, 0.5], 2, [1.0, 1.0]) == pytest.approx([2 / 3, 2 / 3])
+
+
+async def test_similar_failures_join_one_behavior_and_different_ones_split(state) -> None:  # type: ignore[no-untyped-def]
+    first, new = await state.record_failure(draft(DOCS_FAIL + " (order 1)", n=1), 0.8)
+    assert new and first.member_count == 1 and first.name_source == NAME_PROVISIONAL
+    second, new = await state.record_failure(draft(DOCS_FAIL + " (order 2)", n=2), 0.8)
+    assert not new and second.id == first.id and second.member_count == 2
+    assert [e.span_id for e in second.examples] == [f"{1:016x}", f"{2:016x}"]
+    other, new = await state.record_failure(draft("Response is rude and insults the customer", n=3), 0.8)
+    assert new and other.id != first.id
+    same_text_other_scorer, new = await state.record_failure(draft(DOCS_FAIL, scorer="Tone", n=4), 0.8)
+    assert new and same_text_other_scorer.id not in {first.id, other.id}
+    listed = await state.behaviors()
+    assert listed[0].id == first.id  # most members first
+    assert len(listed) == 3
+
+
+async def test_threshold_is_respected(state) -> None:  # type: ignore[no-untyped-def]
+    a, _ = await state.record_failure(draft(DOCS_FAIL + " (order 1)"), 0.999)
+    b, new = await state.record_failure(draft(DOCS_FAIL + " (order 2)"), 0.999)
+    assert new and b.id != a.id
+    c, new = await state.record_failure(draft(DOCS_FAIL + " (order 1)"), 0.999)
+    assert not new and c.id == a.id
+
+
+async def test_a_stale_candidate_falls_back_to_the_nearest_search(state) -> None:  # type: ignore[no-untyped-def]
+    a, _ = await state.record_failure(draft(DOCS_FAIL), 0.8)
+    b, new = await state.record_failure(draft(DOCS_FAIL), 0.8, candidate_id="bhv_gone")
+    assert not new and b.id == a.id
+
+
+async def test_operator_names_win_over_generated_names(state) -> None:  # type: ignore[no-untyped-def]
+    created, _ = await state.record_failure(draft(DOCS_FAIL), 0.8)
+    assert created.name == "doesn't address package inquiry"
+    auto = await state.rename_behavior(created.id, "Ignores package questions", NAME_AUTO)
+    assert auto is not None and auto.name_source == NAME_AUTO
+    mine = await state.rename_behavior(created.id, "Package questions dodged", NAME_OPERATOR)
+    assert mine is not None and mine.name == "Package questions dodged"
+    late_auto = await state.rename_behavior(created.id, "Something else", NAME_AUTO)
+    assert late_auto is not None and late_auto.name == "Package questions dodged"
+    stored = await state.behavior(created.id)
+    assert stored is not None
+    assert (stored.name, stored.name_source) == ("Package questions dodged", NAME_OPERATOR)
+    assert await state.rename_behavior("bhv_unknown", "x", NAME_OPERATOR) is None
+
+
+def test_salient_names() -> None:
+    assert salient_name([DOCS_FAIL]) == "doesn't address package inquiry"
+    assert salient_name(["present: none; missing: ['refund']"] * 3) == "present missing refund"
+    assert salient_name(["personal data found: email", "personal data found: phone"]) == (
+        "personal data email phone")
+    assert salient_name(["", "!!"]) == "unexplained failure"
+
+
+def test_model_names_are_cleaned() -> None:
+    assert clean_model_name('Name: "Refund never offered."\nBecause ...') == "Refund never offered"
+    assert clean_model_name("   ") == ""
+
+
+def test_failure_text_has_scorer_reason_and_chosen_fields_truncated() -> None:
+    example = {"input": "q", "actual_output": "x" * 5000, "other": "hidden"}
+    text = failure_text("pii", "personal data found: email", example, ("input", "actual_output"))
+    assert text.startswith("pii: personal data found: email\ninput: q\nactual_output: xxx")
+    assert "hidden" not in text and len(text) < 1000
+
+
+def test_config_defaults_and_values() -> None:
+    default = parse_behaviors(Section({}, "behaviors"))
+    assert default.enabled and default.similarity_threshold == 0.8 and default.embedding.model is None
+    cfg = parse_behaviors(Section({"enabled": False, "similarity_threshold": 0.9, "fields": ["request"],
+                                   "embedding": {"model": "e", "base_url": "http://x/v1"}}, "behaviors"))
+    assert (cfg.enabled, cfg.similarity_threshold, cfg.fields) == (False, 0.9, ("request",))
+    assert cfg.embedding.model == "e" and cfg.embedding.api_key_env == "OPENAI_API_KEY"
+
+
+@pytest.mark.parametrize(("doc", "message"), [
+    ({"similarity_threshold": 1.5}, "behaviors.similarity_threshold: must be between 0 and 1, got 1.5"),
+    ({"similarity_threshold": 0}, "behaviors.similarity_threshold: must be > 0, got 0"),
+    ({"enabled": "yes"}, "behaviors.enabled: must be true or false, got 'yes'"),
+    ({"fields": "input"}, "behaviors.fields: must be a list of example field names, got 'input'"),
+    ({"timeout_s": 0}, "behaviors.timeout_s: must be > 0, got 0"),
+    ({"embedding": {"base_url": "http://x/v1"}}, "behaviors.embedding.model: required when base_url is set"),
+    ({"naming": {"modle": "m"}}, "behaviors.naming.modle: unknown key (allowed: api_key_env, base_url, mod"),
+    ({"colour": 1}, "behaviors.colour: unknown key"),
+])
+def test_config_errors_name_the_field(doc: dict, message: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(ConfigError) as caught:
+        parse_behaviors(Section(doc, "behaviors"))
+    assert str(caught.value).startswith(message)
+
+
+def test_the_evaluator_config_reads_the_behaviors_section(tmp_path: Path) -> None:
+    from evaluator_service.config import load_config
+
+    path = tmp_path / "evaluator.yaml"
+    path.write_text("behaviors:\n  similarity_threshold: 0.6\n  naming: {model: gpt-4o-mini}\n")
+    config = load_config(config_file=str(path), environ={})
+    assert config.behaviors.similarity_threshold == 0.6 and config.behaviors.naming.model == "gpt-4o-mini"
+    path.write_text("behaviors:\n  embedding: {base_url: http://127.0.0.1:1/v1}\n")
+    with pytest.raises(ConfigError, match=r"^behaviors\.embedding\.model: required when base_url is set$"):
+        load_config(config_file=str(path), environ={})
