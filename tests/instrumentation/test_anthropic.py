@@ -204,3 +204,28 @@ def test_content_capture_off_keeps_only_metadata(
     ):
         assert key not in attrs
     assert attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == 3
+
+
+def test_tool_result_blocks_record_kinds_not_image_bytes(
+    judgment: Tracer, exporter: InMemorySpanExporter, llm: RecordedOpenAIServer
+):
+    image = {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo" * 50}
+    result = [{"type": "text", "text": "the chart:"}, {"type": "image", "source": image}]
+    history = [
+        {"role": "user", "content": "plot the weather"},
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": "toolu_0", "name": "plot", "input": {}}],
+        },
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_0", "content": result}]},
+    ]
+    wrap(_client(llm), tracer=judgment).messages.create(model="c", max_tokens=10, messages=history)
+    raw = _only_span(exporter).attributes[semconv.GEN_AI_INPUT_MESSAGES]
+    assert "iVBORw0KGgo" not in raw
+    assert json.loads(raw)[2]["parts"] == [
+        {
+            "type": "tool_call_response",
+            "id": "toolu_0",
+            "response": [{"type": "text", "content": "the chart:"}, {"type": "image"}],
+        }
+    ]

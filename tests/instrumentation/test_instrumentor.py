@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 
 import openai
@@ -9,7 +11,7 @@ import pytest
 import wrapt
 from judgeval import semconv
 from judgeval.instrumentation import JudgevalInstrumentor
-from judgeval.instrumentation.instrumentor import INSTRUMENTATION_NAME
+from judgeval.instrumentation.instrumentor import INSTRUMENTATION_NAME, PATCH_TARGETS
 from judgeval.testing import RecordedOpenAIServer
 from judgeval.tracer import Tracer, wrap
 from judgeval.tracer._agent import AgentAttributionSpanProcessor
@@ -132,3 +134,20 @@ def test_monitoring_off_patches_nothing(monkeypatch: pytest.MonkeyPatch, provide
         assert not isinstance(vars(Completions)["create"], wrapt.FunctionWrapper)
     finally:
         instrumentor.uninstrument()
+
+
+def test_uninstrument_removes_every_patch(provider: TracerProvider):
+    instrumentor = JudgevalInstrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    try:
+        owners = [
+            (getattr(importlib.import_module(target.module), target.owner), target.method)
+            for target in PATCH_TARGETS
+            if importlib.util.find_spec(target.module.split(".")[0]) is not None
+        ]
+        assert owners and all(
+            isinstance(vars(owner)[method], wrapt.FunctionWrapper) for owner, method in owners
+        )
+    finally:
+        instrumentor.uninstrument()
+    assert not any(isinstance(vars(owner)[method], wrapt.FunctionWrapper) for owner, method in owners)

@@ -81,6 +81,28 @@ def test_foreign_spans_inside_an_agent_are_attributed(
     assert span.attributes[semconv.GEN_AI_AGENT_ID].endswith("Worker:w-9")
 
 
+def test_a_span_naming_its_own_agent_keeps_that_name(
+    judgment: Tracer, provider: TracerProvider, exporter: InMemorySpanExporter
+):
+    agent_framework = provider.get_tracer("some.agent.framework")
+
+    class Orchestrator:
+        @judgment.agent()
+        @judgment.observe()
+        def delegate(self) -> None:
+            with agent_framework.start_as_current_span(
+                "invoke_agent triage", attributes={semconv.GEN_AI_AGENT_NAME: "triage"}
+            ):
+                pass
+
+    Orchestrator().delegate()
+    spans = spans_by_name(exporter)
+    inner = spans["invoke_agent triage"].attributes
+    assert inner[semconv.GEN_AI_AGENT_NAME] == "triage"
+    assert semconv.GEN_AI_AGENT_ID not in inner
+    assert spans["delegate"].attributes[semconv.GEN_AI_AGENT_NAME] == "Orchestrator"
+
+
 def test_identifier_names_the_instance_attribute(judgment: Tracer, exporter: InMemorySpanExporter):
     class Bot:
         def __init__(self) -> None:

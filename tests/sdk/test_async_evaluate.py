@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
+import threading
+from typing import ClassVar
 
 import pytest
 from judgeval import semconv
@@ -11,10 +14,13 @@ from judgeval.data import Example
 from judgeval.evaluation_request import decode_requests
 from judgeval.scorers.example_scorer import ExampleScorer
 from judgeval.semconv import ScoreField, score_attribute
-from judgeval.tracer import Tracer
-from judgeval.tracer._evaluate import JudgevalUsageWarning, is_sampled
+from judgeval.tracer import JudgevalUsageWarning, Tracer
+from judgeval.tracer._evaluate import is_sampled
+from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 from .conftest import spans_by_name
 
@@ -117,8 +123,9 @@ def test_evaluations_disabled_leaves_span_untagged(
 def test_invalid_sampling_rate_warns_and_is_ignored(
     judgment: Tracer, exporter: InMemorySpanExporter, rate: object
 ):
-    with pytest.warns(JudgevalUsageWarning, match="sampling_rate"):
+    with pytest.warns(JudgevalUsageWarning, match="sampling_rate") as warned:
         _evaluate_in_span(judgment, HostedScorer(), rate=rate)
+    assert warned[0].filename == __file__  # the warning points at the user's call, not at judgeval
     (span,) = exporter.get_finished_spans()
     assert semconv.JUDGEVAL_EVAL_STATUS not in span.attributes
 
@@ -190,3 +197,84 @@ def test_payload_is_json_even_for_odd_config(judgment: Tracer, exporter: InMemor
         "rubric": "be polite",
         "weights": [0.5, 0.5],
     }
+
+
+def test_example_fields_json_cannot_hold_are_sent_as_text(judgment: Tracer, exporter: InMemorySpanExporter):
+    class Ticket:
+        def __str__(self) -> str:
+            return "ticket #7"
+
+    @judgment.observe()
+    def handle() -> None:
+        judgment.async_evaluate(scorer=HostedScorer(), example=Example(request="hi", ticket=Ticket()))
+
+    handle()
+    (span,) = exporter.get_finished_spans()
+    assert span.attributes[semconv.JUDGEVAL_EVAL_STATUS] == "pending"
+    (request,) = decode_requests(span.attributes[semconv.JUDGEVAL_EVAL_REQUESTS])
+    assert request.example == {"request": "hi", "ticket": "ticket #7"}
+
+
+class CountingScorer(ExampleScorer):
+    runs: ClassVar[list[str]] = []
+
+    async def a_score_example(self, example: Example) -> float:
+        CountingScorer.runs.append("ran")
+        return 1.0
+
+
+def test_unrecorded_spans_are_never_scored(exporter: InMemorySpanExporter):
+    provider = TracerProvider(sampler=ALWAYS_OFF, shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    judgment = Tracer(project_name="unsampled", tracer_provider=provider)
+    CountingScorer.runs.clear()
+    try:
+        _evaluate_in_span(judgment, CountingScorer())
+        _evaluate_in_span(judgment, HostedScorer())
+        assert judgment.flush(5000)
+    finally:
+        judgment.shutdown()
+        provider.shutdown()
+    assert CountingScorer.runs == []
+    assert exporter.get_finished_spans() == ()
+
+
+class QuietScorer(ExampleScorer):
+    """Gives no reason of its own."""
+
+    async def a_score_example(self, example: Example) -> float:
+        return 1.0
+
+
+def test_a_reused_scorer_instance_does_not_leak_an_old_reason(
+    judgment: Tracer, exporter: InMemorySpanExporter
+):
+    scorer = QuietScorer(reason="from an earlier manual run")
+    _evaluate_in_span(judgment, scorer)
+    assert judgment.flush(5000)
+    score = spans_by_name(exporter)["evaluate QuietScorer"]
+    assert score_attribute("QuietScorer", ScoreField.REASON) not in score.attributes
+    assert semconv.GEN_AI_EVALUATION_EXPLANATION not in score.events[0].attributes
+
+
+def test_threads_evaluating_on_one_span_lose_no_request(judgment: Tracer, exporter: InMemorySpanExporter):
+    calls_per_thread, threads = 50, 8
+
+    def evaluate_many(span: trace.Span) -> None:
+        with trace.use_span(span):
+            for i in range(calls_per_thread):
+                judgment.async_evaluate(scorer=HostedScorer(), example=Example(i=i))
+
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # interleave the threads as much as possible
+    try:
+        with judgment.otel_tracer.start_as_current_span("shared") as shared:
+            workers = [threading.Thread(target=evaluate_many, args=(shared,)) for _ in range(threads)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+    finally:
+        sys.setswitchinterval(switch_interval)
+    (span,) = exporter.get_finished_spans()
+    assert len(decode_requests(span.attributes[semconv.JUDGEVAL_EVAL_REQUESTS])) == calls_per_thread * threads

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -225,3 +227,82 @@ def test_positional_span_type_is_understood_with_a_warning(judgment: Tracer, exp
     search()
     (span,) = exporter.get_finished_spans()
     assert span.attributes[semconv.JUDGEVAL_SPAN_TYPE] == "tool"
+
+
+async def test_async_generator_forwards_asend_and_athrow(judgment: Tracer, exporter: InMemorySpanExporter):
+    received: list[object] = []
+
+    @judgment.observe()
+    async def echo() -> AsyncIterator[str]:
+        value = yield "ready"
+        while True:
+            try:
+                value = yield f"got {value}"
+            except KeyError as error:
+                received.append(error)
+                value = yield "recovered"
+
+    generator = echo()
+    assert await generator.asend(None) == "ready"
+    assert await generator.asend("a") == "got a"
+    assert await generator.athrow(KeyError("k")) == "recovered"
+    assert [type(error) for error in received] == [KeyError]
+    assert await generator.asend("b") == "got b"
+    await generator.aclose()
+    (span,) = exporter.get_finished_spans()
+    assert span.status.status_code is StatusCode.UNSET
+    assert json.loads(span.attributes[semconv.JUDGEVAL_OUTPUT]) == ["ready", "got a", "recovered", "got b"]
+
+
+async def test_async_generator_closed_early_runs_its_cleanup(
+    judgment: Tracer, exporter: InMemorySpanExporter
+):
+    cleaned_up: list[bool] = []
+
+    @judgment.observe()
+    async def forever() -> AsyncIterator[int]:
+        try:
+            while True:
+                yield 1
+        finally:
+            cleaned_up.append(True)
+
+    generator = forever()
+    assert await generator.__anext__() == 1
+    await generator.aclose()
+    assert cleaned_up == [True]
+    (span,) = exporter.get_finished_spans()
+    assert span.status.status_code is StatusCode.UNSET
+
+
+def test_generator_items_are_not_kept_alive_and_stop_counting_past_the_cap(
+    monkeypatch: pytest.MonkeyPatch, provider: TracerProvider, exporter: InMemorySpanExporter
+):
+    monkeypatch.setenv(semconv.JUDGEVAL_CAPTURE_MAX_CHARS, "30")
+    judgment = Tracer(project_name="items", tracer_provider=provider)
+
+    class Chunk:
+        serialized = 0
+
+        def __init__(self, index: int) -> None:
+            self.index = index
+
+        def __repr__(self) -> str:
+            Chunk.serialized += 1
+            return f"chunk {self.index}"
+
+    @judgment.observe()
+    def chunks() -> Iterator[Chunk]:
+        for index in range(1000):
+            yield Chunk(index)
+
+    iterator = chunks()
+    first = weakref.ref(next(iterator))
+    next(iterator)
+    gc.collect()
+    assert first() is None  # the span keeps the item's JSON, not the item
+    assert sum(1 for _ in iterator) == 998
+    assert Chunk.serialized < 10  # items past the cap are not serialized at all
+    (span,) = exporter.get_finished_spans()
+    output = span.attributes[semconv.JUDGEVAL_OUTPUT]
+    assert output == '["chunk 0", "chunk…[truncated]'

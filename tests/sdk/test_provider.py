@@ -192,3 +192,51 @@ def test_second_tracer_reuses_the_provider_it_created(tmp_path: Path, receiver: 
     assert spans["two"].resource["service.name"] == "first"
     assert spans["one"].attributes[semconv.JUDGEVAL_PROJECT_NAME] == "first"
     assert spans["two"].attributes[semconv.JUDGEVAL_PROJECT_NAME] == "second"
+
+
+FORK_WITH_PENDING_SCORE_SCRIPT = """
+import os
+import threading
+from judgeval.data import Example
+from judgeval.scorers.example_scorer import ExampleScorer
+from judgeval.tracer import Tracer
+
+judgment = Tracer(project_name="prefork-scoring")
+release = threading.Event()
+MASTER = os.getpid()
+
+class SlowScorer(ExampleScorer):
+    async def a_score_example(self, example):
+        import asyncio
+        if os.getpid() == MASTER:  # only the master's score is slow
+            await asyncio.get_running_loop().run_in_executor(None, release.wait, 30)
+        return 1.0
+
+@judgment.observe()
+def handle():
+    judgment.async_evaluate(scorer=SlowScorer(), example=Example(request="hi"))
+
+handle()  # the master's local score is still running when the worker is forked
+pid = os.fork()
+if pid == 0:
+    # The child's flush must not wait for the master's job, which can never finish in the child...
+    flushed_before = judgment.flush(10_000)
+    handle()  # ...and the child scores its own calls with a fresh worker
+    os._exit(0 if flushed_before and judgment.flush(10_000) else 3)
+_, status = os.waitpid(pid, 0)
+release.set()
+assert judgment.flush(10_000)
+print("child exit", os.waitstatus_to_exitcode(status), flush=True)
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_forked_worker_does_not_wait_for_the_masters_local_scores(
+    tmp_path: Path, receiver: OtlpTraceReceiver
+):
+    script = tmp_path / "fork_scoring.py"
+    script.write_text(FORK_WITH_PENDING_SCORE_SCRIPT)
+    env = _env(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://{receiver.endpoint}")
+    assert run_python([str(script)], env=env, cwd=tmp_path).stdout.strip() == "child exit 0"
+    spans = receiver.wait_for(lambda s: len([x for x in s if x.name == "evaluate SlowScorer"]) >= 2)
+    assert len([s for s in spans if s.name == "handle"]) == 2

@@ -9,7 +9,8 @@ from judgeval.scorers.example_scorer import ExampleScorer
 
 
 def test_tracer_all_is_pinned():
-    assert sorted(judgeval.tracer.__all__) == ["Tracer", "wrap"]
+    assert sorted(judgeval.tracer.__all__) == ["JudgevalUsageWarning", "Tracer", "wrap"]
+    assert issubclass(judgeval.tracer.JudgevalUsageWarning, UserWarning)
 
 
 def test_example_accepts_typed_and_ad_hoc_fields():

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
 from judgeval import semconv
 from judgeval.data import Example
 from judgeval.scorers.example_scorer import ExampleScorer
+from judgeval.semconv import ScoreField, score_attribute
 from judgeval.tracer import Tracer
 from judgeval.tracer._local_scoring import LocalScoringJob, LocalScoringWorker
 from opentelemetry.sdk.trace import TracerProvider
@@ -35,6 +37,19 @@ def test_unsampled_calls_do_not_serialize_arguments():
     argument = CountsSerialization()
     assert judgment.observe(lambda value: value)(argument) is argument
     assert argument.calls == 0
+
+
+def test_only_the_part_of_a_huge_argument_that_fits_the_cap_is_serialized(
+    monkeypatch: pytest.MonkeyPatch, provider: TracerProvider, exporter: InMemorySpanExporter
+):
+    monkeypatch.setenv(semconv.JUDGEVAL_CAPTURE_MAX_CHARS, "20")
+    judgment = Tracer(project_name="huge", tracer_provider=provider)
+    beyond_the_cap = CountsSerialization()
+    rows = [{"text": "x" * 1_000_000}] * 50 + [beyond_the_cap]
+    judgment.observe(lambda rows: len(rows))(rows)
+    assert beyond_the_cap.calls == 0
+    (span,) = exporter.get_finished_spans()
+    assert span.attributes[semconv.JUDGEVAL_INPUT] == '{"rows":…[truncated]'
 
 
 def test_a_value_that_cannot_be_serialized_does_not_break_the_call(
@@ -108,3 +123,30 @@ def test_flush_and_shutdown_leave_an_injected_provider_usable(
     judgment.observe(lambda: None)()  # the app's provider was not shut down by us
     assert len(exporter.get_finished_spans()) == 2
     assert set(spans_by_name(exporter)) == {"<lambda>"}
+
+
+class HangingScorer(ExampleScorer):
+    """Never answers: its run must be cut off by the worker's timeout, freeing the slot."""
+
+    async def a_score_example(self, example: Example) -> float:
+        await asyncio.Event().wait()
+        return 1.0
+
+
+def test_a_hanging_local_scorer_times_out_into_an_error_score(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+):
+    worker = LocalScoringWorker(provider.get_tracer("test"), concurrency=1, timeout_seconds=0.05)
+    target = SpanContext(trace_id=1, span_id=2, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    try:
+        for _ in range(2):  # the second job only runs if the first one gave its slot back
+            assert worker.submit(LocalScoringJob(scorer=HangingScorer(), example=Example(), target=target))
+        assert worker.drain(30)
+    finally:
+        worker.close()
+    scores = [s for s in exporter.get_finished_spans() if s.name == "evaluate HangingScorer"]
+    assert len(scores) == 2
+    for score in scores:
+        assert score.attributes[semconv.JUDGEVAL_EVAL_STATUS] == "failed"
+        assert score.attributes[score_attribute("HangingScorer", ScoreField.ERROR)].startswith("timeout:")
+        assert score.events[0].attributes[semconv.ERROR_TYPE] == "timeout"

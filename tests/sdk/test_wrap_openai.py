@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 
 import openai
@@ -106,6 +107,60 @@ def test_wrapping_twice_does_not_double_spans_and_can_be_undone(
     assert len(exporter.get_finished_spans()) == 1
 
 
+def test_clients_made_with_options_or_copy_are_traced_too(
+    judgment: Tracer, exporter: InMemorySpanExporter, llm: RecordedOpenAIServer
+):
+    client = wrap(_client(llm), tracer=judgment)
+    client.with_options(timeout=30).chat.completions.create(
+        model="a", messages=[{"role": "user", "content": "hi"}]
+    )
+    client.copy(max_retries=1).with_options(timeout=30).embeddings.create(model="e", input="hi")
+    assert [span.name for span in exporter.get_finished_spans()] == ["chat a", "embeddings e"]
+    unpatch_client(client)
+    client.with_options(timeout=30).chat.completions.create(
+        model="b", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert len(exporter.get_finished_spans()) == 2
+
+
+def test_a_client_that_cannot_be_patched_is_returned_untraced(
+    judgment: Tracer, caplog: pytest.LogCaptureFixture
+):
+    class FrozenEmbeddings:
+        __slots__ = ()
+
+        def create(self, **kwargs: object) -> str:
+            return "vectors"
+
+    class ThirdPartyClient:
+        def __init__(self) -> None:
+            self.embeddings = FrozenEmbeddings()
+
+    client = ThirdPartyClient()
+    with caplog.at_level(logging.ERROR, logger="judgeval"):
+        assert wrap(client, tracer=judgment) is client
+    assert client.embeddings.create(model="e", input="x") == "vectors"
+    assert "could not wrap ThirdPartyClient" in caplog.text
+
+
+def test_messages_given_as_a_generator_still_reach_the_api(
+    judgment: Tracer, exporter: InMemorySpanExporter, llm: RecordedOpenAIServer
+):
+    def conversation():
+        yield {"role": "system", "content": "Be brief."}
+        yield {"role": "user", "content": (part for part in [{"type": "text", "text": "weather?"}])}
+
+    client = wrap(_client(llm), tracer=judgment)
+    completion = client.chat.completions.create(model="m", messages=conversation())
+    assert completion.choices[0].finish_reason == "tool_calls"  # the server saw the user's question
+    assert [m["role"] for m in llm.requests[-1]["messages"]] == ["system", "user"]
+    (chat,) = exporter.get_finished_spans()
+    assert json.loads(chat.attributes[semconv.GEN_AI_INPUT_MESSAGES])[1] == {
+        "role": "user",
+        "parts": [{"type": "text", "content": "weather?"}],
+    }
+
+
 def test_api_error_is_recorded_and_reraised(
     judgment: Tracer, exporter: InMemorySpanExporter, llm: RecordedOpenAIServer
 ):
@@ -134,6 +189,23 @@ def test_tools_cached_tokens_and_size_cap(
     assert len(message["parts"][0]["content"]) == 40
     (answer,) = json.loads(attrs[semconv.GEN_AI_OUTPUT_MESSAGES])
     assert answer["parts"][0]["content"].endswith("[truncated]")
+
+
+def test_long_conversation_keeps_valid_json_with_the_newest_messages(
+    monkeypatch: pytest.MonkeyPatch,
+    provider: TracerProvider,
+    exporter: InMemorySpanExporter,
+    llm: RecordedOpenAIServer,
+):
+    monkeypatch.setenv(semconv.JUDGEVAL_CAPTURE_MAX_CHARS, "40")  # the whole attribute: 4 x 40 chars
+    history = [{"role": "user", "content": f"turn {i} " + "x" * 100} for i in range(8)]
+    client = wrap(_client(llm), tracer=Tracer(project_name="long", tracer_provider=provider))
+    client.chat.completions.create(model="m", messages=[*history, {"role": "user", "content": "hi"}])
+    raw = exporter.get_finished_spans()[0].attributes[semconv.GEN_AI_INPUT_MESSAGES]
+    assert len(raw) <= 160
+    kept = json.loads(raw)
+    assert 1 <= len(kept) < len(history) + 1
+    assert kept[-1] == {"role": "user", "parts": [{"type": "text", "content": "hi"}]}
 
 
 def test_rate_limit_error_is_recorded_and_reraised(judgment: Tracer, exporter: InMemorySpanExporter):

@@ -65,6 +65,7 @@ def test_embeddings_are_deterministic(server: RecordedOpenAIServer) -> None:
     a = client.embeddings.create(model="e", input=["late package", "late package"]).data
     assert a[0].embedding == a[1].embedding
     assert len(a[0].embedding) == 16
+    assert server.requests[-1]["input"] == ["late package", "late package"]
 
 
 def test_shipped_recordings_answer_the_docs_judge_prompt() -> None:

@@ -124,6 +124,11 @@ class RecordedOpenAIServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def log_request(self, body: dict[str, Any]) -> None:
+        """Keep ``body`` in :attr:`requests` (handler threads call this concurrently)."""
+        with self._lock:
+            self.requests.append(body)
+
     def pick(self, body: dict[str, Any]) -> Recording | None:
         text = _request_text(body)
         with self._lock:
@@ -156,88 +161,93 @@ def _request_text(body: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def _make_handler(server: RecordedOpenAIServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+class _RecordedHandler(BaseHTTPRequestHandler):
+    """Answers one HTTP request from the recordings of :attr:`recorded`."""
 
-        def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+    recorded: RecordedOpenAIServer
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+        return
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            body = json.loads(self.rfile.read(length) or b"{}")
+        except json.JSONDecodeError:
+            self._json(400, _error("request body is not JSON", "invalid_request_error"))
             return
+        endpoint = self.path.rstrip("/").rsplit("/", 1)[-1]
+        if endpoint == "embeddings":
+            self._embeddings(body)
+        elif endpoint in _ANSWER_BUILDERS:
+            self._answer(body, endpoint)
+        else:
+            self._json(404, _error(f"no such endpoint {self.path}", "invalid_request_error"))
 
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            try:
-                body = json.loads(self.rfile.read(length) or b"{}")
-            except json.JSONDecodeError:
-                self._json(400, _error("request body is not JSON", "invalid_request_error"))
-                return
-            endpoint = self.path.rstrip("/").rsplit("/", 1)[-1]
-            if endpoint == "embeddings":
-                self._embeddings(body)
-            elif endpoint in _ANSWER_BUILDERS:
-                self._answer(body, endpoint)
-            else:
-                self._json(404, _error(f"no such endpoint {self.path}", "invalid_request_error"))
+    def _answer(self, body: dict[str, Any], endpoint: str) -> None:
+        rec = self.recorded.pick(body)
+        if rec is None:
+            msg = "no recorded answer matches this request; add a recording"
+            self._json(404, _error(msg, "not_found_error"))
+            return
+        if rec.delay_ms:
+            time.sleep(rec.delay_ms / 1000)
+        if rec.status != 200:
+            self._json(rec.status, _error(f"recorded status {rec.status}", _error_type(rec.status)))
+            return
+        build_answer, build_events = _ANSWER_BUILDERS[endpoint]
+        answer = build_answer(body, rec, wire.count_tokens(_request_text(body)))
+        if body.get("stream"):
+            self._stream(build_events(answer, rec, body), done_marker=endpoint == "completions")
+        else:
+            self._json(200, answer)
 
-        def _answer(self, body: dict[str, Any], endpoint: str) -> None:
-            rec = server.pick(body)
-            if rec is None:
-                msg = "no recorded answer matches this request; add a recording"
-                self._json(404, _error(msg, "not_found_error"))
-                return
-            if rec.delay_ms:
-                time.sleep(rec.delay_ms / 1000)
-            if rec.status != 200:
-                self._json(rec.status, _error(f"recorded status {rec.status}", _error_type(rec.status)))
-                return
-            build_answer, build_events = _ANSWER_BUILDERS[endpoint]
-            answer = build_answer(body, rec, wire.count_tokens(_request_text(body)))
-            if body.get("stream"):
-                self._stream(build_events(answer, rec, body), done_marker=endpoint == "completions")
-            else:
-                self._json(200, answer)
+    def _stream(self, events: list[wire.SseEvent], done_marker: bool) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        lines = [(f"event: {n}\n" if n else "") + f"data: {json.dumps(d)}\n\n" for n, d in events]
+        try:
+            for line in [*lines, "data: [DONE]\n\n"] if done_marker else lines:
+                self.wfile.write(line.encode())
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the client closed the stream early, as clients may
 
-        def _stream(self, events: list[wire.SseEvent], done_marker: bool) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Connection", "close")
-            self.end_headers()
-            self.close_connection = True
-            lines = [(f"event: {n}\n" if n else "") + f"data: {json.dumps(d)}\n\n" for n, d in events]
-            try:
-                for line in [*lines, "data: [DONE]\n\n"] if done_marker else lines:
-                    self.wfile.write(line.encode())
-                    self.wfile.flush()
-            except (BrokenPipeError, ConnectionResetError):
-                return  # the client closed the stream early, as clients may
+    def _embeddings(self, body: dict[str, Any]) -> None:
+        self.recorded.log_request(body)
+        inputs = body.get("input")
+        items = inputs if isinstance(inputs, list) else [inputs]
+        data = [
+            {"object": "embedding", "index": i, "embedding": _embedding(str(text))}
+            for i, text in enumerate(items)
+        ]
+        tokens = sum(wire.count_tokens(str(t)) for t in items)
+        self._json(
+            200,
+            {
+                "object": "list",
+                "data": data,
+                "model": body.get("model", ""),
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            },
+        )
 
-        def _embeddings(self, body: dict[str, Any]) -> None:
-            server.requests.append(body)
-            inputs = body.get("input")
-            items = inputs if isinstance(inputs, list) else [inputs]
-            data = [
-                {"object": "embedding", "index": i, "embedding": _embedding(str(text))}
-                for i, text in enumerate(items)
-            ]
-            tokens = sum(wire.count_tokens(str(t)) for t in items)
-            self._json(
-                200,
-                {
-                    "object": "list",
-                    "data": data,
-                    "model": body.get("model", ""),
-                    "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-                },
-            )
+    def _json(self, status: int, obj: dict[str, Any]) -> None:
+        payload = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
 
-        def _json(self, status: int, obj: dict[str, Any]) -> None:
-            payload = json.dumps(obj).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
 
-    return Handler
+def _make_handler(server: RecordedOpenAIServer) -> type[BaseHTTPRequestHandler]:
+    return type("Handler", (_RecordedHandler,), {"recorded": server})
 
 
 _ANSWER_BUILDERS: dict[str, tuple[Any, Any]] = {

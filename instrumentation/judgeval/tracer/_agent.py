@@ -103,7 +103,8 @@ class AgentAttributionSpanProcessor(SpanProcessor):
     """Stamps every span started inside an ``@agent`` call with the agent's name, id and caller.
 
     ``on_start`` runs synchronously on the thread that starts the span, so it only reads the context and
-    sets a handful of attributes; it must not block or raise.
+    sets a handful of attributes; it must not block or raise. A span started with its own
+    ``gen_ai.agent.name`` (another agent framework's instrumentation) is left untouched.
     """
 
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
@@ -112,7 +113,10 @@ class AgentAttributionSpanProcessor(SpanProcessor):
             if value is None and parent_context is not None:
                 # An explicit parent context (e.g. from a propagator) may not carry our key; the caller's may.
                 value = otel_context.get_value(AGENT_CONTEXT_KEY)
-            if isinstance(value, AgentIdentity):
+            # A span whose own instrumentation named its agent (an agent framework's invoke_agent span)
+            # knows better than the enclosing @agent call: leave it as it is.
+            own = span.attributes or {}
+            if isinstance(value, AgentIdentity) and semconv.GEN_AI_AGENT_NAME not in own:
                 span.set_attributes(value.span_attributes())
         except Exception:  # on_start must never raise into the code starting the span
             logger.debug("agent attribution failed", exc_info=True)

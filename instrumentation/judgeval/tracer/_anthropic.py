@@ -33,7 +33,11 @@ def _block_part(block: Any, max_chars: int) -> dict[str, Any]:
         }
     if kind == "tool_result":
         content = _get(block, "content")
-        response = truncate(content, max_chars) if isinstance(content, str) else content
+        response: Any = content
+        if isinstance(content, str):
+            response = truncate(content, max_chars)
+        elif content is not None:  # content blocks (text, images): the kinds and capped text, no bytes
+            response = content_parts(content, max_chars)
         return {"type": "tool_call_response", "id": _get(block, "tool_use_id"), "response": response}
     return {"type": str(kind)}  # images, documents, thinking: the kind, not the bytes
 

@@ -13,14 +13,12 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from judgeval import semconv
 from judgeval.tracer._agent import enter_agent, exit_agent
-from judgeval.tracer._capture import to_json
+from judgeval.tracer._capture import to_json, truncate
 from judgeval.tracer._config import TracerConfig
 from judgeval.tracer._wrapping import CallScope, ScopeFactory
 
 logger = logging.getLogger("judgeval")
 
-# Generators can yield without end; only the first items are kept for ``judgeval.output``.
-MAX_RECORDED_ITEMS = 100
 _RECEIVER_NAMES = frozenset({"self", "cls"})
 
 
@@ -53,7 +51,10 @@ class _ObservedCall(CallScope):
     def __init__(self, span: Span, config: TracerConfig) -> None:
         self._span = span
         self._config = config
-        self._items: list[Any] | None = [] if self._capturing() else None
+        # A generator's items, as JSON, until the list is longer than the cap: the yielded objects
+        # themselves are not kept alive, and items past the cap (which could not show) cost nothing.
+        self._item_texts: list[str] | None = [] if self._capturing() else None
+        self._item_chars = 0
 
     def _capturing(self) -> bool:
         return self._config.capture_content and self._span.is_recording()
@@ -64,18 +65,24 @@ class _ObservedCall(CallScope):
             yield
 
     def record_item(self, item: Any) -> None:
-        if self._items is not None and len(self._items) < MAX_RECORDED_ITEMS:
-            self._items.append(item)
+        if self._item_texts is None or self._item_chars > self._config.capture_max_chars:
+            return
+        text = to_json(item, self._config.capture_max_chars)
+        self._item_texts.append(text)
+        self._item_chars += len(text) + 2  # the ", " separating items in the JSON list
+
+    def _output(self, result: Any) -> str:
+        cap = self._config.capture_max_chars
+        if self._item_texts:  # the same text json.dumps gives for the list, then capped
+            return truncate("[" + ", ".join(self._item_texts) + "]", cap)
+        return to_json(result, cap)
 
     def finish(self, result: Any = None, error: BaseException | None = None) -> None:
         try:
             if error is not None and not isinstance(error, GeneratorExit):
                 record_error(self._span, error)
             elif self._capturing():
-                output = self._items if self._items else result
-                self._span.set_attribute(
-                    semconv.JUDGEVAL_OUTPUT, to_json(output, self._config.capture_max_chars)
-                )
+                self._span.set_attribute(semconv.JUDGEVAL_OUTPUT, self._output(result))
         finally:
             self._span.end()
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import trace
+from pydantic import BaseModel
 
 from judgeval import semconv
 from judgeval.data import Example
@@ -25,6 +27,7 @@ logger = logging.getLogger("judgeval")
 
 _LOW_56_BITS = (1 << 56) - 1
 _SAMPLING_SPACE = float(1 << 56)
+_TAG_LOCK = threading.Lock()
 
 
 class JudgevalUsageWarning(UserWarning):
@@ -67,13 +70,17 @@ def usage_problem(scorer: Any, example: Any, sampling_rate: Any) -> str | None:
     return None
 
 
+def _json_fields(model: BaseModel, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
+    try:
+        return model.model_dump(mode="json", exclude=set(exclude))
+    except Exception:  # fields pydantic cannot turn into JSON: the payload encoder falls back to str()
+        return model.model_dump(exclude=set(exclude))
+
+
 def scorer_ref(scorer: ExampleScorer) -> ScorerRef:
     """The payload's description of ``scorer``; its extra public fields are its config."""
     cls = type(scorer)
-    try:
-        config = scorer.model_dump(mode="json", exclude=set(BASE_FIELDS))
-    except Exception:  # fields pydantic cannot turn into JSON: encode_requests falls back to str()
-        config = scorer.model_dump(exclude=set(BASE_FIELDS))
+    config = _json_fields(scorer, BASE_FIELDS)
     return ScorerRef(
         name=scorer.name,
         class_path=f"{cls.__module__}.{cls.__qualname__}",
@@ -87,23 +94,24 @@ def tag_for_hosted_scoring(
     span: trace.Span, scorer: ExampleScorer, example: Example, sampling_rate: float
 ) -> None:
     """Mark ``span`` pending and append the evaluation request to it."""
-    attributes = getattr(span, "attributes", None) or {}
     request = EvaluationRequest(
-        scorer=scorer_ref(scorer), example=example.model_dump(mode="json"), sampling_rate=float(sampling_rate)
+        scorer=scorer_ref(scorer), example=_json_fields(example), sampling_rate=float(sampling_rate)
     )
-    existing = attributes.get(semconv.JUDGEVAL_EVAL_REQUESTS)
-    scorers = list(attributes.get(semconv.JUDGEVAL_EVAL_SCORERS, ()))
-    if scorer.name not in scorers:
-        scorers.append(scorer.name)
-    span.set_attributes(
-        {
-            semconv.JUDGEVAL_EVAL_STATUS: semconv.EvalStatus.PENDING.value,
-            semconv.JUDGEVAL_EVAL_REQUESTS: append_request(
-                existing if isinstance(existing, str) else None, request
-            ),
-            semconv.JUDGEVAL_EVAL_SCORERS: scorers,
-        }
-    )
+    with _TAG_LOCK:  # read-modify-write: two threads evaluating on one span must not lose a request
+        attributes = getattr(span, "attributes", None) or {}
+        existing = attributes.get(semconv.JUDGEVAL_EVAL_REQUESTS)
+        scorers = list(attributes.get(semconv.JUDGEVAL_EVAL_SCORERS, ()))
+        if scorer.name not in scorers:
+            scorers.append(scorer.name)
+        span.set_attributes(
+            {
+                semconv.JUDGEVAL_EVAL_STATUS: semconv.EvalStatus.PENDING.value,
+                semconv.JUDGEVAL_EVAL_REQUESTS: append_request(
+                    existing if isinstance(existing, str) else None, request
+                ),
+                semconv.JUDGEVAL_EVAL_SCORERS: scorers,
+            }
+        )
 
 
 def async_evaluate(
@@ -130,4 +138,6 @@ def async_evaluate(
     if scorer.server_hosted:
         tag_for_hosted_scoring(span, scorer, example, sampling_rate)
     else:
-        submit_local(LocalScoringJob(scorer=scorer.model_copy(), example=example, target=span_context))
+        # A private copy per run, with no reason or score left over from an earlier run of the instance.
+        private = scorer.model_copy(update={"reason": None, "score": None})
+        submit_local(LocalScoringJob(scorer=private, example=example, target=span_context))

@@ -17,7 +17,7 @@ defer to the official OpenTelemetry OpenAI instrumentation when it is active (se
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -42,6 +42,8 @@ logger = logging.getLogger("judgeval")
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 _IN_LLM_CALL = otel_context.create_key("judgeval-llm-call")
+# Request arguments that carry content we record and that callers may pass as any iterable.
+_CONTENT_ARGUMENTS = ("messages", "input", "tools", "system", "stop", "stop_sequences")
 
 
 class StreamAccumulator(Protocol):
@@ -69,19 +71,38 @@ def _should_trace(operation: LlmOperation) -> bool:
     return not defer_to_official_instrumentation(operation.provider)
 
 
+def _materialize_one_shot_iterators(kwargs: dict[str, Any]) -> None:
+    """Read content passed as a one-shot iterator (e.g. a generator of messages) into a list, in place.
+
+    Recording the request iterates it; without this the vendor SDK would then find it empty.
+    """
+    for key in _CONTENT_ARGUMENTS:
+        value = kwargs.get(key)
+        if isinstance(value, Iterator):
+            kwargs[key] = value = list(value)
+        if key == "messages" and isinstance(value, list):
+            for message in value:
+                if isinstance(message, dict) and isinstance(message.get("content"), Iterator):
+                    message["content"] = list(message["content"])
+
+
 def _start_span(
-    operation: LlmOperation, tracer: trace.Tracer, kwargs: Mapping[str, Any], config: TracerConfig
+    operation: LlmOperation, tracer: trace.Tracer, kwargs: dict[str, Any], config: TracerConfig
 ) -> Span | None:
     """The call's span, or ``None`` when this call must not be traced (or tracing failed)."""
+    span: Span | None = None
     try:
         if not _should_trace(operation):
             return None
+        _materialize_one_shot_iterators(kwargs)
         span = tracer.start_span(operation.span_name(kwargs), kind=SpanKind.CLIENT)
         if span.is_recording():
             span.set_attributes(operation.request_attributes(kwargs, config))
         return span
     except Exception:
         logger.exception("judgeval could not start an LLM span; calling untraced")
+        if span is not None:
+            span.end()
         return None
 
 
@@ -93,9 +114,10 @@ def _enter_call(span: Span) -> object:
 def _fail(span: Span, error: BaseException) -> None:
     try:
         record_error(span, error)
-        span.end()
     except Exception:
         logger.exception("judgeval could not record an LLM call's error")
+    finally:
+        span.end()
 
 
 def _is_stream(result: Any, kwargs: Mapping[str, Any]) -> bool:

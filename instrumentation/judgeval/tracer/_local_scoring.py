@@ -1,9 +1,11 @@
 """Runs ``server_hosted=False`` scorers in the agent process, off the caller's thread.
 
 One daemon thread owns an asyncio loop; ``submit`` only hands a job over (bounded: when too many are
-pending the job is dropped and counted, with a warning). Each result leaves as a child span of the
-evaluated span named ``evaluate <scorer>``, carrying the same ``gen_ai.evaluation.result`` event and flat
-``judgeval.score.*`` attributes the evaluator service writes (see :mod:`judgeval.scoring_attributes`).
+pending the job is dropped and counted, with a warning). Each run is bounded by a timeout, so a scorer
+that hangs cannot hold a concurrency slot forever; it then counts as a ``timeout`` error score. Each
+result leaves as a child span of the evaluated span named ``evaluate <scorer>``, carrying the same
+``gen_ai.evaluation.result`` event and flat ``judgeval.score.*`` attributes the evaluator service writes
+(see :mod:`judgeval.scoring_attributes`).
 The score span is never tagged ``pending``, so the collector does not route it to the evaluator.
 """
 
@@ -29,7 +31,10 @@ logger = logging.getLogger("judgeval")
 
 DEFAULT_MAX_PENDING = 1000
 DEFAULT_CONCURRENCY = 8
+DEFAULT_TIMEOUT_SECONDS = 30.0
+"""How long one local ``a_score_example`` may run (the evaluator's default scorer timeout)."""
 EXIT_DRAIN_SECONDS = 2.0
+TIMEOUT_ERROR_KIND = "timeout"  # the error kind the evaluator service records for a timed-out scorer
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +52,19 @@ def _as_score(value: Any) -> float:
     return float(value)
 
 
-async def score_job(job: LocalScoringJob) -> tuple[dict[str, Any], dict[str, Any], bool]:
+async def score_job(
+    job: LocalScoringJob, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+) -> tuple[dict[str, Any], dict[str, Any], bool]:
     """Run the scorer; returns ``(event_attrs, span_attrs, scored)``; exceptions become error scores."""
     scorer = job.scorer
     try:
-        value = _as_score(await scorer.a_score_example(job.example))
+        value = _as_score(await asyncio.wait_for(scorer.a_score_example(job.example), timeout_seconds))
+    except TimeoutError:
+        logger.warning("local scorer %r gave no answer within %gs", scorer.name, timeout_seconds)
+        event, attrs = error_score_attributes(
+            scorer.name, TIMEOUT_ERROR_KIND, f"no answer within {timeout_seconds:g}s"
+        )
+        return event, attrs, False
     except Exception as exc:
         logger.warning("local scorer %r failed: %s: %s", scorer.name, type(exc).__name__, exc)
         event, attrs = error_score_attributes(scorer.name, type(exc).__name__, str(exc))
@@ -69,10 +82,12 @@ class LocalScoringWorker:
         tracer: trace.Tracer,
         max_pending: int = DEFAULT_MAX_PENDING,
         concurrency: int = DEFAULT_CONCURRENCY,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         self._tracer = tracer
         self._max_pending = max_pending
         self._concurrency = concurrency
+        self._timeout_seconds = timeout_seconds
         self._pending = 0
         self.dropped = 0
         self._cond = threading.Condition()
@@ -108,7 +123,7 @@ class LocalScoringWorker:
             assert self._semaphore is not None
             async with self._semaphore:
                 started = time.time_ns()
-                event, attrs, scored = await score_job(job)
+                event, attrs, scored = await score_job(job, self._timeout_seconds)
                 self._emit(job, event, attrs, scored, started)
         except Exception:
             logger.exception("judgeval local scoring failed")
@@ -137,17 +152,29 @@ class LocalScoringWorker:
         span.add_event(semconv.GEN_AI_EVALUATION_RESULT_EVENT, event)
         span.end()
 
+    def _inherited_by_fork(self) -> bool:
+        # After ``fork`` the child has a copy of this object but not its thread: jobs pending in the parent
+        # will never finish here, so waiting for them would only stall the child's flush and exit.
+        return self.pid != os.getpid()
+
     def close(self, timeout_seconds: float = EXIT_DRAIN_SECONDS) -> None:
         """Drain for up to ``timeout_seconds``, then stop the loop thread; later submits are dropped."""
+        atexit.unregister(self.drain)
+        if self._inherited_by_fork():
+            return
         self.drain(timeout_seconds)
         with self._cond:
             self._max_pending = 0
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout_seconds)
-        atexit.unregister(self.drain)
 
     def drain(self, timeout_seconds: float) -> bool:
-        """Wait up to ``timeout_seconds`` for submitted jobs to finish; True if none are left."""
+        """Wait up to ``timeout_seconds`` for submitted jobs to finish; True if none are left.
+
+        In a forked child the parent's jobs are not waited for (they run, and are exported, in the parent).
+        """
+        if self._inherited_by_fork():
+            return True
         deadline = time.monotonic() + timeout_seconds
         with self._cond:
             while self._pending > 0:

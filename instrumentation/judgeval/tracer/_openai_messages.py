@@ -21,9 +21,26 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
     return getattr(obj, key, default)
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
 def capped_json(value: Any, max_chars: int) -> str:
-    """JSON of ``value`` capped at ``max_chars``; parts are capped first, so this cut is a last resort."""
-    return truncate(json.dumps(value, default=str, ensure_ascii=False), max_chars)
+    """JSON of ``value`` in at most ``max_chars``, kept parseable where possible.
+
+    Parts are capped first. A list still too long (a long conversation) loses its oldest items, whole, so
+    the attribute stays valid JSON with the newest messages; only a single oversized item is cut.
+    """
+    text = _dumps(value)
+    if len(text) <= max_chars or not isinstance(value, list) or len(value) < 2:
+        return truncate(text, max_chars)
+    items = [_dumps(item) for item in value]
+    size = len(text)  # "[" + items joined by ", " + "]"
+    first = 0
+    while first < len(items) - 1 and size > max_chars:
+        size -= len(items[first]) + 2
+        first += 1
+    return truncate("[" + ", ".join(items[first:]) + "]", max_chars)
 
 
 def token_usage_attributes(
@@ -88,18 +105,26 @@ def _content_parts(content: Any, max_chars: int) -> list[dict[str, Any]]:
     return parts
 
 
+def tool_response(value: Any, max_chars: int) -> Any:
+    """A tool's result: capped text, or content parts (kinds and capped text, never image bytes)."""
+    if isinstance(value, str):
+        return truncate(value, max_chars)
+    if isinstance(value, list | tuple):
+        return _content_parts(value, max_chars)
+    return value
+
+
 def input_messages(messages: Iterable[Any], max_chars: int) -> list[dict[str, Any]]:
     """The request's ``messages`` in the semantic-convention structure."""
     out = []
     for message in messages:
         role = str(_get(message, "role", "user"))
         if role == "tool":
-            response = _get(message, "content")
             parts: list[dict[str, Any]] = [
                 {
                     "type": "tool_call_response",
                     "id": _get(message, "tool_call_id"),
-                    "response": truncate(response, max_chars) if isinstance(response, str) else response,
+                    "response": tool_response(_get(message, "content"), max_chars),
                 }
             ]
         else:

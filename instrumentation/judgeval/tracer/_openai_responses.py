@@ -24,14 +24,14 @@ from judgeval.tracer._openai_messages import (
     capped_json,
     text_parts,
     token_usage_attributes,
+    tool_response,
 )
 
 
 def _input_item(item: Any, max_chars: int) -> dict[str, Any]:
     kind = _get(item, "type", "message")
     if kind == "function_call_output":
-        output = _get(item, "output")
-        response = truncate(output, max_chars) if isinstance(output, str) else output
+        response = tool_response(_get(item, "output"), max_chars)
         return {
             "role": "tool",
             "parts": [{"type": "tool_call_response", "id": _get(item, "call_id"), "response": response}],

@@ -21,6 +21,8 @@ logger = logging.getLogger("judgeval")
 
 ClientT = TypeVar("ClientT")
 _WRAPPED_MARK = "__judgeval_wrapped__"
+# Client methods returning a new client of the same vendor (per-call timeouts, retries, headers).
+_CLIENT_COPIERS = ("copy", "with_options")
 
 
 TracedMethods = dict[tuple[str, ...], LlmOperation]
@@ -71,7 +73,32 @@ def patch_client(client: ClientT, tracer: trace.Tracer, config: TracerConfig) ->
             setattr(resource, method, traced)
     if not patched:
         logger.warning("wrap() got %s, which has no LLM method judgeval knows; left untouched", type(client))
+        return client
+    for name in _CLIENT_COPIERS:
+        copier = getattr(client, name, None)
+        if callable(copier) and not getattr(copier, _WRAPPED_MARK, False):
+            setattr(client, name, _traced_copier(copier, tracer, config))
     return client
+
+
+def safe_patch_client(client: ClientT, tracer: trace.Tracer, config: TracerConfig) -> ClientT:
+    """:func:`patch_client` that logs instead of raising: a client we cannot patch stays usable, untraced."""
+    try:
+        return patch_client(client, tracer, config)
+    except Exception:
+        logger.exception("judgeval could not wrap %s; its calls are not traced", type(client).__name__)
+        return client
+
+
+def _traced_copier(copier: Any, tracer: trace.Tracer, config: TracerConfig) -> Any:
+    """``client.with_options(...)``/``.copy()`` build a new client; it is traced like the original."""
+
+    @functools.wraps(copier)
+    def traced_copy(*args: Any, **kwargs: Any) -> Any:
+        return safe_patch_client(copier(*args, **kwargs), tracer, config)
+
+    setattr(traced_copy, _WRAPPED_MARK, True)
+    return traced_copy
 
 
 def _traced_method(
@@ -118,6 +145,14 @@ def unpatch_client(client: ClientT) -> ClientT:
     """Undo :func:`patch_client` (each resource falls back to its class's methods)."""
     for *path, method in traced_methods(client):
         resource = _resource(client, tuple(path))
-        if resource is not None and getattr(vars(resource).get(method), _WRAPPED_MARK, False):
+        if _patched_here(resource, method):
             delattr(resource, method)
+    for name in _CLIENT_COPIERS:
+        if _patched_here(client, name):
+            delattr(client, name)
     return client
+
+
+def _patched_here(obj: Any, name: str) -> bool:
+    # Only this instance's own attribute (``wrap()`` never touches classes); objects with slots have none.
+    return bool(getattr(getattr(obj, "__dict__", {}).get(name), _WRAPPED_MARK, False))

@@ -141,22 +141,31 @@ def _wrap_async_generator(func: Callable[..., Any], begin: ScopeFactory) -> Call
     @functools.wraps(func)
     async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
         scope = _safe_begin(begin, args, kwargs)
-        inner: AsyncGenerator[Any, Any] | None = None
         try:
             with scope.activate():
                 inner = func(*args, **kwargs)
+            # ``async for`` has no ``yield from``: forward ``asend``/``athrow``/``aclose`` by hand, as
+            # ``_step_generator`` does, so the consumer talks to the user's generator unchanged.
+            to_send: Any = None
+            to_throw: BaseException | None = None
             while True:
                 try:
                     with scope.activate():
-                        item = await inner.__anext__()
+                        step = inner.athrow(to_throw) if to_throw is not None else inner.asend(to_send)
+                        item = await step
                 except StopAsyncIteration:
                     break
                 scope.record_item(item)
-                yield item
+                to_send, to_throw = None, None
+                try:
+                    to_send = yield item
+                except GeneratorExit:
+                    with scope.activate():
+                        await inner.aclose()
+                    raise
+                except BaseException as exc:
+                    to_throw = exc
         except GeneratorExit:
-            if inner is not None:
-                with scope.activate():
-                    await inner.aclose()
             _safe_finish(scope)  # closed early by the consumer: not an error
             raise
         except BaseException as exc:
