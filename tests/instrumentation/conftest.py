@@ -9,57 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from judgeval import semconv
 from judgeval.instrumentation import JudgevalInstrumentor
 from judgeval.testing import OtlpTraceReceiver, RecordedOpenAIServer, Recording
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 APPS = Path(__file__).resolve().parent / "apps"
 OPENTELEMETRY_INSTRUMENT = Path(sys.executable).parent / "opentelemetry-instrument"
 
-_ENV = (
-    semconv.JUDGMENT_MONITORING,
-    semconv.JUDGMENT_EVALUATIONS,
-    semconv.JUDGEVAL_CAPTURE_CONTENT,
-    semconv.JUDGEVAL_CAPTURE_MAX_CHARS,
-    semconv.JUDGEVAL_OPENAI_SPANS,
-    semconv.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
-    "OTEL_EXPORTER_OTLP_PROTOCOL",
-    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-    "OTEL_TRACES_EXPORTER",
-    "OTEL_METRICS_EXPORTER",
-    "OTEL_LOGS_EXPORTER",
-    "OTEL_SERVICE_NAME",
-    "OTEL_RESOURCE_ATTRIBUTES",
-    "OTEL_PYTHON_DISTRO",
-    "OTEL_PYTHON_CONFIGURATOR",
-    "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS",
-)
 
 PACKAGE_QUESTION = "Where is my package?"
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in _ENV:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def exporter() -> InMemorySpanExporter:
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
-def provider(exporter: InMemorySpanExporter) -> Iterator[TracerProvider]:
-    """A private SDK provider; the global one is never touched by in-process tests."""
-    tracer_provider = TracerProvider(shutdown_on_exit=False)
-    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
-    yield tracer_provider
-    tracer_provider.shutdown()
 
 
 @pytest.fixture
@@ -97,7 +55,7 @@ def receiver() -> Iterator[OtlpTraceReceiver]:
 
 def instrumented_env(receiver: OtlpTraceReceiver, llm: RecordedOpenAIServer, **extra: str) -> dict[str, str]:
     """Environment of an app run under ``opentelemetry-instrument``, exporting to ``receiver``."""
-    env = {name: value for name, value in os.environ.items() if name not in _ENV}
+    env = dict(os.environ)  # the autouse fixture already removed the host's SDK variables
     env |= {
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{receiver.endpoint}",
         "OPENAI_BASE_URL": llm.base_url,

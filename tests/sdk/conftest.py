@@ -12,42 +12,11 @@ import pytest
 from judgeval.testing import OtlpTraceReceiver, RecordedOpenAIServer
 from judgeval.tracer import Tracer
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO_ROOT / "examples"
 
-_SDK_ENV = (
-    "JUDGMENT_MONITORING",
-    "JUDGMENT_EVALUATIONS",
-    "JUDGEVAL_CAPTURE_CONTENT",
-    "JUDGEVAL_CAPTURE_MAX_CHARS",
-    "OTEL_EXPORTER_OTLP_PROTOCOL",
-    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-    "OTEL_SERVICE_NAME",
-    "OTEL_RESOURCE_ATTRIBUTES",
-)
-
-
-@pytest.fixture(autouse=True)
-def _clean_sdk_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in _SDK_ENV:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def exporter() -> InMemorySpanExporter:
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
-def provider(exporter: InMemorySpanExporter) -> Iterator[TracerProvider]:
-    """A private SDK provider; the global one is never touched by in-process tests."""
-    tracer_provider = TracerProvider(shutdown_on_exit=False)
-    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
-    yield tracer_provider
-    tracer_provider.shutdown()
 
 
 @pytest.fixture
