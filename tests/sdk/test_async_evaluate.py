@@ -126,7 +126,8 @@ def test_invalid_sampling_rate_warns_and_is_ignored(
     with pytest.warns(JudgevalUsageWarning, match="sampling_rate") as warned:
         _evaluate_in_span(judgment, HostedScorer(), rate=rate)
     ours = [w for w in warned if issubclass(w.category, JudgevalUsageWarning)]
-    assert ours[0].filename == __file__  # the warning points at the user's call, not at judgeval
+    seen = [(w.category.__name__, w.filename, str(w.message)[:80]) for w in warned]
+    assert ours[0].filename == __file__, seen  # the warning points at the user's call, not at judgeval
     (span,) = exporter.get_finished_spans()
     assert semconv.JUDGEVAL_EVAL_STATUS not in span.attributes
 
