@@ -176,3 +176,24 @@ def test_tempo_config_routes_the_same_way(
         stored = jaeger.query.wait_for_trace(trace_id, has_span(parent_id))
     assert [s.span_id for s in received] == [child_id]
     assert [s.span_id for s in stored] == [parent_id]
+
+
+def test_batches_larger_than_grpc_default_limit_reach_jaeger(
+    collector: CollectorInstance, jaeger: JaegerInstance
+) -> None:
+    # 400 spans with 12 KiB of captured content: one ~5 MiB export, over gRPC's 4 MiB default.
+    provider = TracerProvider()
+    exporter = OTLPSpanExporter(endpoint=collector.grpc_endpoint, insecure=True)
+    provider.add_span_processor(
+        BatchSpanProcessor(exporter, max_export_batch_size=512, schedule_delay_millis=60_000)
+    )
+    tracer = provider.get_tracer("big-batches")
+    with tracer.start_as_current_span("root") as root:
+        for index in range(399):
+            with tracer.start_as_current_span(f"call-{index}") as span:
+                span.set_attribute(semconv.JUDGEVAL_INPUT, "x" * 12 * 1024)
+    assert provider.force_flush(30_000)
+    provider.shutdown()
+    trace_id = f"{root.get_span_context().trace_id:032x}"
+    spans = jaeger.query.wait_for_trace(trace_id, lambda s: len(s) == 400, timeout=60)
+    assert len({s.span_id for s in spans}) == 400
