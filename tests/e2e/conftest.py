@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from collector.fixtures import allow_time_for_the_build, jaeger, otel_binaries
 from judgeval.testing import RecordedOpenAIServer
+from state.conftest import postgres
 
 from evaluator_service.localstack.runner import StackEnv
 
-__all__ = ["jaeger", "otel_binaries"]
+__all__ = ["jaeger", "otel_binaries", "postgres"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -19,7 +19,7 @@ SCORER = "pii"
 
 @dataclass
 class Traffic:
-    """Sends traces of two spans (an untagged root and a child tagged for the ``pii`` scorer)."""
+    """Sends traces of an untagged root and children tagged for a scorer (by default the built-in ``pii``)."""
 
     endpoint: str
 
@@ -31,16 +31,17 @@ class Traffic:
         self.trace_ids: list[str] = []
         self.spans_per_trace = 2
 
-    def send(self, count: int, answers_per_trace: int = 1) -> None:
-        """Send ``count`` traces: an untagged ``agent-run`` root with tagged ``answer`` children."""
+    def send(self, count: int, answers_per_trace: int = 1, request: EvaluationRequest | None = None) -> None:
+        """Send ``count`` traces: an untagged ``agent-run`` root with ``answer`` children tagged with
+        ``request`` (default: the ``pii`` scorer on alternately clean and personal text)."""
         for index in range(count):
             with self._tracer.start_as_current_span("agent-run") as root:
                 for _ in range(answers_per_trace):
                     with self._tracer.start_as_current_span("answer") as child:
                         child.set_attribute(semconv.JUDGEVAL_EVAL_STATUS, semconv.EvalStatus.PENDING.value)
                         text = "mail me at jo@example.com" if index % 2 else "your parcel ships today"
-                        request = EvaluationRequest(ScorerRef(name=SCORER), example={"actual_output": text})
-                        child.set_attribute(semconv.JUDGEVAL_EVAL_REQUESTS, encode_requests([request]))
+                        pii = EvaluationRequest(ScorerRef(name=SCORER), example={"actual_output": text})
+                        child.set_attribute(semconv.JUDGEVAL_EVAL_REQUESTS, encode_requests([request or pii]))
             self.trace_ids.append(f"{root.get_span_context().trace_id:032x}")
             self.spans_per_trace = 1 + answers_per_trace
         assert self._provider.force_flush(30_000)
