@@ -43,11 +43,12 @@ PEER_ENV: dict[str, dict[str, str]] = {
 }
 
 BSP_VARIANTS: dict[str, dict[str, str]] = {
-    "sdk defaults (2048 / 512 / 5000 ms)": {},
-    "queue 8192 / batch 512 / 1000 ms": {
-        "OTEL_BSP_MAX_QUEUE_SIZE": "8192", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "512",
-        "OTEL_BSP_SCHEDULE_DELAY": "1000",
+    # The SDK's defaults spelled out: unset, judgeval's own provider now defaults to 8192 / 1000 ms.
+    "sdk defaults (2048 / 512 / 5000 ms)": {
+        "OTEL_BSP_MAX_QUEUE_SIZE": "2048", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "512",
+        "OTEL_BSP_SCHEDULE_DELAY": "5000",
     },
+    "judgeval defaults, no OTEL_BSP_* (8192 / 512 / 1000 ms)": {},
     "queue 16384 / batch 512 / 1000 ms": {
         "OTEL_BSP_MAX_QUEUE_SIZE": "16384", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "512",
         "OTEL_BSP_SCHEDULE_DELAY": "1000",

@@ -113,10 +113,12 @@ class AgentAttributionSpanProcessor(SpanProcessor):
             if value is None and parent_context is not None:
                 # An explicit parent context (e.g. from a propagator) may not carry our key; the caller's may.
                 value = otel_context.get_value(AGENT_CONTEXT_KEY)
+            if not isinstance(value, AgentIdentity):  # outside any agent: the common, cheap case
+                return
             # A span whose own instrumentation named its agent (an agent framework's invoke_agent span)
             # knows better than the enclosing @agent call: leave it as it is.
             own = span.attributes or {}
-            if isinstance(value, AgentIdentity) and semconv.GEN_AI_AGENT_NAME not in own:
+            if semconv.GEN_AI_AGENT_NAME not in own:
                 span.set_attributes(value.span_attributes())
         except Exception:  # on_start must never raise into the code starting the span
             logger.debug("agent attribution failed", exc_info=True)

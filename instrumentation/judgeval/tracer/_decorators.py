@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.sdk.trace import Tracer as SdkTracer
 from opentelemetry.trace import Span, Status, StatusCode
 
 from judgeval import semconv
 from judgeval.tracer._agent import enter_agent, exit_agent
 from judgeval.tracer._capture import to_json, truncate
 from judgeval.tracer._config import TracerConfig
+from judgeval.tracer._provider import ProviderState
 from judgeval.tracer._wrapping import CallScope, ScopeFactory
 
 logger = logging.getLogger("judgeval")
@@ -59,10 +61,12 @@ class _ObservedCall(CallScope):
     def _capturing(self) -> bool:
         return self._config.capture_content and self._span.is_recording()
 
-    @contextlib.contextmanager
-    def activate(self) -> Iterator[None]:
-        with trace.use_span(self._span, record_exception=False, set_status_on_exception=False):
-            yield
+    def attach(self) -> object | None:
+        # What trace.use_span does with exception recording off, without its two context managers.
+        return otel_context.attach(trace.set_span_in_context(self._span))
+
+    def detach(self, token: object | None) -> None:
+        otel_context.detach(token)  # type: ignore[arg-type]
 
     def record_item(self, item: Any) -> None:
         if self._item_texts is None or self._item_chars > self._config.capture_max_chars:
@@ -88,28 +92,85 @@ class _ObservedCall(CallScope):
 
 
 def observe_scope(
-    func: Callable[..., Any], tracer: trace.Tracer, config: TracerConfig, name: str, span_type: str
+    func: Callable[..., Any],
+    tracer: trace.Tracer,
+    config: TracerConfig,
+    name: str,
+    span_type: str,
+    provider_state: ProviderState | None = None,
 ) -> ScopeFactory:
     """The per-call scope factory of ``@observe``: start a span, record inputs, output and errors."""
-    signature = _signature(func)
-    # The project rides on each span too: several Tracers (projects) may share one provider and resource.
-    static_attributes = {
-        semconv.JUDGEVAL_PROJECT_NAME: config.project_name,
-        **span_type_attributes(name, span_type),
-    }
+    arguments = argument_recorder(func)
+    without_project = span_type_attributes(name, span_type)
+    with_project = {semconv.JUDGEVAL_PROJECT_NAME: config.project_name, **without_project}
+    # The project is on the resource of a provider judgeval created; it rides on each span too when the
+    # resource names another project or none, or when Tracers of several projects share the provider.
+    own_resource = provider_state is not None and provider_state.resource_project == config.project_name
+    input_before_start = (
+        isinstance(tracer, SdkTracer)
+        and provider_state is not None
+        and provider_state.parent_decides_sampling
+    )
+    capture, cap = config.capture_content, config.capture_max_chars
 
     def begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallScope:
-        span = tracer.start_span(name, attributes=static_attributes)
-        if config.capture_content and span.is_recording():
-            span.set_attribute(
-                semconv.JUDGEVAL_INPUT, to_json(_arguments(signature, args, kwargs), config.capture_max_chars)
+        mixed = own_resource and provider_state.mixed_projects  # type: ignore[union-attr]
+        static = with_project if not own_resource or mixed else without_project
+        if capture and input_before_start and _parent_sampled_or_absent():
+            # The span will be recorded: hand the input to start_span with the rest, in one pass.
+            span = tracer.start_span(
+                name, attributes={**static, semconv.JUDGEVAL_INPUT: to_json(arguments(args, kwargs), cap)}
             )
+            return _ObservedCall(span, config)
+        span = tracer.start_span(name, attributes=static)
+        if capture and span.is_recording():
+            span.set_attribute(semconv.JUDGEVAL_INPUT, to_json(arguments(args, kwargs), cap))
         return _ObservedCall(span, config)
 
     return begin
 
 
-def _arguments(signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def _parent_sampled_or_absent() -> bool:
+    parent = trace.get_current_span().get_span_context()
+    return not parent.is_valid or parent.trace_flags.sampled
+
+
+def argument_recorder(func: Callable[..., Any]) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
+    """What ``@observe`` records as a call's input: its bound arguments, minus ``self``/``cls``.
+
+    For the common signature (plain positional-or-keyword parameters) the names are read once here and
+    zipped per call; anything else (``*args``, ``**kwargs``, keyword-only, a call that will fail) goes
+    through ``Signature.bind_partial``, which gives the same dict.
+    """
+    signature = _signature(func)
+    parameters = list(signature.parameters.values()) if signature is not None else []
+    simple = signature is not None and all(p.kind is p.POSITIONAL_OR_KEYWORD for p in parameters)
+    names = tuple(p.name for p in parameters)
+    skip = frozenset(names) & _RECEIVER_NAMES
+
+    plain = simple and not skip  # no receiver to drop: the fast path below needs no filtering
+
+    def record(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        positional = len(args)
+        if plain and not kwargs and positional <= len(names):  # the usual call: f(a, b)
+            # Fewer arguments than names is a partial bind; "strict=False" spelled out costs 0.1 µs a call.
+            return dict(zip(names, args))  # noqa: B905
+        fits = simple and positional <= len(names)
+        if not fits or (kwargs and not kwargs.keys() <= set(names[positional:])):
+            return _bound_arguments(signature, args, kwargs)
+        bound = dict(zip(names, args, strict=False))  # fewer arguments than names: a partial bind
+        if kwargs:  # bind_partial orders keyword arguments by the signature, not by the call
+            bound.update((n, kwargs[n]) for n in names[positional:] if n in kwargs)
+        if skip:
+            return {k: v for k, v in bound.items() if k not in skip}
+        return bound
+
+    return record
+
+
+def _bound_arguments(
+    signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
     if signature is None:
         return {"args": list(args), "kwargs": kwargs}
     try:
@@ -124,17 +185,15 @@ class _AgentCall(CallScope):
         self._owner = owner
         self._identifier = identifier
 
-    @contextlib.contextmanager
-    def activate(self) -> Iterator[None]:
-        token = None
+    def attach(self) -> object | None:
         try:
-            token = enter_agent(self._owner, self._identifier)
+            return enter_agent(self._owner, self._identifier)
         except Exception:
             logger.exception("judgeval could not set the agent context")
-        try:
-            yield
-        finally:
-            exit_agent(token)
+            return None
+
+    def detach(self, token: object | None) -> None:
+        exit_agent(token)
 
 
 def agent_scope(func: Callable[..., Any], identifier: str | None) -> ScopeFactory:

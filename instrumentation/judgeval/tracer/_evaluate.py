@@ -1,7 +1,8 @@
 """``async_evaluate``: decide sampling, then tag the current span (hosted) or queue a local score.
 
 Everything here runs on the caller's thread, so it does no I/O and nothing heavier than a pydantic dump
-and a ``json.dumps``. Sampling is a pure function of the trace id, so re-runs agree and a scorer with a
+and a ``json.dumps``; a sampled-out call of a known scorer and example class does one context lookup and
+one comparison. Sampling is a pure function of the trace id, so re-runs agree and a scorer with a
 lower rate samples a subset of the traces a higher-rate scorer samples.
 """
 
@@ -15,12 +16,11 @@ from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import trace
-from pydantic import BaseModel
 
 from judgeval import semconv
 from judgeval.data import Example
-from judgeval.evaluation_request import EvaluationRequest, ScorerRef, append_request
-from judgeval.scorers.example_scorer import BASE_FIELDS, ExampleScorer
+from judgeval.scorers.example_scorer import ExampleScorer
+from judgeval.tracer._evaluation_payload import encode_request
 from judgeval.tracer._local_scoring import LocalScoringJob
 
 logger = logging.getLogger("judgeval")
@@ -28,6 +28,11 @@ logger = logging.getLogger("judgeval")
 _LOW_56_BITS = (1 << 56) - 1
 _SAMPLING_SPACE = float(1 << 56)
 _TAG_LOCK = threading.Lock()
+# Scorer and example classes that passed the isinstance checks: later calls skip them. Classes, so a
+# dozen entries in practice; capped in case an app creates classes on the fly.
+_VALID_SCORER_TYPES: set[type] = set()
+_VALID_EXAMPLE_TYPES: set[type] = set()
+_VALID_TYPES_CAP = 1024
 
 
 class JudgevalUsageWarning(UserWarning):
@@ -70,48 +75,35 @@ def usage_problem(scorer: Any, example: Any, sampling_rate: Any) -> str | None:
     return None
 
 
-def _json_fields(model: BaseModel, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
-    try:
-        return model.model_dump(mode="json", exclude=set(exclude))
-    except Exception:  # fields pydantic cannot turn into JSON: the payload encoder falls back to str()
-        return model.model_dump(exclude=set(exclude))
-
-
-def scorer_ref(scorer: ExampleScorer) -> ScorerRef:
-    """The payload's description of ``scorer``; its extra public fields are its config."""
-    cls = type(scorer)
-    config = _json_fields(scorer, BASE_FIELDS)
-    return ScorerRef(
-        name=scorer.name,
-        class_path=f"{cls.__module__}.{cls.__qualname__}",
-        threshold=float(scorer.threshold),
-        server_hosted=bool(scorer.server_hosted),
-        config={k: v for k, v in config.items() if not k.startswith("_")},
-    )
-
-
 def tag_for_hosted_scoring(
     span: trace.Span, scorer: ExampleScorer, example: Example, sampling_rate: float
 ) -> None:
     """Mark ``span`` pending and append the evaluation request to it."""
-    request = EvaluationRequest(
-        scorer=scorer_ref(scorer), example=_json_fields(example), sampling_rate=float(sampling_rate)
-    )
+    request = encode_request(scorer, example, sampling_rate)
     with _TAG_LOCK:  # read-modify-write: two threads evaluating on one span must not lose a request
         attributes = getattr(span, "attributes", None) or {}
         existing = attributes.get(semconv.JUDGEVAL_EVAL_REQUESTS)
-        scorers = list(attributes.get(semconv.JUDGEVAL_EVAL_SCORERS, ()))
+        scorers = tuple(attributes.get(semconv.JUDGEVAL_EVAL_SCORERS, ()))
         if scorer.name not in scorers:
-            scorers.append(scorer.name)
+            scorers += (scorer.name,)
         span.set_attributes(
             {
                 semconv.JUDGEVAL_EVAL_STATUS: semconv.EvalStatus.PENDING.value,
-                semconv.JUDGEVAL_EVAL_REQUESTS: append_request(
-                    existing if isinstance(existing, str) else None, request
+                # the same text append_request writes, from the already-encoded request
+                semconv.JUDGEVAL_EVAL_REQUESTS: (
+                    f"{existing[:-1]},{request}]"
+                    if isinstance(existing, str) and existing
+                    else f"[{request}]"
                 ),
                 semconv.JUDGEVAL_EVAL_SCORERS: scorers,
             }
         )
+
+
+def _remember_valid_types(scorer: Any, example: Any) -> None:
+    if len(_VALID_SCORER_TYPES) + len(_VALID_EXAMPLE_TYPES) < _VALID_TYPES_CAP:
+        _VALID_SCORER_TYPES.add(type(scorer))
+        _VALID_EXAMPLE_TYPES.add(type(example))
 
 
 def async_evaluate(
@@ -121,10 +113,19 @@ def async_evaluate(
     submit_local: Callable[[LocalScoringJob], bool],
 ) -> None:
     """Validate, sample, then tag the current span or submit a local job. Never raises for misuse."""
-    problem = usage_problem(scorer, example, sampling_rate)
-    if problem is not None:
-        _warn(problem)
-        return
+    rate_type = type(sampling_rate)
+    known_valid = (
+        type(scorer) in _VALID_SCORER_TYPES
+        and type(example) in _VALID_EXAMPLE_TYPES
+        and (rate_type is float or rate_type is int)
+        and 0.0 <= sampling_rate <= 1.0  # False for NaN
+    )
+    if not known_valid:  # the full check, once per new scorer/example class, or for a rate to warn about
+        problem = usage_problem(scorer, example, sampling_rate)
+        if problem is not None:
+            _warn(problem)
+            return
+        _remember_valid_types(scorer, example)
     span = trace.get_current_span()
     span_context = span.get_span_context()
     if not span_context.is_valid:
@@ -133,8 +134,8 @@ def async_evaluate(
             "call it inside a function decorated with @judgment.observe"
         )
         return
-    if not span.is_recording() or not is_sampled(span_context.trace_id, sampling_rate):
-        return
+    if not span.is_recording() or (span_context.trace_id & _LOW_56_BITS) >= sampling_rate * _SAMPLING_SPACE:
+        return  # not sampled: the comparison is is_sampled, inlined on this hot path
     if scorer.server_hosted:
         tag_for_hosted_scoring(span, scorer, example, sampling_rate)
     else:

@@ -37,7 +37,9 @@ class Tracer:
     ``Tracer(project_name="...")`` reuses the global SDK ``TracerProvider`` if the app (or
     ``opentelemetry-instrument``) installed one, adding only judgeval's span processors; otherwise it creates
     one exporting OTLP as configured by the standard ``OTEL_EXPORTER_OTLP_*`` variables and installs it
-    globally. Several Tracers in one process share the provider. Settings are resolved once, here:
+    globally; the batch processor of a provider it creates defaults to a queue of 8,192 spans and a 1 s
+    export delay unless ``OTEL_BSP_MAX_QUEUE_SIZE`` / ``OTEL_BSP_SCHEDULE_DELAY`` are set (then those win).
+    Several Tracers in one process share the provider. Settings are resolved once, here:
     explicit argument > environment > default. ``enable_monitoring=False`` or ``JUDGMENT_MONITORING=false``
     makes the decorators return the original function and creates no provider or exporter;
     ``enable_evaluations=False`` or ``JUDGMENT_EVALUATIONS=false`` makes ``async_evaluate`` a no-op.
@@ -96,7 +98,9 @@ class Tracer:
             if not self.config.monitoring:
                 return target
             span_name = name or getattr(target, "__name__", None) or "function"
-            scope = observe_scope(target, self._otel_tracer, self.config, span_name, str(span_type))
+            scope = observe_scope(
+                target, self._otel_tracer, self.config, span_name, str(span_type), self._state
+            )
             return wrap_callable(target, scope)  # type: ignore[return-value]
 
         if isinstance(func, str):  # @observe("tool"): forgiving, but say how to spell it

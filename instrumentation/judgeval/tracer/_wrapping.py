@@ -22,10 +22,21 @@ logger = logging.getLogger("judgeval")
 class CallScope:
     """What a decorator does around one call; the defaults do nothing."""
 
+    def attach(self) -> object | None:
+        """Make this scope current; returns the token for :meth:`detach`. Must not raise."""
+        return None
+
+    def detach(self, token: object | None) -> None:
+        """Undo :meth:`attach`."""
+
     @contextlib.contextmanager
     def activate(self) -> Iterator[None]:
-        """Make this scope current while the user's code runs."""
-        yield
+        """Make this scope current while the user's code runs (generators: around each step)."""
+        token = self.attach()
+        try:
+            yield
+        finally:
+            self.detach(token)
 
     def record_item(self, item: Any) -> None:
         """Called with each item a generator yields."""
@@ -68,8 +79,12 @@ def _wrap_function(func: Callable[..., Any], begin: ScopeFactory) -> Callable[..
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         scope = _safe_begin(begin, args, kwargs)
         try:
-            with scope.activate():
+            # attach/detach directly: a context manager here costs more than the rest of the activation
+            token = scope.attach()
+            try:
                 result = func(*args, **kwargs)
+            finally:
+                scope.detach(token)
         except BaseException as exc:
             _safe_finish(scope, error=exc)
             raise
@@ -84,8 +99,12 @@ def _wrap_coroutine(func: Callable[..., Any], begin: ScopeFactory) -> Callable[.
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         scope = _safe_begin(begin, args, kwargs)
         try:
-            with scope.activate():
+            # attach/detach directly: a context manager here costs more than the rest of the activation
+            token = scope.attach()
+            try:
                 result = await func(*args, **kwargs)
+            finally:
+                scope.detach(token)
         except BaseException as exc:
             _safe_finish(scope, error=exc)
             raise

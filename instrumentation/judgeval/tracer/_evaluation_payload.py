@@ -1,0 +1,122 @@
+"""One ``async_evaluate`` request as the JSON text ``evaluation_request.append_request`` would write.
+
+The scorer part of the payload rarely changes between calls, so its encoded text is cached per scorer
+instance; the cache entry is used only while every field of the instance is still the very same immutable
+object it was when encoded (a user may reassign a field between calls, and then it is encoded again).
+Scorers whose dump could depend on anything else (computed fields, custom serializers, a container
+field that could be mutated in place) are encoded on every call.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+from pydantic import BaseModel
+
+from judgeval.evaluation_request import PAYLOAD_VERSION, EvaluationRequest, ScorerRef
+from judgeval.scorers.example_scorer import BASE_FIELDS, ExampleScorer
+from judgeval.tracer._capture import make_encoder
+
+# The encoding ``append_request`` uses (``json.dumps(..., default=str, separators=(",", ":"))``), built once.
+_encode = make_encoder(str, ensure_ascii=True, separators=(",", ":"))
+_IMMUTABLE_SCALARS = frozenset({str, int, float, bool, type(None)})
+_CACHE_CAP = 256  # scorer instances; past it the cache starts over (scorers are usually a handful)
+
+
+class _Encoded:
+    """A scorer's encoded text and the identity of every field value it was encoded from.
+
+    The values are kept alive here, so their ids cannot be reused by other objects while the entry lives:
+    equal ids mean the very same (immutable: only such scorers are cached) objects, hence the same JSON.
+    """
+
+    __slots__ = ("cls", "extra", "field_ids", "owner", "text", "values")
+
+    def __init__(self, scorer: ExampleScorer, text: str) -> None:
+        fields, extra = scorer.__dict__, scorer.__pydantic_extra__
+        self.owner = weakref.ref(scorer)
+        self.cls = type(scorer)
+        self.values = (tuple(fields.values()), tuple(extra.values()) if extra else ())
+        self.field_ids = tuple(map(id, fields.values()))  # declared fields: the class fixes the names
+        self.extra = _extra_fingerprint(extra)
+        self.text = text
+
+    def matches(self, scorer: ExampleScorer) -> bool:
+        return (
+            self.owner() is scorer
+            and type(scorer) is self.cls
+            and tuple(map(id, scorer.__dict__.values())) == self.field_ids
+            and _extra_fingerprint(scorer.__pydantic_extra__) == self.extra
+        )
+
+
+_cache: dict[int, _Encoded] = {}
+_cacheable_classes: dict[type, bool] = {}
+
+
+def _extra_fingerprint(extra: dict[str, Any] | None) -> tuple[Any, ...]:
+    if not extra:
+        return ()
+    return (*extra, *map(id, extra.values()))
+
+
+def json_fields(model: BaseModel, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """``model``'s fields as JSON data; python objects where pydantic cannot (the encoder str()s them)."""
+    try:
+        return model.model_dump(mode="json", exclude=set(exclude) if exclude else None)
+    except Exception:  # fields pydantic cannot turn into JSON: the payload encoder falls back to str()
+        return model.model_dump(exclude=set(exclude) if exclude else None)
+
+
+def scorer_ref(scorer: ExampleScorer) -> ScorerRef:
+    """The payload's description of ``scorer``; its extra public fields are its config."""
+    cls = type(scorer)
+    config = json_fields(scorer, BASE_FIELDS)
+    return ScorerRef(
+        name=scorer.name,
+        class_path=f"{cls.__module__}.{cls.__qualname__}",
+        threshold=float(scorer.threshold),
+        server_hosted=bool(scorer.server_hosted),
+        config={k: v for k, v in config.items() if not k.startswith("_")},
+    )
+
+
+def _cacheable(scorer: ExampleScorer) -> bool:
+    cls = type(scorer)
+    verdict = _cacheable_classes.get(cls)
+    if verdict is None:
+        decorators = cls.__pydantic_decorators__
+        verdict = (
+            not cls.model_computed_fields
+            and not decorators.field_serializers
+            and not decorators.model_serializers
+            and cls.model_dump is BaseModel.model_dump
+        )
+        _cacheable_classes[cls] = verdict
+    values = (*scorer.__dict__.values(), *(scorer.__pydantic_extra__ or {}).values())
+    return verdict and all(type(value) in _IMMUTABLE_SCALARS for value in values)
+
+
+def scorer_json(scorer: ExampleScorer) -> str:
+    """The encoded ``"scorer"`` object of a request for ``scorer`` (cached while its fields are unchanged)."""
+    entry = _cache.get(id(scorer))
+    if entry is not None and entry.matches(scorer):
+        return entry.text
+    request = EvaluationRequest(scorer=scorer_ref(scorer), example={})
+    text = _encode(request.to_json_obj()["scorer"])
+    if _cacheable(scorer):
+        if len(_cache) >= _CACHE_CAP:
+            _cache.clear()
+        _cache[id(scorer)] = _Encoded(scorer, text)
+    return text
+
+
+def encode_request(scorer: ExampleScorer, example: BaseModel, sampling_rate: float) -> str:
+    """The same text as ``json.dumps(EvaluationRequest(...).to_json_obj(), default=str, separators=...)``."""
+    example_json = _encode(json_fields(example))
+    rate = float.__repr__(float(sampling_rate))  # what json writes for a finite float
+    return (
+        f'{{"v":{PAYLOAD_VERSION},"scorer":{scorer_json(scorer)},'
+        f'"example":{example_json},"sampling_rate":{rate}}}'
+    )
