@@ -8,13 +8,13 @@ enriched span from looping back into evaluation when the collector re-ingests it
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from judgeval import semconv
 from judgeval.scoring_attributes import error_score_attributes, score_attributes
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from evaluator_service.scoring.contract import ScoreOutcome
@@ -40,10 +40,14 @@ class ScoreResult:
         return self.outcome.value >= self.threshold
 
 
-def enrich_span(span: Span, results: Sequence[ScoreResult]) -> semconv.EvalStatus:
-    """Record every result on ``span`` and rewrite its status; returns the new status."""
+def enrich_span(
+    span: Span, results: Sequence[ScoreResult], extra: Mapping[str, Any] | None = None
+) -> semconv.EvalStatus:
+    """Record every result on ``span`` and rewrite its status (plus the ``extra`` attributes, in the same
+    pass); returns the new status."""
     now = time.time_ns()
     errors: list[str] = []
+    attributes: dict[str, Any] = {}
     for result in results:
         if result.outcome is not None:
             event_attrs, span_attrs = score_attributes(
@@ -57,13 +61,16 @@ def enrich_span(span: Span, results: Sequence[ScoreResult]) -> semconv.EvalStatu
             event_attrs, span_attrs = error_score_attributes(result.scorer_name, kind, result.error_message)
             errors.append(f"{result.scorer_name}: {kind}: {result.error_message}".rstrip(": "))
         add_event(span, semconv.GEN_AI_EVALUATION_RESULT_EVENT, event_attrs, now)
-        set_attributes(span, span_attrs)
+        attributes.update(span_attrs)
     scored = sum(1 for r in results if r.outcome is not None)
     status = _status(scored, len(results))
-    set_attributes(span, {semconv.JUDGEVAL_EVAL_STATUS: status.value,
-                          semconv.JUDGEVAL_EVAL_SUCCESS: bool(results) and all(r.succeeded for r in results)})
+    attributes[semconv.JUDGEVAL_EVAL_STATUS] = status.value
+    attributes[semconv.JUDGEVAL_EVAL_SUCCESS] = bool(results) and all(r.succeeded for r in results)
     if errors:
-        set_attributes(span, {semconv.JUDGEVAL_EVAL_ERROR: "\n".join(errors)})
+        attributes[semconv.JUDGEVAL_EVAL_ERROR] = "\n".join(errors)
+    if extra:
+        attributes.update(extra)
+    set_attributes(span, attributes)
     return status
 
 
@@ -84,25 +91,38 @@ def _status(scored: int, requested: int) -> semconv.EvalStatus:
 
 def add_event(span: Span, name: str, attributes: Mapping[str, Any], time_unix_nano: int) -> None:
     """Append one event to ``span``."""
-    event = span.events.add()
-    event.name = name
-    event.time_unix_nano = time_unix_nano
-    event.attributes.extend(_key_values(attributes.items()))
+    event = span.events.add(name=name, time_unix_nano=time_unix_nano)
+    for key, value in attributes.items():
+        _assign(event.attributes.add(key=key).value, value)
 
 
 def set_attributes(span: Span, attributes: Mapping[str, Any]) -> None:
-    """Set attributes on ``span``, replacing existing values of the same key."""
-    index = {kv.key: i for i, kv in enumerate(span.attributes)}
-    for kv in _key_values(attributes.items()):
-        if kv.key in index:
-            span.attributes[index[kv.key]].value.CopyFrom(kv.value)
+    """Set attributes on ``span``, replacing existing values of the same key (keeping their position)."""
+    existing = span.attributes
+    index = {kv.key: kv for kv in existing} if existing else {}
+    for key, value in attributes.items():
+        kv = index.get(key)
+        if kv is None:
+            kv = index[key] = existing.add(key=key)
         else:
-            index[kv.key] = len(span.attributes)
-            span.attributes.append(kv)
+            kv.value.Clear()
+        _assign(kv.value, value)
 
 
-def _key_values(items: Iterable[tuple[str, Any]]) -> list[KeyValue]:
-    return [KeyValue(key=key, value=to_any_value(value)) for key, value in items]
+def _assign(target: AnyValue, value: Any) -> None:
+    """Write ``value`` into an empty ``AnyValue`` in place (no temporary message to copy)."""
+    if isinstance(value, str):
+        target.string_value = value
+    elif isinstance(value, bool):
+        target.bool_value = value
+    elif isinstance(value, int):
+        target.int_value = value
+    elif isinstance(value, float):
+        target.double_value = value
+    elif isinstance(value, list | tuple):
+        target.array_value.values.extend(to_any_value(v) for v in value)
+    else:
+        target.string_value = str(value)
 
 
 def to_any_value(value: Any) -> AnyValue:

@@ -1,8 +1,9 @@
 """Re-export of queued spans to the downstream OTLP/gRPC receiver, with retry and backoff.
 
 The forwarder reads spans that are ready (forwarded untouched or already enriched) from the durable
-queue in batches, regroups them under their original resource and scope, and deletes them from the
-queue only after the downstream answered OK. Delivery is therefore at-least-once: if the process dies
+queue in batches (two in flight, so reading the next batch overlaps the downstream's answer), regroups
+them under their original resource and scope as bytes (spans are never re-parsed), and deletes them
+from the queue only after the downstream answered OK. Delivery is therefore at-least-once: if the process dies
 between the downstream's OK and the delete, those spans are sent again after restart. In normal
 operation every span is sent exactly once.
 
@@ -23,7 +24,7 @@ import random
 from collections.abc import Sequence
 
 import grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
 from evaluator_service.config import ExportConfig
@@ -35,6 +36,11 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 MAX_BATCH_BYTES = 16 * 1024 * 1024
 """Keeps one re-export request well under the downstream's message limit, whatever the batch size."""
+
+EXPORT_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+
+MAX_IN_FLIGHT = 2
+"""Batches sent at once: the next one is read and sent while the downstream answers the previous one."""
 
 UNDELIVERABLE_CODES = frozenset({grpc.StatusCode.INVALID_ARGUMENT})
 """Downstream answers that mean "this batch, never": the batch is dropped (logged and counted)."""
@@ -60,6 +66,46 @@ def build_request(rows: Sequence[QueuedSpan]) -> trace_service_pb2.ExportTraceSe
     return request
 
 
+def encode_request(rows: Sequence[QueuedSpan]) -> bytes:
+    """:func:`build_request` serialized, built from the stored bytes without parsing a single span.
+
+    Protobuf lets a message's fields come in any order and concatenates repeated fields, so a
+    ``ScopeSpans`` is its stored envelope followed by one ``spans`` field per span, and likewise a
+    ``ResourceSpans`` its envelope followed by its ``scope_spans``. Groups keep first-arrival order.
+    """
+    groups: dict[bytes, dict[bytes, list[bytes]]] = {}
+    for row in rows:
+        groups.setdefault(row.resource, {}).setdefault(row.scope, []).append(row.span)
+    out = bytearray()
+    for resource, scopes in groups.items():
+        body = bytearray(resource)
+        for scope, spans in scopes.items():
+            scope_spans = bytearray(scope)
+            for span in spans:
+                _field(scope_spans, _SPANS_TAG, span)
+            _field(body, _SCOPE_SPANS_TAG, scope_spans)
+        _field(out, _RESOURCE_SPANS_TAG, body)
+    return bytes(out)
+
+
+# Wire tags (field number << 3 | length-delimited): ExportTraceServiceRequest.resource_spans = 1,
+# ResourceSpans.scope_spans = 2, ScopeSpans.spans = 2.
+_RESOURCE_SPANS_TAG = b"\x0a"
+_SCOPE_SPANS_TAG = b"\x12"
+_SPANS_TAG = b"\x12"
+
+
+def _field(out: bytearray, tag: bytes, payload: bytes | bytearray) -> None:
+    """Append one length-delimited field (tag, varint length, payload)."""
+    out += tag
+    size = len(payload)
+    while size > 0x7F:
+        out.append((size & 0x7F) | 0x80)
+        size >>= 7
+    out.append(size)
+    out += payload
+
+
 class SpanForwarder:
     """Drains the export side of the queue to the downstream; :meth:`wake` after new spans are ready."""
 
@@ -72,10 +118,15 @@ class SpanForwarder:
         options = [("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)]
         self._channel = grpc.aio.insecure_channel(endpoint, options=options)
-        self._stub = trace_service_pb2_grpc.TraceServiceStub(self._channel)
+        # Requests go out as bytes made by encode_request: forwarding never re-parses a span.
+        self._export_call = self._channel.unary_unary(
+            EXPORT_METHOD, request_serializer=None,
+            response_deserializer=trace_service_pb2.ExportTraceServiceResponse.FromString,
+        )
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._failing = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="judgeval-forwarder")
@@ -95,20 +146,41 @@ class SpanForwarder:
         await self._channel.close()
 
     async def _run(self) -> None:
-        while True:
-            self._wakeup.clear()
-            rows = _cap_bytes(await self._store.pending_export(self._config.batch_size))
-            if rows:
-                if not await self._deliver(rows):
-                    return
-                continue
-            if self._stopping.is_set():
-                return
-            await _wait(self._wakeup, 1.0)
+        sending: dict[asyncio.Task[bool], frozenset[int]] = {}
+        try:
+            while True:
+                self._wakeup.clear()
+                if len(sending) < MAX_IN_FLIGHT and not self._failing:
+                    rows = await self._next_batch(frozenset().union(*sending.values()))
+                    if rows:
+                        task = asyncio.create_task(self._deliver(rows), name="judgeval-forward")
+                        sending[task] = frozenset(row.id for row in rows)
+                        continue
+                if not sending:
+                    if self._stopping.is_set():
+                        return
+                    await _wait(self._wakeup, 1.0)
+                    continue
+                waker = asyncio.create_task(self._wakeup.wait())
+                done, _ = await asyncio.wait([*sending, waker], timeout=1.0,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                waker.cancel()
+                for task in done - {waker}:
+                    del sending[task]
+                    if not task.result():  # stopped while retrying: what is left stays queued
+                        await asyncio.gather(*sending, return_exceptions=True)
+                        return
+        finally:
+            for task in sending:
+                task.cancel()
+
+    async def _next_batch(self, in_flight: frozenset[int]) -> list[QueuedSpan]:
+        """The oldest ready spans not already being sent."""
+        return _cap_bytes(await self._store.pending_export(self._config.batch_size, in_flight))
 
     async def _deliver(self, rows: Sequence[QueuedSpan]) -> bool:
         """Send until acknowledged or refused for good; ``False`` when stopped while retrying."""
-        request = build_request(rows)
+        request = encode_request(rows)
         attempt = 0
         while True:
             code, detail = await self._export(request)
@@ -119,20 +191,20 @@ class SpanForwarder:
                     self._metrics.dropped(len(rows), code.name)
                 else:
                     self._metrics.forwarded(len(rows))
+                self._failing = False
                 await self._store.delete([row.id for row in rows])
                 return True
             if self._stopping.is_set():
                 return False
+            self._failing = True  # no second batch while the downstream is failing
             delay = self._backoff(attempt)
             logger.warning("downstream export failed (%s: %s); retrying in %.1fs", code.name, detail, delay)
             await _wait(self._stopping, delay)
             attempt += 1
 
-    async def _export(
-        self, request: trace_service_pb2.ExportTraceServiceRequest
-    ) -> tuple[grpc.StatusCode | None, str]:
+    async def _export(self, request: bytes) -> tuple[grpc.StatusCode | None, str]:
         try:
-            response = await self._stub.Export(request, timeout=self._config.timeout_s)
+            response = await self._export_call(request, timeout=self._config.timeout_s)
         except grpc.aio.AioRpcError as exc:
             return exc.code(), exc.details() or ""
         if response.partial_success.rejected_spans:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import IntEnum
@@ -155,15 +155,21 @@ class SpanStore:
         """Spans waiting for a worker with ``id > after_id``, oldest first."""
         return await self._select(SpanState.SCORE, after_id, limit)
 
-    async def pending_export(self, limit: int) -> list[QueuedSpan]:
-        """Spans ready for the downstream, oldest first."""
-        return await self._select(SpanState.EXPORT, 0, limit)
+    async def pending_export(self, limit: int, exclude: Collection[int] = ()) -> list[QueuedSpan]:
+        """Spans ready for the downstream, oldest first, leaving out the row ids in ``exclude`` (the ones
+        already being sent)."""
+        return await self._select(SpanState.EXPORT, 0, limit, exclude)
 
-    async def _select(self, state: SpanState, after_id: int, limit: int) -> list[QueuedSpan]:
+    async def _select(
+        self, state: SpanState, after_id: int, limit: int, exclude: Collection[int] = ()
+    ) -> list[QueuedSpan]:
+        skip = f" AND id NOT IN ({','.join('?' * len(exclude))})" if exclude else ""
+
         def query() -> list[QueuedSpan]:
             rows = self._db().execute(
-                "SELECT id, resource, scope, span FROM spans WHERE state = ? AND id > ? ORDER BY id LIMIT ?",
-                (int(state), after_id, limit),
+                f"SELECT id, resource, scope, span FROM spans WHERE state = ? AND id > ?{skip} "
+                "ORDER BY id LIMIT ?",
+                (int(state), after_id, *exclude, limit),
             )
             return [QueuedSpan(*row) for row in rows]
 
@@ -194,12 +200,10 @@ class SpanStore:
         def delete_sync() -> None:
             db = self._db()
             marks = ",".join("?" * len(ids))
-            sizes = f"SELECT COUNT(*), COALESCE(SUM(size), 0) FROM spans WHERE id IN ({marks})"
-            count, total = db.execute(sizes, ids).fetchone()
             with _transaction(db):
-                db.execute(f"DELETE FROM spans WHERE id IN ({marks})", ids)
-            self.span_count -= int(count)
-            self.byte_count -= int(total)
+                sizes = db.execute(f"DELETE FROM spans WHERE id IN ({marks}) RETURNING size", ids).fetchall()
+            self.span_count -= len(sizes)
+            self.byte_count -= sum(size for (size,) in sizes)
 
         if ids:
             await self._run(delete_sync)

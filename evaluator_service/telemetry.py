@@ -82,8 +82,8 @@ class EvaluatorMetrics:
     def dropped(self, count: int, reason: str) -> None:
         self._dropped.add(count, {"reason": reason})
 
-    def span_scored(self, status: str) -> None:
-        self._scored.add(1, {"status": status})
+    def span_scored(self, status: str, count: int = 1) -> None:
+        self._scored.add(count, {"status": status})
 
     def scoring_error(self, scorer: str, kind: str) -> None:
         self._errors.add(1, {"scorer": scorer, "kind": kind})

@@ -1,13 +1,16 @@
 """Scoring workers: take tagged spans from the durable queue, score them, and hand them to the forwarder.
 
-The dispatcher walks the "to score" side of the queue in id order and starts one task per span, at most
-``2 * concurrency`` at a time (the scorer calls themselves are limited by the runner's semaphore). Each
-task decodes the span's requests, runs them concurrently, writes the results onto the span, and stores
-the enriched span for export in one transaction. A span whose payload cannot be decoded is not scored
-but still exported, marked ``failed`` with the reason.
+The dispatcher walks the "to score" side of the queue in id order, a batch of rows at a time. Each span's
+requests are decoded and every request whose scorer is ``inline`` (deterministic built-ins: quick and never
+waiting) is scored on the spot; a span with nothing left to wait for is enriched right away, and the whole
+batch of such spans is stored for export in one transaction. A span that needs waiting (an LLM judge, a
+sandboxed scorer, a rate budget, a behavior placement for a failing score) gets its own task, at most
+``2 * concurrency`` at a time (the scorer calls themselves are limited by the runner's semaphore). A span
+whose payload cannot be decoded is not scored but still exported, marked ``failed`` with the reason.
 
-On shutdown, tasks get a grace period; unfinished ones are cancelled and their spans stay in the queue,
-to be scored again after restart (scoring is at-least-once too).
+On shutdown, the dispatcher stores the batch in hand and tasks get a grace period; unfinished ones are
+cancelled and their spans stay in the queue, to be scored again after restart (scoring is at-least-once
+too).
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from judgeval import semconv
-from judgeval.evaluation_request import InvalidEvaluationRequest, decode_requests
+from judgeval.evaluation_request import EvaluationRequest, InvalidEvaluationRequest, decode_requests
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from evaluator_service.behaviors.grouper import BehaviorGrouper
@@ -30,6 +36,9 @@ from evaluator_service.store import QueuedSpan, SpanStore
 from evaluator_service.telemetry import EvaluatorMetrics
 
 logger = logging.getLogger(__name__)
+
+SCORING_BATCH = 256
+"""Rows the dispatcher reads at once; the inline-scored ones among them share one transaction."""
 
 ScoreObserver = Callable[[Span, Sequence[ScoreResult], bytes], None]
 """Called with each enriched span, its results and its serialized ``ResourceSpans`` envelope, before the
@@ -43,22 +52,23 @@ class _GroupCommit:
     def __init__(self, store: SpanStore) -> None:
         self._store = store
         self._lock = asyncio.Lock()
-        self._pending: list[tuple[int, bytes, asyncio.Future[None]]] = []
+        self._pending: list[tuple[Sequence[tuple[int, bytes]], asyncio.Future[None]]] = []
 
-    async def write(self, row_id: int, enriched: bytes) -> None:
+    async def write(self, spans: Sequence[tuple[int, bytes]]) -> None:
+        """Store ``(row id, enriched bytes)`` pairs for export, sharing a transaction with other writers."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((row_id, enriched, done))
+        self._pending.append((spans, done))
         async with self._lock:
             if not done.done():
                 batch, self._pending = self._pending, []
                 try:
-                    await self._store.mark_scored([(i, data) for i, data, _ in batch])
+                    await self._store.mark_scored([pair for pairs, _ in batch for pair in pairs])
                 except BaseException as exc:  # cancellation too: nobody may wait forever on this batch
-                    for *_, fut in batch:
+                    for _, fut in batch:
                         if fut is not done and not fut.done():
                             _fail(fut, exc)
                     raise
-                for *_, fut in batch:
+                for _, fut in batch:
                     if not fut.done():  # a waiter cancelled at shutdown cancels its own future
                         fut.set_result(None)
         await done
@@ -88,7 +98,8 @@ class ScoringWorker:
         self._metrics = metrics
         self._on_scored = on_scored
         self._slots = asyncio.Semaphore(2 * concurrency)
-        self._batch = 2 * concurrency
+        self._batch_slots = asyncio.Semaphore(2)
+        self._batch = max(2 * concurrency, SCORING_BATCH)
         self._tasks: set[asyncio.Task[None]] = set()
         self._wakeup = asyncio.Event()
         self._stopping = False
@@ -108,12 +119,17 @@ class ScoringWorker:
 
     async def stop(self, grace: float) -> None:
         """Let in-flight spans finish for ``grace`` seconds, then cancel; their spans stay queued."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
         self._stopping = True
-        if self._dispatcher is not None:
-            self._dispatcher.cancel()
+        self._wakeup.set()
+        if self._dispatcher is not None:  # it stores the batch in hand, then returns
+            _, running = await asyncio.wait({self._dispatcher}, timeout=grace)
+            for task in running:
+                task.cancel()
             await asyncio.gather(self._dispatcher, return_exceptions=True)
         if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+            _, pending = await asyncio.wait(set(self._tasks), timeout=max(0.0, deadline - loop.time()))
             for task in pending:
                 task.cancel()
             if pending:
@@ -129,12 +145,52 @@ class ScoringWorker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), 1.0)
                 continue
-            for row in rows:
+            cursor = await self._score_rows(rows, cursor)
+
+    async def _score_rows(self, rows: Sequence[QueuedSpan], cursor: int) -> int:
+        """Score a batch: inline spans are stored together, the others get tasks; returns the new cursor
+        (the last row id handed out), short of the batch's end only when stopping."""
+        ready: list[tuple[int, bytes]] = []
+        statuses: Counter[str] = Counter()
+        for row in rows:
+            if self._stopping:
+                break
+            span = Span.FromString(row.span)
+            job = self._begin(span)
+            if self._needs_waiting(job):
+                if ready and self._slots.locked():  # don't hold finished spans while waiting for a slot
+                    await self._store_later(ready, statuses)
+                    ready, statuses = [], Counter()
                 await self._slots.acquire()
-                cursor = row.id
-                task = asyncio.create_task(self._process(row), name=f"judgeval-score-{row.id}")
+                task = asyncio.create_task(self._process(row, span, job), name=f"judgeval-score-{row.id}")
                 self._tasks.add(task)
                 task.add_done_callback(self._finished)
+            else:
+                statuses[self._finish(span, job, row.resource)] += 1
+                ready.append((row.id, span.SerializeToString()))
+            cursor = row.id
+        if ready:
+            await self._store_later(ready, statuses)
+        return cursor
+
+    async def _store_later(self, ready: list[tuple[int, bytes]], statuses: Counter[str]) -> None:
+        """Store finished spans while the next ones are scored; at most two batches wait for the disk."""
+        await self._batch_slots.acquire()
+        task = asyncio.create_task(self._store_batch(ready, statuses), name="judgeval-score-batch")
+        self._tasks.add(task)
+        task.add_done_callback(self._batch_stored)
+
+    async def _store_batch(self, ready: list[tuple[int, bytes]], statuses: Counter[str]) -> None:
+        await self._commit.write(ready)
+        for status, count in statuses.items():
+            self._metrics.span_scored(status, count)
+        self._on_scored()
+
+    def _batch_stored(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._batch_slots.release()
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("storing scored spans failed; they stay queued", exc_info=task.exception())
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -142,11 +198,9 @@ class ScoringWorker:
         if not task.cancelled() and task.exception() is not None:
             logger.error("scoring task failed; the span stays queued", exc_info=task.exception())
 
-    async def _process(self, row: QueuedSpan) -> None:
-        span = Span.FromString(row.span)
-        status = await self.score_span(span, row.resource)
-        set_attributes(span, {semconv.JUDGEVAL_EVAL_EVALUATOR: self.evaluator_id})
-        await self._commit.write(row.id, span.SerializeToString())
+    async def _process(self, row: QueuedSpan, span: Span, job: _Job) -> None:
+        status = await self._complete(span, job, row.resource)
+        await self._commit.write([(row.id, span.SerializeToString())])
         self._metrics.span_scored(status)
         self._on_scored()
 
@@ -154,24 +208,105 @@ class ScoringWorker:
         """Score every request on ``span`` and enrich it in place; returns the final eval status.
 
         ``resource`` is the span's serialized ``ResourceSpans`` envelope, passed on to score observers."""
+        job = self._begin(span)
+        status = await self._complete(span, job, resource)
+        return status
+
+    def _begin(self, span: Span) -> _Job:
+        """Decode the span's requests and score the inline ones; an unreadable span is marked failed."""
         raw = find_attribute(span.attributes, semconv.JUDGEVAL_EVAL_REQUESTS)
         if raw is None:
             mark_failed(span, f"span is tagged {semconv.EvalStatus.PENDING.value} but has no "
                               f"{semconv.JUDGEVAL_EVAL_REQUESTS} attribute")
-            return semconv.EvalStatus.FAILED.value
+            return _Job([], _SpanFields(span), [], semconv.EvalStatus.FAILED.value)
         try:
             requests = decode_requests(raw)
         except InvalidEvaluationRequest as exc:
             mark_failed(span, f"invalid {semconv.JUDGEVAL_EVAL_REQUESTS}: {exc}")
-            return semconv.EvalStatus.FAILED.value
-        fields = attributes_dict(span.attributes) | span_fields(span)
-        results = await asyncio.gather(*(self._runner.run(r, fields) for r in requests))
+            return _Job([], _SpanFields(span), [], semconv.EvalStatus.FAILED.value)
+        fields = _SpanFields(span)
+        return _Job(requests, fields, [self._runner.run_inline(r, fields) for r in requests])
+
+    def _needs_waiting(self, job: _Job) -> bool:
+        if job.failed_status is not None:
+            return False
+        if any(result is None for result in job.results):
+            return True
+        return self.behaviors is not None and any(
+            r is not None and r.outcome is not None and not r.succeeded for r in job.results)
+
+    async def _complete(self, span: Span, job: _Job, resource: bytes) -> str:
+        """Run what the inline pass left, enrich, place a failing span in a behavior, tell observers."""
+        if job.failed_status is not None:
+            self._set_evaluator(span)
+            return job.failed_status
+        missing = [i for i, result in enumerate(job.results) if result is None]
+        if len(missing) == 1:  # the usual case: no gather, no extra task
+            job.results[missing[0]] = await self._runner.run(job.requests[missing[0]], job.fields)
+        elif missing:
+            done = await asyncio.gather(*(self._runner.run(job.requests[i], job.fields) for i in missing))
+            for i, result in zip(missing, done, strict=True):
+                job.results[i] = result
+        results = job.completed()
         status = enrich_span(span, results)
         if self.behaviors is not None:
-            await self.behaviors.assign(span, requests, results)
+            await self.behaviors.assign(span, job.requests, results)
+        self._observe(span, results, resource)
+        self._set_evaluator(span)
+        return status.value
+
+    def _finish(self, span: Span, job: _Job, resource: bytes) -> str:
+        """:meth:`_complete` for a span with nothing to wait for."""
+        if job.failed_status is not None:
+            self._set_evaluator(span)
+            return job.failed_status
+        results = job.completed()
+        status = enrich_span(span, results, {semconv.JUDGEVAL_EVAL_EVALUATOR: self.evaluator_id})
+        self._observe(span, results, resource)
+        return status.value
+
+    def _set_evaluator(self, span: Span) -> None:
+        set_attributes(span, {semconv.JUDGEVAL_EVAL_EVALUATOR: self.evaluator_id})
+
+    def _observe(self, span: Span, results: Sequence[ScoreResult], resource: bytes) -> None:
         for observe in self.score_observers:
             try:
                 observe(span, results, resource)
             except Exception:  # an observer's bug must not keep the span from being exported
                 logger.exception("score observer failed")
-        return status.value
+
+
+@dataclass(slots=True)
+class _Job:
+    """One span's scoring: its requests and the results known so far (``None``: still to run), or the
+    status of a span that could not be scored at all (already marked)."""
+
+    requests: list[EvaluationRequest]
+    fields: Mapping[str, Any]
+    results: list[ScoreResult | None]
+    failed_status: str | None = None
+
+    def completed(self) -> list[ScoreResult]:
+        return [r for r in self.results if r is not None]
+
+
+class _SpanFields(Mapping[str, Any]):
+    """The span's attributes and status as example fields, read only if a scorer asks (``reads_span``)."""
+
+    def __init__(self, span: Span) -> None:
+        self._span = span
+        self._fields: dict[str, Any] | None = None
+
+    def _load(self) -> dict[str, Any]:
+        if self._fields is None:
+            self._fields = attributes_dict(self._span.attributes) | span_fields(self._span)
+        return self._fields
+
+    def __getitem__(self, key: str) -> Any:
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())

@@ -6,6 +6,9 @@ YAML-configured LLM judges and uploaded (sandboxed) scorers all implement it, so
 retry, pause and rate-budget logic is written once.
 
 ``score`` must not block the event loop: CPU-bound or untrusted work goes to a thread or a sandbox process.
+A scorer whose ``score`` never awaits anything and is quick (regex, keyword, ...) may say so with a true
+``inline`` attribute: the runner then runs it to completion directly, without a task or a timeout (which
+could not interrupt it anyway), which is several times cheaper per span.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Written once for every kind of scorer: a global concurrency limit (semaphore), a
 (token bucket), a per-attempt timeout, retries with exponential backoff and full jitter for
 :class:`TransientScorerError` and timeouts, and an automatic durable pause on :class:`FatalScorerError`.
 :meth:`ScorerRunner.run` never raises: every failure becomes a :class:`ScoreResult` carrying the reason.
+:meth:`ScorerRunner.run_inline` is the fast path for scorers marked ``inline`` (quick, never awaiting):
+it runs them on the spot, without a task per call, and hands anything that needs waiting (a rate budget,
+a retry, a pause) back to :meth:`ScorerRunner.run`.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from judgeval.evaluation_request import EvaluationRequest
 
@@ -96,7 +99,50 @@ class ScorerRunner:
         self._metrics.scoring_finished(name, time.monotonic() - started, outcome.value)
         return ScoreResult(name, request.scorer.threshold, outcome=outcome)
 
-    async def _run_checked(self, request: EvaluationRequest, span_fields: Mapping[str, Any]) -> ScoreOutcome:
+    def run_inline(self, request: EvaluationRequest, span_fields: Mapping[str, Any]) -> ScoreResult | None:
+        """Score ``request`` right now if its scorer is ``inline`` and nothing has to wait; else ``None``
+        (call :meth:`run`). Paused and unknown scorers are answered here too: they need no waiting."""
+        name = request.scorer.name
+        started = time.monotonic()
+        try:
+            outcome = self._inline_checked(request, span_fields)
+        except _Failed as failure:
+            self._metrics.scoring_error(name, failure.kind)
+            self._metrics.scoring_finished(name, time.monotonic() - started, None)
+            return ScoreResult(name, request.scorer.threshold, error_kind=failure.kind,
+                               error_message=failure.message)
+        if outcome is None:
+            return None
+        self._metrics.scoring_finished(name, time.monotonic() - started, outcome.value)
+        return ScoreResult(name, request.scorer.threshold, outcome=outcome)
+
+    def _inline_checked(
+        self, request: EvaluationRequest, span_fields: Mapping[str, Any]
+    ) -> ScoreOutcome | None:
+        name = request.scorer.name
+        scorer = self._resolve(request)
+        if not getattr(scorer, "inline", False) or name in self._buckets:
+            return None
+        if getattr(scorer, "reads_span", False):
+            example = {**span_fields, **request.example}
+            request = EvaluationRequest(request.scorer, example, request.sampling_rate)
+        coroutine = scorer.score(request.example, request)
+        try:
+            coroutine.send(None)
+        except StopIteration as finished:
+            return cast(ScoreOutcome, finished.value)
+        except (TransientScorerError, FatalScorerError):
+            return None  # retries and pauses wait: the async path runs it again
+        except ScoringError as exc:
+            raise _Failed(exc.kind, str(exc)) from None
+        except Exception as exc:  # a scorer's bug must not take the worker down
+            logger.exception("scorer %r raised", name)
+            raise _Failed("scorer_error", f"{type(exc).__name__}: {exc}") from None
+        coroutine.close()  # it awaited after all: not inline-safe, so the async path runs it again
+        return None
+
+    def _resolve(self, request: EvaluationRequest) -> Scorer:
+        """The request's scorer; ``_Failed`` when it is paused or unknown."""
         name = request.scorer.name
         paused = self._pauses.reason(name)
         if paused is not None:
@@ -104,6 +150,11 @@ class ScorerRunner:
         scorer = self._chain.resolve(request.scorer)
         if scorer is None:
             raise _Failed("unknown_scorer", f"no scorer named {name!r} on this evaluator")
+        return scorer
+
+    async def _run_checked(self, request: EvaluationRequest, span_fields: Mapping[str, Any]) -> ScoreOutcome:
+        name = request.scorer.name
+        scorer = self._resolve(request)
         if getattr(scorer, "reads_span", False):
             example = {**span_fields, **request.example}
             request = EvaluationRequest(request.scorer, example, request.sampling_rate)
@@ -128,7 +179,8 @@ class ScorerRunner:
             await bucket.acquire()
         async with self._semaphore:
             try:
-                return await asyncio.wait_for(scorer.score(request.example, request), policy.timeout_s)
+                async with asyncio.timeout(policy.timeout_s):  # unlike wait_for, no extra task per call
+                    return await scorer.score(request.example, request)
             except TimeoutError:
                 raise _Failed("timeout", f"no answer within {policy.timeout_s:g}s") from None
             except FatalScorerError as exc:

@@ -12,6 +12,7 @@ see a collision.
 
 from __future__ import annotations
 
+import functools
 import re
 from enum import StrEnum
 from typing import Final
@@ -205,6 +206,7 @@ SPAN_TYPE_TO_OPERATION: Final[dict[str, GenAiOperationName]] = {
 _SCORER_KEY_UNSAFE = re.compile(r"[^a-z0-9_]+")
 
 
+@functools.lru_cache(maxsize=1024)  # the evaluator writes the same few scorers' keys on every span
 def scorer_key(scorer_name: str) -> str:
     """The attribute-safe key of a scorer name: ``"Package Inquiry Scorer"`` → ``package_inquiry_scorer``."""
     key = _SCORER_KEY_UNSAFE.sub("_", scorer_name.strip().lower()).strip("_")

@@ -8,6 +8,7 @@ from typing import Any
 from judgeval.evaluation_request import EvaluationRequest
 
 from evaluator_service.config import ScorerConfig
+from evaluator_service.scoring.builtin.catalog import DETERMINISTIC_TYPES
 from evaluator_service.scoring.builtin.options import OptionError, validate_options
 from evaluator_service.scoring.contract import InvalidExampleError, ScoreOutcome
 
@@ -25,6 +26,12 @@ class BuiltinScorer:
     async def score(self, example: dict[str, Any], request: EvaluationRequest) -> ScoreOutcome:
         """Score one example; subclasses implement it."""
         raise NotImplementedError
+
+    @property
+    def inline(self) -> bool:
+        """Deterministic types never await in :meth:`score`, so the runner calls them directly (no task, no
+        timeout machinery); LLM judges do not."""
+        return self.config.type in DETERMINISTIC_TYPES
 
     def options(self, request: EvaluationRequest) -> dict[str, Any]:
         """YAML options over the request's ``scorer.config`` (YAML wins: operators decide), validated."""

@@ -1,0 +1,40 @@
+"""The forwarder's byte-level request encoding matches the parsed regrouping, for any grouping."""
+
+from __future__ import annotations
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope, KeyValue
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
+
+from evaluator_service.enrichment import to_any_value
+from evaluator_service.forwarder import build_request, encode_request
+from evaluator_service.store import QueuedSpan
+
+
+def _envelopes(service: str, scope: str) -> tuple[bytes, bytes]:
+    resource = ResourceSpans(
+        resource=Resource(attributes=[KeyValue(key="service.name", value=to_any_value(service))]),
+        schema_url="https://opentelemetry.io/schemas/1.21.0",
+    )
+    scope_spans = ScopeSpans(scope=InstrumentationScope(name=scope, version="1"), schema_url="s")
+    return resource.SerializeToString(), scope_spans.SerializeToString()
+
+
+def _span(index: int, payload: str) -> bytes:
+    span = Span(trace_id=bytes([index + 1]) * 16, span_id=bytes([index + 1]) * 8, name=f"span-{index}")
+    span.attributes.append(KeyValue(key="judgeval.output", value=to_any_value(payload)))
+    return span.SerializeToString()
+
+
+def test_encoded_request_equals_the_regrouped_request() -> None:
+    groups = [_envelopes("a", "x"), _envelopes("b", "x"), _envelopes("a", "y")]
+    # payload sizes around the varint boundaries (127/128, 16383/16384 bytes)
+    sizes = [0, 5, 100, 127, 128, 300, 16_383, 16_384, 70_000]
+    rows = [
+        QueuedSpan(i, *groups[i % len(groups)], _span(i, "x" * sizes[i % len(sizes)])) for i in range(30)
+    ]
+    decoded = ExportTraceServiceRequest.FromString(encode_request(rows))
+    assert decoded == build_request(rows)
+    assert [len(rs.scope_spans) for rs in decoded.resource_spans] == [2, 1]
+    assert sum(len(ss.spans) for rs in decoded.resource_spans for ss in rs.scope_spans) == 30
