@@ -46,8 +46,10 @@ def vendor(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordedOpenAIServer]:
 
 def behaviors_section(base_url: str, **extra: Any) -> dict[str, Any]:
     endpoint = {"base_url": base_url, "api_key_env": "BEHAVIOR_TEST_KEY"}
+    # A generous timeout: a loaded CI machine must not turn a slow embedding call into a missing behavior
+    # (tests of the timeout itself pass their own).
     return {"embedding": {"model": "text-embedding-3-small", **endpoint},
-            "naming": {"model": "gpt-4o-mini", **endpoint}, **extra}
+            "naming": {"model": "gpt-4o-mini", **endpoint}, "timeout_s": 30, **extra}
 
 
 async def test_two_kinds_of_failures_become_two_named_behaviors(make_config, receiver, vendor) -> None:
