@@ -77,7 +77,9 @@ async def test_two_kinds_of_failures_become_two_named_behaviors(make_config, rec
         assert stored[scorer].member_count == 3
         assert all(s.attributes[semconv.JUDGEVAL_EVAL_STATUS] == "scored" for s in members)
     embedded = [r for r in vendor.requests if r.get("model") == "text-embedding-3-small"]
-    assert len(embedded) == 6 and "refund_keyword: present: none" in embedded[0]["input"][0]
+    # Spans are placed concurrently, so the order of the embedding calls is not fixed.
+    assert len(embedded) == 6
+    assert any("refund_keyword: present: none" in r["input"][0] for r in embedded)
 
 
 def _provisional(scorer: str) -> str:
