@@ -20,6 +20,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from evaluator_service.enrichment import to_any_value
 from evaluator_service.localstack.jaeger_query import JaegerSpan
 from evaluator_service.localstack.procs import COLLECTOR_CONFIG_DIR, OtelBinaries
 from evaluator_service.localstack.stack import CollectorInstance, JaegerInstance, start_collector
@@ -56,17 +57,6 @@ def emit_agent_trace(provider: TracerProvider, child_status: str) -> tuple[str, 
     return f"{parent_ctx.trace_id:032x}", f"{parent_ctx.span_id:016x}", f"{child_ctx.span_id:016x}"
 
 
-def plain_any_value(value: object) -> AnyValue:
-    """The OTLP ``AnyValue`` for a plain resource attribute value (bool before int: bool is an int)."""
-    if isinstance(value, bool):
-        return AnyValue(bool_value=value)
-    if isinstance(value, int):
-        return AnyValue(int_value=value)
-    if isinstance(value, float):
-        return AnyValue(double_value=value)
-    return AnyValue(string_value=str(value))
-
-
 def with_status(received: ReceivedSpan, status: str) -> trace_service_pb2.ExportTraceServiceRequest:
     """Re-export ``received`` as the evaluator does: same span, routing tag rewritten to ``status``."""
     assert received.proto is not None
@@ -76,7 +66,7 @@ def with_status(received: ReceivedSpan, status: str) -> trace_service_pb2.Export
         if attribute.key == semconv.JUDGEVAL_EVAL_STATUS:
             attribute.value.CopyFrom(AnyValue(string_value=status))
     resource = ProtoResource(
-        attributes=[KeyValue(key=k, value=plain_any_value(v)) for k, v in received.resource.items()]
+        attributes=[KeyValue(key=k, value=to_any_value(v)) for k, v in received.resource.items()]
     )
     return trace_service_pb2.ExportTraceServiceRequest(
         resource_spans=[ResourceSpans(resource=resource, scope_spans=[ScopeSpans(spans=[span])])]
