@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.trace import Tracer as SdkTracer
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.trace import Span, Status, StatusCode, TraceFlags, get_current_span
 
 from judgeval import semconv
 from judgeval.tracer._agent import enter_agent, exit_agent
@@ -55,8 +56,9 @@ class _ObservedCall(CallScope):
         self._config = config
         # A generator's items, as JSON, until the list is longer than the cap: the yielded objects
         # themselves are not kept alive, and items past the cap (which could not show) cost nothing.
-        self._item_texts: list[str] | None = [] if self._capturing() else None
-        self._item_chars = 0
+        # Made on the first item: most observed calls are not generators.
+        self._item_texts: list[str] | None = None
+        self._item_chars: float = 0
 
     def _capturing(self) -> bool:
         return self._config.capture_content and self._span.is_recording()
@@ -69,8 +71,13 @@ class _ObservedCall(CallScope):
         otel_context.detach(token)  # type: ignore[arg-type]
 
     def record_item(self, item: Any) -> None:
-        if self._item_texts is None or self._item_chars > self._config.capture_max_chars:
+        if self._item_chars > self._config.capture_max_chars:
             return
+        if self._item_texts is None:
+            if not self._capturing():
+                self._item_chars = math.inf  # not capturing: every later item returns above
+                return
+            self._item_texts = []
         text = to_json(item, self._config.capture_max_chars)
         self._item_texts.append(text)
         self._item_chars += len(text) + 2  # the ", " separating items in the JSON list
@@ -131,8 +138,9 @@ def observe_scope(
 
 
 def _parent_sampled_or_absent() -> bool:
-    parent = trace.get_current_span().get_span_context()
-    return not parent.is_valid or parent.trace_flags.sampled
+    # The sampled bit read directly: the is_valid and sampled properties cost more than the test itself.
+    parent = get_current_span().get_span_context()
+    return not parent.trace_id or bool(parent.trace_flags & TraceFlags.SAMPLED)
 
 
 def argument_recorder(func: Callable[..., Any]) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.trace import get_current_span
 
 from judgeval import semconv
 from judgeval.data import Example
@@ -113,6 +114,9 @@ def async_evaluate(
     submit_local: Callable[[LocalScoringJob], bool],
 ) -> None:
     """Validate, sample, then tag the current span or submit a local job. Never raises for misuse."""
+    span = get_current_span()
+    span_context = span.get_span_context()
+    trace_id = span_context.trace_id
     rate_type = type(sampling_rate)
     known_valid = (
         type(scorer) in _VALID_SCORER_TYPES
@@ -120,22 +124,24 @@ def async_evaluate(
         and (rate_type is float or rate_type is int)
         and 0.0 <= sampling_rate <= 1.0  # False for NaN
     )
+    # The common case first, as cheaply as possible: a known-good call in a trace that is not sampled
+    # (is_sampled, inlined; trace id 0 is "no span", which must still warn below).
+    if known_valid and trace_id and (trace_id & _LOW_56_BITS) >= sampling_rate * _SAMPLING_SPACE:
+        return
     if not known_valid:  # the full check, once per new scorer/example class, or for a rate to warn about
         problem = usage_problem(scorer, example, sampling_rate)
         if problem is not None:
             _warn(problem)
             return
         _remember_valid_types(scorer, example)
-    span = trace.get_current_span()
-    span_context = span.get_span_context()
     if not span_context.is_valid:
         _warn(
             "async_evaluate was called outside any traced span, so there is nothing to attach the score to; "
             "call it inside a function decorated with @judgment.observe"
         )
         return
-    if not span.is_recording() or (span_context.trace_id & _LOW_56_BITS) >= sampling_rate * _SAMPLING_SPACE:
-        return  # not sampled: the comparison is is_sampled, inlined on this hot path
+    if not span.is_recording() or not is_sampled(trace_id, sampling_rate):
+        return
     if scorer.server_hosted:
         tag_for_hosted_scoring(span, scorer, example, sampling_rate)
     else:

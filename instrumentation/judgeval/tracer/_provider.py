@@ -133,11 +133,19 @@ def otlp_protocol() -> str:
 
 
 def create_exporter() -> SpanExporter:
-    """An OTLP span exporter for the configured protocol; it reads endpoint/headers/timeout itself."""
+    """An OTLP span exporter for the configured protocol; it reads endpoint/headers/timeout itself.
+
+    gRPC (the default) gets judgeval's faster wire encoder (:mod:`judgeval.tracer._wire_exporter`); the
+    stock OTLP/HTTP exporter has no hook for it and encodes as usual.
+    """
     if otlp_protocol() == HTTP_PROTOBUF:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 
         return HttpExporter()
+    from judgeval.tracer._wire_exporter import WireOtlpSpanExporter, stock_exporter_has_translation_hook
+
+    if stock_exporter_has_translation_hook():
+        return WireOtlpSpanExporter()
     from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 
     return GrpcExporter()

@@ -59,6 +59,7 @@ class Tracer:
     ) -> None:
         global _latest_tracer
         self.config = TracerConfig.resolve(project_name, enable_monitoring, enable_evaluations)
+        self._evaluating = self.config.monitoring and self.config.evaluations  # read on a hot path
         self._state: ProviderState | None = None
         self._otel_tracer: trace.Tracer = trace.NoOpTracer()
         if self.config.monitoring:
@@ -142,12 +143,11 @@ class Tracer:
         service; others run in a background thread and attach their score as a child span. Misuse (wrong
         types, a rate outside [0, 1], no current span) emits a warning and is otherwise ignored.
         """
-        if not (self.config.monitoring and self.config.evaluations):
-            return
-        try:
-            _evaluate.async_evaluate(scorer, example, sampling_rate, self._submit_local)
-        except Exception:
-            logger.exception("judgeval async_evaluate failed; the evaluation was skipped")
+        if self._evaluating:
+            try:
+                _evaluate.async_evaluate(scorer, example, sampling_rate, self._submit_local)
+            except Exception:
+                logger.exception("judgeval async_evaluate failed; the evaluation was skipped")
 
     def _submit_local(self, job: LocalScoringJob) -> bool:
         state = self._state
