@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench_common import TimedReceiver, machine, write_results
+from bench_common import TimedReceiver, cpu_seconds, machine, write_results
 from evaluator_bench import config_yaml
 from evaluator_process import EvaluatorProcess, RawSender
 from evaluator_spans import SpanBatches
@@ -54,8 +54,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def collector(binary: str, evaluators: list[str], backend: str, grpc_port: int) -> Iterator[str]:
-    """Run the collector on ``grpc_port``; yields its OTLP/gRPC endpoint once its health check answers."""
+def collector(
+    binary: str, evaluators: list[str], backend: str, grpc_port: int
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run the collector on ``grpc_port``; yields its OTLP/gRPC endpoint (and process) once healthy."""
     http_port, health_port = free_port(), free_port()
     storage = tempfile.mkdtemp(prefix="judgeval-bench-otelcol-")
     env = {**os.environ,
@@ -70,7 +72,7 @@ def collector(binary: str, evaluators: list[str], backend: str, grpc_port: int) 
     process = subprocess.Popen([binary, "--config", str(COLLECTOR_CONFIG)], env=env, stdout=log, stderr=log)
     try:
         _wait_healthy(f"http://127.0.0.1:{health_port}/", process)
-        yield f"127.0.0.1:{grpc_port}"
+        yield f"127.0.0.1:{grpc_port}", process
     finally:
         process.terminate()
         try:
@@ -106,12 +108,16 @@ def run_through_collector(
     collector_port = free_port()  # evaluators must know where to re-export before the collector starts
     evaluators = [EvaluatorProcess(f"127.0.0.1:{collector_port}", config_yaml()) for _ in range(replicas)]
     try:
-        with collector(binary, [e.endpoint for e in evaluators], backend.endpoint, collector_port) as ep:
+        endpoints = [e.endpoint for e in evaluators]
+        with collector(binary, endpoints, backend.endpoint, collector_port) as (ep, col):
             sender = RawSender(ep)
+            cpu_before = _cpu_by_role(col.pid, evaluators)
             start = time.perf_counter()
             sender.send_all(payloads, senders=4)
             arrived = backend.wait_count(total, 300)
             elapsed = time.perf_counter() - start
+            cpu_after = _cpu_by_role(col.pid, evaluators)
+            cpu = {role: cpu_after[role] - cpu_before[role] for role in cpu_after}
             sender.close()
     finally:
         for evaluator in evaluators:
@@ -119,7 +125,16 @@ def run_through_collector(
         backend.stop()
     return {"replicas": replicas, "spans": total, "tagged": batch * (tagged // batch), "all_arrived": arrived,
             "received": backend.count, "statuses": dict(backend.statuses),
-            "end_to_end_spans_per_s": total / elapsed if arrived else None}
+            "end_to_end_spans_per_s": total / elapsed if arrived else None, "elapsed_s": elapsed,
+            "cpu_s": cpu}
+
+
+def _cpu_by_role(collector_pid: int, evaluators: list[EvaluatorProcess]) -> dict[str, float]:
+    """CPU seconds used so far by the collector, the evaluators (summed) and this process (the sender
+    and the backend receiver)."""
+    return {"collector": cpu_seconds(collector_pid),
+            "evaluators": sum(cpu_seconds(e.pid) for e in evaluators),
+            "sender + backend": time.process_time()}
 
 
 def render(data: dict[str, Any]) -> str:
@@ -127,16 +142,20 @@ def render(data: dict[str, Any]) -> str:
         return f"Through the real collector: not measured — {data['skipped']}\n"
     lines = ["### Through the real collector (`otelcol-loadbalanced.yaml`, load_balancing by trace id)", "",
              "| evaluator replicas | spans (tagged) | end-to-end spans/s | all arrived | "
-             "eval status received |",
-             "|---:|---:|---:|---|---|"]
+             "eval status received | CPU ms per 1,000 spans: collector / evaluators / sender + backend "
+             "| CPUs busy |",
+             "|---:|---:|---:|---|---|---|---:|"]
     for r in data["runs"]:
         if "error" in r:
             lines.append(f"| {r['replicas']} | failed: {r['error'][:200]} | | | |")
             continue
         statuses = ", ".join(f"{k} {v:,}" for k, v in sorted(r["statuses"].items()))
         rate = f"{r['end_to_end_spans_per_s']:,.0f}" if r["end_to_end_spans_per_s"] else "n/a"
+        cpu = r["cpu_s"]
+        per_k = " / ".join(f"{1e6 * cpu[role] / r['spans']:,.0f}" for role in cpu)
+        busy = sum(cpu.values()) / r["elapsed_s"]
         lines.append(f"| {r['replicas']} | {r['spans']:,} ({r['tagged']:,}) | {rate} | "
-                     f"{'yes' if r['all_arrived'] else 'NO'} | {statuses} |")
+                     f"{'yes' if r['all_arrived'] else 'NO'} | {statuses} | {per_k} | {busy:.2f} |")
     return "\n".join(lines) + "\n"
 
 
