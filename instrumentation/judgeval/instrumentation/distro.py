@@ -1,9 +1,10 @@
 """The judgeval distro and configurator for ``opentelemetry-instrument``.
 
 The distro only fills in environment defaults (anything the user set wins): traces over OTLP/gRPC to a
-local collector, no metrics or logs exporters (a tracing collector would reject them), and message
-content capture on, for our spans and the official GenAI instrumentations alike. ``service.name`` comes
-from ``OTEL_SERVICE_NAME`` / ``OTEL_RESOURCE_ATTRIBUTES`` as usual.
+local collector (through the stock exporter with judgeval's faster encoder, unless an exporter is named),
+no metrics or logs exporters (a tracing collector would reject them), and message content capture on,
+for our spans and the official GenAI instrumentations alike. ``service.name`` comes from
+``OTEL_SERVICE_NAME`` / ``OTEL_RESOURCE_ATTRIBUTES`` as usual.
 
 The configurator is the SDK's standard one, the same pattern ``opentelemetry-distro`` uses: the SDK
 documents ``_OTelSDKConfigurator`` as the class distros subclass, so this is the supported way to get the
@@ -19,6 +20,7 @@ from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr
 from opentelemetry.sdk._configuration import _OTelSDKConfigurator
 
 from judgeval import semconv
+from judgeval.tracer._provider import GRPC, otlp_protocol
 
 DISTRO_ENV_DEFAULTS: dict[str, str] = {
     "OTEL_TRACES_EXPORTER": "otlp",
@@ -33,12 +35,22 @@ DISTRO_ENV_DEFAULTS: dict[str, str] = {
 """Environment defaults the distro applies with ``os.environ.setdefault``."""
 
 
+WIRE_EXPORTER_NAME = "judgeval_otlp_grpc"
+"""``opentelemetry_traces_exporter`` entry point of the stock OTLP/gRPC exporter with judgeval's wire
+encoder (:mod:`judgeval.tracer._wire_exporter`)."""
+
+
 class JudgevalDistro(BaseDistro):  # type: ignore[misc]
     """``opentelemetry_distro`` entry point ``judgeval``: environment defaults, nothing else."""
 
     def _configure(self, **kwargs: Any) -> None:
+        exporter_chosen = bool(os.environ.get("OTEL_TRACES_EXPORTER", "").strip())
         for name, value in DISTRO_ENV_DEFAULTS.items():
             os.environ.setdefault(name, value)
+        if not exporter_chosen and otlp_protocol() == GRPC:
+            # Our default is "otlp" over gRPC: the same exporter, with the cheaper encoder. A user who
+            # names an exporter (even "otlp") gets exactly that one.
+            os.environ["OTEL_TRACES_EXPORTER"] = WIRE_EXPORTER_NAME
 
 
 class JudgevalConfigurator(_OTelSDKConfigurator):  # type: ignore[misc]
