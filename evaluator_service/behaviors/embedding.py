@@ -1,9 +1,10 @@
 """Turning failure text into vectors: an OpenAI-compatible ``/v1/embeddings`` endpoint, or the local
 :class:`~evaluator_service.behaviors.vectors.HashingVectorizer` when none is configured.
 
-Like the judges, the embedding client is a plain ``openai.AsyncOpenAI`` with its own retries off, called
-with instrumentation suppressed so the evaluator's own calls never become spans it would then score.
-Vendor errors are mapped with the judges' :func:`classify_openai_error`.
+The embedding client is a plain ``openai.AsyncOpenAI`` with its own retries off (behavior placement makes
+one call per failing score, far fewer than judges make, so the SDK's per-call cost does not matter here),
+called with instrumentation suppressed so the evaluator's own calls never become spans it would then
+score. Vendor errors are mapped with the judges' rules (:func:`classify_openai_error`).
 """
 
 from __future__ import annotations

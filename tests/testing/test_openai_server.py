@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import openai
 import pytest
 from judgeval.testing import RecordedOpenAIServer, Recording
@@ -75,3 +77,18 @@ def test_shipped_recordings_answer_the_docs_judge_prompt() -> None:
             messages=[{"role": "user", "content": "Does the response address package-related concerns?"}],
         )
     assert out.choices[0].message.content == "YES"
+
+
+async def test_many_simultaneous_connections_are_all_answered() -> None:
+    # A judge pool opens dozens of connections at once; a small listen backlog made the kernel reset some.
+    with RecordedOpenAIServer([Recording(answer="ok", delay_ms=100)]) as s:
+        client = openai.AsyncOpenAI(base_url=s.base_url, api_key="test", max_retries=0)
+        answers = await asyncio.gather(
+            *(
+                client.chat.completions.create(model="m", messages=[{"role": "user", "content": str(i)}])
+                for i in range(128)
+            )
+        )
+        await client.close()
+    assert [a.choices[0].message.content for a in answers] == ["ok"] * 128
+    assert len(s.requests) == 128

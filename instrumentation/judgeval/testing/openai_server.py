@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -91,8 +92,7 @@ class RecordedOpenAIServer:
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._used: dict[int, int] = {}
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(self))
-        self._httpd.daemon_threads = True
+        self._httpd = _ReplayHTTPServer(("127.0.0.1", port), _make_handler(self))
         self._thread: threading.Thread | None = None
 
     @property
@@ -161,12 +161,29 @@ def _request_text(body: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+class _ReplayHTTPServer(ThreadingHTTPServer):
+    """A thread per connection, sized for clients that open hundreds of connections at once."""
+
+    daemon_threads = True
+    # socketserver's default backlog of 5 makes the kernel drop or reset connections when a judge pool
+    # opens many at once (64+ concurrent scorer calls), which clients see as spurious connection errors.
+    request_queue_size = 1024
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the client went away mid-answer (its timeout fired): normal, not worth a traceback
+        super().handle_error(request, client_address)
+
+
 class _RecordedHandler(BaseHTTPRequestHandler):
     """Answers one HTTP request from the recordings of :attr:`recorded`."""
 
     recorded: RecordedOpenAIServer
 
     protocol_version = "HTTP/1.1"
+    # Headers and body are written separately; with Nagle on, the body waits for the client's delayed
+    # ACK (~40 ms on Linux), which added that much to every keep-alive answer.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
         return
