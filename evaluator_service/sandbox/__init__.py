@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from evaluator_service.sandbox.pool import SandboxUnavailable as SandboxUnavailable
     from evaluator_service.sandbox.process import ScorerProgram as ScorerProgram
     from evaluator_service.sandbox.process import WorkerFailed as WorkerFailed
+    from evaluator_service.sandbox.process import WorkerInterrupted as WorkerInterrupted
     from evaluator_service.sandbox.uploaded_source import UploadedScorer as UploadedScorer
     from evaluator_service.sandbox.uploaded_source import UploadedScorerSource as UploadedScorerSource
 
@@ -27,7 +28,7 @@ _EXPORTS = {
     "parse_scorer_env": "config",
     "add_sandbox_arguments": "options", "sandbox_config_from_args": "options",
     "SandboxPool": "pool", "SandboxUnavailable": "pool",
-    "ScorerProgram": "process", "WorkerFailed": "process",
+    "ScorerProgram": "process", "WorkerFailed": "process", "WorkerInterrupted": "process",
     "UploadedScorer": "uploaded_source", "UploadedScorerSource": "uploaded_source",
 }
 __all__ = sorted(_EXPORTS)

@@ -16,7 +16,8 @@ from evaluator_service.sandbox.config import (
 
 def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--scorer-env``, ``--scorer-network``, ``--scorer-isolation``, ``--scorer-timeout``,
-    ``--scorer-memory-mb`` and ``--scorer-workers`` to ``parser``."""
+    ``--scorer-memory-mb``, ``--scorer-workers``, ``--scorer-max-requests`` and
+    ``--scorer-worker-concurrency`` to ``parser``."""
     defaults = SandboxLimits()
     group = parser.add_argument_group("uploaded scorer sandbox")
     group.add_argument("--scorer-env", default=",".join(DEFAULT_SCORER_ENV), metavar="NAME,...",
@@ -31,12 +32,19 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
                        help="address-space limit of a scorer worker (default %(default)s)")
     group.add_argument("--scorer-workers", type=int, default=2,
                        help="worker processes per scorer version (default %(default)s)")
+    group.add_argument("--scorer-max-requests", type=int, default=defaults.max_requests_per_worker,
+                       metavar="N", help="requests after which a scorer worker is replaced "
+                                         "(default %(default)s)")
+    group.add_argument("--scorer-worker-concurrency", type=int, default=SandboxConfig().worker_concurrency,
+                       metavar="N", help="requests one scorer worker scores at once (default %(default)s)")
 
 
 def sandbox_config_from_args(args: argparse.Namespace) -> SandboxConfig:
     """The :class:`SandboxConfig` the flags describe; raises ``ValueError`` with the flag's name."""
     limits = replace(SandboxLimits(), wall_timeout_s=args.scorer_timeout,
-                     memory_bytes=args.scorer_memory_mb * MiB)
+                     memory_bytes=args.scorer_memory_mb * MiB,
+                     max_requests_per_worker=args.scorer_max_requests)
     return SandboxConfig(limits=limits, env_allowlist=parse_scorer_env(args.scorer_env),
                          network=args.scorer_network, isolation=args.scorer_isolation,
-                         workers_per_scorer=args.scorer_workers)
+                         workers_per_scorer=args.scorer_workers,
+                         worker_concurrency=args.scorer_worker_concurrency)

@@ -9,11 +9,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from evaluator_service.sandbox.config import SandboxConfig
+from evaluator_service.sandbox.dispatch import ProgramPool
 from evaluator_service.sandbox.plan import Identity, build_plan, launcher_command, sandbox_identity
 from evaluator_service.sandbox.process import SandboxWorker, ScorerProgram
 
@@ -24,24 +24,21 @@ class SandboxUnavailable(RuntimeError):
     """``isolation="namespaces"`` (or ``network="none"``) was asked but this host cannot provide it."""
 
 
-@dataclass
-class _ProgramPool:
-    program: ScorerProgram
-    idle: list[SandboxWorker] = field(default_factory=list)
-    slots: asyncio.Semaphore | None = None
-
-
 class SandboxPool:
-    """Runs scorer programs in sandbox workers: at most ``config.workers_per_scorer`` per program,
-    started on demand and reused. A worker that crashed, timed out, ran out of memory or used half its
-    CPU budget is replaced by a fresh one on the next request."""
+    """Runs scorer programs in sandbox workers: at most ``config.workers_per_scorer`` per program, started
+    on demand and reused, each scoring up to ``config.requests_per_worker`` requests at once (see
+    :mod:`~evaluator_service.sandbox.pipeline` for what happens to a request when its worker times out,
+    dies or is retired). A retired worker finishes its requests while its replacement starts."""
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
         self.config = config or SandboxConfig()
-        self._pools: dict[str, _ProgramPool] = {}
+        self._pools: dict[str, ProgramPool] = {}
+        self._retired: list[ProgramPool] = []  # still finishing requests for replaced programs
         self._hidden: list[str] = [str(p) for p in self.config.hidden_paths]
         self._namespaces: bool | None = None
         self._identity: Identity | None = None
+        self._next_stale_check = 0.0
+        self._isolation_checked = asyncio.Lock()  # the first burst of requests probes only once
 
     def hide(self, path: Path) -> None:
         """Make ``path`` invisible to scorer code started from now on (e.g. the evaluator's data dir)."""
@@ -58,31 +55,25 @@ class SandboxPool:
         return "user" if self._identity is not None else "rlimits-only"
 
     async def run(self, program: ScorerProgram, request: dict[str, Any]) -> dict[str, Any]:
-        """Score one request with ``program``; raises :class:`WorkerFailed` when the worker failed."""
-        await self._ensure_isolation()
-        await self._stop_stale_workers()
-        pool = self._pool_for(program)
-        assert pool.slots is not None
-        async with pool.slots:
-            worker = pool.idle.pop() if pool.idle else await self._start(program)
-            try:
-                answer = await worker.score(request)
-            except BaseException:
-                await worker.kill()
-                raise
-            if self._reusable(worker) and self._pools.get(program.key) is pool:
-                worker.idle_since = time.monotonic()
-                pool.idle.append(worker)
-            else:
-                await worker.kill()
-            return answer
+        """Score one request with ``program``; raises :class:`WorkerFailed` when its worker failed (and
+        :class:`WorkerInterrupted` when another request made the worker stop)."""
+        if self._namespaces is None:
+            await self._ensure_isolation()
+        self._stop_stale_workers()
+        pool = self._pools.get(program.key)
+        if pool is None:
+            pool = self._pools[program.key] = ProgramPool(program, self.config, self._start)
+        return await pool.submit(request)
 
     async def discard(self, keys: Iterable[str]) -> None:
-        """Stop the idle workers of these programs (their scorer was overwritten or deleted)."""
+        """Retire the workers of these programs (their scorer was overwritten or deleted): idle ones stop
+        now, busy ones after their requests."""
         for key in list(keys):
             pool = self._pools.pop(key, None)
-            for worker in pool.idle if pool else []:
-                await worker.kill()
+            if pool is not None:
+                self._retired.append(pool)
+                await pool.retire()
+        self._retired = [p for p in self._retired if not p.finished]
 
     def program_keys(self) -> list[str]:
         """Keys of the programs that have (or had) workers here."""
@@ -90,26 +81,23 @@ class SandboxPool:
 
     def idle_workers(self) -> int:
         """How many started workers are waiting for a request (for metrics and tests)."""
-        return sum(len(pool.idle) for pool in self._pools.values())
+        return sum(pool.idle_workers() for pool in self._pools.values())
 
     async def close(self) -> None:
-        """Stop every idle worker."""
-        await self.discard(list(self._pools))
+        """Stop every worker (requests still running fail with :class:`WorkerInterrupted`)."""
+        pools = [*self._pools.values(), *self._retired]
+        self._pools.clear()
+        self._retired.clear()
+        for pool in pools:
+            await pool.close()
 
-    async def _stop_stale_workers(self) -> None:
-        deadline = time.monotonic() - self.config.limits.idle_timeout_s
+    def _stop_stale_workers(self) -> None:
+        now = time.monotonic()
+        if now < self._next_stale_check:
+            return
+        self._next_stale_check = now + min(1.0, self.config.limits.idle_timeout_s)
         for pool in self._pools.values():
-            stale = [w for w in pool.idle if w.idle_since < deadline]
-            pool.idle = [w for w in pool.idle if w.idle_since >= deadline]
-            for worker in stale:
-                await worker.kill()
-
-    def _pool_for(self, program: ScorerProgram) -> _ProgramPool:
-        pool = self._pools.get(program.key)
-        if pool is None:
-            pool = _ProgramPool(program, slots=asyncio.Semaphore(self.config.workers_per_scorer))
-            self._pools[program.key] = pool
-        return pool
+            pool.stop_idle_since(now - self.config.limits.idle_timeout_s)
 
     async def _start(self, program: ScorerProgram) -> SandboxWorker:
         worker = SandboxWorker(program, self.config, namespaces=bool(self._namespaces),
@@ -121,14 +109,12 @@ class SandboxPool:
             raise
         return worker
 
-    def _reusable(self, worker: SandboxWorker) -> bool:
-        limits = self.config.limits
-        return (worker.healthy and worker.requests < limits.max_requests_per_worker
-                and worker.cpu_seconds < limits.cpu_seconds / 2)
-
     async def _ensure_isolation(self) -> None:
-        if self._namespaces is not None:
-            return
+        async with self._isolation_checked:
+            if self._namespaces is None:
+                await self._decide_isolation()
+
+    async def _decide_isolation(self) -> None:
         wanted = self.config.isolation
         identity = sandbox_identity(self.config.sandbox_user) if wanted != "none" else None
         usable = wanted != "none" and os.geteuid() == 0 and await _probe_namespaces(self.config, identity)

@@ -1,4 +1,4 @@
-"""One sandbox worker process, seen from the evaluator: start, score, kill."""
+"""One sandbox worker process, seen from the evaluator: start, send frames, read frames, kill."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from evaluator_service.sandbox.config import SandboxConfig
 from evaluator_service.sandbox.plan import Identity, build_plan, launcher_command
-from evaluator_service.sandbox.protocol import ProtocolError, encode_frame, read_frame
+from evaluator_service.sandbox.protocol import ProtocolError, read_frame
 
 OUTPUT_TAIL_CHARS = 2000
 
@@ -34,8 +34,14 @@ class ScorerProgram:
     class_name: str
 
 
+class WorkerInterrupted(WorkerFailed):
+    """The request itself did nothing wrong: the worker it shared with other requests was stopped because
+    one of those timed out or was abandoned. Worth retrying."""
+
+
 class SandboxWorker:
-    """A started worker. Not safe for concurrent use: the pool hands it to one request at a time."""
+    """One worker process: start it, send it frames, read its frames, kill it. Which requests are in
+    flight on it is :class:`~evaluator_service.sandbox.pipeline.PipelinedWorker`'s business."""
 
     def __init__(self, program: ScorerProgram, config: SandboxConfig, *, namespaces: bool,
                  identity: Identity | None, hidden: list[str]) -> None:
@@ -46,10 +52,7 @@ class SandboxWorker:
         self._hidden = hidden
         self._process: asyncio.subprocess.Process | None = None
         self._work_dir: Path | None = None
-        self.requests = 0
-        self.cpu_seconds = 0.0
         self.healthy = True
-        self.idle_since = 0.0
 
     async def start(self) -> None:
         """Spawn the worker and wait for it to load the scorer; raises :class:`WorkerFailed`."""
@@ -78,31 +81,30 @@ class SandboxWorker:
                 start_new_session=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
             )
 
-    async def score(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Send one request, return the worker's answer; raises :class:`WorkerFailed` (worker then dead)."""
+    def send(self, frame: bytes) -> None:
+        """Queue an encoded frame for the worker's stdin without waiting. A worker that died meanwhile
+        is noticed by whoever reads its answers (:meth:`receive` then raises :class:`ProtocolError`)."""
         assert self._process is not None and self._process.stdin is not None
-        self.requests += 1
-        try:
-            self._process.stdin.write(encode_frame(request))
-            await self._process.stdin.drain()
-        except (ConnectionError, BrokenPipeError):
-            raise await self._died("accepting the request") from None
-        answer = await self._receive(self._config.limits.wall_timeout_s, "scoring")
-        self.cpu_seconds = float(answer.get("cpu", self.cpu_seconds))
-        self.healthy = bool(answer.get("healthy", True))
-        return answer
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            self._process.stdin.write(frame)
+
+    async def receive(self) -> dict[str, Any]:
+        """The worker's next frame; raises :class:`ProtocolError` when it closed its pipe (died)."""
+        assert self._process is not None and self._process.stdout is not None
+        return await read_frame(self._process.stdout)
 
     async def _receive(self, timeout: float, what: str) -> dict[str, Any]:
-        assert self._process is not None and self._process.stdout is not None
         try:
-            return await asyncio.wait_for(read_frame(self._process.stdout), timeout)
+            return await asyncio.wait_for(self.receive(), timeout)
         except TimeoutError:
             await self.kill()
             raise WorkerFailed(f"scorer timed out after {timeout:g} s while {what}") from None
         except ProtocolError:
-            raise await self._died(what) from None
+            raise WorkerFailed(await self.death_notice(what)) from None
 
-    async def _died(self, what: str) -> WorkerFailed:
+    async def death_notice(self, what: str) -> str:
+        """Once the worker closed its pipe: wait briefly for its exit status, kill what is left, and say
+        how it died (signal or exit status, plus the tail of its output)."""
         self.healthy = False
         assert self._process is not None
         with contextlib.suppress(TimeoutError):
@@ -110,7 +112,7 @@ class SandboxWorker:
         tail = self._output_tail()
         await self.kill()
         code = self._process.returncode
-        return WorkerFailed(f"scorer process died while {what} ({_describe_exit(code)}){tail}")
+        return f"scorer process died while {what} ({_describe_exit(code)}){tail}"
 
     async def kill(self) -> None:
         """Kill the worker's whole process group and remove its work directory."""

@@ -14,6 +14,7 @@ from typing import Any
 
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 _HEADER = struct.Struct(">I")
+_BATCH_OVERHEAD = len(b'{"requests":[]}')
 
 
 class ProtocolError(Exception):
@@ -24,6 +25,36 @@ def encode_frame(message: dict[str, Any]) -> bytes:
     payload = json.dumps(message, default=str, separators=(",", ":")).encode()
     if len(payload) > MAX_FRAME_BYTES:
         raise ProtocolError(f"frame of {len(payload)} bytes exceeds {MAX_FRAME_BYTES}")
+    return _HEADER.pack(len(payload)) + payload
+
+
+def encode_request(request: dict[str, Any]) -> bytes:
+    """One request's JSON for :func:`encode_request_frames`; :class:`ProtocolError` if no frame holds it."""
+    payload = json.dumps(request, default=str, separators=(",", ":")).encode()
+    if len(payload) + _BATCH_OVERHEAD > MAX_FRAME_BYTES:
+        raise ProtocolError(f"request of {len(payload)} bytes exceeds {MAX_FRAME_BYTES}")
+    return payload
+
+
+def encode_request_frames(requests: list[bytes]) -> list[bytes]:
+    """Frames ``{"requests": [...]}`` carrying the given JSON-encoded requests, as few as fit under
+    :data:`MAX_FRAME_BYTES` (each request must fit on its own)."""
+    frames: list[bytes] = []
+    batch: list[bytes] = []
+    size = 0
+    for part in requests:
+        if batch and size + len(part) + len(batch) + _BATCH_OVERHEAD > MAX_FRAME_BYTES:
+            frames.append(_request_frame(batch))
+            batch, size = [], 0
+        batch.append(part)
+        size += len(part)
+    if batch:
+        frames.append(_request_frame(batch))
+    return frames
+
+
+def _request_frame(parts: list[bytes]) -> bytes:
+    payload = b'{"requests":[' + b",".join(parts) + b"]}"
     return _HEADER.pack(len(payload)) + payload
 
 

@@ -21,7 +21,7 @@ from judgeval.evaluation_request import EvaluationRequest, ScorerRef
 
 from evaluator_service.registry import Registry, RequirementsInstallError, ScorerNotFound, StoredScorer
 from evaluator_service.sandbox.pool import SandboxPool
-from evaluator_service.sandbox.process import ScorerProgram, WorkerFailed
+from evaluator_service.sandbox.process import ScorerProgram, WorkerFailed, WorkerInterrupted
 from evaluator_service.scoring.contract import (
     FatalScorerError,
     InvalidExampleError,
@@ -44,11 +44,13 @@ _ERRORS: dict[str, type[ScoringError]] = {
 class UploadedScorer:
     """One stored scorer version, scored in the sandbox."""
 
-    def __init__(self, stored: StoredScorer, registry: Registry, pool: SandboxPool) -> None:
+    def __init__(self, stored: StoredScorer, registry: Registry, pool: SandboxPool,
+                 programs: dict[str, ScorerProgram] | None = None) -> None:
         self.name = stored.name
         self.stored = stored
         self._registry = registry
         self._pool = pool
+        self._programs = {} if programs is None else programs
 
     async def score(self, example: dict[str, Any], request: EvaluationRequest) -> ScoreOutcome:
         """Run ``a_score_example`` of the uploaded class on ``example`` in a sandbox worker."""
@@ -57,7 +59,10 @@ class UploadedScorer:
             answer = await self._pool.run(program, {
                 "example": example, "config": request.scorer.config, "threshold": request.scorer.threshold,
             })
+        except WorkerInterrupted as exc:  # another request broke the shared worker: retried by the runner
+            raise TransientScorerError(f"{self.name} v{self.stored.version}: {exc}") from None
         except WorkerFailed as exc:
+            self._programs.pop(program_key(self.stored), None)  # re-read source and environment next time
             raise ScorerCrashedError(f"{self.name} v{self.stored.version}: {exc}") from None
         except RequirementsInstallError as exc:
             raise ScorerCrashedError(f"{self.name}: its environment could not be rebuilt: {exc}") from None
@@ -71,12 +76,20 @@ class UploadedScorer:
         raise error(f"{self.name} v{self.stored.version}: {answer.get('message', 'scorer failed')}")
 
     async def _program(self) -> ScorerProgram:
+        """The program, cached per stored version by the source: reading the source file and checking
+        the environment for every span would cost more than scoring it."""
         stored = self.stored
+        key = program_key(stored)
+        cached = self._programs.get(key)
+        if cached is not None:
+            return cached
         python = await self._registry.ensure_environment(stored)
-        return ScorerProgram(
-            key=program_key(stored), python=python, source=await self._registry.read_source(stored),
+        program = ScorerProgram(
+            key=key, python=python, source=await self._registry.read_source(stored),
             module_file=stored.source_filename, class_name=stored.class_name,
         )
+        self._programs[key] = program
+        return program
 
 
 class _MissingVersion:
@@ -122,6 +135,7 @@ class UploadedScorerSource:
         self._pool = pool
         self._recheck_unknown = recheck_unknown
         self._tasks: set[asyncio.Task[None]] = set()
+        self._programs: dict[str, ScorerProgram] = {}
         pool.hide(registry.data_dir)
         registry.add_listener(self._forget)
 
@@ -142,7 +156,7 @@ class UploadedScorerSource:
         """The scorer from this replica's index, or ``None`` if the index does not know the name."""
         stored = self.registry.find(ref.name, ref.version)
         if stored is not None:
-            return UploadedScorer(stored, self.registry, self._pool)
+            return UploadedScorer(stored, self.registry, self._pool, self._programs)
         versions = self.registry.versions(ref.name)
         if not versions:
             return None
@@ -151,6 +165,8 @@ class UploadedScorerSource:
 
     def _forget(self, name: str) -> None:
         prefix = f"{name}@"
+        for key in [k for k in self._programs if k.startswith(prefix)]:
+            del self._programs[key]
         keys = [k for k in self._pool.program_keys() if k.startswith(prefix)]
         try:
             task = asyncio.get_running_loop().create_task(self._pool.discard(keys))

@@ -1,19 +1,25 @@
 """The sandbox worker: loads one uploaded scorer and scores examples sent over the protocol pipe.
 
-Started as ``python -I -m evaluator_service.sandbox.worker MODULE.py CLASS`` inside the scorer's
+Started as ``python -I -m evaluator_service.sandbox.worker MODULE.py CLASS CAP`` inside the scorer's
 environment, in its private work directory (see :mod:`evaluator_service.sandbox.launcher`). Frames
 arrive on stdin and answers leave on a duplicate of the original stdout; the process's own fds 1 and 2
 then point at ``output.log`` (bounded by ``RLIMIT_FSIZE``) and ``sys.stdout``/``sys.stderr`` keep only
-the first ``cap`` bytes, so a scorer printing gigabytes cannot flood anything.
+the first ``CAP`` characters per request, so a scorer printing gigabytes cannot flood anything.
 
-Request: ``{"example": {...}, "config": {...}, "threshold": 0.5}``.
-Answer: ``{"ok": true, "value": 1.0, "reason": "...", "cpu": 0.4, "output": "..."}`` or
-``{"ok": false, "kind": "crash|transient|fatal|invalid_example|load", "message": "...", ...}``.
+Request frame: ``{"requests": [{"id": 7, "example": {...}, "config": {...}, "threshold": 0.5}, ...]}``.
+Each request is scored in its own asyncio task, so the requests of an async scorer (e.g. one calling an
+LLM judge) wait for their judges concurrently, and one request failing never fails another. Answers
+finished in the same event-loop turn leave together:
+``{"answers": [{"id": 7, "ok": true, "value": 1.0, "reason": "...", "output": "..."}], "cpu": 0.4}`` or
+per answer ``{"id": 7, "ok": false, "kind": "crash|transient|fatal|invalid_example", "message": "...",
+"healthy": false, ...}`` (``healthy`` is false after ``MemoryError``/``RecursionError``: the evaluator
+then retires the worker). A scorer that cannot load answers one ``{"ok": false, "kind": "load"}`` frame.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import importlib.util
 import inspect
 import io
@@ -26,7 +32,7 @@ import traceback
 import typing
 from typing import Any
 
-from evaluator_service.sandbox.protocol import read_frame_fd, write_frame_fd
+from evaluator_service.sandbox.protocol import MAX_FRAME_BYTES, ProtocolError, read_frame, write_frame_fd
 
 _FATAL_ERRORS = {"AuthenticationError", "PermissionDeniedError"}
 _TRANSIENT_ERRORS = {"RateLimitError", "APIConnectionError", "APITimeoutError", "InternalServerError"}
@@ -55,15 +61,38 @@ class CappedWriter(io.TextIOBase):
         return text
 
 
-def _isolate_stdio(cap: int) -> tuple[int, int, CappedWriter]:
+_request_output: contextvars.ContextVar[CappedWriter | None] = contextvars.ContextVar(
+    "judgeval_request_output", default=None)
+
+
+class OutputRouter(io.TextIOBase):
+    """``sys.stdout``/``sys.stderr`` of the worker: each request's task prints into its own capped buffer
+    (a context variable, so concurrent requests never see each other's output; ``asyncio.to_thread``
+    carries it along). Prints from elsewhere (a thread the scorer started) join the next answer."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.unattributed = CappedWriter(cap)
+
+    def write(self, text: str) -> int:
+        return (_request_output.get() or self.unattributed).write(text)
+
+    def capture(self) -> CappedWriter:
+        """Route this task's prints to a fresh buffer (call at the start of the request's task)."""
+        writer = CappedWriter(self.cap)
+        _request_output.set(writer)
+        return writer
+
+
+def _isolate_stdio(cap: int) -> tuple[int, int, OutputRouter]:
     proto_in, proto_out = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(2, 1)  # C-level writes go to the capped output.log the evaluator gave us as stderr
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over RLIMIT_FSIZE: EFBIG instead of death
-    writer = CappedWriter(cap)
-    sys.stdout = sys.stderr = writer
-    return proto_in, proto_out, writer
+    router = OutputRouter(cap)
+    sys.stdout = sys.stderr = router
+    return proto_in, proto_out, router
 
 
 def _load_class(module_file: str, class_name: str) -> type:
@@ -133,26 +162,96 @@ def _failure(exc: BaseException, kind: str | None = None) -> dict[str, Any]:
     return {"ok": False, "kind": kind or _classify(exc), "message": tail[-2000:], "healthy": healthy}
 
 
+class _Outbox:
+    """Answers finished in one event-loop turn leave in one frame (one write, one wake-up of the
+    evaluator), with the process's CPU time so far."""
+
+    def __init__(self, fd: int, router: OutputRouter) -> None:
+        self._fd = fd
+        self._router = router
+        self._answers: list[dict[str, Any]] = []
+
+    def put(self, answer: dict[str, Any]) -> None:
+        if not self._answers:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._answers.append(answer)
+
+    def _flush(self) -> None:
+        answers, self._answers = self._answers, []
+        stray = self._router.unattributed.take()
+        if stray:
+            answers[0]["output"] = stray + answers[0].get("output", "")
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = usage.ru_utime + usage.ru_stime
+        try:
+            write_frame_fd(self._fd, {"answers": answers, "cpu": cpu})
+        except ProtocolError:  # too large together (big outputs): one frame each
+            for answer in answers:
+                write_frame_fd(self._fd, {"answers": [answer], "cpu": cpu})
+
+
+class _Scoring:
+    """Scores each request of a frame in its own task; cancels the ones the evaluator gave up on."""
+
+    def __init__(self, cls: type, example_type: Any, router: OutputRouter, outbox: _Outbox) -> None:
+        self._cls = cls
+        self._example_type = example_type
+        self._router = router
+        self._outbox = outbox
+        self._tasks: dict[Any, asyncio.Task[None]] = {}  # also keeps them alive: the loop holds weak refs
+
+    def start(self, request: dict[str, Any]) -> None:
+        request_id = request.get("id")
+        task = asyncio.get_running_loop().create_task(self._answer(request))
+        self._tasks[request_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(request_id, None))
+
+    def cancel(self, request_id: Any) -> None:
+        task = self._tasks.get(request_id)
+        if task is not None:
+            task.cancel()
+
+    async def _answer(self, request: dict[str, Any]) -> None:
+        output = self._router.capture()  # this task's own context: its prints only
+        try:
+            value, reason = await _score(self._cls, self._example_type, request)
+            answer: dict[str, Any] = {"ok": True, "value": value, "reason": reason}
+        except asyncio.CancelledError:  # the evaluator gave up on it; the answer confirms it stopped
+            answer = {"ok": False, "kind": "cancelled", "message": "cancelled by the evaluator"}
+        except Exception as exc:
+            answer = _failure(exc)
+        answer |= {"id": request.get("id"), "output": output.take()}
+        self._outbox.put(answer)
+
+
+async def _serve_frames(proto_in: int, scoring: _Scoring) -> None:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=MAX_FRAME_BYTES)
+    pipe = os.fdopen(proto_in, "rb", buffering=0)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
+    while True:
+        try:
+            frame = await read_frame(reader)
+        except ProtocolError:  # the evaluator closed our stdin: it is stopping us
+            return
+        for request in frame.get("requests", ()):
+            scoring.start(request)
+        for request_id in frame.get("cancel", ()):
+            scoring.cancel(request_id)
+
+
 def serve(module_file: str, class_name: str, cap: int) -> None:
     """Load the scorer, announce readiness, answer frames until stdin closes."""
-    proto_in, proto_out, writer = _isolate_stdio(cap)
+    proto_in, proto_out, router = _isolate_stdio(cap)
     try:
         cls = _load_class(module_file, class_name)
         example_type = _example_type(cls)
     except BaseException as exc:
-        write_frame_fd(proto_out, _failure(exc, "load") | {"output": writer.take()})
+        write_frame_fd(proto_out, _failure(exc, "load") | {"output": router.unattributed.take()})
         return
     write_frame_fd(proto_out, {"ok": True, "ready": True})
-    loop = asyncio.new_event_loop()
-    while (request := read_frame_fd(proto_in)) is not None:
-        try:
-            value, reason = loop.run_until_complete(_score(cls, example_type, request))
-            answer: dict[str, Any] = {"ok": True, "value": value, "reason": reason}
-        except Exception as exc:
-            answer = _failure(exc)
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        answer |= {"cpu": usage.ru_utime + usage.ru_stime, "output": writer.take()}
-        write_frame_fd(proto_out, answer)
+    scoring = _Scoring(cls, example_type, router, _Outbox(proto_out, router))
+    asyncio.run(_serve_frames(proto_in, scoring))
 
 
 if __name__ == "__main__":
