@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 from judgeval.testing import OtlpTraceReceiver
+from judgeval.tracer._exporters import create_exporter
 from judgeval.tracer._otlp_wire import encode_any_value, encode_request, varint
-from judgeval.tracer._provider import create_exporter
 from judgeval.tracer._wire_exporter import WireOtlpSpanExporter
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest

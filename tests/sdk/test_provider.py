@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,9 +11,12 @@ from pathlib import Path
 import pytest
 from judgeval import semconv
 from judgeval.testing import OtlpTraceReceiver
-from judgeval.tracer._provider import build_resource, create_exporter
+from judgeval.tracer._exporters import configured_exporters, create_exporter
+from judgeval.tracer._provider import build_resource
+from judgeval.tracer._wire_exporter import WireOtlpSpanExporter
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
 from .conftest import run_python
 
@@ -30,6 +35,57 @@ def test_traces_protocol_overrides_the_general_one(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc")
     assert isinstance(create_exporter(), GrpcExporter)
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        (None, [WireOtlpSpanExporter]),
+        ("otlp", [WireOtlpSpanExporter]),
+        ("none", []),
+        ("console", [ConsoleSpanExporter]),
+        ("otlp, console", [WireOtlpSpanExporter, ConsoleSpanExporter]),
+        ("otlp_proto_http", [HttpExporter]),
+    ],
+)
+def test_otel_traces_exporter_chooses_the_exporters(
+    monkeypatch: pytest.MonkeyPatch, setting: str | None, expected: list[type]
+):
+    if setting is not None:
+        monkeypatch.setenv("OTEL_TRACES_EXPORTER", setting)
+    assert [type(e) for e in configured_exporters()] == expected
+
+
+def test_an_unknown_exporter_name_is_reported_with_the_installed_ones(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "jaegr,otlp")
+    with caplog.at_level("WARNING", logger="judgeval"):
+        assert [type(e) for e in configured_exporters()] == [WireOtlpSpanExporter]
+    assert "'jaegr'" in caplog.text
+    assert "console" in caplog.text  # the message lists what is installed
+
+
+CONSOLE_SCRIPT = """
+from judgeval.tracer import Tracer
+judgment = Tracer(project_name="console_project")
+
+@judgment.observe(span_type="tool")
+def lookup(order):
+    return "shipped"
+
+lookup("A1")
+judgment.flush()
+"""
+
+
+def test_a_tracer_created_provider_honors_otel_traces_exporter(tmp_path: Path):
+    env = {**os.environ, "OTEL_TRACES_EXPORTER": "console", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"}
+    done = run_python(["-c", CONSOLE_SCRIPT], env, tmp_path)
+    span = json.loads(done.stdout)
+    assert span["name"] == "lookup"
+    assert span["attributes"][semconv.JUDGEVAL_SPAN_TYPE] == "tool"
+    assert "UNAVAILABLE" not in done.stderr  # no OTLP exporter was made next to the console one
 
 
 def test_service_name_defaults_to_project_but_env_wins(monkeypatch: pytest.MonkeyPatch):

@@ -20,7 +20,7 @@ from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr
 from opentelemetry.sdk._configuration import _OTelSDKConfigurator
 
 from judgeval import semconv
-from judgeval.tracer._provider import GRPC, otlp_protocol
+from judgeval.tracer._exporters import GRPC, otlp_protocol
 
 DISTRO_ENV_DEFAULTS: dict[str, str] = {
     "OTEL_TRACES_EXPORTER": "otlp",

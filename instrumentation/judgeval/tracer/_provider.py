@@ -2,8 +2,9 @@
 
 If the application (or ``opentelemetry-instrument``) already installed an SDK ``TracerProvider`` globally,
 it is reused as-is: we add our processors but no exporter, because the app already chose where spans go.
-Otherwise we create one that exports OTLP (gRPC by default, ``http/protobuf`` if the standard
-``OTEL_EXPORTER_OTLP_*PROTOCOL`` variables say so) and install it globally so other instrumentations nest.
+Otherwise we create one with the exporters ``OTEL_TRACES_EXPORTER`` names (OTLP by default: gRPC, or
+``http/protobuf`` if the standard ``OTEL_EXPORTER_OTLP_*PROTOCOL`` variables say so; see
+:mod:`judgeval.tracer._exporters`) and install it globally so other instrumentations nest.
 
 Process exit is bounded: our batch processor gives up after a few seconds on an unreachable collector
 instead of retrying for the exporter's full timeout.
@@ -28,6 +29,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from judgeval import semconv
 from judgeval.tracer._agent import AgentAttributionSpanProcessor
+from judgeval.tracer._exporters import configured_exporters
 
 logger = logging.getLogger("judgeval")
 
@@ -41,9 +43,6 @@ DEFAULT_BSP_SCHEDULE_DELAY_MILLIS = 1000
 OTEL_BSP_MAX_QUEUE_SIZE = "OTEL_BSP_MAX_QUEUE_SIZE"
 OTEL_BSP_SCHEDULE_DELAY = "OTEL_BSP_SCHEDULE_DELAY"
 
-HTTP_PROTOBUF = "http/protobuf"
-GRPC = "grpc"
-_PROTOCOL_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
 
 
 class BoundedBatchSpanProcessor(BatchSpanProcessor):
@@ -120,37 +119,6 @@ _states: weakref.WeakKeyDictionary[TracerProvider, ProviderState] = weakref.Weak
 _states_lock = threading.Lock()
 
 
-def otlp_protocol() -> str:
-    """The OTLP protocol chosen by the standard environment variables (traces-specific first)."""
-    for variable in _PROTOCOL_VARIABLES:
-        value = os.environ.get(variable, "").strip().lower()
-        if value:
-            if value not in (GRPC, HTTP_PROTOBUF):
-                logger.warning("%s=%r is not supported by judgeval; using %s", variable, value, GRPC)
-                return GRPC
-            return value
-    return GRPC
-
-
-def create_exporter() -> SpanExporter:
-    """An OTLP span exporter for the configured protocol; it reads endpoint/headers/timeout itself.
-
-    gRPC (the default) gets judgeval's faster wire encoder (:mod:`judgeval.tracer._wire_exporter`); the
-    stock OTLP/HTTP exporter has no hook for it and encodes as usual.
-    """
-    if otlp_protocol() == HTTP_PROTOBUF:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
-
-        return HttpExporter()
-    from judgeval.tracer._wire_exporter import WireOtlpSpanExporter, stock_exporter_has_translation_hook
-
-    if stock_exporter_has_translation_hook():
-        return WireOtlpSpanExporter()
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
-
-    return GrpcExporter()
-
-
 def build_resource(project_name: str) -> Resource:
     """Resource with the project name; ``service.name`` defaults to it unless ``OTEL_*`` env sets one."""
     resource = Resource.create({semconv.JUDGEVAL_PROJECT_NAME: project_name})
@@ -190,7 +158,8 @@ def _register(provider: TracerProvider, created: bool) -> ProviderState:
 
 def _create_global_provider(project_name: str) -> TracerProvider:
     provider = TracerProvider(resource=build_resource(project_name))
-    provider.add_span_processor(create_batch_processor(create_exporter()))
+    for exporter in configured_exporters():
+        provider.add_span_processor(create_batch_processor(exporter))
     trace.set_tracer_provider(provider)
     if trace.get_tracer_provider() is not provider:
         logger.warning(
