@@ -105,7 +105,9 @@ class EvaluatorApp:
     async def start(self) -> None:
         """Open the queue, resume pending work, and start serving."""
         cfg = self.config
-        store = self._store = await SpanStore.open(cfg.data_dir, cfg.queue.max_spans, cfg.queue.max_bytes)
+        store = self._store = await SpanStore.open(
+            cfg.data_dir, cfg.queue.max_spans, cfg.queue.max_bytes, row_spans=cfg.export.batch_size
+        )
         if self._state is None:
             self._state = open_shared_state(cfg.state_db_url)
         await self._state.open()  # StateUnavailable names the (password-masked) URL

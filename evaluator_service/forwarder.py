@@ -1,9 +1,10 @@
 """Re-export of queued spans to the downstream OTLP/gRPC receiver, with retry and backoff.
 
 The forwarder reads spans that are ready (forwarded untouched or already enriched) from the durable
-queue in batches (two in flight, so reading the next batch overlaps the downstream's answer), regroups
-them under their original resource and scope as bytes (spans are never re-parsed), and deletes them
-from the queue only after the downstream answered OK. Delivery is therefore at-least-once: if the process dies
+queue in batches of up to ``export.batch_size`` spans (two in flight, so reading the next batch overlaps
+the downstream's answer), regroups them under their original resource and scope as bytes (spans are
+never re-parsed; packed rows are copied in as they are), and deletes them from the queue only after the
+downstream answered OK. Delivery is therefore at-least-once: if the process dies
 between the downstream's OK and the delete, those spans are sent again after restart. In normal
 operation every span is sent exactly once.
 
@@ -62,7 +63,10 @@ def build_request(rows: Sequence[QueuedSpan]) -> trace_service_pb2.ExportTraceSe
             scope_spans = resource_spans.scope_spans.add()
             scope_spans.MergeFromString(row.scope)
             scopes[(row.resource, row.scope)] = scope_spans
-        scope_spans.spans.append(Span.FromString(row.span))
+        if row.packed:  # the bytes of a ScopeSpans holding only spans: merging appends them
+            scope_spans.MergeFromString(row.span)
+        else:
+            scope_spans.spans.append(Span.FromString(row.span))
     return request
 
 
@@ -71,21 +75,24 @@ def encode_request(rows: Sequence[QueuedSpan]) -> bytes:
 
     Protobuf lets a message's fields come in any order and concatenates repeated fields, so a
     ``ScopeSpans`` is its stored envelope followed by one ``spans`` field per span, and likewise a
-    ``ResourceSpans`` its envelope followed by its ``scope_spans``. Groups keep first-arrival order.
+    ``ResourceSpans`` its envelope followed by its ``scope_spans``; a packed row already is such a run of
+    ``spans`` fields. Groups keep first-arrival order.
     """
-    groups: dict[bytes, dict[bytes, list[bytes]]] = {}
+    groups: dict[bytes, dict[bytes, list[QueuedSpan]]] = {}
     for row in rows:
-        groups.setdefault(row.resource, {}).setdefault(row.scope, []).append(row.span)
-    out = bytearray()
+        groups.setdefault(row.resource, {}).setdefault(row.scope, []).append(row)
+    parts: list[bytes] = []  # joined once at the end: packed rows are large, copy them once
     for resource, scopes in groups.items():
-        body = bytearray(resource)
-        for scope, spans in scopes.items():
-            scope_spans = bytearray(scope)
-            for span in spans:
-                _field(scope_spans, _SPANS_TAG, span)
-            _field(body, _SCOPE_SPANS_TAG, scope_spans)
-        _field(out, _RESOURCE_SPANS_TAG, body)
-    return bytes(out)
+        body: list[bytes] = [resource]
+        for scope, scope_rows in scopes.items():
+            scope_spans = [scope]
+            for row in scope_rows:
+                if not row.packed:
+                    scope_spans += (_SPANS_TAG, _varint(len(row.span)))
+                scope_spans.append(row.span)
+            body += (_SCOPE_SPANS_TAG, _varint(sum(map(len, scope_spans))), *scope_spans)
+        parts += (_RESOURCE_SPANS_TAG, _varint(sum(map(len, body))), *body)
+    return b"".join(parts)
 
 
 # Wire tags (field number << 3 | length-delimited): ExportTraceServiceRequest.resource_spans = 1,
@@ -95,15 +102,16 @@ _SCOPE_SPANS_TAG = b"\x12"
 _SPANS_TAG = b"\x12"
 
 
-def _field(out: bytearray, tag: bytes, payload: bytes | bytearray) -> None:
-    """Append one length-delimited field (tag, varint length, payload)."""
-    out += tag
-    size = len(payload)
-    while size > 0x7F:
-        out.append((size & 0x7F) | 0x80)
-        size >>= 7
-    out.append(size)
-    out += payload
+def _varint(value: int) -> bytes:
+    """A length as a protobuf varint."""
+    if value < 0x80:
+        return bytes((value,))
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
 
 
 class SpanForwarder:
@@ -175,22 +183,23 @@ class SpanForwarder:
                 task.cancel()
 
     async def _next_batch(self, in_flight: frozenset[int]) -> list[QueuedSpan]:
-        """The oldest ready spans not already being sent."""
+        """The oldest ready rows not already being sent."""
         return _cap_bytes(await self._store.pending_export(self._config.batch_size, in_flight))
 
     async def _deliver(self, rows: Sequence[QueuedSpan]) -> bool:
         """Send until acknowledged or refused for good; ``False`` when stopped while retrying."""
         request = encode_request(rows)
+        spans = sum(row.count for row in rows)
         attempt = 0
         while True:
             code, detail = await self._export(request)
             if code is None or code in UNDELIVERABLE_CODES:
                 if code is not None:
                     logger.error("downstream permanently refused %d spans (%s: %s); dropping them",
-                                 len(rows), code.name, detail)
-                    self._metrics.dropped(len(rows), code.name)
+                                 spans, code.name, detail)
+                    self._metrics.dropped(spans, code.name)
                 else:
-                    self._metrics.forwarded(len(rows))
+                    self._metrics.forwarded(spans)
                 self._failing = False
                 await self._store.delete([row.id for row in rows])
                 return True

@@ -2,7 +2,8 @@
 
 ``Export`` sorts each span into "to score" (tagged ``judgeval.eval.status=pending`` or matched by a rule)
 or "to forward" (everything else), and answers OK only after the whole batch is committed to the durable
-queue in one transaction. It never scores: workers do that later. A full queue answers ``UNAVAILABLE``,
+queue in one transaction. It never scores: workers do that later. Spans are stored packed, one row per
+resource, scope and routing (see :mod:`evaluator_service.store`). A full queue answers ``UNAVAILABLE``,
 which OTLP exporters and collectors retry; a single export larger than the whole queue can never fit and
 answers ``INVALID_ARGUMENT`` naming the limit to raise. Spans without a valid trace or span id cannot be
 routed or sampled and are refused through ``partial_success``, with the reason.
@@ -21,17 +22,33 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 
 from evaluator_service.otlp_values import attributes_dict, find_attribute
 from evaluator_service.rules import RuleMatcher
-from evaluator_service.store import BatchTooLargeError, NewSpan, QueueFullError, SpanState, SpanStore
+from evaluator_service.store import (
+    MAX_ROW_BYTES,
+    BatchTooLargeError,
+    NewSpanGroup,
+    QueueFullError,
+    SpanState,
+    SpanStore,
+    span_groups,
+)
 from evaluator_service.telemetry import EvaluatorMetrics
 
 logger = logging.getLogger(__name__)
 
 
+_STATUS_KEY = semconv.JUDGEVAL_EVAL_STATUS.encode()
+
+
 @dataclass
 class _Batch:
-    spans: list[NewSpan] = field(default_factory=list)
+    rows: list[NewSpanGroup] = field(default_factory=list)
+    accepted: int = 0
     rejected: int = 0
     reasons: set[str] = field(default_factory=set)
+
+    def add(self, group: NewSpanGroup) -> None:
+        self.rows.append(group)
+        self.accepted += group.count
 
 
 class TraceIntakeServicer(trace_service_pb2_grpc.TraceServiceServicer):
@@ -52,16 +69,16 @@ class TraceIntakeServicer(trace_service_pb2_grpc.TraceServiceServicer):
         if not self.accepting:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "evaluator is shutting down")
         batch = self._sort(request)
-        if batch.spans:
+        if batch.rows:
             try:
-                await self._store.enqueue(batch.spans)
+                await self._store.enqueue(batch.rows)
             except BatchTooLargeError as exc:
-                self._metrics.rejected(len(batch.spans), "batch_too_large")
+                self._metrics.rejected(batch.accepted, "batch_too_large")
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
             except QueueFullError as exc:
-                self._metrics.rejected(len(batch.spans), "queue_full")
+                self._metrics.rejected(batch.accepted, "queue_full")
                 await context.abort(grpc.StatusCode.UNAVAILABLE, f"{exc}; retry later")
-            self._metrics.accepted(len(batch.spans))
+            self._metrics.accepted(batch.accepted)
             self._on_enqueued()
         response = trace_service_pb2.ExportTraceServiceResponse()
         if batch.rejected:
@@ -79,15 +96,34 @@ class TraceIntakeServicer(trace_service_pb2_grpc.TraceServiceServicer):
             for scope_spans in resource_spans.scope_spans:
                 scope = ScopeSpans(scope=scope_spans.scope, schema_url=scope_spans.schema_url)
                 scope_bytes = scope.SerializeToString()
-                for span in scope_spans.spans:
-                    problem = _id_problem(span)
-                    if problem:
-                        batch.rejected += 1
-                        batch.reasons.add(problem)
-                        continue
-                    state = self._route(span, resource_attrs)
-                    batch.spans.append(NewSpan(state, resource_bytes, scope_bytes, span.SerializeToString()))
+                self._sort_scope(batch, scope_spans, resource_bytes, scope_bytes, resource_attrs)
         return batch
+
+    def _sort_scope(
+        self, batch: _Batch, scope_spans: ScopeSpans, resource: bytes, scope: bytes,
+        resource_attrs: dict[str, object],
+    ) -> None:
+        """One scope's spans as packed rows: those to score, those to forward, the invalid ones refused."""
+        # Rules write the tag onto the spans they match, so with rules the spans are serialized after routing.
+        packed = None if self._rules else _packed(scope_spans, self._store.row_spans)
+        if packed is not None and _STATUS_KEY not in packed:  # the common case: nothing tagged
+            batch.add(NewSpanGroup(resource, scope, packed, len(scope_spans.spans)))
+            return
+        routed = []
+        for span in scope_spans.spans:
+            problem = _id_problem(span)
+            if problem:
+                batch.rejected += 1
+                batch.reasons.add(problem)
+            else:
+                routed.append((span, self._route(span, resource_attrs)))
+        if packed is not None and all(state is SpanState.SCORE for _, state in routed):
+            batch.add(NewSpanGroup(resource, scope, packed, len(routed), SpanState.SCORE))
+            return
+        for state in (SpanState.SCORE, SpanState.EXPORT):
+            spans = [span.SerializeToString() for span, s in routed if s is state]
+            for group in span_groups(resource, scope, spans, self._store.row_spans, state):
+                batch.add(group)
 
     def _route(self, span: Span, resource_attrs: dict[str, object]) -> SpanState:
         status = find_attribute(span.attributes, semconv.JUDGEVAL_EVAL_STATUS)
@@ -96,6 +132,19 @@ class TraceIntakeServicer(trace_service_pb2_grpc.TraceServiceServicer):
         if status is None and self._rules and self._rules.apply(span, resource_attrs):
             return SpanState.SCORE
         return SpanState.EXPORT
+
+
+def _packed(scope_spans: ScopeSpans, row_spans: int) -> bytes | None:
+    """The scope's spans serialized in one call as one packed row, if they all have valid ids and fit."""
+    spans = scope_spans.spans
+    if not spans or len(spans) > row_spans or any(_id_problem(span) for span in spans):
+        return None
+    # With its envelope cleared, a ScopeSpans serializes as exactly its packed spans. (The caller serialized
+    # the envelope already, and the request is ours to change.)
+    scope_spans.ClearField("scope")
+    scope_spans.ClearField("schema_url")
+    packed = scope_spans.SerializeToString()
+    return packed if len(packed) <= MAX_ROW_BYTES else None
 
 
 def _id_problem(span: Span) -> str | None:

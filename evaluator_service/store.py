@@ -1,16 +1,24 @@
 """The durable queue: every accepted span lives in SQLite until the downstream acknowledged it.
 
 One database file, ``<data_dir>/queue.sqlite3``, in WAL mode with ``synchronous=FULL`` so a committed
-transaction survives a power cut. Each span is one row holding its own serialized OTLP ``Span`` plus the
-serialized ``Resource`` and ``InstrumentationScope`` it arrived under (as ``ResourceSpans``/``ScopeSpans``
-with their span lists emptied, which keeps the schema URLs too). A row is in one of two states:
+transaction survives a power cut. Each row holds span data plus the serialized ``Resource`` and
+``InstrumentationScope`` it arrived under (as ``ResourceSpans``/``ScopeSpans`` with their span lists
+emptied, which keeps the schema URLs too), and the number of spans it holds (``spans``). The span data is
+either one serialized OTLP ``Span`` (``packed = 0``) or a *packed* group of up to ``row_spans`` spans of
+one resource and scope that arrived or were scored together: the bytes of a ``ScopeSpans``
+holding just those spans, i.e. one length-delimited ``spans`` field per span (``packed = 1``, see
+:func:`pack_spans`). Packing makes a group of spans cost one row to insert, read and delete instead of one
+each, and the forwarder copies the bytes into its request as they are. Queue limits, ``span_count`` and
+metrics count spans, never rows. A row is in one of two states:
 
-* ``SCORE`` — waiting for a worker; the worker replaces the span bytes with the enriched span and moves
-  the row to ``EXPORT`` in one transaction.
+* ``SCORE`` — tagged spans waiting for a worker. In one transaction the worker stores the enriched spans of
+  a batch as packed ``EXPORT`` rows and deletes their ``SCORE`` rows; spans of a packed row that must wait
+  (an LLM judge, a sandboxed scorer, ...) go back to the queue as ``SCORE`` rows of one span each.
 * ``EXPORT`` — waiting for the forwarder, which deletes the row only after the downstream answered OK.
 
 That gives at-least-once delivery: a crash between the downstream's OK and the delete re-sends the span
-after restart.
+after restart. A queue file written before packing existed (no ``spans``/``packed`` columns) is upgraded
+when opened, in one transaction: its rows keep meaning one unpacked span each.
 Pauses and uploaded scorers are shared state and live in :mod:`evaluator_service.state` instead.
 
 SQLite calls run on one dedicated thread (the connection never leaves it), so the event loop never blocks
@@ -21,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import IntEnum
@@ -32,17 +40,42 @@ T = TypeVar("T")
 
 DB_FILE_NAME = "queue.sqlite3"
 
-_SCHEMA = """
+ROW_SPANS = 512
+"""Default of the most spans one packed row holds (the app passes ``export.batch_size``), so one row never
+makes a re-export request larger than the configured batch."""
+
+MAX_ROW_BYTES = 4 * 1024 * 1024
+"""The most span bytes one packed row holds (a bigger group is split; a single larger span gets a row of
+its own), keeping re-export requests small."""
+
+# Small columns first: SQLite reads a column stored after a large blob only by walking the blob's overflow
+# pages, and packed rows are large.
+_CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS spans (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     state INTEGER NOT NULL,
+    spans INTEGER NOT NULL DEFAULT 1,
+    packed INTEGER NOT NULL DEFAULT 0,
+    size INTEGER NOT NULL,
     resource BLOB NOT NULL,
     scope BLOB NOT NULL,
-    span BLOB NOT NULL,
-    size INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS spans_by_state ON spans (state, id);
-"""
+    span BLOB NOT NULL
+)"""
+_CREATE_INDEX = "CREATE INDEX IF NOT EXISTS spans_by_state ON spans (state, id)"
+
+# A queue file from before packing has no spans/packed columns (every row is one unpacked span, which is what
+# the defaults say). Its rows are copied, ids included, into a table of the current layout: adding the
+# columns at the end instead would leave them behind the large blobs.
+_UPGRADE = (
+    "ALTER TABLE spans RENAME TO spans_before_packing",
+    _CREATE_TABLE,
+    "INSERT INTO spans (id, state, size, resource, scope, span) "
+    "SELECT id, state, size, resource, scope, span FROM spans_before_packing ORDER BY id",
+    "DROP TABLE spans_before_packing",
+    _CREATE_INDEX,
+)
+
+_INSERT = "INSERT INTO spans (state, resource, scope, span, size, spans, packed) VALUES (?, ?, ?, ?, ?, ?, ?)"
 
 
 class SpanState(IntEnum):
@@ -71,20 +104,82 @@ class NewSpan:
 
 
 @dataclass(frozen=True, slots=True)
+class NewSpanGroup:
+    """``count`` spans of one resource and scope to enqueue as one packed row: ``spans`` is what
+    :func:`pack_spans` makes of them."""
+
+    resource: bytes
+    scope: bytes
+    spans: bytes
+    count: int
+    state: SpanState = SpanState.EXPORT
+
+
+@dataclass(frozen=True, slots=True)
 class QueuedSpan:
-    """A span row read back from the queue."""
+    """A row read back from the queue: one span, or ``count`` packed spans when ``packed``."""
 
     id: int
     resource: bytes
     scope: bytes
     span: bytes
+    count: int = 1
+    packed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredRow:
+    """A ``SCORE`` row after scoring: ``spans`` holds its ``count`` enriched spans (packed like the row,
+    so one span of an unpacked row), ``requeue`` the serialized spans of a packed row that still need
+    waiting; they go back to the queue as ``SCORE`` rows of their own, to be read again."""
+
+    row: QueuedSpan
+    spans: bytes
+    count: int = 1
+    requeue: Sequence[bytes] = ()
+
+
+def pack_spans(spans: Iterable[bytes]) -> bytes:
+    """Serialized spans as the bytes of a ``ScopeSpans`` holding only them: per span, the wire tag of
+    ``ScopeSpans.spans`` (field 2, length-delimited), its length as a varint, then the span."""
+    out = bytearray()
+    for span in spans:
+        size = len(span)
+        out.append(0x12)
+        while size > 0x7F:
+            out.append((size & 0x7F) | 0x80)
+            size >>= 7
+        out.append(size)
+        out += span
+    return bytes(out)
+
+
+def span_groups(
+    resource: bytes, scope: bytes, spans: Sequence[bytes], row_spans: int, state: SpanState = SpanState.EXPORT
+) -> list[NewSpanGroup]:
+    """Serialized spans of one resource and scope as packed rows of at most ``row_spans`` spans and about
+    :data:`MAX_ROW_BYTES` bytes each."""
+    groups: list[NewSpanGroup] = []
+    start = 0
+    while start < len(spans):
+        end, size = start, 0
+        while end < len(spans) and end - start < row_spans and (
+            end == start or size + len(spans[end]) <= MAX_ROW_BYTES
+        ):
+            size += len(spans[end])
+            end += 1
+        groups.append(NewSpanGroup(resource, scope, pack_spans(spans[start:end]), end - start, state))
+        start = end
+    return groups
 
 
 class SpanStore:
     """Async facade over the SQLite queue; create with :meth:`open`, finish with :meth:`close`."""
 
-    def __init__(self, path: Path, max_spans: int, max_bytes: int) -> None:
+    def __init__(self, path: Path, max_spans: int, max_bytes: int, row_spans: int = ROW_SPANS) -> None:
         self.path = path
+        self.row_spans = row_spans
+        """The most spans one packed row holds."""
         self._max_spans = max_spans
         self._max_bytes = max_bytes
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judgeval-store")
@@ -93,9 +188,12 @@ class SpanStore:
         self.byte_count = 0
 
     @classmethod
-    async def open(cls, data_dir: Path, max_spans: int, max_bytes: int) -> SpanStore:
-        """Create the data dir and database if needed and load the queue's current size."""
-        store = cls(data_dir / DB_FILE_NAME, max_spans, max_bytes)
+    async def open(
+        cls, data_dir: Path, max_spans: int, max_bytes: int, row_spans: int = ROW_SPANS
+    ) -> SpanStore:
+        """Create the data dir and database if needed (upgrading an older queue file in place) and load the
+        queue's current size."""
+        store = cls(data_dir / DB_FILE_NAME, max_spans, max_bytes, row_spans)
         await store._run(store._open_sync)
         return store
 
@@ -114,10 +212,17 @@ class SpanStore:
     def _open_sync(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA page_size=16384")  # new files only: fewer, larger page writes per span
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        conn.executescript(_SCHEMA)
-        count, size = conn.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM spans").fetchone()
+        with _transaction(conn):
+            conn.execute(_CREATE_TABLE)
+            conn.execute(_CREATE_INDEX)
+            if "packed" not in {row[1] for row in conn.execute("PRAGMA table_info(spans)")}:
+                for statement in _UPGRADE:
+                    conn.execute(statement)
+        count, size = conn.execute(
+            "SELECT COALESCE(SUM(spans), 0), COALESCE(SUM(size), 0) FROM spans").fetchone()
         self.span_count, self.byte_count = int(count), int(size)
         self._conn = conn
 
@@ -126,87 +231,112 @@ class SpanStore:
             self._conn.close()
             self._conn = None
 
-    async def enqueue(self, spans: Sequence[NewSpan]) -> None:
-        """Durably add ``spans`` in one transaction; raises :class:`QueueFullError` over the limit."""
-        await self._run(lambda: self._enqueue_sync(spans))
+    async def enqueue(self, rows: Sequence[NewSpan | NewSpanGroup]) -> None:
+        """Durably add ``rows`` in one transaction; raises :class:`QueueFullError` over the limit."""
+        await self._run(lambda: self._enqueue_sync(rows))
 
-    def _enqueue_sync(self, spans: Sequence[NewSpan]) -> None:
-        size = sum(len(s.span) for s in spans)
-        if len(spans) > self._max_spans or size > self._max_bytes:
+    def _enqueue_sync(self, rows: Sequence[NewSpan | NewSpanGroup]) -> None:
+        values = [_row_values(row) for row in rows]
+        count = sum(v[5] for v in values)
+        size = sum(v[4] for v in values)
+        if count > self._max_spans or size > self._max_bytes:
             raise BatchTooLargeError(
-                f"one export of {len(spans)} spans ({size} bytes) exceeds the evaluator's queue limits "
+                f"one export of {count} spans ({size} bytes) exceeds the evaluator's queue limits "
                 f"({self._max_spans} spans, {self._max_bytes} bytes); send smaller batches or raise "
                 "queue.max_spans / queue.max_bytes"
             )
-        if self.span_count + len(spans) > self._max_spans or self.byte_count + size > self._max_bytes:
+        if self.span_count + count > self._max_spans or self.byte_count + size > self._max_bytes:
             raise QueueFullError(
                 f"evaluator queue is full ({self.span_count} spans, {self.byte_count} bytes queued)"
             )
         db = self._db()
         with _transaction(db):
-            db.executemany(
-                "INSERT INTO spans (state, resource, scope, span, size) VALUES (?, ?, ?, ?, ?)",
-                [(int(s.state), s.resource, s.scope, s.span, len(s.span)) for s in spans],
-            )
-        self.span_count += len(spans)
+            db.executemany(_INSERT, values)
+        self.span_count += count
         self.byte_count += size
 
     async def pending_scoring(self, after_id: int, limit: int) -> list[QueuedSpan]:
-        """Spans waiting for a worker with ``id > after_id``, oldest first."""
-        return await self._select(SpanState.SCORE, after_id, limit)
+        """Rows waiting for a worker with ``id > after_id``, oldest first, holding at most ``limit`` spans
+        (but always at least one row)."""
+        return await self._run(lambda: self._select(SpanState.SCORE, "AND id > ?", (after_id,), limit))
 
     async def pending_export(self, limit: int, exclude: Collection[int] = ()) -> list[QueuedSpan]:
-        """Spans ready for the downstream, oldest first, leaving out the row ids in ``exclude`` (the ones
-        already being sent)."""
-        return await self._select(SpanState.EXPORT, 0, limit, exclude)
+        """Rows ready for the downstream, oldest first, holding at most ``limit`` spans (but always at least
+        one row), leaving out the row ids in ``exclude`` (the ones already being sent)."""
+        skip = f"AND id NOT IN ({','.join('?' * len(exclude))})" if exclude else ""
+        return await self._run(lambda: self._select(SpanState.EXPORT, skip, tuple(exclude), limit))
 
-    async def _select(
-        self, state: SpanState, after_id: int, limit: int, exclude: Collection[int] = ()
+    def _select(
+        self, state: SpanState, where: str, parameters: tuple[int, ...], limit: int
     ) -> list[QueuedSpan]:
-        skip = f" AND id NOT IN ({','.join('?' * len(exclude))})" if exclude else ""
+        # Spans are counted in SQL, so the span data of rows past the limit is never read.
+        rows = self._db().execute(
+            "SELECT id, resource, scope, span, spans, packed FROM spans WHERE id IN (SELECT id FROM ("
+            "SELECT id, spans, SUM(spans) OVER (ORDER BY id) AS running FROM ("
+            f"SELECT id, spans FROM spans WHERE state = ? {where} ORDER BY id LIMIT ?)) "
+            "WHERE running <= ? OR running = spans) ORDER BY id",  # (running = spans: the first row)
+            (int(state), *parameters, limit, limit),
+        )
+        return [QueuedSpan(row_id, resource, scope, span, count, bool(packed))
+                for row_id, resource, scope, span, count, packed in rows]
 
-        def query() -> list[QueuedSpan]:
-            rows = self._db().execute(
-                f"SELECT id, resource, scope, span FROM spans WHERE state = ? AND id > ?{skip} "
-                "ORDER BY id LIMIT ?",
-                (int(state), after_id, *exclude, limit),
-            )
-            return [QueuedSpan(*row) for row in rows]
+    async def mark_scored(self, scored: Sequence[ScoredRow]) -> None:
+        """Hand scored rows to the forwarder in one transaction: their enriched spans become packed
+        ``EXPORT`` rows (grouped by resource and scope, in the given order), spans to requeue become new
+        ``SCORE`` rows, and the scored rows are deleted."""
 
-        return await self._run(query)
-
-    async def mark_scored(self, spans: Sequence[tuple[int, bytes]]) -> None:
-        """Replace spans ``(row id, enriched bytes)`` with their enriched versions and hand them to the
-        forwarder, in one transaction."""
-
-        def update() -> None:
+        def store() -> None:
             db = self._db()
-            marks = ",".join("?" * len(spans))
-            old = db.execute(f"SELECT COALESCE(SUM(size), 0) FROM spans WHERE id IN ({marks})",
-                             [row_id for row_id, _ in spans]).fetchone()[0]
+            ids = [s.row.id for s in scored]
             with _transaction(db):
-                db.executemany(
-                    "UPDATE spans SET state = ?, span = ?, size = ? WHERE id = ?",
-                    [(int(SpanState.EXPORT), data, len(data), row_id) for row_id, data in spans],
-                )
-            self.byte_count += sum(len(data) for _, data in spans) - int(old)
+                removed = dict(db.execute(f"DELETE FROM spans WHERE id IN ({','.join('?' * len(ids))}) "
+                                          "RETURNING id, size", ids).fetchall())
+                # Only rows that were still there: storing any other's spans would duplicate them.
+                values = self._scored_rows([s for s in scored if s.row.id in removed])
+                db.executemany(_INSERT, values)
+            self.byte_count += sum(v[4] for v in values) - sum(removed.values())
 
-        if spans:
-            await self._run(update)
+        if scored:
+            await self._run(store)
+
+    def _scored_rows(self, scored: Sequence[ScoredRow]) -> list[_RowValues]:
+        rows: list[_RowValues] = []
+        singles: dict[tuple[bytes, bytes], list[bytes]] = {}  # unpacked rows' spans, packed together here
+        for s in scored:
+            envelope = (s.row.resource, s.row.scope)
+            if not s.row.packed:
+                singles.setdefault(envelope, []).append(s.spans)
+            elif s.count:
+                rows.append(_row_values(NewSpanGroup(*envelope, s.spans, s.count)))
+            rows += (_row_values(NewSpan(SpanState.SCORE, *envelope, span)) for span in s.requeue)
+        rows += (_row_values(group) for (resource, scope), spans in singles.items()
+                 for group in span_groups(resource, scope, spans, self.row_spans))
+        return rows
 
     async def delete(self, ids: Sequence[int]) -> None:
-        """Forget spans the downstream acknowledged."""
+        """Forget rows the downstream acknowledged."""
 
         def delete_sync() -> None:
             db = self._db()
             marks = ",".join("?" * len(ids))
             with _transaction(db):
-                sizes = db.execute(f"DELETE FROM spans WHERE id IN ({marks}) RETURNING size", ids).fetchall()
-            self.span_count -= len(sizes)
-            self.byte_count -= sum(size for (size,) in sizes)
+                rows = db.execute(f"DELETE FROM spans WHERE id IN ({marks}) RETURNING size, spans",
+                                  ids).fetchall()
+            self.span_count -= sum(count for _, count in rows)
+            self.byte_count -= sum(size for size, _ in rows)
 
         if ids:
             await self._run(delete_sync)
+
+
+_RowValues = tuple[int, bytes, bytes, bytes, int, int, int]
+
+
+def _row_values(row: NewSpan | NewSpanGroup) -> _RowValues:
+    """The :data:`_INSERT` parameters of one new row."""
+    if isinstance(row, NewSpanGroup):
+        return int(row.state), row.resource, row.scope, row.spans, len(row.spans), row.count, 1
+    return int(row.state), row.resource, row.scope, row.span, len(row.span), 1, 0
 
 
 class _transaction:

@@ -1,16 +1,16 @@
 """The evaluator's own metrics, on a private ``MeterProvider`` (never the global one).
 
 Metrics leave the process only when a metrics endpoint is configured (``--metrics-endpoint`` or
-``OTEL_EXPORTER_OTLP_METRICS_ENDPOINT``). The evaluator creates no tracer at all, and its judge clients
-are plain ``openai.AsyncOpenAI`` objects that are never wrapped, so nothing it does can be exported back
-into its own queue and scored.
+``OTEL_EXPORTER_OTLP_METRICS_ENDPOINT``) or a reader is passed in; with neither, nothing is recorded. The
+evaluator creates no tracer at all, and its judge and embedding clients are never wrapped (and call with
+instrumentation suppressed), so nothing it does can be exported back into its own queue and scored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.metrics import CallbackOptions, NoOpMeterProvider, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
@@ -21,9 +21,11 @@ METER_NAME = "evaluator_service"
 class EvaluatorMetrics:
     """Counters, histograms and gauges describing the evaluator's work."""
 
-    def __init__(self, provider: MeterProvider) -> None:
+    def __init__(self, provider: MeterProvider, *, recording: bool = True) -> None:
         self.provider = provider
-        meter = provider.get_meter(METER_NAME)
+        # Nothing reads a provider without readers: record into no-op instruments instead of paying the
+        # SDK's per-measurement work (several microseconds per scored span) for nothing.
+        meter = provider.get_meter(METER_NAME) if recording else NoOpMeterProvider().get_meter(METER_NAME)
         self._accepted = meter.create_counter("judgeval.evaluator.spans.accepted", "{span}",
                                               "Spans durably accepted by Export")
         self._rejected = meter.create_counter("judgeval.evaluator.spans.rejected", "{span}",
@@ -65,7 +67,7 @@ class EvaluatorMetrics:
             exporter = OTLPMetricExporter(endpoint=endpoint, insecure=True)
             all_readers.append(PeriodicExportingMetricReader(exporter))
         resource = Resource.create({"service.name": "judgeval-evaluator"})
-        return cls(MeterProvider(metric_readers=all_readers, resource=resource))
+        return cls(MeterProvider(metric_readers=all_readers, resource=resource), recording=bool(all_readers))
 
     def shutdown(self) -> None:
         self.provider.shutdown()

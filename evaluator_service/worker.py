@@ -1,12 +1,15 @@
 """Scoring workers: take tagged spans from the durable queue, score them, and hand them to the forwarder.
 
-The dispatcher walks the "to score" side of the queue in id order, a batch of rows at a time. Each span's
-requests are decoded and every request whose scorer is ``inline`` (deterministic built-ins: quick and never
-waiting) is scored on the spot; a span with nothing left to wait for is enriched right away, and the whole
-batch of such spans is stored for export in one transaction. A span that needs waiting (an LLM judge, a
-sandboxed scorer, a rate budget, a behavior placement for a failing score) gets its own task, at most
-``2 * concurrency`` at a time (the scorer calls themselves are limited by the runner's semaphore). A span
-whose payload cannot be decoded is not scored but still exported, marked ``failed`` with the reason.
+The dispatcher walks the "to score" side of the queue in id order, a batch of rows at a time (reading the
+next batch while one is scored). Each span's requests are decoded and every request whose scorer is
+``inline`` (deterministic built-ins: quick and never waiting) is scored on the spot; a span with nothing
+left to wait for is enriched right away, and the whole batch of such spans is stored for export in one
+transaction. A span that needs waiting (an LLM judge, a sandboxed scorer, a rate budget, a behavior
+placement for a failing score) gets its own task, at most ``2 * concurrency`` at a time (the scorer calls
+themselves are limited by the runner's semaphore); if it came in a packed row (several spans of one
+export), that transaction first puts it back in the queue as a row of its own, which gets the task when
+the dispatcher reaches it. A span whose payload cannot be decoded is not scored but still exported, marked
+``failed`` with the reason.
 
 On shutdown, the dispatcher stores the batch in hand and tasks get a grace period; unfinished ones are
 cancelled and their spans stay in the queue, to be scored again after restart (scoring is at-least-once
@@ -25,20 +28,21 @@ from typing import Any
 
 from judgeval import semconv
 from judgeval.evaluation_request import EvaluationRequest, InvalidEvaluationRequest, decode_requests
-from opentelemetry.proto.trace.v1.trace_pb2 import Span
+from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span
 
 from evaluator_service.behaviors.grouper import BehaviorGrouper
 from evaluator_service.enrichment import ScoreResult, enrich_span, mark_failed, set_attributes
 from evaluator_service.otlp_values import attributes_dict, find_attribute
 from evaluator_service.rules import span_fields
-from evaluator_service.scoring.runner import ScorerRunner
-from evaluator_service.store import QueuedSpan, SpanStore
+from evaluator_service.scoring.runner import InlineMeasurement, ScorerRunner
+from evaluator_service.store import QueuedSpan, ScoredRow, SpanStore
 from evaluator_service.telemetry import EvaluatorMetrics
 
 logger = logging.getLogger(__name__)
 
 SCORING_BATCH = 256
-"""Rows the dispatcher reads at once; the inline-scored ones among them share one transaction."""
+"""Spans the dispatcher reads at once (whole rows, at least one); the inline-scored ones among them share one
+transaction."""
 
 ScoreObserver = Callable[[Span, Sequence[ScoreResult], bytes], None]
 """Called with each enriched span, its results and its serialized ``ResourceSpans`` envelope, before the
@@ -52,17 +56,17 @@ class _GroupCommit:
     def __init__(self, store: SpanStore) -> None:
         self._store = store
         self._lock = asyncio.Lock()
-        self._pending: list[tuple[Sequence[tuple[int, bytes]], asyncio.Future[None]]] = []
+        self._pending: list[tuple[Sequence[ScoredRow], asyncio.Future[None]]] = []
 
-    async def write(self, spans: Sequence[tuple[int, bytes]]) -> None:
-        """Store ``(row id, enriched bytes)`` pairs for export, sharing a transaction with other writers."""
+    async def write(self, spans: Sequence[ScoredRow]) -> None:
+        """Store scored rows for export, sharing a transaction with other writers."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((spans, done))
         async with self._lock:
             if not done.done():
                 batch, self._pending = self._pending, []
                 try:
-                    await self._store.mark_scored([pair for pairs, _ in batch for pair in pairs])
+                    await self._store.mark_scored([row for rows, _ in batch for row in rows])
                 except BaseException as exc:  # cancellation too: nobody may wait forever on this batch
                     for _, fut in batch:
                         if fut is not done and not fut.done():
@@ -138,23 +142,41 @@ class ScoringWorker:
 
     async def _dispatch(self) -> None:
         cursor = 0
-        while not self._stopping:
-            self._wakeup.clear()
-            rows = await self._store.pending_scoring(cursor, self._batch)
-            if not rows:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), 1.0)
-                continue
-            cursor = await self._score_rows(rows, cursor)
+        reading: asyncio.Future[list[QueuedSpan]] | None = None
+        try:
+            while not self._stopping:
+                if reading is None:
+                    reading = self._read_after(cursor)
+                rows = await reading
+                reading = None
+                if not rows:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wakeup.wait(), 1.0)
+                    continue
+                reading = self._read_after(rows[-1].id)  # read the next batch while this one is scored
+                cursor = await self._score_rows(rows, cursor)
+        finally:
+            if reading is not None:
+                reading.cancel()
+
+    def _read_after(self, cursor: int) -> asyncio.Future[list[QueuedSpan]]:
+        """Start reading the next batch; spans enqueued from now on wake the dispatcher if it comes back
+        empty."""
+        self._wakeup.clear()
+        return asyncio.ensure_future(self._store.pending_scoring(cursor, self._batch))
 
     async def _score_rows(self, rows: Sequence[QueuedSpan], cursor: int) -> int:
         """Score a batch: inline spans are stored together, the others get tasks; returns the new cursor
         (the last row id handed out), short of the batch's end only when stopping."""
-        ready: list[tuple[int, bytes]] = []
+        ready: list[ScoredRow] = []
         statuses: Counter[str] = Counter()
         for row in rows:
             if self._stopping:
                 break
+            if row.packed:
+                ready.append(self._score_packed(row, statuses))
+                cursor = row.id
+                continue
             span = Span.FromString(row.span)
             job = self._begin(span)
             if self._needs_waiting(job):
@@ -167,20 +189,40 @@ class ScoringWorker:
                 task.add_done_callback(self._finished)
             else:
                 statuses[self._finish(span, job, row.resource)] += 1
-                ready.append((row.id, span.SerializeToString()))
+                ready.append(ScoredRow(row, span.SerializeToString()))
             cursor = row.id
         if ready:
             await self._store_later(ready, statuses)
         return cursor
 
-    async def _store_later(self, ready: list[tuple[int, bytes]], statuses: Counter[str]) -> None:
+    def _score_packed(self, row: QueuedSpan, statuses: Counter[str]) -> ScoredRow:
+        """Score the spans of a packed row that need no waiting; the others go back to the queue one by
+        one (their inline results and metrics are dropped: cheap to compute again when their row is read)."""
+        group = ScopeSpans.FromString(row.span)
+        waiting: list[int] = []
+        requeue: list[bytes] = []
+        for index, span in enumerate(group.spans):
+            measurements: list[InlineMeasurement] = []
+            job = self._begin(span, measurements)
+            if self._needs_waiting(job):
+                waiting.append(index)
+                requeue.append(span.SerializeToString())  # _begin left it as it arrived
+            else:
+                self._runner.record(*measurements)
+                statuses[self._finish(span, job, row.resource)] += 1
+        for index in reversed(waiting):
+            del group.spans[index]
+        # A ScopeSpans holding only spans serializes as exactly its packed spans.
+        return ScoredRow(row, group.SerializeToString(), len(group.spans), requeue)
+
+    async def _store_later(self, ready: list[ScoredRow], statuses: Counter[str]) -> None:
         """Store finished spans while the next ones are scored; at most two batches wait for the disk."""
         await self._batch_slots.acquire()
         task = asyncio.create_task(self._store_batch(ready, statuses), name="judgeval-score-batch")
         self._tasks.add(task)
         task.add_done_callback(self._batch_stored)
 
-    async def _store_batch(self, ready: list[tuple[int, bytes]], statuses: Counter[str]) -> None:
+    async def _store_batch(self, ready: list[ScoredRow], statuses: Counter[str]) -> None:
         await self._commit.write(ready)
         for status, count in statuses.items():
             self._metrics.span_scored(status, count)
@@ -200,7 +242,7 @@ class ScoringWorker:
 
     async def _process(self, row: QueuedSpan, span: Span, job: _Job) -> None:
         status = await self._complete(span, job, row.resource)
-        await self._commit.write([(row.id, span.SerializeToString())])
+        await self._commit.write([ScoredRow(row, span.SerializeToString())])
         self._metrics.span_scored(status)
         self._on_scored()
 
@@ -212,8 +254,9 @@ class ScoringWorker:
         status = await self._complete(span, job, resource)
         return status
 
-    def _begin(self, span: Span) -> _Job:
-        """Decode the span's requests and score the inline ones; an unreadable span is marked failed."""
+    def _begin(self, span: Span, measurements: list[InlineMeasurement] | None = None) -> _Job:
+        """Decode the span's requests and score the inline ones (their metrics go to ``measurements`` if
+        given, see :meth:`ScorerRunner.run_inline`); an unreadable span is marked failed."""
         raw = find_attribute(span.attributes, semconv.JUDGEVAL_EVAL_REQUESTS)
         if raw is None:
             mark_failed(span, f"span is tagged {semconv.EvalStatus.PENDING.value} but has no "
@@ -225,15 +268,17 @@ class ScoringWorker:
             mark_failed(span, f"invalid {semconv.JUDGEVAL_EVAL_REQUESTS}: {exc}")
             return _Job([], _SpanFields(span), [], semconv.EvalStatus.FAILED.value)
         fields = _SpanFields(span)
-        return _Job(requests, fields, [self._runner.run_inline(r, fields) for r in requests])
+        return _Job(requests, fields, [self._runner.run_inline(r, fields, measurements) for r in requests])
 
     def _needs_waiting(self, job: _Job) -> bool:
         if job.failed_status is not None:
             return False
-        if any(result is None for result in job.results):
-            return True
-        return self.behaviors is not None and any(
-            r is not None and r.outcome is not None and not r.succeeded for r in job.results)
+        failing = False
+        for result in job.results:
+            if result is None:
+                return True
+            failing = failing or (result.outcome is not None and not result.succeeded)
+        return failing and self.behaviors is not None
 
     async def _complete(self, span: Span, job: _Job, resource: bytes) -> str:
         """Run what the inline pass left, enrich, place a failing span in a behavior, tell observers."""

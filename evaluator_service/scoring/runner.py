@@ -47,6 +47,10 @@ class ScorerPolicy:
     rate_limit: float | None = None
 
 
+InlineMeasurement = tuple[str, str | None, float, float | None]
+"""What one inline scoring call records: scorer name, error kind (``None``: scored), seconds, score value."""
+
+
 class _Failed(Exception):
     """Internal: the request ends without a score."""
 
@@ -99,22 +103,40 @@ class ScorerRunner:
         self._metrics.scoring_finished(name, time.monotonic() - started, outcome.value)
         return ScoreResult(name, request.scorer.threshold, outcome=outcome)
 
-    def run_inline(self, request: EvaluationRequest, span_fields: Mapping[str, Any]) -> ScoreResult | None:
+    def run_inline(
+        self, request: EvaluationRequest, span_fields: Mapping[str, Any],
+        measurements: list[InlineMeasurement] | None = None,
+    ) -> ScoreResult | None:
         """Score ``request`` right now if its scorer is ``inline`` and nothing has to wait; else ``None``
-        (call :meth:`run`). Paused and unknown scorers are answered here too: they need no waiting."""
+        (call :meth:`run`). Paused and unknown scorers are answered here too: they need no waiting.
+
+        With ``measurements``, the metrics of this call are appended there instead of recorded; the caller
+        passes them to :meth:`record` once the span's result is kept (a span scored again drops them)."""
         name = request.scorer.name
         started = time.monotonic()
         try:
             outcome = self._inline_checked(request, span_fields)
         except _Failed as failure:
-            self._metrics.scoring_error(name, failure.kind)
-            self._metrics.scoring_finished(name, time.monotonic() - started, None)
+            self._measure(measurements, (name, failure.kind, time.monotonic() - started, None))
             return ScoreResult(name, request.scorer.threshold, error_kind=failure.kind,
                                error_message=failure.message)
         if outcome is None:
             return None
-        self._metrics.scoring_finished(name, time.monotonic() - started, outcome.value)
+        self._measure(measurements, (name, None, time.monotonic() - started, outcome.value))
         return ScoreResult(name, request.scorer.threshold, outcome=outcome)
+
+    def _measure(self, into: list[InlineMeasurement] | None, measurement: InlineMeasurement) -> None:
+        if into is None:
+            self.record(measurement)
+        else:
+            into.append(measurement)
+
+    def record(self, *measurements: InlineMeasurement) -> None:
+        """Record the metrics :meth:`run_inline` deferred."""
+        for name, error_kind, seconds, value in measurements:
+            if error_kind is not None:
+                self._metrics.scoring_error(name, error_kind)
+            self._metrics.scoring_finished(name, seconds, value)
 
     def _inline_checked(
         self, request: EvaluationRequest, span_fields: Mapping[str, Any]

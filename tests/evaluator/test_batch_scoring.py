@@ -10,11 +10,13 @@ from typing import Any
 from judgeval import semconv
 from judgeval.evaluation_request import EvaluationRequest, ScorerRef
 from judgeval.semconv import EvalStatus, ScoreField, score_attribute
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from evaluator_service.scoring.contract import ScoreOutcome, Scorer
 from evaluator_service.worker import SCORING_BATCH
 
 from .conftest import export, make_request, make_span, running, tagged_attributes, wait_drained, wait_for
+from .test_plugins_and_metrics import metric_points
 
 KEYWORD = {"name": "order_mentioned", "type": "keyword", "options": {"keywords": ["order"]}}
 
@@ -94,3 +96,22 @@ async def test_a_mixed_backlog_is_scored_once_each(make_config, receiver):
         if kind == 4:
             assert status == EvalStatus.FAILED.value
             assert "invalid" in span.attributes[semconv.JUDGEVAL_EVAL_ERROR]
+
+
+async def test_a_span_put_back_to_wait_is_measured_once(make_config, receiver):
+    """A span of a packed row that must wait goes back to the queue and its inline scorers run again:
+    their metrics must count it once."""
+    reader = InMemoryMetricReader()
+    example = {"actual_output": "order 1"}
+    spans = [make_span("inline-only", tagged_attributes(("order_mentioned", example))),
+             make_span("mixed", tagged_attributes(("order_mentioned", example), ("waiting", example)))]
+    config = make_config({"scorers": [KEYWORD]})
+    async with running(config, scorer_sources=[Plugins()], metric_readers=[reader]) as app:
+        await export(app, make_request(spans))
+        await wait_for(receiver, lambda got: len(got) == 2)
+        await wait_drained(app)
+        points = metric_points(reader)
+    counts = {p.attributes["scorer"]: p.count for p in points["judgeval.evaluator.score.value"]}
+    assert counts == {"order_mentioned": 2, "waiting": 1}
+    durations = {p.attributes["scorer"]: p.count for p in points["judgeval.evaluator.scoring.duration"]}
+    assert durations == {"order_mentioned": 2, "waiting": 1}

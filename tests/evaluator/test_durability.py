@@ -30,9 +30,10 @@ from .conftest import (
 REGEX = {"pattern": "ok"}
 
 
-def queued_rows(data_dir: Path) -> int:
+def queued_spans(data_dir: Path) -> int:
+    """Spans in the queue file, read with plain SQLite (a packed row holds several)."""
     with sqlite3.connect(data_dir / DB_FILE_NAME) as db:
-        return int(db.execute("SELECT COUNT(*) FROM spans").fetchone()[0])
+        return int(db.execute("SELECT COALESCE(SUM(spans), 0) FROM spans").fetchone()[0])
 
 
 async def test_restart_with_a_non_empty_queue_delivers_everything(make_config, receiver, tmp_path):
@@ -45,13 +46,13 @@ async def test_restart_with_a_non_empty_queue_delivers_everything(make_config, r
     ]
     async with running(config) as app:
         await export(app, make_request(spans))
-    assert queued_rows(data_dir) == 2
+    assert queued_spans(data_dir) == 2
     receiver.unavailable = False
     async with running(config):
         received = await wait_for(receiver, lambda s: len(s) == 2)
     assert by_name(received, "tagged").attributes[semconv.JUDGEVAL_EVAL_STATUS] == EvalStatus.SCORED
     assert by_name(received, "plain").attributes == {}
-    assert queued_rows(data_dir) == 0
+    assert queued_spans(data_dir) == 0
 
 
 async def test_scoring_cut_short_by_shutdown_resumes_after_restart(
@@ -72,7 +73,7 @@ async def test_scoring_cut_short_by_shutdown_resumes_after_restart(
             await asyncio.sleep(0.01)
         await app.stop(grace=0.1)
         assert receiver.spans == []
-        assert queued_rows(data_dir) == 1
+        assert queued_spans(data_dir) == 1
         async with running(config):
             received = await wait_for(receiver, lambda s: len(s) == 1)
     assert received[0].attributes[semconv.JUDGEVAL_EVAL_STATUS] == EvalStatus.SCORED
@@ -101,7 +102,7 @@ async def test_downstream_outage_delays_spans_without_loss_or_duplicates(make_co
         await export(app, make_request([make_span("marker")]))
         received = await wait_for(receiver, lambda s: any(x.name == "marker" for x in s))
         await wait_drained(app)
-        assert queued_rows(app.config.data_dir) == 0
+        assert queued_spans(app.config.data_dir) == 0
     counts = Counter(s.span_id for s in received)
     assert len(received) == 51
     assert max(counts.values()) == 1
@@ -120,7 +121,7 @@ async def test_misconfigured_downstream_delays_spans_until_fixed(make_config, re
         await export(app, make_request([make_span(f"span-{i}") for i in range(5)]))
         await asyncio.sleep(0.3)  # several refused attempts
         assert receiver.spans == []
-        assert queued_rows(app.config.data_dir) == 5
+        assert queued_spans(app.config.data_dir) == 5
         receiver.refuse_with = None  # the operator fixes the credentials / endpoint
         received = await wait_for(receiver, lambda s: len(s) == 5)
         await wait_drained(app)
@@ -132,7 +133,7 @@ async def test_a_batch_the_downstream_calls_invalid_is_dropped_not_retried_forev
     async with running(make_config()) as app:
         await export(app, make_request([make_span("poison")]))
         await wait_drained(app)
-        assert queued_rows(app.config.data_dir) == 0
+        assert queued_spans(app.config.data_dir) == 0
         receiver.refuse_with = None
         await export(app, make_request([make_span("after")]))
         received = await wait_for(receiver, lambda s: len(s) == 1)

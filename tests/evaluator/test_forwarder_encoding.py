@@ -9,7 +9,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 
 from evaluator_service.enrichment import to_any_value
 from evaluator_service.forwarder import build_request, encode_request
-from evaluator_service.store import QueuedSpan
+from evaluator_service.store import QueuedSpan, pack_spans
 
 
 def _envelopes(service: str, scope: str) -> tuple[bytes, bytes]:
@@ -38,3 +38,19 @@ def test_encoded_request_equals_the_regrouped_request() -> None:
     assert decoded == build_request(rows)
     assert [len(rs.scope_spans) for rs in decoded.resource_spans] == [2, 1]
     assert sum(len(ss.spans) for rs in decoded.resource_spans for ss in rs.scope_spans) == 30
+
+
+def test_packed_rows_encode_like_the_spans_they_hold() -> None:
+    groups = [_envelopes("a", "x"), _envelopes("b", "x")]
+    spans = [_span(i, "y" * (i * 40)) for i in range(12)]
+    rows = [
+        QueuedSpan(1, *groups[0], pack_spans(spans[0:5]), count=5, packed=True),
+        QueuedSpan(2, *groups[1], spans[5]),
+        QueuedSpan(3, *groups[0], spans[6]),
+        QueuedSpan(4, *groups[0], pack_spans(spans[7:12]), count=5, packed=True),
+    ]
+    decoded = ExportTraceServiceRequest.FromString(encode_request(rows))
+    assert decoded == build_request(rows)
+    first = decoded.resource_spans[0].scope_spans[0].spans
+    assert [s.SerializeToString() for s in first] == [*spans[0:5], spans[6], *spans[7:12]]
+    assert [s.name for s in decoded.resource_spans[1].scope_spans[0].spans] == ["span-5"]

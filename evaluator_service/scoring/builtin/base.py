@@ -22,6 +22,8 @@ class BuiltinScorer:
     def __init__(self, config: ScorerConfig) -> None:
         self.config = config
         self.name = config.name
+        self._own_options: dict[str, Any] | None = None
+        """The YAML options once validated: what every request without its own ``scorer.config`` gets."""
 
     async def score(self, example: dict[str, Any], request: EvaluationRequest) -> ScoreOutcome:
         """Score one example; subclasses implement it."""
@@ -34,13 +36,21 @@ class BuiltinScorer:
         return self.config.type in DETERMINISTIC_TYPES
 
     def options(self, request: EvaluationRequest) -> dict[str, Any]:
-        """YAML options over the request's ``scorer.config`` (YAML wins: operators decide), validated."""
-        merged = {**request.scorer.config, **self.config.options}
+        """YAML options over the request's ``scorer.config`` (YAML wins: operators decide), validated.
+
+        The result is shared between calls: treat it as read-only."""
+        if request.scorer.config:
+            return self._validated({**request.scorer.config, **self.config.options})
+        if self._own_options is None:  # validated once, not per span (a failure is not cached)
+            self._own_options = self._validated(dict(self.config.options))
+        return self._own_options
+
+    def _validated(self, options: dict[str, Any]) -> dict[str, Any]:
         try:
-            validate_options(self.config.type, merged)
+            validate_options(self.config.type, options)
         except OptionError as exc:
             raise InvalidExampleError(f"scorer config {exc.field}: {exc.message}") from None
-        return merged
+        return options
 
     def field(self, example: dict[str, Any], name: str, *, required: bool = True) -> Any:
         """The example value for the scorer field ``name`` (renamed by ``fields``)."""
