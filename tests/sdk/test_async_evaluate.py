@@ -134,6 +134,19 @@ def test_invalid_sampling_rate_warns_and_is_ignored(
     assert semconv.JUDGEVAL_EVAL_STATUS not in span.attributes
 
 
+@pytest.mark.parametrize("rate", [-0.1, float("nan"), 2])
+def test_a_bad_rate_warns_even_once_the_classes_are_known_good(judgment: Tracer, rate: float):
+    _evaluate_in_span(judgment, HostedScorer(), rate=0.0)  # the classes pass validation and are remembered
+    with pytest.warns(JudgevalUsageWarning, match="sampling_rate"):
+        _evaluate_in_span(judgment, HostedScorer(), rate=rate)
+
+
+def test_outside_any_span_warns_even_at_rate_zero_with_known_classes(judgment: Tracer):
+    _evaluate_in_span(judgment, HostedScorer(), rate=0.0)
+    with pytest.warns(JudgevalUsageWarning, match="outside any traced span"):
+        judgment.async_evaluate(HostedScorer(), Reply(request="hi", response="x"), sampling_rate=0.0)
+
+
 def test_wrong_scorer_and_example_types_warn(judgment: Tracer):
     with pytest.warns(JudgevalUsageWarning, match="ExampleScorer"):
         judgment.async_evaluate(scorer="judge", example=Example())

@@ -10,10 +10,12 @@ from typing import Any, TypeVar, overload
 
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import get_current_span
 
 from judgeval.tracer import _evaluate
 from judgeval.tracer._config import TracerConfig
 from judgeval.tracer._decorators import agent_scope, observe_scope
+from judgeval.tracer._evaluate import LOW_56_BITS, SAMPLING_SPACE, VALID_EXAMPLE_TYPES, VALID_SCORER_TYPES
 from judgeval.tracer._local_scoring import LocalScoringJob, LocalScoringWorker
 from judgeval.tracer._provider import ProviderState, resolve_provider
 from judgeval.tracer._wrapping import wrap_callable
@@ -143,11 +145,27 @@ class Tracer:
         service; others run in a background thread and attach their score as a child span. Misuse (wrong
         types, a rate outside [0, 1], no current span) emits a warning and is otherwise ignored.
         """
-        if self._evaluating:
-            try:
-                _evaluate.async_evaluate(scorer, example, sampling_rate, self._submit_local)
-            except Exception:
-                logger.exception("judgeval async_evaluate failed; the evaluation was skipped")
+        if not self._evaluating:
+            return
+        span = get_current_span()
+        trace_id = span.get_span_context().trace_id
+        rate_type = type(sampling_rate)
+        # The hot case decided without a further call (it is most calls at a low rate, and the budget is a
+        # microsecond): a call with known-good types in a trace that is not sampled. Trace id 0 is "no
+        # span", which must still warn; a negative rate must still warn. The rest is in _evaluate.
+        if (
+            trace_id
+            and (rate_type is float or rate_type is int)
+            and (trace_id & LOW_56_BITS) >= sampling_rate * SAMPLING_SPACE
+            and sampling_rate >= 0.0
+            and type(scorer) in VALID_SCORER_TYPES
+            and type(example) in VALID_EXAMPLE_TYPES
+        ):
+            return
+        try:
+            _evaluate.async_evaluate(scorer, example, sampling_rate, self._submit_local, span)
+        except Exception:
+            logger.exception("judgeval async_evaluate failed; the evaluation was skipped")
 
     def _submit_local(self, job: LocalScoringJob) -> bool:
         state = self._state
