@@ -161,8 +161,8 @@ def render(data: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tagged", type=int, default=20_000)
-    parser.add_argument("--untagged", type=int, default=20_000)
+    parser.add_argument("--tagged", type=int, default=50_000)
+    parser.add_argument("--untagged", type=int, default=50_000)
     parser.add_argument("--batch", type=int, default=512)
     parser.add_argument("--replicas", type=int, action="append")
     args = parser.parse_args()

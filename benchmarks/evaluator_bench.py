@@ -181,7 +181,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=50_000, help="spans per throughput scenario")
     parser.add_argument("--batch", type=int, default=512)
-    parser.add_argument("--uploaded-spans", type=int, default=5_000, help="spans for the uploaded scorer")
+    parser.add_argument("--uploaded-spans", type=int, default=20_000, help="spans for the uploaded scorer")
     parser.add_argument("--latency-rate", type=int, default=1000)
     parser.add_argument("--latency-seconds", type=float, default=10.0)
     parser.add_argument("--judge-concurrency", type=int, action="append")

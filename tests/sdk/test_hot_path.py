@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from judgeval.scorers.example_scorer import ExampleScorer
 from judgeval.tracer import Tracer
 from judgeval.tracer._capture import to_json
 from judgeval.tracer._decorators import argument_recorder
-from judgeval.tracer._evaluation_payload import encode_request, scorer_ref
+from judgeval.tracer._evaluation_payload import encode_request, json_fields, scorer_ref
 from judgeval.tracer._provider import (
     DEFAULT_BSP_MAX_QUEUE_SIZE,
     DEFAULT_BSP_SCHEDULE_DELAY_MILLIS,
@@ -80,16 +81,32 @@ class Rubric(ExampleScorer):
 def test_encoded_request_matches_append_request_and_follows_changes_to_the_scorer():
     scorer, example = Rubric(), Example(request="hi", count=3)
 
-    def expected() -> str:
+    def expected() -> object:
         request = EvaluationRequest(scorer=scorer_ref(scorer), example=example.model_dump(mode="json"))
-        return append_request(None, request)
+        return json.loads(append_request(None, request))
 
-    assert f"[{encode_request(scorer, example, 1.0)}]" == expected()
+    assert json.loads(f"[{encode_request(scorer, example, 1.0)}]") == expected()
     scorer.rubric = "be brief"  # a reassigned field must not be served from the cache
     scorer.extra_knob = 7  # type: ignore[attr-defined]  # extra fields are config too
-    assert f"[{encode_request(scorer, example, 1.0)}]" == expected()
+    assert json.loads(f"[{encode_request(scorer, example, 1.0)}]") == expected()
     (request,) = decode_requests(f"[{encode_request(scorer, example, 1.0)}]")
     assert request.scorer.config == {"rubric": "be brief", "extra_knob": 7}
+
+
+@pytest.mark.parametrize(
+    "example",
+    [
+        Example(text="héllo ✓", n=3, ok=True, none=None),
+        Example(score=float("inf"), ratio=0.1, big=1e16, nested={"a": [1, 2.5, "x"]}),
+        Example(when=datetime(2026, 11, 26, 12, 0, tzinfo=UTC), tags=("b", "a")),
+        Example(obj=object()),  # pydantic cannot serialize it: the str() fallback
+    ],
+    ids=["unicode", "floats", "datetime", "object"],
+)
+def test_example_json_decodes_to_the_dump_append_request_writes(example: Example):
+    request = EvaluationRequest(scorer=scorer_ref(Rubric()), example=json_fields(example))
+    expected = json.loads(append_request(None, request))
+    assert json.loads(f"[{encode_request(Rubric(), example, 1.0)}]") == expected
 
 
 def test_two_projects_on_one_provider_each_name_their_spans(exporter: InMemorySpanExporter):

@@ -1,4 +1,4 @@
-"""One ``async_evaluate`` request as the JSON text ``evaluation_request.append_request`` would write.
+"""One ``async_evaluate`` request as JSON, decoding to what ``evaluation_request.append_request`` writes.
 
 The scorer part of the payload rarely changes between calls, so its encoded text is cached per scorer
 instance; the cache entry is used only while every field of the instance is still the very same immutable
@@ -112,11 +112,24 @@ def scorer_json(scorer: ExampleScorer) -> str:
     return text
 
 
+def example_json(example: BaseModel) -> str:
+    """``example`` as JSON: pydantic's own compact serializer (one call into Rust, half the time of a dump
+    and an encode), or, for fields it cannot serialize, the dump with ``str()`` for what JSON cannot hold.
+
+    The text may differ from ``json.dumps`` of the dump in escaping (non-ASCII stays as UTF-8) and float
+    spelling, never in the decoded value.
+    """
+    try:
+        return example.model_dump_json()
+    except Exception:  # e.g. an arbitrary object in a field: fall back to str() for it, like the dump path
+        return _encode(json_fields(example))
+
+
 def encode_request(scorer: ExampleScorer, example: BaseModel, sampling_rate: float) -> str:
-    """The same text as ``json.dumps(EvaluationRequest(...).to_json_obj(), default=str, separators=...)``."""
-    example_json = _encode(json_fields(example))
+    """The JSON ``append_request`` writes for ``EvaluationRequest(...)``: the same value when decoded."""
+    example_json_text = example_json(example)
     rate = float.__repr__(float(sampling_rate))  # what json writes for a finite float
     return (
         f'{{"v":{PAYLOAD_VERSION},"scorer":{scorer_json(scorer)},'
-        f'"example":{example_json},"sampling_rate":{rate}}}'
+        f'"example":{example_json_text},"sampling_rate":{rate}}}'
     )
