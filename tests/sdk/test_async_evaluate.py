@@ -295,3 +295,19 @@ def test_threads_evaluating_on_one_span_lose_no_request(judgment: Tracer, export
         sys.setswitchinterval(switch_interval)
     (span,) = exporter.get_finished_spans()
     assert len(decode_requests(span.attributes[semconv.JUDGEVAL_EVAL_REQUESTS])) == calls_per_thread * threads
+
+
+def test_a_request_longer_than_the_attribute_limit_warns_and_still_reaches_the_evaluator(
+    monkeypatch: pytest.MonkeyPatch, exporter: InMemorySpanExporter
+):
+    monkeypatch.setenv("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "60")
+    provider = TracerProvider(shutdown_on_exit=False)  # reads the limit, as an app's provider would
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    judgment = Tracer(project_name="limits", tracer_provider=provider)
+    with pytest.warns(JudgevalUsageWarning, match="over the span attribute length limit of 60") as warned:
+        _evaluate_in_span(judgment, HostedScorer())
+    assert any(w.filename == __file__ for w in warned)  # points at the user's call
+    (span,) = exporter.get_finished_spans()
+    assert span.attributes[semconv.JUDGEVAL_EVAL_STATUS] == "pending"  # the evaluator says why it failed
+    assert len(span.attributes[semconv.JUDGEVAL_EVAL_REQUESTS]) == 60
+    provider.shutdown()

@@ -44,9 +44,9 @@ def is_sampled(trace_id: int, sampling_rate: float) -> bool:
     return (trace_id & LOW_56_BITS) < sampling_rate * SAMPLING_SPACE
 
 
-def _warn(message: str) -> None:
-    # stacklevel 4: _warn <- validate/evaluate <- Tracer.async_evaluate <- the user's code
-    warnings.warn(message, JudgevalUsageWarning, stacklevel=4)
+def _warn(message: str, depth: int = 0) -> None:
+    # stacklevel 4: _warn <- evaluate <- Tracer.async_evaluate <- the user's code; ``depth`` more for helpers
+    warnings.warn(message, JudgevalUsageWarning, stacklevel=4 + depth)
 
 
 def _valid_rate(sampling_rate: Any) -> bool:
@@ -76,9 +76,14 @@ def usage_problem(scorer: Any, example: Any, sampling_rate: Any) -> str | None:
 
 
 def tag_for_hosted_scoring(
-    span: trace.Span, scorer: ExampleScorer, example: Example, sampling_rate: float
+    span: trace.Span, scorer: ExampleScorer, example: Example, sampling_rate: float,
+    attribute_limit: int | None = None,
 ) -> None:
-    """Mark ``span`` pending and append the evaluation request to it."""
+    """Mark ``span`` pending and append the evaluation request to it.
+
+    ``attribute_limit`` is the span attribute length limit from the standard environment, if any: the SDK
+    cuts longer values, and a cut request can only fail at the evaluator, so that is said here too.
+    """
     request = encode_request(scorer, example, sampling_rate)
     with _TAG_LOCK:  # read-modify-write: two threads evaluating on one span must not lose a request
         attributes = getattr(span, "attributes", None) or {}
@@ -88,17 +93,22 @@ def tag_for_hosted_scoring(
         scorers = tuple(attributes.get(semconv.JUDGEVAL_EVAL_SCORERS, ())) if existing else ()
         if scorer.name not in scorers:
             scorers += (scorer.name,)
+        # the JSON append_request writes, from the already-encoded request
+        requests = f"{existing[:-1]},{request}]" if isinstance(existing, str) and existing else f"[{request}]"
         span.set_attributes(
             {
                 semconv.JUDGEVAL_EVAL_STATUS: semconv.EvalStatus.PENDING.value,
-                # the same text append_request writes, from the already-encoded request
-                semconv.JUDGEVAL_EVAL_REQUESTS: (
-                    f"{existing[:-1]},{request}]"
-                    if isinstance(existing, str) and existing
-                    else f"[{request}]"
-                ),
+                semconv.JUDGEVAL_EVAL_REQUESTS: requests,
                 semconv.JUDGEVAL_EVAL_SCORERS: scorers,
             }
+        )
+    if attribute_limit is not None and len(requests) > attribute_limit:
+        _warn(
+            f"the evaluation request of {scorer.name!r} is {len(requests)} characters, over the span "
+            f"attribute length limit of {attribute_limit} (OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT / "
+            "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT), so it will be cut and the evaluator will mark the span "
+            "failed; raise the limit or send a smaller example",
+            depth=1,
         )
 
 
@@ -114,6 +124,7 @@ def async_evaluate(
     sampling_rate: Any,
     submit_local: Callable[[LocalScoringJob], bool],
     span: trace.Span,
+    attribute_limit: int | None = None,
 ) -> None:
     """Validate, sample, then tag ``span`` (the current span) or submit a local job. Never raises for misuse.
 
@@ -144,7 +155,7 @@ def async_evaluate(
     if not span.is_recording() or not is_sampled(span_context.trace_id, sampling_rate):
         return
     if scorer.server_hosted:
-        tag_for_hosted_scoring(span, scorer, example, sampling_rate)
+        tag_for_hosted_scoring(span, scorer, example, sampling_rate, attribute_limit)
     else:
         # A private copy per run, with no reason or score left over from an earlier run of the instance.
         private = scorer.model_copy(update={"reason": None, "score": None})

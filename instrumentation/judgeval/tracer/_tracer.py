@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.trace import get_current_span
 
 from judgeval.tracer import _evaluate
@@ -62,6 +62,12 @@ class Tracer:
         global _latest_tracer
         self.config = TracerConfig.resolve(project_name, enable_monitoring, enable_evaluations)
         self._evaluating = self.config.monitoring and self.config.evaluations  # read on a hot path
+        # The attribute length limit spans get from the standard environment (a limit set in code on the
+        # provider is not visible through the SDK's public API).
+        try:
+            self._attribute_limit: int | None = SpanLimits().max_span_attribute_length
+        except ValueError:  # a malformed limit variable: the SDK reports it where it applies limits
+            self._attribute_limit = None
         self._state: ProviderState | None = None
         self._otel_tracer: trace.Tracer = trace.NoOpTracer()
         if self.config.monitoring:
@@ -163,7 +169,9 @@ class Tracer:
         ):
             return
         try:
-            _evaluate.async_evaluate(scorer, example, sampling_rate, self._submit_local, span)
+            _evaluate.async_evaluate(
+                scorer, example, sampling_rate, self._submit_local, span, self._attribute_limit
+            )
         except Exception:
             logger.exception("judgeval async_evaluate failed; the evaluation was skipped")
 
