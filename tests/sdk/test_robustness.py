@@ -150,3 +150,39 @@ def test_a_hanging_local_scorer_times_out_into_an_error_score(
         assert score.attributes[semconv.JUDGEVAL_EVAL_STATUS] == "failed"
         assert score.attributes[score_attribute("HangingScorer", ScoreField.ERROR)].startswith("timeout:")
         assert score.events[0].attributes[semconv.ERROR_TYPE] == "timeout"
+
+
+HANDOFF = threading.Event()
+
+
+class SyncWaitingScorer(ExampleScorer):
+    """Blocks its thread (a synchronous wait, like a sync HTTP client) until the other scorer has run."""
+
+    name: str = "sync waiter"
+
+    async def a_score_example(self, example: Example) -> float:
+        return 1.0 if HANDOFF.wait(15) else 0.0
+
+
+class HandoffScorer(ExampleScorer):
+    name: str = "handoff"
+
+    async def a_score_example(self, example: Example) -> float:
+        HANDOFF.set()
+        return 1.0
+
+
+def test_a_scorer_blocking_its_thread_does_not_hold_up_other_local_scores(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+):
+    worker = LocalScoringWorker(provider.get_tracer("test"), concurrency=2)
+    target = SpanContext(trace_id=1, span_id=2, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    HANDOFF.clear()
+    assert worker.submit(LocalScoringJob(scorer=SyncWaitingScorer(), example=Example(), target=target))
+    assert worker.submit(LocalScoringJob(scorer=HandoffScorer(), example=Example(), target=target))
+    assert worker.drain(30)
+    worker.close()
+    scores = {s.name: s.attributes[score_attribute(s.name[len("evaluate "):], ScoreField.VALUE)]
+              for s in exporter.get_finished_spans()}
+    # On one shared loop the waiter would block the handoff scorer and time out with 0.0.
+    assert scores == {"evaluate sync waiter": 1.0, "evaluate handoff": 1.0}

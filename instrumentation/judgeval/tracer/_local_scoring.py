@@ -1,7 +1,8 @@
 """Runs ``server_hosted=False`` scorers in the agent process, off the caller's thread.
 
-One daemon thread owns an asyncio loop; ``submit`` only hands a job over (bounded: when too many are
-pending the job is dropped and counted, with a warning). Each run is bounded by a timeout, so a scorer
+Up to ``concurrency`` daemon threads, each with its own asyncio loop, run one job at a time; ``submit``
+only hands a job over (bounded: when too many are pending the job is dropped and counted, with a
+warning). Each run is bounded by a timeout, so a scorer
 that hangs cannot hold a concurrency slot forever; it then counts as a ``timeout`` error score. Each
 result leaves as a child span of the evaluated span named ``evaluate <scorer>``, carrying the same
 ``gen_ai.evaluation.result`` event and flat ``judgeval.score.*`` attributes the evaluator service writes
@@ -16,6 +17,7 @@ import atexit
 import logging
 import math
 import os
+import queue
 import threading
 import time
 from dataclasses import dataclass
@@ -75,7 +77,13 @@ async def score_job(
 
 
 class LocalScoringWorker:
-    """A background thread with its own asyncio loop running local scorers; see the module docstring."""
+    """Background threads running local scorers, each with its own asyncio loop; see the module docstring.
+
+    One job runs per thread at a time, on up to ``concurrency`` threads started as jobs arrive: a scorer
+    that blocks (a synchronous HTTP client inside ``a_score_example``, like the docs' example) holds only
+    its own thread, never the other scores. A blocked thread cannot be interrupted; its run becomes a
+    ``timeout`` score once the blocking call returns.
+    """
 
     def __init__(
         self,
@@ -91,17 +99,10 @@ class LocalScoringWorker:
         self._pending = 0
         self.dropped = 0
         self._cond = threading.Condition()
-        self._loop = asyncio.new_event_loop()
-        self._semaphore: asyncio.Semaphore | None = None
+        self._jobs: queue.SimpleQueue[LocalScoringJob | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
         self.pid = os.getpid()
-        self._thread = threading.Thread(target=self._run_loop, name="judgeval-local-scoring", daemon=True)
-        self._thread.start()
         atexit.register(self.drain, EXIT_DRAIN_SECONDS)
-
-    def _run_loop(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._semaphore = asyncio.Semaphore(self._concurrency)
-        self._loop.run_forever()
 
     def submit(self, job: LocalScoringJob) -> bool:
         """Hand ``job`` to the worker without blocking; False (and a counted drop) if the queue is full."""
@@ -112,19 +113,26 @@ class LocalScoringWorker:
                     logger.warning("local scoring queue full; %d evaluations dropped so far", self.dropped)
                 return False
             self._pending += 1
-        self._loop.call_soon_threadsafe(self._start, job)
+            if self._pending > len(self._threads) and len(self._threads) < self._concurrency:
+                thread = threading.Thread(target=self._serve, name="judgeval-local-scoring", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+        self._jobs.put(job)
         return True
 
-    def _start(self, job: LocalScoringJob) -> None:
-        self._loop.create_task(self._run(job))
-
-    async def _run(self, job: LocalScoringJob) -> None:
+    def _serve(self) -> None:
+        loop = asyncio.new_event_loop()
         try:
-            assert self._semaphore is not None
-            async with self._semaphore:
-                started = time.time_ns()
-                event, attrs, scored = await score_job(job, self._timeout_seconds)
-                self._emit(job, event, attrs, scored, started)
+            while (job := self._jobs.get()) is not None:
+                self._run(loop, job)
+        finally:
+            loop.close()
+
+    def _run(self, loop: asyncio.AbstractEventLoop, job: LocalScoringJob) -> None:
+        try:
+            started = time.time_ns()
+            event, attrs, scored = loop.run_until_complete(score_job(job, self._timeout_seconds))
+            self._emit(job, event, attrs, scored, started)
         except Exception:
             logger.exception("judgeval local scoring failed")
         finally:
@@ -165,8 +173,12 @@ class LocalScoringWorker:
         self.drain(timeout_seconds)
         with self._cond:
             self._max_pending = 0
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout_seconds)
+            threads = list(self._threads)
+        for _ in threads:
+            self._jobs.put(None)
+        deadline = time.monotonic() + timeout_seconds
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def drain(self, timeout_seconds: float) -> bool:
         """Wait up to ``timeout_seconds`` for submitted jobs to finish; True if none are left.
