@@ -18,11 +18,11 @@ from typing import Any
 
 from judgeval import semconv
 from judgeval.evaluation_request import EvaluationRequest, ScorerRef, encode_requests
+from judgeval.otlp_values import attributes_dict
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from evaluator_service.config import RuleConfig
 from evaluator_service.enrichment import set_attributes
-from evaluator_service.otlp_values import attributes_dict
 
 SPAN_NAME_FIELD = "span.name"
 """Pseudo attribute key usable in ``when`` and ``example``: the span's name."""

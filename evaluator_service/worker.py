@@ -28,11 +28,11 @@ from typing import Any
 
 from judgeval import semconv
 from judgeval.evaluation_request import EvaluationRequest, InvalidEvaluationRequest, decode_requests
+from judgeval.otlp_values import attributes_dict, find_attribute
 from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span
 
 from evaluator_service.behaviors.grouper import BehaviorGrouper
 from evaluator_service.enrichment import ScoreResult, enrich_span, mark_failed, set_attributes
-from evaluator_service.otlp_values import attributes_dict, find_attribute
 from evaluator_service.rules import span_fields
 from evaluator_service.scoring.runner import InlineMeasurement, ScorerRunner
 from evaluator_service.store import QueuedSpan, ScoredRow, SpanStore

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from judgeval import semconv
+from judgeval.otlp_values import attributes_dict
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
 
 from evaluator_service.alerts.config import ANY_SCORER, AlertConfig, Condition
 from evaluator_service.enrichment import ScoreResult
-from evaluator_service.otlp_values import attributes_dict
 from evaluator_service.rules import span_fields
 
 

@@ -17,25 +17,9 @@ from typing import Any
 
 import grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-
-def any_value_to_python(value: AnyValue) -> Any:
-    """Convert an OTLP ``AnyValue`` to the plain Python value it carries."""
-    kind = value.WhichOneof("value")
-    if kind is None:
-        return None
-    if kind == "array_value":
-        return [any_value_to_python(v) for v in value.array_value.values]
-    if kind == "kvlist_value":
-        return attributes_to_dict(value.kvlist_value.values)
-    return getattr(value, kind)
-
-
-def attributes_to_dict(attributes: Any) -> dict[str, Any]:
-    """Convert repeated OTLP ``KeyValue`` to a dict."""
-    return {kv.key: any_value_to_python(kv.value) for kv in attributes}
+from judgeval.otlp_values import attributes_dict
 
 
 @dataclass
@@ -61,7 +45,7 @@ def flatten(request: trace_service_pb2.ExportTraceServiceRequest) -> list[Receiv
     """Flatten an export request into :class:`ReceivedSpan` records."""
     out: list[ReceivedSpan] = []
     for rs in request.resource_spans:
-        resource = attributes_to_dict(rs.resource.attributes)
+        resource = attributes_dict(rs.resource.attributes)
         for ss in rs.scope_spans:
             for span in ss.spans:
                 out.append(
@@ -71,10 +55,10 @@ def flatten(request: trace_service_pb2.ExportTraceServiceRequest) -> list[Receiv
                         span_id=span.span_id.hex(),
                         parent_span_id=span.parent_span_id.hex(),
                         kind=span.kind,
-                        attributes=attributes_to_dict(span.attributes),
+                        attributes=attributes_dict(span.attributes),
                         resource=resource,
                         scope=ss.scope.name,
-                        events=[(e.name, attributes_to_dict(e.attributes)) for e in span.events],
+                        events=[(e.name, attributes_dict(e.attributes)) for e in span.events],
                         links=[(link.trace_id.hex(), link.span_id.hex()) for link in span.links],
                         status_code=span.status.code,
                         status_message=span.status.message,
@@ -171,4 +155,4 @@ class OtlpTraceReceiver:
                 self._cond.wait(min(remaining, 0.2))
 
 
-__all__ = ["OtlpTraceReceiver", "ReceivedSpan", "any_value_to_python", "attributes_to_dict", "flatten"]
+__all__ = ["OtlpTraceReceiver", "ReceivedSpan", "flatten"]

@@ -1,4 +1,8 @@
-"""Reading plain Python values out of OTLP protobuf attributes."""
+"""Reading plain Python values out of OTLP protobuf attributes.
+
+Shared by the evaluator service and the test receiver (:mod:`judgeval.testing`); it needs only
+``opentelemetry-proto``.
+"""
 
 from __future__ import annotations
 
