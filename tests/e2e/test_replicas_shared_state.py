@@ -12,10 +12,11 @@ from judgeval import semconv
 from judgeval.evaluation_request import EvaluationRequest, ScorerRef
 from state.postgres_cluster import PostgresCluster
 
-from evaluator_service.localstack.procs import COLLECTOR_CONFIG_DIR, OtelBinaries, free_endpoint
-from evaluator_service.localstack.runner import StackEnv, start_evaluator, upload_docs_scorer
-from evaluator_service.localstack.stack import JaegerInstance, start_collector
+from evaluator_service.localstack.procs import OtelBinaries
+from evaluator_service.localstack.runner import StackEnv, upload_docs_scorer
+from evaluator_service.localstack.stack import JaegerInstance
 
+from .replicas import load_balanced_replicas
 from .traffic import Traffic, fetch_all
 
 SCORER = "Package Inquiry Scorer"
@@ -24,25 +25,13 @@ SCORER = "Package Inquiry Scorer"
 def test_a_scorer_uploaded_to_one_replica_scores_on_every_replica(
     otel_binaries: OtelBinaries, jaeger: JaegerInstance, stack_env: StackEnv, postgres: PostgresCluster
 ) -> None:
-    state_db = ["--state-db", postgres.url(postgres.new_database())]
-    first, second = free_endpoint(), free_endpoint()
+    state_db = postgres.url(postgres.new_database())
     request = EvaluationRequest(
         ScorerRef(name=SCORER), example={"request": "Where is my package?", "response": "It ships today."}
     )
-    with (
-        start_collector(
-            otel_binaries.otelcol,
-            stack_env.work_dir / "otelcol",
-            first,
-            jaeger.otlp_grpc_endpoint,
-            config=COLLECTOR_CONFIG_DIR / "otelcol-loadbalanced.yaml",
-            JUDGEVAL_EVALUATOR_ENDPOINTS=f"[{first}, {second}]",
-        ) as collector,
-        start_evaluator(stack_env, first, collector.grpc_endpoint, *state_db, name="replica-a") as replica_a,
-        start_evaluator(stack_env, second, collector.grpc_endpoint, *state_db, name="replica-b"),
-    ):
-        upload_docs_scorer(stack_env, replica_a.endpoint)
-        traffic = Traffic(collector.grpc_endpoint)
+    with load_balanced_replicas(otel_binaries, jaeger, stack_env, "--state-db", state_db) as replicas:
+        upload_docs_scorer(stack_env, replicas.first.endpoint)
+        traffic = Traffic(replicas.collector_endpoint)
         traffic.send(20, request=request)
         traces = fetch_all(jaeger.query, traffic)
         traffic.close()
@@ -53,5 +42,5 @@ def test_a_scorer_uploaded_to_one_replica_scores_on_every_replica(
     assert {a.attributes[semconv.JUDGEVAL_EVAL_STATUS] for a in answers} == {semconv.EvalStatus.SCORED}
     assert {a.attributes[value_key] for a in answers} == {1.0}
     # 20 traces keyed by random trace ids land on both replicas (all on one: probability 2^-19).
-    replicas = Counter(a.attributes[semconv.JUDGEVAL_EVAL_EVALUATOR].rpartition(":")[2] for a in answers)
-    assert set(replicas) == {first.rpartition(":")[2], second.rpartition(":")[2]}
+    scored_by = Counter(a.attributes[semconv.JUDGEVAL_EVAL_EVALUATOR].rpartition(":")[2] for a in answers)
+    assert set(scored_by) == replicas.ports()

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from judgeval.testing import OtlpTraceReceiver
 from judgeval.tracer._exporters import create_exporter
-from judgeval.tracer._otlp_wire import encode_any_value, encode_request, varint
+from judgeval.tracer._otlp_wire import encode_any_value, encode_export_request, varint
 from judgeval.tracer._wire_exporter import WireOtlpSpanExporter
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -71,7 +71,7 @@ def varied_spans() -> Iterator[list[ReadableSpan]]:
 
 
 def test_request_parses_to_what_the_stock_encoder_builds(varied_spans: list[ReadableSpan]):
-    ours = ExportTraceServiceRequest.FromString(encode_request(varied_spans))
+    ours = ExportTraceServiceRequest.FromString(encode_export_request(varied_spans))
     assert ours == encode_spans(varied_spans)
     # the fixture really exercised the optional fields
     spans = [s for rs in ours.resource_spans for ss in rs.scope_spans for s in ss.spans]
@@ -86,7 +86,7 @@ def test_an_unencodable_attribute_is_left_out_like_the_stock_encoder_does(caplog
     provider.get_tracer("t").start_span("s", attributes={"ok": 1, "too.big": 2**70}).end()
     spans = list(exporter.get_finished_spans())
     with caplog.at_level(logging.WARNING, logger="judgeval"):
-        ours = ExportTraceServiceRequest.FromString(encode_request(spans))
+        ours = ExportTraceServiceRequest.FromString(encode_export_request(spans))
     assert "too.big" in caplog.text
     assert ours == encode_spans(spans)
     assert [kv.key for kv in ours.resource_spans[0].scope_spans[0].spans[0].attributes] == ["ok"]

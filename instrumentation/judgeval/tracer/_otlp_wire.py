@@ -220,7 +220,7 @@ def _schema_url(schema_url: str | None) -> bytes:
     return _length_delimited(b"\x1a", schema_url.encode()) if schema_url else b""
 
 
-def encode_request(spans: Sequence[ReadableSpan]) -> bytes:
+def encode_export_request(spans: Sequence[ReadableSpan]) -> bytes:
     """A serialized ``ExportTraceServiceRequest`` of ``spans``, grouped by resource, then scope.
 
     Groups are keyed by object identity: spans of one provider share its ``Resource`` and their tracer's

@@ -17,7 +17,7 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan
 
-from judgeval.tracer._otlp_wire import encode_request
+from judgeval.tracer._otlp_wire import encode_export_request
 
 logger = logging.getLogger("judgeval")
 
@@ -29,7 +29,7 @@ class WireOtlpSpanExporter(OTLPSpanExporter):
 
     def _translate_data(self, data: Sequence[ReadableSpan]) -> ExportTraceServiceRequest:
         try:
-            return ExportTraceServiceRequest.FromString(encode_request(data))
+            return ExportTraceServiceRequest.FromString(encode_export_request(data))
         except Exception:
             if not WireOtlpSpanExporter._warned:
                 WireOtlpSpanExporter._warned = True
