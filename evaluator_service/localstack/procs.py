@@ -16,8 +16,8 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,6 +157,38 @@ def run_binary(
     with run_process(name, argv, {**os.environ, "OTEL_SDK_DISABLED": "true", **env}, log_path,
                      health_url=health_url) as process:
         yield process
+
+
+PORT_ATTEMPTS = 3
+"""Starts tried on fresh ports when a binary finds one of its ports taken (see :func:`free_port`)."""
+
+
+@contextmanager
+def run_binary_on_free_ports(
+    name: str,
+    argv: list[str],
+    make_env: Callable[[], dict[str, str]],
+    log_path: Path,
+    health_url_of: Callable[[Mapping[str, str]], str],
+) -> Iterator[tuple[dict[str, str], RunningProcess]]:
+    """:func:`run_binary` with the endpoints ``make_env`` picks, picked again if one got taken.
+
+    A free port is only free when it is picked; until the binary binds it, any process (an outgoing
+    connection's ephemeral port, say) may take it. The binary then exits with "address already in use",
+    and the start is retried with new ports; any other failure is raised as it is.
+    """
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        env = make_env()
+        started = ExitStack()
+        try:
+            process = started.enter_context(run_binary(name, argv, env, log_path, health_url_of(env)))
+        except ProcessFailed as exc:
+            if "address already in use" not in str(exc) or attempt == PORT_ATTEMPTS:
+                raise
+            continue
+        with started:
+            yield env, process
+        return
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from evaluator_service.localstack.procs import (
     OTELCOL_JAEGER_CONFIG,
     RunningProcess,
     free_endpoint,
-    run_binary,
+    run_binary_on_free_ports,
 )
 
 
@@ -64,10 +64,11 @@ def start_jaeger(
     jaeger_binary: Path, work_dir: Path, config: Path = JAEGER_LOCAL_CONFIG
 ) -> Iterator[JaegerInstance]:
     """Run Jaeger v2 (in-memory storage) until the block exits; ready when ``/status`` answers 200."""
-    env = jaeger_env()
     argv = [str(jaeger_binary), f"--config={config}"]
-    health_url = f"http://{env['JAEGER_HEALTH_ENDPOINT']}/status"
-    with run_binary("jaeger", argv, env, work_dir / "jaeger.log", health_url) as process:
+    with run_binary_on_free_ports(
+        "jaeger", argv, jaeger_env, work_dir / "jaeger.log",
+        lambda env: f"http://{env['JAEGER_HEALTH_ENDPOINT']}/status",
+    ) as (env, process):
         yield JaegerInstance(
             otlp_grpc_endpoint=env["JAEGER_OTLP_GRPC_ENDPOINT"],
             otlp_http_endpoint=env["JAEGER_OTLP_HTTP_ENDPOINT"],
@@ -107,10 +108,11 @@ def start_collector(
     **extra_env: str,
 ) -> Iterator[CollectorInstance]:
     """Run the collector with ``config`` until the block exits; ready when health_check answers 200."""
-    env = collector_env(work_dir, evaluator_endpoint, backend_endpoint, **extra_env)
     argv = [str(otelcol_binary), f"--config={config}"]
-    health_url = f"http://{env['JUDGEVAL_COLLECTOR_HEALTH_ENDPOINT']}/"
-    with run_binary("otelcol", argv, env, work_dir / "otelcol.log", health_url) as process:
+    with run_binary_on_free_ports(
+        "otelcol", argv, lambda: collector_env(work_dir, evaluator_endpoint, backend_endpoint, **extra_env),
+        work_dir / "otelcol.log", lambda env: f"http://{env['JUDGEVAL_COLLECTOR_HEALTH_ENDPOINT']}/",
+    ) as (env, process):
         yield CollectorInstance(
             grpc_endpoint=env["JUDGEVAL_COLLECTOR_GRPC_ENDPOINT"],
             http_endpoint=env["JUDGEVAL_COLLECTOR_HTTP_ENDPOINT"],
