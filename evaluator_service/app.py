@@ -31,18 +31,18 @@ from opentelemetry.sdk.metrics.export import MetricReader
 from evaluator_service.alerts.manager import AlertManager
 from evaluator_service.behaviors.grouper import BehaviorGrouper
 from evaluator_service.config import EvaluatorConfig
+from evaluator_service.dispatcher import ScoringDispatcher
 from evaluator_service.forwarder import MAX_MESSAGE_BYTES, SpanForwarder
 from evaluator_service.intake import TraceIntakeServicer
-from evaluator_service.rules import RuleMatcher
+from evaluator_service.metrics import EvaluatorMetrics
+from evaluator_service.queue import SpanQueue
 from evaluator_service.scoring.builtin.sources import BuiltinScorerSource, ConfiguredScorerSource
 from evaluator_service.scoring.contract import ScorerSource
 from evaluator_service.scoring.pause import PauseRegistry
 from evaluator_service.scoring.resolution import ScorerChain
 from evaluator_service.scoring.runner import ScorerRunner
+from evaluator_service.span_rules import RuleMatcher
 from evaluator_service.state import SharedState, open_shared_state
-from evaluator_service.store import SpanStore
-from evaluator_service.telemetry import EvaluatorMetrics
-from evaluator_service.worker import ScoringWorker
 
 logger = logging.getLogger(__name__)
 
@@ -75,9 +75,9 @@ class EvaluatorApp:
         self._stopped = False
         self._server: grpc.aio.Server | None = None
         self._health = health.aio.HealthServicer()
-        self._store: SpanStore | None = None
+        self._store: SpanQueue | None = None
         self._pauses: PauseRegistry | None = None
-        self._worker: ScoringWorker | None = None
+        self._worker: ScoringDispatcher | None = None
         self._forwarder: SpanForwarder | None = None
         self._intake: TraceIntakeServicer | None = None
         self.behaviors: BehaviorGrouper | None = None
@@ -89,7 +89,7 @@ class EvaluatorApp:
         ])
 
     @property
-    def store(self) -> SpanStore:
+    def store(self) -> SpanQueue:
         """The durable queue (``<data_dir>/queue.sqlite3``); available after :meth:`start`."""
         if self._store is None:
             raise RuntimeError("EvaluatorApp is not started")
@@ -105,7 +105,7 @@ class EvaluatorApp:
     async def start(self) -> None:
         """Open the queue, resume pending work, and start serving."""
         cfg = self.config
-        store = self._store = await SpanStore.open(
+        store = self._store = await SpanQueue.open(
             cfg.data_dir, cfg.queue.max_spans, cfg.queue.max_bytes, row_spans=cfg.export.batch_size
         )
         if self._state is None:
@@ -118,7 +118,7 @@ class EvaluatorApp:
         self.metrics.paused_count = lambda: len(pauses.list_paused())
         runner = ScorerRunner(self.chain, pauses, cfg.scoring, cfg.scorer_limits(), self.metrics)
         forwarder = self._forwarder = SpanForwarder(store, cfg.export_endpoint, cfg.export, self.metrics)
-        worker = self._worker = ScoringWorker(
+        worker = self._worker = ScoringDispatcher(
             store, runner, self.metrics, cfg.scoring.concurrency, forwarder.wake
         )
         worker.score_observers.append(self.alerts.observe)

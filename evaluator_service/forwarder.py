@@ -29,8 +29,8 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
 from evaluator_service.config import ExportConfig
-from evaluator_service.store import QueuedSpan, SpanStore
-from evaluator_service.telemetry import EvaluatorMetrics
+from evaluator_service.metrics import EvaluatorMetrics
+from evaluator_service.queue import QueuedSpan, SpanQueue
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class SpanForwarder:
     """Drains the export side of the queue to the downstream; :meth:`wake` after new spans are ready."""
 
     def __init__(
-        self, store: SpanStore, endpoint: str, config: ExportConfig, metrics: EvaluatorMetrics
+        self, store: SpanQueue, endpoint: str, config: ExportConfig, metrics: EvaluatorMetrics
     ) -> None:
         self._store = store
         self._config = config

@@ -3,7 +3,7 @@
 ``Export`` sorts each span into "to score" (tagged ``judgeval.eval.status=pending`` or matched by a rule)
 or "to forward" (everything else), and answers OK only after the whole batch is committed to the durable
 queue in one transaction. It never scores: workers do that later. Spans are stored packed, one row per
-resource, scope and routing (see :mod:`evaluator_service.store`). A full queue answers ``UNAVAILABLE``,
+resource, scope and routing (see :mod:`evaluator_service.queue`). A full queue answers ``UNAVAILABLE``,
 which OTLP exporters and collectors retry; a single export larger than the whole queue can never fit and
 answers ``INVALID_ARGUMENT`` naming the limit to raise. Spans without a valid trace or span id cannot be
 routed or sampled and are refused through ``partial_success``, with the reason.
@@ -21,17 +21,17 @@ from judgeval.otlp_values import attributes_dict, find_attribute
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
-from evaluator_service.rules import RuleMatcher
-from evaluator_service.store import (
+from evaluator_service.metrics import EvaluatorMetrics
+from evaluator_service.queue import (
     MAX_ROW_BYTES,
     BatchTooLargeError,
     NewSpanGroup,
     QueueFullError,
+    SpanQueue,
     SpanState,
-    SpanStore,
     span_groups,
 )
-from evaluator_service.telemetry import EvaluatorMetrics
+from evaluator_service.span_rules import RuleMatcher
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class TraceIntakeServicer(trace_service_pb2_grpc.TraceServiceServicer):
     """Accepts OTLP trace exports into the durable queue."""
 
     def __init__(
-        self, store: SpanStore, rules: RuleMatcher, metrics: EvaluatorMetrics, on_enqueued: Callable[[], None]
+        self, store: SpanQueue, rules: RuleMatcher, metrics: EvaluatorMetrics, on_enqueued: Callable[[], None]
     ) -> None:
         self._store = store
         self._rules = rules

@@ -17,7 +17,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
 
 from evaluator_service.alerts.config import ANY_SCORER, AlertConfig, Condition
 from evaluator_service.enrichment import ScoreResult
-from evaluator_service.rules import span_fields
+from evaluator_service.span_rules import span_fields
 
 
 @dataclass(frozen=True, slots=True)

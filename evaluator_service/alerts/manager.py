@@ -24,9 +24,9 @@ from evaluator_service.alerts.events import ScoreEvent, applies, breach_kind, sc
 from evaluator_service.alerts.notify import DeliveryResult, Notification, NotificationState, deliver_webhook
 from evaluator_service.alerts.tracking import AlertTracker
 from evaluator_service.enrichment import ScoreResult
+from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.state import StateUnavailable
 from evaluator_service.state.alert_state import FIRING, OK, AlertState, AlertStatus
-from evaluator_service.telemetry import EvaluatorMetrics
 
 logger = logging.getLogger(__name__)
 

@@ -33,9 +33,9 @@ from evaluator_service.behaviors.settings import BehaviorsConfig
 from evaluator_service.behaviors.text import failure_text, salient_name
 from evaluator_service.behaviors.vectors import nearest
 from evaluator_service.enrichment import ScoreResult, set_attributes
+from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.state import ChangeWatcher, SharedState
 from evaluator_service.state.behavior_rows import BehaviorExample, FailureDraft, StoredBehavior
-from evaluator_service.telemetry import EvaluatorMetrics
 
 logger = logging.getLogger(__name__)
 

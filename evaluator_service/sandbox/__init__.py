@@ -17,11 +17,11 @@ if TYPE_CHECKING:
     from evaluator_service.sandbox.options import sandbox_config_from_args as sandbox_config_from_args
     from evaluator_service.sandbox.pool import SandboxPool as SandboxPool
     from evaluator_service.sandbox.pool import SandboxUnavailable as SandboxUnavailable
-    from evaluator_service.sandbox.process import ScorerProgram as ScorerProgram
-    from evaluator_service.sandbox.process import WorkerFailed as WorkerFailed
-    from evaluator_service.sandbox.process import WorkerInterrupted as WorkerInterrupted
     from evaluator_service.sandbox.uploaded_source import UploadedScorer as UploadedScorer
     from evaluator_service.sandbox.uploaded_source import UploadedScorerSource as UploadedScorerSource
+    from evaluator_service.sandbox.worker_handle import ScorerProgram as ScorerProgram
+    from evaluator_service.sandbox.worker_handle import WorkerFailed as WorkerFailed
+    from evaluator_service.sandbox.worker_handle import WorkerInterrupted as WorkerInterrupted
 
 _EXPORTS = {
     "DEFAULT_SCORER_ENV": "config", "SandboxConfig": "config", "SandboxLimits": "config",

@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from evaluator_service.sandbox.config import SandboxLimits
-from evaluator_service.sandbox.process import SandboxWorker, WorkerFailed, WorkerInterrupted
 from evaluator_service.sandbox.protocol import (
     ProtocolError,
     encode_frame,
     encode_request,
     encode_request_frames,
 )
+from evaluator_service.sandbox.worker_handle import SandboxWorker, WorkerFailed, WorkerInterrupted
 
 CANCEL_GRACE_S = 2.0
 """How long a worker may take to confirm a cancelled request before it counts as stuck."""

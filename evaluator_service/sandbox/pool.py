@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from evaluator_service.sandbox.config import SandboxConfig
-from evaluator_service.sandbox.dispatch import ProgramPool
 from evaluator_service.sandbox.plan import Identity, build_plan, launcher_command, sandbox_identity
-from evaluator_service.sandbox.process import SandboxWorker, ScorerProgram
+from evaluator_service.sandbox.program_pool import ProgramPool
+from evaluator_service.sandbox.worker_handle import SandboxWorker, ScorerProgram
 
 _log = logging.getLogger(__name__)
 

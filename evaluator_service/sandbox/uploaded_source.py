@@ -21,7 +21,7 @@ from judgeval.evaluation_request import EvaluationRequest, ScorerRef
 
 from evaluator_service.registry import Registry, RequirementsInstallError, ScorerNotFound, StoredScorer
 from evaluator_service.sandbox.pool import SandboxPool
-from evaluator_service.sandbox.process import ScorerProgram, WorkerFailed, WorkerInterrupted
+from evaluator_service.sandbox.worker_handle import ScorerProgram, WorkerFailed, WorkerInterrupted
 from evaluator_service.scoring.contract import (
     FatalScorerError,
     InvalidExampleError,

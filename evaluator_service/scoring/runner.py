@@ -23,6 +23,7 @@ from judgeval.evaluation_request import EvaluationRequest
 
 from evaluator_service.config import ScorerLimits, ScoringConfig
 from evaluator_service.enrichment import ScoreResult
+from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.scoring.contract import (
     FatalScorerError,
     ScoreOutcome,
@@ -33,7 +34,6 @@ from evaluator_service.scoring.contract import (
 from evaluator_service.scoring.pause import PauseRegistry
 from evaluator_service.scoring.rate_budget import TokenBucket
 from evaluator_service.scoring.resolution import ScorerChain
-from evaluator_service.telemetry import EvaluatorMetrics
 
 logger = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from judgeval.evaluation_request import EvaluationRequest, ScorerRef
 from judgeval.semconv import EvalStatus, ScoreField, score_attribute
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+from evaluator_service.dispatcher import SCORING_BATCH
 from evaluator_service.scoring.contract import ScoreOutcome, Scorer
-from evaluator_service.worker import SCORING_BATCH
 
 from .conftest import export, make_request, make_span, running, tagged_attributes, wait_drained, wait_for
 from .test_plugins_and_metrics import metric_points

@@ -14,7 +14,7 @@ from judgeval.semconv import EvalStatus
 from judgeval.testing.openai_server import RecordedOpenAIServer, Recording
 
 from evaluator_service.app import EvaluatorApp
-from evaluator_service.store import DB_FILE_NAME
+from evaluator_service.queue import DB_FILE_NAME
 
 from .conftest import (
     by_name,

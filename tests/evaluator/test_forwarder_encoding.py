@@ -9,7 +9,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 
 from evaluator_service.enrichment import to_any_value
 from evaluator_service.forwarder import build_request, encode_request
-from evaluator_service.store import QueuedSpan, pack_spans
+from evaluator_service.queue import QueuedSpan, pack_spans
 
 
 def _envelopes(service: str, scope: str) -> tuple[bytes, bytes]:

@@ -20,8 +20,8 @@ from judgeval.evaluation_request import EvaluationRequest, ScorerRef
 
 from evaluator_service.registry import Registry
 from evaluator_service.sandbox import SandboxConfig, SandboxLimits, SandboxPool, UploadedScorerSource
-from evaluator_service.sandbox.process import ScorerProgram
 from evaluator_service.sandbox.uploaded_source import program_key
+from evaluator_service.sandbox.worker_handle import ScorerProgram
 from evaluator_service.scoring.contract import ScorerCrashedError, TransientScorerError
 
 from .conftest import SCORERS

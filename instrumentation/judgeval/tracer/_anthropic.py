@@ -15,9 +15,9 @@ from typing import Any
 from judgeval import semconv
 from judgeval.tracer._capture import truncate
 from judgeval.tracer._config import TracerConfig
+from judgeval.tracer._llm_messages import _get, capped_json, text_parts, token_usage_attributes
 from judgeval.tracer._llm_span import LlmOperation
 from judgeval.tracer._openai import common_request_attributes, span_name
-from judgeval.tracer._openai_messages import _get, capped_json, text_parts, token_usage_attributes
 
 
 def _block_part(block: Any, max_chars: int) -> dict[str, Any]:

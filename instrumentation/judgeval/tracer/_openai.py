@@ -14,14 +14,14 @@ from typing import Any
 
 from judgeval import semconv
 from judgeval.tracer._config import TracerConfig
-from judgeval.tracer._llm_span import LlmOperation
-from judgeval.tracer._openai_messages import (
+from judgeval.tracer._llm_messages import (
     _get,
     capped_json,
     input_messages,
     output_messages,
     token_usage_attributes,
 )
+from judgeval.tracer._llm_span import LlmOperation
 
 _REQUEST_PARAMETERS = {
     "temperature": semconv.GEN_AI_REQUEST_TEMPERATURE,

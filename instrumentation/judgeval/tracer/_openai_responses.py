@@ -15,9 +15,7 @@ from typing import Any
 from judgeval import semconv
 from judgeval.tracer._capture import truncate
 from judgeval.tracer._config import TracerConfig
-from judgeval.tracer._llm_span import LlmOperation
-from judgeval.tracer._openai import common_request_attributes, span_name
-from judgeval.tracer._openai_messages import (
+from judgeval.tracer._llm_messages import (
     _arguments,
     _content_parts,
     _get,
@@ -26,6 +24,8 @@ from judgeval.tracer._openai_messages import (
     token_usage_attributes,
     tool_response,
 )
+from judgeval.tracer._llm_span import LlmOperation
+from judgeval.tracer._openai import common_request_attributes, span_name
 
 
 def _input_item(item: Any, max_chars: int) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from evaluator_service.sandbox.config import SandboxConfig
 from evaluator_service.sandbox.pipeline import PipelinedWorker, SandboxRequest
-from evaluator_service.sandbox.process import SandboxWorker, ScorerProgram, WorkerFailed
+from evaluator_service.sandbox.worker_handle import SandboxWorker, ScorerProgram, WorkerFailed
 
 START_RETRY_S = 1.0
 """After a worker failed to start while others serve the queue, wait this long before trying again."""

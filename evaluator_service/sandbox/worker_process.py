@@ -1,6 +1,6 @@
 """The sandbox worker: loads one uploaded scorer and scores examples sent over the protocol pipe.
 
-Started as ``python -I -m evaluator_service.sandbox.worker MODULE.py CLASS CAP`` inside the scorer's
+Started as ``python -I -m evaluator_service.sandbox.worker_process MODULE.py CLASS CAP`` inside the scorer's
 environment, in its private work directory (see :mod:`evaluator_service.sandbox.launcher`). Frames
 arrive on stdin and answers leave on a duplicate of the original stdout; the process's own fds 1 and 2
 then point at ``output.log`` (bounded by ``RLIMIT_FSIZE``) and ``sys.stdout``/``sys.stderr`` keep only

@@ -33,10 +33,10 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span
 
 from evaluator_service.behaviors.grouper import BehaviorGrouper
 from evaluator_service.enrichment import ScoreResult, enrich_span, mark_failed, set_attributes
-from evaluator_service.rules import span_fields
+from evaluator_service.metrics import EvaluatorMetrics
+from evaluator_service.queue import QueuedSpan, ScoredRow, SpanQueue
 from evaluator_service.scoring.runner import InlineMeasurement, ScorerRunner
-from evaluator_service.store import QueuedSpan, ScoredRow, SpanStore
-from evaluator_service.telemetry import EvaluatorMetrics
+from evaluator_service.span_rules import span_fields
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class _GroupCommit:
     """Stores enriched spans in shared transactions: whoever gets the lock writes everything finished so
     far, so a burst of scored spans costs one fsync instead of one each."""
 
-    def __init__(self, store: SpanStore) -> None:
+    def __init__(self, store: SpanQueue) -> None:
         self._store = store
         self._lock = asyncio.Lock()
         self._pending: list[tuple[Sequence[ScoredRow], asyncio.Future[None]]] = []
@@ -85,12 +85,12 @@ def _fail(future: asyncio.Future[None], exc: BaseException) -> None:
         future.set_exception(exc)
 
 
-class ScoringWorker:
+class ScoringDispatcher:
     """Dispatches queued tagged spans to the scorer runner; :meth:`wake` after new spans arrive."""
 
     def __init__(
         self,
-        store: SpanStore,
+        store: SpanQueue,
         runner: ScorerRunner,
         metrics: EvaluatorMetrics,
         concurrency: int,

@@ -70,7 +70,7 @@ class SandboxWorker:
         (self._work_dir / self.program.module_file).write_text(self.program.source, encoding="utf-8")
         plan = build_plan(self._config, python=self.program.python, work_dir=self._work_dir,
                           namespaces=self._namespaces, identity=self._identity, hidden=self._hidden)
-        worker_argv = [str(self.program.python), "-I", "-m", "evaluator_service.sandbox.worker",
+        worker_argv = [str(self.program.python), "-I", "-m", "evaluator_service.sandbox.worker_process",
                        self.program.module_file, self.program.class_name,
                        str(self._config.limits.output_cap_bytes)]
         log = open(self._work_dir / "output.log", "wb")  # noqa: SIM115 - handed to the child

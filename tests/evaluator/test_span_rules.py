@@ -5,7 +5,7 @@ from __future__ import annotations
 from judgeval import semconv
 from judgeval.semconv import EvalStatus, ScoreField, score_attribute
 
-from evaluator_service.rules import is_sampled
+from evaluator_service.span_rules import is_sampled
 
 from .conftest import by_name, export, make_request, make_span, running, wait_for
 

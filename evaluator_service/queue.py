@@ -173,7 +173,7 @@ def span_groups(
     return groups
 
 
-class SpanStore:
+class SpanQueue:
     """Async facade over the SQLite queue; create with :meth:`open`, finish with :meth:`close`."""
 
     def __init__(self, path: Path, max_spans: int, max_bytes: int, row_spans: int = ROW_SPANS) -> None:
@@ -190,7 +190,7 @@ class SpanStore:
     @classmethod
     async def open(
         cls, data_dir: Path, max_spans: int, max_bytes: int, row_spans: int = ROW_SPANS
-    ) -> SpanStore:
+    ) -> SpanQueue:
         """Create the data dir and database if needed (upgrading an older queue file in place) and load the
         queue's current size."""
         store = cls(data_dir / DB_FILE_NAME, max_spans, max_bytes, row_spans)

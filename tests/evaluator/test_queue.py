@@ -11,12 +11,12 @@ from judgeval import semconv
 from judgeval.semconv import EvalStatus
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
-from evaluator_service.store import (
+from evaluator_service.queue import (
     DB_FILE_NAME,
     BatchTooLargeError,
     QueueFullError,
+    SpanQueue,
     SpanState,
-    SpanStore,
     pack_spans,
     span_groups,
 )
@@ -81,7 +81,7 @@ def _spans(count: int) -> list[bytes]:
 
 
 async def test_packed_rows_count_as_their_spans_and_batches_are_cut_by_spans(tmp_path):
-    store = await SpanStore.open(tmp_path, max_spans=12, max_bytes=10**6, row_spans=3)
+    store = await SpanQueue.open(tmp_path, max_spans=12, max_bytes=10**6, row_spans=3)
     try:
         groups = span_groups(b"resource", b"scope", _spans(10), store.row_spans)
         assert [g.count for g in groups] == [3, 3, 3, 1]
@@ -96,7 +96,7 @@ async def test_packed_rows_count_as_their_spans_and_batches_are_cut_by_spans(tmp
         assert store.span_count == 7
     finally:
         await store.close()
-    reopened = await SpanStore.open(tmp_path, max_spans=12, max_bytes=10**6)
+    reopened = await SpanQueue.open(tmp_path, max_spans=12, max_bytes=10**6)
     try:
         assert reopened.span_count == 7
         assert sum(len(row.span) for row in rest) == reopened.byte_count
@@ -111,7 +111,7 @@ def test_a_packed_row_holds_its_spans_as_a_scope_spans_does():
 
 
 async def test_queue_limits_count_the_spans_of_packed_rows(tmp_path):
-    store = await SpanStore.open(tmp_path, max_spans=5, max_bytes=10**6)
+    store = await SpanQueue.open(tmp_path, max_spans=5, max_bytes=10**6)
     try:
         await store.enqueue(span_groups(b"r", b"s", _spans(4), store.row_spans))
         with pytest.raises(QueueFullError, match="queue is full"):  # 4 + 2 spans > 5
