@@ -26,7 +26,7 @@ from evaluator_service.alerts.tracking import AlertTracker
 from evaluator_service.enrichment import ScoreResult
 from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.state import StateUnavailable
-from evaluator_service.state.alert_state import FIRING, OK, AlertState, AlertStatus
+from evaluator_service.state.alert_rows import FIRING, OK, AlertState, AlertStatus
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""State that evaluator replicas share: paused scorers and uploaded scorers, in a real database.
+"""State that evaluator replicas share, in a real database: paused scorers, uploaded scorers, alert state
+and behaviors (see :mod:`evaluator_service.state.contract`).
 
 ::
 
@@ -8,18 +9,19 @@
     await state.close()
 
 The local span queue is not shared: each replica owns the spans the load balancer sent it.
+
+Layers, lowest first (a module imports only modules above it in this list): ``schema`` (every table and
+statement) and ``transaction`` (the protocol backends provide); one module per concern (``pauses``,
+``scorer_versions``, ``alert_rows``, ``behavior_rows``: its types, its part of the contract, its SQL
+rows); ``contract`` (:class:`SharedState`, :class:`StateUnavailable`); ``sql_state`` (the concerns put
+together); the backends ``sqlite`` and ``postgres``; ``watch``. ``urls`` stands alone.
 """
 
 from __future__ import annotations
 
-from evaluator_service.state.contract import (
-    PausedScorer,
-    ScorerFiles,
-    SharedState,
-    StateUnavailable,
-    StoredScorer,
-    VersionChooser,
-)
+from evaluator_service.state.contract import SharedState, StateUnavailable
+from evaluator_service.state.pauses import PausedScorer
+from evaluator_service.state.scorer_versions import ScorerFiles, StoredScorer, VersionChooser
 from evaluator_service.state.sqlite import SqliteSharedState
 from evaluator_service.state.urls import check_url, default_state_url, masked, sqlite_path
 from evaluator_service.state.watch import ChangeWatcher

@@ -17,7 +17,8 @@ import psycopg
 
 from evaluator_service.state import schema
 from evaluator_service.state.contract import StateUnavailable
-from evaluator_service.state.sql_state import SqlSharedState, Transaction
+from evaluator_service.state.sql_state import SqlSharedState
+from evaluator_service.state.transaction import Transaction
 from evaluator_service.state.urls import masked, scrub
 
 CONNECT_TIMEOUT_S = 5

@@ -1,19 +1,29 @@
-"""SQL shared by the SQLite and PostgreSQL backends, written in the common subset of both dialects.
+"""Every table and every statement of the shared state, in the common subset of SQLite and PostgreSQL.
 
 Placeholders are ``%s`` (psycopg); the SQLite backend rewrites them to ``?``. Every table is prefixed
-``judgeval_`` so the schema can live in a database shared with other applications.
+``judgeval_`` so the schema can live in a database shared with other applications. Values the code owns
+(alert states, name sources) are passed as parameters, never written into the SQL. The modules of the
+four concerns (:mod:`~evaluator_service.state.pauses`, :mod:`~evaluator_service.state.scorer_versions`,
+:mod:`~evaluator_service.state.alert_rows`, :mod:`~evaluator_service.state.behavior_rows`) run these
+statements; only the backends' own locking and connection set-up stay in ``sqlite.py`` and ``postgres.py``.
 """
 
 from __future__ import annotations
 
-from evaluator_service.state.alert_state import ALERT_SCHEMA
-
 SCHEMA = (
+    # The change counter: every write other replicas must hear about bumps it (see state/watch.py).
+    """CREATE TABLE IF NOT EXISTS judgeval_state_changes (
+        id INTEGER PRIMARY KEY,
+        counter BIGINT NOT NULL
+    )""",
+    "INSERT INTO judgeval_state_changes (id, counter) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
+    # Pauses (state/pauses.py).
     """CREATE TABLE IF NOT EXISTS judgeval_paused_scorers (
         name TEXT PRIMARY KEY,
         reason TEXT NOT NULL,
         paused_at DOUBLE PRECISION NOT NULL
     )""",
+    # Uploaded scorers (state/scorer_versions.py).
     """CREATE TABLE IF NOT EXISTS judgeval_scorer_versions (
         name TEXT NOT NULL,
         version INTEGER NOT NULL,
@@ -28,12 +38,7 @@ SCHEMA = (
         PRIMARY KEY (name, version)
     )""",
     "CREATE INDEX IF NOT EXISTS judgeval_scorer_versions_by_key ON judgeval_scorer_versions (name_key)",
-    """CREATE TABLE IF NOT EXISTS judgeval_state_changes (
-        id INTEGER PRIMARY KEY,
-        counter BIGINT NOT NULL
-    )""",
-    "INSERT INTO judgeval_state_changes (id, counter) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
-    # Behaviors: groups of similar failures (evaluator_service.behaviors); SQL in state/behavior_rows.py.
+    # Behaviors: groups of similar failures (state/behavior_rows.py).
     """CREATE TABLE IF NOT EXISTS judgeval_behaviors (
         id TEXT PRIMARY KEY,
         scorer TEXT NOT NULL,
@@ -47,20 +52,38 @@ SCHEMA = (
         examples TEXT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS judgeval_behaviors_by_scorer ON judgeval_behaviors (scorer, space)",
-    *ALERT_SCHEMA,  # alerts: firing state and shared window buckets (state/alert_state.py)
+    # Alerts: firing state and shared window buckets (state/alert_rows.py).
+    """CREATE TABLE IF NOT EXISTS judgeval_alert_states (
+        name TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        firing_since DOUBLE PRECISION,
+        last_fired_at DOUBLE PRECISION,
+        last_notified_at DOUBLE PRECISION,
+        last_value DOUBLE PRECISION,
+        fired_count BIGINT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS judgeval_alert_buckets (
+        name TEXT NOT NULL,
+        bucket BIGINT NOT NULL,
+        total BIGINT NOT NULL,
+        failures BIGINT NOT NULL,
+        PRIMARY KEY (name, bucket)
+    )""",
 )
 
-_METADATA = "name, version, sha256, created_at, class_name, source_filename, requirements_hash"
-
+# Change counter.
 BUMP_COUNTER = "UPDATE judgeval_state_changes SET counter = counter + 1 WHERE id = 1"
 READ_COUNTER = "SELECT counter FROM judgeval_state_changes WHERE id = 1"
 
+# Pauses.
 UPSERT_PAUSE = """INSERT INTO judgeval_paused_scorers (name, reason, paused_at) VALUES (%s, %s, %s)
     ON CONFLICT (name) DO UPDATE SET reason = excluded.reason, paused_at = excluded.paused_at"""
 DELETE_PAUSE = "DELETE FROM judgeval_paused_scorers WHERE name = %s"
 SELECT_PAUSES_NAMED = "SELECT name FROM judgeval_paused_scorers WHERE name = %s"
 SELECT_PAUSES = "SELECT name, reason, paused_at FROM judgeval_paused_scorers ORDER BY name"
 
+# Scorer versions.
+_METADATA = "name, version, sha256, created_at, class_name, source_filename, requirements_hash"
 SELECT_VERSIONS = f"SELECT {_METADATA} FROM judgeval_scorer_versions ORDER BY name, version"
 SELECT_VERSIONS_BY_KEY = f"SELECT {_METADATA} FROM judgeval_scorer_versions WHERE name_key = %s"
 SELECT_VERSIONS_OF = f"SELECT {_METADATA} FROM judgeval_scorer_versions WHERE name = %s ORDER BY version"
@@ -75,3 +98,38 @@ UPSERT_VERSION = f"""INSERT INTO judgeval_scorer_versions ({_METADATA}, name_key
         class_name = excluded.class_name, source_filename = excluded.source_filename,
         requirements_hash = excluded.requirements_hash, source = excluded.source,
         requirements = excluded.requirements"""
+
+# Behaviors.
+_BEHAVIOR = "id, scorer, space, name, name_source, centroid, member_count, first_seen, last_seen, examples"
+SELECT_BEHAVIORS = f"SELECT {_BEHAVIOR} FROM judgeval_behaviors ORDER BY member_count DESC, id"
+SELECT_BEHAVIORS_OF_SCORER = f"SELECT {_BEHAVIOR} FROM judgeval_behaviors WHERE scorer = %s AND space = %s"
+SELECT_BEHAVIOR = f"SELECT {_BEHAVIOR} FROM judgeval_behaviors WHERE id = %s"
+INSERT_BEHAVIOR = (f"INSERT INTO judgeval_behaviors ({_BEHAVIOR}) "
+                   "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+UPDATE_BEHAVIOR_MEMBERS = ("UPDATE judgeval_behaviors SET centroid = %s, member_count = %s, last_seen = %s, "
+                           "examples = %s WHERE id = %s")
+UPDATE_BEHAVIOR_NAME = "UPDATE judgeval_behaviors SET name = %s, name_source = %s WHERE id = %s"
+# (name, source, id, protected source): the condition, not a prior SELECT, keeps an operator's concurrent
+# rename from being overwritten by a generated name.
+UPDATE_GENERATED_BEHAVIOR_NAME = UPDATE_BEHAVIOR_NAME + " AND name_source <> %s"
+
+# Alerts.
+ENSURE_ALERT = """INSERT INTO judgeval_alert_states (name, state, fired_count) VALUES (%s, %s, 0)
+    ON CONFLICT (name) DO NOTHING"""
+ADD_ALERT_COUNTS = """INSERT INTO judgeval_alert_buckets (name, bucket, total, failures)
+    VALUES (%s, %s, %s, %s)
+    ON CONFLICT (name, bucket) DO UPDATE SET total = judgeval_alert_buckets.total + excluded.total,
+        failures = judgeval_alert_buckets.failures + excluded.failures"""
+SELECT_ALERT_WINDOW = """SELECT COALESCE(SUM(total), 0), COALESCE(SUM(failures), 0)
+    FROM judgeval_alert_buckets WHERE name = %s AND bucket >= %s"""
+PRUNE_ALERT_BUCKETS = "DELETE FROM judgeval_alert_buckets WHERE name = %s AND bucket < %s"
+SELECT_ALERT_STATE = "SELECT state FROM judgeval_alert_states WHERE name = %s"
+SELECT_ALERT_CLAIM = "SELECT state, firing_since, last_notified_at FROM judgeval_alert_states WHERE name = %s"
+MARK_ALERT_FIRING = """UPDATE judgeval_alert_states SET state = %s, firing_since = %s, last_fired_at = %s,
+    last_value = %s WHERE name = %s"""
+MARK_ALERT_NOTIFIED = """UPDATE judgeval_alert_states SET last_notified_at = %s, fired_count = fired_count + 1
+    WHERE name = %s"""
+MARK_ALERT_RESOLVED = "UPDATE judgeval_alert_states SET state = %s, last_value = %s WHERE name = %s"
+RECORD_ALERT_VALUE = "UPDATE judgeval_alert_states SET last_value = %s WHERE name = %s"
+SELECT_ALERTS = """SELECT name, state, firing_since, last_fired_at, last_notified_at, last_value, fired_count
+    FROM judgeval_alert_states ORDER BY name"""

@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 
 from evaluator_service.state import schema
 from evaluator_service.state.contract import StateUnavailable
-from evaluator_service.state.sql_state import SqlSharedState, Transaction
+from evaluator_service.state.sql_state import SqlSharedState
+from evaluator_service.state.transaction import Transaction
 
 T = TypeVar("T")
 _BUSY_TIMEOUT_S = 10.0

@@ -14,8 +14,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from evaluator_service.scoring.pause import PauseRegistry
-from evaluator_service.state import SharedState, StoredScorer, open_shared_state
-from evaluator_service.state.contract import ScorerFiles
+from evaluator_service.state import ScorerFiles, SharedState, StoredScorer, open_shared_state
 
 
 @pytest.fixture
