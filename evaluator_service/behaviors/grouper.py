@@ -28,6 +28,7 @@ from judgeval.evaluation_request import EvaluationRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from evaluator_service.behaviors.embedding import Embedder, create_embedder
+from evaluator_service.behaviors.matching import nearest_behavior
 from evaluator_service.behaviors.naming import BehaviorNamer
 from evaluator_service.behaviors.settings import BehaviorsConfig
 from evaluator_service.behaviors.text import failure_text, salient_name
@@ -125,5 +126,5 @@ class BehaviorGrouper:
         )
         threshold = self.config.similarity_threshold
         return await self._state.record_failure(
-            draft, threshold, candidate if similarity >= threshold else None
+            draft, nearest_behavior(threshold), candidate if similarity >= threshold else None
         )

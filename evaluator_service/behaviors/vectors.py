@@ -64,11 +64,6 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return dot / norm if norm else 0.0
 
 
-def running_mean(centroid: Sequence[float], count: int, vec: Sequence[float]) -> Vector:
-    """The mean of ``count`` vectors whose mean was ``centroid``, after adding ``vec``."""
-    return [(c * count + v) / (count + 1) for c, v in zip(centroid, vec, strict=True)]
-
-
 def nearest(vec: Sequence[float], candidates: Sequence[tuple[str, Sequence[float]]]
             ) -> tuple[str | None, float]:
     """The id of the candidate most similar to ``vec`` and that similarity (``None``, -1.0 if none)."""

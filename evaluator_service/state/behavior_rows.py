@@ -2,8 +2,11 @@
 
 :meth:`SqlBehaviorRows.record_failure` is the one write on the hot path: under a per-scorer lock (a
 PostgreSQL advisory lock; SQLite's ``BEGIN IMMEDIATE`` already serializes writers) it re-reads the
-scorer's behaviors, joins the nearest one at or above the threshold, or inserts a new one. Two replicas
-seeing the same new failure at once therefore end with one behavior, not two.
+behaviors the failure may join, lets the caller's :data:`BehaviorChooser` pick one, and joins it or inserts
+a new behavior. Two replicas seeing the same new failure at once therefore end with one behavior, not two.
+Which behavior a failure belongs to is the behaviors layer's decision
+(:mod:`evaluator_service.behaviors.matching`); this module only keeps the rows: member count, the centroid
+as the mean of the members' vectors, the latest examples, the name and where it came from.
 
 Only creations and renames bump the change counter: a join moves a centroid a little and adds one to a
 count, which other replicas do not need to hear about within the second.
@@ -15,10 +18,10 @@ import dataclasses
 import json
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from evaluator_service.behaviors.vectors import nearest, running_mean
 from evaluator_service.state import schema
 from evaluator_service.state.transaction import Transaction, TransactionSource
 
@@ -69,6 +72,12 @@ class FailureDraft:
     provisional_name: str
 
 
+BehaviorChooser = Callable[[FailureDraft, Sequence[StoredBehavior]], StoredBehavior | None]
+"""Given a failure and stored behaviors it may join (of its scorer, in its vector space, read under the
+per-scorer lock), return the one of them it joins, or ``None`` to create a new behavior. Called inside the
+writing transaction, so it sees a stable set."""
+
+
 class BehaviorState(Protocol):
     """The behavior part of :class:`~evaluator_service.state.contract.SharedState`."""
 
@@ -80,13 +89,14 @@ class BehaviorState(Protocol):
         """One behavior, or ``None``."""
         ...
 
-    async def record_failure(self, draft: FailureDraft, threshold: float, candidate_id: str | None = None
-                             ) -> tuple[StoredBehavior, bool]:
-        """Join ``candidate_id`` if it exists, else the nearest behavior of the draft's scorer at or above
-        ``threshold``, else create one; returns the behavior and whether this call created it.
+    async def record_failure(self, draft: FailureDraft, choose: BehaviorChooser,
+                             candidate_id: str | None = None) -> tuple[StoredBehavior, bool]:
+        """Join the behavior ``choose`` picks, or create one; returns the behavior after the write and
+        whether this call created it.
 
-        ``candidate_id`` is the caller's own nearest match (from its in-memory index): when it still exists
-        it is joined without scanning."""
+        ``candidate_id`` is the caller's likely match (from its in-memory index): it is offered to
+        ``choose`` alone first, so a hit reads one row; if it is gone or declined, every behavior of the
+        draft's scorer and space is offered."""
         ...
 
     async def rename_behavior(self, behavior_id: str, name: str, source: str) -> StoredBehavior | None:
@@ -106,11 +116,11 @@ class SqlBehaviorRows(TransactionSource):
             rows = await tx.execute(schema.SELECT_BEHAVIOR, (behavior_id,))
         return _behavior(rows[0]) if rows else None
 
-    async def record_failure(self, draft: FailureDraft, threshold: float, candidate_id: str | None = None
-                             ) -> tuple[StoredBehavior, bool]:
+    async def record_failure(self, draft: FailureDraft, choose: BehaviorChooser,
+                             candidate_id: str | None = None) -> tuple[StoredBehavior, bool]:
         async with self._transaction() as tx:
             await tx.lock(f"judgeval-behaviors:{draft.scorer}")
-            match = await _matching(tx, draft, threshold, candidate_id)
+            match = await _chosen(tx, draft, choose, candidate_id)
             now = time.time()
             if match is not None:
                 joined = _joined(match, draft, now)
@@ -145,21 +155,23 @@ class SqlBehaviorRows(TransactionSource):
         return dataclasses.replace(current, name=name, name_source=source)
 
 
-async def _matching(tx: Transaction, draft: FailureDraft, threshold: float, candidate_id: str | None
-                    ) -> StoredBehavior | None:
-    """The behavior ``draft`` joins: the caller's candidate if it still exists, else the nearest of the
-    scorer's behaviors at or above ``threshold`` (re-checked here, under the lock), else ``None``."""
+def running_mean(centroid: Sequence[float], count: int, vec: Sequence[float]) -> list[float]:
+    """The mean of ``count`` vectors whose mean was ``centroid``, after adding ``vec`` (a stored centroid
+    is the mean of its members' vectors)."""
+    return [(c * count + v) / (count + 1) for c, v in zip(centroid, vec, strict=True)]
+
+
+async def _chosen(tx: Transaction, draft: FailureDraft, choose: BehaviorChooser, candidate_id: str | None
+                  ) -> StoredBehavior | None:
+    """The behavior ``draft`` joins: the caller's candidate if it still exists and ``choose`` takes it,
+    else what ``choose`` picks among the scorer's behaviors in the draft's space, else ``None``."""
     if candidate_id:
         rows = await tx.execute(schema.SELECT_BEHAVIOR, (candidate_id,))
-        candidate = _behavior(rows[0]) if rows else None
-        if candidate is not None and len(candidate.centroid) == len(draft.vector):  # same model, same dims
-            return candidate
+        offered = [b for b in map(_behavior, rows) if (b.scorer, b.space) == (draft.scorer, draft.space)]
+        if offered and choose(draft, offered) is not None:
+            return offered[0]
     rows = await tx.execute(schema.SELECT_BEHAVIORS_OF_SCORER, (draft.scorer, draft.space))
-    same = [_behavior(row) for row in rows]
-    best_id, similarity = nearest(draft.vector, [(b.id, b.centroid) for b in same])
-    if best_id is None or similarity < threshold:
-        return None
-    return next(b for b in same if b.id == best_id)
+    return choose(draft, [_behavior(row) for row in rows])
 
 
 def _joined(current: StoredBehavior, draft: FailureDraft, now: float) -> StoredBehavior:

@@ -1,4 +1,5 @@
-"""The state package's imports point one way: no circle among ``evaluator_service/state/*.py``.
+"""The state package's imports point one way: no circle among ``evaluator_service/state/*.py``, and
+nothing imported from the evaluator layers above it (behaviors, alerts, registry, ...).
 
 The imports are read with :mod:`ast`, so a circle hidden behind ``if TYPE_CHECKING:`` or inside a function
 counts too: it is still a circle in the design even when Python happens to load it.
@@ -70,6 +71,16 @@ def test_no_import_circle_inside_the_state_package() -> None:
     graph = import_graph(STATE_DIR, PACKAGE)
     assert len(graph) >= 10  # really read the package
     assert find_cycle(graph) is None, " -> ".join(find_cycle(graph) or [])
+
+
+def test_the_state_package_imports_no_higher_evaluator_layer() -> None:
+    upward = {
+        f"{path.name}: {name}"
+        for path in STATE_DIR.glob("*.py")
+        for name in module_imports(path, PACKAGE)
+        if name.startswith("evaluator_service.") and not name.startswith(PACKAGE)
+    }
+    assert upward == set()
 
 
 def test_the_checker_finds_a_circle_hidden_behind_type_checking(tmp_path: Path) -> None:
