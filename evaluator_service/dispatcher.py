@@ -27,16 +27,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from judgeval import semconv
-from judgeval.evaluation_request import EvaluationRequest, InvalidEvaluationRequest, decode_requests
-from judgeval.otlp_values import attributes_dict, find_attribute
+from judgeval.protocol.evaluation_request import EvaluationRequest, InvalidEvaluationRequest, decode_requests
+from judgeval.protocol.otlp_values import attributes_dict, find_attribute, set_attributes
 from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span
 
 from evaluator_service.behaviors.grouper import BehaviorGrouper
-from evaluator_service.enrichment import ScoreResult, enrich_span, mark_failed, set_attributes
+from evaluator_service.enrichment import enrich_span, mark_failed
 from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.queue import QueuedSpan, ScoredRow, SpanQueue
+from evaluator_service.scoring.contract import ScoreResult
 from evaluator_service.scoring.runner import InlineMeasurement, ScorerRunner
-from evaluator_service.span_rules import span_fields
+from evaluator_service.span_fields import span_fields
 
 logger = logging.getLogger(__name__)
 

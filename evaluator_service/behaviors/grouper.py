@@ -24,7 +24,8 @@ import logging
 from collections.abc import Sequence
 
 from judgeval import semconv
-from judgeval.evaluation_request import EvaluationRequest
+from judgeval.protocol.evaluation_request import EvaluationRequest
+from judgeval.protocol.otlp_values import set_attributes
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from evaluator_service.behaviors.embedding import Embedder, create_embedder
@@ -32,8 +33,8 @@ from evaluator_service.behaviors.naming import BehaviorNamer
 from evaluator_service.behaviors.settings import BehaviorsConfig
 from evaluator_service.behaviors.text import failure_text, salient_name
 from evaluator_service.behaviors.vectors import nearest
-from evaluator_service.enrichment import ScoreResult, set_attributes
 from evaluator_service.metrics import EvaluatorMetrics
+from evaluator_service.scoring.contract import ScoreResult
 from evaluator_service.state import ChangeWatcher, SharedState
 from evaluator_service.state.behavior_rows import BehaviorExample, FailureDraft, StoredBehavior
 

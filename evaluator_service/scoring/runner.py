@@ -19,15 +19,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from judgeval.evaluation_request import EvaluationRequest
+from judgeval.protocol.evaluation_request import EvaluationRequest
 
 from evaluator_service.config import ScorerLimits, ScoringConfig
-from evaluator_service.enrichment import ScoreResult
 from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.scoring.contract import (
     FatalScorerError,
     ScoreOutcome,
     Scorer,
+    ScoreResult,
     ScoringError,
     TransientScorerError,
 )

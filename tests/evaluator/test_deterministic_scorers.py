@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from judgeval import semconv
-from judgeval.evaluation_request import EvaluationRequest, ScorerRef
+from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef
 from judgeval.semconv import ScoreField, score_attribute
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 

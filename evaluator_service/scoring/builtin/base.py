@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from judgeval.evaluation_request import EvaluationRequest
+from judgeval.protocol.evaluation_request import EvaluationRequest
 
 from evaluator_service.config import ScorerConfig
 from evaluator_service.scoring.builtin.catalog import DETERMINISTIC_TYPES

@@ -19,7 +19,7 @@ import re
 import string
 from typing import Any
 
-from judgeval.evaluation_request import EvaluationRequest
+from judgeval.protocol.evaluation_request import EvaluationRequest
 
 from evaluator_service.config import ScorerConfig
 from evaluator_service.scoring.builtin.base import BuiltinScorer, as_text

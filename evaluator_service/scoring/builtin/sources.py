@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from judgeval.evaluation_request import ScorerRef
+from judgeval.protocol.evaluation_request import ScorerRef
 
 from evaluator_service.config import JudgeConfig, ScorerConfig
 from evaluator_service.scoring.builtin import catalog
