@@ -21,7 +21,6 @@ from typing import Any, cast
 
 from judgeval.protocol.evaluation_request import EvaluationRequest
 
-from evaluator_service.config import ScorerLimits, ScoringConfig
 from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.scoring.contract import (
     FatalScorerError,
@@ -34,6 +33,7 @@ from evaluator_service.scoring.contract import (
 from evaluator_service.scoring.pause import PauseRegistry
 from evaluator_service.scoring.rate_budget import TokenBucket
 from evaluator_service.scoring.resolution import ScorerChain
+from evaluator_service.scoring.settings import ScorerLimits, ScoringConfig
 
 logger = logging.getLogger(__name__)
 
