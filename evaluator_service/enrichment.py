@@ -51,6 +51,7 @@ def enrich_span(
     return semconv.EvalStatus(attributes[semconv.JUDGEVAL_EVAL_STATUS])
 
 
-def mark_failed(span: Span, reason: str) -> None:
-    """Mark a span that could not be scored at all (e.g. an unreadable request payload)."""
-    set_attributes(span, {**verdict_attributes(()), semconv.JUDGEVAL_EVAL_ERROR: reason})
+def mark_failed(span: Span, reason: str, extra: Mapping[str, Any] | None = None) -> None:
+    """Mark a span that could not be scored at all (e.g. an unreadable request payload), plus the ``extra``
+    attributes, in one pass."""
+    set_attributes(span, {**verdict_attributes(()), semconv.JUDGEVAL_EVAL_ERROR: reason, **(extra or {})})
