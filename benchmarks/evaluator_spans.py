@@ -13,7 +13,7 @@ import struct
 import time
 
 from judgeval import semconv
-from judgeval.evaluation_request import EvaluationRequest, ScorerRef, encode_requests
+from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef, encode_requests
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span

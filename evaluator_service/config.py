@@ -18,21 +18,23 @@ from evaluator_service.alerts.config import AlertConfig, parse_alerts
 from evaluator_service.behaviors.settings import BehaviorsConfig, parse_behaviors
 from evaluator_service.config_sections import (
     ExportConfig,
-    JudgeConfig,
     QueueConfig,
     RuleConfig,
+    parse_export,
+    parse_queue,
+    parse_rules,
+)
+from evaluator_service.config_values import ConfigError, Section
+from evaluator_service.scoring.settings import (
+    JudgeConfig,
     ScorerConfig,
     ScorerLimits,
     ScoringConfig,
-    parse_export,
     parse_judge,
     parse_limits,
-    parse_queue,
-    parse_rules,
     parse_scorers,
     parse_scoring,
 )
-from evaluator_service.config_values import ConfigError, Section
 from evaluator_service.state.urls import check_url, default_state_url, masked
 
 ENV_LISTEN = "JUDGEVAL_EVALUATOR_LISTEN"

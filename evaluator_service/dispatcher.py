@@ -11,6 +11,10 @@ export), that transaction first puts it back in the queue as a row of its own, w
 the dispatcher reaches it. A span whose payload cannot be decoded is not scored but still exported, marked
 ``failed`` with the reason.
 
+Each span is written once: its scores, the span-level verdict, the behavior of a failing score (placed
+before enrichment, see :mod:`evaluator_service.behaviors.grouper`) and the evaluator's id go onto it in one
+:func:`~evaluator_service.enrichment.enrich_span` pass.
+
 On shutdown, the dispatcher stores the batch in hand and tasks get a grace period; unfinished ones are
 cancelled and their spans stay in the queue, to be scored again after restart (scoring is at-least-once
 too).
@@ -27,16 +31,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from judgeval import semconv
-from judgeval.evaluation_request import EvaluationRequest, InvalidEvaluationRequest, decode_requests
-from judgeval.otlp_values import attributes_dict, find_attribute
+from judgeval.protocol.evaluation_request import EvaluationRequest, InvalidEvaluationRequest, decode_requests
+from judgeval.protocol.otlp_values import attributes_dict, find_attribute
 from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span
 
 from evaluator_service.behaviors.grouper import BehaviorGrouper
-from evaluator_service.enrichment import ScoreResult, enrich_span, mark_failed, set_attributes
+from evaluator_service.enrichment import enrich_span, mark_failed
 from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.queue import QueuedSpan, ScoredRow, SpanQueue
+from evaluator_service.scoring.contract import ScoreResult
 from evaluator_service.scoring.runner import InlineMeasurement, ScorerRunner
-from evaluator_service.span_rules import span_fields
+from evaluator_service.span_fields import span_fields
 
 logger = logging.getLogger(__name__)
 
@@ -256,16 +261,16 @@ class ScoringDispatcher:
 
     def _begin(self, span: Span, measurements: list[InlineMeasurement] | None = None) -> _Job:
         """Decode the span's requests and score the inline ones (their metrics go to ``measurements`` if
-        given, see :meth:`ScorerRunner.run_inline`); an unreadable span is marked failed."""
+        given, see :meth:`ScorerRunner.run_inline`); an unreadable span is marked failed (its one write)."""
         raw = find_attribute(span.attributes, semconv.JUDGEVAL_EVAL_REQUESTS)
         if raw is None:
             mark_failed(span, f"span is tagged {semconv.EvalStatus.PENDING.value} but has no "
-                              f"{semconv.JUDGEVAL_EVAL_REQUESTS} attribute")
+                              f"{semconv.JUDGEVAL_EVAL_REQUESTS} attribute", self._evaluator_attribute())
             return _Job([], _SpanFields(span), [], semconv.EvalStatus.FAILED.value)
         try:
             requests = decode_requests(raw)
         except InvalidEvaluationRequest as exc:
-            mark_failed(span, f"invalid {semconv.JUDGEVAL_EVAL_REQUESTS}: {exc}")
+            mark_failed(span, f"invalid {semconv.JUDGEVAL_EVAL_REQUESTS}: {exc}", self._evaluator_attribute())
             return _Job([], _SpanFields(span), [], semconv.EvalStatus.FAILED.value)
         fields = _SpanFields(span)
         return _Job(requests, fields, [self._runner.run_inline(r, fields, measurements) for r in requests])
@@ -281,9 +286,8 @@ class ScoringDispatcher:
         return failing and self.behaviors is not None
 
     async def _complete(self, span: Span, job: _Job, resource: bytes) -> str:
-        """Run what the inline pass left, enrich, place a failing span in a behavior, tell observers."""
+        """Run what the inline pass left, place a failing span in a behavior, enrich, tell observers."""
         if job.failed_status is not None:
-            self._set_evaluator(span)
             return job.failed_status
         missing = [i for i, result in enumerate(job.results) if result is None]
         if len(missing) == 1:  # the usual case: no gather, no extra task
@@ -293,25 +297,28 @@ class ScoringDispatcher:
             for i, result in zip(missing, done, strict=True):
                 job.results[i] = result
         results = job.completed()
-        status = enrich_span(span, results)
+        behavior = None
         if self.behaviors is not None:
-            await self.behaviors.assign(span, job.requests, results)
-        self._observe(span, results, resource)
-        self._set_evaluator(span)
-        return status.value
+            behavior = await self.behaviors.assign(span, job.requests, results)
+        return self._enrich(span, results, resource, behavior)
 
     def _finish(self, span: Span, job: _Job, resource: bytes) -> str:
         """:meth:`_complete` for a span with nothing to wait for."""
         if job.failed_status is not None:
-            self._set_evaluator(span)
             return job.failed_status
-        results = job.completed()
-        status = enrich_span(span, results, {semconv.JUDGEVAL_EVAL_EVALUATOR: self.evaluator_id})
+        return self._enrich(span, job.completed(), resource)
+
+    def _enrich(
+        self, span: Span, results: Sequence[ScoreResult], resource: bytes,
+        behavior: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Write the scores, the verdict, the behavior and the evaluator id onto ``span`` in one pass."""
+        status = enrich_span(span, results, {**(behavior or {}), **self._evaluator_attribute()})
         self._observe(span, results, resource)
         return status.value
 
-    def _set_evaluator(self, span: Span) -> None:
-        set_attributes(span, {semconv.JUDGEVAL_EVAL_EVALUATOR: self.evaluator_id})
+    def _evaluator_attribute(self) -> dict[str, Any]:
+        return {semconv.JUDGEVAL_EVAL_EVALUATOR: self.evaluator_id}
 
     def _observe(self, span: Span, results: Sequence[ScoreResult], resource: bytes) -> None:
         for observe in self.score_observers:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import grpc
 from judgeval import semconv
-from judgeval.otlp_values import attributes_dict, find_attribute
+from judgeval.protocol.otlp_values import attributes_dict, find_attribute
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 

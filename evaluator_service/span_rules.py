@@ -2,8 +2,9 @@
 
 A rule matches a span when every ``when`` entry equals the span attribute of that key, or, if the span has
 no such attribute, the resource attribute (so ``service.name`` works). A matched span is sampled
-deterministically from its trace id, exactly like the SDK does, so every span of a trace shares the
-decision: sampled iff ``(trace_id & 0xFFFFFFFFFFFFFF) < sampling_rate * 2**56``.
+deterministically from its trace id by the rule the SDK uses (:mod:`judgeval.protocol.sampling`), so every
+span of a trace shares the decision. Besides attributes, ``when`` and ``example`` may name the span's
+pseudo-fields (:mod:`evaluator_service.span_fields`).
 
 A sampled span is rewritten into an ordinary tagged span (``judgeval.eval.status=pending``, an encoded
 ``judgeval.eval.requests`` entry per rule, ``judgeval.eval.rule``) and from there on follows the same path.
@@ -17,45 +18,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from judgeval import semconv
-from judgeval.evaluation_request import EvaluationRequest, ScorerRef, encode_requests
-from judgeval.otlp_values import attributes_dict
+from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef, encode_requests
+from judgeval.protocol.otlp_values import attributes_dict, set_attributes
+from judgeval.protocol.sampling import is_sampled_bytes
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from evaluator_service.config import RuleConfig
-from evaluator_service.enrichment import set_attributes
-
-SPAN_NAME_FIELD = "span.name"
-"""Pseudo attribute key usable in ``when`` and ``example``: the span's name."""
-SPAN_STATUS_CODE_FIELD = "span.status.code"
-"""Pseudo attribute key usable in ``example``: ``UNSET``, ``OK`` or ``ERROR``."""
-SPAN_STATUS_MESSAGE_FIELD = "span.status.message"
-"""Pseudo attribute key usable in ``example``: the span's status description."""
+from evaluator_service.span_fields import span_fields
 
 DEFAULT_EXAMPLE_MAPPING = {
     "input": semconv.GEN_AI_INPUT_MESSAGES,
     "actual_output": semconv.GEN_AI_OUTPUT_MESSAGES,
 }
 """Example fields a rule fills when it gives no ``example`` mapping: the GenAI message attributes."""
-
-_SAMPLING_MASK = 0xFFFFFFFFFFFFFF
-_STATUS_NAMES = {0: "UNSET", 1: "OK", 2: "ERROR"}
-
-
-def is_sampled(trace_id: bytes, rate: float) -> bool:
-    """The deterministic per-trace sampling decision shared with the SDK."""
-    if rate >= 1.0:
-        return True
-    return (int.from_bytes(trace_id, "big") & _SAMPLING_MASK) < rate * 2**56
-
-
-def span_fields(span: Span) -> dict[str, Any]:
-    """The pseudo attributes of ``span`` (name and status) by their pseudo keys."""
-    return {
-        SPAN_NAME_FIELD: span.name,
-        SPAN_STATUS_CODE_FIELD: _STATUS_NAMES.get(span.status.code, str(span.status.code)),
-        SPAN_STATUS_MESSAGE_FIELD: span.status.message,
-    }
-
 
 class RuleMatcher:
     """Applies the configured rules to incoming spans."""
@@ -73,7 +48,7 @@ class RuleMatcher:
             return False
         lookup = resource | attributes
         matched = [
-            r for r in self._rules if _matches(r, lookup) and is_sampled(span.trace_id, r.sampling_rate)
+            r for r in self._rules if _matches(r, lookup) and is_sampled_bytes(span.trace_id, r.sampling_rate)
         ]
         if not matched:
             return False

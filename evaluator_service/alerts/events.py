@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from judgeval import semconv
-from judgeval.otlp_values import attributes_dict
+from judgeval.protocol.otlp_values import attributes_dict
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
 
 from evaluator_service.alerts.config import ANY_SCORER, AlertConfig, Condition
-from evaluator_service.enrichment import ScoreResult
-from evaluator_service.span_rules import span_fields
+from evaluator_service.scoring.contract import ScoreResult
+from evaluator_service.span_fields import span_fields
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,8 @@ from evaluator_service.alerts.config import ANY_SCORER, AlertConfig, Condition
 from evaluator_service.alerts.events import ScoreEvent, applies, breach_kind, score_events
 from evaluator_service.alerts.notify import DeliveryResult, Notification, NotificationState, deliver_webhook
 from evaluator_service.alerts.tracking import AlertTracker
-from evaluator_service.enrichment import ScoreResult
 from evaluator_service.metrics import EvaluatorMetrics
+from evaluator_service.scoring.contract import ScoreResult
 from evaluator_service.state import StateUnavailable
 from evaluator_service.state.alert_rows import FIRING, OK, AlertState, AlertStatus
 

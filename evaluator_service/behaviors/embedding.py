@@ -17,7 +17,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from evaluator_service.behaviors.settings import ModelEndpoint
 from evaluator_service.behaviors.vectors import HashingVectorizer, Vector
-from evaluator_service.scoring.builtin.judge_client import classify_openai_error
+from evaluator_service.llm_client import classify_openai_error
 from evaluator_service.scoring.contract import FatalScorerError, TransientScorerError
 
 

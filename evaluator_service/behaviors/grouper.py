@@ -1,14 +1,16 @@
-"""The worker's behavior hook: put a failing span into a behavior and write it onto the span.
+"""The dispatcher's behavior hook: put a failing span into a behavior and say what to write onto the span.
 
 ::
 
     grouper = BehaviorGrouper(config.behaviors, state, metrics)
     await grouper.start()                       # loads the shared behaviors, polls for changes
-    await grouper.assign(span, requests, results)   # after enrichment, before the span is committed
+    attributes = await grouper.assign(span, requests, results)   # after scoring, before enrichment
+    enrich_span(span, results, attributes)      # the span is written once, scores and behavior together
     await grouper.stop()
 
-:meth:`BehaviorGrouper.assign` never raises and returns within ``timeout_s``: on a timeout or any error
-the span goes on without a behavior and ``judgeval.behaviors.errors`` counts it. The placement itself
+:meth:`BehaviorGrouper.assign` never raises, never writes the span, and returns within ``timeout_s``: on a
+timeout or any error it returns no attributes, the span goes on without a behavior and
+``judgeval.behaviors.errors`` counts it. The placement itself
 keeps running in the background after a timeout (a cancelled database write would help nobody), and its
 result still counts toward the behavior.
 
@@ -22,9 +24,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from judgeval import semconv
-from judgeval.evaluation_request import EvaluationRequest
+from judgeval.protocol.evaluation_request import EvaluationRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from evaluator_service.behaviors.embedding import Embedder, create_embedder
@@ -33,8 +36,8 @@ from evaluator_service.behaviors.naming import BehaviorNamer
 from evaluator_service.behaviors.settings import BehaviorsConfig
 from evaluator_service.behaviors.text import failure_text, salient_name
 from evaluator_service.behaviors.vectors import nearest
-from evaluator_service.enrichment import ScoreResult, set_attributes
 from evaluator_service.metrics import EvaluatorMetrics
+from evaluator_service.scoring.contract import ScoreResult
 from evaluator_service.state import ChangeWatcher, SharedState
 from evaluator_service.state.behavior_rows import BehaviorExample, FailureDraft, StoredBehavior
 
@@ -74,12 +77,13 @@ class BehaviorGrouper:
         await self._embedder.aclose()
 
     async def assign(self, span: Span, requests: Sequence[EvaluationRequest],
-                     results: Sequence[ScoreResult]) -> StoredBehavior | None:
-        """Assign ``span`` (already enriched with ``results``) to a behavior if a score failed."""
+                     results: Sequence[ScoreResult]) -> dict[str, Any]:
+        """Assign ``span`` (scored with ``results``, not yet enriched) to a behavior if a score failed;
+        returns the behavior attributes to write onto it (none if no score failed or placement failed)."""
         failed = next(((req, res) for req, res in zip(requests, results, strict=False)
                        if res.outcome is not None and not res.succeeded), None)
         if failed is None:
-            return None
+            return {}
         request, result = failed
         task = asyncio.get_running_loop().create_task(self._place(span, request, result))
         self._placements.add(task)
@@ -90,16 +94,15 @@ class BehaviorGrouper:
             self._metrics.behavior_error("timeout")
             logger.warning("behavior assignment took over %.1fs; span exported without a behavior",
                            self.config.timeout_s)
-            return None
+            return {}
         except Exception as exc:
             self._metrics.behavior_error(type(exc).__name__)
             logger.warning("behavior assignment failed; span exported without a behavior: %s", exc)
-            return None
-        set_attributes(span, {
+            return {}
+        return {
             semconv.JUDGEVAL_BEHAVIOR_ID: behavior.id, semconv.JUDGEVAL_BEHAVIOR_NAME: behavior.name,
             semconv.JUDGEVAL_BEHAVIOR_NEW: new, semconv.JUDGEVAL_BEHAVIOR_SCORER: behavior.scorer,
-        })
-        return behavior
+        }
 
     def _placed(self, task: asyncio.Task[tuple[StoredBehavior, bool]]) -> None:
         self._placements.discard(task)

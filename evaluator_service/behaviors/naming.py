@@ -12,7 +12,7 @@ import logging
 
 from evaluator_service.behaviors.settings import ModelEndpoint
 from evaluator_service.behaviors.text import clean_model_name
-from evaluator_service.scoring.builtin.judge_client import JudgeClient
+from evaluator_service.llm_client import LLMClient
 from evaluator_service.state.behavior_rows import NAME_AUTO, BehaviorState, StoredBehavior
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class BehaviorNamer:
     """Names new behaviors with a chat model in background tasks; :meth:`aclose` cancels what is left."""
 
     def __init__(self, endpoint: ModelEndpoint, state: BehaviorState) -> None:
-        self._client = JudgeClient(endpoint.model or "", endpoint.base_url, endpoint.api_key_env)
+        self._client = LLMClient(endpoint.model or "", endpoint.base_url, endpoint.api_key_env)
         self._state = state
         self._tasks: set[asyncio.Task[None]] = set()
 

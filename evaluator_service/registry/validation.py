@@ -10,7 +10,7 @@ import re
 import sys
 from dataclasses import dataclass
 
-from judgeval.cli.scorer_source import ScorerSourceError, select_scorer_class
+from judgeval.scorers.source_check import ScorerSourceError, select_scorer_class
 from packaging.requirements import InvalidRequirement, Requirement
 
 MAX_SOURCE_BYTES = 1024 * 1024

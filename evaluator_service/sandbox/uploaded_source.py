@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from judgeval.evaluation_request import EvaluationRequest, ScorerRef
+from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef
 
 from evaluator_service.registry import Registry, RequirementsInstallError, ScorerNotFound, StoredScorer
 from evaluator_service.sandbox.pool import SandboxPool

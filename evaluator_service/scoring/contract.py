@@ -9,6 +9,9 @@ retry, pause and rate-budget logic is written once.
 A scorer whose ``score`` never awaits anything and is quick (regex, keyword, ...) may say so with a true
 ``inline`` attribute: the runner then runs it to completion directly, without a task or a timeout (which
 could not interrupt it anyway), which is several times cheaper per span.
+
+What the runner hands on for each request is a :class:`ScoreResult` (a score, or why there is none); the
+dispatcher's enrichment, alerts and behaviors all read it, so it lives here, below all of them.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from judgeval.evaluation_request import EvaluationRequest, ScorerRef
+from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +30,31 @@ class ScoreOutcome:
     reason: str | None = None
     success: bool | None = None
     label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreResult:
+    """What happened to one evaluation request: a score, or the reason there is none."""
+
+    scorer_name: str
+    threshold: float
+    outcome: ScoreOutcome | None = None
+    error_kind: str | None = None
+    error_message: str = ""
+
+    @property
+    def succeeded(self) -> bool:
+        """The scorer produced a score that met its threshold."""
+        if self.outcome is None:
+            return False
+        if self.outcome.success is not None:
+            return self.outcome.success
+        return self.outcome.value >= self.threshold
+
+    @property
+    def passed(self) -> bool | None:
+        """:attr:`succeeded`, or ``None`` when there is no score (what the span-level verdict reads)."""
+        return None if self.outcome is None else self.succeeded
 
 
 class ScoringError(Exception):

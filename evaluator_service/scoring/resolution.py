@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from judgeval.evaluation_request import ScorerRef
+from judgeval.protocol.evaluation_request import ScorerRef
 
 from evaluator_service.scoring.contract import Scorer, ScorerSource
 

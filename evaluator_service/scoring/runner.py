@@ -19,21 +19,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from judgeval.evaluation_request import EvaluationRequest
+from judgeval.protocol.evaluation_request import EvaluationRequest
 
-from evaluator_service.config import ScorerLimits, ScoringConfig
-from evaluator_service.enrichment import ScoreResult
 from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.scoring.contract import (
     FatalScorerError,
     ScoreOutcome,
     Scorer,
+    ScoreResult,
     ScoringError,
     TransientScorerError,
 )
 from evaluator_service.scoring.pause import PauseRegistry
 from evaluator_service.scoring.rate_budget import TokenBucket
 from evaluator_service.scoring.resolution import ScorerChain
+from evaluator_service.scoring.settings import ScorerLimits, ScoringConfig
 
 logger = logging.getLogger(__name__)
 

@@ -117,7 +117,9 @@ JUDGEVAL_EVAL_STATUS: Final = "judgeval.eval.status"
 collector's routing connector keys on ``pending`` alone."""
 
 JUDGEVAL_EVAL_REQUESTS: Final = "judgeval.eval.requests"
-"""JSON array of evaluation requests (see ``judgeval.evaluation_request``), one per ``async_evaluate``."""
+"""JSON array of evaluation requests, one per ``async_evaluate``.
+
+The payload is defined in :mod:`judgeval.protocol.evaluation_request`."""
 
 JUDGEVAL_EVAL_SCORERS: Final = "judgeval.eval.scorers"
 """String array of the requested scorer names, for search and routing without parsing JSON."""

@@ -1,4 +1,5 @@
-"""Unit level: the local vectorizer, online clustering in the shared state, names and the config section."""
+"""Unit level: the local vectorizer, online clustering in the shared state, names, the config section and
+the grouper's assignment (which returns the attributes to write instead of writing the span)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from judgeval import semconv
+from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+from opentelemetry.sdk.metrics import MeterProvider
 
+from evaluator_service.behaviors.grouper import BehaviorGrouper
 from evaluator_service.behaviors.matching import nearest_behavior
-from evaluator_service.behaviors.settings import parse_behaviors
+from evaluator_service.behaviors.settings import BehaviorsConfig, parse_behaviors
 from evaluator_service.behaviors.text import clean_model_name, failure_text, salient_name
 from evaluator_service.behaviors.vectors import LOCAL_SPACE, HashingVectorizer, cosine
 from evaluator_service.config_values import ConfigError, Section
+from evaluator_service.metrics import EvaluatorMetrics
+from evaluator_service.scoring.contract import ScoreOutcome, ScoreResult
 from evaluator_service.state import SqliteSharedState
 from evaluator_service.state.behavior_rows import (
     NAME_AUTO,
@@ -223,3 +231,26 @@ def test_the_evaluator_config_reads_the_behaviors_section(tmp_path: Path) -> Non
     path.write_text("behaviors:\n  embedding: {base_url: http://127.0.0.1:1/v1}\n")
     with pytest.raises(ConfigError, match=r"^behaviors\.embedding\.model: required when base_url is set$"):
         load_config(config_file=str(path), environ={})
+
+
+async def test_assign_returns_the_behavior_attributes_and_leaves_the_span_alone(state) -> None:  # type: ignore[no-untyped-def]
+    grouper = BehaviorGrouper(BehaviorsConfig(), state, EvaluatorMetrics(MeterProvider(), recording=False))
+    await grouper.start()
+    try:
+        span = Span(trace_id=bytes(range(16)), span_id=bytes(range(8)), name="agent")
+        request = EvaluationRequest(ScorerRef("Package Inquiry Scorer"), {"request": "where is it?"})
+        failing = ScoreResult("Package Inquiry Scorer", 0.5, ScoreOutcome(0.0, reason=DOCS_FAIL))
+        passing = ScoreResult("Package Inquiry Scorer", 0.5, ScoreOutcome(1.0))
+        before = span.SerializeToString()
+        assert await grouper.assign(span, [request], [passing]) == {}
+        attributes = await grouper.assign(span, [request], [failing])
+        assert span.SerializeToString() == before  # the dispatcher writes them, in its one enrichment pass
+        (behavior,) = await state.behaviors()
+        assert attributes == {
+            semconv.JUDGEVAL_BEHAVIOR_ID: behavior.id,
+            semconv.JUDGEVAL_BEHAVIOR_NAME: behavior.name,
+            semconv.JUDGEVAL_BEHAVIOR_NEW: True,
+            semconv.JUDGEVAL_BEHAVIOR_SCORER: "Package Inquiry Scorer",
+        }
+    finally:
+        await grouper.stop()

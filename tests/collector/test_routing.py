@@ -10,6 +10,7 @@ from pathlib import Path
 import grpc
 import pytest
 from judgeval import semconv
+from judgeval.protocol.otlp_values import to_any_value
 from judgeval.testing.otlp_receiver import OtlpTraceReceiver, ReceivedSpan
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
@@ -20,7 +21,6 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from evaluator_service.enrichment import to_any_value
 from evaluator_service.localstack.jaeger_query import JaegerSpan
 from evaluator_service.localstack.procs import COLLECTOR_CONFIG_DIR, OtelBinaries
 from evaluator_service.localstack.stack import CollectorInstance, JaegerInstance, start_collector

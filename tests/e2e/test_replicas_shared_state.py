@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 from judgeval import semconv
-from judgeval.evaluation_request import EvaluationRequest, ScorerRef
+from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef
 from state.postgres_cluster import PostgresCluster
 
 from evaluator_service.localstack.procs import OtelBinaries

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from judgeval import semconv
-from judgeval.evaluation_request import EvaluationRequest, ScorerRef, encode_requests
+from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef, encode_requests
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider

@@ -14,7 +14,8 @@ import grpc
 import pytest
 import yaml
 from judgeval import semconv
-from judgeval.evaluation_request import EvaluationRequest, ScorerRef, encode_requests
+from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef, encode_requests
+from judgeval.protocol.otlp_values import to_any_value
 from judgeval.testing.otlp_receiver import OtlpTraceReceiver, ReceivedSpan
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
@@ -23,7 +24,6 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 
 from evaluator_service.app import EvaluatorApp
 from evaluator_service.config import EvaluatorConfig, load_config
-from evaluator_service.enrichment import to_any_value
 
 FAST_RETRIES = {
     "scoring": {"backoff_initial_s": 0.01, "backoff_max_s": 0.05, "timeout_s": 5},

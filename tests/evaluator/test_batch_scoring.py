@@ -8,7 +8,7 @@ from collections import Counter
 from typing import Any
 
 from judgeval import semconv
-from judgeval.evaluation_request import EvaluationRequest, ScorerRef
+from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef
 from judgeval.semconv import EvalStatus, ScoreField, score_attribute
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 

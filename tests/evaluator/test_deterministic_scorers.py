@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 from judgeval import semconv
-from judgeval.evaluation_request import EvaluationRequest, ScorerRef
+from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef
 from judgeval.semconv import ScoreField, score_attribute
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
-from evaluator_service.config import JudgeConfig, ScorerConfig
 from evaluator_service.scoring.builtin.pii import find_pii, luhn_valid
 from evaluator_service.scoring.builtin.sources import BuiltinScorerSource, build_scorer
 from evaluator_service.scoring.contract import InvalidExampleError
+from evaluator_service.scoring.settings import JudgeConfig, ScorerConfig
 
 from .conftest import by_name, export, make_request, make_span, running, tagged_attributes, wait_for
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from judgeval.protocol.otlp_values import to_any_value
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
-from evaluator_service.enrichment import to_any_value
 from evaluator_service.forwarder import build_request, encode_request
 from evaluator_service.queue import QueuedSpan, pack_spans
 

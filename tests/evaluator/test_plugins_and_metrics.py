@@ -8,7 +8,7 @@ from typing import Any
 
 import grpc
 from judgeval import semconv
-from judgeval.evaluation_request import EvaluationRequest, ScorerRef
+from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef
 from judgeval.semconv import EvalStatus, ScoreField, score_attribute
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader

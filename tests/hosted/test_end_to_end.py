@@ -11,7 +11,8 @@ from pathlib import Path
 import grpc
 import pytest
 from judgeval import semconv
-from judgeval.evaluation_request import EvaluationRequest, ScorerRef, encode_requests
+from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef, encode_requests
+from judgeval.protocol.otlp_values import to_any_value
 from judgeval.semconv import ScoreField, score_attribute
 from judgeval.testing.openai_server import RecordedOpenAIServer, Recording
 from judgeval.testing.otlp_receiver import OtlpTraceReceiver
@@ -21,7 +22,6 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 from evaluator_service.admin import HostedScorers
 from evaluator_service.app import EvaluatorApp
 from evaluator_service.config import load_config
-from evaluator_service.enrichment import to_any_value
 from evaluator_service.sandbox import SandboxConfig, SandboxLimits
 
 from .conftest import API_KEY, DOCS_REQUIREMENTS, DOCS_SCORER, run_cli

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from judgeval.evaluation_request import EvaluationRequest, ScorerRef
+from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef
 from judgeval.testing.openai_server import RecordedOpenAIServer, Recording
 
 from evaluator_service.registry import Registry

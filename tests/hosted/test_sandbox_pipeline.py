@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from judgeval.evaluation_request import EvaluationRequest, ScorerRef
+from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef
 
 from evaluator_service.registry import Registry
 from evaluator_service.sandbox import SandboxConfig, SandboxLimits, SandboxPool, UploadedScorerSource

@@ -11,11 +11,10 @@ from typing import ClassVar
 import pytest
 from judgeval import semconv
 from judgeval.data import Example
-from judgeval.evaluation_request import decode_requests
+from judgeval.protocol.evaluation_request import decode_requests
 from judgeval.scorers.example_scorer import ExampleScorer
 from judgeval.semconv import ScoreField, score_attribute
 from judgeval.tracer import JudgevalUsageWarning, Tracer
-from judgeval.tracer._evaluate import is_sampled
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -96,16 +95,6 @@ def test_rate_zero_never_tags(judgment: Tracer, exporter: InMemorySpanExporter):
     _evaluate_in_span(judgment, HostedScorer(), rate=0.0)
     (span,) = exporter.get_finished_spans()
     assert semconv.JUDGEVAL_EVAL_STATUS not in span.attributes
-
-
-def test_sampling_is_deterministic_and_nested_across_rates():
-    trace_ids = [(i * 0x9E3779B97F4A7C15 + 12345) % (1 << 128) for i in range(2000)]
-    low = {t for t in trace_ids if is_sampled(t, 0.1)}
-    high = {t for t in trace_ids if is_sampled(t, 0.9)}
-    assert low <= high
-    assert low == {t for t in trace_ids if is_sampled(t, 0.1)}
-    assert is_sampled((1 << 56) - 1, 1.0)
-    assert not is_sampled(0, 0.0)
 
 
 def test_evaluations_disabled_leaves_span_untagged(

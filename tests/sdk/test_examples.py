@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from judgeval import semconv
-from judgeval.evaluation_request import decode_requests
+from judgeval.protocol.evaluation_request import decode_requests
 from judgeval.testing import OtlpTraceReceiver, ReceivedSpan
 
 from .conftest import EXAMPLES, run_python

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from judgeval import semconv
 from judgeval.data import Example
-from judgeval.evaluation_request import EvaluationRequest, append_request, decode_requests
+from judgeval.protocol.evaluation_request import EvaluationRequest, append_request, decode_requests
 from judgeval.scorers.example_scorer import ExampleScorer
 from judgeval.tracer import Tracer
 from judgeval.tracer._capture import to_json
@@ -78,7 +78,7 @@ class Rubric(ExampleScorer):
     rubric: str = "be polite"
 
 
-def test_encoded_request_matches_append_request_and_follows_changes_to_the_scorer():
+def test_encoded_request_matches_the_protocol_encoder_and_follows_changes_to_the_scorer():
     scorer, example = Rubric(), Example(request="hi", count=3)
 
     def expected() -> object:
@@ -107,6 +107,10 @@ def test_example_json_decodes_to_the_dump_append_request_writes(example: Example
     request = EvaluationRequest(scorer=scorer_ref(Rubric()), example=json_fields(example))
     expected = json.loads(append_request(None, request))
     assert json.loads(f"[{encode_request(Rubric(), example, 1.0)}]") == expected
+    # the evaluator reads both the same (the protocol's decoder is the judge)
+    assert decode_requests(f"[{encode_request(Rubric(), example, 0.25)}]") == decode_requests(
+        append_request(None, EvaluationRequest(request.scorer, request.example, 0.25))
+    )
 
 
 def test_two_projects_on_one_provider_each_name_their_spans(exporter: InMemorySpanExporter):

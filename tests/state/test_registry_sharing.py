@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from judgeval.evaluation_request import EvaluationRequest, ScorerRef
+from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef
 
 from evaluator_service.registry import EnvironmentInstaller, Registry, ScorerExists, UploadMode
 from evaluator_service.sandbox.pool import SandboxPool

@@ -16,7 +16,8 @@ import pytest
 from judgeval import semconv
 from judgeval.admin.v1 import scorer_admin_pb2 as pb
 from judgeval.admin.v1 import scorer_admin_pb2_grpc as pb_grpc
-from judgeval.evaluation_request import EvaluationRequest, ScorerRef, encode_requests
+from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef, encode_requests
+from judgeval.protocol.otlp_values import to_any_value
 from judgeval.semconv import ScoreField, score_attribute
 from judgeval.testing.openai_server import RecordedOpenAIServer, Recording
 from judgeval.testing.otlp_receiver import OtlpTraceReceiver, ReceivedSpan
@@ -26,7 +27,6 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 from evaluator_service.admin import HostedScorers
 from evaluator_service.app import EvaluatorApp
 from evaluator_service.config import load_config
-from evaluator_service.enrichment import to_any_value
 from evaluator_service.sandbox import SandboxConfig, SandboxLimits
 from evaluator_service.state import open_shared_state
 

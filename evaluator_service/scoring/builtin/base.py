@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from judgeval.evaluation_request import EvaluationRequest
+from judgeval.protocol.evaluation_request import EvaluationRequest
 
-from evaluator_service.config import ScorerConfig
 from evaluator_service.scoring.builtin.catalog import DETERMINISTIC_TYPES
 from evaluator_service.scoring.builtin.options import OptionError, validate_options
 from evaluator_service.scoring.contract import InvalidExampleError, ScoreOutcome
+from evaluator_service.scoring.settings import ScorerConfig
 
 
 class BuiltinScorer:

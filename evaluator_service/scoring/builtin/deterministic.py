@@ -20,11 +20,11 @@ from typing import Any
 
 import jsonschema
 from judgeval import semconv
-from judgeval.evaluation_request import EvaluationRequest
+from judgeval.protocol.evaluation_request import EvaluationRequest
 
 from evaluator_service.scoring.builtin.base import BuiltinScorer
 from evaluator_service.scoring.contract import ScoreOutcome
-from evaluator_service.span_rules import SPAN_STATUS_CODE_FIELD, SPAN_STATUS_MESSAGE_FIELD
+from evaluator_service.span_fields import SPAN_STATUS_CODE_FIELD, SPAN_STATUS_MESSAGE_FIELD
 
 
 def _verdict(passed: bool, reason: str) -> ScoreOutcome:

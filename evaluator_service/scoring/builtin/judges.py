@@ -19,12 +19,12 @@ import re
 import string
 from typing import Any
 
-from judgeval.evaluation_request import EvaluationRequest
+from judgeval.protocol.evaluation_request import EvaluationRequest
 
-from evaluator_service.config import ScorerConfig
+from evaluator_service.llm_client import LLMClient
 from evaluator_service.scoring.builtin.base import BuiltinScorer, as_text
-from evaluator_service.scoring.builtin.judge_client import JudgeClient
 from evaluator_service.scoring.contract import InvalidExampleError, ScoreOutcome, ScorerCrashedError
+from evaluator_service.scoring.settings import ScorerConfig
 
 ANSWER_FORMAT = (
     'Reply with only a JSON object: {{"score": <number from 0 to 1>, "reason": "<one sentence>"}}.'
@@ -77,7 +77,7 @@ class JudgeScorer(BuiltinScorer):
     prompt = ""
     prompt_fields: tuple[str, ...] = ()
 
-    def __init__(self, config: ScorerConfig, client: JudgeClient) -> None:
+    def __init__(self, config: ScorerConfig, client: LLMClient) -> None:
         super().__init__(config)
         self.client = client
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from judgeval.evaluation_request import EvaluationRequest
+from judgeval.protocol.evaluation_request import EvaluationRequest
 
 from evaluator_service.scoring.builtin.base import BuiltinScorer, as_text
 from evaluator_service.scoring.contract import ScoreOutcome

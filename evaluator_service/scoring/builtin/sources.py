@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from judgeval.evaluation_request import ScorerRef
+from judgeval.protocol.evaluation_request import ScorerRef
 
-from evaluator_service.config import JudgeConfig, ScorerConfig
+from evaluator_service.llm_client import LLMClient
 from evaluator_service.scoring.builtin import catalog
 from evaluator_service.scoring.builtin.base import BuiltinScorer
 from evaluator_service.scoring.builtin.deterministic import (
@@ -21,7 +21,6 @@ from evaluator_service.scoring.builtin.deterministic import (
     RegexScorer,
     ToolCallErrorScorer,
 )
-from evaluator_service.scoring.builtin.judge_client import JudgeClient
 from evaluator_service.scoring.builtin.judges import (
     AnswerRelevancyScorer,
     FaithfulnessScorer,
@@ -31,6 +30,7 @@ from evaluator_service.scoring.builtin.judges import (
 )
 from evaluator_service.scoring.builtin.pii import PiiScorer
 from evaluator_service.scoring.contract import Scorer
+from evaluator_service.scoring.settings import JudgeConfig, ScorerConfig
 
 _JUDGES: dict[str, type[JudgeScorer]] = {
     catalog.ANSWER_RELEVANCY: AnswerRelevancyScorer,
@@ -51,7 +51,7 @@ def build_scorer(config: ScorerConfig) -> BuiltinScorer:
     """A built-in scorer object for one (validated) scorer config."""
     judge = _JUDGES.get(config.type)
     if judge is not None:
-        client = JudgeClient(config.model or "gpt-4o-mini", config.base_url, config.api_key_env)
+        client = LLMClient(config.model or "gpt-4o-mini", config.base_url, config.api_key_env)
         return judge(config, client)
     return _DETERMINISTIC[config.type](config)
 

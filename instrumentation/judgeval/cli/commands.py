@@ -11,7 +11,7 @@ from typing import Any
 from judgeval.cli.alerts_command import run_alerts
 from judgeval.cli.behaviors_command import run_behaviors
 from judgeval.cli.parser import build_parser
-from judgeval.cli.scorer_source import ScorerSourceError, select_scorer_class
+from judgeval.scorers.source_check import ScorerSourceError, select_scorer_class
 
 
 def run(argv: list[str]) -> int:

@@ -19,7 +19,7 @@ import grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from judgeval.otlp_values import attributes_dict
+from judgeval.protocol.otlp_values import attributes_dict
 
 
 @dataclass

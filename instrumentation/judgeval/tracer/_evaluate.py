@@ -2,8 +2,9 @@
 
 Everything here runs on the caller's thread, so it does no I/O and nothing heavier than a pydantic dump
 and a ``json.dumps``; a sampled-out call of a known scorer and example class does one context lookup and
-one comparison. Sampling is a pure function of the trace id, so re-runs agree and a scorer with a
-lower rate samples a subset of the traces a higher-rate scorer samples.
+one comparison. Sampling is a pure function of the trace id (:mod:`judgeval.protocol.sampling`, the rule the
+evaluator shares), so re-runs agree and a scorer with a lower rate samples a subset of the traces a
+higher-rate scorer samples.
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ from opentelemetry import trace
 
 from judgeval import semconv
 from judgeval.data import Example
+from judgeval.protocol.evaluation_request import append_encoded
+from judgeval.protocol.sampling import is_sampled
 from judgeval.scorers.example_scorer import ExampleScorer
 from judgeval.tracer._evaluation_payload import encode_request
 from judgeval.tracer._local_scoring import LocalScoringJob
 
 logger = logging.getLogger("judgeval")
 
-LOW_56_BITS = (1 << 56) - 1
-SAMPLING_SPACE = float(1 << 56)
 _TAG_LOCK = threading.Lock()
 # Scorer and example classes that passed the isinstance checks: later calls skip them. Classes, so a
 # dozen entries in practice; capped in case an app creates classes on the fly.
@@ -37,11 +38,6 @@ _VALID_TYPES_CAP = 1024
 
 class JudgevalUsageWarning(UserWarning):
     """A judgeval API was called in a way that cannot work; the call was ignored."""
-
-
-def is_sampled(trace_id: int, sampling_rate: float) -> bool:
-    """Deterministic sampling on the W3C-random low 56 bits of the trace id."""
-    return (trace_id & LOW_56_BITS) < sampling_rate * SAMPLING_SPACE
 
 
 def _warn(message: str, depth: int = 0) -> None:
@@ -93,8 +89,7 @@ def tag_for_hosted_scoring(
         scorers = tuple(attributes.get(semconv.JUDGEVAL_EVAL_SCORERS, ())) if existing else ()
         if scorer.name not in scorers:
             scorers += (scorer.name,)
-        # the JSON append_request writes, from the already-encoded request
-        requests = f"{existing[:-1]},{request}]" if isinstance(existing, str) and existing else f"[{request}]"
+        requests = append_encoded(existing if isinstance(existing, str) else None, request)
         span.set_attributes(
             {
                 semconv.JUDGEVAL_EVAL_STATUS: semconv.EvalStatus.PENDING.value,

@@ -1,4 +1,8 @@
-"""One ``async_evaluate`` request as JSON, decoding to what ``evaluation_request.append_request`` writes.
+"""The SDK's fast path to the evaluation-request payload of :mod:`judgeval.protocol.evaluation_request`.
+
+The request object is spelled by the protocol's ``request_json`` and the scorer object's shape is the
+protocol's ``scorer_object``; this module only encodes those parts faster (a test pins that the result
+decodes to what the protocol's own ``encode_request`` writes).
 
 The scorer part of the payload rarely changes between calls, so its encoded text is cached per scorer
 instance; the cache entry is used only while every field of the instance is still the very same immutable
@@ -14,11 +18,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from judgeval.evaluation_request import PAYLOAD_VERSION, EvaluationRequest, ScorerRef
+from judgeval.protocol.evaluation_request import ScorerRef, request_json, scorer_object
 from judgeval.scorers.example_scorer import BASE_FIELDS, ExampleScorer
 from judgeval.tracer._capture import make_encoder
 
-# The encoding ``append_request`` uses (``json.dumps(..., default=str, separators=(",", ":"))``), built once.
+# The protocol's ``encode_json`` spelling, with the C encoder built once (see ``make_encoder``).
 _encode = make_encoder(str, ensure_ascii=True, separators=(",", ":"))
 _IMMUTABLE_SCALARS = frozenset({str, int, float, bool, type(None)})
 _CACHE_CAP = 256  # scorer instances; past it the cache starts over (scorers are usually a handful)
@@ -103,8 +107,7 @@ def scorer_json(scorer: ExampleScorer) -> str:
     entry = _cache.get(id(scorer))
     if entry is not None and entry.matches(scorer):
         return entry.text
-    request = EvaluationRequest(scorer=scorer_ref(scorer), example={})
-    text = _encode(request.to_json_obj()["scorer"])
+    text = _encode(scorer_object(scorer_ref(scorer)))
     if _cacheable(scorer):
         if len(_cache) >= _CACHE_CAP:
             _cache.clear()
@@ -126,10 +129,6 @@ def example_json(example: BaseModel) -> str:
 
 
 def encode_request(scorer: ExampleScorer, example: BaseModel, sampling_rate: float) -> str:
-    """The JSON ``append_request`` writes for ``EvaluationRequest(...)``: the same value when decoded."""
-    example_json_text = example_json(example)
-    rate = float.__repr__(float(sampling_rate))  # what json writes for a finite float
-    return (
-        f'{{"v":{PAYLOAD_VERSION},"scorer":{scorer_json(scorer)},'
-        f'"example":{example_json_text},"sampling_rate":{rate}}}'
-    )
+    """The request object for ``scorer`` on ``example``: decodes to what the protocol's ``encode_request``
+    writes for the same request."""
+    return request_json(scorer_json(scorer), example_json(example), sampling_rate)

@@ -6,7 +6,7 @@ warning). Each run is bounded by a timeout, so a scorer
 that hangs cannot hold a concurrency slot forever; it then counts as a ``timeout`` error score. Each
 result leaves as a child span of the evaluated span named ``evaluate <scorer>``, carrying the same
 ``gen_ai.evaluation.result`` event and flat ``judgeval.score.*`` attributes the evaluator service writes
-(see :mod:`judgeval.scoring_attributes`).
+and the same span-level verdict (see :mod:`judgeval.protocol.score_attributes`).
 The score span is never tagged ``pending``, so the collector does not route it to the evaluator.
 """
 
@@ -27,7 +27,7 @@ from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext
 
 from judgeval import semconv
-from judgeval.scoring_attributes import error_score_attributes, score_attributes
+from judgeval.protocol.score_attributes import error_score_attributes, score_attributes, verdict_attributes
 
 logger = logging.getLogger("judgeval")
 
@@ -144,16 +144,15 @@ class LocalScoringWorker:
         self, job: LocalScoringJob, event: dict[str, Any], attrs: dict[str, Any], scored: bool, started: int
     ) -> None:
         name = job.scorer.name
-        status = semconv.EvalStatus.SCORED if scored else semconv.EvalStatus.FAILED
-        success = bool(attrs.get(semconv.score_attribute(name, semconv.ScoreField.SUCCESS), False))
+        success = attrs.get(semconv.score_attribute(name, semconv.ScoreField.SUCCESS))
+        passed = (success is True) if scored else None
         parent = trace.set_span_in_context(NonRecordingSpan(job.target))
         span = self._tracer.start_span(f"evaluate {name}", context=parent, start_time=started)
         span.set_attributes(
             {
                 semconv.JUDGEVAL_SPAN_TYPE: semconv.SpanType.EVALUATION.value,
                 semconv.JUDGEVAL_EVALUATED_SPAN_ID: format(job.target.span_id, "016x"),
-                semconv.JUDGEVAL_EVAL_STATUS: status.value,
-                semconv.JUDGEVAL_EVAL_SUCCESS: success,
+                **verdict_attributes((passed,)),
                 **attrs,
             }
         )

@@ -12,10 +12,11 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.trace import get_current_span
 
+from judgeval.protocol.sampling import LOW_56_BITS, SAMPLING_SPACE
 from judgeval.tracer import _evaluate
 from judgeval.tracer._config import TracerConfig
 from judgeval.tracer._decorators import agent_scope, observe_scope
-from judgeval.tracer._evaluate import LOW_56_BITS, SAMPLING_SPACE, VALID_EXAMPLE_TYPES, VALID_SCORER_TYPES
+from judgeval.tracer._evaluate import VALID_EXAMPLE_TYPES, VALID_SCORER_TYPES
 from judgeval.tracer._local_scoring import LocalScoringJob, LocalScoringWorker
 from judgeval.tracer._provider import ProviderState, resolve_provider
 from judgeval.tracer._wrapping import wrap_callable

@@ -9,9 +9,13 @@ one object per ``async_evaluate`` call on that span::
      "example": {"request": "...", "response": "..."},
      "sampling_rate": 0.95}
 
-Encoding is cheap (``json.dumps`` of plain data) because it runs on the caller's thread; decoding is strict
-and raises :class:`InvalidEvaluationRequest` with a message that names the offending field, because it
-runs on untrusted input in the evaluator.
+This module is the one spelling of the payload. :func:`request_json` writes a request object from its
+already-encoded scorer and example, and :func:`append_encoded` adds it to the array; every encoder uses them:
+:func:`encode_requests` here (the evaluator's span rules, tests), and the SDK's cached fast path
+(``judgeval.tracer._evaluation_payload``, which only encodes the scorer and example parts faster).
+Encoding is cheap because it runs on the caller's thread; decoding is strict and raises
+:class:`InvalidEvaluationRequest` with a message that names the offending field, because it runs on
+untrusted input in the evaluator.
 """
 
 from __future__ import annotations
@@ -48,34 +52,54 @@ class EvaluationRequest:
     example: dict[str, Any]
     sampling_rate: float = 1.0
 
-    def to_json_obj(self) -> dict[str, Any]:
-        s = self.scorer
-        return {
-            "v": PAYLOAD_VERSION,
-            "scorer": {
-                "name": s.name,
-                "class": s.class_path,
-                "threshold": s.threshold,
-                "server_hosted": s.server_hosted,
-                "version": s.version,
-                "config": s.config,
-            },
-            "example": self.example,
-            "sampling_rate": self.sampling_rate,
-        }
+
+def scorer_object(ref: ScorerRef) -> dict[str, Any]:
+    """The payload's ``"scorer"`` object for ``ref``, as plain JSON data."""
+    return {
+        "name": ref.name,
+        "class": ref.class_path,
+        "threshold": ref.threshold,
+        "server_hosted": ref.server_hosted,
+        "version": ref.version,
+        "config": ref.config,
+    }
+
+
+encode_json = json.JSONEncoder(default=str, separators=(",", ":")).encode
+"""The payload's JSON spelling: compact, ASCII, ``str()`` for what JSON cannot hold (built once)."""
+
+
+def request_json(scorer_json: str, example_json: str, sampling_rate: float) -> str:
+    """One request object, from its encoded ``"scorer"`` and ``"example"`` parts.
+
+    ``sampling_rate`` must be finite (both sides validate it): it is spelled as ``json`` spells a float.
+    """
+    rate = float.__repr__(float(sampling_rate))
+    return f'{{"v":{PAYLOAD_VERSION},"scorer":{scorer_json},"example":{example_json},"sampling_rate":{rate}}}'
+
+
+def encode_request(request: EvaluationRequest) -> str:
+    """One request object as JSON (an element of the attribute's array)."""
+    return request_json(
+        encode_json(scorer_object(request.scorer)), encode_json(request.example), request.sampling_rate
+    )
 
 
 def encode_requests(requests: list[EvaluationRequest]) -> str:
     """Serialize requests for the span attribute; values that JSON cannot hold become their ``str()``."""
-    return json.dumps([r.to_json_obj() for r in requests], default=str, separators=(",", ":"))
+    return f"[{','.join(map(encode_request, requests))}]"
+
+
+def append_encoded(existing: str | None, encoded: str) -> str:
+    """Add one encoded request object to an already-encoded attribute value (or start the array)."""
+    if not existing:
+        return f"[{encoded}]"
+    return f"{existing[:-1]},{encoded}]"
 
 
 def append_request(existing: str | None, request: EvaluationRequest) -> str:
     """Add one request to an already-encoded attribute value (several ``async_evaluate`` on one span)."""
-    new = json.dumps(request.to_json_obj(), default=str, separators=(",", ":"))
-    if not existing:
-        return f"[{new}]"
-    return f"{existing[:-1]},{new}]"
+    return append_encoded(existing, encode_request(request))
 
 
 def decode_requests(raw: object) -> list[EvaluationRequest]:

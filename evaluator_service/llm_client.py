@@ -1,7 +1,11 @@
-"""The LLM judges' own client for an OpenAI-compatible ``POST {base_url}/chat/completions``, and the mapping
-of vendor errors onto the scoring contract.
+"""The evaluator's own LLM client for an OpenAI-compatible ``POST {base_url}/chat/completions``, and the
+mapping of vendor errors onto the scoring contract.
 
-Judges need one endpoint, one prompt in and one text out, so :class:`JudgeClient` speaks it directly over a
+LLM judges (:mod:`evaluator_service.scoring.builtin.judges`) and behavior naming
+(:mod:`evaluator_service.behaviors.naming`) both call it, and behavior embeddings map their vendor errors
+with :func:`classify_openai_error`, so it lives beside both rather than inside either.
+
+Judges need one endpoint, one prompt in and one text out, so :class:`LLMClient` speaks it directly over a
 pooled ``aiohttp`` session instead of going through the ``openai`` SDK: the SDK's request building,
 response models and HTTP layers cost about 2 ms of CPU per call, which capped a whole evaluator at a few
 hundred judged spans per second (benchmarks/README.md, finding 5); this client costs about 0.2 ms. Like
@@ -41,7 +45,7 @@ _TRANSIENT_STATUS = frozenset({408, 429})
 _MESSAGE_LIMIT = 200
 
 
-class JudgeClient:
+class LLMClient:
     """Sends one chat prompt to an OpenAI-compatible endpoint and returns the answer text."""
 
     def __init__(self, model: str, base_url: str | None, api_key_env: str) -> None:

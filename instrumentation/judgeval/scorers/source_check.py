@@ -1,7 +1,8 @@
 """Find the scorer class in an uploaded Python file without executing it.
 
 Both the ``judgeval`` CLI (before uploading) and the evaluator's registry (on receipt) use this, so the
-user sees the same verdict on their laptop as the server gives. The file is parsed with :mod:`ast`; a class
+user sees the same verdict on their laptop as the server gives; it lives beside the scorer classes so the
+server never imports the CLI. The file is parsed with :mod:`ast`; a class
 is a scorer when it derives from ``ExampleScorer`` by name, directly or through other classes defined in
 the same file. The scorer's name is a literal ``name`` class attribute (plain or annotated).
 """

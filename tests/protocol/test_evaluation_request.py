@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from judgeval.evaluation_request import (
+from judgeval.protocol.evaluation_request import (
     EvaluationRequest,
     InvalidEvaluationRequest,
     ScorerRef,
@@ -60,3 +60,18 @@ def test_non_json_values_in_examples_are_stringified() -> None:
 
     req = EvaluationRequest(scorer=ScorerRef(name="a"), example={"when": date(2026, 1, 2)})
     assert decode_requests(encode_requests([req]))[0].example == {"when": "2026-01-02"}
+
+
+def test_encoding_is_compact_ascii_json_in_the_payload_order() -> None:
+    req = _request()
+    expected = {
+        "v": 1,
+        "scorer": {"name": req.scorer.name, "class": "m.C", "threshold": 0.7, "server_hosted": True,
+                   "version": 3, "config": {"model": "x"}},
+        "example": {"request": "where?", "response": "here"},
+        "sampling_rate": 0.95,
+    }
+    assert encode_requests([req]) == json.dumps([expected], separators=(",", ":"))
+    unicode = EvaluationRequest(scorer=ScorerRef(name="é"), example={"t": "✓"})
+    assert encode_requests([unicode]).isascii()
+    assert decode_requests(encode_requests([unicode])) == [unicode]

@@ -1,4 +1,4 @@
-"""The judge client against a real HTTP server: which vendor errors retry and which pause the scorer."""
+"""The LLM client against a real HTTP server: which vendor errors retry and which pause the scorer."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from judgeval.testing.openai_server import RecordedOpenAIServer, Recording
 
-from evaluator_service.scoring.builtin.judge_client import (
-    JudgeClient,
+from evaluator_service.llm_client import (
+    LLMClient,
     answer_text,
     classify_status,
     env_proxy,
@@ -40,7 +40,7 @@ from evaluator_service.scoring.contract import (
 async def test_vendor_status_maps_to_retry_or_pause(monkeypatch, status: int, expected: type[ScoringError]):
     monkeypatch.setenv("JUDGE_KEY", "k")
     with RecordedOpenAIServer([Recording(status=status)]) as server:
-        client = JudgeClient("m", server.base_url, "JUDGE_KEY")
+        client = LLMClient("m", server.base_url, "JUDGE_KEY")
         with pytest.raises(expected, match=f"HTTP {status}"):
             await client.complete("prompt")
         await client.aclose()
@@ -51,7 +51,7 @@ async def test_unreachable_judge_is_transient(monkeypatch):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # bound but not listening: connections are refused
-        client = JudgeClient("m", f"http://127.0.0.1:{port}/v1", "JUDGE_KEY")
+        client = LLMClient("m", f"http://127.0.0.1:{port}/v1", "JUDGE_KEY")
         with pytest.raises(TransientScorerError, match="judge unreachable"):
             await client.complete("prompt")
         await client.aclose()
@@ -60,7 +60,7 @@ async def test_unreachable_judge_is_transient(monkeypatch):
 async def test_vendor_message_is_in_the_reason(monkeypatch):
     monkeypatch.setenv("JUDGE_KEY", "k")
     with RecordedOpenAIServer([Recording(match=["other prompt"], answer="x")]) as server:
-        client = JudgeClient("m", server.base_url, "JUDGE_KEY")
+        client = LLMClient("m", server.base_url, "JUDGE_KEY")
         with pytest.raises(ScorerCrashedError, match=r"HTTP 404: no recorded answer .*\(not_found_error\)"):
             await client.complete("prompt")
         await client.aclose()
@@ -69,7 +69,7 @@ async def test_vendor_message_is_in_the_reason(monkeypatch):
 async def test_answer_and_request_round_trip(monkeypatch):
     monkeypatch.setenv("JUDGE_KEY", "k")
     with RecordedOpenAIServer([Recording(match=["rate this"], answer='{"score": 1}')]) as server:
-        client = JudgeClient("judge-model", server.base_url + "/", "JUDGE_KEY")
+        client = LLMClient("judge-model", server.base_url + "/", "JUDGE_KEY")
         assert await client.complete("Rate this answer") == '{"score": 1}'
         assert await client.complete("rate this again") == '{"score": 1}'  # on the pooled connection
         await client.aclose()
@@ -84,14 +84,14 @@ async def test_base_url_falls_back_to_openai_base_url(monkeypatch):
     monkeypatch.setenv("JUDGE_KEY", "k")
     with RecordedOpenAIServer([Recording(answer="YES")]) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        client = JudgeClient("m", None, "JUDGE_KEY")
+        client = LLMClient("m", None, "JUDGE_KEY")
         assert await client.complete("prompt") == "YES"
         await client.aclose()
 
 
 async def test_missing_api_key_pauses_the_scorer(monkeypatch):
     monkeypatch.delenv("JUDGE_KEY", raising=False)
-    client = JudgeClient("m", "http://127.0.0.1:9/v1", "JUDGE_KEY")
+    client = LLMClient("m", "http://127.0.0.1:9/v1", "JUDGE_KEY")
     with pytest.raises(FatalScorerError, match="JUDGE_KEY"):
         await client.complete("prompt")
 
@@ -117,7 +117,7 @@ async def test_proxy_comes_from_the_environment(no_proxy_env, closed_port):
     with RecordedOpenAIServer([Recording(answer="via proxy")]) as proxy:
         # The judge's own host refuses connections: only a request sent through the proxy is answered.
         no_proxy_env.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
-        client = JudgeClient("m", f"http://{closed_port}/v1", "JUDGE_KEY")
+        client = LLMClient("m", f"http://{closed_port}/v1", "JUDGE_KEY")
         assert await client.complete("prompt") == "via proxy"
         await client.aclose()
 
@@ -127,7 +127,7 @@ async def test_no_proxy_exempts_the_judge(no_proxy_env, closed_port):
     with RecordedOpenAIServer([Recording(answer="via proxy")]) as proxy:
         no_proxy_env.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
         no_proxy_env.setenv("NO_PROXY", "127.0.0.2")
-        client = JudgeClient("m", f"http://{closed_port}/v1", "JUDGE_KEY")
+        client = LLMClient("m", f"http://{closed_port}/v1", "JUDGE_KEY")
         with pytest.raises(TransientScorerError, match="judge unreachable"):
             await client.complete("prompt")
         await client.aclose()

@@ -1,10 +1,14 @@
-"""The shared score representation used by local scorers and the evaluator service."""
+"""The shared score representation and span-level verdict used by local scorers and the evaluator service."""
 
 from __future__ import annotations
 
+import pytest
 from judgeval import semconv
-from judgeval.scoring_attributes import error_score_attributes, score_attributes
-from judgeval.semconv import ScoreField, score_attribute
+from judgeval.protocol.score_attributes import error_score_attributes, score_attributes, verdict_attributes
+from judgeval.semconv import EvalStatus, ScoreField, score_attribute
+from judgeval.tracer import _local_scoring
+
+from evaluator_service import enrichment
 
 
 def test_passing_score():
@@ -42,3 +46,30 @@ def test_error_score():
         score_attribute("s", ScoreField.ERROR): "timeout: no answer in 30s",
         score_attribute("s", ScoreField.SUCCESS): False,
     }
+
+
+@pytest.mark.parametrize(
+    ("passed", "status", "success"),
+    [
+        ((True, True), EvalStatus.SCORED, True),
+        ((True, False), EvalStatus.SCORED, False),
+        ((True, None), EvalStatus.PARTIAL, False),
+        ((None, None), EvalStatus.FAILED, False),
+        ((None,), EvalStatus.FAILED, False),
+        ((), EvalStatus.FAILED, False),
+    ],
+)
+def test_verdict(passed: tuple[bool | None, ...], status: EvalStatus, success: bool):
+    assert verdict_attributes(iter(passed)) == {
+        semconv.JUDGEVAL_EVAL_STATUS: status.value,
+        semconv.JUDGEVAL_EVAL_SUCCESS: success,
+    }
+
+
+def test_the_sdk_and_the_evaluator_use_the_one_verdict():
+    # Both sides must import the protocol's function, not keep a copy of the rule.
+    assert enrichment.verdict_attributes is verdict_attributes
+    assert _local_scoring.verdict_attributes is verdict_attributes
+    assert enrichment.score_attributes is _local_scoring.score_attributes is score_attributes
+    assert enrichment.error_score_attributes is error_score_attributes
+    assert _local_scoring.error_score_attributes is error_score_attributes

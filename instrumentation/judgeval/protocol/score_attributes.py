@@ -1,16 +1,21 @@
-"""How one score is written onto a span: the ``gen_ai.evaluation.result`` event plus flat attributes.
+"""How scores are written onto a span: per score an event plus flat attributes, and the span's verdict.
 
 Shared by the SDK (local, ``server_hosted=False`` scorers) and the evaluator service (hosted scorers), so a
-score looks the same wherever it was computed. Both functions return plain dicts of OpenTelemetry attribute
-values: ``(event_attrs, span_attrs)``. ``event_attrs`` belong on one event named
-:data:`~judgeval.semconv.GEN_AI_EVALUATION_RESULT_EVENT`; ``span_attrs`` are the flat, queryable
-``judgeval.score.<scorer_key>.<field>`` attributes.
+score looks the same wherever it was computed. :func:`score_attributes` and :func:`error_score_attributes`
+return plain dicts of OpenTelemetry attribute values: ``(event_attrs, span_attrs)``. ``event_attrs`` belong
+on one event named :data:`~judgeval.semconv.GEN_AI_EVALUATION_RESULT_EVENT`; ``span_attrs`` are the flat,
+queryable ``judgeval.score.<scorer_key>.<field>`` attributes. :func:`verdict_attributes` is the span-level
+verdict over all of a span's requested scores: ``judgeval.eval.status`` (``scored`` when every request
+produced a score, ``partial`` when some did, ``failed`` when none did) and ``judgeval.eval.success`` (every
+request produced a passing score).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from judgeval import semconv
-from judgeval.semconv import ScoreField, ScoreLabel
+from judgeval.semconv import EvalStatus, ScoreField, ScoreLabel
 
 AttributeDict = dict[str, str | bool | int | float]
 
@@ -55,3 +60,21 @@ def error_score_attributes(name: str, error_kind: str, message: str) -> tuple[At
         semconv.score_attribute(name, ScoreField.SUCCESS): False,
     }
     return event, span
+
+
+def verdict_attributes(passed: Iterable[bool | None]) -> AttributeDict:
+    """The span-level status and success over one span's requests.
+
+    ``passed`` holds one entry per request: whether its score met the threshold, or ``None`` when the
+    scorer produced no score (an error, a timeout).
+    """
+    outcomes = list(passed)
+    scored = sum(1 for outcome in outcomes if outcome is not None)
+    if outcomes and scored == len(outcomes):
+        status = EvalStatus.SCORED
+    else:
+        status = EvalStatus.PARTIAL if scored else EvalStatus.FAILED
+    return {
+        semconv.JUDGEVAL_EVAL_STATUS: status.value,
+        semconv.JUDGEVAL_EVAL_SUCCESS: bool(outcomes) and all(outcome is True for outcome in outcomes),
+    }

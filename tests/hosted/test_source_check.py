@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from judgeval.cli.scorer_source import ScorerSourceError, find_scorer_classes, select_scorer_class
+from judgeval.scorers.source_check import ScorerSourceError, find_scorer_classes, select_scorer_class
 
 from .conftest import DOCS_SCORER, SCORERS
 

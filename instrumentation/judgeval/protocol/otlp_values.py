@@ -1,0 +1,92 @@
+"""Reading and writing plain Python values in OTLP protobuf attributes.
+
+The evaluator reads what the SDK exported (the request payload, the span's own attributes) and writes scores
+back onto the same protobuf spans; the test receiver (:mod:`judgeval.testing`) reads them too. Reading gives
+the plain value an ``AnyValue`` carries (lists for arrays, dicts for kvlists); writing accepts what an
+OpenTelemetry attribute may hold (str, bool, int, float or a sequence of them; anything else is written as
+its ``str()``). It needs only ``opentelemetry-proto``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+
+def python_value(value: AnyValue) -> Any:
+    """The plain Python value an OTLP ``AnyValue`` carries (``None`` when empty)."""
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "array_value":
+        return [python_value(v) for v in value.array_value.values]
+    if kind == "kvlist_value":
+        return attributes_dict(value.kvlist_value.values)
+    return getattr(value, kind)
+
+
+def attributes_dict(attributes: Iterable[KeyValue]) -> dict[str, Any]:
+    """Repeated OTLP ``KeyValue`` as a dict (the last value wins on duplicate keys)."""
+    return {kv.key: python_value(kv.value) for kv in attributes}
+
+
+def find_attribute(attributes: Iterable[KeyValue], key: str) -> Any:
+    """The value of one attribute, or ``None``; cheaper than building the whole dict."""
+    for kv in attributes:
+        if kv.key == key:
+            return python_value(kv.value)
+    return None
+
+
+def set_attributes(span: Span, attributes: Mapping[str, Any]) -> None:
+    """Set attributes on ``span``, replacing existing values of the same key (keeping their position)."""
+    existing = span.attributes
+    index = {kv.key: kv for kv in existing} if existing else {}
+    for key, value in attributes.items():
+        kv = index.get(key)
+        if kv is None:
+            kv = index[key] = existing.add(key=key)
+        else:
+            kv.value.Clear()
+        assign_value(kv.value, value)
+
+
+def add_event(span: Span, name: str, attributes: Mapping[str, Any], time_unix_nano: int) -> None:
+    """Append one event to ``span``."""
+    event = span.events.add(name=name, time_unix_nano=time_unix_nano)
+    for key, value in attributes.items():
+        assign_value(event.attributes.add(key=key).value, value)
+
+
+def assign_value(target: AnyValue, value: Any) -> None:
+    """Write ``value`` into an empty ``AnyValue`` in place (no temporary message to copy)."""
+    if isinstance(value, str):
+        target.string_value = value
+    elif isinstance(value, bool):
+        target.bool_value = value
+    elif isinstance(value, int):
+        target.int_value = value
+    elif isinstance(value, float):
+        target.double_value = value
+    elif isinstance(value, list | tuple):
+        target.array_value.values.extend(to_any_value(v) for v in value)
+    else:
+        target.string_value = str(value)
+
+
+def to_any_value(value: Any) -> AnyValue:
+    """A Python attribute value (str, bool, int, float or a list of them) as an OTLP ``AnyValue``."""
+    if isinstance(value, bool):
+        return AnyValue(bool_value=value)
+    if isinstance(value, int):
+        return AnyValue(int_value=value)
+    if isinstance(value, float):
+        return AnyValue(double_value=value)
+    if isinstance(value, list | tuple):
+        out = AnyValue()
+        out.array_value.values.extend(to_any_value(v) for v in value)
+        return out
+    return AnyValue(string_value=str(value))

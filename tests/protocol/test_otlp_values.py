@@ -1,0 +1,39 @@
+"""OTLP attribute values: what the writer puts on a protobuf span, the reader gives back."""
+
+from __future__ import annotations
+
+from judgeval.protocol.otlp_values import (
+    add_event,
+    attributes_dict,
+    find_attribute,
+    python_value,
+    set_attributes,
+    to_any_value,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+VALUES = {"s": "text", "b": True, "i": -3, "f": 0.25, "list": ["a", 1, 2.5, False]}
+
+
+def test_written_attributes_read_back_and_replace_in_place():
+    span = Span(name="x")
+    set_attributes(span, {"first": 1, **VALUES})
+    assert attributes_dict(span.attributes) == {"first": 1, **VALUES}
+    set_attributes(span, {"first": "replaced", "new": 2})
+    assert [kv.key for kv in span.attributes] == ["first", *VALUES, "new"]
+    assert find_attribute(span.attributes, "first") == "replaced"
+    assert find_attribute(span.attributes, "missing") is None
+
+
+def test_events_and_any_values():
+    span = Span(name="x")
+    add_event(span, "evt", VALUES, 123)
+    (event,) = span.events
+    assert (event.name, event.time_unix_nano) == ("evt", 123)
+    assert attributes_dict(event.attributes) == VALUES
+    for value in VALUES.values():
+        assert python_value(to_any_value(value)) == value
+    assert python_value(to_any_value(("t", 1))) == ["t", 1]
+    assert python_value(to_any_value(object)) == str(object)  # anything else: its str()
+    assert python_value(AnyValue()) is None
