@@ -40,7 +40,7 @@ SERVER_ONLY = {
 ANSWER = "Your package left our warehouse this morning (recorded answer for the plain-install test)."
 
 INSPECT = """
-import importlib.metadata as md, importlib.util, json, sys
+import importlib, importlib.metadata as md, importlib.util, json, pkgutil, sys
 import judgeval
 names, modules = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 def installed(name):
@@ -49,8 +49,17 @@ def installed(name):
         return True
     except md.PackageNotFoundError:
         return False
+def import_error(module):
+    try:
+        importlib.import_module(module)
+        return None
+    except Exception as exc:
+        return repr(exc)
+sdk_modules = [m.name for m in pkgutil.walk_packages(judgeval.__path__, "judgeval.")]
 print(json.dumps({
     "judgeval": judgeval.__file__,
+    "sdk_modules": sdk_modules,
+    "unimportable": {m: e for m in sdk_modules if (e := import_error(m)) is not None},
     "requires": md.requires("judgeval-otel"),
     "license": md.metadata("judgeval-otel").get("License-Expression"),
     "installed": [n for n in names if installed(n)],
@@ -143,6 +152,13 @@ def test_the_installed_copy_is_the_one_imported(
     plain_install: PlainInstall, inspected: dict[str, object]
 ) -> None:
     assert Path(str(inspected["judgeval"])).is_relative_to(plain_install.venv)
+
+
+def test_every_sdk_module_imports_without_the_extra(inspected: dict[str, object]) -> None:
+    walked = set(inspected["sdk_modules"])  # type: ignore[call-overload]
+    assert {"judgeval.tracer", "judgeval.cli.commands", "judgeval.instrumentation.distro",
+            "judgeval.testing.otlp_receiver"} <= walked
+    assert inspected["unimportable"] == {}
 
 
 def test_no_server_dependency_is_installed(inspected: dict[str, object]) -> None:
