@@ -106,7 +106,8 @@ def _copy_source(dest: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def plain_install(tmp_path_factory: pytest.TempPathFactory) -> PlainInstall:
+def plain_install(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlainInstall]:
+    """Built once per module; removed afterwards (a venv is ~150 MB, pytest keeps its last three runs)."""
     root = tmp_path_factory.mktemp("plain-install")
     source, venv = root / "judgeval-otel", root / "venv"
     _copy_source(source)
@@ -118,7 +119,8 @@ def plain_install(tmp_path_factory: pytest.TempPathFactory) -> PlainInstall:
         timeout=780,
     )
     assert installed.returncode == 0, installed.stdout[-4000:] + installed.stderr[-4000:]
-    return PlainInstall(venv=venv, log=installed.stdout + installed.stderr)
+    yield PlainInstall(venv=venv, log=installed.stdout + installed.stderr)
+    shutil.rmtree(root)
 
 
 @pytest.fixture(scope="module")
