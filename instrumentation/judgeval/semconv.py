@@ -155,6 +155,52 @@ JUDGEVAL_BEHAVIOR_NEW: Final = "judgeval.behavior.new"
 JUDGEVAL_BEHAVIOR_SCORER: Final = "judgeval.behavior.scorer"
 """Name of the failing scorer whose result was grouped (a span may fail several scorers)."""
 
+# --- judgeval namespace: metric instrument names (recorded by the evaluator) -------------------------
+# Instruments, not attributes: ``METRIC_`` marks them apart from the attribute keys above.
+
+METRIC_SPANS_ACCEPTED: Final = "judgeval.evaluator.spans.accepted"
+"""Counter of spans durably accepted by the evaluator's OTLP ``Export``."""
+
+METRIC_SPANS_REJECTED: Final = "judgeval.evaluator.spans.rejected"
+"""Counter of spans the evaluator refused (queue full or invalid ids), by ``reason``."""
+
+METRIC_SPANS_EXPORTED: Final = "judgeval.evaluator.spans.exported"
+"""Counter of spans the downstream acknowledged."""
+
+METRIC_SPANS_DROPPED: Final = "judgeval.evaluator.spans.dropped"
+"""Counter of spans the downstream permanently refused, by ``reason``."""
+
+METRIC_SPANS_SCORED: Final = "judgeval.evaluator.spans.scored"
+"""Counter of tagged spans processed, by final eval ``status``."""
+
+METRIC_SCORING_ERRORS: Final = "judgeval.evaluator.scoring.errors"
+"""Counter of scoring attempts that produced no score, by ``scorer`` and ``kind``."""
+
+METRIC_SCORING_DURATION: Final = "judgeval.evaluator.scoring.duration"
+"""Histogram of seconds to score one request (retries included), by ``scorer``."""
+
+METRIC_SCORE_VALUE: Final = "judgeval.evaluator.score.value"
+"""Histogram of score values, by ``scorer``."""
+
+METRIC_QUEUE_DEPTH: Final = "judgeval.evaluator.queue.depth"
+"""Gauge of spans in the durable queue."""
+
+METRIC_SCORERS_PAUSED: Final = "judgeval.evaluator.scorers.paused"
+"""Gauge of scorers currently paused."""
+
+METRIC_ALERTS_FIRED: Final = "judgeval.alerts.fired"
+"""Counter of alert firing notifications, by ``alert``."""
+
+METRIC_BEHAVIORS_ASSIGNED: Final = "judgeval.behaviors.assigned"
+"""Counter of failing spans assigned to a behavior, by ``behavior`` and ``scorer``."""
+
+METRIC_BEHAVIORS_DISCOVERED: Final = "judgeval.behaviors.discovered"
+"""Counter of newly discovered behaviors, by ``scorer``."""
+
+METRIC_BEHAVIORS_ERRORS: Final = "judgeval.behaviors.errors"
+"""Counter of failing spans exported without a behavior, by ``kind``."""
+
+
 class ScoreField(StrEnum):
     """Leaf names under ``judgeval.score.<scorer_key>.``."""
 
