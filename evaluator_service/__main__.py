@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import logging
 import signal
-import sqlite3
 import sys
 
 from evaluator_service import config as cfg
@@ -21,8 +20,9 @@ from evaluator_service.admin.behaviors_servicer import behaviors_installer
 from evaluator_service.alerts.manager import AlertManager
 from evaluator_service.app import EvaluatorApp
 from evaluator_service.config import ConfigError, EvaluatorConfig, load_config
+from evaluator_service.errors import EvaluatorError
 from evaluator_service.sandbox import SandboxConfig, add_sandbox_arguments, sandbox_config_from_args
-from evaluator_service.state import StateUnavailable, open_shared_state
+from evaluator_service.state import open_shared_state
 
 EXIT_CONFIG_ERROR = 2
 EXIT_START_ERROR = 1
@@ -66,20 +66,15 @@ def main(argv: list[str] | None = None) -> None:
             config_file=args.config, api_key=args.api_key, metrics_endpoint=args.metrics_endpoint,
             state_db=args.state_db,
         )
+        sandbox = sandbox_config_from_args(args)
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr, flush=True)
         sys.exit(EXIT_CONFIG_ERROR)
     try:
-        sandbox = sandbox_config_from_args(args)
-    except ValueError as exc:
-        print(f"config error: {exc}", file=sys.stderr, flush=True)
-        sys.exit(EXIT_CONFIG_ERROR)
-    try:
         asyncio.run(serve(config, args.shutdown_grace, sandbox))
-    except (OSError, RuntimeError, sqlite3.Error, StateUnavailable) as exc:
+    except EvaluatorError as exc:  # StartupError, StateUnavailable, SandboxUnavailable, ...
         print(f"judgeval-evaluator: cannot start: {exc}", file=sys.stderr, flush=True)
         sys.exit(EXIT_START_ERROR)
-
 
 async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | None = None) -> None:
     """Run until SIGTERM/SIGINT, then shut down gracefully. Uploaded scorers run in ``sandbox``."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import sqlite3
 from collections.abc import Callable, Sequence
 
 import grpc
@@ -32,6 +33,7 @@ from evaluator_service.alerts.manager import AlertManager
 from evaluator_service.behaviors.grouper import BehaviorGrouper
 from evaluator_service.config import EvaluatorConfig
 from evaluator_service.dispatcher import ScoringDispatcher
+from evaluator_service.errors import StartupError
 from evaluator_service.forwarder import MAX_MESSAGE_BYTES, SpanForwarder
 from evaluator_service.intake import TraceIntakeServicer
 from evaluator_service.metrics import EvaluatorMetrics
@@ -103,11 +105,15 @@ class EvaluatorApp:
         return self._pauses
 
     async def start(self) -> None:
-        """Open the queue, resume pending work, and start serving."""
+        """Open the queue, resume pending work, and start serving. Raises :class:`StartupError` (or
+        ``StateUnavailable``) when a resource it needs refuses."""
         cfg = self.config
-        store = self._store = await SpanQueue.open(
-            cfg.data_dir, cfg.queue.max_spans, cfg.queue.max_bytes, row_spans=cfg.export.batch_size
-        )
+        try:
+            store = self._store = await SpanQueue.open(
+                cfg.data_dir, cfg.queue.max_spans, cfg.queue.max_bytes, row_spans=cfg.export.batch_size
+            )
+        except (OSError, sqlite3.Error) as exc:  # an unwritable data dir, a queue file that is no database
+            raise StartupError(str(exc)) from exc
         if self._state is None:
             self._state = open_shared_state(cfg.state_db_url)
         await self._state.open()  # StateUnavailable names the (password-masked) URL
@@ -133,9 +139,12 @@ class EvaluatorApp:
 
         self._intake = TraceIntakeServicer(store, RuleMatcher(cfg.rules), self.metrics, enqueued)
         self._server = self._build_server()
-        self.port = self._server.add_insecure_port(cfg.listen)
+        try:
+            self.port = self._server.add_insecure_port(cfg.listen)
+        except RuntimeError as exc:  # grpc's "Failed to bind to address ..."
+            raise StartupError(str(exc)) from exc
         if not self.port:
-            raise OSError(f"cannot listen on {cfg.listen}")
+            raise StartupError(f"cannot listen on {cfg.listen}")
         worker.evaluator_id = f"{socket.gethostname()}:{self.port}"
         await self._server.start()
         forwarder.start()

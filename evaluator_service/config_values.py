@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from evaluator_service.errors import EvaluatorError
 
-class ConfigError(ValueError):
+
+class ConfigError(EvaluatorError, ValueError):
     """The configuration is invalid; the message names the field (``scorers[2].model: ...``)."""
 
 

@@ -36,6 +36,8 @@ from enum import IntEnum
 from pathlib import Path
 from typing import TypeVar
 
+from evaluator_service.errors import EvaluatorError
+
 T = TypeVar("T")
 
 DB_FILE_NAME = "queue.sqlite3"
@@ -85,7 +87,7 @@ class SpanState(IntEnum):
     EXPORT = 1
 
 
-class QueueFullError(Exception):
+class QueueFullError(EvaluatorError):
     """Accepting the batch would exceed the configured queue limit; retrying later may succeed."""
 
 

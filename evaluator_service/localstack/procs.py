@@ -21,6 +21,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from evaluator_service.errors import EvaluatorError
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COLLECTOR_CONFIG_DIR = REPO_ROOT / "collector-config"
 OTEL_BINARIES_SCRIPT = REPO_ROOT / "scripts" / "otel-binaries"
@@ -33,7 +35,7 @@ READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 
 
-class BinariesUnavailable(RuntimeError):
+class BinariesUnavailable(EvaluatorError, RuntimeError):
     """The binaries cannot be built here because Go is missing (the script exited with code 3)."""
 
 
@@ -78,7 +80,7 @@ def free_endpoint() -> str:
     return f"127.0.0.1:{free_port()}"
 
 
-class ProcessFailed(RuntimeError):
+class ProcessFailed(EvaluatorError, RuntimeError):
     """A binary exited or never became ready; the message carries the tail of its log."""
 
 

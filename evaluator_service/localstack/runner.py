@@ -17,6 +17,7 @@ from pathlib import Path
 
 from judgeval import semconv
 
+from evaluator_service.errors import EvaluatorError
 from evaluator_service.localstack.procs import REPO_ROOT, RunningProcess, run_process
 
 EXAMPLES_DIR = REPO_ROOT / "examples"
@@ -25,7 +26,7 @@ MULTI_AGENT_DIR = EXAMPLES_DIR / "multi_agent"
 BIN_DIR = Path(sys.executable).parent
 
 
-class StackError(RuntimeError):
+class StackError(EvaluatorError, RuntimeError):
     """A step of the local stack failed; the message says which and shows the output."""
 
 

@@ -21,13 +21,14 @@ import sys
 import uuid
 from pathlib import Path
 
+from evaluator_service.errors import EvaluatorError
 from evaluator_service.registry.validation import normalized_requirements
 
 PIP_ERROR_TAIL_CHARS = 4000
 _READY_MARKER = ".judgeval-ready"
 
 
-class RequirementsInstallError(Exception):
+class RequirementsInstallError(EvaluatorError):
     """pip could not install the requirements; the message ends with pip's own output (tail)."""
 
 

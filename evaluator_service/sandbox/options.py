@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
+from evaluator_service.config_values import ConfigError
 from evaluator_service.sandbox.config import (
     DEFAULT_SCORER_ENV,
     MiB,
@@ -40,11 +41,14 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def sandbox_config_from_args(args: argparse.Namespace) -> SandboxConfig:
-    """The :class:`SandboxConfig` the flags describe; raises ``ValueError`` with the flag's name."""
+    """The :class:`SandboxConfig` the flags describe; raises :class:`ConfigError` naming the flag."""
     limits = replace(SandboxLimits(), wall_timeout_s=args.scorer_timeout,
                      memory_bytes=args.scorer_memory_mb * MiB,
                      max_requests_per_worker=args.scorer_max_requests)
-    return SandboxConfig(limits=limits, env_allowlist=parse_scorer_env(args.scorer_env),
-                         network=args.scorer_network, isolation=args.scorer_isolation,
-                         workers_per_scorer=args.scorer_workers,
-                         worker_concurrency=args.scorer_worker_concurrency)
+    try:
+        return SandboxConfig(limits=limits, env_allowlist=parse_scorer_env(args.scorer_env),
+                             network=args.scorer_network, isolation=args.scorer_isolation,
+                             workers_per_scorer=args.scorer_workers,
+                             worker_concurrency=args.scorer_worker_concurrency)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None

@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 from judgeval.evaluation_request import EvaluationRequest, ScorerRef
 
+from evaluator_service.errors import EvaluatorError
+
 
 @dataclass(frozen=True, slots=True)
 class ScoreOutcome:
@@ -29,7 +31,7 @@ class ScoreOutcome:
     label: str | None = None
 
 
-class ScoringError(Exception):
+class ScoringError(EvaluatorError):
     """Scoring did not produce a score. ``kind`` is a short machine-readable word used in metrics and
     in the ``judgeval.eval.error`` attribute."""
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from evaluator_service.errors import EvaluatorError
 from evaluator_service.state.alert_state import AlertState
 from evaluator_service.state.behavior_rows import BehaviorState
 
@@ -29,7 +30,7 @@ __all__ = [
 ]
 
 
-class StateUnavailable(Exception):
+class StateUnavailable(EvaluatorError):
     """The state database cannot be reached or refused the operation; the message never holds a password."""
 
 
