@@ -21,6 +21,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from opentelemetry.sdk.environment_variables import OTEL_SDK_DISABLED
+
 from evaluator_service.errors import EvaluatorError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -156,7 +158,7 @@ def run_binary(
 ) -> Iterator[RunningProcess]:
     """Start a Go binary with ``env`` added to the environment, wait until ready, stop it on exit."""
     # Keep the binaries' own OTel SDKs from exporting anywhere the host environment points them.
-    with run_process(name, argv, {**os.environ, "OTEL_SDK_DISABLED": "true", **env}, log_path,
+    with run_process(name, argv, {**os.environ, OTEL_SDK_DISABLED: "true", **env}, log_path,
                      health_url=health_url) as process:
         yield process
 

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from judgeval.environment_variables import JUDGMENT_API_KEY
+
 DEFAULT_SCORER_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
 """Variables of the evaluator's environment passed to scorer code (``--scorer-env`` replaces the list)."""
 
 MiB = 1024 * 1024
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_NEVER_PASSED = frozenset({"JUDGMENT_API_KEY"})
+_NEVER_PASSED = frozenset({JUDGMENT_API_KEY})
 
 
 @dataclass(frozen=True, slots=True)

@@ -262,36 +262,3 @@ def scorer_key(scorer_name: str) -> str:
 def score_attribute(scorer_name: str, field: ScoreField) -> str:
     """Flat span attribute for one field of one scorer's result: ``judgeval.score.<key>.<field>``."""
     return f"{JUDGEVAL_SCORE_PREFIX}{scorer_key(scorer_name)}.{field.value}"
-
-
-# --- environment variables -------------------------------------------------------------------------
-
-JUDGMENT_MONITORING: Final = "JUDGMENT_MONITORING"
-"""``false`` disables tracing: decorators return the original function and no exporter is created.
-Read once, when a ``Tracer`` is constructed."""
-
-JUDGMENT_EVALUATIONS: Final = "JUDGMENT_EVALUATIONS"
-"""``false`` disables scoring: ``async_evaluate`` returns immediately. Read once, when a ``Tracer`` is
-constructed."""
-
-JUDGMENT_API_URL: Final = "JUDGMENT_API_URL"
-"""``host:port`` of the evaluator's admin gRPC API, used by the ``judgeval`` CLI."""
-
-JUDGMENT_API_KEY: Final = "JUDGMENT_API_KEY"
-"""Bearer token for the evaluator's admin API."""
-
-JUDGEVAL_CAPTURE_MAX_CHARS: Final = "JUDGEVAL_CAPTURE_MAX_CHARS"
-"""Cap on captured inputs, outputs and message content per attribute (default 8192 characters)."""
-
-JUDGEVAL_CAPTURE_CONTENT: Final = "JUDGEVAL_CAPTURE_CONTENT"
-"""``false`` stops recording inputs, outputs and LLM message content on spans."""
-
-JUDGEVAL_OPENAI_SPANS: Final = "JUDGEVAL_OPENAI_SPANS"
-"""Who creates OpenAI LLM spans: ``auto`` (default: judgeval, unless the official OpenTelemetry OpenAI
-instrumentation is active, then only it), ``judgeval`` (always judgeval) or ``off`` (judgeval never does)."""
-
-OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: Final = (
-    "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
-)
-"""The official GenAI instrumentations' content-capture mode; the judgeval distro defaults it to
-``span_only`` (their util takes a mode, so ``true`` would mean no content)."""

@@ -9,7 +9,7 @@ import threading
 from typing import ClassVar
 
 import pytest
-from judgeval import semconv
+from judgeval import environment_variables, semconv
 from judgeval.data import Example
 from judgeval.evaluation_request import decode_requests
 from judgeval.scorers.example_scorer import ExampleScorer
@@ -111,7 +111,7 @@ def test_sampling_is_deterministic_and_nested_across_rates():
 def test_evaluations_disabled_leaves_span_untagged(
     monkeypatch: pytest.MonkeyPatch, provider: TracerProvider, exporter: InMemorySpanExporter
 ):
-    monkeypatch.setenv(semconv.JUDGMENT_EVALUATIONS, "false")
+    monkeypatch.setenv(environment_variables.JUDGMENT_EVALUATIONS, "false")
     judgment = Tracer(project_name="no-evals", tracer_provider=provider)
     _evaluate_in_span(judgment, HostedScorer())
     (span,) = exporter.get_finished_spans()

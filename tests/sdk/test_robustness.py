@@ -6,7 +6,7 @@ import asyncio
 import threading
 
 import pytest
-from judgeval import semconv
+from judgeval import environment_variables, semconv
 from judgeval.data import Example
 from judgeval.scorers.example_scorer import ExampleScorer
 from judgeval.semconv import ScoreField, score_attribute
@@ -42,7 +42,7 @@ def test_unsampled_calls_do_not_serialize_arguments():
 def test_only_the_part_of_a_huge_argument_that_fits_the_cap_is_serialized(
     monkeypatch: pytest.MonkeyPatch, provider: TracerProvider, exporter: InMemorySpanExporter
 ):
-    monkeypatch.setenv(semconv.JUDGEVAL_CAPTURE_MAX_CHARS, "20")
+    monkeypatch.setenv(environment_variables.JUDGEVAL_CAPTURE_MAX_CHARS, "20")
     judgment = Tracer(project_name="huge", tracer_provider=provider)
     beyond_the_cap = CountsSerialization()
     rows = [{"text": "x" * 1_000_000}] * 50 + [beyond_the_cap]

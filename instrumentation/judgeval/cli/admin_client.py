@@ -11,8 +11,8 @@ import grpc
 
 from judgeval.admin.v1 import scorer_admin_pb2 as pb
 from judgeval.admin.v1 import scorer_admin_pb2_grpc as pb_grpc
+from judgeval.environment_variables import JUDGMENT_API_KEY, JUDGMENT_API_URL
 from judgeval.errors import JudgevalError
-from judgeval.semconv import JUDGMENT_API_KEY, JUDGMENT_API_URL
 
 DEFAULT_API_URL = "localhost:4320"  # the evaluator serves admin next to OTLP/gRPC (its --listen)
 UPLOAD_TIMEOUT_S = 900.0

@@ -23,6 +23,7 @@ import weakref
 from dataclasses import dataclass, field
 
 from opentelemetry import trace
+from opentelemetry.sdk.environment_variables import OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_SCHEDULE_DELAY
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider, sampling
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
@@ -40,8 +41,6 @@ DEFAULT_BSP_MAX_QUEUE_SIZE = 8192
 """Queue of the batch processor judgeval creates, unless ``OTEL_BSP_MAX_QUEUE_SIZE`` is set."""
 DEFAULT_BSP_SCHEDULE_DELAY_MILLIS = 1000
 """Export delay of the batch processor judgeval creates, unless ``OTEL_BSP_SCHEDULE_DELAY`` is set."""
-OTEL_BSP_MAX_QUEUE_SIZE = "OTEL_BSP_MAX_QUEUE_SIZE"
-OTEL_BSP_SCHEDULE_DELAY = "OTEL_BSP_SCHEDULE_DELAY"
 
 
 
