@@ -1,4 +1,4 @@
-"""Assembly of the evaluator: one grpc.aio server, the durable queue, workers and the forwarder.
+"""Assembly of the evaluator: one grpc.aio server, the durable queue, the scoring dispatcher, the forwarder.
 
 Plug-ins (the admin API, uploaded-scorer sources) are added without touching this module::
 
@@ -79,7 +79,7 @@ class EvaluatorApp:
         self._health = health.aio.HealthServicer()
         self._store: SpanQueue | None = None
         self._pauses: PauseRegistry | None = None
-        self._worker: ScoringDispatcher | None = None
+        self._dispatcher: ScoringDispatcher | None = None
         self._forwarder: SpanForwarder | None = None
         self._intake: TraceIntakeServicer | None = None
         self.behaviors: BehaviorGrouper | None = None
@@ -124,17 +124,17 @@ class EvaluatorApp:
         self.metrics.paused_count = lambda: len(pauses.list_paused())
         runner = ScorerRunner(self.chain, pauses, cfg.scoring, cfg.scorer_limits(), self.metrics)
         forwarder = self._forwarder = SpanForwarder(store, cfg.export_endpoint, cfg.export, self.metrics)
-        worker = self._worker = ScoringDispatcher(
+        dispatcher = self._dispatcher = ScoringDispatcher(
             store, runner, self.metrics, cfg.scoring.concurrency, forwarder.wake
         )
-        worker.score_observers.append(self.alerts.observe)
+        dispatcher.score_observers.append(self.alerts.observe)
         await self.alerts.start(self._state, self.metrics)
         if cfg.behaviors.enabled:
-            worker.behaviors = self.behaviors = BehaviorGrouper(cfg.behaviors, self._state, self.metrics)
+            dispatcher.behaviors = self.behaviors = BehaviorGrouper(cfg.behaviors, self._state, self.metrics)
             await self.behaviors.start()
 
         def enqueued() -> None:
-            worker.wake()
+            dispatcher.wake()
             forwarder.wake()
 
         self._intake = TraceIntakeServicer(store, RuleMatcher(cfg.rules), self.metrics, enqueued)
@@ -145,10 +145,10 @@ class EvaluatorApp:
             raise StartupError(str(exc)) from exc
         if not self.port:
             raise StartupError(f"cannot listen on {cfg.listen}")
-        worker.evaluator_id = f"{socket.gethostname()}:{self.port}"
+        dispatcher.evaluator_id = f"{socket.gethostname()}:{self.port}"
         await self._server.start()
         forwarder.start()
-        worker.start()
+        dispatcher.start()
         for service in ("", TRACE_SERVICE_NAME):
             await self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
 
@@ -179,8 +179,8 @@ class EvaluatorApp:
             self._intake.accepting = False
         if self._server is not None:
             await self._server.stop(min(1.0, grace))
-        if self._worker is not None:
-            await self._worker.stop(max(0.0, deadline - loop.time()))
+        if self._dispatcher is not None:
+            await self._dispatcher.stop(max(0.0, deadline - loop.time()))
         if self._forwarder is not None:
             await self._forwarder.stop(max(0.1, deadline - loop.time()))
         await self.alerts.stop(max(0.5, deadline - loop.time()))

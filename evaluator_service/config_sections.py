@@ -19,7 +19,7 @@ class QueueConfig:
 
 @dataclass(frozen=True)
 class ScoringConfig:
-    """Worker defaults; a scorer entry may override timeout, retries and rate."""
+    """Scoring defaults; a scorer entry may override timeout, retries and rate."""
 
     concurrency: int = 16
     timeout_s: float = 30.0

@@ -1,6 +1,6 @@
 """What alerts look at: one :class:`ScoreEvent` per evaluation result, taken from an enriched span.
 
-Built on the scoring worker's task (cheap: no I/O), then queued for the alert manager, so alerting never
+Built on the scoring dispatcher's task (cheap: no I/O), then queued for the alert manager, so alerting never
 slows scoring down.
 """
 

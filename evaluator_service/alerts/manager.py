@@ -1,7 +1,7 @@
 """The alert manager: judges score events against the ``alerts:`` rules and sends notifications.
 
 Three background tasks, none on the scoring path: the *consumer* takes :class:`ScoreEvent` s from a
-bounded queue the scoring worker fills without waiting (:meth:`AlertManager.observe`); the *ticker*
+bounded queue the scoring dispatcher fills without waiting (:meth:`AlertManager.observe`); the *ticker*
 writes window counts to the shared state every tick and judges rate-based alerts; the *sender* delivers
 notifications (log line, webhook with retries). Which replica notifies is decided in the shared state,
 so replicas sharing a database notify once per cooldown.
@@ -66,7 +66,7 @@ class AlertManager:
         self._state_failing = False
 
     def observe(self, span: Span, results: Sequence[ScoreResult], resource_envelope: bytes) -> None:
-        """Scoring-worker hook: queue the span's results for judgement. Never blocks; when the queue is
+        """Scoring-dispatcher hook: queue the span's results for judgement. Never blocks; when the queue is
         full the events are dropped and counted (alerting must not slow scoring down)."""
         if self._events is None or not self.alerts:
             return

@@ -1,4 +1,4 @@
-"""The worker's behavior hook: put a failing span into a behavior and write it onto the span.
+"""The scoring dispatcher's behavior hook: put a failing span into a behavior and write it onto the span.
 
 ::
 

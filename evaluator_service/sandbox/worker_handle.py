@@ -42,7 +42,7 @@ class WorkerInterrupted(WorkerFailed):
 
 class SandboxWorker:
     """One worker process: start it, send it frames, read its frames, kill it. Which requests are in
-    flight on it is :class:`~evaluator_service.sandbox.pipeline.PipelinedWorker`'s business."""
+    flight on it is :class:`~evaluator_service.sandbox.pipeline.WorkerPipeline`'s business."""
 
     def __init__(self, program: ScorerProgram, config: SandboxConfig, *, namespaces: bool,
                  identity: Identity | None, hidden: list[str]) -> None:

@@ -286,11 +286,11 @@ def test_threads_evaluating_on_one_span_lose_no_request(judgment: Tracer, export
     sys.setswitchinterval(1e-6)  # interleave the threads as much as possible
     try:
         with judgment.otel_tracer.start_as_current_span("shared") as shared:
-            workers = [threading.Thread(target=evaluate_many, args=(shared,)) for _ in range(threads)]
-            for worker in workers:
-                worker.start()
-            for worker in workers:
-                worker.join()
+            callers = [threading.Thread(target=evaluate_many, args=(shared,)) for _ in range(threads)]
+            for caller in callers:
+                caller.start()
+            for caller in callers:
+                caller.join()
     finally:
         sys.setswitchinterval(switch_interval)
     (span,) = exporter.get_finished_spans()
