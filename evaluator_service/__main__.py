@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
             config_file=args.config, api_key=args.api_key, metrics_endpoint=args.metrics_endpoint,
             state_db=args.state_db,
         )
-        sandbox = sandbox_config_from_args(args)
+        sandbox = sandbox_config_from_args(args, config.sandbox)
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr, flush=True)
         sys.exit(EXIT_CONFIG_ERROR)

@@ -42,6 +42,7 @@ from evaluator_service.environment_variables import (
     JUDGEVAL_EVALUATOR_LISTEN,
     JUDGEVAL_EVALUATOR_STATE_DB,
 )
+from evaluator_service.sandbox.config import SandboxConfig, parse_sandbox
 from evaluator_service.state.urls import check_url, default_state_url, masked
 
 DEFAULT_LISTEN = "127.0.0.1:4320"
@@ -82,6 +83,8 @@ class EvaluatorConfig:
     limits: dict[str, ScorerLimits] = field(default_factory=dict)
     behaviors: BehaviorsConfig = field(default_factory=BehaviorsConfig)
     alerts: tuple[AlertConfig, ...] = ()
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    """How uploaded scorers' worker processes run (YAML ``sandbox:``; the ``--scorer-*`` flags win)."""
 
     @property
     def state_db_url(self) -> str:
@@ -168,6 +171,7 @@ def load_config(
         limits=parse_limits(doc.section("limits")),
         behaviors=parse_behaviors(doc.section("behaviors")),
         alerts=parse_alerts(doc.section_list("alerts"), env),
+        sandbox=parse_sandbox(doc.section("sandbox")),
     )
     if config.export_endpoint == config.listen:
         raise ConfigError(f"export_endpoint: {config.export_endpoint} is the evaluator's own listen address; "
@@ -178,7 +182,7 @@ def load_config(
 _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
      "export", "judge", "scorers", "rules", "limits", "behaviors",
-     "alerts"}
+     "alerts", "sandbox"}
 )
 
 
