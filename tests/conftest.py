@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from judgeval import semconv
+from judgeval import environment_variables
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 _HOST_ENV = (
-    semconv.JUDGMENT_MONITORING,
-    semconv.JUDGMENT_EVALUATIONS,
-    semconv.JUDGEVAL_CAPTURE_CONTENT,
-    semconv.JUDGEVAL_CAPTURE_MAX_CHARS,
-    semconv.JUDGEVAL_OPENAI_SPANS,
-    semconv.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
+    environment_variables.JUDGMENT_MONITORING,
+    environment_variables.JUDGMENT_EVALUATIONS,
+    environment_variables.JUDGEVAL_CAPTURE_CONTENT,
+    environment_variables.JUDGEVAL_CAPTURE_MAX_CHARS,
+    environment_variables.JUDGEVAL_OPENAI_SPANS,
+    environment_variables.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
     "OTEL_EXPORTER_OTLP_PROTOCOL",
     "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",

@@ -111,7 +111,7 @@ async def test_a_span_put_back_to_wait_is_measured_once(make_config, receiver):
         await wait_for(receiver, lambda got: len(got) == 2)
         await wait_drained(app)
         points = metric_points(reader)
-    counts = {p.attributes["scorer"]: p.count for p in points["judgeval.evaluator.score.value"]}
+    counts = {p.attributes["scorer"]: p.count for p in points[semconv.METRIC_SCORE_VALUE]}
     assert counts == {"order_mentioned": 2, "waiting": 1}
-    durations = {p.attributes["scorer"]: p.count for p in points["judgeval.evaluator.scoring.duration"]}
+    durations = {p.attributes["scorer"]: p.count for p in points[semconv.METRIC_SCORING_DURATION]}
     assert durations == {"order_mentioned": 2, "waiting": 1}

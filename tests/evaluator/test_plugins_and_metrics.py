@@ -103,18 +103,18 @@ async def test_metrics_describe_the_work_on_a_private_provider(make_config, rece
         await wait_for(receiver, lambda s: len(s) == 3)
         await wait_drained(app)
         points = metric_points(reader)
-    assert sum(p.value for p in points["judgeval.evaluator.spans.accepted"]) == 3
-    assert sum(p.value for p in points["judgeval.evaluator.spans.exported"]) == 3
-    statuses = {p.attributes["status"]: p.value for p in points["judgeval.evaluator.spans.scored"]}
+    assert sum(p.value for p in points[semconv.METRIC_SPANS_ACCEPTED]) == 3
+    assert sum(p.value for p in points[semconv.METRIC_SPANS_EXPORTED]) == 3
+    statuses = {p.attributes["status"]: p.value for p in points[semconv.METRIC_SPANS_SCORED]}
     assert statuses == {"scored": 1, "failed": 1}
     errors = {
-        (p.attributes["scorer"], p.attributes["kind"]) for p in points["judgeval.evaluator.scoring.errors"]
+        (p.attributes["scorer"], p.attributes["kind"]) for p in points[semconv.METRIC_SCORING_ERRORS]
     }
     assert errors == {("nope", "unknown_scorer")}
-    values = {p.attributes["scorer"]: p.sum for p in points["judgeval.evaluator.score.value"]}
+    values = {p.attributes["scorer"]: p.sum for p in points[semconv.METRIC_SCORE_VALUE]}
     assert values == {"pii": 1.0}
-    assert [p.value for p in points["judgeval.evaluator.queue.depth"]] == [0]
-    assert [p.value for p in points["judgeval.evaluator.scorers.paused"]] == [0]
+    assert [p.value for p in points[semconv.METRIC_QUEUE_DEPTH]] == [0]
+    assert [p.value for p in points[semconv.METRIC_SCORERS_PAUSED]] == [0]
 
 
 class MetricsSink(metrics_service_pb2_grpc.MetricsServiceServicer):
@@ -145,7 +145,7 @@ async def test_metrics_are_exported_over_otlp_when_an_endpoint_is_configured(mak
         # stopping the app flushes its private meter provider
     finally:
         server.stop(None)
-    assert {"judgeval.evaluator.spans.accepted", "judgeval.evaluator.queue.depth"} <= sink.names
+    assert {semconv.METRIC_SPANS_ACCEPTED, semconv.METRIC_QUEUE_DEPTH} <= sink.names
     # the evaluator's own telemetry never enters its queue
     assert [s.name for s in receiver.spans] == ["plain"]
 

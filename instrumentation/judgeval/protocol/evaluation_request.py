@@ -25,10 +25,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from judgeval.errors import JudgevalError
+
 PAYLOAD_VERSION = 1
 
 
-class InvalidEvaluationRequest(ValueError):
+class InvalidEvaluationRequest(JudgevalError, ValueError):
     """The evaluation-request attribute is not valid JSON or does not follow the payload schema."""
 
 

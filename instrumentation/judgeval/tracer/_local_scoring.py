@@ -76,7 +76,7 @@ async def score_job(
     return event, attrs, True
 
 
-class LocalScoringWorker:
+class LocalScoringExecutor:
     """Background threads running local scorers, each with its own asyncio loop; see the module docstring.
 
     One job runs per thread at a time, on up to ``concurrency`` threads started as jobs arrive: a scorer
@@ -105,7 +105,7 @@ class LocalScoringWorker:
         atexit.register(self.drain, EXIT_DRAIN_SECONDS)
 
     def submit(self, job: LocalScoringJob) -> bool:
-        """Hand ``job`` to the worker without blocking; False (and a counted drop) if the queue is full."""
+        """Queue ``job`` for a scoring thread without blocking; False (and a counted drop) when full."""
         with self._cond:
             if self._pending >= self._max_pending:
                 self.dropped += 1
