@@ -1,26 +1,18 @@
-"""Fixtures for alert tests: the evaluator fixtures (real in-process app, real downstream OTLP receiver),
-the private PostgreSQL cluster of the shared-state tests, a real HTTP webhook receiver, and helpers that
-send spans scored by the deterministic ``keyword`` scorer (1.0 when the output says "thanks", else 0.0)."""
+"""Fixtures for alert tests (the evaluator, downstream receiver and PostgreSQL fixtures come from
+``tests/support``): a real HTTP webhook receiver, and helpers that send spans scored by the deterministic
+``keyword`` scorer (1.0 when the output says "thanks", else 0.0)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from evaluator.conftest import (  # noqa: F401  (fixtures are used by name)
-    export,
-    make_config,
-    make_request,
-    make_span,
-    receiver,
-    tagged_attributes,
-    wait_for,
-)
-from state.conftest import postgres  # noqa: F401
 
 from evaluator_service.app import EvaluatorApp
+from tests.support.evaluator import export
+from tests.support.polling import eventually_async
+from tests.support.spans import make_request, make_span, tagged_attributes
 
 from .webhook_receiver import WebhookReceiver
 
@@ -61,14 +53,5 @@ async def send_outputs(app: EvaluatorApp, outputs: list[str], service: str = "su
 
 async def judged(app: EvaluatorApp, count: int, timeout: float = 20.0) -> None:
     """Wait until the alert manager judged at least ``count`` score events."""
-    await until(lambda: app.alerts.events_processed >= count, timeout,
-                lambda: f"{app.alerts.events_processed} of {count} score events judged")
-
-
-async def until(predicate: Callable[[], bool], timeout: float, describe: Callable[[], str]) -> None:
-    """Poll ``predicate`` on the event loop until it holds; ``TimeoutError`` naming what was missing."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(describe())
-        await asyncio.sleep(0.02)
+    await eventually_async(lambda: app.alerts.events_processed >= count,
+                           lambda: f"{app.alerts.events_processed} of {count} score events judged", timeout)

@@ -15,17 +15,8 @@ from judgeval.testing.openai_server import RecordedOpenAIServer, Recording
 
 from evaluator_service.app import EvaluatorApp
 from evaluator_service.queue import DB_FILE_NAME
-
-from .conftest import (
-    by_name,
-    export,
-    make_request,
-    make_span,
-    running,
-    tagged_attributes,
-    wait_drained,
-    wait_for,
-)
+from tests.support.evaluator import export, running, wait_drained, wait_for
+from tests.support.spans import by_name, make_request, make_span, tagged_attributes
 
 REGEX = {"pattern": "ok"}
 

@@ -6,8 +6,8 @@ from judgeval import semconv
 from judgeval.semconv import EvalStatus, ScoreField, score_attribute
 
 from evaluator_service.span_rules import is_sampled
-
-from .conftest import by_name, export, make_request, make_span, running, wait_for
+from tests.support.evaluator import export, running, wait_for
+from tests.support.spans import by_name, make_request, make_span
 
 SAMPLED_TRACE = (1).to_bytes(16, "big")
 UNSAMPLED_TRACE = (0xFF << 120 | 0xFFFFFFFFFFFFFF).to_bytes(16, "big")

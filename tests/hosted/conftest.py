@@ -3,9 +3,6 @@ port 0, the real ``judgeval`` console script in a subprocess, and real sandbox w
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +18,6 @@ DOCS_SCORER = Path(__file__).parents[2] / "examples" / "customer_service" / "cus
 """The docs' scorer, as the examples keep it."""
 DOCS_REQUIREMENTS = "pydantic\nopenai\n"
 API_KEY = "test-admin-key"
-
-
-@pytest.fixture(scope="session")
-def envs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Shared across tests: environments are a cache keyed by requirements, like in production."""
-    return tmp_path_factory.mktemp("scorer-envs")
 
 
 @pytest.fixture
@@ -50,26 +41,6 @@ async def admin_server(registry: Registry) -> AsyncIterator[AdminServer]:
     await server.start()
     yield AdminServer(f"127.0.0.1:{port}", registry)
     await server.stop(None)
-
-
-@dataclass
-class CliResult:
-    code: int
-    stdout: str
-    stderr: str
-
-
-async def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> CliResult:
-    """Run the installed ``judgeval`` console script without blocking the in-process server."""
-    script = Path(sys.executable).parent / "judgeval"
-    base = {k: v for k, v in os.environ.items() if not k.startswith("JUDGMENT_")}
-    process = await asyncio.create_subprocess_exec(
-        str(script), *args, env=base | (env or {}), cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode is not None
-    return CliResult(process.returncode, out.decode(), err.decode())
 
 
 def cli_env(server: AdminServer, key: str = API_KEY) -> dict[str, str]:

@@ -47,12 +47,6 @@ def llm() -> Iterator[RecordedOpenAIServer]:
         yield server
 
 
-@pytest.fixture
-def receiver() -> Iterator[OtlpTraceReceiver]:
-    with OtlpTraceReceiver() as otlp:
-        yield otlp
-
-
 def instrumented_env(receiver: OtlpTraceReceiver, llm: RecordedOpenAIServer, **extra: str) -> dict[str, str]:
     """Environment of an app run under ``opentelemetry-instrument``, exporting to ``receiver``."""
     env = dict(os.environ)  # the autouse fixture already removed the host's SDK variables

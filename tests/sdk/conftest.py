@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from judgeval.testing import OtlpTraceReceiver, RecordedOpenAIServer
 from judgeval.tracer import Tracer
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import TracerProvider
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO_ROOT / "examples"
@@ -22,16 +21,6 @@ EXAMPLES = REPO_ROOT / "examples"
 @pytest.fixture
 def judgment(provider: TracerProvider) -> Tracer:
     return Tracer(project_name="sdk-tests", tracer_provider=provider)
-
-
-def spans_by_name(exporter: InMemorySpanExporter) -> dict[str, ReadableSpan]:
-    return {span.name: span for span in exporter.get_finished_spans()}
-
-
-@pytest.fixture
-def receiver() -> Iterator[OtlpTraceReceiver]:
-    with OtlpTraceReceiver() as otlp:
-        yield otlp
 
 
 @pytest.fixture

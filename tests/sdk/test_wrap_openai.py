@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from .conftest import spans_by_name
+from tests.support.spans import spans_by_name
 
 WEATHER_CALL = {
     "id": "call_1",

@@ -29,8 +29,7 @@ from evaluator_service.config import load_config
 from evaluator_service.enrichment import to_any_value
 from evaluator_service.sandbox import SandboxConfig, SandboxLimits
 from evaluator_service.state import open_shared_state
-
-from .postgres_cluster import PostgresCluster
+from tests.support.postgres_cluster import PostgresCluster
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox needs a root evaluator")
 

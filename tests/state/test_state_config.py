@@ -15,8 +15,7 @@ import psycopg
 import pytest
 
 from evaluator_service.config import ENV_STATE_DB, ConfigError, load_config
-
-from .postgres_cluster import PostgresCluster
+from tests.support.postgres_cluster import PostgresCluster
 
 COMMAND = [sys.executable, "-m", "evaluator_service", "--listen", "127.0.0.1:0"]
 SECRET = "s3cr3t-pw"
