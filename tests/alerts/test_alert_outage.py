@@ -15,7 +15,7 @@ from tests.support.evaluator import wait_for
 from tests.support.polling import eventually_async
 from tests.support.postgres_cluster import PostgresCluster, set_reachable
 
-from .conftest import BAD, alert, alert_doc, judged, send_outputs
+from .polite_alerts import BAD, alert, alert_doc, judged, send_outputs
 from .webhook_receiver import WebhookReceiver
 
 

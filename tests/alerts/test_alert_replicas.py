@@ -13,7 +13,7 @@ from evaluator_service.app import EvaluatorApp
 from evaluator_service.config import EvaluatorConfig
 from tests.support.postgres_cluster import PostgresCluster
 
-from .conftest import BAD, alert, alert_doc, judged, send_outputs
+from .polite_alerts import BAD, alert, alert_doc, judged, send_outputs
 from .webhook_receiver import WebhookReceiver
 
 

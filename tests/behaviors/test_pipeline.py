@@ -16,7 +16,7 @@ from evaluator_service.state.behavior_rows import NAME_AUTO
 from tests.support.evaluator import export, metric_points, running, wait_for
 from tests.support.spans import make_request, make_span, tagged_attributes
 
-from .conftest import PII, REFUND, SCORERS, behavior_of, no_refund_span, passing_span, pii_span, scored
+from .failing_spans import PII, REFUND, SCORERS, behavior_of, no_refund_span, passing_span, pii_span, scored
 
 NAMES = {REFUND: "Refund never offered", PII: "Leaks customer e-mail addresses"}
 

@@ -18,7 +18,7 @@ from tests.support.cli import run_cli
 from tests.support.evaluator import export, running, wait_for
 from tests.support.spans import make_request
 
-from .conftest import API_KEY, PII, REFUND, SCORERS, behavior_of, no_refund_span, pii_span, scored
+from .failing_spans import API_KEY, PII, REFUND, SCORERS, behavior_of, no_refund_span, pii_span, scored
 
 
 def installer(state: SharedState, key: str | None = API_KEY) -> ServiceInstaller:

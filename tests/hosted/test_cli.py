@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.cli import CliResult, run_cli
 
-from .conftest import DOCS_REQUIREMENTS, DOCS_SCORER, SCORERS, AdminServer, cli_env
+from .admin_server import DOCS_REQUIREMENTS, DOCS_SCORER, SCORERS, AdminServer, cli_env
 
 
 @pytest.fixture

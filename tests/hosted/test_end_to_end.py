@@ -25,7 +25,7 @@ from evaluator_service.enrichment import to_any_value
 from evaluator_service.sandbox import SandboxConfig, SandboxLimits
 from tests.support.cli import run_cli
 
-from .conftest import API_KEY, DOCS_REQUIREMENTS, DOCS_SCORER
+from .admin_server import API_KEY, DOCS_REQUIREMENTS, DOCS_SCORER
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox needs a root evaluator")
 NAME = "Package Inquiry Scorer"

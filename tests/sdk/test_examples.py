@@ -9,8 +9,7 @@ from judgeval.evaluation_request import decode_requests
 from judgeval.testing import OtlpTraceReceiver, ReceivedSpan
 
 from tests.support.ids import first_trace_ids
-
-from .conftest import EXAMPLES, REPO_ROOT, run_python
+from tests.support.processes import EXAMPLES, REPO_ROOT, run_python
 
 CUSTOMER_SERVICE = EXAMPLES / "customer_service"
 MULTI_AGENT = EXAMPLES / "multi_agent"

@@ -1,5 +1,4 @@
-"""Helpers for behavior-grouping tests (the evaluator, downstream receiver and PostgreSQL fixtures come
-from ``tests/support``): spans failing the deterministic ``keyword`` (no "refund" in the answer) and
+"""Spans failing the deterministic ``keyword`` (no "refund" in the answer) and
 ``pii`` (an e-mail address in the answer) scorers, so no LLM judge is involved."""
 
 from __future__ import annotations
