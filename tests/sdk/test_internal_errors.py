@@ -6,11 +6,14 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 
 import pytest
 from judgeval._internal_errors import internal_errors_reraised, reraise_internal_errors
-from judgeval.tracer import Tracer, _decorators, _wire_exporter
+from judgeval.data import Example
+from judgeval.scorers.example_scorer import ExampleScorer
+from judgeval.tracer import Tracer, _decorators, _local_scoring, _wire_exporter
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -85,6 +88,54 @@ def test_the_users_exception_propagates_unchanged_either_way(
     assert raised.value is error
     (span,) = exporter.get_finished_spans()
     assert span.status.description == "ValueError: the user's own failure"
+
+
+class Reply(Example):
+    response: str
+
+
+class LengthScorer(ExampleScorer):
+    """A local scorer (runs on judgeval's background threads in the agent process)."""
+
+    async def a_score_example(self, example: Reply) -> float:
+        return 1.0 if len(example.response) > 3 else 0.0
+
+
+def _score_locally(judgment: Tracer) -> None:
+    @judgment.observe()
+    def handle() -> None:
+        judgment.async_evaluate(scorer=LengthScorer(threshold=0.5), example=Reply(response="hello"))
+
+    handle()
+
+
+@pytest.mark.parametrize("reraise", [True, False])
+def test_an_internal_error_on_the_local_scoring_thread_escapes_it_only_under_pytest(
+    judgment: Tracer,
+    exporter: InMemorySpanExporter,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    reraise: bool,
+):
+    escaped: list[BaseException | None] = []
+    monkeypatch.setattr(_local_scoring.LocalScoringWorker, "_emit", _fail)
+    monkeypatch.setattr(threading, "excepthook", lambda args: escaped.append(args.exc_value))
+    before = set(threading.enumerate())
+    with reraise_internal_errors(reraise), caplog.at_level(logging.ERROR, logger="judgeval"):
+        _score_locally(judgment)
+        judgment.shutdown(5000)  # drains, then stops the scoring threads
+        for thread in set(threading.enumerate()) - before:
+            if thread.name == "judgeval-local-scoring":
+                thread.join(10)  # whatever escapes the thread has escaped once it ended
+                assert not thread.is_alive()
+    logged = [r for r in caplog.records if r.getMessage() == "judgeval local scoring failed"]
+    if reraise:  # pytest reports an exception leaving a thread (the suite makes that an error)
+        assert [type(e) for e in escaped] == [InjectedBug]
+        assert logged == []
+    else:
+        assert escaped == []
+        assert len(logged) == 1
+    assert [s.name for s in exporter.get_finished_spans()] == ["handle"]
 
 
 def _finished_spans(judgment: Tracer, exporter: InMemorySpanExporter) -> Sequence[ReadableSpan]:
