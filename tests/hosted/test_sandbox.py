@@ -28,7 +28,7 @@ from evaluator_service.scoring.contract import (
     UnknownScorerError,
 )
 
-from .conftest import DOCS_REQUIREMENTS, DOCS_SCORER, SCORERS
+from .admin_server import DOCS_REQUIREMENTS, DOCS_SCORER, SCORERS
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox needs a root evaluator")
 HOSTILE = SCORERS / "hostile_scorers.py"
