@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from judgeval import semconv
-from judgeval.testing.openai_server import RecordedOpenAIServer, Recording
+from judgeval.testing import RecordedOpenAIServer, Recording
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from evaluator_service.state.behavior_rows import NAME_AUTO

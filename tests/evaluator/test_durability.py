@@ -10,7 +10,7 @@ import grpc
 import pytest
 from judgeval import semconv
 from judgeval.semconv import EvalStatus
-from judgeval.testing.openai_server import RecordedOpenAIServer, Recording
+from judgeval.testing import RecordedOpenAIServer, Recording
 
 from evaluator_service.app import EvaluatorApp
 from evaluator_service.queue import DB_FILE_NAME

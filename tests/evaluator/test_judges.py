@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from judgeval import semconv
 from judgeval.semconv import EvalStatus, ScoreField, score_attribute
-from judgeval.testing.openai_server import RecordedOpenAIServer, Recording
+from judgeval.testing import RecordedOpenAIServer, Recording
 
 from tests.support.evaluator import export, running, wait_for
 from tests.support.spans import by_name, make_request, make_span, tagged_attributes

@@ -14,7 +14,7 @@ from judgeval import semconv
 from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef, encode_requests
 from judgeval.protocol.otlp_values import to_any_value
 from judgeval.semconv import ScoreField, score_attribute
-from judgeval.testing.openai_server import RecordedOpenAIServer, Recording
+from judgeval.testing import RecordedOpenAIServer, Recording
 from judgeval.testing.otlp_receiver import OtlpTraceReceiver
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef
-from judgeval.testing.openai_server import RecordedOpenAIServer, Recording
+from judgeval.testing import RecordedOpenAIServer, Recording
 
 from evaluator_service.registry import Registry
 from evaluator_service.sandbox import SandboxConfig, SandboxLimits, SandboxPool, UploadedScorerSource

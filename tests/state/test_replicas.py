@@ -19,7 +19,7 @@ from judgeval.admin.v1 import scorer_admin_pb2_grpc as pb_grpc
 from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef, encode_requests
 from judgeval.protocol.otlp_values import to_any_value
 from judgeval.semconv import ScoreField, score_attribute
-from judgeval.testing.openai_server import RecordedOpenAIServer, Recording
+from judgeval.testing import RecordedOpenAIServer, Recording
 from judgeval.testing.otlp_receiver import OtlpTraceReceiver, ReceivedSpan
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
