@@ -30,6 +30,12 @@ from judgeval import semconv
 from judgeval.tracer._coexistence import defer_to_official_instrumentation
 from judgeval.tracer._config import TracerConfig
 from judgeval.tracer._decorators import record_error
+from judgeval.tracer._llm_raw_response import (
+    async_parse_answer,
+    finish_raw_response,
+    is_raw_response,
+    parse_answer,
+)
 from judgeval.tracer._llm_stream import (
     AsyncTracedStream,
     AsyncTracedStreamManager,
@@ -126,10 +132,21 @@ def _is_stream(result: Any, kwargs: Mapping[str, Any]) -> bool:
 
 
 def _finish(
-    operation: LlmOperation, span: Span, kwargs: Mapping[str, Any], result: Any, config: TracerConfig
+    operation: LlmOperation,
+    span: Span,
+    kwargs: Mapping[str, Any],
+    result: Any,
+    config: TracerConfig,
+    raw_answer: Any = None,
 ) -> Any:
-    """End the span with the response, or hand back a traced proxy of a stream."""
+    """End the span with the response, or hand back a traced proxy of a stream or raw response.
+
+    ``raw_answer`` is the parsed answer of a raw response whose body came with the call (see
+    ``_llm_raw_response``), parsed by the caller since an async client's ``parse`` is a coroutine.
+    """
     try:
+        if is_raw_response(result):
+            return finish_raw_response(operation, span, kwargs, result, config, raw_answer)
         if _is_stream(result, kwargs) and operation.new_accumulator is not None:
             span.set_attribute(semconv.JUDGEVAL_LLM_STREAMED, True)
             stream_span = StreamSpan(span, operation.new_accumulator(), config)
@@ -163,7 +180,7 @@ def llm_wrapper(operation: LlmOperation, tracer: trace.Tracer, config: TracerCon
             raise
         finally:
             otel_context.detach(token)  # type: ignore[arg-type]
-        return _finish(operation, span, kwargs, result, config)
+        return _finish(operation, span, kwargs, result, config, parse_answer(result, kwargs))
 
     return wrapper
 
@@ -185,7 +202,7 @@ def async_llm_wrapper(operation: LlmOperation, tracer: trace.Tracer, config: Tra
             raise
         finally:
             otel_context.detach(token)  # type: ignore[arg-type]
-        return _finish(operation, span, kwargs, result, config)
+        return _finish(operation, span, kwargs, result, config, await async_parse_answer(result, kwargs))
 
     return wrapper
 
