@@ -10,8 +10,9 @@ when the stream is exhausted, closed or garbage-collected (see ``_llm_stream``).
 recorded and re-raised unchanged; our own failures are logged and never reach the caller.
 
 No call is traced twice: while a traced call runs, a context flag makes any inner judgeval wrapper (e.g.
-``wrap()`` on a client whose class the instrumentor already patched) call straight through. OpenAI calls
-defer to the official OpenTelemetry OpenAI instrumentation when it is active (see ``_coexistence``).
+``wrap()`` on a client whose class the instrumentor already patched) call straight through. Calls defer
+to another active OpenAI/Anthropic instrumentation (official, OpenInference, OpenLLMetry; see
+``_coexistence``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, SpanKind
 
 from judgeval import semconv
-from judgeval.tracer._coexistence import defer_to_official_instrumentation
+from judgeval.tracer._coexistence import defer_to_other_instrumentation
 from judgeval.tracer._config import TracerConfig
 from judgeval.tracer._decorators import record_error
 from judgeval.tracer._llm_raw_response import (
@@ -71,10 +72,10 @@ class LlmOperation:
     new_accumulator: Callable[[], StreamAccumulator] | None = None
 
 
-def _should_trace(operation: LlmOperation) -> bool:
+def _should_trace(operation: LlmOperation, wrapped: Any, instance: Any) -> bool:
     if otel_context.get_value(_IN_LLM_CALL) or not is_instrumentation_enabled():
         return False
-    return not defer_to_official_instrumentation(operation.provider)
+    return not defer_to_other_instrumentation(operation.provider, wrapped, instance)
 
 
 def _materialize_one_shot_iterators(kwargs: dict[str, Any]) -> None:
@@ -93,12 +94,17 @@ def _materialize_one_shot_iterators(kwargs: dict[str, Any]) -> None:
 
 
 def _start_span(
-    operation: LlmOperation, tracer: trace.Tracer, kwargs: dict[str, Any], config: TracerConfig
+    operation: LlmOperation,
+    tracer: trace.Tracer,
+    call: tuple[Callable[..., Any], Any],
+    kwargs: dict[str, Any],
+    config: TracerConfig,
 ) -> Span | None:
-    """The call's span, or ``None`` when this call must not be traced (or tracing failed)."""
+    """The span of ``call`` (the wrapped method and its instance), or ``None`` when it must not be traced
+    (or tracing failed)."""
     span: Span | None = None
     try:
-        if not _should_trace(operation):
+        if not _should_trace(operation, *call):
             return None
         _materialize_one_shot_iterators(kwargs)
         span = tracer.start_span(operation.span_name(kwargs), kind=SpanKind.CLIENT)
@@ -169,7 +175,7 @@ def llm_wrapper(operation: LlmOperation, tracer: trace.Tracer, config: TracerCon
     def wrapper(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        span = _start_span(operation, tracer, kwargs, config)
+        span = _start_span(operation, tracer, (wrapped, instance), kwargs, config)
         if span is None:
             return wrapped(*args, **kwargs)
         token = _enter_call(span)
@@ -191,7 +197,7 @@ def async_llm_wrapper(operation: LlmOperation, tracer: trace.Tracer, config: Tra
     async def wrapper(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        span = _start_span(operation, tracer, kwargs, config)
+        span = _start_span(operation, tracer, (wrapped, instance), kwargs, config)
         if span is None:
             return await wrapped(*args, **kwargs)
         token = _enter_call(span)
@@ -216,7 +222,7 @@ def stream_manager_wrapper(operation: LlmOperation, tracer: trace.Tracer, config
     def wrapper(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        span = _start_span(operation, tracer, kwargs, config)
+        span = _start_span(operation, tracer, (wrapped, instance), kwargs, config)
         if span is None or operation.new_accumulator is None:
             return wrapped(*args, **kwargs)
         try:
