@@ -69,3 +69,18 @@ def test_streamed_invoke_makes_one_complete_llm_span(
     (span,) = exporter.get_finished_spans()
     assert span.attributes[semconv.JUDGEVAL_LLM_STREAMED] is True
     _assert_complete(span, None)
+
+
+def test_responses_api_invoke_makes_one_complete_llm_span(
+    instrumented: JudgevalInstrumentor, exporter: InMemorySpanExporter, llm: RecordedOpenAIServer
+):
+    # LangChain reaches the Responses API through the client-level ``client.with_raw_response.responses``.
+    message = _chat_model(llm, use_responses_api=True).invoke(PACKAGE_QUESTION)
+    (span,) = exporter.get_finished_spans()
+    attrs = span.attributes
+    assert message.text == "It ships tomorrow"
+    assert attrs[semconv.GEN_AI_RESPONSE_ID] == message.response_metadata["id"]
+    assert attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
+    assert attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] > 0
+    output = json.loads(attrs[semconv.GEN_AI_OUTPUT_MESSAGES])
+    assert output[0]["parts"] == [{"type": "text", "content": "It ships tomorrow"}]
