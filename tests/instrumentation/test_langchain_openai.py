@@ -4,8 +4,9 @@ one complete LLM span per call, with the answer, ids, usage and finish reasons."
 from __future__ import annotations
 
 import json
+from typing import Any
 
-import pytest
+import langchain_openai
 from judgeval import semconv
 from judgeval.instrumentation import JudgevalInstrumentor
 from judgeval.testing import RecordedOpenAIServer
@@ -14,10 +15,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from .conftest import PACKAGE_QUESTION
 
-langchain_openai = pytest.importorskip("langchain_openai", reason="langchain-openai is in the dev extra")
 
-
-def _chat_model(llm: RecordedOpenAIServer, **options: object) -> object:
+def _chat_model(llm: RecordedOpenAIServer, **options: Any) -> langchain_openai.ChatOpenAI:
     return langchain_openai.ChatOpenAI(
         model="gpt-replay", base_url=llm.base_url, api_key="test", max_retries=0, **options
     )
