@@ -159,9 +159,13 @@ def test_views_read_before_wrap_are_traced(
 ):
     client = openai.OpenAI(base_url=llm.base_url, api_key="test", max_retries=0)
     assert client.chat.completions.with_raw_response is client.chat.completions.with_raw_response  # cached
+    assert client.with_raw_response.chat.completions is client.with_raw_response.chat.completions
     wrap(client, tracer=judgment)
     client.chat.completions.with_raw_response.create(model="m", messages=HELLO)
-    assert semconv.GEN_AI_OUTPUT_MESSAGES in _only_span(exporter).attributes
+    client.with_raw_response.chat.completions.create(model="m", messages=HELLO)
+    spans = exporter.get_finished_spans()
+    assert len(spans) == 2
+    assert all(semconv.GEN_AI_OUTPUT_MESSAGES in span.attributes for span in spans)
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)

@@ -24,8 +24,9 @@ ClientT = TypeVar("ClientT")
 _WRAPPED_MARK = "__judgeval_wrapped__"
 # Client methods returning a new client of the same vendor (per-call timeouts, retries, headers).
 _CLIENT_COPIERS = ("copy", "with_options")
-# Cached views of a resource that captured its ``create`` when first read: dropped on (un)patching so
-# ``resource.with_raw_response.create`` is built again around the current method.
+# Cached views of a resource (and of the client, ``client.with_raw_response.chat.completions``) that
+# captured ``create`` when first read: dropped on (un)patching so they are built again around the
+# current method.
 _RESOURCE_VIEWS = ("with_raw_response", "with_streaming_response")
 
 
@@ -79,6 +80,7 @@ def patch_client(client: ClientT, tracer: trace.Tracer, config: TracerConfig) ->
     if not patched:
         logger.warning("wrap() got %s, which has no LLM method judgeval knows; left untouched", type(client))
         return client
+    _forget_views(client)
     for name in _CLIENT_COPIERS:
         copier = getattr(client, name, None)
         if callable(copier) and not getattr(copier, _WRAPPED_MARK, False):
@@ -156,11 +158,12 @@ def unpatch_client(client: ClientT) -> ClientT:
     for name in _CLIENT_COPIERS:
         if _patched_here(client, name):
             delattr(client, name)
+    _forget_views(client)
     return client
 
 
-def _forget_views(resource: Any) -> None:
-    instance_dict = getattr(resource, "__dict__", {})
+def _forget_views(owner: Any) -> None:
+    instance_dict = getattr(owner, "__dict__", {})
     for name in _RESOURCE_VIEWS:
         instance_dict.pop(name, None)
 
