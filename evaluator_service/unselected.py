@@ -17,8 +17,6 @@ from judgeval import semconv
 from judgeval.protocol.otlp_values import set_attributes
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from evaluator_service.queue import pack_spans
-
 _MARK = {semconv.JUDGEVAL_EVAL_STATUS: semconv.EvalStatus.NOT_SELECTED.value}
 
 
@@ -48,30 +46,43 @@ def mark_unselected(span: Span) -> None:
 
 
 def mark_packed_unselected(packed: bytes) -> bytes:
-    """The spans of a packed row, each marked; none of them may carry a ``judgeval.eval.status`` yet."""
-    return pack_spans(span + MARK_BYTES for span in _unpack(packed))
+    """The spans of a packed row, each marked; none of them may carry a ``judgeval.eval.status`` yet.
 
-
-def _unpack(packed: bytes) -> list[bytes]:
-    spans: list[bytes] = []
+    One pass over the row's framing: each span is copied once, behind its new length (the hot path of
+    an evaluator that agents export to directly, about a microsecond per span)."""
+    parts: list[bytes | bytearray | memoryview] = []
     view = memoryview(packed)
     position, end = 0, len(packed)
     while position < end:
         if packed[position] != _SPANS_TAG:
             raise PackedRowError(f"byte {position} is not a ScopeSpans.spans field")
-        length, shift = 0, 0
-        position += 1
-        while True:
-            if position >= end:
-                raise PackedRowError("packed row ends inside a length")
-            byte = packed[position]
-            position += 1
-            length |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                break
+        length, position = _read_length(packed, position + 1)
         if position + length > end:
             raise PackedRowError("packed row ends inside a span")
-        spans.append(bytes(view[position:position + length]))
+        parts += (_length_field(length + len(MARK_BYTES)), view[position:position + length], MARK_BYTES)
         position += length
-    return spans
+    return b"".join(parts)
+
+
+def _read_length(packed: bytes, position: int) -> tuple[int, int]:
+    """The varint at ``position`` and the position after it."""
+    length, shift = 0, 0
+    while True:
+        if position >= len(packed):
+            raise PackedRowError("packed row ends inside a length")
+        byte = packed[position]
+        position += 1
+        length |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return length, position
+        shift += 7
+
+
+def _length_field(size: int) -> bytearray:
+    """The ``spans`` tag and ``size`` as a varint."""
+    out = bytearray((_SPANS_TAG,))
+    while size > 0x7F:
+        out.append((size & 0x7F) | 0x80)
+        size >>= 7
+    out.append(size)
+    return out

@@ -6,6 +6,7 @@ rule took it) reaches Jaeger exactly once without looping."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,7 @@ CANDIDATES = {
     "judgeval-agent": {semconv.GEN_AI_OPERATION_NAME: "invoke_agent"},
 }
 """One untagged span per vocabulary the default candidate condition knows, by span name."""
+CONFIGS = sorted(p.name for p in COLLECTOR_CONFIG_DIR.glob("otelcol-*.yaml"))
 
 
 def provider_for(collector: CollectorInstance) -> TracerProvider:
@@ -48,11 +50,17 @@ def provider_for(collector: CollectorInstance) -> TracerProvider:
     return provider
 
 
-@pytest.fixture
-def agent_provider(collector: CollectorInstance) -> Iterator[TracerProvider]:
-    provider = provider_for(collector)
-    yield provider
-    provider.shutdown()
+@contextmanager
+def routing_collector(
+    otel_binaries: OtelBinaries, work_dir: Path, jaeger: JaegerInstance, evaluator: OtlpTraceReceiver,
+    config: str, **env: str,
+) -> Iterator[CollectorInstance]:
+    """One shipped config in front of Jaeger, ``evaluator`` as the (only) evaluator replica."""
+    with start_collector(
+        otel_binaries.otelcol, work_dir, evaluator.endpoint, jaeger.otlp_grpc_endpoint,
+        config=COLLECTOR_CONFIG_DIR / config, JUDGEVAL_EVALUATOR_ENDPOINTS=f"[{evaluator.endpoint}]", **env,
+    ) as collector:
+        yield collector
 
 
 def emit(provider: TracerProvider, children: dict[str, dict[str, str]]) -> tuple[str, dict[str, str]]:
@@ -69,10 +77,25 @@ def emit(provider: TracerProvider, children: dict[str, dict[str, str]]) -> tuple
     return f"{root.get_span_context().trace_id:032x}", ids
 
 
+@pytest.mark.parametrize("config", CONFIGS)
 def test_untagged_candidates_of_every_vocabulary_go_to_the_evaluator_and_nowhere_else(
-    collector: CollectorInstance,
-    agent_provider: TracerProvider,
+    otel_binaries: OtelBinaries,
+    tmp_path: Path,
     jaeger: JaegerInstance,
+    evaluator_receiver: OtlpTraceReceiver,
+    config: str,
+) -> None:
+    work_dir = tmp_path / "otelcol"
+    with routing_collector(otel_binaries, work_dir, jaeger, evaluator_receiver, config) as collector:
+        agent_provider = provider_for(collector)
+        try:
+            check_round_trip(collector, agent_provider, jaeger, evaluator_receiver)
+        finally:
+            agent_provider.shutdown()
+
+
+def check_round_trip(
+    collector: CollectorInstance, agent_provider: TracerProvider, jaeger: JaegerInstance,
     evaluator_receiver: OtlpTraceReceiver,
 ) -> None:
     trace_id, ids = emit(agent_provider, CANDIDATES | {"plain-step": {"app.step": "parse"}})
@@ -102,10 +125,8 @@ def test_untagged_candidates_of_every_vocabulary_go_to_the_evaluator_and_nowhere
 def test_an_extra_candidate_condition_from_the_environment(
     otel_binaries: OtelBinaries, tmp_path: Path, jaeger: JaegerInstance, evaluator_receiver: OtlpTraceReceiver
 ) -> None:
-    with start_collector(
-        otel_binaries.otelcol, tmp_path / "otelcol", evaluator_receiver.endpoint, jaeger.otlp_grpc_endpoint,
-        config=COLLECTOR_CONFIG_DIR / "otelcol-loadbalanced.yaml",
-        JUDGEVAL_EVALUATOR_ENDPOINTS=f"[{evaluator_receiver.endpoint}]",
+    with routing_collector(
+        otel_binaries, tmp_path / "otelcol", jaeger, evaluator_receiver, "otelcol-loadbalanced.yaml",
         JUDGEVAL_CANDIDATE_CONDITION='name == "retrieve" or attributes["app.kind"] == "judge-me"',
     ) as collector:
         provider = provider_for(collector)
@@ -119,7 +140,7 @@ def test_an_extra_candidate_condition_from_the_environment(
     assert sorted(s.name for s in stored) == ["other", "plain-root"]
 
 
-@pytest.mark.parametrize("path", sorted(COLLECTOR_CONFIG_DIR.glob("otelcol-*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [COLLECTOR_CONFIG_DIR / c for c in CONFIGS], ids=lambda p: p.name)
 def test_a_broken_candidate_condition_is_refused_with_the_ottl_error(
     otel_binaries: OtelBinaries, tmp_path: Path, path: Path
 ) -> None:
