@@ -97,7 +97,7 @@ def chat_spans(spans: list[ReceivedSpan]) -> list[ReceivedSpan]:
 def assert_content_captured(receiver: OtlpTraceReceiver) -> None:
     """Both chat calls arrive (at the collector's evaluator route: they are rule candidates) with the
     question on the span, as rules need it."""
-    spans = chat_spans(receiver.wait_for(lambda spans: len(chat_spans(spans)) == 2))
+    spans = chat_spans(receiver.wait_for(lambda spans: len(chat_spans(spans)) == 2, timeout=60))
     for span in spans:
         messages = json.loads(span.attributes[semconv.GEN_AI_INPUT_MESSAGES])
         assert messages[0]["parts"][0]["content"] == PACKAGE_QUESTION
