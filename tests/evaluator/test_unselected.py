@@ -14,8 +14,7 @@ from evaluator_service.unselected import (
     mark_packed_unselected,
     mark_unselected,
 )
-
-from .conftest import make_span
+from tests.support.spans import make_span
 
 
 @pytest.mark.parametrize("padding", [0, 60, 16_300, 70_000], ids=["tiny", "grows", "2-byte", "3-byte"])

@@ -19,15 +19,12 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-from collector.fixtures import collector, evaluator_receiver, jaeger, otel_binaries
 from judgeval import semconv
 from judgeval.testing import OtlpTraceReceiver, ReceivedSpan, RecordedOpenAIServer
 
 from evaluator_service.localstack.stack import CollectorInstance
 
-from .conftest import APPS, PACKAGE_QUESTION
-
-__all__ = ["collector", "evaluator_receiver", "jaeger", "otel_binaries"]
+from .zero_code import APPS, PACKAGE_QUESTION
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("opentelemetry.instrumentation.genai.openai") is None,
