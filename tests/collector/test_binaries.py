@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from evaluator_service.localstack.procs import (
+from tools.localstack.procs import (
     COLLECTOR_CONFIG_DIR,
     GO_MISSING_EXIT_CODE,
     OTEL_BINARIES_SCRIPT,

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from evaluator_service.localstack.procs import (
+from tools.localstack.procs import (
     OTELCOL_JAEGER_CONFIG,
     OtelBinaries,
     ProcessFailed,
     run_binary_on_free_ports,
 )
-from evaluator_service.localstack.stack import collector_env
+from tools.localstack.stack import collector_env
 
 
 def _health_url(env: Mapping[str, str]) -> str:

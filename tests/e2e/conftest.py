@@ -11,7 +11,7 @@ from collector.fixtures import allow_time_for_the_build, jaeger, otel_binaries
 from judgeval.testing import RecordedOpenAIServer
 from state.conftest import postgres
 
-from evaluator_service.localstack.runner import StackEnv
+from tools.localstack.runner import StackEnv
 
 __all__ = ["jaeger", "otel_binaries", "postgres"]
 

@@ -12,9 +12,9 @@ from judgeval import semconv
 from judgeval.evaluation_request import EvaluationRequest, ScorerRef
 from state.postgres_cluster import PostgresCluster
 
-from evaluator_service.localstack.procs import OtelBinaries
-from evaluator_service.localstack.runner import StackEnv, upload_docs_scorer
-from evaluator_service.localstack.stack import JaegerInstance
+from tools.localstack.procs import OtelBinaries
+from tools.localstack.runner import StackEnv, upload_docs_scorer
+from tools.localstack.stack import JaegerInstance
 
 from .replicas import load_balanced_replicas
 from .traffic import Traffic, fetch_all

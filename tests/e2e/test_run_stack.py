@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from judgeval import semconv
 
-from evaluator_service.localstack.procs import OtelBinaries
+from tools.localstack.procs import OtelBinaries
 
 
 def run_stack(tmp_path: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -19,7 +19,7 @@ def run_stack(tmp_path: Path, *args: str, env: dict[str, str]) -> subprocess.Com
         [
             sys.executable,
             "-m",
-            "evaluator_service.localstack",
+            "tools.localstack",
             "--no-keep-running",
             "--work-dir",
             str(tmp_path),

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from judgeval import semconv
 
-from evaluator_service.localstack.procs import REPO_ROOT, RunningProcess, run_process
+from tools.localstack.procs import REPO_ROOT, RunningProcess, run_process
 
 EXAMPLES_DIR = REPO_ROOT / "examples"
 CUSTOMER_SERVICE_DIR = EXAMPLES_DIR / "customer_service"

@@ -26,21 +26,21 @@ from pathlib import Path
 
 from judgeval.testing import OtlpTraceReceiver, RecordedOpenAIServer
 
-from evaluator_service.localstack import summary
-from evaluator_service.localstack.procs import (
+from tools.localstack import summary
+from tools.localstack.procs import (
     BinariesUnavailable,
     OtelBinaries,
     build_otel_binaries,
     free_endpoint,
 )
-from evaluator_service.localstack.runner import (
+from tools.localstack.runner import (
     StackEnv,
     run_examples,
     run_quickstart,
     start_evaluator,
     upload_docs_scorer,
 )
-from evaluator_service.localstack.stack import start_collector, start_jaeger
+from tools.localstack.stack import start_collector, start_jaeger
 
 
 def main(argv: list[str] | None = None) -> int:

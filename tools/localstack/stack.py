@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from evaluator_service.localstack.jaeger_query import JaegerQuery
-from evaluator_service.localstack.procs import (
+from tools.localstack.jaeger_query import JaegerQuery
+from tools.localstack.procs import (
     JAEGER_LOCAL_CONFIG,
     OTELCOL_JAEGER_CONFIG,
     RunningProcess,

@@ -11,8 +11,8 @@ from typing import Any, Protocol
 from judgeval import semconv
 from judgeval.testing import OtlpTraceReceiver
 
-from evaluator_service.localstack.jaeger_query import JaegerQuery
-from evaluator_service.localstack.runner import ExampleRun
+from tools.localstack.jaeger_query import JaegerQuery
+from tools.localstack.runner import ExampleRun
 
 SCORED_SPAN = "handle_request"
 """The docs' quickstart calls ``async_evaluate`` inside ``CustomerServiceAgent.handle_request``."""
