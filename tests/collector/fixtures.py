@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from judgeval.testing.otlp_receiver import OtlpTraceReceiver
 
-from tools.localstack.procs import BinariesUnavailable, OtelBinaries, build_otel_binaries
+from tools.localstack.binaries import BinariesUnavailable, OtelBinaries, build_otel_binaries
 from tools.localstack.stack import (
     CollectorInstance,
     JaegerInstance,

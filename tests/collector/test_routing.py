@@ -21,8 +21,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from evaluator_service.enrichment import to_any_value
+from tools.localstack.binaries import OtelBinaries
 from tools.localstack.jaeger_query import JaegerSpan
-from tools.localstack.procs import COLLECTOR_CONFIG_DIR, OtelBinaries
+from tools.localstack.procs import COLLECTOR_CONFIG_DIR
 from tools.localstack.stack import CollectorInstance, JaegerInstance, start_collector
 
 SERVICE = "collector-routing-test"

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from tools.localstack.procs import COLLECTOR_CONFIG_DIR, OtelBinaries, free_endpoint
+from tools.localstack.binaries import OtelBinaries
+from tools.localstack.procs import COLLECTOR_CONFIG_DIR, free_endpoint
 from tools.localstack.runner import EvaluatorInstance, StackEnv, start_evaluator
 from tools.localstack.stack import JaegerInstance, start_collector
 

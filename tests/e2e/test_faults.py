@@ -7,7 +7,8 @@ from collections import Counter
 import pytest
 from judgeval import semconv
 
-from tools.localstack.procs import OtelBinaries, free_endpoint
+from tools.localstack.binaries import OtelBinaries
+from tools.localstack.procs import free_endpoint
 from tools.localstack.runner import StackEnv, start_evaluator
 from tools.localstack.stack import JaegerInstance, start_collector
 

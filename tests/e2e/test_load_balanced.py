@@ -6,7 +6,7 @@ from collections import Counter
 
 from judgeval import semconv
 
-from tools.localstack.procs import OtelBinaries
+from tools.localstack.binaries import OtelBinaries
 from tools.localstack.runner import StackEnv
 from tools.localstack.stack import JaegerInstance
 

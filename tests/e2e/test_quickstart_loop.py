@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from judgeval import semconv
 
+from tools.localstack.binaries import OtelBinaries
 from tools.localstack.jaeger_query import JaegerQuery, JaegerSpan
-from tools.localstack.procs import OtelBinaries, free_endpoint
+from tools.localstack.procs import free_endpoint
 from tools.localstack.runner import (
     MULTI_AGENT_DIR,
     ExampleRun,

@@ -12,7 +12,7 @@ from judgeval import semconv
 from judgeval.evaluation_request import EvaluationRequest, ScorerRef
 from state.postgres_cluster import PostgresCluster
 
-from tools.localstack.procs import OtelBinaries
+from tools.localstack.binaries import OtelBinaries
 from tools.localstack.runner import StackEnv, upload_docs_scorer
 from tools.localstack.stack import JaegerInstance
 

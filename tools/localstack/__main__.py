@@ -1,15 +1,7 @@
 """``scripts/run-stack``: the whole monitoring loop on this machine, with the docs' example agents.
 
-Brings up, on loopback ports it picks itself: Jaeger v2 (in-memory), the OpenTelemetry Collector with
-``collector-config/otelcol-jaeger.yaml``, and the evaluator; uploads the docs' ``PackageInquiryScorer``
-through the real ``judgeval upload_scorer`` CLI; runs the docs' customer-service and multi-agent examples
-against the collector; waits until the scored span is queryable in Jaeger; and prints a short summary with
-the Jaeger URL of the scored trace.
-
-Without ``OPENAI_API_KEY`` a local recorded OpenAI-compatible server answers the agents and the judge;
-with a key, the real API is used. Without Go (no collector or Jaeger binary), the stack runs
-collector-less: agents export straight to the evaluator, which writes the enriched spans to a JSON-lines
-file. When run from a terminal the stack stays up until Ctrl-C so the traces can be browsed.
+See :data:`DESCRIPTION` (what ``--help`` prints) for what it does; :mod:`tools.localstack.modes` runs the
+two set-ups, :mod:`tools.localstack.ports` picks and reports the ports.
 """
 
 from __future__ import annotations
@@ -18,51 +10,119 @@ import argparse
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from judgeval.testing import OtlpTraceReceiver, RecordedOpenAIServer
+from judgeval.testing import RecordedOpenAIServer
 
-from tools.localstack import summary
-from tools.localstack.procs import (
-    BinariesUnavailable,
-    OtelBinaries,
-    build_otel_binaries,
-    free_endpoint,
-)
-from tools.localstack.runner import (
-    StackEnv,
-    run_examples,
-    run_quickstart,
-    start_evaluator,
-    upload_docs_scorer,
-)
-from tools.localstack.stack import start_collector, start_jaeger
+from tools.localstack.binaries import BinariesUnavailable, OtelBinaries, OtelBuild, cached_otel_binaries
+from tools.localstack.modes import run_collector_less, run_full
+from tools.localstack.ports import WantedPorts
+from tools.localstack.runner import StackEnv
+
+DESCRIPTION = """\
+The whole monitoring loop on this machine, with the docs' example agents.
+
+It starts Jaeger v2 (in-memory), the OpenTelemetry Collector with collector-config/otelcol-jaeger.yaml
+and the evaluator; uploads the docs' PackageInquiryScorer with the real `judgeval upload_scorer` CLI;
+runs the docs' customer-service and multi-agent examples; and prints the score and the Jaeger URL of
+the scored trace.
+
+Ports: the collector takes the standard OTLP ports 4317 (gRPC) and 4318 (HTTP) and Jaeger's UI 16686
+when they are free, so `opentelemetry-instrument python app.py` reaches the stack with no setting. A
+taken port is replaced by a free one, and the run says which and what to set.
+
+First run: while scripts/otel-binaries builds the collector and Jaeger (minutes, once), a collector-less
+run (agents -> evaluator -> a JSON-lines file) prints a first scored result; the full stack follows
+when the build is done. Without Go it runs collector-less only.
+
+Without OPENAI_API_KEY a local server with recorded answers stands in for OpenAI and the judge.
+"""
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="run-stack", description=__doc__.splitlines()[0] if __doc__ else "")
-    parser.add_argument("--work-dir", type=Path, help="logs and data (default: a new temporary directory)")
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.config is not None and not args.config.is_file():
+        parser.error(f"--config {args.config}: no such file")
+    keep = sys.stdin.isatty() if args.keep_running is None else args.keep_running
+    temporary = args.work_dir is None
+    work_dir = Path(tempfile.mkdtemp(prefix="judgeval-stack-")) if temporary else args.work_dir
+    removed = " (removed at the end unless the run fails)" if temporary else ""
+    print(f"==> work dir (logs, data): {work_dir}{removed}", flush=True)
+    ok = False
+    try:
+        ok = _run(args, work_dir, keep)
+    except KeyboardInterrupt:
+        print("\n==> interrupted", flush=True)
+        ok = True  # nothing failed: the logs are not worth keeping
+    except RuntimeError as exc:  # a step failed (StackError, ProcessFailed, a failed build): one message
+        print(f"!!  {exc}", flush=True)
+    if not ok:
+        print(f"!!  the run failed; logs are in {work_dir}", flush=True)
+    elif temporary:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return 0 if ok else 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scripts/run-stack", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work-dir", type=Path, metavar="DIR",
+                        help="keep logs and data here (default: a temporary directory, removed at the end "
+                             "unless the run fails)")
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help="the evaluator's YAML configuration (see evaluator_service/default_config.yaml)")
+    parser.add_argument("--ports", choices=("standard", "random"), default="standard",
+                        help="standard: 4317/4318/16686 when free, else free ports (default); random: free "
+                             "ports only")
     parser.add_argument("--no-collector", action="store_true", help="run collector-less even if Go exists")
     parser.add_argument("--keep-running", action=argparse.BooleanOptionalAction, default=None,
                         help="keep the stack up until Ctrl-C (default: only when stdin is a terminal)")
-    args = parser.parse_args(argv)
-    work_dir = args.work_dir or Path(tempfile.mkdtemp(prefix="judgeval-stack-"))
-    keep = sys.stdin.isatty() if args.keep_running is None else args.keep_running
-    print(f"==> work dir (logs, data): {work_dir}", flush=True)
+    return parser
+
+
+def _run(args: argparse.Namespace, work_dir: Path, keep: bool) -> bool:
+    ports = WantedPorts.named(args.ports)
+    evaluator_args = ("--config", str(args.config.resolve())) if args.config else ()
     with contextlib.ExitStack() as stack:
-        llm_env = stack.enter_context(_llm())
-        binaries = None if args.no_collector else _binaries()
+        env = StackEnv(work_dir, secrets.token_urlsafe(24), stack.enter_context(_llm()))
+        binaries, build = (None, None) if args.no_collector else _binaries_or_build(stack, work_dir)
+        if binaries is None and build is not None:
+            print("==> the collector and Jaeger are not built yet: building them in the background "
+                  f"(progress in {build.log_path}); meanwhile, collector-less:", flush=True)
+            with contextlib.ExitStack() as first:
+                if not run_collector_less(first, env, ports, evaluator_args):
+                    return False
+            print("==> collector-less run done; waiting for the collector and Jaeger build", flush=True)
+            binaries = build.wait(lambda line: print(f"    {line}", flush=True))
         if binaries is None:
-            ok = _run_collector_less(stack, work_dir, llm_env)
+            ok = run_collector_less(stack, env, ports, evaluator_args)
         else:
-            ok = _run_full(stack, work_dir, llm_env, binaries)
-        if ok and keep:
-            _wait_for_ctrl_c()
-    return 0 if ok else 1
+            ok = run_full(stack, env, binaries, ports, evaluator_args)
+        if ok:
+            _stay_up_or_say_stopped(keep, binaries is not None, work_dir if args.work_dir else None)
+    return ok
+
+
+def _binaries_or_build(
+    stack: contextlib.ExitStack, work_dir: Path
+) -> tuple[OtelBinaries | None, OtelBuild | None]:
+    """Cached binaries at once; else a background build (stopped if the run ends first); else neither."""
+    try:
+        binaries = cached_otel_binaries()
+    except BinariesUnavailable as exc:
+        print(f"==> {exc}\n==> continuing collector-less: agents -> evaluator -> file", flush=True)
+        return None, None
+    if binaries is not None:
+        return binaries, None
+    build = OtelBuild(work_dir / "otel-binaries.log")
+    stack.callback(build.stop)
+    return None, build
 
 
 @contextlib.contextmanager
@@ -76,49 +136,20 @@ def _llm() -> Iterator[dict[str, str]]:
         yield {"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "local-recordings"}
 
 
-def _binaries() -> OtelBinaries | None:
-    print("==> collector and Jaeger binaries (scripts/otel-binaries; the first build takes minutes)",
-          flush=True)
-    try:
-        return build_otel_binaries(show_progress=True)
-    except BinariesUnavailable as exc:
-        print(f"==> {exc}\n==> continuing collector-less: agents -> evaluator -> file", flush=True)
-        return None
-
-
-def _run_full(
-    stack: contextlib.ExitStack, work_dir: Path, llm_env: dict[str, str], binaries: OtelBinaries
-) -> bool:
-    jaeger = stack.enter_context(start_jaeger(binaries.jaeger, work_dir / "jaeger"))
-    evaluator_endpoint = free_endpoint()
-    collector = stack.enter_context(start_collector(
-        binaries.otelcol, work_dir / "collector", evaluator_endpoint, jaeger.otlp_grpc_endpoint))
-    print(f"==> Jaeger UI {jaeger.query_url}; collector OTLP/gRPC {collector.grpc_endpoint}", flush=True)
-    env = StackEnv(work_dir, secrets.token_urlsafe(24), llm_env)
-    evaluator = stack.enter_context(start_evaluator(env, evaluator_endpoint, collector.grpc_endpoint))
-    print(f"==> evaluator {evaluator.endpoint} (OTLP, health, admin API)", flush=True)
-    upload_docs_scorer(env, evaluator.endpoint)
-    runs = run_examples(env, collector.grpc_endpoint)
-    return summary.from_jaeger(jaeger.query, jaeger.query_url, runs,
-                               lambda: run_quickstart(env, collector.grpc_endpoint))
-
-
-def _run_collector_less(stack: contextlib.ExitStack, work_dir: Path, llm_env: dict[str, str]) -> bool:
-    sink = stack.enter_context(OtlpTraceReceiver())
-    env = StackEnv(work_dir, secrets.token_urlsafe(24), llm_env)
-    evaluator_endpoint = free_endpoint()
-    evaluator = stack.enter_context(start_evaluator(env, evaluator_endpoint, sink.endpoint))
-    print(f"==> evaluator {evaluator.endpoint}; enriched spans -> {work_dir / 'spans.jsonl'}", flush=True)
-    upload_docs_scorer(env, evaluator.endpoint)
-    runs = run_examples(env, evaluator.endpoint)
-    return summary.from_receiver(sink, work_dir / "spans.jsonl", runs,
-                                 lambda: run_quickstart(env, evaluator.endpoint))
-
-
-def _wait_for_ctrl_c() -> None:
-    print("==> the stack stays up; press Ctrl-C to stop it", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        signal.pause()
+def _stay_up_or_say_stopped(keep: bool, full: bool, kept_dir: Path | None) -> None:
+    if keep:
+        print("==> the stack stays up; press Ctrl-C to stop it", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            signal.pause()
+        return
+    if full:
+        what = "the Jaeger URLs above no longer answer"
+    elif kept_dir:
+        what = f"the spans file stays in {kept_dir}"
+    else:
+        what = "the spans file goes with the temporary work dir (keep it with --work-dir DIR)"
+    print(f"==> the stack stops now (no terminal, or --no-keep-running): {what}; "
+          "run scripts/run-stack --keep-running to browse the traces", flush=True)
 
 
 if __name__ == "__main__":
