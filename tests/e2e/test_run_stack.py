@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -69,6 +70,36 @@ def test_full_stack_prints_the_score_and_the_jaeger_url(
     assert "ResearchAgent (called by PlanningAgent)" in out
     assert "the collector takes OTLP/gRPC on 127.0.0.1:" in out
     assert f"the Jaeger URLs above no longer answer; {NOT_KEPT_UP}" in out
+
+
+def go_build_cache() -> str:
+    go = os.environ.get("GO") or shutil.which("go") or "/usr/local/go/bin/go"
+    return subprocess.run([go, "env", "GOCACHE"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.mark.timeout(1200)
+def test_first_run_scores_collector_less_while_the_binaries_build_then_runs_the_full_stack(
+    otel_binaries: OtelBinaries, tmp_path: Path, user_env: dict[str, str]
+) -> None:
+    """No binaries in the cache: the build goes on in the background (here only its link steps: Go's
+    build cache is the one the binaries were built with) while a collector-less run scores."""
+    if os.environ.get("OTELCOL") and os.environ.get("JAEGER"):
+        pytest.skip("binaries given by OTELCOL/JAEGER: Go's build cache may be cold, a build would take long")
+    binary_cache = tmp_path / "xdg-cache"
+    env = user_env | {"XDG_CACHE_HOME": str(binary_cache), "GOCACHE": go_build_cache()}
+    result = run_stack("--ports", "random", "--work-dir", str(tmp_path / "work"), env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    building = out.index("==> the collector and Jaeger are not built yet: building them in the background")
+    first_score = out.index("Package Inquiry Scorer: 1 (pass)", building)
+    waiting = out.index("==> collector-less run done; waiting for the collector and Jaeger", first_score)
+    total = out.index("otel-binaries: building jaeger: ", waiting)
+    full_score = out.index("Package Inquiry Scorer: 1 (pass)", total)
+    assert "/trace/" in out[full_score:]
+    assert "the evaluator takes OTLP/gRPC on" in out[building:first_score]
+    assert "the collector takes OTLP/gRPC on" in out[total:full_score]
+    built = sorted(p.name for p in (binary_cache / "judgeval-otel" / "bin").iterdir())
+    assert built == sorted([otel_binaries.jaeger.name, otel_binaries.otelcol.name])
 
 
 def test_collector_less_mode_writes_the_enriched_spans_to_a_file(
