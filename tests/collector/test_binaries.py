@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from evaluator_service.localstack.procs import (
-    COLLECTOR_CONFIG_DIR,
+from tools.localstack.binaries import (
     GO_MISSING_EXIT_CODE,
+    NOT_BUILT_EXIT_CODE,
     OTEL_BINARIES_SCRIPT,
+    BinariesUnavailable,
     OtelBinaries,
+    OtelBuild,
+    cached_otel_binaries,
 )
+from tools.localstack.procs import COLLECTOR_CONFIG_DIR
 
 COMPONENT_KINDS = ("extensions", "receivers", "processors", "exporters", "connectors")
 
 
-def run_script(**env: str) -> subprocess.CompletedProcess[str]:
+def run_script(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(OTEL_BINARIES_SCRIPT)],
+        [str(OTEL_BINARIES_SCRIPT), *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
@@ -35,6 +41,54 @@ def test_missing_go_is_exit_3_with_an_actionable_message() -> None:
     assert result.returncode == GO_MISSING_EXIT_CODE
     assert result.stderr.startswith("go not found: install Go >= 1.")
     assert "OTELCOL=" not in result.stdout
+
+
+def test_if_cached_builds_nothing_when_the_cache_is_empty(tmp_path: Path) -> None:
+    result = run_script("--if-cached", XDG_CACHE_HOME=str(tmp_path))
+    assert result.returncode == NOT_BUILT_EXIT_CODE
+    assert "otel-binaries: otelcol-judgeval not built yet" in result.stderr
+    assert result.stdout == ""
+    assert not (tmp_path / "judgeval-otel").exists()
+
+
+def test_cached_binaries_are_found_without_a_build(
+    otel_binaries: OtelBinaries, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if os.environ.get("OTELCOL") and os.environ.get("JAEGER"):
+        pytest.skip("binaries given by OTELCOL/JAEGER; the script's cache is not in use in this run")
+    assert cached_otel_binaries() == otel_binaries
+    monkeypatch.setenv("XDG_CACHE_HOME", "/nonexistent")
+    assert cached_otel_binaries() is None
+
+
+def test_a_background_build_without_go_relays_its_message_and_raises(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GO", "/nonexistent/bin/go")
+    build = OtelBuild(tmp_path / "build.log")
+    lines: list[str] = []
+    with pytest.raises(BinariesUnavailable, match="go not found"):
+        build.wait(lines.append, poll_s=0.05)
+    assert lines and lines[0].startswith("go not found: install Go >= 1.")
+
+
+def test_a_cold_build_announces_its_package_total(tmp_path: Path) -> None:
+    """The first progress line gives the total that later lines count towards (the build is stopped
+    right after it: an empty XDG_CACHE_HOME makes both the binary cache and Go's build cache cold)."""
+    script = subprocess.Popen(
+        [str(OTEL_BINARIES_SCRIPT)], env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    assert script.stderr is not None
+    try:
+        first = script.stderr.readline()
+    finally:
+        script.send_signal(signal.SIGTERM)
+        script.wait()
+        script.stderr.close()
+    total = re.fullmatch(r"otel-binaries: building otelcol-judgeval: ([0-9,]+) packages \(.*\)\n", first)
+    assert total is not None, first
+    assert int(total.group(1).replace(",", "")) > 500
 
 
 def test_second_run_reuses_the_cache_and_prints_the_same_paths(otel_binaries: OtelBinaries) -> None:

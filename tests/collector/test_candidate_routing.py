@@ -18,8 +18,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from evaluator_service.localstack.procs import COLLECTOR_CONFIG_DIR, OtelBinaries, validate_config
-from evaluator_service.localstack.stack import (
+from tools.localstack.binaries import OtelBinaries
+from tools.localstack.procs import COLLECTOR_CONFIG_DIR, validate_config
+from tools.localstack.stack import (
     CollectorInstance,
     JaegerInstance,
     collector_env,

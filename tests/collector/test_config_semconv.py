@@ -10,7 +10,7 @@ import pytest
 import yaml
 from judgeval import semconv
 
-from evaluator_service.localstack.procs import COLLECTOR_CONFIG_DIR
+from tools.localstack.procs import COLLECTOR_CONFIG_DIR
 
 COLLECTOR_CONFIGS = sorted(COLLECTOR_CONFIG_DIR.glob("otelcol-*.yaml"))
 STATUS = f'attributes["{semconv.JUDGEVAL_EVAL_STATUS}"]'

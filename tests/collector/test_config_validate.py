@@ -7,13 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from evaluator_service.localstack.procs import (
-    COLLECTOR_CONFIG_DIR,
-    JAEGER_LOCAL_CONFIG,
-    OtelBinaries,
-    validate_config,
-)
-from evaluator_service.localstack.stack import collector_env, jaeger_env
+from tools.localstack.binaries import OtelBinaries
+from tools.localstack.procs import COLLECTOR_CONFIG_DIR, JAEGER_LOCAL_CONFIG, validate_config
+from tools.localstack.stack import collector_env, jaeger_env
 
 COLLECTOR_CONFIGS = sorted(COLLECTOR_CONFIG_DIR.glob("otelcol-*.yaml"))
 

@@ -14,9 +14,10 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from evaluator_service.localstack.procs import COLLECTOR_CONFIG_DIR, OtelBinaries
-from evaluator_service.localstack.stack import CollectorInstance, start_collector
 from tests.support.polling import eventually
+from tools.localstack.binaries import OtelBinaries
+from tools.localstack.procs import COLLECTOR_CONFIG_DIR
+from tools.localstack.stack import CollectorInstance, start_collector
 
 PENDING = semconv.EvalStatus.PENDING.value
 

@@ -21,9 +21,10 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from evaluator_service.localstack.jaeger_query import JaegerSpan
-from evaluator_service.localstack.procs import COLLECTOR_CONFIG_DIR, OtelBinaries
-from evaluator_service.localstack.stack import CollectorInstance, JaegerInstance, start_collector
+from tools.localstack.binaries import OtelBinaries
+from tools.localstack.jaeger_query import JaegerSpan
+from tools.localstack.procs import COLLECTOR_CONFIG_DIR
+from tools.localstack.stack import CollectorInstance, JaegerInstance, start_collector
 
 SERVICE = "collector-routing-test"
 PENDING = semconv.EvalStatus.PENDING.value

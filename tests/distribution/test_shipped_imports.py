@@ -15,12 +15,7 @@ from .source_imports import EVALUATOR_DIR, JUDGEVAL_DIR, REPO_ROOT, imported_mod
 from .source_imports import python_sources as sources_under
 
 TEST_DOUBLES = "judgeval.testing"
-NOT_CHECKED = (
-    JUDGEVAL_DIR / "testing",
-    # The local stack runner is a dev tool that still lives here; issue 11 moves it out of the packages.
-    # test_exemptions_still_exist fails once it has moved, so this line goes with the move.
-    EVALUATOR_DIR / "localstack",
-)
+NOT_CHECKED = (JUDGEVAL_DIR / "testing",)
 
 
 def _shipped_sources() -> Iterator[Path]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from judgeval.testing import RecordedOpenAIServer
 
-from evaluator_service.localstack.runner import StackEnv
+from tools.localstack.runner import StackEnv
 
 
 @pytest.fixture

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from evaluator_service.localstack.procs import COLLECTOR_CONFIG_DIR, OtelBinaries, free_endpoint
-from evaluator_service.localstack.runner import EvaluatorInstance, StackEnv, start_evaluator
-from evaluator_service.localstack.stack import JaegerInstance, start_collector
+from tools.localstack.binaries import OtelBinaries
+from tools.localstack.procs import COLLECTOR_CONFIG_DIR, free_endpoint
+from tools.localstack.runner import EvaluatorInstance, StackEnv, start_evaluator
+from tools.localstack.stack import JaegerInstance, start_collector
 
 
 @dataclass(frozen=True)

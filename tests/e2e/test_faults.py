@@ -7,9 +7,10 @@ from collections import Counter
 import pytest
 from judgeval import semconv
 
-from evaluator_service.localstack.procs import OtelBinaries, free_endpoint
-from evaluator_service.localstack.runner import StackEnv, start_evaluator
-from evaluator_service.localstack.stack import JaegerInstance, start_collector
+from tools.localstack.binaries import OtelBinaries
+from tools.localstack.procs import free_endpoint
+from tools.localstack.runner import StackEnv, start_evaluator
+from tools.localstack.stack import JaegerInstance, start_collector
 
 from .traffic import SCORER, Traffic, fetch_all
 

@@ -6,9 +6,9 @@ from collections import Counter
 
 from judgeval import semconv
 
-from evaluator_service.localstack.procs import OtelBinaries
-from evaluator_service.localstack.runner import StackEnv
-from evaluator_service.localstack.stack import JaegerInstance
+from tools.localstack.binaries import OtelBinaries
+from tools.localstack.runner import StackEnv
+from tools.localstack.stack import JaegerInstance
 
 from .replicas import load_balanced_replicas
 from .traffic import Traffic, fetch_all

@@ -12,9 +12,11 @@ from collections.abc import Callable, Iterator
 import pytest
 from judgeval import semconv
 
-from evaluator_service.localstack.jaeger_query import JaegerQuery, JaegerSpan
-from evaluator_service.localstack.procs import OtelBinaries, free_endpoint
-from evaluator_service.localstack.runner import (
+from tests.support.polling import eventually
+from tools.localstack.binaries import OtelBinaries
+from tools.localstack.jaeger_query import JaegerQuery, JaegerSpan
+from tools.localstack.procs import free_endpoint
+from tools.localstack.runner import (
     MULTI_AGENT_DIR,
     ExampleRun,
     StackEnv,
@@ -23,8 +25,7 @@ from evaluator_service.localstack.runner import (
     start_evaluator,
     upload_docs_scorer,
 )
-from evaluator_service.localstack.stack import CollectorInstance, JaegerInstance, start_collector
-from tests.support.polling import eventually
+from tools.localstack.stack import CollectorInstance, JaegerInstance, start_collector
 
 SCORER = "Package Inquiry Scorer"
 QUICKSTART_SPANS = {"run", "handle_request", "chat gpt-5-mini"}

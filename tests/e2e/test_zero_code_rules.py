@@ -22,10 +22,11 @@ import pytest
 import yaml
 from judgeval import semconv
 
-from evaluator_service.localstack.jaeger_query import JaegerQuery, JaegerSpan
-from evaluator_service.localstack.procs import OtelBinaries, free_endpoint
-from evaluator_service.localstack.runner import StackEnv, start_evaluator
-from evaluator_service.localstack.stack import JaegerInstance, start_collector
+from tools.localstack.binaries import OtelBinaries
+from tools.localstack.jaeger_query import JaegerQuery, JaegerSpan
+from tools.localstack.procs import free_endpoint
+from tools.localstack.runner import StackEnv, start_evaluator
+from tools.localstack.stack import JaegerInstance, start_collector
 
 from .metrics_receiver import OtlpMetricsReceiver
 from .replicas import load_balanced_replicas

@@ -11,7 +11,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from evaluator_service.localstack.jaeger_query import JaegerQuery, JaegerSpan
+from tools.localstack.jaeger_query import JaegerQuery, JaegerSpan
 
 SERVICE = "e2e-traffic"
 SCORER = "pii"

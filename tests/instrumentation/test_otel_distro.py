@@ -22,7 +22,7 @@ import pytest
 from judgeval import semconv
 from judgeval.testing import OtlpTraceReceiver, ReceivedSpan, RecordedOpenAIServer
 
-from evaluator_service.localstack.stack import CollectorInstance
+from tools.localstack.stack import CollectorInstance
 
 from .zero_code import APPS, PACKAGE_QUESTION
 

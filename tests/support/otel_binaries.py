@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from judgeval.testing.otlp_receiver import OtlpTraceReceiver
 
-from evaluator_service.localstack.procs import BinariesUnavailable, OtelBinaries, build_otel_binaries
-from evaluator_service.localstack.stack import (
+from tools.localstack.binaries import BinariesUnavailable, OtelBinaries, build_otel_binaries
+from tools.localstack.stack import (
     CollectorInstance,
     JaegerInstance,
     start_collector,

@@ -18,8 +18,7 @@ from pathlib import Path
 from judgeval import environment_variables
 from opentelemetry.sdk.environment_variables import OTEL_SERVICE_NAME
 
-from evaluator_service.errors import EvaluatorError
-from evaluator_service.localstack.procs import REPO_ROOT, RunningProcess, run_process
+from tools.localstack.procs import REPO_ROOT, RunningProcess, run_process
 
 EXAMPLES_DIR = REPO_ROOT / "examples"
 CUSTOMER_SERVICE_DIR = EXAMPLES_DIR / "customer_service"
@@ -27,7 +26,7 @@ MULTI_AGENT_DIR = EXAMPLES_DIR / "multi_agent"
 BIN_DIR = Path(sys.executable).parent
 
 
-class StackError(EvaluatorError, RuntimeError):
+class StackError(RuntimeError):
     """A step of the local stack failed; the message says which and shows the output."""
 
 

@@ -1,9 +1,9 @@
-"""Start and stop the real OpenTelemetry Collector and Jaeger binaries for tests.
+"""Start and stop the real OpenTelemetry Collector and Jaeger binaries (and other processes) for tests.
 
-The binaries come from ``scripts/otel-binaries`` (or the ``OTELCOL``/``JAEGER`` environment variables).
-Every process listens on free loopback ports chosen here, writes its log to a file (shown when it fails to
-become ready), and is stopped with SIGTERM so that persistent queues are closed cleanly. Nothing in this
-module depends on pytest, so end-to-end suites (``tests/e2e``) can import it directly.
+The binaries come from :mod:`tools.localstack.binaries`. Every process listens on loopback ports chosen
+here, writes its log to a file (shown when it fails to become ready), and is stopped with SIGTERM so that
+persistent queues are closed cleanly. Nothing in this module depends on pytest, so end-to-end suites
+(``tests/e2e``) can import it directly.
 """
 
 from __future__ import annotations
@@ -23,51 +23,13 @@ from pathlib import Path
 
 from opentelemetry.sdk.environment_variables import OTEL_SDK_DISABLED
 
-from evaluator_service.errors import EvaluatorError
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COLLECTOR_CONFIG_DIR = REPO_ROOT / "collector-config"
-OTEL_BINARIES_SCRIPT = REPO_ROOT / "scripts" / "otel-binaries"
 JAEGER_LOCAL_CONFIG = COLLECTOR_CONFIG_DIR / "jaeger-local.yaml"
 OTELCOL_JAEGER_CONFIG = COLLECTOR_CONFIG_DIR / "otelcol-jaeger.yaml"
-GO_MISSING_EXIT_CODE = 3
-"""Exit code of ``scripts/otel-binaries`` when no usable Go toolchain is installed."""
 
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
-
-
-class BinariesUnavailable(EvaluatorError, RuntimeError):
-    """The binaries cannot be built here because Go is missing (the script exited with code 3)."""
-
-
-@dataclass(frozen=True)
-class OtelBinaries:
-    """Paths of the collector distribution and the Jaeger v2 binary."""
-
-    otelcol: Path
-    jaeger: Path
-
-
-def build_otel_binaries(show_progress: bool = False) -> OtelBinaries:
-    """Return the binaries: from ``OTELCOL``/``JAEGER`` if both are set, else by running the build script.
-
-    With ``show_progress`` the script's progress lines (its stderr) go to this process's stderr as they
-    come. Raises :class:`BinariesUnavailable` when Go is missing, ``RuntimeError`` when the build fails.
-    """
-    otelcol_env, jaeger_env = os.environ.get("OTELCOL"), os.environ.get("JAEGER")
-    if otelcol_env and jaeger_env:
-        return OtelBinaries(Path(otelcol_env), Path(jaeger_env))
-    stderr = None if show_progress else subprocess.PIPE
-    result = subprocess.run([str(OTEL_BINARIES_SCRIPT)], stdout=subprocess.PIPE, stderr=stderr,
-                            text=True, check=False, timeout=3600)
-    messages = result.stderr or ""
-    if result.returncode == GO_MISSING_EXIT_CODE:
-        raise BinariesUnavailable(messages.strip() or "go not found")
-    if result.returncode != 0:
-        raise RuntimeError(f"scripts/otel-binaries failed ({result.returncode}):\n{messages[-4000:]}")
-    paths = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
-    return OtelBinaries(Path(paths["OTELCOL"]), Path(paths["JAEGER"]))
 
 
 def free_port() -> int:
@@ -82,7 +44,30 @@ def free_endpoint() -> str:
     return f"127.0.0.1:{free_port()}"
 
 
-class ProcessFailed(EvaluatorError, RuntimeError):
+def port_is_free(port: int) -> bool:
+    """Whether a listener could bind ``127.0.0.1:port`` now (with ``SO_REUSEADDR``, as Go's listeners)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def endpoint_preferring(port: int | None) -> str:
+    """``127.0.0.1:<port>`` when ``port`` is free now, else :func:`free_endpoint` (also for ``None``)."""
+    if port is not None and port_is_free(port):
+        return f"127.0.0.1:{port}"
+    return free_endpoint()
+
+
+def endpoint_port(endpoint: str) -> int:
+    """The port of a ``host:port`` endpoint."""
+    return int(endpoint.rpartition(":")[2])
+
+
+class ProcessFailed(RuntimeError):
     """A binary exited or never became ready; the message carries the tail of its log."""
 
 

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evaluator_service import environment_variables
-from evaluator_service.localstack.jaeger_query import JaegerQuery
-from evaluator_service.localstack.procs import (
+from tools.localstack.jaeger_query import JaegerQuery
+from tools.localstack.procs import (
     JAEGER_LOCAL_CONFIG,
     OTELCOL_JAEGER_CONFIG,
     RunningProcess,
+    endpoint_preferring,
     free_endpoint,
     run_binary_on_free_ports,
 )
@@ -49,12 +50,13 @@ class CollectorInstance:
     process: RunningProcess
 
 
-def jaeger_env() -> dict[str, str]:
-    """Fresh free ports for every endpoint ``jaeger-local.yaml`` reads from the environment."""
+def jaeger_env(ui_port: int | None = None) -> dict[str, str]:
+    """Endpoints for everything ``jaeger-local.yaml`` reads from the environment: free ports, except the
+    UI on ``ui_port`` when that one is free (see :func:`endpoint_preferring`)."""
     return {
         "JAEGER_OTLP_GRPC_ENDPOINT": free_endpoint(),
         "JAEGER_OTLP_HTTP_ENDPOINT": free_endpoint(),
-        "JAEGER_QUERY_HTTP_ENDPOINT": free_endpoint(),
+        "JAEGER_QUERY_HTTP_ENDPOINT": endpoint_preferring(ui_port),
         "JAEGER_QUERY_GRPC_ENDPOINT": free_endpoint(),
         "JAEGER_HEALTH_ENDPOINT": free_endpoint(),
     }
@@ -62,12 +64,15 @@ def jaeger_env() -> dict[str, str]:
 
 @contextmanager
 def start_jaeger(
-    jaeger_binary: Path, work_dir: Path, config: Path = JAEGER_LOCAL_CONFIG
+    jaeger_binary: Path, work_dir: Path, config: Path = JAEGER_LOCAL_CONFIG, ui_port: int | None = None
 ) -> Iterator[JaegerInstance]:
-    """Run Jaeger v2 (in-memory storage) until the block exits; ready when ``/status`` answers 200."""
+    """Run Jaeger v2 (in-memory storage) until the block exits; ready when ``/status`` answers 200.
+
+    Every port is a free one, but the UI's is ``ui_port`` when that is free.
+    """
     argv = [str(jaeger_binary), f"--config={config}"]
     with run_binary_on_free_ports(
-        "jaeger", argv, jaeger_env, work_dir / "jaeger.log",
+        "jaeger", argv, lambda: jaeger_env(ui_port), work_dir / "jaeger.log",
         lambda env: f"http://{env['JAEGER_HEALTH_ENDPOINT']}/status",
     ) as (env, process):
         yield JaegerInstance(
@@ -79,18 +84,20 @@ def start_jaeger(
 
 
 def collector_env(
-    work_dir: Path, evaluator_endpoint: str, backend_endpoint: str, **extra: str
+    work_dir: Path, evaluator_endpoint: str, backend_endpoint: str, *,
+    grpc_port: int | None = None, http_port: int | None = None, **extra: str,
 ) -> dict[str, str]:
     """Environment for ``otelcol-*.yaml``: free ports, a storage dir under ``work_dir``, the two targets.
 
-    ``extra`` adds or overrides variables (e.g. ``JUDGEVAL_EVALUATOR_ENDPOINTS`` for the load-balanced
-    config).
+    The OTLP receiver takes ``grpc_port``/``http_port`` when they are free (see
+    :func:`endpoint_preferring`). ``extra`` adds or overrides variables (e.g.
+    ``JUDGEVAL_EVALUATOR_ENDPOINTS`` for the load-balanced config).
     """
     storage_dir = work_dir / "collector-queues"
     storage_dir.mkdir(parents=True, exist_ok=True)
     return {
-        environment_variables.JUDGEVAL_COLLECTOR_GRPC_ENDPOINT: free_endpoint(),
-        environment_variables.JUDGEVAL_COLLECTOR_HTTP_ENDPOINT: free_endpoint(),
+        environment_variables.JUDGEVAL_COLLECTOR_GRPC_ENDPOINT: endpoint_preferring(grpc_port),
+        environment_variables.JUDGEVAL_COLLECTOR_HTTP_ENDPOINT: endpoint_preferring(http_port),
         environment_variables.JUDGEVAL_COLLECTOR_HEALTH_ENDPOINT: free_endpoint(),
         environment_variables.JUDGEVAL_COLLECTOR_STORAGE_DIR: str(storage_dir),
         environment_variables.JUDGEVAL_EVALUATOR_ENDPOINT: evaluator_endpoint,
@@ -106,14 +113,21 @@ def start_collector(
     evaluator_endpoint: str,
     backend_endpoint: str,
     config: Path = OTELCOL_JAEGER_CONFIG,
+    *,
+    grpc_port: int | None = None,
+    http_port: int | None = None,
     **extra_env: str,
 ) -> Iterator[CollectorInstance]:
-    """Run the collector with ``config`` until the block exits; ready when health_check answers 200."""
+    """Run the collector with ``config`` until the block exits; ready when health_check answers 200.
+
+    Every port is a free one, but the OTLP receiver's are ``grpc_port``/``http_port`` when those are free.
+    """
     argv = [str(otelcol_binary), f"--config={config}"]
     with run_binary_on_free_ports(
-        "otelcol", argv, lambda: collector_env(work_dir, evaluator_endpoint, backend_endpoint, **extra_env),
-        work_dir / "otelcol.log",
-        lambda env: f"http://{env[environment_variables.JUDGEVAL_COLLECTOR_HEALTH_ENDPOINT]}/",
+        "otelcol", argv,
+        lambda: collector_env(work_dir, evaluator_endpoint, backend_endpoint,
+                              grpc_port=grpc_port, http_port=http_port, **extra_env),
+        work_dir / "otelcol.log", lambda env: f"http://{env[environment_variables.JUDGEVAL_COLLECTOR_HEALTH_ENDPOINT]}/",
     ) as (env, process):
         yield CollectorInstance(
             grpc_endpoint=env[environment_variables.JUDGEVAL_COLLECTOR_GRPC_ENDPOINT],

@@ -1,0 +1,62 @@
+"""The two ways the local stack runs the loop: the full stack (Jaeger, collector, evaluator) and
+collector-less (agents -> evaluator -> a JSON-lines file). Each starts its processes on ``stack`` (they
+stop when it closes), runs the docs' examples and prints the summary; it returns True when the scored
+span reached the backend."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+
+from judgeval.testing import OtlpTraceReceiver
+
+from tools.localstack import summary
+from tools.localstack.binaries import OtelBinaries
+from tools.localstack.ports import WantedPorts, jaeger_ui_line, otlp_grpc_line, otlp_http_line
+from tools.localstack.procs import endpoint_preferring, free_endpoint
+from tools.localstack.runner import (
+    StackEnv,
+    run_examples,
+    run_quickstart,
+    start_evaluator,
+    upload_docs_scorer,
+)
+from tools.localstack.stack import start_collector, start_jaeger
+
+
+def run_full(
+    stack: contextlib.ExitStack, env: StackEnv, binaries: OtelBinaries, ports: WantedPorts,
+    evaluator_args: Sequence[str] = (),
+) -> bool:
+    """Jaeger, the collector in front of it and the evaluator; agents export to the collector."""
+    jaeger = stack.enter_context(
+        start_jaeger(binaries.jaeger, env.work_dir / "jaeger", ui_port=ports.jaeger_ui))
+    evaluator_endpoint = free_endpoint()
+    collector = stack.enter_context(start_collector(
+        binaries.otelcol, env.work_dir / "collector", evaluator_endpoint, jaeger.otlp_grpc_endpoint,
+        grpc_port=ports.otlp_grpc, http_port=ports.otlp_http))
+    print(jaeger_ui_line(jaeger.query_url, ports.jaeger_ui), flush=True)
+    print(otlp_grpc_line("the collector", collector.grpc_endpoint, ports.otlp_grpc), flush=True)
+    print(otlp_http_line("the collector", collector.http_endpoint, ports.otlp_http), flush=True)
+    evaluator = stack.enter_context(
+        start_evaluator(env, evaluator_endpoint, collector.grpc_endpoint, *evaluator_args))
+    print(f"==> evaluator on {evaluator.endpoint} (OTLP, health, admin API)", flush=True)
+    upload_docs_scorer(env, evaluator.endpoint)
+    runs = run_examples(env, collector.grpc_endpoint)
+    return summary.from_jaeger(jaeger.query, jaeger.query_url, runs,
+                               lambda: run_quickstart(env, collector.grpc_endpoint))
+
+
+def run_collector_less(
+    stack: contextlib.ExitStack, env: StackEnv, ports: WantedPorts, evaluator_args: Sequence[str] = ()
+) -> bool:
+    """The evaluator alone, taking OTLP/gRPC from the agents; enriched spans go to ``spans.jsonl``."""
+    sink = stack.enter_context(OtlpTraceReceiver())
+    evaluator_endpoint = endpoint_preferring(ports.otlp_grpc)
+    evaluator = stack.enter_context(start_evaluator(env, evaluator_endpoint, sink.endpoint, *evaluator_args))
+    print(otlp_grpc_line("the evaluator", evaluator.endpoint, ports.otlp_grpc), flush=True)
+    print(f"==> enriched spans -> {env.work_dir / 'spans.jsonl'}", flush=True)
+    upload_docs_scorer(env, evaluator.endpoint)
+    runs = run_examples(env, evaluator.endpoint)
+    return summary.from_receiver(sink, env.work_dir / "spans.jsonl", runs,
+                                 lambda: run_quickstart(env, evaluator.endpoint))
