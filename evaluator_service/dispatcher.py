@@ -282,7 +282,7 @@ class ScoringDispatcher:
         for result in job.results:
             if result is None:
                 return True
-            failing = failing or (result.outcome is not None and not result.succeeded)
+            failing = failing or result.failed
         return failing and self.behaviors is not None
 
     async def _complete(self, span: Span, job: _Job, resource: bytes) -> str:
@@ -314,6 +314,7 @@ class ScoringDispatcher:
     ) -> str:
         """Write the scores, the verdict, the behavior and the evaluator id onto ``span`` in one pass."""
         status = enrich_span(span, results, {**(behavior or {}), **self._evaluator_attribute()})
+        self._metrics.score_results(results)
         self._observe(span, results, resource)
         return status.value
 

@@ -125,7 +125,14 @@ JUDGEVAL_EVAL_SCORERS: Final = "judgeval.eval.scorers"
 """String array of the requested scorer names, for search and routing without parsing JSON."""
 
 JUDGEVAL_EVAL_SUCCESS: Final = "judgeval.eval.success"
-"""Bool set by the evaluator: every requested score met its threshold."""
+"""Bool set by the evaluator: ``true`` when every requested score met its threshold, ``false`` when at least
+one produced score did not. Absent when no score failed but some could not be produced (a scoring error is
+not a failing score: see :data:`JUDGEVAL_EVAL_VERDICT`)."""
+
+JUDGEVAL_EVAL_VERDICT: Final = "judgeval.eval.verdict"
+"""The span-level verdict (see :class:`EvalVerdict`): ``pass``, ``fail`` (a score missed its threshold) or
+``error`` (no score failed, but at least one request could not be judged), so failures and scoring errors
+are found by different queries."""
 
 JUDGEVAL_EVAL_ERROR: Final = "judgeval.eval.error"
 """Why scoring of this span failed (timeout, paused scorer, unknown scorer, ...), one line per failure."""
@@ -178,6 +185,18 @@ class EvalStatus(StrEnum):
     """Some scorers produced a score, others failed (see :data:`JUDGEVAL_EVAL_ERROR`)."""
     FAILED = "failed"
     """No scorer produced a score; the span is exported anyway, marked with the reason."""
+
+
+class EvalVerdict(StrEnum):
+    """Values of :data:`JUDGEVAL_EVAL_VERDICT`."""
+
+    PASS = "pass"
+    """Every requested scorer produced a score and every score met its threshold."""
+    FAIL = "fail"
+    """At least one produced score missed its threshold (whatever happened to the other requests)."""
+    ERROR = "error"
+    """No produced score failed, but at least one request produced no score (see
+    :data:`JUDGEVAL_EVAL_ERROR`): the span was not fully judged, so it claims neither pass nor fail."""
 
 
 class ScoreLabel(StrEnum):

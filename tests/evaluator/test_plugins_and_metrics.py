@@ -96,23 +96,29 @@ async def test_metrics_describe_the_work_on_a_private_provider(make_config, rece
     spans = [
         make_span("scored", tagged_attributes(("pii", {"actual_output": "clean"}))),
         make_span("unknown", tagged_attributes(("nope", {}))),
+        make_span("leaky", tagged_attributes(("pii", {"actual_output": "mail a@b.co"}))),
         make_span("plain"),
     ]
     async with running(make_config(), metric_readers=[reader]) as app:
         await export(app, make_request(spans))
-        await wait_for(receiver, lambda s: len(s) == 3)
+        await wait_for(receiver, lambda s: len(s) == 4)
         await wait_drained(app)
         points = metric_points(reader)
-    assert sum(p.value for p in points["judgeval.evaluator.spans.accepted"]) == 3
-    assert sum(p.value for p in points["judgeval.evaluator.spans.exported"]) == 3
+    assert sum(p.value for p in points["judgeval.evaluator.spans.accepted"]) == 4
+    assert sum(p.value for p in points["judgeval.evaluator.spans.exported"]) == 4
     statuses = {p.attributes["status"]: p.value for p in points["judgeval.evaluator.spans.scored"]}
-    assert statuses == {"scored": 1, "failed": 1}
+    assert statuses == {"scored": 2, "failed": 1}
+    results = {
+        (p.attributes["scorer"], p.attributes["result"]): p.value
+        for p in points["judgeval.evaluator.score.results"]
+    }
+    assert results == {("pii", "pass"): 1, ("pii", "fail"): 1, ("nope", "error"): 1}  # errors apart
     errors = {
         (p.attributes["scorer"], p.attributes["kind"]) for p in points["judgeval.evaluator.scoring.errors"]
     }
     assert errors == {("nope", "unknown_scorer")}
     values = {p.attributes["scorer"]: p.sum for p in points["judgeval.evaluator.score.value"]}
-    assert values == {"pii": 1.0}
+    assert values == {"pii": 1.0}  # the sum of 1.0 and 0.0
     assert [p.value for p in points["judgeval.evaluator.queue.depth"]] == [0]
     assert [p.value for p in points["judgeval.evaluator.scorers.paused"]] == [0]
 
