@@ -82,6 +82,79 @@ class GenAiProviderName(StrEnum):
     ANTHROPIC = "anthropic"
 
 
+# --- Other instrumentations' vocabularies (read, never written) -------------------------------------
+# Spans of third-party instrumentations carry these; agent attribution and the evaluator's example
+# resolver read them so that rules need no per-rule mapping.
+
+GEN_AI_PROMPT_PREFIX: Final = "gen_ai.prompt."
+"""Older GenAI semconv and OpenLLMetry (traceloop): ``gen_ai.prompt.<i>.role`` / ``.content``."""
+GEN_AI_COMPLETION_PREFIX: Final = "gen_ai.completion."
+"""Older GenAI semconv and OpenLLMetry: ``gen_ai.completion.<i>.role`` / ``.content``."""
+GEN_AI_PROMPT: Final = "gen_ai.prompt"
+"""Older GenAI semconv: the prompt as one attribute, or an event attribute of ``gen_ai.content.prompt``."""
+GEN_AI_COMPLETION: Final = "gen_ai.completion"
+"""Older GenAI semconv: the completion as one attribute, or an event attribute of
+``gen_ai.content.completion``."""
+GEN_AI_CONTENT_PROMPT_EVENT: Final = "gen_ai.content.prompt"
+"""Older GenAI semconv span event carrying :data:`GEN_AI_PROMPT`."""
+GEN_AI_CONTENT_COMPLETION_EVENT: Final = "gen_ai.content.completion"
+"""Older GenAI semconv span event carrying :data:`GEN_AI_COMPLETION`."""
+GEN_AI_USER_MESSAGE_EVENT: Final = "gen_ai.user.message"
+"""GenAI semconv (events era) event of one input message; its ``content`` attribute holds the text."""
+GEN_AI_CHOICE_EVENT: Final = "gen_ai.choice"
+"""GenAI semconv (events era) event of one output choice; its ``message`` attribute holds the answer."""
+TRACELOOP_ENTITY_INPUT: Final = "traceloop.entity.input"
+"""OpenLLMetry: JSON of a workflow/task/agent's input."""
+TRACELOOP_ENTITY_OUTPUT: Final = "traceloop.entity.output"
+"""OpenLLMetry: JSON of a workflow/task/agent's output."""
+TRACELOOP_SPAN_KIND: Final = "traceloop.span.kind"
+"""OpenLLMetry: ``workflow``, ``task``, ``agent``, ``tool``."""
+
+OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
+"""OpenInference: ``LLM``, ``CHAIN``, ``AGENT``, ``TOOL``, ... (see :class:`OpenInferenceSpanKind`)."""
+OPENINFERENCE_AGENT_NAME: Final = "agent.name"
+"""OpenInference: the agent's name on AGENT spans."""
+OPENINFERENCE_INPUT_VALUE: Final = "input.value"
+"""OpenInference: a span's input (text or JSON)."""
+OPENINFERENCE_OUTPUT_VALUE: Final = "output.value"
+"""OpenInference: a span's output (text or JSON)."""
+OPENINFERENCE_INPUT_MESSAGES_PREFIX: Final = "llm.input_messages."
+"""OpenInference: ``llm.input_messages.<i>.message.role`` / ``.message.content``."""
+OPENINFERENCE_OUTPUT_MESSAGES_PREFIX: Final = "llm.output_messages."
+"""OpenInference: ``llm.output_messages.<i>.message.role`` / ``.message.content``."""
+
+JUDGMENT_INPUT: Final = "judgment.input"
+"""Judgment's hosted SDK: a span's input (JSON)."""
+JUDGMENT_OUTPUT: Final = "judgment.output"
+"""Judgment's hosted SDK: a span's output (JSON)."""
+JUDGMENT_SPAN_KIND: Final = "judgment.span_kind"
+"""Judgment's hosted SDK: ``llm``, ``tool``, ``span``, ..."""
+
+
+FOREIGN_KEYS: Final = frozenset({
+    GEN_AI_PROMPT_PREFIX, GEN_AI_COMPLETION_PREFIX, GEN_AI_PROMPT, GEN_AI_COMPLETION,
+    GEN_AI_CONTENT_PROMPT_EVENT, GEN_AI_CONTENT_COMPLETION_EVENT,
+    GEN_AI_USER_MESSAGE_EVENT, GEN_AI_CHOICE_EVENT,
+    TRACELOOP_ENTITY_INPUT, TRACELOOP_ENTITY_OUTPUT, TRACELOOP_SPAN_KIND,
+    OPENINFERENCE_SPAN_KIND, OPENINFERENCE_AGENT_NAME,
+    OPENINFERENCE_INPUT_VALUE, OPENINFERENCE_OUTPUT_VALUE,
+    OPENINFERENCE_INPUT_MESSAGES_PREFIX, OPENINFERENCE_OUTPUT_MESSAGES_PREFIX,
+    JUDGMENT_INPUT, JUDGMENT_OUTPUT, JUDGMENT_SPAN_KIND,
+})
+"""Keys of other instrumentations that judgeval-otel only reads (never writes). Their vocabularies are not
+ours, so the leaf/prefix rule does not bind them (older GenAI has both ``gen_ai.prompt`` and
+``gen_ai.prompt.0.content``)."""
+
+
+class OpenInferenceSpanKind(StrEnum):
+    """Values of :data:`OPENINFERENCE_SPAN_KIND` that judgeval-otel reads."""
+
+    LLM = "LLM"
+    AGENT = "AGENT"
+    CHAIN = "CHAIN"
+    TOOL = "TOOL"
+
+
 # --- judgeval namespace: spans traced by the SDK ----------------------------------------------------
 
 JUDGEVAL_PROJECT_NAME: Final = "judgeval.project.name"
