@@ -2,11 +2,12 @@
 
 Instrumentations spell an LLM call's input and output differently: the current GenAI semantic conventions
 (``gen_ai.input.messages`` / ``gen_ai.output.messages``), the older GenAI ones and OpenLLMetry
-(``gen_ai.prompt.<i>.content`` / ``gen_ai.completion.<i>.content``, or ``gen_ai.prompt`` /
-``gen_ai.completion`` as one attribute or on ``gen_ai.content.prompt`` / ``gen_ai.content.completion``
-events), OpenInference (``llm.input_messages.<i>.message.content``, ``input.value`` / ``output.value``),
-OpenLLMetry's workflow spans (``traceloop.entity.input`` / ``.output``), Judgment's SDK (``judgment.input`` /
-``judgment.output``) and our own ``@observe`` (``judgeval.input`` / ``judgeval.output``).
+(``gen_ai.prompt.<i>.content`` / ``gen_ai.completion.<i>.content``, older OpenLLMetry ``llm.prompts.<i>`` /
+``llm.completions.<i>``, or ``gen_ai.prompt`` / ``gen_ai.completion`` as one attribute or on
+``gen_ai.content.prompt`` / ``gen_ai.content.completion`` events), OpenInference
+(``llm.input_messages.<i>.message.content``, ``input.value`` / ``output.value``), OpenLLMetry's workflow
+spans (``traceloop.entity.input`` / ``.output``), Judgment's SDK (``judgment.input`` / ``judgment.output``)
+and our own ``@observe`` (``judgeval.input`` / ``judgeval.output``).
 
 :data:`FIELD_SOURCES` lists, per example field, where each vocabulary keeps it, most specific first; the
 first source the span has wins. Current GenAI values are passed on as they are (JSON messages, as before);
@@ -87,6 +88,7 @@ FIELD_SOURCES: Mapping[str, tuple[Source, ...]] = {
         Source("genai-legacy", attribute(semconv.GEN_AI_PROMPT)),
         Source("genai-legacy", event_attribute(semconv.GEN_AI_CONTENT_PROMPT_EVENT, semconv.GEN_AI_PROMPT)),
         Source("genai-events", event_attribute(semconv.GEN_AI_USER_MESSAGE_EVENT, "content")),
+        Source("openllmetry-older", indexed_messages(semconv.LLM_PROMPTS_PREFIX, "content")),
         Source("openinference", indexed_messages(semconv.OPENINFERENCE_INPUT_MESSAGES_PREFIX, *_OI_CONTENT)),
         Source("openinference", attribute(semconv.OPENINFERENCE_INPUT_VALUE)),
         Source("openllmetry", attribute(semconv.TRACELOOP_ENTITY_INPUT)),
@@ -102,6 +104,7 @@ FIELD_SOURCES: Mapping[str, tuple[Source, ...]] = {
             event_attribute(semconv.GEN_AI_CONTENT_COMPLETION_EVENT, semconv.GEN_AI_COMPLETION),
         ),
         Source("genai-events", event_attribute(semconv.GEN_AI_CHOICE_EVENT, "message")),
+        Source("openllmetry-older", indexed_messages(semconv.LLM_COMPLETIONS_PREFIX, "content")),
         Source("openinference", indexed_messages(semconv.OPENINFERENCE_OUTPUT_MESSAGES_PREFIX, *_OI_CONTENT)),
         Source("openinference", attribute(semconv.OPENINFERENCE_OUTPUT_VALUE)),
         Source("openllmetry", attribute(semconv.TRACELOOP_ENTITY_OUTPUT)),

@@ -103,6 +103,10 @@ GEN_AI_USER_MESSAGE_EVENT: Final = "gen_ai.user.message"
 """GenAI semconv (events era) event of one input message; its ``content`` attribute holds the text."""
 GEN_AI_CHOICE_EVENT: Final = "gen_ai.choice"
 """GenAI semconv (events era) event of one output choice; its ``message`` attribute holds the answer."""
+LLM_PROMPTS_PREFIX: Final = "llm.prompts."
+"""Older OpenLLMetry releases: ``llm.prompts.<i>.role`` / ``.content``."""
+LLM_COMPLETIONS_PREFIX: Final = "llm.completions."
+"""Older OpenLLMetry releases: ``llm.completions.<i>.role`` / ``.content``."""
 TRACELOOP_ENTITY_INPUT: Final = "traceloop.entity.input"
 """OpenLLMetry: JSON of a workflow/task/agent's input."""
 TRACELOOP_ENTITY_OUTPUT: Final = "traceloop.entity.output"
@@ -135,6 +139,7 @@ FOREIGN_KEYS: Final = frozenset({
     GEN_AI_PROMPT_PREFIX, GEN_AI_COMPLETION_PREFIX, GEN_AI_PROMPT, GEN_AI_COMPLETION,
     GEN_AI_CONTENT_PROMPT_EVENT, GEN_AI_CONTENT_COMPLETION_EVENT,
     GEN_AI_USER_MESSAGE_EVENT, GEN_AI_CHOICE_EVENT,
+    LLM_PROMPTS_PREFIX, LLM_COMPLETIONS_PREFIX,
     TRACELOOP_ENTITY_INPUT, TRACELOOP_ENTITY_OUTPUT, TRACELOOP_SPAN_KIND,
     OPENINFERENCE_SPAN_KIND, OPENINFERENCE_AGENT_NAME,
     OPENINFERENCE_INPUT_VALUE, OPENINFERENCE_OUTPUT_VALUE,

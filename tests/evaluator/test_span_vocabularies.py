@@ -24,6 +24,10 @@ CASES: list[tuple[str, dict[str, Any], list[SpanEvent], Any, Any]] = [
         "gen_ai.completion.0.role": "assistant", "gen_ai.completion.0.content": "It ships tomorrow",
         "gen_ai.completion.0.finish_reason": "stop",
     }, [], "Be brief.\nWhere is my package?", "It ships tomorrow"),
+    ("OpenLLMetry older indexed", {
+        "llm.prompts.0.role": "user", "llm.prompts.0.content": "Where is my package?",
+        "llm.completions.0.role": "assistant", "llm.completions.0.content": "It ships tomorrow",
+    }, [], "Where is my package?", "It ships tomorrow"),
     ("genai older single attributes", {
         semconv.GEN_AI_PROMPT: "Where is my package?", semconv.GEN_AI_COMPLETION: "It ships tomorrow",
     }, [], "Where is my package?", "It ships tomorrow"),
