@@ -11,8 +11,10 @@ import argparse
 import asyncio
 import logging
 import signal
-import sqlite3
 import sys
+
+from judgeval.environment_variables import JUDGMENT_API_KEY
+from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_METRICS_ENDPOINT
 
 from evaluator_service import config as cfg
 from evaluator_service.admin import HostedScorers
@@ -21,8 +23,16 @@ from evaluator_service.admin.behaviors_servicer import behaviors_installer
 from evaluator_service.alerts.manager import AlertManager
 from evaluator_service.app import EvaluatorApp
 from evaluator_service.config import ConfigError, EvaluatorConfig, load_config
+from evaluator_service.environment_variables import (
+    JUDGEVAL_EVALUATOR_CONFIG,
+    JUDGEVAL_EVALUATOR_DATA_DIR,
+    JUDGEVAL_EVALUATOR_EXPORT_ENDPOINT,
+    JUDGEVAL_EVALUATOR_LISTEN,
+    JUDGEVAL_EVALUATOR_STATE_DB,
+)
+from evaluator_service.errors import EvaluatorError
 from evaluator_service.sandbox import SandboxConfig, add_sandbox_arguments, sandbox_config_from_args
-from evaluator_service.state import StateUnavailable, open_shared_state
+from evaluator_service.state import open_shared_state
 
 EXIT_CONFIG_ERROR = 2
 EXIT_START_ERROR = 1
@@ -34,19 +44,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Receive OTLP spans, score the tagged ones, re-export everything enriched.",
     )
     parser.add_argument("--listen", help=f"HOST:PORT to serve OTLP/gRPC, health and admin on "
-                        f"(env {cfg.ENV_LISTEN}; default {cfg.DEFAULT_LISTEN})")
+                        f"(env {JUDGEVAL_EVALUATOR_LISTEN}; default {cfg.DEFAULT_LISTEN})")
     parser.add_argument("--export-endpoint", help=f"HOST:PORT of the OTLP/gRPC receiver for "
-                        f"enriched and forwarded spans (env {cfg.ENV_EXPORT_ENDPOINT}; "
+                        f"enriched and forwarded spans (env {JUDGEVAL_EVALUATOR_EXPORT_ENDPOINT}; "
                         f"default {cfg.DEFAULT_EXPORT_ENDPOINT})")
-    parser.add_argument("--data-dir", help=f"durable queue directory (env {cfg.ENV_DATA_DIR}; "
+    parser.add_argument("--data-dir", help=f"durable queue directory (env {JUDGEVAL_EVALUATOR_DATA_DIR}; "
                         f"default {cfg.DEFAULT_DATA_DIR})")
     parser.add_argument("--state-db", help=f"database replicas share (paused and uploaded scorers): "
-                        f"sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DB (env {cfg.ENV_STATE_DB}; "
+                        f"sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DB "
+                        f"(env {JUDGEVAL_EVALUATOR_STATE_DB}; "
                         f"default sqlite:///<data-dir>/state.sqlite3)")
-    parser.add_argument("--config", help=f"YAML configuration file (env {cfg.ENV_CONFIG})")
-    parser.add_argument("--api-key", help=f"token the admin API requires (env {cfg.ENV_API_KEY})")
+    parser.add_argument("--config", help=f"YAML configuration file (env {JUDGEVAL_EVALUATOR_CONFIG})")
+    parser.add_argument("--api-key", help=f"token the admin API requires (env {JUDGMENT_API_KEY})")
     parser.add_argument("--metrics-endpoint", help=f"OTLP/gRPC endpoint for the evaluator's own metrics "
-                        f"(env {cfg.ENV_METRICS_ENDPOINT}; default: no metrics export)")
+                        f"(env {OTEL_EXPORTER_OTLP_METRICS_ENDPOINT}; default: no metrics export)")
     parser.add_argument("--shutdown-grace", type=float, default=10.0,
                         help="seconds to finish in-flight scoring and exports on SIGTERM (default 10)")
     parser.add_argument("--log-level", default="INFO", type=str.upper,
@@ -66,20 +77,15 @@ def main(argv: list[str] | None = None) -> None:
             config_file=args.config, api_key=args.api_key, metrics_endpoint=args.metrics_endpoint,
             state_db=args.state_db,
         )
+        sandbox = sandbox_config_from_args(args, config.sandbox)
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr, flush=True)
         sys.exit(EXIT_CONFIG_ERROR)
     try:
-        sandbox = sandbox_config_from_args(args)
-    except ValueError as exc:
-        print(f"config error: {exc}", file=sys.stderr, flush=True)
-        sys.exit(EXIT_CONFIG_ERROR)
-    try:
         asyncio.run(serve(config, args.shutdown_grace, sandbox))
-    except (OSError, RuntimeError, sqlite3.Error, StateUnavailable) as exc:
+    except EvaluatorError as exc:  # StartupError, StateUnavailable, SandboxUnavailable, ...
         print(f"judgeval-evaluator: cannot start: {exc}", file=sys.stderr, flush=True)
         sys.exit(EXIT_START_ERROR)
-
 
 async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | None = None) -> None:
     """Run until SIGTERM/SIGINT, then shut down gracefully. Uploaded scorers run in ``sandbox``."""

@@ -1,4 +1,4 @@
-"""Assembly of the evaluator: one grpc.aio server, the durable queue, workers and the forwarder.
+"""Assembly of the evaluator: one grpc.aio server, the durable queue, the scoring dispatcher, the forwarder.
 
 Plug-ins (the admin API, uploaded-scorer sources) are added without touching this module::
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import sqlite3
 from collections.abc import Callable, Sequence
 
 import grpc
@@ -32,6 +33,7 @@ from evaluator_service.alerts.manager import AlertManager
 from evaluator_service.behaviors.grouper import BehaviorGrouper
 from evaluator_service.config import EvaluatorConfig
 from evaluator_service.dispatcher import ScoringDispatcher
+from evaluator_service.errors import StartupError
 from evaluator_service.forwarder import MAX_MESSAGE_BYTES, SpanForwarder
 from evaluator_service.intake import TraceIntakeServicer
 from evaluator_service.metrics import EvaluatorMetrics
@@ -77,7 +79,7 @@ class EvaluatorApp:
         self._health = health.aio.HealthServicer()
         self._store: SpanQueue | None = None
         self._pauses: PauseRegistry | None = None
-        self._worker: ScoringDispatcher | None = None
+        self._dispatcher: ScoringDispatcher | None = None
         self._forwarder: SpanForwarder | None = None
         self._intake: TraceIntakeServicer | None = None
         self.behaviors: BehaviorGrouper | None = None
@@ -103,11 +105,15 @@ class EvaluatorApp:
         return self._pauses
 
     async def start(self) -> None:
-        """Open the queue, resume pending work, and start serving."""
+        """Open the queue, resume pending work, and start serving. Raises :class:`StartupError` (or
+        ``StateUnavailable``) when a resource it needs refuses."""
         cfg = self.config
-        store = self._store = await SpanQueue.open(
-            cfg.data_dir, cfg.queue.max_spans, cfg.queue.max_bytes, row_spans=cfg.export.batch_size
-        )
+        try:
+            store = self._store = await SpanQueue.open(
+                cfg.data_dir, cfg.queue.max_spans, cfg.queue.max_bytes, row_spans=cfg.export.batch_size
+            )
+        except (OSError, sqlite3.Error) as exc:  # an unwritable data dir, a queue file that is no database
+            raise StartupError(str(exc)) from exc
         if self._state is None:
             self._state = open_shared_state(cfg.state_db_url)
         await self._state.open()  # StateUnavailable names the (password-masked) URL
@@ -118,28 +124,31 @@ class EvaluatorApp:
         self.metrics.paused_count = lambda: len(pauses.list_paused())
         runner = ScorerRunner(self.chain, pauses, cfg.scoring, cfg.scorer_limits(), self.metrics)
         forwarder = self._forwarder = SpanForwarder(store, cfg.export_endpoint, cfg.export, self.metrics)
-        worker = self._worker = ScoringDispatcher(
+        dispatcher = self._dispatcher = ScoringDispatcher(
             store, runner, self.metrics, cfg.scoring.concurrency, forwarder.wake
         )
-        worker.score_observers.append(self.alerts.observe)
+        dispatcher.score_observers.append(self.alerts.observe)
         await self.alerts.start(self._state, self.metrics)
         if cfg.behaviors.enabled:
-            worker.behaviors = self.behaviors = BehaviorGrouper(cfg.behaviors, self._state, self.metrics)
+            dispatcher.behaviors = self.behaviors = BehaviorGrouper(cfg.behaviors, self._state, self.metrics)
             await self.behaviors.start()
 
         def enqueued() -> None:
-            worker.wake()
+            dispatcher.wake()
             forwarder.wake()
 
         self._intake = TraceIntakeServicer(store, RuleMatcher(cfg.rules), self.metrics, enqueued)
         self._server = self._build_server()
-        self.port = self._server.add_insecure_port(cfg.listen)
+        try:
+            self.port = self._server.add_insecure_port(cfg.listen)
+        except RuntimeError as exc:  # grpc's "Failed to bind to address ..."
+            raise StartupError(str(exc)) from exc
         if not self.port:
-            raise OSError(f"cannot listen on {cfg.listen}")
-        worker.evaluator_id = f"{socket.gethostname()}:{self.port}"
+            raise StartupError(f"cannot listen on {cfg.listen}")
+        dispatcher.evaluator_id = f"{socket.gethostname()}:{self.port}"
         await self._server.start()
         forwarder.start()
-        worker.start()
+        dispatcher.start()
         for service in ("", TRACE_SERVICE_NAME):
             await self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
 
@@ -170,8 +179,8 @@ class EvaluatorApp:
             self._intake.accepting = False
         if self._server is not None:
             await self._server.stop(min(1.0, grace))
-        if self._worker is not None:
-            await self._worker.stop(max(0.0, deadline - loop.time()))
+        if self._dispatcher is not None:
+            await self._dispatcher.stop(max(0.0, deadline - loop.time()))
         if self._forwarder is not None:
             await self._forwarder.stop(max(0.1, deadline - loop.time()))
         await self.alerts.stop(max(0.5, deadline - loop.time()))

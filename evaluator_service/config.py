@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from judgeval.environment_variables import JUDGMENT_API_KEY
+from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_METRICS_ENDPOINT
 
 from evaluator_service.alerts.config import AlertConfig, parse_alerts
 from evaluator_service.behaviors.settings import BehaviorsConfig, parse_behaviors
@@ -25,6 +27,14 @@ from evaluator_service.config_sections import (
     parse_rules,
 )
 from evaluator_service.config_values import ConfigError, Section
+from evaluator_service.environment_variables import (
+    JUDGEVAL_EVALUATOR_CONFIG,
+    JUDGEVAL_EVALUATOR_DATA_DIR,
+    JUDGEVAL_EVALUATOR_EXPORT_ENDPOINT,
+    JUDGEVAL_EVALUATOR_LISTEN,
+    JUDGEVAL_EVALUATOR_STATE_DB,
+)
+from evaluator_service.sandbox.config import SandboxConfig, parse_sandbox
 from evaluator_service.scoring.settings import (
     JudgeConfig,
     ScorerConfig,
@@ -36,22 +46,6 @@ from evaluator_service.scoring.settings import (
     parse_scoring,
 )
 from evaluator_service.state.urls import check_url, default_state_url, masked
-
-ENV_LISTEN = "JUDGEVAL_EVALUATOR_LISTEN"
-"""``host:port`` the evaluator's gRPC server listens on (OTLP, health, admin)."""
-ENV_EXPORT_ENDPOINT = "JUDGEVAL_EVALUATOR_EXPORT_ENDPOINT"
-"""``host:port`` (``http://`` accepted) of the OTLP/gRPC receiver that gets enriched and forwarded spans."""
-ENV_DATA_DIR = "JUDGEVAL_EVALUATOR_DATA_DIR"
-"""Directory of the durable queue (SQLite), the default state database and the uploaded-scorer cache."""
-ENV_CONFIG = "JUDGEVAL_EVALUATOR_CONFIG"
-"""Path of the YAML configuration file."""
-ENV_STATE_DB = "JUDGEVAL_EVALUATOR_STATE_DB"
-"""URL of the database replicas share (paused and uploaded scorers): ``sqlite:///PATH`` (default
-``sqlite:///<data_dir>/state.sqlite3``) or ``postgresql://USER:PASSWORD@HOST:PORT/DATABASE``."""
-ENV_API_KEY = "JUDGMENT_API_KEY"
-"""Bearer token the admin API requires."""
-ENV_METRICS_ENDPOINT = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"
-"""OTLP/gRPC endpoint for the evaluator's own metrics; unset means no metrics are exported."""
 
 DEFAULT_LISTEN = "127.0.0.1:4320"
 DEFAULT_EXPORT_ENDPOINT = "127.0.0.1:4317"
@@ -91,6 +85,8 @@ class EvaluatorConfig:
     limits: dict[str, ScorerLimits] = field(default_factory=dict)
     behaviors: BehaviorsConfig = field(default_factory=BehaviorsConfig)
     alerts: tuple[AlertConfig, ...] = ()
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    """How uploaded scorers' worker processes run (YAML ``sandbox:``; the ``--scorer-*`` flags win)."""
 
     @property
     def state_db_url(self) -> str:
@@ -138,7 +134,7 @@ def load_config(
 ) -> EvaluatorConfig:
     """Resolve explicit values (CLI flags) > environment > YAML file > defaults into a validated config."""
     env = dict(os.environ if environ is None else environ)
-    path = config_file or env.get(ENV_CONFIG)
+    path = config_file or env.get(JUDGEVAL_EVALUATOR_CONFIG)
     doc = _read_yaml(path) if path else Section({}, "")
     doc.reject_unknown(_TOP_LEVEL_KEYS)
 
@@ -149,18 +145,23 @@ def load_config(
             return env[env_name]
         return doc.opt_str(key) or default
 
-    metrics = pick(metrics_endpoint, ENV_METRICS_ENDPOINT, "metrics_endpoint", None)
-    state_url = pick(state_db, ENV_STATE_DB, "state_db", None)
+    metrics = pick(metrics_endpoint, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, "metrics_endpoint", None)
+    state_url = pick(state_db, JUDGEVAL_EVALUATOR_STATE_DB, "state_db", None)
     if state_url and (problem := check_url(state_url)) is not None:
         raise ConfigError(f"state_db: {problem}, got {masked(state_url)!r}")
     config = EvaluatorConfig(
-        listen=normalize_endpoint(pick(listen, ENV_LISTEN, "listen", DEFAULT_LISTEN) or "", "listen"),
+        listen=normalize_endpoint(
+            pick(listen, JUDGEVAL_EVALUATOR_LISTEN, "listen", DEFAULT_LISTEN) or "", "listen"
+        ),
         export_endpoint=normalize_endpoint(
-            pick(export_endpoint, ENV_EXPORT_ENDPOINT, "export_endpoint", DEFAULT_EXPORT_ENDPOINT) or "",
+            pick(export_endpoint, JUDGEVAL_EVALUATOR_EXPORT_ENDPOINT, "export_endpoint",
+                 DEFAULT_EXPORT_ENDPOINT) or "",
             "export_endpoint",
         ),
-        data_dir=Path(pick(data_dir, ENV_DATA_DIR, "data_dir", DEFAULT_DATA_DIR) or DEFAULT_DATA_DIR),
-        api_key=pick(api_key, ENV_API_KEY, "api_key", None),
+        data_dir=Path(
+            pick(data_dir, JUDGEVAL_EVALUATOR_DATA_DIR, "data_dir", DEFAULT_DATA_DIR) or DEFAULT_DATA_DIR
+        ),
+        api_key=pick(api_key, JUDGMENT_API_KEY, "api_key", None),
         metrics_endpoint=normalize_endpoint(metrics, "metrics_endpoint") if metrics else None,
         state_db=state_url,
         queue=parse_queue(doc.section("queue")),
@@ -172,6 +173,7 @@ def load_config(
         limits=parse_limits(doc.section("limits")),
         behaviors=parse_behaviors(doc.section("behaviors")),
         alerts=parse_alerts(doc.section_list("alerts"), env),
+        sandbox=parse_sandbox(doc.section("sandbox")),
     )
     if config.export_endpoint == config.listen:
         raise ConfigError(f"export_endpoint: {config.export_endpoint} is the evaluator's own listen address; "
@@ -182,7 +184,7 @@ def load_config(
 _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
      "export", "judge", "scorers", "rules", "limits", "behaviors",
-     "alerts"}
+     "alerts", "sandbox"}
 )
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
+from evaluator_service.errors import EvaluatorError
 
-class ConfigError(ValueError):
+
+class ConfigError(EvaluatorError, ValueError):
     """The configuration is invalid; the message names the field (``scorers[2].model: ...``)."""
 
 
@@ -102,3 +105,20 @@ class Section:
         if not isinstance(value, dict):
             raise ConfigError(f"{self.where(key)}: must be a mapping")
         return dict(value)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def parse_duration(value: Any, where: str, *, allow_zero: bool = False) -> float:
+    """``30s``, ``5m``, ``1h``, ``500ms`` or a number of seconds → seconds."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{where}: expected a duration like 30s, 5m or 1h, got {value!r}")
+    match = _DURATION.match(str(value)) if isinstance(value, str | int | float) else None
+    if match is None:
+        raise ConfigError(f"{where}: expected a duration like 30s, 5m or 1h, got {value!r}")
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds <= 0 and not (allow_zero and seconds == 0):
+        raise ConfigError(f"{where}: must be longer than 0, got {value!r}")
+    return seconds

@@ -1,4 +1,4 @@
-"""Scoring workers: take tagged spans from the durable queue, score them, and hand them to the forwarder.
+"""The scoring dispatcher: tagged spans from the durable queue are scored, then handed to the forwarder.
 
 The dispatcher walks the "to score" side of the queue in id order, a batch of rows at a time (reading the
 next batch while one is scored). Each span's requests are decoded and every request whose scorer is

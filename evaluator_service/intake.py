@@ -2,8 +2,8 @@
 
 ``Export`` sorts each span into "to score" (tagged ``judgeval.eval.status=pending`` or matched by a rule)
 or "to forward" (everything else), and answers OK only after the whole batch is committed to the durable
-queue in one transaction. It never scores: workers do that later. Spans are stored packed, one row per
-resource, scope and routing (see :mod:`evaluator_service.queue`). A full queue answers ``UNAVAILABLE``,
+queue in one transaction. It never scores: the dispatcher does that later. Spans are stored packed, one row
+per resource, scope and routing (see :mod:`evaluator_service.queue`). A full queue answers ``UNAVAILABLE``,
 which OTLP exporters and collectors retry; a single export larger than the whole queue can never fit and
 answers ``INVALID_ARGUMENT`` naming the limit to raise. Spans without a valid trace or span id cannot be
 routed or sampled and are refused through ``partial_success``, with the reason.

@@ -10,7 +10,7 @@ pooled ``aiohttp`` session instead of going through the ``openai`` SDK: the SDK'
 response models and HTTP layers cost about 2 ms of CPU per call, which capped a whole evaluator at a few
 hundred judged spans per second (benchmarks/README.md, finding 5); this client costs about 0.2 ms. Like
 the SDK it takes the proxy from the environment, verifies TLS, times out (10 minutes, 5 s to connect) and
-never retries: the worker retries with its own backoff and rate budget. Calls run with OpenTelemetry
+never retries: the scorer runner retries with its own backoff and rate budget. Calls run with OpenTelemetry
 instrumentation suppressed, so the evaluator's own LLM calls are not exported and scored.
 """
 
@@ -35,7 +35,7 @@ BASE_URL_ENV = "OPENAI_BASE_URL"
 """Read when a judge has no ``base_url`` of its own, as the ``openai`` client does."""
 
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=600, sock_connect=5)
-"""The ``openai`` client's defaults; the worker's ``scoring.timeout_s`` normally ends a call first."""
+"""The ``openai`` client's defaults; the runner's ``scoring.timeout_s`` normally ends a call first."""
 
 MAX_CONNECTIONS = 1000
 """Pool size per judge (the ``openai`` client's); ``scoring.concurrency`` is the real bound."""
@@ -104,7 +104,7 @@ def env_proxy(url: str) -> str | None:
     exempts its host.
 
     Read once per client: aiohttp's own ``trust_env`` looks the environment (and ``~/.netrc``) up again on
-    every request, in a worker thread, which cost more CPU than the rest of a judge call.
+    every request, in an executor thread, which cost more CPU than the rest of a judge call.
     """
     parts = urllib.parse.urlsplit(url)
     if parts.hostname and urllib.request.proxy_bypass(parts.hostname):

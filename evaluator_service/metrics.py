@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+from judgeval import semconv
 from opentelemetry.metrics import CallbackOptions, NoOpMeterProvider, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
@@ -28,37 +29,37 @@ class EvaluatorMetrics:
         # Nothing reads a provider without readers: record into no-op instruments instead of paying the
         # SDK's per-measurement work (several microseconds per scored span) for nothing.
         meter = provider.get_meter(METER_NAME) if recording else NoOpMeterProvider().get_meter(METER_NAME)
-        self._accepted = meter.create_counter("judgeval.evaluator.spans.accepted", "{span}",
+        self._accepted = meter.create_counter(semconv.METRIC_SPANS_ACCEPTED, "{span}",
                                               "Spans durably accepted by Export")
-        self._rejected = meter.create_counter("judgeval.evaluator.spans.rejected", "{span}",
+        self._rejected = meter.create_counter(semconv.METRIC_SPANS_REJECTED, "{span}",
                                               "Spans refused (queue full or invalid ids)")
-        self._forwarded = meter.create_counter("judgeval.evaluator.spans.exported", "{span}",
+        self._forwarded = meter.create_counter(semconv.METRIC_SPANS_EXPORTED, "{span}",
                                                "Spans acknowledged by the downstream")
-        self._dropped = meter.create_counter("judgeval.evaluator.spans.dropped", "{span}",
+        self._dropped = meter.create_counter(semconv.METRIC_SPANS_DROPPED, "{span}",
                                              "Spans the downstream permanently refused")
-        self._scored = meter.create_counter("judgeval.evaluator.spans.scored", "{span}",
+        self._scored = meter.create_counter(semconv.METRIC_SPANS_SCORED, "{span}",
                                             "Tagged spans processed, by final eval status")
-        self._errors = meter.create_counter("judgeval.evaluator.scoring.errors", "{error}",
+        self._errors = meter.create_counter(semconv.METRIC_SCORING_ERRORS, "{error}",
                                             "Scoring attempts that produced no score, by kind")
-        self._results = meter.create_counter("judgeval.evaluator.score.results", "{score}",
+        self._results = meter.create_counter(semconv.METRIC_SCORE_RESULTS, "{score}",
                                              "Evaluation results per scorer, by result: pass, fail or error")
-        self._latency = meter.create_histogram("judgeval.evaluator.scoring.duration", "s",
+        self._latency = meter.create_histogram(semconv.METRIC_SCORING_DURATION, "s",
                                                "Time to score one request, retries included")
-        self._scores = meter.create_histogram("judgeval.evaluator.score.value", "1",
+        self._scores = meter.create_histogram(semconv.METRIC_SCORE_VALUE, "1",
                                               "Score values per scorer")
-        self._alerts_fired = meter.create_counter("judgeval.alerts.fired", "{notification}",
+        self._alerts_fired = meter.create_counter(semconv.METRIC_ALERTS_FIRED, "{notification}",
                                                   "Alert firing notifications, by alert name")
-        self._behaviors_assigned = meter.create_counter("judgeval.behaviors.assigned", "{span}",
+        self._behaviors_assigned = meter.create_counter(semconv.METRIC_BEHAVIORS_ASSIGNED, "{span}",
                                                         "Failing spans assigned to a behavior, by behavior")
-        self._behaviors_discovered = meter.create_counter("judgeval.behaviors.discovered", "{behavior}",
+        self._behaviors_discovered = meter.create_counter(semconv.METRIC_BEHAVIORS_DISCOVERED, "{behavior}",
                                                           "New behaviors discovered, by scorer")
-        self._behaviors_errors = meter.create_counter("judgeval.behaviors.errors", "{span}",
+        self._behaviors_errors = meter.create_counter(semconv.METRIC_BEHAVIORS_ERRORS, "{span}",
                                                       "Failing spans exported without a behavior, by kind")
         self.queue_depth: Callable[[], int] = lambda: 0
         self.paused_count: Callable[[], int] = lambda: 0
-        meter.create_observable_gauge("judgeval.evaluator.queue.depth", [self._observe_queue], "{span}",
+        meter.create_observable_gauge(semconv.METRIC_QUEUE_DEPTH, [self._observe_queue], "{span}",
                                       "Spans in the durable queue")
-        meter.create_observable_gauge("judgeval.evaluator.scorers.paused", [self._observe_paused],
+        meter.create_observable_gauge(semconv.METRIC_SCORERS_PAUSED, [self._observe_paused],
                                       "{scorer}", "Scorers currently paused")
 
     @classmethod

@@ -11,9 +11,9 @@ holding just those spans, i.e. one length-delimited ``spans`` field per span (``
 each, and the forwarder copies the bytes into its request as they are. Queue limits, ``span_count`` and
 metrics count spans, never rows. A row is in one of two states:
 
-* ``SCORE`` — tagged spans waiting for a worker. In one transaction the worker stores the enriched spans of
-  a batch as packed ``EXPORT`` rows and deletes their ``SCORE`` rows; spans of a packed row that must wait
-  (an LLM judge, a sandboxed scorer, ...) go back to the queue as ``SCORE`` rows of one span each.
+* ``SCORE`` — tagged spans waiting for the dispatcher. In one transaction the dispatcher stores the enriched
+  spans of a batch as packed ``EXPORT`` rows and deletes their ``SCORE`` rows; spans of a packed row that
+  must wait (an LLM judge, a sandboxed scorer, ...) go back to the queue as ``SCORE`` rows of one span each.
 * ``EXPORT`` — waiting for the forwarder, which deletes the row only after the downstream answered OK.
 
 That gives at-least-once delivery: a crash between the downstream's OK and the delete re-sends the span
@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 from typing import TypeVar
+
+from evaluator_service.errors import EvaluatorError
 
 T = TypeVar("T")
 
@@ -85,7 +87,7 @@ class SpanState(IntEnum):
     EXPORT = 1
 
 
-class QueueFullError(Exception):
+class QueueFullError(EvaluatorError):
     """Accepting the batch would exceed the configured queue limit; retrying later may succeed."""
 
 
@@ -256,8 +258,8 @@ class SpanQueue:
         self.byte_count += size
 
     async def pending_scoring(self, after_id: int, limit: int) -> list[QueuedSpan]:
-        """Rows waiting for a worker with ``id > after_id``, oldest first, holding at most ``limit`` spans
-        (but always at least one row)."""
+        """Rows waiting for the dispatcher with ``id > after_id``, oldest first, holding at most ``limit``
+        spans (but always at least one row)."""
         return await self._run(lambda: self._select(SpanState.SCORE, "AND id > ?", (after_id,), limit))
 
     async def pending_export(self, limit: int, exclude: Collection[int] = ()) -> list[QueuedSpan]:

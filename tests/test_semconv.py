@@ -15,7 +15,7 @@ def _attribute_keys() -> dict[str, str]:
     for name in dir(semconv):
         value = getattr(semconv, name)
         ours = isinstance(value, str) and "." in value and value not in semconv.FOREIGN_KEYS
-        if name.isupper() and ours and not name.startswith("JUDGMENT_"):
+        if name.isupper() and ours and not name.startswith("METRIC_"):
             keys[name] = value
     return keys
 
@@ -94,3 +94,47 @@ def test_importing_semconv_has_no_side_effects() -> None:
         "assert not any(m.startswith(('opentelemetry', 'grpc', 'openai', 'pydantic')) for m in new), new"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _metric_names() -> dict[str, str]:
+    return {name: getattr(semconv, name) for name in dir(semconv) if name.startswith("METRIC_")}
+
+
+def test_metric_names_are_spelled_as_documented() -> None:
+    assert semconv.METRIC_SPANS_ACCEPTED == "judgeval.evaluator.spans.accepted"
+    assert semconv.METRIC_SPANS_EXPORTED == "judgeval.evaluator.spans.exported"
+    assert semconv.METRIC_SCORING_DURATION == "judgeval.evaluator.scoring.duration"
+    assert semconv.METRIC_QUEUE_DEPTH == "judgeval.evaluator.queue.depth"
+    assert semconv.METRIC_ALERTS_FIRED == "judgeval.alerts.fired"
+    assert semconv.METRIC_BEHAVIORS_ASSIGNED == "judgeval.behaviors.assigned"
+
+
+def test_metric_names_are_unique_lowercase_and_in_the_one_namespace() -> None:
+    names = list(_metric_names().values())
+    assert len(names) == len(set(names))
+    for name in names:
+        assert name.startswith("judgeval.") and name == name.lower() and " " not in name, name
+
+
+def test_the_evaluator_creates_exactly_the_metric_instruments_named_here() -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from evaluator_service.metrics import EvaluatorMetrics
+
+    reader = InMemoryMetricReader()
+    metrics = EvaluatorMetrics(MeterProvider(metric_readers=[reader]))
+    metrics.accepted(1)
+    metrics.rejected(1, "full")
+    metrics.forwarded(1)
+    metrics.dropped(1, "refused")
+    metrics.span_scored("scored")
+    metrics.scoring_error("s", "timeout")
+    metrics.scoring_finished("s", 0.1, 1.0)
+    metrics.alert_fired("a")
+    metrics.behavior_assigned("b", "s", new=True)
+    metrics.behavior_error("embedding")
+    data = reader.get_metrics_data()
+    assert data is not None
+    recorded = {m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
+    assert recorded == set(_metric_names().values())

@@ -20,6 +20,7 @@ from pathlib import Path
 import grpc
 
 from evaluator_service.admin.servicer import install_admin_service
+from evaluator_service.errors import StartupError
 from evaluator_service.registry import EnvironmentInstaller, Registry
 from evaluator_service.sandbox.config import SandboxConfig
 from evaluator_service.sandbox.pool import SandboxPool
@@ -44,7 +45,11 @@ class HostedScorers:
         ``<data_dir>-scorer-envs``), ``pip_args`` added to every install (e.g. ``("--no-index",)``)."""
         data_dir = Path(data_dir)
         envs = envs_dir or data_dir.with_name(f"{data_dir.name}-scorer-envs")
-        registry = Registry(data_dir, state=state, installer=EnvironmentInstaller(envs, pip_args=pip_args))
+        installer = EnvironmentInstaller(envs, pip_args=pip_args)
+        try:
+            registry = Registry(data_dir, state=state, installer=installer)
+        except OSError as exc:  # the data directory cannot be created or restricted
+            raise StartupError(str(exc)) from exc
         pool = SandboxPool(sandbox)
         # Last in the evaluator's chain, so it may answer unknown names: see UploadedScorerSource.
         return cls(registry, pool, UploadedScorerSource(registry, pool, recheck_unknown=True), api_key)

@@ -14,7 +14,7 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from judgeval.admin.v1 import scorer_admin_pb2 as pb
 from judgeval.admin.v1 import scorer_admin_pb2_grpc as pb_grpc
-from judgeval.semconv import JUDGMENT_API_KEY
+from judgeval.environment_variables import JUDGMENT_API_KEY
 
 from evaluator_service.registry import (
     InvalidUpload,

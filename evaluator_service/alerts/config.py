@@ -22,21 +22,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
-from evaluator_service.config_values import ConfigError, Section
+from evaluator_service.alerts.conditions import CONDITIONS, AlertCondition, Condition, parse_condition
+from evaluator_service.config_values import ConfigError, Section, parse_duration
 
 ANY_SCORER = "*"
 DEFAULT_COOLDOWN_S = 600.0
-
-
-class Condition(StrEnum):
-    """What breaches an alert."""
-
-    SCORE_BELOW = "score_below"
-    FAILURE_RATE_ABOVE = "failure_rate_above"
-    ERRORS_ABOVE = "errors_above"
 
 
 @dataclass(frozen=True)
@@ -66,15 +58,18 @@ class AlertConfig:
     webhook: WebhookConfig | None = None
 
     @property
+    def kind(self) -> AlertCondition:
+        """The object that knows what :attr:`condition` means (:mod:`evaluator_service.alerts.conditions`)."""
+        return CONDITIONS[self.condition]
+
+    @property
     def rate_based(self) -> bool:
         """Judged over a window (and so also resolved), not per score."""
-        return self.condition is not Condition.SCORE_BELOW
+        return self.kind.windowed
 
 
 _ALERT_KEYS = frozenset({"name", "scorer", *(c.value for c in Condition), "window", "min_count", "where",
                          "cooldown", "link_template", "notify"})
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 _ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -95,59 +90,19 @@ def _parse_alert(s: Section, environ: Mapping[str, str]) -> AlertConfig:
     s.reject_unknown(_ALERT_KEYS)
     name = s.req_str("name")
     scorer = s.req_str("scorer", f"required (a scorer name, or {ANY_SCORER!r} for every scorer)")
-    condition, threshold = _condition(s)
-    window_s, min_count = 0.0, 1
-    if condition is Condition.SCORE_BELOW:
-        for key in ("window", "min_count"):
-            if s.has(key):
-                raise ConfigError(f"{s.where(key)}: only used with failure_rate_above or errors_above")
-    else:
-        if not s.has("window"):
-            raise ConfigError(f"{s.where('window')}: required for {condition.value} (e.g. 5m)")
-        window_s = parse_duration(s.data["window"], s.where("window"))
-        if condition is Condition.ERRORS_ABOVE and s.has("min_count"):
-            raise ConfigError(f"{s.where('min_count')}: only used with failure_rate_above")
-        min_count = s.integer("min_count", 1, minimum=1)
+    condition, settings = parse_condition(s)
     where = s.mapping("where")
     for key, value in where.items():
         if not isinstance(value, str | int | float | bool):
             raise ConfigError(f"{s.where('where')}.{key}: must be a scalar value")
     cooldown = s.data.get("cooldown")
     return AlertConfig(
-        name=name, scorer=scorer, condition=condition, threshold=threshold, window_s=window_s,
-        min_count=min_count, where={str(k): v for k, v in where.items()},
+        name=name, scorer=scorer, condition=condition.key, threshold=settings.threshold,
+        window_s=settings.window_s, min_count=settings.min_count, where={str(k): v for k, v in where.items()},
         cooldown_s=DEFAULT_COOLDOWN_S if cooldown is None
         else parse_duration(cooldown, s.where("cooldown"), allow_zero=True),
         link_template=_link_template(s), webhook=_notify(s.section("notify"), environ),
     )
-
-
-def _condition(s: Section) -> tuple[Condition, float]:
-    present = [c for c in Condition if s.has(c.value)]
-    if len(present) != 1:
-        options = ", ".join(c.value for c in Condition)
-        found = f" (found {', '.join(c.value for c in present)})" if present else ""
-        raise ConfigError(f"{s.path}: exactly one condition is required: {options}{found}")
-    condition = present[0]
-    if condition is Condition.ERRORS_ABOVE:
-        return condition, float(s.integer(condition.value, 0))
-    value = s.number(condition.value, 0.0)
-    if condition is Condition.FAILURE_RATE_ABOVE and value >= 1:
-        raise ConfigError(f"{s.where(condition.value)}: must be a share below 1 (0.2 = 20%), got {value!r}")
-    return condition, value
-
-
-def parse_duration(value: Any, where: str, *, allow_zero: bool = False) -> float:
-    """``30s``, ``5m``, ``1h``, ``500ms`` or a number of seconds → seconds."""
-    if isinstance(value, bool):
-        raise ConfigError(f"{where}: expected a duration like 30s, 5m or 1h, got {value!r}")
-    match = _DURATION.match(str(value)) if isinstance(value, str | int | float) else None
-    if match is None:
-        raise ConfigError(f"{where}: expected a duration like 30s, 5m or 1h, got {value!r}")
-    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    if seconds <= 0 and not (allow_zero and seconds == 0):
-        raise ConfigError(f"{where}: must be longer than 0, got {value!r}")
-    return seconds
 
 
 def _link_template(s: Section) -> str | None:

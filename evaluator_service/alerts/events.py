@@ -1,6 +1,6 @@
 """What alerts look at: one :class:`ScoreEvent` per evaluation result, taken from an enriched span.
 
-Built on the scoring worker's task (cheap: no I/O), then queued for the alert manager, so alerting never
+Built on the scoring dispatcher's task (cheap: no I/O), then queued for the alert manager, so alerting never
 slows scoring down.
 """
 
@@ -15,7 +15,7 @@ from judgeval import semconv
 from judgeval.protocol.otlp_values import attributes_dict
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
 
-from evaluator_service.alerts.config import ANY_SCORER, AlertConfig, Condition
+from evaluator_service.alerts.config import ANY_SCORER, AlertConfig
 from evaluator_service.scoring.contract import ScoreResult
 from evaluator_service.span_fields import span_fields
 
@@ -63,25 +63,12 @@ def score_events(span: Span, results: Sequence[ScoreResult], resource_envelope: 
 
 
 def applies(alert: AlertConfig, event: ScoreEvent) -> bool:
-    """``event`` is about the alert's scorer and passes its ``where`` filter."""
+    """``event`` is about the alert's scorer, passes its ``where`` filter, and is the kind of event its
+    condition looks at (a score, or an error)."""
     if alert.scorer not in (ANY_SCORER, event.scorer):
         return False
     for key, expected in alert.where.items():
         actual = event.attributes.get(key)
         if actual is None or (actual != expected and str(actual) != str(expected)):
             return False
-    return True
-
-
-def breach_kind(alert: AlertConfig, event: ScoreEvent) -> tuple[bool, bool] | None:
-    """How ``event`` counts for ``alert``: ``(counted, bad)``, or ``None`` when it does not count.
-
-    ``score_below`` counts scores (bad: below the threshold); ``failure_rate_above`` counts scores (bad:
-    unsuccessful); ``errors_above`` counts errors only (every one is bad)."""
-    if alert.condition is Condition.ERRORS_ABOVE:
-        return (True, True) if event.is_error else None
-    if event.value is None:
-        return None
-    if alert.condition is Condition.SCORE_BELOW:
-        return True, event.value < alert.threshold
-    return True, event.succeeded is False
+    return alert.kind.applies_to(event)

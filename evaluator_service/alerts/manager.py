@@ -1,7 +1,7 @@
 """The alert manager: judges score events against the ``alerts:`` rules and sends notifications.
 
 Three background tasks, none on the scoring path: the *consumer* takes :class:`ScoreEvent` s from a
-bounded queue the scoring worker fills without waiting (:meth:`AlertManager.observe`); the *ticker*
+bounded queue the scoring dispatcher fills without waiting (:meth:`AlertManager.observe`); the *ticker*
 writes window counts to the shared state every tick and judges rate-based alerts; the *sender* delivers
 notifications (log line, webhook with retries). Which replica notifies is decided in the shared state,
 so replicas sharing a database notify once per cooldown.
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import httpx
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from evaluator_service.alerts.config import ANY_SCORER, AlertConfig, Condition
-from evaluator_service.alerts.events import ScoreEvent, applies, breach_kind, score_events
+from evaluator_service.alerts.config import ANY_SCORER, AlertConfig
+from evaluator_service.alerts.events import ScoreEvent, applies, score_events
 from evaluator_service.alerts.notify import DeliveryResult, Notification, NotificationState, deliver_webhook
 from evaluator_service.alerts.tracking import AlertTracker
 from evaluator_service.metrics import EvaluatorMetrics
@@ -66,7 +66,7 @@ class AlertManager:
         self._state_failing = False
 
     def observe(self, span: Span, results: Sequence[ScoreResult], resource_envelope: bytes) -> None:
-        """Scoring-worker hook: queue the span's results for judgement. Never blocks; when the queue is
+        """Scoring-dispatcher hook: queue the span's results for judgement. Never blocks; when the queue is
         full the events are dropped and counted (alerting must not slow scoring down)."""
         if self._events is None or not self.alerts:
             return
@@ -130,9 +130,9 @@ class AlertManager:
 
     async def _judge(self, tracker: AlertTracker, event: ScoreEvent) -> None:
         alert = tracker.alert
-        if not applies(alert, event) or (kind := breach_kind(alert, event)) is None:
+        if not applies(alert, event):
             return
-        _, bad = kind
+        bad = alert.kind.is_bad(alert.threshold, event)
         if alert.rate_based:
             tracker.count(event, bad)
         elif bad and event.value is not None:
@@ -171,7 +171,7 @@ class AlertManager:
         for tracker in self._trackers.values():
             if tracker.alert.rate_based:
                 await self._judge_window(tracker, now)
-            elif tracker.last_breach is not None and now - tracker.last_breach >= tracker.alert.cooldown_s:
+            elif tracker.alert.kind.quiet_resolution_due(tracker.last_breach, now, tracker.alert.cooldown_s):
                 tracker.last_breach = None  # a quiet cooldown ends a score_below firing (no message)
                 await self._state.claim_alert_resolved(tracker.alert.name, 0.0)
 
@@ -188,12 +188,9 @@ class AlertManager:
         total, bad = window.total, window.failures
         if not bad:
             tracker.examples.clear()  # offenders that left the window must not illustrate the next firing
-        if alert.condition is Condition.ERRORS_ABOVE:
-            observed, breached = float(bad), bad > alert.threshold
-        else:
-            observed = bad / total if total else 0.0
-            breached = total >= alert.min_count and observed > alert.threshold
-        if breached:
+        verdict = alert.kind.judge_window(alert.threshold, alert.min_count, total, bad)
+        observed = verdict.observed
+        if verdict.breached:
             await self._fire(tracker, observed, only_on_transition=True)
         elif not window.firing:
             if observed != tracker.recorded_value:  # a write only when the value moved

@@ -1,4 +1,4 @@
-"""The dispatcher's behavior hook: put a failing span into a behavior and say what to write onto the span.
+"""The scoring dispatcher's behavior hook: put a failing span into a behavior, say what to write on the span.
 
 ::
 

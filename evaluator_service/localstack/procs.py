@@ -21,6 +21,10 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from opentelemetry.sdk.environment_variables import OTEL_SDK_DISABLED
+
+from evaluator_service.errors import EvaluatorError
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COLLECTOR_CONFIG_DIR = REPO_ROOT / "collector-config"
 OTEL_BINARIES_SCRIPT = REPO_ROOT / "scripts" / "otel-binaries"
@@ -33,7 +37,7 @@ READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 
 
-class BinariesUnavailable(RuntimeError):
+class BinariesUnavailable(EvaluatorError, RuntimeError):
     """The binaries cannot be built here because Go is missing (the script exited with code 3)."""
 
 
@@ -78,7 +82,7 @@ def free_endpoint() -> str:
     return f"127.0.0.1:{free_port()}"
 
 
-class ProcessFailed(RuntimeError):
+class ProcessFailed(EvaluatorError, RuntimeError):
     """A binary exited or never became ready; the message carries the tail of its log."""
 
 
@@ -154,7 +158,7 @@ def run_binary(
 ) -> Iterator[RunningProcess]:
     """Start a Go binary with ``env`` added to the environment, wait until ready, stop it on exit."""
     # Keep the binaries' own OTel SDKs from exporting anywhere the host environment points them.
-    with run_process(name, argv, {**os.environ, "OTEL_SDK_DISABLED": "true", **env}, log_path,
+    with run_process(name, argv, {**os.environ, OTEL_SDK_DISABLED: "true", **env}, log_path,
                      health_url=health_url) as process:
         yield process
 

@@ -15,8 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from judgeval import semconv
+from judgeval import environment_variables
+from opentelemetry.sdk.environment_variables import OTEL_SERVICE_NAME
 
+from evaluator_service.errors import EvaluatorError
 from evaluator_service.localstack.procs import REPO_ROOT, RunningProcess, run_process
 
 EXAMPLES_DIR = REPO_ROOT / "examples"
@@ -25,7 +27,7 @@ MULTI_AGENT_DIR = EXAMPLES_DIR / "multi_agent"
 BIN_DIR = Path(sys.executable).parent
 
 
-class StackError(RuntimeError):
+class StackError(EvaluatorError, RuntimeError):
     """A step of the local stack failed; the message says which and shows the output."""
 
 
@@ -68,7 +70,7 @@ def start_evaluator(
         "--data-dir", str(env.work_dir / f"{name}-data"), *extra_args,
     ]
     # The key reaches the evaluator through its environment, never its command line (visible in ps).
-    process_env = env.process_env(**{semconv.JUDGMENT_API_KEY: env.api_key})
+    process_env = env.process_env(**{environment_variables.JUDGMENT_API_KEY: env.api_key})
     with run_process(name, argv, process_env, env.work_dir / f"{name}.log",
                      ready_log=r"judgeval-evaluator listening on") as process:
         yield EvaluatorInstance(listen, process)
@@ -80,7 +82,8 @@ def upload_docs_scorer(env: StackEnv, evaluator_endpoint: str) -> str:
     requirements = CUSTOMER_SERVICE_DIR / "requirements.txt"
     argv = [str(BIN_DIR / "judgeval"), "upload_scorer", str(scorer_file), str(requirements), "--overwrite"]
     cli_env = env.process_env(
-        **{semconv.JUDGMENT_API_URL: evaluator_endpoint, semconv.JUDGMENT_API_KEY: env.api_key}
+        **{environment_variables.JUDGMENT_API_URL: evaluator_endpoint,
+           environment_variables.JUDGMENT_API_KEY: env.api_key}
     )
     result = subprocess.run(argv, env=cli_env, capture_output=True, text=True, timeout=900, check=False)
     if result.returncode != 0:
@@ -96,7 +99,7 @@ def run_example(env: StackEnv, otlp_endpoint: str, name: str, script: Path, serv
         OTEL_EXPORTER_OTLP_ENDPOINT=f"http://{otlp_endpoint}",
         OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
     )
-    process_env.pop("OTEL_SERVICE_NAME", None)
+    process_env.pop(OTEL_SERVICE_NAME, None)
     result = subprocess.run(
         [sys.executable, script.name], cwd=script.parent, env=process_env,
         capture_output=True, text=True, timeout=300, check=False,

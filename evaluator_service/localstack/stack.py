@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from evaluator_service import environment_variables
 from evaluator_service.localstack.jaeger_query import JaegerQuery
 from evaluator_service.localstack.procs import (
     JAEGER_LOCAL_CONFIG,
@@ -88,12 +89,12 @@ def collector_env(
     storage_dir = work_dir / "collector-queues"
     storage_dir.mkdir(parents=True, exist_ok=True)
     return {
-        "JUDGEVAL_COLLECTOR_GRPC_ENDPOINT": free_endpoint(),
-        "JUDGEVAL_COLLECTOR_HTTP_ENDPOINT": free_endpoint(),
-        "JUDGEVAL_COLLECTOR_HEALTH_ENDPOINT": free_endpoint(),
-        "JUDGEVAL_COLLECTOR_STORAGE_DIR": str(storage_dir),
-        "JUDGEVAL_EVALUATOR_ENDPOINT": evaluator_endpoint,
-        "JUDGEVAL_BACKEND_ENDPOINT": backend_endpoint,
+        environment_variables.JUDGEVAL_COLLECTOR_GRPC_ENDPOINT: free_endpoint(),
+        environment_variables.JUDGEVAL_COLLECTOR_HTTP_ENDPOINT: free_endpoint(),
+        environment_variables.JUDGEVAL_COLLECTOR_HEALTH_ENDPOINT: free_endpoint(),
+        environment_variables.JUDGEVAL_COLLECTOR_STORAGE_DIR: str(storage_dir),
+        environment_variables.JUDGEVAL_EVALUATOR_ENDPOINT: evaluator_endpoint,
+        environment_variables.JUDGEVAL_BACKEND_ENDPOINT: backend_endpoint,
         **extra,
     }
 
@@ -111,11 +112,12 @@ def start_collector(
     argv = [str(otelcol_binary), f"--config={config}"]
     with run_binary_on_free_ports(
         "otelcol", argv, lambda: collector_env(work_dir, evaluator_endpoint, backend_endpoint, **extra_env),
-        work_dir / "otelcol.log", lambda env: f"http://{env['JUDGEVAL_COLLECTOR_HEALTH_ENDPOINT']}/",
+        work_dir / "otelcol.log",
+        lambda env: f"http://{env[environment_variables.JUDGEVAL_COLLECTOR_HEALTH_ENDPOINT]}/",
     ) as (env, process):
         yield CollectorInstance(
-            grpc_endpoint=env["JUDGEVAL_COLLECTOR_GRPC_ENDPOINT"],
-            http_endpoint=env["JUDGEVAL_COLLECTOR_HTTP_ENDPOINT"],
+            grpc_endpoint=env[environment_variables.JUDGEVAL_COLLECTOR_GRPC_ENDPOINT],
+            http_endpoint=env[environment_variables.JUDGEVAL_COLLECTOR_HTTP_ENDPOINT],
             env=env,
             process=process,
         )

@@ -21,13 +21,16 @@ import sys
 import uuid
 from pathlib import Path
 
+from judgeval.environment_variables import JUDGMENT_PREFIX
+
+from evaluator_service.errors import EvaluatorError
 from evaluator_service.registry.validation import normalized_requirements
 
 PIP_ERROR_TAIL_CHARS = 4000
 _READY_MARKER = ".judgeval-ready"
 
 
-class RequirementsInstallError(Exception):
+class RequirementsInstallError(EvaluatorError):
     """pip could not install the requirements; the message ends with pip's own output (tail)."""
 
 
@@ -95,7 +98,7 @@ class EnvironmentInstaller:
     async def _run(self, argv: list[str], what: str) -> None:
         process = await asyncio.create_subprocess_exec(
             *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            env={k: v for k, v in os.environ.items() if not k.startswith("JUDGMENT_")},
+            env={k: v for k, v in os.environ.items() if not k.startswith(JUDGMENT_PREFIX)},
         )
         try:
             output, _ = await asyncio.wait_for(process.communicate(), self.pip_timeout_s)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from judgeval.semconv import scorer_key
 
+from evaluator_service.errors import EvaluatorError
 from evaluator_service.registry.environments import EnvironmentInstaller
 from evaluator_service.registry.validation import InvalidUpload, validate_upload
 from evaluator_service.state import (
@@ -53,11 +54,11 @@ class UploadMode(enum.Enum):
     NEW_VERSION = "new_version"
 
 
-class ScorerExists(Exception):
+class ScorerExists(EvaluatorError):
     """The name is taken and the upload asked neither to overwrite nor to add a version."""
 
 
-class ScorerNotFound(LookupError):
+class ScorerNotFound(EvaluatorError, LookupError):
     """No scorer (or no such version of it) is stored."""
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from judgeval.scorers.source_check import ScorerSourceError, select_scorer_class
 from packaging.requirements import InvalidRequirement, Requirement
 
+from evaluator_service.errors import EvaluatorError
+
 MAX_SOURCE_BYTES = 1024 * 1024
 MAX_REQUIREMENTS_BYTES = 64 * 1024
 MAX_NAME_CHARS = 200
@@ -21,7 +23,7 @@ _RESERVED_MODULES = frozenset({"judgeval", "evaluator_service", "openai", "pydan
 _UNSAFE_MODULE_CHARS = re.compile(r"[^A-Za-z0-9_]")
 
 
-class InvalidUpload(ValueError):
+class InvalidUpload(EvaluatorError, ValueError):
     """The upload cannot be accepted; the message says what to fix."""
 
 

@@ -28,7 +28,7 @@ _EXPORTS = {
     "parse_scorer_env": "config",
     "add_sandbox_arguments": "options", "sandbox_config_from_args": "options",
     "SandboxPool": "pool", "SandboxUnavailable": "pool",
-    "ScorerProgram": "process", "WorkerFailed": "process", "WorkerInterrupted": "process",
+    "ScorerProgram": "worker_handle", "WorkerFailed": "worker_handle", "WorkerInterrupted": "worker_handle",
     "UploadedScorer": "uploaded_source", "UploadedScorerSource": "uploaded_source",
 }
 __all__ = sorted(_EXPORTS)

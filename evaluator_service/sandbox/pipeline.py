@@ -42,10 +42,10 @@ class SandboxRequest:
 
     payload: dict[str, Any]
     future: asyncio.Future[dict[str, Any]]
-    worker: PipelinedWorker | None = None
+    worker: WorkerPipeline | None = None
 
 
-class PipelinedWorker:
+class WorkerPipeline:
     """A started :class:`SandboxWorker` with up to ``concurrency`` requests in flight. ``on_change`` is
     called whenever it frees room or stops (the pool then dispatches again)."""
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from evaluator_service.errors import EvaluatorError
 from evaluator_service.sandbox.config import SandboxConfig
 from evaluator_service.sandbox.plan import Identity, build_plan, launcher_command, sandbox_identity
 from evaluator_service.sandbox.program_pool import ProgramPool
@@ -20,7 +21,7 @@ from evaluator_service.sandbox.worker_handle import SandboxWorker, ScorerProgram
 _log = logging.getLogger(__name__)
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(EvaluatorError, RuntimeError):
     """``isolation="namespaces"`` (or ``network="none"``) was asked but this host cannot provide it."""
 
 

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from evaluator_service.sandbox.config import SandboxConfig
-from evaluator_service.sandbox.pipeline import PipelinedWorker, SandboxRequest
+from evaluator_service.sandbox.pipeline import SandboxRequest, WorkerPipeline
 from evaluator_service.sandbox.worker_handle import SandboxWorker, ScorerProgram, WorkerFailed
 
 START_RETRY_S = 1.0
@@ -30,7 +30,7 @@ class ProgramPool:
         self.program = program
         self._config = config
         self._start_process = start
-        self._workers: list[PipelinedWorker] = []
+        self._workers: list[WorkerPipeline] = []
         self._queue: deque[SandboxRequest] = deque()
         self._starting = 0
         self._no_start_until = 0.0
@@ -107,7 +107,7 @@ class ProgramPool:
 
     def _reap(self) -> None:
         """Forget dead workers; stop retired ones that finished their requests."""
-        keep: list[PipelinedWorker] = []
+        keep: list[WorkerPipeline] = []
         for worker in self._workers:
             done = self._retiring and not self._queue
             if worker.alive and (worker.load or (worker.accepting and not done)):
@@ -121,7 +121,7 @@ class ProgramPool:
         ready = [w for w in self._workers if w.room > 0]
         if not ready or not self._queue:
             return
-        batches: dict[PipelinedWorker, list[SandboxRequest]] = {w: [] for w in ready}
+        batches: dict[WorkerPipeline, list[SandboxRequest]] = {w: [] for w in ready}
         while self._queue:
             room = [w for w in ready if w.room > len(batches[w])]
             if not room:
@@ -156,7 +156,7 @@ class ProgramPool:
             raise
         self._starting -= 1
         limits, concurrency = self._config.limits, self._config.worker_concurrency
-        self._workers.append(PipelinedWorker(process, limits, concurrency, self._kick))
+        self._workers.append(WorkerPipeline(process, limits, concurrency, self._kick))
         self._kick()
 
     def _start_failed(self, exc: WorkerFailed) -> None:

@@ -12,12 +12,14 @@ import os
 import struct
 from typing import Any
 
+from evaluator_service.errors import EvaluatorError
+
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 _HEADER = struct.Struct(">I")
 _BATCH_OVERHEAD = len(b'{"requests":[]}')
 
 
-class ProtocolError(Exception):
+class ProtocolError(EvaluatorError):
     """The peer sent something that is not a frame, or closed the pipe."""
 
 

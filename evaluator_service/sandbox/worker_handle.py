@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evaluator_service.errors import EvaluatorError
 from evaluator_service.sandbox.config import SandboxConfig
 from evaluator_service.sandbox.plan import Identity, build_plan, launcher_command
 from evaluator_service.sandbox.protocol import ProtocolError, read_frame
@@ -19,7 +20,7 @@ from evaluator_service.sandbox.protocol import ProtocolError, read_frame
 OUTPUT_TAIL_CHARS = 2000
 
 
-class WorkerFailed(Exception):
+class WorkerFailed(EvaluatorError):
     """The worker died, timed out or broke the protocol; the message says which, for the span."""
 
 
@@ -41,7 +42,7 @@ class WorkerInterrupted(WorkerFailed):
 
 class SandboxWorker:
     """One worker process: start it, send it frames, read its frames, kill it. Which requests are in
-    flight on it is :class:`~evaluator_service.sandbox.pipeline.PipelinedWorker`'s business."""
+    flight on it is :class:`~evaluator_service.sandbox.pipeline.WorkerPipeline`'s business."""
 
     def __init__(self, program: ScorerProgram, config: SandboxConfig, *, namespaces: bool,
                  identity: Identity | None, hidden: list[str]) -> None:

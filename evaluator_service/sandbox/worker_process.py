@@ -32,6 +32,7 @@ import traceback
 import typing
 from typing import Any
 
+from evaluator_service.errors import EvaluatorError
 from evaluator_service.sandbox.protocol import MAX_FRAME_BYTES, ProtocolError, read_frame, write_frame_fd
 
 _FATAL_ERRORS = {"AuthenticationError", "PermissionDeniedError"}
@@ -127,7 +128,7 @@ def _example_type(cls: type) -> Any:
     return Example
 
 
-class InvalidExample(Exception):
+class InvalidExample(EvaluatorError):
     """The example's fields do not fit the scorer's Example class."""
 
 

@@ -1,8 +1,8 @@
-"""The contract between the evaluator's workers and every kind of scorer.
+"""The contract between the evaluator's scorer runner and every kind of scorer.
 
 A scorer is anything with a ``name`` and an ``async score(example, request)`` that returns a
 :class:`ScoreOutcome` or raises one of the :class:`ScoringError` subclasses below. Built-in scorers,
-YAML-configured LLM judges and uploaded (sandboxed) scorers all implement it, so the worker's timeout,
+YAML-configured LLM judges and uploaded (sandboxed) scorers all implement it, so the runner's timeout,
 retry, pause and rate-budget logic is written once.
 
 ``score`` must not block the event loop: CPU-bound or untrusted work goes to a thread or a sandbox process.
@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef
+
+from evaluator_service.errors import EvaluatorError
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +65,7 @@ class ScoreResult:
         return None if self.outcome is None else self.succeeded
 
 
-class ScoringError(Exception):
+class ScoringError(EvaluatorError):
     """Scoring did not produce a score. ``kind`` is a short machine-readable word used in metrics and
     in the ``judgeval.eval.error`` attribute."""
 
@@ -77,7 +79,7 @@ class TransientScorerError(ScoringError):
 
 
 class FatalScorerError(ScoringError):
-    """The judge rejects our credentials or billing (401/403/402, insufficient quota). The worker pauses
+    """The judge rejects our credentials or billing (401/403/402, insufficient quota). The runner pauses
     the scorer until an operator resumes it; retrying would only burn the budget."""
 
     kind = "auth"
@@ -102,7 +104,7 @@ class ScorerCrashedError(ScoringError):
 
 
 class Scorer(Protocol):
-    """What a worker runs."""
+    """What the scorer runner runs."""
 
     name: str
 

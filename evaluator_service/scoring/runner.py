@@ -157,7 +157,7 @@ class ScorerRunner:
             return None  # retries and pauses wait: the async path runs it again
         except ScoringError as exc:
             raise _Failed(exc.kind, str(exc)) from None
-        except Exception as exc:  # a scorer's bug must not take the worker down
+        except Exception as exc:  # a scorer's bug must not take the runner down
             logger.exception("scorer %r raised", name)
             raise _Failed("scorer_error", f"{type(exc).__name__}: {exc}") from None
         coroutine.close()  # it awaited after all: not inline-safe, so the async path runs it again
@@ -213,7 +213,7 @@ class ScorerRunner:
                 raise _Failed(exc.kind, str(exc)) from None
             except ScoringError as exc:
                 raise _Failed(exc.kind, str(exc)) from None
-            except Exception as exc:  # a scorer's bug must not take the worker down
+            except Exception as exc:  # a scorer's bug must not take the runner down
                 logger.exception("scorer %r raised", name)
                 raise _Failed("scorer_error", f"{type(exc).__name__}: {exc}") from None
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from evaluator_service.errors import EvaluatorError
 from evaluator_service.state.alert_rows import AlertState
 from evaluator_service.state.behavior_rows import BehaviorState
 from evaluator_service.state.pauses import PauseState
@@ -30,7 +31,7 @@ from evaluator_service.state.scorer_versions import ScorerVersionState
 __all__ = ["SharedState", "StateUnavailable"]
 
 
-class StateUnavailable(Exception):
+class StateUnavailable(EvaluatorError):
     """The state database cannot be reached or refused the operation; the message never holds a password."""
 
 

@@ -242,6 +242,56 @@ JUDGEVAL_BEHAVIOR_NEW: Final = "judgeval.behavior.new"
 JUDGEVAL_BEHAVIOR_SCORER: Final = "judgeval.behavior.scorer"
 """Name of the failing scorer whose result was grouped (a span may fail several scorers)."""
 
+# --- judgeval namespace: metric instrument names (recorded by the evaluator) -------------------------
+# Instruments, not attributes: ``METRIC_`` marks them apart from the attribute keys above.
+
+METRIC_SPANS_ACCEPTED: Final = "judgeval.evaluator.spans.accepted"
+"""Counter of spans durably accepted by the evaluator's OTLP ``Export``."""
+
+METRIC_SPANS_REJECTED: Final = "judgeval.evaluator.spans.rejected"
+"""Counter of spans the evaluator refused (queue full or invalid ids), by ``reason``."""
+
+METRIC_SPANS_EXPORTED: Final = "judgeval.evaluator.spans.exported"
+"""Counter of spans the downstream acknowledged."""
+
+METRIC_SPANS_DROPPED: Final = "judgeval.evaluator.spans.dropped"
+"""Counter of spans the downstream permanently refused, by ``reason``."""
+
+METRIC_SPANS_SCORED: Final = "judgeval.evaluator.spans.scored"
+"""Counter of tagged spans processed, by final eval ``status``."""
+
+METRIC_SCORING_ERRORS: Final = "judgeval.evaluator.scoring.errors"
+"""Counter of scoring attempts that produced no score, by ``scorer`` and ``kind``."""
+
+METRIC_SCORING_DURATION: Final = "judgeval.evaluator.scoring.duration"
+"""Histogram of seconds to score one request (retries included), by ``scorer``."""
+
+METRIC_SCORE_VALUE: Final = "judgeval.evaluator.score.value"
+"""Histogram of score values, by ``scorer``."""
+
+METRIC_SCORE_RESULTS: Final = "judgeval.evaluator.score.results"
+"""Counter of evaluation results per scorer, attribute ``result``: ``pass``, ``fail`` or ``error`` (a scoring
+error is counted apart from a failing score)."""
+
+METRIC_QUEUE_DEPTH: Final = "judgeval.evaluator.queue.depth"
+"""Gauge of spans in the durable queue."""
+
+METRIC_SCORERS_PAUSED: Final = "judgeval.evaluator.scorers.paused"
+"""Gauge of scorers currently paused."""
+
+METRIC_ALERTS_FIRED: Final = "judgeval.alerts.fired"
+"""Counter of alert firing notifications, by ``alert``."""
+
+METRIC_BEHAVIORS_ASSIGNED: Final = "judgeval.behaviors.assigned"
+"""Counter of failing spans assigned to a behavior, by ``behavior`` and ``scorer``."""
+
+METRIC_BEHAVIORS_DISCOVERED: Final = "judgeval.behaviors.discovered"
+"""Counter of newly discovered behaviors, by ``scorer``."""
+
+METRIC_BEHAVIORS_ERRORS: Final = "judgeval.behaviors.errors"
+"""Counter of failing spans exported without a behavior, by ``kind``."""
+
+
 class ScoreField(StrEnum):
     """Leaf names under ``judgeval.score.<scorer_key>.``."""
 
@@ -315,36 +365,3 @@ def scorer_key(scorer_name: str) -> str:
 def score_attribute(scorer_name: str, field: ScoreField) -> str:
     """Flat span attribute for one field of one scorer's result: ``judgeval.score.<key>.<field>``."""
     return f"{JUDGEVAL_SCORE_PREFIX}{scorer_key(scorer_name)}.{field.value}"
-
-
-# --- environment variables -------------------------------------------------------------------------
-
-JUDGMENT_MONITORING: Final = "JUDGMENT_MONITORING"
-"""``false`` disables tracing: decorators return the original function and no exporter is created.
-Read once, when a ``Tracer`` is constructed."""
-
-JUDGMENT_EVALUATIONS: Final = "JUDGMENT_EVALUATIONS"
-"""``false`` disables scoring: ``async_evaluate`` returns immediately. Read once, when a ``Tracer`` is
-constructed."""
-
-JUDGMENT_API_URL: Final = "JUDGMENT_API_URL"
-"""``host:port`` of the evaluator's admin gRPC API, used by the ``judgeval`` CLI."""
-
-JUDGMENT_API_KEY: Final = "JUDGMENT_API_KEY"
-"""Bearer token for the evaluator's admin API."""
-
-JUDGEVAL_CAPTURE_MAX_CHARS: Final = "JUDGEVAL_CAPTURE_MAX_CHARS"
-"""Cap on captured inputs, outputs and message content per attribute (default 8192 characters)."""
-
-JUDGEVAL_CAPTURE_CONTENT: Final = "JUDGEVAL_CAPTURE_CONTENT"
-"""``false`` stops recording inputs, outputs and LLM message content on spans."""
-
-JUDGEVAL_OPENAI_SPANS: Final = "JUDGEVAL_OPENAI_SPANS"
-"""Who creates OpenAI LLM spans: ``auto`` (default: judgeval, unless the official OpenTelemetry OpenAI
-instrumentation is active, then only it), ``judgeval`` (always judgeval) or ``off`` (judgeval never does)."""
-
-OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: Final = (
-    "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
-)
-"""The official GenAI instrumentations' content-capture mode; the judgeval distro defaults it to
-``span_only`` (their util takes a mode, so ``true`` would mean no content)."""

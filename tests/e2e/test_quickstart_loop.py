@@ -6,7 +6,6 @@ agent --OTLP--> collector --pending--> evaluator (uploaded docs' scorer, sandbox
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 
@@ -25,6 +24,7 @@ from evaluator_service.localstack.runner import (
     upload_docs_scorer,
 )
 from evaluator_service.localstack.stack import CollectorInstance, JaegerInstance, start_collector
+from tests.support.polling import eventually
 
 SCORER = "Package Inquiry Scorer"
 QUICKSTART_SPANS = {"run", "handle_request", "chat gpt-5-mini"}
@@ -55,13 +55,14 @@ def new_trace(
     """Run an example and return its trace once Jaeger holds every span named in ``complete``."""
     seen = {t[0].trace_id for t in query.find_traces(service)}
     run()
-    for _ in range(300):
-        fresh = [t for t in query.find_traces(service) if t[0].trace_id not in seen]
-        if fresh:
-            trace_id = fresh[0][0].trace_id
-            return query.wait_for_trace(trace_id, lambda spans: complete <= {s.name for s in spans}, 60)
-        time.sleep(0.2)
-    raise TimeoutError(f"no new {service} trace in Jaeger")
+    fresh = eventually(
+        lambda: [t for t in query.find_traces(service) if t[0].trace_id not in seen],
+        f"a new {service} trace in Jaeger",
+        timeout=60,
+        interval=0.2,
+    )
+    trace_id = fresh[0][0].trace_id
+    return query.wait_for_trace(trace_id, lambda spans: complete <= {s.name for s in spans}, 60)
 
 
 def by_name(spans: list[JaegerSpan]) -> dict[str, JaegerSpan]:

@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from evaluator.conftest import export, make_request, make_span, running, tagged_attributes
 from judgeval import semconv
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from evaluator_service.config import load_config
 from evaluator_service.localstack.stack import JaegerInstance
+from tests.support.evaluator import export, running
+from tests.support.polling import eventually
+from tests.support.spans import make_request, make_span, tagged_attributes
 
 SERVICE = "verdict-queries"
 POLITE = {"name": "polite", "type": "keyword", "options": {"keywords": ["thanks"]}}
@@ -52,12 +54,9 @@ def span_now(name: str, attributes: dict[str, Any]) -> Span:
     return span
 
 
-def wait_until_stored(jaeger: JaegerInstance, names: set[str], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while (seen := tag_search(jaeger, {})) != names:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"Jaeger has {sorted(seen)} of {sorted(names)}")
-        time.sleep(0.2)
+def wait_until_stored(jaeger: JaegerInstance, names: set[str]) -> None:
+    eventually(lambda: tag_search(jaeger, {}) == names,
+               lambda: f"Jaeger has {sorted(tag_search(jaeger, {}))} of {sorted(names)}", timeout=60.0)
 
 
 async def test_failures_and_errors_are_found_by_different_queries(jaeger: JaegerInstance, tmp_path: Path):

@@ -14,9 +14,8 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from evaluator_service.dispatcher import SCORING_BATCH
 from evaluator_service.scoring.contract import ScoreOutcome, Scorer
-
-from .conftest import export, make_request, make_span, running, tagged_attributes, wait_drained, wait_for
-from .test_plugins_and_metrics import metric_points
+from tests.support.evaluator import export, metric_points, running, wait_drained, wait_for
+from tests.support.spans import make_request, make_span, tagged_attributes
 
 KEYWORD = {"name": "order_mentioned", "type": "keyword", "options": {"keywords": ["order"]}}
 
@@ -111,7 +110,7 @@ async def test_a_span_put_back_to_wait_is_measured_once(make_config, receiver):
         await wait_for(receiver, lambda got: len(got) == 2)
         await wait_drained(app)
         points = metric_points(reader)
-    counts = {p.attributes["scorer"]: p.count for p in points["judgeval.evaluator.score.value"]}
+    counts = {p.attributes["scorer"]: p.count for p in points[semconv.METRIC_SCORE_VALUE]}
     assert counts == {"order_mentioned": 2, "waiting": 1}
-    durations = {p.attributes["scorer"]: p.count for p in points["judgeval.evaluator.scoring.duration"]}
+    durations = {p.attributes["scorer"]: p.count for p in points[semconv.METRIC_SCORING_DURATION]}
     assert durations == {"order_mentioned": 2, "waiting": 1}

@@ -14,7 +14,7 @@ import yaml
 from judgeval.testing.otlp_receiver import OtlpTraceReceiver
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
-from .conftest import make_request, make_span
+from tests.support.spans import make_request, make_span
 
 COMMAND = [sys.executable, "-m", "evaluator_service"]
 
@@ -110,4 +110,16 @@ def test_corrupt_queue_file_exits_1_without_traceback(tmp_path: Path):
     )
     assert result.returncode == 1
     assert "judgeval-evaluator: cannot start: file is not a database" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_data_dir_that_is_a_file_exits_1_with_the_reason(tmp_path: Path):
+    data = tmp_path / "data"
+    data.write_text("a file where the data directory should be")
+    result = subprocess.run(
+        [*COMMAND, "--listen", "127.0.0.1:0", "--data-dir", str(data)],
+        capture_output=True, text=True, timeout=60, env=clean_env(),
+    )
+    assert result.returncode == 1
+    assert "judgeval-evaluator: cannot start: [Errno 17] File exists" in result.stderr
     assert "Traceback" not in result.stderr

@@ -11,8 +11,8 @@ from judgeval import semconv
 from judgeval.semconv import EvalStatus, ScoreField, score_attribute
 
 from evaluator_service.app import EvaluatorApp
-
-from .conftest import by_name, export, make_request, make_span, names, running, tagged_attributes, wait_for
+from tests.support.evaluator import export, running, wait_for
+from tests.support.spans import by_name, make_request, make_span, names, tagged_attributes
 
 REGEX_CONFIG = {"pattern": r"\bsorry\b"}
 

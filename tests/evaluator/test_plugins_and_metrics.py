@@ -14,17 +14,8 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metric
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from evaluator_service.scoring.contract import ScoreOutcome, Scorer
-
-from .conftest import (
-    by_name,
-    export,
-    make_request,
-    make_span,
-    running,
-    tagged_attributes,
-    wait_drained,
-    wait_for,
-)
+from tests.support.evaluator import export, metric_points, running, wait_drained, wait_for
+from tests.support.spans import by_name, make_request, make_span, tagged_attributes
 
 
 class ConstantScorer:
@@ -80,17 +71,6 @@ async def test_extra_scorer_sources_and_service_installers(make_config, receiver
     assert "Broken Scorer: scorer_error: ValueError: bug in user code" in span[semconv.JUDGEVAL_EVAL_ERROR]
 
 
-def metric_points(reader: InMemoryMetricReader) -> dict[str, list[Any]]:
-    data = reader.get_metrics_data()
-    assert data is not None
-    out: dict[str, list[Any]] = {}
-    for resource_metrics in data.resource_metrics:
-        for scope_metrics in resource_metrics.scope_metrics:
-            for metric in scope_metrics.metrics:
-                out.setdefault(metric.name, []).extend(metric.data.data_points)
-    return out
-
-
 async def test_metrics_describe_the_work_on_a_private_provider(make_config, receiver):
     reader = InMemoryMetricReader()
     spans = [
@@ -104,23 +84,23 @@ async def test_metrics_describe_the_work_on_a_private_provider(make_config, rece
         await wait_for(receiver, lambda s: len(s) == 4)
         await wait_drained(app)
         points = metric_points(reader)
-    assert sum(p.value for p in points["judgeval.evaluator.spans.accepted"]) == 4
-    assert sum(p.value for p in points["judgeval.evaluator.spans.exported"]) == 4
-    statuses = {p.attributes["status"]: p.value for p in points["judgeval.evaluator.spans.scored"]}
+    assert sum(p.value for p in points[semconv.METRIC_SPANS_ACCEPTED]) == 4
+    assert sum(p.value for p in points[semconv.METRIC_SPANS_EXPORTED]) == 4
+    statuses = {p.attributes["status"]: p.value for p in points[semconv.METRIC_SPANS_SCORED]}
     assert statuses == {"scored": 2, "failed": 1}
     results = {
         (p.attributes["scorer"], p.attributes["result"]): p.value
-        for p in points["judgeval.evaluator.score.results"]
+        for p in points[semconv.METRIC_SCORE_RESULTS]
     }
     assert results == {("pii", "pass"): 1, ("pii", "fail"): 1, ("nope", "error"): 1}  # errors apart
     errors = {
-        (p.attributes["scorer"], p.attributes["kind"]) for p in points["judgeval.evaluator.scoring.errors"]
+        (p.attributes["scorer"], p.attributes["kind"]) for p in points[semconv.METRIC_SCORING_ERRORS]
     }
     assert errors == {("nope", "unknown_scorer")}
-    values = {p.attributes["scorer"]: p.sum for p in points["judgeval.evaluator.score.value"]}
+    values = {p.attributes["scorer"]: p.sum for p in points[semconv.METRIC_SCORE_VALUE]}
     assert values == {"pii": 1.0}  # the sum of 1.0 and 0.0
-    assert [p.value for p in points["judgeval.evaluator.queue.depth"]] == [0]
-    assert [p.value for p in points["judgeval.evaluator.scorers.paused"]] == [0]
+    assert [p.value for p in points[semconv.METRIC_QUEUE_DEPTH]] == [0]
+    assert [p.value for p in points[semconv.METRIC_SCORERS_PAUSED]] == [0]
 
 
 class MetricsSink(metrics_service_pb2_grpc.MetricsServiceServicer):
@@ -151,7 +131,7 @@ async def test_metrics_are_exported_over_otlp_when_an_endpoint_is_configured(mak
         # stopping the app flushes its private meter provider
     finally:
         server.stop(None)
-    assert {"judgeval.evaluator.spans.accepted", "judgeval.evaluator.queue.depth"} <= sink.names
+    assert {semconv.METRIC_SPANS_ACCEPTED, semconv.METRIC_QUEUE_DEPTH} <= sink.names
     # the evaluator's own telemetry never enters its queue
     assert [s.name for s in receiver.spans] == ["plain"]
 

@@ -12,7 +12,8 @@ from judgeval.protocol.otlp_values import to_any_value
 from judgeval.semconv import EvalStatus, ScoreField, score_attribute
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from .conftest import by_name, export, make_request, make_span, running, wait_for
+from tests.support.evaluator import export, running, wait_for
+from tests.support.spans import by_name, make_request, make_span
 
 ANSWER = "Your package ships tomorrow. " * 40  # long enough that a copy per rule would show
 SHIPS = {"name": "ships", "type": "keyword", "options": {"keywords": ["tomorrow"]}}

@@ -8,7 +8,8 @@ from __future__ import annotations
 from judgeval import semconv
 from judgeval.semconv import EvalStatus, ScoreField, score_attribute
 
-from .conftest import by_name, export, make_request, make_span, running, wait_for
+from tests.support.evaluator import export, running, wait_for
+from tests.support.spans import by_name, make_request, make_span
 
 SAMPLED_TRACE = (1).to_bytes(16, "big")
 UNSAMPLED_TRACE = (0xFF << 120 | 0xFFFFFFFFFFFFFF).to_bytes(16, "big")

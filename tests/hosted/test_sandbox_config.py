@@ -1,11 +1,15 @@
-"""Sandbox settings that come from evaluator flags (``--scorer-env``, ``--scorer-network``)."""
+"""Sandbox settings: the YAML ``sandbox:`` section, the ``--scorer-*`` flags, and flag > YAML > default."""
 
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+from evaluator_service.config import ConfigError, load_config
 from evaluator_service.sandbox import (
     DEFAULT_SCORER_ENV,
     SandboxConfig,
@@ -50,3 +54,99 @@ def test_evaluator_flags_build_the_config() -> None:
     assert (config.network, limits.wall_timeout_s, limits.memory_bytes) == ("none", 5, 300 << 20)
     assert (limits.max_requests_per_worker, config.worker_concurrency) == (50, 4)
     assert sandbox_config_from_args(parser.parse_args([])) == SandboxConfig()
+
+
+def _yaml(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "evaluator.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_yaml_section_sets_every_setting(tmp_path: Path) -> None:
+    config = load_config(config_file=_yaml(tmp_path, """
+sandbox:
+  env: [OPENAI_API_KEY, MY_JUDGE_TOKEN]
+  network: none
+  isolation: none
+  user: scorer
+  workers: 3
+  worker_concurrency: 4
+  timeout_s: 5
+  startup_timeout_s: 7
+  memory_mb: 300
+  cpu_seconds: 30
+  file_size_mb: 8
+  max_processes: 16
+  output_cap_bytes: 1024
+  max_requests: 50
+  idle_timeout_s: 9
+"""), environ={}).sandbox
+    assert config.env_allowlist == ("OPENAI_API_KEY", "MY_JUDGE_TOKEN")
+    assert (config.network, config.isolation, config.sandbox_user) == ("none", "none", "scorer")
+    assert (config.workers_per_scorer, config.worker_concurrency) == (3, 4)
+    assert config.limits == SandboxLimits(
+        wall_timeout_s=5, startup_timeout_s=7, cpu_seconds=30, memory_bytes=300 << 20,
+        file_size_bytes=8 << 20, max_processes=16, output_cap_bytes=1024, max_requests_per_worker=50,
+        idle_timeout_s=9,
+    )
+
+
+def test_no_section_and_an_empty_env_list(tmp_path: Path) -> None:
+    assert load_config(environ={}).sandbox == SandboxConfig()
+    empty_env = load_config(config_file=_yaml(tmp_path, "sandbox: {env: []}"), environ={})
+    assert empty_env.sandbox.env_allowlist == ()
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ("sandbox: [1]", "sandbox: must be a mapping"),
+        ("sandbox: {worker: 2}", "sandbox.worker: unknown key (allowed: "),
+        ("sandbox: {workers: 0}", "sandbox.workers: must be >= 1, got 0"),
+        ("sandbox: {worker_concurrency: 1.5}", "sandbox.worker_concurrency: must be an integer, got 1.5"),
+        ("sandbox: {max_requests: 0}", "sandbox.max_requests: must be >= 1, got 0"),
+        ("sandbox: {timeout_s: 0}", "sandbox.timeout_s: must be > 0, got 0"),
+        ("sandbox: {memory_mb: lots}", "sandbox.memory_mb: must be an integer, got 'lots'"),
+        ("sandbox: {network: bridge}", "sandbox.network: must be one of host, none, got 'bridge'"),
+        ("sandbox: {isolation: docker}", "sandbox.isolation: must be one of auto, namespaces, none, got"),
+        ("sandbox: {env: OPENAI_API_KEY}", "sandbox.env: must be a list of environment variable names"),
+        ("sandbox: {env: [OK, NOT-A-NAME]}", "sandbox.env[1]: 'NOT-A-NAME' is not an environment variable"),
+        ("sandbox: {env: [JUDGMENT_API_KEY]}", "sandbox.env[0]: JUDGMENT_API_KEY is the admin secret"),
+    ],
+)
+def test_yaml_mistakes_name_the_key(tmp_path: Path, section: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(config_file=_yaml(tmp_path, section), environ={})
+    assert message in str(info.value)
+
+
+def test_a_flag_wins_over_yaml_which_wins_over_the_default(tmp_path: Path) -> None:
+    yaml_config = load_config(config_file=_yaml(tmp_path, """
+sandbox: {workers: 5, timeout_s: 9, memory_mb: 200, network: none, env: [A_TOKEN]}
+"""), environ={}).sandbox
+    parser = argparse.ArgumentParser()
+    add_sandbox_arguments(parser)
+    config = sandbox_config_from_args(parser.parse_args(["--scorer-workers", "7", "--scorer-env", "B_TOKEN"]),
+                                      yaml_config)
+    assert (config.workers_per_scorer, config.env_allowlist) == (7, ("B_TOKEN",))  # flags
+    limits = config.limits
+    assert (limits.wall_timeout_s, limits.memory_bytes, config.network) == (9, 200 << 20, "none")  # YAML
+    assert config.worker_concurrency == SandboxConfig().worker_concurrency  # neither: the default
+    assert sandbox_config_from_args(parser.parse_args([]), yaml_config) == yaml_config
+
+
+def test_a_bad_flag_is_a_config_error_naming_it() -> None:
+    parser = argparse.ArgumentParser()
+    add_sandbox_arguments(parser)
+    with pytest.raises(ConfigError, match="--scorer-max-requests"):
+        sandbox_config_from_args(parser.parse_args(["--scorer-max-requests", "0"]))
+
+
+def test_the_evaluator_exits_2_on_a_bad_sandbox_section(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "evaluator_service", "--config", _yaml(tmp_path, "sandbox: {workers: 0}"),
+         "--data-dir", str(tmp_path / "data")],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == "config error: sandbox.workers: must be >= 1, got 0"

@@ -6,7 +6,7 @@ import gc
 import json
 
 import pytest
-from judgeval import semconv
+from judgeval import environment_variables, semconv
 from judgeval.instrumentation import JudgevalInstrumentor
 from judgeval.testing import RecordedOpenAIServer
 from judgeval.tracer import Tracer, wrap
@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from .conftest import PACKAGE_QUESTION
+from .zero_code import PACKAGE_QUESTION
 
 anthropic = pytest.importorskip("anthropic", reason="the anthropic extra is not installed")
 
@@ -192,7 +192,7 @@ def test_content_capture_off_keeps_only_metadata(
     exporter: InMemorySpanExporter,
     llm: RecordedOpenAIServer,
 ):
-    monkeypatch.setenv(semconv.JUDGEVAL_CAPTURE_CONTENT, "false")
+    monkeypatch.setenv(environment_variables.JUDGEVAL_CAPTURE_CONTENT, "false")
     client = wrap(_client(llm), tracer=Tracer(project_name="private", tracer_provider=provider))
     client.messages.create(model="c", max_tokens=10, system="secret rules", messages=QUESTION, tools=TOOLS)
     attrs = _only_span(exporter).attributes

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import openai
 import pytest
-from judgeval import semconv
+from judgeval import environment_variables, semconv
 from judgeval.instrumentation import JudgevalInstrumentor
 from judgeval.instrumentation.instrumentor import INSTRUMENTATION_NAME
 from judgeval.testing import OtlpTraceReceiver, ReceivedSpan, RecordedOpenAIServer
@@ -18,7 +18,7 @@ from judgeval.tracer._coexistence import OpenAiSpanMode, openai_span_mode
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from .conftest import OPENTELEMETRY_INSTRUMENT, instrumented_env, run_instrumented
+from .zero_code import OPENTELEMETRY_INSTRUMENT, instrumented_env, run_instrumented
 
 OFFICIAL_SCOPE = "opentelemetry.instrumentation.genai.openai"
 
@@ -62,7 +62,7 @@ def test_judgeval_mode_with_official_disabled(receiver: OtlpTraceReceiver, llm: 
         receiver,
         llm,
         OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="openai",
-        **{semconv.JUDGEVAL_OPENAI_SPANS: "judgeval"},
+        **{environment_variables.JUDGEVAL_OPENAI_SPANS: "judgeval"},
     )
     run_instrumented("plain_openai_app.py", env)
     spans = receiver.wait_for(lambda spans: len(_chat_spans(spans)) >= 2)
@@ -86,7 +86,7 @@ def test_in_process_judgeval_defers_to_the_official_instrumentor(
 
 
 def test_unknown_mode_means_auto(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture):
-    monkeypatch.setenv(semconv.JUDGEVAL_OPENAI_SPANS, "both")
+    monkeypatch.setenv(environment_variables.JUDGEVAL_OPENAI_SPANS, "both")
     with caplog.at_level(logging.WARNING, logger="judgeval"):
         assert openai_span_mode() is OpenAiSpanMode.AUTO
     assert "JUDGEVAL_OPENAI_SPANS='both'" in caplog.text

@@ -7,7 +7,7 @@ from importlib.metadata import entry_points
 
 import judgeval.instrumentation
 import pytest
-from judgeval import semconv
+from judgeval import environment_variables
 from judgeval.instrumentation import JudgevalConfigurator, JudgevalDistro, JudgevalInstrumentor
 from judgeval.instrumentation.distro import DISTRO_ENV_DEFAULTS, WIRE_EXPORTER_NAME
 from judgeval.tracer._wire_exporter import WireOtlpSpanExporter
@@ -43,8 +43,8 @@ def test_distro_only_fills_in_defaults(monkeypatch: pytest.MonkeyPatch):
     assert os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://collector:4317"
     assert os.environ["OTEL_TRACES_EXPORTER"] == WIRE_EXPORTER_NAME
     assert os.environ["OTEL_METRICS_EXPORTER"] == "none"
-    assert os.environ[semconv.JUDGEVAL_CAPTURE_CONTENT] == "true"
-    assert os.environ[semconv.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT] == "span_only"
+    assert os.environ[environment_variables.JUDGEVAL_CAPTURE_CONTENT] == "true"
+    assert os.environ[environment_variables.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT] == "span_only"
 
 
 def test_the_default_exporter_is_the_stock_grpc_one_with_the_wire_encoder():

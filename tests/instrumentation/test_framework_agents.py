@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
-from .conftest import PACKAGE_QUESTION
+from .zero_code import PACKAGE_QUESTION
 
 QUESTION = [{"role": "user", "content": PACKAGE_QUESTION}]
 OPENAI_AGENTS_SCOPE = "opentelemetry.instrumentation.openai_agents"

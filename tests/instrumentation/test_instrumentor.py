@@ -9,7 +9,7 @@ import json
 import openai
 import pytest
 import wrapt
-from judgeval import semconv
+from judgeval import environment_variables, semconv
 from judgeval.instrumentation import JudgevalInstrumentor
 from judgeval.instrumentation.instrumentor import INSTRUMENTATION_NAME, PATCH_TARGETS
 from judgeval.testing import RecordedOpenAIServer
@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from .conftest import PACKAGE_QUESTION
+from .zero_code import PACKAGE_QUESTION
 
 QUESTION = [{"role": "user", "content": PACKAGE_QUESTION}]
 
@@ -121,13 +121,13 @@ def test_openai_spans_off_switch(
     exporter: InMemorySpanExporter,
     llm: RecordedOpenAIServer,
 ):
-    monkeypatch.setenv(semconv.JUDGEVAL_OPENAI_SPANS, "off")
+    monkeypatch.setenv(environment_variables.JUDGEVAL_OPENAI_SPANS, "off")
     assert _client(llm).chat.completions.create(model="m", messages=QUESTION).choices
     assert exporter.get_finished_spans() == ()
 
 
 def test_monitoring_off_patches_nothing(monkeypatch: pytest.MonkeyPatch, provider: TracerProvider):
-    monkeypatch.setenv(semconv.JUDGMENT_MONITORING, "false")
+    monkeypatch.setenv(environment_variables.JUDGMENT_MONITORING, "false")
     instrumentor = JudgevalInstrumentor()
     instrumentor.instrument(tracer_provider=provider)
     try:

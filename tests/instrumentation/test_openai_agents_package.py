@@ -21,14 +21,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from judgeval import semconv
+from judgeval import environment_variables, semconv
 from judgeval.semconv import ScoreField, score_attribute
 from judgeval.testing import OtlpTraceReceiver, RecordedOpenAIServer, Recording
 
 from evaluator_service.app import EvaluatorApp
 from evaluator_service.config import load_config
 
-from .conftest import APPS
+from .zero_code import APPS
 
 PINNED = ("openai-agents==0.24.0", "openinference-instrumentation-openai-agents==2.6.0")
 """Versions that resolve beside this project's dependencies (the newest on the day they were pinned)."""
@@ -79,7 +79,7 @@ def _run_app(python: Path, port: int, llm: RecordedOpenAIServer) -> subprocess.C
         "OPENAI_BASE_URL": llm.base_url,
         "OPENAI_API_KEY": "test",
         # Only OpenInference makes LLM spans here: not judgeval's own, not the official OpenAI one.
-        semconv.JUDGEVAL_OPENAI_SPANS: "off",
+        environment_variables.JUDGEVAL_OPENAI_SPANS: "off",
         "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "openai",
     }
     launcher = "import sys; from opentelemetry.instrumentation.auto_instrumentation import run; run()"

@@ -9,7 +9,7 @@ import threading
 from typing import ClassVar
 
 import pytest
-from judgeval import semconv
+from judgeval import environment_variables, semconv
 from judgeval.data import Example
 from judgeval.protocol.evaluation_request import decode_requests
 from judgeval.scorers.example_scorer import ExampleScorer
@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
-from .conftest import spans_by_name
+from tests.support.spans import spans_by_name
 
 
 class Reply(Example):
@@ -100,7 +100,7 @@ def test_rate_zero_never_tags(judgment: Tracer, exporter: InMemorySpanExporter):
 def test_evaluations_disabled_leaves_span_untagged(
     monkeypatch: pytest.MonkeyPatch, provider: TracerProvider, exporter: InMemorySpanExporter
 ):
-    monkeypatch.setenv(semconv.JUDGMENT_EVALUATIONS, "false")
+    monkeypatch.setenv(environment_variables.JUDGMENT_EVALUATIONS, "false")
     judgment = Tracer(project_name="no-evals", tracer_provider=provider)
     _evaluate_in_span(judgment, HostedScorer())
     (span,) = exporter.get_finished_spans()
@@ -275,11 +275,11 @@ def test_threads_evaluating_on_one_span_lose_no_request(judgment: Tracer, export
     sys.setswitchinterval(1e-6)  # interleave the threads as much as possible
     try:
         with judgment.otel_tracer.start_as_current_span("shared") as shared:
-            workers = [threading.Thread(target=evaluate_many, args=(shared,)) for _ in range(threads)]
-            for worker in workers:
-                worker.start()
-            for worker in workers:
-                worker.join()
+            callers = [threading.Thread(target=evaluate_many, args=(shared,)) for _ in range(threads)]
+            for caller in callers:
+                caller.start()
+            for caller in callers:
+                caller.join()
     finally:
         sys.setswitchinterval(switch_interval)
     (span,) = exporter.get_finished_spans()

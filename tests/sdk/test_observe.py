@@ -8,14 +8,14 @@ import weakref
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from judgeval import semconv
+from judgeval import environment_variables, semconv
 from judgeval.tracer import Tracer
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from .conftest import spans_by_name
+from tests.support.spans import spans_by_name
 
 
 def test_bare_and_called_forms_trace_one_span_per_call(judgment: Tracer, exporter: InMemorySpanExporter):
@@ -71,7 +71,7 @@ def test_unserializable_values_fall_back_to_repr(judgment: Tracer, exporter: InM
 def test_captured_content_is_capped(
     monkeypatch: pytest.MonkeyPatch, provider: TracerProvider, exporter: InMemorySpanExporter
 ):
-    monkeypatch.setenv(semconv.JUDGEVAL_CAPTURE_MAX_CHARS, "50")
+    monkeypatch.setenv(environment_variables.JUDGEVAL_CAPTURE_MAX_CHARS, "50")
     judgment = Tracer(project_name="capped", tracer_provider=provider)
     judgment.observe(lambda text: text)("x" * 1000)
     (span,) = exporter.get_finished_spans()
@@ -83,7 +83,7 @@ def test_captured_content_is_capped(
 def test_capture_content_false_records_no_inputs_or_outputs(
     monkeypatch: pytest.MonkeyPatch, provider: TracerProvider, exporter: InMemorySpanExporter
 ):
-    monkeypatch.setenv(semconv.JUDGEVAL_CAPTURE_CONTENT, "false")
+    monkeypatch.setenv(environment_variables.JUDGEVAL_CAPTURE_CONTENT, "false")
     judgment = Tracer(project_name="private", tracer_provider=provider)
     judgment.observe(lambda secret: secret)("password")
     (span,) = exporter.get_finished_spans()
@@ -197,7 +197,7 @@ async def test_async_generator_span_covers_iteration(judgment: Tracer, exporter:
 def test_monitoring_disabled_returns_the_original_function(
     monkeypatch: pytest.MonkeyPatch, exporter: InMemorySpanExporter
 ):
-    monkeypatch.setenv(semconv.JUDGMENT_MONITORING, "false")
+    monkeypatch.setenv(environment_variables.JUDGMENT_MONITORING, "false")
     global_provider = trace.get_tracer_provider()
 
     def handler() -> str:
@@ -212,7 +212,7 @@ def test_monitoring_disabled_returns_the_original_function(
 
 
 def test_explicit_argument_beats_environment(monkeypatch: pytest.MonkeyPatch, provider: TracerProvider):
-    monkeypatch.setenv(semconv.JUDGMENT_MONITORING, "false")
+    monkeypatch.setenv(environment_variables.JUDGMENT_MONITORING, "false")
     judgment = Tracer(project_name="explicit", enable_monitoring=True, tracer_provider=provider)
     assert judgment.config.monitoring is True
 
@@ -278,7 +278,7 @@ async def test_async_generator_closed_early_runs_its_cleanup(
 def test_generator_items_are_not_kept_alive_and_stop_counting_past_the_cap(
     monkeypatch: pytest.MonkeyPatch, provider: TracerProvider, exporter: InMemorySpanExporter
 ):
-    monkeypatch.setenv(semconv.JUDGEVAL_CAPTURE_MAX_CHARS, "30")
+    monkeypatch.setenv(environment_variables.JUDGEVAL_CAPTURE_MAX_CHARS, "30")
     judgment = Tracer(project_name="items", tracer_provider=provider)
 
     class Chunk:

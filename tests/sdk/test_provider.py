@@ -18,7 +18,7 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
-from .conftest import run_python
+from tests.support.processes import run_python
 
 
 def test_grpc_is_the_default_protocol():
@@ -206,7 +206,7 @@ print("forked", flush=True)
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
-def test_forked_worker_keeps_exporting(tmp_path: Path, receiver: OtlpTraceReceiver):
+def test_forked_child_keeps_exporting(tmp_path: Path, receiver: OtlpTraceReceiver):
     script = tmp_path / "fork.py"
     script.write_text(FORK_SCRIPT)
     env = _env(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://{receiver.endpoint}")
@@ -272,12 +272,12 @@ class SlowScorer(ExampleScorer):
 def handle():
     judgment.async_evaluate(scorer=SlowScorer(), example=Example(request="hi"))
 
-handle()  # the master's local score is still running when the worker is forked
+handle()  # the master's local score is still running when the child is forked
 pid = os.fork()
 if pid == 0:
     # The child's flush must not wait for the master's job, which can never finish in the child...
     flushed_before = judgment.flush(10_000)
-    handle()  # ...and the child scores its own calls with a fresh worker
+    handle()  # ...and the child scores its own calls with a fresh executor
     os._exit(0 if flushed_before and judgment.flush(10_000) else 3)
 _, status = os.waitpid(pid, 0)
 release.set()
@@ -287,7 +287,7 @@ print("child exit", os.waitstatus_to_exitcode(status), flush=True)
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
-def test_forked_worker_does_not_wait_for_the_masters_local_scores(
+def test_forked_child_does_not_wait_for_the_masters_local_scores(
     tmp_path: Path, receiver: OtlpTraceReceiver
 ):
     script = tmp_path / "fork_scoring.py"

@@ -6,18 +6,18 @@ import asyncio
 import threading
 
 import pytest
-from judgeval import semconv
+from judgeval import environment_variables, semconv
 from judgeval.data import Example
 from judgeval.scorers.example_scorer import ExampleScorer
 from judgeval.semconv import ScoreField, score_attribute
 from judgeval.tracer import Tracer
-from judgeval.tracer._local_scoring import LocalScoringJob, LocalScoringWorker
+from judgeval.tracer._local_scoring import LocalScoringExecutor, LocalScoringJob
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import SpanContext, TraceFlags
 
-from .conftest import spans_by_name
+from tests.support.spans import spans_by_name
 
 
 class CountsSerialization:
@@ -42,7 +42,7 @@ def test_unsampled_calls_do_not_serialize_arguments():
 def test_only_the_part_of_a_huge_argument_that_fits_the_cap_is_serialized(
     monkeypatch: pytest.MonkeyPatch, provider: TracerProvider, exporter: InMemorySpanExporter
 ):
-    monkeypatch.setenv(semconv.JUDGEVAL_CAPTURE_MAX_CHARS, "20")
+    monkeypatch.setenv(environment_variables.JUDGEVAL_CAPTURE_MAX_CHARS, "20")
     judgment = Tracer(project_name="huge", tracer_provider=provider)
     beyond_the_cap = CountsSerialization()
     rows = [{"text": "x" * 1_000_000}] * 50 + [beyond_the_cap]
@@ -89,7 +89,7 @@ async def test_concurrent_agents_keep_their_own_attribution(judgment: Tracer, ex
 
 
 class BlockingScorer(ExampleScorer):
-    """Waits until the test releases it, so the worker's queue fills up."""
+    """Waits until the test releases it, so the executor's queue fills up."""
 
     async def a_score_example(self, example: Example) -> float:
         await asyncio.get_running_loop().run_in_executor(None, RELEASE.wait, 10)
@@ -100,17 +100,17 @@ RELEASE = threading.Event()
 
 
 def test_full_local_queue_drops_and_counts(provider: TracerProvider, exporter: InMemorySpanExporter):
-    worker = LocalScoringWorker(provider.get_tracer("test"), max_pending=2, concurrency=1)
+    executor = LocalScoringExecutor(provider.get_tracer("test"), max_pending=2, concurrency=1)
     target = SpanContext(trace_id=1, span_id=2, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED))
     job = LocalScoringJob(scorer=BlockingScorer(), example=Example(), target=target)
     try:
-        assert [worker.submit(job) for _ in range(4)] == [True, True, False, False]
-        assert worker.dropped == 2
+        assert [executor.submit(job) for _ in range(4)] == [True, True, False, False]
+        assert executor.dropped == 2
     finally:
         RELEASE.set()
-    assert worker.drain(10)
-    worker.close()
-    assert not worker.submit(job)
+    assert executor.drain(10)
+    executor.close()
+    assert not executor.submit(job)
     assert len([s for s in exporter.get_finished_spans() if s.name == "evaluate BlockingScorer"]) == 2
 
 
@@ -126,7 +126,7 @@ def test_flush_and_shutdown_leave_an_injected_provider_usable(
 
 
 class HangingScorer(ExampleScorer):
-    """Never answers: its run must be cut off by the worker's timeout, freeing the slot."""
+    """Never answers: its run must be cut off by the executor's timeout, freeing the slot."""
 
     async def a_score_example(self, example: Example) -> float:
         await asyncio.Event().wait()
@@ -136,14 +136,14 @@ class HangingScorer(ExampleScorer):
 def test_a_hanging_local_scorer_times_out_into_an_error_score(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ):
-    worker = LocalScoringWorker(provider.get_tracer("test"), concurrency=1, timeout_seconds=0.05)
+    executor = LocalScoringExecutor(provider.get_tracer("test"), concurrency=1, timeout_seconds=0.05)
     target = SpanContext(trace_id=1, span_id=2, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED))
     try:
         for _ in range(2):  # the second job only runs if the first one gave its slot back
-            assert worker.submit(LocalScoringJob(scorer=HangingScorer(), example=Example(), target=target))
-        assert worker.drain(30)
+            assert executor.submit(LocalScoringJob(scorer=HangingScorer(), example=Example(), target=target))
+        assert executor.drain(30)
     finally:
-        worker.close()
+        executor.close()
     scores = [s for s in exporter.get_finished_spans() if s.name == "evaluate HangingScorer"]
     assert len(scores) == 2
     for score in scores:
@@ -175,13 +175,13 @@ class HandoffScorer(ExampleScorer):
 def test_a_scorer_blocking_its_thread_does_not_hold_up_other_local_scores(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ):
-    worker = LocalScoringWorker(provider.get_tracer("test"), concurrency=2)
+    executor = LocalScoringExecutor(provider.get_tracer("test"), concurrency=2)
     target = SpanContext(trace_id=1, span_id=2, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED))
     HANDOFF.clear()
-    assert worker.submit(LocalScoringJob(scorer=SyncWaitingScorer(), example=Example(), target=target))
-    assert worker.submit(LocalScoringJob(scorer=HandoffScorer(), example=Example(), target=target))
-    assert worker.drain(30)
-    worker.close()
+    assert executor.submit(LocalScoringJob(scorer=SyncWaitingScorer(), example=Example(), target=target))
+    assert executor.submit(LocalScoringJob(scorer=HandoffScorer(), example=Example(), target=target))
+    assert executor.drain(30)
+    executor.close()
     scores = {s.name: s.attributes[score_attribute(s.name[len("evaluate "):], ScoreField.VALUE)]
               for s in exporter.get_finished_spans()}
     # On one shared loop the waiter would block the handoff scorer and time out with 0.0.

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import openai
 import pytest
-from judgeval import semconv
+from judgeval import environment_variables, semconv
+from judgeval._internal_errors import reraise_internal_errors
 from judgeval.testing import RecordedOpenAIServer, Recording
 from judgeval.tracer import Tracer, wrap
 from judgeval.tracer._wrap_client import unpatch_client
@@ -16,7 +17,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from .conftest import spans_by_name
+from tests.support.spans import spans_by_name
 
 WEATHER_CALL = {
     "id": "call_1",
@@ -137,7 +138,7 @@ def test_a_client_that_cannot_be_patched_is_returned_untraced(
             self.embeddings = FrozenEmbeddings()
 
     client = ThirdPartyClient()
-    with caplog.at_level(logging.ERROR, logger="judgeval"):
+    with caplog.at_level(logging.ERROR, logger="judgeval"), reraise_internal_errors(False):
         assert wrap(client, tracer=judgment) is client
     assert client.embeddings.create(model="e", input="x") == "vectors"
     assert "could not wrap ThirdPartyClient" in caplog.text
@@ -175,7 +176,7 @@ def test_api_error_is_recorded_and_reraised(
 def test_tools_cached_tokens_and_size_cap(
     monkeypatch: pytest.MonkeyPatch, provider: TracerProvider, exporter: InMemorySpanExporter
 ):
-    monkeypatch.setenv(semconv.JUDGEVAL_CAPTURE_MAX_CHARS, "40")
+    monkeypatch.setenv(environment_variables.JUDGEVAL_CAPTURE_MAX_CHARS, "40")
     tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
     with RecordedOpenAIServer([Recording(answer="word " * 100, cached_tokens=3)]) as server:
         client = wrap(_client(server), tracer=Tracer(project_name="cap", tracer_provider=provider))
@@ -197,7 +198,8 @@ def test_long_conversation_keeps_valid_json_with_the_newest_messages(
     exporter: InMemorySpanExporter,
     llm: RecordedOpenAIServer,
 ):
-    monkeypatch.setenv(semconv.JUDGEVAL_CAPTURE_MAX_CHARS, "40")  # the whole attribute: 4 x 40 chars
+    # the whole attribute: 4 x 40 chars
+    monkeypatch.setenv(environment_variables.JUDGEVAL_CAPTURE_MAX_CHARS, "40")
     history = [{"role": "user", "content": f"turn {i} " + "x" * 100} for i in range(8)]
     client = wrap(_client(llm), tracer=Tracer(project_name="long", tracer_provider=provider))
     client.chat.completions.create(model="m", messages=[*history, {"role": "user", "content": "hi"}])
@@ -235,7 +237,7 @@ def test_content_capture_off_omits_messages(
     exporter: InMemorySpanExporter,
     llm: RecordedOpenAIServer,
 ):
-    monkeypatch.setenv(semconv.JUDGEVAL_CAPTURE_CONTENT, "false")
+    monkeypatch.setenv(environment_variables.JUDGEVAL_CAPTURE_CONTENT, "false")
     client = wrap(_client(llm), tracer=Tracer(project_name="private", tracer_provider=provider))
     client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
     (chat,) = exporter.get_finished_spans()
@@ -245,7 +247,7 @@ def test_content_capture_off_omits_messages(
 
 
 def test_monitoring_off_returns_client_untouched(monkeypatch: pytest.MonkeyPatch, llm: RecordedOpenAIServer):
-    monkeypatch.setenv(semconv.JUDGMENT_MONITORING, "false")
+    monkeypatch.setenv(environment_variables.JUDGMENT_MONITORING, "false")
     client = _client(llm)
     original_create = client.chat.completions.create
     assert wrap(client, tracer=Tracer(project_name="off")) is client

@@ -14,9 +14,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from evaluator_service.config import ENV_STATE_DB, ConfigError, load_config
-
-from .postgres_cluster import PostgresCluster
+from evaluator_service.config import ConfigError, load_config
+from evaluator_service.environment_variables import JUDGEVAL_EVALUATOR_STATE_DB
+from tests.support.postgres_cluster import PostgresCluster
 
 COMMAND = [sys.executable, "-m", "evaluator_service", "--listen", "127.0.0.1:0"]
 SECRET = "s3cr3t-pw"
@@ -29,10 +29,11 @@ def clean_env() -> dict[str, str]:
 def test_state_db_resolves_flag_then_env_then_yaml_then_sqlite_in_the_data_dir(tmp_path: Path) -> None:
     yaml_file = tmp_path / "evaluator.yaml"
     yaml_file.write_text("state_db: postgresql://yaml@db:5432/judgeval\n")
-    env = {ENV_STATE_DB: "postgresql://env@db:5432/judgeval"}
+    env = {JUDGEVAL_EVALUATOR_STATE_DB: "postgresql://env@db:5432/judgeval"}
     flag = "postgresql://flag@db:5432/judgeval"
     assert load_config(state_db=flag, config_file=str(yaml_file), environ=env).state_db_url == flag
-    assert load_config(config_file=str(yaml_file), environ=env).state_db_url == env[ENV_STATE_DB]
+    from_env = load_config(config_file=str(yaml_file), environ=env).state_db_url
+    assert from_env == env[JUDGEVAL_EVALUATOR_STATE_DB]
     assert load_config(config_file=str(yaml_file), environ={}).state_db_url.startswith("postgresql://yaml@")
     default = load_config(data_dir=str(tmp_path / "data"), environ={})
     assert default.state_db is None
@@ -65,7 +66,7 @@ def test_evaluator_process_creates_its_schema_in_postgres(tmp_path: Path, postgr
     url = postgres.url(postgres.new_database(), password=SECRET)
     args = [*COMMAND, "--data-dir", str(tmp_path / "data"), "--export-endpoint", "127.0.0.1:9"]
     with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          env=clean_env() | {ENV_STATE_DB: url}) as process:
+                          env=clean_env() | {JUDGEVAL_EVALUATOR_STATE_DB: url}) as process:
         assert process.stdout is not None
         first_line = process.stdout.readline()
         process.send_signal(signal.SIGTERM)

@@ -7,8 +7,10 @@ from typing import Any
 
 import jsonschema
 
+from evaluator_service.errors import EvaluatorError
 
-class OptionError(ValueError):
+
+class OptionError(EvaluatorError, ValueError):
     """An option of a built-in scorer is missing or malformed; ``field`` names it."""
 
     def __init__(self, field: str, message: str) -> None:

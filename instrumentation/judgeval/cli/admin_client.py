@@ -11,14 +11,15 @@ import grpc
 
 from judgeval.admin.v1 import scorer_admin_pb2 as pb
 from judgeval.admin.v1 import scorer_admin_pb2_grpc as pb_grpc
-from judgeval.semconv import JUDGMENT_API_KEY, JUDGMENT_API_URL
+from judgeval.environment_variables import JUDGMENT_API_KEY, JUDGMENT_API_URL
+from judgeval.errors import JudgevalError
 
 DEFAULT_API_URL = "localhost:4320"  # the evaluator serves admin next to OTLP/gRPC (its --listen)
 UPLOAD_TIMEOUT_S = 900.0
 CALL_TIMEOUT_S = 30.0
 
 
-class CliError(Exception):
+class CliError(JudgevalError):
     """A failure to report to the user as one clear message; ``exit_code`` 1 (failed) or 2 (bad input)."""
 
     def __init__(self, message: str, exit_code: int = 1) -> None:

@@ -6,7 +6,7 @@ import argparse
 
 from judgeval.cli.alerts_command import add_alerts_commands
 from judgeval.cli.behaviors_command import add_behaviors_commands
-from judgeval.semconv import JUDGMENT_API_KEY, JUDGMENT_API_URL
+from judgeval.environment_variables import JUDGMENT_API_KEY, JUDGMENT_API_URL
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,21 +16,27 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from opentelemetry.environment_variables import (
+    OTEL_LOGS_EXPORTER,
+    OTEL_METRICS_EXPORTER,
+    OTEL_TRACES_EXPORTER,
+)
 from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
 from opentelemetry.sdk._configuration import _OTelSDKConfigurator
+from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL
 
-from judgeval import semconv
+from judgeval import environment_variables
 from judgeval.tracer._exporters import GRPC, otlp_protocol
 
 DISTRO_ENV_DEFAULTS: dict[str, str] = {
-    "OTEL_TRACES_EXPORTER": "otlp",
-    "OTEL_METRICS_EXPORTER": "none",
-    "OTEL_LOGS_EXPORTER": "none",
-    "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
-    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317",
-    semconv.JUDGEVAL_CAPTURE_CONTENT: "true",
+    OTEL_TRACES_EXPORTER: "otlp",
+    OTEL_METRICS_EXPORTER: "none",
+    OTEL_LOGS_EXPORTER: "none",
+    OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+    OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4317",
+    environment_variables.JUDGEVAL_CAPTURE_CONTENT: "true",
     # The GenAI util (official OpenAI instrumentation) takes a mode, not a bool: "true" would mean no content.
-    semconv.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: "span_only",
+    environment_variables.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: "span_only",
 }
 """Environment defaults the distro applies with ``os.environ.setdefault``."""
 
@@ -44,13 +50,13 @@ class JudgevalDistro(BaseDistro):  # type: ignore[misc]
     """``opentelemetry_distro`` entry point ``judgeval``: environment defaults, nothing else."""
 
     def _configure(self, **kwargs: Any) -> None:
-        exporter_chosen = bool(os.environ.get("OTEL_TRACES_EXPORTER", "").strip())
+        exporter_chosen = bool(os.environ.get(OTEL_TRACES_EXPORTER, "").strip())
         for name, value in DISTRO_ENV_DEFAULTS.items():
             os.environ.setdefault(name, value)
         if not exporter_chosen and otlp_protocol() == GRPC:
             # Our default is "otlp" over gRPC: the same exporter, with the cheaper encoder. A user who
             # names an exporter (even "otlp") gets exactly that one.
-            os.environ["OTEL_TRACES_EXPORTER"] = WIRE_EXPORTER_NAME
+            os.environ[OTEL_TRACES_EXPORTER] = WIRE_EXPORTER_NAME
 
 
 class JudgevalConfigurator(_OTelSDKConfigurator):  # type: ignore[misc]

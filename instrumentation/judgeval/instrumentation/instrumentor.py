@@ -23,6 +23,7 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.instrumentation.utils import unwrap
 from opentelemetry.sdk.trace import TracerProvider
 
+from judgeval import environment_variables
 from judgeval.tracer._anthropic import MESSAGES, MESSAGES_STREAM_HELPER
 from judgeval.tracer._config import TracerConfig
 from judgeval.tracer._llm_span import (
@@ -94,7 +95,8 @@ class JudgevalInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _instrument(self, **kwargs: Any) -> None:
         config = TracerConfig.resolve(None)
         if not config.monitoring:
-            logger.info("judgeval instrumentation is off (JUDGMENT_MONITORING=false)")
+            logger.info("judgeval instrumentation is off (%s=false)",
+                        environment_variables.JUDGMENT_MONITORING)
             return
         provider = kwargs.get("tracer_provider") or trace.get_tracer_provider()
         if isinstance(provider, TracerProvider):

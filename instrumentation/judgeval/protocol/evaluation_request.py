@@ -36,6 +36,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from judgeval.errors import JudgevalError
+
 PAYLOAD_VERSION = 1
 
 
@@ -43,7 +45,7 @@ FROM_VOCABULARY = "*"
 """An ``example_from`` source: resolve the field from whichever vocabulary the span carries."""
 
 
-class InvalidEvaluationRequest(ValueError):
+class InvalidEvaluationRequest(JudgevalError, ValueError):
     """The evaluation-request attribute is not valid JSON or does not follow the payload schema."""
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from judgeval.errors import JudgevalError
+
 SCORER_BASE_NAME = "ExampleScorer"
 
 
-class ScorerSourceError(ValueError):
+class ScorerSourceError(JudgevalError, ValueError):
     """The file cannot be used as a scorer; the message says why and how to fix it."""
 
 

@@ -14,7 +14,6 @@ process) that names its agent carries that agent too, and so, transitively, do i
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,8 +23,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.util.types import Attributes
 
 from judgeval import semconv
-
-logger = logging.getLogger("judgeval")
+from judgeval._internal_errors import log_internal_error
 
 AGENT_CONTEXT_KEY = otel_context.create_key("judgeval-agent")
 
@@ -176,8 +174,8 @@ class AgentAttributionSpanProcessor(SpanProcessor):
             attributes = self._attributes_for(identity, parent_context)
             if attributes:
                 span.set_attributes(attributes)
-        except Exception:  # on_start must never raise into the code starting the span
-            logger.debug("agent attribution failed", exc_info=True)
+        except Exception:  # on_start must never raise into the code starting the span (but under pytest)
+            log_internal_error("judgeval could not attribute a span to its agent")
 
     @staticmethod
     def _attributes_for(

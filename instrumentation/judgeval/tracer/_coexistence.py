@@ -15,7 +15,7 @@ import os
 import sys
 from enum import StrEnum
 
-from judgeval import semconv
+from judgeval import environment_variables, semconv
 
 logger = logging.getLogger("judgeval")
 
@@ -36,14 +36,15 @@ class OpenAiSpanMode(StrEnum):
 
 def openai_span_mode() -> OpenAiSpanMode:
     """The mode chosen by ``JUDGEVAL_OPENAI_SPANS``; an unknown value means ``auto`` (and is logged)."""
-    raw = os.environ.get(semconv.JUDGEVAL_OPENAI_SPANS, "").strip().lower()
+    raw = os.environ.get(environment_variables.JUDGEVAL_OPENAI_SPANS, "").strip().lower()
     if not raw:
         return OpenAiSpanMode.AUTO
     try:
         return OpenAiSpanMode(raw)
     except ValueError:
         logger.warning(
-            "%s=%r is not one of auto, judgeval, off; using auto", semconv.JUDGEVAL_OPENAI_SPANS, raw
+            "%s=%r is not one of auto, judgeval, off; using auto",
+            environment_variables.JUDGEVAL_OPENAI_SPANS, raw,
         )
         return OpenAiSpanMode.AUTO
 

@@ -6,7 +6,7 @@ import logging
 import os
 from dataclasses import dataclass
 
-from judgeval import semconv
+from judgeval import environment_variables
 
 logger = logging.getLogger("judgeval")
 
@@ -65,17 +65,19 @@ class TracerConfig:
         monitoring = (
             enable_monitoring
             if enable_monitoring is not None
-            else env_flag(semconv.JUDGMENT_MONITORING, True)
+            else env_flag(environment_variables.JUDGMENT_MONITORING, True)
         )
         evaluations = (
             enable_evaluations
             if enable_evaluations is not None
-            else env_flag(semconv.JUDGMENT_EVALUATIONS, True)
+            else env_flag(environment_variables.JUDGMENT_EVALUATIONS, True)
         )
         return cls(
             project_name=project_name or "default_project",
             monitoring=monitoring,
             evaluations=evaluations,
-            capture_content=env_flag(semconv.JUDGEVAL_CAPTURE_CONTENT, True),
-            capture_max_chars=env_positive_int(semconv.JUDGEVAL_CAPTURE_MAX_CHARS, DEFAULT_CAPTURE_MAX_CHARS),
+            capture_content=env_flag(environment_variables.JUDGEVAL_CAPTURE_CONTENT, True),
+            capture_max_chars=env_positive_int(
+                environment_variables.JUDGEVAL_CAPTURE_MAX_CHARS, DEFAULT_CAPTURE_MAX_CHARS
+            ),
         )

@@ -13,14 +13,18 @@ import logging
 import os
 from importlib.metadata import entry_points
 
+from opentelemetry.environment_variables import OTEL_TRACES_EXPORTER
+from opentelemetry.sdk.environment_variables import (
+    OTEL_EXPORTER_OTLP_PROTOCOL,
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+)
 from opentelemetry.sdk.trace.export import SpanExporter
 
 logger = logging.getLogger("judgeval")
 
-OTEL_TRACES_EXPORTER = "OTEL_TRACES_EXPORTER"
 HTTP_PROTOBUF = "http/protobuf"
 GRPC = "grpc"
-_PROTOCOL_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+_PROTOCOL_VARIABLES = (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, OTEL_EXPORTER_OTLP_PROTOCOL)
 _EXPORTER_GROUP = "opentelemetry_traces_exporter"
 
 

@@ -7,7 +7,8 @@ it to ``wrapt.wrap_function_wrapper`` for a whole class, ``wrap()`` applies it t
 
 Each call becomes a CLIENT span. A streamed call returns a transparent proxy of the stream whose span ends
 when the stream is exhausted, closed or garbage-collected (see ``_llm_stream``). The user's exception is
-recorded and re-raised unchanged; our own failures are logged and never reach the caller.
+recorded and re-raised unchanged; our own failures are logged and never reach the caller (under pytest they
+do: :mod:`judgeval._internal_errors`).
 
 No call is traced twice: while a traced call runs, a context flag makes any inner judgeval wrapper (e.g.
 ``wrap()`` on a client whose class the instrumentor already patched) call straight through. OpenAI calls
@@ -16,7 +17,6 @@ defer to the official OpenTelemetry OpenAI instrumentation when it is active (se
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -27,6 +27,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, SpanKind
 
 from judgeval import semconv
+from judgeval._internal_errors import log_internal_error
 from judgeval.tracer._coexistence import defer_to_official_instrumentation
 from judgeval.tracer._config import TracerConfig
 from judgeval.tracer._decorators import record_error
@@ -37,8 +38,6 @@ from judgeval.tracer._llm_stream import (
     TracedStream,
     TracedStreamManager,
 )
-
-logger = logging.getLogger("judgeval")
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 _IN_LLM_CALL = otel_context.create_key("judgeval-llm-call")
@@ -100,7 +99,7 @@ def _start_span(
             span.set_attributes(operation.request_attributes(kwargs, config))
         return span
     except Exception:
-        logger.exception("judgeval could not start an LLM span; calling untraced")
+        log_internal_error("judgeval could not start an LLM span; calling untraced")
         if span is not None:
             span.end()
         return None
@@ -115,7 +114,7 @@ def _fail(span: Span, error: BaseException) -> None:
     try:
         record_error(span, error)
     except Exception:
-        logger.exception("judgeval could not record an LLM call's error")
+        log_internal_error("judgeval could not record an LLM call's error")
     finally:
         span.end()
 
@@ -140,7 +139,7 @@ def _finish(
             span.set_attributes(operation.response_attributes(result, config))
         span.end()
     except Exception:
-        logger.exception("judgeval could not record an LLM call")
+        log_internal_error("judgeval could not record an LLM call")
         if span.is_recording():
             span.end()
     return result
@@ -214,7 +213,7 @@ def stream_manager_wrapper(operation: LlmOperation, tracer: trace.Tracer, config
                 return AsyncTracedStreamManager(manager, stream_span)
             return TracedStreamManager(manager, stream_span)
         except Exception:
-            logger.exception("judgeval could not trace a stream helper")
+            log_internal_error("judgeval could not trace a stream helper")
             span.end()
             return manager
 

@@ -27,6 +27,7 @@ from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext
 
 from judgeval import semconv
+from judgeval._internal_errors import log_internal_error
 from judgeval.protocol.score_attributes import error_score_attributes, score_attributes, verdict_attributes
 
 logger = logging.getLogger("judgeval")
@@ -76,7 +77,7 @@ async def score_job(
     return event, attrs, True
 
 
-class LocalScoringWorker:
+class LocalScoringExecutor:
     """Background threads running local scorers, each with its own asyncio loop; see the module docstring.
 
     One job runs per thread at a time, on up to ``concurrency`` threads started as jobs arrive: a scorer
@@ -105,7 +106,7 @@ class LocalScoringWorker:
         atexit.register(self.drain, EXIT_DRAIN_SECONDS)
 
     def submit(self, job: LocalScoringJob) -> bool:
-        """Hand ``job`` to the worker without blocking; False (and a counted drop) if the queue is full."""
+        """Queue ``job`` for a scoring thread without blocking; False (and a counted drop) when full."""
         with self._cond:
             if self._pending >= self._max_pending:
                 self.dropped += 1
@@ -134,7 +135,7 @@ class LocalScoringWorker:
             event, attrs, scored = loop.run_until_complete(score_job(job, self._timeout_seconds))
             self._emit(job, event, attrs, scored, started)
         except Exception:
-            logger.exception("judgeval local scoring failed")
+            log_internal_error("judgeval local scoring failed")
         finally:
             with self._cond:
                 self._pending -= 1

@@ -10,8 +10,8 @@ Process exit is bounded: our batch processor gives up after a few seconds on an 
 instead of retrying for the exporter's full timeout.
 
 Pre-fork servers (gunicorn, uwsgi): the SDK's batch processor registers ``os.register_at_fork`` and
-re-creates its worker thread in each child, so a Tracer created in the master keeps exporting from
-workers. The local-scoring worker is re-created lazily in the child for the same reason.
+re-creates its export thread in each child, so a Tracer created in the master keeps exporting from
+the forked processes. The local-scoring executor is re-created lazily in the child for the same reason.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import weakref
 from dataclasses import dataclass, field
 
 from opentelemetry import trace
+from opentelemetry.sdk.environment_variables import OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_SCHEDULE_DELAY
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider, sampling
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
@@ -40,8 +41,6 @@ DEFAULT_BSP_MAX_QUEUE_SIZE = 8192
 """Queue of the batch processor judgeval creates, unless ``OTEL_BSP_MAX_QUEUE_SIZE`` is set."""
 DEFAULT_BSP_SCHEDULE_DELAY_MILLIS = 1000
 """Export delay of the batch processor judgeval creates, unless ``OTEL_BSP_SCHEDULE_DELAY`` is set."""
-OTEL_BSP_MAX_QUEUE_SIZE = "OTEL_BSP_MAX_QUEUE_SIZE"
-OTEL_BSP_SCHEDULE_DELAY = "OTEL_BSP_SCHEDULE_DELAY"
 
 
 
@@ -93,7 +92,7 @@ class ProviderState:
     provider: TracerProvider
     created_by_judgeval: bool
     lock: threading.Lock = field(default_factory=threading.Lock)
-    local_scoring: object | None = None  # a LocalScoringWorker, created on first use
+    local_scoring: object | None = None  # a LocalScoringExecutor, created on first use
     projects: set[str] = field(default_factory=set)
     mixed_projects: bool = False  # Tracers of more than one project use this provider
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import warnings
 from collections.abc import Callable
@@ -12,16 +11,15 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.trace import get_current_span
 
+from judgeval._internal_errors import log_internal_error
 from judgeval.protocol.sampling import LOW_56_BITS, SAMPLING_SPACE
 from judgeval.tracer import _evaluate
 from judgeval.tracer._config import TracerConfig
 from judgeval.tracer._decorators import agent_scope, observe_scope
 from judgeval.tracer._evaluate import VALID_EXAMPLE_TYPES, VALID_SCORER_TYPES
-from judgeval.tracer._local_scoring import LocalScoringJob, LocalScoringWorker
+from judgeval.tracer._local_scoring import LocalScoringExecutor, LocalScoringJob
 from judgeval.tracer._provider import ProviderState, resolve_provider
 from judgeval.tracer._wrapping import wrap_callable
-
-logger = logging.getLogger("judgeval")
 
 F = TypeVar("F", bound=Callable[..., Any])
 INSTRUMENTATION_NAME = "judgeval"
@@ -49,7 +47,7 @@ class Tracer:
     ``tracer_provider`` injects a private provider (tests, apps that don't want a global one).
 
     Process exit waits at most a few seconds for the last export. In pre-fork servers the SDK restarts its
-    export thread in each worker after ``fork``; call :meth:`flush` before a worker exits on its own.
+    export thread in each forked server process; call :meth:`flush` before such a process exits on its own.
     """
 
     def __init__(
@@ -76,7 +74,7 @@ class Tracer:
                 self._state = resolve_provider(self.config.project_name, tracer_provider)
                 self._otel_tracer = self._state.provider.get_tracer(INSTRUMENTATION_NAME)
             except Exception:
-                logger.exception("judgeval could not set up tracing; spans will not be recorded")
+                log_internal_error("judgeval could not set up tracing; spans will not be recorded")
         _latest_tracer = self
 
     @property
@@ -174,25 +172,27 @@ class Tracer:
                 scorer, example, sampling_rate, self._submit_local, span, self._attribute_limit
             )
         except Exception:
-            logger.exception("judgeval async_evaluate failed; the evaluation was skipped")
+            log_internal_error("judgeval async_evaluate failed; the evaluation was skipped")
 
     def _submit_local(self, job: LocalScoringJob) -> bool:
         state = self._state
         if state is None:
             return False
         with state.lock:
-            worker = state.local_scoring
-            if not isinstance(worker, LocalScoringWorker) or worker.pid != os.getpid():
-                worker = LocalScoringWorker(self._otel_tracer)
-                state.local_scoring = worker
-        return worker.submit(job)
+            executor = state.local_scoring
+            if not isinstance(executor, LocalScoringExecutor) or executor.pid != os.getpid():
+                executor = LocalScoringExecutor(self._otel_tracer)
+                state.local_scoring = executor
+        return executor.submit(job)
 
     def flush(self, timeout_millis: int = 5000) -> bool:
         """Finish queued local scores and export buffered spans; True if all done within the timeout."""
         if self._state is None:
             return True
-        worker = self._state.local_scoring
-        drained = worker.drain(timeout_millis / 2000) if isinstance(worker, LocalScoringWorker) else True
+        executor = self._state.local_scoring
+        drained = True
+        if isinstance(executor, LocalScoringExecutor):
+            drained = executor.drain(timeout_millis / 2000)
         return self._state.provider.force_flush(timeout_millis) and drained
 
     def shutdown(self, timeout_millis: int = 5000) -> None:
@@ -200,9 +200,9 @@ class Tracer:
         self.flush(timeout_millis)
         if self._state is None:
             return
-        worker = self._state.local_scoring
-        if isinstance(worker, LocalScoringWorker):
-            worker.close(0)
+        executor = self._state.local_scoring
+        if isinstance(executor, LocalScoringExecutor):
+            executor.close(0)
             self._state.local_scoring = None
         if self._state.created_by_judgeval:
             self._state.provider.shutdown()

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from opentelemetry import trace
 
+from judgeval._internal_errors import log_internal_error
 from judgeval.tracer._config import TracerConfig
 from judgeval.tracer._llm_span import LlmOperation, async_llm_wrapper, llm_wrapper, stream_manager_wrapper
 
@@ -86,7 +87,7 @@ def safe_patch_client(client: ClientT, tracer: trace.Tracer, config: TracerConfi
     try:
         return patch_client(client, tracer, config)
     except Exception:
-        logger.exception("judgeval could not wrap %s; its calls are not traced", type(client).__name__)
+        log_internal_error("judgeval could not wrap %s; its calls are not traced", type(client).__name__)
         return client
 
 

@@ -1,0 +1,51 @@
+"""Every environment variable of our own that the evaluator reads or sets, one constant each.
+
+As ``opentelemetry.sdk.environment_variables``: the constant's name is the variable's name, its docstring
+says what it does. The admin key is the SDK's own ``JUDGMENT_API_KEY`` (one name for both sides, defined in
+:mod:`judgeval.environment_variables`); standard ``OTEL_*`` variables are imported from OpenTelemetry. No
+other module of the package spells a ``JUDGMENT_``/``JUDGEVAL_`` name
+(``tests/test_environment_variables.py`` pins it). Settings resolve flag > environment > YAML > default
+(see :func:`evaluator_service.config.load_config`).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- the evaluator's settings ------------------------------------------------------------------------
+
+JUDGEVAL_EVALUATOR_LISTEN: Final = "JUDGEVAL_EVALUATOR_LISTEN"
+"""``host:port`` the evaluator's gRPC server listens on (OTLP, health, admin); default ``127.0.0.1:4320``."""
+
+JUDGEVAL_EVALUATOR_EXPORT_ENDPOINT: Final = "JUDGEVAL_EVALUATOR_EXPORT_ENDPOINT"
+"""``host:port`` (``http://`` accepted) of the OTLP/gRPC receiver that gets enriched and forwarded spans."""
+
+JUDGEVAL_EVALUATOR_DATA_DIR: Final = "JUDGEVAL_EVALUATOR_DATA_DIR"
+"""Directory of the durable queue (SQLite), the default state database and the uploaded-scorer cache."""
+
+JUDGEVAL_EVALUATOR_CONFIG: Final = "JUDGEVAL_EVALUATOR_CONFIG"
+"""Path of the YAML configuration file."""
+
+JUDGEVAL_EVALUATOR_STATE_DB: Final = "JUDGEVAL_EVALUATOR_STATE_DB"
+"""URL of the database replicas share (paused and uploaded scorers): ``sqlite:///PATH`` (default
+``sqlite:///<data_dir>/state.sqlite3``) or ``postgresql://USER:PASSWORD@HOST:PORT/DATABASE``."""
+
+# --- variables the collector YAMLs in collector-config/ read (set by the local stack runner) ------------
+
+JUDGEVAL_COLLECTOR_GRPC_ENDPOINT: Final = "JUDGEVAL_COLLECTOR_GRPC_ENDPOINT"
+"""``host:port`` of the collector's OTLP/gRPC receiver."""
+
+JUDGEVAL_COLLECTOR_HTTP_ENDPOINT: Final = "JUDGEVAL_COLLECTOR_HTTP_ENDPOINT"
+"""``host:port`` of the collector's OTLP/HTTP receiver."""
+
+JUDGEVAL_COLLECTOR_HEALTH_ENDPOINT: Final = "JUDGEVAL_COLLECTOR_HEALTH_ENDPOINT"
+"""``host:port`` of the collector's health-check extension."""
+
+JUDGEVAL_COLLECTOR_STORAGE_DIR: Final = "JUDGEVAL_COLLECTOR_STORAGE_DIR"
+"""Directory of the collector's persistent sending queues."""
+
+JUDGEVAL_EVALUATOR_ENDPOINT: Final = "JUDGEVAL_EVALUATOR_ENDPOINT"
+"""``host:port`` of the one evaluator the collector routes tagged spans to."""
+
+JUDGEVAL_BACKEND_ENDPOINT: Final = "JUDGEVAL_BACKEND_ENDPOINT"
+"""``host:port`` of the trace backend (Jaeger, Tempo) the collector exports to."""

@@ -1,0 +1,21 @@
+"""The root of every exception the ``judgeval`` SDK and CLI raise on purpose: catch :class:`JudgevalError`.
+
+Branches live beside the code that raises them and keep their built-in base as a second one
+(``tests/test_errors.py`` pins that every public exception class of the package derives from the
+root)::
+
+    JudgevalError
+    ├── InvalidEvaluationRequest    evaluation_request   a malformed evaluation-request payload (ValueError)
+    ├── CliError                    cli.admin_client     a CLI command failed; the message is what to print
+    └── ScorerSourceError           cli.scorer_source    an uploaded scorer file is unusable (ValueError)
+
+The SDK never raises into the agent: internal errors are logged. Warnings (``JudgevalUsageWarning``) are
+not errors and stay outside this tree. This module imports nothing.
+"""
+
+from __future__ import annotations
+
+
+class JudgevalError(Exception):
+    """Something the ``judgeval`` package detected and describes in its message; the root of its
+    exception tree."""
