@@ -118,7 +118,7 @@ def test_an_internal_error_on_the_local_scoring_thread_escapes_it_only_under_pyt
     reraise: bool,
 ):
     escaped: list[BaseException | None] = []
-    monkeypatch.setattr(_local_scoring.LocalScoringWorker, "_emit", _fail)
+    monkeypatch.setattr(_local_scoring.LocalScoringExecutor, "_emit", _fail)
     monkeypatch.setattr(threading, "excepthook", lambda args: escaped.append(args.exc_value))
     before = set(threading.enumerate())
     with reraise_internal_errors(reraise), caplog.at_level(logging.ERROR, logger="judgeval"):

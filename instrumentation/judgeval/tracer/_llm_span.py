@@ -11,8 +11,9 @@ recorded and re-raised unchanged; our own failures are logged and never reach th
 do: :mod:`judgeval._internal_errors`).
 
 No call is traced twice: while a traced call runs, a context flag makes any inner judgeval wrapper (e.g.
-``wrap()`` on a client whose class the instrumentor already patched) call straight through. OpenAI calls
-defer to the official OpenTelemetry OpenAI instrumentation when it is active (see ``_coexistence``).
+``wrap()`` on a client whose class the instrumentor already patched) call straight through. Calls defer
+to another active OpenAI/Anthropic instrumentation (official, OpenInference, OpenLLMetry; see
+``_coexistence``).
 """
 
 from __future__ import annotations
@@ -28,9 +29,15 @@ from opentelemetry.trace import Span, SpanKind
 
 from judgeval import semconv
 from judgeval._internal_errors import log_internal_error
-from judgeval.tracer._coexistence import defer_to_official_instrumentation
+from judgeval.tracer._coexistence import defer_to_other_instrumentation
 from judgeval.tracer._config import TracerConfig
 from judgeval.tracer._decorators import record_error
+from judgeval.tracer._llm_raw_response import (
+    async_parse_answer,
+    finish_raw_response,
+    is_raw_response,
+    parse_answer,
+)
 from judgeval.tracer._llm_stream import (
     AsyncTracedStream,
     AsyncTracedStreamManager,
@@ -64,10 +71,10 @@ class LlmOperation:
     new_accumulator: Callable[[], StreamAccumulator] | None = None
 
 
-def _should_trace(operation: LlmOperation) -> bool:
+def _should_trace(operation: LlmOperation, wrapped: Any, instance: Any) -> bool:
     if otel_context.get_value(_IN_LLM_CALL) or not is_instrumentation_enabled():
         return False
-    return not defer_to_official_instrumentation(operation.provider)
+    return not defer_to_other_instrumentation(operation.provider, wrapped, instance)
 
 
 def _materialize_one_shot_iterators(kwargs: dict[str, Any]) -> None:
@@ -86,12 +93,17 @@ def _materialize_one_shot_iterators(kwargs: dict[str, Any]) -> None:
 
 
 def _start_span(
-    operation: LlmOperation, tracer: trace.Tracer, kwargs: dict[str, Any], config: TracerConfig
+    operation: LlmOperation,
+    tracer: trace.Tracer,
+    call: tuple[Callable[..., Any], Any],
+    kwargs: dict[str, Any],
+    config: TracerConfig,
 ) -> Span | None:
-    """The call's span, or ``None`` when this call must not be traced (or tracing failed)."""
+    """The span of ``call`` (the wrapped method and its instance), or ``None`` when it must not be traced
+    (or tracing failed)."""
     span: Span | None = None
     try:
-        if not _should_trace(operation):
+        if not _should_trace(operation, *call):
             return None
         _materialize_one_shot_iterators(kwargs)
         span = tracer.start_span(operation.span_name(kwargs), kind=SpanKind.CLIENT)
@@ -125,10 +137,21 @@ def _is_stream(result: Any, kwargs: Mapping[str, Any]) -> bool:
 
 
 def _finish(
-    operation: LlmOperation, span: Span, kwargs: Mapping[str, Any], result: Any, config: TracerConfig
+    operation: LlmOperation,
+    span: Span,
+    kwargs: Mapping[str, Any],
+    result: Any,
+    config: TracerConfig,
+    raw_answer: Any = None,
 ) -> Any:
-    """End the span with the response, or hand back a traced proxy of a stream."""
+    """End the span with the response, or hand back a traced proxy of a stream or raw response.
+
+    ``raw_answer`` is the parsed answer of a raw response whose body came with the call (see
+    ``_llm_raw_response``), parsed by the caller since an async client's ``parse`` is a coroutine.
+    """
     try:
+        if is_raw_response(result):
+            return finish_raw_response(operation, span, kwargs, result, config, raw_answer)
         if _is_stream(result, kwargs) and operation.new_accumulator is not None:
             span.set_attribute(semconv.JUDGEVAL_LLM_STREAMED, True)
             stream_span = StreamSpan(span, operation.new_accumulator(), config)
@@ -151,7 +174,7 @@ def llm_wrapper(operation: LlmOperation, tracer: trace.Tracer, config: TracerCon
     def wrapper(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        span = _start_span(operation, tracer, kwargs, config)
+        span = _start_span(operation, tracer, (wrapped, instance), kwargs, config)
         if span is None:
             return wrapped(*args, **kwargs)
         token = _enter_call(span)
@@ -162,7 +185,7 @@ def llm_wrapper(operation: LlmOperation, tracer: trace.Tracer, config: TracerCon
             raise
         finally:
             otel_context.detach(token)  # type: ignore[arg-type]
-        return _finish(operation, span, kwargs, result, config)
+        return _finish(operation, span, kwargs, result, config, parse_answer(result, kwargs))
 
     return wrapper
 
@@ -173,7 +196,7 @@ def async_llm_wrapper(operation: LlmOperation, tracer: trace.Tracer, config: Tra
     async def wrapper(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        span = _start_span(operation, tracer, kwargs, config)
+        span = _start_span(operation, tracer, (wrapped, instance), kwargs, config)
         if span is None:
             return await wrapped(*args, **kwargs)
         token = _enter_call(span)
@@ -184,7 +207,7 @@ def async_llm_wrapper(operation: LlmOperation, tracer: trace.Tracer, config: Tra
             raise
         finally:
             otel_context.detach(token)  # type: ignore[arg-type]
-        return _finish(operation, span, kwargs, result, config)
+        return _finish(operation, span, kwargs, result, config, await async_parse_answer(result, kwargs))
 
     return wrapper
 
@@ -198,7 +221,7 @@ def stream_manager_wrapper(operation: LlmOperation, tracer: trace.Tracer, config
     def wrapper(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        span = _start_span(operation, tracer, kwargs, config)
+        span = _start_span(operation, tracer, (wrapped, instance), kwargs, config)
         if span is None or operation.new_accumulator is None:
             return wrapped(*args, **kwargs)
         try:
