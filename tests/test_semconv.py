@@ -121,6 +121,7 @@ def test_the_evaluator_creates_exactly_the_metric_instruments_named_here() -> No
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
     from evaluator_service.metrics import EvaluatorMetrics
+    from evaluator_service.scoring.contract import ScoreResult
 
     reader = InMemoryMetricReader()
     metrics = EvaluatorMetrics(MeterProvider(metric_readers=[reader]))
@@ -131,6 +132,7 @@ def test_the_evaluator_creates_exactly_the_metric_instruments_named_here() -> No
     metrics.span_scored("scored")
     metrics.scoring_error("s", "timeout")
     metrics.scoring_finished("s", 0.1, 1.0)
+    metrics.score_results([ScoreResult("s", 0.5, error_kind="timeout")])
     metrics.alert_fired("a")
     metrics.behavior_assigned("b", "s", new=True)
     metrics.behavior_error("embedding")
