@@ -1,8 +1,8 @@
 """Re-export of queued spans to the downstream OTLP/gRPC receiver, with retry and backoff.
 
-The forwarder reads spans that are ready (forwarded untouched or already enriched) from the durable
-queue in batches of up to ``export.batch_size`` spans (two in flight, so reading the next batch overlaps
-the downstream's answer), regroups them under their original resource and scope as bytes (spans are
+The forwarder reads spans that are ready (forwarded, marked ``not_selected``, or already enriched) from the
+durable queue in batches of up to ``export.batch_size`` spans (two in flight, so reading the next batch
+overlaps the downstream's answer), regroups them under their original resource and scope as bytes (spans are
 never re-parsed; packed rows are copied in as they are), and deletes them from the queue only after the
 downstream answered OK. Delivery is therefore at-least-once: if the process dies
 between the downstream's OK and the delete, those spans are sent again after restart. In normal

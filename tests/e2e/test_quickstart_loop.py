@@ -80,7 +80,8 @@ def sampled_quickstart_trace(
             lambda: run_quickstart(env, collector.grpc_endpoint),
             QUICKSTART_SPANS,
         )
-        if semconv.JUDGEVAL_EVAL_STATUS in by_name(trace)["handle_request"].attributes:
+        status = by_name(trace)["handle_request"].attributes[semconv.JUDGEVAL_EVAL_STATUS]
+        if status != semconv.EvalStatus.NOT_SELECTED:  # sampled out: the evaluator saw it, selected nothing
             return trace
     pytest.fail("five runs at sampling_rate=0.95 were all sampled out")
 
@@ -114,8 +115,11 @@ def test_quickstart_span_is_scored_by_the_uploaded_scorer_and_reaches_jaeger_onc
     assert handle.resource[semconv.SERVICE_NAME] == "customer_service"
     for span in trace:
         assert span.attributes[semconv.GEN_AI_AGENT_NAME] == "CustomerServiceAgent"
-    # Untagged spans are forwarded as they are, never marked by the evaluator.
+    # The plain function span went straight to Jaeger; the LLM span is a rule candidate, so it went through
+    # the evaluator, which marked it (no rule is configured) and sent it on.
     assert semconv.JUDGEVAL_EVAL_STATUS not in spans["run"].attributes
+    chat = spans["chat gpt-5-mini"].attributes
+    assert chat[semconv.JUDGEVAL_EVAL_STATUS] == semconv.EvalStatus.NOT_SELECTED
 
 
 def test_multi_agent_trace_shows_which_agent_called_which_method(

@@ -54,8 +54,10 @@ async def test_rules_select_sample_and_map_fields(make_config, receiver):
     assert sampled[semconv.JUDGEVAL_EVAL_STATUS] == EvalStatus.SCORED
     assert sampled[score_attribute("refund_check", ScoreField.VALUE)] == 1.0
     assert sampled[score_attribute("refund_check", ScoreField.THRESHOLD)] == 1.0
-    for name in ("chat-unsampled", "not-chat", "other-service"):
-        assert semconv.JUDGEVAL_EVAL_STATUS not in by_name(received, name).attributes, name
+    for name in ("chat-unsampled", "not-chat", "other-service"):  # seen, not selected: marked as such
+        unselected = by_name(received, name).attributes
+        assert unselected[semconv.JUDGEVAL_EVAL_STATUS] == EvalStatus.NOT_SELECTED, name
+        assert semconv.JUDGEVAL_EVAL_RULE not in unselected
     final = by_name(received, "final-answer").attributes
     assert final[semconv.JUDGEVAL_EVAL_RULE] == "no-pii"
     assert final[score_attribute("pii", ScoreField.VALUE)] == 0.0

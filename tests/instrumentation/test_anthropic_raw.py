@@ -13,7 +13,7 @@ from judgeval.tracer import Tracer, wrap
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from .conftest import PACKAGE_QUESTION
+from .zero_code import PACKAGE_QUESTION
 
 anthropic = pytest.importorskip("anthropic", reason="the anthropic extra is not installed")
 

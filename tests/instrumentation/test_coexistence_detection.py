@@ -9,7 +9,7 @@ from typing import Any
 import openai
 import pytest
 import wrapt
-from judgeval import semconv
+from judgeval import environment_variables, semconv
 from judgeval.instrumentation import JudgevalInstrumentor
 from judgeval.testing import RecordedOpenAIServer
 from judgeval.tracer import Tracer, wrap
@@ -119,7 +119,7 @@ def test_judgeval_mode_traces_next_to_another_wrapper(
     llm: RecordedOpenAIServer,
     monkeypatch: pytest.MonkeyPatch,
 ):
-    monkeypatch.setenv(semconv.JUDGEVAL_OPENAI_SPANS, "judgeval")
+    monkeypatch.setenv(environment_variables.JUDGEVAL_OPENAI_SPANS, "judgeval")
     client = wrap(
         openai.OpenAI(base_url=llm.base_url, api_key="test", max_retries=0),
         tracer=Tracer(project_name="detection", tracer_provider=provider),

@@ -17,10 +17,10 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-from judgeval import semconv
+from judgeval import environment_variables, semconv
 from judgeval.testing import RecordedOpenAIServer
 
-from .conftest import APPS
+from .zero_code import APPS
 
 INTEROP_PACKAGES = (
     "openinference-instrumentation-openai==0.1.66",
@@ -99,7 +99,7 @@ def interop_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _run_app(python: Path, instrumentor: str, vendor: str, llm: RecordedOpenAIServer) -> list[dict]:
     env = dict(os.environ) | {"OPENAI_BASE_URL": llm.base_url}
-    env.pop(semconv.JUDGEVAL_OPENAI_SPANS, None)  # the default, auto
+    env.pop(environment_variables.JUDGEVAL_OPENAI_SPANS, None)  # the default, auto
     done = subprocess.run(
         [str(python), str(APPS / "foreign_instrumentation_app.py"), instrumentor, vendor],
         env=env,

@@ -13,7 +13,7 @@ from judgeval.testing import RecordedOpenAIServer
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from .conftest import PACKAGE_QUESTION
+from .zero_code import PACKAGE_QUESTION
 
 
 def _chat_model(llm: RecordedOpenAIServer, **options: Any) -> langchain_openai.ChatOpenAI:

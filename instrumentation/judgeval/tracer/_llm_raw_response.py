@@ -26,11 +26,12 @@ import wrapt
 from opentelemetry.trace import Span
 
 from judgeval import semconv
+from judgeval._internal_errors import log_internal_error
 from judgeval.tracer._config import TracerConfig
 from judgeval.tracer._llm_stream import AsyncTracedStream, StreamSpan, TracedStream
 
 if TYPE_CHECKING:
-    from judgeval.tracer._llm_span import LlmOperation
+    from judgeval.tracer._llm_operation import LlmOperation
 
 logger = logging.getLogger("judgeval")
 
@@ -113,7 +114,7 @@ class _RawResponseTrace:
             if self.answer is not None and self.answer.answer is None:
                 self.stream_span.observe(parsed)
         except Exception:
-            logger.exception("judgeval could not trace a raw LLM response")
+            log_internal_error("judgeval could not trace a raw LLM response")
         return parsed
 
     def wants_read_body(self, response: Any) -> bool:

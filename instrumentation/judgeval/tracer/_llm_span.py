@@ -19,8 +19,7 @@ to another active OpenAI/Anthropic instrumentation (official, OpenInference, Ope
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -32,6 +31,7 @@ from judgeval._internal_errors import log_internal_error
 from judgeval.tracer._coexistence import defer_to_other_instrumentation
 from judgeval.tracer._config import TracerConfig
 from judgeval.tracer._decorators import record_error
+from judgeval.tracer._llm_operation import LlmOperation
 from judgeval.tracer._llm_raw_response import (
     async_parse_answer,
     finish_raw_response,
@@ -50,25 +50,6 @@ Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], A
 _IN_LLM_CALL = otel_context.create_key("judgeval-llm-call")
 # Request arguments that carry content we record and that callers may pass as any iterable.
 _CONTENT_ARGUMENTS = ("messages", "input", "tools", "system", "stop", "stop_sequences")
-
-
-class StreamAccumulator(Protocol):
-    """Collects a stream's chunks/events and describes what was received so far as span attributes."""
-
-    def add(self, item: Any) -> None: ...
-
-    def attributes(self, config: TracerConfig) -> dict[str, Any]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class LlmOperation:
-    """How to trace one kind of LLM call."""
-
-    provider: semconv.GenAiProviderName
-    span_name: Callable[[Mapping[str, Any]], str]
-    request_attributes: Callable[[Mapping[str, Any], TracerConfig], dict[str, Any]]
-    response_attributes: Callable[[Any, TracerConfig], dict[str, Any]]
-    new_accumulator: Callable[[], StreamAccumulator] | None = None
 
 
 def _should_trace(operation: LlmOperation, wrapped: Any, instance: Any) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import wrapt
 from opentelemetry.trace import Span
@@ -19,8 +19,13 @@ from judgeval._internal_errors import log_internal_error
 from judgeval.tracer._config import TracerConfig
 from judgeval.tracer._decorators import record_error
 
-if TYPE_CHECKING:
-    from judgeval.tracer._llm_span import StreamAccumulator
+
+class StreamAccumulator(Protocol):
+    """Collects a stream's chunks/events and describes what was received so far as span attributes."""
+
+    def add(self, item: Any) -> None: ...
+
+    def attributes(self, config: TracerConfig) -> dict[str, Any]: ...
 
 
 class StreamSpan:

@@ -17,7 +17,8 @@ from opentelemetry import trace
 
 from judgeval._internal_errors import log_internal_error
 from judgeval.tracer._config import TracerConfig
-from judgeval.tracer._llm_span import LlmOperation, async_llm_wrapper, llm_wrapper, stream_manager_wrapper
+from judgeval.tracer._llm_operation import LlmOperation
+from judgeval.tracer._llm_span import async_llm_wrapper, llm_wrapper, stream_manager_wrapper
 
 logger = logging.getLogger("judgeval")
 
