@@ -9,7 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from judgeval.protocol.evaluation_request import FROM_VOCABULARY
+
 from evaluator_service.config_values import ConfigError, Section
+from evaluator_service.span_fields import SPAN_KINDS
+from evaluator_service.span_vocabularies import RESOLVED_FIELDS
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,10 @@ class ExportConfig:
 
 @dataclass(frozen=True)
 class RuleConfig:
-    """Score spans of zero-code apps: ``when`` all equalities hold, sampled by trace id."""
+    """Score spans of zero-code apps: ``when`` all equalities hold (and the span's instrumentation ``scope``
+    name and ``span_kind``, when given), sampled by trace id. ``example`` maps example fields to span
+    attribute keys (``"*"``: from the span's vocabulary); ``input`` and ``actual_output`` are resolved
+    from the vocabulary unless mapped."""
 
     name: str
     scorer: str
@@ -40,6 +47,8 @@ class RuleConfig:
     sampling_rate: float = 1.0
     threshold: float = 0.5
     example: dict[str, str] = field(default_factory=dict)
+    scope: str | None = None
+    span_kind: str | None = None
 
 
 def parse_queue(s: Section) -> QueueConfig:
@@ -62,7 +71,9 @@ def parse_export(s: Section) -> ExportConfig:
     )
 
 
-_RULE_KEYS = frozenset({"name", "when", "sampling_rate", "scorer", "threshold", "example"})
+_RULE_KEYS = frozenset(
+    {"name", "when", "scope", "span_kind", "sampling_rate", "scorer", "threshold", "example"}
+)
 
 
 def parse_rules(items: list[Section]) -> tuple[RuleConfig, ...]:
@@ -70,11 +81,17 @@ def parse_rules(items: list[Section]) -> tuple[RuleConfig, ...]:
     for s in items:
         s.reject_unknown(_RULE_KEYS)
         when = s.mapping("when")
-        if not when:
-            raise ConfigError(f"{s.where('when')}: required (a mapping of attribute key to value)")
+        scope, span_kind = s.opt_str("scope"), _span_kind(s)
+        if not when and scope is None and span_kind is None:
+            raise ConfigError(
+                f"{s.where('when')}: required (a mapping of attribute key to value), unless the rule "
+                "selects by scope or span_kind"
+            )
         for key, value in when.items():
             if not isinstance(value, str | int | float | bool):
                 raise ConfigError(f"{s.where('when')}.{key}: must be a scalar value")
+        if scope is not None and not scope.strip():
+            raise ConfigError(f"{s.where('scope')}: must be a non-empty instrumentation scope name")
         rate = s.number("sampling_rate", 1.0)
         if rate > 1:
             raise ConfigError(f"{s.where('sampling_rate')}: must be between 0 and 1, got {rate!r}")
@@ -85,8 +102,33 @@ def parse_rules(items: list[Section]) -> tuple[RuleConfig, ...]:
                 when={str(k): v for k, v in when.items()},
                 sampling_rate=rate,
                 threshold=s.number("threshold", 0.5),
-                example=s.str_map("example"),
+                example=_example_mapping(s),
+                scope=scope,
+                span_kind=span_kind,
             )
         )
     return tuple(rules)
 
+
+
+def _span_kind(s: Section) -> str | None:
+    kind = s.opt_str("span_kind")
+    if kind is None:
+        return None
+    if kind.lower() not in SPAN_KINDS:
+        allowed = ", ".join(SPAN_KINDS)
+        raise ConfigError(f"{s.where('span_kind')}: unknown span kind {kind!r} (allowed: {allowed})")
+    return kind.lower()
+
+
+def _example_mapping(s: Section) -> dict[str, str]:
+    example = s.str_map("example")
+    for name, source in example.items():
+        if not source:
+            raise ConfigError(f"{s.where('example')}.{name}: must name a span attribute key")
+        if source == FROM_VOCABULARY and name not in RESOLVED_FIELDS:
+            raise ConfigError(
+                f"{s.where('example')}.{name}: {FROM_VOCABULARY!r} (from the span's vocabulary) works only "
+                f"for {', '.join(sorted(RESOLVED_FIELDS))}; name the attribute key"
+            )
+    return example

@@ -42,6 +42,7 @@ from evaluator_service.queue import QueuedSpan, ScoredRow, SpanQueue
 from evaluator_service.scoring.contract import ScoreResult
 from evaluator_service.scoring.runner import InlineMeasurement, ScorerRunner
 from evaluator_service.span_fields import span_fields
+from evaluator_service.span_vocabularies import with_span_examples
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +184,7 @@ class ScoringDispatcher:
                 cursor = row.id
                 continue
             span = Span.FromString(row.span)
-            job = self._begin(span)
+            job = self._begin(span, row.resource)
             if self._needs_waiting(job):
                 if ready and self._slots.locked():  # don't hold finished spans while waiting for a slot
                     await self._store_later(ready, statuses)
@@ -208,7 +209,7 @@ class ScoringDispatcher:
         requeue: list[bytes] = []
         for index, span in enumerate(group.spans):
             measurements: list[InlineMeasurement] = []
-            job = self._begin(span, measurements)
+            job = self._begin(span, row.resource, measurements)
             if self._needs_waiting(job):
                 waiting.append(index)
                 requeue.append(span.SerializeToString())  # _begin left it as it arrived
@@ -255,13 +256,16 @@ class ScoringDispatcher:
         """Score every request on ``span`` and enrich it in place; returns the final eval status.
 
         ``resource`` is the span's serialized ``ResourceSpans`` envelope, passed on to score observers."""
-        job = self._begin(span)
+        job = self._begin(span, resource)
         status = await self._complete(span, job, resource)
         return status
 
-    def _begin(self, span: Span, measurements: list[InlineMeasurement] | None = None) -> _Job:
-        """Decode the span's requests and score the inline ones (their metrics go to ``measurements`` if
-        given, see :meth:`ScorerRunner.run_inline`); an unreadable span is marked failed (its one write)."""
+    def _begin(
+        self, span: Span, resource: bytes, measurements: list[InlineMeasurement] | None = None
+    ) -> _Job:
+        """Decode the span's requests, read the examples that rules left on the span, and score the inline
+        ones (their metrics go to ``measurements`` if given, see :meth:`ScorerRunner.run_inline`); an
+        unreadable span is marked failed (its one write)."""
         raw = find_attribute(span.attributes, semconv.JUDGEVAL_EVAL_REQUESTS)
         if raw is None:
             mark_failed(span, f"span is tagged {semconv.EvalStatus.PENDING.value} but has no "
@@ -273,6 +277,8 @@ class ScoringDispatcher:
             mark_failed(span, f"invalid {semconv.JUDGEVAL_EVAL_REQUESTS}: {exc}", self._evaluator_attribute())
             return _Job([], _SpanFields(span), [], semconv.EvalStatus.FAILED.value)
         fields = _SpanFields(span)
+        if any(r.example_from for r in requests):
+            requests = with_span_examples(requests, span, fields, resource)
         return _Job(requests, fields, [self._runner.run_inline(r, fields, measurements) for r in requests])
 
     def _needs_waiting(self, job: _Job) -> bool:
@@ -282,7 +288,7 @@ class ScoringDispatcher:
         for result in job.results:
             if result is None:
                 return True
-            failing = failing or (result.outcome is not None and not result.succeeded)
+            failing = failing or result.failed
         return failing and self.behaviors is not None
 
     async def _complete(self, span: Span, job: _Job, resource: bytes) -> str:
@@ -314,6 +320,7 @@ class ScoringDispatcher:
     ) -> str:
         """Write the scores, the verdict, the behavior and the evaluator id onto ``span`` in one pass."""
         status = enrich_span(span, results, {**(behavior or {}), **self._evaluator_attribute()})
+        self._metrics.score_results(results)
         self._observe(span, results, resource)
         return status.value
 

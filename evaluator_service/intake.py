@@ -117,13 +117,14 @@ class TraceIntakeServicer(trace_service_pb2_grpc.TraceServiceServicer):
             batch.unselected += len(scope_spans.spans)
             return
         routed = []
+        scope_name = scope_spans.scope.name
         for span in scope_spans.spans:
             problem = _id_problem(span)
             if problem:
                 batch.rejected += 1
                 batch.reasons.add(problem)
             else:
-                routed.append((span, self._route(span, resource_attrs, batch)))
+                routed.append((span, self._route(span, resource_attrs, scope_name, batch)))
         if packed is not None and all(state is SpanState.SCORE for _, state in routed):
             batch.add(NewSpanGroup(resource, scope, packed, len(routed), SpanState.SCORE))
             return
@@ -132,14 +133,17 @@ class TraceIntakeServicer(trace_service_pb2_grpc.TraceServiceServicer):
             for group in span_groups(resource, scope, spans, self._store.row_spans, state):
                 batch.add(group)
 
-    def _route(self, span: Span, resource_attrs: dict[str, object], batch: _Batch) -> SpanState:
-        """Where ``span`` goes; an untagged span no rule selects is marked ``not_selected`` (and counted)."""
+    def _route(
+        self, span: Span, resource_attrs: dict[str, object], scope_name: str, batch: _Batch
+    ) -> SpanState:
+        """Where ``span`` (of the instrumentation scope ``scope_name``) goes; an untagged span no rule
+        selects is marked ``not_selected`` (and counted)."""
         status = find_attribute(span.attributes, semconv.JUDGEVAL_EVAL_STATUS)
         if status == semconv.EvalStatus.PENDING:
             return SpanState.SCORE
         if status is not None:
             return SpanState.EXPORT
-        if self._rules and self._rules.apply(span, resource_attrs):
+        if self._rules and self._rules.apply(span, resource_attrs, scope_name):
             return SpanState.SCORE
         mark_unselected(span)
         batch.unselected += 1

@@ -16,6 +16,8 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 
+from evaluator_service.scoring.contract import ScoreResult
+
 METER_NAME = "evaluator_service"
 
 
@@ -42,6 +44,8 @@ class EvaluatorMetrics:
                                             "Tagged spans processed, by final eval status")
         self._errors = meter.create_counter(semconv.METRIC_SCORING_ERRORS, "{error}",
                                             "Scoring attempts that produced no score, by kind")
+        self._results = meter.create_counter(semconv.METRIC_SCORE_RESULTS, "{score}",
+                                             "Evaluation results per scorer, by result: pass, fail or error")
         self._latency = meter.create_histogram(semconv.METRIC_SCORING_DURATION, "s",
                                                "Time to score one request, retries included")
         self._scores = meter.create_histogram(semconv.METRIC_SCORE_VALUE, "1",
@@ -101,6 +105,12 @@ class EvaluatorMetrics:
         self._latency.record(seconds, {"scorer": scorer})
         if value is not None:
             self._scores.record(value, {"scorer": scorer})
+
+    def score_results(self, results: Iterable[ScoreResult]) -> None:
+        """Count each result of a kept span as ``pass``, ``fail`` or ``error`` (an error is no fail)."""
+        for result in results:
+            kind = "error" if result.outcome is None else ("fail" if result.failed else "pass")
+            self._results.add(1, {"scorer": result.scorer_name, "result": kind})
 
     def alert_fired(self, alert: str) -> None:
         self._alerts_fired.add(1, {"alert": alert})

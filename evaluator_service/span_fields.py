@@ -19,6 +19,9 @@ SPAN_STATUS_MESSAGE_FIELD = "span.status.message"
 
 _STATUS_NAMES = {0: "UNSET", 1: "OK", 2: "ERROR"}
 
+SPAN_KINDS: dict[str, int] = {"internal": 1, "server": 2, "client": 3, "producer": 4, "consumer": 5}
+"""Span kind names a rule's ``span_kind`` accepts, and the OTLP ``Span.kind`` value each one means."""
+
 
 def span_fields(span: Span) -> dict[str, Any]:
     """The pseudo attributes of ``span`` (name and status) by their pseudo keys."""

@@ -10,12 +10,27 @@ from judgeval import semconv
 
 
 def _attribute_keys() -> dict[str, str]:
+    """The keys judgeval-otel writes: every dotted constant but the foreign ones it only reads."""
     keys = {}
     for name in dir(semconv):
         value = getattr(semconv, name)
-        if name.isupper() and isinstance(value, str) and "." in value and not name.startswith("METRIC_"):
+        ours = isinstance(value, str) and "." in value and value not in semconv.FOREIGN_KEYS
+        if name.isupper() and ours and not name.startswith("METRIC_"):
             keys[name] = value
     return keys
+
+
+def test_foreign_vocabularies_are_spelled_as_their_instrumentations_write_them() -> None:
+    assert semconv.OPENINFERENCE_SPAN_KIND == "openinference.span.kind"
+    assert semconv.OPENINFERENCE_AGENT_NAME == "agent.name"
+    assert semconv.OPENINFERENCE_INPUT_VALUE == "input.value"
+    assert semconv.OPENINFERENCE_OUTPUT_MESSAGES_PREFIX == "llm.output_messages."
+    assert semconv.GEN_AI_PROMPT_PREFIX == "gen_ai.prompt."
+    assert semconv.GEN_AI_COMPLETION_PREFIX == "gen_ai.completion."
+    assert semconv.JUDGMENT_OUTPUT == "judgment.output"
+    assert semconv.OpenInferenceSpanKind.AGENT == "AGENT"
+    # Only read: none of them is a key of ours.
+    assert not any(k.startswith("judgeval.") for k in semconv.FOREIGN_KEYS)
 
 
 def test_no_key_is_both_a_leaf_and_a_prefix_of_another() -> None:
@@ -115,6 +130,7 @@ def test_the_evaluator_creates_exactly_the_metric_instruments_named_here() -> No
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
     from evaluator_service.metrics import EvaluatorMetrics
+    from evaluator_service.scoring.contract import ScoreResult
 
     reader = InMemoryMetricReader()
     metrics = EvaluatorMetrics(MeterProvider(metric_readers=[reader]))
@@ -123,8 +139,10 @@ def test_the_evaluator_creates_exactly_the_metric_instruments_named_here() -> No
     metrics.forwarded(1)
     metrics.dropped(1, "refused")
     metrics.span_scored("scored")
+    metrics.not_selected(1)
     metrics.scoring_error("s", "timeout")
     metrics.scoring_finished("s", 0.1, 1.0)
+    metrics.score_results([ScoreResult("s", 0.5, error_kind="timeout")])
     metrics.alert_fired("a")
     metrics.behavior_assigned("b", "s", new=True)
     metrics.behavior_error("embedding")

@@ -38,7 +38,8 @@ class JudgedEvent(Protocol):
     def value(self) -> float | None: ...
 
     @property
-    def succeeded(self) -> bool: ...
+    def succeeded(self) -> bool | None:
+        """``None`` for a scoring error: neither a pass nor a fail."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +138,7 @@ class FailureRateAbove(AlertCondition):
         return event.value is not None
 
     def is_bad(self, threshold: float, event: JudgedEvent) -> bool:
-        return not event.succeeded
+        return event.succeeded is False
 
     def judge_window(self, threshold: float, min_count: int, total: int, bad: int) -> WindowVerdict:
         observed = bad / total if total else 0.0

@@ -22,11 +22,13 @@ from evaluator_service.span_fields import span_fields
 
 @dataclass(frozen=True, slots=True)
 class ScoreEvent:
-    """One scorer's verdict on one span: a score (``value``) or an error (``error_kind``)."""
+    """One scorer's verdict on one span: a score (``value``) or an error (``error_kind``).
+
+    ``succeeded`` is ``None`` for an error: it is neither a pass nor a fail."""
 
     scorer: str
     value: float | None
-    succeeded: bool
+    succeeded: bool | None
     error_kind: str | None
     trace_id: str
     span_id: str
@@ -52,7 +54,7 @@ def score_events(span: Span, results: Sequence[ScoreResult], resource_envelope: 
     return [
         ScoreEvent(
             scorer=r.scorer_name, value=r.outcome.value if r.outcome is not None else None,
-            succeeded=r.succeeded, error_kind=r.error_kind if r.outcome is None else None,
+            succeeded=r.passed, error_kind=r.error_kind if r.outcome is None else None,
             trace_id=span.trace_id.hex(), span_id=span.span_id.hex(), service_name=service,
             attributes=attributes, at=now,
         )

@@ -81,7 +81,7 @@ class BehaviorGrouper:
         """Assign ``span`` (scored with ``results``, not yet enriched) to a behavior if a score failed;
         returns the behavior attributes to write onto it (none if no score failed or placement failed)."""
         failed = next(((req, res) for req, res in zip(requests, results, strict=False)
-                       if res.outcome is not None and not res.succeeded), None)
+                       if res.failed), None)
         if failed is None:
             return {}
         request, result = failed

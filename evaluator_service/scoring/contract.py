@@ -46,12 +46,18 @@ class ScoreResult:
 
     @property
     def succeeded(self) -> bool:
-        """The scorer produced a score that met its threshold."""
+        """The scorer produced a score that met its threshold (``False`` for an error too: an error is
+        neither a pass nor a fail, so code that counts failures reads :attr:`failed`)."""
         if self.outcome is None:
             return False
         if self.outcome.success is not None:
             return self.outcome.success
         return self.outcome.value >= self.threshold
+
+    @property
+    def failed(self) -> bool:
+        """The scorer produced a score that missed its threshold; never true for a scoring error."""
+        return self.outcome is not None and not self.succeeded
 
     @property
     def passed(self) -> bool | None:

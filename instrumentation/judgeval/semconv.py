@@ -70,7 +70,8 @@ SERVICE_NAME: Final = "service.name"
 # --- Other instrumentations' vocabularies (read, never written) ----------------------------------------
 
 OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
-"""OpenInference's span kind (``LLM``, ``AGENT``, ``CHAIN``, ``TOOL``, ...), on every span it makes."""
+"""OpenInference's span kind (``LLM``, ``AGENT``, ``CHAIN``, ``TOOL``, ...; see
+:class:`OpenInferenceSpanKind`), on every span it makes."""
 
 LLM_REQUEST_TYPE: Final = "llm.request.type"
 """OpenLLMetry's (Traceloop's) request type (``chat``, ``completion``, ...), on its LLM spans."""
@@ -105,6 +106,83 @@ class GenAiProviderName(StrEnum):
 
     OPENAI = "openai"
     ANTHROPIC = "anthropic"
+
+
+# --- Other instrumentations' messages, inputs and agents (read, never written) ------------------------
+# Spans of third-party instrumentations carry these; agent attribution and the evaluator's example
+# resolver read them so that rules need no per-rule mapping.
+
+GEN_AI_PROMPT_PREFIX: Final = "gen_ai.prompt."
+"""Older GenAI semconv and OpenLLMetry (traceloop): ``gen_ai.prompt.<i>.role`` / ``.content``."""
+GEN_AI_COMPLETION_PREFIX: Final = "gen_ai.completion."
+"""Older GenAI semconv and OpenLLMetry: ``gen_ai.completion.<i>.role`` / ``.content``."""
+GEN_AI_PROMPT: Final = "gen_ai.prompt"
+"""Older GenAI semconv: the prompt as one attribute, or an event attribute of ``gen_ai.content.prompt``."""
+GEN_AI_COMPLETION: Final = "gen_ai.completion"
+"""Older GenAI semconv: the completion as one attribute, or an event attribute of
+``gen_ai.content.completion``."""
+GEN_AI_CONTENT_PROMPT_EVENT: Final = "gen_ai.content.prompt"
+"""Older GenAI semconv span event carrying :data:`GEN_AI_PROMPT`."""
+GEN_AI_CONTENT_COMPLETION_EVENT: Final = "gen_ai.content.completion"
+"""Older GenAI semconv span event carrying :data:`GEN_AI_COMPLETION`."""
+GEN_AI_USER_MESSAGE_EVENT: Final = "gen_ai.user.message"
+"""GenAI semconv (events era) event of one input message; its ``content`` attribute holds the text."""
+GEN_AI_CHOICE_EVENT: Final = "gen_ai.choice"
+"""GenAI semconv (events era) event of one output choice; its ``message`` attribute holds the answer."""
+LLM_PROMPTS_PREFIX: Final = "llm.prompts."
+"""Older OpenLLMetry releases: ``llm.prompts.<i>.role`` / ``.content``."""
+LLM_COMPLETIONS_PREFIX: Final = "llm.completions."
+"""Older OpenLLMetry releases: ``llm.completions.<i>.role`` / ``.content``."""
+TRACELOOP_ENTITY_INPUT: Final = "traceloop.entity.input"
+"""OpenLLMetry: JSON of a workflow/task/agent's input."""
+TRACELOOP_ENTITY_OUTPUT: Final = "traceloop.entity.output"
+"""OpenLLMetry: JSON of a workflow/task/agent's output."""
+TRACELOOP_SPAN_KIND: Final = "traceloop.span.kind"
+"""OpenLLMetry: ``workflow``, ``task``, ``agent``, ``tool``."""
+
+OPENINFERENCE_AGENT_NAME: Final = "agent.name"
+"""OpenInference: the agent's name on AGENT spans."""
+OPENINFERENCE_INPUT_VALUE: Final = "input.value"
+"""OpenInference: a span's input (text or JSON)."""
+OPENINFERENCE_OUTPUT_VALUE: Final = "output.value"
+"""OpenInference: a span's output (text or JSON)."""
+OPENINFERENCE_INPUT_MESSAGES_PREFIX: Final = "llm.input_messages."
+"""OpenInference: ``llm.input_messages.<i>.message.role`` / ``.message.content``."""
+OPENINFERENCE_OUTPUT_MESSAGES_PREFIX: Final = "llm.output_messages."
+"""OpenInference: ``llm.output_messages.<i>.message.role`` / ``.message.content``."""
+
+JUDGMENT_INPUT: Final = "judgment.input"
+"""Judgment's hosted SDK: a span's input (JSON)."""
+JUDGMENT_OUTPUT: Final = "judgment.output"
+"""Judgment's hosted SDK: a span's output (JSON)."""
+JUDGMENT_SPAN_KIND: Final = "judgment.span_kind"
+"""Judgment's hosted SDK: ``llm``, ``tool``, ``span``, ..."""
+
+
+FOREIGN_KEYS: Final = frozenset({
+    GEN_AI_SYSTEM, LLM_REQUEST_TYPE,
+    GEN_AI_PROMPT_PREFIX, GEN_AI_COMPLETION_PREFIX, GEN_AI_PROMPT, GEN_AI_COMPLETION,
+    GEN_AI_CONTENT_PROMPT_EVENT, GEN_AI_CONTENT_COMPLETION_EVENT,
+    GEN_AI_USER_MESSAGE_EVENT, GEN_AI_CHOICE_EVENT,
+    LLM_PROMPTS_PREFIX, LLM_COMPLETIONS_PREFIX,
+    TRACELOOP_ENTITY_INPUT, TRACELOOP_ENTITY_OUTPUT, TRACELOOP_SPAN_KIND,
+    OPENINFERENCE_SPAN_KIND, OPENINFERENCE_AGENT_NAME,
+    OPENINFERENCE_INPUT_VALUE, OPENINFERENCE_OUTPUT_VALUE,
+    OPENINFERENCE_INPUT_MESSAGES_PREFIX, OPENINFERENCE_OUTPUT_MESSAGES_PREFIX,
+    JUDGMENT_INPUT, JUDGMENT_OUTPUT, JUDGMENT_SPAN_KIND,
+})
+"""Keys of other instrumentations that judgeval-otel only reads (never writes). Their vocabularies are not
+ours, so the leaf/prefix rule does not bind them (older GenAI has both ``gen_ai.prompt`` and
+``gen_ai.prompt.0.content``)."""
+
+
+class OpenInferenceSpanKind(StrEnum):
+    """Values of :data:`OPENINFERENCE_SPAN_KIND` that judgeval-otel reads."""
+
+    LLM = "LLM"
+    AGENT = "AGENT"
+    CHAIN = "CHAIN"
+    TOOL = "TOOL"
 
 
 # --- judgeval namespace: spans traced by the SDK ----------------------------------------------------
@@ -152,7 +230,14 @@ JUDGEVAL_EVAL_SCORERS: Final = "judgeval.eval.scorers"
 """String array of the requested scorer names, for search and routing without parsing JSON."""
 
 JUDGEVAL_EVAL_SUCCESS: Final = "judgeval.eval.success"
-"""Bool set by the evaluator: every requested score met its threshold."""
+"""Bool set by the evaluator: ``true`` when every requested score met its threshold, ``false`` when at least
+one produced score did not. Absent when no score failed but some could not be produced (a scoring error is
+not a failing score: see :data:`JUDGEVAL_EVAL_VERDICT`)."""
+
+JUDGEVAL_EVAL_VERDICT: Final = "judgeval.eval.verdict"
+"""The span-level verdict (see :class:`EvalVerdict`): ``pass``, ``fail`` (a score missed its threshold) or
+``error`` (no score failed, but at least one request could not be judged), so failures and scoring errors
+are found by different queries."""
 
 JUDGEVAL_EVAL_ERROR: Final = "judgeval.eval.error"
 """Why scoring of this span failed (timeout, paused scorer, unknown scorer, ...), one line per failure."""
@@ -214,6 +299,10 @@ METRIC_SCORING_DURATION: Final = "judgeval.evaluator.scoring.duration"
 METRIC_SCORE_VALUE: Final = "judgeval.evaluator.score.value"
 """Histogram of score values, by ``scorer``."""
 
+METRIC_SCORE_RESULTS: Final = "judgeval.evaluator.score.results"
+"""Counter of evaluation results per scorer, attribute ``result``: ``pass``, ``fail`` or ``error`` (a scoring
+error is counted apart from a failing score)."""
+
 METRIC_QUEUE_DEPTH: Final = "judgeval.evaluator.queue.depth"
 """Gauge of spans in the durable queue."""
 
@@ -257,6 +346,18 @@ class EvalStatus(StrEnum):
     """Some scorers produced a score, others failed (see :data:`JUDGEVAL_EVAL_ERROR`)."""
     FAILED = "failed"
     """No scorer produced a score; the span is exported anyway, marked with the reason."""
+
+
+class EvalVerdict(StrEnum):
+    """Values of :data:`JUDGEVAL_EVAL_VERDICT`."""
+
+    PASS = "pass"
+    """Every requested scorer produced a score and every score met its threshold."""
+    FAIL = "fail"
+    """At least one produced score missed its threshold (whatever happened to the other requests)."""
+    ERROR = "error"
+    """No produced score failed, but at least one request produced no score (see
+    :data:`JUDGEVAL_EVAL_ERROR`): the span was not fully judged, so it claims neither pass nor fail."""
 
 
 class ScoreLabel(StrEnum):

@@ -102,6 +102,24 @@ async def test_errors_above_counts_unknown_scorer(make_config, webhook: WebhookR
     assert fired["observed"] == 2.0 and fired["threshold"] == 1.0 and fired["scorer"] == "*"
 
 
+async def test_failure_rate_counts_scores_only_never_scoring_errors(make_config, webhook: WebhookReceiver):
+    # Three errors then one pass: were errors failures, 3 of 4 > 0.5 with min_count 2 would fire here.
+    rule = alert("quality-drop", webhook, failure_rate_above=0.5, window="1h", min_count=2, cooldown=0)
+    rule["scorer"] = "*"
+    app = await started(make_config(alert_doc(rule)))
+    try:
+        await send_outputs(app, [GOOD, GOOD, GOOD], scorer="no_such_scorer")
+        await send_outputs(app, [GOOD])
+        await judged(app, 4)
+        assert not webhook.accepted(), "scoring errors counted as failing scores"
+        bad = await send_outputs(app, [BAD, BAD])
+        fired = (await asyncio.to_thread(webhook.wait_for, 1, "firing"))[0]
+    finally:
+        await app.stop(grace=5)
+    assert fired["observed"] == 2 / 3  # 2 failing of 3 scores: the errors are in neither count
+    assert {e["trace_id"] for e in fired["examples"]} <= set(bad)
+
+
 async def test_where_filter_limits_alert_to_matching_spans(make_config, webhook: WebhookReceiver):
     rule = alert("billing-rude", webhook, score_below=0.5, cooldown=0, where={"service.name": "billing"})
     app = await started(make_config(alert_doc(rule)))

@@ -173,5 +173,6 @@ async def test_scoring_errors_are_not_behaviors(make_config, receiver) -> None:
     async with running(config) as app:
         await export(app, make_request([unknown]))
         received = await wait_for(receiver, scored(1))
-    assert received[0].attributes[semconv.JUDGEVAL_EVAL_SUCCESS] is False
+    assert semconv.JUDGEVAL_EVAL_SUCCESS not in received[0].attributes
+    assert received[0].attributes[semconv.JUDGEVAL_EVAL_VERDICT] == semconv.EvalVerdict.ERROR
     assert behavior_of(received[0]) == (None, None, None)

@@ -102,6 +102,21 @@ def test_full_yaml_is_parsed(tmp_path):
             "rules[0].sampling_rate: must be between 0 and 1",
         ),
         ({"rules": [{"name": "r", "scorer": "pii"}]}, "rules[0].when: required"),
+        (
+            {"rules": [{"name": "r", "scorer": "pii", "span_kind": "llm"}]},
+            "rules[0].span_kind: unknown span kind 'llm' (allowed: internal, server, client, producer, "
+            "consumer)",
+        ),
+        ({"rules": [{"name": "r", "scorer": "pii", "scope": "  "}]}, "rules[0].scope: must be a non-empty"),
+        ({"rules": [{"name": "r", "scorer": "pii", "scope": ["a"]}]}, "rules[0].scope: must be a string"),
+        (
+            {"rules": [{"name": "r", "when": {"a": 1}, "scorer": "pii", "example": {"context": "*"}}]},
+            "rules[0].example.context: '*' (from the span's vocabulary) works only for actual_output, input",
+        ),
+        (
+            {"rules": [{"name": "r", "when": {"a": 1}, "scorer": "pii", "example": {"context": ""}}]},
+            "rules[0].example.context: must name a span attribute key",
+        ),
         ({"queue": {"max_spans": "many"}}, "queue.max_spans: must be an integer"),
         ({"scoring": {"concurency": 3}}, "scoring.concurency: unknown key"),
         ({"listen": "nowhere"}, "listen: expected HOST:PORT"),

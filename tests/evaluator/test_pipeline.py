@@ -66,10 +66,12 @@ async def test_failing_and_unknown_scorers_give_partial_status_with_reasons(make
         received = await wait_for(receiver, lambda s: len(s) == 1)
     span = received[0]
     assert span.attributes[semconv.JUDGEVAL_EVAL_STATUS] == EvalStatus.PARTIAL
-    assert span.attributes[semconv.JUDGEVAL_EVAL_SUCCESS] is False
+    assert span.attributes[semconv.JUDGEVAL_EVAL_SUCCESS] is False  # the regex score failed
+    assert span.attributes[semconv.JUDGEVAL_EVAL_VERDICT] == semconv.EvalVerdict.FAIL
     assert span.attributes[score_attribute("regex", ScoreField.VALUE)] == 0.0
     assert "no_such_scorer: unknown_scorer" in span.attributes[semconv.JUDGEVAL_EVAL_ERROR]
     assert "unknown_scorer" in span.attributes[score_attribute("no_such_scorer", ScoreField.ERROR)]
+    assert score_attribute("no_such_scorer", ScoreField.SUCCESS) not in span.attributes  # an error, no fail
 
 
 async def test_malformed_payloads_are_exported_failed_with_reason_and_service_stays_up(make_config, receiver):

@@ -76,23 +76,29 @@ async def test_metrics_describe_the_work_on_a_private_provider(make_config, rece
     spans = [
         make_span("scored", tagged_attributes(("pii", {"actual_output": "clean"}))),
         make_span("unknown", tagged_attributes(("nope", {}))),
+        make_span("leaky", tagged_attributes(("pii", {"actual_output": "mail a@b.co"}))),
         make_span("plain"),
     ]
     async with running(make_config(), metric_readers=[reader]) as app:
         await export(app, make_request(spans))
-        await wait_for(receiver, lambda s: len(s) == 3)
+        await wait_for(receiver, lambda s: len(s) == 4)
         await wait_drained(app)
         points = metric_points(reader)
-    assert sum(p.value for p in points[semconv.METRIC_SPANS_ACCEPTED]) == 3
-    assert sum(p.value for p in points[semconv.METRIC_SPANS_EXPORTED]) == 3
+    assert sum(p.value for p in points[semconv.METRIC_SPANS_ACCEPTED]) == 4
+    assert sum(p.value for p in points[semconv.METRIC_SPANS_EXPORTED]) == 4
     statuses = {p.attributes["status"]: p.value for p in points[semconv.METRIC_SPANS_SCORED]}
-    assert statuses == {"scored": 1, "failed": 1}
+    assert statuses == {"scored": 2, "failed": 1}
+    results = {
+        (p.attributes["scorer"], p.attributes["result"]): p.value
+        for p in points[semconv.METRIC_SCORE_RESULTS]
+    }
+    assert results == {("pii", "pass"): 1, ("pii", "fail"): 1, ("nope", "error"): 1}  # errors apart
     errors = {
         (p.attributes["scorer"], p.attributes["kind"]) for p in points[semconv.METRIC_SCORING_ERRORS]
     }
     assert errors == {("nope", "unknown_scorer")}
     values = {p.attributes["scorer"]: p.sum for p in points[semconv.METRIC_SCORE_VALUE]}
-    assert values == {"pii": 1.0}
+    assert values == {"pii": 1.0}  # the sum of 1.0 and 0.0
     assert [p.value for p in points[semconv.METRIC_QUEUE_DEPTH]] == [0]
     assert [p.value for p in points[semconv.METRIC_SCORERS_PAUSED]] == [0]
 

@@ -82,4 +82,6 @@ async def test_rule_with_missing_mapped_field_exports_failed(make_config, receiv
         received = await wait_for(receiver, lambda s: len(s) == 1)
     attrs = received[0].attributes
     assert attrs[semconv.JUDGEVAL_EVAL_STATUS] == EvalStatus.FAILED
+    assert attrs[semconv.JUDGEVAL_EVAL_VERDICT] == semconv.EvalVerdict.ERROR
+    assert semconv.JUDGEVAL_EVAL_SUCCESS not in attrs  # not judged is not failed
     assert "pii: invalid_example: example has no field 'actual_output'" in attrs[semconv.JUDGEVAL_EVAL_ERROR]

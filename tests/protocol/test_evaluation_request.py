@@ -6,6 +6,7 @@ import json
 
 import pytest
 from judgeval.protocol.evaluation_request import (
+    FROM_VOCABULARY,
     EvaluationRequest,
     InvalidEvaluationRequest,
     ScorerRef,
@@ -47,6 +48,9 @@ def test_append_builds_the_same_array_as_encode() -> None:
         ('[{"scorer": {"name": "a", "version": 0}}]', "[0].scorer.version must be a positive integer"),
         ('[{"v": 9, "scorer": {"name": "a"}}]', "unsupported payload version 9"),
         ('[{"scorer": {"name": "a"}, "sampling_rate": NaN}]', "[0].sampling_rate must be a finite number"),
+        ('[{"scorer": {"name": "a"}, "example_from": ["input"]}]', "[0].example_from must be an object"),
+        ('[{"scorer": {"name": "a"}, "example_from": {"input": 1}}]', "[0].example_from must be an object"),
+        ('[{"scorer": {"name": "a"}, "example_from": {"input": ""}}]', "non-empty source string"),
     ],
 )
 def test_decode_rejects_with_a_message_naming_the_field(raw: object, message: str) -> None:
@@ -75,3 +79,15 @@ def test_encoding_is_compact_ascii_json_in_the_payload_order() -> None:
     unicode = EvaluationRequest(scorer=ScorerRef(name="é"), example={"t": "✓"})
     assert encode_requests([unicode]).isascii()
     assert decode_requests(encode_requests([unicode])) == [unicode]
+
+
+def test_a_rule_request_refers_to_the_span_instead_of_copying_it() -> None:
+    ref = EvaluationRequest(
+        scorer=ScorerRef(name="a"), example={},
+        example_from={"input": FROM_VOCABULARY, "actual_output": "llm.answer"},
+    )
+    raw = encode_requests([ref, _request()])
+    assert decode_requests(raw) == [ref, _request()]
+    assert json.loads(raw)[0]["example_from"] == {"input": "*", "actual_output": "llm.answer"}
+    assert "example_from" not in json.loads(raw)[1]  # SDK requests carry their example, as before
+    assert decode_requests(append_request(None, ref)) == [ref]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from judgeval import semconv
 from judgeval.protocol.score_attributes import error_score_attributes, score_attributes, verdict_attributes
-from judgeval.semconv import EvalStatus, ScoreField, score_attribute
+from judgeval.semconv import EvalStatus, EvalVerdict, ScoreField, score_attribute
 from judgeval.tracer import _local_scoring
 
 from evaluator_service import enrichment
@@ -42,28 +42,32 @@ def test_error_score():
     assert event[semconv.GEN_AI_EVALUATION_SCORE_LABEL] == "error"
     assert event[semconv.GEN_AI_EVALUATION_EXPLANATION] == "timeout: no answer in 30s"
     assert semconv.GEN_AI_EVALUATION_SCORE_VALUE not in event
-    assert span == {
-        score_attribute("s", ScoreField.ERROR): "timeout: no answer in 30s",
-        score_attribute("s", ScoreField.SUCCESS): False,
-    }
+    # An error claims neither pass nor fail: no success attribute at all.
+    assert span == {score_attribute("s", ScoreField.ERROR): "timeout: no answer in 30s"}
 
 
 @pytest.mark.parametrize(
-    ("passed", "status", "success"),
+    ("passed", "status", "verdict", "success"),
     [
-        ((True, True), EvalStatus.SCORED, True),
-        ((True, False), EvalStatus.SCORED, False),
-        ((True, None), EvalStatus.PARTIAL, False),
-        ((None, None), EvalStatus.FAILED, False),
-        ((None,), EvalStatus.FAILED, False),
-        ((), EvalStatus.FAILED, False),
+        ((True, True), EvalStatus.SCORED, EvalVerdict.PASS, True),
+        ((True, False), EvalStatus.SCORED, EvalVerdict.FAIL, False),
+        ((False, None), EvalStatus.PARTIAL, EvalVerdict.FAIL, False),
+        ((True, None), EvalStatus.PARTIAL, EvalVerdict.ERROR, None),
+        ((None, None), EvalStatus.FAILED, EvalVerdict.ERROR, None),
+        ((None,), EvalStatus.FAILED, EvalVerdict.ERROR, None),
+        ((), EvalStatus.FAILED, EvalVerdict.ERROR, None),
     ],
 )
-def test_verdict(passed: tuple[bool | None, ...], status: EvalStatus, success: bool):
-    assert verdict_attributes(iter(passed)) == {
+def test_verdict(
+    passed: tuple[bool | None, ...], status: EvalStatus, verdict: EvalVerdict, success: bool | None
+):
+    expected: dict[str, object] = {
         semconv.JUDGEVAL_EVAL_STATUS: status.value,
-        semconv.JUDGEVAL_EVAL_SUCCESS: success,
+        semconv.JUDGEVAL_EVAL_VERDICT: verdict.value,
     }
+    if success is not None:  # a span the scorers could not judge claims neither success nor failure
+        expected[semconv.JUDGEVAL_EVAL_SUCCESS] = success
+    assert verdict_attributes(iter(passed)) == expected
 
 
 def test_the_sdk_and_the_evaluator_use_the_one_verdict():

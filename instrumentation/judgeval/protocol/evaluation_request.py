@@ -9,6 +9,17 @@ one object per ``async_evaluate`` call on that span::
      "example": {"request": "...", "response": "..."},
      "sampling_rate": 0.95}
 
+A request made by an evaluator-side span rule carries no copy of the example: the example is the span's own
+content, so the request names where each field comes from instead (``"example_from"``), and the evaluator
+reads the fields from the span when it scores it::
+
+    {"v": 1, "scorer": {...}, "example_from": {"input": "*", "actual_output": "llm.answer"},
+     "sampling_rate": 1.0}
+
+A source is a span attribute key (or pseudo field such as ``span.name``), or :data:`FROM_VOCABULARY`
+(``"*"``): the field is resolved from whichever attribute vocabulary the span carries (GenAI, OpenInference,
+OpenLLMetry, Judgment). ``"example"`` and ``"example_from"`` may both be present; ``example`` wins per field.
+
 This module is the one spelling of the payload. :func:`request_json` writes a request object from its
 already-encoded scorer and example, and :func:`append_encoded` adds it to the array; every encoder uses them:
 :func:`encode_requests` here (the evaluator's span rules, tests), and the SDK's cached fast path
@@ -28,6 +39,10 @@ from typing import Any
 from judgeval.errors import JudgevalError
 
 PAYLOAD_VERSION = 1
+
+
+FROM_VOCABULARY = "*"
+"""An ``example_from`` source: resolve the field from whichever vocabulary the span carries."""
 
 
 class InvalidEvaluationRequest(JudgevalError, ValueError):
@@ -53,6 +68,8 @@ class EvaluationRequest:
     scorer: ScorerRef
     example: dict[str, Any]
     sampling_rate: float = 1.0
+    example_from: dict[str, str] = field(default_factory=dict)
+    """Example fields to read from the span at scoring time: field name → source (see the module doc)."""
 
 
 def scorer_object(ref: ScorerRef) -> dict[str, Any]:
@@ -82,9 +99,12 @@ def request_json(scorer_json: str, example_json: str, sampling_rate: float) -> s
 
 def encode_request(request: EvaluationRequest) -> str:
     """One request object as JSON (an element of the attribute's array)."""
-    return request_json(
+    encoded = request_json(
         encode_json(scorer_object(request.scorer)), encode_json(request.example), request.sampling_rate
     )
+    if not request.example_from:
+        return encoded
+    return f'{encoded[:-1]},"example_from":{encode_json(request.example_from)}}}'
 
 
 def encode_requests(requests: list[EvaluationRequest]) -> str:
@@ -137,6 +157,7 @@ def _decode_one(item: object, index: int) -> EvaluationRequest:
     if not isinstance(config, dict):
         raise InvalidEvaluationRequest(f"{where}.scorer.config must be an object")
     return EvaluationRequest(
+        example_from=_example_from(item.get("example_from"), f"{where}.example_from"),
         scorer=ScorerRef(
             name=name,
             class_path=_optional_str(scorer.get("class"), f"{where}.scorer.class"),
@@ -148,6 +169,16 @@ def _decode_one(item: object, index: int) -> EvaluationRequest:
         example=example,
         sampling_rate=_number(item.get("sampling_rate", 1.0), f"{where}.sampling_rate"),
     )
+
+
+def _example_from(value: object, where: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(source, str) and source for source in value.values()
+    ):
+        raise InvalidEvaluationRequest(f"{where} must be an object of field name to non-empty source string")
+    return value
 
 
 def _optional_str(value: object, where: str) -> str:
