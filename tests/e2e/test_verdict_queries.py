@@ -21,10 +21,10 @@ from judgeval import semconv
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from evaluator_service.config import load_config
-from evaluator_service.localstack.stack import JaegerInstance
 from tests.support.evaluator import export, running
 from tests.support.polling import eventually
 from tests.support.spans import make_request, make_span, tagged_attributes
+from tools.localstack.stack import JaegerInstance
 
 SERVICE = "verdict-queries"
 POLITE = {"name": "polite", "type": "keyword", "options": {"keywords": ["thanks"]}}
