@@ -19,7 +19,6 @@ sent, and the request ends with a ``limit`` error naming the size.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +27,7 @@ from judgeval.protocol.evaluation_request import EvaluationRequest
 from evaluator_service.llm_client import LLMClient
 from evaluator_service.scoring.builtin.base import BuiltinScorer, as_text
 from evaluator_service.scoring.builtin.options import OptionError, template_fields
+from evaluator_service.scoring.builtin.patterns import compile_pattern
 from evaluator_service.scoring.contract import (
     InvalidExampleError,
     ScoreOutcome,
@@ -57,8 +57,10 @@ ADHERENCE_PROMPT = (
 MAX_PROMPT_CHARS = 100_000
 """Longest prompt a judge sends (about 25k tokens); longer ones fail the request with a ``limit`` error."""
 
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-_JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
+# RE2: a judge's answer can echo text from the span (prompt injection); with Python's re, "\{.*\}" took
+# quadratic time on an answer of many "{" (20,000 of them: a second with the event loop frozen).
+_NUMBER = compile_pattern(r"-?\d+(?:\.\d+)?")
+_JSON_OBJECT = compile_pattern(r"(?s)\{.*\}")
 
 
 def parse_judgement(answer: str, scale: float = 1.0) -> ScoreOutcome:
