@@ -65,9 +65,10 @@ async def test_json_schema_pattern_cannot_backtrack(make_config, receiver):
 
 
 async def test_pii_scans_long_text_without_quadratic_matching(make_config, receiver):
-    span = scored("pii", "pii", {"actual_output": "a" * 300_000 + " write to bob@example.com"}, {})
+    text = "a" * 300_000 + " write to bob@example.com, card 4111 1111 1111 1111"
+    span = scored("pii", "pii", {"actual_output": text}, {})
     attributes = await score_one(make_config, receiver, span)
-    assert attributes[score_attribute("pii", ScoreField.REASON)] == "personal data found: email"
+    assert attributes[score_attribute("pii", ScoreField.REASON)] == "personal data found: credit_card, email"
 
 
 class _SecretSchemaServer(ThreadingHTTPServer):

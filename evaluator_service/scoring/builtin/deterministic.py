@@ -28,7 +28,7 @@ from judgeval import semconv
 from judgeval.protocol.evaluation_request import EvaluationRequest
 
 from evaluator_service.scoring.builtin.base import BuiltinScorer
-from evaluator_service.scoring.builtin.bounded import INLINE_INPUT_CHARS, run_bounded
+from evaluator_service.scoring.builtin.bounded import INLINE_INPUT_CHARS, check_deadline, run_bounded
 from evaluator_service.scoring.builtin.patterns import compile_pattern
 from evaluator_service.scoring.builtin.schema_validation import SchemaOptionError, first_error
 from evaluator_service.scoring.contract import InvalidExampleError, ScoreOutcome
@@ -74,9 +74,16 @@ class KeywordScorer(BuiltinScorer):
 
         def search() -> list[str]:
             haystack = text if options.get("case_sensitive") else text.lower()
-            return [k for k in keywords if k in haystack]
+            found = []
+            for keyword in keywords:  # each search is one scan of the text: the deadline is checked between
+                check_deadline()
+                if keyword in haystack:
+                    found.append(keyword)
+            return found
 
-        present = await _sized(len(text) + sum(map(len, keywords)), search, "the keyword scorer")
+        # Each keyword scans the text once: the cost is their product.
+        cost = len(text) * len(keywords) // 4 + sum(map(len, keywords))
+        present = await _sized(cost, search, "the keyword scorer")
         mode = options.get("mode", "any")
         passed = {"any": bool(present), "all": len(present) == len(keywords), "none": not present}[mode]
         missing = [k for k in keywords if k not in present]

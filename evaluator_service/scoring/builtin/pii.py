@@ -14,7 +14,7 @@ from typing import Any
 from judgeval.protocol.evaluation_request import EvaluationRequest
 
 from evaluator_service.scoring.builtin.base import BuiltinScorer, as_text
-from evaluator_service.scoring.builtin.bounded import INLINE_INPUT_CHARS, run_bounded
+from evaluator_service.scoring.builtin.bounded import INLINE_INPUT_CHARS, check_deadline, run_bounded
 from evaluator_service.scoring.builtin.patterns import compile_pattern
 from evaluator_service.scoring.contract import ScoreOutcome
 
@@ -37,8 +37,29 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+WINDOW_CHARS = 16 * 1024
+"""Long texts are scanned in windows of this size (overlapping by :data:`WINDOW_OVERLAP_CHARS`): a pattern
+call holds the interpreter lock for its whole text, so one call on megabytes would stall the event loop
+even from another thread. Between windows the lock is released and the time limit checked."""
+WINDOW_OVERLAP_CHARS = 256
+_KINDS = ("credit_card", "email", "ssn", "phone")
+
+
 def find_pii(text: str) -> list[str]:
-    """Kinds of personal data found in ``text``, in a stable order."""
+    """Kinds of personal data found in ``text``, in a stable order. (A card number cut by a window edge of
+    a text over :data:`WINDOW_CHARS` could be taken for a phone number; only the kind is reported.)"""
+    if len(text) <= WINDOW_CHARS:
+        return _find_pii(text)
+    found: set[str] = set()
+    for start in range(0, len(text), WINDOW_CHARS):
+        check_deadline()
+        found.update(_find_pii(text[start:start + WINDOW_CHARS + WINDOW_OVERLAP_CHARS]))
+        if len(found) == len(_KINDS):
+            break
+    return [kind for kind in _KINDS if kind in found]
+
+
+def _find_pii(text: str) -> list[str]:
     kinds: list[str] = []
     cards = [re.sub(r"\D", "", m) for m in CARD_CANDIDATE.findall(text)]
     if any(13 <= len(c) <= 19 and luhn_valid(c) for c in cards):
