@@ -40,6 +40,9 @@ def config_yaml(judge_base_url: str = "", concurrency: int = 16, max_spans: int 
     return (
         f"queue:\n  max_spans: {max_spans}\n  max_bytes: 8589934592\n"
         f"scoring:\n  concurrency: {concurrency}\n  timeout_s: 30\n"
+        # The judge scenarios measure scoring concurrency, not the default judge-call rates (500/s, 100/s
+        # per scorer), which would cap them.
+        "  judge_calls_per_s: 100000\n  judge_calls_per_s_per_scorer: 100000\n"
         "scorers:\n"
         "  - name: bench_keyword\n    type: keyword\n    options: {keywords: [package, order]}\n"
         + judge

@@ -19,6 +19,7 @@ from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_METRICS_E
 from evaluator_service import config as cfg
 from evaluator_service.admin import HostedScorers
 from evaluator_service.admin.alerts_servicer import alerts_installer
+from evaluator_service.admin.auth import AdminAuth
 from evaluator_service.admin.behaviors_servicer import behaviors_installer
 from evaluator_service.alerts.manager import AlertManager
 from evaluator_service.app import EvaluatorApp
@@ -90,11 +91,12 @@ def main(argv: list[str] | None = None) -> None:
 async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | None = None) -> None:
     """Run until SIGTERM/SIGINT, then shut down gracefully. Uploaded scorers run in ``sandbox``."""
     state = open_shared_state(config.state_db_url)  # one connection for pauses and uploaded scorers
-    hosted = HostedScorers.create(config.data_dir, config.api_key, sandbox, state=state)
+    auth = AdminAuth(config.api_key)  # one failed-attempt record for every admin service
+    hosted = HostedScorers.create(config.data_dir, auth, sandbox, state=state)
     alerts = AlertManager(config.alerts)
     app = EvaluatorApp(config, scorer_sources=[hosted.source],
-                       service_installers=[hosted.install, alerts_installer(alerts, config.api_key),
-                                           behaviors_installer(state, config.api_key)],
+                       service_installers=[hosted.install, alerts_installer(alerts, auth),
+                                           behaviors_installer(state, auth)],
                        shared_state=state, alerts=alerts)
     try:
         await app.start()

@@ -38,6 +38,7 @@ from evaluator_service.forwarder import MAX_MESSAGE_BYTES, SpanForwarder
 from evaluator_service.intake import TraceIntakeServicer
 from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.queue import SpanQueue
+from evaluator_service.request_guard import MalformedRequestInterceptor
 from evaluator_service.scoring.builtin.sources import BuiltinScorerSource, ConfiguredScorerSource
 from evaluator_service.scoring.contract import ScorerSource
 from evaluator_service.scoring.pause import PauseRegistry
@@ -153,7 +154,7 @@ class EvaluatorApp:
             await self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
 
     def _build_server(self) -> grpc.aio.Server:
-        server = grpc.aio.server(options=[
+        server = grpc.aio.server(interceptors=[MalformedRequestInterceptor()], options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         ])

@@ -296,10 +296,13 @@ class ScoringDispatcher:
         if job.failed_status is not None:
             return job.failed_status
         missing = [i for i, result in enumerate(job.results) if result is None]
+        judge_calls = self._runner.span_budget()  # one budget for all of this span's requests
         if len(missing) == 1:  # the usual case: no gather, no extra task
-            job.results[missing[0]] = await self._runner.run(job.requests[missing[0]], job.fields)
+            only = missing[0]
+            job.results[only] = await self._runner.run(job.requests[only], job.fields, judge_calls)
         elif missing:
-            done = await asyncio.gather(*(self._runner.run(job.requests[i], job.fields) for i in missing))
+            done = await asyncio.gather(
+                *(self._runner.run(job.requests[i], job.fields, judge_calls) for i in missing))
             for i, result in zip(missing, done, strict=True):
                 job.results[i] = result
         results = job.completed()

@@ -17,6 +17,7 @@ built-in type keep it as a second base (``ConfigError`` is still a ``ValueError`
     ├── InvalidExample              sandbox.worker_process  the example handed to a worker is unusable
     ├── ScoringError                scoring.contract   a scorer produced no score (transient, fatal, ...)
     ├── OptionError                 scoring.builtin.options  a built-in scorer's option is invalid
+    ├── PatternError, SchemaOptionError   scoring.builtin.patterns / .schema_validation  unsafe regex, schema
     ├── InvalidUpload, ScorerExists, ScorerNotFound, RequirementsInstallError   registry
     └── BinariesUnavailable, ProcessFailed, StackError                          localstack (dev runner)
 

@@ -10,7 +10,8 @@ pooled ``aiohttp`` session instead of going through the ``openai`` SDK: the SDK'
 response models and HTTP layers cost about 2 ms of CPU per call, which capped a whole evaluator at a few
 hundred judged spans per second (benchmarks/README.md, finding 5); this client costs about 0.2 ms. Like
 the SDK it takes the proxy from the environment, verifies TLS, times out (10 minutes, 5 s to connect) and
-never retries: the scorer runner retries with its own backoff and rate budget. Calls run with OpenTelemetry
+never retries: the scorer runner retries with its own backoff and rate budget. It reads at most
+:data:`MAX_ANSWER_BYTES` of an answer. Calls run with OpenTelemetry
 instrumentation suppressed, so the evaluator's own LLM calls are not exported and scored.
 """
 
@@ -36,6 +37,9 @@ BASE_URL_ENV = "OPENAI_BASE_URL"
 
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=600, sock_connect=5)
 """The ``openai`` client's defaults; the runner's ``scoring.timeout_s`` normally ends a call first."""
+
+MAX_ANSWER_BYTES = 1024 * 1024
+"""Largest judge response body read; a larger one fails the call (a chat answer is a few KiB)."""
 
 MAX_CONNECTIONS = 1000
 """Pool size per judge (the ``openai`` client's); ``scoring.concurrency`` is the real bound."""
@@ -91,12 +95,24 @@ class LLMClient:
             with suppress_instrumentation():
                 async with session.post(self._url, data=payload, proxy=self._proxy) as response:
                     status = response.status
-                    body = await response.read()
+                    body = await _read_capped(response)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise TransientScorerError(f"judge unreachable: {_describe(exc)}") from None
+        if len(body) > MAX_ANSWER_BYTES:
+            raise ScorerCrashedError(f"judge answered with over {MAX_ANSWER_BYTES} bytes (HTTP {status})")
         if not 200 <= status < 300:
             raise classify_status(status, vendor_error_message(body))
         return answer_text(body)
+
+
+async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
+    """The body, or its first ``MAX_ANSWER_BYTES + 1`` bytes: never more in memory than that."""
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > MAX_ANSWER_BYTES:
+            break
+    return bytes(body)
 
 
 def env_proxy(url: str) -> str | None:

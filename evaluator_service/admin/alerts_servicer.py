@@ -1,6 +1,6 @@
 """The ``judgeval.admin.v1.Alerts`` gRPC service: list configured alerts with their state, send a test.
 
-Authenticated exactly like ``ScorerAdmin`` (:func:`~evaluator_service.admin.servicer.authorize`).
+Authenticated exactly like ``ScorerAdmin`` (:class:`~evaluator_service.admin.auth.AdminAuth`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from judgeval.admin.v1 import alerts_pb2 as pb
 from judgeval.admin.v1 import alerts_pb2_grpc as pb_grpc
 
-from evaluator_service.admin.servicer import authorize
+from evaluator_service.admin.auth import AdminAuth
 from evaluator_service.alerts.manager import AlertManager, AlertView
 from evaluator_service.alerts.notify import shown_url
 from evaluator_service.state import StateUnavailable
@@ -23,13 +23,13 @@ _PURPOSE = "the alerts API"
 class AlertsServicer(pb_grpc.AlertsServicer):
     """Async servicer over an :class:`~evaluator_service.alerts.manager.AlertManager`."""
 
-    def __init__(self, manager: AlertManager, api_key: str | None) -> None:
+    def __init__(self, manager: AlertManager, auth: AdminAuth | str | None) -> None:
         self._manager = manager
-        self._api_key = api_key or None
+        self._auth = AdminAuth.of(auth)
 
     async def ListAlerts(self, request: pb.ListAlertsRequest, context: grpc.aio.ServicerContext
                          ) -> pb.ListAlertsResponse:
-        await authorize(context, self._api_key, _PURPOSE)
+        await self._auth.authorize(context, _PURPOSE)
         try:
             views = await self._manager.views()
         except StateUnavailable as exc:
@@ -38,7 +38,7 @@ class AlertsServicer(pb_grpc.AlertsServicer):
 
     async def TestAlert(self, request: pb.TestAlertRequest, context: grpc.aio.ServicerContext
                         ) -> pb.TestAlertResponse:
-        await authorize(context, self._api_key, _PURPOSE)
+        await self._auth.authorize(context, _PURPOSE)
         if request.name not in self._manager.alerts:
             known = ", ".join(sorted(self._manager.alerts)) or "none configured"
             await context.abort(grpc.StatusCode.NOT_FOUND,
@@ -67,11 +67,13 @@ def _status(view: AlertView) -> pb.AlertStatus:
     return status
 
 
-def install_alerts_service(server: grpc.aio.Server, manager: AlertManager, api_key: str | None) -> None:
+def install_alerts_service(server: grpc.aio.Server, manager: AlertManager,
+                           auth: AdminAuth | str | None) -> None:
     """Add the Alerts service to ``server``."""
-    pb_grpc.add_AlertsServicer_to_server(AlertsServicer(manager, api_key), server)
+    pb_grpc.add_AlertsServicer_to_server(AlertsServicer(manager, auth), server)
 
 
-def alerts_installer(manager: AlertManager, api_key: str | None) -> Callable[[grpc.aio.Server], None]:
+def alerts_installer(manager: AlertManager, auth: AdminAuth | str | None
+                     ) -> Callable[[grpc.aio.Server], None]:
     """A service installer for :class:`~evaluator_service.app.EvaluatorApp` (``service_installers=[...]``)."""
-    return lambda server: install_alerts_service(server, manager, api_key)
+    return lambda server: install_alerts_service(server, manager, auth)

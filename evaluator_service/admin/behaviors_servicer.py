@@ -2,7 +2,7 @@
 
 Answers straight from the shared state database (not this replica's in-memory index), so every replica
 gives the same answer. Authenticated exactly like ``ScorerAdmin``
-(:func:`~evaluator_service.admin.servicer.authorize`).
+(:class:`~evaluator_service.admin.auth.AdminAuth`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from judgeval.admin.v1 import behaviors_pb2 as pb
 from judgeval.admin.v1 import behaviors_pb2_grpc as pb_grpc
 
-from evaluator_service.admin.servicer import authorize
+from evaluator_service.admin.auth import AdminAuth
 from evaluator_service.state import SharedState, StateUnavailable
 from evaluator_service.state.behavior_rows import (
     NAME_AUTO,
@@ -32,13 +32,13 @@ _SOURCES = {NAME_PROVISIONAL: pb.NAME_SOURCE_PROVISIONAL, NAME_AUTO: pb.NAME_SOU
 class BehaviorsServicer(pb_grpc.BehaviorsServicer):
     """Async servicer over the behaviors in a :class:`~evaluator_service.state.SharedState`."""
 
-    def __init__(self, state: SharedState, api_key: str | None) -> None:
+    def __init__(self, state: SharedState, auth: AdminAuth | str | None) -> None:
         self._state = state
-        self._api_key = api_key or None
+        self._auth = AdminAuth.of(auth)
 
     async def ListBehaviors(self, request: pb.ListBehaviorsRequest, context: grpc.aio.ServicerContext
                             ) -> pb.ListBehaviorsResponse:
-        await authorize(context, self._api_key, _PURPOSE)
+        await self._auth.authorize(context, _PURPOSE)
         try:
             stored = await self._state.behaviors()
         except StateUnavailable as exc:
@@ -48,7 +48,7 @@ class BehaviorsServicer(pb_grpc.BehaviorsServicer):
 
     async def GetBehavior(self, request: pb.GetBehaviorRequest, context: grpc.aio.ServicerContext
                           ) -> pb.Behavior:
-        await authorize(context, self._api_key, _PURPOSE)
+        await self._auth.authorize(context, _PURPOSE)
         try:
             found = await self._state.behavior(request.id)
         except StateUnavailable as exc:
@@ -60,7 +60,7 @@ class BehaviorsServicer(pb_grpc.BehaviorsServicer):
 
     async def RenameBehavior(self, request: pb.RenameBehaviorRequest, context: grpc.aio.ServicerContext
                              ) -> pb.Behavior:
-        await authorize(context, self._api_key, _PURPOSE)
+        await self._auth.authorize(context, _PURPOSE)
         name = " ".join(request.name.split())
         if not name or len(name) > MAX_NAME_CHARS:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
@@ -97,10 +97,11 @@ def _timestamp(seconds: float) -> Timestamp:
     return stamp
 
 
-def behaviors_installer(state: SharedState, api_key: str | None) -> Callable[[grpc.aio.Server], None]:
+def behaviors_installer(state: SharedState, auth: AdminAuth | str | None
+                        ) -> Callable[[grpc.aio.Server], None]:
     """A service installer adding the Behaviors API over ``state`` to the evaluator's gRPC server."""
 
     def install(server: grpc.aio.Server) -> None:
-        pb_grpc.add_BehaviorsServicer_to_server(BehaviorsServicer(state, api_key), server)
+        pb_grpc.add_BehaviorsServicer_to_server(BehaviorsServicer(state, auth), server)
 
     return install

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import grpc
 
+from evaluator_service.admin.auth import AdminAuth
 from evaluator_service.admin.servicer import install_admin_service
 from evaluator_service.errors import StartupError
 from evaluator_service.registry import EnvironmentInstaller, Registry
@@ -35,10 +36,11 @@ class HostedScorers:
     registry: Registry
     pool: SandboxPool
     source: UploadedScorerSource
-    api_key: str | None
+    auth: AdminAuth
+    """The admin key check; pass the same object to the other admin services' installers."""
 
     @classmethod
-    def create(cls, data_dir: Path, api_key: str | None, sandbox: SandboxConfig | None = None, *,
+    def create(cls, data_dir: Path, api_key: AdminAuth | str | None, sandbox: SandboxConfig | None = None, *,
                envs_dir: Path | None = None, pip_args: tuple[str, ...] = (),
                state: SharedState | None = None) -> HostedScorers:
         """Registry in ``state`` (cached in ``<data_dir>/scorers``), environments in ``envs_dir`` (default
@@ -52,11 +54,12 @@ class HostedScorers:
             raise StartupError(str(exc)) from exc
         pool = SandboxPool(sandbox)
         # Last in the evaluator's chain, so it may answer unknown names: see UploadedScorerSource.
-        return cls(registry, pool, UploadedScorerSource(registry, pool, recheck_unknown=True), api_key)
+        return cls(registry, pool, UploadedScorerSource(registry, pool, recheck_unknown=True),
+                   AdminAuth.of(api_key))
 
     def install(self, server: grpc.aio.Server) -> None:
         """Service installer: adds the ScorerAdmin API to the evaluator's gRPC server."""
-        install_admin_service(server, self.registry, self.api_key)
+        install_admin_service(server, self.registry, self.auth)
 
     async def close(self) -> None:
         """Stop idle sandbox workers."""

@@ -1,21 +1,22 @@
 """The ``judgeval.admin.v1.ScorerAdmin`` gRPC service: upload, list, show and delete hosted scorers.
 
 Every call must carry ``authorization: Bearer <key>`` matching the evaluator's ``JUDGMENT_API_KEY``;
-anything else is ``UNAUTHENTICATED`` and changes nothing. An evaluator started without a key refuses all
-admin calls with ``FAILED_PRECONDITION``, because an open upload endpoint would run anyone's code.
+anything else is ``UNAUTHENTICATED`` and changes nothing, and repeated wrong keys from one address are
+logged and refused for a while (:mod:`evaluator_service.admin.auth`). An evaluator started without a key
+refuses all admin calls with ``FAILED_PRECONDITION``, because an open upload endpoint would run anyone's
+code.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from judgeval.admin.v1 import scorer_admin_pb2 as pb
 from judgeval.admin.v1 import scorer_admin_pb2_grpc as pb_grpc
-from judgeval.environment_variables import JUDGMENT_API_KEY
 
+from evaluator_service.admin.auth import AdminAuth
 from evaluator_service.registry import (
     InvalidUpload,
     Registry,
@@ -39,9 +40,9 @@ _MODES = {
 class ScorerAdminServicer(pb_grpc.ScorerAdminServicer):
     """Async servicer over a :class:`~evaluator_service.registry.Registry`."""
 
-    def __init__(self, registry: Registry, api_key: str | None) -> None:
+    def __init__(self, registry: Registry, auth: AdminAuth | str | None) -> None:
         self._registry = registry
-        self._api_key = api_key or None
+        self._auth = AdminAuth.of(auth)
 
     async def UploadScorer(self, request: pb.UploadScorerRequest, context: grpc.aio.ServicerContext
                            ) -> pb.ScorerVersion:
@@ -106,7 +107,7 @@ class ScorerAdminServicer(pb_grpc.ScorerAdminServicer):
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
 
     async def _authorize(self, context: grpc.aio.ServicerContext) -> None:
-        await authorize(context, self._api_key)
+        await self._auth.authorize(context)
 
     def _version(self, stored: StoredScorer) -> pb.ScorerVersion:
         created = Timestamp()
@@ -122,27 +123,7 @@ def _version_of(request: pb.GetScorerRequest | pb.DeleteScorerRequest) -> int | 
     return request.version if request.HasField("version") else None
 
 
-async def authorize(context: grpc.aio.ServicerContext, api_key: str | None,
-                    purpose: str = "scorer administration") -> None:
-    """Abort the call unless it carries ``authorization: Bearer <api_key>``: ``FAILED_PRECONDITION`` when
-    the evaluator has no key (``purpose`` names what a key would enable), else ``UNAUTHENTICATED``.
-    Shared by every admin service, so they all authenticate alike."""
-    expected = api_key or None
-    if expected is None:
-        await context.abort(
-            grpc.StatusCode.FAILED_PRECONDITION,
-            f"the evaluator has no admin API key; start it with {JUDGMENT_API_KEY}=<secret> in its "
-            f"environment to enable {purpose}",
-        )
-    metadata = dict(context.invocation_metadata() or ())
-    header = metadata.get("authorization", "")
-    token = header[7:] if isinstance(header, str) and header[:7].lower() == "bearer " else ""
-    if expected is None or not hmac.compare_digest(token.encode(), expected.encode()):
-        reason = "missing" if not token else "invalid"
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED,
-                            f"{reason} API key; send 'authorization: Bearer <{JUDGMENT_API_KEY}>'")
-
-
-def install_admin_service(server: grpc.aio.Server, registry: Registry, api_key: str | None) -> None:
-    """Add the ScorerAdmin service to ``server`` (a service installer for the evaluator's gRPC server)."""
-    pb_grpc.add_ScorerAdminServicer_to_server(ScorerAdminServicer(registry, api_key), server)
+def install_admin_service(server: grpc.aio.Server, registry: Registry, auth: AdminAuth | str | None) -> None:
+    """Add the ScorerAdmin service to ``server`` (a service installer for the evaluator's gRPC server);
+    ``auth`` is the evaluator's shared :class:`AdminAuth` or just its key."""
+    pb_grpc.add_ScorerAdminServicer_to_server(ScorerAdminServicer(registry, auth), server)

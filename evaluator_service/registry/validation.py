@@ -84,9 +84,18 @@ def sanitize_filename(filename: str) -> str:
 
 
 def check_requirements(requirements: str) -> list[Requirement]:
-    """Parse each non-comment line as a PEP 508 requirement; pip options, URLs and paths are refused."""
+    """Parse each non-comment line as a PEP 508 requirement; pip options, URLs, paths, environment
+    variable references and line continuations are refused."""
     parsed: list[Requirement] = []
     for number, raw in enumerate(requirements.splitlines(), start=1):
+        # pip replaces ${NAME} with the installing process's environment (comments included, once joined
+        # with a continued line): an upload could read the evaluator's secrets back through pip's errors.
+        if "${" in raw or raw.rstrip().endswith("\\"):
+            what = "'${...}'" if "${" in raw else "a line continuation ('\\' at the end)"
+            raise InvalidUpload(
+                f"requirements line {number}: {what} is not allowed; environment variables are never "
+                "expanded in uploaded requirements, write each requirement out in full on one line"
+            )
         line = raw.split(" #", 1)[0].strip()
         if not line or line.startswith("#"):
             continue

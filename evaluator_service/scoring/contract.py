@@ -103,6 +103,14 @@ class ScorerCrashedError(ScoringError):
     kind = "scorer_error"
 
 
+class ScorerLimitError(ScoringError):
+    """Scoring this request would exceed a bound the evaluator sets against hostile input: a deterministic
+    scorer's time limit, the size of a judge prompt, the judge calls one span may cause. Not retried: the
+    same input would hit the same bound."""
+
+    kind = "limit"
+
+
 class Scorer(Protocol):
     """What the scorer runner runs."""
 

@@ -7,6 +7,13 @@ Written once for every kind of scorer: a global concurrency limit (semaphore), a
 :meth:`ScorerRunner.run_inline` is the fast path for scorers marked ``inline`` (quick, never awaiting):
 it runs them on the spot, without a task per call, and hands anything that needs waiting (a rate budget,
 a retry, a pause) back to :meth:`ScorerRunner.run`.
+
+LLM judge calls (scorers with a true ``calls_judge``) are bounded three ways against hostile spans (one
+span listing a thousand requests caused a thousand judge calls in two seconds): a :class:`JudgeCalls`
+budget per span (``scoring.judge_calls_per_span``, retries included; a request over it ends with a
+``limit`` error recorded on the span), a rate over all judges (``scoring.judge_calls_per_s``) and a rate per
+judge scorer (``scoring.judge_calls_per_s_per_scorer``, or the scorer's own ``rate_limit``); calls over a
+rate wait their turn, so the spans behind them stay in the durable queue.
 """
 
 from __future__ import annotations
@@ -51,6 +58,21 @@ InlineMeasurement = tuple[str, str | None, float, float | None]
 """What one inline scoring call records: scorer name, error kind (``None``: scored), seconds, score value."""
 
 
+class JudgeCalls:
+    """The judge calls one span may still cause; :meth:`ScorerRunner.span_budget` makes one per span."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def take(self) -> bool:
+        """Count one call; ``False`` (and nothing counted) when the budget is spent."""
+        if self.used >= self.limit:
+            return False
+        self.used += 1
+        return True
+
+
 class _Failed(Exception):
     """Internal: the request ends without a score."""
 
@@ -88,13 +110,21 @@ class ScorerRunner:
         self._buckets = {
             name: TokenBucket(p.rate_limit) for name, p in self._policies.items() if p.rate_limit
         }
+        self._judge_bucket = TokenBucket(scoring.judge_calls_per_s)
+        self._judge_scorer_buckets: dict[str, TokenBucket] = {}
 
-    async def run(self, request: EvaluationRequest, span_fields: Mapping[str, Any]) -> ScoreResult:
-        """Score ``request``; ``span_fields`` are offered to scorers that read the span itself."""
+    def span_budget(self) -> JudgeCalls:
+        """A fresh judge-call budget for one span's requests (pass it to every :meth:`run` of that span)."""
+        return JudgeCalls(self._scoring.judge_calls_per_span)
+
+    async def run(self, request: EvaluationRequest, span_fields: Mapping[str, Any],
+                  judge_calls: JudgeCalls | None = None) -> ScoreResult:
+        """Score ``request``; ``span_fields`` are offered to scorers that read the span itself, and
+        ``judge_calls`` is the span's budget (``None``: a budget for this request alone)."""
         name = request.scorer.name
         started = time.monotonic()
         try:
-            outcome = await self._run_checked(request, span_fields)
+            outcome = await self._run_checked(request, span_fields, judge_calls or self.span_budget())
         except _Failed as failure:
             self._metrics.scoring_error(name, failure.kind)
             self._metrics.scoring_finished(name, time.monotonic() - started, None)
@@ -174,7 +204,8 @@ class ScorerRunner:
             raise _Failed("unknown_scorer", f"no scorer named {name!r} on this evaluator")
         return scorer
 
-    async def _run_checked(self, request: EvaluationRequest, span_fields: Mapping[str, Any]) -> ScoreOutcome:
+    async def _run_checked(self, request: EvaluationRequest, span_fields: Mapping[str, Any],
+                           judge_calls: JudgeCalls) -> ScoreOutcome:
         name = request.scorer.name
         scorer = self._resolve(request)
         if getattr(scorer, "reads_span", False):
@@ -184,7 +215,7 @@ class ScorerRunner:
         attempt = 0
         while True:
             try:
-                return await self._attempt(scorer, request, policy)
+                return await self._attempt(scorer, request, policy, judge_calls)
             except _Failed as failure:
                 if failure.kind not in ("transient", "timeout") or attempt >= policy.max_retries:
                     raise
@@ -193,10 +224,21 @@ class ScorerRunner:
                 attempt += 1
 
     async def _attempt(
-        self, scorer: Scorer, request: EvaluationRequest, policy: ScorerPolicy
+        self, scorer: Scorer, request: EvaluationRequest, policy: ScorerPolicy, judge_calls: JudgeCalls
     ) -> ScoreOutcome:
         name = request.scorer.name
         bucket = self._buckets.get(name)
+        if getattr(scorer, "calls_judge", False):
+            # Counted before the first await, so a span's requests take the budget in their order.
+            if not judge_calls.take():
+                raise _Failed("limit", f"not run: this span already caused {judge_calls.limit} LLM judge "
+                                       "calls (scoring.judge_calls_per_span)")
+            if bucket is None:
+                bucket = self._judge_scorer_buckets.get(name)
+                if bucket is None:
+                    rate = self._scoring.judge_calls_per_s_per_scorer
+                    bucket = self._judge_scorer_buckets[name] = TokenBucket(rate)
+            await self._judge_bucket.acquire()
         if bucket is not None:
             await bucket.acquire()
         async with self._semaphore:

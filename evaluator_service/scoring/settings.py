@@ -16,13 +16,19 @@ from evaluator_service.scoring.builtin.catalog import BUILTIN_TYPES, JUDGE_TYPES
 
 @dataclass(frozen=True)
 class ScoringConfig:
-    """Worker defaults; a scorer entry may override timeout, retries and rate."""
+    """Worker defaults; a scorer entry may override timeout, retries and rate. The ``judge_calls_*`` bounds
+    count LLM judge calls (each attempt, retries included): per span (calls over it end that request with
+    a ``limit`` error on the span), per second over all judges and per second for each judge scorer that
+    has no ``rate_limit`` of its own (calls over those wait their turn)."""
 
     concurrency: int = 16
     timeout_s: float = 30.0
     max_retries: int = 3
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 10.0
+    judge_calls_per_span: int = 10
+    judge_calls_per_s: float = 500.0
+    judge_calls_per_s_per_scorer: float = 100.0
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,8 @@ class ScorerLimits:
 
 def parse_scoring(s: Section) -> ScoringConfig:
     s.reject_unknown(
-        frozenset({"concurrency", "timeout_s", "max_retries", "backoff_initial_s", "backoff_max_s"})
+        frozenset({"concurrency", "timeout_s", "max_retries", "backoff_initial_s", "backoff_max_s",
+                   "judge_calls_per_span", "judge_calls_per_s", "judge_calls_per_s_per_scorer"})
     )
     d = ScoringConfig()
     return ScoringConfig(
@@ -70,6 +77,10 @@ def parse_scoring(s: Section) -> ScoringConfig:
         max_retries=s.integer("max_retries", d.max_retries),
         backoff_initial_s=s.number("backoff_initial_s", d.backoff_initial_s),
         backoff_max_s=s.number("backoff_max_s", d.backoff_max_s),
+        judge_calls_per_span=s.integer("judge_calls_per_span", d.judge_calls_per_span, minimum=1),
+        judge_calls_per_s=s.number("judge_calls_per_s", d.judge_calls_per_s, strict=True),
+        judge_calls_per_s_per_scorer=s.number(
+            "judge_calls_per_s_per_scorer", d.judge_calls_per_s_per_scorer, strict=True),
     )
 
 

@@ -34,6 +34,7 @@ SERVER_ONLY = {
     "jsonschema": "jsonschema",
     "PyYAML": "yaml",
     "grpcio-health-checking": "grpc_health",
+    "google-re2": "re2",
 }
 """Distributions only the evaluator needs, with the module each one provides."""
 

@@ -126,6 +126,26 @@ def test_full_yaml_is_parsed(tmp_path):
             "export_endpoint: 127.0.0.1:4317 is the evaluator's own listen address",
         ),
         ({"limits": {"Uploaded": {"rate_limit": 0}}}, "limits.Uploaded.rate_limit: must be > 0"),
+        ({"scoring": {"judge_calls_per_span": 0}}, "scoring.judge_calls_per_span: must be >= 1"),
+        ({"scoring": {"judge_calls_per_s": 0}}, "scoring.judge_calls_per_s: must be > 0"),
+        (
+            {"scoring": {"judge_calls_per_s_per_scorer": -1}},
+            "scoring.judge_calls_per_s_per_scorer: must be > 0",
+        ),
+        (
+            {"scorers": [{"name": "a", "type": "regex", "options": {"pattern": "(?<!x)y"}}]},
+            "scorers[0].options.pattern: invalid regular expression for RE2",
+        ),
+        (
+            {"scorers": [{"name": "a", "type": "prompt_judge", "model": "m",
+                          "options": {"template": "{input.__class__}"}}]},
+            "scorers[0].options.template: placeholder '{input.__class__}' is not allowed",
+        ),
+        (
+            {"scorers": [{"name": "a", "type": "json_schema",
+                          "options": {"schema": {"type": "string", "pattern": "(?<=x)y"}}}]},
+            "scorers[0].options.schema: pattern '(?<=x)y': invalid regular expression for RE2",
+        ),
         ({"limits": {"Uploaded": {"retries": 1}}}, "limits.Uploaded.retries: unknown key"),
         ("a: [unclosed", "not valid YAML"),
         ("- just a list", "top level must be a mapping"),

@@ -9,6 +9,7 @@ import pytest
 from judgeval.testing import RecordedOpenAIServer, Recording
 
 from evaluator_service.llm_client import (
+    MAX_ANSWER_BYTES,
     LLMClient,
     answer_text,
     classify_status,
@@ -200,3 +201,21 @@ def test_parse_judgement(answer: str, scale: float, value: float, reason: str):
 def test_unparseable_judgement_is_a_scorer_error():
     with pytest.raises(ScorerCrashedError, match="judge answer has no score"):
         parse_judgement("I cannot help with that.")
+
+
+async def test_oversized_judge_answer_is_refused_without_reading_it_all(monkeypatch):
+    monkeypatch.setenv("JUDGE_KEY", "k")
+    huge = '{"score": 1, "reason": "' + "x" * (MAX_ANSWER_BYTES + 10) + '"}'
+    with RecordedOpenAIServer([Recording(match=["big"], answer=huge), Recording(match=["small"], answer="1")]
+                              ) as server:
+        client = LLMClient("m", server.base_url, "JUDGE_KEY")
+        with pytest.raises(ScorerCrashedError, match=f"judge answered with over {MAX_ANSWER_BYTES} bytes"):
+            await client.complete("big")
+        assert await client.complete("small") == "1"  # the client is still usable
+        await client.aclose()
+
+
+def test_judgement_parsing_is_linear_on_adversarial_answers():
+    # A judge can be led to echo span text; with a backtracking engine this answer took minutes.
+    answer = "{" * 200_000 + " score 0.5"
+    assert parse_judgement(answer).value == 0.5

@@ -31,8 +31,9 @@ class BuiltinScorer:
 
     @property
     def inline(self) -> bool:
-        """Deterministic types never await in :meth:`score`, so the runner calls them directly (no task, no
-        timeout machinery); LLM judges do not."""
+        """Deterministic types finish small inputs without awaiting, so the runner calls them directly (no
+        task, no timeout machinery); with a large input they await their bounded off-loop run, and the
+        runner's inline pass hands them to its async path (:mod:`.bounded`). LLM judges are never inline."""
         return self.config.type in DETERMINISTIC_TYPES
 
     def options(self, request: EvaluationRequest) -> dict[str, Any]:

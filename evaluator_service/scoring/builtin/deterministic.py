@@ -2,33 +2,52 @@
 
 Example fields (rename with the scorer's ``fields`` mapping):
 
-* ``regex``: ``actual_output``; options ``pattern``, ``mode`` (``match`` passes when the pattern is found,
-  ``no_match`` when it is not), ``ignore_case`` (bool)
+* ``regex``: ``actual_output``; options ``pattern`` (RE2 syntax, see
+  :mod:`~evaluator_service.scoring.builtin.patterns`), ``mode`` (``match`` passes when the pattern is
+  found, ``no_match`` when it is not), ``ignore_case`` (bool)
 * ``keyword``: ``actual_output``; options ``keywords`` (list), ``mode`` (``any``, ``all`` or ``none``),
   ``case_sensitive`` (bool)
 * ``json_schema``: ``actual_output`` (a JSON string or an already parsed value); option ``schema``
+  (``$ref`` only inside the schema, see :mod:`~evaluator_service.scoring.builtin.schema_validation`)
 * ``tool_call_error``: reads the span itself (``span.status.code``, ``span.status.message``) and the
   ``error.type`` attribute, or example fields ``error_type``/``status_code``/``status_message``;
   passes (1.0) when the tool call did not fail
+
+Inputs longer than :data:`~evaluator_service.scoring.builtin.bounded.INLINE_INPUT_CHARS`, and every JSON
+Schema validation, run off the event loop under a time limit
+(:mod:`~evaluator_service.scoring.builtin.bounded`).
 """
 
 from __future__ import annotations
 
 import json
-import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-import jsonschema
 from judgeval import semconv
 from judgeval.protocol.evaluation_request import EvaluationRequest
 
 from evaluator_service.scoring.builtin.base import BuiltinScorer
-from evaluator_service.scoring.contract import ScoreOutcome
+from evaluator_service.scoring.builtin.bounded import INLINE_INPUT_CHARS, check_deadline, run_bounded
+from evaluator_service.scoring.builtin.patterns import compile_pattern
+from evaluator_service.scoring.builtin.schema_validation import SchemaOptionError, first_error
+from evaluator_service.scoring.contract import InvalidExampleError, ScoreOutcome
 from evaluator_service.span_fields import SPAN_STATUS_CODE_FIELD, SPAN_STATUS_MESSAGE_FIELD
+
+T = TypeVar("T")
+
+_REASON_CHARS = 500
 
 
 def _verdict(passed: bool, reason: str) -> ScoreOutcome:
-    return ScoreOutcome(value=1.0 if passed else 0.0, reason=reason)
+    return ScoreOutcome(value=1.0 if passed else 0.0, reason=reason[:_REASON_CHARS])
+
+
+async def _sized(size: int, work: Callable[[], T], what: str) -> T:
+    """``work()`` on the spot for small inputs, else off the event loop under the time limit."""
+    if size <= INLINE_INPUT_CHARS:
+        return work()
+    return await run_bounded(work, what)
 
 
 class RegexScorer(BuiltinScorer):
@@ -36,8 +55,9 @@ class RegexScorer(BuiltinScorer):
 
     async def score(self, example: dict[str, Any], request: EvaluationRequest) -> ScoreOutcome:
         options = self.options(request)
-        flags = re.IGNORECASE if options.get("ignore_case") else 0
-        found = re.search(str(options["pattern"]), self.text(example, "actual_output"), flags) is not None
+        pattern = compile_pattern(str(options["pattern"]), bool(options.get("ignore_case")))
+        text = self.text(example, "actual_output")
+        found = await _sized(len(text), lambda: pattern.search(text) is not None, "the regex scorer")
         expect = options.get("mode", "match") == "match"
         return _verdict(found == expect, "pattern found" if found else "pattern not found")
 
@@ -50,8 +70,20 @@ class KeywordScorer(BuiltinScorer):
         text = self.text(example, "actual_output")
         keywords = [str(k) for k in options["keywords"]]
         if not options.get("case_sensitive"):
-            text, keywords = text.lower(), [k.lower() for k in keywords]
-        present = [k for k in keywords if k in text]
+            keywords = [k.lower() for k in keywords]
+
+        def search() -> list[str]:
+            haystack = text if options.get("case_sensitive") else text.lower()
+            found = []
+            for keyword in keywords:  # each search is one scan of the text: the deadline is checked between
+                check_deadline()
+                if keyword in haystack:
+                    found.append(keyword)
+            return found
+
+        # Each keyword scans the text once: the cost is their product.
+        cost = len(text) * len(keywords) // 4 + sum(map(len, keywords))
+        present = await _sized(cost, search, "the keyword scorer")
         mode = options.get("mode", "any")
         passed = {"any": bool(present), "all": len(present) == len(keywords), "none": not present}[mode]
         missing = [k for k in keywords if k not in present]
@@ -62,14 +94,23 @@ class JsonSchemaScorer(BuiltinScorer):
     """Passes when the output is JSON that validates against ``schema``."""
 
     async def score(self, example: dict[str, Any], request: EvaluationRequest) -> ScoreOutcome:
-        schema = self.options(request)["schema"]
         value = self.field(example, "actual_output")
+        # The schema's options are checked in the bounded call too: a schema from a span is input as well.
+        return await run_bounded(lambda: self._validate(request, value), "the json_schema scorer")
+
+    def _validate(self, request: EvaluationRequest, value: Any) -> ScoreOutcome:
+        schema = self.options(request)["schema"]
         if isinstance(value, str):
             try:
                 value = json.loads(value)
-            except json.JSONDecodeError as exc:
-                return _verdict(False, f"output is not JSON: {exc.msg} at position {exc.pos}")
-        error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(value))
+            except (json.JSONDecodeError, RecursionError) as exc:
+                detail = f"{exc.msg} at position {exc.pos}" if isinstance(exc, json.JSONDecodeError) \
+                    else "nested too deeply"
+                return _verdict(False, f"output is not JSON: {detail}")
+        try:
+            error = first_error(schema, value)
+        except SchemaOptionError as exc:
+            raise InvalidExampleError(f"scorer config schema: {exc}") from None
         if error is None:
             return _verdict(True, "output matches the schema")
         where = "/".join(str(p) for p in error.absolute_path) or "(root)"

@@ -8,22 +8,32 @@ Example fields (rename with the scorer's ``fields`` mapping):
 * ``answer_relevancy``: ``input`` (the question), ``actual_output`` (the answer)
 * ``faithfulness``: ``actual_output``, ``context`` or ``retrieval_context`` (string or list of strings)
 * ``instruction_adherence``: ``instructions`` (falls back to ``input``), ``actual_output``
-* ``prompt_judge``: whatever ``{field}`` placeholders ``options.template`` names; ``options.scale``
-  (default 1) divides the parsed score
+* ``prompt_judge``: whatever ``{field}`` placeholders ``options.template`` names (plain names only, see
+  :func:`~evaluator_service.scoring.builtin.options.template_fields`); ``options.scale`` (default 1)
+  divides the parsed score
+
+A prompt is measured before it is built: one longer than :data:`MAX_PROMPT_CHARS` is never allocated or
+sent, and the request ends with a ``limit`` error naming the size.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import string
+from collections.abc import Mapping
 from typing import Any
 
 from judgeval.protocol.evaluation_request import EvaluationRequest
 
 from evaluator_service.llm_client import LLMClient
 from evaluator_service.scoring.builtin.base import BuiltinScorer, as_text
-from evaluator_service.scoring.contract import InvalidExampleError, ScoreOutcome, ScorerCrashedError
+from evaluator_service.scoring.builtin.options import OptionError, template_fields
+from evaluator_service.scoring.builtin.patterns import compile_pattern
+from evaluator_service.scoring.contract import (
+    InvalidExampleError,
+    ScoreOutcome,
+    ScorerCrashedError,
+    ScorerLimitError,
+)
 from evaluator_service.scoring.settings import ScorerConfig
 
 ANSWER_FORMAT = (
@@ -44,8 +54,13 @@ ADHERENCE_PROMPT = (
     "Instructions:\n{instructions}\n\nResponse:\n{actual_output}\n\n" + ANSWER_FORMAT
 )
 
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-_JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
+MAX_PROMPT_CHARS = 100_000
+"""Longest prompt a judge sends (about 25k tokens); longer ones fail the request with a ``limit`` error."""
+
+# RE2: a judge's answer can echo text from the span (prompt injection); with Python's re, "\{.*\}" took
+# quadratic time on an answer of many "{" (20,000 of them: a second with the event loop frozen).
+_NUMBER = compile_pattern(r"-?\d+(?:\.\d+)?")
+_JSON_OBJECT = compile_pattern(r"(?s)\{.*\}")
 
 
 def parse_judgement(answer: str, scale: float = 1.0) -> ScoreOutcome:
@@ -71,18 +86,36 @@ def parse_judgement(answer: str, scale: float = 1.0) -> ScoreOutcome:
     return ScoreOutcome(value=max(0.0, min(1.0, value / scale)), reason=reason or answer.strip()[:500])
 
 
+def render_prompt(template: str, values: Mapping[str, str], limit: int = MAX_PROMPT_CHARS) -> str:
+    """``template`` with its plain ``{name}`` placeholders filled from ``values``, measured first: raises
+    :class:`ScorerLimitError` instead of building a prompt longer than ``limit``."""
+    try:
+        names = template_fields(template)
+    except OptionError as exc:
+        raise InvalidExampleError(f"scorer config template: {exc.message}") from None
+    # The placeholders' own characters count too: an upper bound, known before anything is allocated.
+    size = len(template) + sum(len(values[name]) for name in names)
+    if size > limit:
+        raise ScorerLimitError(
+            f"the judge prompt would be about {size} characters (the template's {len(names)} placeholders "
+            f"filled), over the limit of {limit}; shorten the example fields or the template")
+    return template.format_map(values)
+
+
 class JudgeScorer(BuiltinScorer):
     """An LLM judge with a fixed prompt over named example fields."""
 
     prompt = ""
     prompt_fields: tuple[str, ...] = ()
+    calls_judge = True
+    """Each attempt is one LLM call: the runner counts it against the judge-call bounds."""
 
     def __init__(self, config: ScorerConfig, client: LLMClient) -> None:
         super().__init__(config)
         self.client = client
 
     def render(self, example: dict[str, Any], request: EvaluationRequest) -> str:
-        return self.prompt.format(**{name: self.text(example, name) for name in self.prompt_fields})
+        return render_prompt(self.prompt, {name: self.text(example, name) for name in self.prompt_fields})
 
     async def score(self, example: dict[str, Any], request: EvaluationRequest) -> ScoreOutcome:
         answer = await self.client.complete(self.render(example, request))
@@ -106,7 +139,7 @@ class FaithfulnessScorer(JudgeScorer):
         if context is None:
             context = self.field(example, "retrieval_context")
         output = self.text(example, "actual_output")
-        return self.prompt.format(context=as_text(context), actual_output=output)
+        return render_prompt(self.prompt, {"context": as_text(context), "actual_output": output})
 
 
 class InstructionAdherenceScorer(JudgeScorer):
@@ -119,19 +152,16 @@ class InstructionAdherenceScorer(JudgeScorer):
         if instructions is None:
             instructions = self.field(example, "input")
         output = self.text(example, "actual_output")
-        return self.prompt.format(instructions=as_text(instructions), actual_output=output)
+        return render_prompt(self.prompt, {"instructions": as_text(instructions), "actual_output": output})
 
 
 class PromptJudgeScorer(JudgeScorer):
     """A judge with the user's own template; ``{field}`` placeholders are filled from the example."""
 
     def render(self, example: dict[str, Any], request: EvaluationRequest) -> str:
-        template = str(self.options(request)["template"])
-        names = [f for _, f, _, _ in string.Formatter().parse(template) if f]
-        try:
-            return template.format(**{name: self.text(example, name) for name in names})
-        except (IndexError, ValueError) as exc:
-            raise InvalidExampleError(f"template cannot be filled: {exc}") from None
+        template = str(self.options(request)["template"])  # options() refused all but {name} placeholders
+        names = set(template_fields(template))
+        return render_prompt(template, {name: self.text(example, name) for name in names})
 
     async def score(self, example: dict[str, Any], request: EvaluationRequest) -> ScoreOutcome:
         scale = self.options(request).get("scale", 1.0)
