@@ -110,7 +110,8 @@ class EvaluatorApp:
         cfg = self.config
         try:
             store = self._store = await SpanQueue.open(
-                cfg.data_dir, cfg.queue.max_spans, cfg.queue.max_bytes, row_spans=cfg.export.batch_size
+                cfg.data_dir, cfg.queue.max_spans, cfg.queue.max_bytes, row_spans=cfg.export.batch_size,
+                min_free_bytes=cfg.queue.min_free_bytes,
             )
         except (OSError, sqlite3.Error) as exc:  # an unwritable data dir, a queue file that is no database
             raise StartupError(str(exc)) from exc

@@ -4,7 +4,8 @@
 or "to forward" (everything else), and answers OK only after the whole batch is committed to the durable
 queue in one transaction. It never scores: the dispatcher does that later. Spans are stored packed, one row
 per resource, scope and routing (see :mod:`evaluator_service.queue`). A full queue answers ``UNAVAILABLE``,
-which OTLP exporters and collectors retry; a single export larger than the whole queue can never fit and
+which OTLP exporters and collectors retry, and so does a data directory short of free space (nothing of
+the batch is written); a single export larger than the whole queue can never fit and
 answers ``INVALID_ARGUMENT`` naming the limit to raise. Spans without a valid trace or span id cannot be
 routed or sampled and are refused through ``partial_success``, with the reason.
 """
@@ -25,6 +26,7 @@ from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.queue import (
     MAX_ROW_BYTES,
     BatchTooLargeError,
+    DiskFullError,
     NewSpanGroup,
     QueueFullError,
     SpanQueue,
@@ -75,6 +77,9 @@ class TraceIntakeServicer(trace_service_pb2_grpc.TraceServiceServicer):
             except BatchTooLargeError as exc:
                 self._metrics.rejected(batch.accepted, "batch_too_large")
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+            except DiskFullError as exc:
+                self._metrics.rejected(batch.accepted, "disk_full")
+                await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
             except QueueFullError as exc:
                 self._metrics.rejected(batch.accepted, "queue_full")
                 await context.abort(grpc.StatusCode.UNAVAILABLE, f"{exc}; retry later")
