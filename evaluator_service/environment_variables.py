@@ -26,6 +26,10 @@ JUDGEVAL_EVALUATOR_DATA_DIR: Final = "JUDGEVAL_EVALUATOR_DATA_DIR"
 JUDGEVAL_EVALUATOR_CONFIG: Final = "JUDGEVAL_EVALUATOR_CONFIG"
 """Path of the YAML configuration file."""
 
+JUDGEVAL_EVALUATOR_OTLP_TOKEN: Final = "JUDGEVAL_EVALUATOR_OTLP_TOKEN"
+"""Bearer token OTLP exports must carry (``authorization: Bearer <token>``, what the collector's
+``bearertokenauth`` extension sends); wins over YAML ``ingress.bearer_token``. Unset: no token required."""
+
 JUDGEVAL_EVALUATOR_STATE_DB: Final = "JUDGEVAL_EVALUATOR_STATE_DB"
 """URL of the database replicas share (paused and uploaded scorers): ``sqlite:///PATH`` (default
 ``sqlite:///<data_dir>/state.sqlite3``) or ``postgresql://USER:PASSWORD@HOST:PORT/DATABASE``."""
