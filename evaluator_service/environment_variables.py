@@ -51,5 +51,14 @@ JUDGEVAL_COLLECTOR_STORAGE_DIR: Final = "JUDGEVAL_COLLECTOR_STORAGE_DIR"
 JUDGEVAL_EVALUATOR_ENDPOINT: Final = "JUDGEVAL_EVALUATOR_ENDPOINT"
 """``host:port`` of the one evaluator the collector routes tagged spans to."""
 
+JUDGEVAL_EVALUATOR_CA_FILE: Final = "JUDGEVAL_EVALUATOR_CA_FILE"
+"""CA file the collector verifies the evaluator's TLS certificate with (``secure-evaluator.yaml``)."""
+
+JUDGEVAL_COLLECTOR_CLIENT_CERT_FILE: Final = "JUDGEVAL_COLLECTOR_CLIENT_CERT_FILE"
+"""The collector's client certificate for an evaluator requiring mutual TLS (``secure-evaluator.yaml``)."""
+
+JUDGEVAL_COLLECTOR_CLIENT_KEY_FILE: Final = "JUDGEVAL_COLLECTOR_CLIENT_KEY_FILE"
+"""The key of ``JUDGEVAL_COLLECTOR_CLIENT_CERT_FILE``."""
+
 JUDGEVAL_BACKEND_ENDPOINT: Final = "JUDGEVAL_BACKEND_ENDPOINT"
 """``host:port`` of the trace backend (Jaeger, Tempo) the collector exports to."""
