@@ -35,6 +35,8 @@ from evaluator_service.config import EvaluatorConfig
 from evaluator_service.dispatcher import ScoringDispatcher
 from evaluator_service.errors import StartupError
 from evaluator_service.forwarder import MAX_MESSAGE_BYTES, SpanForwarder
+from evaluator_service.http_intake import OtlpHttpIntake
+from evaluator_service.ingress import BearerTokenInterceptor, grpc_credentials, ssl_context
 from evaluator_service.intake import TraceIntakeServicer
 from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.queue import SpanQueue
@@ -83,6 +85,9 @@ class EvaluatorApp:
         self._dispatcher: ScoringDispatcher | None = None
         self._forwarder: SpanForwarder | None = None
         self._intake: TraceIntakeServicer | None = None
+        self._http: OtlpHttpIntake | None = None
+        self.http_port = 0
+        """The OTLP/HTTP listener's real port (``ingress.http_listen``); 0 when it is off."""
         self.behaviors: BehaviorGrouper | None = None
         """Groups failing spans into behaviors (``config.behaviors``); set by :meth:`start` when enabled."""
         self.alerts = alerts or AlertManager(config.alerts)
@@ -111,7 +116,8 @@ class EvaluatorApp:
         cfg = self.config
         try:
             store = self._store = await SpanQueue.open(
-                cfg.data_dir, cfg.queue.max_spans, cfg.queue.max_bytes, row_spans=cfg.export.batch_size
+                cfg.data_dir, cfg.queue.max_spans, cfg.queue.max_bytes, row_spans=cfg.export.batch_size,
+                min_free_bytes=cfg.queue.min_free_bytes,
             )
         except (OSError, sqlite3.Error) as exc:  # an unwritable data dir, a queue file that is no database
             raise StartupError(str(exc)) from exc
@@ -140,21 +146,35 @@ class EvaluatorApp:
 
         self._intake = TraceIntakeServicer(store, RuleMatcher(cfg.rules), self.metrics, enqueued)
         self._server = self._build_server()
+        tls = cfg.ingress.tls
         try:
-            self.port = self._server.add_insecure_port(cfg.listen)
+            self.port = (self._server.add_secure_port(cfg.listen, grpc_credentials(tls)) if tls
+                         else self._server.add_insecure_port(cfg.listen))
         except RuntimeError as exc:  # grpc's "Failed to bind to address ..."
             raise StartupError(str(exc)) from exc
         if not self.port:
             raise StartupError(f"cannot listen on {cfg.listen}")
         dispatcher.evaluator_id = f"{socket.gethostname()}:{self.port}"
         await self._server.start()
+        if cfg.ingress.http_listen:
+            self._http = OtlpHttpIntake(self._intake, cfg.ingress.bearer_token)
+            try:
+                await self._http.start(cfg.ingress.http_listen, ssl_context(tls) if tls else None)
+            except OSError as exc:  # the address is taken or not ours
+                raise StartupError(
+                    f"cannot listen on {cfg.ingress.http_listen}: {exc.strerror or exc}") from exc
+            self.http_port = self._http.port
         forwarder.start()
         dispatcher.start()
         for service in ("", TRACE_SERVICE_NAME):
             await self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
 
     def _build_server(self) -> grpc.aio.Server:
-        server = grpc.aio.server(interceptors=[MalformedRequestInterceptor()], options=[
+        token = self.config.ingress.bearer_token
+        # Outermost first: a request without the token is refused before its body is even parsed.
+        interceptors: list[grpc.aio.ServerInterceptor] = [BearerTokenInterceptor(token)] if token else []
+        interceptors.append(MalformedRequestInterceptor())
+        server = grpc.aio.server(interceptors=interceptors, options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         ])
@@ -178,6 +198,8 @@ class EvaluatorApp:
         await self._health.enter_graceful_shutdown()
         if self._intake is not None:
             self._intake.accepting = False
+        if self._http is not None:
+            await self._http.stop()
         if self._server is not None:
             await self._server.stop(min(1.0, grace))
         if self._dispatcher is not None:

@@ -34,6 +34,7 @@ from evaluator_service.environment_variables import (
     JUDGEVAL_EVALUATOR_LISTEN,
     JUDGEVAL_EVALUATOR_STATE_DB,
 )
+from evaluator_service.ingress import IngressConfig, parse_ingress
 from evaluator_service.sandbox.config import SandboxConfig, parse_sandbox
 from evaluator_service.scoring.settings import (
     JudgeConfig,
@@ -87,6 +88,8 @@ class EvaluatorConfig:
     alerts: tuple[AlertConfig, ...] = ()
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     """How uploaded scorers' worker processes run (YAML ``sandbox:``; the ``--scorer-*`` flags win)."""
+    ingress: IngressConfig = field(default_factory=IngressConfig)
+    """TLS, the OTLP bearer token and the OTLP/HTTP listener (YAML ``ingress:``)."""
 
     @property
     def state_db_url(self) -> str:
@@ -174,7 +177,10 @@ def load_config(
         behaviors=parse_behaviors(doc.section("behaviors")),
         alerts=parse_alerts(doc.section_list("alerts"), env),
         sandbox=parse_sandbox(doc.section("sandbox")),
+        ingress=parse_ingress(doc.section("ingress"), env, normalize_endpoint),
     )
+    if config.ingress.http_listen == config.listen and not config.listen.endswith(":0"):
+        raise ConfigError(f"ingress.http_listen: {config.listen} is already the gRPC listen address")
     if config.export_endpoint == config.listen:
         raise ConfigError(f"export_endpoint: {config.export_endpoint} is the evaluator's own listen address; "
                           "forwarded spans would loop back into it")
@@ -184,7 +190,7 @@ def load_config(
 _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
      "export", "judge", "scorers", "rules", "limits", "behaviors",
-     "alerts", "sandbox"}
+     "alerts", "sandbox", "ingress"}
 )
 
 

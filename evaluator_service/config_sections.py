@@ -18,10 +18,12 @@ from evaluator_service.span_vocabularies import RESOLVED_FIELDS
 
 @dataclass(frozen=True)
 class QueueConfig:
-    """Durable-queue limits: over either one, Export answers ``UNAVAILABLE`` so collectors retry."""
+    """Durable-queue limits: over either one, or with less than ``min_free_bytes`` left on the data
+    directory's filesystem, Export answers ``UNAVAILABLE`` so collectors retry."""
 
     max_spans: int = 100_000
     max_bytes: int = 1024 * 1024 * 1024
+    min_free_bytes: int = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -52,11 +54,12 @@ class RuleConfig:
 
 
 def parse_queue(s: Section) -> QueueConfig:
-    s.reject_unknown(frozenset({"max_spans", "max_bytes"}))
+    s.reject_unknown(frozenset({"max_spans", "max_bytes", "min_free_bytes"}))
     d = QueueConfig()
     return QueueConfig(
         max_spans=s.integer("max_spans", d.max_spans, minimum=1),
         max_bytes=s.integer("max_bytes", d.max_bytes, minimum=1),
+        min_free_bytes=s.integer("min_free_bytes", d.min_free_bytes, minimum=0),
     )
 
 

@@ -26,6 +26,10 @@ JUDGEVAL_EVALUATOR_DATA_DIR: Final = "JUDGEVAL_EVALUATOR_DATA_DIR"
 JUDGEVAL_EVALUATOR_CONFIG: Final = "JUDGEVAL_EVALUATOR_CONFIG"
 """Path of the YAML configuration file."""
 
+JUDGEVAL_EVALUATOR_OTLP_TOKEN: Final = "JUDGEVAL_EVALUATOR_OTLP_TOKEN"
+"""Bearer token OTLP exports must carry (``authorization: Bearer <token>``, what the collector's
+``bearertokenauth`` extension sends); wins over YAML ``ingress.bearer_token``. Unset: no token required."""
+
 JUDGEVAL_EVALUATOR_STATE_DB: Final = "JUDGEVAL_EVALUATOR_STATE_DB"
 """URL of the database replicas share (paused and uploaded scorers): ``sqlite:///PATH`` (default
 ``sqlite:///<data_dir>/state.sqlite3``) or ``postgresql://USER:PASSWORD@HOST:PORT/DATABASE``."""
@@ -46,6 +50,15 @@ JUDGEVAL_COLLECTOR_STORAGE_DIR: Final = "JUDGEVAL_COLLECTOR_STORAGE_DIR"
 
 JUDGEVAL_EVALUATOR_ENDPOINT: Final = "JUDGEVAL_EVALUATOR_ENDPOINT"
 """``host:port`` of the one evaluator the collector routes tagged spans to."""
+
+JUDGEVAL_EVALUATOR_CA_FILE: Final = "JUDGEVAL_EVALUATOR_CA_FILE"
+"""CA file the collector verifies the evaluator's TLS certificate with (``secure-evaluator.yaml``)."""
+
+JUDGEVAL_COLLECTOR_CLIENT_CERT_FILE: Final = "JUDGEVAL_COLLECTOR_CLIENT_CERT_FILE"
+"""The collector's client certificate for an evaluator requiring mutual TLS (``secure-evaluator.yaml``)."""
+
+JUDGEVAL_COLLECTOR_CLIENT_KEY_FILE: Final = "JUDGEVAL_COLLECTOR_CLIENT_KEY_FILE"
+"""The key of ``JUDGEVAL_COLLECTOR_CLIENT_CERT_FILE``."""
 
 JUDGEVAL_BACKEND_ENDPOINT: Final = "JUDGEVAL_BACKEND_ENDPOINT"
 """``host:port`` of the trace backend (Jaeger, Tempo) the collector exports to."""

@@ -8,7 +8,9 @@ built-in type keep it as a second base (``ConfigError`` is still a ``ValueError`
     ├── ConfigError                 config_values      the YAML or a flag is invalid; names the field
     ├── StartupError                errors             the listen address, data dir or queue file refused
     ├── QueueFullError              queue              the durable queue is at its limit (OTLP UNAVAILABLE)
-    │   └── BatchTooLargeError                         one batch alone exceeds it
+    │   ├── BatchTooLargeError                         one batch alone exceeds it
+    │   └── DiskFullError                              the data directory's filesystem is (almost) full
+    ├── IntakeRefused               intake             an OTLP export refused whole, with its gRPC status
     ├── StateUnavailable            state.contract     the state database cannot be reached
     ├── SandboxUnavailable          sandbox.pool       uploaded scorer code cannot be run safely here
     ├── WorkerFailed                sandbox.worker_handle  a sandbox worker process died or broke protocol

@@ -13,7 +13,9 @@ spans — including the answers of a misconfigured downstream (UNAUTHENTICATED, 
 UNIMPLEMENTED, ...), which the OTLP specification calls permanent but which an operator fixes without
 expecting the spans queued meanwhile to be gone. The one exception is INVALID_ARGUMENT: the downstream
 says this batch itself can never be taken, so it is logged, counted as dropped and removed, and one
-poisoned batch cannot block the queue.
+poisoned batch cannot block the queue. A full data directory never stops forwarding: deleting delivered
+spans waits for space (see :mod:`evaluator_service.queue`), and a batch whose bookkeeping failed stays
+queued and is read again.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import sqlite3
 from collections.abc import Sequence
 
 import grpc
@@ -159,7 +162,12 @@ class SpanForwarder:
             while True:
                 self._wakeup.clear()
                 if len(sending) < MAX_IN_FLIGHT and not self._failing:
-                    rows = await self._next_batch(frozenset().union(*sending.values()))
+                    try:
+                        rows = await self._next_batch(frozenset().union(*sending.values()))
+                    except sqlite3.Error:  # the queue file is unreadable for now: retry, never give up
+                        logger.exception("reading spans to forward failed; retrying")
+                        await _wait(self._stopping, 1.0)
+                        continue
                     if rows:
                         task = asyncio.create_task(self._deliver(rows), name="judgeval-forward")
                         sending[task] = frozenset(row.id for row in rows)
@@ -175,6 +183,9 @@ class SpanForwarder:
                 waker.cancel()
                 for task in done - {waker}:
                     del sending[task]
+                    if task.exception() is not None:  # its rows stay queued and are read again
+                        logger.error("forwarding a batch failed; it stays queued", exc_info=task.exception())
+                        continue
                     if not task.result():  # stopped while retrying: what is left stays queued
                         await asyncio.gather(*sending, return_exceptions=True)
                         return

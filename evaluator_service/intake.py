@@ -6,9 +6,10 @@ or "to forward" (everything else; an untagged one is marked ``not_selected`` on 
 after the whole batch is committed to the durable queue in one transaction. It never scores: the dispatcher
 does that later. Spans are stored packed, one row per resource, scope and routing (see
 :mod:`evaluator_service.queue`). A full queue answers ``UNAVAILABLE``, which OTLP exporters and collectors
-retry; a single export larger than the whole queue can never fit and answers ``INVALID_ARGUMENT`` naming
-the limit to raise. Spans without a valid trace or span id cannot be routed or sampled and are refused
-through ``partial_success``, with the reason.
+retry, and so does a data directory short of free space (nothing of the batch is written); a single export
+larger than the whole queue can never fit and answers ``INVALID_ARGUMENT`` naming the limit to raise. Spans
+without a valid trace or span id cannot be routed or sampled and are refused through ``partial_success``,
+with the reason.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from judgeval.protocol.otlp_values import attributes_dict, find_attribute
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
+from evaluator_service.errors import EvaluatorError
 from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.queue import (
     MAX_ROW_BYTES,
     BatchTooLargeError,
+    DiskFullError,
     NewSpanGroup,
     QueueFullError,
     SpanQueue,
@@ -55,6 +58,14 @@ class _Batch:
         self.accepted += group.count
 
 
+class IntakeRefused(EvaluatorError):
+    """An export was refused whole; ``code`` is the OTLP/gRPC status (OTLP/HTTP maps it to its own)."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class TraceIntakeServicer(trace_service_pb2_grpc.TraceServiceServicer):
     """Accepts OTLP trace exports into the durable queue."""
 
@@ -70,18 +81,32 @@ class TraceIntakeServicer(trace_service_pb2_grpc.TraceServiceServicer):
     async def Export(
         self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.aio.ServicerContext
     ) -> trace_service_pb2.ExportTraceServiceResponse:
+        try:
+            return await self.ingest(request)
+        except IntakeRefused as exc:
+            await context.abort(exc.code, str(exc))
+            raise  # abort raises; this line only tells type checkers so
+
+    async def ingest(
+        self, request: trace_service_pb2.ExportTraceServiceRequest
+    ) -> trace_service_pb2.ExportTraceServiceResponse:
+        """The one intake path of OTLP/gRPC and OTLP/HTTP: sort, commit, answer. Raises
+        :class:`IntakeRefused` when nothing of the request was accepted."""
         if not self.accepting:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, "evaluator is shutting down")
+            raise IntakeRefused(grpc.StatusCode.UNAVAILABLE, "evaluator is shutting down")
         batch = self._sort(request)
         if batch.rows:
             try:
                 await self._store.enqueue(batch.rows)
             except BatchTooLargeError as exc:
                 self._metrics.rejected(batch.accepted, "batch_too_large")
-                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+                raise IntakeRefused(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
+            except DiskFullError as exc:
+                self._metrics.rejected(batch.accepted, "disk_full")
+                raise IntakeRefused(grpc.StatusCode.UNAVAILABLE, str(exc)) from None
             except QueueFullError as exc:
                 self._metrics.rejected(batch.accepted, "queue_full")
-                await context.abort(grpc.StatusCode.UNAVAILABLE, f"{exc}; retry later")
+                raise IntakeRefused(grpc.StatusCode.UNAVAILABLE, f"{exc}; retry later") from None
             self._metrics.accepted(batch.accepted)
             if batch.unselected:
                 self._metrics.not_selected(batch.unselected)

@@ -23,11 +23,21 @@ Pauses and uploaded scorers are shared state and live in :mod:`evaluator_service
 
 SQLite calls run on one dedicated thread (the connection never leaves it), so the event loop never blocks
 on disk and writes are naturally serialized.
+
+**A full disk** is refused at the door, never half-written: :meth:`SpanQueue.enqueue` first checks that the
+data directory's filesystem (plus the free pages inside the queue file) keeps ``min_free_bytes`` free after
+the batch, and raises :class:`DiskFullError` (OTLP ``UNAVAILABLE``) otherwise; a write SQLite still finds
+no room for (``SQLITE_FULL``) is rolled back whole and raises the same error. The reserve is what moves and
+deletes of spans already accepted use, so scoring and forwarding go on while intake is refused; those writes
+never give up on a full disk either, they wait for space and try again (:data:`DISK_FULL_RETRY_S`), and
+intake accepts again by itself as soon as forwarding or the operator freed space.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +50,8 @@ from evaluator_service.errors import EvaluatorError
 
 T = TypeVar("T")
 
+logger = logging.getLogger(__name__)
+
 DB_FILE_NAME = "queue.sqlite3"
 
 ROW_SPANS = 512
@@ -49,6 +61,13 @@ makes a re-export request larger than the configured batch."""
 MAX_ROW_BYTES = 4 * 1024 * 1024
 """The most span bytes one packed row holds (a bigger group is split; a single larger span gets a row of
 its own), keeping re-export requests small."""
+
+MIN_FREE_BYTES = 64 * 1024 * 1024
+"""Default of the free space intake leaves on the data directory's filesystem (``queue.min_free_bytes``)."""
+
+DISK_FULL_RETRY_S = 0.5
+"""Pause before a write of already-accepted spans (scored spans stored, delivered spans deleted) is tried
+again after the disk was full."""
 
 # Small columns first: SQLite reads a column stored after a large blob only by walking the blob's overflow
 # pages, and packed rows are large.
@@ -93,6 +112,17 @@ class QueueFullError(EvaluatorError):
 
 class BatchTooLargeError(QueueFullError):
     """The batch alone exceeds the queue limit, so no retry can ever succeed."""
+
+
+class DiskFullError(QueueFullError):
+    """The data directory's filesystem has no room for the batch (below ``queue.min_free_bytes``, or
+    SQLite said ``SQLITE_FULL``); nothing of the batch was written, and retrying later may succeed."""
+
+
+def is_disk_full(exc: sqlite3.Error) -> bool:
+    """Whether SQLite failed for lack of space (``SQLITE_FULL``, which it reports for ``ENOSPC``)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_FULL  # extended codes keep the primary low
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,8 +208,13 @@ def span_groups(
 class SpanQueue:
     """Async facade over the SQLite queue; create with :meth:`open`, finish with :meth:`close`."""
 
-    def __init__(self, path: Path, max_spans: int, max_bytes: int, row_spans: int = ROW_SPANS) -> None:
+    def __init__(
+        self, path: Path, max_spans: int, max_bytes: int, row_spans: int = ROW_SPANS,
+        min_free_bytes: int = MIN_FREE_BYTES,
+    ) -> None:
         self.path = path
+        self.min_free_bytes = min_free_bytes
+        """Free space intake leaves on the filesystem, for the writes of spans already accepted."""
         self.row_spans = row_spans
         """The most spans one packed row holds."""
         self._max_spans = max_spans
@@ -188,14 +223,17 @@ class SpanQueue:
         self._conn: sqlite3.Connection | None = None
         self.span_count = 0
         self.byte_count = 0
+        self.score_byte_count = 0
+        """Bytes of ``SCORE`` rows: scoring writes each of them again (enriched) before deleting it."""
 
     @classmethod
     async def open(
-        cls, data_dir: Path, max_spans: int, max_bytes: int, row_spans: int = ROW_SPANS
+        cls, data_dir: Path, max_spans: int, max_bytes: int, row_spans: int = ROW_SPANS,
+        min_free_bytes: int = MIN_FREE_BYTES,
     ) -> SpanQueue:
         """Create the data dir and database if needed (upgrading an older queue file in place) and load the
         queue's current size."""
-        store = cls(data_dir / DB_FILE_NAME, max_spans, max_bytes, row_spans)
+        store = cls(data_dir / DB_FILE_NAME, max_spans, max_bytes, row_spans, min_free_bytes)
         await store._run(store._open_sync)
         return store
 
@@ -217,6 +255,12 @@ class SpanQueue:
         conn.execute("PRAGMA page_size=16384")  # new files only: fewer, larger page writes per span
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
+        # After a checkpoint the WAL shrinks back instead of keeping its peak size: on a small disk the
+        # space a burst took returns to the filesystem.
+        conn.execute(f"PRAGMA journal_size_limit={MAX_ROW_BYTES}")
+        # Checkpoint every 256 pages (4 MiB) instead of SQLite's 1,000 (16 MiB with our page size): the log
+        # holds every page written since the last checkpoint, and deleted spans free nothing until then.
+        conn.execute("PRAGMA wal_autocheckpoint=256")
         with _transaction(conn):
             conn.execute(_CREATE_TABLE)
             conn.execute(_CREATE_INDEX)
@@ -226,6 +270,9 @@ class SpanQueue:
         count, size = conn.execute(
             "SELECT COALESCE(SUM(spans), 0), COALESCE(SUM(size), 0) FROM spans").fetchone()
         self.span_count, self.byte_count = int(count), int(size)
+        (score_bytes,) = conn.execute(
+            "SELECT COALESCE(SUM(size), 0) FROM spans WHERE state = ?", (int(SpanState.SCORE),)).fetchone()
+        self.score_byte_count = int(score_bytes)
         self._conn = conn
 
     def _close_sync(self) -> None:
@@ -252,10 +299,53 @@ class SpanQueue:
                 f"evaluator queue is full ({self.span_count} spans, {self.byte_count} bytes queued)"
             )
         db = self._db()
-        with _transaction(db):
-            db.executemany(_INSERT, values)
+        to_score = sum(v[4] for v in values if v[0] == SpanState.SCORE)
+        free = self._free_bytes(db)
+        # Spans to score are written twice (as they came, then enriched), the ones queued before included.
+        if free - size - to_score - self.score_byte_count < self.min_free_bytes:
+            raise DiskFullError(
+                f"evaluator data directory is almost full ({free} bytes usable, {self.min_free_bytes} kept "
+                f"free by queue.min_free_bytes); retry later"
+            )
+        try:
+            with _transaction(db):
+                db.executemany(_INSERT, values)
+        except sqlite3.OperationalError as exc:
+            if not is_disk_full(exc):
+                raise
+            raise DiskFullError("evaluator data directory is full; retry later") from None
         self.span_count += count
         self.byte_count += size
+        self.score_byte_count += to_score
+
+    def _free_bytes(self, db: sqlite3.Connection) -> int:
+        """Bytes a write can use: free space on the filesystem plus the queue file's own free pages, less
+        what the file still grows by when the write-ahead log is checkpointed into it (until then the WAL
+        holds the newest pages, so the file on disk can be much smaller than the database)."""
+        fs = os.statvfs(self.path.parent)
+        free_pages, pages, page_size = (int(db.execute(f"PRAGMA {name}").fetchone()[0])
+                                        for name in ("freelist_count", "page_count", "page_size"))
+        try:
+            on_disk = self.path.stat().st_size
+        except FileNotFoundError:
+            on_disk = 0
+        growth = max(0, pages * page_size - on_disk)
+        return fs.f_bavail * fs.f_frsize + free_pages * page_size - growth
+
+    async def _run_until_stored(self, fn: Callable[[], T], what: str) -> T:
+        """Run a write of spans already accepted; on a full disk wait for space and run it again (each
+        attempt is one transaction, rolled back whole when it fails)."""
+        warned = False
+        while True:
+            try:
+                return await self._run(fn)
+            except sqlite3.OperationalError as exc:
+                if not is_disk_full(exc):
+                    raise
+                if not warned:
+                    logger.error("evaluator data directory is full: %s waits for free space", what)
+                    warned = True
+            await asyncio.sleep(DISK_FULL_RETRY_S)
 
     async def pending_scoring(self, after_id: int, limit: int) -> list[QueuedSpan]:
         """Rows waiting for the dispatcher with ``id > after_id``, oldest first, holding at most ``limit``
@@ -292,14 +382,16 @@ class SpanQueue:
             ids = [s.row.id for s in scored]
             with _transaction(db):
                 removed = dict(db.execute(f"DELETE FROM spans WHERE id IN ({','.join('?' * len(ids))}) "
-                                          "RETURNING id, size", ids).fetchall())
+                                          "RETURNING id, size", ids).fetchall())  # SCORE rows only
                 # Only rows that were still there: storing any other's spans would duplicate them.
                 values = self._scored_rows([s for s in scored if s.row.id in removed])
                 db.executemany(_INSERT, values)
             self.byte_count += sum(v[4] for v in values) - sum(removed.values())
+            self.score_byte_count += (sum(v[4] for v in values if v[0] == SpanState.SCORE)
+                                      - sum(removed.values()))
 
         if scored:
-            await self._run(store)
+            await self._run_until_stored(store, "storing scored spans")
 
     def _scored_rows(self, scored: Sequence[ScoredRow]) -> list[_RowValues]:
         rows: list[_RowValues] = []
@@ -322,13 +414,14 @@ class SpanQueue:
             db = self._db()
             marks = ",".join("?" * len(ids))
             with _transaction(db):
-                rows = db.execute(f"DELETE FROM spans WHERE id IN ({marks}) RETURNING size, spans",
+                rows = db.execute(f"DELETE FROM spans WHERE id IN ({marks}) RETURNING size, spans, state",
                                   ids).fetchall()
-            self.span_count -= sum(count for _, count in rows)
-            self.byte_count -= sum(size for size, _ in rows)
+            self.span_count -= sum(count for _, count, _ in rows)
+            self.byte_count -= sum(size for size, _, _ in rows)
+            self.score_byte_count -= sum(size for size, _, state in rows if state == SpanState.SCORE)
 
         if ids:
-            await self._run(delete_sync)
+            await self._run_until_stored(delete_sync, "deleting delivered spans")
 
 
 _RowValues = tuple[int, bytes, bytes, bytes, int, int, int]
@@ -351,4 +444,12 @@ class _transaction:
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type:
+            self._db.execute("ROLLBACK")
+            return
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error:  # e.g. SQLITE_FULL while writing the WAL: leave no transaction open
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise

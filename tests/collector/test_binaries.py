@@ -126,7 +126,8 @@ def test_distribution_has_exactly_the_components_the_configs_use(otel_binaries: 
     available = yaml.safe_load(listing.stdout)
     built = {kind: {c["name"] for c in available.get(kind) or []} for kind in COMPONENT_KINDS}
     used: dict[str, set[str]] = {kind: set() for kind in COMPONENT_KINDS}
-    for path in COLLECTOR_CONFIG_DIR.glob("otelcol-*.yaml"):
+    overlays = [COLLECTOR_CONFIG_DIR / "secure-evaluator.yaml"]
+    for path in [*COLLECTOR_CONFIG_DIR.glob("otelcol-*.yaml"), *overlays]:
         for kind, types in component_types_used(path).items():
             used[kind] |= types
     # `otlp` is the deprecated alias the otlp_grpc exporter registers.
