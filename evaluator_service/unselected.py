@@ -17,6 +17,8 @@ from judgeval import semconv
 from judgeval.protocol.otlp_values import set_attributes
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from evaluator_service.errors import EvaluatorError
+
 _MARK = {semconv.JUDGEVAL_EVAL_STATUS: semconv.EvalStatus.NOT_SELECTED.value}
 
 
@@ -36,7 +38,7 @@ gets longer)."""
 _SPANS_TAG = 0x12  # ScopeSpans.spans: field 2, length-delimited
 
 
-class PackedRowError(ValueError):
+class PackedRowError(EvaluatorError, ValueError):
     """Bytes that are not a packed row of spans (a bug upstream of the marking, never user input)."""
 
 
