@@ -172,6 +172,11 @@ METRIC_SPANS_EXPORTED: Final = "judgeval.evaluator.spans.exported"
 METRIC_SPANS_DROPPED: Final = "judgeval.evaluator.spans.dropped"
 """Counter of spans the downstream permanently refused, by ``reason``."""
 
+METRIC_SPANS_DEAD_LETTERED: Final = "judgeval.evaluator.spans.dead_lettered"
+"""Counter of spans the pipeline could not handle as asked, by ``stage`` (``decode``, ``score``,
+``behavior``, ``enrich``, ``encode``) and ``outcome`` (``marked_failed``: exported with status ``failed``
+and the reason; ``dropped``: could not be exported at all, logged)."""
+
 METRIC_SPANS_SCORED: Final = "judgeval.evaluator.spans.scored"
 """Counter of tagged spans processed, by final eval ``status``."""
 

@@ -9,6 +9,7 @@ from judgeval.protocol.otlp_values import (
     python_value,
     set_attributes,
     to_any_value,
+    valid_text,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
@@ -37,3 +38,14 @@ def test_events_and_any_values():
     assert python_value(to_any_value(("t", 1))) == ["t", 1]
     assert python_value(to_any_value(object)) == str(object)  # anything else: its str()
     assert python_value(AnyValue()) is None
+
+
+def test_text_protobuf_cannot_encode_is_written_with_a_replacement_character():
+    span = Span(name="x")
+    set_attributes(span, {"lone \ud800": "reason \udfff", "pair": "\ud83d\ude00"})
+    add_event(span, "evt \udc00", {"k": ["a\ud800"]}, 1)
+    span.SerializeToString()
+    assert attributes_dict(span.attributes) == {"lone \ufffd": "reason \ufffd", "pair": "\U0001f600"}
+    assert span.events[0].name == "evt \ufffd"
+    assert python_value(span.events[0].attributes[0].value) == ["a\ufffd"]
+    assert valid_text("plain") == "plain"

@@ -5,6 +5,9 @@ back onto the same protobuf spans; the test receiver (:mod:`judgeval.testing`) r
 the plain value an ``AnyValue`` carries (lists for arrays, dicts for kvlists); writing accepts what an
 OpenTelemetry attribute may hold (str, bool, int, float or a sequence of them; anything else is written as
 its ``str()``). It needs only ``opentelemetry-proto``.
+
+Text that protobuf cannot encode (a lone UTF-16 surrogate, which JSON's ``\\ud800`` escape and Python
+strings can hold) is written with U+FFFD in its place instead of raising.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ def set_attributes(span: Span, attributes: Mapping[str, Any]) -> None:
     for key, value in attributes.items():
         kv = index.get(key)
         if kv is None:
-            kv = index[key] = existing.add(key=key)
+            kv = index[key] = existing.add(key=valid_text(key))
         else:
             kv.value.Clear()
         assign_value(kv.value, value)
@@ -56,15 +59,28 @@ def set_attributes(span: Span, attributes: Mapping[str, Any]) -> None:
 
 def add_event(span: Span, name: str, attributes: Mapping[str, Any], time_unix_nano: int) -> None:
     """Append one event to ``span``."""
-    event = span.events.add(name=name, time_unix_nano=time_unix_nano)
+    event = span.events.add(name=valid_text(name), time_unix_nano=time_unix_nano)
     for key, value in attributes.items():
-        assign_value(event.attributes.add(key=key).value, value)
+        assign_value(event.attributes.add(key=valid_text(key)).value, value)
+
+
+def valid_text(text: str) -> str:
+    """``text`` with every lone surrogate (which UTF-8, and so protobuf, cannot encode) replaced by
+    U+FFFD."""
+    if text.isascii():
+        return text
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        # UTF-16 with surrogatepass joins well-formed pairs back together and leaves lone halves to replace.
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
 
 
 def assign_value(target: AnyValue, value: Any) -> None:
     """Write ``value`` into an empty ``AnyValue`` in place (no temporary message to copy)."""
     if isinstance(value, str):
-        target.string_value = value
+        target.string_value = valid_text(value)
     elif isinstance(value, bool):
         target.bool_value = value
     elif isinstance(value, int):
@@ -74,7 +90,7 @@ def assign_value(target: AnyValue, value: Any) -> None:
     elif isinstance(value, list | tuple):
         target.array_value.values.extend(to_any_value(v) for v in value)
     else:
-        target.string_value = str(value)
+        target.string_value = valid_text(str(value))
 
 
 def to_any_value(value: Any) -> AnyValue:
@@ -89,4 +105,4 @@ def to_any_value(value: Any) -> AnyValue:
         out = AnyValue()
         out.array_value.values.extend(to_any_value(v) for v in value)
         return out
-    return AnyValue(string_value=str(value))
+    return AnyValue(string_value=valid_text(str(value)))
