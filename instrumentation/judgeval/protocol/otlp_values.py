@@ -6,13 +6,17 @@ the plain value an ``AnyValue`` carries (lists for arrays, dicts for kvlists); w
 OpenTelemetry attribute may hold (str, bool, int, float or a sequence of them; anything else is written as
 its ``str()``). It needs only ``opentelemetry-proto``.
 
-Text that protobuf cannot encode (a lone UTF-16 surrogate, which JSON's ``\\ud800`` escape and Python
-strings can hold) is written with U+FFFD in its place instead of raising.
+OTLP allows an attribute key to repeat; everything here reads the *last* occurrence as the key's value
+(:func:`find_attribute`, :func:`attributes_dict`), :func:`drop_repeated_keys` normalizes a span to that
+reading, and :func:`set_attributes` leaves exactly one occurrence of every key it writes, so a value it
+replaced cannot survive in an earlier copy. Text that protobuf cannot encode (a lone UTF-16 surrogate, which
+JSON's ``\\ud800`` escape and Python strings can hold) is written with U+FFFD in its place instead of
+raising.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableSequence
 from typing import Any
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -37,21 +41,48 @@ def attributes_dict(attributes: Iterable[KeyValue]) -> dict[str, Any]:
 
 
 def find_attribute(attributes: Iterable[KeyValue], key: str) -> Any:
-    """The value of one attribute, or ``None``; cheaper than building the whole dict."""
+    """The value of one attribute (its last occurrence, as in :func:`attributes_dict`), or ``None``;
+    cheaper than building the whole dict."""
+    found: KeyValue | None = None
     for kv in attributes:
         if kv.key == key:
-            return python_value(kv.value)
-    return None
+            found = kv
+    return None if found is None else python_value(found.value)
+
+
+def drop_repeated_keys(attributes: MutableSequence[KeyValue]) -> bool:
+    """Keep only the last occurrence of every repeated key (what readers here see); ``True`` if any was
+    dropped."""
+    last = {kv.key: index for index, kv in enumerate(attributes)}
+    if len(last) == len(attributes):
+        return False
+    keep = set(last.values())
+    for index in reversed(range(len(attributes))):
+        if index not in keep:
+            del attributes[index]
+    return True
 
 
 def set_attributes(span: Span, attributes: Mapping[str, Any]) -> None:
-    """Set attributes on ``span``, replacing existing values of the same key (keeping their position)."""
+    """Set attributes on ``span``, replacing existing values of the same key (keeping the position of its
+    first occurrence and dropping any later one)."""
+    attributes = {valid_text(key): value for key, value in attributes.items()}
     existing = span.attributes
+    if existing:
+        seen: set[str] = set()
+        repeated = []
+        for position, pair in enumerate(existing):
+            if pair.key in attributes:
+                if pair.key in seen:
+                    repeated.append(position)
+                seen.add(pair.key)
+        for position in reversed(repeated):
+            del existing[position]
     index = {kv.key: kv for kv in existing} if existing else {}
     for key, value in attributes.items():
         kv = index.get(key)
         if kv is None:
-            kv = index[key] = existing.add(key=valid_text(key))
+            kv = index[key] = existing.add(key=key)
         else:
             kv.value.Clear()
         assign_value(kv.value, value)
