@@ -16,7 +16,7 @@ raising.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, MutableSequence
+from collections.abc import Iterable, Mapping, MutableSequence, Sequence
 from typing import Any
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -40,14 +40,13 @@ def attributes_dict(attributes: Iterable[KeyValue]) -> dict[str, Any]:
     return {kv.key: python_value(kv.value) for kv in attributes}
 
 
-def find_attribute(attributes: Iterable[KeyValue], key: str) -> Any:
+def find_attribute(attributes: Sequence[KeyValue], key: str) -> Any:
     """The value of one attribute (its last occurrence, as in :func:`attributes_dict`), or ``None``;
     cheaper than building the whole dict."""
-    found: KeyValue | None = None
-    for kv in attributes:
+    for kv in reversed(attributes):
         if kv.key == key:
-            found = kv
-    return None if found is None else python_value(found.value)
+            return python_value(kv.value)
+    return None
 
 
 def drop_repeated_keys(attributes: MutableSequence[KeyValue]) -> bool:
@@ -66,22 +65,23 @@ def drop_repeated_keys(attributes: MutableSequence[KeyValue]) -> bool:
 def set_attributes(span: Span, attributes: Mapping[str, Any]) -> None:
     """Set attributes on ``span``, replacing existing values of the same key (keeping the position of its
     first occurrence and dropping any later one)."""
-    attributes = {valid_text(key): value for key, value in attributes.items()}
     existing = span.attributes
-    if existing:
-        seen: set[str] = set()
-        repeated = []
-        for position, pair in enumerate(existing):
-            if pair.key in attributes:
-                if pair.key in seen:
-                    repeated.append(position)
-                seen.add(pair.key)
+    index: dict[str, KeyValue] = {}
+    repeated: list[int] = []
+    for position, pair in enumerate(existing):
+        key = pair.key
+        if key not in index:
+            index[key] = pair
+        elif key in attributes:
+            repeated.append(position)
+    if repeated:  # rare: a repeated key we are about to write
         for position in reversed(repeated):
             del existing[position]
-    index = {kv.key: kv for kv in existing} if existing else {}
+        index = {pair.key: pair for pair in reversed(existing)}  # first occurrences
     for key, value in attributes.items():
         kv = index.get(key)
         if kv is None:
+            key = valid_text(key)
             kv = index[key] = existing.add(key=key)
         else:
             kv.value.Clear()
