@@ -4,6 +4,7 @@ fit, dropped and counted), and none of them holds the ordinary spans behind it."
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -120,3 +121,23 @@ def test_the_request_limit_is_validated_and_learned_from_grpc_messages(make_conf
     detail = "grpc: received message larger than max (5452595 vs. 4194304)"
     assert learned_limit(detail, 5_452_595) == FOUR_MIB
     assert learned_limit("rate limited", 5_452_595) is None
+
+
+async def test_a_tagged_span_just_under_the_intake_limit_is_scored_and_exported_within_the_send_limit(
+    make_config, tmp_path
+):
+    with OtlpTraceReceiver() as downstream:  # takes 64 MiB, the evaluator's own send limit
+        config = make_config({"export": {"max_request_bytes": 64 * 1024 * 1024}})
+        config = dataclasses.replace(config, export_endpoint=downstream.endpoint)
+        attributes = {**tagged_attributes(("pii", {"actual_output": "clean"})), "prompt": ""}
+        request = make_request([make_span("near-limit", attributes)])
+        prompt = request.resource_spans[0].scope_spans[0].spans[0].attributes[-1].value
+        prompt.string_value = "p" * (64 * 1024 * 1024 - 200 - request.ByteSize())  # the request: 64 MiB - 200
+        async with running(config) as app:
+            await export(app, request)
+            received = await wait_for(downstream, lambda s: len(s) == 1, timeout=60)
+            await wait_drained(app)
+    attrs = received[0].attributes
+    assert attrs[semconv.JUDGEVAL_EVAL_STATUS] == EvalStatus.SCORED
+    assert attrs[semconv.JUDGEVAL_EVAL_TRIMMED] > 64 * 1024 * 1024
+    assert attrs["prompt"].endswith(TRIM_MARK)
