@@ -264,7 +264,8 @@ class ScoringDispatcher:
     ) -> ScoredRow:
         """A packed row whose enriched spans do not serialize together: each span that does not serialize
         alone becomes a dead letter."""
-        kept = [index for index in range(len(group.spans) + len(removed)) if index not in set(removed)]
+        gone = set(removed)
+        kept = [index for index in range(len(group.spans) + len(removed)) if index not in gone]
         spans: list[bytes] = []
         for span, index in zip(group.spans, kept, strict=True):
             try:

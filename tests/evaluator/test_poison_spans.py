@@ -126,13 +126,16 @@ class Plugins:
         return self.scorers.get(ref.name)
 
 
-async def test_a_scorer_answering_with_a_lone_surrogate_still_gets_its_span_delivered(make_config, receiver):
+@pytest.mark.parametrize("behaviors", [False, True], ids=["behaviors off", "behaviors on"])
+async def test_a_scorer_answering_with_a_lone_surrogate_still_gets_its_span_delivered(
+    make_config, receiver, behaviors
+):
     spans = [
         make_span("returned", tagged_attributes(("surrogate \udc00 returned", {}))),
         make_span("raised", tagged_attributes(("surrogate raised", {}))),
         *canaries(),
     ]
-    async with running(make_config({"behaviors": {"enabled": False}}), scorer_sources=[Plugins()]) as app:
+    async with running(make_config({"behaviors": {"enabled": behaviors}}), scorer_sources=[Plugins()]) as app:
         await export(app, make_request(spans[:1]))
         await export(app, make_request(spans[1:]))
         received = await wait_for(receiver, lambda s: len(s) == CANARIES + 2)
