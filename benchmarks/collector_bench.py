@@ -2,9 +2,10 @@
 front of N ``judgeval-evaluator`` replicas, exporting to the project's ``OtlpTraceReceiver`` as backend.
 
 The sender posts a mix of tagged (``keyword`` scorer) and untagged spans to the collector; the benchmark
-measures spans/s from the first send until every span reached the backend, and checks that each tagged
-span arrived scored exactly once and each untagged span arrived untouched. Needs the collector binary
-built by ``scripts/otel-binaries``; without it the scenario is skipped with the reason.
+measures spans/s from the first send until every span reached the backend, and reports the statuses they
+arrived with: each tagged span scored exactly once, each untagged one ``not_selected`` (they are GenAI tool
+spans, so rule candidates: the collector routes them through the evaluator, which marks them). Needs the
+collector binary built by ``scripts/otel-binaries``; without it the scenario is skipped with the reason.
 Writes ``results/collector.{json,md}``.
 """
 

@@ -49,3 +49,7 @@ JUDGEVAL_EVALUATOR_ENDPOINT: Final = "JUDGEVAL_EVALUATOR_ENDPOINT"
 
 JUDGEVAL_BACKEND_ENDPOINT: Final = "JUDGEVAL_BACKEND_ENDPOINT"
 """``host:port`` of the trace backend (Jaeger, Tempo) the collector exports to."""
+
+JUDGEVAL_CANDIDATE_CONDITION: Final = "JUDGEVAL_CANDIDATE_CONDITION"
+"""An extra OTTL span condition: untagged spans matching it are rule candidates the collector sends to the
+evaluator, besides those carrying a GenAI/OpenInference/OpenLLMetry key (default ``false``)."""

@@ -1,8 +1,8 @@
 """Re-export of queued spans to the downstream OTLP/gRPC receiver, with retry and backoff.
 
-The forwarder reads spans that are ready (forwarded untouched or already enriched) from the durable
-queue in batches of up to ``export.batch_size`` spans (two in flight, so reading the next batch overlaps
-the downstream's answer), regroups them under their original resource and scope as bytes (spans are
+The forwarder reads spans that are ready (forwarded, marked ``not_selected``, or already enriched) from the
+durable queue in batches of up to ``export.batch_size`` spans (two in flight, so reading the next batch
+overlaps the downstream's answer), regroups them under their original resource and scope as bytes (spans are
 never re-parsed; packed rows are copied in as they are), sends a batch as requests of at most
 ``export.max_request_bytes`` (see :mod:`evaluator_service.request_limits`: a larger span is exported
 trimmed, one that cannot fit at all is dropped and counted), and deletes the batch from the queue only

@@ -1,12 +1,14 @@
 """The OTLP/gRPC ``TraceService`` the evaluator listens on.
 
 ``Export`` sorts each span into "to score" (tagged ``judgeval.eval.status=pending`` or matched by a rule)
-or "to forward" (everything else), and answers OK only after the whole batch is committed to the durable
-queue in one transaction. It never scores: the dispatcher does that later. Spans are stored packed, one row
-per resource, scope and routing (see :mod:`evaluator_service.queue`). A full queue answers ``UNAVAILABLE``,
-which OTLP exporters and collectors retry; a single export larger than the whole queue can never fit and
-answers ``INVALID_ARGUMENT`` naming the limit to raise. Spans without a valid trace or span id cannot be
-routed or sampled and are refused through ``partial_success``, with the reason.
+or "to forward" (everything else; an untagged one is marked ``not_selected`` on the way, see
+:mod:`evaluator_service.unselected`, so it can never loop back through a collector), and answers OK only
+after the whole batch is committed to the durable queue in one transaction. It never scores: the dispatcher
+does that later. Spans are stored packed, one row per resource, scope and routing (see
+:mod:`evaluator_service.queue`). A full queue answers ``UNAVAILABLE``, which OTLP exporters and collectors
+retry; a single export larger than the whole queue can never fit and answers ``INVALID_ARGUMENT`` naming
+the limit to raise. Spans without a valid trace or span id cannot be routed or sampled and are refused
+through ``partial_success``, with the reason.
 
 OTLP allows an attribute key to repeat. Every span the evaluator reads to route it (one carrying
 ``judgeval.eval.status`` anywhere, or any span when rules are configured) is stored with its repeated keys
@@ -38,6 +40,7 @@ from evaluator_service.queue import (
     span_groups,
 )
 from evaluator_service.span_rules import RuleMatcher
+from evaluator_service.unselected import MARK_OVERHEAD, mark_packed_unselected, mark_unselected
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ _STATUS_KEY = semconv.JUDGEVAL_EVAL_STATUS.encode()
 class _Batch:
     rows: list[NewSpanGroup] = field(default_factory=list)
     accepted: int = 0
+    unselected: int = 0
     rejected: int = 0
     reasons: set[str] = field(default_factory=set)
 
@@ -85,6 +89,8 @@ class TraceIntakeServicer(trace_service_pb2_grpc.TraceServiceServicer):
                 self._metrics.rejected(batch.accepted, "queue_full")
                 await context.abort(grpc.StatusCode.UNAVAILABLE, f"{exc}; retry later")
             self._metrics.accepted(batch.accepted)
+            if batch.unselected:
+                self._metrics.not_selected(batch.unselected)
             self._on_enqueued()
         response = trace_service_pb2.ExportTraceServiceResponse()
         if batch.rejected:
@@ -113,7 +119,8 @@ class TraceIntakeServicer(trace_service_pb2_grpc.TraceServiceServicer):
         # Rules write the tag onto the spans they match, so with rules the spans are serialized after routing.
         packed = None if self._rules else _packed(scope_spans, self._store.row_spans)
         if packed is not None and _STATUS_KEY not in packed:  # the common case: nothing tagged
-            batch.add(NewSpanGroup(resource, scope, packed, len(scope_spans.spans)))
+            batch.add(NewSpanGroup(resource, scope, mark_packed_unselected(packed), len(scope_spans.spans)))
+            batch.unselected += len(scope_spans.spans)
             return
         routed = []
         normalized = False
@@ -124,7 +131,7 @@ class TraceIntakeServicer(trace_service_pb2_grpc.TraceServiceServicer):
                 batch.reasons.add(problem)
             else:
                 normalized = drop_repeated_keys(span.attributes) or normalized
-                routed.append((span, self._route(span, resource_attrs)))
+                routed.append((span, self._route(span, resource_attrs, batch)))
         if packed is not None and not normalized and all(state is SpanState.SCORE for _, state in routed):
             batch.add(NewSpanGroup(resource, scope, packed, len(routed), SpanState.SCORE))
             return
@@ -133,12 +140,17 @@ class TraceIntakeServicer(trace_service_pb2_grpc.TraceServiceServicer):
             for group in span_groups(resource, scope, spans, self._store.row_spans, state):
                 batch.add(group)
 
-    def _route(self, span: Span, resource_attrs: dict[str, object]) -> SpanState:
+    def _route(self, span: Span, resource_attrs: dict[str, object], batch: _Batch) -> SpanState:
+        """Where ``span`` goes; an untagged span no rule selects is marked ``not_selected`` (and counted)."""
         status = find_attribute(span.attributes, semconv.JUDGEVAL_EVAL_STATUS)
         if status == semconv.EvalStatus.PENDING:
             return SpanState.SCORE
-        if status is None and self._rules and self._rules.apply(span, resource_attrs):
+        if status is not None:
+            return SpanState.EXPORT
+        if self._rules and self._rules.apply(span, resource_attrs):
             return SpanState.SCORE
+        mark_unselected(span)
+        batch.unselected += 1
         return SpanState.EXPORT
 
 
@@ -147,12 +159,13 @@ def _packed(scope_spans: ScopeSpans, row_spans: int) -> bytes | None:
     spans = scope_spans.spans
     if not spans or len(spans) > row_spans or any(_id_problem(span) for span in spans):
         return None
+    budget = MAX_ROW_BYTES - len(spans) * MARK_OVERHEAD  # room for marking every span
     # With its envelope cleared, a ScopeSpans serializes as exactly its packed spans. (The caller serialized
     # the envelope already, and the request is ours to change.)
     scope_spans.ClearField("scope")
     scope_spans.ClearField("schema_url")
     packed = scope_spans.SerializeToString()
-    return packed if len(packed) <= MAX_ROW_BYTES else None
+    return packed if len(packed) <= budget else None
 
 
 def _id_problem(span: Span) -> str | None:

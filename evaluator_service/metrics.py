@@ -31,6 +31,9 @@ class EvaluatorMetrics:
                                               "Spans durably accepted by Export")
         self._rejected = meter.create_counter(semconv.METRIC_SPANS_REJECTED, "{span}",
                                               "Spans refused (queue full or invalid ids)")
+        self._not_selected = meter.create_counter(semconv.METRIC_SPANS_NOT_SELECTED, "{span}",
+                                                  "Accepted spans that asked for nothing and no rule "
+                                                  "selected (exported marked not_selected)")
         self._forwarded = meter.create_counter(semconv.METRIC_SPANS_EXPORTED, "{span}",
                                                "Spans acknowledged by the downstream")
         self._dropped = meter.create_counter(semconv.METRIC_SPANS_DROPPED, "{span}",
@@ -78,6 +81,9 @@ class EvaluatorMetrics:
 
     def accepted(self, count: int) -> None:
         self._accepted.add(count)
+
+    def not_selected(self, count: int) -> None:
+        self._not_selected.add(count)
 
     def rejected(self, count: int, reason: str) -> None:
         self._rejected.add(count, {"reason": reason})

@@ -64,12 +64,21 @@ def test_standard_genai_names_are_spelled_as_upstream() -> None:
 def test_routing_tag_values() -> None:
     assert semconv.JUDGEVAL_EVAL_STATUS == "judgeval.eval.status"
     assert semconv.EvalStatus.PENDING == "pending"
-    assert {s.value for s in semconv.EvalStatus} == {"pending", "scored", "partial", "failed"}
+    assert {s.value for s in semconv.EvalStatus} == {"pending", "scored", "partial", "failed", "not_selected"}
+
+
+def test_rule_candidate_keys_are_the_vocabularies_llm_instrumentations_use() -> None:
+    assert semconv.RULE_CANDIDATE_KEYS == (
+        "gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.system", "openinference.span.kind",
+        "llm.request.type",
+    )
 
 
 def test_every_judgeval_key_is_in_the_one_namespace() -> None:
     for name, value in _attribute_keys().items():
-        assert value.startswith(("gen_ai.", "judgeval.", "error.", "service.")), name
+        # Besides standard names and ours, only other instrumentations' keys that we read.
+        foreign = ("openinference.", "llm.")
+        assert value.startswith(("gen_ai.", "judgeval.", "error.", "service.", *foreign)), name
 
 
 def test_importing_semconv_has_no_side_effects() -> None:
@@ -115,6 +124,7 @@ def test_the_evaluator_creates_exactly_the_metric_instruments_named_here() -> No
     metrics.dropped(1, "refused")
     metrics.span_scored("scored")
     metrics.dead_lettered("decode", "marked_failed")
+    metrics.not_selected(1)
     metrics.scoring_error("s", "timeout")
     metrics.scoring_finished("s", 0.1, 1.0)
     metrics.alert_fired("a")

@@ -114,7 +114,9 @@ def _enriched(spans: list[SpanLike]) -> SpanLike | None:
 def _all_sampled_out(spans: list[SpanLike]) -> bool:
     """Every quickstart run so far fell in the 5% that ``sampling_rate=0.95`` leaves unscored."""
     runs = [s for s in spans if s.name == SCORED_SPAN]
-    return bool(runs) and not any(semconv.JUDGEVAL_EVAL_STATUS in s.attributes for s in runs)
+    # A sampled-out run is a rule candidate (a tool span): the evaluator saw it and marked it not_selected.
+    unscored = (None, semconv.EvalStatus.NOT_SELECTED)
+    return bool(runs) and all(s.attributes.get(semconv.JUDGEVAL_EVAL_STATUS) in unscored for s in runs)
 
 
 def _agent_spans(spans: list[SpanLike]) -> list[SpanLike]:

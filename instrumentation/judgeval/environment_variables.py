@@ -36,8 +36,9 @@ JUDGEVAL_CAPTURE_CONTENT: Final = "JUDGEVAL_CAPTURE_CONTENT"
 """``false`` stops recording inputs, outputs and LLM message content on spans."""
 
 JUDGEVAL_OPENAI_SPANS: Final = "JUDGEVAL_OPENAI_SPANS"
-"""Who creates OpenAI LLM spans: ``auto`` (default: judgeval, unless the official OpenTelemetry OpenAI
-instrumentation is active, then only it), ``judgeval`` (always judgeval) or ``off`` (judgeval never does)."""
+"""Who creates OpenAI/Anthropic LLM spans: ``auto`` (default: judgeval, unless another instrumentation of
+that client is active, e.g. the official OpenTelemetry, OpenInference or OpenLLMetry one, then only it),
+``judgeval`` (always judgeval) or ``off`` (judgeval never creates OpenAI spans; Anthropic as ``auto``)."""
 
 OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: Final = (
     "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"

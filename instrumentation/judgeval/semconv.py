@@ -59,8 +59,33 @@ GEN_AI_EVALUATION_SCORE_VALUE: Final = "gen_ai.evaluation.score.value"
 GEN_AI_EVALUATION_SCORE_LABEL: Final = "gen_ai.evaluation.score.label"
 GEN_AI_EVALUATION_EXPLANATION: Final = "gen_ai.evaluation.explanation"
 
+GEN_AI_SYSTEM: Final = "gen_ai.system"
+"""The older GenAI semconv name of the provider (before ``gen_ai.provider.name``); OpenLLMetry still sets
+it. Read, never written."""
+
 ERROR_TYPE: Final = "error.type"
 SERVICE_NAME: Final = "service.name"
+
+
+# --- Other instrumentations' vocabularies (read, never written) ----------------------------------------
+
+OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
+"""OpenInference's span kind (``LLM``, ``AGENT``, ``CHAIN``, ``TOOL``, ...), on every span it makes."""
+
+LLM_REQUEST_TYPE: Final = "llm.request.type"
+"""OpenLLMetry's (Traceloop's) request type (``chat``, ``completion``, ...), on its LLM spans."""
+
+RULE_CANDIDATE_KEYS: Final = (
+    GEN_AI_OPERATION_NAME,
+    GEN_AI_PROVIDER_NAME,
+    GEN_AI_SYSTEM,
+    OPENINFERENCE_SPAN_KIND,
+    LLM_REQUEST_TYPE,
+)
+"""Span attributes whose presence makes an untagged span a *rule candidate*: an LLM or agent span (GenAI
+semconv, OpenInference, OpenLLMetry) that evaluator-side rules may want to score. The shipped collector
+configs send candidates to the evaluator (``tests/collector/test_config_semconv.py`` pins their condition
+to this tuple); everything else untagged goes straight to the backend."""
 
 
 class GenAiOperationName(StrEnum):
@@ -113,8 +138,10 @@ garbage-collected, carrying what was received (output, finish reasons, usage if 
 
 JUDGEVAL_EVAL_STATUS: Final = "judgeval.eval.status"
 """The routing tag. ``pending`` on spans that ask to be scored; the evaluator rewrites it to a final value
-(see :class:`EvalStatus`) so that re-ingested, enriched spans never loop back into evaluation. The
-collector's routing connector keys on ``pending`` alone."""
+(see :class:`EvalStatus`) so that re-ingested, enriched spans never loop back into evaluation. Every span
+the evaluator re-exports carries a final value (``not_selected`` if no rule selected it), so the collector
+sends to the evaluator exactly the spans tagged ``pending`` plus untagged rule candidates
+(:data:`RULE_CANDIDATE_KEYS`), and everything else to the backend."""
 
 JUDGEVAL_EVAL_REQUESTS: Final = "judgeval.eval.requests"
 """JSON array of evaluation requests, one per ``async_evaluate``.
@@ -169,6 +196,9 @@ METRIC_SPANS_ACCEPTED: Final = "judgeval.evaluator.spans.accepted"
 
 METRIC_SPANS_REJECTED: Final = "judgeval.evaluator.spans.rejected"
 """Counter of spans the evaluator refused (queue full or invalid ids), by ``reason``."""
+
+METRIC_SPANS_NOT_SELECTED: Final = "judgeval.evaluator.spans.not_selected"
+"""Counter of accepted spans that asked for nothing and that no rule selected (exported ``not_selected``)."""
 
 METRIC_SPANS_EXPORTED: Final = "judgeval.evaluator.spans.exported"
 """Counter of spans the downstream acknowledged."""
@@ -227,7 +257,10 @@ class EvalStatus(StrEnum):
     """Values of :data:`JUDGEVAL_EVAL_STATUS`."""
 
     PENDING = "pending"
-    """Tagged by the SDK or a rule; waiting for the evaluator. The only value the collector routes."""
+    """Tagged by the SDK or a rule; waiting for the evaluator. The only value the collector routes to it."""
+    NOT_SELECTED = "not_selected"
+    """Seen by the evaluator and not scored: the span asked for nothing and no rule selected it (none
+    matched, or the rule's sampling left it out). Marks it as done, so a collector never routes it back."""
     SCORED = "scored"
     """Every requested scorer produced a score."""
     PARTIAL = "partial"

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 from judgeval.testing.otlp_receiver import OtlpTraceReceiver
-from state.postgres_cluster import PostgresCluster
-from state.test_state_outage import set_reachable
 
 from evaluator_service.app import EvaluatorApp
+from tests.support.evaluator import wait_for
+from tests.support.polling import eventually_async
+from tests.support.postgres_cluster import PostgresCluster, set_reachable
 
-from .conftest import BAD, alert, alert_doc, judged, send_outputs, until, wait_for
+from .polite_alerts import BAD, alert, alert_doc, judged, send_outputs
 from .webhook_receiver import WebhookReceiver
 
 
@@ -33,7 +34,7 @@ async def test_counts_survive_an_outage_and_fire_when_the_database_returns(
         await judged(app, 2)
         spans = await wait_for(receiver, lambda got: len(got) >= 2)  # scoring does not wait for alerts
         assert sorted(s.trace_id for s in spans) == sorted(traces)
-        await until(lambda: "alerts: state database" in caplog.text, 20, lambda: caplog.text)
+        await eventually_async(lambda: "alerts: state database" in caplog.text, lambda: caplog.text)
         assert not webhook.posts
         set_reachable(postgres, database, True)
         fired = (await asyncio.to_thread(webhook.wait_for, 1, "firing"))[0]

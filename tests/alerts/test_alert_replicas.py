@@ -9,12 +9,11 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-from state.postgres_cluster import PostgresCluster
-
 from evaluator_service.app import EvaluatorApp
 from evaluator_service.config import EvaluatorConfig
+from tests.support.postgres_cluster import PostgresCluster
 
-from .conftest import BAD, alert, alert_doc, judged, send_outputs
+from .polite_alerts import BAD, alert, alert_doc, judged, send_outputs
 from .webhook_receiver import WebhookReceiver
 
 

@@ -18,8 +18,9 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from evaluator_service.app import EvaluatorApp
 from evaluator_service.config import EvaluatorConfig
+from tests.support.evaluator import wait_for
 
-from .conftest import BAD, GOOD, SCORER, alert, alert_doc, judged, send_outputs, wait_for
+from .polite_alerts import BAD, GOOD, SCORER, alert, alert_doc, judged, send_outputs
 from .webhook_receiver import WebhookReceiver
 
 

@@ -20,7 +20,7 @@ from evaluator_service.alerts.manager import AlertManager
 from evaluator_service.app import EvaluatorApp
 from evaluator_service.config import EvaluatorConfig
 
-from .conftest import BAD, alert, alert_doc, send_outputs
+from .polite_alerts import BAD, alert, alert_doc, send_outputs
 from .webhook_receiver import WebhookReceiver
 
 KEY = "alerts-admin-key"

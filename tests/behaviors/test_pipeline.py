@@ -8,29 +8,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from evaluator.conftest import running
-from evaluator.test_plugins_and_metrics import metric_points
 from judgeval import semconv
-from judgeval.testing.openai_server import RecordedOpenAIServer, Recording
+from judgeval.testing import RecordedOpenAIServer, Recording
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from evaluator_service.state.behavior_rows import NAME_AUTO
+from tests.support.evaluator import export, metric_points, running, wait_for
+from tests.support.spans import make_request, make_span, tagged_attributes
 
-from .conftest import (
-    PII,
-    REFUND,
-    SCORERS,
-    behavior_of,
-    export,
-    make_request,
-    make_span,
-    no_refund_span,
-    passing_span,
-    pii_span,
-    scored,
-    tagged_attributes,
-    wait_for,
-)
+from .failing_spans import PII, REFUND, SCORERS, behavior_of, no_refund_span, passing_span, pii_span, scored
 
 NAMES = {REFUND: "Refund never offered", PII: "Leaks customer e-mail addresses"}
 

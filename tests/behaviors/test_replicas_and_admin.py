@@ -7,8 +7,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-from evaluator.conftest import running
-from hosted.conftest import run_cli
 from judgeval import semconv
 from judgeval.admin.v1 import behaviors_pb2 as pb
 from judgeval.admin.v1 import behaviors_pb2_grpc as pb_grpc
@@ -16,20 +14,11 @@ from judgeval.admin.v1 import behaviors_pb2_grpc as pb_grpc
 from evaluator_service.admin.behaviors_servicer import behaviors_installer
 from evaluator_service.app import EvaluatorApp, ServiceInstaller
 from evaluator_service.state import SharedState, open_shared_state
+from tests.support.cli import run_cli
+from tests.support.evaluator import export, running, wait_for
+from tests.support.spans import make_request
 
-from .conftest import (
-    API_KEY,
-    PII,
-    REFUND,
-    SCORERS,
-    behavior_of,
-    export,
-    make_request,
-    no_refund_span,
-    pii_span,
-    scored,
-    wait_for,
-)
+from .failing_spans import API_KEY, PII, REFUND, SCORERS, behavior_of, no_refund_span, pii_span, scored
 
 
 def installer(state: SharedState, key: str | None = API_KEY) -> ServiceInstaller:

@@ -75,6 +75,6 @@ def test_distribution_has_exactly_the_components_the_configs_use(otel_binaries: 
     for path in COLLECTOR_CONFIG_DIR.glob("otelcol-*.yaml"):
         for kind, types in component_types_used(path).items():
             used[kind] |= types
-    # `otlp` is the deprecated alias the otlp_grpc exporter registers; `debug` is kept for troubleshooting.
-    built["exporters"] -= {"otlp", "debug"}
+    # `otlp` is the deprecated alias the otlp_grpc exporter registers.
+    built["exporters"] -= {"otlp"}
     assert used == built

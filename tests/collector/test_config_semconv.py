@@ -13,13 +13,19 @@ from judgeval import semconv
 from evaluator_service.localstack.procs import COLLECTOR_CONFIG_DIR
 
 COLLECTOR_CONFIGS = sorted(COLLECTOR_CONFIG_DIR.glob("otelcol-*.yaml"))
-STATUS_REFERENCE = f'attributes["{semconv.JUDGEVAL_EVAL_STATUS}"]'
-PENDING_LITERAL = f'"{semconv.EvalStatus.PENDING.value}"'
+STATUS = f'attributes["{semconv.JUDGEVAL_EVAL_STATUS}"]'
+PENDING = f'"{semconv.EvalStatus.PENDING.value}"'
+CANDIDATE_ENV = "JUDGEVAL_CANDIDATE_CONDITION"
+CANDIDATE = " or ".join(
+    [f'attributes["{key}"] != nil' for key in semconv.RULE_CANDIDATE_KEYS]
+    + [f"(${{env:{CANDIDATE_ENV}:-false}})"]
+)
 
 
 def span_conditions(config: dict[str, Any], processor: str) -> list[str]:
-    """The OTTL span conditions of one filter processor."""
-    return list(config["processors"][processor]["traces"]["span"])
+    """The OTTL span conditions of one filter processor, whitespace normalized (YAML folds long ones)."""
+    conditions = config["processors"][processor]["traces"]["span"]
+    return [re.sub(r"\s+", " ", c).replace("( ", "(").strip() for c in conditions]
 
 
 def test_there_are_collector_configs_to_check() -> None:
@@ -31,13 +37,24 @@ def test_there_are_collector_configs_to_check() -> None:
 
 
 @pytest.mark.parametrize("path", COLLECTOR_CONFIGS, ids=lambda p: p.name)
-def test_filters_route_on_the_semconv_status_key_and_pending_value(path: Path) -> None:
+def test_filters_route_on_the_semconv_status_key_pending_value_and_candidate_keys(path: Path) -> None:
     config = yaml.safe_load(path.read_text())
-    keep = span_conditions(config, "filter/keep_pending")
-    drop = span_conditions(config, "filter/drop_pending")
-    # filter drops what matches: the evaluation pipeline drops "not pending", the backend drops "pending".
-    assert keep == [f"{STATUS_REFERENCE} != {PENDING_LITERAL}"]
-    assert drop == [f"{STATUS_REFERENCE} == {PENDING_LITERAL}"]
+    # filter drops what matches. The evaluation pipeline drops spans with a final status and untagged
+    # non-candidates; the backend pipeline drops exactly the complement: pending and untagged candidates.
+    assert span_conditions(config, "filter/to_evaluator") == [
+        f"{STATUS} != nil and {STATUS} != {PENDING}",
+        f"{STATUS} == nil and not ({CANDIDATE})",
+    ]
+    assert span_conditions(config, "filter/to_backend") == [
+        f"{STATUS} == {PENDING}",
+        f"{STATUS} == nil and ({CANDIDATE})",
+    ]
+
+
+def test_every_final_status_differs_from_pending() -> None:
+    # The evaluator writes one of these on every span it re-exports; none may match the evaluation route.
+    final = set(semconv.EvalStatus) - {semconv.EvalStatus.PENDING}
+    assert {s.value for s in final} == {"scored", "partial", "failed", "not_selected"}
 
 
 @pytest.mark.parametrize("path", COLLECTOR_CONFIGS, ids=lambda p: p.name)
@@ -45,10 +62,25 @@ def test_each_filter_sits_in_its_own_pipeline_behind_the_shared_receiver(path: P
     pipelines = yaml.safe_load(path.read_text())["service"]["pipelines"]
     evaluation, backend = pipelines["traces/evaluation"], pipelines["traces/backend"]
     assert evaluation["receivers"] == backend["receivers"] == ["otlp"]
-    assert "filter/keep_pending" in evaluation["processors"]
-    assert "filter/drop_pending" in backend["processors"]
+    assert "filter/to_evaluator" in evaluation["processors"]
+    assert "filter/to_backend" in backend["processors"]
     assert evaluation["processors"][0] == backend["processors"][0] == "memory_limiter"
     assert set(evaluation["exporters"]).isdisjoint(backend["exporters"])
+
+
+@pytest.mark.parametrize("path", COLLECTOR_CONFIGS, ids=lambda p: p.name)
+def test_metrics_and_logs_are_accepted(path: Path) -> None:
+    # opentelemetry-distro defaults agents to OTLP metrics and logs: the collector must not answer
+    # UNIMPLEMENTED to them.
+    pipelines = yaml.safe_load(path.read_text())["service"]["pipelines"]
+    assert pipelines["metrics"]["receivers"] == pipelines["logs"]["receivers"] == ["otlp"]
+
+
+def test_readme_documents_the_candidate_condition() -> None:
+    readme = (COLLECTOR_CONFIG_DIR / "README.md").read_text()
+    assert CANDIDATE_ENV in readme
+    for key in semconv.RULE_CANDIDATE_KEYS:
+        assert f"`{key}`" in readme, key
 
 
 def documented_query_keys() -> set[str]:

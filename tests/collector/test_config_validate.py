@@ -45,7 +45,7 @@ def test_validation_rejects_an_unknown_component(otel_binaries: OtelBinaries, tm
     # Proves the validate step checks something: a typo in a processor name must fail.
     broken = tmp_path / "broken.yaml"
     original = (COLLECTOR_CONFIG_DIR / "otelcol-jaeger.yaml").read_text()
-    broken.write_text(original.replace("filter/keep_pending:", "filtr/keep_pending:", 1))
+    broken.write_text(original.replace("filter/to_evaluator:", "filtr/to_evaluator:", 1))
     result = validate_config(otel_binaries.otelcol, broken, {"JUDGEVAL_COLLECTOR_STORAGE_DIR": str(tmp_path)})
     assert result.returncode != 0
     assert "filtr" in result.stderr

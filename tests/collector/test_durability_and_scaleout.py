@@ -3,7 +3,6 @@ OTLP receivers standing at the evaluator and backend endpoints."""
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from evaluator_service.localstack.procs import COLLECTOR_CONFIG_DIR, OtelBinaries
 from evaluator_service.localstack.stack import CollectorInstance, start_collector
+from tests.support.polling import eventually
 
 PENDING = semconv.EvalStatus.PENDING.value
 
@@ -50,11 +50,12 @@ def emit_pending_traces(collector: CollectorInstance, count: int, spans_per_trac
 
 def wait_for_log(collector: CollectorInstance, text: str, timeout: float = 30.0) -> None:
     """Wait until the collector's log mentions ``text`` (the only outside view of its retry loop)."""
-    deadline = time.monotonic() + timeout
-    while text not in collector.process.log_path.read_text(errors="replace"):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{text!r} not logged in {timeout}s:\n{collector.process.log_tail()}")
-        time.sleep(0.1)
+    eventually(
+        lambda: text in collector.process.log_path.read_text(errors="replace"),
+        lambda: f"{text!r} logged; log ends:\n{collector.process.log_tail()}",
+        timeout,
+        interval=0.1,
+    )
 
 
 def test_pending_spans_survive_evaluator_outage_and_collector_restart(

@@ -7,18 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from collector.fixtures import allow_time_for_the_build, jaeger, otel_binaries
 from judgeval.testing import RecordedOpenAIServer
-from state.conftest import postgres
 
 from evaluator_service.localstack.runner import StackEnv
-
-__all__ = ["jaeger", "otel_binaries", "postgres"]
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A cold build of the binaries happens in the first binary-backed test's setup: give it time."""
-    allow_time_for_the_build(items)
 
 
 @pytest.fixture

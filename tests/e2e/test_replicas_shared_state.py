@@ -10,11 +10,11 @@ from collections import Counter
 
 from judgeval import semconv
 from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef
-from state.postgres_cluster import PostgresCluster
 
 from evaluator_service.localstack.procs import OtelBinaries
 from evaluator_service.localstack.runner import StackEnv, upload_docs_scorer
 from evaluator_service.localstack.stack import JaegerInstance
+from tests.support.postgres_cluster import PostgresCluster
 
 from .replicas import load_balanced_replicas
 from .traffic import Traffic, fetch_all

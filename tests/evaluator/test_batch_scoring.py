@@ -14,9 +14,8 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from evaluator_service.dispatcher import SCORING_BATCH
 from evaluator_service.scoring.contract import ScoreOutcome, Scorer
-
-from .conftest import export, make_request, make_span, running, tagged_attributes, wait_drained, wait_for
-from .test_plugins_and_metrics import metric_points
+from tests.support.evaluator import export, metric_points, running, wait_drained, wait_for
+from tests.support.spans import make_request, make_span, tagged_attributes
 
 KEYWORD = {"name": "order_mentioned", "type": "keyword", "options": {"keywords": ["order"]}}
 
@@ -80,7 +79,7 @@ async def test_a_mixed_backlog_is_scored_once_each(make_config, receiver):
         status = span.attributes.get(semconv.JUDGEVAL_EVAL_STATUS)
         kind = index % 5
         if kind == 0:
-            assert status is None and not span.events
+            assert status == EvalStatus.NOT_SELECTED.value and not span.events
             continue
         assert span.attributes[semconv.JUDGEVAL_EVAL_EVALUATOR].endswith(f":{app.port}")
         if kind in (1, 2):

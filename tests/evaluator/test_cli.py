@@ -14,7 +14,7 @@ import yaml
 from judgeval.testing.otlp_receiver import OtlpTraceReceiver
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
-from .conftest import make_request, make_span
+from tests.support.spans import make_request, make_span
 
 COMMAND = [sys.executable, "-m", "evaluator_service"]
 

@@ -14,8 +14,8 @@ from evaluator_service.scoring.builtin.pii import find_pii, luhn_valid
 from evaluator_service.scoring.builtin.sources import BuiltinScorerSource, build_scorer
 from evaluator_service.scoring.contract import InvalidExampleError
 from evaluator_service.scoring.settings import JudgeConfig, ScorerConfig
-
-from .conftest import by_name, export, make_request, make_span, running, tagged_attributes, wait_for
+from tests.support.evaluator import export, running, wait_for
+from tests.support.spans import by_name, make_request, make_span, tagged_attributes
 
 
 async def score(

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from judgeval import semconv
 from judgeval.semconv import EvalStatus, ScoreField, score_attribute
-from judgeval.testing.openai_server import RecordedOpenAIServer, Recording
+from judgeval.testing import RecordedOpenAIServer, Recording
 
-from .conftest import by_name, export, make_request, make_span, running, tagged_attributes, wait_for
+from tests.support.evaluator import export, running, wait_for
+from tests.support.spans import by_name, make_request, make_span, tagged_attributes
 
 RECORDINGS = [
     Recording(

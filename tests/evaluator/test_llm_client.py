@@ -6,7 +6,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from judgeval.testing.openai_server import RecordedOpenAIServer, Recording
+from judgeval.testing import RecordedOpenAIServer, Recording
 
 from evaluator_service.llm_client import (
     LLMClient,

@@ -16,18 +16,8 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from evaluator_service.config_values import ConfigError
 from evaluator_service.request_limits import TRIM_MARK, learned_limit
-
-from .conftest import (
-    by_name,
-    export,
-    make_request,
-    make_span,
-    running,
-    tagged_attributes,
-    wait_drained,
-    wait_for,
-)
-from .test_plugins_and_metrics import metric_points
+from tests.support.evaluator import export, metric_points, running, wait_drained, wait_for
+from tests.support.spans import by_name, make_request, make_span, tagged_attributes
 
 FOUR_MIB = 4 * 1024 * 1024
 ORDINARY = 20
@@ -88,7 +78,7 @@ async def test_a_span_larger_than_the_downstream_takes_is_exported_trimmed(make_
         counted = dead_letters(reader)
     assert_ordinary_delivered(received)
     trimmed = by_name(received, "huge").attributes
-    assert trimmed[semconv.JUDGEVAL_EVAL_TRIMMED] == huge.ByteSize()
+    assert trimmed[semconv.JUDGEVAL_EVAL_TRIMMED] >= huge.ByteSize()  # as queued (intake may mark it)
     assert trimmed["payload"].startswith("yyy") and trimmed["payload"].endswith(TRIM_MARK)
     assert trimmed["small"] == "kept"
     scored = by_name(received, "huge-tagged").attributes

@@ -8,16 +8,17 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from judgeval import semconv
+from judgeval.protocol.otlp_values import set_attributes
 from judgeval.semconv import EvalStatus, ScoreField, score_attribute
 
 from evaluator_service.app import EvaluatorApp
-
-from .conftest import by_name, export, make_request, make_span, names, running, tagged_attributes, wait_for
+from tests.support.evaluator import export, running, wait_for
+from tests.support.spans import by_name, make_request, make_span, names, tagged_attributes
 
 REGEX_CONFIG = {"pattern": r"\bsorry\b"}
 
 
-async def test_untagged_spans_are_forwarded_untouched_with_resource_and_scope(make_config, receiver):
+async def test_untagged_spans_are_forwarded_marked_not_selected_in_resource_and_scope(make_config, receiver):
     spans = [make_span("plain-1", {"x": 1}), make_span("plain-2", {"y": "z"})]
     sent = make_request(spans, service="shop-agent", scope="my.scope")
     async with running(make_config()) as app:
@@ -28,6 +29,9 @@ async def test_untagged_spans_are_forwarded_untouched_with_resource_and_scope(ma
     for span in received:
         assert span.resource[semconv.SERVICE_NAME] == "shop-agent"
         assert span.scope == "my.scope"
+    # The only change: the mark that keeps a collector from routing them back to the evaluator.
+    for span in spans:
+        set_attributes(span, {semconv.JUDGEVAL_EVAL_STATUS: EvalStatus.NOT_SELECTED.value})
     assert [s.proto for s in received] == spans
     forwarded = receiver.requests[0].resource_spans[0]
     assert forwarded.schema_url == "res-schema"
@@ -50,7 +54,7 @@ async def test_tagged_span_is_scored_enriched_and_not_pending_anymore(make_confi
     events = [attrs for name, attrs in span.events if name == semconv.GEN_AI_EVALUATION_RESULT_EVENT]
     assert events[0][semconv.GEN_AI_EVALUATION_NAME] == "regex"
     assert events[0][semconv.GEN_AI_EVALUATION_SCORE_LABEL] == "pass"
-    assert by_name(received, "plain").attributes == {}
+    assert by_name(received, "plain").attributes == {semconv.JUDGEVAL_EVAL_STATUS: EvalStatus.NOT_SELECTED}
 
 
 async def test_failing_and_unknown_scorers_give_partial_status_with_reasons(make_config, receiver):

@@ -14,17 +14,8 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metric
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from evaluator_service.scoring.contract import ScoreOutcome, Scorer
-
-from .conftest import (
-    by_name,
-    export,
-    make_request,
-    make_span,
-    running,
-    tagged_attributes,
-    wait_drained,
-    wait_for,
-)
+from tests.support.evaluator import export, metric_points, running, wait_drained, wait_for
+from tests.support.spans import by_name, make_request, make_span, tagged_attributes
 
 
 class ConstantScorer:
@@ -78,17 +69,6 @@ async def test_extra_scorer_sources_and_service_installers(make_config, receiver
     assert span[score_attribute("Package Inquiry Scorer", ScoreField.VALUE)] == 0.9
     assert span[score_attribute("Package Inquiry Scorer", ScoreField.REASON)] == "saw ['request', 'response']"
     assert "Broken Scorer: scorer_error: ValueError: bug in user code" in span[semconv.JUDGEVAL_EVAL_ERROR]
-
-
-def metric_points(reader: InMemoryMetricReader) -> dict[str, list[Any]]:
-    data = reader.get_metrics_data()
-    assert data is not None
-    out: dict[str, list[Any]] = {}
-    for resource_metrics in data.resource_metrics:
-        for scope_metrics in resource_metrics.scope_metrics:
-            for metric in scope_metrics.metrics:
-                out.setdefault(metric.name, []).extend(metric.data.data_points)
-    return out
 
 
 async def test_metrics_describe_the_work_on_a_private_provider(make_config, receiver):

@@ -15,18 +15,8 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from evaluator_service.queue import DB_FILE_NAME, NewSpan, SpanQueue, SpanState
 from evaluator_service.scoring.contract import ScoreOutcome, Scorer
-
-from .conftest import (
-    by_name,
-    export,
-    make_request,
-    make_span,
-    running,
-    tagged_attributes,
-    wait_drained,
-    wait_for,
-)
-from .test_plugins_and_metrics import metric_points
+from tests.support.evaluator import export, metric_points, running, wait_drained, wait_for
+from tests.support.spans import by_name, make_request, make_span, tagged_attributes
 
 CANARIES = 5
 

@@ -20,8 +20,8 @@ from evaluator_service.queue import (
     pack_spans,
     span_groups,
 )
-
-from .conftest import by_name, make_request, make_span, running, tagged_attributes, wait_drained, wait_for
+from tests.support.evaluator import running, wait_drained, wait_for
+from tests.support.spans import by_name, make_request, make_span, tagged_attributes
 
 # The queue schema before packed rows: one row per span, no `spans`/`packed` columns.
 OLD_SCHEMA = """

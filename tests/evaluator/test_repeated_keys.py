@@ -11,7 +11,8 @@ from judgeval.semconv import EvalStatus
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from .conftest import export, make_request, make_span, running, wait_drained, wait_for
+from tests.support.evaluator import export, running, wait_drained, wait_for
+from tests.support.spans import make_request, make_span
 
 PENDING = EvalStatus.PENDING.value
 REQUESTS = encode_requests([EvaluationRequest(ScorerRef(name="pii"), {"actual_output": "clean"})])

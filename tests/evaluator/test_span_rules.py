@@ -8,7 +8,8 @@ from __future__ import annotations
 from judgeval import semconv
 from judgeval.semconv import EvalStatus, ScoreField, score_attribute
 
-from .conftest import by_name, export, make_request, make_span, running, wait_for
+from tests.support.evaluator import export, running, wait_for
+from tests.support.spans import by_name, make_request, make_span
 
 SAMPLED_TRACE = (1).to_bytes(16, "big")
 UNSAMPLED_TRACE = (0xFF << 120 | 0xFFFFFFFFFFFFFF).to_bytes(16, "big")
@@ -53,8 +54,10 @@ async def test_rules_select_sample_and_map_fields(make_config, receiver):
     assert sampled[semconv.JUDGEVAL_EVAL_STATUS] == EvalStatus.SCORED
     assert sampled[score_attribute("refund_check", ScoreField.VALUE)] == 1.0
     assert sampled[score_attribute("refund_check", ScoreField.THRESHOLD)] == 1.0
-    for name in ("chat-unsampled", "not-chat", "other-service"):
-        assert semconv.JUDGEVAL_EVAL_STATUS not in by_name(received, name).attributes, name
+    for name in ("chat-unsampled", "not-chat", "other-service"):  # seen, not selected: marked as such
+        unselected = by_name(received, name).attributes
+        assert unselected[semconv.JUDGEVAL_EVAL_STATUS] == EvalStatus.NOT_SELECTED, name
+        assert semconv.JUDGEVAL_EVAL_RULE not in unselected
     final = by_name(received, "final-answer").attributes
     assert final[semconv.JUDGEVAL_EVAL_RULE] == "no-pii"
     assert final[score_attribute("pii", ScoreField.VALUE)] == 0.0

@@ -1,13 +1,9 @@
 """Fixtures for hosted-scorer tests: a real registry in tmp_path, a real in-process admin gRPC server on
-port 0, the real ``judgeval`` console script in a subprocess, and real sandbox workers."""
+port 0 (the scorer files and the CLI environment are in ``admin_server.py``)."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -16,17 +12,7 @@ import pytest
 from evaluator_service.admin import install_admin_service
 from evaluator_service.registry import EnvironmentInstaller, Registry
 
-SCORERS = Path(__file__).parent / "scorers"
-DOCS_SCORER = Path(__file__).parents[2] / "examples" / "customer_service" / "customer_service_scorer.py"
-"""The docs' scorer, as the examples keep it."""
-DOCS_REQUIREMENTS = "pydantic\nopenai\n"
-API_KEY = "test-admin-key"
-
-
-@pytest.fixture(scope="session")
-def envs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Shared across tests: environments are a cache keyed by requirements, like in production."""
-    return tmp_path_factory.mktemp("scorer-envs")
+from .admin_server import API_KEY, AdminServer
 
 
 @pytest.fixture
@@ -34,12 +20,6 @@ def registry(tmp_path: Path, envs_dir: Path) -> Registry:
     # --no-index: tests never reach PyPI; the docs' requirements are satisfied by the evaluator's packages.
     installer = EnvironmentInstaller(envs_dir, pip_args=("--no-index",), pip_timeout_s=120)
     return Registry(tmp_path / "data", installer=installer)
-
-
-@dataclass
-class AdminServer:
-    target: str
-    registry: Registry
 
 
 @pytest.fixture
@@ -50,27 +30,3 @@ async def admin_server(registry: Registry) -> AsyncIterator[AdminServer]:
     await server.start()
     yield AdminServer(f"127.0.0.1:{port}", registry)
     await server.stop(None)
-
-
-@dataclass
-class CliResult:
-    code: int
-    stdout: str
-    stderr: str
-
-
-async def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> CliResult:
-    """Run the installed ``judgeval`` console script without blocking the in-process server."""
-    script = Path(sys.executable).parent / "judgeval"
-    base = {k: v for k, v in os.environ.items() if not k.startswith("JUDGMENT_")}
-    process = await asyncio.create_subprocess_exec(
-        str(script), *args, env=base | (env or {}), cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode is not None
-    return CliResult(process.returncode, out.decode(), err.decode())
-
-
-def cli_env(server: AdminServer, key: str = API_KEY) -> dict[str, str]:
-    return {"JUDGMENT_API_URL": server.target, "JUDGMENT_API_KEY": key}

@@ -10,7 +10,7 @@ from judgeval.admin.v1 import scorer_admin_pb2_grpc as pb_grpc
 from evaluator_service.admin import install_admin_service
 from evaluator_service.registry import Registry
 
-from .conftest import API_KEY, DOCS_REQUIREMENTS, DOCS_SCORER, AdminServer
+from .admin_server import API_KEY, DOCS_REQUIREMENTS, DOCS_SCORER, AdminServer
 
 UPLOAD = pb.UploadScorerRequest(source=DOCS_SCORER.read_text(), source_filename=DOCS_SCORER.name,
                                 requirements=DOCS_REQUIREMENTS)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import DOCS_REQUIREMENTS, DOCS_SCORER, SCORERS, AdminServer, CliResult, cli_env, run_cli
+from tests.support.cli import CliResult, run_cli
+
+from .admin_server import DOCS_REQUIREMENTS, DOCS_SCORER, SCORERS, AdminServer, cli_env
 
 
 @pytest.fixture

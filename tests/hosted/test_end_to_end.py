@@ -14,7 +14,7 @@ from judgeval import semconv
 from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef, encode_requests
 from judgeval.protocol.otlp_values import to_any_value
 from judgeval.semconv import ScoreField, score_attribute
-from judgeval.testing.openai_server import RecordedOpenAIServer, Recording
+from judgeval.testing import RecordedOpenAIServer, Recording
 from judgeval.testing.otlp_receiver import OtlpTraceReceiver
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
@@ -23,8 +23,9 @@ from evaluator_service.admin import HostedScorers
 from evaluator_service.app import EvaluatorApp
 from evaluator_service.config import load_config
 from evaluator_service.sandbox import SandboxConfig, SandboxLimits
+from tests.support.cli import run_cli
 
-from .conftest import API_KEY, DOCS_REQUIREMENTS, DOCS_SCORER, run_cli
+from .admin_server import API_KEY, DOCS_REQUIREMENTS, DOCS_SCORER
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox needs a root evaluator")
 NAME = "Package Inquiry Scorer"

@@ -16,7 +16,7 @@ from evaluator_service.registry import (
     UploadMode,
 )
 
-from .conftest import DOCS_REQUIREMENTS, DOCS_SCORER
+from .admin_server import DOCS_REQUIREMENTS, DOCS_SCORER
 
 SOURCE = DOCS_SCORER.read_text()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef
-from judgeval.testing.openai_server import RecordedOpenAIServer, Recording
+from judgeval.testing import RecordedOpenAIServer, Recording
 
 from evaluator_service.registry import Registry
 from evaluator_service.sandbox import SandboxConfig, SandboxLimits, SandboxPool, UploadedScorerSource
@@ -28,7 +28,7 @@ from evaluator_service.scoring.contract import (
     UnknownScorerError,
 )
 
-from .conftest import DOCS_REQUIREMENTS, DOCS_SCORER, SCORERS
+from .admin_server import DOCS_REQUIREMENTS, DOCS_SCORER, SCORERS
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox needs a root evaluator")
 HOSTILE = SCORERS / "hostile_scorers.py"

@@ -24,7 +24,7 @@ from evaluator_service.sandbox.uploaded_source import program_key
 from evaluator_service.sandbox.worker_handle import ScorerProgram
 from evaluator_service.scoring.contract import ScorerCrashedError, TransientScorerError
 
-from .conftest import SCORERS
+from .admin_server import SCORERS
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox needs a root evaluator")
 SCORER_FILE = SCORERS / "pipelined_scorers.py"

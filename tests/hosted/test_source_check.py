@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from judgeval.scorers.source_check import ScorerSourceError, find_scorer_classes, select_scorer_class
 
-from .conftest import DOCS_SCORER, SCORERS
+from .admin_server import DOCS_SCORER, SCORERS
 
 
 def test_docs_scorer_is_found_with_its_literal_name() -> None:

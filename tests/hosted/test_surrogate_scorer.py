@@ -21,8 +21,9 @@ from evaluator_service.admin import HostedScorers
 from evaluator_service.app import EvaluatorApp
 from evaluator_service.config import load_config
 from evaluator_service.sandbox import SandboxConfig, SandboxLimits
+from tests.support.cli import run_cli
 
-from .conftest import API_KEY, run_cli
+from .admin_server import API_KEY
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox needs a root evaluator")
 SCORERS = Path(__file__).parent / "scorers" / "surrogate_scorers.py"

@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from .conftest import PACKAGE_QUESTION
+from .zero_code import PACKAGE_QUESTION
 
 anthropic = pytest.importorskip("anthropic", reason="the anthropic extra is not installed")
 

@@ -18,7 +18,7 @@ from judgeval.tracer._coexistence import OpenAiSpanMode, openai_span_mode
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from .conftest import OPENTELEMETRY_INSTRUMENT, instrumented_env, run_instrumented
+from .zero_code import OPENTELEMETRY_INSTRUMENT, instrumented_env, run_instrumented
 
 OFFICIAL_SCOPE = "opentelemetry.instrumentation.genai.openai"
 

@@ -10,7 +10,9 @@ import pytest
 from judgeval import environment_variables
 from judgeval.instrumentation import JudgevalConfigurator, JudgevalDistro, JudgevalInstrumentor
 from judgeval.instrumentation.distro import DISTRO_ENV_DEFAULTS, WIRE_EXPORTER_NAME
+from judgeval.instrumentation.setup_check import check_setup, setup_problem
 from judgeval.tracer._wire_exporter import WireOtlpSpanExporter
+from opentelemetry.sdk.trace import TracerProvider
 
 
 @pytest.mark.parametrize(
@@ -19,6 +21,7 @@ from judgeval.tracer._wire_exporter import WireOtlpSpanExporter
         ("opentelemetry_instrumentor", JudgevalInstrumentor),
         ("opentelemetry_distro", JudgevalDistro),
         ("opentelemetry_configurator", JudgevalConfigurator),
+        ("opentelemetry_pre_instrument", check_setup),
     ],
 )
 def test_entry_points_are_registered_as_judgeval(group: str, expected: type):
@@ -71,3 +74,38 @@ def test_the_wire_exporter_default_yields_to_the_users_choice(
         monkeypatch.setenv(name, value)
     JudgevalDistro().configure()
     assert os.environ["OTEL_TRACES_EXPORTER"] == expected
+
+
+@pytest.fixture
+def sdk_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As after a configurator ran: the global provider is an SDK one (this process's stays untouched)."""
+    monkeypatch.setattr("judgeval.instrumentation.setup_check.trace.get_tracer_provider", TracerProvider)
+    monkeypatch.setattr(JudgevalDistro, "applied", False)
+
+
+def test_setup_check_turns_content_on_whichever_distro_ran(
+    monkeypatch: pytest.MonkeyPatch, sdk_configured: None
+):
+    monkeypatch.setenv("OTEL_PYTHON_DISTRO", "distro")  # another distro, chosen on purpose: no line
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "otlp")
+    monkeypatch.setenv(environment_variables.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT, "")
+    monkeypatch.delenv(environment_variables.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT)
+    monkeypatch.setenv(environment_variables.JUDGEVAL_CAPTURE_CONTENT, "false")  # the user's value wins
+    check_setup()
+    assert os.environ[environment_variables.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT] == "span_only"
+    assert os.environ[environment_variables.JUDGEVAL_CAPTURE_CONTENT] == "false"
+
+
+def test_setup_problem_without_a_traces_exporter(monkeypatch: pytest.MonkeyPatch, sdk_configured: None):
+    # A distro that sets no traces exporter (ours always does): nothing would leave the process.
+    assert setup_problem() is not None
+    assert str(setup_problem()).endswith("set OTEL_PYTHON_DISTRO=judgeval (or OTEL_TRACES_EXPORTER=otlp)")
+    monkeypatch.setattr(JudgevalDistro, "applied", True)
+    assert setup_problem() is None
+
+
+def test_setup_problem_without_an_sdk_provider(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr("judgeval.instrumentation.setup_check.trace.get_tracer_provider", object)
+    monkeypatch.setenv("OTEL_PYTHON_CONFIGURATOR", "nope")
+    problem = str(setup_problem())
+    assert "OTEL_PYTHON_CONFIGURATOR=nope matches none of the installed ones (judgeval" in problem

@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from .conftest import PACKAGE_QUESTION
+from .zero_code import PACKAGE_QUESTION
 
 QUESTION = [{"role": "user", "content": PACKAGE_QUESTION}]
 

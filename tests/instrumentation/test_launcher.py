@@ -10,7 +10,7 @@ from judgeval import semconv
 from judgeval.instrumentation.instrumentor import INSTRUMENTATION_NAME
 from judgeval.testing import OtlpTraceReceiver, ReceivedSpan, RecordedOpenAIServer
 
-from .conftest import OPENTELEMETRY_INSTRUMENT, PACKAGE_QUESTION, instrumented_env, run_instrumented
+from .zero_code import OPENTELEMETRY_INSTRUMENT, PACKAGE_QUESTION, instrumented_env, run_instrumented
 
 pytestmark = pytest.mark.skipif(
     not OPENTELEMETRY_INSTRUMENT.exists(), reason="opentelemetry-instrument is not installed in this venv"

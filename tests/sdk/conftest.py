@@ -3,35 +3,17 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from judgeval.testing import OtlpTraceReceiver, RecordedOpenAIServer
 from judgeval.tracer import Tracer
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO_ROOT / "examples"
-
+from opentelemetry.sdk.trace import TracerProvider
 
 
 @pytest.fixture
 def judgment(provider: TracerProvider) -> Tracer:
     return Tracer(project_name="sdk-tests", tracer_provider=provider)
-
-
-def spans_by_name(exporter: InMemorySpanExporter) -> dict[str, ReadableSpan]:
-    return {span.name: span for span in exporter.get_finished_spans()}
-
-
-@pytest.fixture
-def receiver() -> Iterator[OtlpTraceReceiver]:
-    with OtlpTraceReceiver() as otlp:
-        yield otlp
 
 
 @pytest.fixture
@@ -49,14 +31,3 @@ def agent_env(
     monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "test")
     return dict(os.environ)
-
-
-def run_python(
-    args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    """Run ``python *args`` in ``cwd``; fail the test with its stderr if it does not exit cleanly."""
-    done = subprocess.run(
-        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
-    )
-    assert done.returncode == 0, f"{args} exited {done.returncode}:\n{done.stderr}"
-    return done

@@ -8,7 +8,7 @@ from judgeval.tracer._agent import AgentAttributionSpanProcessor
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from .conftest import spans_by_name
+from tests.support.spans import spans_by_name
 
 
 def _agents(judgment: Tracer) -> tuple[type, type]:

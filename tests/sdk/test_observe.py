@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from .conftest import spans_by_name
+from tests.support.spans import spans_by_name
 
 
 def test_bare_and_called_forms_trace_one_span_per_call(judgment: Tracer, exporter: InMemorySpanExporter):

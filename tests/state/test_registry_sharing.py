@@ -15,6 +15,7 @@ from evaluator_service.sandbox.pool import SandboxPool
 from evaluator_service.sandbox.uploaded_source import UploadedScorerSource
 from evaluator_service.scoring.contract import UnknownScorerError
 from evaluator_service.state import open_shared_state
+from tests.support.polling import eventually_async
 
 DOCS_SCORER = Path(__file__).parents[2] / "examples" / "customer_service" / "customer_service_scorer.py"
 SOURCE = DOCS_SCORER.read_text()
@@ -61,10 +62,8 @@ async def test_background_refresh_brings_uploads_without_an_explicit_call(
 ) -> None:
     a, b = pair
     stored = await upload(a)
-    for _ in range(200):  # the poll runs every second; give a loaded machine plenty of time
-        if b.find(NAME) is not None:
-            break
-        await asyncio.sleep(0.1)
+    # the poll runs every second; give a loaded machine plenty of time
+    await eventually_async(lambda: b.find(NAME) is not None, "B finds the upload", timeout=20)
     assert b.find(NAME) == stored
 
 

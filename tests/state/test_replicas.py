@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +19,7 @@ from judgeval.admin.v1 import scorer_admin_pb2_grpc as pb_grpc
 from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef, encode_requests
 from judgeval.protocol.otlp_values import to_any_value
 from judgeval.semconv import ScoreField, score_attribute
-from judgeval.testing.openai_server import RecordedOpenAIServer, Recording
+from judgeval.testing import RecordedOpenAIServer, Recording
 from judgeval.testing.otlp_receiver import OtlpTraceReceiver, ReceivedSpan
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
@@ -29,8 +29,8 @@ from evaluator_service.app import EvaluatorApp
 from evaluator_service.config import load_config
 from evaluator_service.sandbox import SandboxConfig, SandboxLimits
 from evaluator_service.state import open_shared_state
-
-from .postgres_cluster import PostgresCluster
+from tests.support.polling import eventually_async
+from tests.support.postgres_cluster import PostgresCluster
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox needs a root evaluator")
 
@@ -90,14 +90,6 @@ async def start_replica(stack: AsyncExitStack, data_dir: Path, state_db: str, do
     return Replica(app, f"127.0.0.1:{app.port}")
 
 
-async def eventually(condition: Callable[[], bool], what: str) -> None:
-    for _ in range(300):  # generous: the poll runs every second, the machine may be busy
-        if condition():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting until {what}")
-
-
 async def received(downstream: OtlpTraceReceiver, span_name: str) -> ReceivedSpan:
     spans = await asyncio.to_thread(
         downstream.wait_for, lambda spans: any(s.name == span_name for s in spans), 60)
@@ -146,12 +138,12 @@ async def test_scorer_paused_on_one_replica_is_paused_on_the_other_until_resumed
     await a.send("refused-on-a", LOCKED_OUT)  # the judge answers 401: A pauses the scorer
     refused = await received(downstream, "refused-on-a")
     assert semconv.EvalStatus.FAILED.value == refused.attributes[semconv.JUDGEVAL_EVAL_STATUS]
-    await eventually(lambda: b.app.pauses.reason(NAME) is not None, "B sees the pause")
+    await eventually_async(lambda: b.app.pauses.reason(NAME) is not None, "B sees the pause", timeout=30)
     await b.send("paused-on-b", "It ships today.")
     paused = await received(downstream, "paused-on-b")
     assert f"{NAME}: paused: scorer is paused" in paused.attributes[semconv.JUDGEVAL_EVAL_ERROR]
     assert await b.app.pauses.resume(NAME) is True
-    await eventually(lambda: a.app.pauses.reason(NAME) is None, "A sees the resume")
+    await eventually_async(lambda: a.app.pauses.reason(NAME) is None, "A sees the resume", timeout=30)
     await a.send("resumed-on-a", "It ships today.")
     resumed = await received(downstream, "resumed-on-a")
     assert resumed.attributes[semconv.JUDGEVAL_EVAL_STATUS] == semconv.EvalStatus.SCORED.value

@@ -16,8 +16,7 @@ import pytest
 
 from evaluator_service.config import ConfigError, load_config
 from evaluator_service.environment_variables import JUDGEVAL_EVALUATOR_STATE_DB
-
-from .postgres_cluster import PostgresCluster
+from tests.support.postgres_cluster import PostgresCluster
 
 COMMAND = [sys.executable, "-m", "evaluator_service", "--listen", "127.0.0.1:0"]
 SECRET = "s3cr3t-pw"

@@ -3,22 +3,11 @@ holds on the replica that decided it and reaches the database once it is back.""
 
 from __future__ import annotations
 
-import psycopg
 import pytest
 
 from evaluator_service.scoring.pause import PauseRegistry
 from evaluator_service.state import StateUnavailable, open_shared_state
-
-from .postgres_cluster import PostgresCluster
-
-
-def set_reachable(cluster: PostgresCluster, database: str, reachable: bool) -> None:
-    """Refuse (or allow) new connections to ``database`` and cut the open ones: an outage for its clients."""
-    with psycopg.connect(cluster.url(), autocommit=True) as admin:
-        admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS {str(reachable).lower()}')
-        if not reachable:
-            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                          (database,))
+from tests.support.postgres_cluster import PostgresCluster, set_reachable
 
 
 async def test_pause_during_an_outage_holds_locally_and_is_written_when_the_database_returns(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import grpc
 from judgeval.testing import OtlpTraceReceiver
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
@@ -43,3 +44,23 @@ def test_unavailable_receiver_refuses_exports() -> None:
         span.end()
         assert exporter.export([span]) == SpanExportResult.FAILURE  # type: ignore[list-item]
         assert receiver.spans == []
+        assert receiver.refused_exports >= 1
+
+
+def test_refused_exports_are_counted_once_each() -> None:
+    with OtlpTraceReceiver() as receiver:
+        receiver.refuse_with = grpc.StatusCode.PERMISSION_DENIED  # not retried by the stock exporter
+        exporter = OTLPSpanExporter(endpoint=receiver.endpoint, insecure=True, timeout=5)
+        provider = TracerProvider()
+        for name in ("first", "second"):
+            span = provider.get_tracer("t").start_span(name)
+            span.end()
+            assert exporter.export([span]) == SpanExportResult.FAILURE  # type: ignore[list-item]
+        assert receiver.refused_exports == 2
+        receiver.refuse_with = None
+        span = provider.get_tracer("t").start_span("accepted")
+        span.end()
+        assert exporter.export([span]) == SpanExportResult.SUCCESS  # type: ignore[list-item]
+        assert receiver.refused_exports == 2
+        assert [s.name for s in receiver.spans] == ["accepted"]
+        exporter.shutdown()

@@ -8,8 +8,12 @@
 * ``opentelemetry_distro`` ``judgeval`` → :class:`JudgevalDistro` (only ``setdefault``s ``OTEL_*`` env);
 * ``opentelemetry_configurator`` ``judgeval`` → :class:`JudgevalConfigurator` (the SDK's standard setup).
 
+* ``opentelemetry_pre_instrument`` ``judgeval`` → :func:`~judgeval.instrumentation.setup_check.check_setup`
+  (content capture on whichever distro ran; one warning line for a setup that exports nothing or not what
+  judgeval's defaults would).
+
 If ``opentelemetry-distro`` is installed too, there are two distros and two configurators and the first
-one found wins; choose ours with ``OTEL_PYTHON_DISTRO=judgeval OTEL_PYTHON_CONFIGURATOR=judgeval``.
+one found wins; choose ours with ``OTEL_PYTHON_DISTRO=judgeval``.
 """
 
 from judgeval.instrumentation.distro import JudgevalConfigurator, JudgevalDistro

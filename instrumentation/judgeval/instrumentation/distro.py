@@ -2,8 +2,10 @@
 
 The distro only fills in environment defaults (anything the user set wins): traces over OTLP/gRPC to a
 local collector (through the stock exporter with judgeval's faster encoder, unless an exporter is named),
-no metrics or logs exporters (a tracing collector would reject them), and message content capture on,
-for our spans and the official GenAI instrumentations alike. ``service.name`` comes from
+no metrics or logs exporters (the evaluator, when agents export straight to it, takes traces only), and
+message content capture on, for our spans and the official GenAI instrumentations alike. When another
+distro (``opentelemetry-distro``) runs instead, :mod:`judgeval.instrumentation.setup_check` still turns
+content capture on and says in one line what differs. ``service.name`` comes from
 ``OTEL_SERVICE_NAME`` / ``OTEL_RESOURCE_ATTRIBUTES`` as usual.
 
 The configurator is the SDK's standard one, the same pattern ``opentelemetry-distro`` uses: the SDK
@@ -14,7 +16,7 @@ full ``OTEL_*`` environment behaviour (exporters, samplers, resource detectors) 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, ClassVar
 
 from opentelemetry.environment_variables import (
     OTEL_LOGS_EXPORTER,
@@ -28,15 +30,21 @@ from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_ENDPOINT,
 from judgeval import environment_variables
 from judgeval.tracer._exporters import GRPC, otlp_protocol
 
+CONTENT_DEFAULTS: dict[str, str] = {
+    environment_variables.JUDGEVAL_CAPTURE_CONTENT: "true",
+    # The GenAI util (official OpenAI instrumentation) takes a mode, not a bool: "true" would mean no content.
+    environment_variables.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: "span_only",
+}
+"""Content capture on. Also applied when another distro configured the process (see
+:mod:`judgeval.instrumentation.setup_check`)."""
+
 DISTRO_ENV_DEFAULTS: dict[str, str] = {
     OTEL_TRACES_EXPORTER: "otlp",
     OTEL_METRICS_EXPORTER: "none",
     OTEL_LOGS_EXPORTER: "none",
     OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
     OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4317",
-    environment_variables.JUDGEVAL_CAPTURE_CONTENT: "true",
-    # The GenAI util (official OpenAI instrumentation) takes a mode, not a bool: "true" would mean no content.
-    environment_variables.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: "span_only",
+    **CONTENT_DEFAULTS,
 }
 """Environment defaults the distro applies with ``os.environ.setdefault``."""
 
@@ -49,7 +57,11 @@ encoder (:mod:`judgeval.tracer._wire_exporter`)."""
 class JudgevalDistro(BaseDistro):  # type: ignore[misc]
     """``opentelemetry_distro`` entry point ``judgeval``: environment defaults, nothing else."""
 
+    applied: ClassVar[bool] = False
+    """Whether this process's ``opentelemetry-instrument`` ran this distro (and not another one)."""
+
     def _configure(self, **kwargs: Any) -> None:
+        JudgevalDistro.applied = True
         exporter_chosen = bool(os.environ.get(OTEL_TRACES_EXPORTER, "").strip())
         for name, value in DISTRO_ENV_DEFAULTS.items():
             os.environ.setdefault(name, value)

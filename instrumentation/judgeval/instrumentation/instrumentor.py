@@ -5,8 +5,8 @@ their ``Async`` twins; Anthropic's ``Messages.create`` and ``Messages.stream`` w
 installed) with the same
 wrappers ``wrap()`` uses, and adds :class:`~judgeval.tracer._agent.AgentAttributionSpanProcessor` to the
 SDK tracer provider. ``uninstrument()`` removes every patch. A client also passed to ``wrap()`` is
-traced once, not twice. With the official OpenTelemetry OpenAI instrumentation active, OpenAI calls are
-left to it (see ``JUDGEVAL_OPENAI_SPANS``).
+traced once, not twice. With another OpenAI/Anthropic instrumentation active (official, OpenInference,
+OpenLLMetry), that vendor's calls are left to it (see ``JUDGEVAL_OPENAI_SPANS``).
 """
 
 from __future__ import annotations

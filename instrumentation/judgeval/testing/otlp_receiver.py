@@ -3,7 +3,8 @@
 It is a genuine ``opentelemetry.proto.collector.trace.v1.TraceService`` server on ``127.0.0.1`` (port 0 by
 default), so exporters, the evaluator and the collector talk to it exactly as they would to a backend.
 Received spans are flattened into :class:`ReceivedSpan` records for assertions. A receiver can be told to
-answer ``UNAVAILABLE`` (or any other status) to simulate an outage or a misconfigured backend.
+answer ``UNAVAILABLE`` (or any other status) to simulate an outage or a misconfigured backend; it counts
+the exports it refused, so a test can wait for a sender's retries instead of sleeping.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ class _TraceServicer(trace_service_pb2_grpc.TraceServiceServicer):
     def Export(self, request: Any, context: grpc.ServicerContext) -> Any:
         refusal = self._receiver.refuse_with
         if refusal is not None:
+            self._receiver._count_refusal()
             context.abort(refusal, f"receiver is simulating a failure ({refusal.name})")
         self._receiver._add(request)
         return trace_service_pb2.ExportTraceServiceResponse()
@@ -94,6 +96,8 @@ class OtlpTraceReceiver:
         self.requests: list[trace_service_pb2.ExportTraceServiceRequest] = []
         self.refuse_with: grpc.StatusCode | None = None
         """Answer every export with this status instead of accepting it (``None``: accept)."""
+        self.refused_exports = 0
+        """How many exports were answered with ``refuse_with`` so far (a sender's attempts and retries)."""
         self._cond = threading.Condition()
 
     @property
@@ -113,6 +117,11 @@ class OtlpTraceReceiver:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def _count_refusal(self) -> None:
+        with self._cond:
+            self.refused_exports += 1
+            self._cond.notify_all()
 
     def _add(self, request: trace_service_pb2.ExportTraceServiceRequest) -> None:
         with self._cond:

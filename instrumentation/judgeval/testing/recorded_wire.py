@@ -1,8 +1,8 @@
 """The wire format of recorded answers: response bodies and server-sent event sequences, one API each.
 
-:mod:`judgeval.testing.openai_server` picks a :class:`Recording` for a request and sends what these
-functions build: OpenAI chat completions (plain and ``chat.completion.chunk`` streams), the OpenAI
-Responses API (plain and the ``response.*`` event stream) and Anthropic messages (plain and the
+:mod:`judgeval.testing.openai_server` picks a :class:`~judgeval.testing.recording.Recording` for a request
+and sends what these functions build: OpenAI chat completions (plain and ``chat.completion.chunk`` streams),
+the OpenAI Responses API (plain and the ``response.*`` event stream) and Anthropic messages (plain and the
 ``message_start`` … ``message_stop`` event stream). Streams are lists of ``(event name or None, data)``.
 """
 
@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from judgeval.testing.openai_server import Recording
+    from judgeval.testing.recording import Recording
 
 SseEvent = tuple[str | None, dict[str, Any]]
 

@@ -8,7 +8,6 @@ every span started in that context (ours, ``wrap()`` LLM spans, any other instru
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,8 +15,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from judgeval import semconv
-
-logger = logging.getLogger("judgeval")
+from judgeval._internal_errors import log_internal_error
 
 AGENT_CONTEXT_KEY = otel_context.create_key("judgeval-agent")
 
@@ -120,8 +118,8 @@ class AgentAttributionSpanProcessor(SpanProcessor):
             own = span.attributes or {}
             if semconv.GEN_AI_AGENT_NAME not in own:
                 span.set_attributes(value.span_attributes())
-        except Exception:  # on_start must never raise into the code starting the span
-            logger.debug("agent attribution failed", exc_info=True)
+        except Exception:  # on_start must never raise into the code starting the span (but under pytest)
+            log_internal_error("judgeval could not attribute a span to its agent")
 
     def on_end(self, span: ReadableSpan) -> None:
         return None

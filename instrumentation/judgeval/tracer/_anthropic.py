@@ -16,7 +16,7 @@ from judgeval import semconv
 from judgeval.tracer._capture import truncate
 from judgeval.tracer._config import TracerConfig
 from judgeval.tracer._llm_messages import _get, capped_json, text_parts, token_usage_attributes
-from judgeval.tracer._llm_span import LlmOperation
+from judgeval.tracer._llm_operation import LlmOperation
 from judgeval.tracer._openai import common_request_attributes, span_name
 
 

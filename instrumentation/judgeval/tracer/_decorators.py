@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import logging
 import math
 from collections.abc import Callable
 from typing import Any
@@ -14,13 +13,12 @@ from opentelemetry.sdk.trace import Tracer as SdkTracer
 from opentelemetry.trace import Span, Status, StatusCode, TraceFlags, get_current_span
 
 from judgeval import semconv
+from judgeval._internal_errors import log_internal_error
 from judgeval.tracer._agent import enter_agent, exit_agent
 from judgeval.tracer._capture import to_json, truncate
 from judgeval.tracer._config import TracerConfig
 from judgeval.tracer._provider import ProviderState
 from judgeval.tracer._wrapping import CallScope, ScopeFactory
-
-logger = logging.getLogger("judgeval")
 
 _RECEIVER_NAMES = frozenset({"self", "cls"})
 
@@ -197,7 +195,7 @@ class _AgentCall(CallScope):
         try:
             return enter_agent(self._owner, self._identifier)
         except Exception:
-            logger.exception("judgeval could not set the agent context")
+            log_internal_error("judgeval could not set the agent context")
             return None
 
     def detach(self, token: object | None) -> None:

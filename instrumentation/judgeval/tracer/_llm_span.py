@@ -7,19 +7,19 @@ it to ``wrapt.wrap_function_wrapper`` for a whole class, ``wrap()`` applies it t
 
 Each call becomes a CLIENT span. A streamed call returns a transparent proxy of the stream whose span ends
 when the stream is exhausted, closed or garbage-collected (see ``_llm_stream``). The user's exception is
-recorded and re-raised unchanged; our own failures are logged and never reach the caller.
+recorded and re-raised unchanged; our own failures are logged and never reach the caller (under pytest they
+do: :mod:`judgeval._internal_errors`).
 
 No call is traced twice: while a traced call runs, a context flag makes any inner judgeval wrapper (e.g.
-``wrap()`` on a client whose class the instrumentor already patched) call straight through. OpenAI calls
-defer to the official OpenTelemetry OpenAI instrumentation when it is active (see ``_coexistence``).
+``wrap()`` on a client whose class the instrumentor already patched) call straight through. Calls defer
+to another active OpenAI/Anthropic instrumentation (official, OpenInference, OpenLLMetry; see
+``_coexistence``).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -27,9 +27,17 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, SpanKind
 
 from judgeval import semconv
-from judgeval.tracer._coexistence import defer_to_official_instrumentation
+from judgeval._internal_errors import log_internal_error
+from judgeval.tracer._coexistence import defer_to_other_instrumentation
 from judgeval.tracer._config import TracerConfig
 from judgeval.tracer._decorators import record_error
+from judgeval.tracer._llm_operation import LlmOperation
+from judgeval.tracer._llm_raw_response import (
+    async_parse_answer,
+    finish_raw_response,
+    is_raw_response,
+    parse_answer,
+)
 from judgeval.tracer._llm_stream import (
     AsyncTracedStream,
     AsyncTracedStreamManager,
@@ -38,37 +46,16 @@ from judgeval.tracer._llm_stream import (
     TracedStreamManager,
 )
 
-logger = logging.getLogger("judgeval")
-
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 _IN_LLM_CALL = otel_context.create_key("judgeval-llm-call")
 # Request arguments that carry content we record and that callers may pass as any iterable.
 _CONTENT_ARGUMENTS = ("messages", "input", "tools", "system", "stop", "stop_sequences")
 
 
-class StreamAccumulator(Protocol):
-    """Collects a stream's chunks/events and describes what was received so far as span attributes."""
-
-    def add(self, item: Any) -> None: ...
-
-    def attributes(self, config: TracerConfig) -> dict[str, Any]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class LlmOperation:
-    """How to trace one kind of LLM call."""
-
-    provider: semconv.GenAiProviderName
-    span_name: Callable[[Mapping[str, Any]], str]
-    request_attributes: Callable[[Mapping[str, Any], TracerConfig], dict[str, Any]]
-    response_attributes: Callable[[Any, TracerConfig], dict[str, Any]]
-    new_accumulator: Callable[[], StreamAccumulator] | None = None
-
-
-def _should_trace(operation: LlmOperation) -> bool:
+def _should_trace(operation: LlmOperation, wrapped: Any, instance: Any) -> bool:
     if otel_context.get_value(_IN_LLM_CALL) or not is_instrumentation_enabled():
         return False
-    return not defer_to_official_instrumentation(operation.provider)
+    return not defer_to_other_instrumentation(operation.provider, wrapped, instance)
 
 
 def _materialize_one_shot_iterators(kwargs: dict[str, Any]) -> None:
@@ -87,12 +74,17 @@ def _materialize_one_shot_iterators(kwargs: dict[str, Any]) -> None:
 
 
 def _start_span(
-    operation: LlmOperation, tracer: trace.Tracer, kwargs: dict[str, Any], config: TracerConfig
+    operation: LlmOperation,
+    tracer: trace.Tracer,
+    call: tuple[Callable[..., Any], Any],
+    kwargs: dict[str, Any],
+    config: TracerConfig,
 ) -> Span | None:
-    """The call's span, or ``None`` when this call must not be traced (or tracing failed)."""
+    """The span of ``call`` (the wrapped method and its instance), or ``None`` when it must not be traced
+    (or tracing failed)."""
     span: Span | None = None
     try:
-        if not _should_trace(operation):
+        if not _should_trace(operation, *call):
             return None
         _materialize_one_shot_iterators(kwargs)
         span = tracer.start_span(operation.span_name(kwargs), kind=SpanKind.CLIENT)
@@ -100,7 +92,7 @@ def _start_span(
             span.set_attributes(operation.request_attributes(kwargs, config))
         return span
     except Exception:
-        logger.exception("judgeval could not start an LLM span; calling untraced")
+        log_internal_error("judgeval could not start an LLM span; calling untraced")
         if span is not None:
             span.end()
         return None
@@ -115,7 +107,7 @@ def _fail(span: Span, error: BaseException) -> None:
     try:
         record_error(span, error)
     except Exception:
-        logger.exception("judgeval could not record an LLM call's error")
+        log_internal_error("judgeval could not record an LLM call's error")
     finally:
         span.end()
 
@@ -126,10 +118,21 @@ def _is_stream(result: Any, kwargs: Mapping[str, Any]) -> bool:
 
 
 def _finish(
-    operation: LlmOperation, span: Span, kwargs: Mapping[str, Any], result: Any, config: TracerConfig
+    operation: LlmOperation,
+    span: Span,
+    kwargs: Mapping[str, Any],
+    result: Any,
+    config: TracerConfig,
+    raw_answer: Any = None,
 ) -> Any:
-    """End the span with the response, or hand back a traced proxy of a stream."""
+    """End the span with the response, or hand back a traced proxy of a stream or raw response.
+
+    ``raw_answer`` is the parsed answer of a raw response whose body came with the call (see
+    ``_llm_raw_response``), parsed by the caller since an async client's ``parse`` is a coroutine.
+    """
     try:
+        if is_raw_response(result):
+            return finish_raw_response(operation, span, kwargs, result, config, raw_answer)
         if _is_stream(result, kwargs) and operation.new_accumulator is not None:
             span.set_attribute(semconv.JUDGEVAL_LLM_STREAMED, True)
             stream_span = StreamSpan(span, operation.new_accumulator(), config)
@@ -140,7 +143,7 @@ def _finish(
             span.set_attributes(operation.response_attributes(result, config))
         span.end()
     except Exception:
-        logger.exception("judgeval could not record an LLM call")
+        log_internal_error("judgeval could not record an LLM call")
         if span.is_recording():
             span.end()
     return result
@@ -152,7 +155,7 @@ def llm_wrapper(operation: LlmOperation, tracer: trace.Tracer, config: TracerCon
     def wrapper(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        span = _start_span(operation, tracer, kwargs, config)
+        span = _start_span(operation, tracer, (wrapped, instance), kwargs, config)
         if span is None:
             return wrapped(*args, **kwargs)
         token = _enter_call(span)
@@ -163,7 +166,7 @@ def llm_wrapper(operation: LlmOperation, tracer: trace.Tracer, config: TracerCon
             raise
         finally:
             otel_context.detach(token)  # type: ignore[arg-type]
-        return _finish(operation, span, kwargs, result, config)
+        return _finish(operation, span, kwargs, result, config, parse_answer(result, kwargs))
 
     return wrapper
 
@@ -174,7 +177,7 @@ def async_llm_wrapper(operation: LlmOperation, tracer: trace.Tracer, config: Tra
     async def wrapper(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        span = _start_span(operation, tracer, kwargs, config)
+        span = _start_span(operation, tracer, (wrapped, instance), kwargs, config)
         if span is None:
             return await wrapped(*args, **kwargs)
         token = _enter_call(span)
@@ -185,7 +188,7 @@ def async_llm_wrapper(operation: LlmOperation, tracer: trace.Tracer, config: Tra
             raise
         finally:
             otel_context.detach(token)  # type: ignore[arg-type]
-        return _finish(operation, span, kwargs, result, config)
+        return _finish(operation, span, kwargs, result, config, await async_parse_answer(result, kwargs))
 
     return wrapper
 
@@ -199,7 +202,7 @@ def stream_manager_wrapper(operation: LlmOperation, tracer: trace.Tracer, config
     def wrapper(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        span = _start_span(operation, tracer, kwargs, config)
+        span = _start_span(operation, tracer, (wrapped, instance), kwargs, config)
         if span is None or operation.new_accumulator is None:
             return wrapped(*args, **kwargs)
         try:
@@ -214,7 +217,7 @@ def stream_manager_wrapper(operation: LlmOperation, tracer: trace.Tracer, config
                 return AsyncTracedStreamManager(manager, stream_span)
             return TracedStreamManager(manager, stream_span)
         except Exception:
-            logger.exception("judgeval could not trace a stream helper")
+            log_internal_error("judgeval could not trace a stream helper")
             span.end()
             return manager
 

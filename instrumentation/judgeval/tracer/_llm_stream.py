@@ -8,21 +8,24 @@ the stream is exhausted, raises, is closed, leaves its ``with`` block, or is gar
 
 from __future__ import annotations
 
-import logging
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import wrapt
 from opentelemetry.trace import Span
 
+from judgeval._internal_errors import log_internal_error
 from judgeval.tracer._config import TracerConfig
 from judgeval.tracer._decorators import record_error
 
-if TYPE_CHECKING:
-    from judgeval.tracer._llm_span import StreamAccumulator
 
-logger = logging.getLogger("judgeval")
+class StreamAccumulator(Protocol):
+    """Collects a stream's chunks/events and describes what was received so far as span attributes."""
+
+    def add(self, item: Any) -> None: ...
+
+    def attributes(self, config: TracerConfig) -> dict[str, Any]: ...
 
 
 class StreamSpan:
@@ -40,7 +43,7 @@ class StreamSpan:
         try:
             self._accumulator.add(item)
         except Exception:
-            logger.exception("judgeval could not record a stream chunk")
+            log_internal_error("judgeval could not record a stream chunk")
 
     def end(self, error: BaseException | None = None) -> None:
         """Record what was received (and ``error``, if the stream failed) and end the span, once."""
@@ -54,7 +57,7 @@ class StreamSpan:
             if error is not None:
                 record_error(self._span, error)
         except Exception:
-            logger.exception("judgeval could not record a streamed LLM response")
+            log_internal_error("judgeval could not record a streamed LLM response")
         finally:
             self._span.end()
 

@@ -27,6 +27,7 @@ from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext
 
 from judgeval import semconv
+from judgeval._internal_errors import log_internal_error
 from judgeval.protocol.score_attributes import error_score_attributes, score_attributes, verdict_attributes
 
 logger = logging.getLogger("judgeval")
@@ -134,7 +135,7 @@ class LocalScoringExecutor:
             event, attrs, scored = loop.run_until_complete(score_job(job, self._timeout_seconds))
             self._emit(job, event, attrs, scored, started)
         except Exception:
-            logger.exception("judgeval local scoring failed")
+            log_internal_error("judgeval local scoring failed")
         finally:
             with self._cond:
                 self._pending -= 1

@@ -21,7 +21,7 @@ from judgeval.tracer._llm_messages import (
     output_messages,
     token_usage_attributes,
 )
-from judgeval.tracer._llm_span import LlmOperation
+from judgeval.tracer._llm_operation import LlmOperation
 
 _REQUEST_PARAMETERS = {
     "temperature": semconv.GEN_AI_REQUEST_TEMPERATURE,

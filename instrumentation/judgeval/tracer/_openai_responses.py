@@ -24,7 +24,7 @@ from judgeval.tracer._llm_messages import (
     token_usage_attributes,
     tool_response,
 )
-from judgeval.tracer._llm_span import LlmOperation
+from judgeval.tracer._llm_operation import LlmOperation
 from judgeval.tracer._openai import common_request_attributes, span_name
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import warnings
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.trace import get_current_span
 
+from judgeval._internal_errors import log_internal_error
 from judgeval.protocol.sampling import LOW_56_BITS, SAMPLING_SPACE
 from judgeval.tracer import _evaluate
 from judgeval.tracer._config import TracerConfig
@@ -20,8 +20,6 @@ from judgeval.tracer._evaluate import VALID_EXAMPLE_TYPES, VALID_SCORER_TYPES
 from judgeval.tracer._local_scoring import LocalScoringExecutor, LocalScoringJob
 from judgeval.tracer._provider import ProviderState, resolve_provider
 from judgeval.tracer._wrapping import wrap_callable
-
-logger = logging.getLogger("judgeval")
 
 F = TypeVar("F", bound=Callable[..., Any])
 INSTRUMENTATION_NAME = "judgeval"
@@ -76,7 +74,7 @@ class Tracer:
                 self._state = resolve_provider(self.config.project_name, tracer_provider)
                 self._otel_tracer = self._state.provider.get_tracer(INSTRUMENTATION_NAME)
             except Exception:
-                logger.exception("judgeval could not set up tracing; spans will not be recorded")
+                log_internal_error("judgeval could not set up tracing; spans will not be recorded")
         _latest_tracer = self
 
     @property
@@ -174,7 +172,7 @@ class Tracer:
                 scorer, example, sampling_rate, self._submit_local, span, self._attribute_limit
             )
         except Exception:
-            logger.exception("judgeval async_evaluate failed; the evaluation was skipped")
+            log_internal_error("judgeval async_evaluate failed; the evaluation was skipped")
 
     def _submit_local(self, job: LocalScoringJob) -> bool:
         state = self._state

@@ -10,16 +10,14 @@ stock code instead, so a judgeval bug can cost speed but never spans.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan
 
+from judgeval._internal_errors import internal_errors_reraised, log_internal_error
 from judgeval.tracer._otlp_wire import encode_export_request
-
-logger = logging.getLogger("judgeval")
 
 
 class WireOtlpSpanExporter(OTLPSpanExporter):
@@ -31,9 +29,10 @@ class WireOtlpSpanExporter(OTLPSpanExporter):
         try:
             return ExportTraceServiceRequest.FromString(encode_export_request(data))
         except Exception:
-            if not WireOtlpSpanExporter._warned:
-                WireOtlpSpanExporter._warned = True
-                logger.exception("judgeval's span encoder failed; using the stock OTLP encoder instead")
+            first_failure = not WireOtlpSpanExporter._warned
+            WireOtlpSpanExporter._warned = True
+            if first_failure or internal_errors_reraised():  # logged once in production
+                log_internal_error("judgeval's span encoder failed; using the stock OTLP encoder instead")
             return super()._translate_data(data)
 
 

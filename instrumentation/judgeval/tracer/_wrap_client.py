@@ -2,7 +2,8 @@
 
 The instance's resource methods (``chat.completions.create``, ``responses.create``, ``embeddings.create``;
 Anthropic's ``messages.create`` and ``messages.stream``) are replaced by instance attributes that run the
-shared wrappers of ``_llm_span``; the class, and other clients, are untouched.
+shared wrappers of ``_llm_span``; the class, and other clients, are untouched. ``with_raw_response`` and
+``with_streaming_response`` call the patched method, so they are traced too (see ``_llm_raw_response``).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from typing import Any, TypeVar
 
 from opentelemetry import trace
 
+from judgeval._internal_errors import log_internal_error
 from judgeval.tracer._config import TracerConfig
-from judgeval.tracer._llm_span import LlmOperation, async_llm_wrapper, llm_wrapper, stream_manager_wrapper
+from judgeval.tracer._llm_operation import LlmOperation
+from judgeval.tracer._llm_span import async_llm_wrapper, llm_wrapper, stream_manager_wrapper
 
 logger = logging.getLogger("judgeval")
 
@@ -23,6 +26,10 @@ ClientT = TypeVar("ClientT")
 _WRAPPED_MARK = "__judgeval_wrapped__"
 # Client methods returning a new client of the same vendor (per-call timeouts, retries, headers).
 _CLIENT_COPIERS = ("copy", "with_options")
+# Cached views of a resource (and of the client, ``client.with_raw_response.chat.completions``) that
+# captured ``create`` when first read: dropped on (un)patching so they are built again around the
+# current method.
+_RESOURCE_VIEWS = ("with_raw_response", "with_streaming_response")
 
 
 TracedMethods = dict[tuple[str, ...], LlmOperation]
@@ -71,9 +78,11 @@ def patch_client(client: ClientT, tracer: trace.Tracer, config: TracerConfig) ->
         if not getattr(original, _WRAPPED_MARK, False):
             traced = _traced_method(resource, original, operation, tracer, config, helper=method == "stream")
             setattr(resource, method, traced)
+            _forget_views(resource)
     if not patched:
         logger.warning("wrap() got %s, which has no LLM method judgeval knows; left untouched", type(client))
         return client
+    _forget_views(client)
     for name in _CLIENT_COPIERS:
         copier = getattr(client, name, None)
         if callable(copier) and not getattr(copier, _WRAPPED_MARK, False):
@@ -86,7 +95,7 @@ def safe_patch_client(client: ClientT, tracer: trace.Tracer, config: TracerConfi
     try:
         return patch_client(client, tracer, config)
     except Exception:
-        logger.exception("judgeval could not wrap %s; its calls are not traced", type(client).__name__)
+        log_internal_error("judgeval could not wrap %s; its calls are not traced", type(client).__name__)
         return client
 
 
@@ -147,10 +156,18 @@ def unpatch_client(client: ClientT) -> ClientT:
         resource = _resource(client, tuple(path))
         if _patched_here(resource, method):
             delattr(resource, method)
+            _forget_views(resource)
     for name in _CLIENT_COPIERS:
         if _patched_here(client, name):
             delattr(client, name)
+    _forget_views(client)
     return client
+
+
+def _forget_views(owner: Any) -> None:
+    instance_dict = getattr(owner, "__dict__", {})
+    for name in _RESOURCE_VIEWS:
+        instance_dict.pop(name, None)
 
 
 def _patched_here(obj: Any, name: str) -> bool:

@@ -4,7 +4,7 @@ A decorator supplies a ``begin(args, kwargs) -> CallScope`` factory. The wrapper
 activates it (makes its span/agent current) only while the user's code runs — for generators, around each
 step, so the scope never leaks into the consumer's code between ``yield``s — and finishes it with the
 result or the exception. The user's exception is always re-raised unchanged; a failure of our own code is
-logged and the call proceeds untraced.
+logged and the call proceeds untraced (re-raised under pytest: :mod:`judgeval._internal_errors`).
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-import logging
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from typing import Any
 
-logger = logging.getLogger("judgeval")
+from judgeval._internal_errors import log_internal_error
 
 
 class CallScope:
@@ -52,7 +51,7 @@ def _safe_begin(begin: ScopeFactory, args: tuple[Any, ...], kwargs: dict[str, An
     try:
         return begin(args, kwargs)
     except Exception:  # our bug must not break the user's call
-        logger.exception("judgeval could not start tracing a call; running it untraced")
+        log_internal_error("judgeval could not start tracing a call; running it untraced")
         return CallScope()
 
 
@@ -60,7 +59,7 @@ def _safe_finish(scope: CallScope, result: Any = None, error: BaseException | No
     try:
         scope.finish(result, error)
     except Exception:
-        logger.exception("judgeval could not finish tracing a call")
+        log_internal_error("judgeval could not finish tracing a call")
 
 
 def wrap_callable(func: Callable[..., Any], begin: ScopeFactory) -> Callable[..., Any]:

@@ -1,7 +1,7 @@
-"""Pytest fixtures for the real collector and Jaeger binaries.
+"""Pytest fixtures for the real collector and Jaeger binaries, loaded for every suite by tests/conftest.py.
 
-``tests/collector/conftest.py`` re-exports them; another suite (``tests/e2e``) gets the same fixtures by
-importing them into its own conftest: ``from collector.fixtures import otel_binaries, jaeger  # noqa``.
+The binaries are built once per session (``scripts/otel-binaries``, cached); the first test that needs them
+gets the time a cold build takes.
 """
 
 from __future__ import annotations
@@ -28,11 +28,10 @@ BUILD_TIMEOUT_S = 1800
 """Time allowed to the test whose setup builds the binaries (a cold build takes many minutes)."""
 
 
-def allow_time_for_the_build(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Raise the pytest-timeout limit of the first test that needs the binaries, whose setup builds them.
 
-    Call from ``pytest_collection_modifyitems``; the session fixture then builds once, and every later
-    test keeps the normal limit.
+    The session fixture then builds once, and every later test keeps the normal limit.
     """
     for item in items:
         if "otel_binaries" in getattr(item, "fixturenames", ()):

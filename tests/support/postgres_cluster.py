@@ -95,3 +95,12 @@ class PostgresCluster:
             log = self.root / "server.log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise RuntimeError(f"{tool} failed (exit {done.returncode}): {done.stderr.strip()}\n{tail}")
+
+
+def set_reachable(cluster: PostgresCluster, database: str, reachable: bool) -> None:
+    """Refuse (or allow) new connections to ``database`` and cut the open ones: an outage for its clients."""
+    with psycopg.connect(cluster.url(), autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS {str(reachable).lower()}')
+        if not reachable:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                          (database,))

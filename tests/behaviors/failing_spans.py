@@ -1,25 +1,15 @@
-"""Fixtures for behavior-grouping tests: the evaluator fixtures (real in-process app on port 0, real
-downstream OTLP receiver), the private PostgreSQL cluster of the shared-state tests, and helpers that send
-spans failing the deterministic ``keyword`` (no "refund" in the answer) and ``pii`` (an e-mail address in
-the answer) scorers, so no LLM judge is involved."""
+"""Spans failing the deterministic ``keyword`` (no "refund" in the answer) and
+``pii`` (an e-mail address in the answer) scorers, so no LLM judge is involved."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from evaluator.conftest import (  # noqa: F401  (fixtures are used by name)
-    export,
-    make_config,
-    make_request,
-    make_span,
-    receiver,
-    tagged_attributes,
-    wait_for,
-)
 from judgeval import semconv
 from judgeval.testing.otlp_receiver import ReceivedSpan
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
-from state.conftest import postgres  # noqa: F401
+
+from tests.support.spans import make_span, tagged_attributes
 
 REFUND = "refund_keyword"
 PII = "no_pii"
