@@ -104,6 +104,13 @@ class EvaluatorApp:
         return self._store
 
     @property
+    def forwarder(self) -> SpanForwarder:
+        """The re-export to the downstream (its request limit in force); available after :meth:`start`."""
+        if self._forwarder is None:
+            raise RuntimeError("EvaluatorApp is not started")
+        return self._forwarder
+
+    @property
     def pauses(self) -> PauseRegistry:
         """Pause / resume / list paused scorers (what the admin API calls); available after :meth:`start`."""
         if self._pauses is None:

@@ -34,6 +34,14 @@ class ExportConfig:
     timeout_s: float = 10.0
     backoff_initial_s: float = 0.2
     backoff_max_s: float = 30.0
+    max_request_bytes: int = 4 * 1024 * 1024
+    """The largest re-export request sent (gRPC's default receive limit, which many backends keep); the
+    forwarder lowers it when the downstream names a smaller one."""
+
+
+MIN_EXPORT_REQUEST_BYTES = 64 * 1024
+MAX_EXPORT_REQUEST_BYTES = 64 * 1024 * 1024
+"""The evaluator's own gRPC send limit: no re-export request may be larger."""
 
 
 @dataclass(frozen=True)
@@ -64,9 +72,15 @@ def parse_queue(s: Section) -> QueueConfig:
 
 
 def parse_export(s: Section) -> ExportConfig:
-    s.reject_unknown(frozenset({"batch_size", "timeout_s", "backoff_initial_s", "backoff_max_s"}))
+    s.reject_unknown(frozenset({"batch_size", "timeout_s", "backoff_initial_s", "backoff_max_s",
+                                "max_request_bytes"}))
     d = ExportConfig()
+    max_request_bytes = s.integer("max_request_bytes", d.max_request_bytes, minimum=MIN_EXPORT_REQUEST_BYTES)
+    if max_request_bytes > MAX_EXPORT_REQUEST_BYTES:
+        raise ConfigError(f"{s.where('max_request_bytes')}: must be <= {MAX_EXPORT_REQUEST_BYTES} (the "
+                          f"evaluator's own send limit), got {max_request_bytes!r}")
     return ExportConfig(
+        max_request_bytes=max_request_bytes,
         batch_size=s.integer("batch_size", d.batch_size, minimum=1),
         timeout_s=s.number("timeout_s", d.timeout_s, strict=True),
         backoff_initial_s=s.number("backoff_initial_s", d.backoff_initial_s),

@@ -8,8 +8,14 @@ transaction. A span that needs waiting (an LLM judge, a sandboxed scorer, a rate
 placement for a failing score) gets its own task, at most ``2 * concurrency`` at a time (the scorer calls
 themselves are limited by the runner's semaphore); if it came in a packed row (several spans of one
 export), that transaction first puts it back in the queue as a row of its own, which gets the task when
-the dispatcher reaches it. A span whose payload cannot be decoded is not scored but still exported, marked
-``failed`` with the reason.
+the dispatcher reaches it.
+
+Every span is isolated from its neighbours: whatever goes wrong with one span, in decoding its payload,
+scoring, behavior assignment, enrichment or encoding, makes that span a *dead letter*: it is exported (as it
+arrived, its own attributes kept) marked ``failed`` with the reason in ``judgeval.eval.error``, counted in
+``judgeval.evaluator.spans.dead_lettered`` by stage, and the spans behind it are scored as usual. A span
+that cannot even be marked is dropped, logged and counted (outcome ``dropped``); it never goes back to the
+queue, so a poison span cannot block scoring, survive a restart or fill the queue.
 
 Each span is written once: its scores, the span-level verdict, the behavior of a failing score (placed
 before enrichment, see :mod:`evaluator_service.behaviors.grouper`) and the evaluator's id go onto it in one
@@ -38,7 +44,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span
 from evaluator_service.behaviors.grouper import BehaviorGrouper
 from evaluator_service.enrichment import enrich_span, mark_failed
 from evaluator_service.metrics import EvaluatorMetrics
-from evaluator_service.queue import QueuedSpan, ScoredRow, SpanQueue
+from evaluator_service.queue import QueuedSpan, ScoredRow, SpanQueue, pack_spans
 from evaluator_service.scoring.contract import ScoreResult
 from evaluator_service.scoring.runner import InlineMeasurement, ScorerRunner
 from evaluator_service.span_fields import span_fields
@@ -160,7 +166,12 @@ class ScoringDispatcher:
                         await asyncio.wait_for(self._wakeup.wait(), 1.0)
                     continue
                 reading = self._read_after(rows[-1].id)  # read the next batch while this one is scored
-                cursor = await self._score_rows(rows, cursor)
+                try:
+                    cursor = await self._score_rows(rows, cursor)
+                except Exception:  # spans are isolated one by one; this is a bug of the dispatcher itself
+                    logger.exception("scoring rows %d..%d failed; they stay queued until the next start",
+                                     rows[0].id, rows[-1].id)
+                    cursor = rows[-1].id
         finally:
             if reading is not None:
                 reading.cancel()
@@ -179,24 +190,33 @@ class ScoringDispatcher:
         for row in rows:
             if self._stopping:
                 break
+            cursor = row.id
             if row.packed:
                 ready.append(self._score_packed(row, statuses))
-                cursor = row.id
                 continue
-            span = Span.FromString(row.span)
-            job = self._begin(span, row.resource)
-            if self._needs_waiting(job):
-                if ready and self._slots.locked():  # don't hold finished spans while waiting for a slot
-                    await self._store_later(ready, statuses)
-                    ready, statuses = [], Counter()
-                await self._slots.acquire()
-                task = asyncio.create_task(self._process(row, span, job), name=f"judgeval-score-{row.id}")
-                self._tasks.add(task)
-                task.add_done_callback(self._finished)
+            try:
+                with _stage("decode"):
+                    span = Span.FromString(row.span)
+                job = self._begin(span, row.resource)
+                waiting = self._needs_waiting(job)
+                if not waiting:
+                    status = self._finish(span, job, row.resource)
+                    with _stage("encode"):
+                        data = span.SerializeToString()
+            except _StageFailed as failed:
+                status, data = self._dead_letter(row.span, failed)
             else:
-                statuses[self._finish(span, job, row.resource)] += 1
-                ready.append(ScoredRow(row, span.SerializeToString()))
-            cursor = row.id
+                if waiting:
+                    if ready and self._slots.locked():  # don't hold finished spans while waiting for a slot
+                        await self._store_later(ready, statuses)
+                        ready, statuses = [], Counter()
+                    await self._slots.acquire()
+                    task = asyncio.create_task(self._process(row, span, job), name=f"judgeval-score-{row.id}")
+                    self._tasks.add(task)
+                    task.add_done_callback(self._finished)
+                    continue
+            statuses[status] += 1
+            ready.append(ScoredRow(row, data, 1 if data else 0))
         if ready:
             await self._store_later(ready, statuses)
         return cursor
@@ -204,22 +224,59 @@ class ScoringDispatcher:
     def _score_packed(self, row: QueuedSpan, statuses: Counter[str]) -> ScoredRow:
         """Score the spans of a packed row that need no waiting; the others go back to the queue one by
         one (their inline results and metrics are dropped: cheap to compute again when their row is read)."""
-        group = ScopeSpans.FromString(row.span)
-        waiting: list[int] = []
+        try:
+            group = ScopeSpans.FromString(row.span)
+        except Exception:  # our own bytes: only a damaged queue file gets here
+            logger.exception("queued row %d cannot be read; dropping its %d spans", row.id, row.count)
+            self._metrics.dead_lettered("decode", "dropped", row.count)
+            return ScoredRow(row, b"", 0)
+        originals = _Originals(row.span)
+        removed: list[int] = []
         requeue: list[bytes] = []
         for index, span in enumerate(group.spans):
             measurements: list[InlineMeasurement] = []
-            job = self._begin(span, row.resource, measurements)
-            if self._needs_waiting(job):
-                waiting.append(index)
-                requeue.append(span.SerializeToString())  # _begin left it as it arrived
-            else:
+            try:
+                job = self._begin(span, row.resource, measurements)
+                if self._needs_waiting(job):
+                    removed.append(index)
+                    requeue.append(span.SerializeToString())  # _begin left it as it arrived
+                    continue
                 self._runner.record(*measurements)
                 statuses[self._finish(span, job, row.resource)] += 1
-        for index in reversed(waiting):
+            except _StageFailed as failed:
+                status, data = self._dead_letter(originals[index], failed)
+                statuses[status] += 1
+                span.Clear()
+                if data:
+                    span.MergeFromString(data)
+                else:
+                    removed.append(index)
+        for index in reversed(removed):
             del group.spans[index]
         # A ScopeSpans holding only spans serializes as exactly its packed spans.
-        return ScoredRow(row, group.SerializeToString(), len(group.spans), requeue)
+        try:
+            return ScoredRow(row, group.SerializeToString(), len(group.spans), requeue)
+        except Exception:
+            return self._encode_one_by_one(row, group, originals, removed, requeue)
+
+    def _encode_one_by_one(
+        self, row: QueuedSpan, group: ScopeSpans, originals: _Originals, removed: list[int],
+        requeue: list[bytes],
+    ) -> ScoredRow:
+        """A packed row whose enriched spans do not serialize together: each span that does not serialize
+        alone becomes a dead letter."""
+        gone = set(removed)
+        kept = [index for index in range(len(group.spans) + len(removed)) if index not in gone]
+        spans: list[bytes] = []
+        for span, index in zip(group.spans, kept, strict=True):
+            try:
+                with _stage("encode"):
+                    spans.append(span.SerializeToString())
+            except _StageFailed as failed:
+                _, data = self._dead_letter(originals[index], failed)
+                if data:
+                    spans.append(data)
+        return ScoredRow(row, pack_spans(spans), len(spans), requeue)
 
     async def _store_later(self, ready: list[ScoredRow], statuses: Counter[str]) -> None:
         """Store finished spans while the next ones are scored; at most two batches wait for the disk."""
@@ -247,39 +304,63 @@ class ScoringDispatcher:
             logger.error("scoring task failed; the span stays queued", exc_info=task.exception())
 
     async def _process(self, row: QueuedSpan, span: Span, job: _Job) -> None:
-        status = await self._complete(span, job, row.resource)
-        await self._commit.write([ScoredRow(row, span.SerializeToString())])
+        try:
+            status = await self._complete(span, job, row.resource)
+            with _stage("encode"):
+                data = span.SerializeToString()
+        except _StageFailed as failed:
+            status, data = self._dead_letter(row.span, failed)
+        await self._commit.write([ScoredRow(row, data, 1 if data else 0)])
         self._metrics.span_scored(status)
         self._on_scored()
 
-    async def score_span(self, span: Span, resource: bytes = b"") -> str:
-        """Score every request on ``span`` and enrich it in place; returns the final eval status.
-
-        ``resource`` is the span's serialized ``ResourceSpans`` envelope, passed on to score observers."""
-        job = self._begin(span, resource)
-        status = await self._complete(span, job, resource)
-        return status
+    def _dead_letter(self, original: bytes, failed: _StageFailed) -> tuple[str, bytes]:
+        """The span as it arrived (``original``), marked failed with the reason; ``b""`` when even that
+        fails (the span is dropped). Logged and counted either way."""
+        error = failed.error
+        reason = f"span could not be {_STAGE_VERBS[failed.stage]}: {type(error).__name__}: {error}"
+        reason = reason if len(reason) <= MAX_REASON_CHARS else f"{reason[:MAX_REASON_CHARS]}..."
+        logger.error("%s; exported marked %s", reason, semconv.EvalStatus.FAILED.value)
+        try:
+            span = Span.FromString(original)
+            mark_failed(span, reason, self._evaluator_attribute())
+            data = span.SerializeToString()
+        except Exception:
+            logger.exception("a span that could not be %s cannot be marked either; dropping it",
+                             _STAGE_VERBS[failed.stage])
+            self._metrics.dead_lettered(failed.stage, "dropped")
+            return semconv.EvalStatus.FAILED.value, b""
+        self._metrics.dead_lettered(failed.stage, "marked_failed")
+        return semconv.EvalStatus.FAILED.value, data
 
     def _begin(
         self, span: Span, resource: bytes, measurements: list[InlineMeasurement] | None = None
     ) -> _Job:
         """Decode the span's requests, read the examples that rules left on the span, and score the inline
         ones (their metrics go to ``measurements`` if given, see :meth:`ScorerRunner.run_inline`); an
-        unreadable span is marked failed (its one write)."""
-        raw = find_attribute(span.attributes, semconv.JUDGEVAL_EVAL_REQUESTS)
-        if raw is None:
-            mark_failed(span, f"span is tagged {semconv.EvalStatus.PENDING.value} but has no "
-                              f"{semconv.JUDGEVAL_EVAL_REQUESTS} attribute", self._evaluator_attribute())
-            return _Job([], _SpanFields(span), [], semconv.EvalStatus.FAILED.value)
-        try:
-            requests = decode_requests(raw)
-        except InvalidEvaluationRequest as exc:
-            mark_failed(span, f"invalid {semconv.JUDGEVAL_EVAL_REQUESTS}: {exc}", self._evaluator_attribute())
-            return _Job([], _SpanFields(span), [], semconv.EvalStatus.FAILED.value)
+        unreadable span is marked failed (its one write). Raises :class:`_StageFailed` for anything else
+        that goes wrong."""
+        with _stage("decode"):
+            raw = find_attribute(span.attributes, semconv.JUDGEVAL_EVAL_REQUESTS)
+            if raw is None:
+                return self._unreadable(span, f"span is tagged {semconv.EvalStatus.PENDING.value} but has no "
+                                              f"{semconv.JUDGEVAL_EVAL_REQUESTS} attribute")
+            try:
+                requests = decode_requests(raw)
+            except InvalidEvaluationRequest as exc:
+                return self._unreadable(span, f"invalid {semconv.JUDGEVAL_EVAL_REQUESTS}: {exc}")
         fields = _SpanFields(span)
         if any(r.example_from for r in requests):
-            requests = with_span_examples(requests, span, fields, resource)
-        return _Job(requests, fields, [self._runner.run_inline(r, fields, measurements) for r in requests])
+            with _stage("decode"):
+                requests = with_span_examples(requests, span, fields, resource)
+        with _stage("score"):
+            results = [self._runner.run_inline(r, fields, measurements) for r in requests]
+        return _Job(requests, fields, results)
+
+    def _unreadable(self, span: Span, reason: str) -> _Job:
+        mark_failed(span, reason, self._evaluator_attribute())
+        self._metrics.dead_lettered("decode", "marked_failed")
+        return _Job([], _SpanFields(span), [], semconv.EvalStatus.FAILED.value)
 
     def _needs_waiting(self, job: _Job) -> bool:
         if job.failed_status is not None:
@@ -297,25 +378,29 @@ class ScoringDispatcher:
             return job.failed_status
         missing = [i for i, result in enumerate(job.results) if result is None]
         judge_calls = self._runner.span_budget()  # one budget for all of this span's requests
-        if len(missing) == 1:  # the usual case: no gather, no extra task
-            only = missing[0]
-            job.results[only] = await self._runner.run(job.requests[only], job.fields, judge_calls)
-        elif missing:
-            done = await asyncio.gather(
-                *(self._runner.run(job.requests[i], job.fields, judge_calls) for i in missing))
-            for i, result in zip(missing, done, strict=True):
-                job.results[i] = result
+        with _stage("score"):
+            if len(missing) == 1:  # the usual case: no gather, no extra task
+                only = missing[0]
+                job.results[only] = await self._runner.run(job.requests[only], job.fields, judge_calls)
+            elif missing:
+                done = await asyncio.gather(
+                    *(self._runner.run(job.requests[i], job.fields, judge_calls) for i in missing))
+                for i, result in zip(missing, done, strict=True):
+                    job.results[i] = result
         results = job.completed()
         behavior = None
         if self.behaviors is not None:
-            behavior = await self.behaviors.assign(span, job.requests, results)
-        return self._enrich(span, results, resource, behavior)
+            with _stage("behavior"):
+                behavior = await self.behaviors.assign(span, job.requests, results)
+        with _stage("enrich"):
+            return self._enrich(span, results, resource, behavior)
 
     def _finish(self, span: Span, job: _Job, resource: bytes) -> str:
         """:meth:`_complete` for a span with nothing to wait for."""
         if job.failed_status is not None:
             return job.failed_status
-        return self._enrich(span, job.completed(), resource)
+        with _stage("enrich"):
+            return self._enrich(span, job.completed(), resource)
 
     def _enrich(
         self, span: Span, results: Sequence[ScoreResult], resource: bytes,
@@ -336,6 +421,46 @@ class ScoringDispatcher:
                 observe(span, results, resource)
             except Exception:  # an observer's bug must not keep the span from being exported
                 logger.exception("score observer failed")
+
+
+MAX_REASON_CHARS = 1000
+"""A dead letter's reason is cut to this length: an exception's message may quote the whole payload."""
+
+_STAGE_VERBS = {"decode": "decoded", "score": "scored", "behavior": "assigned a behavior",
+                "enrich": "enriched", "encode": "encoded"}
+
+
+class _StageFailed(Exception):
+    """Something went wrong with one span in ``stage`` (a key of :data:`_STAGE_VERBS`)."""
+
+    def __init__(self, stage: str, error: BaseException) -> None:
+        super().__init__(stage, error)
+        self.stage = stage
+        self.error = error
+
+
+@contextlib.contextmanager
+def _stage(name: str) -> Iterator[None]:
+    """Turn any error of one span's ``name`` stage into :class:`_StageFailed` (cancellation passes)."""
+    try:
+        yield
+    except _StageFailed:
+        raise
+    except Exception as exc:
+        raise _StageFailed(name, exc) from exc
+
+
+class _Originals:
+    """The spans of a packed row as they arrived, parsed only if one of them is needed."""
+
+    def __init__(self, packed: bytes) -> None:
+        self._packed = packed
+        self._spans: list[bytes] | None = None
+
+    def __getitem__(self, index: int) -> bytes:
+        if self._spans is None:
+            self._spans = [span.SerializeToString() for span in ScopeSpans.FromString(self._packed).spans]
+        return self._spans[index]
 
 
 @dataclass(slots=True)

@@ -3,12 +3,16 @@
 The forwarder reads spans that are ready (forwarded, marked ``not_selected``, or already enriched) from the
 durable queue in batches of up to ``export.batch_size`` spans (two in flight, so reading the next batch
 overlaps the downstream's answer), regroups them under their original resource and scope as bytes (spans are
-never re-parsed; packed rows are copied in as they are), and deletes them from the queue only after the
-downstream answered OK. Delivery is therefore at-least-once: if the process dies
+never re-parsed; packed rows are copied in as they are), sends a batch as requests of at most
+``export.max_request_bytes`` (see :mod:`evaluator_service.request_limits`: a larger span is exported
+trimmed, one that cannot fit at all is dropped and counted), and deletes the batch from the queue only
+after the downstream answered OK to all of them. Delivery is therefore at-least-once: if the process dies
 between the downstream's OK and the delete, those spans are sent again after restart. In normal
 operation every span is sent exactly once.
 
-Every failure is retried forever with capped exponential backoff and jitter, so an outage only delays
+A ``RESOURCE_EXHAUSTED`` that names the downstream's own limit (gRPC's "larger than max (N vs. M)") lowers
+the request limit to it for the rest of the run, and the refused request is split again and sent at once.
+Every other failure is retried forever with capped exponential backoff and jitter, so an outage only delays
 spans — including the answers of a misconfigured downstream (UNAUTHENTICATED, PERMISSION_DENIED,
 UNIMPLEMENTED, ...), which the OTLP specification calls permanent but which an operator fixes without
 expecting the spans queued meanwhile to be gone. The one exception is INVALID_ARGUMENT: the downstream
@@ -25,6 +29,7 @@ import contextlib
 import logging
 import random
 import sqlite3
+from collections import deque
 from collections.abc import Sequence
 
 import grpc
@@ -34,12 +39,13 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 from evaluator_service.config import ExportConfig
 from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.queue import QueuedSpan, SpanQueue
+from evaluator_service.request_limits import learned_limit, plan_requests
 
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 MAX_BATCH_BYTES = 16 * 1024 * 1024
-"""Keeps one re-export request well under the downstream's message limit, whatever the batch size."""
+"""The most row bytes read from the queue for one delivery (sent as several requests if need be)."""
 
 EXPORT_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
@@ -138,6 +144,8 @@ class SpanForwarder:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._failing = False
+        self.max_request_bytes = config.max_request_bytes
+        """The request limit in force: the configured one, or the smaller one the downstream named."""
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="judgeval-forwarder")
@@ -198,11 +206,14 @@ class SpanForwarder:
         return _cap_bytes(await self._store.pending_export(self._config.batch_size, in_flight))
 
     async def _deliver(self, rows: Sequence[QueuedSpan]) -> bool:
-        """Send until acknowledged or refused for good; ``False`` when stopped while retrying."""
-        request = encode_request(rows)
-        spans = sum(row.count for row in rows)
+        """Send ``rows`` as requests within the limit, each until acknowledged or refused for good, then
+        forget the rows; ``False`` when stopped while retrying (the rows stay queued)."""
+        requests = deque(self._plan(rows))
         attempt = 0
-        while True:
+        while requests:
+            parts = requests[0]
+            request = encode_request(parts)
+            spans = sum(part.count for part in parts)
             code, detail = await self._export(request)
             if code is None or code in UNDELIVERABLE_CODES:
                 if code is not None:
@@ -212,8 +223,18 @@ class SpanForwarder:
                 else:
                     self._metrics.forwarded(spans)
                 self._failing = False
-                await self._store.delete([row.id for row in rows])
-                return True
+                requests.popleft()
+                attempt = 0
+                continue
+            exhausted = code is grpc.StatusCode.RESOURCE_EXHAUSTED
+            limit = learned_limit(detail, len(request)) if exhausted else None
+            if limit is not None:
+                logger.warning("downstream refused a %d-byte request (%s); sending requests of at most %d "
+                               "bytes from now on", len(request), detail, limit)
+                self.max_request_bytes = min(self.max_request_bytes, limit)
+                requests.popleft()
+                requests.extendleft(reversed(self._plan(parts)))
+                continue
             if self._stopping.is_set():
                 return False
             self._failing = True  # no second batch while the downstream is failing
@@ -221,6 +242,17 @@ class SpanForwarder:
             logger.warning("downstream export failed (%s: %s); retrying in %.1fs", code.name, detail, delay)
             await _wait(self._stopping, delay)
             attempt += 1
+        await self._store.delete([row.id for row in rows])
+        return True
+
+    def _plan(self, rows: Sequence[QueuedSpan]) -> list[list[QueuedSpan]]:
+        """``rows`` as requests within the limit; trimmed and dropped spans are counted as dead letters."""
+        plan = plan_requests(rows, self.max_request_bytes)
+        if plan.trimmed:
+            self._metrics.dead_lettered("export", "trimmed", plan.trimmed)
+        if plan.dropped:
+            self._metrics.dead_lettered("export", "dropped", plan.dropped)
+        return plan.requests
 
     async def _export(self, request: bytes) -> tuple[grpc.StatusCode | None, str]:
         try:

@@ -10,6 +10,12 @@ retry, and so does a data directory short of free space (nothing of the batch is
 larger than the whole queue can never fit and answers ``INVALID_ARGUMENT`` naming the limit to raise. Spans
 without a valid trace or span id cannot be routed or sampled and are refused through ``partial_success``,
 with the reason.
+
+OTLP allows an attribute key to repeat. Every span the evaluator reads to route it (one carrying
+``judgeval.eval.status`` anywhere, or any span when rules are configured) is stored with its repeated keys
+normalized: the last occurrence wins, as everywhere in :mod:`judgeval.protocol.otlp_values`. So a span
+forwarded untouched never carries a ``pending`` status behind another value, and enrichment replaces the
+one status a scored span carries: nothing the evaluator sends matches the collector's evaluation route.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from dataclasses import dataclass, field
 
 import grpc
 from judgeval import semconv
-from judgeval.protocol.otlp_values import attributes_dict, find_attribute
+from judgeval.protocol.otlp_values import attributes_dict, drop_repeated_keys, find_attribute
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
@@ -143,14 +149,16 @@ class TraceIntakeServicer(trace_service_pb2_grpc.TraceServiceServicer):
             return
         routed = []
         scope_name = scope_spans.scope.name
+        normalized = False
         for span in scope_spans.spans:
             problem = _id_problem(span)
             if problem:
                 batch.rejected += 1
                 batch.reasons.add(problem)
             else:
+                normalized = drop_repeated_keys(span.attributes) or normalized
                 routed.append((span, self._route(span, resource_attrs, scope_name, batch)))
-        if packed is not None and all(state is SpanState.SCORE for _, state in routed):
+        if packed is not None and not normalized and all(state is SpanState.SCORE for _, state in routed):
             batch.add(NewSpanGroup(resource, scope, packed, len(routed), SpanState.SCORE))
             return
         for state in (SpanState.SCORE, SpanState.EXPORT):

@@ -40,6 +40,9 @@ class EvaluatorMetrics:
                                                "Spans acknowledged by the downstream")
         self._dropped = meter.create_counter(semconv.METRIC_SPANS_DROPPED, "{span}",
                                              "Spans the downstream permanently refused")
+        self._dead_lettered = meter.create_counter(
+            semconv.METRIC_SPANS_DEAD_LETTERED, "{span}",
+            "Spans the pipeline could not handle as asked, by stage and outcome")
         self._scored = meter.create_counter(semconv.METRIC_SPANS_SCORED, "{span}",
                                             "Tagged spans processed, by final eval status")
         self._errors = meter.create_counter(semconv.METRIC_SCORING_ERRORS, "{error}",
@@ -94,6 +97,9 @@ class EvaluatorMetrics:
 
     def dropped(self, count: int, reason: str) -> None:
         self._dropped.add(count, {"reason": reason})
+
+    def dead_lettered(self, stage: str, outcome: str, count: int = 1) -> None:
+        self._dead_lettered.add(count, {"stage": stage, "outcome": outcome})
 
     def span_scored(self, status: str, count: int = 1) -> None:
         self._scored.add(count, {"status": status})

@@ -162,8 +162,9 @@ class QueuedSpan:
 @dataclass(frozen=True, slots=True)
 class ScoredRow:
     """A ``SCORE`` row after scoring: ``spans`` holds its ``count`` enriched spans (packed like the row,
-    so one span of an unpacked row), ``requeue`` the serialized spans of a packed row that still need
-    waiting; they go back to the queue as ``SCORE`` rows of their own, to be read again."""
+    so one span of an unpacked row, or none when ``count`` is 0: a dropped dead letter), ``requeue`` the
+    serialized spans of a packed row that still need waiting; they go back to the queue as ``SCORE`` rows
+    of their own, to be read again."""
 
     row: QueuedSpan
     spans: bytes
@@ -399,7 +400,8 @@ class SpanQueue:
         for s in scored:
             envelope = (s.row.resource, s.row.scope)
             if not s.row.packed:
-                singles.setdefault(envelope, []).append(s.spans)
+                if s.count:  # 0: the span was dropped
+                    singles.setdefault(envelope, []).append(s.spans)
             elif s.count:
                 rows.append(_row_values(NewSpanGroup(*envelope, s.spans, s.count)))
             rows += (_row_values(NewSpan(SpanState.SCORE, *envelope, span)) for span in s.requeue)

@@ -248,6 +248,10 @@ JUDGEVAL_EVAL_EVALUATOR: Final = "judgeval.eval.evaluator"
 JUDGEVAL_EVAL_RULE: Final = "judgeval.eval.rule"
 """Name of the evaluator-side rule that selected a span for scoring (zero-code apps)."""
 
+JUDGEVAL_EVAL_TRIMMED: Final = "judgeval.eval.trimmed"
+"""Int, set by the evaluator on a span too large for the downstream's request limit: the span's serialized
+size in bytes before its longest attribute values were cut (each cut value ends in ``...[trimmed]``)."""
+
 JUDGEVAL_EVALUATED_SPAN_ID: Final = "judgeval.eval.target.span_id"
 """Hex span id of the span a locally computed score belongs to (set on the score-carrying span)."""
 
@@ -286,6 +290,12 @@ METRIC_SPANS_EXPORTED: Final = "judgeval.evaluator.spans.exported"
 
 METRIC_SPANS_DROPPED: Final = "judgeval.evaluator.spans.dropped"
 """Counter of spans the downstream permanently refused, by ``reason``."""
+
+METRIC_SPANS_DEAD_LETTERED: Final = "judgeval.evaluator.spans.dead_lettered"
+"""Counter of spans the pipeline could not handle as asked, by ``stage`` (``decode``, ``score``,
+``behavior``, ``enrich``, ``encode``, ``export``) and ``outcome`` (``marked_failed``: exported with status
+``failed`` and the reason; ``trimmed``: exported with long values cut; ``dropped``: could not be exported
+at all, logged)."""
 
 METRIC_SPANS_SCORED: Final = "judgeval.evaluator.spans.scored"
 """Counter of tagged spans processed, by final eval ``status``."""

@@ -51,6 +51,12 @@ def test_append_builds_the_same_array_as_encode() -> None:
         ('[{"scorer": {"name": "a"}, "example_from": ["input"]}]', "[0].example_from must be an object"),
         ('[{"scorer": {"name": "a"}, "example_from": {"input": 1}}]', "[0].example_from must be an object"),
         ('[{"scorer": {"name": "a"}, "example_from": {"input": ""}}]', "non-empty source string"),
+        ("[" * 100_000 + "]" * 100_000, "nests arrays or objects too deeply"),
+        ('[{"scorer": {"name": "a"}, "example": {"n": ' + "9" * 5000 + "}}]", "cannot be decoded: Exceeds"),
+        ('[{"scorer": {"name": "a", "threshold": 1' + "0" * 400 + "}}]",
+         "[0].scorer.threshold must be a finite number, got an integer of 401 digits"),
+        ('[{"scorer": {"name": "a", "version": 1' + "0" * 30 + "}}]", "[0].scorer.version must be a"),
+        ('[{"v": "' + "x" * 5000 + '", "scorer": {"name": "a"}}]', "... (5002 characters)"),
     ],
 )
 def test_decode_rejects_with_a_message_naming_the_field(raw: object, message: str) -> None:

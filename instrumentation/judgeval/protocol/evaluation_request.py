@@ -132,6 +132,10 @@ def decode_requests(raw: object) -> list[EvaluationRequest]:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise InvalidEvaluationRequest(f"is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidEvaluationRequest("nests arrays or objects too deeply to decode") from None
+    except ValueError as exc:  # e.g. an integer longer than int() converts (sys.get_int_max_str_digits)
+        raise InvalidEvaluationRequest(f"cannot be decoded: {exc}") from None
     if not isinstance(data, list) or not data:
         raise InvalidEvaluationRequest("must be a non-empty JSON array of request objects")
     return [_decode_one(item, index) for index, item in enumerate(data)]
@@ -143,7 +147,7 @@ def _decode_one(item: object, index: int) -> EvaluationRequest:
         raise InvalidEvaluationRequest(f"{where} must be an object")
     version = item.get("v", PAYLOAD_VERSION)
     if version != PAYLOAD_VERSION:
-        raise InvalidEvaluationRequest(f"{where}.v: unsupported payload version {version!r}")
+        raise InvalidEvaluationRequest(f"{where}.v: unsupported payload version {_short(version)}")
     scorer = item.get("scorer")
     if not isinstance(scorer, dict):
         raise InvalidEvaluationRequest(f"{where}.scorer must be an object")
@@ -190,14 +194,27 @@ def _optional_str(value: object, where: str) -> str:
 
 
 def _number(value: object, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidEvaluationRequest(f"{where} must be a finite number, got {_short(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float
+        raise InvalidEvaluationRequest(f"{where} must be a finite number, got an integer of "
+                                       f"{len(str(abs(value)))} digits") from None
+    if not math.isfinite(number):
         raise InvalidEvaluationRequest(f"{where} must be a finite number, got {value!r}")
-    return float(value)
+    return number
+
+
+def _short(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters: error messages must not echo a huge payload back."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _optional_version(value: object, where: str) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidEvaluationRequest(f"{where} must be a positive integer or null, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**63:
+        raise InvalidEvaluationRequest(f"{where} must be a positive integer or null, got {_short(value)}")
     return value
