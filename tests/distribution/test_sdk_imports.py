@@ -20,11 +20,12 @@ def _canonical(name: str) -> str:
 
 
 def server_only_modules() -> set[str]:
-    """Top-level modules of the distributions the ``[evaluator]`` extra adds, and the server itself."""
+    """Top-level modules that only the distributions the ``[evaluator]`` extra adds provide (a namespace such
+    as ``google`` that a base dependency provides too is not server-only), and the server itself."""
     extra = {_canonical(name) for name in extra_requirements(metadata.requires(DISTRIBUTION) or [])}
     provided = metadata.packages_distributions()
     return {"evaluator_service"} | {
-        module for module, dists in provided.items() if any(_canonical(d) in extra for d in dists)
+        module for module, dists in provided.items() if all(_canonical(d) in extra for d in dists)
     }
 
 
