@@ -101,6 +101,13 @@ def test_metric_names_are_spelled_as_documented() -> None:
     assert semconv.METRIC_QUEUE_DEPTH == "judgeval.evaluator.queue.depth"
     assert semconv.METRIC_ALERTS_FIRED == "judgeval.alerts.fired"
     assert semconv.METRIC_BEHAVIORS_ASSIGNED == "judgeval.behaviors.assigned"
+    # What the shipped Prometheus rules (collector-config/prometheus/) query, once exported.
+    assert semconv.METRIC_SCORE_OUTCOMES == "judgeval.evaluator.score.outcomes"
+    assert semconv.METRIC_SCORE_VALUE == "judgeval.evaluator.score.value"
+    labels = [semconv.SCORE_METRIC_LABEL_SCORER, semconv.SCORE_METRIC_LABEL_SERVICE,
+              semconv.SCORE_METRIC_LABEL_AGENT, semconv.SCORE_METRIC_LABEL_OUTCOME]
+    assert labels == ["scorer", "service", "agent", "outcome"]
+    assert list(semconv.ScoreOutcomeLabel) == ["passed", "failed", "error"]
 
 
 def test_metric_names_are_unique_lowercase_and_in_the_one_namespace() -> None:
@@ -119,12 +126,14 @@ def test_the_evaluator_creates_exactly_the_metric_instruments_named_here() -> No
     reader = InMemoryMetricReader()
     metrics = EvaluatorMetrics(MeterProvider(metric_readers=[reader]))
     metrics.accepted(1)
+    metrics.not_selected(1)
     metrics.rejected(1, "full")
     metrics.forwarded(1)
     metrics.dropped(1, "refused")
     metrics.span_scored("scored")
     metrics.scoring_error("s", "timeout")
-    metrics.scoring_finished("s", 0.1, 1.0)
+    metrics.scoring_finished("s", 0.1)
+    metrics.score_recorded({"scorer": "s"}, semconv.ScoreOutcomeLabel.PASSED, 1.0)
     metrics.alert_fired("a")
     metrics.behavior_assigned("b", "s", new=True)
     metrics.behavior_error("embedding")
