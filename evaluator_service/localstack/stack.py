@@ -48,6 +48,11 @@ class CollectorInstance:
     env: Mapping[str, str]
     process: RunningProcess
 
+    @property
+    def prometheus_url(self) -> str:
+        """Where the collector's Prometheus exporter serves the metrics it received."""
+        return f"http://{self.env[environment_variables.JUDGEVAL_COLLECTOR_PROMETHEUS_ENDPOINT]}/metrics"
+
 
 def jaeger_env() -> dict[str, str]:
     """Fresh free ports for every endpoint ``jaeger-local.yaml`` reads from the environment."""
@@ -92,6 +97,7 @@ def collector_env(
         environment_variables.JUDGEVAL_COLLECTOR_GRPC_ENDPOINT: free_endpoint(),
         environment_variables.JUDGEVAL_COLLECTOR_HTTP_ENDPOINT: free_endpoint(),
         environment_variables.JUDGEVAL_COLLECTOR_HEALTH_ENDPOINT: free_endpoint(),
+        environment_variables.JUDGEVAL_COLLECTOR_PROMETHEUS_ENDPOINT: free_endpoint(),
         environment_variables.JUDGEVAL_COLLECTOR_STORAGE_DIR: str(storage_dir),
         environment_variables.JUDGEVAL_EVALUATOR_ENDPOINT: evaluator_endpoint,
         environment_variables.JUDGEVAL_BACKEND_ENDPOINT: backend_endpoint,
