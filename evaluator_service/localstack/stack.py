@@ -32,6 +32,8 @@ class JaegerInstance:
     otlp_http_endpoint: str
     query_url: str
     process: RunningProcess
+    query_grpc_endpoint: str = ""
+    """``host:port`` of the query gRPC API (``jaeger.api_v3.QueryService``)."""
 
     @property
     def query(self) -> JaegerQuery:
@@ -80,6 +82,7 @@ def start_jaeger(
             otlp_http_endpoint=env["JAEGER_OTLP_HTTP_ENDPOINT"],
             query_url=f"http://{env['JAEGER_QUERY_HTTP_ENDPOINT']}",
             process=process,
+            query_grpc_endpoint=env["JAEGER_QUERY_GRPC_ENDPOINT"],
         )
 
 

@@ -23,6 +23,7 @@ from evaluator_service.localstack.procs import OtelBinaries, free_endpoint
 from evaluator_service.localstack.runner import StackEnv, start_evaluator
 from evaluator_service.localstack.stack import JaegerInstance, start_collector
 
+from .jaeger_grpc import find_trace_ids
 from .traffic import SERVICE, Traffic, fetch_all
 
 FAILING = {
@@ -89,6 +90,12 @@ def test_failing_spans_and_scoring_errors_are_found_apart_in_jaeger(
     assert v2_trace_ids(jaeger.query_url, SCORING_ERRORS) == {errored}
     # Without the status, success=false also finds the span nobody could judge: why README adds it.
     assert v2_trace_ids(jaeger.query_url, {semconv.JUDGEVAL_EVAL_SUCCESS: "false"}) == {failing, errored}
+    # The API v3 over gRPC filters by attributes the same way.
+    now = datetime.now(UTC)
+    window = (now - timedelta(hours=1), now + timedelta(minutes=1))
+    grpc_endpoint = jaeger.query_grpc_endpoint
+    assert find_trace_ids(grpc_endpoint, SERVICE, FAILING, *window) == {failing}
+    assert find_trace_ids(grpc_endpoint, SERVICE, SCORING_ERRORS, *window) == {errored}
     # The v3 HTTP API finds the service's traces but ignores query.attributes (Jaeger v1.76's HTTP gateway
     # never reads it), as README says: when this fails, Jaeger filters there too and README can say so.
     assert v3_trace_ids(jaeger.query_url, FAILING) == {passing, failing, errored}
