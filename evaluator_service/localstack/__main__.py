@@ -95,8 +95,11 @@ def _run_full(
         binaries.otelcol, work_dir / "collector", evaluator_endpoint, jaeger.otlp_grpc_endpoint))
     print(f"==> Jaeger UI {jaeger.query_url}; collector OTLP/gRPC {collector.grpc_endpoint}", flush=True)
     env = StackEnv(work_dir, secrets.token_urlsafe(24), llm_env)
-    evaluator = stack.enter_context(start_evaluator(env, evaluator_endpoint, collector.grpc_endpoint))
-    print(f"==> evaluator {evaluator.endpoint} (OTLP, health, admin API)", flush=True)
+    # Its metrics take the collector's metrics pipeline to the Prometheus endpoint, as in a deployment.
+    evaluator = stack.enter_context(start_evaluator(
+        env, evaluator_endpoint, collector.grpc_endpoint, "--metrics-endpoint", collector.grpc_endpoint))
+    print(f"==> evaluator {evaluator.endpoint} (OTLP, health, admin API); "
+          f"metrics for Prometheus {collector.prometheus_url}", flush=True)
     upload_docs_scorer(env, evaluator.endpoint)
     runs = run_examples(env, collector.grpc_endpoint)
     return summary.from_jaeger(jaeger.query, jaeger.query_url, runs,
