@@ -41,6 +41,7 @@ from evaluator_service.intake import TraceIntakeServicer
 from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.queue import SpanQueue
 from evaluator_service.request_guard import MalformedRequestInterceptor
+from evaluator_service.score_metrics import ScoreMetricsObserver
 from evaluator_service.scoring.builtin.sources import BuiltinScorerSource, ConfiguredScorerSource
 from evaluator_service.scoring.contract import ScorerSource
 from evaluator_service.scoring.pause import PauseRegistry
@@ -141,6 +142,7 @@ class EvaluatorApp:
         dispatcher = self._dispatcher = ScoringDispatcher(
             store, runner, self.metrics, cfg.scoring.concurrency, forwarder.wake
         )
+        dispatcher.score_observers.append(ScoreMetricsObserver(self.metrics))
         dispatcher.score_observers.append(self.alerts.observe)
         await self.alerts.start(self._state, self.metrics)
         if cfg.behaviors.enabled:

@@ -408,7 +408,6 @@ class ScoringDispatcher:
     ) -> str:
         """Write the scores, the verdict, the behavior and the evaluator id onto ``span`` in one pass."""
         status = enrich_span(span, results, {**(behavior or {}), **self._evaluator_attribute()})
-        self._metrics.score_results(results)
         self._observe(span, results, resource)
         return status.value
 

@@ -48,6 +48,16 @@ JUDGEVAL_COLLECTOR_HEALTH_ENDPOINT: Final = "JUDGEVAL_COLLECTOR_HEALTH_ENDPOINT"
 JUDGEVAL_COLLECTOR_STORAGE_DIR: Final = "JUDGEVAL_COLLECTOR_STORAGE_DIR"
 """Directory of the collector's persistent sending queues."""
 
+JUDGEVAL_COLLECTOR_PROMETHEUS_ENDPOINT: Final = "JUDGEVAL_COLLECTOR_PROMETHEUS_ENDPOINT"
+"""``host:port`` where the collector serves metrics for Prometheus to scrape (default ``localhost:8889``)."""
+
+JUDGEVAL_METRICS_EXPORTERS: Final = "JUDGEVAL_METRICS_EXPORTERS"
+"""YAML list of the collector's metrics exporters: ``[prometheus]`` (default) or
+``[prometheus, prometheus_remote_write]`` to also push to :data:`JUDGEVAL_PROMETHEUS_REMOTE_WRITE_URL`."""
+
+JUDGEVAL_PROMETHEUS_REMOTE_WRITE_URL: Final = "JUDGEVAL_PROMETHEUS_REMOTE_WRITE_URL"
+"""Prometheus remote-write URL of the optional ``prometheus_remote_write`` exporter."""
+
 JUDGEVAL_EVALUATOR_ENDPOINT: Final = "JUDGEVAL_EVALUATOR_ENDPOINT"
 """``host:port`` of the one evaluator the collector routes tagged spans to."""
 

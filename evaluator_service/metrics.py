@@ -8,15 +8,14 @@ instrumentation suppressed), so nothing it does can be exported back into its ow
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from judgeval import semconv
+from opentelemetry.context import Context
 from opentelemetry.metrics import CallbackOptions, NoOpMeterProvider, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-
-from evaluator_service.scoring.contract import ScoreResult
 
 METER_NAME = "evaluator_service"
 
@@ -26,6 +25,7 @@ class EvaluatorMetrics:
 
     def __init__(self, provider: MeterProvider, *, recording: bool = True) -> None:
         self.provider = provider
+        self.recording = recording
         # Nothing reads a provider without readers: record into no-op instruments instead of paying the
         # SDK's per-measurement work (several microseconds per scored span) for nothing.
         meter = provider.get_meter(METER_NAME) if recording else NoOpMeterProvider().get_meter(METER_NAME)
@@ -47,12 +47,13 @@ class EvaluatorMetrics:
                                             "Tagged spans processed, by final eval status")
         self._errors = meter.create_counter(semconv.METRIC_SCORING_ERRORS, "{error}",
                                             "Scoring attempts that produced no score, by kind")
-        self._results = meter.create_counter(semconv.METRIC_SCORE_RESULTS, "{score}",
-                                             "Evaluation results per scorer, by result: pass, fail or error")
         self._latency = meter.create_histogram(semconv.METRIC_SCORING_DURATION, "s",
                                                "Time to score one request, retries included")
         self._scores = meter.create_histogram(semconv.METRIC_SCORE_VALUE, "1",
-                                              "Score values per scorer")
+                                              "Score values per scorer, service and agent")
+        self._outcomes = meter.create_counter(semconv.METRIC_SCORE_OUTCOMES, "{result}",
+                                              "Evaluation results per scorer, service, agent and outcome "
+                                              "(passed, failed, error)")
         self._alerts_fired = meter.create_counter(semconv.METRIC_ALERTS_FIRED, "{notification}",
                                                   "Alert firing notifications, by alert name")
         self._behaviors_assigned = meter.create_counter(semconv.METRIC_BEHAVIORS_ASSIGNED, "{span}",
@@ -107,16 +108,18 @@ class EvaluatorMetrics:
     def scoring_error(self, scorer: str, kind: str) -> None:
         self._errors.add(1, {"scorer": scorer, "kind": kind})
 
-    def scoring_finished(self, scorer: str, seconds: float, value: float | None) -> None:
-        self._latency.record(seconds, {"scorer": scorer})
-        if value is not None:
-            self._scores.record(value, {"scorer": scorer})
+    def scoring_finished(self, scorer: str, seconds: float) -> None:
+        self._latency.record(seconds, {semconv.SCORE_METRIC_LABEL_SCORER: scorer})
 
-    def score_results(self, results: Iterable[ScoreResult]) -> None:
-        """Count each result of a kept span as ``pass``, ``fail`` or ``error`` (an error is no fail)."""
-        for result in results:
-            kind = "error" if result.outcome is None else ("fail" if result.failed else "pass")
-            self._results.add(1, {"scorer": result.scorer_name, "result": kind})
+    def score_recorded(
+        self, labels: Mapping[str, str], outcome: semconv.ScoreOutcomeLabel, value: float | None,
+        context: Context | None = None,
+    ) -> None:
+        """One evaluation result of a span (see :mod:`evaluator_service.score_metrics`). ``context`` holds
+        the scored span's ids, so the SDK attaches them as an exemplar."""
+        if value is not None:
+            self._scores.record(value, labels, context=context)
+        self._outcomes.add(1, {**labels, semconv.SCORE_METRIC_LABEL_OUTCOME: outcome.value}, context=context)
 
     def alert_fired(self, alert: str) -> None:
         self._alerts_fired.add(1, {"alert": alert})

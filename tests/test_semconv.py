@@ -116,6 +116,13 @@ def test_metric_names_are_spelled_as_documented() -> None:
     assert semconv.METRIC_QUEUE_DEPTH == "judgeval.evaluator.queue.depth"
     assert semconv.METRIC_ALERTS_FIRED == "judgeval.alerts.fired"
     assert semconv.METRIC_BEHAVIORS_ASSIGNED == "judgeval.behaviors.assigned"
+    # What the shipped Prometheus rules (collector-config/prometheus/) query, once exported.
+    assert semconv.METRIC_SCORE_OUTCOMES == "judgeval.evaluator.score.outcomes"
+    assert semconv.METRIC_SCORE_VALUE == "judgeval.evaluator.score.value"
+    labels = [semconv.SCORE_METRIC_LABEL_SCORER, semconv.SCORE_METRIC_LABEL_SERVICE,
+              semconv.SCORE_METRIC_LABEL_AGENT, semconv.SCORE_METRIC_LABEL_OUTCOME]
+    assert labels == ["scorer", "service", "agent", "outcome"]
+    assert list(semconv.ScoreOutcomeLabel) == ["passed", "failed", "error"]
 
 
 def test_metric_names_are_unique_lowercase_and_in_the_one_namespace() -> None:
@@ -130,11 +137,11 @@ def test_the_evaluator_creates_exactly_the_metric_instruments_named_here() -> No
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
     from evaluator_service.metrics import EvaluatorMetrics
-    from evaluator_service.scoring.contract import ScoreResult
 
     reader = InMemoryMetricReader()
     metrics = EvaluatorMetrics(MeterProvider(metric_readers=[reader]))
     metrics.accepted(1)
+    metrics.not_selected(1)
     metrics.rejected(1, "full")
     metrics.forwarded(1)
     metrics.dropped(1, "refused")
@@ -142,8 +149,8 @@ def test_the_evaluator_creates_exactly_the_metric_instruments_named_here() -> No
     metrics.dead_lettered("decode", "marked_failed")
     metrics.not_selected(1)
     metrics.scoring_error("s", "timeout")
-    metrics.scoring_finished("s", 0.1, 1.0)
-    metrics.score_results([ScoreResult("s", 0.5, error_kind="timeout")])
+    metrics.scoring_finished("s", 0.1)
+    metrics.score_recorded({"scorer": "s"}, semconv.ScoreOutcomeLabel.PASSED, 1.0)
     metrics.alert_fired("a")
     metrics.behavior_assigned("b", "s", new=True)
     metrics.behavior_error("embedding")

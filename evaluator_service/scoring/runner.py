@@ -54,8 +54,8 @@ class ScorerPolicy:
     rate_limit: float | None = None
 
 
-InlineMeasurement = tuple[str, str | None, float, float | None]
-"""What one inline scoring call records: scorer name, error kind (``None``: scored), seconds, score value."""
+InlineMeasurement = tuple[str, str | None, float]
+"""What one inline scoring call records: scorer name, error kind (``None``: scored), seconds."""
 
 
 class JudgeCalls:
@@ -127,10 +127,10 @@ class ScorerRunner:
             outcome = await self._run_checked(request, span_fields, judge_calls or self.span_budget())
         except _Failed as failure:
             self._metrics.scoring_error(name, failure.kind)
-            self._metrics.scoring_finished(name, time.monotonic() - started, None)
+            self._metrics.scoring_finished(name, time.monotonic() - started)
             return ScoreResult(name, request.scorer.threshold, error_kind=failure.kind,
                                error_message=failure.message)
-        self._metrics.scoring_finished(name, time.monotonic() - started, outcome.value)
+        self._metrics.scoring_finished(name, time.monotonic() - started)
         return ScoreResult(name, request.scorer.threshold, outcome=outcome)
 
     def run_inline(
@@ -147,12 +147,12 @@ class ScorerRunner:
         try:
             outcome = self._inline_checked(request, span_fields)
         except _Failed as failure:
-            self._measure(measurements, (name, failure.kind, time.monotonic() - started, None))
+            self._measure(measurements, (name, failure.kind, time.monotonic() - started))
             return ScoreResult(name, request.scorer.threshold, error_kind=failure.kind,
                                error_message=failure.message)
         if outcome is None:
             return None
-        self._measure(measurements, (name, None, time.monotonic() - started, outcome.value))
+        self._measure(measurements, (name, None, time.monotonic() - started))
         return ScoreResult(name, request.scorer.threshold, outcome=outcome)
 
     def _measure(self, into: list[InlineMeasurement] | None, measurement: InlineMeasurement) -> None:
@@ -163,10 +163,10 @@ class ScorerRunner:
 
     def record(self, *measurements: InlineMeasurement) -> None:
         """Record the metrics :meth:`run_inline` deferred."""
-        for name, error_kind, seconds, value in measurements:
+        for name, error_kind, seconds in measurements:
             if error_kind is not None:
                 self._metrics.scoring_error(name, error_kind)
-            self._metrics.scoring_finished(name, seconds, value)
+            self._metrics.scoring_finished(name, seconds)
 
     def _inline_checked(
         self, request: EvaluationRequest, span_fields: Mapping[str, Any]

@@ -307,11 +307,13 @@ METRIC_SCORING_DURATION: Final = "judgeval.evaluator.scoring.duration"
 """Histogram of seconds to score one request (retries included), by ``scorer``."""
 
 METRIC_SCORE_VALUE: Final = "judgeval.evaluator.score.value"
-"""Histogram of score values, by ``scorer``."""
+"""Histogram of score values, by ``scorer``, ``service`` and ``agent``; exemplars carry the scored span's
+ids."""
 
-METRIC_SCORE_RESULTS: Final = "judgeval.evaluator.score.results"
-"""Counter of evaluation results per scorer, attribute ``result``: ``pass``, ``fail`` or ``error`` (a scoring
-error is counted apart from a failing score)."""
+METRIC_SCORE_OUTCOMES: Final = "judgeval.evaluator.score.outcomes"
+"""Counter of evaluation results by ``scorer``, ``service``, ``agent`` and ``outcome`` (a
+:class:`ScoreOutcomeLabel`): a scoring error is counted apart from a failing score. Exemplars carry the scored
+span's ids."""
 
 METRIC_QUEUE_DEPTH: Final = "judgeval.evaluator.queue.depth"
 """Gauge of spans in the durable queue."""
@@ -330,6 +332,29 @@ METRIC_BEHAVIORS_DISCOVERED: Final = "judgeval.behaviors.discovered"
 
 METRIC_BEHAVIORS_ERRORS: Final = "judgeval.behaviors.errors"
 """Counter of failing spans exported without a behavior, by ``kind``."""
+
+# Metric attribute keys (Prometheus labels once exported; short, as the collector's Prometheus exporter
+# keeps them verbatim). The scored span's service and agent are data-point attributes, not the resource:
+# the evaluator's own resource names the evaluator.
+SCORE_METRIC_LABEL_SCORER: Final = "scorer"
+"""Metric attribute: the scorer's name."""
+
+SCORE_METRIC_LABEL_SERVICE: Final = "service"
+"""Metric attribute: ``service.name`` of the scored span's resource (empty when it has none)."""
+
+SCORE_METRIC_LABEL_AGENT: Final = "agent"
+"""Metric attribute: ``gen_ai.agent.name`` of the scored span (empty when it has none)."""
+
+SCORE_METRIC_LABEL_OUTCOME: Final = "outcome"
+"""Metric attribute of :data:`METRIC_SCORE_OUTCOMES`: a :class:`ScoreOutcomeLabel` value."""
+
+
+class ScoreOutcomeLabel(StrEnum):
+    """Values of :data:`SCORE_METRIC_LABEL_OUTCOME`: the scorer passed, failed, or could not judge (error)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
 
 
 class ScoreField(StrEnum):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from evaluator_service import environment_variables
 from tools.localstack.binaries import OtelBinaries
 from tools.localstack.procs import COLLECTOR_CONFIG_DIR, JAEGER_LOCAL_CONFIG, validate_config
 from tools.localstack.stack import collector_env, jaeger_env
@@ -50,3 +51,21 @@ def test_validation_rejects_an_unknown_component(otel_binaries: OtelBinaries, tm
 def test_jaeger_local_config_validates(otel_binaries: OtelBinaries) -> None:
     result = validate_config(otel_binaries.jaeger, JAEGER_LOCAL_CONFIG, jaeger_env())
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("path", COLLECTOR_CONFIGS, ids=lambda p: p.name)
+def test_remote_write_is_switched_on_by_environment(
+    otel_binaries: OtelBinaries, tmp_path: Path, path: Path
+) -> None:
+    env = collector_env(
+        tmp_path, evaluator_endpoint="127.0.0.1:4319", backend_endpoint="127.0.0.1:4317",
+        JUDGEVAL_EVALUATOR_ENDPOINTS="[127.0.0.1:4319]",
+        **{environment_variables.JUDGEVAL_METRICS_EXPORTERS: "[prometheus, prometheus_remote_write]",
+           environment_variables.JUDGEVAL_PROMETHEUS_REMOTE_WRITE_URL: "http://127.0.0.1:9/api/v1/write"},
+    )
+    assert validate_config(otel_binaries.otelcol, path, env).returncode == 0
+    # The variable really selects the exporters: a name no exporter has is refused.
+    env[environment_variables.JUDGEVAL_METRICS_EXPORTERS] = "[prometheus, prometheus_remote]"
+    refused = validate_config(otel_binaries.otelcol, path, env)
+    assert refused.returncode != 0
+    assert 'references exporter "prometheus_remote" which is not configured' in refused.stderr

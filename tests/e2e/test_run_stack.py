@@ -62,6 +62,7 @@ def test_full_stack_prints_the_score_and_the_jaeger_url(
     result = run_stack("--ports", "random", "--work-dir", str(tmp_path / "work"), env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
+    assert "metrics for Prometheus http://" in out
     assert "Uploaded scorer 'Package Inquiry Scorer' version 1" in out
     assert f"{semconv.JUDGEVAL_EVAL_STATUS}=scored" in out
     assert "Package Inquiry Scorer: 1 (pass) - LLM evaluation: Response appropriately addresses" in out

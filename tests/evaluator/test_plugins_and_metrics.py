@@ -88,11 +88,11 @@ async def test_metrics_describe_the_work_on_a_private_provider(make_config, rece
     assert sum(p.value for p in points[semconv.METRIC_SPANS_EXPORTED]) == 4
     statuses = {p.attributes["status"]: p.value for p in points[semconv.METRIC_SPANS_SCORED]}
     assert statuses == {"scored": 2, "failed": 1}
-    results = {
-        (p.attributes["scorer"], p.attributes["result"]): p.value
-        for p in points[semconv.METRIC_SCORE_RESULTS]
+    scorer, outcome = semconv.SCORE_METRIC_LABEL_SCORER, semconv.SCORE_METRIC_LABEL_OUTCOME
+    outcomes = {
+        (p.attributes[scorer], p.attributes[outcome]): p.value for p in points[semconv.METRIC_SCORE_OUTCOMES]
     }
-    assert results == {("pii", "pass"): 1, ("pii", "fail"): 1, ("nope", "error"): 1}  # errors apart
+    assert outcomes == {("pii", "passed"): 1, ("pii", "failed"): 1, ("nope", "error"): 1}  # errors apart
     errors = {
         (p.attributes["scorer"], p.attributes["kind"]) for p in points[semconv.METRIC_SCORING_ERRORS]
     }

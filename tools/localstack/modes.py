@@ -38,9 +38,12 @@ def run_full(
     print(jaeger_ui_line(jaeger.query_url, ports.jaeger_ui), flush=True)
     print(otlp_grpc_line("the collector", collector.grpc_endpoint, ports.otlp_grpc), flush=True)
     print(otlp_http_line("the collector", collector.http_endpoint, ports.otlp_http), flush=True)
-    evaluator = stack.enter_context(
-        start_evaluator(env, evaluator_endpoint, collector.grpc_endpoint, *evaluator_args))
-    print(f"==> evaluator on {evaluator.endpoint} (OTLP, health, admin API)", flush=True)
+    # Its metrics take the collector's metrics pipeline to the Prometheus endpoint, as in a deployment.
+    evaluator = stack.enter_context(start_evaluator(
+        env, evaluator_endpoint, collector.grpc_endpoint, "--metrics-endpoint", collector.grpc_endpoint,
+        *evaluator_args))
+    print(f"==> evaluator on {evaluator.endpoint} (OTLP, health, admin API); "
+          f"metrics for Prometheus {collector.prometheus_url}", flush=True)
     upload_docs_scorer(env, evaluator.endpoint)
     runs = run_examples(env, collector.grpc_endpoint)
     return summary.from_jaeger(jaeger.query, jaeger.query_url, runs,

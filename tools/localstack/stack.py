@@ -33,6 +33,8 @@ class JaegerInstance:
     otlp_http_endpoint: str
     query_url: str
     process: RunningProcess
+    query_grpc_endpoint: str = ""
+    """``host:port`` of the query gRPC API (``jaeger.api_v3.QueryService``)."""
 
     @property
     def query(self) -> JaegerQuery:
@@ -48,6 +50,11 @@ class CollectorInstance:
     http_endpoint: str
     env: Mapping[str, str]
     process: RunningProcess
+
+    @property
+    def prometheus_url(self) -> str:
+        """Where the collector's Prometheus exporter serves the metrics it received."""
+        return f"http://{self.env[environment_variables.JUDGEVAL_COLLECTOR_PROMETHEUS_ENDPOINT]}/metrics"
 
 
 def jaeger_env(ui_port: int | None = None) -> dict[str, str]:
@@ -80,6 +87,7 @@ def start_jaeger(
             otlp_http_endpoint=env["JAEGER_OTLP_HTTP_ENDPOINT"],
             query_url=f"http://{env['JAEGER_QUERY_HTTP_ENDPOINT']}",
             process=process,
+            query_grpc_endpoint=env["JAEGER_QUERY_GRPC_ENDPOINT"],
         )
 
 
@@ -99,6 +107,7 @@ def collector_env(
         environment_variables.JUDGEVAL_COLLECTOR_GRPC_ENDPOINT: endpoint_preferring(grpc_port),
         environment_variables.JUDGEVAL_COLLECTOR_HTTP_ENDPOINT: endpoint_preferring(http_port),
         environment_variables.JUDGEVAL_COLLECTOR_HEALTH_ENDPOINT: free_endpoint(),
+        environment_variables.JUDGEVAL_COLLECTOR_PROMETHEUS_ENDPOINT: free_endpoint(),
         environment_variables.JUDGEVAL_COLLECTOR_STORAGE_DIR: str(storage_dir),
         environment_variables.JUDGEVAL_EVALUATOR_ENDPOINT: evaluator_endpoint,
         environment_variables.JUDGEVAL_BACKEND_ENDPOINT: backend_endpoint,
