@@ -1,7 +1,7 @@
 """Structured outputs through ``wrap(OpenAI())``: ``chat.completions.parse`` (also reached as
-``beta.chat.completions``) and ``responses.parse``, plain and ``with_raw_response``, sync and async, make one
-LLM span with the answer, like ``create``. ``parse`` posts its request itself, so it is traced on its own,
-never through ``create``."""
+``beta.chat.completions``) and ``responses.parse``, plain, ``with_raw_response`` and (chat)
+``with_streaming_response``, sync and async, make one LLM span with the answer, like ``create``. ``parse``
+posts its request itself, so it is traced on its own, never through ``create``."""
 
 from __future__ import annotations
 
@@ -135,3 +135,16 @@ def test_a_parse_the_user_gets_an_error_from_is_recorded_and_raised(
         _resource(client, path).parse(**kwargs)
     (span,) = exporter.get_finished_spans()
     assert span.status.status_code.name == "ERROR"
+
+
+# openai has no responses.with_streaming_response.parse
+@pytest.mark.parametrize("call", ["chat", "beta chat"])
+def test_streaming_response_parse_records_on_parse_and_ends_with_the_block(
+    client: openai.OpenAI, exporter: InMemorySpanExporter, call: str
+):
+    path, kwargs, name = CALLS[call]
+    with _resource(client, path).with_streaming_response.parse(**kwargs) as response:
+        answer = response.parse()
+        assert exporter.get_finished_spans() == ()  # the body is the user's to read first
+    assert _parsed(answer) == ANSWER
+    _assert_one_complete_span(exporter, answer, name)
