@@ -8,6 +8,7 @@ real collector (``otelcol-jaeger.yaml``) to a real evaluator with one YAML rule,
 | openinference | ``openinference-instrumentation-openai`` (own venv) | OpenInference |
 | openllmetry | ``opentelemetry-instrumentation-openai`` (own venv) | OpenLLMetry |
 | langchain | ``langchain-openai`` (own venv) | judgeval's instrumentor |
+| langchain-official | ``langchain-openai`` + the official one (dev venv) | the official instrumentation |
 
 Their ``openai`` entry points clash, so each third-party one gets a venv of its own holding only judgeval
 and it (:func:`tests.support.venvs.isolated_venv`). The rule names no attribute of any vocabulary (it selects
@@ -77,6 +78,7 @@ CASES = {
     "openllmetry": Case((OPENLLMETRY_OPENAI, "openai"), "zero_code_app.py",
                         "opentelemetry.instrumentation.openai.v1"),
     "langchain": Case((LANGCHAIN_OPENAI,), "langchain_app.py", "judgeval.instrumentation"),
+    "langchain-official": Case(None, "langchain_app.py", "opentelemetry.instrumentation.genai.openai"),
 }
 
 
