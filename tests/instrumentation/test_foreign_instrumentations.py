@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
 from judgeval import environment_variables, semconv
 from judgeval.testing import RecordedOpenAIServer
+
+from tests.support.venvs import overlay_venv
 
 from .zero_code import APPS
 
@@ -74,27 +74,7 @@ INSTRUMENTATIONS = [
 @pytest.fixture(scope="module")
 def interop_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A venv with the third-party instrumentations, seeing the dev venv (judgeval included) beneath them."""
-    venv = tmp_path_factory.mktemp("interop-venv")
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
-    python = venv / "bin" / "python"
-    venv_site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    # addsitedir (not a bare path) so the dev venv's own .pth files, judgeval's editable install among
-    # them, are read too; the venv's own site-packages stays first on sys.path.
-    dev_site = sysconfig.get_paths()["purelib"]
-    (Path(venv_site) / "_judgeval_dev_venv.pth").write_text(f"import site; site.addsitedir({dev_site!r})\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", *INTEROP_PACKAGES],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, f"installing {INTEROP_PACKAGES} failed:\n{done.stderr}"
-    return python
+    return overlay_venv(tmp_path_factory.mktemp("interop-venv"), INTEROP_PACKAGES)
 
 
 def _run_app(python: Path, instrumentor: str, vendor: str, llm: RecordedOpenAIServer) -> list[dict]:

@@ -1,5 +1,6 @@
-"""LangChain's ``ChatOpenAI`` (which calls ``with_raw_response`` for every request) under the instrumentor:
-one complete LLM span per call, with the answer, ids, usage and finish reasons."""
+"""LangChain's ``ChatOpenAI`` (which calls ``with_raw_response`` for every request, ``parse`` for structured
+output) under the instrumentor: one complete LLM span per call, with the answer, ids, usage and finish
+reasons."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import json
 from typing import Any
 
 import langchain_openai
+import pydantic
+import pytest
 from judgeval import semconv
 from judgeval.instrumentation import JudgevalInstrumentor
-from judgeval.testing import RecordedOpenAIServer
+from judgeval.testing import RecordedOpenAIServer, Recording
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -83,3 +86,29 @@ def test_responses_api_invoke_makes_one_complete_llm_span(
     assert attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] > 0
     output = json.loads(attrs[semconv.GEN_AI_OUTPUT_MESSAGES])
     assert output[0]["parts"] == [{"type": "text", "content": "It ships tomorrow"}]
+
+
+class Shipping(pydantic.BaseModel):
+    eta: str
+
+
+@pytest.mark.parametrize("use_responses_api", [False, True], ids=["chat", "responses"])
+def test_structured_output_makes_one_complete_llm_span(
+    instrumented: JudgevalInstrumentor,
+    exporter: InMemorySpanExporter,
+    llm: RecordedOpenAIServer,
+    use_responses_api: bool,
+):
+    # ``with_structured_output`` reaches ``chat.completions.with_raw_response.parse`` (or the Responses
+    # API's ``parse``), which post their request without calling ``create``.
+    llm.recordings.insert(0, Recording(match=["when"], answer=Shipping(eta="tomorrow").model_dump_json()))
+    model = _chat_model(llm, use_responses_api=use_responses_api).with_structured_output(
+        Shipping, method="json_schema"
+    )
+    assert model.invoke("When does my package ship?") == Shipping(eta="tomorrow")
+    (span,) = exporter.get_finished_spans()
+    attrs = span.attributes
+    assert span.name == "chat gpt-replay"
+    assert attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] > 0
+    (message,) = json.loads(attrs[semconv.GEN_AI_OUTPUT_MESSAGES])
+    assert Shipping.model_validate_json(message["parts"][0]["content"]) == Shipping(eta="tomorrow")

@@ -1,6 +1,7 @@
 """``JudgevalInstrumentor``: LLM spans and agent attribution for every OpenAI/Anthropic client in the process.
 
-It patches the client classes (``Completions.create``, ``Responses.create``, ``Embeddings.create`` and
+It patches the client classes (``Completions.create``/``parse``, ``Responses.create``/``parse``,
+``Embeddings.create`` and
 their ``Async`` twins; Anthropic's ``Messages.create`` and ``Messages.stream`` when ``anthropic`` is
 installed) with the same
 wrappers ``wrap()`` uses, and adds :class:`~judgeval.tracer._agent.AgentAttributionSpanProcessor` to the
@@ -53,16 +54,22 @@ class PatchTarget:
     wrapper_factory: Callable[[LlmOperation, trace.Tracer, TracerConfig], Wrapper]
 
 
-def _targets(module: str, sync_owner: str, operation: LlmOperation) -> tuple[PatchTarget, PatchTarget]:
+def _targets(
+    module: str, sync_owner: str, operation: LlmOperation, method: str = "create"
+) -> tuple[PatchTarget, PatchTarget]:
     return (
-        PatchTarget(module, sync_owner, "create", operation, llm_wrapper),
-        PatchTarget(module, f"Async{sync_owner}", "create", operation, async_llm_wrapper),
+        PatchTarget(module, sync_owner, method, operation, llm_wrapper),
+        PatchTarget(module, f"Async{sync_owner}", method, operation, async_llm_wrapper),
     )
 
 
 PATCH_TARGETS: tuple[PatchTarget, ...] = (
     *_targets("openai.resources.chat.completions", "Completions", CHAT_COMPLETIONS),
+    # Structured outputs (``client.chat.completions.parse``, also reached as ``client.beta.chat...``, and
+    # ``client.responses.parse``) post their request without calling ``create``.
+    *_targets("openai.resources.chat.completions", "Completions", CHAT_COMPLETIONS, "parse"),
     *_targets("openai.resources.responses", "Responses", RESPONSES),
+    *_targets("openai.resources.responses", "Responses", RESPONSES, "parse"),
     *_targets("openai.resources.embeddings", "Embeddings", EMBEDDINGS),
     *_targets("anthropic.resources.messages", "Messages", MESSAGES),
     # ``AsyncMessages.stream`` is a plain method returning an async context manager, like the sync one.

@@ -1,6 +1,7 @@
 """``wrap(client)``: trace one OpenAI/Anthropic client instance's LLM calls, idempotently and reversibly.
 
-The instance's resource methods (``chat.completions.create``, ``responses.create``, ``embeddings.create``;
+The instance's resource methods (``chat.completions.create``/``parse`` (also under ``beta``),
+``responses.create``/``parse``, ``embeddings.create``;
 Anthropic's ``messages.create`` and ``messages.stream``) are replaced by instance attributes that run the
 shared wrappers of ``_llm_span``; the class, and other clients, are untouched. ``with_raw_response`` and
 ``with_streaming_response`` call the patched method, so they are traced too (see ``_llm_raw_response``).
@@ -42,7 +43,13 @@ def _openai_methods() -> TracedMethods:
 
     return {
         ("chat", "completions", "create"): CHAT_COMPLETIONS,
+        # Structured outputs: ``parse`` posts the request itself (it never calls ``create``) and returns a
+        # ``ParsedChatCompletion`` / ``ParsedResponse``, subclasses of what ``create`` returns.
+        ("chat", "completions", "parse"): CHAT_COMPLETIONS,
+        ("beta", "chat", "completions", "create"): CHAT_COMPLETIONS,
+        ("beta", "chat", "completions", "parse"): CHAT_COMPLETIONS,
         ("responses", "create"): RESPONSES,
+        ("responses", "parse"): RESPONSES,
         ("embeddings", "create"): EMBEDDINGS,
     }
 
