@@ -20,7 +20,6 @@ speaks. Asserted in Jaeger, per call: exactly one LLM span (from the expected in
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -28,18 +27,18 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from judgeval import semconv
 
-from evaluator_service.localstack.jaeger_query import JaegerQuery, JaegerSpan
-from evaluator_service.localstack.procs import OtelBinaries, free_endpoint
-from evaluator_service.localstack.runner import StackEnv, start_evaluator
-from evaluator_service.localstack.stack import JaegerInstance, start_collector
 from tests.support.polling import eventually
 from tests.support.venvs import isolated_venv
+from tools.localstack.binaries import OtelBinaries
+from tools.localstack.jaeger_query import JaegerQuery, JaegerSpan
+from tools.localstack.procs import free_endpoint
+from tools.localstack.runner import StackEnv, start_evaluator
+from tools.localstack.stack import JaegerInstance, start_collector
 
 APPS = Path(__file__).parent / "apps"
 SERVICE = "interop-shop"
@@ -63,18 +62,12 @@ class Case:
     app: str
     scope: str
     """The instrumentation scope of the LLM span."""
-    needs_vocabularies: bool = False
-    """Its spans keep the answer only in a foreign vocabulary (OpenInference's ``llm.output_messages``),
-    which rules read through ``evaluator_service.span_vocabularies``."""
-
-
-VOCABULARIES_PRESENT = importlib.util.find_spec("evaluator_service.span_vocabularies") is not None
 
 
 CASES = {
     "official": Case(None, "zero_code_app.py", "opentelemetry.instrumentation.genai.openai"),
     "openinference": Case((OPENINFERENCE_OPENAI, "openai"), "zero_code_app.py",
-                          "openinference.instrumentation.openai", needs_vocabularies=True),
+                          "openinference.instrumentation.openai"),
     "openllmetry": Case((OPENLLMETRY_OPENAI, "openai"), "zero_code_app.py",
                         "opentelemetry.instrumentation.openai.v1"),
     "langchain": Case((LANGCHAIN_OPENAI,), "langchain_app.py", "judgeval.instrumentation"),
@@ -159,20 +152,8 @@ def check_trace(query: JaegerQuery, trace: list[JaegerSpan], case: Case) -> None
     assert semconv.GEN_AI_AGENT_NAME not in attrs  # no framework here names an agent; none is invented
 
 
-def _case_params() -> list[Any]:
-    """Each case; one whose vocabulary rules cannot read yet is expected to fail (strictly: once they
-    can, the mark must go)."""
-    missing = pytest.mark.xfail(
-        reason="rules do not read this vocabulary yet (evaluator_service.span_vocabularies)", strict=True
-    )
-    return [
-        pytest.param(name, marks=[missing] if case.needs_vocabularies and not VOCABULARIES_PRESENT else [])
-        for name, case in CASES.items()
-    ]
-
-
 @pytest.mark.timeout(900)
-@pytest.mark.parametrize("name", _case_params())
+@pytest.mark.parametrize("name", list(CASES))
 def test_one_llm_span_per_call_scored_once_in_jaeger(
     name: str,
     bin_dir_of: Callable[[str], Path],

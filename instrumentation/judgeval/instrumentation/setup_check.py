@@ -23,6 +23,7 @@ from opentelemetry.environment_variables import OTEL_TRACES_EXPORTER
 from opentelemetry.instrumentation.environment_variables import OTEL_PYTHON_CONFIGURATOR, OTEL_PYTHON_DISTRO
 from opentelemetry.sdk.trace import TracerProvider
 
+from judgeval._internal_errors import log_internal_error
 from judgeval.instrumentation.distro import CONTENT_DEFAULTS, JudgevalDistro
 
 logger = logging.getLogger("judgeval")
@@ -37,8 +38,8 @@ def check_setup() -> None:
         for name, value in CONTENT_DEFAULTS.items():
             os.environ.setdefault(name, value)
         problem = setup_problem()
-    except Exception:  # a check must never stop the app from starting
-        logger.exception("judgeval: checking the opentelemetry-instrument setup failed")
+    except Exception:  # a check must never stop the app from starting (but fails a test)
+        log_internal_error("judgeval: checking the opentelemetry-instrument setup failed")
         return
     if problem:
         logger.warning("judgeval: %s", problem)
