@@ -97,7 +97,7 @@ def test_failing_spans_and_scoring_errors_are_found_apart_in_jaeger(
     grpc_endpoint = jaeger.query_grpc_endpoint
     assert find_trace_ids(grpc_endpoint, SERVICE, FAILING, *window) == {failing}
     assert find_trace_ids(grpc_endpoint, SERVICE, SCORING_ERRORS, *window) == {errored}
-    # The v3 HTTP API finds the service's traces but ignores query.attributes (Jaeger v1.76's HTTP gateway
+    # The v3 HTTP API finds the service's traces but ignores query.attributes (Jaeger v1.75's HTTP gateway
     # never reads it), as README says: when this fails, Jaeger filters there too and README can say so.
     assert v3_trace_ids(jaeger.query_url, FAILING) == {passing, failing, errored}
     assert v3_trace_ids(jaeger.query_url, {}) == {passing, failing, errored}
