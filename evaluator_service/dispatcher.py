@@ -42,6 +42,13 @@ from judgeval.protocol.otlp_values import attributes_dict, find_attribute
 from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span
 
 from evaluator_service.behaviors.grouper import BehaviorGrouper
+from evaluator_service.dead_letters import (
+    STAGE_VERBS,
+    PackedOriginals,
+    StageFailed,
+    dead_letter_reason,
+    stage,
+)
 from evaluator_service.enrichment import enrich_span, mark_failed
 from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.queue import QueuedSpan, ScoredRow, SpanQueue, pack_spans
@@ -195,15 +202,15 @@ class ScoringDispatcher:
                 ready.append(self._score_packed(row, statuses))
                 continue
             try:
-                with _stage("decode"):
+                with stage("decode"):
                     span = Span.FromString(row.span)
                 job = self._begin(span, row.resource)
                 waiting = self._needs_waiting(job)
                 if not waiting:
                     status = self._finish(span, job, row.resource)
-                    with _stage("encode"):
+                    with stage("encode"):
                         data = span.SerializeToString()
-            except _StageFailed as failed:
+            except StageFailed as failed:
                 status, data = self._dead_letter(row.span, failed)
             else:
                 if waiting:
@@ -230,7 +237,7 @@ class ScoringDispatcher:
             logger.exception("queued row %d cannot be read; dropping its %d spans", row.id, row.count)
             self._metrics.dead_lettered("decode", "dropped", row.count)
             return ScoredRow(row, b"", 0)
-        originals = _Originals(row.span)
+        originals = PackedOriginals(row.span)
         removed: list[int] = []
         requeue: list[bytes] = []
         for index, span in enumerate(group.spans):
@@ -243,7 +250,7 @@ class ScoringDispatcher:
                     continue
                 self._runner.record(*measurements)
                 statuses[self._finish(span, job, row.resource)] += 1
-            except _StageFailed as failed:
+            except StageFailed as failed:
                 status, data = self._dead_letter(originals[index], failed)
                 statuses[status] += 1
                 span.Clear()
@@ -260,7 +267,7 @@ class ScoringDispatcher:
             return self._encode_one_by_one(row, group, originals, removed, requeue)
 
     def _encode_one_by_one(
-        self, row: QueuedSpan, group: ScopeSpans, originals: _Originals, removed: list[int],
+        self, row: QueuedSpan, group: ScopeSpans, originals: PackedOriginals, removed: list[int],
         requeue: list[bytes],
     ) -> ScoredRow:
         """A packed row whose enriched spans do not serialize together: each span that does not serialize
@@ -270,9 +277,9 @@ class ScoringDispatcher:
         spans: list[bytes] = []
         for span, index in zip(group.spans, kept, strict=True):
             try:
-                with _stage("encode"):
+                with stage("encode"):
                     spans.append(span.SerializeToString())
-            except _StageFailed as failed:
+            except StageFailed as failed:
                 _, data = self._dead_letter(originals[index], failed)
                 if data:
                     spans.append(data)
@@ -306,20 +313,18 @@ class ScoringDispatcher:
     async def _process(self, row: QueuedSpan, span: Span, job: _Job) -> None:
         try:
             status = await self._complete(span, job, row.resource)
-            with _stage("encode"):
+            with stage("encode"):
                 data = span.SerializeToString()
-        except _StageFailed as failed:
+        except StageFailed as failed:
             status, data = self._dead_letter(row.span, failed)
         await self._commit.write([ScoredRow(row, data, 1 if data else 0)])
         self._metrics.span_scored(status)
         self._on_scored()
 
-    def _dead_letter(self, original: bytes, failed: _StageFailed) -> tuple[str, bytes]:
+    def _dead_letter(self, original: bytes, failed: StageFailed) -> tuple[str, bytes]:
         """The span as it arrived (``original``), marked failed with the reason; ``b""`` when even that
         fails (the span is dropped). Logged and counted either way."""
-        error = failed.error
-        reason = f"span could not be {_STAGE_VERBS[failed.stage]}: {type(error).__name__}: {error}"
-        reason = reason if len(reason) <= MAX_REASON_CHARS else f"{reason[:MAX_REASON_CHARS]}..."
+        reason = dead_letter_reason(failed)
         logger.error("%s; exported marked %s", reason, semconv.EvalStatus.FAILED.value)
         try:
             span = Span.FromString(original)
@@ -327,7 +332,7 @@ class ScoringDispatcher:
             data = span.SerializeToString()
         except Exception:
             logger.exception("a span that could not be %s cannot be marked either; dropping it",
-                             _STAGE_VERBS[failed.stage])
+                             STAGE_VERBS[failed.stage])
             self._metrics.dead_lettered(failed.stage, "dropped")
             return semconv.EvalStatus.FAILED.value, b""
         self._metrics.dead_lettered(failed.stage, "marked_failed")
@@ -338,9 +343,9 @@ class ScoringDispatcher:
     ) -> _Job:
         """Decode the span's requests, read the examples that rules left on the span, and score the inline
         ones (their metrics go to ``measurements`` if given, see :meth:`ScorerRunner.run_inline`); an
-        unreadable span is marked failed (its one write). Raises :class:`_StageFailed` for anything else
+        unreadable span is marked failed (its one write). Raises :class:`StageFailed` for anything else
         that goes wrong."""
-        with _stage("decode"):
+        with stage("decode"):
             raw = find_attribute(span.attributes, semconv.JUDGEVAL_EVAL_REQUESTS)
             if raw is None:
                 return self._unreadable(span, f"span is tagged {semconv.EvalStatus.PENDING.value} but has no "
@@ -351,9 +356,9 @@ class ScoringDispatcher:
                 return self._unreadable(span, f"invalid {semconv.JUDGEVAL_EVAL_REQUESTS}: {exc}")
         fields = _SpanFields(span)
         if any(r.example_from for r in requests):
-            with _stage("decode"):
+            with stage("decode"):
                 requests = with_span_examples(requests, span, fields, resource)
-        with _stage("score"):
+        with stage("score"):
             results = [self._runner.run_inline(r, fields, measurements) for r in requests]
         return _Job(requests, fields, results)
 
@@ -378,7 +383,7 @@ class ScoringDispatcher:
             return job.failed_status
         missing = [i for i, result in enumerate(job.results) if result is None]
         judge_calls = self._runner.span_budget()  # one budget for all of this span's requests
-        with _stage("score"):
+        with stage("score"):
             if len(missing) == 1:  # the usual case: no gather, no extra task
                 only = missing[0]
                 job.results[only] = await self._runner.run(job.requests[only], job.fields, judge_calls)
@@ -390,16 +395,16 @@ class ScoringDispatcher:
         results = job.completed()
         behavior = None
         if self.behaviors is not None:
-            with _stage("behavior"):
+            with stage("behavior"):
                 behavior = await self.behaviors.assign(span, job.requests, results)
-        with _stage("enrich"):
+        with stage("enrich"):
             return self._enrich(span, results, resource, behavior)
 
     def _finish(self, span: Span, job: _Job, resource: bytes) -> str:
         """:meth:`_complete` for a span with nothing to wait for."""
         if job.failed_status is not None:
             return job.failed_status
-        with _stage("enrich"):
+        with stage("enrich"):
             return self._enrich(span, job.completed(), resource)
 
     def _enrich(
@@ -420,46 +425,6 @@ class ScoringDispatcher:
                 observe(span, results, resource)
             except Exception:  # an observer's bug must not keep the span from being exported
                 logger.exception("score observer failed")
-
-
-MAX_REASON_CHARS = 1000
-"""A dead letter's reason is cut to this length: an exception's message may quote the whole payload."""
-
-_STAGE_VERBS = {"decode": "decoded", "score": "scored", "behavior": "assigned a behavior",
-                "enrich": "enriched", "encode": "encoded"}
-
-
-class _StageFailed(Exception):
-    """Something went wrong with one span in ``stage`` (a key of :data:`_STAGE_VERBS`)."""
-
-    def __init__(self, stage: str, error: BaseException) -> None:
-        super().__init__(stage, error)
-        self.stage = stage
-        self.error = error
-
-
-@contextlib.contextmanager
-def _stage(name: str) -> Iterator[None]:
-    """Turn any error of one span's ``name`` stage into :class:`_StageFailed` (cancellation passes)."""
-    try:
-        yield
-    except _StageFailed:
-        raise
-    except Exception as exc:
-        raise _StageFailed(name, exc) from exc
-
-
-class _Originals:
-    """The spans of a packed row as they arrived, parsed only if one of them is needed."""
-
-    def __init__(self, packed: bytes) -> None:
-        self._packed = packed
-        self._spans: list[bytes] | None = None
-
-    def __getitem__(self, index: int) -> bytes:
-        if self._spans is None:
-            self._spans = [span.SerializeToString() for span in ScopeSpans.FromString(self._packed).spans]
-        return self._spans[index]
 
 
 @dataclass(slots=True)
