@@ -19,7 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from judgeval.data.trace import Trace
 from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef
+from judgeval.protocol.trajectory_request import TrajectoryRequest
 
 from evaluator_service.errors import EvaluatorError
 
@@ -123,3 +125,19 @@ class ScorerSource(Protocol):
     """Resolves a request's scorer reference; returns ``None`` when the name is not this source's."""
 
     def resolve(self, ref: ScorerRef) -> Scorer | None: ...
+
+
+class TrajectoryScorer(Protocol):
+    """What the trajectory scorer runner runs: a scorer of a whole trace or session (built-in, LLM agent
+    judge, or an uploaded ``TraceScorer`` in the sandbox). The same rules as :class:`Scorer`: return a
+    :class:`ScoreOutcome` or raise a :class:`ScoringError`, and never block the event loop."""
+
+    name: str
+
+    async def score_trajectory(self, trajectory: Trace, request: TrajectoryRequest) -> ScoreOutcome: ...
+
+
+class TrajectoryScorerSource(Protocol):
+    """Resolves a trajectory request's scorer reference; ``None`` when the name is not this source's."""
+
+    def resolve(self, ref: ScorerRef) -> TrajectoryScorer | None: ...

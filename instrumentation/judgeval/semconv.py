@@ -112,6 +112,8 @@ class GenAiProviderName(StrEnum):
 # Spans of third-party instrumentations carry these; agent attribution and the evaluator's example
 # resolver read them so that rules need no per-rule mapping.
 
+OPENINFERENCE_TOOL_NAME: Final = "tool.name"
+"""OpenInference: the name of the tool a ``TOOL`` span ran."""
 GEN_AI_PROMPT_PREFIX: Final = "gen_ai.prompt."
 """Older GenAI semconv and OpenLLMetry (traceloop): ``gen_ai.prompt.<i>.role`` / ``.content``."""
 GEN_AI_COMPLETION_PREFIX: Final = "gen_ai.completion."
@@ -159,6 +161,11 @@ JUDGMENT_SPAN_KIND: Final = "judgment.span_kind"
 """Judgment's hosted SDK: ``llm``, ``tool``, ``span``, ..."""
 
 
+JUDGMENT_SESSION_ID: Final = "judgment.session_id"
+"""The Judgment platform SDK's session id attribute; one of :data:`SESSION_ID_KEYS`."""
+SESSION_ID: Final = "session.id"
+"""OpenTelemetry's general session id attribute (also OpenInference's and OpenLLMetry's)."""
+
 FOREIGN_KEYS: Final = frozenset({
     GEN_AI_SYSTEM, LLM_REQUEST_TYPE,
     GEN_AI_PROMPT_PREFIX, GEN_AI_COMPLETION_PREFIX, GEN_AI_PROMPT, GEN_AI_COMPLETION,
@@ -169,7 +176,8 @@ FOREIGN_KEYS: Final = frozenset({
     OPENINFERENCE_SPAN_KIND, OPENINFERENCE_AGENT_NAME,
     OPENINFERENCE_INPUT_VALUE, OPENINFERENCE_OUTPUT_VALUE,
     OPENINFERENCE_INPUT_MESSAGES_PREFIX, OPENINFERENCE_OUTPUT_MESSAGES_PREFIX,
-    JUDGMENT_INPUT, JUDGMENT_OUTPUT, JUDGMENT_SPAN_KIND,
+    JUDGMENT_INPUT, JUDGMENT_OUTPUT, JUDGMENT_SPAN_KIND, JUDGMENT_SESSION_ID,
+    SESSION_ID, OPENINFERENCE_TOOL_NAME,
 })
 """Keys of other instrumentations that judgeval-otel only reads (never writes). Their vocabularies are not
 ours, so the leaf/prefix rule does not bind them (older GenAI has both ``gen_ai.prompt`` and
@@ -257,6 +265,50 @@ JUDGEVAL_EVALUATED_SPAN_ID: Final = "judgeval.eval.target.span_id"
 
 JUDGEVAL_SCORE_PREFIX: Final = "judgeval.score."
 """Flat per-scorer attributes are ``judgeval.score.<scorer_key>.<field>``; see :func:`score_attribute`."""
+
+
+# --- judgeval namespace: trajectory and session scoring ---------------------------------------------
+
+JUDGEVAL_TRAJECTORY_REQUESTS: Final = "judgeval.trajectory.requests"
+"""JSON array of trajectory-scoring requests (see :mod:`judgeval.protocol.trajectory_request`), set on the
+span that bounds the trajectory (``@observe(scorer_config=TraceScorerConfig(...))``). The trajectory is that
+span and every span below it, in any process of the trace."""
+
+JUDGEVAL_TRAJECTORY_SCORERS: Final = "judgeval.trajectory.scorers"
+"""String array of the trajectory scorers requested on the bounding span, for search without parsing JSON."""
+
+JUDGEVAL_TRAJECTORY_SCOPE: Final = "judgeval.trajectory.scope"
+"""On a trajectory result span: ``trace`` or ``session`` (see :class:`TrajectoryScope`)."""
+
+JUDGEVAL_TRAJECTORY_SPAN_COUNT: Final = "judgeval.trajectory.span_count"
+"""On a trajectory result span: how many spans the scorer saw."""
+
+JUDGEVAL_TRAJECTORY_TRACE_IDS: Final = "judgeval.trajectory.trace_ids"
+"""On a session result span: hex ids of the session's traces that were scored (the span also links to
+each)."""
+
+SESSION_ID_KEYS: Final = (GEN_AI_CONVERSATION_ID, SESSION_ID, JUDGMENT_SESSION_ID)
+"""Span (or resource) attributes that name the session a span belongs to, in order of preference; the
+evaluator's ``scope: session`` rules group by the first one present (configurable per rule)."""
+
+TRACESTATE_KEY: Final = "judgeval"
+"""W3C ``tracestate`` member the SDK adds to the context of a bounding span, so every span below it, in this
+process and in any process the context propagates to, carries the member in its OTLP ``trace_state``. The
+collector routes copies of such spans to the evaluator's trajectory buffer (see the collector configs)."""
+
+TRACESTATE_TRAJECTORY: Final = "t"
+"""Value of the :data:`TRACESTATE_KEY` member: the span belongs to a trajectory that asked to be scored."""
+
+
+class TrajectoryScope(StrEnum):
+    """Values of :data:`JUDGEVAL_TRAJECTORY_SCOPE` and of a rule's ``scope:``."""
+
+    SPAN = "span"
+    """One span (``async_evaluate``, span rules): the default scope of a rule."""
+    TRACE = "trace"
+    """A trace, or the subtree of the span that bounds it."""
+    SESSION = "session"
+    """Every trace sharing a session id (see :data:`SESSION_ID_KEYS`)."""
 
 
 # --- judgeval namespace: behavior grouping (written by the evaluator on failing spans) ---------------

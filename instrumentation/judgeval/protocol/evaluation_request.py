@@ -148,31 +148,41 @@ def _decode_one(item: object, index: int) -> EvaluationRequest:
     version = item.get("v", PAYLOAD_VERSION)
     if version != PAYLOAD_VERSION:
         raise InvalidEvaluationRequest(f"{where}.v: unsupported payload version {_short(version)}")
-    scorer = item.get("scorer")
-    if not isinstance(scorer, dict):
-        raise InvalidEvaluationRequest(f"{where}.scorer must be an object")
-    name = scorer.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidEvaluationRequest(f"{where}.scorer.name must be a non-empty string")
     example = item.get("example", {})
     if not isinstance(example, dict):
         raise InvalidEvaluationRequest(f"{where}.example must be an object")
-    config = scorer.get("config") or {}
-    if not isinstance(config, dict):
-        raise InvalidEvaluationRequest(f"{where}.scorer.config must be an object")
     return EvaluationRequest(
         example_from=_example_from(item.get("example_from"), f"{where}.example_from"),
-        scorer=ScorerRef(
-            name=name,
-            class_path=_optional_str(scorer.get("class"), f"{where}.scorer.class"),
-            threshold=_number(scorer.get("threshold", 0.5), f"{where}.scorer.threshold"),
-            server_hosted=bool(scorer.get("server_hosted", True)),
-            version=_optional_version(scorer.get("version"), f"{where}.scorer.version"),
-            config=config,
-        ),
+        scorer=decode_scorer(item.get("scorer"), f"{where}.scorer"),
         example=example,
-        sampling_rate=_number(item.get("sampling_rate", 1.0), f"{where}.sampling_rate"),
+        sampling_rate=decode_sampling_rate(item.get("sampling_rate", 1.0), f"{where}.sampling_rate"),
     )
+
+
+def decode_scorer(scorer: object, where: str) -> ScorerRef:
+    """The payload's ``"scorer"`` object as a :class:`ScorerRef`; raises :class:`InvalidEvaluationRequest`
+    naming the field (``where`` is its path in the payload, e.g. ``[0].scorer``)."""
+    if not isinstance(scorer, dict):
+        raise InvalidEvaluationRequest(f"{where} must be an object")
+    name = scorer.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidEvaluationRequest(f"{where}.name must be a non-empty string")
+    config = scorer.get("config") or {}
+    if not isinstance(config, dict):
+        raise InvalidEvaluationRequest(f"{where}.config must be an object")
+    return ScorerRef(
+        name=name,
+        class_path=_optional_str(scorer.get("class"), f"{where}.class"),
+        threshold=_number(scorer.get("threshold", 0.5), f"{where}.threshold"),
+        server_hosted=bool(scorer.get("server_hosted", True)),
+        version=_optional_version(scorer.get("version"), f"{where}.version"),
+        config=config,
+    )
+
+
+def decode_sampling_rate(value: object, where: str) -> float:
+    """A request's ``sampling_rate`` (a finite number; rates outside [0, 1] act as 0 or 1)."""
+    return _number(value, where)
 
 
 def _example_from(value: object, where: str) -> dict[str, str]:
