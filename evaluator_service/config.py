@@ -16,6 +16,7 @@ import yaml
 from judgeval.environment_variables import JUDGMENT_API_KEY
 from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_METRICS_ENDPOINT
 
+from evaluator_service.alerts.channels.config import ChannelConfig, parse_channels
 from evaluator_service.alerts.config import AlertConfig, parse_alerts
 from evaluator_service.behaviors.settings import BehaviorsConfig, parse_behaviors
 from evaluator_service.config_sections import (
@@ -86,6 +87,8 @@ class EvaluatorConfig:
     limits: dict[str, ScorerLimits] = field(default_factory=dict)
     behaviors: BehaviorsConfig = field(default_factory=BehaviorsConfig)
     alerts: tuple[AlertConfig, ...] = ()
+    channels: dict[str, ChannelConfig] = field(default_factory=dict)
+    """Named notification targets (YAML ``channels:``), secrets resolved from the environment."""
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     """How uploaded scorers' worker processes run (YAML ``sandbox:``; the ``--scorer-*`` flags win)."""
     ingress: IngressConfig = field(default_factory=IngressConfig)
@@ -176,6 +179,7 @@ def load_config(
         limits=parse_limits(doc.section("limits")),
         behaviors=parse_behaviors(doc.section("behaviors")),
         alerts=parse_alerts(doc.section_list("alerts"), env),
+        channels=parse_channels(doc.section("channels"), env),
         sandbox=parse_sandbox(doc.section("sandbox")),
         ingress=parse_ingress(doc.section("ingress"), env, normalize_endpoint),
     )
@@ -190,7 +194,7 @@ def load_config(
 _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
      "export", "judge", "scorers", "rules", "limits", "behaviors",
-     "alerts", "sandbox", "ingress"}
+     "alerts", "channels", "sandbox", "ingress"}
 )
 
 

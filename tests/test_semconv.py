@@ -154,6 +154,14 @@ def test_the_evaluator_creates_exactly_the_metric_instruments_named_here() -> No
     metrics.alert_fired("a")
     metrics.behavior_assigned("b", "s", new=True)
     metrics.behavior_error("embedding")
+    # The alert channels' instruments live beside their delivery code, on the evaluator's provider.
+    from evaluator_service.alerts.channels.breaker import CircuitBreaker, CircuitState
+    from evaluator_service.alerts.channels.delivery_metrics import DeliveryMetrics
+
+    breakers = {"webhook:ops": CircuitBreaker(5, 60.0, lambda: 0.0)}
+    channel_metrics = DeliveryMetrics(metrics.provider.get_meter("channels"), lambda: breakers)
+    channel_metrics.attempt("webhook:ops", "delivered")
+    channel_metrics.transition("webhook:ops", CircuitState.OPEN)
     data = reader.get_metrics_data()
     assert data is not None
     recorded = {m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}

@@ -376,6 +376,17 @@ METRIC_SCORERS_PAUSED: Final = "judgeval.evaluator.scorers.paused"
 METRIC_ALERTS_FIRED: Final = "judgeval.alerts.fired"
 """Counter of alert firing notifications, by ``alert``."""
 
+METRIC_ALERTS_DELIVERY_ATTEMPTS: Final = "judgeval.alerts.delivery.attempts"
+"""Counter of tries to send an alert notification to a channel, by ``channel`` and ``outcome``
+(``delivered``, ``failed``, ``circuit_open``: not sent because the channel's circuit breaker is open)."""
+
+METRIC_ALERTS_CIRCUIT_TRANSITIONS: Final = "judgeval.alerts.circuit.transitions"
+"""Counter of a channel's circuit-breaker state changes, by ``channel`` and the new ``state`` (``open``,
+``half_open``, ``closed``)."""
+
+METRIC_ALERTS_CIRCUIT_OPEN: Final = "judgeval.alerts.circuit.open"
+"""Gauge per ``channel``: 1 while its circuit breaker is open or half-open (deliveries paused), else 0."""
+
 METRIC_BEHAVIORS_ASSIGNED: Final = "judgeval.behaviors.assigned"
 """Counter of failing spans assigned to a behavior, by ``behavior`` and ``scorer``."""
 
@@ -399,6 +410,17 @@ SCORE_METRIC_LABEL_AGENT: Final = "agent"
 
 SCORE_METRIC_LABEL_OUTCOME: Final = "outcome"
 """Metric attribute of :data:`METRIC_SCORE_OUTCOMES`: a :class:`ScoreOutcomeLabel` value."""
+
+ALERT_METRIC_LABEL_CHANNEL: Final = "channel"
+"""Metric attribute of the ``judgeval.alerts.delivery.*`` and ``.circuit.*`` metrics: the channel's shown
+name (``slack:oncall``), never a URL or secret."""
+
+ALERT_METRIC_LABEL_OUTCOME: Final = "outcome"
+"""Metric attribute of :data:`METRIC_ALERTS_DELIVERY_ATTEMPTS`: ``delivered``, ``failed``,
+``circuit_open``."""
+
+ALERT_METRIC_LABEL_STATE: Final = "state"
+"""Metric attribute of :data:`METRIC_ALERTS_CIRCUIT_TRANSITIONS`: ``open``, ``half_open`` or ``closed``."""
 
 
 class ScoreOutcomeLabel(StrEnum):

@@ -1,0 +1,67 @@
+"""A real local HTTP receiver (aiohttp on 127.0.0.1, port 0) that records every request byte for byte and
+answers from a script: ``Answer(status, body, delay_s)`` per request, then ``200``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int = 200
+    body: str = ""
+    delay_s: float = 0.0
+    """Wait this long before answering (longer than the channel's timeout: a timed-out try)."""
+
+
+@dataclass(frozen=True)
+class Received:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class HttpReceiver:
+    """``async with HttpReceiver(answers) as r``: ``r.url(path)``, ``r.requests``."""
+
+    def __init__(self, answers: list[Answer] | None = None) -> None:
+        self.answers = list(answers or [])
+        self.requests: list[Received] = []
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        self.requests.append(Received(request.method, request.path, dict(request.query),
+                                      dict(request.headers), body))
+        answer = self.answers.pop(0) if self.answers else Answer()
+        if answer.delay_s:
+            await asyncio.sleep(answer.delay_s)
+        return web.Response(status=answer.status, text=answer.body)
+
+    async def __aenter__(self) -> HttpReceiver:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site.port
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._runner is not None
+        await self._runner.cleanup()
