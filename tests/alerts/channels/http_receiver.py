@@ -23,6 +23,8 @@ class Answer:
 class Received:
     method: str
     path: str
+    raw_path: str
+    """As sent, percent-encoding and query included."""
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
@@ -45,7 +47,7 @@ class HttpReceiver:
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        self.requests.append(Received(request.method, request.path, dict(request.query),
+        self.requests.append(Received(request.method, request.path, request.raw_path, dict(request.query),
                                       dict(request.headers), body))
         answer = self.answers.pop(0) if self.answers else Answer()
         if answer.delay_s:

@@ -1,0 +1,99 @@
+"""The Slack channel against a real local receiver: the Block Kit message field by field, firing and
+resolved, links to the failing traces and the issue, escaping, and the webhook URL kept secret."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from evaluator_service.alerts.notification import NotificationKind, Severity
+
+from .channel_configs import make_channel
+from .http_receiver import Answer, HttpReceiver
+from .notifications import TRACE_ID, notification, resolved
+
+PATH = "/services/T0001/B0002/slack-token-abc123"
+
+
+async def send(client, n, answers=None):
+    async with HttpReceiver(answers) as receiver:
+        env = {"SLACK_URL": receiver.url(PATH)}
+        channel = make_channel("oncall", {"type": "slack", "url": "${env:SLACK_URL}"}, client, env)
+        attempt = await channel.send(n)
+    return channel, attempt, receiver.requests
+
+
+async def test_a_firing_message_says_what_how_bad_and_links_to_traces_and_issue(client):
+    channel, attempt, [request] = await send(client, notification())
+    assert attempt.ok and request.path == PATH and request.headers["Content-Type"] == "application/json"
+    assert channel.name == "slack:oncall"
+    body = request.json()
+    assert body["text"] == (":red_circle: FIRING: politeness-drop — politeness-drop firing: failure rate "
+                            "0.35 > 0.2 over 5m (Politeness, support-bot)")
+    header, summary, facts, condition, labels, traces, actions = body["blocks"]
+    assert header == {"type": "header", "text": {"type": "plain_text",
+                                                 "text": ":red_circle: FIRING: politeness-drop"}}
+    assert summary == {"type": "section", "text": {"type": "mrkdwn", "text": (
+        "politeness-drop firing: failure rate 0.35 &gt; 0.2 over 5m (Politeness, support-bot)")}}
+    assert facts == {"type": "section", "fields": [
+        {"type": "mrkdwn", "text": "*Severity*\ncritical"},
+        {"type": "mrkdwn", "text": "*State*\nfiring (was pending)"},
+        {"type": "mrkdwn", "text": "*Observed*\n0.35"},
+        {"type": "mrkdwn", "text": "*Threshold*\n0.2"},
+    ]}
+    assert condition == {"type": "section", "text": {
+        "type": "mrkdwn", "text": "*Condition*\nfailure rate &gt; 0.2 over 5m (at least 20 scores)"}}
+    assert labels == {"type": "context", "elements": [
+        {"type": "mrkdwn", "text": "*agent:* triage"}, {"type": "mrkdwn", "text": "*scorer:* Politeness"},
+        {"type": "mrkdwn", "text": "*service:* support-bot"}]}
+    assert traces == {"type": "section", "text": {"type": "mrkdwn", "text": (
+        "*Failing traces*\n"
+        f"• <http://jaeger:16686/trace/{TRACE_ID}|trace {TRACE_ID[:16]}> (support-bot) — rude &lt;reply&gt; "
+        "&amp; curt\n"
+        f"• trace `{'a' * 32}` (support-bot)")}}
+    assert actions == {"type": "actions", "elements": [
+        {"type": "button", "text": {"type": "plain_text", "text": "Open issue"},
+         "url": "http://console:8080/behaviors/b-12"},
+        {"type": "button", "text": {"type": "plain_text", "text": "Open console"},
+         "url": "http://console:8080/alerts/x"},
+        {"type": "button", "text": {"type": "plain_text", "text": "Open trace"},
+         "url": f"http://jaeger:16686/trace/{TRACE_ID}"},
+    ]}
+
+
+async def test_a_resolved_message_says_so(client):
+    _, attempt, [request] = await send(client, resolved(notification()))
+    body = request.json()
+    assert attempt.ok
+    assert body["text"].startswith(":white_check_mark: RESOLVED: politeness-drop — ")
+    header, summary, facts, *_ = body["blocks"]
+    assert header["text"]["text"] == ":white_check_mark: RESOLVED: politeness-drop"
+    assert summary["text"]["text"] == "*Resolved:* politeness-drop resolved: failure rate 0.05 &lt;= 0.2"
+    assert facts["fields"][1]["text"] == "*State*\nresolved (was firing)"
+    assert "*Traces that contributed*" in body["blocks"][5]["text"]["text"]
+
+
+async def test_a_bare_notification_gets_only_the_blocks_it_has(client):
+    bare = replace(notification(), kind=NotificationKind.NO_DATA, severity=Severity.WARNING, observed=None,
+                   threshold=None, labels={}, examples=(), links={})
+    _, _, [request] = await send(client, bare)
+    blocks = request.json()["blocks"]
+    assert [b["type"] for b in blocks] == ["header", "section", "section", "section"]
+    assert blocks[0]["text"]["text"] == ":large_orange_circle: NO DATA: politeness-drop"
+    assert blocks[2]["fields"][2:] == [{"type": "mrkdwn", "text": "*Observed*\nn/a"},
+                                       {"type": "mrkdwn", "text": "*Threshold*\nn/a"}]
+
+
+async def test_long_texts_are_cut_to_slacks_limits(client):
+    long = notification(alert="a" * 300, summary="s" * 5000)
+    _, attempt, [request] = await send(client, long)
+    blocks = request.json()["blocks"]
+    assert attempt.ok
+    assert len(blocks[0]["text"]["text"]) == 150 and blocks[0]["text"]["text"].endswith("…")
+    assert len(blocks[1]["text"]["text"]) == 3000
+
+
+async def test_slack_refusals_name_the_reason_but_never_the_url(client):
+    channel, attempt, _ = await send(client, notification(), [Answer(404, "no_service")])
+    assert not attempt.ok and not attempt.retryable
+    assert attempt.detail == "HTTP 404: no_service"
+    assert "slack-token" not in channel.destination and channel.destination.endswith("/...")
