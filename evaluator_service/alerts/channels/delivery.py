@@ -80,7 +80,10 @@ class ChannelDelivery:
             if not attempt.retryable or breaker.state is not CircuitState.CLOSED:
                 break
             if number < policy.attempts:
-                await self._sleep(policy.backoff_s(number))
+                wait = max(policy.backoff_s(number), attempt.retry_after_s or 0.0)
+                if wait > policy.max_backoff_s:
+                    break  # the receiver asked for a longer pause than we wait here: the engine asks later
+                await self._sleep(wait)
         logger.warning("alert %r (%s) not delivered to %s: %s", notification.alert, notification.kind.value,
                        channel.name, attempt.detail)
         return False

@@ -8,7 +8,9 @@ the request's headers.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import httpx
@@ -56,7 +58,23 @@ async def _post(client: httpx.AsyncClient, target: str, url: str, *, content: by
     if response.is_success:
         return DeliveryAttempt(target, True, f"HTTP {status}", status_code=status)
     return DeliveryAttempt(target, False, f"HTTP {status}{_excerpt(response)}",
-                           retryable=retryable_status(status), status_code=status)
+                           retryable=retryable_status(status), status_code=status,
+                           retry_after_s=retry_after(response.headers.get("Retry-After")))
+
+
+def retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); ``None`` if absent or
+    unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def _os_reason(exc: BaseException) -> str:

@@ -17,6 +17,7 @@ class Answer:
     body: str = ""
     delay_s: float = 0.0
     """Wait this long before answering (longer than the channel's timeout: a timed-out try)."""
+    headers: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class HttpReceiver:
         answer = self.answers.pop(0) if self.answers else Answer()
         if answer.delay_s:
             await asyncio.sleep(answer.delay_s)
-        return web.Response(status=answer.status, text=answer.body)
+        return web.Response(status=answer.status, text=answer.body, headers=answer.headers)
 
     async def __aenter__(self) -> HttpReceiver:
         app = web.Application()

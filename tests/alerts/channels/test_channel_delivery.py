@@ -207,3 +207,23 @@ async def test_circuits_are_per_target(client):
         assert await engine.deliver(notification(), good, Attempts().record)
     assert engine.circuit_state("webhook:bad") is CircuitState.OPEN
     assert engine.circuit_state("webhook:good") is CircuitState.CLOSED
+
+
+async def test_retry_after_is_honoured_up_to_max_backoff(client):
+    time = FakeTime()
+    slow_down = Answer(429, "rate_limited", headers={"Retry-After": "3"})
+    async with HttpReceiver([slow_down, Answer(429, headers={"Retry-After": "120"})]) as receiver:
+        attempts = Attempts()
+        assert not await delivery(time).deliver(notification(), hook(receiver, client), attempts.record)
+    # 3 s asked (more than the 1 s backoff) is waited; 120 s (more than max_backoff 3 s) ends this delivery
+    assert time.slept == [3.0]
+    assert [(a.status_code, a.retry_after_s) for a in attempts] == [(429, 3.0), (429, 120.0)]
+
+
+def test_retry_after_reads_seconds_and_http_dates():
+    from evaluator_service.alerts.channels.http_post import retry_after
+
+    assert retry_after("17") == 17.0
+    assert retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now=1445412480.0) == 30.0
+    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412500.0) == 0.0
+    assert retry_after("soon") is None and retry_after(None) is None
