@@ -102,10 +102,13 @@ class ChannelDelivery:
 
     async def _refused(self, name: str, breaker: CircuitBreaker, retry_in_s: float, record: Recorder) -> None:
         self._metrics.attempt(name, DeliveryOutcome.CIRCUIT_OPEN)
-        await record(DeliveryAttempt(
-            name, False,
-            f"not sent: circuit open after {breaker.consecutive_failures} consecutive failed attempts "
-            f"(last: {breaker.last_failure}); next probe in {retry_in_s:.0f}s"))
+        if breaker.state is CircuitState.HALF_OPEN:
+            detail = (f"not sent: circuit half-open after {breaker.consecutive_failures} consecutive failed "
+                      "attempts; a probe is in flight")
+        else:
+            detail = (f"not sent: circuit open after {breaker.consecutive_failures} consecutive failed "
+                      f"attempts (last: {breaker.last_failure}); next probe in {retry_in_s:.0f}s")
+        await record(DeliveryAttempt(name, False, detail))
 
     def _changed(self, name: str, breaker: CircuitBreaker, state: CircuitState) -> None:
         self._metrics.transition(name, state)

@@ -4,6 +4,7 @@ driven by an injected clock, with its log lines and metrics."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -227,3 +228,21 @@ def test_retry_after_reads_seconds_and_http_dates():
     assert retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now=1445412480.0) == 30.0
     assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412500.0) == 0.0
     assert retry_after("soon") is None and retry_after(None) is None
+
+
+async def test_only_one_probe_goes_out_while_half_open(client):
+    time = FakeTime()
+    engine = delivery(time)
+    async with HttpReceiver([Answer(500), Answer(200, delay_s=0.3)]) as receiver:
+        breaker = {"failures": 1, "cooldown": "10s"}
+        channel = hook(receiver, client, retry={"attempts": 1}, circuit_breaker=breaker)
+        assert not await engine.deliver(notification(), channel, Attempts().record)
+        time.now += 11
+        probe, other = Attempts(), Attempts()
+        results = await asyncio.gather(engine.deliver(notification(event_id="p"), channel, probe.record),
+                                       engine.deliver(notification(event_id="q"), channel, other.record))
+    assert results == [True, False]
+    assert len(receiver.requests) == 2
+    assert other[0].detail == ("not sent: circuit half-open after 1 consecutive failed attempts; "
+                               "a probe is in flight")
+    assert engine.circuit_state("webhook:ops") is CircuitState.CLOSED
