@@ -35,6 +35,7 @@ SERVER_ONLY = {
     "PyYAML": "yaml",
     "grpcio-health-checking": "grpc_health",
     "google-re2": "re2",
+    "aiosmtplib": "aiosmtplib",
 }
 """Distributions only the evaluator needs, with the module each one provides."""
 
