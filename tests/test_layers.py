@@ -42,6 +42,10 @@ def _offenders(package_dir: Path, forbidden: tuple[str, ...]) -> list[str]:
         ("instrumentation/judgeval/protocol", ("judgeval.tracer", "judgeval.cli", "evaluator_service")),
         # scoring owns its settings: the config module assembles them, never the other way round
         ("evaluator_service/scoring", ("evaluator_service.config", "evaluator_service.config_sections")),
+        # channels see only the notification contract: never alert rules, engine state or the database
+        ("evaluator_service/alerts/channels", ("evaluator_service.alerts.config",
+                                               "evaluator_service.alerts.manager", "evaluator_service.state",
+                                               "evaluator_service.config")),
     ],
 )
 def test_no_import_points_up(package: str, forbidden: tuple[str, ...]):

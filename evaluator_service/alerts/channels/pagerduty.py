@@ -15,6 +15,7 @@ episode), so PagerDuty groups re-notifications into the open incident and the re
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,7 @@ PAGERDUTY_KEYS = frozenset({"url", "source", *secret_keys("routing_key")})
 SEVERITIES = {Severity.CRITICAL: "critical", Severity.WARNING: "warning", Severity.INFO: "info"}
 """Our severity → PagerDuty's ``payload.severity`` (PagerDuty also has ``error``, which we never send)."""
 _SUMMARY_MAX = 1024
+_DEDUP_KEY_MAX = 255
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,19 @@ def parse_pagerduty(s: Section, environ: Mapping[str, str]) -> PagerDutySettings
                              source=s.opt_str("source") or DEFAULT_SOURCE)
 
 
+def dedup_key(key: str) -> str:
+    """``key`` as PagerDuty accepts it (at most 255 characters): a longer one is cut and suffixed with its
+    hash, the same for the trigger and the resolve of one episode."""
+    if len(key) <= _DEDUP_KEY_MAX:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return f"{key[: _DEDUP_KEY_MAX - 17]}~{digest}"
+
+
 def pagerduty_event(n: AlertNotification, routing_key: str, source: str) -> dict[str, Any]:
     """The Events API v2 body for ``n``."""
     if n.kind is NotificationKind.RESOLVED:
-        return {"routing_key": routing_key, "event_action": "resolve", "dedup_key": n.dedup_key}
+        return {"routing_key": routing_key, "event_action": "resolve", "dedup_key": dedup_key(n.dedup_key)}
     payload: dict[str, Any] = {
         "summary": n.summary if len(n.summary) <= _SUMMARY_MAX else n.summary[: _SUMMARY_MAX - 1] + "…",
         "source": n.labels.get("service") or source,
@@ -77,7 +88,8 @@ def pagerduty_event(n: AlertNotification, routing_key: str, source: str) -> dict
         payload["component"] = n.labels["scorer"]
     if n.labels.get("agent"):
         payload["group"] = n.labels["agent"]
-    event: dict[str, Any] = {"routing_key": routing_key, "event_action": "trigger", "dedup_key": n.dedup_key,
+    event: dict[str, Any] = {"routing_key": routing_key, "event_action": "trigger",
+                             "dedup_key": dedup_key(n.dedup_key),
                              "payload": payload, "client": "judgeval", "links": _links(n)}
     if n.links.get("console"):
         event["client_url"] = n.links["console"]

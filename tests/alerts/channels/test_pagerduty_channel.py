@@ -96,3 +96,16 @@ async def test_a_rejected_key_is_not_retried_and_never_shown(client):
 def test_the_default_url_is_the_events_api():
     config = channel_config("pager", {"type": "pagerduty", "routing_key": "${env:PD_KEY}"}, ENV)
     assert config.settings.url == "https://events.pagerduty.com/v2/enqueue"  # type: ignore[union-attr]
+
+
+async def test_a_long_dedup_key_is_shortened_the_same_way_for_trigger_and_resolve(client):
+    long = notification(dedup_key="k" * 400)
+    async with HttpReceiver([ACCEPTED, ACCEPTED]) as receiver:
+        channel = pager(receiver, client)
+        assert (await channel.send(long)).ok and (await channel.send(resolved(long))).ok
+    trigger, resolve = (r.json()["dedup_key"] for r in receiver.requests)
+    assert trigger == resolve and len(trigger) == 255 and trigger.startswith("k" * 238 + "~")
+    other = notification(dedup_key="k" * 399 + "j")
+    from evaluator_service.alerts.channels.pagerduty import dedup_key
+
+    assert dedup_key(other.dedup_key) != trigger
