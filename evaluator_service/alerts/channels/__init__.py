@@ -5,7 +5,7 @@ per-target circuit breakers.
 
     from evaluator_service.alerts.channels import ChannelDelivery, build_channels, http_client
 
-    client = http_client()                                   # close it at shutdown
+    client = http_client()                                   # in the event loop; await client.close() at exit
     channels = build_channels(config.channels, client)       # config name → Channel
     delivery = ChannelDelivery(meter=meter)                  # one per engine: retries, circuit breakers
     delivered = await delivery.deliver(notification, channels["pager"], record_attempt)

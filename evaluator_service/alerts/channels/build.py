@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import httpx
+import aiohttp
 
 from evaluator_service.alerts.channels.config import ChannelConfig
 from evaluator_service.alerts.channels.opsgenie import OpsgenieChannel, OpsgenieSettings
@@ -17,13 +17,13 @@ from evaluator_service.alerts.notification import Channel
 USER_AGENT = "judgeval-evaluator"
 
 
-def http_client() -> httpx.AsyncClient:
-    """The client the HTTP channels share (the caller closes it at shutdown). Redirects are not followed:
-    a redirected webhook would re-send the signed body, or a secret, to another host."""
-    return httpx.AsyncClient(headers={"User-Agent": USER_AGENT}, follow_redirects=False)
+def http_client() -> aiohttp.ClientSession:
+    """The session the HTTP channels share; create it in the running event loop, ``await close()`` it at
+    shutdown. Each POST refuses redirects: one would re-send the signed body, or a secret, to another host."""
+    return aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
 
 
-def build_channel(config: ChannelConfig, client: httpx.AsyncClient) -> Channel:
+def build_channel(config: ChannelConfig, client: aiohttp.ClientSession) -> Channel:
     """The channel ``config`` describes."""
     s, name, policy = config.settings, config.name, config.policy
     if isinstance(s, WebhookSettings):
@@ -38,6 +38,6 @@ def build_channel(config: ChannelConfig, client: httpx.AsyncClient) -> Channel:
     return EmailChannel(name, s, policy)
 
 
-def build_channels(configs: Mapping[str, ChannelConfig], client: httpx.AsyncClient) -> dict[str, Channel]:
+def build_channels(configs: Mapping[str, ChannelConfig], client: aiohttp.ClientSession) -> dict[str, Channel]:
     """Config name → channel, for every entry of ``channels:``."""
     return {name: build_channel(config, client) for name, config in configs.items()}

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+import aiohttp
 
 from evaluator_service.alerts.channels.document import encode_json, iso_time
 from evaluator_service.alerts.channels.env_refs import read_secret, secret_keys
@@ -121,7 +121,7 @@ class OpsgenieChannel:
     """Creates or closes an Opsgenie alert per notification."""
 
     def __init__(self, name: str, settings: OpsgenieSettings, policy: DeliveryPolicy,
-                 client: httpx.AsyncClient) -> None:
+                 client: aiohttp.ClientSession) -> None:
         self.name = f"opsgenie:{name}"
         self.destination = shown_url(settings.url)
         self.policy = policy

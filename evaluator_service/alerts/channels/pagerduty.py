@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 
 from evaluator_service.alerts.channels.document import encode_json, example_document, iso_time
 from evaluator_service.alerts.channels.env_refs import read_secret, secret_keys
@@ -106,7 +106,7 @@ class PagerDutyChannel:
     """Sends :func:`pagerduty_event` to the Events API v2 endpoint."""
 
     def __init__(self, name: str, settings: PagerDutySettings, policy: DeliveryPolicy,
-                 client: httpx.AsyncClient) -> None:
+                 client: aiohttp.ClientSession) -> None:
         self.name = f"pagerduty:{name}"
         self.destination = shown_url(settings.url)
         self.policy = policy

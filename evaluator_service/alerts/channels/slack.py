@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 
 from evaluator_service.alerts.channels.env_refs import read_secret, secret_keys
 from evaluator_service.alerts.channels.http_post import post, shown_url
@@ -132,7 +132,7 @@ class SlackChannel:
     """POSTs :func:`slack_message` to the incoming webhook."""
 
     def __init__(self, name: str, settings: SlackSettings, policy: DeliveryPolicy,
-                 client: httpx.AsyncClient) -> None:
+                 client: aiohttp.ClientSession) -> None:
         self.name = f"slack:{name}"
         self.destination = shown_url(settings.url)
         self.policy = policy

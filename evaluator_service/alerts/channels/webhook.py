@@ -21,8 +21,9 @@ import hmac
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 
 from evaluator_service.alerts.channels.document import encode_json, notification_document
 from evaluator_service.alerts.channels.env_refs import read_secret, resolve_env, secret_keys
@@ -76,13 +77,14 @@ def http_url(s: Section, key: str, environ: Mapping[str, str], default: str | No
         raise ConfigError(f"{s.where(key)}: required (an http:// or https:// URL)")
     url = resolve_env(raw, s.where(key), environ, found)
     try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL:
-        parsed = None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        parsed = urlsplit(url)
+        valid = parsed.scheme in ("http", "https") and bool(parsed.hostname) and parsed.port != 0
+    except ValueError:  # a port that is not a number
+        valid = False
+    if not valid:
         raise ConfigError(f"{s.where(key)}: must be an http:// or https:// URL, got {shown_url(url)!r}")
     if found is not None:
-        found += [part for part in (parsed.path.strip("/"), parsed.query.decode()) if len(part) >= 8]
+        found += [part for part in (parsed.path.strip("/"), parsed.query) if len(part) >= 8]
     return url
 
 
@@ -96,7 +98,7 @@ class WebhookChannel:
     """POSTs :func:`~evaluator_service.alerts.channels.document.notification_document` as JSON."""
 
     def __init__(self, name: str, settings: WebhookSettings, policy: DeliveryPolicy,
-                 client: httpx.AsyncClient, *, wall_clock: Callable[[], float] = time.time) -> None:
+                 client: aiohttp.ClientSession, *, wall_clock: Callable[[], float] = time.time) -> None:
         self.name = f"webhook:{name}"
         self.destination = shown_url(settings.url)
         self.policy = policy

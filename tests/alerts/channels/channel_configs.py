@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
+import aiohttp
 
 from evaluator_service.alerts.channels import ChannelConfig, build_channel, parse_channels
 from evaluator_service.alerts.notification import Channel
@@ -20,6 +20,6 @@ def channel_config(name: str, entry: dict[str, Any], environ: Mapping[str, str] 
     return parse_channels(Section({name: entry}, "channels"), environ or {})[name]
 
 
-def make_channel(name: str, entry: dict[str, Any], client: httpx.AsyncClient,
+def make_channel(name: str, entry: dict[str, Any], client: aiohttp.ClientSession,
                  environ: Mapping[str, str] | None = None) -> Channel:
     return build_channel(channel_config(name, {**FAST, **entry}, environ), client)

@@ -18,6 +18,8 @@ class Answer:
     delay_s: float = 0.0
     """Wait this long before answering (longer than the channel's timeout: a timed-out try)."""
     headers: dict[str, str] | None = None
+    echo: bool = False
+    """Answer with the request (path, Authorization header, body): a receiver that repeats secrets back."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,11 @@ class HttpReceiver:
         answer = self.answers.pop(0) if self.answers else Answer()
         if answer.delay_s:
             await asyncio.sleep(answer.delay_s)
-        return web.Response(status=answer.status, text=answer.body, headers=answer.headers)
+        text = answer.body
+        if answer.echo:
+            auth = request.headers.get("Authorization")
+            text = f"{request.raw_path} auth={auth} {body.decode(errors='replace')}"
+        return web.Response(status=answer.status, text=text, headers=answer.headers)
 
     async def __aenter__(self) -> HttpReceiver:
         app = web.Application()
