@@ -69,6 +69,6 @@ def main(argv: list[str] | None = None) -> None:
         print(f"judgeval-evaluator needs the server extra: {INSTALL_COMMAND} "
               f"(missing: {', '.join(missing)})", file=sys.stderr, flush=True)
         sys.exit(EXIT_MISSING_EXTRA)
-    from evaluator_service.__main__ import main as serve
+    from evaluator_service.server_command import main as serve
 
     serve(argv)
