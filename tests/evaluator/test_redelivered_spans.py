@@ -1,0 +1,106 @@
+"""A span to score that reaches the evaluator twice is scored, counted and exported once.
+
+A collector re-sends an export whose answer it did not get: after a timeout, or after the evaluator was
+killed between committing the spans and answering. Before the fix every copy was queued, scored, counted
+in the score metrics and exported again. Now the intake remembers the ids of the spans to score it
+accepted (in the queue file, with the spans, in one transaction): a copy it already has is answered OK (so
+the collector stops re-sending), dropped and counted in ``judgeval.evaluator.spans.duplicates``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from judgeval import semconv
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+from evaluator_service import span_keys
+from evaluator_service.packed_spans import pack_spans, unpack_spans
+from tests.support.evaluator import export, metric_points, running, wait_drained, wait_for
+from tests.support.spans import make_request, make_span, tagged_attributes
+
+PARCEL = {"actual_output": "your parcel ships today"}
+KEYWORD = {"keywords": ["parcel"]}
+
+
+def tagged(name: str) -> Span:
+    return make_span(name, tagged_attributes(("keyword", PARCEL), config=KEYWORD))
+
+
+def counts(reader: InMemoryMetricReader) -> dict[str, Any]:
+    """Scores recorded for the keyword scorer, spans scored and duplicates dropped."""
+    points = metric_points(reader)
+    return {
+        "scores": sum(p.count for p in points.get(semconv.METRIC_SCORE_VALUE, [])
+                      if p.attributes[semconv.SCORE_METRIC_LABEL_SCORER] == "keyword"),
+        "scored": sum(p.value for p in points.get(semconv.METRIC_SPANS_SCORED, [])),
+        "duplicates": sum(p.value for p in points.get(semconv.METRIC_SPANS_DUPLICATES, [])),
+    }
+
+
+async def send_and_settle(app, receiver, spans: list[Span], canary: str) -> None:
+    """Export ``spans`` (retries among them), then a canary, and wait until the canary was delivered and
+    the queue is empty: spans are scored in the order they came, so everything before it is done."""
+    await export(app, make_request(spans))
+    await export(app, make_request([tagged(canary)]))
+    await wait_for(receiver, lambda got: any(s.name == canary for s in got))
+    await wait_drained(app)
+
+
+async def test_a_collector_retry_is_scored_counted_and_exported_once(make_config, receiver):
+    reader = InMemoryMetricReader()
+    span = tagged("retried")
+    async with running(make_config(), metric_readers=[reader]) as app:
+        await export(app, make_request([span]))
+        await wait_for(receiver, lambda got: any(s.name == "retried" for s in got))
+        response = await export(app, make_request([span]))  # the retry: answered OK, nothing refused
+        assert response.partial_success.rejected_spans == 0
+        await send_and_settle(app, receiver, [], "canary")
+        assert counts(reader) == {"scores": 2, "scored": 2, "duplicates": 1}  # retried + canary
+    assert sorted(s.name for s in receiver.spans) == ["canary", "retried"]
+
+
+async def test_the_same_span_twice_in_one_export_is_scored_once(make_config, receiver):
+    reader = InMemoryMetricReader()
+    span = tagged("twice")
+    async with running(make_config(), metric_readers=[reader]) as app:
+        await send_and_settle(app, receiver, [span, span], "canary")
+        assert counts(reader) == {"scores": 2, "scored": 2, "duplicates": 1}
+    assert sorted(s.name for s in receiver.spans) == ["canary", "twice"]
+
+
+async def test_a_retry_after_a_restart_is_still_recognised(make_config, receiver, tmp_path):
+    span = tagged("before-restart")
+    config = make_config(data_dir=tmp_path / "data")
+    async with running(config) as app:
+        await send_and_settle(app, receiver, [span], "first-canary")
+    reader = InMemoryMetricReader()
+    async with running(make_config(data_dir=tmp_path / "data"), metric_readers=[reader]) as app:
+        await send_and_settle(app, receiver, [span], "second-canary")
+        assert counts(reader) == {"scores": 1, "scored": 1, "duplicates": 1}  # the second canary only
+    assert sorted(s.name for s in receiver.spans) == ["before-restart", "first-canary", "second-canary"]
+
+
+async def test_untagged_and_other_spans_of_a_retried_export_are_kept(make_config, receiver):
+    reader = InMemoryMetricReader()
+    first, second = tagged("seen"), tagged("new")
+    async with running(make_config(), metric_readers=[reader]) as app:
+        await send_and_settle(app, receiver, [first], "canary-1")
+        await send_and_settle(app, receiver, [first, second, make_span("plain")], "canary-2")
+        assert counts(reader) == {"scores": 4, "scored": 4, "duplicates": 1}
+    assert sorted(s.name for s in receiver.spans) == ["canary-1", "canary-2", "new", "plain", "seen"]
+
+
+def test_keys_are_forgotten_after_their_time_and_packed_spans_unpack():
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    db.execute(span_keys.CREATE_TABLE)
+    span_keys.remember(db, [b"old-1", b"old-2"], now=0.0)
+    span_keys.remember(db, [b"new", b"old-1"], now=100.0)  # a key seen again keeps its first time
+    assert span_keys.known_keys(db, [b"old-1", b"new", b"unknown"]) == {b"old-1", b"new"}
+    assert span_keys.forget_before(db, 50.0) == 2
+    assert span_keys.known_keys(db, [b"old-1", b"old-2", b"new"]) == {b"new"}
+    assert span_keys.forget_before(db, 1000.0) == 1
+    spans = [b"", b"x" * 127, b"y" * 128, b"z" * 70_000]  # lengths of one, two and three varint bytes
+    assert unpack_spans(pack_spans(spans)) == spans
