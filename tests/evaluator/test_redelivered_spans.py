@@ -9,16 +9,30 @@ the collector stops re-sending), dropped and counted in ``judgeval.evaluator.spa
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import grpc
 from judgeval import semconv
+from judgeval.testing.otlp_receiver import OtlpTraceReceiver
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from evaluator_service import span_keys
 from evaluator_service.packed_spans import pack_spans, unpack_spans
+from evaluator_service.queue import DB_FILE_NAME
 from tests.support.evaluator import export, metric_points, running, wait_drained, wait_for
+from tests.support.polling import eventually
 from tests.support.spans import make_request, make_span, tagged_attributes
 
 PARCEL = {"actual_output": "your parcel ships today"}
@@ -104,3 +118,54 @@ def test_keys_are_forgotten_after_their_time_and_packed_spans_unpack():
     assert span_keys.forget_before(db, 1000.0) == 1
     spans = [b"", b"x" * 127, b"y" * 128, b"z" * 70_000]  # lengths of one, two and three varint bytes
     assert unpack_spans(pack_spans(spans)) == spans
+
+
+@contextmanager
+def evaluator_process(tmp_path: Path, receiver: OtlpTraceReceiver) -> Iterator[tuple[subprocess.Popen, int]]:
+    """``python -m evaluator_service`` on a free port, its queue in ``tmp_path/data``; yields it and its
+    port. Killed on exit if still running."""
+    command = [sys.executable, "-m", "evaluator_service", "--listen", "127.0.0.1:0", "--data-dir",
+               str(tmp_path / "data"), "--export-endpoint", receiver.endpoint]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUDGEVAL_EVALUATOR_", "OTEL_"))}
+    with (tmp_path / "stderr.log").open("a") as stderr, subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env) as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline().strip()
+            assert line.startswith("judgeval-evaluator listening on 127.0.0.1:"), line
+            yield process, int(line.rsplit(":", 1)[1])
+        finally:
+            if process.poll() is None:
+                process.kill()
+
+
+def export_to(port: int, spans: list[Span]) -> ExportTraceServiceResponse:
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        return TraceServiceStub(channel).Export(make_request(spans), timeout=30)  # type: ignore[no-any-return]
+
+
+def queued_spans(data_dir: Path) -> int:
+    with sqlite3.connect(data_dir / DB_FILE_NAME) as db:
+        return int(db.execute("SELECT COALESCE(SUM(spans), 0) FROM spans").fetchone()[0])
+
+
+def test_a_retry_after_the_evaluator_was_killed_is_not_scored_again(tmp_path: Path):
+    span = tagged("killed-then-retried")
+    with OtlpTraceReceiver() as receiver:
+        with evaluator_process(tmp_path, receiver) as (process, port):
+            export_to(port, [span])
+            receiver.wait_for(lambda got: any(s.name == "killed-then-retried" for s in got))
+            # Delivered and deleted, so the restart resends nothing (that would be at-least-once delivery,
+            # not the retry this test is about).
+            eventually(lambda: queued_spans(tmp_path / "data") == 0, "the queue never emptied")
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
+        with evaluator_process(tmp_path, receiver) as (process, port):
+            # The collector never got the first answer, so it sends the same request again.
+            assert export_to(port, [span]).partial_success.rejected_spans == 0
+            export_to(port, [tagged("canary")])
+            receiver.wait_for(lambda got: any(s.name == "canary" for s in got))
+            eventually(lambda: queued_spans(tmp_path / "data") == 0, "the queue never emptied")
+        names = Counter(s.name for s in receiver.spans)
+    assert names == {"killed-then-retried": 1, "canary": 1}
+    assert "Traceback" not in (tmp_path / "stderr.log").read_text()
