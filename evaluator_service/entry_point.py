@@ -1,4 +1,5 @@
-"""The ``judgeval-evaluator`` console script: checks that the server extra is installed, then runs the server.
+"""The ``judgeval-evaluator`` console script (and ``python -m evaluator_service``): checks that the server
+extra is installed, then runs the server (:mod:`evaluator_service.server_command`).
 
 A plain ``pip install judgeval-otel`` is the SDK and the ``judgeval`` CLI only; the server's own
 dependencies come with ``pip install 'judgeval-otel[evaluator]'``. Without them this prints one line
