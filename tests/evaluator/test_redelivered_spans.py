@@ -115,7 +115,10 @@ def test_keys_are_forgotten_after_their_time_and_packed_spans_unpack():
     assert span_keys.known_keys(db, [b"old-1", b"new", b"unknown"]) == {b"old-1", b"new"}
     assert span_keys.forget_before(db, 50.0) == 2
     assert span_keys.known_keys(db, [b"old-1", b"old-2", b"new"]) == {b"new"}
-    assert span_keys.forget_before(db, 1000.0) == 1
+    span_keys.remember(db, [b"a", b"b", b"c"], now=200.0)
+    assert span_keys.forget_before(db, 50.0, keep_at_most=2) == 2  # "new" and "a": only the newest 2 stay
+    assert span_keys.known_keys(db, [b"new", b"a", b"b", b"c"]) == {b"b", b"c"}
+    assert span_keys.forget_before(db, 1000.0) == 2
     spans = [b"", b"x" * 127, b"y" * 128, b"z" * 70_000]  # lengths of one, two and three varint bytes
     assert unpack_spans(pack_spans(spans)) == spans
 
