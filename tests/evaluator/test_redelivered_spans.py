@@ -119,8 +119,11 @@ def test_keys_are_forgotten_after_their_time_and_packed_spans_unpack():
     assert span_keys.forget_before(db, 50.0, keep_at_most=2) == 2  # "new" and "a": only the newest 2 stay
     assert span_keys.known_keys(db, [b"new", b"a", b"b", b"c"]) == {b"b", b"c"}
     assert span_keys.forget_before(db, 1000.0) == 2
-    spans = [b"", b"x" * 127, b"y" * 128, b"z" * 70_000]  # lengths of one, two and three varint bytes
+    # Lengths of one, two and three varint bytes.
+    spans = [Span(name=name).SerializeToString() for name in ("", "x" * 120, "y" * 200, "z" * 70_000)]
     assert unpack_spans(pack_spans(spans)) == spans
+    with_extra_field = pack_spans(spans[:2]) + b"\x1a\x03abc"  # ScopeSpans.schema_url, beside the spans
+    assert unpack_spans(with_extra_field) == spans[:2]
 
 
 @contextmanager
