@@ -23,6 +23,7 @@ import logging
 import socket
 import sqlite3
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -33,13 +34,14 @@ from evaluator_service.alerts.manager import AlertManager
 from evaluator_service.behaviors.grouper import BehaviorGrouper
 from evaluator_service.config import EvaluatorConfig
 from evaluator_service.dispatcher import ScoringDispatcher
-from evaluator_service.errors import StartupError
+from evaluator_service.errors import StartupError, path_problem
 from evaluator_service.forwarder import MAX_MESSAGE_BYTES, SpanForwarder
 from evaluator_service.http_intake import OtlpHttpIntake
 from evaluator_service.ingress import BearerTokenInterceptor, grpc_credentials, ssl_context
 from evaluator_service.intake import TraceIntakeServicer
+from evaluator_service.listen_address import check_can_listen
 from evaluator_service.metrics import EvaluatorMetrics
-from evaluator_service.queue import SpanQueue
+from evaluator_service.queue import DB_FILE_NAME, SpanQueue
 from evaluator_service.request_guard import MalformedRequestInterceptor
 from evaluator_service.score_metrics import ScoreMetricsObserver
 from evaluator_service.scoring.builtin.sources import BuiltinScorerSource, ConfiguredScorerSource
@@ -128,7 +130,10 @@ class EvaluatorApp:
                 min_free_bytes=cfg.queue.min_free_bytes,
             )
         except (OSError, sqlite3.Error) as exc:  # an unwritable data dir, a queue file that is no database
-            raise StartupError(str(exc)) from exc
+            raise StartupError(data_dir_problem(cfg.data_dir, exc)) from exc
+        check_can_listen(cfg.listen)  # before anything is started: one clear line, no gRPC log
+        if cfg.ingress.http_listen:
+            check_can_listen(cfg.ingress.http_listen)
         if self._state is None:
             self._state = open_shared_state(cfg.state_db_url)
         await self._state.open()  # StateUnavailable names the (password-masked) URL
@@ -226,3 +231,12 @@ class EvaluatorApp:
         if self._store is not None:
             await self._store.close()
         await asyncio.to_thread(self.metrics.shutdown)  # a final OTLP push may block on the network
+
+
+
+def data_dir_problem(data_dir: Path, exc: OSError | sqlite3.Error) -> str:
+    """What is wrong with the data directory or its queue file, for a :class:`StartupError` line."""
+    if isinstance(exc, OSError):
+        return f"data dir {path_problem(data_dir, exc)}"
+    queue_file = data_dir / DB_FILE_NAME
+    return f"queue file {queue_file} unusable: {exc} (move it aside to start with an empty queue)"

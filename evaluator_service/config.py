@@ -203,6 +203,8 @@ def _read_yaml(path: str) -> Section:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"config file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path}: not UTF-8 text (byte {exc.start})") from None
     try:
         data: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -51,7 +51,8 @@ from evaluator_service.dead_letters import (
 )
 from evaluator_service.enrichment import enrich_span, mark_failed
 from evaluator_service.metrics import EvaluatorMetrics
-from evaluator_service.queue import QueuedSpan, ScoredRow, SpanQueue, pack_spans
+from evaluator_service.packed_spans import pack_spans
+from evaluator_service.queue import QueuedSpan, ScoredRow, SpanQueue
 from evaluator_service.scoring.contract import ScoreResult
 from evaluator_service.scoring.runner import InlineMeasurement, ScorerRunner
 from evaluator_service.span_fields import span_fields
@@ -64,8 +65,12 @@ SCORING_BATCH = 256
 transaction."""
 
 ScoreObserver = Callable[[Span, Sequence[ScoreResult], bytes], None]
-"""Called with each enriched span, its results and its serialized ``ResourceSpans`` envelope, before the
-span is stored for export; must return at once (e.g. queue the work) and should not raise."""
+"""Called with each enriched span, its results and its serialized ``ResourceSpans`` envelope, once the
+span is durably stored for export (so a span scored again after a crash mid-scoring is observed once);
+must return at once (e.g. queue the work) and should not raise."""
+
+_Observation = tuple[Span, Sequence[ScoreResult], bytes]
+"""What the score observers are told about one enriched span, held until it is stored."""
 
 
 class _GroupCommit:
@@ -194,12 +199,13 @@ class ScoringDispatcher:
         (the last row id handed out), short of the batch's end only when stopping."""
         ready: list[ScoredRow] = []
         statuses: Counter[str] = Counter()
+        observed: list[_Observation] = []
         for row in rows:
             if self._stopping:
                 break
             cursor = row.id
             if row.packed:
-                ready.append(self._score_packed(row, statuses))
+                ready.append(self._score_packed(row, statuses, observed))
                 continue
             try:
                 with stage("decode"):
@@ -207,7 +213,7 @@ class ScoringDispatcher:
                 job = self._begin(span, row.resource)
                 waiting = self._needs_waiting(job)
                 if not waiting:
-                    status = self._finish(span, job, row.resource)
+                    status = self._finish(span, job, row.resource, observed)
                     with stage("encode"):
                         data = span.SerializeToString()
             except StageFailed as failed:
@@ -215,8 +221,8 @@ class ScoringDispatcher:
             else:
                 if waiting:
                     if ready and self._slots.locked():  # don't hold finished spans while waiting for a slot
-                        await self._store_later(ready, statuses)
-                        ready, statuses = [], Counter()
+                        await self._store_later(ready, statuses, observed)
+                        ready, statuses, observed = [], Counter(), []
                     await self._slots.acquire()
                     task = asyncio.create_task(self._process(row, span, job), name=f"judgeval-score-{row.id}")
                     self._tasks.add(task)
@@ -225,10 +231,12 @@ class ScoringDispatcher:
             statuses[status] += 1
             ready.append(ScoredRow(row, data, 1 if data else 0))
         if ready:
-            await self._store_later(ready, statuses)
+            await self._store_later(ready, statuses, observed)
         return cursor
 
-    def _score_packed(self, row: QueuedSpan, statuses: Counter[str]) -> ScoredRow:
+    def _score_packed(
+        self, row: QueuedSpan, statuses: Counter[str], observed: list[_Observation]
+    ) -> ScoredRow:
         """Score the spans of a packed row that need no waiting; the others go back to the queue one by
         one (their inline results and metrics are dropped: cheap to compute again when their row is read)."""
         try:
@@ -249,7 +257,7 @@ class ScoringDispatcher:
                     requeue.append(span.SerializeToString())  # _begin left it as it arrived
                     continue
                 self._runner.record(*measurements)
-                statuses[self._finish(span, job, row.resource)] += 1
+                statuses[self._finish(span, job, row.resource, observed)] += 1
             except StageFailed as failed:
                 status, data = self._dead_letter(originals[index], failed)
                 statuses[status] += 1
@@ -285,17 +293,20 @@ class ScoringDispatcher:
                     spans.append(data)
         return ScoredRow(row, pack_spans(spans), len(spans), requeue)
 
-    async def _store_later(self, ready: list[ScoredRow], statuses: Counter[str]) -> None:
+    async def _store_later(self, ready: list[ScoredRow], statuses: Counter[str],
+                           observed: list[_Observation]) -> None:
         """Store finished spans while the next ones are scored; at most two batches wait for the disk."""
         await self._batch_slots.acquire()
-        task = asyncio.create_task(self._store_batch(ready, statuses), name="judgeval-score-batch")
+        task = asyncio.create_task(self._store_batch(ready, statuses, observed), name="judgeval-score-batch")
         self._tasks.add(task)
         task.add_done_callback(self._batch_stored)
 
-    async def _store_batch(self, ready: list[ScoredRow], statuses: Counter[str]) -> None:
+    async def _store_batch(self, ready: list[ScoredRow], statuses: Counter[str],
+                           observed: list[_Observation]) -> None:
         await self._commit.write(ready)
         for status, count in statuses.items():
             self._metrics.span_scored(status, count)
+        self._observe(observed)
         self._on_scored()
 
     def _batch_stored(self, task: asyncio.Task[None]) -> None:
@@ -311,14 +322,17 @@ class ScoringDispatcher:
             logger.error("scoring task failed; the span stays queued", exc_info=task.exception())
 
     async def _process(self, row: QueuedSpan, span: Span, job: _Job) -> None:
+        observed: list[_Observation] = []
         try:
-            status = await self._complete(span, job, row.resource)
+            status = await self._complete(span, job, row.resource, observed)
             with stage("encode"):
                 data = span.SerializeToString()
         except StageFailed as failed:
             status, data = self._dead_letter(row.span, failed)
+            observed.clear()  # exported as it arrived: no scores to tell about
         await self._commit.write([ScoredRow(row, data, 1 if data else 0)])
         self._metrics.span_scored(status)
+        self._observe(observed)
         self._on_scored()
 
     def _dead_letter(self, original: bytes, failed: StageFailed) -> tuple[str, bytes]:
@@ -377,7 +391,7 @@ class ScoringDispatcher:
             failing = failing or result.failed
         return failing and self.behaviors is not None
 
-    async def _complete(self, span: Span, job: _Job, resource: bytes) -> str:
+    async def _complete(self, span: Span, job: _Job, resource: bytes, observed: list[_Observation]) -> str:
         """Run what the inline pass left, place a failing span in a behavior, enrich, tell observers."""
         if job.failed_status is not None:
             return job.failed_status
@@ -398,33 +412,35 @@ class ScoringDispatcher:
             with stage("behavior"):
                 behavior = await self.behaviors.assign(span, job.requests, results)
         with stage("enrich"):
-            return self._enrich(span, results, resource, behavior)
+            return self._enrich(span, results, resource, observed, behavior)
 
-    def _finish(self, span: Span, job: _Job, resource: bytes) -> str:
+    def _finish(self, span: Span, job: _Job, resource: bytes, observed: list[_Observation]) -> str:
         """:meth:`_complete` for a span with nothing to wait for."""
         if job.failed_status is not None:
             return job.failed_status
         with stage("enrich"):
-            return self._enrich(span, job.completed(), resource)
+            return self._enrich(span, job.completed(), resource, observed)
 
     def _enrich(
-        self, span: Span, results: Sequence[ScoreResult], resource: bytes,
+        self, span: Span, results: Sequence[ScoreResult], resource: bytes, observed: list[_Observation],
         behavior: Mapping[str, Any] | None = None,
     ) -> str:
-        """Write the scores, the verdict, the behavior and the evaluator id onto ``span`` in one pass."""
+        """Write the scores, the verdict, the behavior and the evaluator id onto ``span`` in one pass; the
+        observers hear of it (from ``observed``) once it is stored."""
         status = enrich_span(span, results, {**(behavior or {}), **self._evaluator_attribute()})
-        self._observe(span, results, resource)
+        observed.append((span, results, resource))
         return status.value
 
     def _evaluator_attribute(self) -> dict[str, Any]:
         return {semconv.JUDGEVAL_EVAL_EVALUATOR: self.evaluator_id}
 
-    def _observe(self, span: Span, results: Sequence[ScoreResult], resource: bytes) -> None:
-        for observe in self.score_observers:
-            try:
-                observe(span, results, resource)
-            except Exception:  # an observer's bug must not keep the span from being exported
-                logger.exception("score observer failed")
+    def _observe(self, observed: Sequence[_Observation]) -> None:
+        for span, results, resource in observed:
+            for observe in self.score_observers:
+                try:
+                    observe(span, results, resource)
+                except Exception:  # an observer's bug must not keep the span from being exported
+                    logger.exception("score observer failed")
 
 
 @dataclass(slots=True)

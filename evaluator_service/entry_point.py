@@ -1,4 +1,5 @@
-"""The ``judgeval-evaluator`` console script: checks that the server extra is installed, then runs the server.
+"""The ``judgeval-evaluator`` console script (and ``python -m evaluator_service``): checks that the server
+extra is installed, then runs the server (:mod:`evaluator_service.server_command`).
 
 A plain ``pip install judgeval-otel`` is the SDK and the ``judgeval`` CLI only; the server's own
 dependencies come with ``pip install 'judgeval-otel[evaluator]'``. Without them this prints one line
@@ -69,6 +70,6 @@ def main(argv: list[str] | None = None) -> None:
         print(f"judgeval-evaluator needs the server extra: {INSTALL_COMMAND} "
               f"(missing: {', '.join(missing)})", file=sys.stderr, flush=True)
         sys.exit(EXIT_MISSING_EXTRA)
-    from evaluator_service.__main__ import main as serve
+    from evaluator_service.server_command import main as serve
 
     serve(argv)

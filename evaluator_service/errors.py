@@ -37,3 +37,11 @@ class EvaluatorError(Exception):
 class StartupError(EvaluatorError):
     """A resource the evaluator needs to start refused: the listen address is taken, the data directory
     cannot be created, or the queue file is not a database. The message is the underlying reason."""
+
+
+def path_problem(path: object, exc: OSError) -> str:
+    """What is wrong with a directory the evaluator needs (its data dir, the state database's folder), for
+    a :class:`StartupError` line: ``"data: not a directory (it, or a folder above it, is a file)"``."""
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        return f"{path}: not a directory (it, or a folder above it, is a file)"
+    return f"{path}: {exc.strerror or exc}"

@@ -91,7 +91,9 @@ def _read(path: Path) -> bytes:
 
 
 def grpc_credentials(tls: TlsConfig) -> grpc.ServerCredentials:
-    """Server credentials for ``add_secure_port``; mutual TLS when a client CA is configured."""
+    """Server credentials for ``add_secure_port``; mutual TLS when a client CA is configured. The files are
+    checked with :func:`ssl_context` first: gRPC would only log a C-core line and fail to bind."""
+    ssl_context(tls)
     ca = _read(tls.client_ca_file) if tls.client_ca_file else None
     return grpc.ssl_server_credentials(
         [(_read(tls.key_file), _read(tls.cert_file))], root_certificates=ca,

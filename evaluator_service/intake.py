@@ -9,7 +9,8 @@ does that later. Spans are stored packed, one row per resource, scope and routin
 retry, and so does a data directory short of free space (nothing of the batch is written); a single export
 larger than the whole queue can never fit and answers ``INVALID_ARGUMENT`` naming the limit to raise. Spans
 without a valid trace or span id cannot be routed or sampled and are refused through ``partial_success``,
-with the reason.
+with the reason. A span to score that the queue accepted before (a collector's retry of an export whose
+answer it missed) is answered OK but not queued again, and counted (see :mod:`evaluator_service.span_keys`).
 
 OTLP allows an attribute key to repeat. Every span the evaluator reads to route it (one carrying
 ``judgeval.eval.status`` anywhere, or any span when rules are configured) is stored with its repeated keys
@@ -20,6 +21,7 @@ one status a scored span carries: nothing the evaluator sends matches the collec
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +44,7 @@ from evaluator_service.queue import (
     SpanState,
     span_groups,
 )
+from evaluator_service.span_keys import span_key
 from evaluator_service.span_rules import RuleMatcher
 from evaluator_service.unselected import MARK_OVERHEAD, mark_packed_unselected, mark_unselected
 
@@ -103,7 +106,7 @@ class TraceIntakeServicer(trace_service_pb2_grpc.TraceServiceServicer):
         batch = self._sort(request)
         if batch.rows:
             try:
-                await self._store.enqueue(batch.rows)
+                duplicates = await self._store.enqueue(batch.rows)
             except BatchTooLargeError as exc:
                 self._metrics.rejected(batch.accepted, "batch_too_large")
                 raise IntakeRefused(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
@@ -113,7 +116,9 @@ class TraceIntakeServicer(trace_service_pb2_grpc.TraceServiceServicer):
             except QueueFullError as exc:
                 self._metrics.rejected(batch.accepted, "queue_full")
                 raise IntakeRefused(grpc.StatusCode.UNAVAILABLE, f"{exc}; retry later") from None
-            self._metrics.accepted(batch.accepted)
+            self._metrics.accepted(batch.accepted - duplicates)
+            if duplicates:
+                self._metrics.duplicates(duplicates)
             if batch.unselected:
                 self._metrics.not_selected(batch.unselected)
             self._on_enqueued()
@@ -158,12 +163,17 @@ class TraceIntakeServicer(trace_service_pb2_grpc.TraceServiceServicer):
             else:
                 normalized = drop_repeated_keys(span.attributes) or normalized
                 routed.append((span, self._route(span, resource_attrs, scope_name, batch)))
+        keys = [span_key(span.trace_id, span.span_id) for span, s in routed if s is SpanState.SCORE]
         if packed is not None and not normalized and all(state is SpanState.SCORE for _, state in routed):
-            batch.add(NewSpanGroup(resource, scope, packed, len(routed), SpanState.SCORE))
+            batch.add(NewSpanGroup(resource, scope, packed, len(routed), SpanState.SCORE, tuple(keys)))
             return
         for state in (SpanState.SCORE, SpanState.EXPORT):
             spans = [span.SerializeToString() for span, s in routed if s is state]
+            start = 0
             for group in span_groups(resource, scope, spans, self._store.row_spans, state):
+                if state is SpanState.SCORE:  # each span to score carries its key, for duplicates
+                    group = dataclasses.replace(group, keys=tuple(keys[start:start + group.count]))
+                    start += group.count
                 batch.add(group)
 
     def _route(

@@ -43,6 +43,9 @@ class EvaluatorMetrics:
         self._dead_lettered = meter.create_counter(
             semconv.METRIC_SPANS_DEAD_LETTERED, "{span}",
             "Spans the pipeline could not handle as asked, by stage and outcome")
+        self._duplicates = meter.create_counter(semconv.METRIC_SPANS_DUPLICATES, "{span}",
+                                                "Spans to score accepted before (a retried export): "
+                                                "answered OK, not scored again")
         self._scored = meter.create_counter(semconv.METRIC_SPANS_SCORED, "{span}",
                                             "Tagged spans processed, by final eval status")
         self._errors = meter.create_counter(semconv.METRIC_SCORING_ERRORS, "{error}",
@@ -101,6 +104,9 @@ class EvaluatorMetrics:
 
     def dead_lettered(self, stage: str, outcome: str, count: int = 1) -> None:
         self._dead_lettered.add(count, {"stage": stage, "outcome": outcome})
+
+    def duplicates(self, count: int) -> None:
+        self._duplicates.add(count)
 
     def span_scored(self, status: str, count: int = 1) -> None:
         self._scored.add(count, {"status": status})

@@ -36,17 +36,21 @@ intake accepts again by itself as soon as forwarding or the operator freed space
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Collection, Iterable, Sequence
+import time
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 from typing import TypeVar
 
+from evaluator_service import span_keys
 from evaluator_service.errors import EvaluatorError
+from evaluator_service.packed_spans import pack_spans, unpack_spans
 
 T = TypeVar("T")
 
@@ -145,6 +149,9 @@ class NewSpanGroup:
     spans: bytes
     count: int
     state: SpanState = SpanState.EXPORT
+    keys: tuple[bytes, ...] = ()
+    """For spans to score: each span's :func:`~evaluator_service.span_keys.span_key`, in order; a span whose
+    key the queue accepted before is dropped (see :mod:`evaluator_service.span_keys`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,21 +177,6 @@ class ScoredRow:
     spans: bytes
     count: int = 1
     requeue: Sequence[bytes] = ()
-
-
-def pack_spans(spans: Iterable[bytes]) -> bytes:
-    """Serialized spans as the bytes of a ``ScopeSpans`` holding only them: per span, the wire tag of
-    ``ScopeSpans.spans`` (field 2, length-delimited), its length as a varint, then the span."""
-    out = bytearray()
-    for span in spans:
-        size = len(span)
-        out.append(0x12)
-        while size > 0x7F:
-            out.append((size & 0x7F) | 0x80)
-            size >>= 7
-        out.append(size)
-        out += span
-    return bytes(out)
 
 
 def span_groups(
@@ -225,6 +217,7 @@ class SpanQueue:
         self.span_count = 0
         self.byte_count = 0
         self.score_byte_count = 0
+        self._keys_pruned_at = 0.0
         """Bytes of ``SCORE`` rows: scoring writes each of them again (enriched) before deleting it."""
 
     @classmethod
@@ -265,6 +258,7 @@ class SpanQueue:
         with _transaction(conn):
             conn.execute(_CREATE_TABLE)
             conn.execute(_CREATE_INDEX)
+            conn.execute(span_keys.CREATE_TABLE)
             if "packed" not in {row[1] for row in conn.execute("PRAGMA table_info(spans)")}:
                 for statement in _UPGRADE:
                     conn.execute(statement)
@@ -281,11 +275,16 @@ class SpanQueue:
             self._conn.close()
             self._conn = None
 
-    async def enqueue(self, rows: Sequence[NewSpan | NewSpanGroup]) -> None:
-        """Durably add ``rows`` in one transaction; raises :class:`QueueFullError` over the limit."""
-        await self._run(lambda: self._enqueue_sync(rows))
+    async def enqueue(self, rows: Sequence[NewSpan | NewSpanGroup]) -> int:
+        """Durably add ``rows`` in one transaction; raises :class:`QueueFullError` over the limit. Spans to
+        score accepted before (by their ``keys``) are left out: returns how many."""
+        return await self._run(lambda: self._enqueue_sync(rows))
 
-    def _enqueue_sync(self, rows: Sequence[NewSpan | NewSpanGroup]) -> None:
+    def _enqueue_sync(self, rows: Sequence[NewSpan | NewSpanGroup]) -> int:
+        db = self._db()
+        rows, keys, duplicates = _without_known_spans(db, rows)
+        if not rows:
+            return duplicates
         values = [_row_values(row) for row in rows]
         count = sum(v[5] for v in values)
         size = sum(v[4] for v in values)
@@ -299,7 +298,6 @@ class SpanQueue:
             raise QueueFullError(
                 f"evaluator queue is full ({self.span_count} spans, {self.byte_count} bytes queued)"
             )
-        db = self._db()
         to_score = sum(v[4] for v in values if v[0] == SpanState.SCORE)
         free = self._free_bytes(db)
         # Spans to score are written twice (as they came, then enriched), the ones queued before included.
@@ -308,9 +306,14 @@ class SpanQueue:
                 f"evaluator data directory is almost full ({free} bytes usable, {self.min_free_bytes} kept "
                 f"free by queue.min_free_bytes); retry later"
             )
+        now = time.time()
         try:
             with _transaction(db):
                 db.executemany(_INSERT, values)
+                span_keys.remember(db, keys, now)
+                if now - self._keys_pruned_at >= span_keys.PRUNE_EVERY_S:
+                    span_keys.forget_before(db, now - span_keys.KEEP_S)
+                    self._keys_pruned_at = now
         except sqlite3.OperationalError as exc:
             if not is_disk_full(exc):
                 raise
@@ -318,6 +321,7 @@ class SpanQueue:
         self.span_count += count
         self.byte_count += size
         self.score_byte_count += to_score
+        return duplicates
 
     def _free_bytes(self, db: sqlite3.Connection) -> int:
         """Bytes a write can use: free space on the filesystem plus the queue file's own free pages, less
@@ -427,6 +431,37 @@ class SpanQueue:
 
 
 _RowValues = tuple[int, bytes, bytes, bytes, int, int, int]
+
+
+def _without_known_spans(
+    db: sqlite3.Connection, rows: Sequence[NewSpan | NewSpanGroup]
+) -> tuple[list[NewSpan | NewSpanGroup], list[bytes], int]:
+    """``rows`` without the spans to score whose key is known (or came earlier in ``rows``), the keys of
+    the spans kept, and how many were left out."""
+    keyed = [row for row in rows if isinstance(row, NewSpanGroup) and row.keys]
+    if not keyed:
+        return list(rows), [], 0
+    seen = span_keys.known_keys(db, (key for row in keyed for key in row.keys))
+    kept_rows: list[NewSpan | NewSpanGroup] = []
+    kept_keys: list[bytes] = []
+    dropped = 0
+    for row in rows:
+        if not (isinstance(row, NewSpanGroup) and row.keys):
+            kept_rows.append(row)
+            continue
+        keep = []
+        for key in row.keys:
+            keep.append(key not in seen)
+            seen.add(key)
+        kept_keys += (key for key, kept in zip(row.keys, keep, strict=True) if kept)
+        if all(keep):
+            kept_rows.append(row)
+            continue
+        spans = [span for span, kept in zip(unpack_spans(row.spans), keep, strict=True) if kept]
+        dropped += len(keep) - len(spans)
+        if spans:
+            kept_rows.append(dataclasses.replace(row, spans=pack_spans(spans), count=len(spans), keys=()))
+    return kept_rows, kept_keys, dropped
 
 
 def _row_values(row: NewSpan | NewSpanGroup) -> _RowValues:

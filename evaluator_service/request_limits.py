@@ -25,7 +25,8 @@ from judgeval.protocol.otlp_values import set_attributes
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from evaluator_service.queue import QueuedSpan, pack_spans
+from evaluator_service.packed_spans import pack_spans
+from evaluator_service.queue import QueuedSpan
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def _parts(rows: Sequence[QueuedSpan], max_bytes: int, plan: RequestPlan) -> Ite
 
 def _spans_of(row: QueuedSpan) -> Iterator[bytes]:
     """The serialized spans of a row: the one span, or each ``spans`` field of a packed row (read by
-    their wire tags and lengths, see :func:`~evaluator_service.queue.pack_spans`)."""
+    their wire tags and lengths, see :func:`~evaluator_service.packed_spans.pack_spans`)."""
     if not row.packed:
         yield row.span
         return

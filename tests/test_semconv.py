@@ -146,6 +146,7 @@ def test_the_evaluator_creates_exactly_the_metric_instruments_named_here() -> No
     metrics.forwarded(1)
     metrics.dropped(1, "refused")
     metrics.span_scored("scored")
+    metrics.duplicates(1)
     metrics.dead_lettered("decode", "marked_failed")
     metrics.not_selected(1)
     metrics.scoring_error("s", "timeout")

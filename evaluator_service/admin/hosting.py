@@ -21,7 +21,7 @@ import grpc
 
 from evaluator_service.admin.auth import AdminAuth
 from evaluator_service.admin.servicer import install_admin_service
-from evaluator_service.errors import StartupError
+from evaluator_service.errors import StartupError, path_problem
 from evaluator_service.registry import EnvironmentInstaller, Registry
 from evaluator_service.sandbox.config import SandboxConfig
 from evaluator_service.sandbox.pool import SandboxPool
@@ -51,7 +51,7 @@ class HostedScorers:
         try:
             registry = Registry(data_dir, state=state, installer=installer)
         except OSError as exc:  # the data directory cannot be created or restricted
-            raise StartupError(str(exc)) from exc
+            raise StartupError(f"data dir {path_problem(data_dir, exc)}") from exc
         pool = SandboxPool(sandbox)
         # Last in the evaluator's chain, so it may answer unknown names: see UploadedScorerSource.
         return cls(registry, pool, UploadedScorerSource(registry, pool, recheck_unknown=True),

@@ -13,7 +13,10 @@ span listing a thousand requests caused a thousand judge calls in two seconds): 
 budget per span (``scoring.judge_calls_per_span``, retries included; a request over it ends with a
 ``limit`` error recorded on the span), a rate over all judges (``scoring.judge_calls_per_s``) and a rate per
 judge scorer (``scoring.judge_calls_per_s_per_scorer``, or the scorer's own ``rate_limit``); calls over a
-rate wait their turn, so the spans behind them stay in the durable queue.
+rate wait their turn, so the spans behind them stay in the durable queue, but never longer than
+``scoring.judge_rate_wait_s``: a call that would wait longer is not made and ends with a ``limit`` error
+recorded on its span (counted in ``judgeval.evaluator.scoring.errors``), so a flood of judge requests
+cannot pile up waiting calls without end.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from evaluator_service.scoring.contract import (
     TransientScorerError,
 )
 from evaluator_service.scoring.pause import PauseRegistry
-from evaluator_service.scoring.rate_budget import TokenBucket
+from evaluator_service.scoring.rate_budget import TokenBucket, reserve_together
 from evaluator_service.scoring.resolution import ScorerChain
 from evaluator_service.scoring.settings import ScorerLimits, ScoringConfig
 
@@ -71,6 +74,10 @@ class JudgeCalls:
             return False
         self.used += 1
         return True
+
+    def give_back(self) -> None:
+        """Undo one :meth:`take` whose call was never made."""
+        self.used -= 1
 
 
 class _Failed(Exception):
@@ -233,13 +240,8 @@ class ScorerRunner:
             if not judge_calls.take():
                 raise _Failed("limit", f"not run: this span already caused {judge_calls.limit} LLM judge "
                                        "calls (scoring.judge_calls_per_span)")
-            if bucket is None:
-                bucket = self._judge_scorer_buckets.get(name)
-                if bucket is None:
-                    rate = self._scoring.judge_calls_per_s_per_scorer
-                    bucket = self._judge_scorer_buckets[name] = TokenBucket(rate)
-            await self._judge_bucket.acquire()
-        if bucket is not None:
+            await self._judge_turn(name, bucket or self._judge_scorer_bucket(name), judge_calls)
+        elif bucket is not None:
             await bucket.acquire()
         async with self._semaphore:
             try:
@@ -258,6 +260,27 @@ class ScorerRunner:
             except Exception as exc:  # a scorer's bug must not take the runner down
                 logger.exception("scorer %r raised", name)
                 raise _Failed("scorer_error", f"{type(exc).__name__}: {exc}") from None
+
+    def _judge_scorer_bucket(self, name: str) -> TokenBucket:
+        bucket = self._judge_scorer_buckets.get(name)
+        if bucket is None:
+            rate = self._scoring.judge_calls_per_s_per_scorer
+            bucket = self._judge_scorer_buckets[name] = TokenBucket(rate)
+        return bucket
+
+    async def _judge_turn(self, name: str, scorer_bucket: TokenBucket, judge_calls: JudgeCalls) -> None:
+        """Wait for this judge call's turn under the per-second limits, at most ``judge_rate_wait_s``;
+        a call that would wait longer ends with a ``limit`` error (and gives its span budget back)."""
+        max_wait = self._scoring.judge_rate_wait_s
+        turn = reserve_together((self._judge_bucket, scorer_bucket), max_wait)
+        if isinstance(turn, TokenBucket):
+            judge_calls.give_back()
+            which = ("all LLM judges together (scoring.judge_calls_per_s)" if turn is self._judge_bucket
+                     else f"judge {name!r} (its rate_limit or scoring.judge_calls_per_s_per_scorer)")
+            raise _Failed("limit", f"not run: {which} may make {turn.rate:g} calls per second, and this "
+                                   f"call would wait more than {max_wait:g}s (scoring.judge_rate_wait_s)")
+        if turn > 0:
+            await asyncio.sleep(turn)
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self._scoring.backoff_max_s, self._scoring.backoff_initial_s * 2**attempt)

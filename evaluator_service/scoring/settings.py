@@ -19,7 +19,8 @@ class ScoringConfig:
     """Worker defaults; a scorer entry may override timeout, retries and rate. The ``judge_calls_*`` bounds
     count LLM judge calls (each attempt, retries included): per span (calls over it end that request with
     a ``limit`` error on the span), per second over all judges and per second for each judge scorer that
-    has no ``rate_limit`` of its own (calls over those wait their turn)."""
+    has no ``rate_limit`` of its own (calls over those wait their turn, at most ``judge_rate_wait_s``; a
+    call that would wait longer ends with a ``limit`` error on the span)."""
 
     concurrency: int = 16
     timeout_s: float = 30.0
@@ -29,6 +30,7 @@ class ScoringConfig:
     judge_calls_per_span: int = 10
     judge_calls_per_s: float = 500.0
     judge_calls_per_s_per_scorer: float = 100.0
+    judge_rate_wait_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ class ScorerLimits:
 def parse_scoring(s: Section) -> ScoringConfig:
     s.reject_unknown(
         frozenset({"concurrency", "timeout_s", "max_retries", "backoff_initial_s", "backoff_max_s",
-                   "judge_calls_per_span", "judge_calls_per_s", "judge_calls_per_s_per_scorer"})
+                   "judge_calls_per_span", "judge_calls_per_s", "judge_calls_per_s_per_scorer",
+                   "judge_rate_wait_s"})
     )
     d = ScoringConfig()
     return ScoringConfig(
@@ -81,6 +84,7 @@ def parse_scoring(s: Section) -> ScoringConfig:
         judge_calls_per_s=s.number("judge_calls_per_s", d.judge_calls_per_s, strict=True),
         judge_calls_per_s_per_scorer=s.number(
             "judge_calls_per_s_per_scorer", d.judge_calls_per_s_per_scorer, strict=True),
+        judge_rate_wait_s=s.number("judge_rate_wait_s", d.judge_rate_wait_s),
     )
 
 

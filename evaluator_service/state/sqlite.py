@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from evaluator_service.errors import path_problem
 from evaluator_service.state import schema
 from evaluator_service.state.contract import StateUnavailable
 from evaluator_service.state.sql_state import SqlSharedState
@@ -37,7 +38,11 @@ class SqliteSharedState(SqlSharedState):
         self._closed = False
 
     async def open(self) -> None:
-        await self._call(self._open_sync)
+        try:
+            await self._call(self._open_sync)
+        except OSError as exc:  # its folder cannot be created: a file is in the way, no permission
+            raise StateUnavailable(
+                f"state database {self.display_url}: {path_problem(self.path.parent, exc)}") from None
 
     async def close(self) -> None:
         if self._closed:

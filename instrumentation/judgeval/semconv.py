@@ -349,6 +349,10 @@ METRIC_SPANS_DEAD_LETTERED: Final = "judgeval.evaluator.spans.dead_lettered"
 ``failed`` and the reason; ``trimmed``: exported with long values cut; ``dropped``: could not be exported
 at all, logged)."""
 
+METRIC_SPANS_DUPLICATES: Final = "judgeval.evaluator.spans.duplicates"
+"""Counter of spans to score the evaluator had already accepted (a collector's retry of an export whose
+answer it missed, or one span twice in an export): answered OK, dropped, never scored or counted twice."""
+
 METRIC_SPANS_SCORED: Final = "judgeval.evaluator.spans.scored"
 """Counter of tagged spans processed, by final eval ``status``."""
 

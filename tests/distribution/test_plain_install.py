@@ -4,7 +4,7 @@ One venv per module: this repository's files (tracked and new, as git sees them)
 installed non-editable with pip, dependencies from the package index through pip's own cache, next to the
 quickstart's ``requirements.txt``. Then the docs' quickstart agent answers through a recorded OpenAI server
 and exports to a real OTLP receiver, no server dependency is installed, the ``judgeval`` CLI works, and
-``judgeval-evaluator`` prints one line saying what to install.
+``judgeval-evaluator`` (and ``python -m evaluator_service``) prints one line saying what to install.
 """
 
 from __future__ import annotations
@@ -194,6 +194,14 @@ def test_the_evaluator_command_says_what_to_install(plain_install: PlainInstall,
     (line,) = done.stderr.splitlines()
     assert INSTALL_COMMAND in line
     assert "psycopg" in line
+
+
+def test_python_m_evaluator_service_says_the_same_line(plain_install: PlainInstall, tmp_path: Path) -> None:
+    arguments = ["--listen", "127.0.0.1:0", "--config", str(tmp_path / "missing.yaml")]
+    command = _run([plain_install.command("judgeval-evaluator"), *arguments], cwd=tmp_path)
+    module = _run([plain_install.command("python"), "-m", "evaluator_service", *arguments], cwd=tmp_path)
+    assert (module.returncode, module.stdout, module.stderr) == (1, "", command.stderr)
+    assert "Traceback" not in module.stderr and INSTALL_COMMAND in module.stderr
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -78,48 +77,3 @@ def test_serves_on_port_zero_forwards_and_stops_on_sigterm(tmp_path: Path):
                     process.kill()
     assert (tmp_path / "data" / "queue.sqlite3").exists()
     assert "Traceback" not in (tmp_path / "stderr.log").read_text()
-
-
-def test_port_in_use_exits_1_with_a_clear_message(tmp_path: Path):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        port = sock.getsockname()[1]
-        result = subprocess.run(
-            [*COMMAND, "--listen", f"127.0.0.1:{port}", "--data-dir", str(tmp_path / "data")],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=clean_env(),
-        )
-    assert result.returncode == 1
-    assert f"judgeval-evaluator: cannot start: Failed to bind to address 127.0.0.1:{port}" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
-def test_corrupt_queue_file_exits_1_without_traceback(tmp_path: Path):
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "queue.sqlite3").write_bytes(b"not a database, just some bytes " * 8)
-    result = subprocess.run(
-        [*COMMAND, "--listen", "127.0.0.1:0", "--data-dir", str(data)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=clean_env(),
-    )
-    assert result.returncode == 1
-    assert "judgeval-evaluator: cannot start: file is not a database" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
-def test_a_data_dir_that_is_a_file_exits_1_with_the_reason(tmp_path: Path):
-    data = tmp_path / "data"
-    data.write_text("a file where the data directory should be")
-    result = subprocess.run(
-        [*COMMAND, "--listen", "127.0.0.1:0", "--data-dir", str(data)],
-        capture_output=True, text=True, timeout=60, env=clean_env(),
-    )
-    assert result.returncode == 1
-    assert "judgeval-evaluator: cannot start: [Errno 17] File exists" in result.stderr
-    assert "Traceback" not in result.stderr

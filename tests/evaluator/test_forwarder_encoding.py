@@ -9,7 +9,8 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
 from evaluator_service.forwarder import build_request, encode_request
-from evaluator_service.queue import QueuedSpan, pack_spans
+from evaluator_service.packed_spans import pack_spans
+from evaluator_service.queue import QueuedSpan
 
 
 def _envelopes(service: str, scope: str) -> tuple[bytes, bytes]:

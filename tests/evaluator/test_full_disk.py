@@ -18,7 +18,8 @@ import pytest
 from judgeval import semconv
 from judgeval.semconv import EvalStatus
 
-from evaluator_service.queue import DB_FILE_NAME, DiskFullError, NewSpanGroup, SpanQueue, pack_spans
+from evaluator_service.packed_spans import pack_spans
+from evaluator_service.queue import DB_FILE_NAME, DiskFullError, NewSpanGroup, SpanQueue
 from tests.support.evaluator import export, running, wait_drained, wait_for
 from tests.support.spans import make_request, make_span, tagged_attributes
 

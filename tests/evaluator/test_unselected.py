@@ -7,7 +7,7 @@ from judgeval import semconv
 from judgeval.protocol.otlp_values import set_attributes
 from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span
 
-from evaluator_service.queue import pack_spans
+from evaluator_service.packed_spans import pack_spans
 from evaluator_service.unselected import (
     MARK_OVERHEAD,
     PackedRowError,

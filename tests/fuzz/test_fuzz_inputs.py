@@ -14,7 +14,7 @@ from judgeval.protocol.evaluation_request import InvalidEvaluationRequest, decod
 from evaluator_service.config import ConfigError, EvaluatorConfig, load_config
 from evaluator_service.registry.validation import InvalidUpload, ValidatedUpload, validate_upload
 
-from .strategies import json_values, request_payloads
+from .strategies import hostile_payloads, json_values, request_payloads
 
 PAYLOAD_EXAMPLES = 400
 CONFIG_EXAMPLES = 300
@@ -35,7 +35,7 @@ section_values = st.recursive(
 
 
 @settings(max_examples=PAYLOAD_EXAMPLES)
-@given(raw=request_payloads() | json_values | st.binary(max_size=50))
+@given(raw=request_payloads() | hostile_payloads() | json_values | st.binary(max_size=50))
 def test_request_payloads_decode_or_raise_invalid_evaluation_request(raw: object) -> None:
     try:
         decoded = decode_requests(raw)

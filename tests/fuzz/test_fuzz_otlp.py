@@ -1,6 +1,8 @@
 """Fuzzed OTLP exports over gRPC and OTLP/HTTP against one running evaluator: every span with valid ids is
-accepted and delivered downstream exactly once and never left pending; the rest are refused through
-``partial_success``; garbage gets a refusal, never a crash, and the evaluator keeps serving."""
+accepted and delivered downstream exactly once, a tagged one with exactly one final status (never pending,
+so nothing loops); the rest are refused through ``partial_success``; garbage gets a refusal, never a crash,
+and the evaluator keeps serving. Tagged spans include hostile ones: repeated status and request keys,
+deeply nested JSON, integers of thousands of digits and lone surrogates in their payloads."""
 
 from __future__ import annotations
 
@@ -8,19 +10,35 @@ import json
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Iterable
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from judgeval import semconv
+from judgeval.testing.otlp_receiver import ReceivedSpan
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from .conftest import RunningEvaluator
-from .strategies import export_requests, json_values
+from .strategies import (
+    FINAL_STATUSES,
+    export_requests,
+    hostile_tagged_attributes,
+    json_values,
+    next_span_id,
+    next_trace_id,
+)
+
+CANARY = json.dumps([{"scorer": {"name": "keyword", "config": {"keywords": ["parcel"]}},
+                      "example": {"actual_output": "your parcel ships today"}}])
 
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 GRPC_EXAMPLES = 120
+HOSTILE_EXAMPLES = 60
 RAW_EXAMPLES = 200
 HTTP_EXAMPLES = 200
 
@@ -42,11 +60,57 @@ def test_fuzzed_exports_deliver_every_accepted_span_exactly_once(evaluator: Runn
     wanted = {span.span_id.hex() for span in valid}
     received = evaluator.receiver.wait_for(
         lambda spans: wanted <= {s.span_id for s in spans}, 30)
+    assert_delivered_once_and_final(received, valid)
+
+
+def _statuses(attributes: Iterable[KeyValue]) -> list[str]:
+    return [kv.value.string_value for kv in attributes if kv.key == semconv.JUDGEVAL_EVAL_STATUS]
+
+
+def assert_delivered_once_and_final(received: list[ReceivedSpan], sent: list[Span]) -> None:
+    """Each sent span arrived once; one that asked for scoring (any ``pending`` status key, however many
+    status keys it had) carries exactly one status, a final one, so no collector route can send it back."""
+    asked = {span.span_id.hex() for span in sent if "pending" in _statuses(span.attributes)}
+    wanted = {span.span_id.hex() for span in sent}
     copies = Counter(s.span_id for s in received if s.span_id in wanted)
     assert all(count == 1 for count in copies.values()), copies
     for span in received:
-        if span.span_id in wanted:
-            assert span.attributes.get(semconv.JUDGEVAL_EVAL_STATUS) != semconv.EvalStatus.PENDING.value
+        if span.span_id not in wanted:
+            continue
+        assert span.proto is not None
+        statuses = _statuses(span.proto.attributes)
+        if span.span_id in asked:
+            assert len(statuses) == 1 and statuses[0] in FINAL_STATUSES, (span.name, statuses)
+        assert semconv.EvalStatus.PENDING.value not in statuses
+
+
+def _hostile_request(spans: list[Span]) -> ExportTraceServiceRequest:
+    request = ExportTraceServiceRequest()
+    request.resource_spans.add().scope_spans.add().spans.extend(spans)
+    return request
+
+
+@settings(max_examples=HOSTILE_EXAMPLES)
+@given(attribute_lists=st.lists(hostile_tagged_attributes(), min_size=1, max_size=3))
+def test_hostile_tagged_spans_end_once_with_a_final_status(evaluator: RunningEvaluator,
+                                                           attribute_lists: list[list[KeyValue]]) -> None:
+    """Repeated status keys (pending twice, pending and scored either way round), repeated request keys,
+    deeply nested JSON, integers of thousands of digits and lone surrogates in payloads: every span is
+    delivered once, marked with one final status, next to a plain canary scored as usual."""
+    spans = [Span(trace_id=next_trace_id(), span_id=next_span_id(), name=f"hostile-{i}",
+                  attributes=attrs) for i, attrs in enumerate(attribute_lists)]
+    canary = Span(trace_id=next_trace_id(), span_id=next_span_id(), name="canary", attributes=[
+        KeyValue(key=semconv.JUDGEVAL_EVAL_STATUS, value=AnyValue(string_value="pending")),
+        KeyValue(key=semconv.JUDGEVAL_EVAL_REQUESTS, value=AnyValue(string_value=CANARY))])
+    with grpc.insecure_channel(f"127.0.0.1:{evaluator.app.port}") as channel:
+        response = trace_service_pb2_grpc.TraceServiceStub(channel).Export(
+            _hostile_request([*spans, canary]), timeout=30)
+    assert response.partial_success.rejected_spans == 0
+    wanted = {span.span_id.hex() for span in [*spans, canary]}
+    received = evaluator.receiver.wait_for(lambda got: wanted <= {s.span_id for s in got}, 30)
+    assert_delivered_once_and_final(received, [*spans, canary])
+    (scored,) = [s for s in received if s.span_id == canary.span_id.hex()]
+    assert scored.attributes[semconv.JUDGEVAL_EVAL_STATUS] == semconv.EvalStatus.SCORED.value
 
 
 @settings(max_examples=RAW_EXAMPLES)

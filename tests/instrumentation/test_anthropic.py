@@ -10,9 +10,11 @@ from judgeval import environment_variables, semconv
 from judgeval.instrumentation import JudgevalInstrumentor
 from judgeval.testing import RecordedOpenAIServer
 from judgeval.tracer import Tracer, wrap
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
+
+from tests.support.llm_spans import only_span, output_messages
 
 from .zero_code import PACKAGE_QUESTION
 
@@ -33,15 +35,6 @@ def _client(llm: RecordedOpenAIServer) -> anthropic.Anthropic:
     return anthropic.Anthropic(base_url=llm.anthropic_base_url, api_key="test", max_retries=0)
 
 
-def _only_span(exporter: InMemorySpanExporter) -> ReadableSpan:
-    (span,) = exporter.get_finished_spans()
-    return span
-
-
-def _output(span: ReadableSpan) -> list[dict]:
-    return json.loads(span.attributes[semconv.GEN_AI_OUTPUT_MESSAGES])
-
-
 def test_message_span_has_provider_usage_and_messages(
     judgment: Tracer, exporter: InMemorySpanExporter, llm: RecordedOpenAIServer
 ):
@@ -50,7 +43,7 @@ def test_message_span_has_provider_usage_and_messages(
         model="claude-replay", max_tokens=100, system="Be brief.", messages=QUESTION, stop_sequences=["END"]
     )
     assert message.content[0].text == "It ships tomorrow"
-    span = _only_span(exporter)
+    span = only_span(exporter)
     attrs = span.attributes
     assert span.name == "chat claude-replay"
     assert attrs[semconv.GEN_AI_PROVIDER_NAME] == "anthropic"
@@ -65,7 +58,7 @@ def test_message_span_has_provider_usage_and_messages(
     assert json.loads(attrs[semconv.GEN_AI_INPUT_MESSAGES]) == [
         {"role": "user", "parts": [{"type": "text", "content": PACKAGE_QUESTION}]}
     ]
-    assert _output(span) == [
+    assert output_messages(span) == [
         {
             "role": "assistant",
             "parts": [{"type": "text", "content": "It ships tomorrow"}],
@@ -88,11 +81,11 @@ def test_tool_use_and_tool_results(
         {"role": "user", "content": "and the weather in Oslo?"},
     ]
     client.messages.create(model="c", max_tokens=10, messages=history, tools=TOOLS)
-    span = _only_span(exporter)
+    span = only_span(exporter)
     inputs = json.loads(span.attributes[semconv.GEN_AI_INPUT_MESSAGES])
     assert inputs[2]["parts"] == [{"type": "tool_call_response", "id": "toolu_0", "response": "sunny"}]
     assert json.loads(span.attributes[semconv.GEN_AI_TOOL_DEFINITIONS]) == TOOLS
-    assert _output(span)[0]["parts"] == [
+    assert output_messages(span)[0]["parts"] == [
         {"type": "tool_call", "id": "toolu_1", "name": "get_weather", "arguments": {"city": "Oslo"}}
     ]
     assert span.attributes[semconv.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_use",)
@@ -105,11 +98,11 @@ def test_streamed_message_is_accumulated(
     with client.messages.create(model="c", max_tokens=10, messages=QUESTION, stream=True) as stream:
         kinds = [event.type for event in stream]
     assert kinds[0] == "message_start" and kinds[-1] == "message_stop"
-    span = _only_span(exporter)
+    span = only_span(exporter)
     assert span.attributes[semconv.JUDGEVAL_LLM_STREAMED] is True
     assert span.attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == 3
     assert span.attributes[semconv.GEN_AI_RESPONSE_FINISH_REASONS] == ("end_turn",)
-    assert _output(span)[0]["parts"] == [{"type": "text", "content": "It ships tomorrow"}]
+    assert output_messages(span)[0]["parts"] == [{"type": "text", "content": "It ships tomorrow"}]
 
 
 def test_abandoned_stream_ends_span(
@@ -120,7 +113,7 @@ def test_abandoned_stream_ends_span(
     next(iter(stream))
     del stream
     gc.collect()
-    assert _only_span(exporter).attributes[semconv.GEN_AI_RESPONSE_ID].startswith("msg_")
+    assert only_span(exporter).attributes[semconv.GEN_AI_RESPONSE_ID].startswith("msg_")
 
 
 async def test_async_stream_with_tool_use_under_the_instrumentor(
@@ -133,7 +126,7 @@ async def test_async_stream_with_tool_use_under_the_instrumentor(
     [event async for event in stream]
     await client.messages.create(model="c", max_tokens=10, messages=QUESTION)
     streamed, plain = exporter.get_finished_spans()
-    assert _output(streamed)[0]["parts"] == [
+    assert output_messages(streamed)[0]["parts"] == [
         {"type": "tool_call", "id": "toolu_1", "name": "get_weather", "arguments": {"city": "Oslo"}}
     ]
     assert plain.attributes[semconv.GEN_AI_PROVIDER_NAME] == "anthropic"
@@ -146,7 +139,7 @@ def test_overloaded_error_is_recorded_and_reraised(
         _client(llm).messages.create(
             model="c", max_tokens=10, messages=[{"role": "user", "content": "overloaded"}]
         )
-    span = _only_span(exporter)
+    span = only_span(exporter)
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes[semconv.ERROR_TYPE]
 
@@ -159,10 +152,10 @@ def test_stream_helper_records_the_final_message(
     assert exporter.get_finished_spans() == ()
     with manager as stream:
         assert "".join(stream.text_stream) == "It ships tomorrow"
-    span = _only_span(exporter)
+    span = only_span(exporter)
     assert span.attributes[semconv.JUDGEVAL_LLM_STREAMED] is True
     assert span.attributes[semconv.GEN_AI_RESPONSE_FINISH_REASONS] == ("end_turn",)
-    assert _output(span)[0]["parts"] == [{"type": "text", "content": "It ships tomorrow"}]
+    assert output_messages(span)[0]["parts"] == [{"type": "text", "content": "It ships tomorrow"}]
 
 
 async def test_async_stream_helper_under_the_instrumentor(
@@ -171,7 +164,7 @@ async def test_async_stream_helper_under_the_instrumentor(
     client = anthropic.AsyncAnthropic(base_url=llm.anthropic_base_url, api_key="test", max_retries=0)
     async with client.messages.stream(model="c", max_tokens=10, messages=QUESTION) as stream:
         message = await stream.get_final_message()
-    span = _only_span(exporter)
+    span = only_span(exporter)
     assert span.attributes[semconv.GEN_AI_RESPONSE_ID] == message.id
     assert span.attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == message.usage.output_tokens
 
@@ -182,7 +175,7 @@ def test_unused_stream_helper_still_ends_its_span(
     manager = wrap(_client(llm), tracer=judgment).messages.stream(model="c", max_tokens=10, messages=QUESTION)
     del manager
     gc.collect()
-    assert semconv.GEN_AI_RESPONSE_ID not in _only_span(exporter).attributes
+    assert semconv.GEN_AI_RESPONSE_ID not in only_span(exporter).attributes
     assert llm.requests == []  # the helper sends nothing until entered
 
 
@@ -195,7 +188,7 @@ def test_content_capture_off_keeps_only_metadata(
     monkeypatch.setenv(environment_variables.JUDGEVAL_CAPTURE_CONTENT, "false")
     client = wrap(_client(llm), tracer=Tracer(project_name="private", tracer_provider=provider))
     client.messages.create(model="c", max_tokens=10, system="secret rules", messages=QUESTION, tools=TOOLS)
-    attrs = _only_span(exporter).attributes
+    attrs = only_span(exporter).attributes
     for key in (
         semconv.GEN_AI_INPUT_MESSAGES,
         semconv.GEN_AI_OUTPUT_MESSAGES,
@@ -220,7 +213,7 @@ def test_tool_result_blocks_record_kinds_not_image_bytes(
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_0", "content": result}]},
     ]
     wrap(_client(llm), tracer=judgment).messages.create(model="c", max_tokens=10, messages=history)
-    raw = _only_span(exporter).attributes[semconv.GEN_AI_INPUT_MESSAGES]
+    raw = only_span(exporter).attributes[semconv.GEN_AI_INPUT_MESSAGES]
     assert "iVBORw0KGgo" not in raw
     assert json.loads(raw)[2]["parts"] == [
         {

@@ -10,8 +10,10 @@ from judgeval import semconv
 from judgeval.instrumentation import JudgevalInstrumentor
 from judgeval.testing import RecordedOpenAIServer
 from judgeval.tracer import Tracer, wrap
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from tests.support.llm_spans import answer_attributes, only_span, plain_answer
 
 from .zero_code import PACKAGE_QUESTION
 
@@ -40,31 +42,17 @@ def async_client(provider: TracerProvider, llm: RecordedOpenAIServer) -> Any:
     )
 
 
-def _answer(span: ReadableSpan) -> dict[str, Any]:
-    return {k: v for k, v in span.attributes.items() if k != semconv.GEN_AI_RESPONSE_ID}
-
-
 def _plain_answer(client: Any, exporter: InMemorySpanExporter, **extra: Any) -> dict[str, Any]:
-    result = client.messages.create(**REQUEST, **extra)
-    if extra.get("stream"):
-        list(result)
-    (span,) = exporter.get_finished_spans()
-    exporter.clear()
-    return _answer(span)
-
-
-def _only_span(exporter: InMemorySpanExporter) -> ReadableSpan:
-    (span,) = exporter.get_finished_spans()
-    return span
+    return plain_answer(exporter, client.messages.create, **REQUEST, **extra)
 
 
 def test_with_raw_response_records_the_message(client: Any, exporter: InMemorySpanExporter):
     plain = _plain_answer(client, exporter)
     raw = client.messages.with_raw_response.create(**REQUEST)
-    span = _only_span(exporter)  # ended with the call
+    span = only_span(exporter)  # ended with the call
     message = raw.parse()
     assert raw.parse() is message
-    assert _answer(span) == plain
+    assert answer_attributes(span) == plain
     assert span.attributes[semconv.GEN_AI_RESPONSE_ID] == message.id
     output = json.loads(span.attributes[semconv.GEN_AI_OUTPUT_MESSAGES])
     assert output[0]["parts"] == [{"type": "text", "content": "It ships tomorrow"}]
@@ -77,8 +65,8 @@ def test_with_streaming_response_records_on_parse_and_ends_with_the_block(
     with client.messages.with_streaming_response.create(**REQUEST) as response:
         message = response.parse()
         assert exporter.get_finished_spans() == ()
-    span = _only_span(exporter)
-    assert _answer(span) == plain
+    span = only_span(exporter)
+    assert answer_attributes(span) == plain
     assert span.attributes[semconv.GEN_AI_RESPONSE_ID] == message.id
 
 
@@ -86,11 +74,11 @@ def test_streamed_raw_responses_record_the_events_the_user_reads(client: Any, ex
     plain = _plain_answer(client, exporter, stream=True)
     events = list(client.messages.with_raw_response.create(**REQUEST, stream=True).parse())
     assert [e.type for e in events][-1] == "message_stop"
-    assert _answer(_only_span(exporter)) == plain
+    assert answer_attributes(only_span(exporter)) == plain
     exporter.clear()
     with client.messages.with_streaming_response.create(**REQUEST, stream=True) as response:
         assert [e.type for e in response.parse()][-1] == "message_stop"
-    assert _answer(_only_span(exporter)) == plain
+    assert answer_attributes(only_span(exporter)) == plain
 
 
 async def test_async_raw_and_streaming_responses_record_the_message(
@@ -98,18 +86,18 @@ async def test_async_raw_and_streaming_responses_record_the_message(
 ):
     plain = _plain_answer(client, exporter)
     raw = await async_client.messages.with_raw_response.create(**REQUEST)
-    assert _answer(_only_span(exporter)) == plain
-    assert (await raw.parse()).id == _only_span(exporter).attributes[semconv.GEN_AI_RESPONSE_ID]
+    assert answer_attributes(only_span(exporter)) == plain
+    assert (await raw.parse()).id == only_span(exporter).attributes[semconv.GEN_AI_RESPONSE_ID]
     exporter.clear()
     async with async_client.messages.with_streaming_response.create(**REQUEST) as response:
         await response.parse()
         assert exporter.get_finished_spans() == ()
-    assert _answer(_only_span(exporter)) == plain
+    assert answer_attributes(only_span(exporter)) == plain
     exporter.clear()
     plain_streamed = _plain_answer(client, exporter, stream=True)
     async with async_client.messages.with_streaming_response.create(**REQUEST, stream=True) as response:
         assert [e.type async for e in await response.parse()][-1] == "message_stop"
-    assert _answer(_only_span(exporter)) == plain_streamed
+    assert answer_attributes(only_span(exporter)) == plain_streamed
 
 
 def test_instrumented_classes_trace_raw_responses(
@@ -117,6 +105,6 @@ def test_instrumented_classes_trace_raw_responses(
 ):
     client = anthropic.Anthropic(base_url=llm.anthropic_base_url, api_key="t", max_retries=0)
     message = client.messages.with_raw_response.create(**REQUEST).parse()
-    span = _only_span(exporter)
+    span = only_span(exporter)
     assert span.attributes[semconv.GEN_AI_RESPONSE_ID] == message.id
     assert span.attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == message.usage.output_tokens

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+import openai
 import pytest
 from judgeval.testing import OtlpTraceReceiver, RecordedOpenAIServer
-from judgeval.tracer import Tracer
+from judgeval.tracer import Tracer, wrap
 from opentelemetry.sdk.trace import TracerProvider
 
 
@@ -31,3 +32,15 @@ def agent_env(
     monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "test")
     return dict(os.environ)
+
+
+@pytest.fixture
+def client(judgment: Tracer, llm: RecordedOpenAIServer) -> openai.OpenAI:
+    """``wrap(OpenAI())`` against the test module's ``llm`` server (each suite records its own answers)."""
+    return wrap(openai.OpenAI(base_url=llm.base_url, api_key="test", max_retries=0), tracer=judgment)
+
+
+@pytest.fixture
+def async_client(judgment: Tracer, llm: RecordedOpenAIServer) -> openai.AsyncOpenAI:
+    """``wrap(AsyncOpenAI())`` against the test module's ``llm`` server."""
+    return wrap(openai.AsyncOpenAI(base_url=llm.base_url, api_key="test", max_retries=0), tracer=judgment)

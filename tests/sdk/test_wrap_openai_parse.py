@@ -14,9 +14,10 @@ import pydantic
 import pytest
 from judgeval import semconv
 from judgeval.testing import RecordedOpenAIServer, Recording
-from judgeval.tracer import Tracer, wrap
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from tests.support.llm_spans import client_resource
 
 
 class Forecast(pydantic.BaseModel):
@@ -50,22 +51,6 @@ def llm() -> Iterator[RecordedOpenAIServer]:
         yield server
 
 
-@pytest.fixture
-def client(judgment: Tracer, llm: RecordedOpenAIServer) -> openai.OpenAI:
-    return wrap(openai.OpenAI(base_url=llm.base_url, api_key="test", max_retries=0), tracer=judgment)
-
-
-@pytest.fixture
-def async_client(judgment: Tracer, llm: RecordedOpenAIServer) -> openai.AsyncOpenAI:
-    return wrap(openai.AsyncOpenAI(base_url=llm.base_url, api_key="test", max_retries=0), tracer=judgment)
-
-
-def _resource(client: Any, path: str) -> Any:
-    for name in path.split("."):
-        client = getattr(client, name)
-    return client
-
-
 def _parsed(answer: Any) -> Forecast:
     """The structured answer of a ``ParsedChatCompletion`` or ``ParsedResponse``."""
     parsed = answer.choices[0].message.parsed if hasattr(answer, "choices") else answer.output_parsed
@@ -93,7 +78,7 @@ def test_parse_makes_one_span_with_the_answer(
     client: openai.OpenAI, exporter: InMemorySpanExporter, llm: RecordedOpenAIServer, call: str
 ):
     path, kwargs, name = CALLS[call]
-    answer = _resource(client, path).parse(**kwargs)
+    answer = client_resource(client, path).parse(**kwargs)
     assert _parsed(answer) == ANSWER
     _assert_one_complete_span(exporter, answer, name)
     assert len(llm.requests) == 1
@@ -104,7 +89,7 @@ def test_raw_parse_makes_one_span_with_the_answer(
     client: openai.OpenAI, exporter: InMemorySpanExporter, call: str
 ):
     path, kwargs, name = CALLS[call]
-    raw = _resource(client, path).with_raw_response.parse(**kwargs)
+    raw = client_resource(client, path).with_raw_response.parse(**kwargs)
     answer = raw.parse()
     assert raw.parse() is answer  # the SDK's cached answer: parsed once for the span and the user
     assert _parsed(answer) == ANSWER
@@ -116,11 +101,11 @@ async def test_async_parse_plain_and_raw_make_one_span_each(
     async_client: openai.AsyncOpenAI, exporter: InMemorySpanExporter, call: str
 ):
     path, kwargs, name = CALLS[call]
-    answer = await _resource(async_client, path).parse(**kwargs)
+    answer = await client_resource(async_client, path).parse(**kwargs)
     assert _parsed(answer) == ANSWER
     _assert_one_complete_span(exporter, answer, name)
     exporter.clear()
-    raw = await _resource(async_client, path).with_raw_response.parse(**kwargs)
+    raw = await client_resource(async_client, path).with_raw_response.parse(**kwargs)
     answer = raw.parse()
     assert _parsed(answer) == ANSWER
     _assert_one_complete_span(exporter, answer, name)
@@ -132,7 +117,7 @@ def test_a_parse_the_user_gets_an_error_from_is_recorded_and_raised(
     path, kwargs, _ = CALLS["chat"]
     kwargs = kwargs | {"messages": [{"role": "user", "content": "no recording matches this"}]}
     with pytest.raises(openai.NotFoundError):
-        _resource(client, path).parse(**kwargs)
+        client_resource(client, path).parse(**kwargs)
     (span,) = exporter.get_finished_spans()
     assert span.status.status_code.name == "ERROR"
 
@@ -143,7 +128,7 @@ def test_streaming_response_parse_records_on_parse_and_ends_with_the_block(
     client: openai.OpenAI, exporter: InMemorySpanExporter, call: str
 ):
     path, kwargs, name = CALLS[call]
-    with _resource(client, path).with_streaming_response.parse(**kwargs) as response:
+    with client_resource(client, path).with_streaming_response.parse(**kwargs) as response:
         answer = response.parse()
         assert exporter.get_finished_spans() == ()  # the body is the user's to read first
     assert _parsed(answer) == ANSWER

@@ -12,8 +12,9 @@ import pytest
 from judgeval import semconv
 from judgeval.testing import RecordedOpenAIServer, Recording
 from judgeval.tracer import Tracer, wrap
-from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from tests.support.llm_spans import answer_attributes, client_resource, only_span, plain_answer
 
 HELLO = [{"role": "user", "content": "hi"}]
 
@@ -32,43 +33,12 @@ def llm() -> Iterator[RecordedOpenAIServer]:
         yield server
 
 
-@pytest.fixture
-def client(judgment: Tracer, llm: RecordedOpenAIServer) -> openai.OpenAI:
-    return wrap(openai.OpenAI(base_url=llm.base_url, api_key="test", max_retries=0), tracer=judgment)
-
-
-@pytest.fixture
-def async_client(judgment: Tracer, llm: RecordedOpenAIServer) -> openai.AsyncOpenAI:
-    return wrap(openai.AsyncOpenAI(base_url=llm.base_url, api_key="test", max_retries=0), tracer=judgment)
-
-
-def _resource(client: Any, path: str) -> Any:
-    for name in path.split("."):
-        client = getattr(client, name)
-    return client
-
-
-def _answer(span: ReadableSpan) -> dict[str, Any]:
-    """The span's attributes but the response id, which the recorded server makes anew per call."""
-    return {k: v for k, v in span.attributes.items() if k != semconv.GEN_AI_RESPONSE_ID}
-
-
 def _plain_answer(
     client: openai.OpenAI, exporter: InMemorySpanExporter, operation: str, **extra: Any
 ) -> dict[str, Any]:
     """The attributes of the same call made plainly (the reference), then forgotten."""
     path, kwargs = OPERATIONS[operation]
-    result = _resource(client, path).create(**kwargs, **extra)
-    if extra.get("stream"):
-        list(result)
-    (span,) = exporter.get_finished_spans()
-    exporter.clear()
-    return _answer(span)
-
-
-def _only_span(exporter: InMemorySpanExporter) -> ReadableSpan:
-    (span,) = exporter.get_finished_spans()
-    return span
+    return plain_answer(exporter, client_resource(client, path).create, **kwargs, **extra)
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)
@@ -77,12 +47,12 @@ def test_with_raw_response_records_what_parse_returns(
 ):
     plain = _plain_answer(client, exporter, operation)
     path, kwargs = OPERATIONS[operation]
-    raw = _resource(client, path).with_raw_response.create(**kwargs)
-    span = _only_span(exporter)  # ended with the call, like a plain call
+    raw = client_resource(client, path).with_raw_response.create(**kwargs)
+    span = only_span(exporter)  # ended with the call, like a plain call
     parsed = raw.parse()
     assert raw.parse() is parsed  # the SDK's cached answer: parsed once for both
     assert raw.headers["content-type"].startswith("application/json")
-    assert _answer(span) == plain
+    assert answer_attributes(span) == plain
     assert semconv.GEN_AI_USAGE_INPUT_TOKENS in span.attributes
     if operation != "embeddings":
         assert span.attributes[semconv.GEN_AI_RESPONSE_ID] == parsed.id
@@ -98,12 +68,12 @@ def test_with_streaming_response_records_on_parse_and_ends_with_the_block(
 ):
     plain = _plain_answer(client, exporter, operation)
     path, kwargs = OPERATIONS[operation]
-    with _resource(client, path).with_streaming_response.create(**kwargs) as response:
+    with client_resource(client, path).with_streaming_response.create(**kwargs) as response:
         parsed = response.parse()
         assert response.parse() is parsed
         assert exporter.get_finished_spans() == ()
-    span = _only_span(exporter)
-    assert _answer(span) == plain
+    span = only_span(exporter)
+    assert answer_attributes(span) == plain
     if operation != "embeddings":
         assert span.attributes[semconv.GEN_AI_RESPONSE_ID] == parsed.id
 
@@ -114,8 +84,8 @@ def test_with_streaming_response_read_as_json_is_recorded_on_close(
     plain = _plain_answer(client, exporter, "chat")
     with client.chat.completions.with_streaming_response.create(model="m", messages=HELLO) as response:
         body = response.json()
-    span = _only_span(exporter)
-    assert _answer(span) == plain
+    span = only_span(exporter)
+    assert answer_attributes(span) == plain
     assert span.attributes[semconv.GEN_AI_RESPONSE_ID] == body["id"]
 
 
@@ -125,7 +95,7 @@ def test_unread_streaming_response_is_left_to_the_user(client: openai.OpenAI, ex
     ) as response:
         lines = [line for line in response.iter_lines() if line.startswith("data: {")]
     assert len(lines) > 3  # every event reached the user: we read nothing of the body
-    span = _only_span(exporter)
+    span = only_span(exporter)
     assert span.attributes[semconv.JUDGEVAL_LLM_STREAMED] is True
     assert semconv.GEN_AI_OUTPUT_MESSAGES not in span.attributes
 
@@ -147,10 +117,10 @@ def test_streamed_raw_responses_record_the_stream_the_user_reads(
 ):
     plain = _plain_answer(client, exporter, operation, stream=True)
     path, kwargs = OPERATIONS[operation]
-    events = list(call(_resource(client, path), kwargs))
+    events = list(call(client_resource(client, path), kwargs))
     assert len(events) > 3  # the user got the whole stream
-    span = _only_span(exporter)
-    assert _answer(span) == plain
+    span = only_span(exporter)
+    assert answer_attributes(span) == plain
     assert span.attributes[semconv.JUDGEVAL_LLM_STREAMED] is True
 
 
@@ -177,14 +147,14 @@ async def test_async_raw_and_streaming_responses_record_the_answer(
 ):
     plain = _plain_answer(client, exporter, operation)
     path, kwargs = OPERATIONS[operation]
-    raw = await _resource(async_client, path).with_raw_response.create(**kwargs)
-    assert _answer(_only_span(exporter)) == plain
+    raw = await client_resource(async_client, path).with_raw_response.create(**kwargs)
+    assert answer_attributes(only_span(exporter)) == plain
     assert raw.parse() is raw.parse()
     exporter.clear()
-    async with _resource(async_client, path).with_streaming_response.create(**kwargs) as response:
+    async with client_resource(async_client, path).with_streaming_response.create(**kwargs) as response:
         await response.parse()
         assert exporter.get_finished_spans() == ()
-    assert _answer(_only_span(exporter)) == plain
+    assert answer_attributes(only_span(exporter)) == plain
 
 
 @pytest.mark.parametrize("operation", STREAMABLE)
@@ -193,12 +163,13 @@ async def test_async_streamed_raw_responses_record_the_stream(
 ):
     plain = _plain_answer(client, exporter, operation, stream=True)
     path, kwargs = OPERATIONS[operation]
-    stream = (await _resource(async_client, path).with_raw_response.create(**kwargs, stream=True)).parse()
+    raw = await client_resource(async_client, path).with_raw_response.create(**kwargs, stream=True)
+    stream = raw.parse()
     assert len([event async for event in stream]) > 3
-    assert _answer(_only_span(exporter)) == plain
+    assert answer_attributes(only_span(exporter)) == plain
     exporter.clear()
-    async with _resource(async_client, path).with_streaming_response.create(
+    async with client_resource(async_client, path).with_streaming_response.create(
         **kwargs, stream=True
     ) as response:
         assert len([event async for event in await response.parse()]) > 3
-    assert _answer(_only_span(exporter)) == plain
+    assert answer_attributes(only_span(exporter)) == plain

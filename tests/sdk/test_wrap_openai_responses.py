@@ -11,9 +11,10 @@ import pytest
 from judgeval import semconv
 from judgeval.testing import RecordedOpenAIServer, Recording
 from judgeval.tracer import Tracer, wrap
-from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
+
+from tests.support.llm_spans import json_attribute, only_span, output_messages
 
 LOOKUP = {"id": "call_7", "type": "function", "function": {"name": "lookup", "arguments": '{"order": 42}'}}
 
@@ -29,20 +30,6 @@ def llm() -> Iterator[RecordedOpenAIServer]:
         yield server
 
 
-@pytest.fixture
-def client(judgment: Tracer, llm: RecordedOpenAIServer) -> openai.OpenAI:
-    return wrap(openai.OpenAI(base_url=llm.base_url, api_key="test", max_retries=0), tracer=judgment)
-
-
-def _only_span(exporter: InMemorySpanExporter) -> ReadableSpan:
-    (span,) = exporter.get_finished_spans()
-    return span
-
-
-def _json(span: ReadableSpan, key: str) -> list[dict]:
-    return json.loads(span.attributes[key])
-
-
 def test_response_span_has_messages_usage_and_instructions(
     client: openai.OpenAI, exporter: InMemorySpanExporter
 ):
@@ -50,7 +37,7 @@ def test_response_span_has_messages_usage_and_instructions(
         model="gpt-5-mini", input="How long do refunds take?", instructions="Be brief.", max_output_tokens=64
     )
     assert response.output_text == "Refunds take five days"
-    span = _only_span(exporter)
+    span = only_span(exporter)
     attrs = span.attributes
     assert span.name == "chat gpt-5-mini"
     assert attrs[semconv.GEN_AI_OPERATION_NAME] == "chat"
@@ -58,11 +45,12 @@ def test_response_span_has_messages_usage_and_instructions(
     assert attrs[semconv.GEN_AI_RESPONSE_ID] == response.id
     assert attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
     assert attrs[semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 1
-    assert _json(span, semconv.GEN_AI_SYSTEM_INSTRUCTIONS) == [{"type": "text", "content": "Be brief."}]
-    assert _json(span, semconv.GEN_AI_INPUT_MESSAGES) == [
+    instructions = json_attribute(span, semconv.GEN_AI_SYSTEM_INSTRUCTIONS)
+    assert instructions == [{"type": "text", "content": "Be brief."}]
+    assert json_attribute(span, semconv.GEN_AI_INPUT_MESSAGES) == [
         {"role": "user", "parts": [{"type": "text", "content": "How long do refunds take?"}]}
     ]
-    assert _json(span, semconv.GEN_AI_OUTPUT_MESSAGES) == [
+    assert output_messages(span) == [
         {
             "role": "assistant",
             "parts": [{"type": "text", "content": "Refunds take five days"}],
@@ -79,13 +67,14 @@ def test_response_items_and_function_calls(client: openai.OpenAI, exporter: InMe
         {"type": "function_call_output", "call_id": "call_6", "output": "not found"},
     ]
     client.responses.create(model="m", input=items, tools=tools)
-    span = _only_span(exporter)
+    span = only_span(exporter)
     assert json.loads(span.attributes[semconv.GEN_AI_TOOL_DEFINITIONS]) == tools
-    assert [m["role"] for m in _json(span, semconv.GEN_AI_INPUT_MESSAGES)] == ["user", "assistant", "tool"]
-    assert _json(span, semconv.GEN_AI_INPUT_MESSAGES)[2]["parts"] == [
+    roles = [m["role"] for m in json_attribute(span, semconv.GEN_AI_INPUT_MESSAGES)]
+    assert roles == ["user", "assistant", "tool"]
+    assert json_attribute(span, semconv.GEN_AI_INPUT_MESSAGES)[2]["parts"] == [
         {"type": "tool_call_response", "id": "call_6", "response": "not found"}
     ]
-    (output,) = _json(span, semconv.GEN_AI_OUTPUT_MESSAGES)
+    (output,) = output_messages(span)
     assert output["finish_reason"] == "tool_calls"
     assert output["parts"] == [
         {"type": "tool_call", "id": "call_7", "name": "lookup", "arguments": {"order": 42}}
@@ -98,7 +87,7 @@ def test_streamed_response_is_described_by_its_final_event(
     with client.responses.create(model="m", input="refunds?", stream=True) as stream:
         events = [event.type for event in stream]
     assert events[0] == "response.created" and events[-1] == "response.completed"
-    attrs = _only_span(exporter).attributes
+    attrs = only_span(exporter).attributes
     assert attrs[semconv.JUDGEVAL_LLM_STREAMED] is True
     assert attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == 4
     assert (
@@ -114,8 +103,8 @@ def test_abandoned_response_stream_keeps_text_received(client: openai.OpenAI, ex
             break
     del stream, event
     gc.collect()
-    span = _only_span(exporter)
-    assert _json(span, semconv.GEN_AI_OUTPUT_MESSAGES)[0]["parts"] == [{"type": "text", "content": "Refunds"}]
+    span = only_span(exporter)
+    assert output_messages(span)[0]["parts"] == [{"type": "text", "content": "Refunds"}]
     assert semconv.GEN_AI_RESPONSE_FINISH_REASONS not in span.attributes
 
 
@@ -158,4 +147,4 @@ def test_responses_stream_helper_goes_through_the_traced_create(
 ):
     with client.responses.stream(model="m", input="refunds?") as stream:
         final = stream.get_final_response()
-    assert _only_span(exporter).attributes[semconv.GEN_AI_RESPONSE_ID] == final.id
+    assert only_span(exporter).attributes[semconv.GEN_AI_RESPONSE_ID] == final.id

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import gc
-import json
 from collections.abc import Iterator
 
 import openai
 import pytest
 from judgeval import semconv
 from judgeval.testing import RecordedOpenAIServer, Recording
-from judgeval.tracer import Tracer, wrap
-from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
+
+from tests.support.llm_spans import only_span, output_messages
 
 HELLO = [{"role": "user", "content": "hi"}]
 WEATHER = [{"role": "user", "content": "weather in Paris and Rome?"}]
@@ -38,27 +37,8 @@ def llm() -> Iterator[RecordedOpenAIServer]:
         yield server
 
 
-@pytest.fixture
-def client(judgment: Tracer, llm: RecordedOpenAIServer) -> openai.OpenAI:
-    return wrap(openai.OpenAI(base_url=llm.base_url, api_key="test", max_retries=0), tracer=judgment)
-
-
-@pytest.fixture
-def async_client(judgment: Tracer, llm: RecordedOpenAIServer) -> openai.AsyncOpenAI:
-    return wrap(openai.AsyncOpenAI(base_url=llm.base_url, api_key="test", max_retries=0), tracer=judgment)
-
-
 def _text(chunks: list[openai.types.chat.ChatCompletionChunk]) -> str:
     return "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
-
-
-def _only_span(exporter: InMemorySpanExporter) -> ReadableSpan:
-    (span,) = exporter.get_finished_spans()
-    return span
-
-
-def _output(span: ReadableSpan) -> list[dict]:
-    return json.loads(span.attributes[semconv.GEN_AI_OUTPUT_MESSAGES])
 
 
 def test_span_ends_when_stream_is_exhausted(client: openai.OpenAI, exporter: InMemorySpanExporter):
@@ -67,14 +47,14 @@ def test_span_ends_when_stream_is_exhausted(client: openai.OpenAI, exporter: InM
     )
     assert exporter.get_finished_spans() == ()
     assert _text(list(stream)) == "Hello there my friend"
-    attrs = _only_span(exporter).attributes
+    attrs = only_span(exporter).attributes
     assert attrs[semconv.JUDGEVAL_LLM_STREAMED] is True
     assert attrs[semconv.GEN_AI_RESPONSE_ID].startswith("chatcmpl-")
     assert attrs[semconv.GEN_AI_RESPONSE_MODEL] == "m"
     assert attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
     assert attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == 4
     assert attrs[semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 2
-    assert _output(_only_span(exporter)) == [
+    assert output_messages(only_span(exporter)) == [
         {
             "role": "assistant",
             "parts": [{"type": "text", "content": "Hello there my friend"}],
@@ -85,14 +65,14 @@ def test_span_ends_when_stream_is_exhausted(client: openai.OpenAI, exporter: InM
 
 def test_stream_without_usage_has_no_token_counts(client: openai.OpenAI, exporter: InMemorySpanExporter):
     list(client.chat.completions.create(model="m", messages=HELLO, stream=True))
-    attrs = _only_span(exporter).attributes
+    attrs = only_span(exporter).attributes
     assert semconv.GEN_AI_USAGE_INPUT_TOKENS not in attrs
     assert attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
 
 
 def test_streamed_tool_call_deltas_are_accumulated(client: openai.OpenAI, exporter: InMemorySpanExporter):
     list(client.chat.completions.create(model="m", messages=WEATHER, stream=True))
-    (message,) = _output(_only_span(exporter))
+    (message,) = output_messages(only_span(exporter))
     assert message["finish_reason"] == "tool_calls"
     assert message["parts"] == [
         {"type": "tool_call", "id": "call_0", "name": "get_weather", "arguments": {"city": "Paris"}},
@@ -107,7 +87,7 @@ def test_proxy_is_transparent_in_a_with_block(client: openai.OpenAI, exporter: I
         first = next(stream)
         assert first.choices[0].delta.role == "assistant"
         assert exporter.get_finished_spans() == ()
-    assert _only_span(exporter).status.status_code is StatusCode.UNSET
+    assert only_span(exporter).status.status_code is StatusCode.UNSET
 
 
 def test_stream_closed_early_ends_span_with_partial_output(
@@ -117,8 +97,8 @@ def test_stream_closed_early_ends_span_with_partial_output(
     chunks = [next(stream), next(stream)]
     stream.close()
     assert _text(chunks) == "Hello"
-    span = _only_span(exporter)
-    assert _output(span)[0]["parts"] == [{"type": "text", "content": "Hello"}]
+    span = only_span(exporter)
+    assert output_messages(span)[0]["parts"] == [{"type": "text", "content": "Hello"}]
     assert semconv.GEN_AI_RESPONSE_FINISH_REASONS not in span.attributes
     stream.close()  # closing twice ends nothing twice
     assert len(exporter.get_finished_spans()) == 1
@@ -129,7 +109,7 @@ def test_abandoned_stream_still_ends_its_span(client: openai.OpenAI, exporter: I
     next(stream)
     del stream
     gc.collect()
-    assert _only_span(exporter).attributes[semconv.JUDGEVAL_LLM_STREAMED] is True
+    assert only_span(exporter).attributes[semconv.JUDGEVAL_LLM_STREAMED] is True
 
 
 async def test_async_stream_is_consumed_and_traced(
@@ -141,10 +121,10 @@ async def test_async_stream_is_consumed_and_traced(
     assert isinstance(stream, openai.AsyncStream)
     chunks = [chunk async for chunk in stream]
     assert chunks[-1].usage is not None
-    attrs = _only_span(exporter).attributes
+    attrs = only_span(exporter).attributes
     assert attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)
     assert attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] > 0
-    assert [p["id"] for p in _output(_only_span(exporter))[0]["parts"]] == ["call_0", "call_1"]
+    assert [p["id"] for p in output_messages(only_span(exporter))[0]["parts"]] == ["call_0", "call_1"]
 
 
 async def test_async_stream_in_async_with_closed_early(
@@ -153,7 +133,7 @@ async def test_async_stream_in_async_with_closed_early(
     async with await async_client.chat.completions.create(model="m", messages=HELLO, stream=True) as stream:
         await stream.__anext__()
         assert exporter.get_finished_spans() == ()
-    assert _only_span(exporter).attributes[semconv.JUDGEVAL_LLM_STREAMED] is True
+    assert only_span(exporter).attributes[semconv.JUDGEVAL_LLM_STREAMED] is True
 
 
 async def test_async_stream_closed_or_abandoned_ends_span(
@@ -176,7 +156,8 @@ def test_chat_stream_helper_goes_through_the_traced_create(
     with client.chat.completions.stream(model="m", messages=HELLO) as stream:
         final = stream.get_final_completion()
     assert final.choices[0].message.content == "Hello there my friend"
-    assert _output(_only_span(exporter))[0]["parts"] == [{"type": "text", "content": "Hello there my friend"}]
+    first = output_messages(only_span(exporter))[0]
+    assert first["parts"] == [{"type": "text", "content": "Hello there my friend"}]
 
 
 def test_error_mid_stream_is_recorded_and_reraised(client: openai.OpenAI, exporter: InMemorySpanExporter):
@@ -185,7 +166,7 @@ def test_error_mid_stream_is_recorded_and_reraised(client: openai.OpenAI, export
     )
     with pytest.raises(openai.APIError, match="upstream overloaded"):
         list(stream)
-    span = _only_span(exporter)
+    span = only_span(exporter)
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes[semconv.ERROR_TYPE] == "APIError"
-    assert _output(span)[0]["parts"] == [{"type": "text", "content": "never"}]
+    assert output_messages(span)[0]["parts"] == [{"type": "text", "content": "never"}]
