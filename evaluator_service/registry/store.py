@@ -173,7 +173,7 @@ class Registry:
             name=upload.name, version=0, created_at=time.time(), class_name=upload.class_name,
             sha256=hashlib.sha256(upload.source.encode() + b"\0" + upload.requirements.encode()).hexdigest(),
             source_filename=upload.source_filename,
-            requirements_hash=self.installer.requirements_hash(upload.requirements),
+            requirements_hash=self.installer.requirements_hash(upload.requirements), kind=upload.kind,
         )
         # The final choice happens inside the database transaction: another replica may have just uploaded.
         stored = await self.state.store_version(

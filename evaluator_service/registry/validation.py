@@ -36,6 +36,8 @@ class ValidatedUpload:
     source: str
     source_filename: str
     requirements: str
+    kind: str = "example"
+    """``example`` or ``trace``: the scorer class's base (see :mod:`judgeval.scorers.source_check`)."""
 
 
 def validate_upload(
@@ -56,7 +58,7 @@ def validate_upload(
     final_name = (name or found.scorer_name or found.class_name).strip()
     validate_name(final_name)
     check_requirements(requirements)
-    return ValidatedUpload(final_name, found.class_name, source, filename, requirements)
+    return ValidatedUpload(final_name, found.class_name, source, filename, requirements, found.kind)
 
 
 def validate_name(name: str) -> None:

@@ -15,6 +15,9 @@ from typing import Any
 from evaluator_service.errors import EvaluatorError
 
 MAX_FRAME_BYTES = 16 * 1024 * 1024
+SCORE_TRACE = "score_trace"
+"""The ``op`` of a request that scores a whole trajectory (``"trace"``: ``Trace.to_json_data()``) with a
+``TraceScorer``'s ``a_score_trace``; a request without ``op`` scores an example."""
 _HEADER = struct.Struct(">I")
 _BATCH_OVERHEAD = len(b'{"requests":[]}')
 

@@ -1,0 +1,53 @@
+"""What every built-in trajectory scorer shares: its config and its merged, validated options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from judgeval.data.trace import Trace
+from judgeval.protocol.evaluation_request import EvaluationRequest
+from judgeval.protocol.trajectory_request import TrajectoryRequest
+
+from evaluator_service.scoring.builtin.options import OptionError
+from evaluator_service.scoring.contract import InvalidExampleError, ScoreOutcome, ScorerKindError
+from evaluator_service.scoring.kind_mixup import trajectory_scorer_on_span
+from evaluator_service.scoring.settings import ScorerConfig
+from evaluator_service.scoring.trajectory.options import validate_trajectory_options
+
+
+class TrajectoryBuiltinScorer:
+    """Base of the built-in trajectory scorers (deterministic ones and the agent judge)."""
+
+    calls_judge = False
+    """True for scorers whose every attempt is one LLM call (the runner counts it against its bounds)."""
+
+    def __init__(self, config: ScorerConfig) -> None:
+        self.config = config
+        self.name = config.name
+        self._own_options: dict[str, Any] | None = None
+        """The YAML options once validated: what every request without its own ``scorer.config`` gets."""
+
+    async def score_trajectory(self, trajectory: Trace, request: TrajectoryRequest) -> ScoreOutcome:
+        """Score one trajectory; subclasses implement it."""
+        raise NotImplementedError
+
+    async def score(self, example: dict[str, Any], request: EvaluationRequest) -> ScoreOutcome:
+        """A span request naming this scorer: refused with a ``wrong_kind`` error."""
+        raise ScorerKindError(trajectory_scorer_on_span(self.name, f"the built-in {self.config.type}"))
+
+    def options(self, request: TrajectoryRequest) -> dict[str, Any]:
+        """YAML options over the request's ``scorer.config`` (YAML wins: operators decide), validated.
+
+        The result is shared between calls: treat it as read-only."""
+        if request.scorer.config:
+            return self._validated({**request.scorer.config, **self.config.options})
+        if self._own_options is None:  # validated once, not per trajectory (a failure is not cached)
+            self._own_options = self._validated(dict(self.config.options))
+        return self._own_options
+
+    def _validated(self, options: dict[str, Any]) -> dict[str, Any]:
+        try:
+            validate_trajectory_options(self.config.type, options)
+        except OptionError as exc:
+            raise InvalidExampleError(f"scorer config {exc.field}: {exc.message}") from None
+        return options

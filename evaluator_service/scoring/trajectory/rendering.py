@@ -1,0 +1,199 @@
+"""A compact, deterministic text rendering of a whole trajectory, for the LLM agent judge.
+
+The tree of steps (agent, LLM and tool spans, each under its parent) with tool arguments and results, LLM
+inputs and outputs, durations and errors, between the trajectory's first user input and its final output::
+
+    Trajectory: scope trace, 5 spans, 2 LLM calls, 2 tool calls, 1 error
+    First user input:
+    Refund order A1
+    Steps:
+    [agent] support_agent 1.200s
+      [llm] chat gpt-4.1 0.400s tokens 120/45
+        input: ...
+        output: ...
+      [tool] refund 0.050s ERROR: card declined
+        arguments: {"order_id": "A1"}
+    Final output:
+    Sorry, the refund failed.
+
+Size is capped (:class:`RenderLimits`) without losing the structure: every value longer than
+``max_value_chars`` is cut with a marker saying how much was left out; when the steps still do not fit in
+``max_chars``, steps from the middle are left out and replaced by one line saying how many (and how many of
+them were LLM calls, tool calls and errors). The first user input and the final output are never left out
+(each is cut to ``max_endpoint_chars`` at most). The same trajectory always renders to the same text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from judgeval import semconv
+from judgeval.data.trace import Trace, TraceSpan
+
+from evaluator_service.scoring.builtin.bounded import check_deadline
+
+_TOKEN_KEYS = (semconv.GEN_AI_USAGE_INPUT_TOKENS, semconv.GEN_AI_USAGE_OUTPUT_TOKENS)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderLimits:
+    """Size bounds of a rendering (characters)."""
+
+    max_chars: int = 24_000
+    """The whole rendering (about 6k tokens)."""
+    max_value_chars: int = 300
+    """One value of a step (a tool's arguments or result, an LLM input or output, an error)."""
+    max_endpoint_chars: int = 4_000
+    """The first user input and the final output (never left out, but cut to this)."""
+    max_indent: int = 12
+    """Deeper steps are indented like this depth (their depth is written out)."""
+
+
+def cut(text: str, limit: int) -> str:
+    """``text``, or its first ``limit`` characters and a marker saying how many were left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [{len(text) - limit} more chars]"
+
+
+def value_text(value: Any) -> str:
+    """A span value as one line of text: strings as they are, anything else as sorted JSON."""
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+        except (TypeError, ValueError, RecursionError):
+            text = repr(value)
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    lines: tuple[str, ...]
+    span: TraceSpan
+
+    @property
+    def size(self) -> int:
+        return sum(len(line) + 1 for line in self.lines)
+
+
+def _tree_order(trajectory: Trace) -> Iterator[tuple[int, TraceSpan]]:
+    """(depth, span) depth first, children in start order; spans no root reaches (cycles) come last."""
+    children: dict[str, list[TraceSpan]] = {}
+    for span in trajectory.trace_spans:
+        if span.parent_span_id:
+            children.setdefault(span.parent_span_id, []).append(span)
+    seen: set[int] = set()
+    for start in trajectory.root_spans() + list(trajectory.trace_spans):
+        if id(start) in seen:
+            continue
+        stack = [(0, start)]
+        while stack:
+            depth, span = stack.pop()
+            if id(span) in seen:
+                continue
+            seen.add(id(span))
+            yield depth, span
+            stack.extend((depth + 1, c) for c in reversed(children.get(span.span_id, ())))
+
+
+def _step(depth: int, span: TraceSpan, limits: RenderLimits, endpoint: TraceSpan | None) -> _Step:
+    indent = "  " * min(depth, limits.max_indent)
+    head = f"{indent}[{span.span_kind}] {value_text(span.span_name)[:200]}"
+    if depth > limits.max_indent:
+        head += f" (depth {depth})"
+    attributes = span.span_attributes
+    if span.is_llm_call and (model := attributes.get(semconv.GEN_AI_REQUEST_MODEL)):
+        head += f" {value_text(model)[:100]}"
+    if span.span_kind not in ("agent", "invoke_agent") and span.agent_name:
+        head += f" (agent {value_text(span.agent_name)[:100]})"
+    head += f" {span.duration:.3f}s"
+    tokens = [attributes.get(key) for key in _TOKEN_KEYS]
+    if span.is_llm_call and any(t is not None for t in tokens):
+        head += " tokens " + "/".join("?" if t is None else value_text(t)[:20] for t in tokens)
+    if span.error:
+        head += f" ERROR: {cut(value_text(span.error), limits.max_value_chars)}"
+    lines = [head]
+    if span is not endpoint:  # its input and output are the rendering's first input and final output
+        labels = ("arguments", "result") if span.is_tool_call else ("input", "output")
+        for label, value in zip(labels, (span.inputs, span.output), strict=True):
+            if value is not None:
+                lines.append(f"{indent}    {label}: {cut(value_text(value), limits.max_value_chars)}")
+    return _Step(tuple(lines), span)
+
+
+def _endpoints(trajectory: Trace) -> tuple[TraceSpan | None, Any, Any]:
+    """The span whose input and output frame the trajectory, its first user input and its final output."""
+    span = trajectory.bounding_span
+    roots = trajectory.root_spans()
+    if span is None and len(roots) == 1:
+        span = roots[0]
+    if span is not None and (span.inputs is not None or span.output is not None):
+        return span, span.inputs, span.output
+    first = next((s.inputs for s in trajectory.trace_spans if s.inputs is not None), None)
+    last = next((s.output for s in reversed(trajectory.trace_spans) if s.output is not None), None)
+    return None, first, last
+
+
+def _omitted(steps: list[_Step]) -> str:
+    llm = sum(1 for s in steps if s.span.is_llm_call)
+    tools = sum(1 for s in steps if s.span.is_tool_call)
+    errors = sum(1 for s in steps if s.span.error)
+    return (f"… [{len(steps)} steps omitted: {llm} LLM calls, {tools} tool calls, "
+            f"{errors} errors] …")
+
+
+def _fit(steps: list[_Step], budget: int) -> list[str]:
+    """Every step's lines if they fit in ``budget``, else the first and last steps that do around one line
+    saying what was left out."""
+    if sum(s.size for s in steps) <= budget:
+        return [line for s in steps for line in s.lines]
+    room = budget - len(_omitted(steps)) - 1
+    head: list[_Step] = []
+    used = 0
+    for step in steps:
+        if used + step.size > room // 2:
+            break
+        head.append(step)
+        used += step.size
+    tail: list[_Step] = []
+    for step in reversed(steps[len(head):]):
+        if used + step.size > room:
+            break
+        tail.append(step)
+        used += step.size
+    tail.reverse()
+    middle = steps[len(head):len(steps) - len(tail)]
+    return [*(line for s in head for line in s.lines), _omitted(middle),
+            *(line for s in tail for line in s.lines)]
+
+
+def render_trajectory(trajectory: Trace, limits: RenderLimits | None = None) -> str:
+    """The rendering of ``trajectory`` described in the module docstring."""
+    limits = limits or RenderLimits()
+    endpoint, first_input, final_output = _endpoints(trajectory)
+    spans = trajectory.trace_spans
+    errors = sum(1 for s in spans if s.error)
+    header = [
+        f"Trajectory: scope {trajectory.scope}, {len(spans)} spans, {len(trajectory.llm_calls())} LLM calls, "
+        f"{len(trajectory.tool_calls())} tool calls, {errors} error{'' if errors == 1 else 's'}",
+        "First user input:",
+        cut("(none recorded)" if first_input is None else value_text(first_input),
+            min(limits.max_endpoint_chars, limits.max_chars // 4)),
+        "Steps:",
+    ]
+    footer = [
+        "Final output:",
+        cut("(none recorded)" if final_output is None else value_text(final_output),
+            min(limits.max_endpoint_chars, limits.max_chars // 4)),
+    ]
+    steps = []
+    for depth, span in _tree_order(trajectory):
+        check_deadline()
+        steps.append(_step(depth, span, limits, endpoint))
+    budget = limits.max_chars - sum(len(line) + 1 for line in header + footer)
+    return "\n".join([*header, *_fit(steps, budget), *footer])

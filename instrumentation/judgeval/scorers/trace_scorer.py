@@ -1,0 +1,41 @@
+"""``TraceScorer``: the base class of scorers of a whole trajectory (a trace or a session).
+
+Minimal: the SDK side (``TraceScorerConfig``, running ``server_hosted=False`` scorers in the agent) builds on
+it; uploaded subclasses (``server_hosted=True``) run in the evaluator's sandbox.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+
+class TraceScorer(BaseModel):
+    """A trace scorer: subclass it and implement ``async def a_score_trace(self, trace) -> float``.
+
+    ``trace`` is a :class:`judgeval.data.trace.Trace`. The fields mean what they mean on
+    :class:`~judgeval.scorers.example_scorer.ExampleScorer`: ``name`` defaults to the class name, a score
+    ``>= threshold`` passes, set ``self.reason`` to explain it.
+    """
+
+    model_config = ConfigDict(extra="allow", arbitrary_types_allowed=True, validate_assignment=False)
+
+    name: str = ""
+    threshold: float = 0.5
+    server_hosted: bool = False
+    reason: str | None = None
+    score: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("name") and not cls.model_fields["name"].default:
+            return {**data, "name": cls.__name__}
+        return data
+
+    async def a_score_trace(self, trace: Any) -> float:
+        """Score ``trace``; return a number (``>= threshold`` passes). Subclasses must override this."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement `async def a_score_trace(self, trace) -> float`"
+        )
