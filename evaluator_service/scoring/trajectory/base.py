@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from judgeval.data.trace import Trace
+from judgeval import semconv
+from judgeval.data.trace import Trace, TraceSpan
 from judgeval.protocol.evaluation_request import EvaluationRequest
 from judgeval.protocol.trajectory_request import TrajectoryRequest
 
@@ -13,6 +14,14 @@ from evaluator_service.scoring.contract import InvalidExampleError, ScoreOutcome
 from evaluator_service.scoring.kind_mixup import trajectory_scorer_on_span
 from evaluator_service.scoring.settings import ScorerConfig
 from evaluator_service.scoring.trajectory.options import validate_trajectory_options
+
+
+def span_failure(span: TraceSpan) -> str | None:
+    """Why the span failed, or ``None``: its error (status or exception), else its ``error.type``."""
+    if span.error:
+        return span.error
+    error_type = span.span_attributes.get(semconv.ERROR_TYPE)
+    return str(error_type) if error_type else None
 
 
 class TrajectoryBuiltinScorer:

@@ -26,12 +26,12 @@ from collections.abc import Callable
 from typing import Any
 
 from judgeval import semconv
-from judgeval.data.trace import ToolCall, Trace
+from judgeval.data.trace import Trace
 from judgeval.protocol.trajectory_request import TrajectoryRequest
 
 from evaluator_service.scoring.builtin.bounded import check_deadline, run_bounded
 from evaluator_service.scoring.contract import InvalidExampleError, ScoreOutcome
-from evaluator_service.scoring.trajectory.base import TrajectoryBuiltinScorer
+from evaluator_service.scoring.trajectory.base import TrajectoryBuiltinScorer, span_failure
 
 INLINE_SPANS = 1000
 """Trajectories up to this many spans are scored on the spot (well under a millisecond per hundred spans)."""
@@ -107,14 +107,6 @@ def _most_repeated(keys: list[tuple[str, str]], total: bool) -> tuple[tuple[str,
     return best_key, best
 
 
-def _failed(call: ToolCall) -> str | None:
-    """Why the tool call failed, or ``None``: the span's error, else its ``error.type`` attribute."""
-    if call.error:
-        return call.error
-    error_type = call.span.span_attributes.get(semconv.ERROR_TYPE)
-    return str(error_type) if error_type else None
-
-
 class ToolErrorRateScorer(TrajectoryCheck):
     """Scores the share of tool calls that did not fail."""
 
@@ -122,7 +114,7 @@ class ToolErrorRateScorer(TrajectoryCheck):
         calls = trajectory.tool_calls()
         if not calls:
             return ScoreOutcome(value=1.0, reason="no tool calls")
-        failures = [(c.name, why) for c in calls if (why := _failed(c))]
+        failures = [(c.name, why) for c in calls if (why := span_failure(c.span))]
         rate = len(failures) / len(calls)
         listed = "; ".join(f"{name!r}: {_preview(why)}" for name, why in failures[:_LISTED_ERRORS])
         more = f" and {len(failures) - _LISTED_ERRORS} more" if len(failures) > _LISTED_ERRORS else ""

@@ -34,6 +34,7 @@ from judgeval import semconv
 from judgeval.data.trace import Trace, TraceSpan
 
 from evaluator_service.scoring.builtin.bounded import check_deadline
+from evaluator_service.scoring.trajectory.base import span_failure
 
 _TOKEN_KEYS = (semconv.GEN_AI_USAGE_INPUT_TOKENS, semconv.GEN_AI_USAGE_OUTPUT_TOKENS)
 
@@ -81,8 +82,8 @@ class _Step:
         return sum(len(line) + 1 for line in self.lines)
 
 
-def _tree_order(trajectory: Trace) -> Iterator[tuple[int, TraceSpan]]:
-    """(depth, span) depth first, children in start order; spans no root reaches (cycles) come last."""
+def _tree_order(trajectory: Trace) -> Iterator[tuple[int, TraceSpan, TraceSpan | None]]:
+    """(depth, span, parent) depth first, children in start order; spans no root reaches (cycles) last."""
     children: dict[str, list[TraceSpan]] = {}
     for span in trajectory.trace_spans:
         if span.parent_span_id:
@@ -91,32 +92,36 @@ def _tree_order(trajectory: Trace) -> Iterator[tuple[int, TraceSpan]]:
     for start in trajectory.root_spans() + list(trajectory.trace_spans):
         if id(start) in seen:
             continue
-        stack = [(0, start)]
+        stack: list[tuple[int, TraceSpan, TraceSpan | None]] = [(0, start, None)]
         while stack:
-            depth, span = stack.pop()
+            depth, span, parent = stack.pop()
             if id(span) in seen:
                 continue
             seen.add(id(span))
-            yield depth, span
-            stack.extend((depth + 1, c) for c in reversed(children.get(span.span_id, ())))
+            yield depth, span, parent
+            stack.extend((depth + 1, c, span) for c in reversed(children.get(span.span_id, ())))
 
 
-def _step(depth: int, span: TraceSpan, limits: RenderLimits, endpoint: TraceSpan | None) -> _Step:
+def _step(depth: int, span: TraceSpan, parent: TraceSpan | None, limits: RenderLimits,
+          endpoint: TraceSpan | None) -> _Step:
     indent = "  " * min(depth, limits.max_indent)
-    head = f"{indent}[{span.span_kind}] {value_text(span.span_name)[:200]}"
+    name = value_text(span.span_name)[:200]
+    head = f"{indent}[{span.span_kind}] {name}"
     if depth > limits.max_indent:
         head += f" (depth {depth})"
     attributes = span.span_attributes
-    if span.is_llm_call and (model := attributes.get(semconv.GEN_AI_REQUEST_MODEL)):
+    model = attributes.get(semconv.GEN_AI_REQUEST_MODEL)
+    if span.is_llm_call and model and str(model) not in name:
         head += f" {value_text(model)[:100]}"
-    if span.span_kind not in ("agent", "invoke_agent") and span.agent_name:
-        head += f" (agent {value_text(span.agent_name)[:100]})"
+    agent = span.agent_name or span.agent_id
+    if agent and agent != (parent and (parent.agent_name or parent.agent_id)) and agent != span.span_name:
+        head += f" (agent {value_text(agent)[:100]})"  # where the acting agent changes
     head += f" {span.duration:.3f}s"
     tokens = [attributes.get(key) for key in _TOKEN_KEYS]
     if span.is_llm_call and any(t is not None for t in tokens):
         head += " tokens " + "/".join("?" if t is None else value_text(t)[:20] for t in tokens)
-    if span.error:
-        head += f" ERROR: {cut(value_text(span.error), limits.max_value_chars)}"
+    if (failure := span_failure(span)) is not None:
+        head += f" ERROR: {cut(value_text(failure), limits.max_value_chars)}"
     lines = [head]
     if span is not endpoint:  # its input and output are the rendering's first input and final output
         labels = ("arguments", "result") if span.is_tool_call else ("input", "output")
@@ -142,7 +147,7 @@ def _endpoints(trajectory: Trace) -> tuple[TraceSpan | None, Any, Any]:
 def _omitted(steps: list[_Step]) -> str:
     llm = sum(1 for s in steps if s.span.is_llm_call)
     tools = sum(1 for s in steps if s.span.is_tool_call)
-    errors = sum(1 for s in steps if s.span.error)
+    errors = sum(1 for s in steps if span_failure(s.span) is not None)
     return (f"… [{len(steps)} steps omitted: {llm} LLM calls, {tools} tool calls, "
             f"{errors} errors] …")
 
@@ -177,7 +182,7 @@ def render_trajectory(trajectory: Trace, limits: RenderLimits | None = None) -> 
     limits = limits or RenderLimits()
     endpoint, first_input, final_output = _endpoints(trajectory)
     spans = trajectory.trace_spans
-    errors = sum(1 for s in spans if s.error)
+    errors = sum(1 for s in spans if span_failure(s) is not None)
     header = [
         f"Trajectory: scope {trajectory.scope}, {len(spans)} spans, {len(trajectory.llm_calls())} LLM calls, "
         f"{len(trajectory.tool_calls())} tool calls, {errors} error{'' if errors == 1 else 's'}",
@@ -192,8 +197,8 @@ def render_trajectory(trajectory: Trace, limits: RenderLimits | None = None) -> 
             min(limits.max_endpoint_chars, limits.max_chars // 4)),
     ]
     steps = []
-    for depth, span in _tree_order(trajectory):
+    for depth, span, parent in _tree_order(trajectory):
         check_deadline()
-        steps.append(_step(depth, span, limits, endpoint))
+        steps.append(_step(depth, span, parent, limits, endpoint))
     budget = limits.max_chars - sum(len(line) + 1 for line in header + footer)
     return "\n".join([*header, *_fit(steps, budget), *footer])
