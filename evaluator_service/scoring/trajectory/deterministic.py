@@ -89,8 +89,9 @@ class ToolLoopScorer(TrajectoryCheck):
         if count > limit:
             return _verdict(False, f"tool {name!r} was called {count} times {where} with the same arguments "
                                    f"{_preview(arguments)} (at most {limit} allowed)")
+        most = "once" if count == 1 else f"{count} times"
         return _verdict(True, f"no tool call repeated with the same arguments more than {limit} times "
-                              f"{where} (most: {name!r}, {count} times)")
+                              f"{where} (most: {name!r}, {most})")
 
 
 def _most_repeated(keys: list[tuple[str, str]], total: bool) -> tuple[tuple[str, str], int]:

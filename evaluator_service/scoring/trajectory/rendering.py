@@ -139,17 +139,24 @@ def _endpoints(trajectory: Trace) -> tuple[TraceSpan | None, Any, Any]:
         span = roots[0]
     if span is not None and (span.inputs is not None or span.output is not None):
         return span, span.inputs, span.output
-    first = next((s.inputs for s in trajectory.trace_spans if s.inputs is not None), None)
-    last = next((s.output for s in reversed(trajectory.trace_spans) if s.output is not None), None)
+    # A session (or a trace with several roots): the turns' top-level spans frame it, first and last.
+    ordered = [*roots, *trajectory.trace_spans]
+    first = next((s.inputs for s in ordered if s.inputs is not None), None)
+    last = next((s.output for s in [*reversed(roots), *reversed(trajectory.trace_spans)]
+                 if s.output is not None), None)
     return None, first, last
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _omitted(steps: list[_Step]) -> str:
     llm = sum(1 for s in steps if s.span.is_llm_call)
     tools = sum(1 for s in steps if s.span.is_tool_call)
     errors = sum(1 for s in steps if span_failure(s.span) is not None)
-    return (f"… [{len(steps)} steps omitted: {llm} LLM calls, {tools} tool calls, "
-            f"{errors} errors] …")
+    return (f"… [{_count(len(steps), 'step')} omitted: {_count(llm, 'LLM call')}, "
+            f"{_count(tools, 'tool call')}, {_count(errors, 'error')}] …")
 
 
 def _fit(steps: list[_Step], budget: int) -> list[str]:
@@ -177,6 +184,11 @@ def _fit(steps: list[_Step], budget: int) -> list[str]:
             *(line for s in tail for line in s.lines)]
 
 
+def _traces(trajectory: Trace) -> str:
+    count = len(trajectory.trace_ids)
+    return f" ({count} traces)" if count > 1 else ""
+
+
 def render_trajectory(trajectory: Trace, limits: RenderLimits | None = None) -> str:
     """The rendering of ``trajectory`` described in the module docstring."""
     limits = limits or RenderLimits()
@@ -184,8 +196,9 @@ def render_trajectory(trajectory: Trace, limits: RenderLimits | None = None) -> 
     spans = trajectory.trace_spans
     errors = sum(1 for s in spans if span_failure(s) is not None)
     header = [
-        f"Trajectory: scope {trajectory.scope}, {len(spans)} spans, {len(trajectory.llm_calls())} LLM calls, "
-        f"{len(trajectory.tool_calls())} tool calls, {errors} error{'' if errors == 1 else 's'}",
+        f"Trajectory: scope {trajectory.scope}{_traces(trajectory)}, {_count(len(spans), 'span')}, "
+        f"{_count(len(trajectory.llm_calls()), 'LLM call')}, "
+        f"{_count(len(trajectory.tool_calls()), 'tool call')}, {_count(errors, 'error')}",
         "First user input:",
         cut("(none recorded)" if first_input is None else value_text(first_input),
             min(limits.max_endpoint_chars, limits.max_chars // 4)),

@@ -48,7 +48,7 @@ def multi_agent_trace() -> Trace:
 
 
 EXPECTED = """\
-Trajectory: scope trace, 6 spans, 1 LLM calls, 3 tool calls, 1 error
+Trajectory: scope trace, 6 spans, 1 LLM call, 3 tool calls, 1 error
 First user input:
 {"request": "Book me a flight to Lisbon on Friday\\nand a hotel"}
 Steps:
@@ -126,7 +126,7 @@ def test_the_omission_marker_counts_what_was_left_out():
     text = render_trajectory(builder.build(), RenderLimits(max_chars=2_000))
     kept = text.count("[tool] t ")
     marker = next(line for line in text.split("\n") if line.startswith("… ["))
-    assert marker == f"… [{50 - kept} steps omitted: 0 LLM calls, {50 - kept} tool calls, 1 errors] …"
+    assert marker == f"… [{50 - kept} steps omitted: 0 LLM calls, {50 - kept} tool calls, 1 error] …"
     assert '{"i": 0}' in text and '{"i": 49}' in text
 
 
@@ -135,3 +135,21 @@ def test_cycles_and_orphans_are_rendered_once():
              span("y1", "orphan", "tool", "missing", 20, 30)]
     text = render_trajectory(Trace.of(spans))
     assert text.count("[span] a ") == 1 and text.count("[span] b ") == 1 and text.count("[tool] orphan") == 1
+
+
+def test_a_session_names_its_traces_and_frames_itself_with_the_first_input_and_last_output():
+    first = TraceBuilder(user_input="Hi, I need a refund").build(final_output="Which order?")
+    second_builder = TraceBuilder(user_input="Order A1")
+    second_builder.tool("refund", {"order": "A1"}, result="ok")
+    second = second_builder.build(final_output="Refunded A1.")
+    moved = [TraceSpan(**{**s.to_json_data(), "events": (), "trace_id": "ab" * 16,
+                          "start_time_unix_nano": s.start_time_unix_nano + 60 * SECOND,
+                          "end_time_unix_nano": s.end_time_unix_nano + 60 * SECOND,
+                          "span_id": "f" + s.span_id[1:],
+                          "parent_span_id": s.parent_span_id and "f" + s.parent_span_id[1:]})
+             for s in second.trace_spans]  # the second turn: another trace a minute later
+    session = Trace.of([*first.trace_spans, *moved], scope="session", session_id="conv-7")
+    lines = render_trajectory(session).split("\n")
+    assert lines[0] == "Trajectory: scope session (2 traces), 3 spans, 0 LLM calls, 1 tool call, 0 errors"
+    assert lines[1:3] == ["First user input:", "Hi, I need a refund"]
+    assert lines[-2:] == ["Final output:", "Refunded A1."]
