@@ -100,7 +100,8 @@ class EvaluatorApp:
         self.chain = ScorerChain([
             ConfiguredScorerSource(config.scorers), BuiltinScorerSource(config.judge), *self._extra_sources,
         ])
-        self.trajectory_scorers = TrajectoryScorers(config.scorers, config.judge, trajectory_sources)
+        self.trajectory_scorers = TrajectoryScorers(config.scorers, config.judge, trajectory_sources,
+                                                    config.scoring)
         """Resolves trajectory requests' scorer names (what the trajectory scoring consumes)."""
 
     @property
