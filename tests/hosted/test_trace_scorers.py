@@ -24,7 +24,7 @@ from evaluator_service.scoring.contract import (
 )
 from evaluator_service.scoring.trajectory import sandboxed
 from evaluator_service.scoring.trajectory.sandboxed import UploadedTraceScorerSource
-from tests.evaluator.trajectories.fixtures import clean_trace, looping_trace, request
+from tests.evaluator.trajectories.fixtures import TraceBuilder, clean_trace, looping_trace, request
 from tests.support.cli import run_cli
 
 from .admin_server import API_KEY, DOCS_REQUIREMENTS, DOCS_SCORER, SCORERS
@@ -142,3 +142,18 @@ async def test_a_trajectory_too_large_for_the_sandbox_is_a_limit_error(
     with pytest.raises(ScorerLimitError, match=r"the trajectory is \d+ bytes as JSON \(9 spans\), over the "
                                                "2000 bytes"):
         await scorer.score_trajectory(looping_trace(4), request(name))
+
+
+async def test_a_large_trajectory_crosses_into_the_sandbox_whole(
+    registry: Registry, trace_source: UploadedTraceScorerSource
+) -> None:
+    builder = TraceBuilder()
+    for page in range(2_000):
+        builder.tool("search", {"query": "weather", "page": page}, result="r" * 100)
+    for _ in range(5):
+        builder.tool("search", {"query": "weather", "page": "last"})
+    name = await upload(registry, "ToolLoopScorer")
+    scorer = resolved(trace_source.resolve(ScorerRef(name=name)))
+    outcome = await scorer.score_trajectory(builder.build(), request(name))
+    assert (outcome.value, outcome.reason) == (0.0, "search called 5 times in a row (agents "
+                                                    "['weather_agent'], 2005 steps)")

@@ -11,6 +11,7 @@ an uploaded ``ExampleScorer`` named by a trajectory request fails with a ``wrong
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from judgeval.data.trace import Trace
@@ -27,10 +28,15 @@ from evaluator_service.scoring.contract import (
     UnknownScorerError,
 )
 from evaluator_service.scoring.kind_mixup import MisdirectedScorer, span_scorer_on_trajectory
+from evaluator_service.scoring.trajectory.deterministic import INLINE_SPANS
 from evaluator_service.state import StateUnavailable
 
 MAX_TRACE_BYTES = MAX_FRAME_BYTES // 2
 """Largest trajectory (as JSON) sent to a sandbox worker; the rest of the frame holds config and framing."""
+
+
+def _json_size(data: object) -> int:
+    return len(json.dumps(data, default=str, separators=(",", ":")).encode())
 
 
 class UploadedTraceScorer(UploadedScorer):
@@ -39,7 +45,10 @@ class UploadedTraceScorer(UploadedScorer):
     async def score_trajectory(self, trajectory: Trace, request: TrajectoryRequest) -> ScoreOutcome:
         """Run ``a_score_trace`` of the uploaded class on ``trajectory`` in a sandbox worker."""
         data = trajectory.to_json_data()
-        size = len(json.dumps(data, default=str, separators=(",", ":")).encode())
+        if len(trajectory.trace_spans) > INLINE_SPANS:  # measuring a large one would hold up the event loop
+            size = await asyncio.to_thread(_json_size, data)
+        else:
+            size = _json_size(data)
         if size > MAX_TRACE_BYTES:
             raise ScorerLimitError(
                 f"the trajectory is {size} bytes as JSON ({len(trajectory.trace_spans)} spans), over the "
