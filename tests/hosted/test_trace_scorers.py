@@ -17,6 +17,7 @@ from evaluator_service.config import load_config
 from evaluator_service.registry import Registry, UploadMode
 from evaluator_service.sandbox import SandboxConfig, SandboxLimits, SandboxPool, UploadedScorerSource
 from evaluator_service.scoring.contract import (
+    InvalidExampleError,
     ScorerCrashedError,
     ScorerKindError,
     ScorerLimitError,
@@ -157,3 +158,17 @@ async def test_a_large_trajectory_crosses_into_the_sandbox_whole(
     outcome = await scorer.score_trajectory(builder.build(), request(name))
     assert (outcome.value, outcome.reason) == (0.0, "search called 5 times in a row (agents "
                                                     "['weather_agent'], 2005 steps)")
+
+
+async def test_a_trajectory_nested_too_deeply_for_json_fails_alone(
+    registry: Registry, trace_source: UploadedTraceScorerSource
+) -> None:
+    deep: list[object] = []
+    for _ in range(100_000):
+        deep = [deep]
+    name = await upload(registry, "ToolLoopScorer")
+    scorer = resolved(trace_source.resolve(ScorerRef(name=name)))
+    trace = TraceBuilder().tool("search", deep).build()
+    with pytest.raises(InvalidExampleError, match="values nested too deeply"):
+        await scorer.score_trajectory(trace, request(name))
+    assert (await scorer.score_trajectory(clean_trace(), request(name))).value == 1.0

@@ -37,6 +37,7 @@ INLINE_SPANS = 1000
 """Trajectories up to this many spans are scored on the spot (well under a millisecond per hundred spans)."""
 
 _REASON_CHARS = 500
+_UNREADABLE = "(arguments nested too deeply to compare)"
 _PREVIEW_CHARS = 120
 _LISTED_ERRORS = 5
 
@@ -50,7 +51,7 @@ def _canonical(value: Any) -> str:
     try:
         return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
     except (TypeError, ValueError, RecursionError):
-        return repr(value)
+        return _UNREADABLE
 
 
 def _preview(text: str) -> str:

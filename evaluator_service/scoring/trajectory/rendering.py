@@ -68,7 +68,7 @@ def value_text(value: Any) -> str:
         try:
             text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
         except (TypeError, ValueError, RecursionError):
-            text = repr(value)
+            text = "(a value nested too deeply to show)"
     return text.replace("\r", "\\r").replace("\n", "\\n")
 
 

@@ -22,6 +22,7 @@ from judgeval.scorers.source_check import TRACE_KIND
 from evaluator_service.sandbox.protocol import MAX_FRAME_BYTES, SCORE_TRACE
 from evaluator_service.sandbox.uploaded_source import UploadedScorer, UploadedScorerSource
 from evaluator_service.scoring.contract import (
+    InvalidExampleError,
     ScoreOutcome,
     ScorerLimitError,
     TrajectoryScorer,
@@ -36,7 +37,12 @@ MAX_TRACE_BYTES = MAX_FRAME_BYTES // 2
 
 
 def _json_size(data: object) -> int:
-    return len(json.dumps(data, default=str, separators=(",", ":")).encode())
+    try:
+        return len(json.dumps(data, default=str, separators=(",", ":")).encode())
+    except (RecursionError, ValueError) as exc:
+        raise InvalidExampleError(f"the trajectory cannot be sent to the sandbox as JSON: "
+                                  f"{'values nested too deeply' if isinstance(exc, RecursionError) else exc}"
+                                  ) from None
 
 
 class UploadedTraceScorer(UploadedScorer):

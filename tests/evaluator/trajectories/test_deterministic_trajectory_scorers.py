@@ -12,6 +12,7 @@ from evaluator_service.scoring.contract import InvalidExampleError, ScoreOutcome
 from evaluator_service.scoring.settings import JudgeConfig, ScorerConfig
 from evaluator_service.scoring.trajectory.catalog import TrajectoryScorers
 from evaluator_service.scoring.trajectory.deterministic import INLINE_SPANS
+from evaluator_service.scoring.trajectory.rendering import render_trajectory
 
 from .fixtures import TraceBuilder, clean_trace, failing_trace, looping_trace, request
 
@@ -150,3 +151,13 @@ async def test_large_trajectories_are_scored_off_the_event_loop_with_the_same_re
         builder.tool("search", {"page": "same"})
     outcome = await score("tool_loop", builder.build())
     assert outcome.value == 0.0 and "5 times in a row" in outcome.reason
+
+
+async def test_arguments_nested_too_deeply_to_serialize_do_not_break_the_scorers():
+    deep: list[object] = []
+    for _ in range(100_000):
+        deep = [deep]
+    trace = TraceBuilder().tool("search", deep).tool("search", {"q": 1}).build()
+    outcome = await score("tool_loop", trace)
+    assert outcome.value == 1.0
+    assert "(a value nested too deeply to show)" in render_trajectory(trace)
