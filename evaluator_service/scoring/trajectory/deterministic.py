@@ -33,8 +33,9 @@ from evaluator_service.scoring.builtin.bounded import check_deadline, run_bounde
 from evaluator_service.scoring.contract import InvalidExampleError, ScoreOutcome
 from evaluator_service.scoring.trajectory.base import TrajectoryBuiltinScorer, span_failure
 
-INLINE_SPANS = 1000
-"""Trajectories up to this many spans are scored on the spot (well under a millisecond per hundred spans)."""
+INLINE_SPANS = 200
+"""Trajectories up to this many spans are scored on the spot (a few milliseconds at most, see
+benchmarks/README.md "Trajectory scorers"); larger ones in the bounded thread pool."""
 
 _REASON_CHARS = 500
 _UNREADABLE = "(arguments nested too deeply to compare)"

@@ -26,7 +26,7 @@ them were LLM calls, tool calls and errors). The first user input and the final 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,37 +151,46 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
-def _omitted(steps: list[_Step]) -> str:
-    llm = sum(1 for s in steps if s.span.is_llm_call)
-    tools = sum(1 for s in steps if s.span.is_tool_call)
-    errors = sum(1 for s in steps if span_failure(s.span) is not None)
-    return (f"… [{_count(len(steps), 'step')} omitted: {_count(llm, 'LLM call')}, "
+def _omitted(spans: list[TraceSpan]) -> str:
+    llm = sum(1 for s in spans if s.is_llm_call)
+    tools = sum(1 for s in spans if s.is_tool_call)
+    errors = sum(1 for s in spans if span_failure(s) is not None)
+    return (f"… [{_count(len(spans), 'step')} omitted: {_count(llm, 'LLM call')}, "
             f"{_count(tools, 'tool call')}, {_count(errors, 'error')}] …")
 
 
-def _fit(steps: list[_Step], budget: int) -> list[str]:
-    """Every step's lines if they fit in ``budget``, else the first and last steps that do around one line
-    saying what was left out."""
-    if sum(s.size for s in steps) <= budget:
-        return [line for s in steps for line in s.lines]
-    room = budget - len(_omitted(steps)) - 1
-    head: list[_Step] = []
-    used = 0
-    for step in steps:
-        if used + step.size > room // 2:
+_Item = tuple[int, TraceSpan, "TraceSpan | None"]
+
+
+def _fit(items: list[_Item], render: Callable[[_Item], _Step], budget: int) -> list[str]:
+    """Every step's lines if they fit in ``budget``, else the first steps that fit in half of it and the
+    last ones that fit in the rest, around one line saying what was left out. Only kept steps are rendered
+    (and the ones just past the cut), so a huge trajectory costs about what its rendering keeps."""
+    rendered: dict[int, _Step] = {}
+
+    def step(index: int) -> _Step:
+        check_deadline()
+        if index not in rendered:
+            rendered[index] = render(items[index])
+        return rendered[index]
+
+    head_end, tail_start, used = 0, len(items), 0  # kept: items[:head_end] and items[tail_start:]
+    while head_end < tail_start and used + step(head_end).size <= budget // 2:
+        used += step(head_end).size
+        head_end += 1
+    while head_end < tail_start and used + step(tail_start - 1).size <= budget:
+        used += step(tail_start - 1).size
+        tail_start -= 1
+    if head_end == tail_start:
+        return [line for index in range(len(items)) for line in step(index).lines]
+    while True:  # make room for the marker, giving up tail steps from its front if needed
+        marker = _omitted([span for _, span, _ in items[head_end:tail_start]])
+        if used + len(marker) + 1 <= budget or tail_start == len(items):
             break
-        head.append(step)
-        used += step.size
-    tail: list[_Step] = []
-    for step in reversed(steps[len(head):]):
-        if used + step.size > room:
-            break
-        tail.append(step)
-        used += step.size
-    tail.reverse()
-    middle = steps[len(head):len(steps) - len(tail)]
-    return [*(line for s in head for line in s.lines), _omitted(middle),
-            *(line for s in tail for line in s.lines)]
+        used -= step(tail_start).size
+        tail_start += 1
+    return [*(line for index in range(head_end) for line in step(index).lines), marker,
+            *(line for index in range(tail_start, len(items)) for line in step(index).lines)]
 
 
 def _traces(trajectory: Trace) -> str:
@@ -209,9 +218,7 @@ def render_trajectory(trajectory: Trace, limits: RenderLimits | None = None) -> 
         cut("(none recorded)" if final_output is None else value_text(final_output),
             min(limits.max_endpoint_chars, limits.max_chars // 4)),
     ]
-    steps = []
-    for depth, span, parent in _tree_order(trajectory):
-        check_deadline()
-        steps.append(_step(depth, span, parent, limits, endpoint))
+    items = list(_tree_order(trajectory))
     budget = limits.max_chars - sum(len(line) + 1 for line in header + footer)
-    return "\n".join([*header, *_fit(steps, budget), *footer])
+    steps = _fit(items, lambda item: _step(*item, limits, endpoint), budget)
+    return "\n".join([*header, *steps, *footer])

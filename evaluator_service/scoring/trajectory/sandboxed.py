@@ -3,7 +3,8 @@
 :class:`UploadedTraceScorerSource` resolves a trajectory request's scorer name in the same registry and runs
 it on the same sandbox pool as :class:`~evaluator_service.sandbox.uploaded_source.UploadedScorerSource` (whose
 limits, timeouts, crash handling and worker reuse it shares): the worker's ``score_trace`` operation gets
-``Trace.to_json_data()`` and answers a score and reason. A stored version's kind decides what it may score:
+``Trace.to_json_data()`` (encoded once, off the event loop for a large trajectory) and answers a score and
+reason. A stored version's kind decides what it may score:
 an uploaded ``ExampleScorer`` named by a trajectory request fails with a ``wrong_kind`` error, as an uploaded
 ``TraceScorer`` named by a span request does. A trajectory whose JSON is larger than
 :data:`MAX_TRACE_BYTES` is not sent (a ``limit`` error says how large it was).
@@ -19,7 +20,7 @@ from judgeval.protocol.evaluation_request import ScorerRef
 from judgeval.protocol.trajectory_request import TrajectoryRequest
 from judgeval.scorers.source_check import TRACE_KIND
 
-from evaluator_service.sandbox.protocol import MAX_FRAME_BYTES, SCORE_TRACE
+from evaluator_service.sandbox.protocol import MAX_FRAME_BYTES, SCORE_TRACE, EncodedJson
 from evaluator_service.sandbox.uploaded_source import UploadedScorer, UploadedScorerSource
 from evaluator_service.scoring.contract import (
     InvalidExampleError,
@@ -32,13 +33,14 @@ from evaluator_service.scoring.kind_mixup import MisdirectedScorer, span_scorer_
 from evaluator_service.scoring.trajectory.deterministic import INLINE_SPANS
 from evaluator_service.state import StateUnavailable
 
-MAX_TRACE_BYTES = MAX_FRAME_BYTES // 2
-"""Largest trajectory (as JSON) sent to a sandbox worker; the rest of the frame holds config and framing."""
+MAX_TRACE_BYTES = MAX_FRAME_BYTES - 1024 * 1024
+"""Largest trajectory (as JSON) sent to a sandbox worker (15 MiB: about 10,000 spans of 1.5 KB); the rest of
+the frame holds the scorer's config and the framing."""
 
 
-def _json_size(data: object) -> int:
+def _encoded(trajectory: Trace) -> bytes:
     try:
-        return len(json.dumps(data, default=str, separators=(",", ":")).encode())
+        return json.dumps(trajectory.to_json_data(), default=str, separators=(",", ":")).encode()
     except (RecursionError, ValueError) as exc:
         raise InvalidExampleError(f"the trajectory cannot be sent to the sandbox as JSON: "
                                   f"{'values nested too deeply' if isinstance(exc, RecursionError) else exc}"
@@ -50,17 +52,17 @@ class UploadedTraceScorer(UploadedScorer):
 
     async def score_trajectory(self, trajectory: Trace, request: TrajectoryRequest) -> ScoreOutcome:
         """Run ``a_score_trace`` of the uploaded class on ``trajectory`` in a sandbox worker."""
-        data = trajectory.to_json_data()
-        if len(trajectory.trace_spans) > INLINE_SPANS:  # measuring a large one would hold up the event loop
-            size = await asyncio.to_thread(_json_size, data)
+        if len(trajectory.trace_spans) > INLINE_SPANS:  # encoding a large one would hold up the event loop
+            encoded = await asyncio.to_thread(_encoded, trajectory)
         else:
-            size = _json_size(data)
+            encoded = _encoded(trajectory)
+        size = len(encoded)
         if size > MAX_TRACE_BYTES:
             raise ScorerLimitError(
                 f"the trajectory is {size} bytes as JSON ({len(trajectory.trace_spans)} spans), over the "
                 f"{MAX_TRACE_BYTES} bytes a sandboxed trace scorer may be sent")
         return await self.run_in_sandbox({
-            "op": SCORE_TRACE, "trace": data, "config": request.scorer.config,
+            "op": SCORE_TRACE, "trace": EncodedJson(encoded), "config": request.scorer.config,
             "threshold": request.scorer.threshold,
         })
 
