@@ -100,8 +100,7 @@ class EvaluatorApp:
         self.chain = ScorerChain([
             ConfiguredScorerSource(config.scorers), BuiltinScorerSource(config.judge), *self._extra_sources,
         ])
-        self.trajectory_scorers = TrajectoryScorers(config.scorers, config.judge, trajectory_sources,
-                                                    config.scoring)
+        self.trajectory_scorers = TrajectoryScorers(config.scorers, config.judge, trajectory_sources)
         """Resolves trajectory requests' scorer names (what the trajectory scoring consumes)."""
 
     @property

@@ -9,11 +9,6 @@ Options: ``rubric`` (what to check; default :data:`DEFAULT_RUBRIC`: tool choice,
 completion), ``max_chars`` (the rendering's size cap, default 24,000), ``max_value_chars`` (one value's cap,
 default 300). The model is the YAML entry's (or the ``judge:`` default); a built-in used by its type name
 takes the model the trajectory request names (``TraceScorerConfig(model=...)``), if any.
-
-Judge calls are rate-bounded like the span judges' (``scoring.judge_calls_per_s`` over all agent judges, and
-``scoring.judge_calls_per_s_per_scorer`` or the entry's own ``rate_limit`` per judge): a call over a rate
-waits its turn. Each attempt is one call, so the calls one trajectory causes are bounded by the runner's
-retries (the span judges' per-span bound has no trajectory counterpart to need).
 """
 
 from __future__ import annotations
@@ -25,7 +20,6 @@ from evaluator_service.llm_client import LLMClient
 from evaluator_service.scoring.builtin.bounded import run_bounded
 from evaluator_service.scoring.builtin.judges import ANSWER_FORMAT, parse_judgement
 from evaluator_service.scoring.contract import InvalidExampleError, ScoreOutcome
-from evaluator_service.scoring.rate_budget import TokenBucket
 from evaluator_service.scoring.settings import ScorerConfig
 from evaluator_service.scoring.trajectory.base import TrajectoryBuiltinScorer
 from evaluator_service.scoring.trajectory.deterministic import INLINE_SPANS
@@ -61,12 +55,9 @@ class AgentJudgeScorer(TrajectoryBuiltinScorer):
     calls_judge = True
     """Each attempt is one LLM call: the runner counts it against the judge-call bounds."""
 
-    def __init__(self, config: ScorerConfig, *, model_from_request: bool = False,
-                 rate_budgets: tuple[TokenBucket, ...] = ()) -> None:
+    def __init__(self, config: ScorerConfig, *, model_from_request: bool = False) -> None:
         super().__init__(config)
         self._model_from_request = model_from_request
-        self.rate_budgets = rate_budgets
-        """Token buckets every judge call waits for (all judges', then this judge's own)."""
         self._clients: dict[str, LLMClient] = {}
 
     def client(self, request: TrajectoryRequest) -> LLMClient:
@@ -97,8 +88,6 @@ class AgentJudgeScorer(TrajectoryBuiltinScorer):
             prompt = self.render(trajectory, request)
         else:
             prompt = await run_bounded(lambda: self.render(trajectory, request), "rendering the trajectory")
-        for budget in self.rate_budgets:
-            await budget.acquire()
         return parse_judgement(await client.complete(prompt))
 
     async def aclose(self) -> None:

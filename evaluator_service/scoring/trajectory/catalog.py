@@ -9,9 +9,6 @@ A trajectory request's scorer name resolves, first answer wins, to
    and the ``judge:`` defaults;
 3. each extra source in order (the evaluator passes the uploaded trace scorers' source, which must be last).
 
-Agent judges wait for the judge-call rates of ``scoring`` (one bucket over all agent judges, one per judge:
-see :mod:`~evaluator_service.scoring.trajectory.agent_judge`).
-
 A name of the other kind (a YAML entry or built-in that scores spans) resolves to a scorer that fails with a
 ``wrong_kind`` error saying so, as the span chain does for trajectory scorers. Scorer objects are built once
 and cached: judges hold HTTP clients, which :meth:`TrajectoryScorers.aclose` closes.
@@ -27,8 +24,7 @@ from judgeval.protocol.evaluation_request import ScorerRef
 from evaluator_service.scoring.builtin import catalog
 from evaluator_service.scoring.contract import TrajectoryScorer, TrajectoryScorerSource
 from evaluator_service.scoring.kind_mixup import MisdirectedScorer, span_scorer_on_trajectory
-from evaluator_service.scoring.rate_budget import TokenBucket
-from evaluator_service.scoring.settings import JudgeConfig, ScorerConfig, ScoringConfig
+from evaluator_service.scoring.settings import JudgeConfig, ScorerConfig
 from evaluator_service.scoring.trajectory.agent_judge import AgentJudgeScorer
 from evaluator_service.scoring.trajectory.base import TrajectoryBuiltinScorer
 from evaluator_service.scoring.trajectory.deterministic import (
@@ -52,11 +48,11 @@ _DETERMINISTIC: dict[str, type[TrajectoryBuiltinScorer]] = {
 }
 
 
-def build_trajectory_scorer(config: ScorerConfig, *, model_from_request: bool = False,
-                            rate_budgets: tuple[TokenBucket, ...] = ()) -> TrajectoryBuiltinScorer:
+def build_trajectory_scorer(config: ScorerConfig, *, model_from_request: bool = False
+                            ) -> TrajectoryBuiltinScorer:
     """A built-in trajectory scorer for one (validated) scorer config of a trajectory type."""
     if config.type == catalog.AGENT_JUDGE:
-        return AgentJudgeScorer(config, model_from_request=model_from_request, rate_budgets=rate_budgets)
+        return AgentJudgeScorer(config, model_from_request=model_from_request)
     return _DETERMINISTIC[config.type](config)
 
 
@@ -64,16 +60,12 @@ class TrajectoryScorers:
     """The evaluator's :class:`~evaluator_service.scoring.contract.TrajectoryScorerSource` (module doc)."""
 
     def __init__(self, scorers: Sequence[ScorerConfig], judge: JudgeConfig,
-                 sources: Sequence[TrajectoryScorerSource] = (),
-                 scoring: ScoringConfig | None = None) -> None:
+                 sources: Sequence[TrajectoryScorerSource] = ()) -> None:
         self._judge = judge
-        self._scoring = scoring or ScoringConfig()
-        self._all_judges = TokenBucket(self._scoring.judge_calls_per_s)
         self._configured: dict[str, TrajectoryScorer] = {}
         for config in scorers:
             if config.type in catalog.TRAJECTORY_TYPES:
-                self._configured[config.name] = build_trajectory_scorer(
-                    config, rate_budgets=self._budgets(config))
+                self._configured[config.name] = build_trajectory_scorer(config)
             else:
                 self._configured[config.name] = MisdirectedScorer(config.name, span_scorer_on_trajectory(
                     config.name, f"a {config.type} scorer from the evaluator config"))
@@ -101,20 +93,13 @@ class TrajectoryScorers:
             judge = self._judge
             config = ScorerConfig(name=name, type=name, model=judge.model, base_url=judge.base_url,
                                   api_key_env=judge.api_key_env)
-            scorer = build_trajectory_scorer(config, model_from_request=True,
-                                             rate_budgets=self._budgets(config))
+            scorer = build_trajectory_scorer(config, model_from_request=True)
         elif name in catalog.BUILTIN_TYPES:
             scorer = MisdirectedScorer(name, span_scorer_on_trajectory(name, f"the built-in {name}"))
         else:
             return None
         self._builtins[name] = scorer
         return scorer
-
-    def _budgets(self, config: ScorerConfig) -> tuple[TokenBucket, ...]:
-        if config.type not in catalog.TRAJECTORY_JUDGE_TYPES:
-            return ()
-        own = config.rate_limit or self._scoring.judge_calls_per_s_per_scorer
-        return self._all_judges, TokenBucket(own)
 
     async def aclose(self) -> None:
         """Close the agent judges' HTTP clients (the extra sources' lifecycle is their owners')."""

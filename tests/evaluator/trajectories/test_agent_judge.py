@@ -13,7 +13,7 @@ from evaluator_service.scoring.contract import (
     ScorerCrashedError,
     TransientScorerError,
 )
-from evaluator_service.scoring.settings import JudgeConfig, ScorerConfig, ScoringConfig
+from evaluator_service.scoring.settings import JudgeConfig, ScorerConfig
 from evaluator_service.scoring.trajectory.agent_judge import DEFAULT_RUBRIC, AgentJudgeScorer, judge_prompt
 from evaluator_service.scoring.trajectory.catalog import TrajectoryScorers
 from evaluator_service.scoring.trajectory.rendering import RenderLimits, render_trajectory
@@ -123,32 +123,4 @@ async def test_vendor_errors_and_answers_without_a_score_map_onto_the_scoring_co
     assert chatty is not None
     with pytest.raises(ScorerCrashedError, match="judge answer has no score"):
         await chatty.score_trajectory(clean_trace(), request("chatty"))
-    await scorers.aclose()
-
-
-class CountingBudget:
-    """A rate budget that grants every call and counts them (the TokenBucket interface)."""
-
-    def __init__(self) -> None:
-        self.acquired = 0
-
-    async def acquire(self) -> None:
-        self.acquired += 1
-
-
-async def test_every_judge_call_waits_for_the_judge_rates(judge_server):
-    scoring = ScoringConfig(judge_calls_per_s=50, judge_calls_per_s_per_scorer=7)
-    limited = ScorerConfig(name="limited", type="agent_judge", model="m", base_url=judge_server.base_url,
-                           rate_limit=2)
-    scorers = TrajectoryScorers([limited], JudgeConfig(base_url=judge_server.base_url), scoring=scoring)
-    own, builtin = (scorers.resolve(request(n).scorer) for n in ("limited", "agent_judge"))
-    assert isinstance(own, AgentJudgeScorer) and isinstance(builtin, AgentJudgeScorer)
-    assert [b.rate for b in own.rate_budgets] == [50, 2]
-    assert [b.rate for b in builtin.rate_budgets] == [50, 7]
-    assert own.rate_budgets[0] is builtin.rate_budgets[0]  # one budget over all agent judges
-    counting = CountingBudget(), CountingBudget()
-    builtin.rate_budgets = counting  # type: ignore[assignment]
-    await builtin.score_trajectory(clean_trace(), request("agent_judge"))
-    await builtin.score_trajectory(clean_trace(), request("agent_judge"))
-    assert [c.acquired for c in counting] == [2, 2] and len(judge_server.requests) == 2
     await scorers.aclose()
