@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from judgeval import semconv
@@ -14,6 +15,31 @@ from evaluator_service.scoring.contract import InvalidExampleError, ScoreOutcome
 from evaluator_service.scoring.kind_mixup import trajectory_scorer_on_span
 from evaluator_service.scoring.settings import ScorerConfig
 from evaluator_service.scoring.trajectory.options import validate_trajectory_options
+
+
+def _attribute_value(span: TraceSpan, key: str) -> Any:
+    value = span.span_attributes.get(key)
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except (ValueError, RecursionError):
+            return value
+    return value
+
+
+def tool_arguments(span: TraceSpan) -> Any:
+    """A tool call's arguments: the span's recorded input, else OTel GenAI's ``gen_ai.tool.call.arguments``
+    (decoded when it is JSON); ``None`` when neither was recorded."""
+    if span.inputs is not None:
+        return span.inputs
+    return _attribute_value(span, semconv.GEN_AI_TOOL_CALL_ARGUMENTS)
+
+
+def tool_result(span: TraceSpan) -> Any:
+    """A tool call's result: the span's recorded output, else ``gen_ai.tool.call.result``."""
+    if span.output is not None:
+        return span.output
+    return _attribute_value(span, semconv.GEN_AI_TOOL_CALL_RESULT)
 
 
 def span_failure(span: TraceSpan) -> str | None:

@@ -4,7 +4,8 @@ and tokens. Each reads the :class:`~judgeval.data.trace.Trace` only (no LLM) and
 * ``tool_loop``: fails (0.0) when the same tool is called with identical arguments more than
   ``max_repeats`` (default 3) times in a row (``mode: consecutive``, the default; LLM and other spans between
   the calls do not break the run) or in total (``mode: total``); the reason names the tool, the count and
-  the arguments
+  the arguments (the span's recorded input, else ``gen_ai.tool.call.arguments``; a call whose arguments
+  were not recorded never counts as a repeat)
 * ``tool_error_rate``: scores ``1 - failed/total`` tool calls (1.0 without tool calls), so a threshold of
   0.75 allows a quarter of them to fail; ``max_error_rate`` decides pass/fail itself instead of the threshold
 * ``step_budget`` (``max_steps``: LLM calls plus tool calls), ``llm_call_budget`` (``max_llm_calls``),
@@ -31,7 +32,7 @@ from judgeval.protocol.trajectory_request import TrajectoryRequest
 
 from evaluator_service.scoring.builtin.bounded import check_deadline, run_bounded
 from evaluator_service.scoring.contract import InvalidExampleError, ScoreOutcome
-from evaluator_service.scoring.trajectory.base import TrajectoryBuiltinScorer, span_failure
+from evaluator_service.scoring.trajectory.base import TrajectoryBuiltinScorer, span_failure, tool_arguments
 
 INLINE_SPANS = 200
 """Trajectories up to this many spans are scored on the spot (a few milliseconds at most, see
@@ -83,9 +84,12 @@ class ToolLoopScorer(TrajectoryCheck):
         if not calls:
             return _verdict(True, "no tool calls")
         keys = []
-        for call in calls:
+        for index, call in enumerate(calls):
             check_deadline()
-            keys.append((call.name, _canonical(call.arguments)))
+            arguments = tool_arguments(call.span)
+            # Arguments nobody recorded cannot be compared: such a call never counts as a repeat.
+            key = _canonical(arguments) if arguments is not None else f"\0unrecorded {index}"
+            keys.append((call.name, key))
         (name, arguments), count = _most_repeated(keys, total)
         where = "in total" if total else "in a row"
         if count > limit:

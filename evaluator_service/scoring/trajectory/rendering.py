@@ -34,7 +34,7 @@ from judgeval import semconv
 from judgeval.data.trace import Trace, TraceSpan
 
 from evaluator_service.scoring.builtin.bounded import check_deadline
-from evaluator_service.scoring.trajectory.base import span_failure
+from evaluator_service.scoring.trajectory.base import span_failure, tool_arguments, tool_result
 
 _TOKEN_KEYS = (semconv.GEN_AI_USAGE_INPUT_TOKENS, semconv.GEN_AI_USAGE_OUTPUT_TOKENS)
 
@@ -125,7 +125,9 @@ def _step(depth: int, span: TraceSpan, parent: TraceSpan | None, limits: RenderL
     lines = [head]
     if span is not endpoint:  # its input and output are the rendering's first input and final output
         labels = ("arguments", "result") if span.is_tool_call else ("input", "output")
-        for label, value in zip(labels, (span.inputs, span.output), strict=True):
+        values = ((tool_arguments(span), tool_result(span)) if span.is_tool_call
+                  else (span.inputs, span.output))
+        for label, value in zip(labels, values, strict=True):
             if value is not None:
                 lines.append(f"{indent}    {label}: {cut(value_text(value), limits.max_value_chars)}")
     return _Step(tuple(lines), span)

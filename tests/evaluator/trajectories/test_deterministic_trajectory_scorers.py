@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from judgeval import semconv
 from judgeval.data.trace import Trace
 
 from evaluator_service.scoring.contract import InvalidExampleError, ScoreOutcome
@@ -161,3 +162,26 @@ async def test_arguments_nested_too_deeply_to_serialize_do_not_break_the_scorers
     outcome = await score("tool_loop", trace)
     assert outcome.value == 1.0
     assert "(a value nested too deeply to show)" in render_trajectory(trace)
+
+
+async def test_genai_tool_spans_are_compared_by_their_call_arguments_attribute():
+    builder = TraceBuilder()
+    for query in ("a", "b", "c", "d"):  # OTel GenAI execute_tool spans: arguments only as an attribute
+        builder.step("execute_tool search", "execute_tool", attributes={
+            semconv.GEN_AI_TOOL_NAME: "search", semconv.GEN_AI_TOOL_CALL_ARGUMENTS: f'{{"q": "{query}"}}'})
+    assert (await score("tool_loop", builder.build())).value == 1.0
+    for _ in range(3):
+        builder.step("execute_tool search", "execute_tool", attributes={
+            semconv.GEN_AI_TOOL_NAME: "search", semconv.GEN_AI_TOOL_CALL_ARGUMENTS: '{"q":"d"}'})
+    looping = await score("tool_loop", builder.build())
+    assert looping.value == 0.0 and looping.reason.startswith("tool 'search' was called 4 times in a row")
+    assert 'arguments {"q": "d"}' in looping.reason
+    assert 'arguments: {"q": "d"}' in render_trajectory(builder.build())
+
+
+async def test_calls_whose_arguments_were_not_recorded_never_count_as_repeats():
+    builder = TraceBuilder()
+    for _ in range(5):
+        builder.step("lookup", "tool", attributes={semconv.GEN_AI_TOOL_NAME: "lookup"})
+    outcome = await score("tool_loop", builder.build())
+    assert outcome.value == 1.0 and outcome.reason.endswith("(most: 'lookup', once)")
