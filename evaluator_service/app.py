@@ -9,6 +9,8 @@ Plug-ins (the admin API, uploaded-scorer sources) are added without touching thi
     await app.stop(grace=10)
 
 Scorer names resolve through YAML-configured scorers, then built-ins, then ``scorer_sources`` in order.
+Trajectory scorers resolve the same way through :attr:`EvaluatorApp.trajectory_scorers` (YAML entries of a
+trajectory type, the built-in trajectory types, then ``trajectory_sources``, e.g. uploaded trace scorers).
 A service installer is called with the ``grpc.aio.Server`` before it starts, to register more services.
 
 Pauses live in the shared state database (``config.state_db_url``; pass ``shared_state`` to reuse one
@@ -45,10 +47,11 @@ from evaluator_service.queue import DB_FILE_NAME, SpanQueue
 from evaluator_service.request_guard import MalformedRequestInterceptor
 from evaluator_service.score_metrics import ScoreMetricsObserver
 from evaluator_service.scoring.builtin.sources import BuiltinScorerSource, ConfiguredScorerSource
-from evaluator_service.scoring.contract import ScorerSource
+from evaluator_service.scoring.contract import ScorerSource, TrajectoryScorerSource
 from evaluator_service.scoring.pause import PauseRegistry
 from evaluator_service.scoring.resolution import ScorerChain
 from evaluator_service.scoring.runner import ScorerRunner
+from evaluator_service.scoring.trajectory.catalog import TrajectoryScorers
 from evaluator_service.span_rules import RuleMatcher
 from evaluator_service.state import SharedState, open_shared_state
 
@@ -72,6 +75,7 @@ class EvaluatorApp:
         metric_readers: Sequence[MetricReader] = (),
         shared_state: SharedState | None = None,
         alerts: AlertManager | None = None,
+        trajectory_sources: Sequence[TrajectoryScorerSource] = (),
     ) -> None:
         self.config = config
         self.metrics = EvaluatorMetrics.create(config.metrics_endpoint, metric_readers)
@@ -98,6 +102,8 @@ class EvaluatorApp:
         self.chain = ScorerChain([
             ConfiguredScorerSource(config.scorers), BuiltinScorerSource(config.judge), *self._extra_sources,
         ])
+        self.trajectory_scorers = TrajectoryScorers(config.scorers, config.judge, trajectory_sources)
+        """Resolves trajectory requests' scorer names (what the trajectory scoring consumes)."""
 
     @property
     def store(self) -> SpanQueue:
@@ -224,6 +230,7 @@ class EvaluatorApp:
         if self.behaviors is not None:
             await self.behaviors.stop()
         await self.chain.aclose()
+        await self.trajectory_scorers.aclose()
         if self._pauses is not None:
             await self._pauses.close()
         if self._state is not None and self._owns_state:

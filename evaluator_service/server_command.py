@@ -98,7 +98,7 @@ async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | 
     auth = AdminAuth(config.api_key)  # one failed-attempt record for every admin service
     hosted = HostedScorers.create(config.data_dir, auth, sandbox, state=state)
     alerts = AlertManager(config.alerts)
-    app = EvaluatorApp(config, scorer_sources=[hosted.source],
+    app = EvaluatorApp(config, scorer_sources=[hosted.source], trajectory_sources=[hosted.trajectory_source],
                        service_installers=[hosted.install, alerts_installer(alerts, auth),
                                            behaviors_installer(state, auth)],
                        shared_state=state, alerts=alerts)

@@ -5,7 +5,7 @@
     state = open_shared_state(config.state_db_url)     # one database for pauses and uploads
     hosted = HostedScorers.create(config.data_dir, config.api_key, SandboxConfig(...), state=state)
     app = EvaluatorApp(config, scorer_sources=[hosted.source], service_installers=[hosted.install],
-                       shared_state=state)
+                       shared_state=state, trajectory_sources=[hosted.trajectory_source])
     ...
     await app.stop(); await hosted.close(); await state.close()
 
@@ -14,7 +14,7 @@ Without ``state`` the registry keeps its own SQLite state in ``<data_dir>/state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -26,6 +26,7 @@ from evaluator_service.registry import EnvironmentInstaller, Registry
 from evaluator_service.sandbox.config import SandboxConfig
 from evaluator_service.sandbox.pool import SandboxPool
 from evaluator_service.sandbox.uploaded_source import UploadedScorerSource
+from evaluator_service.scoring.trajectory.sandboxed import UploadedTraceScorerSource
 from evaluator_service.state import SharedState
 
 
@@ -38,6 +39,11 @@ class HostedScorers:
     source: UploadedScorerSource
     auth: AdminAuth
     """The admin key check; pass the same object to the other admin services' installers."""
+    trajectory_source: UploadedTraceScorerSource = field(init=False)
+    """Uploaded ``TraceScorer`` classes for trajectory requests (same registry and sandbox pool)."""
+
+    def __post_init__(self) -> None:
+        self.trajectory_source = UploadedTraceScorerSource(self.source)
 
     @classmethod
     def create(cls, data_dir: Path, api_key: AdminAuth | str | None, sandbox: SandboxConfig | None = None, *,

@@ -15,6 +15,7 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from judgeval.admin.v1 import scorer_admin_pb2 as pb
 from judgeval.admin.v1 import scorer_admin_pb2_grpc as pb_grpc
+from judgeval.scorers.source_check import EXAMPLE_KIND, TRACE_KIND
 
 from evaluator_service.admin.auth import AdminAuth
 from evaluator_service.registry import (
@@ -29,6 +30,10 @@ from evaluator_service.registry import (
 from evaluator_service.state import StateUnavailable
 
 _log = logging.getLogger(__name__)
+
+_KINDS = {pb.SCORER_KIND_EXAMPLE: EXAMPLE_KIND, pb.SCORER_KIND_TRACE: TRACE_KIND}
+"""What the CLI says it uploads; ``SCORER_KIND_UNSPECIFIED`` (older CLIs) leaves the source to decide."""
+_KIND_NUMBERS = {kind: number for number, kind in _KINDS.items()}
 
 _MODES = {
     pb.UPLOAD_MODE_CREATE: UploadMode.CREATE,
@@ -51,7 +56,7 @@ class ScorerAdminServicer(pb_grpc.ScorerAdminServicer):
             stored = await self._registry.upload(
                 name=request.name, source=request.source, source_filename=request.source_filename,
                 requirements=request.requirements, mode=_MODES.get(request.mode, UploadMode.CREATE),
-                class_name=request.class_name,
+                class_name=request.class_name, declared_kind=_KINDS.get(request.kind),
             )
         except InvalidUpload as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
@@ -116,7 +121,8 @@ class ScorerAdminServicer(pb_grpc.ScorerAdminServicer):
                   else pb.INSTALL_STATUS_MISSING)
         return pb.ScorerVersion(name=stored.name, version=stored.version, sha256=stored.sha256,
                                 created_at=created, class_name=stored.class_name, install_status=status,
-                                source_filename=stored.source_filename)
+                                source_filename=stored.source_filename,
+                                kind=_KIND_NUMBERS.get(stored.kind, pb.SCORER_KIND_UNSPECIFIED))
 
 
 def _version_of(request: pb.GetScorerRequest | pb.DeleteScorerRequest) -> int | None:

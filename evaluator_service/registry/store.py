@@ -158,11 +158,14 @@ class Registry:
     # --- writing ---------------------------------------------------------------------------------
 
     async def upload(self, *, name: str, source: str, source_filename: str, requirements: str,
-                     mode: UploadMode = UploadMode.CREATE, class_name: str = "") -> StoredScorer:
-        """Validate, install the requirements, then store. Raises ``InvalidUpload``, :class:`ScorerExists`,
+                     mode: UploadMode = UploadMode.CREATE, class_name: str = "",
+                     declared_kind: str | None = None) -> StoredScorer:
+        """Validate, install the requirements, then store (``declared_kind``: what the uploader says the class
+        is, checked against the source). Raises ``InvalidUpload``, :class:`ScorerExists`,
         ``RequirementsInstallError`` or ``StateUnavailable``; nothing is stored unless all steps succeeded."""
         upload = validate_upload(name=name, source=source, source_filename=source_filename,
-                                 requirements=requirements, class_name=class_name)
+                                 requirements=requirements, class_name=class_name,
+                                 declared_kind=declared_kind)
         await self.refresh()
         key = scorer_key(upload.name)
         same_key = [s for versions in self._index.values() for s in versions if scorer_key(s.name) == key]
@@ -173,7 +176,7 @@ class Registry:
             name=upload.name, version=0, created_at=time.time(), class_name=upload.class_name,
             sha256=hashlib.sha256(upload.source.encode() + b"\0" + upload.requirements.encode()).hexdigest(),
             source_filename=upload.source_filename,
-            requirements_hash=self.installer.requirements_hash(upload.requirements),
+            requirements_hash=self.installer.requirements_hash(upload.requirements), kind=upload.kind,
         )
         # The final choice happens inside the database transaction: another replica may have just uploaded.
         stored = await self.state.store_version(

@@ -36,12 +36,18 @@ class ValidatedUpload:
     source: str
     source_filename: str
     requirements: str
+    kind: str = "example"
+    """``example`` or ``trace``: the scorer class's base (see :mod:`judgeval.scorers.source_check`)."""
 
 
 def validate_upload(
-    *, name: str, source: str, source_filename: str, requirements: str, class_name: str = ""
+    *, name: str, source: str, source_filename: str, requirements: str, class_name: str = "",
+    declared_kind: str | None = None,
 ) -> ValidatedUpload:
-    """Check sizes, file name, the scorer class and every requirement line; raise :class:`InvalidUpload`."""
+    """Check sizes, file name, the scorer class and every requirement line; raise :class:`InvalidUpload`.
+
+    The kind (example or trace scorer) is the class's, from its bases; an uploader that says otherwise
+    (``declared_kind``) is refused rather than trusted."""
     if len(source.encode()) > MAX_SOURCE_BYTES:
         raise InvalidUpload(f"scorer source is larger than {MAX_SOURCE_BYTES // 1024} KiB")
     if len(requirements.encode()) > MAX_REQUIREMENTS_BYTES:
@@ -53,10 +59,16 @@ def validate_upload(
         found = select_scorer_class(source, filename, class_name or None)
     except ScorerSourceError as exc:
         raise InvalidUpload(str(exc)) from None
+    if declared_kind is not None and declared_kind != found.kind:
+        bases = {"example": "ExampleScorer", "trace": "TraceScorer"}
+        raise InvalidUpload(
+            f"{filename}: the upload says {found.class_name} is a{'n' if declared_kind == 'example' else ''} "
+            f"{declared_kind} scorer, but it derives from {bases.get(found.kind, found.kind)}; upload it "
+            "again with a judgeval CLI of this evaluator's version")
     final_name = (name or found.scorer_name or found.class_name).strip()
     validate_name(final_name)
     check_requirements(requirements)
-    return ValidatedUpload(final_name, found.class_name, source, filename, requirements)
+    return ValidatedUpload(final_name, found.class_name, source, filename, requirements, found.kind)
 
 
 def validate_name(name: str) -> None:

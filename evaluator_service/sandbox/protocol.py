@@ -10,11 +10,15 @@ import asyncio
 import json
 import os
 import struct
+from dataclasses import dataclass
 from typing import Any
 
 from evaluator_service.errors import EvaluatorError
 
 MAX_FRAME_BYTES = 16 * 1024 * 1024
+SCORE_TRACE = "score_trace"
+"""The ``op`` of a request that scores a whole trajectory (``"trace"``: ``Trace.to_json_data()``) with a
+``TraceScorer``'s ``a_score_trace``; a request without ``op`` scores an example."""
 _HEADER = struct.Struct(">I")
 _BATCH_OVERHEAD = len(b'{"requests":[]}')
 
@@ -30,9 +34,23 @@ def encode_frame(message: dict[str, Any]) -> bytes:
     return _HEADER.pack(len(payload)) + payload
 
 
+@dataclass(frozen=True, slots=True)
+class EncodedJson:
+    """A request value already encoded as JSON, spliced into the request as is: a large value (a whole
+    trajectory) can then be encoded off the event loop, once."""
+
+    data: bytes
+
+
 def encode_request(request: dict[str, Any]) -> bytes:
-    """One request's JSON for :func:`encode_request_frames`; :class:`ProtocolError` if no frame holds it."""
-    payload = json.dumps(request, default=str, separators=(",", ":")).encode()
+    """One request's JSON for :func:`encode_request_frames`; :class:`ProtocolError` if no frame holds it.
+    Values that are :class:`EncodedJson` go in as they are."""
+    plain = {k: v for k, v in request.items() if not isinstance(v, EncodedJson)}
+    payload = json.dumps(plain, default=str, separators=(",", ":")).encode()
+    encoded = [(k, v.data) for k, v in request.items() if isinstance(v, EncodedJson)]
+    if encoded:
+        parts = [json.dumps(k).encode() + b":" + data for k, data in encoded]
+        payload = payload[:-1] + (b"," if plain else b"") + b",".join(parts) + b"}"
     if len(payload) + _BATCH_OVERHEAD > MAX_FRAME_BYTES:
         raise ProtocolError(f"request of {len(payload)} bytes exceeds {MAX_FRAME_BYTES}")
     return payload

@@ -18,6 +18,7 @@ import asyncio
 from typing import Any
 
 from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef
+from judgeval.scorers.source_check import EXAMPLE_KIND
 
 from evaluator_service.registry import Registry, RequirementsInstallError, ScorerNotFound, StoredScorer
 from evaluator_service.sandbox.pool import SandboxPool
@@ -28,10 +29,12 @@ from evaluator_service.scoring.contract import (
     ScoreOutcome,
     Scorer,
     ScorerCrashedError,
+    ScorerKindError,
     ScoringError,
     TransientScorerError,
     UnknownScorerError,
 )
+from evaluator_service.scoring.kind_mixup import trajectory_scorer_on_span
 from evaluator_service.state import StateUnavailable
 
 _ERRORS: dict[str, type[ScoringError]] = {
@@ -54,11 +57,19 @@ class UploadedScorer:
 
     async def score(self, example: dict[str, Any], request: EvaluationRequest) -> ScoreOutcome:
         """Run ``a_score_example`` of the uploaded class on ``example`` in a sandbox worker."""
+        if self.stored.kind != EXAMPLE_KIND:
+            raise ScorerKindError(trajectory_scorer_on_span(
+                self.name, f"an uploaded TraceScorer, {self.stored.class_name} v{self.stored.version}"))
+        return await self.run_in_sandbox({
+            "example": example, "config": request.scorer.config, "threshold": request.scorer.threshold,
+        })
+
+    async def run_in_sandbox(self, payload: dict[str, Any]) -> ScoreOutcome:
+        """One request (``payload``, see :mod:`~evaluator_service.sandbox.worker_process`) in a sandbox
+        worker, its answer or failure mapped onto the scoring contract."""
         try:
             program = await self._program()
-            answer = await self._pool.run(program, {
-                "example": example, "config": request.scorer.config, "threshold": request.scorer.threshold,
-            })
+            answer = await self._pool.run(program, payload)
         except WorkerInterrupted as exc:  # another request broke the shared worker: retried by the runner
             raise TransientScorerError(f"{self.name} v{self.stored.version}: {exc}") from None
         except WorkerFailed as exc:
@@ -138,6 +149,21 @@ class UploadedScorerSource:
         self._programs: dict[str, ScorerProgram] = {}
         pool.hide(registry.data_dir)
         registry.add_listener(self._forget)
+
+    @property
+    def pool(self) -> SandboxPool:
+        """The sandbox workers (shared with the trajectory source of the same uploads)."""
+        return self._pool
+
+    @property
+    def programs(self) -> dict[str, ScorerProgram]:
+        """Programs cached per stored version (shared with the trajectory source of the same uploads)."""
+        return self._programs
+
+    @property
+    def recheck_unknown(self) -> bool:
+        """Whether names this replica's index lacks are re-checked in the shared database (module doc)."""
+        return self._recheck_unknown
 
     async def astart(self) -> None:
         """Load the registry and follow other replicas' uploads."""

@@ -7,6 +7,8 @@ then point at ``output.log`` (bounded by ``RLIMIT_FSIZE``) and ``sys.stdout``/``
 the first ``CAP`` characters per request, so a scorer printing gigabytes cannot flood anything.
 
 Request frame: ``{"requests": [{"id": 7, "example": {...}, "config": {...}, "threshold": 0.5}, ...]}``.
+A request with ``"op": "score_trace"`` carries ``"trace"`` (``Trace.to_json_data()``) instead of
+``"example"`` and runs the ``TraceScorer``'s ``a_score_trace`` on it; its answer has the same form.
 Each request is scored in its own asyncio task, so the requests of an async scorer (e.g. one calling an
 LLM judge) wait for their judges concurrently, and one request failing never fails another. Answers
 finished in the same event-loop turn leave together:
@@ -33,7 +35,13 @@ import typing
 from typing import Any
 
 from evaluator_service.errors import EvaluatorError
-from evaluator_service.sandbox.protocol import MAX_FRAME_BYTES, ProtocolError, read_frame, write_frame_fd
+from evaluator_service.sandbox.protocol import (
+    MAX_FRAME_BYTES,
+    SCORE_TRACE,
+    ProtocolError,
+    read_frame,
+    write_frame_fd,
+)
 
 _FATAL_ERRORS = {"AuthenticationError", "PermissionDeniedError"}
 _TRANSIENT_ERRORS = {"RateLimitError", "APIConnectionError", "APITimeoutError", "InternalServerError"}
@@ -116,7 +124,9 @@ def _example_type(cls: type) -> Any:
 
     method = getattr(cls, "a_score_example", None)
     if method is None:
-        raise TypeError(f"{cls.__name__} has no a_score_example method")
+        if hasattr(cls, "a_score_trace"):
+            return None  # a trace scorer: it only takes score_trace requests
+        raise TypeError(f"{cls.__name__} has no a_score_example or a_score_trace method")
     try:
         hints = typing.get_type_hints(method)
     except Exception:
@@ -135,15 +145,34 @@ class InvalidExample(EvaluatorError):
 async def _score(cls: type, example_type: Any, request: dict[str, Any]) -> tuple[float, str | None]:
     config = request.get("config") or {}
     scorer = cls(**{**config, "threshold": request.get("threshold", 0.5)})
-    try:
-        example = example_type(**(request.get("example") or {}))
-    except Exception as exc:
-        raise InvalidExample(f"{example_type.__name__}: {exc}") from None
-    value = await scorer.a_score_example(example)
+    if request.get("op") == SCORE_TRACE:
+        method = "a_score_trace"
+        value = await _score_trace(cls, scorer, request)
+    else:
+        if example_type is None:
+            raise InvalidExample(f"{cls.__name__} is a TraceScorer: it scores trajectories, not examples")
+        try:
+            example = example_type(**(request.get("example") or {}))
+        except Exception as exc:
+            raise InvalidExample(f"{example_type.__name__}: {exc}") from None
+        method = "a_score_example"
+        value = await scorer.a_score_example(example)
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise TypeError(f"a_score_example returned {value!r}; expected a finite number")
+        raise TypeError(f"{method} returned {value!r}; expected a finite number")
     reason = getattr(scorer, "reason", None)
     return float(value), None if reason is None else str(reason)[:8192]
+
+
+async def _score_trace(cls: type, scorer: Any, request: dict[str, Any]) -> Any:
+    from judgeval.data.trace import Trace
+
+    if not hasattr(scorer, "a_score_trace"):
+        raise InvalidExample(f"{cls.__name__} is not a TraceScorer: it has no a_score_trace method")
+    try:
+        trace = Trace.from_json_data(request.get("trace") or {})
+    except Exception as exc:
+        raise InvalidExample(f"the trajectory cannot be read: {exc}") from None
+    return await scorer.a_score_trace(trace)
 
 
 def _classify(exc: BaseException) -> str:

@@ -113,6 +113,13 @@ class ScorerLimitError(ScoringError):
     kind = "limit"
 
 
+class ScorerKindError(ScoringError):
+    """The request names a scorer of the other kind: a trajectory scorer (a ``TraceScorer``, a built-in
+    trajectory type) asked to score one span, or a span scorer asked to score a trajectory. Not retried."""
+
+    kind = "wrong_kind"
+
+
 class Scorer(Protocol):
     """What the scorer runner runs."""
 

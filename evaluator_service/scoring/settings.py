@@ -11,7 +11,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evaluator_service.config_values import ConfigError, Section
-from evaluator_service.scoring.builtin.catalog import BUILTIN_TYPES, JUDGE_TYPES, REQUIRED_OPTIONS
+from evaluator_service.scoring.builtin.catalog import (
+    BUILTIN_TYPES,
+    JUDGE_TYPES,
+    REQUIRED_OPTIONS,
+    TRAJECTORY_JUDGE_TYPES,
+    TRAJECTORY_TYPES,
+)
+
+_ALL_TYPES = BUILTIN_TYPES | TRAJECTORY_TYPES
+_ALL_JUDGE_TYPES = JUDGE_TYPES | TRAJECTORY_JUDGE_TYPES
 
 
 @dataclass(frozen=True)
@@ -119,12 +128,12 @@ def parse_scorers(items: list[Section], judge: JudgeConfig) -> tuple[ScorerConfi
 def _parse_scorer(s: Section, judge: JudgeConfig) -> ScorerConfig:
     s.reject_unknown(_SCORER_KEYS)
     name = s.req_str("name")
-    kind = s.req_str("type", f"required (one of: {', '.join(sorted(BUILTIN_TYPES))})")
-    if kind not in BUILTIN_TYPES:
-        known = ", ".join(sorted(BUILTIN_TYPES))
+    kind = s.req_str("type", f"required (one of: {', '.join(sorted(_ALL_TYPES))})")
+    if kind not in _ALL_TYPES:
+        known = ", ".join(sorted(_ALL_TYPES))
         raise ConfigError(f"{s.where('type')}: unknown type {kind!r} (one of: {known})")
     model = s.opt_str("model")
-    if kind in JUDGE_TYPES and not model:
+    if kind in _ALL_JUDGE_TYPES and not model:
         if s.has("base_url") or not judge.model:
             raise ConfigError(f"{s.where('model')}: required for type {kind}")
         model = judge.model
@@ -138,7 +147,7 @@ def _parse_scorer(s: Section, judge: JudgeConfig) -> ScorerConfig:
         name=name,
         type=kind,
         model=model,
-        base_url=s.opt_str("base_url") or (judge.base_url if kind in JUDGE_TYPES else None),
+        base_url=s.opt_str("base_url") or (judge.base_url if kind in _ALL_JUDGE_TYPES else None),
         api_key_env=s.opt_str("api_key_env") or judge.api_key_env,
         timeout_s=s.number("timeout_s", 0.0, strict=True) if s.has("timeout_s") else None,
         max_retries=s.integer("max_retries", 0) if s.has("max_retries") else None,
@@ -152,6 +161,10 @@ def _check_options(kind: str, options: dict[str, Any], where: str) -> None:
     # Imported lazily: validation needs the built-in module only when a scorer of that type is configured.
     from evaluator_service.scoring.builtin.options import OptionError, validate_options
 
+    if kind in TRAJECTORY_TYPES:
+        from evaluator_service.scoring.trajectory.options import (
+            validate_trajectory_options as validate_options,
+        )
     try:
         validate_options(kind, options)
     except OptionError as exc:

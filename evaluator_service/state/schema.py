@@ -38,6 +38,14 @@ SCHEMA = (
         PRIMARY KEY (name, version)
     )""",
     "CREATE INDEX IF NOT EXISTS judgeval_scorer_versions_by_key ON judgeval_scorer_versions (name_key)",
+    # The kind of each uploaded version ("example" or "trace"): its own table, so databases created before
+    # trace scorers need no migration (a version without a row is an example scorer).
+    """CREATE TABLE IF NOT EXISTS judgeval_scorer_kinds (
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        PRIMARY KEY (name, version)
+    )""",
     # Behaviors: groups of similar failures (state/behavior_rows.py).
     """CREATE TABLE IF NOT EXISTS judgeval_behaviors (
         id TEXT PRIMARY KEY,
@@ -82,15 +90,21 @@ DELETE_PAUSE = "DELETE FROM judgeval_paused_scorers WHERE name = %s"
 SELECT_PAUSES_NAMED = "SELECT name FROM judgeval_paused_scorers WHERE name = %s"
 SELECT_PAUSES = "SELECT name, reason, paused_at FROM judgeval_paused_scorers ORDER BY name"
 
-# Scorer versions.
+# Scorer versions (with their kind from judgeval_scorer_kinds, "example" when it has no row).
 _METADATA = "name, version, sha256, created_at, class_name, source_filename, requirements_hash"
-SELECT_VERSIONS = f"SELECT {_METADATA} FROM judgeval_scorer_versions ORDER BY name, version"
-SELECT_VERSIONS_BY_KEY = f"SELECT {_METADATA} FROM judgeval_scorer_versions WHERE name_key = %s"
-SELECT_VERSIONS_OF = f"SELECT {_METADATA} FROM judgeval_scorer_versions WHERE name = %s ORDER BY version"
-SELECT_FILES = (f"SELECT {_METADATA}, source, requirements FROM judgeval_scorer_versions "
-                "WHERE name = %s AND version = %s")
+_VERSION_ROWS = (
+    "SELECT v.name, v.version, v.sha256, v.created_at, v.class_name, v.source_filename, v.requirements_hash, "
+    "COALESCE(k.kind, 'example') FROM judgeval_scorer_versions v LEFT JOIN judgeval_scorer_kinds k "
+    "ON k.name = v.name AND k.version = v.version")
+SELECT_VERSIONS = f"{_VERSION_ROWS} ORDER BY v.name, v.version"
+SELECT_VERSIONS_BY_KEY = f"{_VERSION_ROWS} WHERE v.name_key = %s"
+SELECT_VERSIONS_OF = f"{_VERSION_ROWS} WHERE v.name = %s ORDER BY v.version"
+SELECT_FILES = f"{_VERSION_ROWS.replace(' FROM ', ', v.source, v.requirements FROM ', 1)} " \
+    "WHERE v.name = %s AND v.version = %s"
 DELETE_VERSION = "DELETE FROM judgeval_scorer_versions WHERE name = %s AND version = %s"
 DELETE_ALL_VERSIONS = "DELETE FROM judgeval_scorer_versions WHERE name = %s"
+DELETE_KIND = "DELETE FROM judgeval_scorer_kinds WHERE name = %s AND version = %s"
+DELETE_ALL_KINDS = "DELETE FROM judgeval_scorer_kinds WHERE name = %s"
 # Overwrite keeps the version number but replaces everything else, so an upsert covers both cases.
 UPSERT_VERSION = f"""INSERT INTO judgeval_scorer_versions ({_METADATA}, name_key, source, requirements)
     VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
@@ -98,6 +112,8 @@ UPSERT_VERSION = f"""INSERT INTO judgeval_scorer_versions ({_METADATA}, name_key
         class_name = excluded.class_name, source_filename = excluded.source_filename,
         requirements_hash = excluded.requirements_hash, source = excluded.source,
         requirements = excluded.requirements"""
+UPSERT_KIND = """INSERT INTO judgeval_scorer_kinds (name, version, kind) VALUES (%s, %s, %s)
+    ON CONFLICT (name, version) DO UPDATE SET kind = excluded.kind"""
 
 # Behaviors.
 _BEHAVIOR = "id, scorer, space, name, name_source, centroid, member_count, first_seen, last_seen, examples"

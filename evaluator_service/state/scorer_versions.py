@@ -30,6 +30,9 @@ class StoredScorer:
     class_name: str
     source_filename: str
     requirements_hash: str
+    kind: str = "example"
+    """``example`` (an ``ExampleScorer``, scores spans) or ``trace`` (a ``TraceScorer``, scores trajectories);
+    see :mod:`judgeval.scorers.source_check`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +83,7 @@ class SqlScorerVersions(TransactionSource):
         if not rows:
             return None
         row = rows[0]
-        return _stored(row[:7]), ScorerFiles(source=str(row[7]), requirements=str(row[8]))
+        return _stored(row[:8]), ScorerFiles(source=str(row[8]), requirements=str(row[9]))
 
     async def store_version(self, draft: StoredScorer, files: ScorerFiles, choose: VersionChooser
                             ) -> StoredScorer:
@@ -93,6 +96,7 @@ class SqlScorerVersions(TransactionSource):
                 stored.name, stored.version, stored.sha256, stored.created_at, stored.class_name,
                 stored.source_filename, stored.requirements_hash, key, files.source, files.requirements,
             ))
+            await tx.execute(schema.UPSERT_KIND, (stored.name, stored.version, stored.kind))
             await tx.execute(schema.BUMP_COUNTER)
         return stored
 
@@ -104,14 +108,17 @@ class SqlScorerVersions(TransactionSource):
             if targets:
                 if version is None:
                     await tx.execute(schema.DELETE_ALL_VERSIONS, (name,))
+                    await tx.execute(schema.DELETE_ALL_KINDS, (name,))
                 else:
                     await tx.execute(schema.DELETE_VERSION, (name, version))
+                    await tx.execute(schema.DELETE_KIND, (name, version))
                 await tx.execute(schema.BUMP_COUNTER)
         return targets
 
 
 def _stored(row: tuple[Any, ...]) -> StoredScorer:
-    name, version, sha256, created_at, class_name, source_filename, requirements_hash = row
+    name, version, sha256, created_at, class_name, source_filename, requirements_hash, kind = row
     return StoredScorer(name=str(name), version=int(version), sha256=str(sha256),
                         created_at=float(created_at), class_name=str(class_name),
-                        source_filename=str(source_filename), requirements_hash=str(requirements_hash))
+                        source_filename=str(source_filename), requirements_hash=str(requirements_hash),
+                        kind=str(kind))

@@ -166,5 +166,7 @@ def test_missing_file_is_a_config_error(tmp_path):
 def test_shipped_example_config_is_valid():
     path = Path(__file__).parents[2] / "evaluator_service" / "default_config.yaml"
     config = load_config(config_file=str(path), environ={})
-    assert [s.name for s in config.scorers] == ["strict_faithfulness", "Politeness", "order_id_present"]
+    assert [s.name for s in config.scorers] == [
+        "strict_faithfulness", "Politeness", "order_id_present", "no_tool_loops", "tool_errors",
+        "agent_budget", "llm_budget", "trajectory_latency", "trajectory_tokens", "agent_quality"]
     assert config.rules[0].when == {"service.name": "support-bot", "gen_ai.operation.name": "chat"}

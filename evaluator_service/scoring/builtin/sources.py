@@ -30,6 +30,7 @@ from evaluator_service.scoring.builtin.judges import (
 )
 from evaluator_service.scoring.builtin.pii import PiiScorer
 from evaluator_service.scoring.contract import Scorer
+from evaluator_service.scoring.kind_mixup import MisdirectedScorer, trajectory_scorer_on_span
 from evaluator_service.scoring.settings import JudgeConfig, ScorerConfig
 
 _JUDGES: dict[str, type[JudgeScorer]] = {
@@ -64,13 +65,18 @@ async def close_scorers(scorers: Iterable[BuiltinScorer]) -> None:
 
 
 class ConfiguredScorerSource:
-    """Resolves the names of the YAML ``scorers:`` entries."""
+    """Resolves the names of the YAML ``scorers:`` entries (those of a trajectory type to a scorer that
+    refuses spans with a ``wrong_kind`` error)."""
 
     def __init__(self, configs: Sequence[ScorerConfig]) -> None:
-        self._scorers = {c.name: build_scorer(c) for c in configs}
+        self._scorers = {c.name: build_scorer(c) for c in configs if c.type not in catalog.TRAJECTORY_TYPES}
+        self._misdirected = {
+            c.name: MisdirectedScorer(c.name, trajectory_scorer_on_span(c.name, f"a {c.type} scorer"))
+            for c in configs if c.type in catalog.TRAJECTORY_TYPES
+        }
 
     def resolve(self, ref: ScorerRef) -> Scorer | None:
-        return self._scorers.get(ref.name)
+        return self._scorers.get(ref.name) or self._misdirected.get(ref.name)
 
     async def aclose(self) -> None:
         await close_scorers(self._scorers.values())
@@ -84,6 +90,9 @@ class BuiltinScorerSource:
         self._scorers: dict[str, BuiltinScorer] = {}
 
     def resolve(self, ref: ScorerRef) -> Scorer | None:
+        if ref.name in catalog.TRAJECTORY_TYPES:
+            message = trajectory_scorer_on_span(ref.name, f"the built-in {ref.name}")
+            return MisdirectedScorer(ref.name, message)
         if ref.name not in catalog.BUILTIN_TYPES:
             return None
         scorer = self._scorers.get(ref.name)
