@@ -1,0 +1,98 @@
+"""What an evaluator SIGKILL leaves behind (no worker, no scorer source), and the start-up refusal
+without bubblewrap. The "evaluator" is a real separate process running a real sandbox pool."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from evaluator_service.admin import HostedScorers
+from evaluator_service.sandbox import SandboxConfig, SandboxPool, SandboxUnavailable
+from tests.support.polling import eventually
+from tests.support.processes import REPO_ROOT
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="cgroups and per-worker uids need a root evaluator "
+                                                  "(CI runs as root)"),
+    pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap missing: run "
+                                                             "scripts/ensure-sandbox-tools"),
+]
+
+
+def _workers_running(module_file: str) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if module_file in cmdline.read_text():
+                found.append(cmdline.parent.name)
+        except OSError:
+            continue
+    return found
+
+
+def _files_holding(root: Path, marker: str) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and marker.encode() in p.read_bytes()]
+
+
+def _start_and_kill(isolation: str, work_root: Path, module_file: str, marker: str) -> list[Path]:
+    """Start the victim, wait for its worker, return the files holding the source, then SIGKILL it."""
+    victim = subprocess.Popen(
+        [sys.executable, "-m", "tests.hosted.sandbox_victim", isolation, str(work_root), module_file, marker],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert victim.stdout is not None
+        line = victim.stdout.readline()
+        assert line == "worker up\n", victim.stderr.read() if victim.stderr else line
+        on_disk = _files_holding(work_root, marker)
+    finally:
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+    return on_disk
+
+
+@pytest.mark.parametrize("isolation", ["bwrap", "none"])
+def test_an_evaluator_sigkill_leaves_no_worker_and_no_source(tmp_path: Path, isolation: str) -> None:
+    module_file, marker = f"slow_{uuid.uuid4().hex[:8]}.py", f"marker-{uuid.uuid4().hex}"
+    on_disk = _start_and_kill(isolation, tmp_path / "root", module_file, marker)
+    eventually(lambda: not _workers_running(module_file), lambda: "sandbox workers outlived the evaluator",
+               timeout=10)
+    if isolation == "bwrap":  # the source only ever lived in the sandbox's tmpfs
+        assert on_disk == []
+        assert _files_holding(tmp_path / "root", marker) == []
+        return
+    assert on_disk and _files_holding(tmp_path / "root", marker)  # the weaker mode: left on disk...
+    pool = SandboxPool(SandboxConfig(isolation="none", network="host", work_root=tmp_path / "root"))
+    pool.prepare()  # ...until the next start removes the dead evaluator's directory
+    assert _files_holding(tmp_path / "root", marker) == []
+
+
+def test_the_evaluator_refuses_to_start_without_bwrap(tmp_path: Path) -> None:
+    no_tools = tmp_path / "bin"
+    no_tools.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "evaluator_service", "--data-dir", str(tmp_path / "data"),
+         "--api-key", "admin-key", "--listen", "127.0.0.1:0"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "PATH": str(no_tools)},
+    )
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("judgeval-evaluator: cannot start: uploaded scorers need bubblewrap: 'bwrap' "
+                           "was not found"), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_weaker_mode_is_an_explicit_choice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(SandboxUnavailable, match="bwrap"):
+        HostedScorers.create(tmp_path / "a", "admin-key", SandboxConfig())
+    weaker = SandboxConfig(isolation="none", network="host", work_root=tmp_path / "root")
+    hosted = HostedScorers.create(tmp_path / "b", "admin-key", weaker)
+    assert hosted.pool.isolation.startswith("rlimits-only")
+    hosted.pool.prepare().close()
