@@ -99,7 +99,9 @@ class CgroupManager:
                 _write(parent / "cgroup.subtree_control", "+memory +pids +cpu")
             except OSError as exc:
                 raise CgroupsUnavailable(f"cannot create a cgroup v2 group: {exc}") from None
-            return cls(2, [parent])
+            manager = cls(2, [parent])
+            manager.remove_stale()
+            return manager
         parents = [CGROUP_ROOT / ctrl / name for ctrl in V1_CONTROLLERS]
         if not all((CGROUP_ROOT / ctrl / "cgroup.procs").exists() for ctrl in V1_CONTROLLERS):
             raise CgroupsUnavailable("no cgroup v2 controllers and no v1 memory, pids and cpu hierarchies")
@@ -108,7 +110,17 @@ class CgroupManager:
                 parent.mkdir(exist_ok=True)
         except OSError as exc:
             raise CgroupsUnavailable(f"cannot create a cgroup v1 group: {exc}") from None
-        return cls(1, parents)
+        manager = cls(1, parents)
+        manager.remove_stale()
+        return manager
+
+    def remove_stale(self) -> None:
+        """Remove groups left by evaluators that are gone (SIGKILLed), killing what is still in them."""
+        for parent in self._parents:
+            for stale in parent.parent.glob("judgeval-sandbox-*"):
+                pid = stale.name.removeprefix("judgeval-sandbox-")
+                if pid.isdigit() and stale != parent and not _alive(int(pid)):
+                    CgroupManager(self.version, [stale]).close()
 
     def create(self, limits: CgroupLimits) -> WorkerCgroup:
         """A new, empty group with ``limits`` applied; raises ``OSError`` when the kernel refuses."""
@@ -149,6 +161,16 @@ class CgroupManager:
         _write(pids / "pids.max", str(limits.max_processes))
         _write(cpu / "cpu.cfs_period_us", str(CPU_PERIOD_US))
         _write(cpu / "cpu.cfs_quota_us", str(quota))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _write(path: Path, value: str) -> None:

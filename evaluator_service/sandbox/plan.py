@@ -78,14 +78,13 @@ def sandbox_python(python: Path) -> str:
 
 
 def worker_command(python: Path, module_file: str, class_name: str, cap: int, *, proxied: bool) -> list[str]:
-    """What runs inside the sandbox: the egress relay (when proxied), which execs the worker."""
+    """What runs inside bubblewrap: the egress relay and lifeline guard, which execs the worker."""
     interpreter = sandbox_python(python)
     worker = [interpreter, "-I", "-m", "evaluator_service.sandbox.worker_process", module_file, class_name,
               str(cap)]
-    if not proxied:
-        return worker
-    return [interpreter, "-I", "-m", "evaluator_service.sandbox.egress_relay", str(EGRESS_PORT),
-            EGRESS_SOCKET, "--", *worker]
+    port = EGRESS_PORT if proxied else 0  # the relay doubles as the lifeline guard: always under bwrap
+    return [interpreter, "-I", "-m", "evaluator_service.sandbox.egress_relay", str(port), EGRESS_SOCKET,
+            "--", *worker]
 
 
 def bwrap_arguments(config: SandboxConfig, *, python: Path, module_file: str, files: LaunchFiles,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ class SandboxPool:
         self._retired: list[ProgramPool] = []  # still finishing requests for replaced programs
         self._host: SandboxIsolation | None = None
         self._ledger: EgressLedger | None = None  # outlives close(), for the counts
+        self._egress_callback: Callable[[str, str], None] | None = None
         self._next_stale_check = 0.0
 
     def prepare(self) -> SandboxIsolation:
@@ -39,8 +40,15 @@ class SandboxPool:
         if self._host is None:
             self._host = SandboxIsolation.prepare(self.config)
             self._ledger = self._host.ledger
+            self._ledger.on_count = self._egress_callback
             _log.info("scorer sandbox: %s, network %s", self._host.description, self.config.network)
         return self._host
+
+    def report_egress_to(self, callback: Callable[[str, str], None]) -> None:
+        """Call ``callback(scorer, outcome)`` for every egress call counted from now on (metrics)."""
+        self._egress_callback = callback
+        if self._ledger is not None:
+            self._ledger.on_count = callback
 
     def hide(self, path: Path) -> None:
         """Kept for callers: bubblewrap binds only what a worker needs, so the data directory (never

@@ -142,6 +142,7 @@ class SandboxWorker:
         self._work_dir = self._make_work_dir()
         (self._work_dir / program.module_file).write_text(program.source, encoding="utf-8")
         env = scorer_environment(config, str(self._work_dir), proxied=False)
+        command = command[command.index("--") + 1:]  # no PID namespace: the launcher's PDEATHSIG only
         return launch_plan(mode="rlimits", command=[str(program.python), *command[1:]],
                            identity=self._identity, rlimits=rlimits, cgroup_procs=cgroup_procs, bwrap=[],
                            premount={"tmpfs": [], "binds": []}, cwd=str(self._work_dir), env=env)

@@ -16,13 +16,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from judgeval import semconv
 from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef
 from judgeval.testing import RecordedOpenAIServer, Recording
 from judgeval.testing.otlp_receiver import OtlpTraceReceiver
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.registry import Registry
 from evaluator_service.sandbox import SandboxConfig, SandboxLimits, SandboxPool, UploadedScorerSource
 from evaluator_service.scoring.contract import ScoreOutcome, ScorerCrashedError
+from tests.support.evaluator import metric_points
 
 from .admin_server import SCORERS
 
@@ -117,6 +121,8 @@ async def test_zombies_of_one_scorer_do_not_stop_others_from_starting(
 async def test_the_otlp_port_and_other_local_servers_are_unreachable(
     pool: SandboxPool, registry: Registry
 ) -> None:
+    reader = InMemoryMetricReader()
+    pool.report_egress_to(EvaluatorMetrics.create(None, [reader]).sandbox_llm_call)
     receiver = OtlpTraceReceiver().start()
     server = socket.create_server(("127.0.0.1", 0))
     try:
@@ -131,6 +137,8 @@ async def test_the_otlp_port_and_other_local_servers_are_unreachable(
         assert f"egress to {target} is not allowed" in seen[target]["proxied"]
     assert receiver.requests == []
     assert pool.egress_counts[("EgressScorer", "refused")] == 2
+    [point] = metric_points(reader)[semconv.METRIC_SANDBOX_LLM_CALLS]
+    assert (dict(point.attributes), point.value) == ({"scorer": "EgressScorer", "outcome": "refused"}, 2)
 
 
 async def test_the_allowed_llm_endpoint_is_reached_through_the_proxy_and_counted(

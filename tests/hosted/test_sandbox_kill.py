@@ -37,12 +37,24 @@ def _workers_running(module_file: str) -> list[str]:
     return found
 
 
+def _describe(pids: list[str]) -> str:
+    lines = []
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text().splitlines()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+        except OSError:
+            continue
+        lines.append(f"{pid} {cmdline} {[s for s in status if s.startswith(('State', 'PPid', 'Uid'))]}")
+    return "; ".join(lines)
+
+
 def _files_holding(root: Path, marker: str) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file() and marker.encode() in p.read_bytes()]
 
 
-def _start_and_kill(isolation: str, work_root: Path, module_file: str, marker: str) -> list[Path]:
-    """Start the victim, wait for its worker, return the files holding the source, then SIGKILL it."""
+def _start_and_kill(isolation: str, work_root: Path, module_file: str, marker: str) -> tuple[int, list[Path]]:
+    """Start the victim, wait for its worker, note the files holding the source, then SIGKILL it."""
     victim = subprocess.Popen(
         [sys.executable, "-m", "tests.hosted.sandbox_victim", isolation, str(work_root), module_file, marker],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -54,23 +66,32 @@ def _start_and_kill(isolation: str, work_root: Path, module_file: str, marker: s
     finally:
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)
-    return on_disk
+    return victim.pid, on_disk
+
+
+def _cgroups_of(pid: int) -> list[Path]:
+    root = Path("/sys/fs/cgroup")
+    return [*root.glob(f"judgeval-sandbox-{pid}"), *root.glob(f"*/judgeval-sandbox-{pid}")]
 
 
 @pytest.mark.parametrize("isolation", ["bwrap", "none"])
 def test_an_evaluator_sigkill_leaves_no_worker_and_no_source(tmp_path: Path, isolation: str) -> None:
     module_file, marker = f"slow_{uuid.uuid4().hex[:8]}.py", f"marker-{uuid.uuid4().hex}"
-    on_disk = _start_and_kill(isolation, tmp_path / "root", module_file, marker)
-    eventually(lambda: not _workers_running(module_file), lambda: "sandbox workers outlived the evaluator",
-               timeout=10)
+    pid, on_disk = _start_and_kill(isolation, tmp_path / "root", module_file, marker)
+    eventually(lambda: not _workers_running(module_file),
+               lambda: f"sandbox workers outlived the evaluator: {_describe(_workers_running(module_file))}",
+               timeout=30)
     if isolation == "bwrap":  # the source only ever lived in the sandbox's tmpfs
         assert on_disk == []
-        assert _files_holding(tmp_path / "root", marker) == []
-        return
-    assert on_disk and _files_holding(tmp_path / "root", marker)  # the weaker mode: left on disk...
-    pool = SandboxPool(SandboxConfig(isolation="none", network="host", work_root=tmp_path / "root"))
-    pool.prepare()  # ...until the next start removes the dead evaluator's directory
+    else:  # the weaker mode writes it to a private directory, left behind by a SIGKILL...
+        assert on_disk and _files_holding(tmp_path / "root", marker)
+    assert _cgroups_of(pid)  # the dead evaluator's (empty) cgroups...
+    network = "host" if isolation == "none" else "proxy"
+    pool = SandboxPool(SandboxConfig(isolation=isolation, network=network,  # type: ignore[arg-type]
+                                     work_root=tmp_path / "root"))
+    pool.prepare().close()  # ...and directory are removed at the next start
     assert _files_holding(tmp_path / "root", marker) == []
+    assert _cgroups_of(pid) == []
 
 
 def test_the_evaluator_refuses_to_start_without_bwrap(tmp_path: Path) -> None:
