@@ -67,8 +67,9 @@ class SandboxConfig:
     (as root) a uid of its own only. ``network``: ``proxy`` (default; an empty network namespace whose only
     way out is the evaluator's egress proxy, allowing ``egress_allow``), ``none`` (no way out) or ``host``
     (the host's network; weaker). ``egress_allow``: ``host:port`` entries; ``None`` = the judge endpoints
-    (``OPENAI_BASE_URL``/``ANTHROPIC_BASE_URL`` when set, else the public APIs). ``hidden_paths`` are made
-    invisible to scorers in the ``none`` mode (bubblewrap binds nothing it was not asked to).
+    (``OPENAI_BASE_URL``/``ANTHROPIC_BASE_URL`` when set, else the public APIs). ``hidden_paths`` is kept for
+    callers: under bubblewrap nothing but the needed read-only binds is visible anyway, and the ``none``
+    mode hides nothing (it runs as the evaluator's user).
     ``worker_concurrency``: requests one worker scores at once (each in its own task, so an async scorer
     awaits its judges concurrently); requests queued together travel in one frame."""
 

@@ -6,6 +6,8 @@ Needs root (cgroups, per-worker uids) and bubblewrap (scripts/ensure-sandbox-too
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -27,6 +29,7 @@ from evaluator_service.registry import Registry
 from evaluator_service.sandbox import SandboxConfig, SandboxLimits, SandboxPool, UploadedScorerSource
 from evaluator_service.scoring.contract import ScoreOutcome, ScorerCrashedError
 from tests.support.evaluator import metric_points
+from tests.support.polling import eventually_async
 
 from .admin_server import SCORERS
 
@@ -116,6 +119,31 @@ async def test_zombies_of_one_scorer_do_not_stop_others_from_starting(
     assert await score(pool, registry, good) == ScoreOutcome(0.75, "saw 'fine'")
     threaded = await score(pool, registry, await upload(registry, "ThreadedScorer"))
     assert threaded.reason == "16 threads ran"
+
+
+async def test_a_running_fork_bomb_does_not_stop_others_from_starting(
+    pool: SandboxPool, registry: Registry
+) -> None:
+    bomb = asyncio.create_task(score(pool, registry, await upload(registry, "ForkBombScorer", HOSTILE)))
+    await eventually_async(lambda: len(_processes_running("ForkBombScorer")) >= LIMITS.max_processes // 2,
+                           "the fork bomb did not get going", timeout=30)
+    good = await upload(registry, "GoodScorer", HOSTILE)
+    assert await score(pool, registry, good) == ScoreOutcome(0.75, "saw 'fine'")
+    threaded = await score(pool, registry, await upload(registry, "ThreadedScorer"))
+    assert threaded.reason == "16 threads ran"
+    assert not bomb.done()  # all of that while the bomb was still at its limit
+    bomb.cancel()
+    with contextlib.suppress(asyncio.CancelledError, ScorerCrashedError):
+        await bomb
+
+
+def _processes_running(class_name: str) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            if class_name in cmdline.read_text():
+                found.append(cmdline.parent.name)
+    return found
 
 
 async def test_the_otlp_port_and_other_local_servers_are_unreachable(
