@@ -1,8 +1,10 @@
-"""What an evaluator SIGKILL leaves behind (no worker, no scorer source), and the start-up refusal
-without bubblewrap. The "evaluator" is a real separate process running a real sandbox pool."""
+"""What an evaluator SIGKILL leaves behind (no worker, no scorer source), the start-up refusal without
+bubblewrap and the start-up warning without cgroups. The "evaluator" killed is a real separate process
+running a real sandbox pool."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from evaluator_service.admin import HostedScorers
-from evaluator_service.sandbox import SandboxConfig, SandboxPool, SandboxUnavailable
+from evaluator_service.sandbox import SandboxConfig, SandboxPool, SandboxUnavailable, cgroups
 from tests.support.polling import eventually
 from tests.support.processes import REPO_ROOT
 
@@ -117,3 +119,17 @@ def test_the_weaker_mode_is_an_explicit_choice(tmp_path: Path, monkeypatch: pyte
     hosted = HostedScorers.create(tmp_path / "b", "admin-key", weaker)
     assert hosted.pool.isolation.startswith("rlimits-only")
     hosted.pool.prepare().close()
+
+
+def test_without_cgroups_the_evaluator_says_so_and_falls_back_to_rlimits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(cgroups, "CGROUP_ROOT", tmp_path / "no-cgroups")  # a host without hierarchies
+    with caplog.at_level(logging.WARNING):
+        host = SandboxPool(SandboxConfig(work_root=tmp_path / "root")).prepare()
+    try:
+        assert host.cgroups is None and host.description == "bwrap"
+        assert "per-worker cgroups unavailable (no cgroup v2 controllers and no v1 memory, pids and cpu " \
+               "hierarchies)" in caplog.text and "rlimits only" in caplog.text
+    finally:
+        host.close()
