@@ -130,3 +130,10 @@ def test_allowlist_entries_from_endpoint_urls() -> None:
     assert allowlist_from_urls(["https://api.openai.com/v1", "http://127.0.0.1:8089/v1",
                                 "Judge.Internal:8443", "http://[::1]:9000"]) == frozenset(
         {"api.openai.com:443", "127.0.0.1:8089", "judge.internal:8443", "[::1]:9000"})
+
+
+def test_the_rate_limit_is_shared_by_every_worker_of_a_scorer() -> None:
+    ledger = EgressLedger(calls_per_s_per_scorer=7)
+    assert ledger.bucket("judge") is ledger.bucket("judge")
+    assert ledger.bucket("other") is not ledger.bucket("judge")
+    assert ledger.bucket("judge").rate == 7
