@@ -104,7 +104,7 @@ def _compile_seccomp() -> bytes:
         from evaluator_service.sandbox.seccomp_profile import compile_filter
 
         return compile_filter()
-    except (ImportError, OSError, RuntimeError) as exc:
+    except Exception as exc:  # however the binding fails without the library: one line, no traceback
         raise SandboxUnavailable(f"uploaded scorers need libseccomp (Debian 'libseccomp2', PyPI "
                                  f"'pyseccomp'): {exc}") from None
 
