@@ -65,6 +65,9 @@ class EvaluatorMetrics:
                                                           "New behaviors discovered, by scorer")
         self._behaviors_errors = meter.create_counter(semconv.METRIC_BEHAVIORS_ERRORS, "{span}",
                                                       "Failing spans exported without a behavior, by kind")
+        self._sandbox_llm_calls = meter.create_counter(
+            semconv.METRIC_SANDBOX_LLM_CALLS, "{call}",
+            "Uploaded scorers' own calls through the sandbox egress proxy, by scorer and outcome")
         self.queue_depth: Callable[[], int] = lambda: 0
         self.paused_count: Callable[[], int] = lambda: 0
         meter.create_observable_gauge(semconv.METRIC_QUEUE_DEPTH, [self._observe_queue], "{span}",
@@ -110,6 +113,11 @@ class EvaluatorMetrics:
 
     def span_scored(self, status: str, count: int = 1) -> None:
         self._scored.add(count, {"status": status})
+
+    def sandbox_llm_call(self, scorer: str, outcome: str) -> None:
+        """One call (or refused attempt) of an uploaded scorer through the sandbox's egress proxy."""
+        self._sandbox_llm_calls.add(1, {semconv.SCORE_METRIC_LABEL_SCORER: scorer,
+                                        semconv.SCORE_METRIC_LABEL_OUTCOME: outcome})
 
     def scoring_error(self, scorer: str, kind: str) -> None:
         self._errors.add(1, {"scorer": scorer, "kind": kind})

@@ -102,6 +102,7 @@ async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | 
                        service_installers=[hosted.install, alerts_installer(alerts, auth),
                                            behaviors_installer(state, auth)],
                        shared_state=state, alerts=alerts)
+    hosted.pool.report_egress_to(app.metrics.sandbox_llm_call)
     try:
         await app.start()
     except BaseException:

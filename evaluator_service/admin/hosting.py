@@ -50,7 +50,9 @@ class HostedScorers:
                envs_dir: Path | None = None, pip_args: tuple[str, ...] = (),
                state: SharedState | None = None) -> HostedScorers:
         """Registry in ``state`` (cached in ``<data_dir>/scorers``), environments in ``envs_dir`` (default
-        ``<data_dir>-scorer-envs``), ``pip_args`` added to every install (e.g. ``("--no-index",)``)."""
+        ``<data_dir>-scorer-envs``), ``pip_args`` added to every install (e.g. ``("--no-index",)``). With an
+        admin key (uploads enabled) the sandbox is checked now: :class:`SandboxUnavailable` names what is
+        missing (e.g. ``bwrap``) unless the weaker ``isolation: none`` was chosen."""
         data_dir = Path(data_dir)
         envs = envs_dir or data_dir.with_name(f"{data_dir.name}-scorer-envs")
         installer = EnvironmentInstaller(envs, pip_args=pip_args)
@@ -59,9 +61,11 @@ class HostedScorers:
         except OSError as exc:  # the data directory cannot be created or restricted
             raise StartupError(f"data dir {path_problem(data_dir, exc)}") from exc
         pool = SandboxPool(sandbox)
+        admin = AdminAuth.of(api_key)
+        if admin.api_key is not None:  # uploads are enabled: refuse to start without a working sandbox
+            pool.prepare()
         # Last in the evaluator's chain, so it may answer unknown names: see UploadedScorerSource.
-        return cls(registry, pool, UploadedScorerSource(registry, pool, recheck_unknown=True),
-                   AdminAuth.of(api_key))
+        return cls(registry, pool, UploadedScorerSource(registry, pool, recheck_unknown=True), admin)
 
     def install(self, server: grpc.aio.Server) -> None:
         """Service installer: adds the ScorerAdmin API to the evaluator's gRPC server."""

@@ -1,19 +1,18 @@
-"""Confine and exec a sandbox worker: ``python -I -m evaluator_service.sandbox.launcher PLAN -- ARGV...``.
+"""Confine and exec a sandbox worker: ``python -I -m evaluator_service.sandbox.launcher PLAN_FD``.
 
-Runs with the evaluator's interpreter as a short-lived process of its own, so no ``preexec_fn`` runs in the
-multi-threaded evaluator. With ``namespaces`` in the plan (evaluator running as root) it:
+Runs with the evaluator's interpreter as a short-lived process of its own (so no ``preexec_fn`` runs in
+the multi-threaded evaluator) and reads its plan (:mod:`evaluator_service.sandbox.plan`) as JSON from the
+inherited descriptor ``PLAN_FD``, never from argv. In order it:
 
-1. enters new mount and PID namespaces (and an empty network namespace for ``network=none``);
-2. mounts fresh tmpfs over private directories (``/tmp``...) and over ancestors the sandbox user could not
-   traverse (e.g. ``/root`` when the interpreter lives in ``/root/.pyenv``), then bind-mounts back only the
-   directories the worker needs (interpreter, environments, our package, its work directory);
-3. hides the evaluator's data directory behind an empty read-only tmpfs;
-4. forks a small init as PID 1 of the new PID namespace (with a fresh ``/proc``, so the evaluator's
-   ``/proc/<pid>/environ`` is invisible), which forks the worker, applies rlimits, drops to the sandbox
-   user and execs it.
-
-When the worker dies, init exits and the kernel kills every process it left behind, setsid or not. Without
-namespaces only rlimits and the working directory are applied.
+1. moves itself into the worker's cgroup(s), so the whole process tree is accounted and limited there;
+2. only when a directory the worker needs sits under one its uid cannot traverse (an interpreter in
+   ``/root/.pyenv``): enters a mount namespace of its own and covers that ancestor with a tmpfs holding
+   binds of just the needed directories;
+3. sets the rlimits (soft = hard), drops to the worker's own uid/gid with no supplementary groups and sets
+   ``no_new_privs``;
+4. ``bwrap`` mode: execs bubblewrap with its arguments from another descriptor (``--args FD``), which
+   builds the sandbox (namespaces, read-only binds, tmpfs, seccomp) and runs the worker command;
+   ``rlimits`` mode (the documented weaker fallback): execs the worker directly in its work directory.
 """
 
 from __future__ import annotations
@@ -26,9 +25,8 @@ import signal
 import sys
 from typing import Any
 
-CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
+CLONE_NEWNS = 0x00020000
+MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -44,91 +42,69 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
     _check(_libc.mount(enc[0], enc[1], enc[2], ctypes.c_ulong(flags), enc[3]), f"mount {target}")
 
 
-def build_view(plan: dict[str, Any]) -> None:
-    """Enter namespaces and arrange the filesystem the worker will see."""
-    flags = CLONE_NEWNS | CLONE_NEWPID | (CLONE_NEWNET if plan.get("network") == "none" else 0)
-    _check(_libc.unshare(flags), "unshare")
+def join_cgroups(procs_files: list[str]) -> None:
+    """Move this process (and so everything it will start) into the worker's cgroup(s)."""
+    for path in procs_files:
+        with open(path, "w") as handle:
+            handle.write(str(os.getpid()))
+
+
+def premount(plan: dict[str, list[str]]) -> None:
+    """Cover untraversable ancestors with a tmpfs holding binds of only the needed directories."""
+    if not plan["tmpfs"]:
+        return
+    _check(_libc.unshare(CLONE_NEWNS), "unshare")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     keep = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in plan["binds"]}
-    for mount in sorted(plan["tmpfs"], key=lambda m: m["path"].count("/")):
-        options = f"mode={mount['mode']},size={mount['size']}"
-        _mount("tmpfs", mount["path"], "tmpfs", MS_NOSUID | MS_NODEV, options)
+    for path in plan["tmpfs"]:
+        _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
     for path, fd in keep.items():
         os.makedirs(path, exist_ok=True)
         _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
         os.close(fd)
-    for path in plan["hide"]:
-        if os.path.isdir(path):
-            _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "mode=000,size=4k")
 
 
-def apply_limits(plan: dict[str, Any]) -> None:
-    """Set the plan's rlimits (soft = hard, so user code cannot raise them back)."""
+def become(plan: dict[str, Any]) -> None:
+    """rlimits (soft = hard, so user code cannot raise them back), identity, no_new_privs."""
     for name, value in plan["rlimits"].items():
-        limit = getattr(resource, name)
-        resource.setrlimit(limit, (value, value))
-
-
-def become_worker(plan: dict[str, Any], argv: list[str]) -> None:
-    """Final steps in the worker process: limits, identity, exec. Never returns."""
-    os.chdir(plan["cwd"])
-    apply_limits(plan)
+        resource.setrlimit(getattr(resource, name), (value, value))
     if plan.get("uid") is not None:
         os.setgroups([])
-        os.setgid(plan["gid"])
-        os.setuid(plan["uid"])
-    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    os.execve(argv[0], argv, plan["env"])
+        os.setresgid(plan["gid"], plan["gid"], plan["gid"])
+        os.setresuid(plan["uid"], plan["uid"], plan["uid"])
+    # Cleared by the identity change above, so set here: the evaluator died, so do its workers.
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
 
 
-def run_namespaced(plan: dict[str, Any], argv: list[str]) -> int:
-    """Build the view, fork the namespace's init, wait and pass on the worker's status."""
-    build_view(plan)
-    pid = os.fork()
-    if pid == 0:
-        try:
-            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-            _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-            os._exit(_init(plan, argv))
-        except BaseException as exc:
-            os.write(2, f"sandbox launcher: {exc}\n".encode())
-        os._exit(126)
-    os.close(0)
-    os.close(1)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
+def exec_bwrap(arguments: list[str], command: list[str]) -> None:
+    """Hand bubblewrap its options through a descriptor: they never appear in any process's cmdline."""
+    fd = os.memfd_create("bwrap-args", 0)  # not close-on-exec: bubblewrap reads it
+    os.write(fd, b"".join(a.encode() + b"\0" for a in arguments))
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.execve("/usr/bin/bwrap" if os.path.exists("/usr/bin/bwrap") else _which("bwrap"),
+              ["bwrap", "--args", str(fd), "--", *command], {"PATH": "/usr/bin:/bin"})
 
 
-def _init(plan: dict[str, Any], argv: list[str]) -> int:
-    """PID 1 of the namespace: start the worker as PID 2 (so signals such as SIGABRT behave normally),
-    reap orphans, and exit with the worker's status; the kernel then kills whatever is left."""
-    worker = os.fork()
-    if worker == 0:
-        try:
-            become_worker(plan, argv)
-        except BaseException as exc:
-            os.write(2, f"sandbox launcher: {exc}\n".encode())
-        os._exit(126)
-    os.close(0)
-    os.close(1)
-    while True:
-        pid, status = os.wait()
-        if pid == worker:
-            code = os.waitstatus_to_exitcode(status)
-            return code if code >= 0 else 128 - code
+def _which(name: str) -> str:
+    import shutil
+
+    return shutil.which(name) or name
 
 
 def main() -> None:
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the evaluator died: so do its workers
-    separator = sys.argv.index("--")
-    plan = json.loads(sys.argv[1])
-    argv = sys.argv[separator + 1:]
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    plan_fd = int(sys.argv[1])
+    with os.fdopen(plan_fd, "rb") as handle:
+        plan = json.loads(handle.read())
     try:
-        if plan.get("namespaces"):
-            code = run_namespaced(plan, argv)
-            # A signal death is reported as 128+N, the shell convention the evaluator decodes.
-            sys.exit(code if code >= 0 else 128 - code)
-        become_worker(plan, argv)
+        join_cgroups(plan["cgroup_procs"])
+        premount(plan["premount"])
+        become(plan)
+        if plan["mode"] == "bwrap":
+            exec_bwrap(plan["bwrap"], plan["command"])
+        os.chdir(plan["cwd"])
+        os.execve(plan["command"][0], plan["command"], plan["env"])
     except OSError as exc:
         print(f"sandbox launcher: {exc}", file=sys.stderr)
         sys.exit(125)

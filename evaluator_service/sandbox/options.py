@@ -12,6 +12,8 @@ from typing import Any
 
 from evaluator_service.config_values import ConfigError
 from evaluator_service.sandbox.config import (
+    ISOLATION_MODES,
+    NETWORK_MODES,
     MiB,
     SandboxConfig,
     SandboxLimits,
@@ -28,12 +30,13 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--scorer-env", metavar="NAME,...",
                        help="environment variables passed to uploaded scorers "
                             f"(YAML sandbox.env; default {','.join(config.env_allowlist)})")
-    group.add_argument("--scorer-network", choices=("host", "none"),
-                       help="host: scorers may call their LLM judge (default); none: no network at all "
-                            "(YAML sandbox.network)")
-    group.add_argument("--scorer-isolation", choices=("auto", "namespaces", "none"),
-                       help="auto (default): namespaces + sandbox user when running as root "
-                            "(YAML sandbox.isolation)")
+    group.add_argument("--scorer-network", choices=NETWORK_MODES,
+                       help="proxy (default): an empty network namespace whose only way out is the "
+                            "evaluator's allow-listed egress proxy; none: no network; host: the host's "
+                            "network (weaker) (YAML sandbox.network)")
+    group.add_argument("--scorer-isolation", choices=ISOLATION_MODES,
+                       help="bwrap (default): bubblewrap + seccomp + cgroups, refused when bwrap is missing; "
+                            "none: rlimits only, weaker (YAML sandbox.isolation)")
     group.add_argument("--scorer-timeout", type=float, metavar="SECONDS",
                        help="wall-clock limit of one scorer call "
                             f"(YAML sandbox.timeout_s; default {limits.wall_timeout_s:g})")

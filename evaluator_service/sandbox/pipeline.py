@@ -102,6 +102,7 @@ class WorkerPipeline:
             self._in_flight[self._last_id] = request
             ids.append(self._last_id)
         self.sent += len(ids)
+        self.process.admit(len(ids))
         for frame in encode_request_frames(parts):
             self.process.send(frame)
         if ids:

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
-import sys
-import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from evaluator_service.errors import EvaluatorError
+__all__ = ["SandboxPool", "SandboxUnavailable"]
+
 from evaluator_service.sandbox.config import SandboxConfig
-from evaluator_service.sandbox.plan import Identity, build_plan, launcher_command, sandbox_identity
+from evaluator_service.sandbox.egress_proxy import EgressLedger
+from evaluator_service.sandbox.isolation import SandboxIsolation, SandboxUnavailable
 from evaluator_service.sandbox.program_pool import ProgramPool
 from evaluator_service.sandbox.worker_handle import SandboxWorker, ScorerProgram
 
 _log = logging.getLogger(__name__)
-
-
-class SandboxUnavailable(EvaluatorError, RuntimeError):
-    """``isolation="namespaces"`` (or ``network="none"``) was asked but this host cannot provide it."""
 
 
 class SandboxPool:
@@ -35,31 +29,45 @@ class SandboxPool:
         self.config = config or SandboxConfig()
         self._pools: dict[str, ProgramPool] = {}
         self._retired: list[ProgramPool] = []  # still finishing requests for replaced programs
-        self._hidden: list[str] = [str(p) for p in self.config.hidden_paths]
-        self._namespaces: bool | None = None
-        self._identity: Identity | None = None
+        self._host: SandboxIsolation | None = None
+        self._ledger: EgressLedger | None = None  # outlives close(), for the counts
+        self._egress_callback: Callable[[str, str], None] | None = None
         self._next_stale_check = 0.0
-        self._isolation_checked = asyncio.Lock()  # the first burst of requests probes only once
+
+    def prepare(self) -> SandboxIsolation:
+        """Check the host's sandbox facilities (once); raises :class:`SandboxUnavailable` naming what is
+        missing. The evaluator calls it at startup, so it refuses to start rather than fail per span."""
+        if self._host is None:
+            self._host = SandboxIsolation.prepare(self.config)
+            self._ledger = self._host.ledger
+            self._ledger.on_count = self._egress_callback
+            _log.info("scorer sandbox: %s, network %s", self._host.description, self.config.network)
+        return self._host
+
+    def report_egress_to(self, callback: Callable[[str, str], None]) -> None:
+        """Call ``callback(scorer, outcome)`` for every egress call counted from now on (metrics)."""
+        self._egress_callback = callback
+        if self._ledger is not None:
+            self._ledger.on_count = callback
 
     def hide(self, path: Path) -> None:
-        """Make ``path`` invisible to scorer code started from now on (e.g. the evaluator's data dir)."""
-        self._hidden.append(str(path))
+        """Kept for callers: bubblewrap binds only what a worker needs, so the data directory (never
+        bound) is invisible already; in the ``none`` mode the worker's uid cannot enter it (0700)."""
 
     @property
     def isolation(self) -> str:
-        """``namespaces``, ``user`` (sandbox user, no namespaces) or ``rlimits-only`` once the first worker
-        started; ``unknown`` before."""
-        if self._namespaces is None:
-            return "unknown"
-        if self._namespaces:
-            return "namespaces"
-        return "user" if self._identity is not None else "rlimits-only"
+        """``bwrap+cgroups-v1``/``-v2``, ``bwrap``, ``rlimits-only``; ``unknown`` before :meth:`prepare`."""
+        return "unknown" if self._host is None else self._host.description
+
+    @property
+    def egress_counts(self) -> dict[tuple[str, str], int]:
+        """LLM calls through the egress proxy by (scorer, outcome) since start."""
+        return dict(self._ledger.counts) if self._ledger else {}
 
     async def run(self, program: ScorerProgram, request: dict[str, Any]) -> dict[str, Any]:
         """Score one request with ``program``; raises :class:`WorkerFailed` when its worker failed (and
         :class:`WorkerInterrupted` when another request made the worker stop)."""
-        if self._namespaces is None:
-            await self._ensure_isolation()
+        self.prepare()
         self._stop_stale_workers()
         pool = self._pools.get(program.key)
         if pool is None:
@@ -91,6 +99,9 @@ class SandboxPool:
         self._retired.clear()
         for pool in pools:
             await pool.close()
+        if self._host is not None:
+            self._host.close()
+            self._host = None
 
     def _stop_stale_workers(self) -> None:
         now = time.monotonic()
@@ -101,49 +112,10 @@ class SandboxPool:
             pool.stop_idle_since(now - self.config.limits.idle_timeout_s)
 
     async def _start(self, program: ScorerProgram) -> SandboxWorker:
-        worker = SandboxWorker(program, self.config, namespaces=bool(self._namespaces),
-                               identity=self._identity, hidden=self._hidden)
+        worker = SandboxWorker(program, self.config, self.prepare())
         try:
             await worker.start()
         except BaseException:
             await worker.kill()
             raise
         return worker
-
-    async def _ensure_isolation(self) -> None:
-        async with self._isolation_checked:
-            if self._namespaces is None:
-                await self._decide_isolation()
-
-    async def _decide_isolation(self) -> None:
-        wanted = self.config.isolation
-        identity = sandbox_identity(self.config.sandbox_user) if wanted != "none" else None
-        usable = wanted != "none" and os.geteuid() == 0 and await _probe_namespaces(self.config, identity)
-        if not usable and (wanted == "namespaces" or self.config.network == "none"):
-            raise SandboxUnavailable(
-                "scorer isolation with Linux namespaces is not available here (the evaluator must run as "
-                "root on a kernel allowing unshare); use isolation=auto and network=host")
-        if not usable:
-            who = f"user {self.config.sandbox_user!r}" if identity else "the evaluator's own user"
-            _log.warning("scorer sandbox: namespaces unavailable; scorers run as %s with resource limits "
-                         "and a scrubbed environment only", who)
-        # As root without namespaces, still never run scorer code as root: drop to the sandbox user.
-        self._namespaces, self._identity = usable, identity
-
-
-async def _probe_namespaces(config: SandboxConfig, identity: Identity | None) -> bool:
-    """Start a throwaway confined interpreter once to learn whether this host supports the sandbox."""
-    with tempfile.TemporaryDirectory() as work:
-        if identity is not None:
-            os.chown(work, identity.uid, identity.gid)
-        plan = build_plan(config, python=Path(sys.executable), work_dir=Path(work), namespaces=True,
-                          identity=identity, hidden=[])
-        process = await asyncio.create_subprocess_exec(
-            *launcher_command(plan), sys.executable, "-I", "-c", "import judgeval, evaluator_service",
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE, start_new_session=True,
-        )
-        _, err = await process.communicate()
-    if process.returncode != 0:
-        _log.warning("scorer sandbox probe failed: %s", err.decode(errors="replace").strip()[-500:])
-    return process.returncode == 0

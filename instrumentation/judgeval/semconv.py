@@ -400,6 +400,11 @@ METRIC_BEHAVIORS_DISCOVERED: Final = "judgeval.behaviors.discovered"
 METRIC_BEHAVIORS_ERRORS: Final = "judgeval.behaviors.errors"
 """Counter of failing spans exported without a behavior, by ``kind``."""
 
+METRIC_SANDBOX_LLM_CALLS: Final = "judgeval.evaluator.sandbox.llm_calls"
+"""Counter of uploaded scorers' own outbound calls through the sandbox's egress proxy, by ``scorer`` and
+``outcome`` (``allowed``, ``refused``: destination not allowed; ``limit``: the per-span budget was spent;
+``unreachable``)."""
+
 # Metric attribute keys (Prometheus labels once exported; short, as the collector's Prometheus exporter
 # keeps them verbatim). The scored span's service and agent are data-point attributes, not the resource:
 # the evaluator's own resource names the evaluator.

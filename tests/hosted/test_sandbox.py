@@ -205,7 +205,7 @@ async def test_a_scorer_that_cannot_load_reports_why(
 
 async def test_rlimits_only_mode_still_scores_and_stops_runaways(registry: Registry) -> None:
     """What a host without root or namespaces gets: limits, timeout and scrubbed env, same uid."""
-    pool = SandboxPool(SandboxConfig(limits=LIMITS, isolation="none"))
+    pool = SandboxPool(SandboxConfig(limits=LIMITS, isolation="none", network="host"))
     source = UploadedScorerSource(registry, pool)
     try:
         good = await upload_hostile(registry, "GoodScorer")
@@ -213,7 +213,7 @@ async def test_rlimits_only_mode_still_scores_and_stops_runaways(registry: Regis
         with pytest.raises(ScorerCrashedError, match="timed out after 2 s"):
             await score(source, loop)
         assert await score(source, good) == ScoreOutcome(0.75, "saw 'fine'")
-        assert pool.isolation == "rlimits-only"
+        assert pool.isolation.startswith("rlimits-only")  # no bubblewrap; cgroups when the host has them
     finally:
         await pool.close()
 

@@ -31,7 +31,9 @@ def test_scorer_env_option_parsing() -> None:
     [
         ({"env_allowlist": ("JUDGMENT_API_KEY",)}, "admin secret"),
         ({"env_allowlist": ("NOT-A-NAME",)}, "is not an environment variable name"),
-        ({"network": "bridge"}, "must be 'host' or 'none'"),
+        ({"network": "bridge"}, "must be proxy, none or host"),
+        ({"isolation": "none"}, "network 'proxy' needs isolation 'bwrap'"),
+        ({"egress_allow": ("api.openai.com",)}, "'api.openai.com' is not host:port"),
         ({"workers_per_scorer": 0}, "at least 1"),
         ({"worker_concurrency": 0}, "--scorer-worker-concurrency\\) must be at least 1"),
         ({"limits": SandboxLimits(max_requests_per_worker=0)}, "--scorer-max-requests\\) must be at least 1"),
@@ -67,8 +69,14 @@ def test_yaml_section_sets_every_setting(tmp_path: Path) -> None:
 sandbox:
   env: [OPENAI_API_KEY, MY_JUDGE_TOKEN]
   network: none
-  isolation: none
-  user: scorer
+  isolation: bwrap
+  uid_base: 3000000
+  uid_count: 10
+  egress_allow: ["judge.internal:8443"]
+  cpus: 0.5
+  work_dir_mb: 16
+  llm_calls_per_span: 3
+  llm_calls_per_s_per_scorer: 7
   workers: 3
   worker_concurrency: 4
   timeout_s: 5
@@ -82,12 +90,15 @@ sandbox:
   idle_timeout_s: 9
 """), environ={}).sandbox
     assert config.env_allowlist == ("OPENAI_API_KEY", "MY_JUDGE_TOKEN")
-    assert (config.network, config.isolation, config.sandbox_user) == ("none", "none", "scorer")
+    assert (config.network, config.isolation) == ("none", "bwrap")
+    assert (config.uid_base, config.uid_count) == (3000000, 10)
+    assert config.egress_allow == ("judge.internal:8443",)
     assert (config.workers_per_scorer, config.worker_concurrency) == (3, 4)
     assert config.limits == SandboxLimits(
         wall_timeout_s=5, startup_timeout_s=7, cpu_seconds=30, memory_bytes=300 << 20,
         file_size_bytes=8 << 20, max_processes=16, output_cap_bytes=1024, max_requests_per_worker=50,
-        idle_timeout_s=9,
+        idle_timeout_s=9, cpus=0.5, work_dir_bytes=16 << 20, llm_calls_per_request=3,
+        llm_calls_per_s_per_scorer=7,
     )
 
 
@@ -107,8 +118,8 @@ def test_no_section_and_an_empty_env_list(tmp_path: Path) -> None:
         ("sandbox: {max_requests: 0}", "sandbox.max_requests: must be >= 1, got 0"),
         ("sandbox: {timeout_s: 0}", "sandbox.timeout_s: must be > 0, got 0"),
         ("sandbox: {memory_mb: lots}", "sandbox.memory_mb: must be an integer, got 'lots'"),
-        ("sandbox: {network: bridge}", "sandbox.network: must be one of host, none, got 'bridge'"),
-        ("sandbox: {isolation: docker}", "sandbox.isolation: must be one of auto, namespaces, none, got"),
+        ("sandbox: {network: bridge}", "sandbox.network: must be one of proxy, none, host, got 'bridge'"),
+        ("sandbox: {isolation: docker}", "sandbox.isolation: must be one of bwrap, none, got"),
         ("sandbox: {env: OPENAI_API_KEY}", "sandbox.env: must be a list of environment variable names"),
         ("sandbox: {env: [OK, NOT-A-NAME]}", "sandbox.env[1]: 'NOT-A-NAME' is not an environment variable"),
         ("sandbox: {env: [JUDGMENT_API_KEY]}", "sandbox.env[0]: JUDGMENT_API_KEY is the admin secret"),

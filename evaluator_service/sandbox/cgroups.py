@@ -1,0 +1,199 @@
+"""One cgroup per sandbox worker: memory, process count and CPU for the worker's whole process tree.
+
+cgroup v2 is used when ``/sys/fs/cgroup`` is a unified hierarchy offering the ``memory``, ``pids`` and
+``cpu`` controllers; otherwise the v1 ``memory``, ``pids`` and ``cpu`` hierarchies (a host with an empty
+v2 mount beside them, as many container hosts have). The evaluator creates the group and writes the limits;
+the launcher moves itself into it before it becomes the worker, so every process the scorer starts is in
+it too. :meth:`WorkerCgroup.destroy` kills whatever is left and removes the group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from evaluator_service.errors import EvaluatorError
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+V1_CONTROLLERS = ("memory", "pids", "cpu")
+CPU_PERIOD_US = 100_000
+
+
+class CgroupsUnavailable(EvaluatorError):
+    """This host (or this user) cannot create per-worker cgroups; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class CgroupLimits:
+    """What one worker's tree may use: bytes of memory (no swap), processes, and CPUs (1.0 = one core)."""
+
+    memory_bytes: int
+    max_processes: int
+    cpus: float
+
+
+class WorkerCgroup:
+    """The cgroup directories of one worker (one under each v1 hierarchy, or one v2 directory)."""
+
+    def __init__(self, paths: list[Path], version: int) -> None:
+        self.paths = paths
+        self.version = version
+
+    @property
+    def procs_files(self) -> list[str]:
+        """Files the launcher writes its pid to."""
+        return [str(p / "cgroup.procs") for p in self.paths]
+
+    def memory_events(self) -> dict[str, int]:
+        """Counters such as ``oom_kill`` (v2 ``memory.events``; v1 ``memory.oom_control``)."""
+        name = "memory.events" if self.version == 2 else "memory.oom_control"
+        for path in self.paths:
+            with contextlib.suppress(OSError):
+                lines = (path / name).read_text().split("\n")
+                return {k: int(v) for k, v in (line.split() for line in lines if line.count(" ") == 1)
+                        if v.isdigit()}
+        return {}
+
+    def destroy(self) -> None:
+        """Kill every process left in the group and remove it (retrying while the kernel reaps them)."""
+        for path in self.paths:
+            _kill_all(path, self.version)
+        deadline = time.monotonic() + 5
+        pending = list(self.paths)
+        while pending and time.monotonic() < deadline:
+            pending = [p for p in pending if not _try_rmdir(p)]
+            if pending:
+                for path in pending:
+                    _kill_all(path, self.version)
+                time.sleep(0.02)
+
+
+class CgroupManager:
+    """Creates worker cgroups under a parent group named after this evaluator process."""
+
+    def __init__(self, version: int, parents: list[Path]) -> None:
+        self.version = version
+        self._parents = parents
+
+    @classmethod
+    def detect(cls) -> CgroupManager:
+        """Probe the host: v2 with the needed controllers, else v1; raises :class:`CgroupsUnavailable`."""
+        if os.geteuid() != 0:
+            raise CgroupsUnavailable("the evaluator is not running as root")
+        name = f"judgeval-sandbox-{os.getpid()}"
+        controllers = CGROUP_ROOT / "cgroup.controllers"
+        if controllers.exists():
+            offered = set(controllers.read_text().split())
+            missing = {"memory", "pids", "cpu"} - offered
+            if missing:
+                raise CgroupsUnavailable(f"cgroup v2 lacks the {', '.join(sorted(missing))} controller(s)")
+            parent = CGROUP_ROOT / name
+            try:
+                _write(CGROUP_ROOT / "cgroup.subtree_control", "+memory +pids +cpu")
+                parent.mkdir(exist_ok=True)
+                _write(parent / "cgroup.subtree_control", "+memory +pids +cpu")
+            except OSError as exc:
+                raise CgroupsUnavailable(f"cannot create a cgroup v2 group: {exc}") from None
+            manager = cls(2, [parent])
+            manager.remove_stale()
+            return manager
+        parents = [CGROUP_ROOT / ctrl / name for ctrl in V1_CONTROLLERS]
+        if not all((CGROUP_ROOT / ctrl / "cgroup.procs").exists() for ctrl in V1_CONTROLLERS):
+            raise CgroupsUnavailable("no cgroup v2 controllers and no v1 memory, pids and cpu hierarchies")
+        try:
+            for parent in parents:
+                parent.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise CgroupsUnavailable(f"cannot create a cgroup v1 group: {exc}") from None
+        manager = cls(1, parents)
+        manager.remove_stale()
+        return manager
+
+    def remove_stale(self) -> None:
+        """Remove groups left by evaluators that are gone (SIGKILLed), killing what is still in them."""
+        for parent in self._parents:
+            for stale in parent.parent.glob("judgeval-sandbox-*"):
+                pid = stale.name.removeprefix("judgeval-sandbox-")
+                if pid.isdigit() and stale != parent and not _alive(int(pid)):
+                    CgroupManager(self.version, [stale]).close()
+
+    def create(self, limits: CgroupLimits) -> WorkerCgroup:
+        """A new, empty group with ``limits`` applied; raises ``OSError`` when the kernel refuses."""
+        leaf = f"w-{uuid.uuid4().hex[:12]}"
+        paths = [parent / leaf for parent in self._parents]
+        group = WorkerCgroup(paths, self.version)
+        try:
+            for path in paths:
+                path.mkdir()
+            self._limit(group, limits)
+        except OSError:
+            group.destroy()
+            raise
+        return group
+
+    def close(self) -> None:
+        """Remove the (by now empty) parent groups."""
+        for parent in self._parents:
+            for child in parent.iterdir() if parent.is_dir() else ():
+                if child.is_dir():
+                    WorkerCgroup([child], self.version).destroy()
+            _try_rmdir(parent)
+
+    def _limit(self, group: WorkerCgroup, limits: CgroupLimits) -> None:
+        quota = max(1000, int(limits.cpus * CPU_PERIOD_US))
+        if self.version == 2:
+            path = group.paths[0]
+            _write(path / "memory.max", str(limits.memory_bytes))
+            with contextlib.suppress(OSError):  # absent without swap accounting
+                _write(path / "memory.swap.max", "0")
+            _write(path / "pids.max", str(limits.max_processes))
+            _write(path / "cpu.max", f"{quota} {CPU_PERIOD_US}")
+            return
+        memory, pids, cpu = group.paths
+        _write(memory / "memory.limit_in_bytes", str(limits.memory_bytes))
+        with contextlib.suppress(OSError):  # absent without swap accounting
+            _write(memory / "memory.memsw.limit_in_bytes", str(limits.memory_bytes))
+        _write(pids / "pids.max", str(limits.max_processes))
+        _write(cpu / "cpu.cfs_period_us", str(CPU_PERIOD_US))
+        _write(cpu / "cpu.cfs_quota_us", str(quota))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _write(path: Path, value: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(value)
+
+
+def _kill_all(path: Path, version: int) -> None:
+    if version == 2 and (path / "cgroup.kill").exists():
+        with contextlib.suppress(OSError):
+            _write(path / "cgroup.kill", "1")
+            return
+    with contextlib.suppress(OSError):
+        for line in (path / "cgroup.procs").read_text().split():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(line), signal.SIGKILL)
+
+
+def _try_rmdir(path: Path) -> bool:
+    try:
+        path.rmdir()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True

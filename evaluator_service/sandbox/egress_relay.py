@@ -1,0 +1,97 @@
+"""Inside the sandbox: a loopback HTTP proxy port that relays each connection to the evaluator's egress proxy.
+
+Run as ``python -I -m evaluator_service.sandbox.egress_relay PORT SOCKET -- WORKER ARGV...``: it starts
+a background child that accepts connections on ``127.0.0.1:PORT`` (the sandbox's own loopback; the
+sandbox has no other network) and pipes each to the Unix socket ``SOCKET``, which bubblewrap bound in from
+the evaluator, then execs the worker. ``HTTP_PROXY``/``HTTPS_PROXY`` point scorer code at the port; the
+evaluator's side decides which destinations are allowed and counts the calls
+(:mod:`evaluator_service.sandbox.egress_proxy`). The relay adds no policy of its own: a scorer that
+kills or bypasses it only loses its own network.
+
+The same background child is the sandbox's lifeline guard (with ``PORT`` 0 it is only that): it watches
+the worker's stdin pipe for the evaluator's end to close and then kills every process in the sandbox,
+so nothing outlives an evaluator that was SIGKILLed, whatever the scorer is blocked in. Used only under
+bubblewrap, where ``kill(-1)`` reaches just the sandbox's own PID namespace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for end, how in ((sink, socket.SHUT_WR), (source, socket.SHUT_RD)):
+            with contextlib.suppress(OSError):
+                end.shutdown(how)
+
+
+def _relay(client: socket.socket, socket_path: str) -> None:
+    upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        upstream.connect(socket_path)
+    except OSError:
+        client.close()
+        upstream.close()
+        return
+    threading.Thread(target=_pump, args=(upstream, client), daemon=True).start()
+    _pump(client, upstream)
+
+
+def serve(listener: socket.socket, socket_path: str) -> None:
+    """Accept forever, one pair of threads per connection."""
+    while True:
+        client, _ = listener.accept()
+        threading.Thread(target=_relay, args=(client, socket_path), daemon=True).start()
+
+
+def main() -> None:
+    """``egress_relay PORT SOCKET -- ARGV``: see the module docstring (PORT 0: no relay, guard only)."""
+    port, socket_path = int(sys.argv[1]), sys.argv[2]
+    argv = sys.argv[sys.argv.index("--") + 1:]
+    listener = None
+    if port:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen(64)
+    if os.fork() == 0:  # the relay and lifeline guard; dies with the sandbox's PID namespace
+        try:
+            lifeline = os.dup(0)
+            for fd in (0, 1, 2):  # the protocol pipes belong to the worker alone
+                os.close(fd)
+            threading.Thread(target=_guard, args=(lifeline,), daemon=True).start()
+            if listener is not None:
+                serve(listener, socket_path)
+            threading.Event().wait()
+        finally:
+            os._exit(0)
+    if listener is not None:
+        listener.close()
+    os.execv(argv[0], argv)
+
+
+def _guard(lifeline: int) -> None:
+    """Wait, without reading, until the evaluator's end of the worker's stdin is gone (the evaluator
+    died, even by SIGKILL), then kill every process of this sandbox: a scorer stuck in a blocking call
+    would otherwise outlive it. ``poll`` with no requested events reports only hang-up and errors."""
+    poller = select.poll()
+    poller.register(lifeline, 0)
+    while not poller.poll():
+        pass
+    os.kill(-1, signal.SIGKILL)  # inside the sandbox's PID namespace: only its own processes
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""What this host gives the sandbox, decided once when the evaluator starts: bubblewrap, cgroups, uids.
+
+:meth:`SandboxIsolation.prepare` refuses (:class:`SandboxUnavailable`, one line naming the missing tool)
+when ``isolation: bwrap`` is configured and ``bwrap`` or ``libseccomp`` is missing, and says at startup
+when per-worker cgroups cannot be used (then only rlimits bound a worker's memory and processes).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from evaluator_service.errors import EvaluatorError
+from evaluator_service.sandbox.cgroups import CgroupManager, CgroupsUnavailable
+from evaluator_service.sandbox.config import SandboxConfig
+from evaluator_service.sandbox.egress_proxy import EgressLedger
+from evaluator_service.sandbox.plan import Identity
+
+_log = logging.getLogger(__name__)
+
+
+class SandboxUnavailable(EvaluatorError, RuntimeError):
+    """The configured isolation cannot be provided on this host; the message names what is missing."""
+
+
+@dataclass
+class SandboxIsolation:
+    """The sandbox facilities of this host and the per-worker resources handed out from them."""
+
+    config: SandboxConfig
+    bwrap: str | None
+    seccomp_filter: bytes
+    cgroups: CgroupManager | None
+    run_dir: Path
+    ledger: EgressLedger
+    root: bool = field(default_factory=lambda: os.geteuid() == 0)
+    _uids_in_use: set[int] = field(default_factory=set)
+
+    @classmethod
+    def prepare(cls, config: SandboxConfig) -> SandboxIsolation:
+        """Check the host once; raises :class:`SandboxUnavailable` rather than silently degrade."""
+        bwrap, seccomp_filter = None, b""
+        if config.isolation == "bwrap":
+            bwrap = shutil.which("bwrap")
+            if bwrap is None:
+                raise SandboxUnavailable(
+                    "uploaded scorers need bubblewrap: 'bwrap' was not found on PATH (install Debian's "
+                    "'bubblewrap' package, e.g. scripts/ensure-sandbox-tools), or choose the weaker "
+                    "sandbox.isolation: none")
+            seccomp_filter = _compile_seccomp()
+        cgroups = None
+        try:
+            cgroups = CgroupManager.detect()
+        except CgroupsUnavailable as exc:
+            _log.warning("scorer sandbox: per-worker cgroups unavailable (%s); a worker's memory and "
+                         "processes are bounded per process by rlimits only (weaker: see sandbox README)",
+                         exc)
+        run_dir = _run_dir(config)
+        ledger = EgressLedger(config.limits.llm_calls_per_s_per_scorer)
+        return cls(config, bwrap, seccomp_filter, cgroups, run_dir, ledger)
+
+    @property
+    def description(self) -> str:
+        """``bwrap+cgroups``, ``bwrap+rlimits``, ``rlimits-only`` ... for logs and tests."""
+        base = "bwrap" if self.bwrap else "rlimits-only"
+        return f"{base}+cgroups-v{self.cgroups.version}" if self.cgroups else base
+
+    def take_identity(self) -> Identity | None:
+        """A uid of its own for one worker (so no worker's processes count against another's
+        ``RLIMIT_NPROC``); ``None`` when the evaluator is not root and cannot switch users, and in the weaker
+        ``isolation: none`` mode (the worker could not reach an interpreter or venv only root can enter)."""
+        if not self.root or self.bwrap is None:
+            return None
+        for offset in range(self.config.uid_count):
+            uid = self.config.uid_base + offset
+            if uid not in self._uids_in_use:
+                self._uids_in_use.add(uid)
+                return Identity(uid, uid)
+        raise SandboxUnavailable(f"all {self.config.uid_count} sandbox uids are in use")
+
+    def release_identity(self, identity: Identity | None) -> None:
+        """The worker holding ``identity`` is gone."""
+        if identity is not None:
+            self._uids_in_use.discard(identity.uid)
+
+    def new_socket_path(self) -> Path:
+        """A fresh path for one worker's egress proxy socket."""
+        return self.run_dir / f"{uuid.uuid4().hex[:16]}.sock"
+
+    def close(self) -> None:
+        """Remove this evaluator's cgroup parents and runtime directory."""
+        if self.cgroups is not None:
+            self.cgroups.close()
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+def _compile_seccomp() -> bytes:
+    try:
+        from evaluator_service.sandbox.seccomp_profile import compile_filter
+
+        return compile_filter()
+    except Exception as exc:  # however the binding fails without the library: one line, no traceback
+        raise SandboxUnavailable(f"uploaded scorers need libseccomp (Debian 'libseccomp2', PyPI "
+                                 f"'pyseccomp'): {exc}") from None
+
+
+def _run_dir(config: SandboxConfig) -> Path:
+    """``<work root>/run-<pid>``: egress sockets (and, without bubblewrap, work dirs) of this evaluator.
+    Directories of evaluators that are gone (e.g. SIGKILLed) are removed here, sources and all."""
+    root = config.work_root or Path(tempfile.gettempdir()) / "judgeval-sandbox"
+    root.mkdir(parents=True, exist_ok=True)
+    owner = os.lstat(root)
+    if owner.st_uid != os.geteuid() or os.path.islink(root) or not os.path.isdir(root):
+        raise SandboxUnavailable(f"sandbox work root {root} is not a directory owned by the evaluator's user")
+    os.chmod(root, 0o711)
+    for stale in root.glob("run-*"):
+        pid = stale.name.removeprefix("run-")
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    run_dir = root / f"run-{os.getpid()}"
+    run_dir.mkdir(exist_ok=True)
+    os.chmod(run_dir, 0o711)
+    return run_dir
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
