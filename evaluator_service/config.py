@@ -175,7 +175,7 @@ def load_config(
         rules=parse_rules(doc.section_list("rules")),
         limits=parse_limits(doc.section("limits")),
         behaviors=parse_behaviors(doc.section("behaviors")),
-        alerts=parse_alerts(doc.section_list("alerts"), env),
+        alerts=parse_alerts(doc.section_list("alerts"), _channel_names(doc)),
         sandbox=parse_sandbox(doc.section("sandbox")),
         ingress=parse_ingress(doc.section("ingress"), env, normalize_endpoint),
     )
@@ -190,8 +190,14 @@ def load_config(
 _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
      "export", "judge", "scorers", "rules", "limits", "behaviors",
-     "alerts", "sandbox", "ingress"}
+     "alerts", "channels", "sandbox", "ingress"}
 )
+
+
+def _channel_names(doc: Section) -> frozenset[str]:
+    """Names of the top-level ``channels:`` an alert's ``notify`` may list (the section's contents are
+    validated by the channels package)."""
+    return frozenset(str(name) for name in doc.section("channels").data)
 
 
 def _read_yaml(path: str) -> Section:
