@@ -56,6 +56,9 @@ class EvaluatorMetrics:
                                               "(passed, failed, error)")
         self._alerts_fired = meter.create_counter(semconv.METRIC_ALERTS_FIRED, "{notification}",
                                                   "Alert firing notifications, by alert name")
+        self._alert_attempts = meter.create_counter(semconv.METRIC_ALERT_DELIVERY_ATTEMPTS, "{attempt}",
+                                                    "Alert notification delivery tries, by alert, channel "
+                                                    "and outcome")
         self._behaviors_assigned = meter.create_counter(semconv.METRIC_BEHAVIORS_ASSIGNED, "{span}",
                                                         "Failing spans assigned to a behavior, by behavior")
         self._behaviors_discovered = meter.create_counter(semconv.METRIC_BEHAVIORS_DISCOVERED, "{behavior}",
@@ -123,6 +126,9 @@ class EvaluatorMetrics:
 
     def alert_fired(self, alert: str) -> None:
         self._alerts_fired.add(1, {"alert": alert})
+
+    def alert_delivery_attempt(self, alert: str, channel: str, ok: bool) -> None:
+        self._alert_attempts.add(1, {"alert": alert, "channel": channel, "outcome": "ok" if ok else "failed"})
 
     def behavior_assigned(self, behavior_id: str, scorer: str, new: bool) -> None:
         self._behaviors_assigned.add(1, {"behavior": behavior_id, "scorer": scorer})

@@ -152,6 +152,7 @@ def test_the_evaluator_creates_exactly_the_metric_instruments_named_here() -> No
     metrics.scoring_finished("s", 0.1)
     metrics.score_recorded({"scorer": "s"}, semconv.ScoreOutcomeLabel.PASSED, 1.0)
     metrics.alert_fired("a")
+    metrics.alert_delivery_attempt("a", "hook", ok=True)
     metrics.behavior_assigned("b", "s", new=True)
     metrics.behavior_error("embedding")
     data = reader.get_metrics_data()

@@ -127,7 +127,8 @@ class AlertManager:
         """Bind to the shared state without background tasks (tests drive :meth:`tick` and the worker)."""
         self._state, self._metrics = state, metrics
         self.worker = OutboxWorker(state, self.channels, self._delivery, replica=self.replica,
-                                   clock=self._clock, retry=self._retry)
+                                   clock=self._clock, retry=self._retry,
+                                   on_attempt=metrics.alert_delivery_attempt if metrics else None)
 
     async def start(self, state: SharedState, metrics: EvaluatorMetrics) -> None:
         """:meth:`open`, then tick and deliver in the background (nothing runs without alerts)."""

@@ -69,11 +69,14 @@ class OutboxWorker:
     def __init__(self, state: AlertOutboxState, channels: Mapping[str, Channel],
                  delivery: NotificationDelivery,
                  *, replica: str, clock: Callable[[], float] = time.time, retry: RetryPolicy | None = None,
-                 lease_s: float = 120.0, poll_s: float = 1.0) -> None:
+                 lease_s: float = 120.0, poll_s: float = 1.0,
+                 on_attempt: Callable[[str, str, bool], None] | None = None) -> None:
         self._state, self._channels, self._delivery = state, channels, delivery
         self.replica, self._clock = replica, clock
         self.retry = retry or RetryPolicy()
         self.lease_s, self.poll_s = lease_s, poll_s
+        self._on_attempt = on_attempt
+        """Told ``(alert, channel, ok)`` per stored attempt (metrics)."""
         self._wake = asyncio.Event()
         self.delivered = 0
         self.failed_attempts = 0
@@ -121,6 +124,8 @@ class OutboxWorker:
                 attempt.detail, attempt.status_code, self.replica))
             if not attempt.ok:
                 self.failed_attempts += 1
+            if self._on_attempt is not None:
+                self._on_attempt(row.alert, row.channel, attempt.ok)
 
         channel = self._channels.get(row.channel)
         if channel is None:

@@ -376,6 +376,10 @@ METRIC_SCORERS_PAUSED: Final = "judgeval.evaluator.scorers.paused"
 METRIC_ALERTS_FIRED: Final = "judgeval.alerts.fired"
 """Counter of alert firing notifications, by ``alert``."""
 
+METRIC_ALERT_DELIVERY_ATTEMPTS: Final = "judgeval.alerts.delivery_attempts"
+"""Counter of tries to deliver an alert notification, by ``alert``, ``channel`` and ``outcome`` (``ok``,
+``failed``)."""
+
 METRIC_BEHAVIORS_ASSIGNED: Final = "judgeval.behaviors.assigned"
 """Counter of failing spans assigned to a behavior, by ``behavior`` and ``scorer``."""
 

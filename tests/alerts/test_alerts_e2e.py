@@ -8,8 +8,11 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
+from judgeval import semconv
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from evaluator_service.admin.alerts_servicer import alerts_installer
 from evaluator_service.alerts.manager import AlertManager
@@ -28,9 +31,10 @@ RULE = {"name": "rude-replies", "failure_rate_above": 0.5, "window": "1m", "min_
 
 
 @asynccontextmanager
-async def serving(config: EvaluatorConfig, hook: WebhookReceiver) -> AsyncIterator[EvaluatorApp]:
+async def serving(config: EvaluatorConfig, hook: WebhookReceiver, **kwargs: Any
+                  ) -> AsyncIterator[EvaluatorApp]:
     manager = AlertManager(config.alerts, channels={"hook": HttpPostChannel("hook", hook.url)}, tick_s=0.1)
-    app = EvaluatorApp(config, alerts=manager, service_installers=[alerts_installer(manager, KEY)])
+    app = EvaluatorApp(config, alerts=manager, service_installers=[alerts_installer(manager, KEY)], **kwargs)
     await app.start()
     try:
         yield app
@@ -44,9 +48,18 @@ async def cli(app: EvaluatorApp, *args: str) -> tuple[int, str]:
     return result.code, result.stdout + result.stderr
 
 
+def counters(reader: InMemoryMetricReader, name: str) -> dict[tuple[str, ...], int]:
+    data = reader.get_metrics_data()
+    assert data is not None
+    return {tuple(str(v) for v in point.attributes.values()): int(point.value)
+            for rm in data.resource_metrics for sm in rm.scope_metrics for metric in sm.metrics
+            if metric.name == name for point in metric.data.data_points}
+
+
 async def test_scores_fire_an_alert_and_the_cli_shows_it(make_config: Callable[..., EvaluatorConfig],
                                                          webhook: WebhookReceiver):
-    async with serving(make_config(alert_doc(webhook, RULE)), webhook) as app:
+    reader = InMemoryMetricReader()
+    async with serving(make_config(alert_doc(webhook, RULE)), webhook, metric_readers=[reader]) as app:
         traces = await send_outputs(app, [GOOD, BAD, BAD])
         await judged(app, 3)
         fired = (await asyncio.to_thread(webhook.wait_for, 1, "firing"))[0]
@@ -65,6 +78,8 @@ async def test_scores_fire_an_alert_and_the_cli_shows_it(make_config: Callable[.
     assert transitions[0]["channels"][0]["status"] == "delivered"
     assert transitions[0]["channels"][0]["attempt_log"][0]["ok"] is True
     assert code_missing == 1 and "no alert named 'no-such-alert'" in missing and "Traceback" not in missing
+    assert counters(reader, semconv.METRIC_ALERTS_FIRED) == {("rude-replies",): 1}
+    assert counters(reader, semconv.METRIC_ALERT_DELIVERY_ATTEMPTS) == {("rude-replies", "hook", "ok"): 1}
 
 
 async def test_silences_and_test_notifications_from_the_cli(make_config: Callable[..., EvaluatorConfig],

@@ -1,0 +1,65 @@
+"""The ``alerts:`` section: defaults, filters, channels, behavior kinds, and errors that name the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from evaluator_service.alerts.config import NoDataPolicy, parse_alerts
+from evaluator_service.behaviors.events import BehaviorEventKind
+from evaluator_service.config_values import ConfigError, Section
+
+
+def one(entry: dict[str, Any], channels: tuple[str, ...] = ("hook",)) -> Any:
+    return parse_alerts([Section(entry, "alerts[0]")], channels)[0]
+
+
+def test_defaults_and_every_setting() -> None:
+    plain = one({"name": "a", "scorer": "tone", "score_below": 0.5})
+    assert (plain.for_s, plain.renotify_s, plain.recovery, plain.no_data, plain.notify, plain.enabled) == (
+        0.0, 0.0, True, NoDataPolicy.NO_DATA, (), True)
+    full = one({"name": "b", "scorer": "*", "failure_rate_above": 0.2, "window": "5m", "for": "2m",
+                "renotify": "1h", "recovery": False, "no_data": "keep", "notify": ["hook"],
+                "service": "bot", "agent": "refunds", "environment": "production",
+                "where": {"gen_ai.request.model": "gpt-4o"}, "description": "why", "enabled": False})
+    assert (full.for_s, full.renotify_s, full.recovery, full.no_data, full.notify, full.enabled) == (
+        120.0, 3600.0, False, NoDataPolicy.KEEP, ("hook",), False)
+    assert full.filter.where == {"gen_ai.request.model": "gpt-4o", "service.name": "bot",
+                                 "gen_ai.agent.name": "refunds", "deployment.environment.name": "production"}
+    assert full.filter.matches_score("anything", {**full.filter.where, "other": 1})
+    assert not full.filter.matches_score("anything", {**full.filter.where, "service.name": "billing"})
+
+
+def test_behavior_alerts_default_to_the_worrying_kinds() -> None:
+    alert = one({"name": "b", "behavior": ["created", "behavior.regressed"]})
+    assert alert.condition is None and alert.scorer == "*"
+    assert alert.behavior_kinds == (BehaviorEventKind.CREATED, BehaviorEventKind.REGRESSED)
+    assert "behavior events: behavior.created" in alert.describe()
+    assert one({"name": "c", "behavior": []}).behavior_kinds == (
+        BehaviorEventKind.CREATED, BehaviorEventKind.REGRESSED, BehaviorEventKind.INCREASING)
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ({"scorer": "t", "score_below": 0.5}, r"alerts\[0\]\.name: required"),
+    ({"name": "a", "score_below": 0.5}, r"alerts\[0\]\.scorer: required"),
+    ({"name": "a", "scorer": "t", "score_below": 0.5, "notify": ["pager"]}, r"unknown channel 'pager'"),
+    ({"name": "a", "scorer": "t", "score_below": 0.5, "notify": "hook"}, r"must be a list of channel names"),
+    ({"name": "a", "scorer": "t", "score_below": 0.5, "no_data": "maybe"}, r"no_data: one of no_data, ok"),
+    ({"name": "a", "scorer": "t", "score_below": 0.5, "recovery": "yes"}, r"recovery: must be true or false"),
+    ({"name": "a", "scorer": "t", "score_below": 0.5, "service": "x", "where": {"service.name": "y"}},
+     r"service: conflicts with where\.service\.name='y'"),
+    ({"name": "a", "behavior": ["exploded"]}, r"unknown behavior event 'exploded'"),
+    ({"name": "a", "scorer": "t", "score_below": 0.5, "link_template": "{trace}"},
+     r"link_template: may use only"),
+    ({"name": "a", "scorer": "t", "score_below": 0.5, "bogus": 1}, r"alerts\[0\]\.bogus: unknown key"),
+])
+def test_mistakes_name_the_field(entry: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        one(entry)
+
+
+def test_names_are_unique() -> None:
+    entry = {"name": "a", "scorer": "t", "score_below": 0.5}
+    with pytest.raises(ConfigError, match=r"alerts\[1\]\.name: duplicate alert name 'a'"):
+        parse_alerts([Section(entry, "alerts[0]"), Section(entry, "alerts[1]")], ())
