@@ -60,6 +60,9 @@ from evaluator_service.state.alert_silences import CursorRequest, Silence
 logger = logging.getLogger(__name__)
 
 DEFAULT_TICK_S = 1.0
+DEFAULT_RETENTION_S = 30 * 86_400.0
+"""How long transitions, delivery attempts and sent notifications are kept."""
+PRUNE_EVERY_S = 3600.0
 BEHAVIOR_BATCH = 100
 _FIRINGS = (NotificationKind.FIRING, NotificationKind.BEHAVIOR, NotificationKind.NO_DATA)
 
@@ -87,7 +90,8 @@ class AlertManager:
     def __init__(self, alerts: Sequence[AlertConfig], *, channels: Mapping[str, Channel] | None = None,
                  delivery: NotificationDelivery | None = None, behavior_log: BehaviorEventLog | None = None,
                  clock: Callable[[], float] = time.time, tick_s: float | None = None,
-                 retry: RetryPolicy | None = None, behavior_max_age_s: float = DEFAULT_MAX_AGE_S) -> None:
+                 retry: RetryPolicy | None = None, behavior_max_age_s: float = DEFAULT_MAX_AGE_S,
+                 retention_s: float = DEFAULT_RETENTION_S) -> None:
         self.alerts = {alert.name: alert for alert in alerts}
         self.channels = dict(channels or {})
         self._counters = {a.name: AlertCounter(a) for a in alerts if a.condition is not None}
@@ -97,6 +101,8 @@ class AlertManager:
         self._clock = clock
         self._behavior_max_age_s = behavior_max_age_s
         self._behavior_position = 0
+        self.retention_s = retention_s
+        self._pruned_at: float | None = None
         self.tick_s = tick_s or DEFAULT_TICK_S
         self.replica = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._retry = retry
@@ -194,6 +200,9 @@ class AlertManager:
             await state.judge_alert(alert.name, now, (), 0, functools.partial(_quiet, alert, now))
         if self._behavior_log is not None and self._behavior_alerts:
             await self._read_behavior_events(now, silences)
+        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY_S:
+            await state.prune_alert_records(now - self.retention_s)
+            self._pruned_at = now
 
     async def _judge(self, counter: AlertCounter, now: float, silences: Sequence[Silence]) -> None:
         alert, state = counter.alert, self._require_state()

@@ -63,6 +63,11 @@ class AlertOutboxState(Protocol):
         """Rows by status (``pending``, ``delivered``, ``failed``)."""
         ...
 
+    async def prune_alert_records(self, before: float) -> None:
+        """Drop history, delivery attempts and finished outbox rows older than ``before`` (pending rows
+        stay until delivered or given up)."""
+        ...
+
 
 class SqlAlertOutbox(TransactionSource):
     """:class:`AlertOutboxState` over the backend's transactions."""
@@ -105,6 +110,13 @@ class SqlAlertOutbox(TransactionSource):
         async with self._transaction() as tx:
             rows = await tx.execute(schema.COUNT_OUTBOX_BY_STATUS)
         return {str(status): int(count) for status, count in rows}
+
+
+    async def prune_alert_records(self, before: float) -> None:
+        async with self._transaction() as tx:
+            await tx.execute(schema.PRUNE_ALERT_HISTORY, (before,))
+            await tx.execute(schema.PRUNE_ALERT_DELIVERIES, (before,))
+            await tx.execute(schema.PRUNE_ALERT_OUTBOX, (OUTBOX_PENDING, before))
 
 
 def _entry(row: Sequence[Any]) -> OutboxEntry:

@@ -229,6 +229,9 @@ INSERT_ALERT_SILENCE = f"INSERT INTO judgeval_alert_silences ({_SILENCE}) VALUES
 SELECT_ALERT_SILENCES = (f"SELECT {_SILENCE} FROM judgeval_alert_silences WHERE ends_at > %s "
                          "ORDER BY starts_at, id")
 EXPIRE_ALERT_SILENCE = "UPDATE judgeval_alert_silences SET ends_at = %s WHERE id = %s AND ends_at > %s"
+PRUNE_ALERT_HISTORY = "DELETE FROM judgeval_alert_history WHERE at < %s"
+PRUNE_ALERT_DELIVERIES = "DELETE FROM judgeval_alert_deliveries WHERE at < %s"
+PRUNE_ALERT_OUTBOX = "DELETE FROM judgeval_alert_outbox WHERE status <> %s AND created_at < %s"
 ENSURE_ALERT_CURSOR = ("INSERT INTO judgeval_alert_cursors (name, position) VALUES (%s, 0) "
                        "ON CONFLICT (name) DO NOTHING")
 SELECT_ALERT_CURSOR = "SELECT position FROM judgeval_alert_cursors WHERE name = %s"

@@ -135,3 +135,22 @@ async def test_test_notification_reports_each_target(engine: EngineFactory, webh
     body = webhook.accepted()[0]
     assert body["kind"] == "test" and body["alert"] == "rude"
     assert [a.ok for a in await sqlite_state.deliveries_of(body["event_id"])] == [True]
+
+
+async def test_history_older_than_the_retention_is_pruned(
+        engine: EngineFactory, clock: Clock, webhook: WebhookReceiver, sqlite_state: SharedState):
+    manager = await engine(RULE, retention_s=7 * 86400)
+    manager.record(score(0.1))
+    await manager.tick()
+    await send_due(manager)
+    clock.advance(600)
+    await manager.tick()  # resolved by the quiet period
+    old = await manager.history("rude")
+    assert [h.to_state for h in old] == ["resolved", "firing"]
+    clock.advance(7 * 86400 + 60)
+    manager.record(score(0.1))
+    await manager.tick()  # fires again, then the hourly prune drops the week-old rows
+    assert [h.to_state for h in await manager.history("rude")] == ["firing"]
+    assert old[1].event_id is not None
+    assert await sqlite_state.deliveries_of(old[1].event_id) == []
+    assert await sqlite_state.notification_rows(old[1].event_id) == []
