@@ -122,9 +122,9 @@ def _fmt_s(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-def _thresholds(levels: Levels) -> str:
-    parts = [f"{levels.critical:g} critical" if levels.critical is not None else "",
-             f"{levels.warning:g} warning" if levels.warning is not None else ""]
+def _thresholds(levels: Levels, unit: str = "") -> str:
+    parts = [f"{levels.critical:g}{unit} critical" if levels.critical is not None else "",
+             f"{levels.warning:g}{unit} warning" if levels.warning is not None else ""]
     return " / ".join(p for p in parts if p)
 
 
@@ -268,8 +268,8 @@ class BurnRate(AlertCondition):
                                                  "short_scores": short_c.scores})
 
     def describe(self) -> str:
-        return (f"pass-rate burn rate > {_thresholds(self.levels)}x of objective {self.objective:g} over "
-                f"{_fmt_s(self.windows[0])} and {_fmt_s(self.windows[1])}")
+        return (f"burn rate of the {self.objective:g} pass-rate objective > {_thresholds(self.levels, 'x')} "
+                f"over both {_fmt_s(self.windows[0])} and {_fmt_s(self.windows[1])}")
 
 
 class AbsentFor(AlertCondition):

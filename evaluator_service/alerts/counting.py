@@ -34,11 +34,16 @@ class AlertCounter:
     alert: AlertConfig
     width: int = 1
     pending: dict[int, _Bucket] = field(default_factory=dict)
-    examples: deque[AlertExample] = field(default_factory=lambda: deque(maxlen=MAX_EXAMPLES))
+    examples: deque[ScoreEvent] = field(default_factory=lambda: deque(maxlen=MAX_EXAMPLES))
+    """The latest offending events, turned into :class:`AlertExample` only when a notification needs them."""
 
     def __post_init__(self) -> None:
-        windows = self.alert.condition.windows if self.alert.condition else ()
+        condition = self.alert.condition
+        windows = condition.windows if condition else ()
         self.width = max(1, int(min(windows, default=60.0) // BUCKETS_PER_SHORTEST_WINDOW))
+        above = getattr(condition, "above", None)  # single-score kinds: a score past a threshold offends
+        self._offends = (None if condition is None or above is None
+                         else lambda value: condition.levels.level(value, bool(above)) is not None)
 
     @property
     def longest_window(self) -> float:
@@ -52,36 +57,27 @@ class AlertCounter:
         bucket = self.pending.setdefault(self.bucket_of(at), _Bucket())
         if event.value is None:
             bucket.errors += 1
-            self._remember(event)
+            self.examples.append(event)
             return
         bucket.scores += 1
         bucket.low = event.value if bucket.low is None else min(bucket.low, event.value)
         bucket.high = event.value if bucket.high is None else max(bucket.high, event.value)
         failed = event.succeeded is False
         bucket.failures += failed
-        if failed or self._past_threshold(event.value):
-            self._remember(event)
+        if failed or (self._offends is not None and self._offends(event.value)):
+            self.examples.append(event)
 
-    def _past_threshold(self, value: float) -> bool:
-        condition = self.alert.condition
-        if condition is None:
-            return False
-        above = getattr(condition, "above", None)
-        if above is None:
-            return False
-        return condition.levels.level(value, bool(above)) is not None
+    def recent_examples(self) -> tuple[AlertExample, ...]:
+        """The remembered offending spans, newest first, with their trace links."""
+        return tuple(self._example(event) for event in reversed(self.examples))
 
-    def _remember(self, event: ScoreEvent) -> None:
+    def _example(self, event: ScoreEvent) -> AlertExample:
         link = None
         if self.alert.link_template:
             link = self.alert.link_template.format(trace_id=event.trace_id, span_id=event.span_id,
                                                    service_name=event.service_name)
         reason = event.error_kind if event.value is None else f"{event.scorer} = {event.value:g}"
-        self.examples.append(AlertExample(event.trace_id, event.span_id, event.service_name, reason, link))
-
-    def recent_examples(self) -> tuple[AlertExample, ...]:
-        """The remembered offending spans, newest first."""
-        return tuple(reversed(self.examples))
+        return AlertExample(event.trace_id, event.span_id, event.service_name, reason, link)
 
     def take_rows(self) -> list[CountRow]:
         """The pending counts as shared rows, clearing them."""

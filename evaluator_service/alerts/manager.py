@@ -33,6 +33,7 @@ from evaluator_service.alerts.behavior_alerts import (
 from evaluator_service.alerts.config import AlertConfig
 from evaluator_service.alerts.counting import AlertCounter
 from evaluator_service.alerts.events import ScoreEvent, score_events
+from evaluator_service.alerts.filters import ANY_SCORER
 from evaluator_service.alerts.notification import AlertNotification, Channel, NotificationKind
 from evaluator_service.alerts.outbox_worker import (
     NotificationDelivery,
@@ -95,6 +96,10 @@ class AlertManager:
         self.alerts = {alert.name: alert for alert in alerts}
         self.channels = dict(channels or {})
         self._counters = {a.name: AlertCounter(a) for a in alerts if a.condition is not None}
+        self._by_scorer: dict[str, list[AlertCounter]] = {}
+        for counter in self._counters.values():
+            self._by_scorer.setdefault(counter.alert.scorer, []).append(counter)
+        self._any_scorer = self._by_scorer.pop(ANY_SCORER, [])
         self._behavior_alerts = [a for a in alerts if a.condition is None]
         self._delivery = delivery or SingleTryDelivery()
         self._behavior_log = behavior_log
@@ -124,9 +129,10 @@ class AlertManager:
     def record(self, event: ScoreEvent) -> None:
         """Fold one score event into the counts of every alert whose filter it matches."""
         now = self._clock()
-        for counter in self._counters.values():
-            if counter.alert.filter.matches_score(event.scorer, event.attributes):
-                counter.fold(event, now)
+        for counters in (self._by_scorer.get(event.scorer, ()), self._any_scorer):
+            for counter in counters:
+                if counter.alert.filter.matches_score(event.scorer, event.attributes):
+                    counter.fold(event, now)
         self.events_processed += 1
 
     async def open(self, state: SharedState, metrics: EvaluatorMetrics | None = None) -> None:

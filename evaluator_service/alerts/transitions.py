@@ -29,7 +29,14 @@ from evaluator_service.alerts.payload import (
     notification_labels,
     notification_to_json,
 )
-from evaluator_service.state.alert_rows import AlertStatus, AlertWrites, HistoryEntry, OutboxEntry, history_id
+from evaluator_service.state.alert_rows import (
+    AlertStatus,
+    AlertWrites,
+    HistoryEntry,
+    OutboxEntry,
+    history_id,
+    notification_id,
+)
 from evaluator_service.state.alert_silences import Silence
 
 OK, PENDING, FIRING, RESOLVED, NO_DATA, PAUSED = "ok", "pending", "firing", "resolved", "no_data", "paused"
@@ -131,7 +138,7 @@ def _move(alert: AlertConfig, status: AlertStatus, to: str, kind: NotificationKi
     decision = Decision()
     event_id, silenced_by, outbox = None, None, []
     if kind is not None:
-        event_id = uuid.uuid4().hex
+        event_id = notification_id()
         transition = Transition(kind, severity, to, status.state, now, verdict.observed, verdict.details)
         labels = notification_labels(alert, severity)
         notification = build_notification(alert, transition, event_id=event_id,

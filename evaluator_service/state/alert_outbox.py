@@ -3,9 +3,10 @@ transition that caused it (:mod:`~evaluator_service.state.alert_rows`), and one 
 
 A delivery worker on any replica *leases* due rows (``lease_owner``/``lease_until``, chosen under a lock),
 so two replicas never send the same row at once; a worker that dies mid-send leaves a lease that simply
-expires and the row is sent again later (receivers de-duplicate on the stable ``event_id``). A failed send
-moves ``next_attempt_at`` forward; nothing leaves the outbox until it is delivered or given up (``failed``,
-kept and shown in the history).
+expires and the row is sent again later (receivers de-duplicate on the stable ``event_id``). Only the
+oldest pending row of each (alert, channel) is due, so each channel gets an alert's notifications in order.
+A failed send moves ``next_attempt_at`` forward; nothing leaves the outbox until it is delivered or given
+up (``failed``, kept and shown in the history).
 """
 
 from __future__ import annotations
@@ -76,8 +77,9 @@ class SqlAlertOutbox(TransactionSource):
                                       ) -> list[OutboxEntry]:
         async with self._transaction() as tx:
             await tx.lock("judgeval-alert-outbox")
-            rows = [_entry(row) for row in
-                    await tx.execute(schema.SELECT_DUE_OUTBOX, (OUTBOX_PENDING, now, now, limit))]
+            due = await tx.execute(schema.SELECT_DUE_OUTBOX,
+                                   (OUTBOX_PENDING, now, now, OUTBOX_PENDING, limit))
+            rows = [_entry(row) for row in due]
             for entry in rows:
                 await tx.execute(schema.LEASE_OUTBOX, (owner, now + lease_s, entry.event_id, entry.channel))
         return rows

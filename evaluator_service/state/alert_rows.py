@@ -93,6 +93,11 @@ def history_id() -> str:
     return f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
 
 
+def notification_id() -> str:
+    """A unique notification (event) id, 32 hex digits, that sorts by creation."""
+    return f"{time.time_ns():016x}{uuid.uuid4().hex[:16]}"
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxEntry:
     """One notification for one channel, waiting for (or done with) delivery. ``payload`` is JSON."""

@@ -208,9 +208,14 @@ _OUTBOX = ("event_id, channel, alert, created_at, payload, status, attempts, nex
            "lease_until, last_detail")
 INSERT_ALERT_OUTBOX = f"""INSERT INTO judgeval_alert_outbox ({_OUTBOX})
     VALUES (%s, %s, %s, %s, %s, %s, 0, %s, NULL, NULL, '') ON CONFLICT (event_id, channel) DO NOTHING"""
-SELECT_DUE_OUTBOX = f"""SELECT {_OUTBOX} FROM judgeval_alert_outbox
-    WHERE status = %s AND next_attempt_at <= %s
-    AND (lease_until IS NULL OR lease_until < %s) ORDER BY next_attempt_at, created_at LIMIT %s"""
+# (status pending, now, now, status pending, limit). Only the oldest pending row of each (alert, channel) is
+# due, so a channel hears an alert's notifications in order (never a resolve before its trigger).
+SELECT_DUE_OUTBOX = f"""SELECT {_OUTBOX} FROM judgeval_alert_outbox AS o
+    WHERE status = %s AND next_attempt_at <= %s AND (lease_until IS NULL OR lease_until < %s)
+    AND NOT EXISTS (SELECT 1 FROM judgeval_alert_outbox AS older WHERE older.alert = o.alert
+        AND older.channel = o.channel AND older.status = %s AND (older.created_at < o.created_at
+        OR (older.created_at = o.created_at AND older.event_id < o.event_id)))
+    ORDER BY next_attempt_at, created_at LIMIT %s"""
 LEASE_OUTBOX = """UPDATE judgeval_alert_outbox SET lease_owner = %s, lease_until = %s
     WHERE event_id = %s AND channel = %s"""
 FINISH_OUTBOX = """UPDATE judgeval_alert_outbox SET status = %s, attempts = attempts + %s,

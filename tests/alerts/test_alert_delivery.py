@@ -1,5 +1,5 @@
-"""The durable outbox: a receiver outage delays notifications and loses none, every attempt is stored, a
-restarted engine sends what the previous one left, and a behavior event notifies once."""
+"""The durable outbox: a receiver outage delays notifications and loses none (and keeps their order), every
+attempt is stored, a restarted engine sends what the previous one left, and a behavior event notifies once."""
 
 from __future__ import annotations
 
@@ -33,19 +33,21 @@ async def test_a_receiver_outage_is_retried_with_backoff_and_nothing_is_lost(
     await manager.tick()
     clock.advance(400)  # resolved after the quiet period: a second notification queued behind the first
     await manager.tick()
-    assert await send_due(manager) == 2  # both fail (HTTP 500)
-    assert await send_due(manager) == 0  # nothing is due before its backoff
+    assert await send_due(manager) == 1  # firing fails (HTTP 500); resolved waits behind it
+    assert await send_due(manager) == 0  # nothing is due before the backoff
     rounds = 0
     while await sqlite_state.outbox_counts() != {"delivered": 2}:
         rounds += 1
         assert rounds < 10, await sqlite_state.outbox_counts()
         clock.advance(60)
         await send_due(manager)
-    assert sorted(b["kind"] for b in webhook.accepted()) == ["firing", "resolved"]  # each exactly once
-    event_ids = [h.event_id for h in await manager.history("rude")]
-    assert sorted(b["event_id"] for b in webhook.accepted()) == sorted(e for e in event_ids if e)
-    attempts = [a for e in event_ids if e for a in await sqlite_state.deliveries_of(e)]
-    assert sorted((a.ok, a.detail) for a in attempts) == [(False, "HTTP 500")] * 3 + [(True, "HTTP 200")] * 2
+    assert [b["kind"] for b in webhook.accepted()] == ["firing", "resolved"]  # in order, each once
+    resolved, fired = await manager.history("rude")
+    assert fired.event_id is not None and resolved.event_id is not None
+    assert [b["event_id"] for b in webhook.accepted()] == [fired.event_id, resolved.event_id]
+    attempts = await sqlite_state.deliveries_of(fired.event_id)
+    assert [(a.ok, a.detail) for a in attempts] == [(False, "HTTP 500")] * 3 + [(True, "HTTP 200")]
+    assert [a.ok for a in await sqlite_state.deliveries_of(resolved.event_id)] == [True]
     assert await sqlite_state.outbox_counts() == {"delivered": 2}
 
 
