@@ -35,7 +35,7 @@ class AlertsServicer(pb_grpc.AlertsServicer):
         self._auth = AdminAuth.of(auth)
 
     async def _call(self, context: grpc.aio.ServicerContext, work: Callable[[], Awaitable[T]]) -> T:
-        await self._auth.authorize(context, _PURPOSE)
+        """Run ``work`` (the caller is authorized already); a database outage is ``UNAVAILABLE``."""
         try:
             return await work()
         except StateUnavailable as exc:
@@ -49,11 +49,13 @@ class AlertsServicer(pb_grpc.AlertsServicer):
 
     async def ListAlerts(self, request: pb.ListAlertsRequest, context: grpc.aio.ServicerContext
                          ) -> pb.ListAlertsResponse:
+        await self._auth.authorize(context, _PURPOSE)
         views = await self._call(context, self._manager.views)
         return pb.ListAlertsResponse(alerts=[_status(view) for view in views])
 
     async def GetAlert(self, request: pb.GetAlertRequest, context: grpc.aio.ServicerContext
                        ) -> pb.GetAlertResponse:
+        await self._auth.authorize(context, _PURPOSE)
         await self._known(context, request.name)
 
         async def work() -> pb.GetAlertResponse:
@@ -70,6 +72,7 @@ class AlertsServicer(pb_grpc.AlertsServicer):
 
     async def AlertHistory(self, request: pb.AlertHistoryRequest, context: grpc.aio.ServicerContext
                            ) -> pb.AlertHistoryResponse:
+        await self._auth.authorize(context, _PURPOSE)
         if request.name:
             await self._known(context, request.name)
 
@@ -101,6 +104,7 @@ class AlertsServicer(pb_grpc.AlertsServicer):
 
     async def CreateSilence(self, request: pb.CreateSilenceRequest, context: grpc.aio.ServicerContext
                             ) -> pb.Silence:
+        await self._auth.authorize(context, _PURPOSE)
         now = self._manager.now()
         starts = _seconds(request.starts_at) if request.HasField("starts_at") else None
         if request.HasField("ends_at"):
@@ -108,7 +112,6 @@ class AlertsServicer(pb_grpc.AlertsServicer):
         elif request.duration_seconds > 0:
             ends = (starts or now) + request.duration_seconds
         else:
-            await self._auth.authorize(context, _PURPOSE)
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                                 "give ends_at or a positive duration_seconds")
 
@@ -124,12 +127,14 @@ class AlertsServicer(pb_grpc.AlertsServicer):
 
     async def ListSilences(self, request: pb.ListSilencesRequest, context: grpc.aio.ServicerContext
                            ) -> pb.ListSilencesResponse:
+        await self._auth.authorize(context, _PURPOSE)
         silences = await self._call(context, self._manager.silences)
         now = self._manager.now()
         return pb.ListSilencesResponse(silences=[_silence(s, now) for s in silences])
 
     async def ExpireSilence(self, request: pb.ExpireSilenceRequest, context: grpc.aio.ServicerContext
                             ) -> pb.ExpireSilenceResponse:
+        await self._auth.authorize(context, _PURPOSE)
         expired = await self._call(context, lambda: self._manager.expire_silence(request.id))
         if not expired:
             await context.abort(grpc.StatusCode.NOT_FOUND, f"no active or upcoming silence {request.id!r}")

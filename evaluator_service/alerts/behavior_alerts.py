@@ -24,7 +24,7 @@ from evaluator_service.alerts.payload import (
     notification_labels,
     notification_to_json,
 )
-from evaluator_service.alerts.transitions import FIRING, OK
+from evaluator_service.alerts.transitions import FIRING, OK, PAUSED
 from evaluator_service.behaviors.events import BehaviorEvent
 from evaluator_service.state.alert_rows import AlertStatus, AlertWrites, HistoryEntry, OutboxEntry, history_id
 from evaluator_service.state.alert_silences import Silence
@@ -93,10 +93,20 @@ class BehaviorBatch:
 
 
 def quiet_resolution(alert: AlertConfig, status: AlertStatus, now: float, quiet_s: float) -> AlertWrites:
-    """A behavior alert with no matching event for ``quiet_s`` returns to ``ok`` (history only)."""
+    """A behavior alert with no matching event for ``quiet_s`` returns to ``ok`` (history only); one with
+    ``enabled: false`` is ``paused`` (and ``ok`` again once enabled)."""
+    if not alert.enabled:
+        paused = status.state == PAUSED
+        return AlertWrites() if paused else _silent_move(alert, status, PAUSED, now, "disabled")
+    if status.state == PAUSED:
+        return _silent_move(alert, status, OK, now, "enabled")
     if status.state != FIRING or now - (status.last_notified_at or status.state_since) < quiet_s:
         return AlertWrites()
-    new = dataclasses.replace(status, state=OK, severity=None, state_since=now, episode=None)
-    history = HistoryEntry(history_id(), alert.name, now, FIRING, OK, None, None, None, None,
-                           {"kind": "", "reason": "quiet"})
+    return _silent_move(alert, status, OK, now, "quiet")
+
+
+def _silent_move(alert: AlertConfig, status: AlertStatus, to: str, now: float, reason: str) -> AlertWrites:
+    new = dataclasses.replace(status, state=to, severity=None, state_since=now, episode=None)
+    history = HistoryEntry(history_id(), alert.name, now, status.state, to, None, None, None, None,
+                           {"kind": "", "reason": reason})
     return AlertWrites(new, [history])

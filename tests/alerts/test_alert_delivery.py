@@ -106,6 +106,8 @@ async def test_behavior_events_notify_each_matching_alert_once(engine: EngineFac
                             "service": "support-bot", "quiet": "30m"},
                            {"name": "other-service", "behavior": "created", "service": "billing",
                             "notify": ["hook"]},
+                           {"name": "switched-off", "behavior": "created", "notify": ["hook"],
+                            "enabled": False},
                            behavior_log=log)
     log.append(BehaviorEventKind.CREATED, "bhv_1", clock.now, services=("support-bot",),
                example_trace_ids=("ab" * 16,))
@@ -126,6 +128,7 @@ async def test_behavior_events_notify_each_matching_alert_once(engine: EngineFac
     await manager.tick()
     states = [f"{h.from_state}>{h.to_state}" for h in reversed(await manager.history("new-behaviors"))]
     assert states == ["ok>firing", "firing>firing", "firing>ok"]
+    assert [h.to_state for h in await manager.history("switched-off")] == ["paused"]
 
 
 async def test_test_notification_reports_each_target(engine: EngineFactory, webhook: WebhookReceiver,

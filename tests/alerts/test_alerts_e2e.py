@@ -10,8 +10,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import grpc
 import pytest
 from judgeval import semconv
+from judgeval.admin.v1 import alerts_pb2 as pb
+from judgeval.admin.v1 import alerts_pb2_grpc as pb_grpc
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from evaluator_service.admin.alerts_servicer import alerts_installer
@@ -120,3 +123,26 @@ def test_notify_must_name_a_channel_and_old_settings_get_a_migration_message(
         make_config(alert_doc(webhook, {**RULE, "notify": {"webhook": {"url": webhook.url}}}))
     with pytest.raises(ConfigError, match=r"alerts\[0\]\.cooldown: replaced by `renotify:`"):
         make_config(alert_doc(webhook, {**RULE, "cooldown": "10m"}))
+
+
+async def test_the_api_refuses_wrong_keys_and_bad_silences(make_config: Callable[..., EvaluatorConfig],
+                                                           webhook: WebhookReceiver):
+    codes = []
+    async with (serving(make_config(alert_doc(webhook, RULE)), webhook) as app,
+                grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel):
+        stub = pb_grpc.AlertsStub(channel)
+        requests = [("GetAlert", pb.GetAlertRequest(name="secret-name")),
+                    ("CreateSilence", pb.CreateSilenceRequest(matchers={"alert": "x"})),
+                    ("CreateSilence", pb.CreateSilenceRequest(duration_seconds=60))]
+        for key in ("wrong", KEY):
+            for method, request in requests:
+                with pytest.raises(grpc.aio.AioRpcError) as caught:
+                    await getattr(stub, method)(request, metadata=[("authorization", f"Bearer {key}")])
+                codes.append((caught.value.code(), caught.value.details()))
+    wrong, right = codes[:3], codes[3:]
+    assert {code for code, _ in wrong} == {grpc.StatusCode.UNAUTHENTICATED}
+    assert not any("secret-name" in (details or "") for _, details in wrong)
+    invalid = grpc.StatusCode.INVALID_ARGUMENT
+    assert right == [(grpc.StatusCode.NOT_FOUND, "no alert named 'secret-name' (alerts: rude-replies)"),
+                     (invalid, "give ends_at or a positive duration_seconds"),
+                     (invalid, "a silence needs at least one matcher (e.g. alert=NAME)")]
