@@ -75,9 +75,12 @@ class BehaviorBatch:
             if alert.link_template else None) for trace_id in event.example_trace_ids[:5])
         summary = (f"[{severity.value.upper()}] alert {alert.name!r}: {event.kind.value} "
                    f"{event.name!r} ({event.member_count} failures, scorer {event.scorer})")
+        links = {"trace": examples[0].link} if examples and examples[0].link else {}
+        if alert.issue_link_template:
+            links["issue"] = alert.issue_link_template.format(behavior_id=event.behavior_id)
         notification = build_notification(alert, transition, event_id=event_id,
                                           dedup_key=f"{alert.name}:{event.behavior_id}", examples=examples,
-                                          labels=labels, summary=summary)
+                                          labels=labels, summary=summary, links=links)
         silenced_by = next((s.id for s in self.silences if s.active(self.now) and s.matches(labels)), None)
         self.notifications.append((notification, silenced_by))
         outbox = [] if silenced_by else [OutboxEntry(event_id, channel, alert.name, self.now,

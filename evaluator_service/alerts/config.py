@@ -71,6 +71,8 @@ class AlertConfig:
     no_data: NoDataPolicy = NoDataPolicy.NO_DATA
     notify: tuple[str, ...] = ()
     link_template: str | None = None
+    issue_link_template: str | None = None
+    """Behavior alerts: a link to the behavior (issue), e.g. a console page; ``{behavior_id}``."""
     description: str = ""
     enabled: bool = True
     quiet_s: float = DEFAULT_BEHAVIOR_QUIET_S
@@ -88,8 +90,8 @@ class AlertConfig:
 
 
 _ALERT_KEYS = frozenset({"name", "scorer", "where", *FILTER_KEYS, *CONDITION_KEYS, *KIND_SETTINGS, "for",
-                         "renotify", "recovery", "no_data", "notify", "link_template", "description",
-                         "enabled", "cooldown"})
+                         "renotify", "recovery", "no_data", "notify", "link_template", "issue_link_template",
+                         "description", "enabled", "cooldown"})
 
 
 def parse_alerts(items: list[Section], channel_names: Collection[str] = ()) -> tuple[AlertConfig, ...]:
@@ -118,6 +120,7 @@ def _parse_alert(s: Section, channel_names: Collection[str]) -> AlertConfig:
         for_s=_duration(s, "for"), renotify_s=_duration(s, "renotify"),
         recovery=_flag(s, "recovery", True), no_data=_no_data(s),
         notify=_notify(s, channel_names), link_template=_link_template(s),
+        issue_link_template=_issue_link_template(s, behavior=condition is None),
         description=s.opt_str("description") or "", enabled=_flag(s, "enabled", True),
         quiet_s=parse_duration(s.data["quiet"], s.where("quiet")) if condition is None and s.has("quiet")
         else DEFAULT_BEHAVIOR_QUIET_S,
@@ -175,6 +178,20 @@ def _notify(s: Section, channel_names: Collection[str]) -> tuple[str, ...]:
             known = ", ".join(sorted(channel_names)) or "none defined"
             raise ConfigError(f"{s.where('notify')}: unknown channel {item!r} (channels: {known})")
     return tuple(raw)
+
+
+def _issue_link_template(s: Section, *, behavior: bool) -> str | None:
+    template = s.opt_str("issue_link_template")
+    if template is None:
+        return None
+    if not behavior:
+        raise ConfigError(f"{s.where('issue_link_template')}: only used with behavior alerts")
+    try:
+        template.format(behavior_id="bhv_0")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(f"{s.where('issue_link_template')}: may use only {{behavior_id}} "
+                          f"({type(exc).__name__}: {exc})") from None
+    return template
 
 
 def _link_template(s: Section) -> str | None:

@@ -53,6 +53,9 @@ def test_behavior_alerts_default_to_the_worrying_kinds() -> None:
     ({"name": "a", "scorer": "t", "score_below": 0.5, "link_template": "{trace}"},
      r"link_template: may use only"),
     ({"name": "a", "scorer": "t", "score_below": 0.5, "bogus": 1}, r"alerts\[0\]\.bogus: unknown key"),
+    ({"name": "a", "scorer": "t", "score_below": 0.5, "issue_link_template": "x"},
+     r"only used with behavior"),
+    ({"name": "a", "behavior": "created", "issue_link_template": "{id}"}, r"may use only \{behavior_id\}"),
 ])
 def test_mistakes_name_the_field(entry: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):

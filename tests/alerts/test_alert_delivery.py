@@ -103,7 +103,9 @@ async def test_behavior_events_notify_each_matching_alert_once(engine: EngineFac
                                                                webhook: WebhookReceiver):
     log = MemoryBehaviorLog()
     manager = await engine({"name": "new-behaviors", "behavior": ["created", "regressed"], "notify": ["hook"],
-                            "service": "support-bot", "quiet": "30m"},
+                            "service": "support-bot", "quiet": "30m",
+                            "link_template": "http://jaeger:16686/trace/{trace_id}",
+                            "issue_link_template": "http://console/behaviors/{behavior_id}"},
                            {"name": "other-service", "behavior": "created", "service": "billing",
                             "notify": ["hook"]},
                            {"name": "switched-off", "behavior": "created", "notify": ["hook"],
@@ -121,6 +123,8 @@ async def test_behavior_events_notify_each_matching_alert_once(engine: EngineFac
         ("new-behaviors", "behavior", "bhv_1")]
     assert bodies[0]["dedup_key"] == "new-behaviors:bhv_1"
     assert bodies[0]["examples"][0]["trace_id"] == "ab" * 16
+    assert bodies[0]["links"] == {"trace": "http://jaeger:16686/trace/" + "ab" * 16,
+                                  "issue": "http://console/behaviors/bhv_1"}
     log.append(BehaviorEventKind.REGRESSED, "bhv_1", clock.now, services=("support-bot",))
     clock.advance(60)
     await manager.tick()
