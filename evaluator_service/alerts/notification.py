@@ -90,6 +90,8 @@ class DeliveryAttempt:
     detail: str
     retryable: bool = True
     status_code: int | None = None
+    retry_after_s: float | None = None
+    """How long the receiver asked us to wait before trying again (HTTP ``Retry-After``), when it did."""
 
 
 class Channel(Protocol):

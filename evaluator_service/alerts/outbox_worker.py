@@ -115,10 +115,12 @@ class OutboxWorker:
     async def _send(self, row: OutboxEntry) -> None:
         notification = notification_from_json(row.payload)
         tries = 0
+        wait_s = 0.0
 
         async def record(attempt: DeliveryAttempt) -> None:
-            nonlocal tries
+            nonlocal tries, wait_s
             tries += 1
+            wait_s = attempt.retry_after_s or 0.0
             await self._state.record_delivery(DeliveryRecord(
                 uuid.uuid4().hex, row.event_id, row.channel, row.alert, self._clock(), attempt.ok,
                 attempt.detail, attempt.status_code, self.replica))
@@ -133,9 +135,9 @@ class OutboxWorker:
             ok = False
         else:
             ok = await self._delivery.deliver(notification, channel, record)
-        await self._finish(row, ok, max(tries, 1))
+        await self._finish(row, ok, max(tries, 1), wait_s)
 
-    async def _finish(self, row: OutboxEntry, ok: bool, tries: int) -> None:
+    async def _finish(self, row: OutboxEntry, ok: bool, tries: int, retry_after_s: float = 0.0) -> None:
         now = self._clock()
         if ok:
             self.delivered += 1
@@ -149,7 +151,7 @@ class OutboxWorker:
                          row.alert, row.channel, attempts)
             await self._state.finish_notification(row, self.replica, OUTBOX_FAILED, tries, now, "gave up")
             return
-        delay = self.retry.delay(attempts)
+        delay = max(self.retry.delay(attempts), retry_after_s)  # a receiver's Retry-After wins if longer
         logger.warning("alerts: notification %s of alert %r to %s failed (attempt %d); retrying in %gs",
                        row.event_id, row.alert, row.channel, attempts, delay)
         await self._state.finish_notification(row, self.replica, OUTBOX_PENDING, tries, now + delay,

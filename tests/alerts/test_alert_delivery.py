@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from evaluator_service.alerts.manager import AlertManager
+from evaluator_service.alerts.notification import AlertNotification, DeliveryAttempt
 from evaluator_service.alerts.outbox_worker import RetryPolicy
 from evaluator_service.behaviors.events import BehaviorEventKind
 from evaluator_service.state import SharedState, SqliteSharedState
@@ -163,3 +164,36 @@ async def test_history_older_than_the_retention_is_pruned(
     assert old[1].event_id is not None
     assert await sqlite_state.deliveries_of(old[1].event_id) == []
     assert await sqlite_state.notification_rows(old[1].event_id) == []
+
+
+class BusyChannel:
+    """Answers like a receiver sending 429 with ``Retry-After: 120`` twice, then accepts."""
+
+    name = "busy"
+
+    def __init__(self) -> None:
+        self.tries = 0
+
+    async def send(self, notification: AlertNotification) -> DeliveryAttempt:
+        self.tries += 1
+        if self.tries <= 2:
+            return DeliveryAttempt(self.name, False, "HTTP 429", status_code=429, retry_after_s=120)
+        return DeliveryAttempt(self.name, True, "HTTP 200", status_code=200)
+
+
+async def test_a_receivers_retry_after_is_honoured(sqlite_state: SharedState, clock: Clock):
+    channel = BusyChannel()
+    manager = AlertManager(alerts({**RULE, "notify": ["busy"]}, channels=("busy",)),
+                           channels={"busy": channel}, clock=clock, retry=RetryPolicy(initial_s=10))
+    await manager.open(sqlite_state)
+    manager.record(score(0.1))
+    await manager.tick()
+    await send_due(manager)
+    clock.advance(60)  # past our own 10 s backoff, but the receiver asked for 120 s
+    await send_due(manager)
+    assert channel.tries == 1
+    clock.advance(60)
+    await send_due(manager)
+    clock.advance(120)
+    await send_due(manager)
+    assert channel.tries == 3 and await sqlite_state.outbox_counts() == {"delivered": 1}
