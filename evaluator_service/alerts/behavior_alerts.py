@@ -30,6 +30,9 @@ from evaluator_service.state.alert_rows import AlertStatus, AlertWrites, History
 from evaluator_service.state.alert_silences import Silence
 
 CURSOR = "behavior-events"
+BEHAVIOR_SEVERITIES = {"critical": Severity.CRITICAL, "high": Severity.CRITICAL, "medium": Severity.WARNING,
+                       "low": Severity.INFO, "warning": Severity.WARNING, "info": Severity.INFO}
+"""A behavior's severity (low, medium, high, critical) as a notification severity; others are warnings."""
 DEFAULT_MAX_AGE_S = 3600.0
 
 
@@ -63,10 +66,11 @@ class BehaviorBatch:
         return position, writes
 
     def _notify(self, alert: AlertConfig, status: AlertStatus, event: BehaviorEvent) -> AlertWrites:
-        severity = Severity(event.severity) if event.severity in set(Severity) else Severity.WARNING
+        severity = BEHAVIOR_SEVERITIES.get(event.severity, Severity.WARNING)
         event_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{event.event_id}/{alert.name}").hex
         details = {"behavior_id": event.behavior_id, "behavior": event.name, "event": event.kind.value,
-                   "member_count": event.member_count, "behavior_state": event.state}
+                   "member_count": event.member_count, "behavior_state": event.state,
+                   "behavior_severity": event.severity}
         transition = Transition(NotificationKind.BEHAVIOR, severity, FIRING, status.state, self.now,
                                 float(event.member_count), details)
         labels = notification_labels(alert, severity)

@@ -126,9 +126,12 @@ async def test_behavior_events_notify_each_matching_alert_once(engine: EngineFac
     assert bodies[0]["examples"][0]["trace_id"] == "ab" * 16
     assert bodies[0]["links"] == {"trace": "http://jaeger:16686/trace/" + "ab" * 16,
                                   "issue": "http://console/behaviors/bhv_1"}
-    log.append(BehaviorEventKind.REGRESSED, "bhv_1", clock.now, services=("support-bot",))
+    log.append(BehaviorEventKind.REGRESSED, "bhv_1", clock.now, services=("support-bot",), severity="medium")
     clock.advance(60)
     await manager.tick()
+    await send_due(manager)
+    assert [(b["severity"], b["details"]["behavior_severity"]) for b in webhook.accepted()] == [
+        ("critical", "critical"), ("warning", "medium")]
     clock.advance(1800)
     await manager.tick()
     states = [f"{h.from_state}>{h.to_state}" for h in reversed(await manager.history("new-behaviors"))]
