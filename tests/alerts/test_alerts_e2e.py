@@ -94,6 +94,8 @@ async def test_silences_and_test_notifications_from_the_cli(make_config: Callabl
         silence_id = json.loads(created)["id"]
         await send_outputs(app, [BAD, BAD])
         await judged(app, 2)
+        code_later, _ = await cli(app, "silence", "create", "--match", "severity=warning",
+                                  "--starts-in", "1d", "--for", "2h", "--comment", "maintenance")
         _, listed = await cli(app, "silence", "list")
         code_test, tested = await cli(app, "test", "rude-replies")
         bad_code, bad_match = await cli(app, "silence", "create", "--match", "nolabel", "--for", "1h")
@@ -107,6 +109,8 @@ async def test_silences_and_test_notifications_from_the_cli(make_config: Callabl
         code_expire, _ = await cli(app, "silence", "expire", silence_id)
         code_again, again = await cli(app, "silence", "expire", silence_id)
     assert silence_id in listed and "active" in listed and "alert=rude-replies" in listed
+    assert code_later == 0 and "upcoming" in listed
+    assert "severity=warning" in listed and "maintenance" in listed
     assert code_test == 0 and "hook (hook): sent (HTTP 200, 1 attempt(s))" in tested
     assert bad_code == 2 and "expected LABEL=VALUE" in bad_match
     firing = next(t for t in history if t["to_state"] == "firing")
