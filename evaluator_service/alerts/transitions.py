@@ -126,8 +126,9 @@ def _move(alert: AlertConfig, status: AlertStatus, to: str, kind: NotificationKi
     now = ctx.now
     severity = level or (Severity(status.severity) if status.severity else Severity.CRITICAL)
     entering_fire = to == FIRING and status.state != FIRING
-    episode = status.episode if keep_episode or end_episode else (
-        f"{alert.name}:{uuid.uuid4().hex[:16]}" if entering_fire else None)
+    # An episode lasts from the first firing to its resolved: a firing alert that went no_data (or paused)
+    # and fires again is the same incident, so PagerDuty/Opsgenie keep one.
+    episode = status.episode or (f"{alert.name}:{uuid.uuid4().hex[:16]}" if entering_fire else None)
     new = dataclasses.replace(
         status, state=to, state_since=now if to != status.state else status.state_since,
         pending_since=now if to == PENDING else None,

@@ -160,6 +160,23 @@ async def test_an_empty_window_follows_the_no_data_policy(engine: EngineFactory,
     assert [b["kind"] for b in webhook.accepted(alert="drop")] == ["firing", "no_data", "resolved"]
 
 
+async def test_a_firing_alert_that_lost_its_data_and_fires_again_keeps_its_episode(
+        engine: EngineFactory, clock: Clock, webhook: WebhookReceiver):
+    manager = await engine({**FAILURE_RATE, "for": 0})
+    for value in (0.0, 0.0, 0.0, 0.0):
+        manager.record(score(value))
+    await manager.tick()
+    clock.advance(120)
+    await manager.tick()
+    for value in (0.0, 0.0, 0.0, 0.0):
+        manager.record(score(value))
+    await manager.tick()
+    assert await states(manager, "drop") == ["ok>firing", "firing>no_data", "no_data>firing"]
+    await delivered(manager, webhook)
+    assert [b["kind"] for b in webhook.accepted()] == ["firing", "no_data", "firing"]
+    assert len({b["dedup_key"] for b in webhook.accepted()}) == 1
+
+
 async def test_absence_of_scores_fires_no_data_once_the_alert_watched_long_enough(
         engine: EngineFactory, clock: Clock, webhook: WebhookReceiver):
     manager = await engine({"name": "stopped", "absent_for": "10m", "notify": ["hook"]})
