@@ -16,7 +16,7 @@ import yaml
 from judgeval.environment_variables import JUDGMENT_API_KEY
 from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_METRICS_ENDPOINT
 
-from evaluator_service.alerts.config import AlertConfig, parse_alerts
+from evaluator_service.alerts.config import AlertConfig, AlertingConfig, parse_alerting, parse_alerts
 from evaluator_service.behaviors.settings import BehaviorsConfig, parse_behaviors
 from evaluator_service.config_sections import (
     ExportConfig,
@@ -86,6 +86,8 @@ class EvaluatorConfig:
     limits: dict[str, ScorerLimits] = field(default_factory=dict)
     behaviors: BehaviorsConfig = field(default_factory=BehaviorsConfig)
     alerts: tuple[AlertConfig, ...] = ()
+    alerting: AlertingConfig = field(default_factory=AlertingConfig)
+    """The alert engine's timings (YAML ``alerting:``): tick, retention, outbox retries."""
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     """How uploaded scorers' worker processes run (YAML ``sandbox:``; the ``--scorer-*`` flags win)."""
     ingress: IngressConfig = field(default_factory=IngressConfig)
@@ -176,6 +178,7 @@ def load_config(
         limits=parse_limits(doc.section("limits")),
         behaviors=parse_behaviors(doc.section("behaviors")),
         alerts=parse_alerts(doc.section_list("alerts"), _channel_names(doc)),
+        alerting=parse_alerting(doc.section("alerting")),
         sandbox=parse_sandbox(doc.section("sandbox")),
         ingress=parse_ingress(doc.section("ingress"), env, normalize_endpoint),
     )
@@ -190,7 +193,7 @@ def load_config(
 _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
      "export", "judge", "scorers", "rules", "limits", "behaviors",
-     "alerts", "channels", "sandbox", "ingress"}
+     "alerts", "alerting", "channels", "sandbox", "ingress"}
 )
 
 

@@ -33,7 +33,6 @@ CURSOR = "behavior-events"
 BEHAVIOR_SEVERITIES = {"critical": Severity.CRITICAL, "high": Severity.CRITICAL, "medium": Severity.WARNING,
                        "low": Severity.INFO, "warning": Severity.WARNING, "info": Severity.INFO}
 """A behavior's severity (low, medium, high, critical) as a notification severity; others are warnings."""
-DEFAULT_MAX_AGE_S = 3600.0
 
 
 @dataclass
@@ -43,7 +42,7 @@ class BehaviorBatch:
     events: Sequence[BehaviorEvent]
     now: float
     silences: Sequence[Silence] = ()
-    max_age_s: float = DEFAULT_MAX_AGE_S
+    max_age_s: float = 3600.0
     notifications: list[tuple[AlertNotification, str | None]] = field(default_factory=list)
 
     def decide(self, alerts: Sequence[AlertConfig], position: int, statuses: dict[str, AlertStatus]

@@ -57,6 +57,44 @@ class NoDataPolicy(StrEnum):
 
 
 @dataclass(frozen=True)
+class AlertingConfig:
+    """The engine's own settings (YAML ``alerting:``), shared by every alert."""
+
+    tick_s: float = 1.0
+    """How often counts are written and every alert judged."""
+    retention_s: float = 30 * 86_400.0
+    """How long transitions, delivery attempts and sent notifications are kept."""
+    retry_initial_s: float = 5.0
+    """First outbox retry delay after a failed delivery; doubles per failure."""
+    retry_max_s: float = 300.0
+    give_up_after_s: float = 86_400.0
+    """A notification still undelivered this long after it was created is marked failed."""
+    behavior_max_age_s: float = 3600.0
+    """Behavior events older than this when first read notify nobody (a new deployment's history)."""
+
+
+_ALERTING_KEYS = frozenset({"tick", "retention", "retry", "behavior_max_age"})
+
+
+def parse_alerting(s: Section) -> AlertingConfig:
+    """The ``alerting:`` section; every key optional."""
+    s.reject_unknown(_ALERTING_KEYS)
+    d = AlertingConfig()
+    retry = s.section("retry")
+    retry.reject_unknown(frozenset({"initial", "max", "give_up_after"}))
+    settings = AlertingConfig(
+        tick_s=_positive(s, "tick", d.tick_s), retention_s=_positive(s, "retention", d.retention_s),
+        retry_initial_s=_positive(retry, "initial", d.retry_initial_s),
+        retry_max_s=_positive(retry, "max", d.retry_max_s),
+        give_up_after_s=_positive(retry, "give_up_after", d.give_up_after_s),
+        behavior_max_age_s=_positive(s, "behavior_max_age", d.behavior_max_age_s),
+    )
+    if settings.retry_max_s < settings.retry_initial_s:
+        raise ConfigError(f"{retry.where('max')}: must be at least retry.initial")
+    return settings
+
+
+@dataclass(frozen=True)
 class AlertConfig:
     """One alert. ``condition`` is ``None`` for a behavior alert (``behavior_kinds`` then says which
     lifecycle events notify)."""
@@ -129,6 +167,10 @@ def _parse_alert(s: Section, channel_names: Collection[str]) -> AlertConfig:
 
 def _duration(s: Section, key: str) -> float:
     return parse_duration(s.data[key], s.where(key), allow_zero=True) if s.has(key) else 0.0
+
+
+def _positive(s: Section, key: str, default: float) -> float:
+    return parse_duration(s.data[key], s.where(key)) if s.has(key) else default
 
 
 def _flag(s: Section, key: str, default: bool) -> bool:

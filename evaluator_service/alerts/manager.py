@@ -26,11 +26,10 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from evaluator_service.alerts.behavior_alerts import (
     CURSOR,
-    DEFAULT_MAX_AGE_S,
     BehaviorBatch,
     quiet_resolution,
 )
-from evaluator_service.alerts.config import AlertConfig
+from evaluator_service.alerts.config import AlertConfig, AlertingConfig
 from evaluator_service.alerts.counting import AlertCounter
 from evaluator_service.alerts.events import ScoreEvent, score_events
 from evaluator_service.alerts.filters import ANY_SCORER
@@ -60,9 +59,6 @@ from evaluator_service.state.alert_silences import CursorRequest, Silence
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TICK_S = 1.0
-DEFAULT_RETENTION_S = 30 * 86_400.0
-"""How long transitions, delivery attempts and sent notifications are kept."""
 PRUNE_EVERY_S = 3600.0
 BEHAVIOR_BATCH = 100
 _FIRINGS = (NotificationKind.FIRING, NotificationKind.BEHAVIOR, NotificationKind.NO_DATA)
@@ -90,9 +86,12 @@ class AlertManager:
 
     def __init__(self, alerts: Sequence[AlertConfig], *, channels: Mapping[str, Channel] | None = None,
                  delivery: NotificationDelivery | None = None, behavior_log: BehaviorEventLog | None = None,
-                 clock: Callable[[], float] = time.time, tick_s: float | None = None,
-                 retry: RetryPolicy | None = None, behavior_max_age_s: float = DEFAULT_MAX_AGE_S,
-                 retention_s: float = DEFAULT_RETENTION_S) -> None:
+                 settings: AlertingConfig | None = None, clock: Callable[[], float] = time.time,
+                 tick_s: float | None = None, retry: RetryPolicy | None = None,
+                 retention_s: float | None = None) -> None:
+        """``settings`` (YAML ``alerting:``) gives the engine's timings; ``tick_s``, ``retry`` and
+        ``retention_s`` override one of them (tests)."""
+        settings = settings or AlertingConfig()
         self.alerts = {alert.name: alert for alert in alerts}
         self.channels = dict(channels or {})
         self._counters = {a.name: AlertCounter(a) for a in alerts if a.condition is not None}
@@ -104,13 +103,13 @@ class AlertManager:
         self._delivery = delivery or SingleTryDelivery()
         self._behavior_log = behavior_log
         self._clock = clock
-        self._behavior_max_age_s = behavior_max_age_s
+        self._behavior_max_age_s = settings.behavior_max_age_s
         self._behavior_position = 0
-        self.retention_s = retention_s
+        self.retention_s = retention_s if retention_s is not None else settings.retention_s
         self._pruned_at: float | None = None
-        self.tick_s = tick_s or DEFAULT_TICK_S
+        self.tick_s = tick_s or settings.tick_s
         self.replica = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self._retry = retry
+        self._retry = retry or RetryPolicy.of(settings)
         self.events_processed = 0
         """Score events folded into alert counts so far (tests wait on it)."""
         self._state: SharedState | None = None

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from evaluator_service.alerts.config import AlertingConfig
 from evaluator_service.alerts.notification import AlertNotification, Channel, DeliveryAttempt
 from evaluator_service.alerts.payload import notification_from_json
 from evaluator_service.state import StateUnavailable
@@ -26,6 +27,7 @@ from evaluator_service.state.alert_outbox import AlertOutboxState, DeliveryRecor
 from evaluator_service.state.alert_rows import OUTBOX_DELIVERED, OUTBOX_FAILED, OUTBOX_PENDING, OutboxEntry
 
 logger = logging.getLogger(__name__)
+_DEFAULTS = AlertingConfig()
 
 RecordAttempt = Callable[[DeliveryAttempt], Awaitable[None]]
 
@@ -53,11 +55,15 @@ class SingleTryDelivery:
 @dataclass(frozen=True)
 class RetryPolicy:
     """Spacing of outbox retries: ``initial_s`` doubling up to ``max_s``; give up after
-    ``give_up_after_s``."""
+    ``give_up_after_s`` (defaults: :class:`~evaluator_service.alerts.config.AlertingConfig`)."""
 
-    initial_s: float = 5.0
-    max_s: float = 300.0
-    give_up_after_s: float = 86_400.0
+    initial_s: float = _DEFAULTS.retry_initial_s
+    max_s: float = _DEFAULTS.retry_max_s
+    give_up_after_s: float = _DEFAULTS.give_up_after_s
+
+    @classmethod
+    def of(cls, settings: AlertingConfig) -> RetryPolicy:
+        return cls(settings.retry_initial_s, settings.retry_max_s, settings.give_up_after_s)
 
     def delay(self, tries: int) -> float:
         return min(self.max_s, self.initial_s * 2 ** max(0, tries - 1))

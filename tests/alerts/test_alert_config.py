@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from evaluator_service.alerts.config import NoDataPolicy, parse_alerts
+from evaluator_service.alerts.config import AlertingConfig, NoDataPolicy, parse_alerting, parse_alerts
+from evaluator_service.alerts.manager import AlertManager
 from evaluator_service.behaviors.events import BehaviorEventKind
 from evaluator_service.config_values import ConfigError, Section
 
@@ -66,3 +67,19 @@ def test_names_are_unique() -> None:
     entry = {"name": "a", "scorer": "t", "score_below": 0.5}
     with pytest.raises(ConfigError, match=r"alerts\[1\]\.name: duplicate alert name 'a'"):
         parse_alerts([Section(entry, "alerts[0]"), Section(entry, "alerts[1]")], ())
+
+
+def test_the_alerting_section_sets_the_engines_timings() -> None:
+    assert parse_alerting(Section({}, "alerting")) == AlertingConfig()
+    settings = parse_alerting(Section({"tick": "5s", "retention": "168h",
+                                       "retry": {"initial": "1s", "max": "1m", "give_up_after": "2h"},
+                                       "behavior_max_age": "10m"}, "alerting"))
+    assert settings == AlertingConfig(5.0, 168 * 3600.0, 1.0, 60.0, 7200.0, 600.0)
+    manager = AlertManager((), settings=settings)
+    assert manager.tick_s == 5.0 and manager.retention_s == 168 * 3600.0
+    with pytest.raises(ConfigError, match=r"alerting\.tick: must be longer than 0"):
+        parse_alerting(Section({"tick": 0}, "alerting"))
+    with pytest.raises(ConfigError, match=r"alerting\.retry\.max: must be at least retry\.initial"):
+        parse_alerting(Section({"retry": {"initial": "1m", "max": "1s"}}, "alerting"))
+    with pytest.raises(ConfigError, match=r"alerting\.every: unknown key"):
+        parse_alerting(Section({"every": "1s"}, "alerting"))
