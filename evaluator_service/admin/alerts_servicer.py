@@ -24,6 +24,7 @@ from evaluator_service.state.alert_rows import HistoryEntry
 from evaluator_service.state.alert_silences import Silence
 
 _PURPOSE = "the alerts API"
+MAX_HISTORY = 1000
 T = TypeVar("T")
 
 
@@ -57,6 +58,9 @@ class AlertsServicer(pb_grpc.AlertsServicer):
                        ) -> pb.GetAlertResponse:
         await self._auth.authorize(context, _PURPOSE)
         await self._known(context, request.name)
+        if not 0 <= request.history_limit <= MAX_HISTORY:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                f"history_limit must be 1..{MAX_HISTORY} (0: 20)")
 
         async def work() -> pb.GetAlertResponse:
             view = next(v for v in await self._manager.views() if v.alert.name == request.name)
@@ -75,6 +79,8 @@ class AlertsServicer(pb_grpc.AlertsServicer):
         await self._auth.authorize(context, _PURPOSE)
         if request.name:
             await self._known(context, request.name)
+        if not 0 <= request.limit <= MAX_HISTORY:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"limit must be 1..{MAX_HISTORY} (0: 50)")
 
         async def work() -> pb.AlertHistoryResponse:
             history = await self._manager.history(request.name or None, request.limit or 50)

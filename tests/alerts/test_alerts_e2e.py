@@ -70,6 +70,7 @@ async def test_scores_fire_an_alert_and_the_cli_shows_it(make_config: Callable[.
         _, shown = await cli(app, "show", "rude-replies")
         _, history_json = await cli(app, "history", "rude-replies", "--json")
         code_missing, missing = await cli(app, "show", "no-such-alert")
+        code_limit, limit = await cli(app, "history", "--limit", "-3")
     assert fired["kind"] == "firing" and fired["alert"] == "rude-replies"
     assert fired["labels"]["service.name"] == "support-bot"
     assert fired["examples"][0]["trace_id"] in traces[1:]
@@ -81,6 +82,7 @@ async def test_scores_fire_an_alert_and_the_cli_shows_it(make_config: Callable[.
     assert transitions[0]["channels"][0]["status"] == "delivered"
     assert transitions[0]["channels"][0]["attempt_log"][0]["ok"] is True
     assert code_missing == 1 and "no alert named 'no-such-alert'" in missing and "Traceback" not in missing
+    assert code_limit == 2 and "--limit -3: must be 1..1000" in limit
     assert counters(reader, semconv.METRIC_ALERTS_FIRED) == {("rude-replies",): 1}
     assert counters(reader, semconv.METRIC_ALERT_DELIVERY_ATTEMPTS) == {("rude-replies", "hook", "ok"): 1}
 
@@ -137,16 +139,18 @@ async def test_the_api_refuses_wrong_keys_and_bad_silences(make_config: Callable
         stub = pb_grpc.AlertsStub(channel)
         requests = [("GetAlert", pb.GetAlertRequest(name="secret-name")),
                     ("CreateSilence", pb.CreateSilenceRequest(matchers={"alert": "x"})),
-                    ("CreateSilence", pb.CreateSilenceRequest(duration_seconds=60))]
+                    ("CreateSilence", pb.CreateSilenceRequest(duration_seconds=60)),
+                    ("AlertHistory", pb.AlertHistoryRequest(limit=-1))]
         for key in ("wrong", KEY):
             for method, request in requests:
                 with pytest.raises(grpc.aio.AioRpcError) as caught:
                     await getattr(stub, method)(request, metadata=[("authorization", f"Bearer {key}")])
                 codes.append((caught.value.code(), caught.value.details()))
-    wrong, right = codes[:3], codes[3:]
+    wrong, right = codes[:4], codes[4:]
     assert {code for code, _ in wrong} == {grpc.StatusCode.UNAUTHENTICATED}
     assert not any("secret-name" in (details or "") for _, details in wrong)
     invalid = grpc.StatusCode.INVALID_ARGUMENT
     assert right == [(grpc.StatusCode.NOT_FOUND, "no alert named 'secret-name' (alerts: rude-replies)"),
                      (invalid, "give ends_at or a positive duration_seconds"),
-                     (invalid, "a silence needs at least one matcher (e.g. alert=NAME)")]
+                     (invalid, "a silence needs at least one matcher (e.g. alert=NAME)"),
+                     (invalid, "limit must be 1..1000 (0: 50)")]

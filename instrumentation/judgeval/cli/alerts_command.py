@@ -63,6 +63,8 @@ def run_alerts(args: argparse.Namespace) -> int:
         if args.action == "show":
             return _out(args, client.call("GetAlert", pb.GetAlertRequest(name=args.name)), print_show)
         if args.action == "history":
+            if not 1 <= args.limit <= 1000:
+                raise CliError(f"--limit {args.limit}: must be 1..1000", 2)
             request = pb.AlertHistoryRequest(name=args.name or "", limit=args.limit)
             return _out(args, client.call("AlertHistory", request), print_history)
         if args.action == "silence":
