@@ -49,7 +49,8 @@ async def send_test_notification(alert: AlertConfig, channels: Mapping[str, Chan
         record = _recorder(state, attempts, base)
         ok = await delivery.deliver(notification, channel, record)
         detail = attempts[-1].detail if attempts else ""
-        results.append(TestDelivery(f"{name} ({channel.name})", ok, detail, len(attempts)))
+        target = name if channel.name == name else f"{name} ({channel.name})"
+        results.append(TestDelivery(target, ok, detail, len(attempts)))
     return results
 
 

@@ -144,7 +144,7 @@ async def test_test_notification_reports_each_target(engine: EngineFactory, webh
     manager = await engine(RULE)
     results = await manager.send_test("rude")
     assert [(r.target, r.ok, r.detail) for r in results] == [("log", True, "logged"),
-                                                             ("hook (hook)", True, "HTTP 200")]
+                                                             ("hook", True, "HTTP 200")]
     body = webhook.accepted()[0]
     assert body["kind"] == "test" and body["alert"] == "rude"
     assert [a.ok for a in await sqlite_state.deliveries_of(body["event_id"])] == [True]

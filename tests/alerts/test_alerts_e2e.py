@@ -113,7 +113,7 @@ async def test_silences_and_test_notifications_from_the_cli(make_config: Callabl
     assert silence_id in listed and "active" in listed and "alert=rude-replies" in listed
     assert code_later == 0 and "upcoming" in listed
     assert "severity=warning" in listed and "maintenance" in listed
-    assert code_test == 0 and "hook (hook): sent (HTTP 200, 1 attempt(s))" in tested
+    assert code_test == 0 and "hook: sent (HTTP 200, 1 attempt(s))" in tested
     assert bad_code == 2 and "expected LABEL=VALUE" in bad_match
     firing = next(t for t in history if t["to_state"] == "firing")
     assert firing["silenced_by"] == silence_id
