@@ -97,7 +97,8 @@ class EvaluatorApp:
         """The OTLP/HTTP listener's real port (``ingress.http_listen``); 0 when it is off."""
         self.behaviors: BehaviorGrouper | None = None
         """Groups failing spans into behaviors (``config.behaviors``); set by :meth:`start` when enabled."""
-        self.alerts = alerts or AlertManager(config.alerts)
+        self.alerts = alerts or AlertManager(config.alerts, settings=config.alerting,
+                                             channel_configs=config.channels)
         """Judges scores against ``config.alerts``; pass ``alerts=`` to share it with an admin installer."""
         self.chain = ScorerChain([
             ConfiguredScorerSource(config.scorers), BuiltinScorerSource(config.judge), *self._extra_sources,

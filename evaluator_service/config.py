@@ -17,7 +17,7 @@ from judgeval.environment_variables import JUDGMENT_API_KEY
 from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_METRICS_ENDPOINT
 
 from evaluator_service.alerts.channels.config import ChannelConfig, parse_channels
-from evaluator_service.alerts.config import AlertConfig, parse_alerts
+from evaluator_service.alerts.config import AlertConfig, AlertingConfig, parse_alerting, parse_alerts
 from evaluator_service.behaviors.settings import BehaviorsConfig, parse_behaviors
 from evaluator_service.config_sections import (
     ExportConfig,
@@ -89,6 +89,8 @@ class EvaluatorConfig:
     alerts: tuple[AlertConfig, ...] = ()
     channels: dict[str, ChannelConfig] = field(default_factory=dict)
     """Named notification targets (YAML ``channels:``), secrets resolved from the environment."""
+    alerting: AlertingConfig = field(default_factory=AlertingConfig)
+    """The alert engine's timings (YAML ``alerting:``): tick, retention, outbox retries."""
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     """How uploaded scorers' worker processes run (YAML ``sandbox:``; the ``--scorer-*`` flags win)."""
     ingress: IngressConfig = field(default_factory=IngressConfig)
@@ -155,6 +157,7 @@ def load_config(
     state_url = pick(state_db, JUDGEVAL_EVALUATOR_STATE_DB, "state_db", None)
     if state_url and (problem := check_url(state_url)) is not None:
         raise ConfigError(f"state_db: {problem}, got {masked(state_url)!r}")
+    channels = parse_channels(doc.section("channels"), env)
     config = EvaluatorConfig(
         listen=normalize_endpoint(
             pick(listen, JUDGEVAL_EVALUATOR_LISTEN, "listen", DEFAULT_LISTEN) or "", "listen"
@@ -178,8 +181,9 @@ def load_config(
         rules=parse_rules(doc.section_list("rules")),
         limits=parse_limits(doc.section("limits")),
         behaviors=parse_behaviors(doc.section("behaviors")),
-        alerts=parse_alerts(doc.section_list("alerts"), env),
-        channels=parse_channels(doc.section("channels"), env),
+        alerts=parse_alerts(doc.section_list("alerts"), frozenset(channels)),
+        alerting=parse_alerting(doc.section("alerting")),
+        channels=channels,
         sandbox=parse_sandbox(doc.section("sandbox")),
         ingress=parse_ingress(doc.section("ingress"), env, normalize_endpoint),
     )
@@ -194,7 +198,7 @@ def load_config(
 _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
      "export", "judge", "scorers", "rules", "limits", "behaviors",
-     "alerts", "channels", "sandbox", "ingress"}
+     "alerts", "alerting", "channels", "sandbox", "ingress"}
 )
 
 

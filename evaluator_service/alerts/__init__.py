@@ -1,21 +1,22 @@
-"""Alerts: notify (log line, webhook) the moment scores breach a threshold; state shared by replicas.
+"""Alerts an on-call engineer can trust: a state machine per alert, durable notifications, silences and a
+history in the state database shared by replicas.
 
 ::
 
     from evaluator_service.alerts.manager import AlertManager
     from evaluator_service.admin.alerts_servicer import alerts_installer
 
-    manager = AlertManager(config.alerts)      # EvaluatorApp creates one unless given ``alerts=``
+    manager = AlertManager(config.alerts, channels=channels)   # EvaluatorApp creates one unless given
     app = EvaluatorApp(config, alerts=manager,
                        service_installers=[alerts_installer(manager, config.api_key)])
 
-Only the config types are exported here: :mod:`evaluator_service.config` imports them, and the manager
-imports the scoring side, which imports the config. What each condition kind means (parsing, which events
-count, breach, resolution) lives in :mod:`evaluator_service.alerts.conditions`, one object per kind.
-See ``evaluator_service/README.md`` (section Alerts) for the YAML schema and the webhook payload.
+Modules, lowest first: ``conditions`` (one object per condition kind), ``filters``, ``config``,
+``events`` (a score event), ``counting`` (per-replica bucket counts), ``payload`` (the notification of a
+transition), ``transitions`` (the pure state machine), ``outbox_worker`` (durable delivery),
+``behavior_alerts``, ``manager``. Only the config types are exported here: :mod:`evaluator_service.config`
+imports them. See ``evaluator_service/README.md`` (section Alerts).
 """
 
-from evaluator_service.alerts.conditions import Condition
-from evaluator_service.alerts.config import AlertConfig, WebhookConfig, parse_alerts
+from evaluator_service.alerts.config import AlertConfig, NoDataPolicy, parse_alerts
 
-__all__ = ["AlertConfig", "Condition", "WebhookConfig", "parse_alerts"]
+__all__ = ["AlertConfig", "NoDataPolicy", "parse_alerts"]

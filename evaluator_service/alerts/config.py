@@ -1,84 +1,143 @@
-"""The ``alerts:`` section of the evaluator config: rules that notify when scores breach thresholds.
+"""The ``alerts:`` section of the evaluator config: one entry per alert, validated with errors naming the
+field (``alerts[1].window: ...``).
 
 ::
 
     alerts:
       - name: faithfulness-drop
         scorer: faithfulness            # or "*" for every scorer
-        failure_rate_above: 0.2         # or score_below: 0.3, or errors_above: 5
+        failure_rate_above: {critical: 0.3, warning: 0.1}
         window: 5m
         min_count: 20
-        where: {service.name: support-bot}
-        cooldown: 10m
+        service: support-bot            # also agent:, environment:, where: {any.attribute: value}
+        for: 2m                         # the breach must hold this long before firing
+        renotify: 1h                    # repeat while firing (0: never)
+        recovery: true                  # send "resolved" (default)
+        no_data: no_data                # what an empty window means: no_data, ok, keep, alerting
+        notify: [oncall-pagerduty, team-slack]     # names from the top-level `channels:` section
         link_template: "http://jaeger:16686/trace/{trace_id}"
-        notify:
-          webhook: {url: "https://hooks.example/x", headers: {Authorization: "Bearer ${env:HOOK_TOKEN}"}}
 
-Every mistake raises :class:`ConfigError` naming the field (``alerts[1].window: ...``).
+What each condition key means is in :mod:`evaluator_service.alerts.conditions`; filters in
+:mod:`evaluator_service.alerts.filters`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
 
-from evaluator_service.alerts.conditions import CONDITIONS, AlertCondition, Condition, parse_condition
+from evaluator_service.alerts.conditions import (
+    BEHAVIOR_KEY,
+    CONDITION_KEYS,
+    KIND_SETTINGS,
+    AlertCondition,
+    parse_condition,
+)
+from evaluator_service.alerts.filters import FILTER_KEYS, AlertFilter, parse_filter
+from evaluator_service.behaviors.events import BehaviorEventKind
 from evaluator_service.config_values import ConfigError, Section, parse_duration
 
-ANY_SCORER = "*"
-DEFAULT_COOLDOWN_S = 600.0
+DEFAULT_BEHAVIOR_QUIET_S = 3600.0
+DEFAULT_BEHAVIOR_KINDS = (BehaviorEventKind.CREATED, BehaviorEventKind.REGRESSED,
+                          BehaviorEventKind.INCREASING)
+
+
+class NoDataPolicy(StrEnum):
+    """What a window without any score means (Langfuse's four no-data policies)."""
+
+    NO_DATA = "no_data"
+    """Enter the ``no_data`` state (a firing alert says so once)."""
+    OK = "ok"
+    """Treat as healthy (a firing alert resolves)."""
+    KEEP = "keep"
+    """Keep the current state."""
+    ALERTING = "alerting"
+    """Treat as a critical breach."""
 
 
 @dataclass(frozen=True)
-class WebhookConfig:
-    """POST the notification JSON to ``url``; header values had ``${env:NAME}`` resolved at load time."""
+class AlertingConfig:
+    """The engine's own settings (YAML ``alerting:``), shared by every alert."""
 
-    url: str
-    headers: dict[str, str] = field(default_factory=dict)
-    timeout_s: float = 5.0
-    max_retries: int = 3
-    backoff_initial_s: float = 1.0
+    tick_s: float = 1.0
+    """How often counts are written and every alert judged."""
+    retention_s: float = 30 * 86_400.0
+    """How long transitions, delivery attempts and sent notifications are kept."""
+    retry_initial_s: float = 5.0
+    """First outbox retry delay after a failed delivery; doubles per failure."""
+    retry_max_s: float = 300.0
+    give_up_after_s: float = 86_400.0
+    """A notification still undelivered this long after it was created is marked failed."""
+    behavior_max_age_s: float = 3600.0
+    """Behavior events older than this when first read notify nobody (a new deployment's history)."""
+
+
+_ALERTING_KEYS = frozenset({"tick", "retention", "retry", "behavior_max_age"})
+
+
+def parse_alerting(s: Section) -> AlertingConfig:
+    """The ``alerting:`` section; every key optional."""
+    s.reject_unknown(_ALERTING_KEYS)
+    d = AlertingConfig()
+    retry = s.section("retry")
+    retry.reject_unknown(frozenset({"initial", "max", "give_up_after"}))
+    settings = AlertingConfig(
+        tick_s=_positive(s, "tick", d.tick_s), retention_s=_positive(s, "retention", d.retention_s),
+        retry_initial_s=_positive(retry, "initial", d.retry_initial_s),
+        retry_max_s=_positive(retry, "max", d.retry_max_s),
+        give_up_after_s=_positive(retry, "give_up_after", d.give_up_after_s),
+        behavior_max_age_s=_positive(s, "behavior_max_age", d.behavior_max_age_s),
+    )
+    if settings.retry_max_s < settings.retry_initial_s:
+        raise ConfigError(f"{retry.where('max')}: must be at least retry.initial")
+    return settings
 
 
 @dataclass(frozen=True)
 class AlertConfig:
-    """One alert rule. ``window_s`` is 0 for ``score_below`` (each score is judged on its own)."""
+    """One alert. ``condition`` is ``None`` for a behavior alert (``behavior_kinds`` then says which
+    lifecycle events notify)."""
 
     name: str
-    scorer: str
-    condition: Condition
-    threshold: float
-    window_s: float = 0.0
-    min_count: int = 1
-    where: dict[str, Any] = field(default_factory=dict)
-    cooldown_s: float = DEFAULT_COOLDOWN_S
+    condition: AlertCondition | None
+    filter: AlertFilter = field(default_factory=AlertFilter)
+    behavior_kinds: tuple[BehaviorEventKind, ...] = ()
+    for_s: float = 0.0
+    renotify_s: float = 0.0
+    recovery: bool = True
+    no_data: NoDataPolicy = NoDataPolicy.NO_DATA
+    notify: tuple[str, ...] = ()
     link_template: str | None = None
-    webhook: WebhookConfig | None = None
+    issue_link_template: str | None = None
+    """Behavior alerts: a link to the behavior (issue), e.g. a console page; ``{behavior_id}``."""
+    description: str = ""
+    enabled: bool = True
+    quiet_s: float = DEFAULT_BEHAVIOR_QUIET_S
+    """Behavior alerts: how long without a matching event before the alert is ``ok`` again."""
+
+    def describe(self) -> str:
+        """The condition in words."""
+        if self.condition is None:
+            return "behavior events: " + ", ".join(k.value for k in self.behavior_kinds)
+        return self.condition.describe()
 
     @property
-    def kind(self) -> AlertCondition:
-        """The object that knows what :attr:`condition` means (:mod:`evaluator_service.alerts.conditions`)."""
-        return CONDITIONS[self.condition]
-
-    @property
-    def rate_based(self) -> bool:
-        """Judged over a window (and so also resolved), not per score."""
-        return self.kind.windowed
+    def scorer(self) -> str:
+        return self.filter.scorer
 
 
-_ALERT_KEYS = frozenset({"name", "scorer", *(c.value for c in Condition), "window", "min_count", "where",
-                         "cooldown", "link_template", "notify"})
-_ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+_ALERT_KEYS = frozenset({"name", "scorer", "where", *FILTER_KEYS, *CONDITION_KEYS, *KIND_SETTINGS, "for",
+                         "renotify", "recovery", "no_data", "notify", "link_template", "issue_link_template",
+                         "description", "enabled", "cooldown"})
 
 
-def parse_alerts(items: list[Section], environ: Mapping[str, str]) -> tuple[AlertConfig, ...]:
-    """Validate every ``alerts[i]`` entry; names must be unique."""
+def parse_alerts(items: list[Section], channel_names: Collection[str] = ()) -> tuple[AlertConfig, ...]:
+    """Validate every ``alerts[i]`` entry; names must be unique, ``notify`` names must be channels."""
     alerts: list[AlertConfig] = []
     seen: set[str] = set()
     for s in items:
-        alert = _parse_alert(s, environ)
+        alert = _parse_alert(s, channel_names)
         if alert.name in seen:
             raise ConfigError(f"{s.where('name')}: duplicate alert name {alert.name!r}")
         seen.add(alert.name)
@@ -86,23 +145,95 @@ def parse_alerts(items: list[Section], environ: Mapping[str, str]) -> tuple[Aler
     return tuple(alerts)
 
 
-def _parse_alert(s: Section, environ: Mapping[str, str]) -> AlertConfig:
+def _parse_alert(s: Section, channel_names: Collection[str]) -> AlertConfig:
     s.reject_unknown(_ALERT_KEYS)
+    if s.has("cooldown"):
+        raise ConfigError(f"{s.where('cooldown')}: replaced by `renotify:` (repeat while firing) and, for "
+                          "score_below/score_above, `quiet:` (how long without a bad score resolves it)")
     name = s.req_str("name")
-    scorer = s.req_str("scorer", f"required (a scorer name, or {ANY_SCORER!r} for every scorer)")
-    condition, settings = parse_condition(s)
-    where = s.mapping("where")
-    for key, value in where.items():
-        if not isinstance(value, str | int | float | bool):
-            raise ConfigError(f"{s.where('where')}.{key}: must be a scalar value")
-    cooldown = s.data.get("cooldown")
+    condition = parse_condition(s)
     return AlertConfig(
-        name=name, scorer=scorer, condition=condition.key, threshold=settings.threshold,
-        window_s=settings.window_s, min_count=settings.min_count, where={str(k): v for k, v in where.items()},
-        cooldown_s=DEFAULT_COOLDOWN_S if cooldown is None
-        else parse_duration(cooldown, s.where("cooldown"), allow_zero=True),
-        link_template=_link_template(s), webhook=_notify(s.section("notify"), environ),
+        name=name, condition=condition, filter=parse_filter(s, scorer_required=condition is not None),
+        behavior_kinds=_behavior_kinds(s) if condition is None else (),
+        for_s=_duration(s, "for"), renotify_s=_duration(s, "renotify"),
+        recovery=_flag(s, "recovery", True), no_data=_no_data(s),
+        notify=_notify(s, channel_names), link_template=_link_template(s),
+        issue_link_template=_issue_link_template(s, behavior=condition is None),
+        description=s.opt_str("description") or "", enabled=_flag(s, "enabled", True),
+        quiet_s=parse_duration(s.data["quiet"], s.where("quiet")) if condition is None and s.has("quiet")
+        else DEFAULT_BEHAVIOR_QUIET_S,
     )
+
+
+def _duration(s: Section, key: str) -> float:
+    return parse_duration(s.data[key], s.where(key), allow_zero=True) if s.has(key) else 0.0
+
+
+def _positive(s: Section, key: str, default: float) -> float:
+    return parse_duration(s.data[key], s.where(key)) if s.has(key) else default
+
+
+def _flag(s: Section, key: str, default: bool) -> bool:
+    value = s.data.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{s.where(key)}: must be true or false, got {value!r}")
+    return value
+
+
+def _no_data(s: Section) -> NoDataPolicy:
+    text = s.opt_str("no_data") or NoDataPolicy.NO_DATA.value
+    try:
+        return NoDataPolicy(text)
+    except ValueError:
+        raise ConfigError(f"{s.where('no_data')}: one of {', '.join(p.value for p in NoDataPolicy)}, "
+                          f"got {text!r}") from None
+
+
+def _behavior_kinds(s: Section) -> tuple[BehaviorEventKind, ...]:
+    raw = s.data[BEHAVIOR_KEY]
+    names = raw if isinstance(raw, list) else [raw]
+    kinds = []
+    for item in names:
+        text = str(item)
+        text = text if text.startswith("behavior.") else f"behavior.{text}"
+        try:
+            kinds.append(BehaviorEventKind(text))
+        except ValueError:
+            allowed = ", ".join(k.value.removeprefix("behavior.") for k in BehaviorEventKind)
+            raise ConfigError(f"{s.where(BEHAVIOR_KEY)}: unknown behavior event {item!r} (allowed: "
+                              f"{allowed})") from None
+    return tuple(kinds) or DEFAULT_BEHAVIOR_KINDS
+
+
+def _notify(s: Section, channel_names: Collection[str]) -> tuple[str, ...]:
+    raw = s.data.get("notify")
+    if raw is None:
+        return ()
+    if isinstance(raw, dict):
+        raise ConfigError(f"{s.where('notify')}: notification targets moved to the top-level `channels:` "
+                          "section; define e.g. `channels: {team-hook: {type: webhook, url: ...}}` and write "
+                          "`notify: [team-hook]` (every notification is also logged)")
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        raise ConfigError(f"{s.where('notify')}: must be a list of channel names")
+    for item in raw:
+        if item not in channel_names:
+            known = ", ".join(sorted(channel_names)) or "none defined"
+            raise ConfigError(f"{s.where('notify')}: unknown channel {item!r} (channels: {known})")
+    return tuple(raw)
+
+
+def _issue_link_template(s: Section, *, behavior: bool) -> str | None:
+    template = s.opt_str("issue_link_template")
+    if template is None:
+        return None
+    if not behavior:
+        raise ConfigError(f"{s.where('issue_link_template')}: only used with behavior alerts")
+    try:
+        template.format(behavior_id="bhv_0")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(f"{s.where('issue_link_template')}: may use only {{behavior_id}} "
+                          f"({type(exc).__name__}: {exc})") from None
+    return template
 
 
 def _link_template(s: Section) -> str | None:
@@ -115,35 +246,3 @@ def _link_template(s: Section) -> str | None:
         raise ConfigError(f"{s.where('link_template')}: may use only {{trace_id}}, {{span_id}} and "
                           f"{{service_name}} ({type(exc).__name__}: {exc})") from None
     return template
-
-
-def _notify(s: Section, environ: Mapping[str, str]) -> WebhookConfig | None:
-    s.reject_unknown(frozenset({"webhook", "log"}))
-    if s.has("log") and s.data["log"] is not True:
-        raise ConfigError(f"{s.where('log')}: the log target is always on; use true or leave it out")
-    if not s.has("webhook"):
-        return None
-    hook = s.section("webhook")
-    hook.reject_unknown(frozenset({"url", "headers", "timeout_s", "max_retries", "backoff_initial_s"}))
-    url = hook.req_str("url", "required (http:// or https:// URL)")
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"{hook.where('url')}: must start with http:// or https://, got {url!r}")
-    headers = {key: _resolve_env(value, f"{hook.where('headers')}.{key}", environ)
-               for key, value in hook.str_map("headers").items()}
-    d = WebhookConfig(url)
-    return WebhookConfig(
-        url=url, headers=headers,
-        timeout_s=hook.number("timeout_s", d.timeout_s, strict=True),
-        max_retries=hook.integer("max_retries", d.max_retries),
-        backoff_initial_s=hook.number("backoff_initial_s", d.backoff_initial_s),
-    )
-
-
-def _resolve_env(value: str, where: str, environ: Mapping[str, str]) -> str:
-    def lookup(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in environ:
-            raise ConfigError(f"{where}: environment variable {name} is not set")
-        return environ[name]
-
-    return _ENV_REF.sub(lookup, value)

@@ -1,7 +1,7 @@
 """What alerts look at: one :class:`ScoreEvent` per evaluation result, taken from an enriched span.
 
-Built on the scoring dispatcher's task (cheap: no I/O), then queued for the alert manager, so alerting never
-slows scoring down.
+Built on the scoring dispatcher's task (cheap: no I/O), then folded into the alert counts, so alerting
+never slows scoring down.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from judgeval import semconv
 from judgeval.protocol.otlp_values import attributes_dict
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
 
-from evaluator_service.alerts.config import ANY_SCORER, AlertConfig
 from evaluator_service.scoring.contract import ScoreResult
 from evaluator_service.span_fields import span_fields
 
@@ -60,15 +59,3 @@ def score_events(span: Span, results: Sequence[ScoreResult], resource_envelope: 
         )
         for r in results
     ]
-
-
-def applies(alert: AlertConfig, event: ScoreEvent) -> bool:
-    """``event`` is about the alert's scorer, passes its ``where`` filter, and is the kind of event its
-    condition looks at (a score, or an error)."""
-    if alert.scorer not in (ANY_SCORER, event.scorer):
-        return False
-    for key, expected in alert.where.items():
-        actual = event.attributes.get(key)
-        if actual is None or (actual != expected and str(actual) != str(expected)):
-            return False
-    return alert.kind.applies_to(event)

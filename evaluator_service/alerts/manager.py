@@ -1,37 +1,73 @@
-"""The alert manager: judges score events against the ``alerts:`` rules and sends notifications.
+"""The alert engine: counts score events, judges every alert each tick, and delivers from the outbox.
 
-Three background tasks, none on the scoring path: the *consumer* takes :class:`ScoreEvent` s from a
-bounded queue the scoring dispatcher fills without waiting (:meth:`AlertManager.observe`); the *ticker*
-writes window counts to the shared state every tick and judges rate-based alerts; the *sender* delivers
-notifications (log line, webhook with retries). Which replica notifies is decided in the shared state,
-so replicas sharing a database notify once per cooldown.
+Nothing runs on the scoring path but :meth:`AlertManager.observe`, which folds each score event into the
+per-replica bucket counts of the alerts that look at it (no queue, so nothing is dropped under load and
+memory stays bounded by the windows). Each tick (background task, or :meth:`tick` with an injected clock
+in tests) writes the counts to the shared buckets and judges every alert inside one state-database
+transaction per alert (:mod:`~evaluator_service.alerts.transitions`); notifications land in the durable
+outbox in that same transaction and the :class:`~evaluator_service.alerts.outbox_worker.OutboxWorker`
+sends them. Behavior alerts read the behavior event log (:mod:`~evaluator_service.alerts.behavior_alerts`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import os
+import socket
 import time
-from collections.abc import Awaitable, Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from evaluator_service.alerts.config import ANY_SCORER, AlertConfig
-from evaluator_service.alerts.events import ScoreEvent, applies, score_events
-from evaluator_service.alerts.notify import DeliveryResult, Notification, NotificationState, deliver_webhook
-from evaluator_service.alerts.tracking import AlertTracker
-from evaluator_service.metrics import EvaluatorMetrics
+from evaluator_service.alerts.behavior_alerts import (
+    CURSOR,
+    BehaviorBatch,
+    quiet_resolution,
+)
+from evaluator_service.alerts.channels import ChannelConfig, ChannelDelivery, build_channels, http_client
+from evaluator_service.alerts.config import AlertConfig, AlertingConfig
+from evaluator_service.alerts.counting import AlertCounter
+from evaluator_service.alerts.events import ScoreEvent, score_events
+from evaluator_service.alerts.filters import ANY_SCORER
+from evaluator_service.alerts.notification import AlertNotification, Channel, NotificationKind
+from evaluator_service.alerts.outbox_worker import (
+    NotificationDelivery,
+    OutboxWorker,
+    RetryPolicy,
+)
+from evaluator_service.alerts.payload import notification_from_json
+from evaluator_service.alerts.transitions import OK, Decision, DecisionContext, decide
+from evaluator_service.alerts.trial_notification import TestDelivery, send_test_notification
+from evaluator_service.behaviors.events import BehaviorEventLog
+from evaluator_service.metrics import METER_NAME, EvaluatorMetrics
 from evaluator_service.scoring.contract import ScoreResult
-from evaluator_service.state import StateUnavailable
-from evaluator_service.state.alert_rows import FIRING, OK, AlertState, AlertStatus
+from evaluator_service.state import SharedState, StateUnavailable
+from evaluator_service.state.alert_outbox import DeliveryRecord
+from evaluator_service.state.alert_rows import (
+    AlertStatus,
+    AlertWrites,
+    HistoryEntry,
+    OutboxEntry,
+    WindowCounts,
+)
+from evaluator_service.state.alert_silences import CursorRequest, Silence
 
 logger = logging.getLogger(__name__)
 
-EVENT_QUEUE_SIZE = 10_000
-DEFAULT_TICK_S = 1.0
+PRUNE_EVERY_S = 3600.0
+BEHAVIOR_BATCH = 100
+_FIRINGS = (NotificationKind.FIRING, NotificationKind.BEHAVIOR, NotificationKind.NO_DATA)
+
+
+def _quiet(alert: AlertConfig, now: float, status: AlertStatus, _counts: Sequence[WindowCounts]
+           ) -> AlertWrites:
+    return quiet_resolution(alert, status, now, alert.quiet_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,222 +75,250 @@ class AlertView:
     """A configured alert with its shared state, as the admin API shows it."""
 
     alert: AlertConfig
-    state: str
-    last_fired_at: float | None
-    last_value: float | None
-    fired_count: int
+    status: AlertStatus | None
+
+    @property
+    def state(self) -> str:
+        return self.status.state if self.status is not None else OK
 
 
 class AlertManager:
-    """Evaluates ``alerts`` on score events; :meth:`start` with the shared state, :meth:`stop` at exit."""
+    """Judges ``alerts``; :meth:`start` with the shared state, :meth:`stop` at exit."""
 
-    def __init__(self, alerts: Sequence[AlertConfig], *, tick_s: float | None = None) -> None:
+    def __init__(self, alerts: Sequence[AlertConfig], *, channels: Mapping[str, Channel] | None = None,
+                 channel_configs: Mapping[str, ChannelConfig] | None = None,
+                 delivery: NotificationDelivery | None = None, behavior_log: BehaviorEventLog | None = None,
+                 settings: AlertingConfig | None = None, clock: Callable[[], float] = time.time,
+                 tick_s: float | None = None, retry: RetryPolicy | None = None,
+                 retention_s: float | None = None) -> None:
+        """``settings`` (YAML ``alerting:``) gives the engine's timings; ``tick_s``, ``retry`` and
+        ``retention_s`` override one of them (tests). ``channel_configs`` (YAML ``channels:``) are built into
+        channels in :meth:`open`, in the event loop, unless ``channels`` are given; without ``delivery`` the
+        channels' retries and circuit breakers (:class:`ChannelDelivery`) deliver."""
+        settings = settings or AlertingConfig()
         self.alerts = {alert.name: alert for alert in alerts}
-        self._trackers = {alert.name: AlertTracker(alert) for alert in alerts}
-        self._scorers = {alert.scorer for alert in alerts}
-        windows = [a.window_s / 4 for a in alerts if a.rate_based]
-        self.tick_s = tick_s or min([DEFAULT_TICK_S, *windows])
+        self.channels = dict(channels or {})
+        self._counters = {a.name: AlertCounter(a) for a in alerts if a.condition is not None}
+        self._by_scorer: dict[str, list[AlertCounter]] = {}
+        for counter in self._counters.values():
+            self._by_scorer.setdefault(counter.alert.scorer, []).append(counter)
+        self._any_scorer = self._by_scorer.pop(ANY_SCORER, [])
+        self._behavior_alerts = [a for a in alerts if a.condition is None]
+        self._channel_configs = dict(channel_configs or {})
+        self._http: aiohttp.ClientSession | None = None
+        self._delivery: NotificationDelivery = delivery or ChannelDelivery()
+        self._own_delivery = delivery is None
+        self._behavior_log = behavior_log
+        self._clock = clock
+        self._behavior_max_age_s = settings.behavior_max_age_s
+        self._behavior_position = 0
+        self.retention_s = retention_s if retention_s is not None else settings.retention_s
+        self._pruned_at: float | None = None
+        self.tick_s = tick_s or settings.tick_s
+        self.replica = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._retry = retry or RetryPolicy.of(settings)
         self.events_processed = 0
-        """Score events judged so far (tests wait on it)."""
-        self._events: asyncio.Queue[ScoreEvent] | None = None
-        self._outbox: asyncio.Queue[Notification] = asyncio.Queue()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._state: AlertState | None = None
+        """Score events folded into alert counts so far (tests wait on it)."""
+        self._state: SharedState | None = None
         self._metrics: EvaluatorMetrics | None = None
-        self._client: httpx.AsyncClient | None = None
-        self._dropped = 0
+        self.worker: OutboxWorker | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._state_failing = False
 
     def observe(self, span: Span, results: Sequence[ScoreResult], resource_envelope: bytes) -> None:
-        """Scoring-dispatcher hook: queue the span's results for judgement. Never blocks; when the queue is
-        full the events are dropped and counted (alerting must not slow scoring down)."""
-        if self._events is None or not self.alerts:
+        """Scoring-dispatcher hook: fold the span's results into the counts (no I/O, never blocks)."""
+        if not self._counters or not results:
             return
-        if ANY_SCORER not in self._scorers:
-            results = [r for r in results if r.scorer_name in self._scorers]
         for event in score_events(span, results, resource_envelope):
-            try:
-                self._events.put_nowait(event)
-            except asyncio.QueueFull:
-                self._dropped += 1
-                if self._dropped == 1 or self._dropped % 1000 == 0:
-                    logger.error("alert event queue full: %d score events not judged", self._dropped)
+            self.record(event)
 
-    async def start(self, state: AlertState, metrics: EvaluatorMetrics) -> None:
-        """Start the background tasks (nothing runs when no alert is configured)."""
+    def record(self, event: ScoreEvent) -> None:
+        """Fold one score event into the counts of every alert whose filter it matches."""
+        now = self._clock()
+        for counters in (self._by_scorer.get(event.scorer, ()), self._any_scorer):
+            for counter in counters:
+                if counter.alert.filter.matches_score(event.scorer, event.attributes):
+                    counter.fold(event, now)
+        self.events_processed += 1
+
+    async def open(self, state: SharedState, metrics: EvaluatorMetrics | None = None) -> None:
+        """Bind to the shared state without background tasks (tests drive :meth:`tick` and the worker)."""
         self._state, self._metrics = state, metrics
-        self._client = httpx.AsyncClient()
+        if self._channel_configs and not self.channels:
+            self._http = http_client()
+            self.channels = build_channels(self._channel_configs, self._http)
+        if self._own_delivery and metrics is not None and metrics.recording:
+            self._delivery = ChannelDelivery(meter=metrics.provider.get_meter(METER_NAME))
+        self.worker = OutboxWorker(state, self.channels, self._delivery, replica=self.replica,
+                                   clock=self._clock, retry=self._retry)
+
+    async def start(self, state: SharedState, metrics: EvaluatorMetrics) -> None:
+        """:meth:`open`, then tick and deliver in the background (nothing runs without alerts)."""
+        await self.open(state, metrics)
         if not self.alerts:
             return
-        self._events = asyncio.Queue(EVENT_QUEUE_SIZE)
-        for work in (self._consume, self._tick_forever, self._send_forever):
-            self._tasks.append(asyncio.create_task(work(), name=f"judgeval-alerts-{work.__name__}"))
+        assert self.worker is not None
+        self._tasks = [asyncio.create_task(self._tick_forever(), name="judgeval-alerts-tick"),
+                       asyncio.create_task(self.worker.run_forever(), name="judgeval-alerts-outbox")]
 
     async def stop(self, grace: float = 2.0) -> None:
-        """Judge what is queued, send what is ready within ``grace`` seconds, then stop."""
+        """Judge once more (so the last counts reach the shared buckets), send what is due within ``grace``
+        seconds, then stop. Whatever is not sent stays in the outbox for the next start or replica."""
         if self._tasks:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._drain(), grace)
-            with contextlib.suppress(TimeoutError):  # the last second's counts belong to the shared window
-                await asyncio.wait_for(self._guarded(self._flush_counts()), 1.0)
+                await asyncio.wait_for(self._guarded_tick(), max(0.1, grace / 2))
+            with contextlib.suppress(TimeoutError, StateUnavailable):
+                await asyncio.wait_for(self._drain_outbox(), max(0.1, grace / 2))
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
 
-    async def _drain(self) -> None:
-        assert self._events is not None
-        await self._events.join()
-        await self._outbox.join()
-
-    async def _flush_counts(self) -> None:
-        assert self._state is not None
-        rows = [row for tracker in self._trackers.values() for row in tracker.take_counts()]
-        await self._state.add_alert_counts(rows)
-
-    async def _consume(self) -> None:
-        assert self._events is not None
-        while True:
-            event = await self._events.get()
-            try:
-                for tracker in self._trackers.values():
-                    await self._judge(tracker, event)
-            except Exception:
-                logger.exception("judging a score event for alerts failed")
-            finally:
-                self.events_processed += 1
-                self._events.task_done()
-
-    async def _judge(self, tracker: AlertTracker, event: ScoreEvent) -> None:
-        alert = tracker.alert
-        if not applies(alert, event):
-            return
-        bad = alert.kind.is_bad(alert.threshold, event)
-        if alert.rate_based:
-            tracker.count(event, bad)
-        elif bad and event.value is not None:
-            tracker.remember(event)
-            # Under a storm of bad scores, ask the database at most once per tick while cooling down.
-            if time.time() >= tracker.claim_after:
-                await self._guarded(self._fire(tracker, event.value, only_on_transition=False))
-
-    async def _fire(self, tracker: AlertTracker, value: float, *, only_on_transition: bool) -> None:
-        assert self._state is not None
-        alert, now = tracker.alert, time.time()
-        claimed = await self._state.claim_alert_firing(alert.name, now, value, alert.cooldown_s,
-                                                       only_on_transition)
-        tracker.claim_after = now + (alert.cooldown_s if claimed else min(alert.cooldown_s, self.tick_s))
-        if not claimed:
-            return  # still cooling down, already firing, or another replica notified
-        notification = Notification(alert, NotificationState.FIRING, value, now, tracker.recent_examples(),
-                                    tracker.service_name)
-        logger.warning("%s", notification.summary())
-        if self._metrics is not None:
-            self._metrics.alert_fired(alert.name)
-        self._outbox.put_nowait(notification)
+    async def _drain_outbox(self) -> None:
+        assert self.worker is not None
+        while await self.worker.run_once():
+            pass
 
     async def _tick_forever(self) -> None:
         while True:
             await asyncio.sleep(self.tick_s)
-            try:
-                await self._guarded(self.tick())
-            except Exception:  # a bug in one tick must not stop alerting for good
-                logger.exception("judging alert windows failed")
+            await self._guarded_tick()
 
-    async def tick(self) -> None:
-        """Write pending counts to the shared buckets, then judge every rate-based alert's window."""
-        assert self._state is not None
-        now = time.time()
-        for tracker in self._trackers.values():
-            if tracker.alert.rate_based:
-                await self._judge_window(tracker, now)
-            elif tracker.alert.kind.quiet_resolution_due(tracker.last_breach, now, tracker.alert.cooldown_s):
-                tracker.last_breach = None  # a quiet cooldown ends a score_below firing (no message)
-                await self._state.claim_alert_resolved(tracker.alert.name, 0.0)
-
-    async def _judge_window(self, tracker: AlertTracker, now: float) -> None:
-        assert self._state is not None
-        alert, rows = tracker.alert, tracker.take_counts()
+    async def _guarded_tick(self) -> None:
         try:
-            await self._state.add_alert_counts(rows)
-        except StateUnavailable:
-            tracker.restore_counts(rows)
-            raise
-        start = tracker.window_start(now)
-        window = await self._state.alert_window(alert.name, start, int(start - alert.window_s))
-        total, bad = window.total, window.failures
-        if not bad:
-            tracker.examples.clear()  # offenders that left the window must not illustrate the next firing
-        verdict = alert.kind.judge_window(alert.threshold, alert.min_count, total, bad)
-        observed = verdict.observed
-        if verdict.breached:
-            await self._fire(tracker, observed, only_on_transition=True)
-        elif not window.firing:
-            if observed != tracker.recorded_value:  # a write only when the value moved
-                await self._state.record_alert_value(alert.name, observed)
-                tracker.recorded_value = observed
-        elif await self._state.claim_alert_resolved(alert.name, observed):
-            notification = Notification(alert, NotificationState.RESOLVED, observed, now,
-                                        tracker.recent_examples(), tracker.service_name)
-            logger.info("%s", notification.summary())
-            self._outbox.put_nowait(notification)
-
-    async def _guarded(self, work: Awaitable[None]) -> None:
-        """Await ``work``; a state-database outage is logged once, not once per event or tick."""
-        try:
-            await work
+            await self.tick()
         except StateUnavailable as exc:
             if not self._state_failing:
                 logger.error("alerts: %s; alert state is not updated until it is back", exc)
             self._state_failing = True
-        else:
-            if self._state_failing:
-                logger.warning("alerts: state database reachable again")
-            self._state_failing = False
+            return
+        except Exception:  # a bug in one tick must not stop alerting for good
+            logger.exception("judging alerts failed")
+            return
+        if self._state_failing:
+            logger.warning("alerts: state database reachable again")
+        self._state_failing = False
 
-    async def _send_forever(self) -> None:
-        while True:
-            notification = await self._outbox.get()
+    async def tick(self) -> None:
+        """Flush counts and judge every alert once; then read new behavior events."""
+        state = self._require_state()
+        now = self._clock()
+        silences = await state.silences(now)
+        for counter in self._counters.values():
+            rows = counter.take_rows()
             try:
-                await self.deliver(notification)
-            except Exception:
-                logger.exception("sending alert %r failed", notification.alert.name)
-            finally:
-                self._outbox.task_done()
+                await state.add_alert_counts(rows)
+            except StateUnavailable:
+                counter.restore(rows, now)
+                raise
+            await self._judge(counter, now, silences)
+        for alert in self._behavior_alerts:
+            await state.judge_alert(alert.name, now, (), 0, functools.partial(_quiet, alert, now))
+        if self._behavior_log is not None and self._behavior_alerts:
+            await self._read_behavior_events(now, silences)
+        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY_S:
+            await state.prune_alert_records(now - self.retention_s)
+            self._pruned_at = now
 
-    async def deliver(self, notification: Notification) -> list[DeliveryResult]:
-        """Send ``notification`` to the alert's targets now; the log target always succeeds."""
-        results = [DeliveryResult("log", True, "logged")]
-        hook = notification.alert.webhook
-        if hook is not None and self._client is not None:
-            result = await deliver_webhook(self._client, hook, notification.payload())
-            if not result.ok:
-                logger.error("alert %r: webhook %s failed after %d attempts: %s", notification.alert.name,
-                             result.target, result.attempts, result.detail)
-            results.append(result)
-        return results
+    async def _judge(self, counter: AlertCounter, now: float, silences: Sequence[Silence]) -> None:
+        alert, state = counter.alert, self._require_state()
+        assert alert.condition is not None
+        condition = alert.condition
+        outcome: list[Decision] = []
 
-    async def send_test(self, name: str) -> list[DeliveryResult]:
-        """Send a ``test`` notification for alert ``name`` (KeyError if there is none), bypassing cooldown."""
-        tracker = self._trackers[name]
-        notification = Notification(tracker.alert, NotificationState.TEST, 0.0, time.time(),
-                                    tracker.recent_examples(), tracker.service_name)
-        logger.warning("%s", notification.summary())
-        return await self.deliver(notification)
+        def judge(status: AlertStatus, counts: Sequence[WindowCounts]) -> AlertWrites:
+            ctx = DecisionContext(now, silences, counter.recent_examples())
+            decision = decide(alert, status, condition.judge(counts), ctx)
+            outcome.append(decision)
+            return decision.writes
+
+        await state.judge_alert(alert.name, now, counter.window_starts(now), counter.prune_before(now), judge)
+        self._announce(outcome[0] if outcome else Decision())
+        if outcome and any(n.kind == NotificationKind.RESOLVED for n, _ in outcome[0].notifications):
+            counter.examples.clear()  # offenders of this episode must not illustrate the next one
+
+    async def _read_behavior_events(self, now: float, silences: Sequence[Silence]) -> None:
+        assert self._behavior_log is not None
+        state = self._require_state()
+        while True:
+            events = await self._behavior_log.events_after(self._behavior_position, BEHAVIOR_BATCH)
+            if not events:
+                return
+            batch = BehaviorBatch(events, now, silences, self._behavior_max_age_s)
+            request = CursorRequest(CURSOR, [a.name for a in self._behavior_alerts], now,
+                                    functools.partial(batch.decide, self._behavior_alerts))
+            self._behavior_position = max(await state.advance_alert_cursor(request), events[-1].sequence)
+            self._announce(Decision(notifications=batch.notifications))
+            if len(events) < BEHAVIOR_BATCH:
+                return
+
+    def _announce(self, decision: Decision) -> None:
+        """Log each notification (the log is always a target), count firings, wake the outbox worker."""
+        for notification, silenced_by in decision.notifications:
+            held = f" (silenced by {silenced_by})" if silenced_by else ""
+            level = logging.INFO if notification.kind == NotificationKind.RESOLVED else logging.WARNING
+            logger.log(level, "%s%s", notification.summary, held)
+            if notification.kind in _FIRINGS and self._metrics is not None:
+                self._metrics.alert_fired(notification.alert)
+        if decision.notifications and self.worker is not None:
+            self.worker.wake()
+
+    def _require_state(self) -> SharedState:
+        if self._state is None:
+            raise RuntimeError("AlertManager.open() or start() was not called")
+        return self._state
 
     async def views(self) -> list[AlertView]:
         """Every configured alert with its shared state (``StateUnavailable`` if the database is down)."""
-        assert self._state is not None
-        stored: dict[str, AlertStatus] = {s.name: s for s in await self._state.alert_statuses()}
-        views = []
-        for alert in self.alerts.values():
-            status = stored.get(alert.name)
-            if status is None:
-                views.append(AlertView(alert, OK, None, None, 0))
-                continue
-            views.append(AlertView(alert, FIRING if status.state == FIRING else OK, status.last_fired_at,
-                                   status.last_value, status.fired_count))
-        return views
+        stored = {s.name: s for s in await self._require_state().alert_statuses()}
+        return [AlertView(alert, stored.get(name)) for name, alert in self.alerts.items()]
+
+    async def history(self, name: str | None, limit: int = 50) -> list[HistoryEntry]:
+        """The newest transitions of one alert (or all), newest first."""
+        return await self._require_state().alert_history(name, limit)
+
+    async def send_test(self, name: str) -> list[TestDelivery]:
+        """Send a ``test`` notification for alert ``name`` to its channels now (KeyError if unknown)."""
+        state = self._require_state()
+        alert = self.alerts[name]
+        return await send_test_notification(alert, self.channels, self._delivery, state, self.replica,
+                                            self._clock())
+
+    async def deliveries(self, event_id: str) -> tuple[list[OutboxEntry], list[DeliveryRecord]]:
+        """The outbox rows (one per channel) and every delivery attempt of one notification."""
+        state = self._require_state()
+        return await state.notification_rows(event_id), await state.deliveries_of(event_id)
+
+    async def silences(self) -> list[Silence]:
+        """Silences not yet ended."""
+        return await self._require_state().silences(self._clock())
+
+    async def create_silence(self, matchers: Mapping[str, str], starts_at: float | None, ends_at: float,
+                             comment: str = "", created_by: str = "") -> Silence:
+        """Store a silence (``starts_at`` None: now); ``ValueError`` for no matchers or a bad range."""
+        now = self._clock()
+        start = now if starts_at is None else starts_at
+        if not matchers:
+            raise ValueError("a silence needs at least one matcher (e.g. alert=NAME)")
+        if ends_at <= max(start, now):
+            raise ValueError("a silence must end after it starts and in the future")
+        silence = Silence(f"sil_{uuid.uuid4().hex[:12]}", dict(matchers), start, ends_at, comment, created_by,
+                          now)
+        await self._require_state().add_silence(silence)
+        return silence
+
+    async def expire_silence(self, silence_id: str) -> bool:
+        """End a silence now; ``False`` if there is no such unexpired silence."""
+        return await self._require_state().expire_silence(silence_id, self._clock())
+
+    def now(self) -> float:
+        """The engine's clock."""
+        return self._clock()
+
+    async def notification(self, event_id: str) -> AlertNotification | None:
+        """A stored notification by event id (``None`` if unknown)."""
+        rows = await self._require_state().notification_rows(event_id)
+        return notification_from_json(rows[0].payload) if rows else None

@@ -1,142 +1,228 @@
-"""Alert state replicas share: one row per alert (firing since, last notified, counts) and per-bucket
-score counts, so rate windows are shared and two replicas never both notify within one cooldown.
+"""Alert state replicas share: one status row per alert, per-bucket score counts (so windows are shared),
+and the history of every transition.
 
-A notification is claimed inside one transaction holding a per-alert lock (PostgreSQL advisory lock,
-SQLite's ``BEGIN IMMEDIATE``): the second replica reads the first one's claim and stays silent.
+:meth:`SqlAlertRows.judge_alert` is the one decision point: in one transaction holding a per-alert lock
+(PostgreSQL advisory lock; SQLite's ``BEGIN IMMEDIATE``) it reads the status and the window counts, lets
+the caller's pure :data:`AlertJudge` decide, and writes the new status, the history rows and the outbox
+rows of the notifications the transition causes. A second replica judging the same alert waits, then
+reads the first one's result, so one transition is one notification however many replicas run.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from evaluator_service.state import schema
 from evaluator_service.state.transaction import Transaction, TransactionSource
 
-FIRING = "firing"
-"""Stored state of an alert whose condition holds."""
 OK = "ok"
-"""Stored state of an alert whose condition does not hold (also a new alert's)."""
+"""Stored state of a new alert."""
+OUTBOX_PENDING = "pending"
+OUTBOX_DELIVERED = "delivered"
+OUTBOX_FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)
-class AlertWindow:
-    """The shared counts of one alert's window, and whether it is firing now."""
+class WindowCounts:
+    """Score events in one window: scores (with their failures, min and max) and scoring errors."""
 
-    total: int
+    scores: int = 0
+    failures: int = 0
+    errors: int = 0
+    min_value: float | None = None
+    max_value: float | None = None
+
+    @property
+    def events(self) -> int:
+        return self.scores + self.errors
+
+
+@dataclass(frozen=True, slots=True)
+class CountRow:
+    """Counts of one alert in one bucket (start second), added to the shared buckets."""
+
+    alert: str
+    bucket: int
+    scores: int
     failures: int
-    firing: bool
+    errors: int
+    min_value: float | None
+    max_value: float | None
 
 
 @dataclass(frozen=True, slots=True)
 class AlertStatus:
-    """One alert's shared state as stored."""
+    """One alert's shared state. ``episode`` is the dedup key of the current firing episode."""
 
     name: str
     state: str
-    firing_since: float | None
-    last_fired_at: float | None
+    severity: str | None
+    state_since: float
+    pending_since: float | None
     last_notified_at: float | None
     last_value: float | None
+    episode: str | None
     fired_count: int
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One transition (or behavior notification) of one alert. ``event_id`` names the notification it
+    caused (``None``: none); ``silenced_by`` the silence that held it back."""
+
+    id: str
+    alert: str
+    at: float
+    from_state: str
+    to_state: str
+    severity: str | None
+    observed: float | None
+    event_id: str | None
+    silenced_by: str | None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def history_id() -> str:
+    """A history row id that sorts by creation (two transitions of one tick share their ``at``)."""
+    return f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
+
+
+def notification_id() -> str:
+    """A unique notification (event) id, 32 hex digits, that sorts by creation."""
+    return f"{time.time_ns():016x}{uuid.uuid4().hex[:16]}"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One notification for one channel, waiting for (or done with) delivery. ``payload`` is JSON."""
+
+    event_id: str
+    channel: str
+    alert: str
+    created_at: float
+    payload: str
+    status: str = OUTBOX_PENDING
+    attempts: int = 0
+    next_attempt_at: float = 0.0
+    last_detail: str = ""
+
+
+@dataclass(frozen=True)
+class AlertWrites:
+    """What one decision writes: the new status (``None``: unchanged), history and outbox rows."""
+
+    status: AlertStatus | None = None
+    history: Sequence[HistoryEntry] = ()
+    outbox: Sequence[OutboxEntry] = ()
+
+
+AlertJudge = Callable[[AlertStatus, Sequence[WindowCounts]], AlertWrites]
+"""Given the locked status and the counts of the requested windows, what to write. Pure; called inside the
+transaction."""
 
 
 class AlertState(Protocol):
-    """The alert part of the shared state (see :mod:`evaluator_service.state.contract`)."""
+    """The alert status, counts and history part of the shared state."""
 
-    async def add_alert_counts(self, rows: list[tuple[str, int, int, int]]) -> None:
-        """Add ``(alert, bucket start second, total, failures)`` to the shared window buckets."""
+    async def add_alert_counts(self, rows: Sequence[CountRow]) -> None:
+        """Add per-bucket counts to the shared buckets."""
         ...
 
-    async def alert_window(self, name: str, since_bucket: int, prune_before: int) -> AlertWindow:
-        """Counts of ``name`` in buckets ``>= since_bucket`` and its state; drops buckets before
-        ``prune_before``."""
-        ...
-
-    async def claim_alert_firing(self, name: str, now: float, value: float, cooldown_s: float,
-                                 only_on_transition: bool) -> bool:
-        """Mark ``name`` firing; ``True`` when this caller should notify (it claimed the notification:
-        no notification within ``cooldown_s``, and, if ``only_on_transition``, it was not firing)."""
-        ...
-
-    async def claim_alert_resolved(self, name: str, value: float) -> bool:
-        """Mark ``name`` ok; ``True`` when this caller flipped it and its firing had been notified."""
-        ...
-
-    async def record_alert_value(self, name: str, value: float) -> None:
-        """Store the latest observed value without changing the state."""
+    async def judge_alert(self, name: str, now: float, since_buckets: Sequence[int], prune_before: int,
+                          judge: AlertJudge) -> AlertWrites:
+        """Decide ``name`` under its lock (see the module docs); drops its buckets before ``prune_before``."""
         ...
 
     async def alert_statuses(self) -> list[AlertStatus]:
-        """Every alert row, by name."""
+        """Every alert's status row, by name."""
+        ...
+
+    async def alert_history(self, name: str | None, limit: int) -> list[HistoryEntry]:
+        """The newest ``limit`` history rows, of one alert or of all."""
         ...
 
 
 class SqlAlertRows(TransactionSource):
-    """:class:`AlertState` over the backend's transactions. Alert writes do not bump the change counter:
-    each decision reads the rows it needs inside its own transaction, so no replica caches them."""
+    """:class:`AlertState` over the backend's transactions."""
 
-    async def add_alert_counts(self, rows: list[tuple[str, int, int, int]]) -> None:
+    async def add_alert_counts(self, rows: Sequence[CountRow]) -> None:
         if not rows:
             return
         async with self._transaction() as tx:
-            for row in rows:
-                await tx.execute(schema.ADD_ALERT_COUNTS, row)
+            for r in rows:
+                await tx.execute(schema.ADD_ALERT_COUNTS, (r.alert, r.bucket, r.scores, r.failures, r.errors,
+                                                           r.min_value, r.max_value))
 
-    async def alert_window(self, name: str, since_bucket: int, prune_before: int) -> AlertWindow:
+    async def judge_alert(self, name: str, now: float, since_buckets: Sequence[int], prune_before: int,
+                          judge: AlertJudge) -> AlertWrites:
         async with self._transaction() as tx:
-            await tx.execute(schema.PRUNE_ALERT_BUCKETS, (name, prune_before))
-            rows = await tx.execute(schema.SELECT_ALERT_WINDOW, (name, since_bucket))
-            state = await tx.execute(schema.SELECT_ALERT_STATE, (name,))
-        total, failures = rows[0] if rows else (0, 0)
-        return AlertWindow(int(total), int(failures), bool(state) and state[0][0] == FIRING)
-
-    async def claim_alert_firing(self, name: str, now: float, value: float, cooldown_s: float,
-                                 only_on_transition: bool) -> bool:
-        async with self._transaction() as tx:
-            state, since, notified = await _locked_row(tx, name)
-            was_firing = state == FIRING
-            firing_since = since if was_firing else now
-            await tx.execute(schema.MARK_ALERT_FIRING, (FIRING, firing_since, now, value, name))
-            if only_on_transition and was_firing:
-                return False
-            if notified is not None and now - notified < cooldown_s:
-                return False
-            await tx.execute(schema.MARK_ALERT_NOTIFIED, (now, name))
-        return True
-
-    async def claim_alert_resolved(self, name: str, value: float) -> bool:
-        async with self._transaction() as tx:
-            state, since, notified = await _locked_row(tx, name)
-            if state != FIRING:
-                return False
-            await tx.execute(schema.MARK_ALERT_RESOLVED, (OK, value, name))
-        # Only a firing someone announced gets a "resolved" (not one that flapped inside its cooldown).
-        return notified is not None and since is not None and notified >= since
-
-    async def record_alert_value(self, name: str, value: float) -> None:
-        async with self._transaction() as tx:
-            await tx.execute(schema.ENSURE_ALERT, (name, OK))
-            await tx.execute(schema.RECORD_ALERT_VALUE, (value, name))
+            status = await _locked_status(tx, name, now)
+            await tx.execute(schema.PRUNE_ALERT_COUNTS, (name, prune_before))
+            counts = [_counts((await tx.execute(schema.SELECT_ALERT_COUNTS, (name, since)))[0])
+                      for since in since_buckets]
+            writes = judge(status, counts)
+            await write_alert_changes(tx, writes)
+        return writes
 
     async def alert_statuses(self) -> list[AlertStatus]:
         async with self._transaction() as tx:
-            rows = await tx.execute(schema.SELECT_ALERTS)
-        return [_status(row) for row in rows]
+            return [_status(row) for row in await tx.execute(schema.SELECT_ALERT_STATUSES)]
+
+    async def alert_history(self, name: str | None, limit: int) -> list[HistoryEntry]:
+        async with self._transaction() as tx:
+            rows = await (tx.execute(schema.SELECT_ALERT_HISTORY_OF, (name, limit)) if name is not None
+                          else tx.execute(schema.SELECT_ALERT_HISTORY, (limit,)))
+        return [_history(row) for row in rows]
 
 
-async def _locked_row(tx: Transaction, name: str) -> tuple[str, float | None, float | None]:
-    """The alert's row under the per-alert lock, so concurrent replicas decide one after the other."""
-    await tx.execute(schema.ENSURE_ALERT, (name, OK))
+async def _locked_status(tx: Transaction, name: str, now: float) -> AlertStatus:
+    await tx.execute(schema.ENSURE_ALERT_STATUS, (name, OK, now, now))
     await tx.lock(f"judgeval-alert:{name}")
-    state, since, notified = (await tx.execute(schema.SELECT_ALERT_CLAIM, (name,)))[0]
-    return str(state), _opt(since), _opt(notified)
+    return _status((await tx.execute(schema.SELECT_ALERT_STATUS, (name,)))[0])
+
+
+async def write_alert_changes(tx: Transaction, writes: AlertWrites) -> None:
+    """Apply ``writes`` inside ``tx`` (the status row must exist)."""
+    s = writes.status
+    if s is not None:
+        await tx.execute(schema.UPDATE_ALERT_STATUS, (s.state, s.severity, s.state_since, s.pending_since,
+                                                      s.last_notified_at, s.last_value, s.episode,
+                                                      s.fired_count, s.name))
+    for h in writes.history:
+        await tx.execute(schema.INSERT_ALERT_HISTORY, (
+            h.id, h.alert, h.at, h.from_state, h.to_state, h.severity, h.observed, h.event_id, h.silenced_by,
+            json.dumps(h.detail, sort_keys=True)))
+    for o in writes.outbox:
+        await tx.execute(schema.INSERT_ALERT_OUTBOX, (o.event_id, o.channel, o.alert, o.created_at, o.payload,
+                                                      OUTBOX_PENDING, o.next_attempt_at or o.created_at))
+
+
+async def ensure_alert_status(tx: Transaction, name: str, now: float) -> AlertStatus:
+    """The status row of ``name`` (created if missing) under its lock."""
+    return await _locked_status(tx, name, now)
+
+
+def _counts(row: tuple[Any, ...]) -> WindowCounts:
+    scores, failures, errors, low, high = row
+    return WindowCounts(int(scores), int(failures), int(errors), _opt(low), _opt(high))
 
 
 def _status(row: tuple[Any, ...]) -> AlertStatus:
-    name, state, since, fired, notified, value, count = row
-    return AlertStatus(str(name), str(state), _opt(since), _opt(fired), _opt(notified), _opt(value),
-                       int(count))
+    name, state, severity, since, pending, notified, value, episode, fired, created = row
+    return AlertStatus(str(name), str(state), severity, float(since), _opt(pending), _opt(notified),
+                       _opt(value), episode, int(fired), float(created))
+
+
+def _history(row: tuple[Any, ...]) -> HistoryEntry:
+    hid, alert, at, before, after, severity, observed, event_id, silenced_by, detail = row
+    return HistoryEntry(str(hid), str(alert), float(at), str(before), str(after), severity, _opt(observed),
+                        event_id, silenced_by, json.loads(detail) if detail else {})
 
 
 def _opt(value: Any) -> float | None:

@@ -6,8 +6,9 @@ Four things are shared, one module each:
   replica must stop the scorer on all of them;
 - uploaded scorers (:mod:`~evaluator_service.state.scorer_versions`): metadata, source and requirements
   text, so any replica can run a scorer uploaded through another one's admin API;
-- alerts (:mod:`~evaluator_service.state.alert_rows`): firing state and window counts, so two replicas
-  never both notify within one cooldown;
+- alerts (:mod:`~evaluator_service.state.alert_rows`, :mod:`~evaluator_service.state.alert_outbox`,
+  :mod:`~evaluator_service.state.alert_silences`): status, window counts, history, the notification outbox
+  and silences, so two replicas notify once;
 - behaviors (:mod:`~evaluator_service.state.behavior_rows`): groups of similar failures.
 
 The durable span queue is *not* here: each replica owns the spans the collector's load balancer sent it.
@@ -23,7 +24,9 @@ from __future__ import annotations
 from typing import Protocol
 
 from evaluator_service.errors import EvaluatorError
+from evaluator_service.state.alert_outbox import AlertOutboxState
 from evaluator_service.state.alert_rows import AlertState
+from evaluator_service.state.alert_silences import AlertSilenceState
 from evaluator_service.state.behavior_rows import BehaviorState
 from evaluator_service.state.pauses import PauseState
 from evaluator_service.state.scorer_versions import ScorerVersionState
@@ -35,7 +38,8 @@ class StateUnavailable(EvaluatorError):
     """The state database cannot be reached or refused the operation; the message never holds a password."""
 
 
-class SharedState(PauseState, ScorerVersionState, AlertState, BehaviorState, Protocol):
+class SharedState(PauseState, ScorerVersionState, AlertState, AlertOutboxState, AlertSilenceState,
+                  BehaviorState, Protocol):
     """Pauses, uploaded scorers, alerts and behaviors shared by every replica using the same database URL."""
 
     display_url: str

@@ -60,22 +60,82 @@ SCHEMA = (
         examples TEXT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS judgeval_behaviors_by_scorer ON judgeval_behaviors (scorer, space)",
-    # Alerts: firing state and shared window buckets (state/alert_rows.py).
-    """CREATE TABLE IF NOT EXISTS judgeval_alert_states (
+    # Alerts (state/alert_rows.py, alert_outbox.py, alert_silences.py). The tables of the first alert model
+    # (judgeval_alert_states, judgeval_alert_buckets) are no longer read; an upgraded database keeps them.
+    """CREATE TABLE IF NOT EXISTS judgeval_alert_status (
         name TEXT PRIMARY KEY,
         state TEXT NOT NULL,
-        firing_since DOUBLE PRECISION,
-        last_fired_at DOUBLE PRECISION,
+        severity TEXT,
+        state_since DOUBLE PRECISION NOT NULL,
+        pending_since DOUBLE PRECISION,
         last_notified_at DOUBLE PRECISION,
         last_value DOUBLE PRECISION,
-        fired_count BIGINT NOT NULL
+        episode TEXT,
+        fired_count BIGINT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL
     )""",
-    """CREATE TABLE IF NOT EXISTS judgeval_alert_buckets (
+    """CREATE TABLE IF NOT EXISTS judgeval_alert_counts (
         name TEXT NOT NULL,
         bucket BIGINT NOT NULL,
-        total BIGINT NOT NULL,
+        scores BIGINT NOT NULL,
         failures BIGINT NOT NULL,
+        errors BIGINT NOT NULL,
+        min_value DOUBLE PRECISION,
+        max_value DOUBLE PRECISION,
         PRIMARY KEY (name, bucket)
+    )""",
+    """CREATE TABLE IF NOT EXISTS judgeval_alert_history (
+        id TEXT PRIMARY KEY,
+        alert TEXT NOT NULL,
+        at DOUBLE PRECISION NOT NULL,
+        from_state TEXT NOT NULL,
+        to_state TEXT NOT NULL,
+        severity TEXT,
+        observed DOUBLE PRECISION,
+        event_id TEXT,
+        silenced_by TEXT,
+        detail TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS judgeval_alert_history_by_alert ON judgeval_alert_history (alert, at)",
+    """CREATE TABLE IF NOT EXISTS judgeval_alert_outbox (
+        event_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        alert TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts BIGINT NOT NULL,
+        next_attempt_at DOUBLE PRECISION NOT NULL,
+        lease_owner TEXT,
+        lease_until DOUBLE PRECISION,
+        last_detail TEXT NOT NULL,
+        PRIMARY KEY (event_id, channel)
+    )""",
+    "CREATE INDEX IF NOT EXISTS judgeval_alert_outbox_due ON judgeval_alert_outbox (status, next_attempt_at)",
+    """CREATE TABLE IF NOT EXISTS judgeval_alert_deliveries (
+        id TEXT PRIMARY KEY,
+        event_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        alert TEXT NOT NULL,
+        at DOUBLE PRECISION NOT NULL,
+        ok INTEGER NOT NULL,
+        detail TEXT NOT NULL,
+        status_code INTEGER,
+        replica TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS judgeval_alert_deliveries_by_event ON judgeval_alert_deliveries (event_id)",
+    """CREATE TABLE IF NOT EXISTS judgeval_alert_silences (
+        id TEXT PRIMARY KEY,
+        matchers TEXT NOT NULL,
+        starts_at DOUBLE PRECISION NOT NULL,
+        ends_at DOUBLE PRECISION NOT NULL,
+        comment TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS judgeval_alert_cursors (
+        name TEXT PRIMARY KEY,
+        position BIGINT NOT NULL
     )""",
 )
 
@@ -130,22 +190,70 @@ UPDATE_BEHAVIOR_NAME = "UPDATE judgeval_behaviors SET name = %s, name_source = %
 UPDATE_GENERATED_BEHAVIOR_NAME = UPDATE_BEHAVIOR_NAME + " AND name_source <> %s"
 
 # Alerts.
-ENSURE_ALERT = """INSERT INTO judgeval_alert_states (name, state, fired_count) VALUES (%s, %s, 0)
-    ON CONFLICT (name) DO NOTHING"""
-ADD_ALERT_COUNTS = """INSERT INTO judgeval_alert_buckets (name, bucket, total, failures)
-    VALUES (%s, %s, %s, %s)
-    ON CONFLICT (name, bucket) DO UPDATE SET total = judgeval_alert_buckets.total + excluded.total,
-        failures = judgeval_alert_buckets.failures + excluded.failures"""
-SELECT_ALERT_WINDOW = """SELECT COALESCE(SUM(total), 0), COALESCE(SUM(failures), 0)
-    FROM judgeval_alert_buckets WHERE name = %s AND bucket >= %s"""
-PRUNE_ALERT_BUCKETS = "DELETE FROM judgeval_alert_buckets WHERE name = %s AND bucket < %s"
-SELECT_ALERT_STATE = "SELECT state FROM judgeval_alert_states WHERE name = %s"
-SELECT_ALERT_CLAIM = "SELECT state, firing_since, last_notified_at FROM judgeval_alert_states WHERE name = %s"
-MARK_ALERT_FIRING = """UPDATE judgeval_alert_states SET state = %s, firing_since = %s, last_fired_at = %s,
-    last_value = %s WHERE name = %s"""
-MARK_ALERT_NOTIFIED = """UPDATE judgeval_alert_states SET last_notified_at = %s, fired_count = fired_count + 1
+_STATUS = ("name, state, severity, state_since, pending_since, last_notified_at, last_value, episode, "
+           "fired_count, created_at")
+ENSURE_ALERT_STATUS = """INSERT INTO judgeval_alert_status (name, state, state_since, fired_count, created_at)
+    VALUES (%s, %s, %s, 0, %s) ON CONFLICT (name) DO NOTHING"""
+SELECT_ALERT_STATUS = f"SELECT {_STATUS} FROM judgeval_alert_status WHERE name = %s"
+SELECT_ALERT_STATUSES = f"SELECT {_STATUS} FROM judgeval_alert_status ORDER BY name"
+UPDATE_ALERT_STATUS = """UPDATE judgeval_alert_status SET state = %s, severity = %s, state_since = %s,
+    pending_since = %s, last_notified_at = %s, last_value = %s, episode = %s, fired_count = %s
     WHERE name = %s"""
-MARK_ALERT_RESOLVED = "UPDATE judgeval_alert_states SET state = %s, last_value = %s WHERE name = %s"
-RECORD_ALERT_VALUE = "UPDATE judgeval_alert_states SET last_value = %s WHERE name = %s"
-SELECT_ALERTS = """SELECT name, state, firing_since, last_fired_at, last_notified_at, last_value, fired_count
-    FROM judgeval_alert_states ORDER BY name"""
+ADD_ALERT_COUNTS = """INSERT INTO judgeval_alert_counts (name, bucket, scores, failures, errors, min_value,
+        max_value) VALUES (%s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (name, bucket) DO UPDATE SET scores = judgeval_alert_counts.scores + excluded.scores,
+        failures = judgeval_alert_counts.failures + excluded.failures,
+        errors = judgeval_alert_counts.errors + excluded.errors,
+        min_value = CASE WHEN judgeval_alert_counts.min_value IS NULL
+            OR excluded.min_value < judgeval_alert_counts.min_value
+            THEN excluded.min_value ELSE judgeval_alert_counts.min_value END,
+        max_value = CASE WHEN judgeval_alert_counts.max_value IS NULL
+            OR excluded.max_value > judgeval_alert_counts.max_value
+            THEN excluded.max_value ELSE judgeval_alert_counts.max_value END"""
+SELECT_ALERT_COUNTS = """SELECT COALESCE(SUM(scores), 0), COALESCE(SUM(failures), 0),
+    COALESCE(SUM(errors), 0),
+    MIN(min_value), MAX(max_value) FROM judgeval_alert_counts WHERE name = %s AND bucket >= %s"""
+PRUNE_ALERT_COUNTS = "DELETE FROM judgeval_alert_counts WHERE name = %s AND bucket < %s"
+_HISTORY = "id, alert, at, from_state, to_state, severity, observed, event_id, silenced_by, detail"
+INSERT_ALERT_HISTORY = (f"INSERT INTO judgeval_alert_history ({_HISTORY}) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+SELECT_ALERT_HISTORY = f"SELECT {_HISTORY} FROM judgeval_alert_history ORDER BY at DESC, id DESC LIMIT %s"
+SELECT_ALERT_HISTORY_OF = (f"SELECT {_HISTORY} FROM judgeval_alert_history WHERE alert = %s "
+                           "ORDER BY at DESC, id DESC LIMIT %s")
+_OUTBOX = ("event_id, channel, alert, created_at, payload, status, attempts, next_attempt_at, lease_owner, "
+           "lease_until, last_detail")
+INSERT_ALERT_OUTBOX = f"""INSERT INTO judgeval_alert_outbox ({_OUTBOX})
+    VALUES (%s, %s, %s, %s, %s, %s, 0, %s, NULL, NULL, '') ON CONFLICT (event_id, channel) DO NOTHING"""
+# (status pending, now, now, status pending, limit). Only the oldest pending row of each (alert, channel) is
+# due, so a channel hears an alert's notifications in order (never a resolve before its trigger).
+SELECT_DUE_OUTBOX = f"""SELECT {_OUTBOX} FROM judgeval_alert_outbox AS o
+    WHERE status = %s AND next_attempt_at <= %s AND (lease_until IS NULL OR lease_until < %s)
+    AND NOT EXISTS (SELECT 1 FROM judgeval_alert_outbox AS older WHERE older.alert = o.alert
+        AND older.channel = o.channel AND older.status = %s AND (older.created_at < o.created_at
+        OR (older.created_at = o.created_at AND older.event_id < o.event_id)))
+    ORDER BY next_attempt_at, created_at LIMIT %s"""
+LEASE_OUTBOX = """UPDATE judgeval_alert_outbox SET lease_owner = %s, lease_until = %s
+    WHERE event_id = %s AND channel = %s"""
+FINISH_OUTBOX = """UPDATE judgeval_alert_outbox SET status = %s, attempts = attempts + %s,
+    next_attempt_at = %s,
+    lease_owner = NULL, lease_until = NULL, last_detail = %s
+    WHERE event_id = %s AND channel = %s AND lease_owner = %s"""
+SELECT_OUTBOX_OF_EVENT = f"SELECT {_OUTBOX} FROM judgeval_alert_outbox WHERE event_id = %s ORDER BY channel"
+COUNT_OUTBOX_BY_STATUS = "SELECT status, COUNT(*) FROM judgeval_alert_outbox GROUP BY status"
+_DELIVERY = "id, event_id, channel, alert, at, ok, detail, status_code, replica"
+INSERT_ALERT_DELIVERY = (f"INSERT INTO judgeval_alert_deliveries ({_DELIVERY}) "
+                         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)")
+SELECT_DELIVERIES_OF_EVENT = (f"SELECT {_DELIVERY} FROM judgeval_alert_deliveries WHERE event_id = %s "
+                              "ORDER BY at, id")
+_SILENCE = "id, matchers, starts_at, ends_at, comment, created_by, created_at"
+INSERT_ALERT_SILENCE = f"INSERT INTO judgeval_alert_silences ({_SILENCE}) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+SELECT_ALERT_SILENCES = (f"SELECT {_SILENCE} FROM judgeval_alert_silences WHERE ends_at > %s "
+                         "ORDER BY starts_at, id")
+EXPIRE_ALERT_SILENCE = "UPDATE judgeval_alert_silences SET ends_at = %s WHERE id = %s AND ends_at > %s"
+PRUNE_ALERT_HISTORY = "DELETE FROM judgeval_alert_history WHERE at < %s"
+PRUNE_ALERT_DELIVERIES = "DELETE FROM judgeval_alert_deliveries WHERE at < %s"
+PRUNE_ALERT_OUTBOX = "DELETE FROM judgeval_alert_outbox WHERE status <> %s AND created_at < %s"
+ENSURE_ALERT_CURSOR = ("INSERT INTO judgeval_alert_cursors (name, position) VALUES (%s, 0) "
+                       "ON CONFLICT (name) DO NOTHING")
+SELECT_ALERT_CURSOR = "SELECT position FROM judgeval_alert_cursors WHERE name = %s"
+UPDATE_ALERT_CURSOR = "UPDATE judgeval_alert_cursors SET position = %s WHERE name = %s"

@@ -9,13 +9,16 @@ this class puts them together with the change counter. A backend subclasses it, 
 from __future__ import annotations
 
 from evaluator_service.state import schema
+from evaluator_service.state.alert_outbox import SqlAlertOutbox
 from evaluator_service.state.alert_rows import SqlAlertRows
+from evaluator_service.state.alert_silences import SqlAlertSilences
 from evaluator_service.state.behavior_rows import SqlBehaviorRows
 from evaluator_service.state.pauses import SqlPauses
 from evaluator_service.state.scorer_versions import SqlScorerVersions
 
 
-class SqlSharedState(SqlPauses, SqlScorerVersions, SqlAlertRows, SqlBehaviorRows):
+class SqlSharedState(SqlPauses, SqlScorerVersions, SqlAlertRows, SqlAlertOutbox, SqlAlertSilences,
+                     SqlBehaviorRows):
     """Shared-state operations; subclasses connect and provide transactions."""
 
     display_url = ""

@@ -516,3 +516,6 @@ def scorer_key(scorer_name: str) -> str:
 def score_attribute(scorer_name: str, field: ScoreField) -> str:
     """Flat span attribute for one field of one scorer's result: ``judgeval.score.<key>.<field>``."""
     return f"{JUDGEVAL_SCORE_PREFIX}{scorer_key(scorer_name)}.{field.value}"
+
+DEPLOYMENT_ENVIRONMENT_NAME: Final = "deployment.environment.name"
+"""OTel resource attribute: the deployment environment (``production``, ``staging``); alerts filter on it."""

@@ -1,102 +1,85 @@
-"""``alerts:`` validation: every mistake is one ConfigError naming the field as the YAML spells it."""
+"""The ``alerts:`` section: defaults, filters, channels, behavior kinds, and errors that name the field."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from evaluator_service.alerts import Condition
-from evaluator_service.config import ConfigError, load_config
-
-
-def load(tmp_path: Path, alerts: Any, environ: dict[str, str] | None = None):
-    path = tmp_path / "evaluator.yaml"
-    path.write_text(yaml.safe_dump({"alerts": alerts}), encoding="utf-8")
-    return load_config(config_file=str(path), environ=environ or {})
+from evaluator_service.alerts.config import AlertingConfig, NoDataPolicy, parse_alerting, parse_alerts
+from evaluator_service.alerts.manager import AlertManager
+from evaluator_service.behaviors.events import BehaviorEventKind
+from evaluator_service.config_values import ConfigError, Section
 
 
-def test_full_rule_is_parsed(tmp_path: Path):
-    config = load(tmp_path, [{
-        "name": "drop", "scorer": "faithfulness", "failure_rate_above": 0.2, "window": "5m", "min_count": 20,
-        "where": {"service.name": "support-bot"}, "cooldown": "10m",
-        "link_template": "http://jaeger:16686/trace/{trace_id}",
-        "notify": {"log": True, "webhook": {"url": "https://hooks.example/x",
-                                            "headers": {"Authorization": "Bearer ${env:HOOK}"}}},
-    }], {"HOOK": "s3cret"})
-    (rule,) = config.alerts
-    assert (rule.condition, rule.threshold, rule.window_s, rule.min_count) == (
-        Condition.FAILURE_RATE_ABOVE, 0.2, 300.0, 20)
-    assert rule.cooldown_s == 600.0 and rule.where == {"service.name": "support-bot"}
-    assert rule.webhook is not None and rule.webhook.headers == {"Authorization": "Bearer s3cret"}
+def one(entry: dict[str, Any], channels: tuple[str, ...] = ("hook",)) -> Any:
+    return parse_alerts([Section(entry, "alerts[0]")], channels)[0]
 
 
-def test_defaults(tmp_path: Path):
-    (rule,) = load(tmp_path, [{"name": "low", "scorer": "*", "score_below": 0.3}]).alerts
-    assert rule.window_s == 0 and rule.cooldown_s == 600.0 and rule.webhook is None and not rule.rate_based
+def test_defaults_and_every_setting() -> None:
+    plain = one({"name": "a", "scorer": "tone", "score_below": 0.5})
+    assert (plain.for_s, plain.renotify_s, plain.recovery, plain.no_data, plain.notify, plain.enabled) == (
+        0.0, 0.0, True, NoDataPolicy.NO_DATA, (), True)
+    full = one({"name": "b", "scorer": "*", "failure_rate_above": 0.2, "window": "5m", "for": "2m",
+                "renotify": "1h", "recovery": False, "no_data": "keep", "notify": ["hook"],
+                "service": "bot", "agent": "refunds", "environment": "production",
+                "where": {"gen_ai.request.model": "gpt-4o"}, "description": "why", "enabled": False})
+    assert (full.for_s, full.renotify_s, full.recovery, full.no_data, full.notify, full.enabled) == (
+        120.0, 3600.0, False, NoDataPolicy.KEEP, ("hook",), False)
+    assert full.filter.where == {"gen_ai.request.model": "gpt-4o", "service.name": "bot",
+                                 "gen_ai.agent.name": "refunds", "deployment.environment.name": "production"}
+    assert full.filter.matches_score("anything", {**full.filter.where, "other": 1})
+    assert not full.filter.matches_score("anything", {**full.filter.where, "service.name": "billing"})
 
 
-@pytest.mark.parametrize(("alerts", "message"), [
-    ({"name": "x"}, "alerts: must be a list"),
-    ([{"scorer": "s", "score_below": 1}], "alerts[0].name: required"),
-    ([{"name": "a", "score_below": 1}],
-     "alerts[0].scorer: required (a scorer name, or '*' for every scorer)"),
-    ([{"name": "a", "scorer": "s"}],
-     "alerts[0]: exactly one condition is required: score_below, failure_rate_above, errors_above"),
-    ([{"name": "a", "scorer": "s", "score_below": 0.5, "errors_above": 2, "window": "1m"}],
-     "alerts[0]: exactly one condition is required: score_below, failure_rate_above, errors_above "
-     "(found score_below, errors_above)"),
-    ([{"name": "a", "scorer": "s", "score_below": 1}, {"name": "b", "scorer": "s", "errors_above": 3}],
-     "alerts[1].window: required for errors_above (e.g. 5m)"),
-    ([{"name": "a", "scorer": "s", "errors_above": 3, "window": "5 minutes"}],
-     "alerts[0].window: expected a duration like 30s, 5m or 1h, got '5 minutes'"),
-    ([{"name": "a", "scorer": "s", "errors_above": 3, "window": "0s"}],
-     "alerts[0].window: must be longer than 0, got '0s'"),
-    ([{"name": "a", "scorer": "s", "score_below": 0.5, "window": "1m"}],
-     "alerts[0].window: only used with failure_rate_above or errors_above"),
-    ([{"name": "a", "scorer": "s", "failure_rate_above": 1.5, "window": "1m"}],
-     "alerts[0].failure_rate_above: must be a share below 1 (0.2 = 20%), got 1.5"),
-    ([{"name": "a", "scorer": "s", "errors_above": 2.5, "window": "1m"}],
-     "alerts[0].errors_above: must be an integer, got 2.5"),
-    ([{"name": "a", "scorer": "s", "errors_above": 1, "window": "1m", "min_count": 5}],
-     "alerts[0].min_count: only used with failure_rate_above"),
-    ([{"name": "a", "scorer": "s", "failure_rate_above": 0.1, "window": "1m", "min_count": 0}],
-     "alerts[0].min_count: must be >= 1, got 0"),
-    ([{"name": "a", "scorer": "s", "score_below": 1}, {"name": "a", "scorer": "t", "score_below": 1}],
-     "alerts[1].name: duplicate alert name 'a'"),
-    ([{"name": "a", "scorer": "s", "score_below": 1, "where": {"tags": [1]}}],
-     "alerts[0].where.tags: must be a scalar value"),
-    ([{"name": "a", "scorer": "s", "score_below": 1, "link_template": "http://j/{trace}"}],
-     "alerts[0].link_template: may use only {trace_id}, {span_id} and {service_name} (KeyError: 'trace')"),
-    ([{"name": "a", "scorer": "s", "score_below": 1, "notify": {"email": "x@y"}}],
-     "alerts[0].notify.email: unknown key (allowed: log, webhook)"),
-    ([{"name": "a", "scorer": "s", "score_below": 1, "notify": {"webhook": {"url": "ftp://x"}}}],
-     "alerts[0].notify.webhook.url: must start with http:// or https://, got 'ftp://x'"),
-    ([{"name": "a", "scorer": "s", "score_below": 1,
-       "notify": {"webhook": {"url": "http://x", "headers": {"X-Token": "${env:NOPE}"}}}}],
-     "alerts[0].notify.webhook.headers.X-Token: environment variable NOPE is not set"),
-    ([{"name": "a", "scorer": "s", "score_below": 1, "cooldown": -1}],
-     "alerts[0].cooldown: expected a duration like 30s, 5m or 1h, got -1"),
-    ([{"name": "a", "scorer": "s", "score_below": 1, "treshold": 1}],
-     "alerts[0].treshold: unknown key (allowed: cooldown, errors_above, failure_rate_above, link_template, "
-     "min_count, name, notify, score_below, scorer, where, window)"),
+def test_behavior_alerts_default_to_the_worrying_kinds() -> None:
+    alert = one({"name": "b", "behavior": ["created", "behavior.regressed"]})
+    assert alert.condition is None and alert.scorer == "*"
+    assert alert.behavior_kinds == (BehaviorEventKind.CREATED, BehaviorEventKind.REGRESSED)
+    assert "behavior events: behavior.created" in alert.describe()
+    assert one({"name": "c", "behavior": []}).behavior_kinds == (
+        BehaviorEventKind.CREATED, BehaviorEventKind.REGRESSED, BehaviorEventKind.INCREASING)
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ({"scorer": "t", "score_below": 0.5}, r"alerts\[0\]\.name: required"),
+    ({"name": "a", "score_below": 0.5}, r"alerts\[0\]\.scorer: required"),
+    ({"name": "a", "scorer": "t", "score_below": 0.5, "notify": ["pager"]}, r"unknown channel 'pager'"),
+    ({"name": "a", "scorer": "t", "score_below": 0.5, "notify": "hook"}, r"must be a list of channel names"),
+    ({"name": "a", "scorer": "t", "score_below": 0.5, "no_data": "maybe"}, r"no_data: one of no_data, ok"),
+    ({"name": "a", "scorer": "t", "score_below": 0.5, "recovery": "yes"}, r"recovery: must be true or false"),
+    ({"name": "a", "scorer": "t", "score_below": 0.5, "service": "x", "where": {"service.name": "y"}},
+     r"service: conflicts with where\.service\.name='y'"),
+    ({"name": "a", "behavior": ["exploded"]}, r"unknown behavior event 'exploded'"),
+    ({"name": "a", "scorer": "t", "score_below": 0.5, "link_template": "{trace}"},
+     r"link_template: may use only"),
+    ({"name": "a", "scorer": "t", "score_below": 0.5, "bogus": 1}, r"alerts\[0\]\.bogus: unknown key"),
+    ({"name": "a", "scorer": "t", "score_below": 0.5, "issue_link_template": "x"},
+     r"only used with behavior"),
+    ({"name": "a", "behavior": "created", "issue_link_template": "{id}"}, r"may use only \{behavior_id\}"),
 ])
-def test_mistakes_name_the_field(tmp_path: Path, alerts: Any, message: str):
-    with pytest.raises(ConfigError) as caught:
-        load(tmp_path, alerts)
-    assert str(caught.value) == message
+def test_mistakes_name_the_field(entry: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        one(entry)
 
 
-def test_evaluator_process_exits_2_with_one_line(tmp_path: Path):
-    path = tmp_path / "evaluator.yaml"
-    path.write_text(yaml.safe_dump({"alerts": [{"name": "a", "scorer": "s", "errors_above": 3}]}), "utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUDGEVAL_EVALUATOR_", "OTEL_"))}
-    result = subprocess.run([sys.executable, "-m", "evaluator_service", "--config", str(path)],
-                            capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
-    assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr.strip() == "config error: alerts[0].window: required for errors_above (e.g. 5m)"
+def test_names_are_unique() -> None:
+    entry = {"name": "a", "scorer": "t", "score_below": 0.5}
+    with pytest.raises(ConfigError, match=r"alerts\[1\]\.name: duplicate alert name 'a'"):
+        parse_alerts([Section(entry, "alerts[0]"), Section(entry, "alerts[1]")], ())
+
+
+def test_the_alerting_section_sets_the_engines_timings() -> None:
+    assert parse_alerting(Section({}, "alerting")) == AlertingConfig()
+    settings = parse_alerting(Section({"tick": "5s", "retention": "168h",
+                                       "retry": {"initial": "1s", "max": "1m", "give_up_after": "2h"},
+                                       "behavior_max_age": "10m"}, "alerting"))
+    assert settings == AlertingConfig(5.0, 168 * 3600.0, 1.0, 60.0, 7200.0, 600.0)
+    manager = AlertManager((), settings=settings)
+    assert manager.tick_s == 5.0 and manager.retention_s == 168 * 3600.0
+    with pytest.raises(ConfigError, match=r"alerting\.tick: must be longer than 0"):
+        parse_alerting(Section({"tick": 0}, "alerting"))
+    with pytest.raises(ConfigError, match=r"alerting\.retry\.max: must be at least retry\.initial"):
+        parse_alerting(Section({"retry": {"initial": "1m", "max": "1s"}}, "alerting"))
+    with pytest.raises(ConfigError, match=r"alerting\.every: unknown key"):
+        parse_alerting(Section({"every": "1s"}, "alerting"))

@@ -77,4 +77,5 @@ def test_evaluator_process_creates_its_schema_in_postgres(tmp_path: Path, postgr
         tables = {row[0] for row in conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'judgeval_%'")}
     assert {"judgeval_paused_scorers", "judgeval_scorer_versions", "judgeval_state_changes",
-            "judgeval_alert_states", "judgeval_alert_buckets"} <= tables
+            "judgeval_alert_status", "judgeval_alert_counts", "judgeval_alert_history",
+            "judgeval_alert_outbox", "judgeval_alert_deliveries", "judgeval_alert_silences"} <= tables

@@ -44,6 +44,31 @@ class AlertsStub:
                 request_serializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.TestAlertRequest.SerializeToString,
                 response_deserializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.TestAlertResponse.FromString,
                 _registered_method=True)
+        self.GetAlert = channel.unary_unary(
+                '/judgeval.admin.v1.Alerts/GetAlert',
+                request_serializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.GetAlertRequest.SerializeToString,
+                response_deserializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.GetAlertResponse.FromString,
+                _registered_method=True)
+        self.AlertHistory = channel.unary_unary(
+                '/judgeval.admin.v1.Alerts/AlertHistory',
+                request_serializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.AlertHistoryRequest.SerializeToString,
+                response_deserializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.AlertHistoryResponse.FromString,
+                _registered_method=True)
+        self.CreateSilence = channel.unary_unary(
+                '/judgeval.admin.v1.Alerts/CreateSilence',
+                request_serializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.CreateSilenceRequest.SerializeToString,
+                response_deserializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.Silence.FromString,
+                _registered_method=True)
+        self.ListSilences = channel.unary_unary(
+                '/judgeval.admin.v1.Alerts/ListSilences',
+                request_serializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.ListSilencesRequest.SerializeToString,
+                response_deserializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.ListSilencesResponse.FromString,
+                _registered_method=True)
+        self.ExpireSilence = channel.unary_unary(
+                '/judgeval.admin.v1.Alerts/ExpireSilence',
+                request_serializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.ExpireSilenceRequest.SerializeToString,
+                response_deserializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.ExpireSilenceResponse.FromString,
+                _registered_method=True)
 
 
 class AlertsServicer:
@@ -65,6 +90,42 @@ class AlertsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetAlert(self, request, context):
+        """One alert with its recent history and the silences that match it. NOT_FOUND for an unknown name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AlertHistory(self, request, context):
+        """Transitions of one alert (or of all), newest first, each with its notification's delivery attempts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateSilence(self, request, context):
+        """Hold back notifications whose labels match every matcher between starts_at and ends_at (a maintenance
+        window starts later). INVALID_ARGUMENT for no matchers or an end before the start.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSilences(self, request, context):
+        """Silences not yet ended (active ones and those that start later).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExpireSilence(self, request, context):
+        """End a silence now. NOT_FOUND if there is no such unexpired silence.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AlertsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +138,31 @@ def add_AlertsServicer_to_server(servicer, server):
                     servicer.TestAlert,
                     request_deserializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.TestAlertRequest.FromString,
                     response_serializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.TestAlertResponse.SerializeToString,
+            ),
+            'GetAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAlert,
+                    request_deserializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.GetAlertRequest.FromString,
+                    response_serializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.GetAlertResponse.SerializeToString,
+            ),
+            'AlertHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.AlertHistory,
+                    request_deserializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.AlertHistoryRequest.FromString,
+                    response_serializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.AlertHistoryResponse.SerializeToString,
+            ),
+            'CreateSilence': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSilence,
+                    request_deserializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.CreateSilenceRequest.FromString,
+                    response_serializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.Silence.SerializeToString,
+            ),
+            'ListSilences': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSilences,
+                    request_deserializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.ListSilencesRequest.FromString,
+                    response_serializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.ListSilencesResponse.SerializeToString,
+            ),
+            'ExpireSilence': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExpireSilence,
+                    request_deserializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.ExpireSilenceRequest.FromString,
+                    response_serializer=judgeval_dot_admin_dot_v1_dot_alerts__pb2.ExpireSilenceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -133,6 +219,141 @@ class Alerts:
             '/judgeval.admin.v1.Alerts/TestAlert',
             judgeval_dot_admin_dot_v1_dot_alerts__pb2.TestAlertRequest.SerializeToString,
             judgeval_dot_admin_dot_v1_dot_alerts__pb2.TestAlertResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/judgeval.admin.v1.Alerts/GetAlert',
+            judgeval_dot_admin_dot_v1_dot_alerts__pb2.GetAlertRequest.SerializeToString,
+            judgeval_dot_admin_dot_v1_dot_alerts__pb2.GetAlertResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AlertHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/judgeval.admin.v1.Alerts/AlertHistory',
+            judgeval_dot_admin_dot_v1_dot_alerts__pb2.AlertHistoryRequest.SerializeToString,
+            judgeval_dot_admin_dot_v1_dot_alerts__pb2.AlertHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSilence(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/judgeval.admin.v1.Alerts/CreateSilence',
+            judgeval_dot_admin_dot_v1_dot_alerts__pb2.CreateSilenceRequest.SerializeToString,
+            judgeval_dot_admin_dot_v1_dot_alerts__pb2.Silence.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSilences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/judgeval.admin.v1.Alerts/ListSilences',
+            judgeval_dot_admin_dot_v1_dot_alerts__pb2.ListSilencesRequest.SerializeToString,
+            judgeval_dot_admin_dot_v1_dot_alerts__pb2.ListSilencesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExpireSilence(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/judgeval.admin.v1.Alerts/ExpireSilence',
+            judgeval_dot_admin_dot_v1_dot_alerts__pb2.ExpireSilenceRequest.SerializeToString,
+            judgeval_dot_admin_dot_v1_dot_alerts__pb2.ExpireSilenceResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,76 @@
+"""Building an :class:`~evaluator_service.alerts.notification.AlertNotification` for a transition, and its
+JSON form in the durable outbox (so a notification survives a restart byte for byte, event id included)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from typing import Any
+
+from evaluator_service.alerts.config import AlertConfig
+from evaluator_service.alerts.notification import AlertExample, AlertNotification, NotificationKind, Severity
+
+logger = logging.getLogger(__name__)
+
+_KIND_WORDS = {NotificationKind.FIRING: "firing", NotificationKind.RENOTIFY: "still firing",
+               NotificationKind.RESOLVED: "resolved", NotificationKind.NO_DATA: "no data",
+               NotificationKind.BEHAVIOR: "behavior", NotificationKind.TEST: "test"}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Transition:
+    """What the state machine decided for one alert at one moment."""
+
+    kind: NotificationKind
+    severity: Severity
+    state: str
+    previous_state: str
+    at: float
+    observed: float | None
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def build_notification(alert: AlertConfig, transition: Transition, *, event_id: str, dedup_key: str,
+                       examples: tuple[AlertExample, ...] = (), labels: dict[str, str] | None = None,
+                       summary: str | None = None, links: dict[str, str] | None = None) -> AlertNotification:
+    """The notification ``transition`` of ``alert`` causes."""
+    threshold = None
+    if alert.condition is not None:
+        levels = alert.condition.levels
+        threshold = levels.critical if transition.severity == Severity.CRITICAL else levels.warning
+        threshold = threshold if threshold is not None else levels.worst()
+    observed = "" if transition.observed is None else f"; observed {transition.observed:.4g}"
+    line = summary or (f"[{transition.severity.value.upper()}] alert {alert.name!r} "
+                       f"{_KIND_WORDS[transition.kind]}: {alert.describe()}{observed}")
+    return AlertNotification(
+        event_id=event_id, dedup_key=dedup_key, kind=transition.kind, alert=alert.name,
+        severity=transition.severity, state=transition.state, previous_state=transition.previous_state,
+        summary=line, condition=alert.describe(), at=transition.at, observed=transition.observed,
+        threshold=threshold, labels=labels if labels is not None else notification_labels(alert),
+        examples=examples,
+        links=links or ({"trace": examples[0].link} if examples and examples[0].link else {}),
+        details=dict(transition.details),
+    )
+
+
+def notification_labels(alert: AlertConfig, severity: Severity | None = None) -> dict[str, str]:
+    """What a notification of ``alert`` is labelled with (and what silences match on)."""
+    labels = {"alert": alert.name, **alert.filter.labels()}
+    if severity is not None:
+        labels["severity"] = severity.value
+    return labels
+
+
+def notification_to_json(notification: AlertNotification) -> str:
+    """The outbox form."""
+    return json.dumps(dataclasses.asdict(notification), sort_keys=True, default=str)
+
+
+def notification_from_json(text: str) -> AlertNotification:
+    """Back from :func:`notification_to_json`."""
+    data = json.loads(text)
+    data["kind"] = NotificationKind(data["kind"])
+    data["severity"] = Severity(data["severity"])
+    data["examples"] = tuple(AlertExample(**example) for example in data.get("examples", ()))
+    return AlertNotification(**data)
