@@ -5,6 +5,10 @@ user sees the same verdict on their laptop as the server gives; it lives beside 
 server never imports the CLI. The file is parsed with :mod:`ast`; a class
 is a scorer when it derives from ``ExampleScorer`` by name, directly or through other classes defined in
 the same file. The scorer's name is a literal ``name`` class attribute (plain or annotated).
+
+A class deriving from ``TraceScorer`` instead is a trace scorer (its ``kind`` is ``"trace"``): it scores a
+whole trajectory with ``a_score_trace``. The kind is what the evaluator stores with each version, so a trace
+scorer is never run on a span nor an example scorer on a trajectory.
 """
 
 from __future__ import annotations
@@ -15,6 +19,14 @@ from dataclasses import dataclass
 from judgeval.errors import JudgevalError
 
 SCORER_BASE_NAME = "ExampleScorer"
+TRACE_SCORER_BASE_NAME = "TraceScorer"
+
+EXAMPLE_KIND = "example"
+"""``kind`` of a scorer deriving from ``ExampleScorer`` (scores one span's example)."""
+TRACE_KIND = "trace"
+"""``kind`` of a scorer deriving from ``TraceScorer`` (scores a whole trace or session)."""
+SCORER_KINDS = (EXAMPLE_KIND, TRACE_KIND)
+_BASE_KINDS = {SCORER_BASE_NAME: EXAMPLE_KIND, TRACE_SCORER_BASE_NAME: TRACE_KIND}
 
 
 class ScorerSourceError(JudgevalError, ValueError):
@@ -28,10 +40,12 @@ class ScorerClass:
     class_name: str
     scorer_name: str | None
     line: int
+    kind: str = EXAMPLE_KIND
+    """:data:`EXAMPLE_KIND` or :data:`TRACE_KIND`: which base class it derives from."""
 
 
 def find_scorer_classes(source: str, filename: str) -> list[ScorerClass]:
-    """Every class in ``source`` deriving (by name) from ``ExampleScorer``, in file order.
+    """Every class in ``source`` deriving (by name) from ``ExampleScorer`` or ``TraceScorer``, in file order.
 
     Raises :class:`ScorerSourceError` for a syntax error, naming ``file:line:col``.
     """
@@ -41,18 +55,21 @@ def find_scorer_classes(source: str, filename: str) -> list[ScorerClass]:
         where = f"{filename}:{exc.lineno or 0}:{exc.offset or 0}"
         raise ScorerSourceError(f"{where}: syntax error: {exc.msg}") from None
     classes = [node for node in tree.body if isinstance(node, ast.ClassDef)]
-    scorer_names = {SCORER_BASE_NAME}
+    kinds = dict(_BASE_KINDS)  # class name -> kind, grown through the file's own subclasses
     changed = True
     while changed:  # a class may derive from a scorer class defined further down the file
         changed = False
         for node in classes:
-            if node.name not in scorer_names and any(_base_name(b) in scorer_names for b in node.bases):
-                scorer_names.add(node.name)
+            if node.name in kinds:
+                continue
+            kind = next((kinds[b] for b in map(_base_name, node.bases) if b in kinds), None)
+            if kind is not None:
+                kinds[node.name] = kind
                 changed = True
     return [
-        ScorerClass(node.name, _literal_name(node), node.lineno)
+        ScorerClass(node.name, _literal_name(node), node.lineno, kinds[node.name])
         for node in classes
-        if node.name in scorer_names and node.name != SCORER_BASE_NAME
+        if node.name in kinds and node.name not in _BASE_KINDS
     ]
 
 
@@ -70,7 +87,9 @@ def select_scorer_class(source: str, filename: str, class_name: str | None = Non
     if not found:
         raise ScorerSourceError(
             f"{filename}: no scorer class found; define a class deriving from {SCORER_BASE_NAME} "
-            f"(from judgeval.scorers.example_scorer import {SCORER_BASE_NAME})"
+            f"(from judgeval.scorers.example_scorer import {SCORER_BASE_NAME}) or, to score whole "
+            f"trajectories, from {TRACE_SCORER_BASE_NAME} "
+            f"(from judgeval.scorers.trace_scorer import {TRACE_SCORER_BASE_NAME})"
         )
     if len(found) > 1:
         listed = ", ".join(f"{s.class_name} (line {s.line})" for s in found)

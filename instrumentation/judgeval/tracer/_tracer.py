@@ -17,8 +17,12 @@ from judgeval.tracer import _evaluate
 from judgeval.tracer._config import TracerConfig
 from judgeval.tracer._decorators import agent_scope, observe_scope
 from judgeval.tracer._evaluate import VALID_EXAMPLE_TYPES, VALID_SCORER_TYPES
-from judgeval.tracer._local_scoring import LocalScoringExecutor, LocalScoringJob
+from judgeval.tracer._local_scoring import LocalScoringExecutor, LocalScoringJob, ScoringTask
+from judgeval.tracer._local_trajectories import LocalTrajectorySpanProcessor
 from judgeval.tracer._provider import ProviderState, resolve_provider
+from judgeval.tracer._trace_scorer_config import TraceScorerConfig
+from judgeval.tracer._trajectory_scope import TrajectoryRequester
+from judgeval.tracer._trajectory_scoring import trajectory_event_logger
 from judgeval.tracer._wrapping import wrap_callable
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -89,10 +93,22 @@ class Tracer:
     @overload
     def observe(self, func: F, /) -> F: ...
     @overload
-    def observe(self, *, span_type: str = "function", name: str | None = None) -> Callable[[F], F]: ...
+    def observe(
+        self,
+        *,
+        span_type: str = "function",
+        name: str | None = None,
+        scorer_config: TraceScorerConfig | None = None,
+    ) -> Callable[[F], F]: ...
 
     def observe(  # type: ignore[misc]  # mypy cannot relate F in the keyword-only overload
-        self, func: F | None = None, /, *, span_type: str = "function", name: str | None = None
+        self,
+        func: F | None = None,
+        /,
+        *,
+        span_type: str = "function",
+        name: str | None = None,
+        scorer_config: TraceScorerConfig | None = None,
     ) -> F | Callable[[F], F]:
         """Trace each call of the decorated function as one span (works as ``@observe`` or ``@observe(...)``).
 
@@ -100,14 +116,19 @@ class Tracer:
         span covers its iteration. Arguments (minus ``self``/``cls``) and the return value are recorded as
         size-capped JSON; exceptions are recorded on the span and re-raised unchanged. ``span_type`` is
         recorded as ``judgeval.span.type``; ``tool`` and ``agent`` also set the GenAI operation name.
+
+        ``scorer_config=TraceScorerConfig(scorer=...)`` makes each call's span bound a trajectory (the span
+        and every span below it) scored as a whole by the config's trace scorer, sampled deterministically
+        from the trace id; ignored when evaluations are disabled.
         """
+        trajectory = self._trajectory_requester(scorer_config)
 
         def decorate(target: F) -> F:
             if not self.config.monitoring:
                 return target
             span_name = name or getattr(target, "__name__", None) or "function"
             scope = observe_scope(
-                target, self._otel_tracer, self.config, span_name, str(span_type), self._state
+                target, self._otel_tracer, self.config, span_name, str(span_type), self._state, trajectory
             )
             return wrap_callable(target, scope)  # type: ignore[return-value]
 
@@ -174,7 +195,33 @@ class Tracer:
         except Exception:
             log_internal_error("judgeval async_evaluate failed; the evaluation was skipped")
 
-    def _submit_local(self, job: LocalScoringJob) -> bool:
+    def _trajectory_requester(self, scorer_config: object) -> TrajectoryRequester | None:
+        if scorer_config is None or not self._evaluating:
+            return None
+        if not isinstance(scorer_config, TraceScorerConfig):
+            warnings.warn(
+                f"observe(scorer_config=...) needs a TraceScorerConfig, got {type(scorer_config).__name__}; "
+                "the function is traced but not scored (from judgeval.tracer import TraceScorerConfig)",
+                _evaluate.JudgevalUsageWarning,
+                stacklevel=3,
+            )
+            return None
+        return TrajectoryRequester(scorer_config, self._local_trajectories)
+
+    def _local_trajectories(self) -> LocalTrajectorySpanProcessor | None:
+        """The provider's collector of trajectories for local trace scorers, added on first use."""
+        state = self._state
+        if state is None:
+            return None
+        with state.lock:
+            collector = state.local_trajectories
+            if not isinstance(collector, LocalTrajectorySpanProcessor):
+                collector = LocalTrajectorySpanProcessor(self._submit_local, trajectory_event_logger())
+                state.provider.add_span_processor(collector)
+                state.local_trajectories = collector
+        return collector
+
+    def _submit_local(self, job: LocalScoringJob | ScoringTask) -> bool:
         state = self._state
         if state is None:
             return False
