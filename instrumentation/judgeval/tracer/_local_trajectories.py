@@ -7,8 +7,9 @@ finished spans are kept until the bounding span ends. Then the trajectory is han
 threads as a :class:`~judgeval.tracer._trajectory_scoring.TrajectoryScoringJob` and forgotten here.
 
 Memory is bounded: at most ``max_open`` trajectories are open at once (a call past that runs unscored and
-is counted in ``refused_trajectories``), at most ``max_spans`` spans are kept per trajectory (the rest are
-counted in ``dropped_spans`` and in the job, and the scorer sees the first ``max_spans``), and at most
+is counted in ``refused_trajectories``), at most ``max_spans`` spans are kept per trajectory plus its bounding
+span (the rest are counted in ``dropped_spans`` and in the job, and the scorer sees the first ``max_spans`` to
+finish and the bounding span), and at most
 ``max_open * max_spans`` unfinished spans are tracked. Each bound warns at the 1st, 2nd, 4th, 8th, ... time.
 A span started after its trajectory's bounding span ended is not part of it.
 
@@ -131,7 +132,8 @@ class LocalTrajectorySpanProcessor(SpanProcessor):
             for trajectory in owners:
                 if trajectory.closed:
                     continue
-                if len(trajectory.spans) < self._max_spans:
+                # The bounding span is always kept: it is what the trajectory is about.
+                if len(trajectory.spans) < self._max_spans or trajectory.bounding.span_id == span_id:
                     trajectory.spans.append(span)
                 else:
                     trajectory.dropped += 1

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from opentelemetry import trace
+from opentelemetry._logs import LoggerProvider
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.trace import get_current_span
 
@@ -48,7 +49,9 @@ class Tracer:
     explicit argument > environment > default. ``enable_monitoring=False`` or ``JUDGMENT_MONITORING=false``
     makes the decorators return the original function and creates no provider or exporter;
     ``enable_evaluations=False`` or ``JUDGMENT_EVALUATIONS=false`` makes ``async_evaluate`` a no-op.
-    ``tracer_provider`` injects a private provider (tests, apps that don't want a global one).
+    ``tracer_provider`` injects a private provider (tests, apps that don't want a global one);
+    ``logger_provider`` the OpenTelemetry logger provider local trace scorers emit their
+    ``gen_ai.evaluation.result`` log records through (default: the global one).
 
     Process exit waits at most a few seconds for the last export. In pre-fork servers the SDK restarts its
     export thread in each forked server process; call :meth:`flush` before such a process exits on its own.
@@ -61,6 +64,7 @@ class Tracer:
         enable_evaluations: bool | None = None,
         *,
         tracer_provider: TracerProvider | None = None,
+        logger_provider: LoggerProvider | None = None,
     ) -> None:
         global _latest_tracer
         self.config = TracerConfig.resolve(project_name, enable_monitoring, enable_evaluations)
@@ -71,6 +75,7 @@ class Tracer:
             self._attribute_limit: int | None = SpanLimits().max_span_attribute_length
         except ValueError:  # a malformed limit variable: the SDK reports it where it applies limits
             self._attribute_limit = None
+        self._logger_provider = logger_provider
         self._state: ProviderState | None = None
         self._otel_tracer: trace.Tracer = trace.NoOpTracer()
         if self.config.monitoring:
@@ -216,7 +221,9 @@ class Tracer:
         with state.lock:
             collector = state.local_trajectories
             if not isinstance(collector, LocalTrajectorySpanProcessor):
-                collector = LocalTrajectorySpanProcessor(self._submit_local, trajectory_event_logger())
+                collector = LocalTrajectorySpanProcessor(
+                    self._submit_local, trajectory_event_logger(self._logger_provider)
+                )
                 state.provider.add_span_processor(collector)
                 state.local_trajectories = collector
         return collector

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry._logs import Logger, get_logger
+from opentelemetry._logs import Logger, LoggerProvider, get_logger
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import NonRecordingSpan, SpanContext
 
@@ -114,7 +114,8 @@ class TrajectoryScoringJob:
             )
 
 
-def trajectory_event_logger() -> Logger:
-    """The OpenTelemetry logger trajectory results are emitted through (the global logger provider's; a
-    no-op until an SDK ``LoggerProvider`` is installed, which it follows once one is)."""
-    return get_logger(INSTRUMENTATION_NAME)
+def trajectory_event_logger(logger_provider: LoggerProvider | None = None) -> Logger:
+    """The OpenTelemetry logger trajectory results are emitted through: ``logger_provider``'s, else the
+    global logger provider's (a no-op until an SDK ``LoggerProvider`` is installed, which it follows once
+    one is)."""
+    return get_logger(INSTRUMENTATION_NAME, logger_provider=logger_provider)
