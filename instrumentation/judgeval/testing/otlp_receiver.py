@@ -40,6 +40,8 @@ class ReceivedSpan:
     status_code: int = 0
     status_message: str = ""
     proto: Span | None = None
+    trace_state: str = ""
+    """The span's W3C ``tracestate`` as exported (e.g. ``judgeval=t,vendor=abc``)."""
 
 
 def flatten(request: trace_service_pb2.ExportTraceServiceRequest) -> list[ReceivedSpan]:
@@ -64,6 +66,7 @@ def flatten(request: trace_service_pb2.ExportTraceServiceRequest) -> list[Receiv
                         status_code=span.status.code,
                         status_message=span.status.message,
                         proto=span,
+                        trace_state=span.trace_state,
                     )
                 )
     return out
