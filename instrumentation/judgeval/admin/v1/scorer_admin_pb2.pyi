@@ -49,6 +49,30 @@ UPLOAD_MODE_NEW_VERSION: UploadMode.ValueType  # 2
 """Store as latest version + 1."""
 Global___UploadMode: _TypeAlias = UploadMode  # noqa: Y015
 
+class _ScorerKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ScorerKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ScorerKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SCORER_KIND_UNSPECIFIED: _ScorerKind.ValueType  # 0
+    """Not said (a CLI older than trace scorers): the evaluator detects it from the class's bases."""
+    SCORER_KIND_EXAMPLE: _ScorerKind.ValueType  # 1
+    """An ExampleScorer subclass (`a_score_example`): scores one span's example."""
+    SCORER_KIND_TRACE: _ScorerKind.ValueType  # 2
+    """A TraceScorer subclass (`a_score_trace`): scores a whole trajectory (a trace or a session)."""
+
+class ScorerKind(_ScorerKind, metaclass=_ScorerKindEnumTypeWrapper):
+    """What a scorer scores: the base class its uploaded class derives from."""
+
+SCORER_KIND_UNSPECIFIED: ScorerKind.ValueType  # 0
+"""Not said (a CLI older than trace scorers): the evaluator detects it from the class's bases."""
+SCORER_KIND_EXAMPLE: ScorerKind.ValueType  # 1
+"""An ExampleScorer subclass (`a_score_example`): scores one span's example."""
+SCORER_KIND_TRACE: ScorerKind.ValueType  # 2
+"""A TraceScorer subclass (`a_score_trace`): scores a whole trajectory (a trace or a session)."""
+Global___ScorerKind: _TypeAlias = ScorerKind  # noqa: Y015
+
 class _InstallStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -80,6 +104,7 @@ class UploadScorerRequest(_message.Message):
     REQUIREMENTS_FIELD_NUMBER: _builtins.int
     MODE_FIELD_NUMBER: _builtins.int
     CLASS_NAME_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Scorer name; empty means the class's literal `name` attribute (or its class name)."""
     source: _builtins.str
@@ -91,6 +116,8 @@ class UploadScorerRequest(_message.Message):
     mode: Global___UploadMode.ValueType
     class_name: _builtins.str
     """Which scorer class to use when the file defines several; empty when it defines exactly one."""
+    kind: Global___ScorerKind.ValueType
+    """The kind of the class the CLI found; the evaluator checks it against the source."""
     def __init__(
         self,
         *,
@@ -100,10 +127,11 @@ class UploadScorerRequest(_message.Message):
         requirements: _builtins.str = ...,
         mode: Global___UploadMode.ValueType = ...,
         class_name: _builtins.str = ...,
+        kind: Global___ScorerKind.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["class_name", b"class_name", "mode", b"mode", "name", b"name", "requirements", b"requirements", "source", b"source", "source_filename", b"source_filename"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["class_name", b"class_name", "kind", b"kind", "mode", b"mode", "name", b"name", "requirements", b"requirements", "source", b"source", "source_filename", b"source_filename"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -120,6 +148,7 @@ class ScorerVersion(_message.Message):
     CLASS_NAME_FIELD_NUMBER: _builtins.int
     INSTALL_STATUS_FIELD_NUMBER: _builtins.int
     SOURCE_FILENAME_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     version: _builtins.int
     sha256: _builtins.str
@@ -127,6 +156,8 @@ class ScorerVersion(_message.Message):
     class_name: _builtins.str
     install_status: Global___InstallStatus.ValueType
     source_filename: _builtins.str
+    kind: Global___ScorerKind.ValueType
+    """Example or trace scorer (UNSPECIFIED from an evaluator that does not record it)."""
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -139,10 +170,11 @@ class ScorerVersion(_message.Message):
         class_name: _builtins.str = ...,
         install_status: Global___InstallStatus.ValueType = ...,
         source_filename: _builtins.str = ...,
+        kind: Global___ScorerKind.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["class_name", b"class_name", "created_at", b"created_at", "install_status", b"install_status", "name", b"name", "sha256", b"sha256", "source_filename", b"source_filename", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["class_name", b"class_name", "created_at", b"created_at", "install_status", b"install_status", "kind", b"kind", "name", b"name", "sha256", b"sha256", "source_filename", b"source_filename", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
