@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, overload
 
 from opentelemetry import trace
@@ -12,6 +13,7 @@ from opentelemetry._logs import LoggerProvider
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.trace import get_current_span
 
+from judgeval import semconv
 from judgeval._internal_errors import log_internal_error
 from judgeval.protocol.sampling import LOW_56_BITS, SAMPLING_SPACE
 from judgeval.tracer import _evaluate
@@ -21,6 +23,7 @@ from judgeval.tracer._evaluate import VALID_EXAMPLE_TYPES, VALID_SCORER_TYPES
 from judgeval.tracer._local_scoring import LocalScoringExecutor, LocalScoringJob, ScoringTask
 from judgeval.tracer._local_trajectories import LocalTrajectorySpanProcessor
 from judgeval.tracer._provider import ProviderState, resolve_provider
+from judgeval.tracer._session import SessionSpanProcessor, session_context
 from judgeval.tracer._trace_scorer_config import TraceScorerConfig
 from judgeval.tracer._trajectory_scope import TrajectoryRequester
 from judgeval.tracer._trajectory_scoring import trajectory_event_logger
@@ -199,6 +202,50 @@ class Tracer:
             )
         except Exception:
             log_internal_error("judgeval async_evaluate failed; the evaluation was skipped")
+
+    @contextlib.contextmanager
+    def session(self, session_id: str) -> Iterator[None]:
+        """Mark every span started in the block, and the current span, as part of session ``session_id``.
+
+        Spans get ``gen_ai.conversation.id``, which evaluator ``scope: session`` rules group traces by (each
+        turn of a conversation is usually its own trace)::
+
+            with judgment.session(conversation_id):
+                agent.run(user_message)
+        """
+        if not self._use_sessions(session_id):
+            yield
+            return
+        with session_context(session_id):
+            yield
+
+    def set_session_id(self, session_id: str) -> None:
+        """Set ``gen_ai.conversation.id`` on the current span; spans started below it afterwards inherit it.
+
+        Call it inside a traced function (e.g. once the agent knows which conversation a request belongs
+        to); outside any span it does nothing. See :meth:`session` for a block-scoped form.
+        """
+        self._use_sessions(session_id)
+
+    def _use_sessions(self, session_id: object) -> bool:
+        if not self.config.monitoring or self._state is None:
+            return False
+        if not isinstance(session_id, str) or not session_id:
+            warnings.warn(
+                f"a session id must be a non-empty string, got {session_id!r}; spans are not marked",
+                _evaluate.JudgevalUsageWarning,
+                stacklevel=3,
+            )
+            return False
+        state = self._state
+        with state.lock:
+            if not isinstance(state.sessions, SessionSpanProcessor):
+                state.sessions = SessionSpanProcessor()
+                state.provider.add_span_processor(state.sessions)
+        span = get_current_span()
+        if span.is_recording():
+            span.set_attribute(semconv.GEN_AI_CONVERSATION_ID, session_id)
+        return True
 
     def _trajectory_requester(self, scorer_config: object) -> TrajectoryRequester | None:
         if scorer_config is None or not self._evaluating:
