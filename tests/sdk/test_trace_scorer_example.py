@@ -46,6 +46,23 @@ def test_the_example_scores_its_whole_trajectory(
     assert result.attributes[semconv.JUDGEVAL_TRAJECTORY_SPAN_COUNT] == 4 + searches
     assert result.attributes[semconv.JUDGEVAL_EVAL_VERDICT] == ("pass" if value else "fail")
     assert len([s for s in spans if s.name == "search_web"]) == searches
+    # The same result as an OTLP log record, exported by the logger provider the Tracer set up.
+    (record,) = receiver.logs.wait_for(1)
+    assert record.event_name == semconv.GEN_AI_EVALUATION_RESULT_EVENT
+    assert (record.trace_id, record.span_id) == (plan.trace_id, plan.span_id)
+    assert record.attributes[semconv.GEN_AI_EVALUATION_SCORE_VALUE] == value
+    assert record.resource["service.name"] == "multi-agent-system"
     research = _one(spans, "research")
     assert research.attributes[semconv.GEN_AI_AGENT_NAME] == "ResearchAgent"
     assert research.attributes[semconv.JUDGEVAL_AGENT_PARENT_NAME] == "PlanningAgent"
+
+
+def test_otel_logs_exporter_none_keeps_the_score_on_spans_only(
+    agent_env: dict[str, str], receiver: OtlpTraceReceiver
+):
+    env = {**agent_env, "OTEL_LOGS_EXPORTER": "none"}
+    run_python(["trace_scorer_agent.py", "--loop"], env=env, cwd=EXAMPLES)
+    spans = receiver.wait_for(lambda s: any(x.name == f"evaluate {SCORER}" for x in s))
+    assert _score(_one(spans, f"evaluate {SCORER}"), ScoreField.VALUE) == 0.0
+    # The process has exited, so anything it would have exported has been received.
+    assert receiver.logs.records == []

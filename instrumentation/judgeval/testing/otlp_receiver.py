@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from judgeval.protocol.otlp_values import attributes_dict
+from judgeval.testing.otlp_log_service import LogRecordStore
 
 
 @dataclass
@@ -95,6 +97,9 @@ class OtlpTraceReceiver:
         ]
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=options)
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_TraceServicer(self), self._server)
+        self.logs = LogRecordStore()
+        """Log records exported to the same endpoint (``logs.records``, ``logs.wait_for(n)``)."""
+        logs_service_pb2_grpc.add_LogsServiceServicer_to_server(self.logs, self._server)
         self.port = self._server.add_insecure_port(f"127.0.0.1:{port}")
         self.requests: list[trace_service_pb2.ExportTraceServiceRequest] = []
         self.refuse_with: grpc.StatusCode | None = None

@@ -22,6 +22,7 @@ from judgeval.tracer._decorators import agent_scope, observe_scope
 from judgeval.tracer._evaluate import VALID_EXAMPLE_TYPES, VALID_SCORER_TYPES
 from judgeval.tracer._local_scoring import LocalScoringExecutor, LocalScoringJob, ScoringTask
 from judgeval.tracer._local_trajectories import LocalTrajectorySpanProcessor
+from judgeval.tracer._log_provider import SdkLoggerProvider, ensure_logger_provider
 from judgeval.tracer._provider import ProviderState, resolve_provider
 from judgeval.tracer._session import SessionSpanProcessor, session_context
 from judgeval.tracer._trace_scorer_config import TraceScorerConfig
@@ -268,8 +269,11 @@ class Tracer:
         with state.lock:
             collector = state.local_trajectories
             if not isinstance(collector, LocalTrajectorySpanProcessor):
+                logger_provider = self._logger_provider
+                if logger_provider is None and state.created_by_judgeval:
+                    state.logger_provider = ensure_logger_provider(state.provider.resource)
                 collector = LocalTrajectorySpanProcessor(
-                    self._submit_local, trajectory_event_logger(self._logger_provider)
+                    self._submit_local, trajectory_event_logger(logger_provider)
                 )
                 state.provider.add_span_processor(collector)
                 state.local_trajectories = collector
@@ -294,7 +298,9 @@ class Tracer:
         drained = True
         if isinstance(executor, LocalScoringExecutor):
             drained = executor.drain(timeout_millis / 2000)
-        return self._state.provider.force_flush(timeout_millis) and drained
+        logs = self._state.logger_provider
+        logs_flushed = logs.force_flush(timeout_millis) if isinstance(logs, SdkLoggerProvider) else True
+        return self._state.provider.force_flush(timeout_millis) and drained and logs_flushed
 
     def shutdown(self, timeout_millis: int = 5000) -> None:
         """Flush, then shut down the provider if this Tracer created it (an app's provider is left alone)."""
