@@ -15,6 +15,7 @@ from judgeval._internal_errors import reraise_internal_errors
 from judgeval.data.trace import Trace
 from judgeval.scorers import TraceScorer
 from judgeval.semconv import ScoreField, score_attribute
+from judgeval.testing import RecordedOpenAIServer
 from judgeval.tracer import Tracer, TraceScorerConfig
 from judgeval.tracer._local_trajectories import LocalTrajectorySpanProcessor
 from opentelemetry.sdk._logs import LoggerProvider
@@ -263,3 +264,34 @@ def test_spans_per_trajectory_are_bounded_and_counted(
     assert "cap of 3 spans; 2 spans left out of local trace scoring so far" in caplog.text
     (result,) = _named(exporter, "evaluate Tool Loop Scorer")
     assert result.attributes[semconv.JUDGEVAL_TRAJECTORY_SPAN_COUNT] == 4
+
+
+def test_third_party_llm_spans_are_llm_calls_with_their_messages(
+    scored: Tracer, provider: TracerProvider, openai_server: RecordedOpenAIServer,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    official = pytest.importorskip("opentelemetry.instrumentation.genai.openai")
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "span_only")
+    instrumentor = official.OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    try:
+        import openai
+
+        client = openai.OpenAI(base_url=openai_server.base_url, api_key="test")
+
+        @scored.observe(scorer_config=TraceScorerConfig(scorer=ToolLoopScorer()))
+        def ask() -> None:
+            client.chat.completions.create(
+                model="gpt-5-mini", messages=[{"role": "user", "content": "Where is my package?"}]
+            )
+
+        ask()
+    finally:
+        instrumentor.uninstrument()
+    assert scored.flush()
+    (trace,) = ToolLoopScorer.seen
+    (llm,) = trace.llm_calls()
+    assert llm.span_kind == "chat" and llm.otel_kind == "client"
+    assert llm.span_attributes[semconv.GEN_AI_REQUEST_MODEL] == "gpt-5-mini"
+    assert "Where is my package?" in json.dumps(llm.inputs)
+    assert llm.output is not None
