@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from judgeval import semconv
+from judgeval.protocol.otlp_values import attributes_dict
 from judgeval.semconv import ScoreField, score_attribute
 from judgeval.testing import OtlpTraceReceiver, ReceivedSpan
 
@@ -46,12 +47,13 @@ def test_the_example_scores_its_whole_trajectory(
     assert result.attributes[semconv.JUDGEVAL_TRAJECTORY_SPAN_COUNT] == 4 + searches
     assert result.attributes[semconv.JUDGEVAL_EVAL_VERDICT] == ("pass" if value else "fail")
     assert len([s for s in spans if s.name == "search_web"]) == searches
-    # The same result as an OTLP log record, exported by the logger provider the Tracer set up.
-    (record,) = receiver.logs.wait_for(1)
+    # The same result as an OTLP log record, exported by the logger provider the Tracer set up (the
+    # process has exited, so what it exported at exit has been received).
+    ((resource, record),) = receiver.log_records
     assert record.event_name == semconv.GEN_AI_EVALUATION_RESULT_EVENT
-    assert (record.trace_id, record.span_id) == (plan.trace_id, plan.span_id)
-    assert record.attributes[semconv.GEN_AI_EVALUATION_SCORE_VALUE] == value
-    assert record.resource["service.name"] == "multi-agent-system"
+    assert (record.trace_id.hex(), record.span_id.hex()) == (plan.trace_id, plan.span_id)
+    assert attributes_dict(record.attributes)[semconv.GEN_AI_EVALUATION_SCORE_VALUE] == value
+    assert resource["service.name"] == "multi-agent-system"
     research = _one(spans, "research")
     assert research.attributes[semconv.GEN_AI_AGENT_NAME] == "ResearchAgent"
     assert research.attributes[semconv.JUDGEVAL_AGENT_PARENT_NAME] == "PlanningAgent"
@@ -65,4 +67,4 @@ def test_otel_logs_exporter_none_keeps_the_score_on_spans_only(
     spans = receiver.wait_for(lambda s: any(x.name == f"evaluate {SCORER}" for x in s))
     assert _score(_one(spans, f"evaluate {SCORER}"), ScoreField.VALUE) == 0.0
     # The process has exited, so anything it would have exported has been received.
-    assert receiver.logs.records == []
+    assert receiver.log_records == []
