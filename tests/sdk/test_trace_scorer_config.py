@@ -60,6 +60,7 @@ def _marker(span_context: SpanContext) -> str | None:
         ({"scorer": HostedLoopScorer(), "model": 4}, "model=4"),
         ({"scorer": HostedLoopScorer(), "run_condition": "yes"}, "must be a callable"),
         ({"scorer": HostedLoopScorer(), "scope": "span"}, "trace, session"),
+        ({"scorer": HostedLoopScorer(server_hosted=False), "scope": "session"}, "needs a server_hosted=True"),
     ],
 )
 def test_config_rejects_what_cannot_work(kwargs: dict[str, object], message: str):
@@ -291,3 +292,24 @@ def test_encoded_request_follows_scorer_changes(judgment: Tracer, exporter: InMe
     configs = [json.loads(s.attributes[semconv.JUDGEVAL_TRAJECTORY_REQUESTS])[0]["scorer"]["config"]
                for s in _named(exporter, "run")]
     assert configs == [{"max_repeats": 3}, {"max_repeats": 5}]
+
+
+def test_session_scope_and_span_requests_ride_along(judgment: Tracer, exporter: InMemorySpanExporter):
+    from judgeval.data import Example
+    from judgeval.protocol.evaluation_request import decode_requests
+
+    class Polite(ExampleScorer):
+        server_hosted: bool = True
+
+    @judgment.observe(scorer_config=_hosted(scope="session"))
+    def run() -> None:
+        # async_evaluate inside the call tags the real span through the marked current span
+        judgment.async_evaluate(scorer=Polite(), example=Example(input="hi"))
+
+    run()
+    (span,) = _named(exporter, "run")
+    (request,) = decode_trajectory_requests(span.attributes[semconv.JUDGEVAL_TRAJECTORY_REQUESTS])
+    assert request.scope == "session"
+    assert span.attributes[semconv.JUDGEVAL_EVAL_STATUS] == "pending"
+    span_requests = decode_requests(span.attributes[semconv.JUDGEVAL_EVAL_REQUESTS])
+    assert [r.scorer.name for r in span_requests] == ["Polite"]

@@ -8,6 +8,8 @@ result leaves as a child span of the evaluated span named ``evaluate <scorer>``,
 ``gen_ai.evaluation.result`` event and flat ``judgeval.score.*`` attributes the evaluator service writes
 and the same span-level verdict (see :mod:`judgeval.protocol.score_attributes`).
 The score span is never tagged ``pending``, so the collector does not route it to the evaluator.
+Local trace scorers' jobs (:class:`ScoringTask`, see :mod:`judgeval.tracer._trajectory_scoring`) share the
+same threads, queue bound and timeout, and write their own result.
 """
 
 from __future__ import annotations

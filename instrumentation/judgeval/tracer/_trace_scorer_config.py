@@ -72,6 +72,11 @@ class TraceScorerConfig:
             raise InvalidTraceScorerConfig(
                 f"TraceScorerConfig(scope={self.scope!r}) must be one of {', '.join(TRAJECTORY_SCOPES)}"
             )
+        if self.scope != "trace" and not self.scorer.server_hosted:
+            raise InvalidTraceScorerConfig(
+                f"TraceScorerConfig(scope={self.scope!r}) needs a server_hosted=True scorer: a session spans "
+                "traces and processes only the evaluator sees; this process can score its own trace only"
+            )
 
     @property
     def server_hosted(self) -> bool:
