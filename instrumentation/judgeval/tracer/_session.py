@@ -16,6 +16,7 @@ either is used, so apps that never set a session pay nothing. A span that alread
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -25,6 +26,8 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from judgeval import semconv
 from judgeval._internal_errors import log_internal_error
+from judgeval.tracer._evaluate import JudgevalUsageWarning
+from judgeval.tracer._provider import ProviderState
 from judgeval.tracer._trajectory_context import unwrap_span
 
 SESSION_CONTEXT_KEY = otel_context.create_key("judgeval-session-id")
@@ -41,6 +44,26 @@ def current_session_id(parent_context: otel_context.Context | None = None) -> st
         if isinstance(inherited, str):
             return inherited
     return None
+
+
+def mark_current_span(state: ProviderState, session_id: object) -> bool:
+    """Validate ``session_id`` (warn and return False if unusable), make sure the provider stamps sessions,
+    and set it on the current span."""
+    if not isinstance(session_id, str) or not session_id:
+        warnings.warn(
+            f"a session id must be a non-empty string, got {session_id!r}; spans are not marked",
+            JudgevalUsageWarning,
+            stacklevel=4,  # <- Tracer._use_sessions <- Tracer.session/set_session_id <- the user's code
+        )
+        return False
+    with state.lock:
+        if not isinstance(state.sessions, SessionSpanProcessor):
+            state.sessions = SessionSpanProcessor()
+            state.provider.add_span_processor(state.sessions)
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_attribute(semconv.GEN_AI_CONVERSATION_ID, session_id)
+    return True
 
 
 @contextmanager

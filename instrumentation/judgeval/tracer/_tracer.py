@@ -13,7 +13,6 @@ from opentelemetry._logs import LoggerProvider
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.trace import get_current_span
 
-from judgeval import semconv
 from judgeval._internal_errors import log_internal_error
 from judgeval.protocol.sampling import LOW_56_BITS, SAMPLING_SPACE
 from judgeval.tracer import _evaluate
@@ -24,7 +23,7 @@ from judgeval.tracer._local_scoring import LocalScoringExecutor, LocalScoringJob
 from judgeval.tracer._local_trajectories import LocalTrajectorySpanProcessor
 from judgeval.tracer._log_provider import SdkLoggerProvider, ensure_logger_provider
 from judgeval.tracer._provider import ProviderState, resolve_provider
-from judgeval.tracer._session import SessionSpanProcessor, session_context
+from judgeval.tracer._session import mark_current_span, session_context
 from judgeval.tracer._trace_scorer_config import TraceScorerConfig
 from judgeval.tracer._trajectory_scope import TrajectoryRequester
 from judgeval.tracer._trajectory_scoring import trajectory_event_logger
@@ -231,22 +230,7 @@ class Tracer:
     def _use_sessions(self, session_id: object) -> bool:
         if not self.config.monitoring or self._state is None:
             return False
-        if not isinstance(session_id, str) or not session_id:
-            warnings.warn(
-                f"a session id must be a non-empty string, got {session_id!r}; spans are not marked",
-                _evaluate.JudgevalUsageWarning,
-                stacklevel=3,
-            )
-            return False
-        state = self._state
-        with state.lock:
-            if not isinstance(state.sessions, SessionSpanProcessor):
-                state.sessions = SessionSpanProcessor()
-                state.provider.add_span_processor(state.sessions)
-        span = get_current_span()
-        if span.is_recording():
-            span.set_attribute(semconv.GEN_AI_CONVERSATION_ID, session_id)
-        return True
+        return mark_current_span(self._state, session_id)
 
     def _trajectory_requester(self, scorer_config: object) -> TrajectoryRequester | None:
         if scorer_config is None or not self._evaluating:
