@@ -3,6 +3,7 @@ the ``evaluate <scorer>`` result span and OTLP log record, and the memory bounds
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -17,6 +18,7 @@ from judgeval.scorers import TraceScorer
 from judgeval.semconv import ScoreField, score_attribute
 from judgeval.testing import RecordedOpenAIServer
 from judgeval.tracer import Tracer, TraceScorerConfig
+from judgeval.tracer._local_scoring import LocalScoringExecutor
 from judgeval.tracer._local_trajectories import LocalTrajectorySpanProcessor
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
@@ -295,3 +297,57 @@ def test_third_party_llm_spans_are_llm_calls_with_their_messages(
     assert llm.span_attributes[semconv.GEN_AI_REQUEST_MODEL] == "gpt-5-mini"
     assert "Where is my package?" in json.dumps(llm.inputs)
     assert llm.output is not None
+
+
+class SlowTraceScorer(TraceScorer):
+    async def a_score_trace(self, trace: Trace) -> float:
+        await asyncio.sleep(30)
+        return 1.0
+
+
+class WrongTypeScorer(TraceScorer):
+    async def a_score_trace(self, trace: Trace) -> float:
+        return "high"  # type: ignore[return-value]
+
+
+def test_a_hanging_or_malformed_scorer_becomes_an_error_score(scored: Tracer, exporter: InMemorySpanExporter):
+    state = scored._state
+    assert state is not None
+    state.local_scoring = LocalScoringExecutor(scored.otel_tracer, timeout_seconds=0.2)
+
+    @scored.observe(scorer_config=TraceScorerConfig(scorer=SlowTraceScorer()))
+    def slow() -> None:
+        return None
+
+    @scored.observe(scorer_config=TraceScorerConfig(scorer=WrongTypeScorer()))
+    def wrong() -> None:
+        return None
+
+    slow()
+    wrong()
+    assert scored.flush()
+    (timed_out,) = _named(exporter, "evaluate SlowTraceScorer")
+    assert timed_out.attributes[score_attribute("SlowTraceScorer", ScoreField.ERROR)] == (
+        "timeout: no answer within 0.2s"
+    )
+    (malformed,) = _named(exporter, "evaluate WrongTypeScorer")
+    assert "a_score_trace must return a finite number, got 'high'" in str(
+        malformed.attributes[score_attribute("WrongTypeScorer", ScoreField.ERROR)]
+    )
+
+
+def test_concurrent_trajectories_keep_their_own_spans(scored: Tracer, exporter: InMemorySpanExporter):
+    agent = _agent(scored, ToolLoopScorer())
+    repeats = {f"q{i}": i + 2 for i in range(4)}  # 2..5 identical searches per thread
+    threads = [threading.Thread(target=agent.run, args=([q] * n,)) for q, n in repeats.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert scored.flush()
+    seen = {t.bounding_span.inputs["queries"][0]: t for t in ToolLoopScorer.seen}  # type: ignore[union-attr]
+    assert {q: len(t.tool_calls()) for q, t in seen.items()} == repeats
+    for query, trace in seen.items():
+        assert {c.arguments["query"] for c in trace.tool_calls()} == {query}
+    values = sorted(_score(s, ScoreField.VALUE) for s in _named(exporter, "evaluate Tool Loop Scorer"))
+    assert values == [0.0, 0.0, 1.0, 1.0]  # the threads that searched 4 and 5 times looped past 3
