@@ -1,10 +1,11 @@
 """A :class:`~judgeval.data.trace.TraceSpan` from a finished span of this process's SDK.
 
 What a ``server_hosted=False`` trace scorer sees must mean what the evaluator's trajectories mean, so the
-fields come from the same vocabularies, in the same order of preference: inputs/outputs from judgeval's own
-``judgeval.input``/``judgeval.output``, then Judgment's, GenAI's (tool call arguments/result, input/output
-messages), OpenInference's and OpenLLMetry's; the span's role (``span_kind``) from judgeval's span type, the
-GenAI operation, then the OpenInference / Judgment span kinds. JSON text is decoded where it is JSON.
+fields come from the same vocabularies in the evaluator's order of preference: inputs/outputs from GenAI's
+messages, OpenInference's, OpenLLMetry's, Judgment's and judgeval's own ``judgeval.input``/``output``
+attributes (the first one present wins); the span's role (``span_kind``) from judgeval's span type, then
+Judgment's span kind, the GenAI operation, the OpenInference and OpenLLMetry kinds. JSON text is decoded
+where it is JSON.
 """
 
 from __future__ import annotations
@@ -20,27 +21,32 @@ from opentelemetry.trace import StatusCode
 from judgeval import semconv
 from judgeval.data.trace import SpanEvent, TraceSpan
 
+# The evaluator's order (evaluator_service.span_vocabularies, trajectories.trace_view), so a span means the
+# same to a local and a hosted trace scorer; the GenAI tool-call attributes come last, for tool spans that
+# carry nothing else.
 _INPUT_KEYS = (
-    semconv.JUDGEVAL_INPUT,
-    semconv.JUDGMENT_INPUT,
-    semconv.GEN_AI_TOOL_CALL_ARGUMENTS,
     semconv.GEN_AI_INPUT_MESSAGES,
+    semconv.GEN_AI_PROMPT,
     semconv.OPENINFERENCE_INPUT_VALUE,
     semconv.TRACELOOP_ENTITY_INPUT,
+    semconv.JUDGMENT_INPUT,
+    semconv.JUDGEVAL_INPUT,
+    semconv.GEN_AI_TOOL_CALL_ARGUMENTS,
 )
 _OUTPUT_KEYS = (
-    semconv.JUDGEVAL_OUTPUT,
-    semconv.JUDGMENT_OUTPUT,
-    semconv.GEN_AI_TOOL_CALL_RESULT,
     semconv.GEN_AI_OUTPUT_MESSAGES,
+    semconv.GEN_AI_COMPLETION,
     semconv.OPENINFERENCE_OUTPUT_VALUE,
     semconv.TRACELOOP_ENTITY_OUTPUT,
+    semconv.JUDGMENT_OUTPUT,
+    semconv.JUDGEVAL_OUTPUT,
+    semconv.GEN_AI_TOOL_CALL_RESULT,
 )
 _KIND_KEYS = (
     semconv.JUDGEVAL_SPAN_TYPE,
+    semconv.JUDGMENT_SPAN_KIND,
     semconv.GEN_AI_OPERATION_NAME,
     semconv.OPENINFERENCE_SPAN_KIND,
-    semconv.JUDGMENT_SPAN_KIND,
     semconv.TRACELOOP_SPAN_KIND,
 )
 
@@ -84,9 +90,7 @@ def _error(span: ReadableSpan) -> str | None:
         return span.status.description
     for event in span.events:
         if event.name == "exception" and event.attributes:
-            kind = event.attributes.get("exception.type", "")
-            message = event.attributes.get("exception.message", "")
-            return f"{kind}: {message}" if kind else str(message) or "error"
+            return str(event.attributes.get("exception.message", ""))
     return "error"
 
 
