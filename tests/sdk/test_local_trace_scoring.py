@@ -7,7 +7,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import threading
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
@@ -68,10 +70,11 @@ def logs() -> InMemoryLogRecordExporter:
 
 
 @pytest.fixture
-def scored(provider: TracerProvider, logs: InMemoryLogRecordExporter) -> Tracer:
-    logger_provider = LoggerProvider()
+def scored(provider: TracerProvider, logs: InMemoryLogRecordExporter) -> Iterator[Tracer]:
+    logger_provider = LoggerProvider(shutdown_on_exit=False)
     logger_provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
-    return Tracer(project_name="local-trace", tracer_provider=provider, logger_provider=logger_provider)
+    yield Tracer(project_name="local-trace", tracer_provider=provider, logger_provider=logger_provider)
+    logger_provider.shutdown()
 
 
 def _agent(judgment: Tracer, scorer: TraceScorer, **config: Any) -> Any:
@@ -351,3 +354,23 @@ def test_concurrent_trajectories_keep_their_own_spans(scored: Tracer, exporter: 
         assert {c.arguments["query"] for c in trace.tool_calls()} == {query}
     values = sorted(_score(s, ScoreField.VALUE) for s in _named(exporter, "evaluate Tool Loop Scorer"))
     assert values == [0.0, 0.0, 1.0, 1.0]  # the threads that searched 4 and 5 times looped past 3
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_starts_without_the_parents_open_trajectories(scored: Tracer):
+    collector = scored._local_trajectories()
+    assert isinstance(collector, LocalTrajectorySpanProcessor)
+    seen: dict[str, int] = {}
+
+    @scored.observe(scorer_config=TraceScorerConfig(scorer=ToolLoopScorer()))
+    def run() -> None:
+        seen["open in parent"] = collector.open_count
+        pid = os.fork()
+        if pid == 0:  # the child: nothing open, and the lock is free
+            os._exit(0 if collector.open_count == 0 and collector._lock.acquire(timeout=5) else 1)
+        _, status = os.waitpid(pid, 0)
+        seen["child exit"] = os.waitstatus_to_exitcode(status)
+
+    run()
+    assert seen == {"open in parent": 1, "child exit": 0}
+    assert collector.open_count == 0

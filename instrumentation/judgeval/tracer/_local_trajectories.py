@@ -20,7 +20,9 @@ after one dict test; otherwise they do a lookup and an append under a lock, neve
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -75,6 +77,16 @@ class LocalTrajectorySpanProcessor(SpanProcessor):
         self._members: dict[int, tuple[_OpenTrajectory, ...]] = {}  # unfinished span id -> its trajectories
         self.refused_trajectories = 0
         self.dropped_spans = 0
+        # A forked child (pre-fork servers) inherits the parent's open trajectories, whose bounding spans
+        # end in the parent, and possibly a held lock: it starts empty. Weakly bound, so a processor
+        # that is gone is not kept alive by the fork hook.
+        reference = weakref.WeakMethod(self._forget_after_fork)
+        os.register_at_fork(after_in_child=lambda: (method := reference()) is not None and method())
+
+    def _forget_after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._open = {}
+        self._members = {}
 
     def open(self, bounding: SpanContext, scorers: tuple[TraceScorer, ...]) -> bool:
         """Start collecting the trajectory bounded by the span ``bounding`` (already started, not ended).
