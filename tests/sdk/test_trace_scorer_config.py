@@ -313,3 +313,19 @@ def test_session_scope_and_span_requests_ride_along(judgment: Tracer, exporter: 
     assert span.attributes[semconv.JUDGEVAL_EVAL_STATUS] == "pending"
     span_requests = decode_requests(span.attributes[semconv.JUDGEVAL_EVAL_REQUESTS])
     assert [r.scorer.name for r in span_requests] == ["Polite"]
+
+
+def test_a_request_over_the_attribute_limit_warns(
+    monkeypatch: pytest.MonkeyPatch, provider: TracerProvider, exporter: InMemorySpanExporter
+):
+    monkeypatch.setenv("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "100")
+    judgment = Tracer(project_name="limits", tracer_provider=provider)
+
+    @judgment.observe(scorer_config=TraceScorerConfig(scorer=HostedLoopScorer(rubric="x" * 200)))
+    def run() -> None:
+        return None
+
+    with pytest.warns(JudgevalUsageWarning, match="over the span attribute length limit of 100"):
+        run()
+    (span,) = _named(exporter, "run")
+    assert semconv.JUDGEVAL_TRAJECTORY_REQUESTS in span.attributes  # still requested: the evaluator says why

@@ -243,7 +243,7 @@ class Tracer:
                 stacklevel=3,
             )
             return None
-        return TrajectoryRequester(scorer_config, self._local_trajectories)
+        return TrajectoryRequester(scorer_config, self._local_trajectories, self._attribute_limit)
 
     def _local_trajectories(self) -> LocalTrajectorySpanProcessor | None:
         """The provider's collector of trajectories for local trace scorers, added on first use."""

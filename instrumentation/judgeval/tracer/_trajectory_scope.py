@@ -11,6 +11,7 @@ the span and nothing is routed to the evaluator: the agent process scores it onc
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from opentelemetry import trace
 
 from judgeval import semconv
 from judgeval._internal_errors import internal_errors_reraised, log_internal_error
+from judgeval.tracer._evaluate import JudgevalUsageWarning
 from judgeval.tracer._local_trajectories import LocalTrajectorySpanProcessor
 from judgeval.tracer._trace_scorer_config import TraceScorerConfig
 from judgeval.tracer._trajectory_context import TrajectoryMarkedSpan
@@ -30,9 +32,11 @@ class TrajectoryRequester:
         self,
         config: TraceScorerConfig,
         local_trajectories: Callable[[], LocalTrajectorySpanProcessor | None],
+        attribute_limit: int | None = None,
     ) -> None:
         self._config = config
         self._local_trajectories = local_trajectories
+        self._attribute_limit = attribute_limit  # the span attribute length limit from the environment
 
     def current_span_for(self, span: trace.Span, args: tuple[Any, ...], kwargs: dict[str, Any]) -> trace.Span:
         """The span to make current while the call runs: ``span``, or ``span`` marked as a trajectory."""
@@ -52,14 +56,28 @@ class TrajectoryRequester:
         if not wanted:
             return span
         if config.server_hosted:
-            span.set_attributes(
-                {
-                    semconv.JUDGEVAL_TRAJECTORY_REQUESTS: config.request_text(),
-                    semconv.JUDGEVAL_TRAJECTORY_SCORERS: (config.scorer.name,),
-                }
-            )
+            self._write_request(span)
             return TrajectoryMarkedSpan(span)
         collector = self._local_trajectories()
         if collector is not None:
             collector.open(span_context, (config.scorer,))
         return span
+
+    def _write_request(self, span: trace.Span) -> None:
+        config, limit = self._config, self._attribute_limit
+        request = config.request_text()
+        span.set_attributes(
+            {
+                semconv.JUDGEVAL_TRAJECTORY_REQUESTS: request,
+                semconv.JUDGEVAL_TRAJECTORY_SCORERS: (config.scorer.name,),
+            }
+        )
+        if limit is not None and len(request) > limit:
+            warnings.warn(
+                f"the trajectory request of {config.scorer.name!r} is {len(request)} characters, over the "
+                f"span attribute length limit of {limit} (OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT / "
+                "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT), so it will be cut and the evaluator will refuse it; "
+                "raise the limit or shrink the scorer's config",
+                JudgevalUsageWarning,
+                stacklevel=2,
+            )
