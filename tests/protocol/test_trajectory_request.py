@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from judgeval.protocol.evaluation_request import ScorerRef
+from judgeval.protocol.evaluation_request import ScorerRef, encode_json, scorer_object
 from judgeval.protocol.trajectory_request import (
     InvalidTrajectoryRequest,
     TrajectoryRequest,
     decode_trajectory_requests,
+    encode_trajectory_request,
     encode_trajectory_requests,
+    request_json,
 )
 
 
@@ -41,3 +43,18 @@ def test_round_trip_keeps_every_field() -> None:
 def test_invalid_payloads_name_the_problem(payload: str, message: str) -> None:
     with pytest.raises(InvalidTrajectoryRequest, match=message.replace("[", r"\[").replace(".", r"\.")):
         decode_trajectory_requests(payload)
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        TrajectoryRequest(ScorerRef("Loop", "m.Loop", 0.5, True, None, {"n": 3}), "trace", 0.25, "gpt-4.1"),
+        TrajectoryRequest(ScorerRef("Sess \u00e9", server_hosted=False), "session", 1.0, None),
+    ],
+)
+def test_request_json_from_an_encoded_scorer_decodes_to_the_same_request(request_: TrajectoryRequest) -> None:
+    # The SDK's fast path: the scorer part is encoded (and cached) on its own, the rest spelled here.
+    text = request_json(encode_json(scorer_object(request_.scorer)), request_.scope, request_.sampling_rate,
+                        request_.model)
+    assert json.loads(text) == encode_trajectory_request(request_)
+    assert decode_trajectory_requests(f"[{text}]") == [request_]

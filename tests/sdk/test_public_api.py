@@ -9,7 +9,9 @@ from judgeval.scorers.example_scorer import ExampleScorer
 
 
 def test_tracer_all_is_pinned():
-    assert sorted(judgeval.tracer.__all__) == ["JudgevalUsageWarning", "Tracer", "wrap"]
+    assert sorted(judgeval.tracer.__all__) == [
+        "InvalidTraceScorerConfig", "JudgevalUsageWarning", "TraceScorerConfig", "Tracer", "wrap"
+    ]
     assert issubclass(judgeval.tracer.JudgevalUsageWarning, UserWarning)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from judgeval.cli.alerts_command import run_alerts
 from judgeval.cli.behaviors_command import run_behaviors
 from judgeval.cli.parser import build_parser
-from judgeval.scorers.source_check import ScorerSourceError, select_scorer_class
+from judgeval.scorers.source_check import TRACE_KIND, ScorerSourceError, select_scorer_class
 
 
 def run(argv: list[str]) -> int:
@@ -64,15 +64,17 @@ def _upload(args: argparse.Namespace) -> int:
         name=args.name or found.scorer_name or found.class_name, source=source,
         source_filename=Path(args.scorer_file).name, requirements=requirements, mode=mode,
         class_name=found.class_name,
+        kind=pb.SCORER_KIND_TRACE if found.kind == TRACE_KIND else pb.SCORER_KIND_EXAMPLE,
     )
     client = AdminClient(Connection.resolve(args.api_url, args.api_key))
     try:
-        print(f"Uploading {found.class_name} as {request.name!r} to {client.connection.shown_url} "
+        what = "trace scorer" if found.kind == TRACE_KIND else "scorer"
+        print(f"Uploading {what} {found.class_name} as {request.name!r} to {client.connection.shown_url} "
               "(installing requirements may take a while)...", file=sys.stderr)
         version = client.call("UploadScorer", request, timeout=UPLOAD_TIMEOUT_S)
     finally:
         client.close()
-    print(f"Uploaded scorer {version.name!r} version {version.version} "
+    print(f"Uploaded {what} {version.name!r} version {version.version} "
           f"(class {version.class_name}, sha256 {version.sha256[:12]})")
     return 0
 
@@ -113,6 +115,8 @@ def _print_show(reply: Any, *, with_source: bool) -> None:
     scorer = reply.scorer
     status = pb.InstallStatus.Name(scorer.install_status).removeprefix("INSTALL_STATUS_").lower()
     print(f"name:         {scorer.name}\nversion:      {scorer.version}\nclass:        {scorer.class_name}")
+    if scorer.kind != pb.SCORER_KIND_UNSPECIFIED:
+        print(f"kind:         {pb.ScorerKind.Name(scorer.kind).removeprefix('SCORER_KIND_').lower()}")
     print(f"file:         {scorer.source_filename}\nsha256:       {scorer.sha256}")
     print(f"uploaded:     {_when(scorer)}\nenvironment:  {status}")
     requirements = [line for line in reply.requirements.splitlines() if line.strip()]

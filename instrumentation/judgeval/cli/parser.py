@@ -20,7 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     upload = commands.add_parser("upload_scorer", aliases=["upload-scorer"], parents=[connection],
-                                 help="upload a custom scorer and its requirements")
+                                 help="upload a custom scorer (an ExampleScorer or TraceScorer subclass) "
+                                      "and its requirements")
     upload.add_argument("scorer_file", metavar="SCORER.py")
     upload.add_argument("requirements_file", metavar="REQUIREMENTS.txt")
     upload.add_argument("--name", help="scorer name (default: the class's `name` attribute)")

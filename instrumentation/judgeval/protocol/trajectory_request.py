@@ -102,3 +102,16 @@ def _decode_one(item: object, where: str) -> TrajectoryRequest:
     except InvalidEvaluationRequest as exc:
         raise InvalidTrajectoryRequest(str(exc)) from None
     return TrajectoryRequest(scorer=scorer, scope=scope, sampling_rate=rate, model=model or None)
+
+
+def request_json(scorer_json: str, scope: str, sampling_rate: float, model: str | None) -> str:
+    """One request object, from its already-encoded ``"scorer"`` part (the SDK caches that part per scorer).
+
+    Decodes to what :func:`encode_trajectory_request` writes for the same request; ``sampling_rate`` must be
+    finite and ``scope`` one of :data:`TRAJECTORY_SCOPES`.
+    """
+    rate = float.__repr__(float(sampling_rate))
+    return (
+        f'{{"v":{PAYLOAD_VERSION},"scorer":{scorer_json},"scope":{json.dumps(scope)},'
+        f'"sampling_rate":{rate},"model":{json.dumps(model)}}}'
+    )

@@ -1,4 +1,5 @@
-"""Trace agents with OpenTelemetry: ``Tracer`` (``observe``, ``agent``, ``async_evaluate``) and ``wrap``.
+"""Trace agents with OpenTelemetry: ``Tracer`` (``observe``, ``agent``, ``async_evaluate``) and ``wrap``;
+``TraceScorerConfig`` requests a trace scorer on an observed function's span (``observe(scorer_config=...)``).
 
 ``JudgevalUsageWarning`` is the warning category of a misused call (e.g. an invalid ``sampling_rate``), so
 apps can filter it or turn it into an error in their tests.
@@ -10,10 +11,11 @@ from typing import TypeVar
 
 from judgeval.tracer._config import TracerConfig
 from judgeval.tracer._evaluate import JudgevalUsageWarning
+from judgeval.tracer._trace_scorer_config import InvalidTraceScorerConfig, TraceScorerConfig
 from judgeval.tracer._tracer import Tracer, latest_tracer
 from judgeval.tracer._wrap_client import safe_patch_client
 
-__all__ = ["JudgevalUsageWarning", "Tracer", "wrap"]
+__all__ = ["InvalidTraceScorerConfig", "JudgevalUsageWarning", "TraceScorerConfig", "Tracer", "wrap"]
 
 ClientT = TypeVar("ClientT")
 

@@ -24,6 +24,7 @@ from opentelemetry.util.types import Attributes
 
 from judgeval import semconv
 from judgeval._internal_errors import log_internal_error
+from judgeval.tracer._trajectory_context import unwrap_span
 
 AGENT_CONTEXT_KEY = otel_context.create_key("judgeval-agent")
 
@@ -118,7 +119,7 @@ def span_agent_attributes(name: str, attributes: Attributes) -> dict[str, Any] |
 
 def _parent_agent_attributes(parent_context: otel_context.Context | None) -> dict[str, Any] | None:
     """Agent attributes of the parent span, when it is a span of this process's SDK that names one."""
-    parent = trace.get_current_span(parent_context)
+    parent = unwrap_span(trace.get_current_span(parent_context))
     if not isinstance(parent, ReadableSpan):  # a remote parent, or none: nothing to read
         return None
     return span_agent_attributes(parent.name, parent.attributes)

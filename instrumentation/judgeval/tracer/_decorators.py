@@ -18,6 +18,7 @@ from judgeval.tracer._agent import enter_agent, exit_agent
 from judgeval.tracer._capture import to_json, truncate
 from judgeval.tracer._config import TracerConfig
 from judgeval.tracer._provider import ProviderState
+from judgeval.tracer._trajectory_scope import TrajectoryRequester
 from judgeval.tracer._wrapping import CallScope, ScopeFactory
 
 _RECEIVER_NAMES = frozenset({"self", "cls"})
@@ -49,8 +50,9 @@ def span_type_attributes(name: str, span_type: str) -> dict[str, str]:
 
 
 class _ObservedCall(CallScope):
-    def __init__(self, span: Span, config: TracerConfig) -> None:
+    def __init__(self, span: Span, config: TracerConfig, current: Span | None = None) -> None:
         self._span = span
+        self._current = current if current is not None else span  # a trajectory's marked span, if any
         self._config = config
         # A generator's items, as JSON, until the list is longer than the cap: the yielded objects
         # themselves are not kept alive, and items past the cap (which could not show) cost nothing.
@@ -63,7 +65,7 @@ class _ObservedCall(CallScope):
 
     def attach(self) -> object | None:
         # What trace.use_span does with exception recording off, without its two context managers.
-        return otel_context.attach(trace.set_span_in_context(self._span))
+        return otel_context.attach(trace.set_span_in_context(self._current))
 
     def detach(self, token: object | None) -> None:
         otel_context.detach(token)  # type: ignore[arg-type]
@@ -103,8 +105,12 @@ def observe_scope(
     name: str,
     span_type: str,
     provider_state: ProviderState | None = None,
+    trajectory: TrajectoryRequester | None = None,
 ) -> ScopeFactory:
-    """The per-call scope factory of ``@observe``: start a span, record inputs, output and errors."""
+    """The per-call scope factory of ``@observe``: start a span, record inputs, output and errors.
+
+    With ``trajectory`` (``scorer_config=``), each call's span may also bound a trajectory to be scored.
+    """
     arguments = argument_recorder(func)
     without_project = span_type_attributes(name, span_type)
     with_project = {semconv.JUDGEVAL_PROJECT_NAME: config.project_name, **without_project}
@@ -126,11 +132,13 @@ def observe_scope(
             span = tracer.start_span(
                 name, attributes={**static, semconv.JUDGEVAL_INPUT: to_json(arguments(args, kwargs), cap)}
             )
+        else:
+            span = tracer.start_span(name, attributes=static)
+            if capture and span.is_recording():
+                span.set_attribute(semconv.JUDGEVAL_INPUT, to_json(arguments(args, kwargs), cap))
+        if trajectory is None:
             return _ObservedCall(span, config)
-        span = tracer.start_span(name, attributes=static)
-        if capture and span.is_recording():
-            span.set_attribute(semconv.JUDGEVAL_INPUT, to_json(arguments(args, kwargs), cap))
-        return _ObservedCall(span, config)
+        return _ObservedCall(span, config, trajectory.current_span_for(span, args, kwargs))
 
     return begin
 

@@ -20,11 +20,14 @@ from pydantic import BaseModel
 
 from judgeval.protocol.evaluation_request import ScorerRef, request_json, scorer_object
 from judgeval.scorers.example_scorer import BASE_FIELDS, ExampleScorer
+from judgeval.scorers.trace_scorer import TraceScorer
 from judgeval.tracer._capture import make_encoder
 
 # The protocol's ``encode_json`` spelling, with the C encoder built once (see ``make_encoder``).
 _encode = make_encoder(str, ensure_ascii=True, separators=(",", ":"))
 _IMMUTABLE_SCALARS = frozenset({str, int, float, bool, type(None)})
+AnyScorer = ExampleScorer | TraceScorer
+"""Both scorer classes have the same base fields, so their scorer objects are encoded alike."""
 _CACHE_CAP = 256  # scorer instances; past it the cache starts over (scorers are usually a handful)
 
 
@@ -37,7 +40,7 @@ class _Encoded:
 
     __slots__ = ("cls", "extra", "field_ids", "owner", "text", "values")
 
-    def __init__(self, scorer: ExampleScorer, text: str) -> None:
+    def __init__(self, scorer: AnyScorer, text: str) -> None:
         fields, extra = scorer.__dict__, scorer.__pydantic_extra__
         self.owner = weakref.ref(scorer)
         self.cls = type(scorer)
@@ -46,7 +49,7 @@ class _Encoded:
         self.extra = _extra_fingerprint(extra)
         self.text = text
 
-    def matches(self, scorer: ExampleScorer) -> bool:
+    def matches(self, scorer: AnyScorer) -> bool:
         return (
             self.owner() is scorer
             and type(scorer) is self.cls
@@ -73,7 +76,7 @@ def json_fields(model: BaseModel, exclude: frozenset[str] = frozenset()) -> dict
         return model.model_dump(exclude=set(exclude) if exclude else None)
 
 
-def scorer_ref(scorer: ExampleScorer) -> ScorerRef:
+def scorer_ref(scorer: AnyScorer) -> ScorerRef:
     """The payload's description of ``scorer``; its extra public fields are its config."""
     cls = type(scorer)
     config = json_fields(scorer, BASE_FIELDS)
@@ -86,7 +89,7 @@ def scorer_ref(scorer: ExampleScorer) -> ScorerRef:
     )
 
 
-def _cacheable(scorer: ExampleScorer) -> bool:
+def _cacheable(scorer: AnyScorer) -> bool:
     cls = type(scorer)
     verdict = _cacheable_classes.get(cls)
     if verdict is None:
@@ -102,7 +105,7 @@ def _cacheable(scorer: ExampleScorer) -> bool:
     return verdict and all(type(value) in _IMMUTABLE_SCALARS for value in values)
 
 
-def scorer_json(scorer: ExampleScorer) -> str:
+def scorer_json(scorer: AnyScorer) -> str:
     """The encoded ``"scorer"`` object of a request for ``scorer`` (cached while its fields are unchanged)."""
     entry = _cache.get(id(scorer))
     if entry is not None and entry.matches(scorer):

@@ -8,6 +8,8 @@ result leaves as a child span of the evaluated span named ``evaluate <scorer>``,
 ``gen_ai.evaluation.result`` event and flat ``judgeval.score.*`` attributes the evaluator service writes
 and the same span-level verdict (see :mod:`judgeval.protocol.score_attributes`).
 The score span is never tagged ``pending``, so the collector does not route it to the evaluator.
+Local trace scorers' jobs (:class:`ScoringTask`, see :mod:`judgeval.tracer._trajectory_scoring`) share the
+same threads, queue bound and timeout, and write their own result.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext
@@ -47,6 +49,13 @@ class LocalScoringJob:
     scorer: Any  # an ExampleScorer copy
     example: Any
     target: SpanContext
+
+
+class ScoringTask(Protocol):
+    """A local job that scores and writes its own result (a trajectory score), run on a scoring thread."""
+
+    def run(self, loop: asyncio.AbstractEventLoop, tracer: trace.Tracer, timeout_seconds: float) -> None:
+        """Score on ``loop`` (the thread's own) within ``timeout_seconds``, then emit the result."""
 
 
 def _as_score(value: Any) -> float:
@@ -100,12 +109,12 @@ class LocalScoringExecutor:
         self._pending = 0
         self.dropped = 0
         self._cond = threading.Condition()
-        self._jobs: queue.SimpleQueue[LocalScoringJob | None] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[LocalScoringJob | ScoringTask | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self.pid = os.getpid()
         atexit.register(self.drain, EXIT_DRAIN_SECONDS)
 
-    def submit(self, job: LocalScoringJob) -> bool:
+    def submit(self, job: LocalScoringJob | ScoringTask) -> bool:
         """Queue ``job`` for a scoring thread without blocking; False (and a counted drop) when full."""
         with self._cond:
             if self._pending >= self._max_pending:
@@ -129,8 +138,11 @@ class LocalScoringExecutor:
         finally:
             loop.close()
 
-    def _run(self, loop: asyncio.AbstractEventLoop, job: LocalScoringJob) -> None:
+    def _run(self, loop: asyncio.AbstractEventLoop, job: LocalScoringJob | ScoringTask) -> None:
         try:
+            if not isinstance(job, LocalScoringJob):
+                job.run(loop, self._tracer, self._timeout_seconds)
+                return
             started = time.time_ns()
             event, attrs, scored = loop.run_until_complete(score_job(job, self._timeout_seconds))
             self._emit(job, event, attrs, scored, started)

@@ -93,6 +93,9 @@ class ProviderState:
     created_by_judgeval: bool
     lock: threading.Lock = field(default_factory=threading.Lock)
     local_scoring: object | None = None  # a LocalScoringExecutor, created on first use
+    local_trajectories: object | None = None  # a LocalTrajectorySpanProcessor, added on first use
+    sessions: object | None = None  # a SessionSpanProcessor, added on first use
+    logger_provider: object | None = None  # the SDK LoggerProvider judgeval created, if it did
     projects: set[str] = field(default_factory=set)
     mixed_projects: bool = False  # Tracers of more than one project use this provider
 

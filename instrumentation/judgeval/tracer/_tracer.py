@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, overload
 
 from opentelemetry import trace
+from opentelemetry._logs import LoggerProvider
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.trace import get_current_span
 
@@ -17,8 +19,14 @@ from judgeval.tracer import _evaluate
 from judgeval.tracer._config import TracerConfig
 from judgeval.tracer._decorators import agent_scope, observe_scope
 from judgeval.tracer._evaluate import VALID_EXAMPLE_TYPES, VALID_SCORER_TYPES
-from judgeval.tracer._local_scoring import LocalScoringExecutor, LocalScoringJob
+from judgeval.tracer._local_scoring import LocalScoringExecutor, LocalScoringJob, ScoringTask
+from judgeval.tracer._local_trajectories import LocalTrajectorySpanProcessor
+from judgeval.tracer._log_provider import SdkLoggerProvider, ensure_logger_provider
 from judgeval.tracer._provider import ProviderState, resolve_provider
+from judgeval.tracer._session import mark_current_span, session_context
+from judgeval.tracer._trace_scorer_config import TraceScorerConfig
+from judgeval.tracer._trajectory_scope import TrajectoryRequester
+from judgeval.tracer._trajectory_scoring import trajectory_event_logger
 from judgeval.tracer._wrapping import wrap_callable
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,7 +52,9 @@ class Tracer:
     explicit argument > environment > default. ``enable_monitoring=False`` or ``JUDGMENT_MONITORING=false``
     makes the decorators return the original function and creates no provider or exporter;
     ``enable_evaluations=False`` or ``JUDGMENT_EVALUATIONS=false`` makes ``async_evaluate`` a no-op.
-    ``tracer_provider`` injects a private provider (tests, apps that don't want a global one).
+    ``tracer_provider`` injects a private provider (tests, apps that don't want a global one);
+    ``logger_provider`` the OpenTelemetry logger provider local trace scorers emit their
+    ``gen_ai.evaluation.result`` log records through (default: the global one).
 
     Process exit waits at most a few seconds for the last export. In pre-fork servers the SDK restarts its
     export thread in each forked server process; call :meth:`flush` before such a process exits on its own.
@@ -57,6 +67,7 @@ class Tracer:
         enable_evaluations: bool | None = None,
         *,
         tracer_provider: TracerProvider | None = None,
+        logger_provider: LoggerProvider | None = None,
     ) -> None:
         global _latest_tracer
         self.config = TracerConfig.resolve(project_name, enable_monitoring, enable_evaluations)
@@ -67,6 +78,7 @@ class Tracer:
             self._attribute_limit: int | None = SpanLimits().max_span_attribute_length
         except ValueError:  # a malformed limit variable: the SDK reports it where it applies limits
             self._attribute_limit = None
+        self._logger_provider = logger_provider
         self._state: ProviderState | None = None
         self._otel_tracer: trace.Tracer = trace.NoOpTracer()
         if self.config.monitoring:
@@ -89,10 +101,22 @@ class Tracer:
     @overload
     def observe(self, func: F, /) -> F: ...
     @overload
-    def observe(self, *, span_type: str = "function", name: str | None = None) -> Callable[[F], F]: ...
+    def observe(
+        self,
+        *,
+        span_type: str = "function",
+        name: str | None = None,
+        scorer_config: TraceScorerConfig | None = None,
+    ) -> Callable[[F], F]: ...
 
     def observe(  # type: ignore[misc]  # mypy cannot relate F in the keyword-only overload
-        self, func: F | None = None, /, *, span_type: str = "function", name: str | None = None
+        self,
+        func: F | None = None,
+        /,
+        *,
+        span_type: str = "function",
+        name: str | None = None,
+        scorer_config: TraceScorerConfig | None = None,
     ) -> F | Callable[[F], F]:
         """Trace each call of the decorated function as one span (works as ``@observe`` or ``@observe(...)``).
 
@@ -100,14 +124,19 @@ class Tracer:
         span covers its iteration. Arguments (minus ``self``/``cls``) and the return value are recorded as
         size-capped JSON; exceptions are recorded on the span and re-raised unchanged. ``span_type`` is
         recorded as ``judgeval.span.type``; ``tool`` and ``agent`` also set the GenAI operation name.
+
+        ``scorer_config=TraceScorerConfig(scorer=...)`` makes each call's span bound a trajectory (the span
+        and every span below it) scored as a whole by the config's trace scorer, sampled deterministically
+        from the trace id; ignored when evaluations are disabled.
         """
+        trajectory = self._trajectory_requester(scorer_config)
 
         def decorate(target: F) -> F:
             if not self.config.monitoring:
                 return target
             span_name = name or getattr(target, "__name__", None) or "function"
             scope = observe_scope(
-                target, self._otel_tracer, self.config, span_name, str(span_type), self._state
+                target, self._otel_tracer, self.config, span_name, str(span_type), self._state, trajectory
             )
             return wrap_callable(target, scope)  # type: ignore[return-value]
 
@@ -174,7 +203,67 @@ class Tracer:
         except Exception:
             log_internal_error("judgeval async_evaluate failed; the evaluation was skipped")
 
-    def _submit_local(self, job: LocalScoringJob) -> bool:
+    @contextlib.contextmanager
+    def session(self, session_id: str) -> Iterator[None]:
+        """Mark every span started in the block, and the current span, as part of session ``session_id``.
+
+        Spans get ``gen_ai.conversation.id``, which evaluator ``scope: session`` rules group traces by (each
+        turn of a conversation is usually its own trace)::
+
+            with judgment.session(conversation_id):
+                agent.run(user_message)
+        """
+        if not self._use_sessions(session_id):
+            yield
+            return
+        with session_context(session_id):
+            yield
+
+    def set_session_id(self, session_id: str) -> None:
+        """Set ``gen_ai.conversation.id`` on the current span; spans started below it afterwards inherit it.
+
+        Call it inside a traced function (e.g. once the agent knows which conversation a request belongs
+        to); outside any span it does nothing. See :meth:`session` for a block-scoped form.
+        """
+        self._use_sessions(session_id)
+
+    def _use_sessions(self, session_id: object) -> bool:
+        if not self.config.monitoring or self._state is None:
+            return False
+        return mark_current_span(self._state, session_id)
+
+    def _trajectory_requester(self, scorer_config: object) -> TrajectoryRequester | None:
+        if scorer_config is None or not self._evaluating:
+            return None
+        if not isinstance(scorer_config, TraceScorerConfig):
+            warnings.warn(
+                f"observe(scorer_config=...) needs a TraceScorerConfig, got {type(scorer_config).__name__}; "
+                "the function is traced but not scored (from judgeval.tracer import TraceScorerConfig)",
+                _evaluate.JudgevalUsageWarning,
+                stacklevel=3,
+            )
+            return None
+        return TrajectoryRequester(scorer_config, self._local_trajectories, self._attribute_limit)
+
+    def _local_trajectories(self) -> LocalTrajectorySpanProcessor | None:
+        """The provider's collector of trajectories for local trace scorers, added on first use."""
+        state = self._state
+        if state is None:
+            return None
+        with state.lock:
+            collector = state.local_trajectories
+            if not isinstance(collector, LocalTrajectorySpanProcessor):
+                logger_provider = self._logger_provider
+                if logger_provider is None and state.created_by_judgeval:
+                    state.logger_provider = ensure_logger_provider(state.provider.resource)
+                collector = LocalTrajectorySpanProcessor(
+                    self._submit_local, trajectory_event_logger(logger_provider)
+                )
+                state.provider.add_span_processor(collector)
+                state.local_trajectories = collector
+        return collector
+
+    def _submit_local(self, job: LocalScoringJob | ScoringTask) -> bool:
         state = self._state
         if state is None:
             return False
@@ -193,7 +282,9 @@ class Tracer:
         drained = True
         if isinstance(executor, LocalScoringExecutor):
             drained = executor.drain(timeout_millis / 2000)
-        return self._state.provider.force_flush(timeout_millis) and drained
+        logs = self._state.logger_provider
+        logs_flushed = logs.force_flush(timeout_millis) if isinstance(logs, SdkLoggerProvider) else True
+        return self._state.provider.force_flush(timeout_millis) and drained and logs_flushed
 
     def shutdown(self, timeout_millis: int = 5000) -> None:
         """Flush, then shut down the provider if this Tracer created it (an app's provider is left alone)."""
