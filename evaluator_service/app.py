@@ -22,6 +22,7 @@ import asyncio
 import logging
 import socket
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 
 import grpc
@@ -43,12 +44,13 @@ from evaluator_service.queue import SpanQueue
 from evaluator_service.request_guard import MalformedRequestInterceptor
 from evaluator_service.score_metrics import ScoreMetricsObserver
 from evaluator_service.scoring.builtin.sources import BuiltinScorerSource, ConfiguredScorerSource
-from evaluator_service.scoring.contract import ScorerSource
+from evaluator_service.scoring.contract import ScorerSource, TrajectoryScorerSource
 from evaluator_service.scoring.pause import PauseRegistry
 from evaluator_service.scoring.resolution import ScorerChain
 from evaluator_service.scoring.runner import ScorerRunner
 from evaluator_service.span_rules import RuleMatcher
 from evaluator_service.state import SharedState, open_shared_state
+from evaluator_service.trajectories.service import TrajectoryScoring
 
 logger = logging.getLogger(__name__)
 
@@ -70,10 +72,16 @@ class EvaluatorApp:
         metric_readers: Sequence[MetricReader] = (),
         shared_state: SharedState | None = None,
         alerts: AlertManager | None = None,
+        trajectory_sources: Sequence[TrajectoryScorerSource] = (),
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.metrics = EvaluatorMetrics.create(config.metrics_endpoint, metric_readers)
         self._extra_sources = list(scorer_sources)
+        self._trajectory_sources = list(trajectory_sources)
+        self._clock = clock
+        self.trajectories: TrajectoryScoring | None = None
+        """Trajectory and session scoring (buffer, feed intake, sweep); set by :meth:`start`."""
         self._installers = list(service_installers)
         self._owns_state = shared_state is None
         self._state = shared_state
@@ -154,6 +162,13 @@ class EvaluatorApp:
             forwarder.wake()
 
         self._intake = TraceIntakeServicer(store, RuleMatcher(cfg.rules), self.metrics, enqueued)
+        trajectories = self.trajectories = await TrajectoryScoring.open(
+            cfg.trajectories, store, pauses, self.metrics, self._trajectory_sources, cfg.scoring,
+            on_results=forwarder.wake, clock=self._clock,
+        )
+        # alerts and score metrics see trajectory results as they see scored spans
+        trajectories.sweeper.score_observers = dispatcher.score_observers
+        self._intake.feed = trajectories.intake
         self._server = self._build_server()
         tls = cfg.ingress.tls
         try:
@@ -163,7 +178,7 @@ class EvaluatorApp:
             raise StartupError(str(exc)) from exc
         if not self.port:
             raise StartupError(f"cannot listen on {cfg.listen}")
-        dispatcher.evaluator_id = f"{socket.gethostname()}:{self.port}"
+        dispatcher.evaluator_id = trajectories.sweeper.evaluator_id = f"{socket.gethostname()}:{self.port}"
         await self._server.start()
         if cfg.ingress.http_listen:
             self._http = OtlpHttpIntake(self._intake, cfg.ingress.bearer_token)
@@ -175,6 +190,7 @@ class EvaluatorApp:
             self.http_port = self._http.port
         forwarder.start()
         dispatcher.start()
+        trajectories.start()
         for service in ("", TRACE_SERVICE_NAME):
             await self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
 
@@ -213,6 +229,8 @@ class EvaluatorApp:
             await self._server.stop(min(1.0, grace))
         if self._dispatcher is not None:
             await self._dispatcher.stop(max(0.0, deadline - loop.time()))
+        if self.trajectories is not None:
+            await self.trajectories.stop()
         if self._forwarder is not None:
             await self._forwarder.stop(max(0.1, deadline - loop.time()))
         await self.alerts.stop(max(0.5, deadline - loop.time()))

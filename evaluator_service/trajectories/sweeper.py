@@ -1,0 +1,225 @@
+"""The completion sweep: find trajectories that are due, score them, write their results, forget old ones.
+
+Every ``tick_s`` (or when woken) the sweep asks the buffer for trajectories whose deadline passed (see
+:mod:`evaluator_service.trajectories.completion`) and handles each on its own: one failing trajectory is
+logged, counted and retried at the next tick, never blocking the others. A complete trajectory is scored
+once per request (:class:`~evaluator_service.trajectories.scoring.TrajectoryScorerRunner`); its result spans
+go into the durable span queue as ``EXPORT`` rows in one transaction (the forwarder sends them downstream
+like any enriched span) and only then is the trajectory marked scored. A crash between the two re-scores it
+after restart: results are at-least-once, the result key and revision tell repeats apart. Score observers
+(score metrics, alerts) see each result span exactly as they see an enriched span.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from judgeval import semconv
+from judgeval.protocol.sampling import is_sampled_bytes
+from judgeval.protocol.trajectory_request import InvalidTrajectoryRequest, decode_trajectory_requests
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+from evaluator_service.queue import NewSpan, SpanQueue, SpanState
+from evaluator_service.scoring.contract import ScoreResult
+from evaluator_service.trajectories.buffer import Trajectory, TrajectoryBuffer, TrajectoryState
+from evaluator_service.trajectories.completion import CompletionPolicy
+from evaluator_service.trajectories.counters import TrajectoryCounters
+from evaluator_service.trajectories.results import RESULT_SCOPE, ResultTarget, result_span
+from evaluator_service.trajectories.scoring import TrajectoryScorerRunner
+from evaluator_service.trajectories.trace_view import trace_of
+
+logger = logging.getLogger(__name__)
+
+ScoreObserver = Callable[[Span, Sequence[ScoreResult], bytes], Any]
+"""What the dispatcher's observers are: called with a result span, its results and resource envelope."""
+
+RETRY_FAILED_S = 30.0
+"""How long a trajectory whose handling failed (its buffer read, the queue write) waits before the next
+try."""
+
+INVALID_REQUEST_SCORER = "trajectory"
+"""Scorer name on the error result of a bounding span whose requests attribute does not decode."""
+
+
+class TrajectorySweeper:
+    """Completes, scores and expires buffered trajectories."""
+
+    def __init__(
+        self,
+        buffer: TrajectoryBuffer,
+        policy: CompletionPolicy,
+        runner: TrajectoryScorerRunner,
+        queue: SpanQueue,
+        counters: TrajectoryCounters,
+        *,
+        on_results: Callable[[], None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._buffer = buffer
+        self._policy = policy
+        self._runner = runner
+        self._queue = queue
+        self._counters = counters
+        self._on_results = on_results
+        self._clock = clock
+        self.score_observers: list[ScoreObserver] = []
+        self.evaluator_id = ""
+        self._wake = asyncio.Event()
+        self._sweeping = asyncio.Lock()  # one sweep at a time: a trajectory is handled once per deadline
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop(), name="trajectory-sweep")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except Exception:  # the buffer itself failed (disk): try again next tick
+                logger.exception("trajectory sweep failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._policy.config.tick_s)
+            self._wake.clear()
+
+    async def sweep(self) -> int:
+        """Handle every trajectory due now; returns how many were handled."""
+        async with self._sweeping:
+            return await self._sweep()
+
+    async def _sweep(self) -> int:
+        handled = 0
+        while True:
+            due = await self._buffer.due(self._clock())
+            if not due:
+                return handled
+            for trajectory in due:
+                try:
+                    await self._handle(trajectory)
+                except Exception:
+                    logger.exception(
+                        "trajectory %s failed; it is tried again at the next sweep", trajectory.key
+                    )
+                    await self._buffer.postpone(trajectory.key, self._clock() + RETRY_FAILED_S)
+                handled += 1
+
+    async def _handle(self, t: Trajectory) -> None:
+        now = self._clock()
+        if t.state is TrajectoryState.DONE:
+            await self._expire(t, now, "expired")
+        elif t.requests is None:  # a trace that never got its bounding span
+            await self._expire(t, now, "unbounded")
+        else:
+            await self._score(t, now)
+
+    async def _expire(self, t: Trajectory, now: float, outcome: str) -> None:
+        if t.kind == "trace" and t.trace_id is not None and await self._buffer.covered_by_session(t.trace_id):
+            await self._buffer.finish(t.key, self._policy.held_due(now))  # its session still needs the spans
+            return
+        await self._buffer.delete(t.key)
+        self._counters.trajectories(outcome)
+
+    async def _score(self, t: Trajectory, now: float) -> None:
+        assert t.requests is not None and t.trace_id is not None
+        trace_ids = (
+            [t.trace_id] if t.kind == "trace" else await self._buffer.session_traces(t.session_id or "")
+        )
+        buffered = await self._buffer.spans_of(trace_ids)
+        scope = semconv.TrajectoryScope.TRACE if t.kind == "trace" else semconv.TrajectoryScope.SESSION
+        trace, spans = trace_of(
+            buffered,
+            scope=scope,
+            bounding_span_id=t.bounding_span_id,
+            trace_ids=trace_ids,
+            session_id=t.session_id,
+        )
+        resource = next(
+            (b.resource for b in buffered if Span.FromString(b.span).span_id == t.bounding_span_id),
+            buffered[0].resource if buffered else b"",
+        )
+        target = ResultTarget(
+            scope=scope,
+            trace_id=t.trace_id,
+            parent_span_id=t.bounding_span_id or b"",
+            key_base=(
+                f"trace:{t.trace_id.hex()}:{(t.bounding_span_id or b'').hex()}"
+                if t.kind == "trace"
+                else f"session:{t.session_id}"
+            ),
+            span_count=len(trace.trace_spans),
+            links=_links(spans, trace_ids) if t.kind == "session" else (),
+            session_id=t.session_id,
+            truncated=await self._buffer.truncated_in(trace_ids),
+        )
+        revision = t.revision + 1
+        results = await self._results(t, trace)
+        rows = [
+            (result_span(target, request, result, revision, self.evaluator_id), result)
+            for request, result in results
+        ]
+        if rows:
+            await self._queue.enqueue(
+                [NewSpan(SpanState.EXPORT, resource, RESULT_SCOPE, s.SerializeToString()) for s, _ in rows]
+            )
+            self._on_results()
+        await self._buffer.finish(t.key, self._policy.held_due(now), revision)
+        self._counters.trajectories("scored" if revision == 0 else "rescored")
+        for span, result in rows:
+            self._observe(span, result, resource)
+
+    async def _results(self, t: Trajectory, trace: Any) -> list[tuple[Any, ScoreResult]]:
+        try:
+            requests = decode_trajectory_requests(t.requests)
+        except InvalidTrajectoryRequest as exc:
+            self._counters.trajectories("invalid_request")
+            return [
+                (
+                    None,
+                    ScoreResult(
+                        INVALID_REQUEST_SCORER,
+                        0.5,
+                        error_kind="invalid_request",
+                        error_message=f"{semconv.JUDGEVAL_TRAJECTORY_REQUESTS} {exc}",
+                    ),
+                )
+            ]
+        chosen = [r for r in requests if t.trace_id is None or is_sampled_bytes(t.trace_id, r.sampling_rate)]
+        self._counters.trajectories("not_sampled", len(requests) - len(chosen))
+        results = await asyncio.gather(*(self._runner.run(trace, r) for r in chosen))
+        return list(zip(chosen, results, strict=True))
+
+    def _observe(self, span: Span, result: ScoreResult, resource: bytes) -> None:
+        for observe in self.score_observers:
+            try:
+                observe(span, [result], resource)
+            except Exception:  # an observer's bug must not keep the result from being exported
+                logger.exception("score observer failed on a trajectory result")
+
+
+def _links(spans: Sequence[Span], trace_ids: Sequence[bytes]) -> list[tuple[bytes, bytes]]:
+    """Per trace of a session: its bounding span (the one carrying requests), else its root, else its
+    first."""
+    links = []
+    for trace_id in trace_ids:
+        mine = [s for s in spans if s.trace_id == trace_id]
+        if not mine:
+            continue
+        bounding = [
+            s for s in mine if any(a.key == semconv.JUDGEVAL_TRAJECTORY_REQUESTS for a in s.attributes)
+        ]
+        roots = [s for s in mine if not s.parent_span_id]
+        links.append((trace_id, (bounding or roots or mine)[0].span_id))
+    return links
