@@ -164,7 +164,7 @@ class EvaluatorApp:
         self._intake = TraceIntakeServicer(store, RuleMatcher(cfg.rules), self.metrics, enqueued)
         trajectories = self.trajectories = await TrajectoryScoring.open(
             cfg.trajectories, store, pauses, self.metrics, self._trajectory_sources, cfg.scoring,
-            on_results=forwarder.wake, clock=self._clock,
+            cfg.export_endpoint, cfg.export, on_results=forwarder.wake, clock=self._clock,
         )
         # alerts and score metrics see trajectory results as they see scored spans
         trajectories.sweeper.score_observers = dispatcher.score_observers

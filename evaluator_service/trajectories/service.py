@@ -1,8 +1,9 @@
-"""Trajectory scoring assembled: buffer, feed intake, scorer runner and completion sweep.
+"""Trajectory scoring assembled: buffer, feed intake, scorer runner, completion sweep, result logs.
 
 The evaluator app builds one :class:`TrajectoryScoring` after its span queue and pauses exist::
 
-    scoring = await TrajectoryScoring.open(config, queue, pauses, metrics, sources, on_results=forwarder.wake)
+    scoring = await TrajectoryScoring.open(config, queue, pauses, metrics, sources, scoring_config,
+                                           export_endpoint, export_config, on_results=forwarder.wake)
     intake.feed = scoring.intake          # feed exports (the feed header) go to the buffer
     scoring.sweeper.score_observers = dispatcher.score_observers   # alerts and score metrics see results
     scoring.start(); ...; await scoring.stop()
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
+from evaluator_service.config_sections import ExportConfig
 from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.queue import SpanQueue
 from evaluator_service.scoring.contract import TrajectoryScorerSource
@@ -26,59 +29,73 @@ from evaluator_service.trajectories.buffer import TrajectoryBuffer
 from evaluator_service.trajectories.completion import CompletionPolicy
 from evaluator_service.trajectories.counters import TrajectoryCounters
 from evaluator_service.trajectories.intake import TrajectoryFeedIntake
+from evaluator_service.trajectories.result_logs import ResultLogForwarder, ResultLogQueue
 from evaluator_service.trajectories.scoring import TrajectoryScorerRunner
 from evaluator_service.trajectories.settings import TrajectoryConfig
 from evaluator_service.trajectories.sweeper import TrajectorySweeper
 
 
+@dataclass
 class TrajectoryScoring:
     """The running trajectory side of one evaluator replica."""
 
-    def __init__(
-        self,
-        buffer: TrajectoryBuffer,
-        intake: TrajectoryFeedIntake,
-        sweeper: TrajectorySweeper,
-        counters: TrajectoryCounters,
-    ) -> None:
-        self.buffer = buffer
-        self.intake = intake
-        self.sweeper = sweeper
-        self.counters = counters
+    buffer: TrajectoryBuffer
+    intake: TrajectoryFeedIntake
+    sweeper: TrajectorySweeper
+    counters: TrajectoryCounters
+    result_logs: ResultLogQueue
+    log_forwarder: ResultLogForwarder
 
     @classmethod
     async def open(
         cls,
         config: TrajectoryConfig,
-        data_dir_queue: SpanQueue,
+        queue: SpanQueue,
         pauses: PauseRegistry | None,
         metrics: EvaluatorMetrics,
         sources: Sequence[TrajectoryScorerSource],
         scoring: ScoringConfig,
+        export_endpoint: str,
+        export: ExportConfig,
         *,
         on_results: Callable[[], None],
         clock: Callable[[], float] = time.time,
     ) -> TrajectoryScoring:
+        """Open the buffer and the result-log queue in the span queue's data directory."""
         policy = CompletionPolicy(config)
+        data_dir = queue.path.parent
         buffer = await TrajectoryBuffer.open(
-            data_dir_queue.path.parent,
+            data_dir,
             policy,
             max_bytes=config.max_bytes,
             max_trajectories=config.max_trajectories,
             max_spans_per_trajectory=config.max_spans_per_trajectory,
-            min_free_bytes=data_dir_queue.min_free_bytes,
+            min_free_bytes=queue.min_free_bytes,
         )
+        result_logs = await ResultLogQueue.open(data_dir)
+        log_forwarder = ResultLogForwarder(result_logs, export_endpoint, export)
         counters = TrajectoryCounters(metrics)
         runner = TrajectoryScorerRunner(sources, pauses, scoring, metrics)
         sweeper = TrajectorySweeper(
-            buffer, policy, runner, data_dir_queue, counters, on_results=on_results, clock=clock
+            buffer,
+            policy,
+            runner,
+            queue,
+            counters,
+            on_results=on_results,
+            result_logs=result_logs,
+            on_logs=log_forwarder.wake,
+            clock=clock,
         )
         intake = TrajectoryFeedIntake(buffer, counters, sweeper.wake, clock)
-        return cls(buffer, intake, sweeper, counters)
+        return cls(buffer, intake, sweeper, counters, result_logs, log_forwarder)
 
     def start(self) -> None:
         self.sweeper.start()
+        self.log_forwarder.start()
 
     async def stop(self) -> None:
         await self.sweeper.stop()
+        await self.log_forwarder.stop()
         await self.buffer.close()
+        await self.result_logs.close()

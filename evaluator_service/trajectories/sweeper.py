@@ -5,9 +5,10 @@ Every ``tick_s`` (or when woken) the sweep asks the buffer for trajectories whos
 logged, counted and retried at the next tick, never blocking the others. A complete trajectory is scored
 once per request (:class:`~evaluator_service.trajectories.scoring.TrajectoryScorerRunner`); its result spans
 go into the durable span queue as ``EXPORT`` rows in one transaction (the forwarder sends them downstream
-like any enriched span) and only then is the trajectory marked scored. A crash between the two re-scores it
-after restart: results are at-least-once, the result key and revision tell repeats apart. Score observers
-(score metrics, alerts) see each result span exactly as they see an enriched span.
+like any enriched span), their log records into the result-log queue
+(:mod:`evaluator_service.trajectories.result_logs`), and only then is the trajectory marked scored. A crash
+in between re-scores it after restart: results are at-least-once, the result key and revision tell repeats
+apart. Score observers (score metrics, alerts) see each result span exactly as they see an enriched span.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from evaluator_service.scoring.contract import ScoreResult
 from evaluator_service.trajectories.buffer import Trajectory, TrajectoryBuffer, TrajectoryState
 from evaluator_service.trajectories.completion import CompletionPolicy
 from evaluator_service.trajectories.counters import TrajectoryCounters
+from evaluator_service.trajectories.result_logs import ResultLogQueue, result_log_record
 from evaluator_service.trajectories.results import RESULT_SCOPE, ResultTarget, result_span
 from evaluator_service.trajectories.scoring import TrajectoryScorerRunner
 from evaluator_service.trajectories.trace_view import trace_of
@@ -58,6 +60,8 @@ class TrajectorySweeper:
         counters: TrajectoryCounters,
         *,
         on_results: Callable[[], None],
+        result_logs: ResultLogQueue | None = None,
+        on_logs: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._buffer = buffer
@@ -66,6 +70,8 @@ class TrajectorySweeper:
         self._queue = queue
         self._counters = counters
         self._on_results = on_results
+        self._result_logs = result_logs
+        self._on_logs = on_logs
         self._clock = clock
         self.score_observers: list[ScoreObserver] = []
         self.evaluator_id = ""
@@ -175,6 +181,9 @@ class TrajectorySweeper:
                 [NewSpan(SpanState.EXPORT, resource, RESULT_SCOPE, s.SerializeToString()) for s, _ in rows]
             )
             self._on_results()
+            if self._result_logs is not None:
+                await self._result_logs.add(resource, [result_log_record(s) for s, _ in rows])
+                self._on_logs()
         await self._buffer.finish(t.key, self._policy.held_due(now), revision)
         self._counters.trajectories("scored" if revision == 0 else "rescored")
         for span, result in rows:

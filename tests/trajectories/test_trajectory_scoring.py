@@ -14,6 +14,7 @@ from judgeval.testing.otlp_receiver import OtlpTraceReceiver, ReceivedSpan
 
 from evaluator_service.config import EvaluatorConfig
 from tests.support.evaluator import export, running, wait_drained, wait_for
+from tests.support.polling import eventually_async
 from tests.support.spans import make_request
 from tests.support.trajectories import (
     LOOP_SCORER,
@@ -66,6 +67,7 @@ async def test_a_looping_agent_scores_zero_naming_the_tool_and_a_clean_run_score
         await app.trajectories.sweeper.sweep()
         received = await wait_for(receiver, lambda s: len(_results(s)) >= 2)
         await wait_drained(app)
+        await eventually_async(lambda: len(receiver.log_records) == 2, lambda: "result log records", 20)
     results = {r.trace_id: r for r in _results(received)}
     assert len(received) == 2, "feed copies are never forwarded: only the two results reach the downstream"
     bad, good = results[loop.trace_id.hex()], results[clean.trace_id.hex()]
@@ -83,6 +85,12 @@ async def test_a_looping_agent_scores_zero_naming_the_tool_and_a_clean_run_score
     assert bad.attributes[semconv.JUDGEVAL_EVALUATOR_NAME] == LOOP_SCORER
     assert bad.resource[semconv.SERVICE_NAME] == "agent"
     [(event_name, event)] = bad.events
+    # the same result as an OTLP log record (log-based event) with the result span's context
+    logs = {r.trace_id.hex(): (resource, r) for resource, r in receiver.log_records}
+    resource, record = logs[loop.trace_id.hex()]
+    assert record.event_name == semconv.GEN_AI_EVALUATION_RESULT_EVENT
+    assert record.span_id.hex() == bad.span_id and resource[semconv.SERVICE_NAME] == "agent"
+    assert "4 times" in record.body.string_value
     assert event_name == semconv.GEN_AI_EVALUATION_RESULT_EVENT
     assert event[semconv.GEN_AI_EVALUATION_NAME] == LOOP_SCORER
     seen = {t.trace_ids[0]: t for t in scorer.seen}

@@ -4,7 +4,9 @@ It is a genuine ``opentelemetry.proto.collector.trace.v1.TraceService`` server o
 default), so exporters, the evaluator and the collector talk to it exactly as they would to a backend.
 Received spans are flattened into :class:`ReceivedSpan` records for assertions. A receiver can be told to
 answer ``UNAVAILABLE`` (or any other status) to simulate an outage or a misconfigured backend; it counts
-the exports it refused, so a test can wait for a sender's retries instead of sleeping.
+the exports it refused, so a test can wait for a sender's retries instead of sleeping. It also serves the
+OTLP ``LogsService`` and keeps the log records it receives (:attr:`OtlpTraceReceiver.log_records`), as a
+collector's logs pipeline would accept them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from judgeval.protocol.otlp_values import attributes_dict
@@ -82,6 +86,15 @@ class _TraceServicer(trace_service_pb2_grpc.TraceServiceServicer):
         return trace_service_pb2.ExportTraceServiceResponse()
 
 
+class _LogsServicer(logs_service_pb2_grpc.LogsServiceServicer):
+    def __init__(self, receiver: OtlpTraceReceiver) -> None:
+        self._receiver = receiver
+
+    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._receiver._add_logs(request)
+        return logs_service_pb2.ExportLogsServiceResponse()
+
+
 class OtlpTraceReceiver:
     """In-process OTLP/gRPC trace receiver; a context manager."""
 
@@ -92,6 +105,8 @@ class OtlpTraceReceiver:
         ]
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=options)
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_TraceServicer(self), self._server)
+        logs_service_pb2_grpc.add_LogsServiceServicer_to_server(_LogsServicer(self), self._server)
+        self.log_requests: list[logs_service_pb2.ExportLogsServiceRequest] = []
         self.port = self._server.add_insecure_port(f"127.0.0.1:{port}")
         self.requests: list[trace_service_pb2.ExportTraceServiceRequest] = []
         self.refuse_with: grpc.StatusCode | None = None
@@ -127,6 +142,21 @@ class OtlpTraceReceiver:
         with self._cond:
             self.requests.append(request)
             self._cond.notify_all()
+
+    def _add_logs(self, request: logs_service_pb2.ExportLogsServiceRequest) -> None:
+        with self._cond:
+            self.log_requests.append(request)
+            self._cond.notify_all()
+
+    @property
+    def log_records(self) -> list[tuple[dict[str, Any], LogRecord]]:
+        """Every received log record with its resource's attributes, in arrival order."""
+        with self._cond:
+            requests = list(self.log_requests)
+        return [
+            (attributes_dict(rl.resource.attributes), record)
+            for r in requests for rl in r.resource_logs for sl in rl.scope_logs for record in sl.log_records
+        ]
 
     @property
     def unavailable(self) -> bool:
