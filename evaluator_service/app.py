@@ -164,7 +164,8 @@ class EvaluatorApp:
         self._intake = TraceIntakeServicer(store, RuleMatcher(cfg.rules), self.metrics, enqueued)
         trajectories = self.trajectories = await TrajectoryScoring.open(
             cfg.trajectories, store, pauses, self.metrics, self._trajectory_sources, cfg.scoring,
-            cfg.export_endpoint, cfg.export, on_results=forwarder.wake, clock=self._clock,
+            cfg.export_endpoint, cfg.export, on_results=forwarder.wake, shared_state=self._state,
+            clock=self._clock,
         )
         # alerts and score metrics see trajectory results as they see scored spans
         trajectories.sweeper.score_observers = dispatcher.score_observers
@@ -178,7 +179,10 @@ class EvaluatorApp:
             raise StartupError(str(exc)) from exc
         if not self.port:
             raise StartupError(f"cannot listen on {cfg.listen}")
-        dispatcher.evaluator_id = trajectories.sweeper.evaluator_id = f"{socket.gethostname()}:{self.port}"
+        dispatcher.evaluator_id = f"{socket.gethostname()}:{self.port}"
+        trajectories.sweeper.evaluator_id = dispatcher.evaluator_id
+        if trajectories.sweeper.sessions is not None:
+            trajectories.sweeper.sessions.replica = dispatcher.evaluator_id
         await self._server.start()
         if cfg.ingress.http_listen:
             self._http = OtlpHttpIntake(self._intake, cfg.ingress.bearer_token)

@@ -8,7 +8,9 @@ Four things are shared, one module each:
   text, so any replica can run a scorer uploaded through another one's admin API;
 - alerts (:mod:`~evaluator_service.state.alert_rows`): firing state and window counts, so two replicas
   never both notify within one cooldown;
-- behaviors (:mod:`~evaluator_service.state.behavior_rows`): groups of similar failures.
+- behaviors (:mod:`~evaluator_service.state.behavior_rows`): groups of similar failures;
+- sessions (:mod:`~evaluator_service.state.session_rows`): the parts of a session the replicas hold, and a
+  lease so exactly one replica scores it.
 
 The durable span queue is *not* here: each replica owns the spans the collector's load balancer sent it.
 
@@ -27,6 +29,7 @@ from evaluator_service.state.alert_rows import AlertState
 from evaluator_service.state.behavior_rows import BehaviorState
 from evaluator_service.state.pauses import PauseState
 from evaluator_service.state.scorer_versions import ScorerVersionState
+from evaluator_service.state.session_rows import SessionState
 
 __all__ = ["SharedState", "StateUnavailable"]
 
@@ -35,7 +38,7 @@ class StateUnavailable(EvaluatorError):
     """The state database cannot be reached or refused the operation; the message never holds a password."""
 
 
-class SharedState(PauseState, ScorerVersionState, AlertState, BehaviorState, Protocol):
+class SharedState(PauseState, ScorerVersionState, AlertState, BehaviorState, SessionState, Protocol):
     """Pauses, uploaded scorers, alerts and behaviors shared by every replica using the same database URL."""
 
     display_url: str

@@ -13,9 +13,10 @@ from evaluator_service.state.alert_rows import SqlAlertRows
 from evaluator_service.state.behavior_rows import SqlBehaviorRows
 from evaluator_service.state.pauses import SqlPauses
 from evaluator_service.state.scorer_versions import SqlScorerVersions
+from evaluator_service.state.session_rows import SqlSessionRows
 
 
-class SqlSharedState(SqlPauses, SqlScorerVersions, SqlAlertRows, SqlBehaviorRows):
+class SqlSharedState(SqlPauses, SqlScorerVersions, SqlAlertRows, SqlBehaviorRows, SqlSessionRows):
     """Shared-state operations; subclasses connect and provide transactions."""
 
     display_url = ""

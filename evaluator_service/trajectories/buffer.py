@@ -67,6 +67,8 @@ class IngestCounts:
     truncated: int = 0
     late: int = 0
     evicted: int = 0
+    joined: tuple[tuple[str, bytes], ...] = ()
+    """(session id, trace id) of traces that joined a session (announced to the other replicas)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +195,7 @@ class TrajectoryBuffer:
             self._recount(db)
             raise
         self._recount(db)
-        return IngestCounts(counts.buffered, counts.truncated, counts.late, evicted)
+        return IngestCounts(counts.buffered, counts.truncated, counts.late, evicted, tuple(counts.joined))
 
     def _make_room(self, db: sqlite3.Connection, size: int, traces: int, now: float) -> int:
         """Evict DONE trajectories (oldest first) until the export fits the global bounds."""
@@ -261,6 +263,23 @@ class TrajectoryBuffer:
                     "SELECT resource, scope, span FROM feed_spans WHERE trace_id = ? ORDER BY id", (trace_id,)
                 )
             ]
+
+        return await self._run(select)
+
+    async def trace_times(self, trace_ids: Sequence[bytes]) -> dict[bytes, tuple[float, float]]:
+        """When each trace's first and last span reached this replica."""
+
+        def select() -> dict[bytes, tuple[float, float]]:
+            db = self._db()
+            times = {}
+            for t in trace_ids:
+                row = db.execute(
+                    "SELECT first_seen, last_seen FROM trajectories WHERE key = ?", (trace_key(t),)
+                )
+                found = row.fetchone()
+                if found is not None:
+                    times[t] = (float(found[0]), float(found[1]))
+            return times
 
         return await self._run(select)
 

@@ -18,6 +18,8 @@ class FeedIngest:
     def __init__(self, db: sqlite3.Connection, policy: CompletionPolicy, max_spans: int, now: float) -> None:
         self.db, self.policy, self.max_spans, self.now = db, policy, max_spans, now
         self.buffered = self.truncated = self.late = 0
+        self.joined: list[tuple[str, bytes]] = []
+        """(session id, trace id) of traces that joined a session in this export."""
 
     def run(self, spans: Sequence[FeedSpan]) -> FeedIngest:
         for span in spans:
@@ -31,14 +33,15 @@ class FeedIngest:
         ).fetchone()
         if row is None:
             self.db.execute(
-                "INSERT INTO trajectories (key, kind, trace_id, state, due_at, last_seen)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO trajectories (key, kind, trace_id, state, due_at, last_seen, first_seen)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     key,
                     "trace",
                     span.trace_id,
                     int(TrajectoryState.OPEN),
                     self.policy.unbounded_due(self.now),
+                    self.now,
                     self.now,
                 ),
             )
@@ -101,10 +104,12 @@ class FeedIngest:
                     self.now,
                 ),
             )
-            self.db.execute(
+            joined = self.db.execute(
                 "INSERT OR IGNORE INTO session_traces (session_id, trace_id) VALUES (?, ?)",
                 (span.session_id, span.trace_id),
             )
+            if joined.rowcount:
+                self.joined.append((span.session_id, span.trace_id))
 
     def _in_session(self, trace_id: bytes) -> bool:
         return (

@@ -17,6 +17,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from evaluator_service.trajectories.buffer import BufferFullError, TrajectoryBuffer
 from evaluator_service.trajectories.counters import TrajectoryCounters
 from evaluator_service.trajectories.feed import feed_spans
+from evaluator_service.trajectories.sessions import SessionCoordinator
 
 
 class TrajectoryFeedIntake:
@@ -33,6 +34,7 @@ class TrajectoryFeedIntake:
         self._counters = counters
         self._on_buffered = on_buffered
         self._clock = clock
+        self.sessions: SessionCoordinator | None = None
 
     async def ingest(
         self, request: trace_service_pb2.ExportTraceServiceRequest
@@ -62,6 +64,9 @@ class TrajectoryFeedIntake:
                 reasons.append(
                     f"{counts.late} late span(s) after trajectories.late_rescores re-scores were not buffered"
                 )
+            for session_id, trace_id in counts.joined:
+                if self.sessions is not None:  # other replicas wait for this replica's part of the session
+                    await self.sessions.announce(session_id, trace_id, self._clock())
             self._on_buffered()
         refused = invalid  # truncated and late copies are acknowledged: their originals went on
         if reasons:

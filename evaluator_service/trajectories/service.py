@@ -8,8 +8,10 @@ The evaluator app builds one :class:`TrajectoryScoring` after its span queue and
     scoring.sweeper.score_observers = dispatcher.score_observers   # alerts and score metrics see results
     scoring.start(); ...; await scoring.stop()
 
-``sources`` resolve :class:`~judgeval.protocol.trajectory_request.TrajectoryRequest` scorer names (the
-trajectory scorer catalog: built-ins and uploaded ``TraceScorer`` classes). ``clock`` (wall-clock seconds)
+``shared_state`` (the state database) lets the replicas sharing it score each session once
+(:mod:`evaluator_service.trajectories.sessions`). ``sources`` resolve
+:class:`~judgeval.protocol.trajectory_request.TrajectoryRequest` scorer names (the trajectory scorer
+catalog: built-ins and uploaded ``TraceScorer`` classes). ``clock`` (wall-clock seconds)
 is injectable for tests of the timers.
 """
 
@@ -25,12 +27,14 @@ from evaluator_service.queue import SpanQueue
 from evaluator_service.scoring.contract import TrajectoryScorerSource
 from evaluator_service.scoring.pause import PauseRegistry
 from evaluator_service.scoring.settings import ScoringConfig
+from evaluator_service.state.session_rows import SessionState
 from evaluator_service.trajectories.buffer import TrajectoryBuffer
 from evaluator_service.trajectories.completion import CompletionPolicy
 from evaluator_service.trajectories.counters import TrajectoryCounters
 from evaluator_service.trajectories.intake import TrajectoryFeedIntake
 from evaluator_service.trajectories.result_logs import ResultLogForwarder, ResultLogQueue
 from evaluator_service.trajectories.scoring import TrajectoryScorerRunner
+from evaluator_service.trajectories.sessions import SessionCoordinator
 from evaluator_service.trajectories.settings import TrajectoryConfig
 from evaluator_service.trajectories.sweeper import TrajectorySweeper
 
@@ -59,6 +63,7 @@ class TrajectoryScoring:
         export: ExportConfig,
         *,
         on_results: Callable[[], None],
+        shared_state: SessionState | None = None,
         clock: Callable[[], float] = time.time,
     ) -> TrajectoryScoring:
         """Open the buffer and the result-log queue in the span queue's data directory."""
@@ -87,7 +92,12 @@ class TrajectoryScoring:
             on_logs=log_forwarder.wake,
             clock=clock,
         )
+        if shared_state is not None:
+            # long enough for one session's scoring with every retry; an expired lease is taken over
+            lease_s = scoring.timeout_s * (scoring.max_retries + 1) + 30.0
+            sweeper.sessions = SessionCoordinator(shared_state, buffer, policy, lease_s, clock)
         intake = TrajectoryFeedIntake(buffer, counters, sweeper.wake, clock)
+        intake.sessions = sweeper.sessions
         return cls(buffer, intake, sweeper, counters, result_logs, log_forwarder)
 
     def start(self) -> None:

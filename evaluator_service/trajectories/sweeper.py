@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from judgeval import semconv
+from judgeval.data.trace import Trace
 from judgeval.protocol.sampling import is_sampled_bytes
 from judgeval.protocol.trajectory_request import InvalidTrajectoryRequest, decode_trajectory_requests
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
@@ -33,6 +34,7 @@ from evaluator_service.trajectories.counters import TrajectoryCounters
 from evaluator_service.trajectories.result_logs import ResultLogQueue, result_log_record
 from evaluator_service.trajectories.results import RESULT_SCOPE, ResultTarget, result_span
 from evaluator_service.trajectories.scoring import TrajectoryScorerRunner
+from evaluator_service.trajectories.sessions import SessionCoordinator
 from evaluator_service.trajectories.trace_view import trace_of
 
 logger = logging.getLogger(__name__)
@@ -74,6 +76,8 @@ class TrajectorySweeper:
         self._on_logs = on_logs
         self._clock = clock
         self.score_observers: list[ScoreObserver] = []
+        self.sessions: SessionCoordinator | None = None
+        """Scores sessions across replicas through the shared state; ``None``: from this replica's spans."""
         self.evaluator_id = ""
         self._wake = asyncio.Event()
         self._sweeping = asyncio.Lock()  # one sweep at a time: a trajectory is handled once per deadline
@@ -136,9 +140,20 @@ class TrajectorySweeper:
             await self._buffer.finish(t.key, self._policy.held_due(now))  # its session still needs the spans
             return
         await self._buffer.delete(t.key)
+        if t.kind == "session" and self.sessions is not None:
+            await self.sessions.forget(t)
         self._counters.trajectories(outcome)
 
     async def _score(self, t: Trajectory, now: float) -> None:
+        if t.kind == "session" and self.sessions is not None:
+            claim = await self.sessions.claim(t, self.evaluator_id)
+            if claim is not None:
+                await self._write(
+                    t, claim.trace, claim.target, claim.resource, claim.requests, claim.revision
+                )
+                await self.sessions.scored(t, claim, self.evaluator_id)
+                await self._buffer.finish(t.key, self._policy.held_due(now), claim.revision)
+            return
         assert t.requests is not None and t.trace_id is not None
         trace_ids = (
             [t.trace_id] if t.kind == "trace" else await self._buffer.session_traces(t.session_id or "")
@@ -170,8 +185,14 @@ class TrajectorySweeper:
             session_id=t.session_id,
             truncated=await self._buffer.truncated_in(trace_ids),
         )
-        revision = t.revision + 1
-        results = await self._results(t, trace)
+        await self._write(t, trace, target, resource, t.requests, t.revision + 1)
+        await self._buffer.finish(t.key, self._policy.held_due(now), t.revision + 1)
+
+    async def _write(
+        self, t: Trajectory, trace: Trace, target: ResultTarget, resource: bytes, requests: str, revision: int
+    ) -> None:
+        """Score, then store the result spans (and their log records) durably and tell the observers."""
+        results = await self._results(t, trace, requests)
         rows = [
             (result_span(target, request, result, revision, self.evaluator_id), result)
             for request, result in results
@@ -184,14 +205,13 @@ class TrajectorySweeper:
             if self._result_logs is not None:
                 await self._result_logs.add(resource, [result_log_record(s) for s, _ in rows])
                 self._on_logs()
-        await self._buffer.finish(t.key, self._policy.held_due(now), revision)
         self._counters.trajectories("scored" if revision == 0 else "rescored")
         for span, result in rows:
             self._observe(span, result, resource)
 
-    async def _results(self, t: Trajectory, trace: Any) -> list[tuple[Any, ScoreResult]]:
+    async def _results(self, t: Trajectory, trace: Trace, raw: str) -> list[tuple[Any, ScoreResult]]:
         try:
-            requests = decode_trajectory_requests(t.requests)
+            requests = decode_trajectory_requests(raw)
         except InvalidTrajectoryRequest as exc:
             self._counters.trajectories("invalid_request")
             return [
