@@ -161,10 +161,12 @@ class EvaluatorApp:
             dispatcher.wake()
             forwarder.wake()
 
-        self._intake = TraceIntakeServicer(store, RuleMatcher(cfg.rules), self.metrics, enqueued)
+        span_rules = [r for r in cfg.rules if r.trajectory == "span"]
+        self._intake = TraceIntakeServicer(store, RuleMatcher(span_rules), self.metrics, enqueued)
         trajectories = self.trajectories = await TrajectoryScoring.open(
             cfg.trajectories, store, pauses, self.metrics, self._trajectory_sources, cfg.scoring,
             cfg.export_endpoint, cfg.export, on_results=forwarder.wake, shared_state=self._state,
+            rules=[r for r in cfg.rules if r.trajectory != "span"],
             clock=self._clock,
         )
         # alerts and score metrics see trajectory results as they see scored spans

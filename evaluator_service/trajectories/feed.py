@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from judgeval import semconv
 from judgeval.protocol.otlp_values import attributes_dict, find_attribute
@@ -22,6 +22,8 @@ from judgeval.protocol.trajectory_request import (
 )
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
+
+from evaluator_service.trajectories.rules import TrajectoryRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,9 @@ class FeedSpan:
     resource: bytes
     scope: bytes
     span: bytes
+    idle_s: float | None = None
+    """For a span a ``scope: trace`` rule bounds: the trace is complete after this much silence (no explicit
+    end marker); ``None``: the bounding span is the end marker (``trajectories.grace_s``)."""
 
     def requests_of_scope(self, scope: str) -> str | None:
         """The requests of ``scope`` (``trace`` or ``session``) as a JSON array, or ``None`` when there are
@@ -63,8 +68,11 @@ def is_feed_export(metadata: object) -> bool:
     return False
 
 
-def feed_spans(request: trace_service_pb2.ExportTraceServiceRequest) -> tuple[list[FeedSpan], int]:
-    """The request's spans as :class:`FeedSpan` copies, and how many were refused for invalid ids."""
+def feed_spans(
+    request: trace_service_pb2.ExportTraceServiceRequest, rules: TrajectoryRules | None = None
+) -> tuple[list[FeedSpan], int]:
+    """The request's spans as :class:`FeedSpan` copies (a span without requests that a ``scope: trace`` or
+    ``scope: session`` rule bounds gets the rule's), and how many were refused for invalid ids."""
     spans: list[FeedSpan] = []
     invalid = 0
     for resource_spans in request.resource_spans:
@@ -79,7 +87,17 @@ def feed_spans(request: trace_service_pb2.ExportTraceServiceRequest) -> tuple[li
                 if len(span.trace_id) != 16 or not any(span.trace_id) or len(span.span_id) != 8:
                     invalid += 1
                     continue
-                spans.append(_feed_span(span, resource_bytes, scope_bytes, resource_attrs))
+                feed_span = _feed_span(span, resource_bytes, scope_bytes, resource_attrs)
+                if feed_span.requests is None and rules:
+                    bound = rules.bound(span, resource_attrs, scope_spans.scope.name)
+                    if bound is not None:
+                        feed_span = replace(
+                            feed_span,
+                            requests=bound.requests,
+                            session_id=bound.session_id,
+                            idle_s=bound.idle_s,
+                        )
+                spans.append(feed_span)
     return spans, invalid
 
 

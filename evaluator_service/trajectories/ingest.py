@@ -29,7 +29,7 @@ class FeedIngest:
     def _one(self, span: FeedSpan) -> None:
         key = trace_key(span.trace_id)
         row = self.db.execute(
-            "SELECT state, spans, revision, requests FROM trajectories WHERE key = ?", (key,)
+            "SELECT state, spans, revision, requests, idle_s FROM trajectories WHERE key = ?", (key,)
         ).fetchone()
         if row is None:
             self.db.execute(
@@ -45,9 +45,9 @@ class FeedIngest:
                     self.now,
                 ),
             )
-            state, count, revision, requests = TrajectoryState.OPEN, 0, -1, None
+            state, count, revision, requests, idle = TrajectoryState.OPEN, 0, -1, None, 0.0
         else:
-            state, count, revision, requests = TrajectoryState(row[0]), row[1], row[2], row[3]
+            state, count, revision, requests, idle = TrajectoryState(row[0]), row[1], row[2], row[3], row[4]
         if count >= self.max_spans and span.requests is None:  # the end marker is always kept
             self.truncated += 1
             self.db.execute("UPDATE trajectories SET truncated = truncated + 1 WHERE key = ?", (key,))
@@ -66,6 +66,10 @@ class FeedIngest:
             (len(span.span), self.now, key),
         )
         self.buffered += 1
+        if (
+            idle and state is TrajectoryState.OPEN and requests is not None
+        ):  # a rule-bounded trace: still busy
+            self.db.execute("UPDATE trajectories SET due_at = ? WHERE key = ?", (self.now + idle, key))
         if late is not None and not late.refuse:
             self.db.execute(
                 "UPDATE trajectories SET state = ?, due_at = ? WHERE key = ?",
@@ -79,10 +83,13 @@ class FeedIngest:
         """The bounding span arrived: store its requests, set the grace, join its session."""
         trace_requests = span.requests_of_scope("trace")
         due = self.policy.bounded_due(self.now) if trace_requests else self.policy.held_due(self.now)
+        if trace_requests and span.idle_s:  # bounded by a rule: no end marker, wait for silence
+            due = self.now + span.idle_s
         state = TrajectoryState.OPEN if trace_requests else TrajectoryState.DONE
         self.db.execute(
-            "UPDATE trajectories SET requests = ?, bounding_span_id = ?, state = ?, due_at = ? WHERE key = ?",
-            (trace_requests, span.span_id, int(state), due, key),
+            "UPDATE trajectories SET requests = ?, bounding_span_id = ?, state = ?, due_at = ?, idle_s = ?"
+            " WHERE key = ?",
+            (trace_requests, span.span_id, int(state), due, span.idle_s or 0.0, key),
         )
         session_requests = span.requests_of_scope("session")
         if session_requests and span.session_id:

@@ -17,6 +17,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from evaluator_service.trajectories.buffer import BufferFullError, TrajectoryBuffer
 from evaluator_service.trajectories.counters import TrajectoryCounters
 from evaluator_service.trajectories.feed import feed_spans
+from evaluator_service.trajectories.rules import TrajectoryRules
 from evaluator_service.trajectories.sessions import SessionCoordinator
 
 
@@ -35,12 +36,14 @@ class TrajectoryFeedIntake:
         self._on_buffered = on_buffered
         self._clock = clock
         self.sessions: SessionCoordinator | None = None
+        self.rules: TrajectoryRules | None = None
+        """``scope: trace`` / ``scope: session`` rules that bound zero-code trajectories."""
 
     async def ingest(
         self, request: trace_service_pb2.ExportTraceServiceRequest
     ) -> trace_service_pb2.ExportTraceServiceResponse:
         """Buffer the request's copies; raises :class:`BufferFullError` when nothing could be stored."""
-        spans, invalid = feed_spans(request)
+        spans, invalid = feed_spans(request, self.rules)
         response = trace_service_pb2.ExportTraceServiceResponse()
         reasons = []
         if invalid:

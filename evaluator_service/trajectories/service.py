@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from evaluator_service.config_sections import ExportConfig
+from evaluator_service.config_sections import ExportConfig, RuleConfig
 from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.queue import SpanQueue
 from evaluator_service.scoring.contract import TrajectoryScorerSource
@@ -33,6 +33,7 @@ from evaluator_service.trajectories.completion import CompletionPolicy
 from evaluator_service.trajectories.counters import TrajectoryCounters
 from evaluator_service.trajectories.intake import TrajectoryFeedIntake
 from evaluator_service.trajectories.result_logs import ResultLogForwarder, ResultLogQueue
+from evaluator_service.trajectories.rules import TrajectoryRules
 from evaluator_service.trajectories.scoring import TrajectoryScorerRunner
 from evaluator_service.trajectories.sessions import SessionCoordinator
 from evaluator_service.trajectories.settings import TrajectoryConfig
@@ -64,6 +65,7 @@ class TrajectoryScoring:
         *,
         on_results: Callable[[], None],
         shared_state: SessionState | None = None,
+        rules: Sequence[RuleConfig] = (),
         clock: Callable[[], float] = time.time,
     ) -> TrajectoryScoring:
         """Open the buffer and the result-log queue in the span queue's data directory."""
@@ -98,6 +100,7 @@ class TrajectoryScoring:
             sweeper.sessions = SessionCoordinator(shared_state, buffer, policy, lease_s, clock)
         intake = TrajectoryFeedIntake(buffer, counters, sweeper.wake, clock)
         intake.sessions = sweeper.sessions
+        intake.rules = TrajectoryRules(rules)
         return cls(buffer, intake, sweeper, counters, result_logs, log_forwarder)
 
     def start(self) -> None:

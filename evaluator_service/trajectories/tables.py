@@ -14,7 +14,7 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS trajectories (
         key TEXT PRIMARY KEY, kind TEXT NOT NULL, trace_id BLOB, session_id TEXT, requests TEXT,
         bounding_span_id BLOB, state INTEGER NOT NULL, due_at REAL NOT NULL, last_seen REAL NOT NULL,
-        first_seen REAL NOT NULL DEFAULT 0,
+        first_seen REAL NOT NULL DEFAULT 0, idle_s REAL NOT NULL DEFAULT 0,
         spans INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,
         truncated INTEGER NOT NULL DEFAULT 0, revision INTEGER NOT NULL DEFAULT -1)""",
     "CREATE INDEX IF NOT EXISTS trajectories_due ON trajectories (due_at)",
