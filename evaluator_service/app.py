@@ -172,6 +172,7 @@ class EvaluatorApp:
         # alerts and score metrics see trajectory results as they see scored spans
         trajectories.sweeper.score_observers = dispatcher.score_observers
         self._intake.feed = trajectories.intake
+        trajectories.sweeper.behaviors = self.behaviors
         self._server = self._build_server()
         tls = cfg.ingress.tls
         try:

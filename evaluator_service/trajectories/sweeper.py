@@ -22,10 +22,13 @@ from typing import Any
 
 from judgeval import semconv
 from judgeval.data.trace import Trace
+from judgeval.protocol.evaluation_request import EvaluationRequest
+from judgeval.protocol.otlp_values import set_attributes
 from judgeval.protocol.sampling import is_sampled_bytes
 from judgeval.protocol.trajectory_request import InvalidTrajectoryRequest, decode_trajectory_requests
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from evaluator_service.behaviors.grouper import BehaviorGrouper
 from evaluator_service.queue import NewSpan, SpanQueue, SpanState
 from evaluator_service.scoring.contract import ScoreResult
 from evaluator_service.trajectories.buffer import Trajectory, TrajectoryBuffer, TrajectoryState
@@ -76,6 +79,8 @@ class TrajectorySweeper:
         self._on_logs = on_logs
         self._clock = clock
         self.score_observers: list[ScoreObserver] = []
+        self.behaviors: BehaviorGrouper | None = None
+        """Groups failing results into behaviors (the app's grouper, when behaviors are enabled)."""
         self.sessions: SessionCoordinator | None = None
         """Scores sessions across replicas through the shared state; ``None``: from this replica's spans."""
         self.evaluator_id = ""
@@ -197,6 +202,9 @@ class TrajectorySweeper:
             (result_span(target, request, result, revision, self.evaluator_id), result)
             for request, result in results
         ]
+        if self.behaviors is not None:
+            for (request, result), (span, _) in zip(results, rows, strict=True):
+                await self._place_in_behavior(span, request, result)
         if rows:
             await self._queue.enqueue(
                 [NewSpan(SpanState.EXPORT, resource, RESULT_SCOPE, s.SerializeToString()) for s, _ in rows]
@@ -229,6 +237,16 @@ class TrajectorySweeper:
         self._counters.trajectories("not_sampled", len(requests) - len(chosen))
         results = await asyncio.gather(*(self._runner.run(trace, r) for r in chosen))
         return list(zip(chosen, results, strict=True))
+
+    async def _place_in_behavior(self, span: Span, request: Any, result: ScoreResult) -> None:
+        """A failing trajectory result joins a behavior like a failing span (by scorer name and reason)."""
+        if not result.failed or request is None or self.behaviors is None:
+            return
+        placed = await self.behaviors.assign(
+            span, [EvaluationRequest(scorer=request.scorer, example={})], [result]
+        )
+        if placed:
+            set_attributes(span, placed)
 
     def _observe(self, span: Span, result: ScoreResult, resource: bytes) -> None:
         for observe in self.score_observers:

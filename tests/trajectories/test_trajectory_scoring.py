@@ -83,6 +83,9 @@ async def test_a_looping_agent_scores_zero_naming_the_tool_and_a_clean_run_score
     assert bad.attributes[semconv.JUDGEVAL_TRAJECTORY_SPAN_COUNT] == len(loop.spans)
     assert bad.attributes[semconv.JUDGEVAL_TRAJECTORY_REVISION] == 0
     assert bad.attributes[semconv.JUDGEVAL_EVALUATOR_NAME] == LOOP_SCORER
+    # a failing trajectory joins a behavior like a failing span; a passing one does not
+    assert bad.attributes[semconv.JUDGEVAL_BEHAVIOR_SCORER] == LOOP_SCORER
+    assert semconv.JUDGEVAL_BEHAVIOR_ID not in good.attributes
     assert bad.resource[semconv.SERVICE_NAME] == "agent"
     [(event_name, event)] = bad.events
     # the same result as an OTLP log record (log-based event) with the result span's context
