@@ -44,7 +44,7 @@ from evaluator_service.queue import (
 )
 from evaluator_service.span_rules import RuleMatcher
 from evaluator_service.trajectories.buffer import BufferFullError
-from evaluator_service.trajectories.feed import is_feed_export
+from evaluator_service.trajectories.feed import is_feed_export, marked_copies
 from evaluator_service.trajectories.intake import TrajectoryFeedIntake
 from evaluator_service.unselected import MARK_OVERHEAD, mark_packed_unselected, mark_unselected
 
@@ -107,6 +107,10 @@ class TraceIntakeServicer(trace_service_pb2_grpc.TraceServiceServicer):
         :class:`IntakeRefused` when nothing of the request was accepted."""
         if not self.accepting:
             raise IntakeRefused(grpc.StatusCode.UNAVAILABLE, "evaluator is shutting down")
+        if self.feed is not None and self.feed.direct:  # no collector feed: buffer the copies here (first:
+            copies = marked_copies(request)  # sorting rewrites the request)
+            if copies is not None:
+                await self.ingest_feed(copies)
         batch = self._sort(request)
         if batch.rows:
             try:

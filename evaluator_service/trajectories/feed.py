@@ -124,3 +124,40 @@ def _session_ids(span: Span, resource_attrs: dict[str, object]) -> Iterator[str]
             value = resource_attrs.get(key)
         if value is not None and str(value):
             yield str(value)
+
+
+_MARK = f"{semconv.TRACESTATE_KEY}={semconv.TRACESTATE_TRAJECTORY}"
+_REQUESTS_KEY = semconv.JUDGEVAL_TRAJECTORY_REQUESTS
+
+
+def is_marked(span: Span) -> bool:
+    """Whether ``span`` belongs to a trajectory that asked to be scored: the W3C tracestate member
+    ``judgeval=t``, or the requests attribute of the bounding span (what the collector's feed selects)."""
+    if span.trace_state and any(m.strip() == _MARK for m in span.trace_state.split(",")):
+        return True
+    return any(kv.key == _REQUESTS_KEY for kv in span.attributes)
+
+
+def marked_copies(
+    request: trace_service_pb2.ExportTraceServiceRequest,
+) -> trace_service_pb2.ExportTraceServiceRequest | None:
+    """A copy of the marked spans of an ordinary export, under their resources and scopes (``None``: none),
+    for an evaluator that agents export to directly (``trajectories.direct``)."""
+    copies = trace_service_pb2.ExportTraceServiceRequest()
+    for resource_spans in request.resource_spans:
+        kept_scopes = []
+        for scope_spans in resource_spans.scope_spans:
+            marked = [span for span in scope_spans.spans if is_marked(span)]
+            if marked:
+                kept_scopes.append(
+                    ScopeSpans(scope=scope_spans.scope, schema_url=scope_spans.schema_url, spans=marked)
+                )
+        if kept_scopes:
+            copies.resource_spans.append(
+                ResourceSpans(
+                    resource=resource_spans.resource,
+                    schema_url=resource_spans.schema_url,
+                    scope_spans=kept_scopes,
+                )
+            )
+    return copies if copies.resource_spans else None

@@ -36,6 +36,8 @@ class TrajectoryFeedIntake:
         self._on_buffered = on_buffered
         self._clock = clock
         self.sessions: SessionCoordinator | None = None
+        self.direct = False
+        """``trajectories.direct``: ordinary exports also bring copies of marked spans here."""
         self.rules: TrajectoryRules | None = None
         """``scope: trace`` / ``scope: session`` rules that bound zero-code trajectories."""
 

@@ -101,6 +101,7 @@ class TrajectoryScoring:
         intake = TrajectoryFeedIntake(buffer, counters, sweeper.wake, clock)
         intake.sessions = sweeper.sessions
         intake.rules = TrajectoryRules(rules)
+        intake.direct = config.direct
         return cls(buffer, intake, sweeper, counters, result_logs, log_forwarder)
 
     def start(self) -> None:

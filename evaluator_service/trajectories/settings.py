@@ -18,13 +18,16 @@ Defaults, and why:
 * ``retention_s: 3600`` — how long a scored trajectory keeps its spans for such re-scores.
 * ``max_spans_per_trajectory``, ``max_bytes``, ``max_trajectories`` — the buffer's bounds (see
   :mod:`evaluator_service.trajectories.buffer`).
+* ``direct: false`` — with a collector, the trajectory feed brings the copies; set it when agents export
+  straight to the evaluator, so ordinary exports also buffer copies of the spans marked for trajectory
+  scoring (W3C tracestate ``judgeval=t`` or the requests attribute).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evaluator_service.config_values import Section
+from evaluator_service.config_values import ConfigError, Section
 
 SECTION_KEYS = frozenset(
     {
@@ -37,6 +40,7 @@ SECTION_KEYS = frozenset(
         "max_bytes",
         "max_trajectories",
         "tick_s",
+        "direct",
     }
 )
 
@@ -55,6 +59,9 @@ class TrajectoryConfig:
     max_trajectories: int = 100_000
     tick_s: float = 0.5
     """How often the completion sweep looks for trajectories that are due."""
+    direct: bool = False
+    """Agents export straight to the evaluator (no collector, so no trajectory feed): ordinary exports also
+    put a copy of every span marked for trajectory scoring into the buffer."""
 
 
 def parse_trajectories(s: Section) -> TrajectoryConfig:
@@ -70,4 +77,12 @@ def parse_trajectories(s: Section) -> TrajectoryConfig:
         max_bytes=s.integer("max_bytes", d.max_bytes, minimum=1),
         max_trajectories=s.integer("max_trajectories", d.max_trajectories, minimum=1),
         tick_s=s.number("tick_s", d.tick_s, strict=True),
+        direct=_flag(s, "direct", d.direct),
     )
+
+
+def _flag(s: Section, key: str, default: bool) -> bool:
+    value = s.data.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{s.where(key)}: must be true or false, got {value!r}")
+    return value

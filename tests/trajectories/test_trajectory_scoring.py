@@ -338,3 +338,23 @@ async def test_ordinary_exports_are_untouched_and_feed_copies_survive_a_restart(
         await app.trajectories.sweeper.sweep()
         received = await wait_for(receiver, lambda s: len(_results(s)) >= 1)
     assert len(_results(received)) == 1 and _value(_results(received)[0]) == 0.0
+
+
+@pytest.mark.parametrize("direct", [True, False])
+async def test_agents_exporting_straight_to_the_evaluator_are_scored_with_direct_on(
+    make_config: Callable[..., EvaluatorConfig], receiver: OtlpTraceReceiver, direct: bool
+) -> None:
+    clock, scorer = ManualClock(), ToolLoopScorer()
+    run = looping_run(4, requests=requests_value("trace"))
+    config = _config(make_config, direct=direct)
+    async with running(config, trajectory_sources=[ScorerShelf({LOOP_SCORER: scorer})], clock=clock) as app:
+        await export(app, make_request(run.spans))  # an ordinary export, no feed header: no collector
+        clock.advance(GRACE)
+        await app.trajectories.sweeper.sweep()
+        received = await wait_for(receiver, lambda s: len(s) >= len(run.spans) + (1 if direct else 0))
+        await wait_drained(app)
+        buffered = app.trajectories.counters.totals["spans.buffered"]
+    originals = [s for s in received if not s.name.startswith("evaluate ")]
+    assert sorted(s.span_id for s in originals) == sorted(s.span_id.hex() for s in run.spans)  # forwarded once
+    assert buffered == (len(run.spans) if direct else 0)
+    assert [_value(r) for r in _results(received)] == ([0.0] if direct else [])
