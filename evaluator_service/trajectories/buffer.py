@@ -184,7 +184,7 @@ class TrajectoryBuffer:
             raise BufferFullError("evaluator data directory is almost full; retry later")
         try:
             with transaction(db):
-                evicted = self._make_room(db, size, len({s.trace_id for s in spans}), now)
+                evicted = self._make_room(db, size, {s.trace_id for s in spans})
                 counts = FeedIngest(db, self._policy, self._max_spans, now).run(spans)
         except sqlite3.OperationalError as exc:
             self._recount(db)
@@ -197,16 +197,20 @@ class TrajectoryBuffer:
         self._recount(db)
         return IngestCounts(counts.buffered, counts.truncated, counts.late, evicted, tuple(counts.joined))
 
-    def _make_room(self, db: sqlite3.Connection, size: int, traces: int, now: float) -> int:
-        """Evict DONE trajectories (oldest first) until the export fits the global bounds."""
+    def _make_room(self, db: sqlite3.Connection, size: int, trace_ids: set[bytes]) -> int:
+        """Evict DONE trajectories (oldest first, never one this export adds to) until the export fits."""
+        keys = {trace_key(t) for t in trace_ids}
+        known = {k for k in keys if db.execute("SELECT 1 FROM trajectories WHERE key = ?", (k,)).fetchone()}
         evicted = 0
         while (
             self.byte_count + size > self._max_bytes
-            or self.trajectory_count + traces > self._max_trajectories
+            or self.trajectory_count + len(keys - known) > self._max_trajectories
         ):
+            placeholders = ",".join("?" * len(keys))
             row = db.execute(
-                "SELECT key FROM trajectories WHERE state = ? ORDER BY due_at LIMIT 1",
-                (int(TrajectoryState.DONE),),
+                f"SELECT key FROM trajectories WHERE state = ? AND key NOT IN ({placeholders})"
+                " ORDER BY due_at LIMIT 1",
+                (int(TrajectoryState.DONE), *sorted(keys)),
             ).fetchone()
             if row is None:
                 raise BufferFullError(

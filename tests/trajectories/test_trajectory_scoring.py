@@ -251,7 +251,7 @@ async def test_bounds_are_counted_on_the_result_and_a_full_buffer_answers_unavai
 ) -> None:
     clock, scorer = ManualClock(), ToolLoopScorer()
     run = looping_run(6, requests=requests_value("trace"))
-    config = _config(make_config, max_spans_per_trajectory=4, max_trajectories=1)
+    config = _config(make_config, max_spans_per_trajectory=4, max_trajectories=1, late_rescores=0)
     async with running(config, trajectory_sources=[ScorerShelf({LOOP_SCORER: scorer})], clock=clock) as app:
         response = await export_feed(app, run.spans)
         assert "max_spans_per_trajectory" in response.partial_success.error_message
@@ -262,13 +262,17 @@ async def test_bounds_are_counted_on_the_result_and_a_full_buffer_answers_unavai
         clock.advance(GRACE)
         await app.trajectories.sweeper.sweep()
         [result] = _results(await wait_for(receiver, lambda s: len(_results(s)) >= 1))
+        # a late span of the scored trace adds no trajectory: nothing is evicted for it (the trace is at its
+        # span bound, so the span is counted truncated)
+        await export_feed(app, [span("late", run.trace_id, run.bounding)])
+        assert app.trajectories.counters.totals["trajectories.evicted"] == 0
         # the scored trajectory is only kept for late spans now: it makes room for the next one
         await export_feed(app, clean_run(requests=requests_value("trace")).spans)
         totals = app.trajectories.counters.totals
     # 8 spans: the LLM call and three tool calls fit, three tool calls do not, the end marker always does
     assert result.attributes[semconv.JUDGEVAL_TRAJECTORY_TRUNCATED_SPANS] == 3
     assert result.attributes[semconv.JUDGEVAL_TRAJECTORY_SPAN_COUNT] == 5
-    assert totals["spans.truncated"] == 3 and totals["spans.refused"] == 4
+    assert totals["spans.truncated"] == 3 + 1 and totals["spans.refused"] == 4
     assert totals["trajectories.evicted"] == 1
 
 
@@ -355,6 +359,7 @@ async def test_agents_exporting_straight_to_the_evaluator_are_scored_with_direct
         await wait_drained(app)
         buffered = app.trajectories.counters.totals["spans.buffered"]
     originals = [s for s in received if not s.name.startswith("evaluate ")]
-    assert sorted(s.span_id for s in originals) == sorted(s.span_id.hex() for s in run.spans)  # forwarded once
+    # every original forwarded once
+    assert sorted(s.span_id for s in originals) == sorted(s.span_id.hex() for s in run.spans)
     assert buffered == (len(run.spans) if direct else 0)
     assert [_value(r) for r in _results(received)] == ([0.0] if direct else [])
