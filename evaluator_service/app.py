@@ -166,7 +166,8 @@ class EvaluatorApp:
         trajectories = self.trajectories = await TrajectoryScoring.open(
             cfg.trajectories, store, pauses, self.metrics, self._trajectory_sources, cfg.scoring,
             cfg.export_endpoint, cfg.export, on_results=forwarder.wake, shared_state=self._state,
-            rules=[r for r in cfg.rules if r.trajectory != "span"],
+            rules=[r for r in cfg.rules if r.trajectory != "span"], limits=cfg.scorer_limits(),
+            judge_bucket=runner.judge_bucket,
             clock=self._clock,
         )
         # alerts and score metrics see trajectory results as they see scored spans

@@ -18,7 +18,7 @@ is injectable for tests of the timers.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from evaluator_service.config_sections import ExportConfig, RuleConfig
@@ -26,7 +26,8 @@ from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.queue import SpanQueue
 from evaluator_service.scoring.contract import TrajectoryScorerSource
 from evaluator_service.scoring.pause import PauseRegistry
-from evaluator_service.scoring.settings import ScoringConfig
+from evaluator_service.scoring.rate_budget import TokenBucket
+from evaluator_service.scoring.settings import ScorerLimits, ScoringConfig
 from evaluator_service.state.session_rows import SessionState
 from evaluator_service.trajectories.buffer import TrajectoryBuffer
 from evaluator_service.trajectories.completion import CompletionPolicy
@@ -66,6 +67,8 @@ class TrajectoryScoring:
         on_results: Callable[[], None],
         shared_state: SessionState | None = None,
         rules: Sequence[RuleConfig] = (),
+        limits: Mapping[str, ScorerLimits] | None = None,
+        judge_bucket: TokenBucket | None = None,
         clock: Callable[[], float] = time.time,
     ) -> TrajectoryScoring:
         """Open the buffer and the result-log queue in the span queue's data directory."""
@@ -82,7 +85,7 @@ class TrajectoryScoring:
         result_logs = await ResultLogQueue.open(data_dir)
         log_forwarder = ResultLogForwarder(result_logs, export_endpoint, export)
         counters = TrajectoryCounters(metrics)
-        runner = TrajectoryScorerRunner(sources, pauses, scoring, metrics)
+        runner = TrajectoryScorerRunner(sources, pauses, scoring, metrics, limits, judge_bucket)
         sweeper = TrajectorySweeper(
             buffer,
             policy,

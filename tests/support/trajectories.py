@@ -7,6 +7,7 @@ the tool and the count when it reaches ``max_repeats`` (request config, default 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import os
@@ -73,6 +74,20 @@ class FlakyScorer:
         if self.calls <= self.failures:
             raise TransientScorerError("judge answered 503")
         return ScoreOutcome(1.0, "ok")
+
+
+class HangingScorer:
+    """Never answers (a judge that hangs): the runner's timeout must end it."""
+
+    name = "hanging"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def score_trajectory(self, trajectory: Trace, request: TrajectoryRequest) -> ScoreOutcome:
+        self.calls += 1
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
 
 
 @dataclass

@@ -20,6 +20,7 @@ from tests.support.trajectories import (
     LOOP_SCORER,
     TRACESTATE,
     FlakyScorer,
+    HangingScorer,
     ManualClock,
     ScorerShelf,
     ToolLoopScorer,
@@ -363,3 +364,21 @@ async def test_agents_exporting_straight_to_the_evaluator_are_scored_with_direct
     assert sorted(s.span_id for s in originals) == sorted(s.span_id.hex() for s in run.spans)
     assert buffered == (len(run.spans) if direct else 0)
     assert [_value(r) for r in _results(received)] == ([0.0] if direct else [])
+
+
+async def test_a_scorers_limits_entry_sets_its_timeout_and_retries(
+    make_config: Callable[..., EvaluatorConfig], receiver: OtlpTraceReceiver
+) -> None:
+    clock, hanging = ManualClock(), HangingScorer()
+    run = agent_run([], requests=requests_value("trace", scorer="hanging"))
+    doc = {**FAST, "limits": {"hanging": {"timeout_s": 0.2, "max_retries": 1}}}
+    async with running(
+        make_config(doc), trajectory_sources=[ScorerShelf({"hanging": hanging})], clock=clock
+    ) as app:
+        await export_feed(app, run.spans)
+        clock.advance(GRACE)
+        await app.trajectories.sweeper.sweep()
+        [result] = _results(await wait_for(receiver, lambda s: len(_results(s)) >= 1))
+    assert hanging.calls == 2  # one retry after the timeout
+    assert "timeout" in result.attributes[semconv.JUDGEVAL_EVAL_ERROR]
+    assert "0.2s" in result.attributes[semconv.JUDGEVAL_EVAL_ERROR]
