@@ -1,5 +1,5 @@
-"""An evaluator process with the test trajectory scorer, for crash tests: ``python -m
-tests.support.trajectory_evaluator <config.yaml> <data_dir> <export_endpoint>``.
+"""An evaluator process with the test trajectory scorer, for crash and replica tests: ``python -m
+tests.support.trajectory_evaluator <config.yaml> <data_dir> <export_endpoint> [<listen>]``.
 
 Prints ``port <n>`` once it listens, then runs until killed (a SIGKILL gives it no chance to clean up).
 """
@@ -14,9 +14,9 @@ from evaluator_service.config import load_config
 from tests.support.trajectories import LOOP_SCORER, ScorerShelf, ToolLoopScorer
 
 
-async def main(config_file: str, data_dir: str, export_endpoint: str) -> None:
+async def main(config_file: str, data_dir: str, export_endpoint: str, listen: str = "127.0.0.1:0") -> None:
     config = load_config(
-        listen="127.0.0.1:0",
+        listen=listen,
         export_endpoint=export_endpoint,
         data_dir=data_dir,
         config_file=config_file,
@@ -29,4 +29,4 @@ async def main(config_file: str, data_dir: str, export_endpoint: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:4]))
+    asyncio.run(main(*sys.argv[1:5]))
