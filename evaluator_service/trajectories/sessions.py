@@ -81,8 +81,11 @@ class SessionCoordinator:
         assert t.session_id is not None and t.requests is not None
         await self._publish(t, replica)
         parts = await self._state.session_parts(t.session_id)
-        newest = max(p.last_seen for p in parts)
         now = self._clock()
+        if not parts:  # nothing of it is buffered anywhere any more (evicted, expired)
+            await self._buffer.finish(t.key, self._policy.held_due(now))
+            return None
+        newest = max(p.last_seen for p in parts)
         if (
             any(not p.part for p in parts)
             and now < self._policy.session_due(newest) + self._policy.config.session_idle_s
@@ -92,6 +95,9 @@ class SessionCoordinator:
             await self._buffer.postpone(t.key, now + self._policy.config.tick_s)
             return None
         parts = [p for p in parts if p.part]
+        if not parts:
+            await self._buffer.finish(t.key, self._policy.held_due(now))
+            return None
         if self._policy.session_due(newest) > now:  # another replica saw it more recently
             await self._buffer.postpone(t.key, self._policy.session_due(newest))
             return None
