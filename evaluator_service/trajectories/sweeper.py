@@ -233,8 +233,10 @@ class TrajectorySweeper:
                     ),
                 )
             ]
-        chosen = [r for r in requests if t.trace_id is None or is_sampled_bytes(t.trace_id, r.sampling_rate)]
-        self._counters.trajectories("not_sampled", len(requests) - len(chosen))
+        hosted = [r for r in requests if r.scorer.server_hosted]  # the others run in the agent process
+        chosen = [r for r in hosted if t.trace_id is None or is_sampled_bytes(t.trace_id, r.sampling_rate)]
+        self._counters.trajectories("local", len(requests) - len(hosted))
+        self._counters.trajectories("not_sampled", len(hosted) - len(chosen))
         results = await asyncio.gather(*(self._runner.run(trace, r) for r in chosen))
         return list(zip(chosen, results, strict=True))
 

@@ -423,7 +423,8 @@ UNAVAILABLE)."""
 
 METRIC_TRAJECTORY_OUTCOMES: Final = "judgeval.evaluator.trajectory.outcomes"
 """Counter of trajectories by ``outcome``: ``scored``, ``rescored``, ``unbounded`` (no bounding span arrived
-before ``trace_idle_s``), ``invalid_request``, ``not_sampled``, ``evicted`` (a scored trajectory's spans
+before ``trace_idle_s``), ``invalid_request``, ``not_sampled``, ``local`` (a request for a
+``server_hosted=False`` scorer, which the agent process runs), ``evicted`` (a scored trajectory's spans
 dropped early to make room), ``expired``."""
 
 TRAJECTORY_METRIC_LABEL_OUTCOME: Final = "outcome"

@@ -9,6 +9,8 @@ from typing import Any
 import grpc
 import pytest
 from judgeval import semconv
+from judgeval.protocol.evaluation_request import ScorerRef
+from judgeval.protocol.trajectory_request import TrajectoryRequest, encode_trajectory_requests
 from judgeval.semconv import score_attribute
 from judgeval.testing.otlp_receiver import OtlpTraceReceiver, ReceivedSpan
 
@@ -301,11 +303,13 @@ async def test_bad_requests_and_unknown_scorers_become_error_results_and_transie
     clock, flaky = ManualClock(), FlakyScorer(failures=2)
     broken = agent_run([], requests='[{"scope": "trace"}]')
     unknown = agent_run([], requests=requests_value("trace", scorer="nobody_has_this"))
+    local = agent_run([], requests=encode_trajectory_requests([TrajectoryRequest(
+        ScorerRef(name="in_process", server_hosted=False))]))
     retried = agent_run([], requests=requests_value("trace", scorer="flaky"))
     async with running(
         _config(make_config), trajectory_sources=[ScorerShelf({"flaky": flaky})], clock=clock
     ) as app:
-        for run in (broken, unknown, retried):
+        for run in (broken, unknown, retried, local):
             await export_feed(app, run.spans)
         clock.advance(GRACE)
         await app.trajectories.sweeper.sweep()
@@ -317,6 +321,8 @@ async def test_bad_requests_and_unknown_scorers_become_error_results_and_transie
     assert "unknown_scorer" in missing.attributes[semconv.JUDGEVAL_EVAL_ERROR]
     assert missing.attributes[semconv.JUDGEVAL_EVAL_VERDICT] == semconv.EvalVerdict.ERROR
     assert flaky.calls == 3 and ok.attributes[semconv.JUDGEVAL_EVAL_VERDICT] == semconv.EvalVerdict.PASS
+    assert local.trace_id.hex() not in by_trace  # the agent scores it; the evaluator writes nothing
+    assert app.trajectories.counters.totals["trajectories.local"] == 1
 
 
 async def test_ordinary_exports_are_untouched_and_feed_copies_survive_a_restart(
