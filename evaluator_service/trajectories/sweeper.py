@@ -49,6 +49,9 @@ RETRY_FAILED_S = 30.0
 """How long a trajectory whose handling failed (its buffer read, the queue write) waits before the next
 try."""
 
+SWEEP_BATCH = 16
+"""Trajectories a sweep handles at once (their scorers run concurrently)."""
+
 INVALID_REQUEST_SCORER = "trajectory"
 """Scorer name on the error result of a bounding span whose requests attribute does not decode."""
 
@@ -118,18 +121,19 @@ class TrajectorySweeper:
     async def _sweep(self) -> int:
         handled = 0
         while True:
-            due = await self._buffer.due(self._clock())
+            due = await self._buffer.due(self._clock(), limit=SWEEP_BATCH)
             if not due:
                 return handled
-            for trajectory in due:
-                try:
-                    await self._handle(trajectory)
-                except Exception:
-                    logger.exception(
-                        "trajectory %s failed; it is tried again at the next sweep", trajectory.key
-                    )
-                    await self._buffer.postpone(trajectory.key, self._clock() + RETRY_FAILED_S)
-                handled += 1
+            # concurrently: one trajectory waiting for a slow judge does not hold up the others
+            await asyncio.gather(*(self._handle_isolated(t) for t in due))
+            handled += len(due)
+
+    async def _handle_isolated(self, t: Trajectory) -> None:
+        try:
+            await self._handle(t)
+        except Exception:  # this trajectory only: logged, tried again later
+            logger.exception("trajectory %s failed; it is tried again in %gs", t.key, RETRY_FAILED_S)
+            await self._buffer.postpone(t.key, self._clock() + RETRY_FAILED_S)
 
     async def _handle(self, t: Trajectory) -> None:
         now = self._clock()
