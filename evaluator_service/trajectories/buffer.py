@@ -6,7 +6,8 @@ trajectories survive SIGKILL and restart. Calls run on one dedicated thread.
 
 Three tables:
 
-* ``feed_spans`` — one row per buffered span copy (serialized ``Span`` with its resource and scope envelopes),
+* ``feed_spans`` — one row per buffered span copy (serialized ``Span``, and its resource and scope envelopes
+  by id in ``envelopes``, which holds each distinct envelope once),
   keyed by trace id.
 * ``trajectories`` — one row per trace seen on the feed (key ``t:<trace id hex>``) and per session (key
   ``s:<session id>``): the requests of its bounding span (``NULL`` until it arrived), its state (``OPEN``:
@@ -42,7 +43,9 @@ from evaluator_service.trajectories.completion import CompletionPolicy
 from evaluator_service.trajectories.feed import FeedSpan
 from evaluator_service.trajectories.ingest import FeedIngest
 from evaluator_service.trajectories.tables import (
+    DELETE_UNUSED_ENVELOPES,
     SCHEMA,
+    SELECT_SPANS,
     TrajectoryState,
     delete_trajectory,
     session_key,
@@ -53,6 +56,8 @@ from evaluator_service.trajectories.tables import (
 T = TypeVar("T")
 
 DB_FILE_NAME = "trajectories.sqlite3"
+ENVELOPE_GC_EVERY = 256
+"""Deleted trajectories between two sweeps of envelopes no buffered span uses any more."""
 
 
 class BufferFullError(EvaluatorError):
@@ -117,6 +122,7 @@ class TrajectoryBuffer:
         self._conn: sqlite3.Connection | None = None
         self.byte_count = 0
         self.trajectory_count = 0
+        self._deletions = 0
 
     @classmethod
     async def open(
@@ -160,6 +166,7 @@ class TrajectoryBuffer:
         with transaction(conn):
             for statement in SCHEMA:
                 conn.execute(statement)
+            conn.execute(DELETE_UNUSED_ENVELOPES)
         self._conn = conn
         self._recount(conn)
 
@@ -194,7 +201,8 @@ class TrajectoryBuffer:
         except BufferFullError:
             self._recount(db)
             raise
-        self._recount(db)
+        self.byte_count += counts.bytes  # counted as it goes: a full recount would scan every span
+        self.trajectory_count += counts.created
         return IngestCounts(counts.buffered, counts.truncated, counts.late, evicted, tuple(counts.joined))
 
     def _make_room(self, db: sqlite3.Connection, size: int, trace_ids: set[bytes]) -> int:
@@ -218,10 +226,17 @@ class TrajectoryBuffer:
                     "trajectories "
                     "waiting to be scored); retry later, or raise trajectories.max_bytes / max_trajectories"
                 )
-            delete_trajectory(db, row[0])
+            self._forget(db, row[0])
             evicted += 1
-            self._recount(db)
         return evicted
+
+    def _forget(self, db: sqlite3.Connection, key: str) -> None:
+        rows, size = delete_trajectory(db, key)
+        self.trajectory_count -= rows
+        self.byte_count -= size
+        self._deletions += 1
+        if self._deletions % ENVELOPE_GC_EVERY == 0:
+            db.execute(DELETE_UNUSED_ENVELOPES)
 
     async def due(self, now: float, limit: int = 64) -> list[Trajectory]:
         """Trajectories whose ``due_at`` has passed, earliest first."""
@@ -263,9 +278,7 @@ class TrajectoryBuffer:
             return [
                 BufferedSpan(r[0], r[1], r[2])
                 for trace_id in trace_ids
-                for r in db.execute(
-                    "SELECT resource, scope, span FROM feed_spans WHERE trace_id = ? ORDER BY id", (trace_id,)
-                )
+                for r in db.execute(SELECT_SPANS, (trace_id,))
             ]
 
         return await self._run(select)
@@ -329,9 +342,12 @@ class TrajectoryBuffer:
 
         def delete() -> None:
             db = self._db()
-            with transaction(db):
-                delete_trajectory(db, key)
-            self._recount(db)
+            try:
+                with transaction(db):
+                    self._forget(db, key)
+            except sqlite3.Error:
+                self._recount(db)
+                raise
 
         await self._run(delete)
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from evaluator_service.trajectories.completion import CompletionPolicy, Tracked
 from evaluator_service.trajectories.feed import FeedSpan
-from evaluator_service.trajectories.tables import TrajectoryState, session_key, trace_key
+from evaluator_service.trajectories.tables import TrajectoryState, envelope_id, session_key, trace_key
 
 
 class FeedIngest:
@@ -18,6 +18,11 @@ class FeedIngest:
     def __init__(self, db: sqlite3.Connection, policy: CompletionPolicy, max_spans: int, now: float) -> None:
         self.db, self.policy, self.max_spans, self.now = db, policy, max_spans, now
         self.buffered = self.truncated = self.late = 0
+        self._envelopes: dict[bytes, int] = {}
+        self.bytes = 0
+        """Span bytes stored."""
+        self.created = 0
+        """Trajectory rows created (traces and sessions)."""
         self.joined: list[tuple[str, bytes]] = []
         """(session id, trace id) of traces that joined a session in this export."""
 
@@ -32,6 +37,7 @@ class FeedIngest:
             "SELECT state, spans, revision, requests, idle_s FROM trajectories WHERE key = ?", (key,)
         ).fetchone()
         if row is None:
+            self.created += 1
             self.db.execute(
                 "INSERT INTO trajectories (key, kind, trace_id, state, due_at, last_seen, first_seen)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -58,14 +64,21 @@ class FeedIngest:
             self.late += 1
             return
         self.db.execute(
-            "INSERT INTO feed_spans (trace_id, size, resource, scope, span) VALUES (?, ?, ?, ?, ?)",
-            (span.trace_id, len(span.span), span.resource, span.scope, span.span),
+            "INSERT INTO feed_spans (trace_id, size, resource_id, scope_id, span) VALUES (?, ?, ?, ?, ?)",
+            (
+                span.trace_id,
+                len(span.span),
+                envelope_id(self.db, span.resource, self._envelopes),
+                envelope_id(self.db, span.scope, self._envelopes),
+                span.span,
+            ),
         )
         self.db.execute(
             "UPDATE trajectories SET spans = spans + 1, bytes = bytes + ?, last_seen = ? WHERE key = ?",
             (len(span.span), self.now, key),
         )
         self.buffered += 1
+        self.bytes += len(span.span)
         if (
             idle and state is TrajectoryState.OPEN and requests is not None
         ):  # a rule-bounded trace: still busy
@@ -94,6 +107,8 @@ class FeedIngest:
         session_requests = span.requests_of_scope("session")
         if session_requests and span.session_id:
             skey = session_key(span.session_id)
+            known = self.db.execute("SELECT 1 FROM trajectories WHERE key = ?", (skey,)).fetchone()
+            self.created += known is None
             self.db.execute(
                 "INSERT INTO trajectories (key, kind, session_id, requests, bounding_span_id, trace_id,"
                 " state, due_at, last_seen) VALUES (?, 'session', ?, ?, ?, ?, ?, ?, ?)"

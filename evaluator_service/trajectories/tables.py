@@ -7,9 +7,11 @@ import sqlite3
 from enum import IntEnum
 
 SCHEMA = (
+    # Resource and scope envelopes once each, however many spans share them (they dominate small spans).
+    "CREATE TABLE IF NOT EXISTS envelopes (id INTEGER PRIMARY KEY, data BLOB NOT NULL UNIQUE)",
     """CREATE TABLE IF NOT EXISTS feed_spans (
         id INTEGER PRIMARY KEY AUTOINCREMENT, trace_id BLOB NOT NULL, size INTEGER NOT NULL,
-        resource BLOB NOT NULL, scope BLOB NOT NULL, span BLOB NOT NULL)""",
+        resource_id INTEGER NOT NULL, scope_id INTEGER NOT NULL, span BLOB NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS feed_spans_by_trace ON feed_spans (trace_id, id)",
     """CREATE TABLE IF NOT EXISTS trajectories (
         key TEXT PRIMARY KEY, kind TEXT NOT NULL, trace_id BLOB, session_id TEXT, requests TEXT,
@@ -43,17 +45,21 @@ def session_key(session_id: str) -> str:
     return "s:" + session_id
 
 
-def delete_trajectory(db: sqlite3.Connection, key: str) -> None:
-    row = db.execute("SELECT kind, trace_id, session_id FROM trajectories WHERE key = ?", (key,)).fetchone()
+def delete_trajectory(db: sqlite3.Connection, key: str) -> tuple[int, int]:
+    """Delete ``key`` (a trace's spans with it); returns the rows and span bytes it took."""
+    row = db.execute(
+        "SELECT kind, trace_id, session_id, bytes FROM trajectories WHERE key = ?", (key,)
+    ).fetchone()
     db.execute("DELETE FROM trajectories WHERE key = ?", (key,))
     if row is None:
-        return
-    kind, trace_id, session_id = row
+        return 0, 0
+    kind, trace_id, session_id, size = row
     if kind == "session":
         db.execute("DELETE FROM session_traces WHERE session_id = ?", (session_id,))
-    else:
-        db.execute("DELETE FROM session_traces WHERE trace_id = ?", (trace_id,))
-        db.execute("DELETE FROM feed_spans WHERE trace_id = ?", (trace_id,))
+        return 1, 0
+    db.execute("DELETE FROM session_traces WHERE trace_id = ?", (trace_id,))
+    db.execute("DELETE FROM feed_spans WHERE trace_id = ?", (trace_id,))
+    return 1, int(size)
 
 
 class transaction:
@@ -67,3 +73,20 @@ class transaction:
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+
+
+SELECT_SPANS = """SELECT r.data, s.data, f.span FROM feed_spans f JOIN envelopes r ON r.id = f.resource_id
+    JOIN envelopes s ON s.id = f.scope_id WHERE f.trace_id = ? ORDER BY f.id"""
+DELETE_UNUSED_ENVELOPES = """DELETE FROM envelopes WHERE id NOT IN (SELECT resource_id FROM feed_spans)
+    AND id NOT IN (SELECT scope_id FROM feed_spans)"""
+
+
+def envelope_id(db: sqlite3.Connection, data: bytes, cache: dict[bytes, int]) -> int:
+    """The row id of an envelope, stored once."""
+    found = cache.get(data)
+    if found is None:
+        db.execute("INSERT OR IGNORE INTO envelopes (data) VALUES (?)", (data,))
+        found = cache[data] = int(
+            db.execute("SELECT id FROM envelopes WHERE data = ?", (data,)).fetchone()[0]
+        )
+    return found
