@@ -16,6 +16,7 @@ from tests.evaluator.test_full_disk import RESERVE, fill, small_fs  # noqa: F401
 from tests.support.evaluator import running, wait_for
 from tests.support.trajectories import (
     LOOP_SCORER,
+    AgentRun,
     ManualClock,
     ScorerShelf,
     ToolLoopScorer,
@@ -25,7 +26,7 @@ from tests.support.trajectories import (
 )
 
 
-def _padded_run() -> object:
+def _padded_run() -> AgentRun:
     return agent_run([("search_web", {"q": "x" * 4000})] * 3, requests=requests_value("trace"))
 
 
@@ -42,19 +43,19 @@ async def test_a_full_disk_refuses_feed_exports_whole_and_recovers(
         config, clock=clock, trajectory_sources=[ScorerShelf({LOOP_SCORER: ToolLoopScorer()})]
     ) as app:
         first = _padded_run()
-        await export_feed(app, first.spans)  # type: ignore[attr-defined]
+        await export_feed(app, first.spans)
         filler = fill(small_fs, RESERVE // 2)
         before = app.trajectories.counters.totals["spans.buffered"]
         with pytest.raises(grpc.aio.AioRpcError) as refused:
-            await export_feed(app, _padded_run().spans)  # type: ignore[attr-defined]
+            await export_feed(app, _padded_run().spans)
         assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
         assert "full" in (refused.value.details() or "")
         assert app.trajectories.counters.totals["spans.buffered"] == before  # nothing half-written
         assert app.trajectories.counters.totals["spans.refused"] == 5
         filler.unlink()
         again = _padded_run()
-        await export_feed(app, again.spans)  # type: ignore[attr-defined]
+        await export_feed(app, again.spans)
         clock.advance(5)
         await app.trajectories.sweeper.sweep()
         received = await wait_for(receiver, lambda s: len(s) >= 2)
-    assert sorted(r.trace_id for r in received) == sorted(run.trace_id.hex() for run in (first, again))  # type: ignore[attr-defined]
+    assert sorted(r.trace_id for r in received) == sorted(run.trace_id.hex() for run in (first, again))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -69,7 +70,7 @@ async def test_feed_copies_are_scored_and_originals_reach_jaeger_once(
             for request in (make_request(loop.spans), make_request(clean.spans), untagged):
                 await asyncio.to_thread(_send, collector.grpc_endpoint, request)
 
-            def scored(run_spans: int) -> object:
+            def scored(run_spans: int) -> Callable[[list[JaegerSpan]], bool]:
                 return lambda spans: (
                     any(s.name.startswith("evaluate ") for s in spans) and len(spans) > run_spans
                 )

@@ -15,6 +15,7 @@ from tests.support.evaluator import running, wait_for
 from tests.support.postgres_cluster import PostgresCluster
 from tests.support.trajectories import (
     LOOP_SCORER,
+    AgentRun,
     ManualClock,
     ScorerShelf,
     ToolLoopScorer,
@@ -40,7 +41,7 @@ async def test_a_session_balanced_over_two_replicas_is_scored_once_from_all_its_
     doc = {"state_db": url, "trajectories": {"grace_s": 5, "tick_s": 0.05, "session_idle_s": IDLE}}
     clock, scorers = ManualClock(), [ToolLoopScorer(), ToolLoopScorer()]
 
-    def turn() -> object:
+    def turn() -> AgentRun:
         return agent_run([("lookup_order", {"id": 7})], requests=requests_value("session"), session="chat-7")
 
     turns = [turn() for _ in range(3)]
@@ -57,7 +58,7 @@ async def test_a_session_balanced_over_two_replicas_is_scored_once_from_all_its_
         ]
         # the load balancer put turns 1 and 2 on the first replica, turn 3 on the second
         for run, app in zip(turns, (apps[0], apps[0], apps[1]), strict=True):
-            await export_feed(app, run.spans)  # type: ignore[attr-defined]
+            await export_feed(app, run.spans)
             clock.advance(30)
 
         async def sweep_both() -> None:
@@ -74,7 +75,7 @@ async def test_a_session_balanced_over_two_replicas_is_scored_once_from_all_its_
         [first] = _results(await wait_for(receiver, lambda s: len(_results(s)) >= 1))
 
         fourth = turn()
-        await export_feed(apps[1], fourth.spans)  # type: ignore[attr-defined]
+        await export_feed(apps[1], fourth.spans)
         clock.advance(IDLE + 1)
         await sweep_both()
         await sweep_both()
@@ -84,11 +85,11 @@ async def test_a_session_balanced_over_two_replicas_is_scored_once_from_all_its_
     results = _results(received)
     assert len(results) == 2, "scored once per period of activity, by one replica"
     second = next(r for r in results if r.span_id != first.span_id)
-    ids = [t.trace_id.hex() for t in turns]  # type: ignore[attr-defined]
+    ids = [t.trace_id.hex() for t in turns]
     assert list(first.attributes[semconv.JUDGEVAL_TRAJECTORY_TRACE_IDS]) == ids
     assert first.attributes[semconv.JUDGEVAL_TRAJECTORY_SPAN_COUNT] == 9
     assert first.attributes[score_attribute(LOOP_SCORER, ScoreField.VALUE)] == 0.0
-    assert list(second.attributes[semconv.JUDGEVAL_TRAJECTORY_TRACE_IDS]) == [*ids, fourth.trace_id.hex()]  # type: ignore[attr-defined]
+    assert list(second.attributes[semconv.JUDGEVAL_TRAJECTORY_TRACE_IDS]) == [*ids, fourth.trace_id.hex()]
     assert (
         first.attributes[semconv.JUDGEVAL_TRAJECTORY_REVISION],
         second.attributes[semconv.JUDGEVAL_TRAJECTORY_REVISION],

@@ -303,8 +303,12 @@ async def test_bad_requests_and_unknown_scorers_become_error_results_and_transie
     clock, flaky = ManualClock(), FlakyScorer(failures=2)
     broken = agent_run([], requests='[{"scope": "trace"}]')
     unknown = agent_run([], requests=requests_value("trace", scorer="nobody_has_this"))
-    local = agent_run([], requests=encode_trajectory_requests([TrajectoryRequest(
-        ScorerRef(name="in_process", server_hosted=False))]))
+    local = agent_run(
+        [],
+        requests=encode_trajectory_requests(
+            [TrajectoryRequest(ScorerRef(name="in_process", server_hosted=False))]
+        ),
+    )
     retried = agent_run([], requests=requests_value("trace", scorer="flaky"))
     async with running(
         _config(make_config), trajectory_sources=[ScorerShelf({"flaky": flaky})], clock=clock
