@@ -24,6 +24,7 @@ import asyncio
 import logging
 import socket
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -54,6 +55,7 @@ from evaluator_service.scoring.runner import ScorerRunner
 from evaluator_service.scoring.trajectory.catalog import TrajectoryScorers
 from evaluator_service.span_rules import RuleMatcher
 from evaluator_service.state import SharedState, open_shared_state
+from evaluator_service.trajectories.service import TrajectoryScoring
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +78,14 @@ class EvaluatorApp:
         shared_state: SharedState | None = None,
         alerts: AlertManager | None = None,
         trajectory_sources: Sequence[TrajectoryScorerSource] = (),
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.metrics = EvaluatorMetrics.create(config.metrics_endpoint, metric_readers)
         self._extra_sources = list(scorer_sources)
+        self._clock = clock
+        self.trajectories: TrajectoryScoring | None = None
+        """Trajectory and session scoring (buffer, feed intake, sweep); set by :meth:`start`."""
         self._installers = list(service_installers)
         self._owns_state = shared_state is None
         self._state = shared_state
@@ -165,7 +171,19 @@ class EvaluatorApp:
             dispatcher.wake()
             forwarder.wake()
 
-        self._intake = TraceIntakeServicer(store, RuleMatcher(cfg.rules), self.metrics, enqueued)
+        span_rules = [r for r in cfg.rules if r.trajectory == "span"]
+        self._intake = TraceIntakeServicer(store, RuleMatcher(span_rules), self.metrics, enqueued)
+        trajectories = self.trajectories = await TrajectoryScoring.open(
+            cfg.trajectories, store, pauses, self.metrics, [self.trajectory_scorers], cfg.scoring,
+            cfg.export_endpoint, cfg.export, on_results=forwarder.wake, shared_state=self._state,
+            rules=[r for r in cfg.rules if r.trajectory != "span"], limits=cfg.scorer_limits(),
+            judge_bucket=runner.judge_bucket,
+            clock=self._clock,
+        )
+        # alerts and score metrics see trajectory results as they see scored spans
+        trajectories.sweeper.score_observers = dispatcher.score_observers
+        self._intake.feed = trajectories.intake
+        trajectories.sweeper.behaviors = self.behaviors
         self._server = self._build_server()
         tls = cfg.ingress.tls
         try:
@@ -176,6 +194,9 @@ class EvaluatorApp:
         if not self.port:
             raise StartupError(f"cannot listen on {cfg.listen}")
         dispatcher.evaluator_id = f"{socket.gethostname()}:{self.port}"
+        trajectories.sweeper.evaluator_id = dispatcher.evaluator_id
+        if trajectories.sweeper.sessions is not None:
+            trajectories.sweeper.sessions.replica = dispatcher.evaluator_id
         await self._server.start()
         if cfg.ingress.http_listen:
             self._http = OtlpHttpIntake(self._intake, cfg.ingress.bearer_token)
@@ -187,6 +208,7 @@ class EvaluatorApp:
             self.http_port = self._http.port
         forwarder.start()
         dispatcher.start()
+        trajectories.start()
         for service in ("", TRACE_SERVICE_NAME):
             await self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
 
@@ -225,6 +247,8 @@ class EvaluatorApp:
             await self._server.stop(min(1.0, grace))
         if self._dispatcher is not None:
             await self._dispatcher.stop(max(0.0, deadline - loop.time()))
+        if self.trajectories is not None:
+            await self.trajectories.stop()
         if self._forwarder is not None:
             await self._forwarder.stop(max(0.1, deadline - loop.time()))
         await self.alerts.stop(max(0.5, deadline - loop.time()))

@@ -48,6 +48,7 @@ from evaluator_service.scoring.settings import (
     parse_scoring,
 )
 from evaluator_service.state.urls import check_url, default_state_url, masked
+from evaluator_service.trajectories.settings import TrajectoryConfig, parse_trajectories
 
 DEFAULT_LISTEN = "127.0.0.1:4320"
 DEFAULT_EXPORT_ENDPOINT = "127.0.0.1:4317"
@@ -95,6 +96,9 @@ class EvaluatorConfig:
     """How uploaded scorers' worker processes run (YAML ``sandbox:``; the ``--scorer-*`` flags win)."""
     ingress: IngressConfig = field(default_factory=IngressConfig)
     """TLS, the OTLP bearer token and the OTLP/HTTP listener (YAML ``ingress:``)."""
+    trajectories: TrajectoryConfig = field(default_factory=TrajectoryConfig)
+    """Trajectory and session scoring: completion timers, late spans, buffer bounds (YAML
+    ``trajectories:``)."""
 
     @property
     def state_db_url(self) -> str:
@@ -186,6 +190,7 @@ def load_config(
         channels=channels,
         sandbox=parse_sandbox(doc.section("sandbox")),
         ingress=parse_ingress(doc.section("ingress"), env, normalize_endpoint),
+        trajectories=parse_trajectories(doc.section("trajectories")),
     )
     if config.ingress.http_listen == config.listen and not config.listen.endswith(":0"):
         raise ConfigError(f"ingress.http_listen: {config.listen} is already the gRPC listen address")
@@ -198,7 +203,7 @@ def load_config(
 _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
      "export", "judge", "scorers", "rules", "limits", "behaviors",
-     "alerts", "alerting", "channels", "sandbox", "ingress"}
+     "alerts", "alerting", "channels", "sandbox", "ingress", "trajectories"}
 )
 
 

@@ -58,7 +58,17 @@ class RuleConfig:
     threshold: float = 0.5
     example: dict[str, str] = field(default_factory=dict)
     scope: str | None = None
+    """The instrumentation scope name the span must have (``scope: <name>`` or ``instrumentation_scope:``)."""
     span_kind: str | None = None
+    trajectory: str = "span"
+    """What the rule scores (``scope: trace`` / ``scope: session``): one span, the trace a span bounds (the
+    root span, or a span matching ``when``), or every trace of the session it names."""
+    session_keys: tuple[str, ...] = ()
+    """For ``scope: session``: the attribute keys naming the session (default:
+    ``semconv.SESSION_ID_KEYS``)."""
+    idle_s: float | None = None
+    """For ``scope: trace``: seconds without a new span after the bounding span arrived before the trace is
+    scored (default ``RULE_TRACE_IDLE_S``)."""
 
 
 def parse_queue(s: Section) -> QueueConfig:
@@ -89,8 +99,15 @@ def parse_export(s: Section) -> ExportConfig:
 
 
 _RULE_KEYS = frozenset(
-    {"name", "when", "scope", "span_kind", "sampling_rate", "scorer", "threshold", "example"}
+    {"name", "when", "scope", "span_kind", "sampling_rate", "scorer", "threshold", "example",
+     "instrumentation_scope", "session_keys", "idle_s"}
 )
+TRAJECTORY_SCOPES = ("span", "trace", "session")
+"""``scope:`` values that choose what a rule scores (any other value names an instrumentation scope)."""
+RULE_TRACE_IDLE_S = 30.0
+"""Default ``idle_s`` of a ``scope: trace`` rule: a zero-code trace has no end marker, so after its bounding
+(root) span arrived it is scored once no span arrived for this long; spans of other services usually follow
+within seconds. Peers wait longer because they have no root to go by (Datadog 3 min, Phoenix 300 s)."""
 
 
 def parse_rules(items: list[Section]) -> tuple[RuleConfig, ...]:
@@ -99,6 +116,15 @@ def parse_rules(items: list[Section]) -> tuple[RuleConfig, ...]:
         s.reject_unknown(_RULE_KEYS)
         when = s.mapping("when")
         scope, span_kind = s.opt_str("scope"), _span_kind(s)
+        trajectory = "span"
+        if scope in TRAJECTORY_SCOPES:
+            trajectory, scope = scope, s.opt_str("instrumentation_scope")
+        elif s.opt_str("instrumentation_scope") is not None:
+            raise ConfigError(f"{s.where('scope')}: must be one of {', '.join(TRAJECTORY_SCOPES)} when "
+                              "instrumentation_scope is given")
+        if trajectory != "span":
+            rules.append(_trajectory_rule(s, when, trajectory, scope, span_kind))
+            continue
         if not when and scope is None and span_kind is None:
             raise ConfigError(
                 f"{s.where('when')}: required (a mapping of attribute key to value), unless the rule "
@@ -126,6 +152,36 @@ def parse_rules(items: list[Section]) -> tuple[RuleConfig, ...]:
         )
     return tuple(rules)
 
+
+
+def _trajectory_rule(
+    s: Section, when: dict[str, Any], trajectory: str, scope: str | None, span_kind: str | None
+) -> RuleConfig:
+    """A ``scope: trace`` / ``scope: session`` rule: no example mapping (the scorer reads the trajectory)."""
+    if s.data.get("example"):
+        raise ConfigError(f"{s.where('example')}: a scope: {trajectory} rule scores a whole trajectory, "
+                          "not an example; remove it")
+    for key, value in when.items():
+        if not isinstance(value, str | int | float | bool):
+            raise ConfigError(f"{s.where('when')}.{key}: must be a scalar value")
+    keys = s.data.get("session_keys", [])
+    if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
+        raise ConfigError(f"{s.where('session_keys')}: must be a list of attribute keys")
+    if keys and trajectory != "session":
+        raise ConfigError(f"{s.where('session_keys')}: only a scope: session rule groups by session")
+    rate = s.number("sampling_rate", 1.0)
+    if rate > 1:
+        raise ConfigError(f"{s.where('sampling_rate')}: must be between 0 and 1, got {rate!r}")
+    idle = s.data.get("idle_s")
+    if idle is not None and trajectory != "trace":
+        raise ConfigError(f"{s.where('idle_s')}: per-rule idle is for scope: trace rules (sessions use "
+                          "trajectories.session_idle_s)")
+    return RuleConfig(
+        name=s.req_str("name"), scorer=s.req_str("scorer"), when={str(k): v for k, v in when.items()},
+        sampling_rate=rate, threshold=s.number("threshold", 0.5), scope=scope, span_kind=span_kind,
+        trajectory=trajectory, session_keys=tuple(keys),
+        idle_s=s.number("idle_s", RULE_TRACE_IDLE_S, strict=True) if trajectory == "trace" else None,
+    )
 
 
 def _span_kind(s: Section) -> str | None:

@@ -76,3 +76,9 @@ JUDGEVAL_BACKEND_ENDPOINT: Final = "JUDGEVAL_BACKEND_ENDPOINT"
 JUDGEVAL_CANDIDATE_CONDITION: Final = "JUDGEVAL_CANDIDATE_CONDITION"
 """An extra OTTL span condition: untagged spans matching it are rule candidates the collector sends to the
 evaluator, besides those carrying a GenAI/OpenInference/OpenLLMetry key (default ``false``)."""
+
+JUDGEVAL_TRAJECTORY_CONDITION: Final = "JUDGEVAL_TRAJECTORY_CONDITION"
+"""Collector configs: an extra OTTL span condition whose matching spans are copied to the evaluator's
+trajectory feed (default ``false``: only spans with the ``judgeval=t`` tracestate or the requests
+attribute)."""
+

@@ -24,6 +24,7 @@ from aiohttp import web
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 from google.rpc import status_pb2
+from judgeval import semconv
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from evaluator_service.forwarder import MAX_MESSAGE_BYTES
@@ -40,6 +41,7 @@ RETRY_AFTER_S = 1
 _HTTP_STATUS = {
     grpc.StatusCode.UNAVAILABLE: 503,
     grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.FAILED_PRECONDITION: 400,
     grpc.StatusCode.RESOURCE_EXHAUSTED: 413,
 }
 _ID_KEYS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
@@ -85,7 +87,8 @@ class OtlpHttpIntake:
             if self._token is not None and not token_matches(authorization, self._token):
                 raise _Refusal(401, "missing or wrong bearer token for OTLP export")
             export = _decode(request.content_type, await _body(request))
-            response = await self._intake.ingest(export)
+            feed = request.headers.get(semconv.TRAJECTORY_FEED_HEADER) == semconv.TRAJECTORY_FEED_VALUE
+            response = await (self._intake.ingest_feed(export) if feed else self._intake.ingest(export))
         except _Refusal as exc:
             return _error(exc.status, grpc.StatusCode.INVALID_ARGUMENT, str(exc), as_json)
         except web.HTTPRequestEntityTooLarge:

@@ -46,6 +46,9 @@ from evaluator_service.queue import (
 )
 from evaluator_service.span_keys import span_key
 from evaluator_service.span_rules import RuleMatcher
+from evaluator_service.trajectories.buffer import BufferFullError
+from evaluator_service.trajectories.feed import is_feed_export, marked_copies
+from evaluator_service.trajectories.intake import TrajectoryFeedIntake
 from evaluator_service.unselected import MARK_OVERHEAD, mark_packed_unselected, mark_unselected
 
 logger = logging.getLogger(__name__)
@@ -86,11 +89,15 @@ class TraceIntakeServicer(trace_service_pb2_grpc.TraceServiceServicer):
         self._metrics = metrics
         self._on_enqueued = on_enqueued
         self.accepting = True
+        self.feed: TrajectoryFeedIntake | None = None
+        """Where trajectory-feed exports (the feed header) go; ``None`` refuses them with the reason."""
 
     async def Export(
         self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.aio.ServicerContext
     ) -> trace_service_pb2.ExportTraceServiceResponse:
         try:
+            if is_feed_export(context.invocation_metadata()):
+                return await self.ingest_feed(request)
             return await self.ingest(request)
         except IntakeRefused as exc:
             await context.abort(exc.code, str(exc))
@@ -103,6 +110,10 @@ class TraceIntakeServicer(trace_service_pb2_grpc.TraceServiceServicer):
         :class:`IntakeRefused` when nothing of the request was accepted."""
         if not self.accepting:
             raise IntakeRefused(grpc.StatusCode.UNAVAILABLE, "evaluator is shutting down")
+        if self.feed is not None and self.feed.direct:  # no collector feed: buffer the copies here (first:
+            copies = marked_copies(request)  # sorting rewrites the request)
+            if copies is not None:
+                await self.ingest_feed(copies)
         batch = self._sort(request)
         if batch.rows:
             try:
@@ -128,6 +139,21 @@ class TraceIntakeServicer(trace_service_pb2_grpc.TraceServiceServicer):
             response.partial_success.rejected_spans = batch.rejected
             response.partial_success.error_message = "; ".join(sorted(batch.reasons))
         return response
+
+    async def ingest_feed(
+        self, request: trace_service_pb2.ExportTraceServiceRequest
+    ) -> trace_service_pb2.ExportTraceServiceResponse:
+        """A trajectory-feed export: copies for the trajectory buffer, never forwarded (see
+        :mod:`evaluator_service.trajectories.intake`)."""
+        if not self.accepting:
+            raise IntakeRefused(grpc.StatusCode.UNAVAILABLE, "evaluator is shutting down")
+        if self.feed is None:
+            raise IntakeRefused(grpc.StatusCode.FAILED_PRECONDITION,
+                                "this evaluator does not buffer trajectories; remove the trajectory feed")
+        try:
+            return await self.feed.ingest(request)
+        except BufferFullError as exc:
+            raise IntakeRefused(grpc.StatusCode.UNAVAILABLE, str(exc)) from None
 
     def _sort(self, request: trace_service_pb2.ExportTraceServiceRequest) -> _Batch:
         batch = _Batch()

@@ -95,3 +95,10 @@ def _request_for(rule: RuleConfig) -> EvaluationRequest:
         example={},
         example_from=DEFAULT_EXAMPLE_SOURCES | rule.example,
     )
+
+
+def rule_selects(rule: RuleConfig, span: Span, scope: str, lookup: dict[str, Any]) -> bool:
+    """Whether ``rule``'s instrumentation scope, span kind and ``when`` hold for ``span`` (``lookup``: its
+    resource attributes overlaid by its own and its pseudo-fields); trajectory rules match the same way."""
+    return _selects(rule, span, scope) and _matches(rule, lookup)
+

@@ -137,6 +137,7 @@ def test_the_evaluator_creates_exactly_the_metric_instruments_named_here() -> No
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
     from evaluator_service.metrics import EvaluatorMetrics
+    from evaluator_service.trajectories.counters import TrajectoryCounters
 
     reader = InMemoryMetricReader()
     metrics = EvaluatorMetrics(MeterProvider(metric_readers=[reader]))
@@ -163,6 +164,9 @@ def test_the_evaluator_creates_exactly_the_metric_instruments_named_here() -> No
     channel_metrics = DeliveryMetrics(metrics.provider.get_meter("channels"), lambda: breakers)
     channel_metrics.attempt("webhook:ops", "delivered")
     channel_metrics.transition("webhook:ops", CircuitState.OPEN)
+    trajectory_counters = TrajectoryCounters(metrics)  # the trajectory counters, on the same provider
+    trajectory_counters.spans("buffered", 1)
+    trajectory_counters.trajectories("scored")
     data = reader.get_metrics_data()
     assert data is not None
     recorded = {m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}

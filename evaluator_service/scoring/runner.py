@@ -120,6 +120,11 @@ class ScorerRunner:
         self._judge_bucket = TokenBucket(scoring.judge_calls_per_s)
         self._judge_scorer_buckets: dict[str, TokenBucket] = {}
 
+    @property
+    def judge_bucket(self) -> TokenBucket:
+        """The rate over all LLM judges (``scoring.judge_calls_per_s``), shared with trajectory scoring."""
+        return self._judge_bucket
+
     def span_budget(self) -> JudgeCalls:
         """A fresh judge-call budget for one span's requests (pass it to every :meth:`run` of that span)."""
         return JudgeCalls(self._scoring.judge_calls_per_span)

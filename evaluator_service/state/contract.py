@@ -9,7 +9,9 @@ Four things are shared, one module each:
 - alerts (:mod:`~evaluator_service.state.alert_rows`, :mod:`~evaluator_service.state.alert_outbox`,
   :mod:`~evaluator_service.state.alert_silences`): status, window counts, history, the notification outbox
   and silences, so two replicas notify once;
-- behaviors (:mod:`~evaluator_service.state.behavior_rows`): groups of similar failures.
+- behaviors (:mod:`~evaluator_service.state.behavior_rows`): groups of similar failures;
+- sessions (:mod:`~evaluator_service.state.session_rows`): the parts of a session the replicas hold, and a
+  lease so exactly one replica scores it.
 
 The durable span queue is *not* here: each replica owns the spans the collector's load balancer sent it.
 
@@ -30,6 +32,7 @@ from evaluator_service.state.alert_silences import AlertSilenceState
 from evaluator_service.state.behavior_rows import BehaviorState
 from evaluator_service.state.pauses import PauseState
 from evaluator_service.state.scorer_versions import ScorerVersionState
+from evaluator_service.state.session_rows import SessionState
 
 __all__ = ["SharedState", "StateUnavailable"]
 
@@ -39,7 +42,7 @@ class StateUnavailable(EvaluatorError):
 
 
 class SharedState(PauseState, ScorerVersionState, AlertState, AlertOutboxState, AlertSilenceState,
-                  BehaviorState, Protocol):
+                  BehaviorState, SessionState, Protocol):
     """Pauses, uploaded scorers, alerts and behaviors shared by every replica using the same database URL."""
 
     display_url: str

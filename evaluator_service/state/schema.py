@@ -137,6 +137,24 @@ SCHEMA = (
         name TEXT PRIMARY KEY,
         position BIGINT NOT NULL
     )""",
+    # Sessions scored across replicas: each replica's part of a session, and who scores it
+    # (state/session_rows.py).
+    """CREATE TABLE IF NOT EXISTS judgeval_session_parts (
+        session_id TEXT NOT NULL,
+        trace_id TEXT NOT NULL,
+        replica TEXT NOT NULL,
+        first_seen DOUBLE PRECISION NOT NULL,
+        last_seen DOUBLE PRECISION NOT NULL,
+        part TEXT NOT NULL,
+        PRIMARY KEY (session_id, trace_id)
+    )""",
+    """CREATE TABLE IF NOT EXISTS judgeval_session_leases (
+        session_id TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL,
+        revision BIGINT NOT NULL,
+        scored_through DOUBLE PRECISION NOT NULL
+    )""",
 )
 
 # Change counter.
@@ -257,3 +275,23 @@ ENSURE_ALERT_CURSOR = ("INSERT INTO judgeval_alert_cursors (name, position) VALU
                        "ON CONFLICT (name) DO NOTHING")
 SELECT_ALERT_CURSOR = "SELECT position FROM judgeval_alert_cursors WHERE name = %s"
 UPDATE_ALERT_CURSOR = "UPDATE judgeval_alert_cursors SET position = %s WHERE name = %s"
+
+# Sessions across replicas.
+UPSERT_SESSION_PART = """INSERT INTO judgeval_session_parts (session_id, trace_id, replica, first_seen,
+    last_seen, part) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (session_id, trace_id) DO UPDATE SET
+    replica = excluded.replica, last_seen = excluded.last_seen, part = excluded.part"""
+SELECT_SESSION_PARTS = """SELECT trace_id, replica, first_seen, last_seen, part FROM judgeval_session_parts
+    WHERE session_id = %s ORDER BY first_seen, trace_id"""
+DELETE_SESSION = "DELETE FROM judgeval_session_parts WHERE session_id = %s"
+DELETE_SESSION_LEASE = "DELETE FROM judgeval_session_leases WHERE session_id = %s"
+SELECT_SESSION_LEASE = """SELECT holder, expires_at, revision, scored_through FROM judgeval_session_leases
+    WHERE session_id = %s"""
+INSERT_SESSION_LEASE = """INSERT INTO judgeval_session_leases (session_id, holder, expires_at, revision,
+    scored_through) VALUES (%s, %s, %s, -1, 0) ON CONFLICT (session_id) DO NOTHING"""
+TAKE_SESSION_LEASE = """UPDATE judgeval_session_leases SET holder = %s, expires_at = %s
+    WHERE session_id = %s AND (holder = %s OR expires_at < %s)"""
+SESSION_SCORED = """UPDATE judgeval_session_leases SET revision = %s, scored_through = %s, expires_at = 0
+    WHERE session_id = %s AND holder = %s"""
+ANNOUNCE_SESSION_PART = """INSERT INTO judgeval_session_parts (session_id, trace_id, replica, first_seen,
+    last_seen, part) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (session_id, trace_id) DO NOTHING"""
+

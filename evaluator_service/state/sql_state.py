@@ -15,10 +15,11 @@ from evaluator_service.state.alert_silences import SqlAlertSilences
 from evaluator_service.state.behavior_rows import SqlBehaviorRows
 from evaluator_service.state.pauses import SqlPauses
 from evaluator_service.state.scorer_versions import SqlScorerVersions
+from evaluator_service.state.session_rows import SqlSessionRows
 
 
 class SqlSharedState(SqlPauses, SqlScorerVersions, SqlAlertRows, SqlAlertOutbox, SqlAlertSilences,
-                     SqlBehaviorRows):
+                     SqlBehaviorRows, SqlSessionRows):
     """Shared-state operations; subclasses connect and provide transactions."""
 
     display_url = ""

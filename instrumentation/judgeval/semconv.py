@@ -300,6 +300,37 @@ TRACESTATE_TRAJECTORY: Final = "t"
 """Value of the :data:`TRACESTATE_KEY` member: the span belongs to a trajectory that asked to be scored."""
 
 
+JUDGEVAL_TRAJECTORY_RESULT_KEY: Final = "judgeval.trajectory.result_key"
+"""On a trajectory result span: a stable key (trajectory scope, trace or session id, bounding span, scorer)
+that a re-score (late spans, a session that resumed) repeats, so the newest result supersedes older ones."""
+
+JUDGEVAL_TRAJECTORY_REVISION: Final = "judgeval.trajectory.revision"
+"""On a trajectory result span: 0 for the first score under its result key, then 1, 2, ... per re-score."""
+
+JUDGEVAL_TRAJECTORY_SESSION_ID: Final = "judgeval.trajectory.session_id"
+"""On a session result span: the session id the traces were grouped by."""
+
+JUDGEVAL_TRAJECTORY_TRUNCATED_SPANS: Final = "judgeval.trajectory.truncated_spans"
+"""On a trajectory result span: spans of the trajectory the evaluator did not buffer because the trajectory
+reached ``trajectories.max_spans_per_trajectory``; the scorer saw only the others."""
+
+JUDGEVAL_EVALUATOR_NAME: Final = "judgeval.evaluator.name"
+"""On a trajectory result span: the scorer (evaluator) name that produced it."""
+
+JUDGEVAL_EVALUATOR_VERSION: Final = "judgeval.evaluator.version"
+"""On a trajectory result span: the uploaded scorer's version, when the request named one."""
+
+JUDGEVAL_EVALUATOR_KIND: Final = "judgeval.evaluator.kind"
+"""On a trajectory result span: ``server_hosted`` (uploaded or built-in, run by the evaluator)."""
+
+TRAJECTORY_FEED_HEADER: Final = "x-judgeval-feed"
+"""gRPC metadata / HTTP header the collector's trajectory-feed exporter sets: the export carries COPIES of
+spans for the evaluator's trajectory buffer, which it never forwards (the originals take their own routes)."""
+
+TRAJECTORY_FEED_VALUE: Final = "trajectory"
+"""Value of :data:`TRAJECTORY_FEED_HEADER` on feed exports."""
+
+
 class TrajectoryScope(StrEnum):
     """Values of :data:`JUDGEVAL_TRAJECTORY_SCOPE` and of a rule's ``scope:``."""
 
@@ -404,6 +435,20 @@ METRIC_SANDBOX_LLM_CALLS: Final = "judgeval.evaluator.sandbox.llm_calls"
 """Counter of uploaded scorers' own outbound calls through the sandbox's egress proxy, by ``scorer`` and
 ``outcome`` (``allowed``, ``refused``: destination not allowed; ``limit``: the per-span budget was spent;
 ``unreachable``)."""
+METRIC_TRAJECTORY_SPANS: Final = "judgeval.evaluator.trajectory.spans"
+"""Counter of trajectory-feed span copies, by ``outcome``: ``buffered``, ``truncated`` (over the
+per-trajectory bound), ``late`` (after the re-score budget), ``refused`` (buffer full: the export answered
+UNAVAILABLE)."""
+
+METRIC_TRAJECTORY_OUTCOMES: Final = "judgeval.evaluator.trajectory.outcomes"
+"""Counter of trajectories by ``outcome``: ``scored``, ``rescored``, ``unbounded`` (no bounding span arrived
+before ``trace_idle_s``), ``invalid_request``, ``not_sampled``, ``local`` (a request for a
+``server_hosted=False`` scorer, which the agent process runs), ``evicted`` (a scored trajectory's spans
+dropped early to make room), ``expired``."""
+
+TRAJECTORY_METRIC_LABEL_OUTCOME: Final = "outcome"
+"""Metric attribute of the two trajectory counters."""
+
 
 # Metric attribute keys (Prometheus labels once exported; short, as the collector's Prometheus exporter
 # keeps them verbatim). The scored span's service and agent are data-point attributes, not the resource:

@@ -11,8 +11,10 @@ from judgeval.semconv import EvalStatus, ScoreField, score_attribute
 from tests.support.evaluator import export, running, wait_for
 from tests.support.spans import by_name, make_request, make_span
 
-SAMPLED_TRACE = (1).to_bytes(16, "big")
-UNSAMPLED_TRACE = (0xFF << 120 | 0xFFFFFFFFFFFFFF).to_bytes(16, "big")
+# OpenTelemetry's rule samples the top of the low-56-bit range: the largest low part is in at any rate > 0,
+# the smallest out at any rate < 1 (and the top byte is ignored).
+SAMPLED_TRACE = (1 << 120 | 0xFFFFFFFFFFFFFF).to_bytes(16, "big")
+UNSAMPLED_TRACE = (0xFF << 120 | 1).to_bytes(16, "big")
 
 RULES_CONFIG = {
     "scorers": [{"name": "refund_check", "type": "keyword", "options": {"keywords": ["refund"]}}],

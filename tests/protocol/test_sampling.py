@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterator
+from fractions import Fraction
 
 import pytest
 from judgeval import semconv
 from judgeval.data import Example
 from judgeval.protocol import sampling
-from judgeval.protocol.sampling import LOW_56_BITS, is_sampled, is_sampled_bytes
+from judgeval.protocol.sampling import LOW_56_BITS, RANDOMNESS_VALUES, is_sampled, is_sampled_bytes
 from judgeval.scorers.example_scorer import ExampleScorer
 from judgeval.tracer import Tracer, _evaluate
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
@@ -25,8 +26,8 @@ SPACE = 1 << 56
 RATES = (
     0.0,
     1.0,
-    5e-324,  # the smallest float: only a zero low part is under it
-    2.0**-56,  # exactly one value of the low part
+    5e-324,  # the smallest float: less than one value of the low part, so never sampled
+    2.0**-56,  # exactly one value of the low part: the largest
     1.5 * 2.0**-56,
     1e-9,
     0.1,
@@ -59,7 +60,7 @@ class Hosted(ExampleScorer):
 def _boundary_ids(rng: random.Random) -> Iterator[tuple[int, float]]:
     """For each rate, low parts right at its threshold (and the extremes), under random high bits."""
     for rate in RATES:
-        threshold = rate * SPACE
+        threshold = (1 - rate) * SPACE  # approximately: the exact one is what the boundary ids probe
         lows = {0, 1, LOW_56_BITS - 1, LOW_56_BITS}
         lows |= {math.floor(threshold) + d for d in (-1, 0, 1)}
         lows |= {math.ceil(threshold) + d for d in (-1, 0, 1)}
@@ -103,19 +104,23 @@ def _evaluator_decisions(cases: list[tuple[int, float]]) -> list[bool]:
 def test_one_rule_serves_both_sides():
     assert _evaluate.is_sampled is is_sampled
     assert span_rules.is_sampled_bytes is is_sampled_bytes
-    assert sampling.SAMPLING_SPACE == SPACE
+    assert sampling.SAMPLING_SPACE == SPACE == RANDOMNESS_VALUES
 
 
 def test_sdk_and_evaluator_agree_on_every_trace_id_and_rate():
     cases = _cases()
-    expected = [(trace_id & LOW_56_BITS) < rate * SPACE for trace_id, rate in cases]
+    # OpenTelemetry's rule R >= (1 - rate) * 2**56, in exact rational arithmetic
+    expected = [
+        Fraction(trace_id & LOW_56_BITS) >= (1 - Fraction(rate)) * SPACE for trace_id, rate in cases
+    ]
     assert _sdk_decisions(cases) == expected
     assert _evaluator_decisions(cases) == expected
     assert [is_sampled_bytes(t.to_bytes(16, "big"), r) for t, r in cases] == expected
     # the data is not degenerate: every rate strictly between 0 and 1 has both outcomes somewhere
     for rate in RATES:
         outcomes = {decision for (_, r), decision in zip(cases, expected, strict=True) if r == rate}
-        assert outcomes == ({False} if rate == 0.0 else {True} if rate == 1.0 else {True, False})
+        never = rate * SPACE < 1  # not even the largest low part is in the sampled fraction
+        assert outcomes == ({False} if never else {True} if rate == 1.0 else {True, False})
 
 
 @pytest.mark.parametrize("rate", [0.1, 0.5, 0.9])

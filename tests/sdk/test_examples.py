@@ -109,8 +109,9 @@ DOCS_RATE = 0.95
 
 
 def sampled_by_the_documented_rule(trace_id: int, rate: float) -> bool:
-    """README: a trace is scored iff the low 56 bits of its id are below ``rate * 2**56``."""
-    return (trace_id & ((1 << 56) - 1)) < rate * (1 << 56)
+    """README: a trace is scored iff the low 56 bits of its id are at least ``(1 - rate) * 2**56``."""
+    # the same inequality, moved so that no float rounding of ``1 - rate`` enters
+    return (1 << 56) - (trace_id & ((1 << 56) - 1)) <= rate * (1 << 56)
 
 
 def test_docs_rate_tags_exactly_the_traces_the_sampling_rule_picks(

@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.trace import get_current_span
 
 from judgeval._internal_errors import log_internal_error
-from judgeval.protocol.sampling import LOW_56_BITS, SAMPLING_SPACE
+from judgeval.protocol.sampling import LOW_56_BITS, RANDOMNESS_VALUES, SAMPLING_SPACE
 from judgeval.tracer import _evaluate
 from judgeval.tracer._config import TracerConfig
 from judgeval.tracer._decorators import agent_scope, observe_scope
@@ -175,7 +175,8 @@ class Tracer:
         """Ask for ``scorer`` to score ``example`` against the current span, without blocking.
 
         Sampling is deterministic from the trace id: a trace is scored iff its id's random low 56 bits fall
-        under ``sampling_rate``. Hosted scorers (``server_hosted=True``) tag the span for the evaluator
+        in the top ``sampling_rate`` fraction of their range (OpenTelemetry's consistent-probability rule).
+        Hosted scorers (``server_hosted=True``) tag the span for the evaluator
         service; others run in a background thread and attach their score as a child span. Misuse (wrong
         types, a rate outside [0, 1], no current span) emits a warning and is otherwise ignored.
         """
@@ -190,7 +191,7 @@ class Tracer:
         if (
             trace_id
             and (rate_type is float or rate_type is int)
-            and (trace_id & LOW_56_BITS) >= sampling_rate * SAMPLING_SPACE
+            and RANDOMNESS_VALUES - (trace_id & LOW_56_BITS) > sampling_rate * SAMPLING_SPACE
             and sampling_rate >= 0.0
             and type(scorer) in VALID_SCORER_TYPES
             and type(example) in VALID_EXAMPLE_TYPES
