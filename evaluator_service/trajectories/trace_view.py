@@ -103,8 +103,10 @@ def _trace_span(span: Span, resource: dict[str, Any]) -> TraceSpan:
         end_time_unix_nano=span.end_time_unix_nano,
         span_attributes=attributes,
         resource_attributes=resource,
-        inputs=_decoded(resolve_field("input", attributes, events)),
-        output=_decoded(resolve_field("actual_output", attributes, events)),
+        inputs=_decoded(_first(resolve_field("input", attributes, events),
+                               attributes.get(semconv.GEN_AI_TOOL_CALL_ARGUMENTS))),
+        output=_decoded(_first(resolve_field("actual_output", attributes, events),
+                               attributes.get(semconv.GEN_AI_TOOL_CALL_RESULT))),
         error=error,
         agent_id=str(agent_id) if agent_id is not None else None,
         agent_name=str(agent_name) if agent_name is not None else None,
@@ -113,6 +115,12 @@ def _trace_span(span: Span, resource: dict[str, Any]) -> TraceSpan:
             for (name, attrs), e in zip(events, span.events, strict=True)
         ),
     )
+
+
+def _first(value: Any, fallback: Any) -> Any:
+    """``value``, else ``fallback``: a GenAI ``execute_tool`` span records its arguments and result only in
+    ``gen_ai.tool.call.arguments`` / ``.result``, which no input/output vocabulary names."""
+    return fallback if value is None or value == "" else value
 
 
 def _decoded(value: Any) -> Any:
