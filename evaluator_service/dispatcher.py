@@ -374,7 +374,7 @@ class ScoringDispatcher:
         for result in job.results:
             if result is None:
                 return True
-            failing = failing or result.failed
+            failing = failing or result.failed or result.error_kind is not None  # errors are grouped too
         return failing and self.behaviors is not None
 
     async def _complete(self, span: Span, job: _Job, resource: bytes) -> str:
@@ -396,7 +396,7 @@ class ScoringDispatcher:
         behavior = None
         if self.behaviors is not None:
             with stage("behavior"):
-                behavior = await self.behaviors.assign(span, job.requests, results)
+                behavior = await self.behaviors.assign(span, job.requests, results, resource)
         with stage("enrich"):
             return self._enrich(span, results, resource, behavior)
 

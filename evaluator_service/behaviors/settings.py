@@ -9,6 +9,16 @@
       timeout_s: 2.0                # per span; on timeout the span is exported without a behavior
       embedding: {model: text-embedding-3-small, base_url: ..., api_key_env: OPENAI_API_KEY}
       naming: {model: gpt-4o-mini, base_url: ..., api_key_env: OPENAI_API_KEY}
+      lifecycle:                    # issues: new -> ongoing -> increasing -> resolved -> regressed
+        interval_s: 60              # how often the lifecycle pass runs (each transition logged once)
+        new_for_s: 3600             # "new" (and "regressed") this long, then "ongoing"
+        trend_window_s: 900         # recent window compared with the usual rate
+        baseline_window_s: 86400    # the usual rate is measured over this window before the recent one
+        increase_factor: 3.0        # "increasing" at this many times the usual rate ...
+        increase_min_members: 5     # ... and at least this many members in the recent window
+        resolve_after_intervals: 10 # "resolved" after this many usual intervals between members ...
+        resolve_min_s: 3600         # ... but never sooner than this ...
+        resolve_max_s: 604800       # ... nor later than this
 
 Without ``embedding.model`` failures are vectorized locally (hashed words and character trigrams);
 without ``naming.model`` behaviors are named after the most frequent salient words of their reasons.
@@ -42,9 +52,28 @@ class BehaviorsConfig:
     timeout_s: float = 2.0
     embedding: ModelEndpoint = field(default_factory=ModelEndpoint)
     naming: ModelEndpoint = field(default_factory=ModelEndpoint)
+    lifecycle: LifecycleConfig = field(default_factory=lambda: LifecycleConfig())
 
 
-_KEYS = frozenset({"enabled", "similarity_threshold", "fields", "timeout_s", "embedding", "naming"})
+@dataclass(frozen=True)
+class LifecycleConfig:
+    """When a behavior is new, increasing, resolved (see :mod:`evaluator_service.behaviors.lifecycle`)."""
+
+    interval_s: float = 60.0
+    new_for_s: float = 3600.0
+    trend_window_s: float = 900.0
+    baseline_window_s: float = 86400.0
+    increase_factor: float = 3.0
+    increase_min_members: int = 5
+    resolve_after_intervals: float = 10.0
+    resolve_min_s: float = 3600.0
+    resolve_max_s: float = 7 * 86400.0
+
+
+_KEYS = frozenset({"enabled", "similarity_threshold", "fields", "timeout_s", "embedding", "naming",
+                   "lifecycle"})
+_LIFECYCLE_NUMBERS = ("interval_s", "new_for_s", "trend_window_s", "baseline_window_s", "increase_factor",
+                      "resolve_after_intervals", "resolve_min_s", "resolve_max_s")
 
 
 def parse_behaviors(s: Section) -> BehaviorsConfig:
@@ -61,7 +90,23 @@ def parse_behaviors(s: Section) -> BehaviorsConfig:
         timeout_s=s.number("timeout_s", d.timeout_s, strict=True),
         embedding=_endpoint(s.section("embedding")),
         naming=_endpoint(s.section("naming")),
+        lifecycle=_lifecycle(s.section("lifecycle")),
     )
+
+
+def _lifecycle(s: Section) -> LifecycleConfig:
+    s.reject_unknown(frozenset({*_LIFECYCLE_NUMBERS, "increase_min_members"}))
+    d = LifecycleConfig()
+    values = {key: s.number(key, getattr(d, key), strict=True) for key in _LIFECYCLE_NUMBERS}
+    minimum = s.integer("increase_min_members", d.increase_min_members, minimum=1)
+    config = LifecycleConfig(**values, increase_min_members=minimum)  # type: ignore[arg-type]
+    if config.baseline_window_s <= config.trend_window_s:
+        raise ConfigError(f"{s.where('baseline_window_s')}: must be longer than trend_window_s "
+                          f"({config.trend_window_s:g}), got {config.baseline_window_s:g}")
+    if config.resolve_max_s < config.resolve_min_s:
+        raise ConfigError(f"{s.where('resolve_max_s')}: must be at least resolve_min_s "
+                          f"({config.resolve_min_s:g}), got {config.resolve_max_s:g}")
+    return config
 
 
 def _endpoint(s: Section) -> ModelEndpoint:

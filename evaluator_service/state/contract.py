@@ -8,7 +8,9 @@ Four things are shared, one module each:
   text, so any replica can run a scorer uploaded through another one's admin API;
 - alerts (:mod:`~evaluator_service.state.alert_rows`): firing state and window counts, so two replicas
   never both notify within one cooldown;
-- behaviors (:mod:`~evaluator_service.state.behavior_rows`): groups of similar failures.
+- behaviors (:mod:`~evaluator_service.state.behavior_rows`): groups of similar failures, with their issue
+  lifecycle and operators' decisions (:mod:`~evaluator_service.state.behavior_issue_rows`) and the durable
+  lifecycle event log (:mod:`~evaluator_service.state.behavior_event_rows`).
 
 The durable span queue is *not* here: each replica owns the spans the collector's load balancer sent it.
 
@@ -24,6 +26,8 @@ from typing import Protocol
 
 from evaluator_service.errors import EvaluatorError
 from evaluator_service.state.alert_rows import AlertState
+from evaluator_service.state.behavior_event_rows import BehaviorEventRows
+from evaluator_service.state.behavior_issue_rows import BehaviorIssueState
 from evaluator_service.state.behavior_rows import BehaviorState
 from evaluator_service.state.pauses import PauseState
 from evaluator_service.state.scorer_versions import ScorerVersionState
@@ -35,8 +39,10 @@ class StateUnavailable(EvaluatorError):
     """The state database cannot be reached or refused the operation; the message never holds a password."""
 
 
-class SharedState(PauseState, ScorerVersionState, AlertState, BehaviorState, Protocol):
-    """Pauses, uploaded scorers, alerts and behaviors shared by every replica using the same database URL."""
+class SharedState(PauseState, ScorerVersionState, AlertState, BehaviorState, BehaviorIssueState,
+                  BehaviorEventRows, Protocol):
+    """Pauses, uploaded scorers, alerts and behaviors (with their lifecycle and event log) shared by every
+    replica using the same database URL."""
 
     display_url: str
     """The database URL with any password masked, for messages."""

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from evaluator_service.state import schema
 from evaluator_service.state.alert_rows import SqlAlertRows
+from evaluator_service.state.behavior_event_rows import SqlBehaviorEventRows
+from evaluator_service.state.behavior_issue_rows import SqlBehaviorIssueRows
 from evaluator_service.state.behavior_rows import SqlBehaviorRows
 from evaluator_service.state.pauses import SqlPauses
 from evaluator_service.state.scorer_versions import SqlScorerVersions
 
 
-class SqlSharedState(SqlPauses, SqlScorerVersions, SqlAlertRows, SqlBehaviorRows):
+class SqlSharedState(SqlPauses, SqlScorerVersions, SqlAlertRows, SqlBehaviorRows, SqlBehaviorIssueRows,
+                     SqlBehaviorEventRows):
     """Shared-state operations; subclasses connect and provide transactions."""
 
     display_url = ""

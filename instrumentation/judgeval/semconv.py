@@ -325,6 +325,9 @@ JUDGEVAL_BEHAVIOR_NEW: Final = "judgeval.behavior.new"
 JUDGEVAL_BEHAVIOR_SCORER: Final = "judgeval.behavior.scorer"
 """Name of the failing scorer whose result was grouped (a span may fail several scorers)."""
 
+JUDGEVAL_BEHAVIOR_KIND: Final = "judgeval.behavior.kind"
+"""What the behavior groups: ``failure`` (failing scores) or ``error`` (scoring errors, kept apart)."""
+
 # --- judgeval namespace: metric instrument names (recorded by the evaluator) -------------------------
 # Instruments, not attributes: ``METRIC_`` marks them apart from the attribute keys above.
 
@@ -384,6 +387,11 @@ METRIC_BEHAVIORS_DISCOVERED: Final = "judgeval.behaviors.discovered"
 
 METRIC_BEHAVIORS_ERRORS: Final = "judgeval.behaviors.errors"
 """Counter of failing spans exported without a behavior, by ``kind``."""
+
+METRIC_BEHAVIORS_EVENTS: Final = "judgeval.behaviors.events"
+"""Counter of behavior lifecycle events (``behavior.created``, ``behavior.increasing``,
+``behavior.resolved``, ``behavior.regressed``) by ``kind``, counted by the replica that made the transition
+(so the sum over replicas is the number of events in the log)."""
 
 # Metric attribute keys (Prometheus labels once exported; short, as the collector's Prometheus exporter
 # keeps them verbatim). The scored span's service and agent are data-point attributes, not the resource:

@@ -251,6 +251,7 @@ async def test_assign_returns_the_behavior_attributes_and_leaves_the_span_alone(
             semconv.JUDGEVAL_BEHAVIOR_NAME: behavior.name,
             semconv.JUDGEVAL_BEHAVIOR_NEW: True,
             semconv.JUDGEVAL_BEHAVIOR_SCORER: "Package Inquiry Scorer",
+            semconv.JUDGEVAL_BEHAVIOR_KIND: "failure",
         }
     finally:
         await grouper.stop()

@@ -167,12 +167,19 @@ async def test_slow_naming_never_holds_export(make_config, receiver, monkeypatch
     assert [(b.name, b.name_source) for b in stored] == [("Leaks customer e-mail addresses", NAME_AUTO)]
 
 
-async def test_scoring_errors_are_not_behaviors(make_config, receiver) -> None:
+async def test_scoring_errors_are_grouped_apart_from_failures(make_config, receiver) -> None:
     config = make_config({"scorers": SCORERS})
-    unknown = make_span("unknown", tagged_attributes(("no_such_scorer", {"actual_output": "x"})))
+    unknown = [make_span(f"unknown-{n}", tagged_attributes(("no_such_scorer", {"actual_output": "x"})))
+               for n in range(2)]
     async with running(config) as app:
-        await export(app, make_request([unknown]))
-        received = await wait_for(receiver, scored(1))
-    assert semconv.JUDGEVAL_EVAL_SUCCESS not in received[0].attributes
-    assert received[0].attributes[semconv.JUDGEVAL_EVAL_VERDICT] == semconv.EvalVerdict.ERROR
-    assert behavior_of(received[0]) == (None, None, None)
+        await export(app, make_request([*unknown, pii_span(1)]))
+        received = await wait_for(receiver, scored(3))
+        stored = await app._state.behaviors()  # type: ignore[union-attr]
+    errors = [s for s in received if s.name.startswith("unknown-")]
+    assert all(semconv.JUDGEVAL_EVAL_SUCCESS not in s.attributes for s in errors)
+    assert {s.attributes[semconv.JUDGEVAL_EVAL_VERDICT] for s in errors} == {semconv.EvalVerdict.ERROR}
+    assert {s.attributes[semconv.JUDGEVAL_BEHAVIOR_KIND] for s in errors} == {"error"}
+    assert len({behavior_of(s)[0] for s in errors}) == 1  # one error group, not one per span
+    failing = next(s for s in received if s.name.startswith("pii-"))
+    assert failing.attributes[semconv.JUDGEVAL_BEHAVIOR_KIND] == "failure"
+    assert sorted((b.kind, b.member_count) for b in stored) == [("error", 2), ("failure", 1)]
