@@ -96,7 +96,8 @@ async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | 
     alerts = AlertManager(config.alerts)
     app = EvaluatorApp(config, scorer_sources=[hosted.source],
                        service_installers=[hosted.install, alerts_installer(alerts, auth),
-                                           behaviors_installer(state, auth)],
+                                           behaviors_installer(state, auth,
+                                                               config.behaviors.lifecycle.baseline_window_s)],
                        shared_state=state, alerts=alerts)
     try:
         await app.start()

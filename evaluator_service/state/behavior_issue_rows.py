@@ -16,6 +16,7 @@ centroid so the members like it keep joining it.
 from __future__ import annotations
 
 import dataclasses
+import math
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from evaluator_service.state.behavior_records import (
     SEVERITIES,
     STATE_NEW,
     StoredBehavior,
+    behavior_from_row,
     behavior_row,
     issue_row,
     issue_update,
@@ -187,8 +189,27 @@ class SqlBehaviorIssueRows(TransactionSource):
             await tx.execute(schema.INSERT_BEHAVIOR, behavior_row(child))
             await tx.execute(schema.INSERT_BEHAVIOR_ISSUE, issue_row(child))
             await tx.execute(schema.ADD_BEHAVIOR_MEMBERS, (child.id, bucket_of(now), k))
+            await _follow_split(tx, rest, child)
             await tx.execute(schema.BUMP_COUNTER)
             return child
+
+
+async def _follow_split(tx: Transaction, parent: StoredBehavior, child: StoredBehavior) -> None:
+    """Behaviors merged into ``parent`` that are nearer the split-off ``child`` now pass their members to
+    it: the later decision (the split) wins over the earlier one (the merge) for what it moved."""
+    for row in await tx.execute(schema.SELECT_BEHAVIORS_MERGED_INTO, (parent.id,)):
+        merged = behavior_from_row(row)
+        if _cosine(merged.centroid, child.centroid) > _cosine(merged.centroid, parent.centroid):
+            redirected = dataclasses.replace(merged, merged_into=child.id)
+            await tx.execute(schema.UPDATE_BEHAVIOR_ISSUE, issue_update(redirected))
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    if len(a) != len(b):
+        return 0.0
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norm if norm else 0.0
 
 
 async def _locked(tx: Transaction, behavior_id: str) -> StoredBehavior | None:

@@ -165,6 +165,7 @@ SELECT_ALL_BEHAVIOR_BUCKETS = """SELECT id, bucket, members FROM judgeval_behavi
     WHERE bucket >= %s ORDER BY id, bucket"""
 PRUNE_BEHAVIOR_BUCKETS = "DELETE FROM judgeval_behavior_buckets WHERE bucket < %s"
 SELECT_EVERY_BEHAVIOR_BUCKET = "SELECT bucket, members FROM judgeval_behavior_buckets WHERE id = %s"
+SELECT_BEHAVIORS_MERGED_INTO = f"SELECT {_BEHAVIOR} {_FROM_BEHAVIORS} WHERE i.merged_into = %s"
 SELECT_LIVE_BEHAVIOR_IDS = "SELECT id FROM judgeval_behavior_issues WHERE disposition <> %s ORDER BY id"
 # Event sequence numbers: MAX + 1 read under the event-log lock, so writers never share or skip one.
 INSERT_BEHAVIOR_EVENT = """INSERT INTO judgeval_behavior_events (sequence, event_id, kind, behavior_id, at,
