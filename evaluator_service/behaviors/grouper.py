@@ -60,6 +60,9 @@ from evaluator_service.state.behavior_rows import FailureDraft, bucket_of
 
 logger = logging.getLogger(__name__)
 
+MODEL_LOAD_WAIT_S = 60.0
+"""Longest a failing span waits for the offline embedding model's one-time load after start."""
+
 
 class BehaviorGrouper:
     """Assigns failing spans to behaviors shared through ``state``."""
@@ -70,9 +73,13 @@ class BehaviorGrouper:
         self._clock = clock
         self._decide = lifecycle_decider(config.lifecycle)
         self._lifecycle_task: asyncio.Task[None] | None = None
+        self._warm_up: asyncio.Task[None] | None = None
         self._state = state
         self._metrics = metrics
         self._embedder: Embedder = create_embedder(config.embedding, config.timeout_s)
+        self.threshold = (config.similarity_threshold if config.similarity_threshold is not None
+                          else self._embedder.default_threshold)
+        """Cosine similarity to join a behavior: the configured one, else the embedder's measured default."""
         self.namer = BehaviorNamer(config.naming, state) if config.naming.model else None
         self._index: dict[str, StoredBehavior] = {}
         self._watcher = ChangeWatcher(state, self.refresh)
@@ -84,6 +91,8 @@ class BehaviorGrouper:
         self._watcher.start()
         self._lifecycle_task = asyncio.get_running_loop().create_task(self._lifecycle_loop(),
                                                                       name="behavior-lifecycle")
+        self._warm_up = asyncio.get_running_loop().create_task(self._embedder.warm_up(),
+                                                               name="embedder-load")
 
     async def refresh(self) -> None:
         """Reload the in-memory index from the shared state."""
@@ -92,6 +101,8 @@ class BehaviorGrouper:
     async def stop(self) -> None:
         """Stop polling, cancel unfinished placements and naming, close model clients."""
         await self._watcher.stop()
+        if self._warm_up is not None:
+            await asyncio.wait({self._warm_up}, timeout=MODEL_LOAD_WAIT_S)
         if self._lifecycle_task is not None:
             self._lifecycle_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -139,6 +150,10 @@ class BehaviorGrouper:
         request, result = chosen
         kind = KIND_FAILURE if failed else KIND_ERROR
         service = _service_of(resource_envelope)
+        if self._warm_up is not None and not self._warm_up.done():
+            # The offline model loads once after start (about a second, in a worker thread); the first
+            # failures wait for it rather than time out. A load that fails is reported by the placement.
+            await asyncio.wait({self._warm_up}, timeout=MODEL_LOAD_WAIT_S)
         task = asyncio.get_running_loop().create_task(self._place(span, request, result, kind, service))
         self._placements.add(task)
         task.add_done_callback(self._placed)
@@ -193,7 +208,7 @@ class BehaviorGrouper:
             description=reason, service=service, agent=str(agent) if agent is not None else "",
             at=self._clock(),
         )
-        threshold = self.config.similarity_threshold
+        threshold = self.threshold
         return await self._state.record_failure(
             draft, nearest_behavior(threshold), candidate if similarity >= threshold else None
         )

@@ -4,7 +4,7 @@
 
     behaviors:
       enabled: true                 # default: on; with no endpoints it is pure Python and local
-      similarity_threshold: 0.8     # cosine similarity to join an existing behavior of the same scorer
+      similarity_threshold: 0.75    # cosine similarity to join a behavior (default: the embedder's own)
       fields: [input, actual_output]
       timeout_s: 2.0                # per span; on timeout the span is exported without a behavior
       embedding: {model: text-embedding-3-small, base_url: ..., api_key_env: OPENAI_API_KEY}
@@ -20,7 +20,8 @@
         resolve_min_s: 3600         # ... but never sooner than this ...
         resolve_max_s: 604800       # ... nor later than this
 
-Without ``embedding.model`` failures are vectorized locally (hashed words and character trigrams);
+Without ``embedding.model`` failures are embedded offline (``embedding.local``: ``wordllama``, static
+embeddings shipped in the wordllama wheel, or ``hashing``, scikit-learn hashed word and character n-grams);
 without ``naming.model`` behaviors are named after the most frequent salient words of their reasons.
 """
 
@@ -33,13 +34,18 @@ from evaluator_service.config_values import ConfigError, Section
 DEFAULT_FIELDS = ("input", "actual_output")
 
 
+LOCAL_WORDLLAMA = "wordllama"
+LOCAL_HASHING = "hashing"
+
+
 @dataclass(frozen=True)
 class ModelEndpoint:
-    """An OpenAI-compatible model: ``model`` unset means "use the local fallback"."""
+    """An OpenAI-compatible model: ``model`` unset means "use the offline embedder ``local``"."""
 
     model: str | None = None
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
+    local: str = LOCAL_WORDLLAMA
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,8 @@ class BehaviorsConfig:
     """How failing spans are grouped into behaviors."""
 
     enabled: bool = True
-    similarity_threshold: float = 0.8
+    similarity_threshold: float | None = None
+    """``None``: the embedder's measured default (see ``Embedder.default_threshold``)."""
     fields: tuple[str, ...] = DEFAULT_FIELDS
     timeout_s: float = 2.0
     embedding: ModelEndpoint = field(default_factory=ModelEndpoint)
@@ -80,15 +87,15 @@ def parse_behaviors(s: Section) -> BehaviorsConfig:
     """Validate the ``behaviors:`` mapping; every mistake is a :class:`ConfigError` naming the field."""
     s.reject_unknown(_KEYS)
     d = BehaviorsConfig()
-    threshold = s.number("similarity_threshold", d.similarity_threshold, strict=True)
-    if threshold > 1:
+    threshold = s.number("similarity_threshold", 0.5, strict=True) if s.has("similarity_threshold") else None
+    if threshold is not None and threshold > 1:
         raise ConfigError(f"{s.where('similarity_threshold')}: must be between 0 and 1, got {threshold!r}")
     return BehaviorsConfig(
         enabled=_boolean(s, "enabled", d.enabled),
         similarity_threshold=threshold,
         fields=_names(s, "fields", d.fields),
         timeout_s=s.number("timeout_s", d.timeout_s, strict=True),
-        embedding=_endpoint(s.section("embedding")),
+        embedding=_endpoint(s.section("embedding"), local=True),
         naming=_endpoint(s.section("naming")),
         lifecycle=_lifecycle(s.section("lifecycle")),
     )
@@ -109,13 +116,17 @@ def _lifecycle(s: Section) -> LifecycleConfig:
     return config
 
 
-def _endpoint(s: Section) -> ModelEndpoint:
-    s.reject_unknown(frozenset({"model", "base_url", "api_key_env"}))
+def _endpoint(s: Section, local: bool = False) -> ModelEndpoint:
+    s.reject_unknown(frozenset({"model", "base_url", "api_key_env", *(("local",) if local else ())}))
     model = s.opt_str("model")
     if not model and s.has("base_url"):
         raise ConfigError(f"{s.where('model')}: required when base_url is set")
+    offline = s.opt_str("local") or LOCAL_WORDLLAMA
+    if offline not in (LOCAL_WORDLLAMA, LOCAL_HASHING):
+        raise ConfigError(f"{s.where('local')}: must be {LOCAL_WORDLLAMA} or {LOCAL_HASHING}, "
+                          f"got {offline!r}")
     return ModelEndpoint(model=model, base_url=s.opt_str("base_url"),
-                         api_key_env=s.opt_str("api_key_env") or ModelEndpoint.api_key_env)
+                         api_key_env=s.opt_str("api_key_env") or ModelEndpoint.api_key_env, local=offline)
 
 
 def _boolean(s: Section, key: str, default: bool) -> bool:
