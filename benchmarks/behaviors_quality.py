@@ -35,6 +35,7 @@ EMBEDDERS = ("wordllama", "hashing")
 @dataclass
 class Quality:
     embedder: str
+    reclustered: bool
     threshold: float
     spans: int
     behaviors: int
@@ -43,7 +44,13 @@ class Quality:
     ari: float
     majority_share: float
     late_spans_until_new: int | None
+    id_stability: float | None
+    """Share of the spans placed before the first re-clustering pass whose behavior (after following
+    merges) is the same after the second pass as after the first."""
+    embed_ms: float
+    """Milliseconds to embed one failure text (the model alone)."""
     ms_per_span: float
+    """Milliseconds per failure end to end: embedding plus the placement in the state database."""
     peak_rss_mib: float
 
 
@@ -86,9 +93,23 @@ def failure_text_of(f: LabeledFailure) -> str:
                         ("input", "actual_output"))
 
 
-async def run_online(name: str, threshold: float | None, per_family: int, seed: int) -> Quality:
-    """The stream through ``record_failure`` on a fresh SQLite state, as the grouper places failures."""
+async def resolved(state: Any, ids: list[str]) -> list[str]:
+    """Each behavior id followed through merges to the behavior that holds its members now."""
+    into = {b.id: b.merged_into for b in await state.behaviors()}
+    out = []
+    for bid in ids:
+        while into.get(bid):
+            bid = into[bid]
+        out.append(bid)
+    return out
+
+
+async def run_online(name: str, threshold: float | None, per_family: int, seed: int,
+                     reclustered: bool = False) -> Quality:
+    """The stream through ``record_failure`` on a fresh SQLite state, as the grouper places failures; with
+    ``reclustered``, the re-clustering pass runs halfway and at the end."""
     from evaluator_service.behaviors.matching import nearest_behavior
+    from evaluator_service.behaviors.reclustering import recluster
     from evaluator_service.behaviors.text import salient_name
     from evaluator_service.state import SqliteSharedState
     from evaluator_service.state.behavior_records import BehaviorExample
@@ -100,25 +121,38 @@ async def run_online(name: str, threshold: float | None, per_family: int, seed: 
     embedder.vectorize("warm up")  # model load is start-up cost, not per-span cost
     choose = nearest_behavior(chosen)
     clusters, created = [], []
+    stability = None
+    embedding_s = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         state = SqliteSharedState(Path(tmp) / "state.sqlite3")
         await state.open()
         started = time.perf_counter()
+        first_pass: list[str] = []
         for n, failure in enumerate(stream):
+            if reclustered and n == len(stream) // 2:
+                await recluster(state, min_similarity=embedder.merge_similarity)
+                first_pass = await resolved(state, clusters)
             text = failure_text_of(failure)
+            embed_started = time.perf_counter()
             vector = embedder.vectorize(text)
+            embedding_s += time.perf_counter() - embed_started
             draft = FailureDraft(scorer=SCORER, space=embedder.space, vector=vector,
                                  example=BehaviorExample(f"{n:032x}", f"{n:016x}", text),
                                  provisional_name=salient_name([failure.reason]))
             behavior, new = await state.record_failure(draft, choose)
             clusters.append(behavior.id)
             created.append(new)
+        if reclustered:
+            await recluster(state, min_similarity=embedder.merge_similarity)
+            clusters = await resolved(state, clusters)
+            stability = sum(a == b for a, b in zip(first_pass, clusters, strict=False)) / len(first_pass)
         elapsed = time.perf_counter() - started
         await state.close()
     measured = scores([f.family for f in stream], clusters)
-    return Quality(embedder=name, threshold=chosen, spans=len(stream), behaviors=len(set(clusters)),
+    return Quality(embedder=name, reclustered=reclustered, threshold=chosen, spans=len(stream),
+                   behaviors=len(set(clusters)), id_stability=stability,
                    late_spans_until_new=late_spans_until_new(stream, created),
-                   ms_per_span=1000 * elapsed / len(stream),
+                   ms_per_span=1000 * elapsed / len(stream), embed_ms=1000 * embedding_s / len(stream),
                    peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **measured)
 
 
@@ -159,27 +193,30 @@ def main() -> None:
     parser.add_argument("--per-family", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--sweep", action="store_true", help="also sweep similarity thresholds")
+    parser.add_argument("--recluster", action="store_true",
+                        help="(with --one) re-cluster halfway and at the end")
     args = parser.parse_args()
     if args.one:
-        quality = asyncio.run(run_online(args.one, args.threshold, args.per_family, args.seed))
+        quality = asyncio.run(run_online(args.one, args.threshold, args.per_family, args.seed,
+                                         args.recluster))
         print(json.dumps(quality.__dict__))
         return
-    print(f"{'embedder':<10} {'thr':>5} {'spans':>5} {'groups':>6} {'purity':>6} {'NMI':>5} {'ARI':>5} "
-          f"{'major':>5} {'late->new':>9} {'ms/span':>7} {'RSS MiB':>7}")
+    print(f"{'embedder':<10} {'pass':<10} {'thr':>4} {'spans':>5} {'groups':>6} {'purity':>6} {'NMI':>5} "
+          f"{'ARI':>5} {'major':>5} {'late->new':>9} {'ids kept':>8} {'embed ms':>8} {'ms/span':>7} "
+          f"{'RSS MiB':>7}")
     for name in EMBEDDERS:
-        cmd = [sys.executable, __file__, "--one", name, "--per-family", str(args.per_family),
-               "--seed", str(args.seed)]
-        if args.threshold is not None:
-            cmd += ["--threshold", str(args.threshold)]
-        q = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-        print(f"{q['embedder']:<10} {q['threshold']:>5.2f} {q['spans']:>5} {q['behaviors']:>6} "
-              f"{q['purity']:>6.3f} {q['nmi']:>5.3f} {q['ari']:>5.3f} {q['majority_share']:>5.3f} "
-              f"{q['late_spans_until_new']!s:>9} {q['ms_per_span']:>7.2f} {q['peak_rss_mib']:>7.0f}")
-    if args.sweep:
-        for name in EMBEDDERS:
-            for threshold, s, n in sweep(name, args.per_family, args.seed):
-                print(f"sweep {name:<10} {threshold:.2f} groups={n:<4} purity={s['purity']:.3f} "
-                      f"nmi={s['nmi']:.3f} ari={s['ari']:.3f} major={s['majority_share']:.3f}")
+        for reclustered in (False, True):
+            cmd = [sys.executable, __file__, "--one", name, "--per-family", str(args.per_family),
+                   "--seed", str(args.seed), *(["--recluster"] if reclustered else [])]
+            if args.threshold is not None:
+                cmd += ["--threshold", str(args.threshold)]
+            q = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+            kept = f"{q['id_stability']:.3f}" if q["id_stability"] is not None else "-"
+            mode = "online+HDB" if reclustered else "online"
+            print(f"{q['embedder']:<10} {mode:<10} {q['threshold']:>4.2f} {q['spans']:>5} "
+                  f"{q['behaviors']:>6} {q['purity']:>6.3f} {q['nmi']:>5.3f} {q['ari']:>5.3f} "
+                  f"{q['majority_share']:>5.3f} {q['late_spans_until_new']!s:>9} {kept:>8} "
+                  f"{q['embed_ms']:>8.2f} {q['ms_per_span']:>7.2f} {q['peak_rss_mib']:>7.0f}")
 
 
 if __name__ == "__main__":

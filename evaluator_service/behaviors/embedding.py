@@ -30,6 +30,8 @@ class Embedder(Protocol):
     default_threshold: float
     """The similarity threshold used when ``behaviors.similarity_threshold`` is not set (measured on the
     labeled set of benchmarks/behaviors_quality.py)."""
+    merge_similarity: float
+    """Least cosine similarity between two centroids the re-clustering pass merges (measured likewise)."""
 
     async def embed(self, text: str) -> Vector:
         """The vector of ``text``; raises on failure (the caller exports the span without a behavior)."""
@@ -48,6 +50,7 @@ class OpenAIEmbedder:
     """Embeddings from an OpenAI-compatible endpoint; each request times out after ``timeout_s``."""
 
     default_threshold = 0.8
+    merge_similarity = 0.75
 
     def __init__(self, endpoint: ModelEndpoint, timeout_s: float) -> None:
         if not endpoint.model:

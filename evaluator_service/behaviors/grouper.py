@@ -43,6 +43,7 @@ from evaluator_service.behaviors.events import BehaviorEventKind
 from evaluator_service.behaviors.lifecycle import lifecycle_decider
 from evaluator_service.behaviors.matching import nearest_behavior
 from evaluator_service.behaviors.naming import BehaviorNamer
+from evaluator_service.behaviors.reclustering import recluster
 from evaluator_service.behaviors.settings import BehaviorsConfig
 from evaluator_service.behaviors.text import failure_text, salient_name
 from evaluator_service.behaviors.vectors import nearest
@@ -74,6 +75,7 @@ class BehaviorGrouper:
         self._decide = lifecycle_decider(config.lifecycle)
         self._lifecycle_task: asyncio.Task[None] | None = None
         self._warm_up: asyncio.Task[None] | None = None
+        self._recluster_task: asyncio.Task[None] | None = None
         self._state = state
         self._metrics = metrics
         self._embedder: Embedder = create_embedder(config.embedding, config.timeout_s)
@@ -93,6 +95,9 @@ class BehaviorGrouper:
                                                                       name="behavior-lifecycle")
         self._warm_up = asyncio.get_running_loop().create_task(self._embedder.warm_up(),
                                                                name="embedder-load")
+        if self.config.recluster_interval_s > 0:
+            self._recluster_task = asyncio.get_running_loop().create_task(self._recluster_loop(),
+                                                                          name="behavior-recluster")
 
     async def refresh(self) -> None:
         """Reload the in-memory index from the shared state."""
@@ -103,10 +108,11 @@ class BehaviorGrouper:
         await self._watcher.stop()
         if self._warm_up is not None:
             await asyncio.wait({self._warm_up}, timeout=MODEL_LOAD_WAIT_S)
-        if self._lifecycle_task is not None:
-            self._lifecycle_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._lifecycle_task
+        for loop_task in (self._lifecycle_task, self._recluster_task):
+            if loop_task is not None:
+                loop_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loop_task
         for task in list(self._placements):
             task.cancel()
         await asyncio.gather(*self._placements, return_exceptions=True)
@@ -125,6 +131,24 @@ class BehaviorGrouper:
         for _, behavior in changed:
             self._index[behavior.id] = behavior
         return len(events)
+
+    async def run_reclustering(self) -> list[tuple[str, str]]:
+        """One re-clustering pass (see :mod:`evaluator_service.behaviors.reclustering`); returns the
+        (merged, into) pairs and reloads the index when it merged anything."""
+        merged = await recluster(self._state, self.config.recluster_min_cluster_size,
+                                 self._embedder.merge_similarity)
+        if merged:
+            await self.refresh()
+        return merged
+
+    async def _recluster_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.recluster_interval_s)
+            try:
+                await self.run_reclustering()
+            except Exception as exc:  # the next pass retries; online assignment goes on meanwhile
+                self._metrics.behavior_error("recluster")
+                logger.warning("behavior re-clustering pass failed: %s", exc)
 
     async def _lifecycle_loop(self) -> None:
         while True:

@@ -32,6 +32,7 @@ class _LazyModel:
 
     space = ""
     default_threshold = 1.0
+    merge_similarity = 1.0
 
     def __init__(self) -> None:
         self._model: Any = None
@@ -71,6 +72,7 @@ class WordLlamaEmbedder(_LazyModel):
 
     space = WORDLLAMA_SPACE
     default_threshold = 0.75
+    merge_similarity = 0.7
 
     def _build(self) -> Any:
         import wordllama
@@ -89,6 +91,7 @@ class HashingEmbedder(_LazyModel):
 
     space = HASHING_SPACE
     default_threshold = 0.6
+    merge_similarity = 0.65
 
     def _build(self) -> Any:
         from sklearn.feature_extraction.text import HashingVectorizer

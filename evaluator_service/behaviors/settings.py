@@ -7,6 +7,8 @@
       similarity_threshold: 0.75    # cosine similarity to join a behavior (default: the embedder's own)
       fields: [input, actual_output]
       timeout_s: 2.0                # per span; on timeout the span is exported without a behavior
+      recluster_interval_s: 600     # HDBSCAN over centroids merges near-duplicate behaviors (0: never)
+      recluster_min_cluster_size: 2
       embedding: {model: text-embedding-3-small, base_url: ..., api_key_env: OPENAI_API_KEY}
       naming: {model: gpt-4o-mini, base_url: ..., api_key_env: OPENAI_API_KEY}
       lifecycle:                    # issues: new -> ongoing -> increasing -> resolved -> regressed
@@ -57,6 +59,9 @@ class BehaviorsConfig:
     """``None``: the embedder's measured default (see ``Embedder.default_threshold``)."""
     fields: tuple[str, ...] = DEFAULT_FIELDS
     timeout_s: float = 2.0
+    recluster_interval_s: float = 600.0
+    """How often the re-clustering pass merges near-duplicate behaviors (0: never)."""
+    recluster_min_cluster_size: int = 2
     embedding: ModelEndpoint = field(default_factory=ModelEndpoint)
     naming: ModelEndpoint = field(default_factory=ModelEndpoint)
     lifecycle: LifecycleConfig = field(default_factory=lambda: LifecycleConfig())
@@ -78,7 +83,7 @@ class LifecycleConfig:
 
 
 _KEYS = frozenset({"enabled", "similarity_threshold", "fields", "timeout_s", "embedding", "naming",
-                   "lifecycle"})
+                   "lifecycle", "recluster_interval_s", "recluster_min_cluster_size"})
 _LIFECYCLE_NUMBERS = ("interval_s", "new_for_s", "trend_window_s", "baseline_window_s", "increase_factor",
                       "resolve_after_intervals", "resolve_min_s", "resolve_max_s")
 
@@ -95,6 +100,9 @@ def parse_behaviors(s: Section) -> BehaviorsConfig:
         similarity_threshold=threshold,
         fields=_names(s, "fields", d.fields),
         timeout_s=s.number("timeout_s", d.timeout_s, strict=True),
+        recluster_interval_s=s.number("recluster_interval_s", d.recluster_interval_s),
+        recluster_min_cluster_size=s.integer("recluster_min_cluster_size", d.recluster_min_cluster_size,
+                                             minimum=2),
         embedding=_endpoint(s.section("embedding"), local=True),
         naming=_endpoint(s.section("naming")),
         lifecycle=_lifecycle(s.section("lifecycle")),

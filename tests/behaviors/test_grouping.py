@@ -235,6 +235,8 @@ def test_config_defaults_and_values() -> None:
     ({"embedding": {"base_url": "http://x/v1"}}, "behaviors.embedding.model: required when base_url is set"),
     ({"naming": {"modle": "m"}}, "behaviors.naming.modle: unknown key (allowed: api_key_env, base_url, mod"),
     ({"colour": 1}, "behaviors.colour: unknown key"),
+    ({"recluster_min_cluster_size": 1}, "behaviors.recluster_min_cluster_size: must be >= 2, got 1"),
+    ({"recluster_interval_s": -1}, "behaviors.recluster_interval_s: must be >= 0, got -1"),
     ({"embedding": {"local": "bert"}}, "behaviors.embedding.local: must be wordllama or hashing, got 'bert'"),
     ({"naming": {"local": "hashing"}}, "behaviors.naming.local: unknown key"),
 ])
