@@ -40,6 +40,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
 
 from evaluator_service.behaviors.embedding import Embedder, create_embedder
 from evaluator_service.behaviors.events import BehaviorEventKind
+from evaluator_service.behaviors.input_discovery import InputDiscovery
 from evaluator_service.behaviors.lifecycle import lifecycle_decider
 from evaluator_service.behaviors.matching import nearest_behavior
 from evaluator_service.behaviors.naming import BehaviorNamer
@@ -86,6 +87,9 @@ class BehaviorGrouper:
         self._index: dict[str, StoredBehavior] = {}
         self._watcher = ChangeWatcher(state, self.refresh)
         self._placements: set[asyncio.Task[tuple[StoredBehavior, bool]]] = set()
+        self.inputs = (InputDiscovery(config.inputs, self._embedder, self.threshold, state, metrics, clock,
+                                      self._input_placed) if config.inputs.enabled else None)
+        """Groups sampled inputs of scored traffic (a score observer: :meth:`observe_inputs`)."""
 
     async def start(self) -> None:
         """Load the shared behaviors and start following other replicas' changes."""
@@ -113,6 +117,8 @@ class BehaviorGrouper:
                 loop_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await loop_task
+        if self.inputs is not None:
+            await self.inputs.stop()
         for task in list(self._placements):
             task.cancel()
         await asyncio.gather(*self._placements, return_exceptions=True)
@@ -131,6 +137,19 @@ class BehaviorGrouper:
         for _, behavior in changed:
             self._index[behavior.id] = behavior
         return len(events)
+
+    def observe_inputs(self, span: Span, results: Sequence[ScoreResult], resource_envelope: bytes) -> None:
+        """A dispatcher score observer: place the span's input among the input behaviors (in the
+        background, sampled; never holds the span)."""
+        if self.inputs is not None:
+            self.inputs.observe(span, results, resource_envelope)
+
+    def _input_placed(self, behavior: StoredBehavior, new: bool) -> None:
+        self._index[behavior.id] = behavior
+        if new:
+            self._metrics.behavior_event(BehaviorEventKind.CREATED.value)
+        elif behavior.state == STATE_REGRESSED and behavior.state_since == behavior.last_seen:
+            self._metrics.behavior_event(BehaviorEventKind.REGRESSED.value)
 
     async def run_reclustering(self) -> list[tuple[str, str]]:
         """One re-clustering pass (see :mod:`evaluator_service.behaviors.reclustering`); returns the

@@ -3,7 +3,7 @@
 ::
 
     behaviors:
-      enabled: true                 # default: on; with no endpoints it is pure Python and local
+      enabled: true                 # default: on; with no endpoints everything runs offline
       similarity_threshold: 0.75    # cosine similarity to join a behavior (default: the embedder's own)
       fields: [input, actual_output]
       timeout_s: 2.0                # per span; on timeout the span is exported without a behavior
@@ -21,6 +21,7 @@
         resolve_after_intervals: 10 # "resolved" after this many usual intervals between members ...
         resolve_min_s: 3600         # ... but never sooner than this ...
         resolve_max_s: 604800       # ... nor later than this
+      inputs: {enabled: false, sample_rate: 0.1, max_pending: 64}  # new input patterns (kind input)
 
 Without ``embedding.model`` failures are embedded offline (``embedding.local``: ``wordllama``, static
 embeddings shipped in the wordllama wheel, or ``hashing``, scikit-learn hashed word and character n-grams);
@@ -65,6 +66,18 @@ class BehaviorsConfig:
     embedding: ModelEndpoint = field(default_factory=ModelEndpoint)
     naming: ModelEndpoint = field(default_factory=ModelEndpoint)
     lifecycle: LifecycleConfig = field(default_factory=lambda: LifecycleConfig())
+    inputs: InputsConfig = field(default_factory=lambda: InputsConfig())
+
+
+@dataclass(frozen=True)
+class InputsConfig:
+    """Input-pattern discovery among scored traffic (:mod:`evaluator_service.behaviors.input_discovery`)."""
+
+    enabled: bool = False
+    """Off by default: each sampled scored span costs one state-database write."""
+    sample_rate: float = 0.1
+    """Share of scored traces whose input is placed (deterministic from the trace id)."""
+    max_pending: int = 64
 
 
 @dataclass(frozen=True)
@@ -83,7 +96,7 @@ class LifecycleConfig:
 
 
 _KEYS = frozenset({"enabled", "similarity_threshold", "fields", "timeout_s", "embedding", "naming",
-                   "lifecycle", "recluster_interval_s", "recluster_min_cluster_size"})
+                   "lifecycle", "recluster_interval_s", "recluster_min_cluster_size", "inputs"})
 _LIFECYCLE_NUMBERS = ("interval_s", "new_for_s", "trend_window_s", "baseline_window_s", "increase_factor",
                       "resolve_after_intervals", "resolve_min_s", "resolve_max_s")
 
@@ -106,7 +119,18 @@ def parse_behaviors(s: Section) -> BehaviorsConfig:
         embedding=_endpoint(s.section("embedding"), local=True),
         naming=_endpoint(s.section("naming")),
         lifecycle=_lifecycle(s.section("lifecycle")),
+        inputs=_inputs(s.section("inputs")),
     )
+
+
+def _inputs(s: Section) -> InputsConfig:
+    s.reject_unknown(frozenset({"enabled", "sample_rate", "max_pending"}))
+    d = InputsConfig()
+    rate = s.number("sample_rate", d.sample_rate)
+    if rate > 1:
+        raise ConfigError(f"{s.where('sample_rate')}: must be between 0 and 1, got {rate!r}")
+    return InputsConfig(enabled=_boolean(s, "enabled", d.enabled), sample_rate=rate,
+                        max_pending=s.integer("max_pending", d.max_pending, minimum=1))
 
 
 def _lifecycle(s: Section) -> LifecycleConfig:
