@@ -197,8 +197,8 @@ async def test_new_input_patterns_among_passing_traffic_become_input_behaviors(m
         stored = await app._state.behaviors()  # type: ignore[union-attr]
         events = await StateBehaviorEventLog(app._state).events_after(0)  # type: ignore[arg-type]
     by_kind = sorted((b.kind, b.scorer, b.member_count) for b in stored)
-    # The spans' service is "agent" (tests/support/spans.py) and they name no agent. The two "My order is late" requests are one
-    # input pattern, "Who handles my account?" another;
+    # The spans' service is "agent" (tests/support/spans.py) and they name no agent. The two "My order is
+    # late" requests are one input pattern, "Who handles my account?" another;
     # the PII failure is a failure behavior besides. Passing spans carry no behavior attributes.
     assert by_kind == [("failure", PII, 1), ("input", "input:agent", 1), ("input", "input:agent", 2)]
     assert all(behavior_of(s) == (None, None, None) for s in received if s.name.startswith("ok-"))
