@@ -9,6 +9,9 @@ have joined a merged behavior join the one it was merged into, and the merged id
 are stable: the behavior that survives a pass is the one most spans already carry, and the next pass keeps
 it (it is still the largest of its cluster).
 
+After merging, behaviors still named provisionally get distinctive-terms names
+(:mod:`~evaluator_service.behaviors.term_names`, c-TF-IDF among their scorer's behaviors).
+
 Operators' decisions win: dismissed, expected or merged behaviors and behaviors an operator named are left
 out. Two replicas running the pass at once compute the same clusters; the second one's merges find the
 sources already merged and skip them.
@@ -21,9 +24,16 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
+from evaluator_service.behaviors.term_names import distinctive_names
 from evaluator_service.behaviors.vectors import cosine
 from evaluator_service.state.behavior_issue_rows import BehaviorActionRefused, BehaviorIssueState
-from evaluator_service.state.behavior_records import NAME_OPERATOR, OPEN, StoredBehavior
+from evaluator_service.state.behavior_records import (
+    MERGED,
+    NAME_OPERATOR,
+    NAME_PROVISIONAL,
+    OPEN,
+    StoredBehavior,
+)
 from evaluator_service.state.behavior_rows import BehaviorState
 
 logger = logging.getLogger(__name__)
@@ -60,7 +70,26 @@ async def recluster(state: ReclusterState, min_cluster_size: int = 2, min_simila
                 merged.append((source.id, target.id))
     if merged:
         logger.info("re-clustering merged %d behaviors into near-duplicates", len(merged))
+    await rename_provisional(state)
     return merged
+
+
+async def rename_provisional(state: ReclusterState) -> int:
+    """Give every behavior still named provisionally its distinctive-terms name (c-TF-IDF among its
+    scorer's open behaviors); returns how many names changed."""
+    groups: dict[tuple[str, str], list[StoredBehavior]] = {}
+    for b in await state.behaviors():
+        if b.disposition != MERGED:
+            groups.setdefault((b.scorer, b.kind), []).append(b)
+    renamed = 0
+    for members in groups.values():
+        names = await asyncio.to_thread(distinctive_names, members)
+        for b in members:
+            name = names.get(b.id, "")
+            if b.name_source == NAME_PROVISIONAL and name and name != b.name:
+                await state.rename_behavior(b.id, name, NAME_PROVISIONAL)
+                renamed += 1
+    return renamed
 
 
 def cluster_labels(centroids: Sequence[Sequence[float]], min_cluster_size: int) -> list[int]:

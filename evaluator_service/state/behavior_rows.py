@@ -174,6 +174,8 @@ class SqlBehaviorRows(TransactionSource):
                 return None
             if current.name_source == NAME_OPERATOR and source != NAME_OPERATOR:
                 return current
+            if current.name_source == NAME_AUTO and source == NAME_PROVISIONAL:
+                return current  # a model's name beats a salient-terms one
             if source == NAME_OPERATOR:
                 await tx.execute(schema.UPDATE_BEHAVIOR_NAME, (name, source, behavior_id))
             else:

@@ -134,3 +134,32 @@ async def test_two_replicas_reclustering_at_once_merge_each_behavior_once(tmp_pa
     assert (await b.behavior(ids[0])).member_count == 4  # type: ignore[union-attr]
     await a.close()
     await b.close()
+
+
+def test_distinctive_names_prefer_words_that_set_a_behavior_apart() -> None:
+    from evaluator_service.behaviors.term_names import distinctive_names
+    from evaluator_service.state.behavior_records import BehaviorExample, StoredBehavior
+
+    def behavior(bid: str, *reasons: str) -> StoredBehavior:
+        examples = tuple(BehaviorExample("0" * 32, f"{n:016x}", r, reason=r) for n, r in enumerate(reasons))
+        return StoredBehavior(bid, "judge", "space", "x", "provisional", [1.0], len(reasons), 0.0, 0.0,
+                              examples=examples)
+
+    names = distinctive_names([
+        behavior("refund", "The customer asked for a refund and the agent refused the refund",
+                 "Customer was denied a refund for the late order"),
+        behavior("leak", "The customer received another customer's email address",
+                 "Customer data leaked: email address of a customer"),
+    ])
+    assert "refund" in names["refund"].split() and "email" in names["leak"].split()
+    assert "customer" not in names["refund"].split()  # every behavior says it: it names none
+
+
+async def test_the_pass_renames_provisional_names_only(state) -> None:  # type: ignore[no-untyped-def]
+    ids = await fragmented(state)
+    await state.rename_behavior(ids[3], "Leaks (checked)", "operator")
+    await state.rename_behavior(ids[4], "Model's name", "auto")
+    await recluster(state, min_cluster_size=2, min_similarity=0.9999)  # no merges; names only
+    after = {b.id: (b.name, b.name_source) for b in await state.behaviors()}
+    assert after[ids[3]] == ("Leaks (checked)", "operator") and after[ids[4]] == ("Model's name", "auto")
+    assert after[ids[0]][1] == "provisional" and "refund" in after[ids[0]][0]
