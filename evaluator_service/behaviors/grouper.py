@@ -63,7 +63,7 @@ from evaluator_service.state.behavior_rows import FailureDraft, bucket_of
 logger = logging.getLogger(__name__)
 
 MODEL_LOAD_WAIT_S = 60.0
-"""Longest a failing span waits for the offline embedding model's one-time load after start."""
+"""Longest a failing span waits for the offline embedding model's one-time load (on first need)."""
 
 
 class BehaviorGrouper:
@@ -97,8 +97,6 @@ class BehaviorGrouper:
         self._watcher.start()
         self._lifecycle_task = asyncio.get_running_loop().create_task(self._lifecycle_loop(),
                                                                       name="behavior-lifecycle")
-        self._warm_up = asyncio.get_running_loop().create_task(self._embedder.warm_up(),
-                                                               name="embedder-load")
         if self.config.recluster_interval_s > 0:
             self._recluster_task = asyncio.get_running_loop().create_task(self._recluster_loop(),
                                                                           name="behavior-recluster")
@@ -137,6 +135,16 @@ class BehaviorGrouper:
         for _, behavior in changed:
             self._index[behavior.id] = behavior
         return len(events)
+
+    async def model_loaded(self) -> None:
+        """Load the embedding model on first need (about a second for WordLlama, in a worker thread) and
+        wait for it: the first failures wait for the load rather than time out. A load that fails is
+        reported by the placements."""
+        if self._warm_up is None:
+            self._warm_up = asyncio.get_running_loop().create_task(self._embedder.warm_up(),
+                                                                   name="embedder-load")
+        if not self._warm_up.done():
+            await asyncio.wait({self._warm_up}, timeout=MODEL_LOAD_WAIT_S)
 
     def observe_inputs(self, span: Span, results: Sequence[ScoreResult], resource_envelope: bytes) -> None:
         """A dispatcher score observer: place the span's input among the input behaviors (in the
@@ -193,10 +201,7 @@ class BehaviorGrouper:
         request, result = chosen
         kind = KIND_FAILURE if failed else KIND_ERROR
         service = _service_of(resource_envelope)
-        if self._warm_up is not None and not self._warm_up.done():
-            # The offline model loads once after start (about a second, in a worker thread); the first
-            # failures wait for it rather than time out. A load that fails is reported by the placement.
-            await asyncio.wait({self._warm_up}, timeout=MODEL_LOAD_WAIT_S)
+        await self.model_loaded()
         task = asyncio.get_running_loop().create_task(self._place(span, request, result, kind, service))
         self._placements.add(task)
         task.add_done_callback(self._placed)
