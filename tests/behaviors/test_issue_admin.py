@@ -3,6 +3,7 @@ event log over gRPC, and the same through the ``judgeval behaviors`` CLI (tables
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import grpc
@@ -137,4 +138,30 @@ async def test_cli_tables_json_and_actions(make_config, receiver) -> None:
     for result, fragment in ((bad_split, "are not example members"), (again, "already merged")):
         assert result.code == 1 and "Traceback" not in result.stderr
         assert result.stderr.startswith("judgeval: error: ") and fragment in result.stderr
+    await state.close()
+
+
+async def test_the_running_evaluator_resolves_a_quiet_behavior_by_itself(make_config, receiver) -> None:
+    lifecycle = {"interval_s": 0.2, "new_for_s": 0.5, "trend_window_s": 1, "baseline_window_s": 2,
+                 "resolve_min_s": 1, "resolve_max_s": 1}
+    config = make_config({"scorers": SCORERS, "behaviors": {"lifecycle": lifecycle}})
+    state = open_shared_state(config.state_db_url)
+    async with running(config, shared_state=state, service_installers=[behaviors_installer(state, API_KEY)]
+                       ) as app:
+        await export(app, make_request([pii_span(1)]))
+        await wait_for(receiver, scored(1))
+
+        async def kinds() -> list[str]:
+            reply = await call(app, "ListBehaviorEvents", pb.ListBehaviorEventsRequest())
+            return [e.kind for e in reply.events]
+
+        for _ in range(200):  # the app's own lifecycle loop, on the real clock, a second of quiet
+            if "behavior.resolved" in await kinds():
+                break
+            await asyncio.sleep(0.1)
+        assert await kinds() == ["behavior.created", "behavior.resolved"]
+        await export(app, make_request([pii_span(2)]))
+        await wait_for(receiver, scored(2))
+        # (A second of quiet later it may resolve again: only the first three are certain.)
+        assert (await kinds())[:3] == ["behavior.created", "behavior.resolved", "behavior.regressed"]
     await state.close()
