@@ -166,7 +166,7 @@ def dump_vector(vec: Iterable[float]) -> str:
 
 def dump_examples(examples: tuple[BehaviorExample, ...]) -> str:
     return json.dumps([{"trace_id": e.trace_id, "span_id": e.span_id, "text": e.text, "reason": e.reason,
-                        "input": e.input, "vector": [round(v, 6) for v in e.vector]} for e in examples])
+                        "input": e.input, "vector": [round(v, 4) for v in e.vector]} for e in examples])
 
 
 def _example(data: dict[str, Any]) -> BehaviorExample:
