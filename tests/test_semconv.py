@@ -93,7 +93,7 @@ def test_every_judgeval_key_is_in_the_one_namespace() -> None:
     for name, value in _attribute_keys().items():
         # Besides standard names and ours, only other instrumentations' keys that we read.
         foreign = ("openinference.", "llm.")
-        assert value.startswith(("gen_ai.", "judgeval.", "error.", "service.", *foreign)), name
+        assert value.startswith(("gen_ai.", "judgeval.", "error.", "service.", "deployment.", *foreign)), name
 
 
 def test_importing_semconv_has_no_side_effects() -> None:

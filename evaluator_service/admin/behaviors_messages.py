@@ -4,6 +4,7 @@ members' vectors stay internal)."""
 from __future__ import annotations
 
 from google.protobuf.timestamp_pb2 import Timestamp
+from judgeval import semconv
 from judgeval.admin.v1 import behaviors_pb2 as pb
 
 from evaluator_service.behaviors.events import BehaviorEvent
@@ -43,7 +44,7 @@ def behavior_message(b: StoredBehavior, trend: dict[int, int] | None = None) -> 
         state_since=timestamp(b.state_since), severity=b.severity, description=b.description,
         disposition=DISPOSITIONS.get(b.disposition, pb.DISPOSITION_UNSPECIFIED),
         merged_into=b.merged_into or "", scorers=list(b.scorers), services=list(b.services),
-        agents=list(b.agents),
+        agents=list(b.agents), environments=list(b.environments),
         trend=[pb.TrendBucket(start=timestamp(bucket * BUCKET_S), members=members)
                for bucket, members in sorted((trend or {}).items())],
     )
@@ -56,6 +57,7 @@ def event_message(e: BehaviorEvent) -> pb.BehaviorEvent:
         scorer=e.scorer, severity=e.severity, state=e.state, at=timestamp(e.at), member_count=e.member_count,
         services=list(e.services), agents=list(e.agents), example_trace_ids=list(e.example_trace_ids),
         behavior_kind=str(e.attributes.get("kind", "")),
+        environment=str(e.attributes.get(semconv.DEPLOYMENT_ENVIRONMENT_NAME, "")),
     )
 
 

@@ -200,9 +200,10 @@ class BehaviorGrouper:
             return {}
         request, result = chosen
         kind = KIND_FAILURE if failed else KIND_ERROR
-        service = _service_of(resource_envelope)
+        service, environment = _resource_labels(resource_envelope)
         await self.model_loaded()
-        task = asyncio.get_running_loop().create_task(self._place(span, request, result, kind, service))
+        task = asyncio.get_running_loop().create_task(
+            self._place(span, request, result, kind, (service, environment)))
         self._placements.add(task)
         task.add_done_callback(self._placed)
         try:
@@ -237,7 +238,7 @@ class BehaviorGrouper:
             self.namer.name_later(behavior)
 
     async def _place(self, span: Span, request: EvaluationRequest, result: ScoreResult, kind: str,
-                     service: str) -> tuple[StoredBehavior, bool]:
+                     resource: tuple[str, str]) -> tuple[StoredBehavior, bool]:
         if kind == KIND_ERROR:
             reason = f"{result.error_kind}: {result.error_message}"
         else:
@@ -253,7 +254,8 @@ class BehaviorGrouper:
             example=BehaviorExample(span.trace_id.hex(), span.span_id.hex(), text, reason=reason[:600],
                                     input=_shown(request.example.get("input")), vector=tuple(vector)),
             provisional_name=salient_name([reason or result.scorer_name]), kind=kind,
-            description=reason, service=service, agent=str(agent) if agent is not None else "",
+            description=reason, service=resource[0], environment=resource[1],
+            agent=str(agent) if agent is not None else "",
             at=self._clock(),
         )
         threshold = self.threshold
@@ -262,15 +264,18 @@ class BehaviorGrouper:
         )
 
 
-def _service_of(envelope: bytes) -> str:
-    """``service.name`` of a serialized ``ResourceSpans`` (empty when absent or unreadable)."""
+def _resource_labels(envelope: bytes) -> tuple[str, str]:
+    """``service.name`` and ``deployment.environment.name`` of a serialized ``ResourceSpans`` (empty when
+    absent or unreadable)."""
     if not envelope:
-        return ""
+        return "", ""
     try:
-        found = find_attribute(ResourceSpans.FromString(envelope).resource.attributes, semconv.SERVICE_NAME)
-    except Exception:  # a bad envelope costs the service name, never the placement
-        return ""
-    return str(found) if found is not None else ""
+        attributes = ResourceSpans.FromString(envelope).resource.attributes
+    except Exception:  # a bad envelope costs the labels, never the placement
+        return "", ""
+    found = [find_attribute(attributes, key)
+             for key in (semconv.SERVICE_NAME, semconv.DEPLOYMENT_ENVIRONMENT_NAME)]
+    return str(found[0] or ""), str(found[1] or "")
 
 
 def _shown(value: Any) -> str:

@@ -13,6 +13,8 @@ import json
 import uuid
 from typing import Any, Protocol
 
+from judgeval import semconv
+
 from evaluator_service.state import schema
 from evaluator_service.state.behavior_records import StoredBehavior, StoredBehaviorEvent
 from evaluator_service.state.transaction import Transaction, TransactionSource
@@ -57,5 +59,8 @@ def event_body(b: StoredBehavior) -> dict[str, Any]:
         "name": b.name, "scorer": b.scorer, "severity": b.severity, "state": b.state,
         "member_count": b.member_count, "services": list(b.services), "agents": list(b.agents),
         "example_trace_ids": [e.trace_id for e in b.examples],
-        "attributes": {"kind": b.kind, "scorers": list(b.scorers), "description": b.description},
+        "attributes": {"kind": b.kind, "scorers": list(b.scorers), "description": b.description,
+                       # the first environment seen (what an alert filter on the environment matches)
+                       semconv.DEPLOYMENT_ENVIRONMENT_NAME: b.environments[0] if b.environments else "",
+                       "environments": list(b.environments)},
     }

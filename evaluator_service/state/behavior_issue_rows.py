@@ -252,6 +252,7 @@ def _merged(source: StoredBehavior, target: StoredBehavior) -> StoredBehavior:
         severity=max(source.severity, target.severity, key=_severity_rank),
         scorers=touched(target.scorers, source.scorers), services=touched(target.services, source.services),
         agents=touched(target.agents, source.agents),
+        environments=touched(target.environments, source.environments),
     )
 
 

@@ -98,6 +98,8 @@ class StoredBehavior:
     """Every scorer whose failures it holds (more than ``scorer`` after an operator's merge)."""
     services: tuple[str, ...] = ()
     agents: tuple[str, ...] = ()
+    environments: tuple[str, ...] = ()
+    """``deployment.environment.name`` values of its members' resources."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +117,8 @@ class StoredBehaviorEvent:
 def behavior_from_row(row: tuple[Any, ...]) -> StoredBehavior:
     """A :data:`~evaluator_service.state.schema.SELECT_BEHAVIOR` row as a :class:`StoredBehavior`."""
     (bid, scorer, space, name, source, centroid, count, first, last, examples,
-     kind, state, since, severity, description, disposition, merged_into, scorers, services, agents) = row
+     kind, state, since, severity, description, disposition, merged_into, scorers, services, agents,
+     environments) = row
     return StoredBehavior(
         id=str(bid), scorer=str(scorer), space=str(space), name=str(name), name_source=str(source),
         centroid=[float(v) for v in json.loads(centroid)], member_count=int(count), first_seen=float(first),
@@ -124,7 +127,7 @@ def behavior_from_row(row: tuple[Any, ...]) -> StoredBehavior:
         description=str(description), disposition=str(disposition),
         merged_into=str(merged_into) if merged_into else None,
         scorers=tuple(json.loads(scorers)) or (str(scorer),), services=tuple(json.loads(services)),
-        agents=tuple(json.loads(agents)),
+        agents=tuple(json.loads(agents)), environments=tuple(json.loads(environments)),
     )
 
 
@@ -137,13 +140,14 @@ def behavior_row(b: StoredBehavior) -> tuple[Any, ...]:
 def issue_row(b: StoredBehavior) -> tuple[Any, ...]:
     """Parameters of :data:`~evaluator_service.state.schema.INSERT_BEHAVIOR_ISSUE`."""
     return (b.id, b.kind, b.state, b.state_since, b.severity, b.description, b.disposition, b.merged_into,
-            json.dumps(list(b.scorers)), json.dumps(list(b.services)), json.dumps(list(b.agents)))
+            json.dumps(list(b.scorers)), json.dumps(list(b.services)), json.dumps(list(b.agents)),
+            json.dumps(list(b.environments)))
 
 
 def issue_update(b: StoredBehavior) -> tuple[Any, ...]:
     """Parameters of :data:`~evaluator_service.state.schema.UPDATE_BEHAVIOR_ISSUE`."""
     return (b.state, b.state_since, b.severity, b.disposition, b.merged_into, json.dumps(list(b.scorers)),
-            json.dumps(list(b.services)), json.dumps(list(b.agents)), b.id)
+            json.dumps(list(b.services)), json.dumps(list(b.agents)), json.dumps(list(b.environments)), b.id)
 
 
 def members_update(b: StoredBehavior) -> tuple[Any, ...]:

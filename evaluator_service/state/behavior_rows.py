@@ -88,6 +88,7 @@ class FailureDraft:
     description: str = ""
     service: str = ""
     agent: str = ""
+    environment: str = ""
     at: float | None = None
 
 
@@ -158,7 +159,7 @@ class SqlBehaviorRows(TransactionSource):
                 member_count=1, first_seen=now, last_seen=now, examples=(draft.example,), kind=draft.kind,
                 state=STATE_NEW, state_since=now, description=draft.description[:300],
                 scorers=(draft.scorer,), services=touched((), [draft.service]),
-                agents=touched((), [draft.agent]),
+                agents=touched((), [draft.agent]), environments=touched((), [draft.environment]),
             )
             await tx.execute(schema.INSERT_BEHAVIOR, behavior_row(created))
             await tx.execute(schema.INSERT_BEHAVIOR_ISSUE, issue_row(created))
@@ -240,6 +241,7 @@ async def _join(tx: Transaction, current: StoredBehavior, draft: FailureDraft, n
         examples=(*current.examples, draft.example)[-MAX_EXAMPLES:],
         scorers=touched(current.scorers, [draft.scorer]), services=touched(current.services, [draft.service]),
         agents=touched(current.agents, [draft.agent]),
+        environments=touched(current.environments, [draft.environment]),
     )
     regressed = current.state == STATE_RESOLVED and current.disposition != DISMISSED
     if regressed:
@@ -247,8 +249,8 @@ async def _join(tx: Transaction, current: StoredBehavior, draft: FailureDraft, n
     await tx.execute(schema.UPDATE_BEHAVIOR_MEMBERS, members_update(joined))
     await tx.execute(schema.ADD_BEHAVIOR_MEMBERS, (joined.id, bucket_of(now), 1))
     if joined != dataclasses.replace(joined, scorers=current.scorers, services=current.services,
-                                     agents=current.agents, state=current.state,
-                                     state_since=current.state_since):
+                                     agents=current.agents, environments=current.environments,
+                                     state=current.state, state_since=current.state_since):
         await tx.execute(schema.UPDATE_BEHAVIOR_ISSUE, issue_update(joined))
     if regressed and joined.disposition == OPEN:
         await append_event(tx, EVENT_REGRESSED, joined, now)

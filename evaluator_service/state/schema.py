@@ -65,13 +65,14 @@ SCHEMA = (
         merged_into TEXT,
         scorers TEXT NOT NULL,
         services TEXT NOT NULL,
-        agents TEXT NOT NULL
+        agents TEXT NOT NULL,
+        environments TEXT NOT NULL
     )""",
     # Behaviors discovered before the lifecycle existed become ongoing, open failure groups (``WHERE true``:
     # SQLite cannot tell ``ON CONFLICT`` after a bare ``SELECT ... FROM`` from a join clause).
     """INSERT INTO judgeval_behavior_issues (id, kind, state, state_since, severity, description, disposition,
-        merged_into, scorers, services, agents)
-        SELECT id, 'failure', 'ongoing', last_seen, 'low', '', 'open', NULL, '[]', '[]', '[]'
+        merged_into, scorers, services, agents, environments)
+        SELECT id, 'failure', 'ongoing', last_seen, 'low', '', 'open', NULL, '[]', '[]', '[]', '[]'
         FROM judgeval_behaviors WHERE true ON CONFLICT (id) DO NOTHING""",
     # Members per behavior per time bucket: the trend, the usual rate, resolution.
     """CREATE TABLE IF NOT EXISTS judgeval_behavior_buckets (
@@ -139,7 +140,7 @@ UPSERT_VERSION = f"""INSERT INTO judgeval_scorer_versions ({_METADATA}, name_key
 # Behaviors.
 _BEHAVIOR = ("b.id, b.scorer, b.space, b.name, b.name_source, b.centroid, b.member_count, b.first_seen, "
              "b.last_seen, b.examples, i.kind, i.state, i.state_since, i.severity, i.description, "
-             "i.disposition, i.merged_into, i.scorers, i.services, i.agents")
+             "i.disposition, i.merged_into, i.scorers, i.services, i.agents, i.environments")
 _FROM_BEHAVIORS = "FROM judgeval_behaviors b JOIN judgeval_behavior_issues i ON i.id = b.id"
 SELECT_BEHAVIORS = f"SELECT {_BEHAVIOR} {_FROM_BEHAVIORS} ORDER BY b.member_count DESC, b.id"
 SELECT_BEHAVIORS_OF_SCORER = f"SELECT {_BEHAVIOR} {_FROM_BEHAVIORS} WHERE b.scorer = %s AND b.space = %s"
@@ -147,8 +148,8 @@ SELECT_BEHAVIOR = f"SELECT {_BEHAVIOR} {_FROM_BEHAVIORS} WHERE b.id = %s"
 INSERT_BEHAVIOR = """INSERT INTO judgeval_behaviors (id, scorer, space, name, name_source, centroid,
     member_count, first_seen, last_seen, examples) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"""
 INSERT_BEHAVIOR_ISSUE = """INSERT INTO judgeval_behavior_issues (id, kind, state, state_since, severity,
-    description, disposition, merged_into, scorers, services, agents)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"""
+    description, disposition, merged_into, scorers, services, agents, environments)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"""
 UPDATE_BEHAVIOR_MEMBERS = ("UPDATE judgeval_behaviors SET centroid = %s, member_count = %s, last_seen = %s, "
                            "examples = %s WHERE id = %s")
 UPDATE_BEHAVIOR_NAME = "UPDATE judgeval_behaviors SET name = %s, name_source = %s WHERE id = %s"
@@ -156,7 +157,8 @@ UPDATE_BEHAVIOR_NAME = "UPDATE judgeval_behaviors SET name = %s, name_source = %
 # rename from being overwritten by a generated name.
 UPDATE_GENERATED_BEHAVIOR_NAME = UPDATE_BEHAVIOR_NAME + " AND name_source <> %s"
 UPDATE_BEHAVIOR_ISSUE = """UPDATE judgeval_behavior_issues SET state = %s, state_since = %s, severity = %s,
-    disposition = %s, merged_into = %s, scorers = %s, services = %s, agents = %s WHERE id = %s"""
+    disposition = %s, merged_into = %s, scorers = %s, services = %s, agents = %s, environments = %s
+    WHERE id = %s"""
 ADD_BEHAVIOR_MEMBERS = """INSERT INTO judgeval_behavior_buckets (id, bucket, members) VALUES (%s, %s, %s)
     ON CONFLICT (id, bucket) DO UPDATE SET members = judgeval_behavior_buckets.members + excluded.members"""
 SELECT_BEHAVIOR_BUCKETS = """SELECT bucket, members FROM judgeval_behavior_buckets

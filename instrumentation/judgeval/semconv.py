@@ -65,6 +65,7 @@ it. Read, never written."""
 
 ERROR_TYPE: Final = "error.type"
 SERVICE_NAME: Final = "service.name"
+DEPLOYMENT_ENVIRONMENT_NAME: Final = "deployment.environment.name"
 
 
 # --- Other instrumentations' vocabularies (read, never written) ----------------------------------------

@@ -31,11 +31,12 @@ class Clock:
 
 
 def failure(text: str, at: float, n: int = 1, scorer: str = "refund_keyword", service: str = "shop",
-            agent: str = "support-agent") -> FailureDraft:
+            agent: str = "support-agent", environment: str = "prod") -> FailureDraft:
     vector = vectorizer.vectorize(text)
     return FailureDraft(
         scorer=scorer, space=HASHING_SPACE, vector=vector,
         example=BehaviorExample(f"{n:032x}", f"{n:016x}", text, reason=text, input=f"question {n}",
                                 vector=tuple(vector)),
-        provisional_name=salient_name([text]), description=text, service=service, agent=agent, at=at,
+        provisional_name=salient_name([text]), description=text, service=service, agent=agent,
+        environment=environment, at=at,
     )

@@ -114,7 +114,7 @@ async def test_cli_tables_json_and_actions(make_config, receiver) -> None:
             (refund_id, "2", "new"), (pii_id, "1", "new")]
 
         shown = (await run_cli("behaviors", "show", refund_id, env=env)).stdout
-        assert "state:       new since" in shown and "services:" in shown
+        assert "state:        new since" in shown and "environments:" in shown
         assert "input:  My order is late, I want my money back" in shown
 
         assert (await run_cli("behaviors", "expect", pii_id, env=env)).stdout.startswith(

@@ -147,6 +147,7 @@ async def test_the_grouper_runs_the_lifecycle_on_its_clock_and_logs_each_event_o
     assert (increasing.state, increasing.severity, increasing.member_count) == ("increasing", "high", 49)
     assert increasing.services == ("shop",) and increasing.agents == ("support-agent",)
     assert increasing.attributes["kind"] == "failure" and len(increasing.example_trace_ids) == 5
+    assert increasing.attributes["deployment.environment.name"] == "prod"
     assert [e.sequence for e in await StateBehaviorEventLog(state).events_after(3, limit=1)] == [4]
     counted = metric_points(reader)["judgeval.behaviors.events"]
     assert sorted((p.attributes["kind"], p.value) for p in counted) == [

@@ -77,10 +77,12 @@ async def test_merge_folds_members_and_redirects_later_failures(replicas) -> Non
     state, other_replica = replicas
     late, _ = await state.record_failure(failure(LATE, T0, n=1, service="shop"), near)
     await state.record_failure(failure(LATE, T0 + 300, n=2), near)
-    leak, _ = await state.record_failure(failure(LEAK, T0 + 600, n=3, service="api", agent="billing"), near)
+    leak, _ = await state.record_failure(failure(LEAK, T0 + 600, n=3, service="api", agent="billing",
+                                                 environment="staging"), near)
     merged = await state.merge_behaviors(late.id, leak.id)
     assert (merged.id, merged.member_count, merged.first_seen) == (leak.id, 3, T0)
     assert merged.services == ("api", "shop") and merged.agents == ("billing", "support-agent")
+    assert merged.environments == ("staging", "prod")
     assert [e.span_id for e in merged.examples] == [f"{n:016x}" for n in (3, 1, 2)]
     buckets = await state.behavior_buckets(SINCE)
     assert sum(buckets[leak.id].values()) == 3

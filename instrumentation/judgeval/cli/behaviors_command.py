@@ -129,9 +129,10 @@ def _print_show(b: Any) -> None:
             ("first seen", _when(b.first_seen)), ("last seen", _when(b.last_seen)),
             ("trend", f"{sparkline(b.trend)}  ({sum(t.members for t in b.trend)} in the window)"),
             ("services", ", ".join(b.services) or "-"), ("agents", ", ".join(b.agents) or "-"),
+            ("environments", ", ".join(b.environments) or "-"),
             ("description", b.description or "-")]
     for label, value in rows:
-        print(f"{label + ':':<13}{value}")
+        print(f"{label + ':':<14}{value}")
     print("examples:")
     for example in b.examples:
         print(f"  trace {example.trace_id} span {example.span_id}")

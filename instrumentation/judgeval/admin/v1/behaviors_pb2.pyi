@@ -191,6 +191,7 @@ class Behavior(_message.Message):
     SERVICES_FIELD_NUMBER: _builtins.int
     AGENTS_FIELD_NUMBER: _builtins.int
     TREND_FIELD_NUMBER: _builtins.int
+    ENVIRONMENTS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Stable id, written onto spans as `judgeval.behavior.id`."""
     scorer: _builtins.str
@@ -232,6 +233,10 @@ class Behavior(_message.Message):
     def trend(self) -> _containers.RepeatedCompositeFieldContainer[Global___TrendBucket]:
         """Members per bucket over the lifecycle's baseline window, oldest first (buckets without members left out)."""
 
+    @_builtins.property
+    def environments(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """`deployment.environment.name` values of its members' resources."""
+
     def __init__(
         self,
         *,
@@ -254,10 +259,11 @@ class Behavior(_message.Message):
         services: _abc.Iterable[_builtins.str] | None = ...,
         agents: _abc.Iterable[_builtins.str] | None = ...,
         trend: _abc.Iterable[Global___TrendBucket] | None = ...,
+        environments: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["first_seen", b"first_seen", "last_seen", b"last_seen", "state_since", b"state_since"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agents", b"agents", "count", b"count", "description", b"description", "disposition", b"disposition", "examples", b"examples", "first_seen", b"first_seen", "id", b"id", "kind", b"kind", "last_seen", b"last_seen", "merged_into", b"merged_into", "name", b"name", "name_source", b"name_source", "scorer", b"scorer", "scorers", b"scorers", "services", b"services", "severity", b"severity", "state", b"state", "state_since", b"state_since", "trend", b"trend"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agents", b"agents", "count", b"count", "description", b"description", "disposition", b"disposition", "environments", b"environments", "examples", b"examples", "first_seen", b"first_seen", "id", b"id", "kind", b"kind", "last_seen", b"last_seen", "merged_into", b"merged_into", "name", b"name", "name_source", b"name_source", "scorer", b"scorer", "scorers", b"scorers", "services", b"services", "severity", b"severity", "state", b"state", "state_since", b"state_since", "trend", b"trend"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -468,6 +474,7 @@ class BehaviorEvent(_message.Message):
     AGENTS_FIELD_NUMBER: _builtins.int
     EXAMPLE_TRACE_IDS_FIELD_NUMBER: _builtins.int
     BEHAVIOR_KIND_FIELD_NUMBER: _builtins.int
+    ENVIRONMENT_FIELD_NUMBER: _builtins.int
     sequence: _builtins.int
     event_id: _builtins.str
     """Unique and stable: receivers de-duplicate on it."""
@@ -481,6 +488,8 @@ class BehaviorEvent(_message.Message):
     member_count: _builtins.int
     behavior_kind: _builtins.str
     """The behavior kind: failure, error, input."""
+    environment: _builtins.str
+    """The first `deployment.environment.name` among its members (empty when none named one)."""
     @_builtins.property
     def at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -506,10 +515,11 @@ class BehaviorEvent(_message.Message):
         agents: _abc.Iterable[_builtins.str] | None = ...,
         example_trace_ids: _abc.Iterable[_builtins.str] | None = ...,
         behavior_kind: _builtins.str = ...,
+        environment: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agents", b"agents", "at", b"at", "behavior_id", b"behavior_id", "behavior_kind", b"behavior_kind", "event_id", b"event_id", "example_trace_ids", b"example_trace_ids", "kind", b"kind", "member_count", b"member_count", "name", b"name", "scorer", b"scorer", "sequence", b"sequence", "services", b"services", "severity", b"severity", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agents", b"agents", "at", b"at", "behavior_id", b"behavior_id", "behavior_kind", b"behavior_kind", "environment", b"environment", "event_id", b"event_id", "example_trace_ids", b"example_trace_ids", "kind", b"kind", "member_count", b"member_count", "name", b"name", "scorer", b"scorer", "sequence", b"sequence", "services", b"services", "severity", b"severity", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
