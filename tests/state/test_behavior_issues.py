@@ -119,3 +119,19 @@ async def test_split_off_moves_chosen_members_and_later_ones_follow(replicas) ->
         await state.split_behavior(mixed.id, ["ffffffffffffffff"], "", T0)
     with pytest.raises(BehaviorActionRefused, match="would leave"):
         await state.split_behavior(child.id, [e.span_id for e in lost.examples], "", T0)
+
+
+async def test_replicas_reclustering_at_once_merge_each_behavior_once(replicas) -> None:  # type: ignore[no-untyped-def]
+    from evaluator_service.behaviors.reclustering import recluster
+
+    a, b = replicas
+    ids = []
+    for n, text in enumerate([LATE, LATE.replace("cannot", "can not"), LATE.replace(",", ""),
+                              LEAK, LEAK.replace("email", "e-mail"), LEAK.replace("address", "adress")]):
+        behavior, _ = await a.record_failure(failure(text, T0 + n, n=n), lambda _d, _r: None)
+        ids.append(behavior.id)
+    first, second = await asyncio.gather(recluster(a, 2, 0.5), recluster(b, 2, 0.5))
+    assert sorted(first + second) == sorted([(ids[1], ids[0]), (ids[2], ids[0]), (ids[4], ids[3]),
+                                             (ids[5], ids[3])])
+    survivors = {x.id: x.member_count for x in await b.behaviors() if x.disposition == "open"}
+    assert survivors == {ids[0]: 3, ids[3]: 3}
