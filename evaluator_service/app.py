@@ -165,6 +165,7 @@ class EvaluatorApp:
         await self.alerts.start(self._state, self.metrics)
         if cfg.behaviors.enabled:
             dispatcher.behaviors = self.behaviors = BehaviorGrouper(cfg.behaviors, self._state, self.metrics)
+            dispatcher.score_observers.append(self.behaviors.observe_inputs)
             await self.behaviors.start()
 
         def enqueued() -> None:

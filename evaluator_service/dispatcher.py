@@ -388,7 +388,7 @@ class ScoringDispatcher:
         for result in job.results:
             if result is None:
                 return True
-            failing = failing or result.failed
+            failing = failing or result.failed or result.error_kind is not None  # errors are grouped too
         return failing and self.behaviors is not None
 
     async def _complete(self, span: Span, job: _Job, resource: bytes, observed: list[_Observation]) -> str:
@@ -410,7 +410,7 @@ class ScoringDispatcher:
         behavior = None
         if self.behaviors is not None:
             with stage("behavior"):
-                behavior = await self.behaviors.assign(span, job.requests, results)
+                behavior = await self.behaviors.assign(span, job.requests, results, resource)
         with stage("enrich"):
             return self._enrich(span, results, resource, observed, behavior)
 

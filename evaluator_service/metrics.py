@@ -68,6 +68,8 @@ class EvaluatorMetrics:
         self._sandbox_llm_calls = meter.create_counter(
             semconv.METRIC_SANDBOX_LLM_CALLS, "{call}",
             "Uploaded scorers' own calls through the sandbox egress proxy, by scorer and outcome")
+        self._behaviors_events = meter.create_counter(semconv.METRIC_BEHAVIORS_EVENTS, "{event}",
+                                                      "Behavior lifecycle events logged, by kind")
         self.queue_depth: Callable[[], int] = lambda: 0
         self.paused_count: Callable[[], int] = lambda: 0
         meter.create_observable_gauge(semconv.METRIC_QUEUE_DEPTH, [self._observe_queue], "{span}",
@@ -145,6 +147,9 @@ class EvaluatorMetrics:
 
     def behavior_error(self, kind: str) -> None:
         self._behaviors_errors.add(1, {"kind": kind})
+
+    def behavior_event(self, kind: str) -> None:
+        self._behaviors_events.add(1, {"kind": kind})
 
     def _observe_queue(self, options: CallbackOptions) -> Iterable[Observation]:
         return [Observation(self.queue_depth())]

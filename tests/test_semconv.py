@@ -116,6 +116,7 @@ def test_metric_names_are_spelled_as_documented() -> None:
     assert semconv.METRIC_QUEUE_DEPTH == "judgeval.evaluator.queue.depth"
     assert semconv.METRIC_ALERTS_FIRED == "judgeval.alerts.fired"
     assert semconv.METRIC_BEHAVIORS_ASSIGNED == "judgeval.behaviors.assigned"
+    assert semconv.METRIC_BEHAVIORS_EVENTS == "judgeval.behaviors.events"
     # What the shipped Prometheus rules (collector-config/prometheus/) query, once exported.
     assert semconv.METRIC_SCORE_OUTCOMES == "judgeval.evaluator.score.outcomes"
     assert semconv.METRIC_SCORE_VALUE == "judgeval.evaluator.score.value"
@@ -167,6 +168,7 @@ def test_the_evaluator_creates_exactly_the_metric_instruments_named_here() -> No
     trajectory_counters = TrajectoryCounters(metrics)  # the trajectory counters, on the same provider
     trajectory_counters.spans("buffered", 1)
     trajectory_counters.trajectories("scored")
+    metrics.behavior_event("behavior.created")
     data = reader.get_metrics_data()
     assert data is not None
     recorded = {m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}

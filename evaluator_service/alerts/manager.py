@@ -44,6 +44,7 @@ from evaluator_service.alerts.outbox_worker import (
 from evaluator_service.alerts.payload import notification_from_json
 from evaluator_service.alerts.transitions import OK, Decision, DecisionContext, decide
 from evaluator_service.alerts.trial_notification import TestDelivery, send_test_notification
+from evaluator_service.behaviors.event_log import StateBehaviorEventLog
 from evaluator_service.behaviors.events import BehaviorEventLog
 from evaluator_service.metrics import METER_NAME, EvaluatorMetrics
 from evaluator_service.scoring.contract import ScoreResult
@@ -144,6 +145,8 @@ class AlertManager:
     async def open(self, state: SharedState, metrics: EvaluatorMetrics | None = None) -> None:
         """Bind to the shared state without background tasks (tests drive :meth:`tick` and the worker)."""
         self._state, self._metrics = state, metrics
+        if self._behavior_log is None:  # behavior alerts read the behaviors engine's durable event log
+            self._behavior_log = StateBehaviorEventLog(state)
         if self._channel_configs and not self.channels:
             self._http = http_client()
             self.channels = build_channels(self._channel_configs, self._http)

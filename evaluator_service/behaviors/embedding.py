@@ -1,5 +1,6 @@
-"""Turning failure text into vectors: an OpenAI-compatible ``/v1/embeddings`` endpoint, or the local
-:class:`~evaluator_service.behaviors.vectors.HashingVectorizer` when none is configured.
+"""Turning failure text into vectors: an OpenAI-compatible ``/v1/embeddings`` endpoint, or an offline
+embedder of :mod:`evaluator_service.behaviors.local_embedders` (``embedding.local``: ``wordllama``, the
+default, or ``hashing``) when no endpoint is configured.
 
 The embedding client is a plain ``openai.AsyncOpenAI`` with its own retries off (behavior placement makes
 one call per failing score, far fewer than judges make, so the SDK's per-call cost does not matter here),
@@ -15,8 +16,9 @@ from typing import Protocol
 import openai
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
-from evaluator_service.behaviors.settings import ModelEndpoint
-from evaluator_service.behaviors.vectors import HashingVectorizer, Vector
+from evaluator_service.behaviors.local_embedders import HashingEmbedder, WordLlamaEmbedder
+from evaluator_service.behaviors.settings import LOCAL_HASHING, ModelEndpoint
+from evaluator_service.behaviors.vectors import Vector
 from evaluator_service.llm_client import classify_openai_error
 from evaluator_service.scoring.contract import FatalScorerError, TransientScorerError
 
@@ -25,9 +27,18 @@ class Embedder(Protocol):
     """Text → vector. ``space`` names the vector space; vectors of different spaces are never compared."""
 
     space: str
+    default_threshold: float
+    """The similarity threshold used when ``behaviors.similarity_threshold`` is not set (measured on the
+    labeled set of benchmarks/behaviors_quality.py)."""
+    merge_similarity: float
+    """Least cosine similarity between two centroids the re-clustering pass merges (measured likewise)."""
 
     async def embed(self, text: str) -> Vector:
         """The vector of ``text``; raises on failure (the caller exports the span without a behavior)."""
+        ...
+
+    async def warm_up(self) -> None:
+        """Load what the first ``embed`` would (a model); never raises (``embed`` reports failures)."""
         ...
 
     async def aclose(self) -> None:
@@ -35,22 +46,11 @@ class Embedder(Protocol):
         ...
 
 
-class LocalEmbedder:
-    """The deterministic, dependency-free fallback."""
-
-    def __init__(self) -> None:
-        self._vectorizer = HashingVectorizer()
-        self.space = self._vectorizer.space
-
-    async def embed(self, text: str) -> Vector:
-        return self._vectorizer.vectorize(text)
-
-    async def aclose(self) -> None:
-        return None
-
-
 class OpenAIEmbedder:
     """Embeddings from an OpenAI-compatible endpoint; each request times out after ``timeout_s``."""
+
+    default_threshold = 0.8
+    merge_similarity = 0.75
 
     def __init__(self, endpoint: ModelEndpoint, timeout_s: float) -> None:
         if not endpoint.model:
@@ -82,6 +82,9 @@ class OpenAIEmbedder:
             raise TransientScorerError("embedding endpoint returned no vectors")
         return [float(v) for v in response.data[0].embedding]
 
+    async def warm_up(self) -> None:
+        return None
+
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.close()
@@ -89,8 +92,10 @@ class OpenAIEmbedder:
 
 
 def create_embedder(endpoint: ModelEndpoint, assign_timeout_s: float) -> Embedder:
-    """The endpoint's embedder when a model is configured, else the local fallback.
+    """The endpoint's embedder when a model is configured, else the offline one ``endpoint.local`` names.
 
     Requests time out after twice the assignment timeout: a hanging endpoint shows up as an assignment
     ``timeout``, and the call left running in the background ends soon after."""
-    return OpenAIEmbedder(endpoint, 2 * assign_timeout_s) if endpoint.model else LocalEmbedder()
+    if endpoint.model:
+        return OpenAIEmbedder(endpoint, 2 * assign_timeout_s)
+    return HashingEmbedder() if endpoint.local == LOCAL_HASHING else WordLlamaEmbedder()

@@ -2,9 +2,9 @@
 
 ::
 
-    grouper = BehaviorGrouper(config.behaviors, state, metrics)
-    await grouper.start()                       # loads the shared behaviors, polls for changes
-    attributes = await grouper.assign(span, requests, results)   # after scoring, before enrichment
+    grouper = BehaviorGrouper(config.behaviors, state, metrics)       # clock=time.time (tests inject one)
+    await grouper.start()                       # loads behaviors, polls for changes, runs the lifecycle
+    attributes = await grouper.assign(span, requests, results, resource_envelope)  # before enrichment
     enrich_span(span, results, attributes)      # the span is written once, scores and behavior together
     await grouper.stop()
 
@@ -17,50 +17,89 @@ result still counts toward the behavior.
 The in-memory index (every behavior's centroid, refreshed through the shared change counter) picks the
 likely behavior without touching the database; the database write then re-checks under a per-scorer lock,
 so replicas racing on the same new failure end with one behavior.
+
+A span with no failing score but a scoring error is grouped too, among its scorer's *error* behaviors
+(kind ``error``), never mixed with failures. Every ``lifecycle.interval_s`` the lifecycle pass
+(:mod:`evaluator_service.behaviors.lifecycle`) moves behaviors between new, ongoing, increasing and resolved
+and logs the events; each event is counted in ``judgeval.behaviors.events`` by the replica that logged it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from judgeval import semconv
 from judgeval.protocol.evaluation_request import EvaluationRequest
-from opentelemetry.proto.trace.v1.trace_pb2 import Span
+from judgeval.protocol.otlp_values import find_attribute
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
 
 from evaluator_service.behaviors.embedding import Embedder, create_embedder
+from evaluator_service.behaviors.events import BehaviorEventKind
+from evaluator_service.behaviors.input_discovery import InputDiscovery
+from evaluator_service.behaviors.lifecycle import lifecycle_decider
 from evaluator_service.behaviors.matching import nearest_behavior
 from evaluator_service.behaviors.naming import BehaviorNamer
+from evaluator_service.behaviors.reclustering import recluster
 from evaluator_service.behaviors.settings import BehaviorsConfig
 from evaluator_service.behaviors.text import failure_text, salient_name
 from evaluator_service.behaviors.vectors import nearest
 from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.scoring.contract import ScoreResult
 from evaluator_service.state import ChangeWatcher, SharedState
-from evaluator_service.state.behavior_rows import BehaviorExample, FailureDraft, StoredBehavior
+from evaluator_service.state.behavior_records import (
+    KIND_ERROR,
+    KIND_FAILURE,
+    STATE_REGRESSED,
+    BehaviorExample,
+    StoredBehavior,
+)
+from evaluator_service.state.behavior_rows import FailureDraft, bucket_of
 
 logger = logging.getLogger(__name__)
+
+MODEL_LOAD_WAIT_S = 60.0
+"""Longest a failing span waits for the offline embedding model's one-time load (on first need)."""
 
 
 class BehaviorGrouper:
     """Assigns failing spans to behaviors shared through ``state``."""
 
-    def __init__(self, config: BehaviorsConfig, state: SharedState, metrics: EvaluatorMetrics) -> None:
+    def __init__(self, config: BehaviorsConfig, state: SharedState, metrics: EvaluatorMetrics,
+                 clock: Callable[[], float] = time.time) -> None:
         self.config = config
+        self._clock = clock
+        self._decide = lifecycle_decider(config.lifecycle)
+        self._lifecycle_task: asyncio.Task[None] | None = None
+        self._warm_up: asyncio.Task[None] | None = None
+        self._recluster_task: asyncio.Task[None] | None = None
         self._state = state
         self._metrics = metrics
         self._embedder: Embedder = create_embedder(config.embedding, config.timeout_s)
+        self.threshold = (config.similarity_threshold if config.similarity_threshold is not None
+                          else self._embedder.default_threshold)
+        """Cosine similarity to join a behavior: the configured one, else the embedder's measured default."""
         self.namer = BehaviorNamer(config.naming, state) if config.naming.model else None
         self._index: dict[str, StoredBehavior] = {}
         self._watcher = ChangeWatcher(state, self.refresh)
         self._placements: set[asyncio.Task[tuple[StoredBehavior, bool]]] = set()
+        self.inputs = (InputDiscovery(config.inputs, self._embedder, self.threshold, state, metrics, clock,
+                                      self._input_placed) if config.inputs.enabled else None)
+        """Groups sampled inputs of scored traffic (a score observer: :meth:`observe_inputs`)."""
 
     async def start(self) -> None:
         """Load the shared behaviors and start following other replicas' changes."""
         await self._watcher.check()
         self._watcher.start()
+        self._lifecycle_task = asyncio.get_running_loop().create_task(self._lifecycle_loop(),
+                                                                      name="behavior-lifecycle")
+        if self.config.recluster_interval_s > 0:
+            self._recluster_task = asyncio.get_running_loop().create_task(self._recluster_loop(),
+                                                                          name="behavior-recluster")
 
     async def refresh(self) -> None:
         """Reload the in-memory index from the shared state."""
@@ -69,6 +108,15 @@ class BehaviorGrouper:
     async def stop(self) -> None:
         """Stop polling, cancel unfinished placements and naming, close model clients."""
         await self._watcher.stop()
+        if self._warm_up is not None:
+            await asyncio.wait({self._warm_up}, timeout=MODEL_LOAD_WAIT_S)
+        for loop_task in (self._lifecycle_task, self._recluster_task):
+            if loop_task is not None:
+                loop_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loop_task
+        if self.inputs is not None:
+            await self.inputs.stop()
         for task in list(self._placements):
             task.cancel()
         await asyncio.gather(*self._placements, return_exceptions=True)
@@ -76,16 +124,86 @@ class BehaviorGrouper:
             await self.namer.aclose()
         await self._embedder.aclose()
 
+    async def run_lifecycle(self) -> int:
+        """One lifecycle pass over every behavior at the clock's now; returns the events it logged."""
+        now = self._clock()
+        since = bucket_of(now - self.config.lifecycle.baseline_window_s)
+        changed = await self._state.apply_lifecycle(self._decide, now, since)
+        events = [kind for kind, _ in changed if kind is not None]
+        for kind in events:
+            self._metrics.behavior_event(kind)
+        for _, behavior in changed:
+            self._index[behavior.id] = behavior
+        return len(events)
+
+    async def model_loaded(self) -> None:
+        """Load the embedding model on first need (about a second for WordLlama, in a worker thread) and
+        wait for it: the first failures wait for the load rather than time out. A load that fails is
+        reported by the placements."""
+        if self._warm_up is None:
+            self._warm_up = asyncio.get_running_loop().create_task(self._embedder.warm_up(),
+                                                                   name="embedder-load")
+        if not self._warm_up.done():
+            await asyncio.wait({self._warm_up}, timeout=MODEL_LOAD_WAIT_S)
+
+    def observe_inputs(self, span: Span, results: Sequence[ScoreResult], resource_envelope: bytes) -> None:
+        """A dispatcher score observer: place the span's input among the input behaviors (in the
+        background, sampled; never holds the span)."""
+        if self.inputs is not None:
+            self.inputs.observe(span, results, resource_envelope)
+
+    def _input_placed(self, behavior: StoredBehavior, new: bool) -> None:
+        self._index[behavior.id] = behavior
+        if new:
+            self._metrics.behavior_event(BehaviorEventKind.CREATED.value)
+        elif behavior.state == STATE_REGRESSED and behavior.state_since == behavior.last_seen:
+            self._metrics.behavior_event(BehaviorEventKind.REGRESSED.value)
+
+    async def run_reclustering(self) -> list[tuple[str, str]]:
+        """One re-clustering pass (see :mod:`evaluator_service.behaviors.reclustering`); returns the
+        (merged, into) pairs and reloads the index when it merged anything."""
+        merged = await recluster(self._state, self.config.recluster_min_cluster_size,
+                                 self._embedder.merge_similarity)
+        if merged:
+            await self.refresh()
+        return merged
+
+    async def _recluster_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.recluster_interval_s)
+            try:
+                await self.run_reclustering()
+            except Exception as exc:  # the next pass retries; online assignment goes on meanwhile
+                self._metrics.behavior_error("recluster")
+                logger.warning("behavior re-clustering pass failed: %s", exc)
+
+    async def _lifecycle_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.lifecycle.interval_s)
+            try:
+                await self.run_lifecycle()
+            except Exception as exc:  # the next pass retries; assignment goes on meanwhile
+                self._metrics.behavior_error("lifecycle")
+                logger.warning("behavior lifecycle pass failed: %s", exc)
+
     async def assign(self, span: Span, requests: Sequence[EvaluationRequest],
-                     results: Sequence[ScoreResult]) -> dict[str, Any]:
-        """Assign ``span`` (scored with ``results``, not yet enriched) to a behavior if a score failed;
-        returns the behavior attributes to write onto it (none if no score failed or placement failed)."""
-        failed = next(((req, res) for req, res in zip(requests, results, strict=False)
-                       if res.failed), None)
-        if failed is None:
+                     results: Sequence[ScoreResult], resource_envelope: bytes = b"") -> dict[str, Any]:
+        """Assign ``span`` (scored with ``results``, not yet enriched) to a behavior if a score failed (or,
+        with no failing score, a scorer errored); returns the behavior attributes to write onto it (none
+        if nothing failed or placement failed). ``resource_envelope`` is the span's serialized
+        ``ResourceSpans`` (the service it touches)."""
+        pairs = list(zip(requests, results, strict=False))
+        failed = next(((req, res) for req, res in pairs if res.failed), None)
+        errored = next(((req, res) for req, res in pairs if res.error_kind is not None), None)
+        chosen = failed or errored
+        if chosen is None:
             return {}
-        request, result = failed
-        task = asyncio.get_running_loop().create_task(self._place(span, request, result))
+        request, result = chosen
+        kind = KIND_FAILURE if failed else KIND_ERROR
+        service, environment = _resource_labels(resource_envelope)
+        await self.model_loaded()
+        task = asyncio.get_running_loop().create_task(
+            self._place(span, request, result, kind, (service, environment)))
         self._placements.add(task)
         task.add_done_callback(self._placed)
         try:
@@ -102,6 +220,7 @@ class BehaviorGrouper:
         return {
             semconv.JUDGEVAL_BEHAVIOR_ID: behavior.id, semconv.JUDGEVAL_BEHAVIOR_NAME: behavior.name,
             semconv.JUDGEVAL_BEHAVIOR_NEW: new, semconv.JUDGEVAL_BEHAVIOR_SCORER: behavior.scorer,
+            semconv.JUDGEVAL_BEHAVIOR_KIND: behavior.kind,
         }
 
     def _placed(self, task: asyncio.Task[tuple[StoredBehavior, bool]]) -> None:
@@ -111,23 +230,53 @@ class BehaviorGrouper:
         behavior, new = task.result()
         self._index[behavior.id] = behavior
         self._metrics.behavior_assigned(behavior.id, behavior.scorer, new)
+        if new:
+            self._metrics.behavior_event(BehaviorEventKind.CREATED.value)
+        elif behavior.state == STATE_REGRESSED and behavior.state_since == behavior.last_seen:
+            self._metrics.behavior_event(BehaviorEventKind.REGRESSED.value)  # this member regressed it
         if new and self.namer is not None:
             self.namer.name_later(behavior)
 
-    async def _place(self, span: Span, request: EvaluationRequest, result: ScoreResult
-                     ) -> tuple[StoredBehavior, bool]:
-        reason = result.outcome.reason if result.outcome is not None else ""
-        text = failure_text(result.scorer_name, reason or "", request.example, self.config.fields)
+    async def _place(self, span: Span, request: EvaluationRequest, result: ScoreResult, kind: str,
+                     resource: tuple[str, str]) -> tuple[StoredBehavior, bool]:
+        if kind == KIND_ERROR:
+            reason = f"{result.error_kind}: {result.error_message}"
+        else:
+            reason = (result.outcome.reason if result.outcome is not None else "") or ""
+        text = failure_text(result.scorer_name, reason, request.example, self.config.fields)
         vector = await self._embedder.embed(text)
         same_scorer = [(b.id, b.centroid) for b in self._index.values()
-                       if b.scorer == result.scorer_name and b.space == self._embedder.space]
+                       if (b.scorer, b.space, b.kind) == (result.scorer_name, self._embedder.space, kind)]
         candidate, similarity = nearest(vector, same_scorer)
+        agent = find_attribute(span.attributes, semconv.GEN_AI_AGENT_NAME)
         draft = FailureDraft(
             scorer=result.scorer_name, space=self._embedder.space, vector=vector,
-            example=BehaviorExample(span.trace_id.hex(), span.span_id.hex(), text),
-            provisional_name=salient_name([reason or result.scorer_name]),
+            example=BehaviorExample(span.trace_id.hex(), span.span_id.hex(), text, reason=reason[:600],
+                                    input=_shown(request.example.get("input")), vector=tuple(vector)),
+            provisional_name=salient_name([reason or result.scorer_name]), kind=kind,
+            description=reason, service=resource[0], environment=resource[1],
+            agent=str(agent) if agent is not None else "",
+            at=self._clock(),
         )
-        threshold = self.config.similarity_threshold
+        threshold = self.threshold
         return await self._state.record_failure(
             draft, nearest_behavior(threshold), candidate if similarity >= threshold else None
         )
+
+
+def _resource_labels(envelope: bytes) -> tuple[str, str]:
+    """``service.name`` and ``deployment.environment.name`` of a serialized ``ResourceSpans`` (empty when
+    absent or unreadable)."""
+    if not envelope:
+        return "", ""
+    try:
+        attributes = ResourceSpans.FromString(envelope).resource.attributes
+    except Exception:  # a bad envelope costs the labels, never the placement
+        return "", ""
+    found = [find_attribute(attributes, key)
+             for key in (semconv.SERVICE_NAME, semconv.DEPLOYMENT_ENVIRONMENT_NAME)]
+    return str(found[0] or ""), str(found[1] or "")
+
+
+def _shown(value: Any) -> str:
+    return "" if value is None else (value if isinstance(value, str) else repr(value))[:600]

@@ -28,6 +28,11 @@ _STOPWORDS_TEXT = (
 _STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
 
+def stopwords() -> frozenset[str]:
+    """Function words and the vocabulary every judge reason shares (they name nothing)."""
+    return _STOPWORDS
+
+
 def failure_text(scorer: str, reason: str, example: Mapping[str, Any], fields: Sequence[str]) -> str:
     """``scorer: reason`` then ``field: value`` lines for the ``fields`` present, at most MAX_TEXT_CHARS."""
     lines = [f"{scorer}: {reason}".strip()]

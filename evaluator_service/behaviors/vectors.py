@@ -1,52 +1,12 @@
-"""Vector arithmetic for behavior grouping, and the deterministic local vectorizer.
-
-:class:`HashingVectorizer` is the fallback when no embedding endpoint is configured: word unigrams and
-character trigrams hashed (FNV-1a, stable across processes and replicas, unlike Python's ``hash``) into a
-fixed number of dimensions, L2-normalized. Pure Python, no model download; good enough to tell "pattern
-not found" apart from "personal data found: email", not to understand paraphrases.
-"""
+"""Vector arithmetic for behavior grouping (the embedders live in
+:mod:`~evaluator_service.behaviors.local_embedders` and :mod:`~evaluator_service.behaviors.embedding`)."""
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 
 Vector = list[float]
-
-LOCAL_SPACE = "local:hash-v1"
-"""Name of the local vectorizer's vector space; stored with every behavior so spaces never mix."""
-
-_WORD = re.compile(r"[a-z0-9']+")
-_FNV_OFFSET = 2166136261
-_FNV_PRIME = 16777619
-
-
-def _fnv1a(text: str) -> int:
-    value = _FNV_OFFSET
-    for byte in text.encode():
-        value = ((value ^ byte) * _FNV_PRIME) & 0xFFFFFFFF
-    return value
-
-
-class HashingVectorizer:
-    """Text → unit vector of ``dims`` hashed word and character-trigram counts (words weigh double)."""
-
-    space = LOCAL_SPACE
-
-    def __init__(self, dims: int = 512) -> None:
-        self.dims = dims
-
-    def vectorize(self, text: str) -> Vector:
-        """A deterministic unit vector for ``text`` (all zeros for text without letters or digits)."""
-        vec = [0.0] * self.dims
-        words = _WORD.findall(text.lower())
-        for word in words:
-            vec[_fnv1a("w:" + word) % self.dims] += 2.0
-            padded = f" {word} "
-            for i in range(len(padded) - 2):
-                vec[_fnv1a("c:" + padded[i : i + 3]) % self.dims] += 1.0
-        return normalized(vec)
 
 
 def normalized(vec: Sequence[float]) -> Vector:

@@ -5,8 +5,13 @@ PostgreSQL advisory lock; SQLite's ``BEGIN IMMEDIATE`` already serializes writer
 behaviors the failure may join, lets the caller's :data:`BehaviorChooser` pick one, and joins it or inserts
 a new behavior. Two replicas seeing the same new failure at once therefore end with one behavior, not two.
 Which behavior a failure belongs to is the behaviors layer's decision
-(:mod:`evaluator_service.behaviors.matching`); this module only keeps the rows: member count, the centroid
-as the mean of the members' vectors, the latest examples, the name and where it came from.
+(:mod:`evaluator_service.behaviors.matching`); this module only keeps the rows: member count and members
+per time bucket, the centroid as the mean of the members' vectors, the latest examples, the name and where
+it came from, the services and agents touched.
+
+The same transaction keeps the lifecycle honest: a new behavior appends ``behavior.created`` to the event
+log, a member joining a resolved behavior makes it ``regressed`` and appends ``behavior.regressed``, and a
+member chosen for a behavior an operator merged away joins the behavior it was merged into.
 
 Only creations and renames bump the change counter: a join moves a centroid a little and adds one to a
 count, which other replicas do not need to hear about within the second.
@@ -15,61 +20,76 @@ count, which other replicas do not need to hear about within the second.
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Protocol
 
 from evaluator_service.state import schema
+from evaluator_service.state.behavior_event_rows import append_event
+from evaluator_service.state.behavior_records import (
+    DISMISSED,
+    EVENT_CREATED,
+    EVENT_REGRESSED,
+    KIND_FAILURE,
+    MAX_EXAMPLES,
+    MERGED,
+    NAME_AUTO,
+    NAME_OPERATOR,
+    NAME_PROVISIONAL,
+    OPEN,
+    STATE_NEW,
+    STATE_REGRESSED,
+    STATE_RESOLVED,
+    BehaviorExample,
+    StoredBehavior,
+    behavior_from_row,
+    behavior_row,
+    issue_row,
+    issue_update,
+    members_update,
+    touched,
+)
 from evaluator_service.state.transaction import Transaction, TransactionSource
 
-MAX_EXAMPLES = 5
-"""Example trace/span ids kept per behavior (the most recent ones)."""
+__all__ = [
+    "BUCKET_S",
+    "MAX_EXAMPLES",
+    "NAME_AUTO",
+    "NAME_OPERATOR",
+    "NAME_PROVISIONAL",
+    "BehaviorChooser",
+    "BehaviorExample",
+    "BehaviorState",
+    "FailureDraft",
+    "SqlBehaviorRows",
+    "StoredBehavior",
+    "running_mean",
+]
 
-NAME_PROVISIONAL = "provisional"
-"""Name source of a new behavior's salient-terms name."""
-NAME_AUTO = "auto"
-"""Name source of a name a chat model gave."""
-NAME_OPERATOR = "operator"
-"""Name source of an operator's rename; never replaced by a generated name."""
-
-
-@dataclass(frozen=True, slots=True)
-class BehaviorExample:
-    """One failing span of a behavior."""
-
-    trace_id: str
-    span_id: str
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class StoredBehavior:
-    """One behavior as stored: ``name_source`` is provisional (top terms), auto (a model) or operator."""
-
-    id: str
-    scorer: str
-    space: str
-    name: str
-    name_source: str
-    centroid: list[float]
-    member_count: int
-    first_seen: float
-    last_seen: float
-    examples: tuple[BehaviorExample, ...] = field(default_factory=tuple)
+BUCKET_S = 300
+"""Width in seconds of the member-count buckets the trend and the usual rate are computed from."""
+MAX_MERGE_HOPS = 8
+"""Merges followed from a chosen behavior to the one that now takes its members."""
 
 
 @dataclass(frozen=True, slots=True)
 class FailureDraft:
-    """A failing score to place: its scorer, vector (in ``space``), example and provisional name."""
+    """A failing score (or scoring error, or input) to place: its scorer, vector (in ``space``), example,
+    provisional name, and what it touches. ``at`` is the time it happened (now when ``None``)."""
 
     scorer: str
     space: str
     vector: list[float]
     example: BehaviorExample
     provisional_name: str
+    kind: str = KIND_FAILURE
+    description: str = ""
+    service: str = ""
+    agent: str = ""
+    environment: str = ""
+    at: float | None = None
 
 
 BehaviorChooser = Callable[[FailureDraft, Sequence[StoredBehavior]], StoredBehavior | None]
@@ -96,7 +116,7 @@ class BehaviorState(Protocol):
 
         ``candidate_id`` is the caller's likely match (from its in-memory index): it is offered to
         ``choose`` alone first, so a hit reads one row; if it is gone or declined, every behavior of the
-        draft's scorer and space is offered."""
+        draft's scorer and space is offered. A behavior merged away passes the member on."""
         ...
 
     async def rename_behavior(self, behavior_id: str, name: str, source: str) -> StoredBehavior | None:
@@ -104,48 +124,59 @@ class BehaviorState(Protocol):
         ...
 
 
+def scorer_lock(scorer: str) -> str:
+    """The lock key serializing writes to the behaviors of ``scorer``."""
+    return f"judgeval-behaviors:{scorer}"
+
+
+def bucket_of(at: float) -> int:
+    """The member-count bucket of time ``at``."""
+    return int(at // BUCKET_S)
+
+
 class SqlBehaviorRows(TransactionSource):
     """:class:`BehaviorState` over the backend's transactions."""
 
     async def behaviors(self) -> list[StoredBehavior]:
         async with self._transaction() as tx:
-            return [_behavior(row) for row in await tx.execute(schema.SELECT_BEHAVIORS)]
+            return [behavior_from_row(row) for row in await tx.execute(schema.SELECT_BEHAVIORS)]
 
     async def behavior(self, behavior_id: str) -> StoredBehavior | None:
         async with self._transaction() as tx:
-            rows = await tx.execute(schema.SELECT_BEHAVIOR, (behavior_id,))
-        return _behavior(rows[0]) if rows else None
+            return await read_behavior(tx, behavior_id)
 
     async def record_failure(self, draft: FailureDraft, choose: BehaviorChooser,
                              candidate_id: str | None = None) -> tuple[StoredBehavior, bool]:
+        now = draft.at if draft.at is not None else time.time()
         async with self._transaction() as tx:
-            await tx.lock(f"judgeval-behaviors:{draft.scorer}")
+            await tx.lock(scorer_lock(draft.scorer))
             match = await _chosen(tx, draft, choose, candidate_id)
-            now = time.time()
             if match is not None:
-                joined = _joined(match, draft, now)
-                await tx.execute(schema.UPDATE_BEHAVIOR_MEMBERS, (
-                    _dump_vector(joined.centroid), joined.member_count, now, _dump_examples(joined.examples),
-                    joined.id,
-                ))
-                return joined, False
+                return await _join(tx, await _taker(tx, match), draft, now), False
             created = StoredBehavior(
                 id=f"bhv_{uuid.uuid4().hex[:12]}", scorer=draft.scorer, space=draft.space,
                 name=draft.provisional_name, name_source=NAME_PROVISIONAL, centroid=list(draft.vector),
-                member_count=1, first_seen=now, last_seen=now, examples=(draft.example,),
+                member_count=1, first_seen=now, last_seen=now, examples=(draft.example,), kind=draft.kind,
+                state=STATE_NEW, state_since=now, description=draft.description[:300],
+                scorers=(draft.scorer,), services=touched((), [draft.service]),
+                agents=touched((), [draft.agent]), environments=touched((), [draft.environment]),
             )
-            await tx.execute(schema.INSERT_BEHAVIOR, _row(created))
+            await tx.execute(schema.INSERT_BEHAVIOR, behavior_row(created))
+            await tx.execute(schema.INSERT_BEHAVIOR_ISSUE, issue_row(created))
+            await tx.execute(schema.ADD_BEHAVIOR_MEMBERS, (created.id, bucket_of(now), 1))
+            await append_event(tx, EVENT_CREATED, created, now)
             await tx.execute(schema.BUMP_COUNTER)
             return created, True
 
     async def rename_behavior(self, behavior_id: str, name: str, source: str) -> StoredBehavior | None:
         async with self._transaction() as tx:
-            rows = await tx.execute(schema.SELECT_BEHAVIOR, (behavior_id,))
-            if not rows:
+            current = await read_behavior(tx, behavior_id)
+            if current is None:
                 return None
-            current = _behavior(rows[0])
             if current.name_source == NAME_OPERATOR and source != NAME_OPERATOR:
                 return current
+            if current.name_source == NAME_AUTO and source == NAME_PROVISIONAL:
+                return current  # a model's name beats a salient-terms one
             if source == NAME_OPERATOR:
                 await tx.execute(schema.UPDATE_BEHAVIOR_NAME, (name, source, behavior_id))
             else:
@@ -153,6 +184,12 @@ class SqlBehaviorRows(TransactionSource):
                                  (name, source, behavior_id, NAME_OPERATOR))
             await tx.execute(schema.BUMP_COUNTER)
         return dataclasses.replace(current, name=name, name_source=source)
+
+
+async def read_behavior(tx: Transaction, behavior_id: str) -> StoredBehavior | None:
+    """One behavior read inside ``tx``, or ``None``."""
+    rows = await tx.execute(schema.SELECT_BEHAVIOR, (behavior_id,))
+    return behavior_from_row(rows[0]) if rows else None
 
 
 def running_mean(centroid: Sequence[float], count: int, vec: Sequence[float]) -> list[float]:
@@ -166,39 +203,56 @@ async def _chosen(tx: Transaction, draft: FailureDraft, choose: BehaviorChooser,
     """The behavior ``draft`` joins: the caller's candidate if it still exists and ``choose`` takes it,
     else what ``choose`` picks among the scorer's behaviors in the draft's space, else ``None``."""
     if candidate_id:
-        rows = await tx.execute(schema.SELECT_BEHAVIOR, (candidate_id,))
-        offered = [b for b in map(_behavior, rows) if (b.scorer, b.space) == (draft.scorer, draft.space)]
+        found = await read_behavior(tx, candidate_id)
+        wanted = (draft.scorer, draft.space, draft.kind)
+        offered = [found] if found is not None and (found.scorer, found.space, found.kind) == wanted else []
         if offered and choose(draft, offered) is not None:
             return offered[0]
     rows = await tx.execute(schema.SELECT_BEHAVIORS_OF_SCORER, (draft.scorer, draft.space))
-    return choose(draft, [_behavior(row) for row in rows])
+    return choose(draft, [b for b in map(behavior_from_row, rows) if b.kind == draft.kind])
 
 
-def _joined(current: StoredBehavior, draft: FailureDraft, now: float) -> StoredBehavior:
-    examples = (*current.examples, draft.example)[-MAX_EXAMPLES:]
-    return dataclasses.replace(
-        current, centroid=running_mean(current.centroid, current.member_count, draft.vector),
-        member_count=current.member_count + 1, last_seen=now, examples=examples,
+async def _taker(tx: Transaction, chosen: StoredBehavior) -> StoredBehavior:
+    """The behavior that takes ``chosen``'s new members: itself, or where an operator merged it (another
+    scorer's behavior is locked too before it is written)."""
+    current = chosen
+    for _ in range(MAX_MERGE_HOPS):
+        if current.disposition != MERGED or not current.merged_into:
+            return current
+        target = await read_behavior(tx, current.merged_into)
+        if target is None:
+            return current
+        if target.scorer != chosen.scorer:
+            await tx.lock(scorer_lock(target.scorer))
+            target = await read_behavior(tx, target.id) or target
+        current = target
+    return current
+
+
+async def _join(tx: Transaction, current: StoredBehavior, draft: FailureDraft, now: float) -> StoredBehavior:
+    """Add ``draft`` to ``current``; a resolved behavior regresses (with an event unless an operator said it
+    is expected)."""
+    same_space = len(current.centroid) == len(draft.vector)
+    joined = dataclasses.replace(
+        current,
+        centroid=running_mean(current.centroid, current.member_count, draft.vector) if same_space
+        else current.centroid,
+        member_count=current.member_count + 1, last_seen=max(now, current.last_seen),
+        examples=(*current.examples, draft.example)[-MAX_EXAMPLES:],
+        scorers=touched(current.scorers, [draft.scorer]), services=touched(current.services, [draft.service]),
+        agents=touched(current.agents, [draft.agent]),
+        environments=touched(current.environments, [draft.environment]),
     )
-
-
-def _row(b: StoredBehavior) -> tuple[Any, ...]:
-    return (b.id, b.scorer, b.space, b.name, b.name_source, _dump_vector(b.centroid), b.member_count,
-            b.first_seen, b.last_seen, _dump_examples(b.examples))
-
-
-def _behavior(row: tuple[Any, ...]) -> StoredBehavior:
-    bid, scorer, space, name, source, centroid, count, first, last, examples = row
-    return StoredBehavior(
-        id=str(bid), scorer=str(scorer), space=str(space), name=str(name), name_source=str(source),
-        centroid=[float(v) for v in json.loads(centroid)], member_count=int(count), first_seen=float(first),
-        last_seen=float(last), examples=tuple(BehaviorExample(**e) for e in json.loads(examples)),
-    )
-
-
-def _dump_vector(vec: list[float]) -> str:
-    return json.dumps([round(v, 6) for v in vec])
-
-
-def _dump_examples(examples: tuple[BehaviorExample, ...]) -> str:
-    return json.dumps([{"trace_id": e.trace_id, "span_id": e.span_id, "text": e.text} for e in examples])
+    regressed = current.state == STATE_RESOLVED and current.disposition != DISMISSED
+    if regressed:
+        joined = dataclasses.replace(joined, state=STATE_REGRESSED, state_since=now)
+    await tx.execute(schema.UPDATE_BEHAVIOR_MEMBERS, members_update(joined))
+    await tx.execute(schema.ADD_BEHAVIOR_MEMBERS, (joined.id, bucket_of(now), 1))
+    if joined != dataclasses.replace(joined, scorers=current.scorers, services=current.services,
+                                     agents=current.agents, environments=current.environments,
+                                     state=current.state, state_since=current.state_since):
+        await tx.execute(schema.UPDATE_BEHAVIOR_ISSUE, issue_update(joined))
+    if regressed and joined.disposition == OPEN:
+        await append_event(tx, EVENT_REGRESSED, joined, now)
+        await tx.execute(schema.BUMP_COUNTER)
+    return joined

@@ -9,7 +9,9 @@ Four things are shared, one module each:
 - alerts (:mod:`~evaluator_service.state.alert_rows`, :mod:`~evaluator_service.state.alert_outbox`,
   :mod:`~evaluator_service.state.alert_silences`): status, window counts, history, the notification outbox
   and silences, so two replicas notify once;
-- behaviors (:mod:`~evaluator_service.state.behavior_rows`): groups of similar failures;
+- behaviors (:mod:`~evaluator_service.state.behavior_rows`): groups of similar failures, with their issue
+  lifecycle and operators' decisions (:mod:`~evaluator_service.state.behavior_issue_rows`) and the durable
+  lifecycle event log (:mod:`~evaluator_service.state.behavior_event_rows`);
 - sessions (:mod:`~evaluator_service.state.session_rows`): the parts of a session the replicas hold, and a
   lease so exactly one replica scores it.
 
@@ -29,6 +31,8 @@ from evaluator_service.errors import EvaluatorError
 from evaluator_service.state.alert_outbox import AlertOutboxState
 from evaluator_service.state.alert_rows import AlertState
 from evaluator_service.state.alert_silences import AlertSilenceState
+from evaluator_service.state.behavior_event_rows import BehaviorEventRows
+from evaluator_service.state.behavior_issue_rows import BehaviorIssueState
 from evaluator_service.state.behavior_rows import BehaviorState
 from evaluator_service.state.pauses import PauseState
 from evaluator_service.state.scorer_versions import ScorerVersionState
@@ -42,8 +46,9 @@ class StateUnavailable(EvaluatorError):
 
 
 class SharedState(PauseState, ScorerVersionState, AlertState, AlertOutboxState, AlertSilenceState,
-                  BehaviorState, SessionState, Protocol):
-    """Pauses, uploaded scorers, alerts and behaviors shared by every replica using the same database URL."""
+                  BehaviorState, BehaviorIssueState, BehaviorEventRows, SessionState, Protocol):
+    """Pauses, uploaded scorers, alerts, behaviors (with their lifecycle and event log) and sessions shared
+    by every replica using the same database URL."""
 
     display_url: str
     """The database URL with any password masked, for messages."""

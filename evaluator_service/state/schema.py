@@ -60,6 +60,44 @@ SCHEMA = (
         examples TEXT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS judgeval_behaviors_by_scorer ON judgeval_behaviors (scorer, space)",
+    # A behavior's issue lifecycle beside its row (state/behavior_issue_rows.py): kind, state, severity,
+    # operator disposition, what it touches. A side table, so databases of earlier versions need no ALTER.
+    """CREATE TABLE IF NOT EXISTS judgeval_behavior_issues (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        state TEXT NOT NULL,
+        state_since DOUBLE PRECISION NOT NULL,
+        severity TEXT NOT NULL,
+        description TEXT NOT NULL,
+        disposition TEXT NOT NULL,
+        merged_into TEXT,
+        scorers TEXT NOT NULL,
+        services TEXT NOT NULL,
+        agents TEXT NOT NULL,
+        environments TEXT NOT NULL
+    )""",
+    # Behaviors discovered before the lifecycle existed become ongoing, open failure groups (``WHERE true``:
+    # SQLite cannot tell ``ON CONFLICT`` after a bare ``SELECT ... FROM`` from a join clause).
+    """INSERT INTO judgeval_behavior_issues (id, kind, state, state_since, severity, description, disposition,
+        merged_into, scorers, services, agents, environments)
+        SELECT id, 'failure', 'ongoing', last_seen, 'low', '', 'open', NULL, '[]', '[]', '[]', '[]'
+        FROM judgeval_behaviors WHERE true ON CONFLICT (id) DO NOTHING""",
+    # Members per behavior per time bucket: the trend, the usual rate, resolution.
+    """CREATE TABLE IF NOT EXISTS judgeval_behavior_buckets (
+        id TEXT NOT NULL,
+        bucket BIGINT NOT NULL,
+        members BIGINT NOT NULL,
+        PRIMARY KEY (id, bucket)
+    )""",
+    # The durable lifecycle event log (state/behavior_event_rows.py); ``sequence`` is assigned under a lock.
+    """CREATE TABLE IF NOT EXISTS judgeval_behavior_events (
+        sequence BIGINT PRIMARY KEY,
+        event_id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        behavior_id TEXT NOT NULL,
+        at DOUBLE PRECISION NOT NULL,
+        body TEXT NOT NULL
+    )""",
     # Alerts (state/alert_rows.py, alert_outbox.py, alert_silences.py). The tables of the first alert model
     # (judgeval_alert_states, judgeval_alert_buckets) are no longer read; an upgraded database keeps them.
     """CREATE TABLE IF NOT EXISTS judgeval_alert_status (
@@ -194,18 +232,42 @@ UPSERT_KIND = """INSERT INTO judgeval_scorer_kinds (name, version, kind) VALUES 
     ON CONFLICT (name, version) DO UPDATE SET kind = excluded.kind"""
 
 # Behaviors.
-_BEHAVIOR = "id, scorer, space, name, name_source, centroid, member_count, first_seen, last_seen, examples"
-SELECT_BEHAVIORS = f"SELECT {_BEHAVIOR} FROM judgeval_behaviors ORDER BY member_count DESC, id"
-SELECT_BEHAVIORS_OF_SCORER = f"SELECT {_BEHAVIOR} FROM judgeval_behaviors WHERE scorer = %s AND space = %s"
-SELECT_BEHAVIOR = f"SELECT {_BEHAVIOR} FROM judgeval_behaviors WHERE id = %s"
-INSERT_BEHAVIOR = (f"INSERT INTO judgeval_behaviors ({_BEHAVIOR}) "
-                   "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+_BEHAVIOR = ("b.id, b.scorer, b.space, b.name, b.name_source, b.centroid, b.member_count, b.first_seen, "
+             "b.last_seen, b.examples, i.kind, i.state, i.state_since, i.severity, i.description, "
+             "i.disposition, i.merged_into, i.scorers, i.services, i.agents, i.environments")
+_FROM_BEHAVIORS = "FROM judgeval_behaviors b JOIN judgeval_behavior_issues i ON i.id = b.id"
+SELECT_BEHAVIORS = f"SELECT {_BEHAVIOR} {_FROM_BEHAVIORS} ORDER BY b.member_count DESC, b.id"
+SELECT_BEHAVIORS_OF_SCORER = f"SELECT {_BEHAVIOR} {_FROM_BEHAVIORS} WHERE b.scorer = %s AND b.space = %s"
+SELECT_BEHAVIOR = f"SELECT {_BEHAVIOR} {_FROM_BEHAVIORS} WHERE b.id = %s"
+INSERT_BEHAVIOR = """INSERT INTO judgeval_behaviors (id, scorer, space, name, name_source, centroid,
+    member_count, first_seen, last_seen, examples) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"""
+INSERT_BEHAVIOR_ISSUE = """INSERT INTO judgeval_behavior_issues (id, kind, state, state_since, severity,
+    description, disposition, merged_into, scorers, services, agents, environments)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"""
 UPDATE_BEHAVIOR_MEMBERS = ("UPDATE judgeval_behaviors SET centroid = %s, member_count = %s, last_seen = %s, "
                            "examples = %s WHERE id = %s")
 UPDATE_BEHAVIOR_NAME = "UPDATE judgeval_behaviors SET name = %s, name_source = %s WHERE id = %s"
 # (name, source, id, protected source): the condition, not a prior SELECT, keeps an operator's concurrent
 # rename from being overwritten by a generated name.
 UPDATE_GENERATED_BEHAVIOR_NAME = UPDATE_BEHAVIOR_NAME + " AND name_source <> %s"
+UPDATE_BEHAVIOR_ISSUE = """UPDATE judgeval_behavior_issues SET state = %s, state_since = %s, severity = %s,
+    disposition = %s, merged_into = %s, scorers = %s, services = %s, agents = %s, environments = %s
+    WHERE id = %s"""
+ADD_BEHAVIOR_MEMBERS = """INSERT INTO judgeval_behavior_buckets (id, bucket, members) VALUES (%s, %s, %s)
+    ON CONFLICT (id, bucket) DO UPDATE SET members = judgeval_behavior_buckets.members + excluded.members"""
+SELECT_BEHAVIOR_BUCKETS = """SELECT bucket, members FROM judgeval_behavior_buckets
+    WHERE id = %s AND bucket >= %s ORDER BY bucket"""
+SELECT_ALL_BEHAVIOR_BUCKETS = """SELECT id, bucket, members FROM judgeval_behavior_buckets
+    WHERE bucket >= %s ORDER BY id, bucket"""
+PRUNE_BEHAVIOR_BUCKETS = "DELETE FROM judgeval_behavior_buckets WHERE bucket < %s"
+SELECT_EVERY_BEHAVIOR_BUCKET = "SELECT bucket, members FROM judgeval_behavior_buckets WHERE id = %s"
+SELECT_BEHAVIORS_MERGED_INTO = f"SELECT {_BEHAVIOR} {_FROM_BEHAVIORS} WHERE i.merged_into = %s"
+SELECT_LIVE_BEHAVIOR_IDS = "SELECT id FROM judgeval_behavior_issues WHERE disposition <> %s ORDER BY id"
+# Event sequence numbers: MAX + 1 read under the event-log lock, so writers never share or skip one.
+INSERT_BEHAVIOR_EVENT = """INSERT INTO judgeval_behavior_events (sequence, event_id, kind, behavior_id, at,
+    body) SELECT COALESCE(MAX(sequence), 0) + 1, %s, %s, %s, %s, %s FROM judgeval_behavior_events"""
+SELECT_BEHAVIOR_EVENTS_AFTER = """SELECT sequence, event_id, kind, behavior_id, at, body
+    FROM judgeval_behavior_events WHERE sequence > %s ORDER BY sequence LIMIT %s"""
 
 # Alerts.
 _STATUS = ("name, state, severity, state_since, pending_since, last_notified_at, last_value, episode, "

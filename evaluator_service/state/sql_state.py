@@ -12,6 +12,8 @@ from evaluator_service.state import schema
 from evaluator_service.state.alert_outbox import SqlAlertOutbox
 from evaluator_service.state.alert_rows import SqlAlertRows
 from evaluator_service.state.alert_silences import SqlAlertSilences
+from evaluator_service.state.behavior_event_rows import SqlBehaviorEventRows
+from evaluator_service.state.behavior_issue_rows import SqlBehaviorIssueRows
 from evaluator_service.state.behavior_rows import SqlBehaviorRows
 from evaluator_service.state.pauses import SqlPauses
 from evaluator_service.state.scorer_versions import SqlScorerVersions
@@ -19,7 +21,7 @@ from evaluator_service.state.session_rows import SqlSessionRows
 
 
 class SqlSharedState(SqlPauses, SqlScorerVersions, SqlAlertRows, SqlAlertOutbox, SqlAlertSilences,
-                     SqlBehaviorRows, SqlSessionRows):
+                     SqlBehaviorRows, SqlBehaviorIssueRows, SqlBehaviorEventRows, SqlSessionRows):
     """Shared-state operations; subclasses connect and provide transactions."""
 
     display_url = ""

@@ -65,6 +65,7 @@ it. Read, never written."""
 
 ERROR_TYPE: Final = "error.type"
 SERVICE_NAME: Final = "service.name"
+DEPLOYMENT_ENVIRONMENT_NAME: Final = "deployment.environment.name"
 
 
 # --- Other instrumentations' vocabularies (read, never written) ----------------------------------------
@@ -356,6 +357,9 @@ JUDGEVAL_BEHAVIOR_NEW: Final = "judgeval.behavior.new"
 JUDGEVAL_BEHAVIOR_SCORER: Final = "judgeval.behavior.scorer"
 """Name of the failing scorer whose result was grouped (a span may fail several scorers)."""
 
+JUDGEVAL_BEHAVIOR_KIND: Final = "judgeval.behavior.kind"
+"""What the behavior groups: ``failure`` (failing scores) or ``error`` (scoring errors, kept apart)."""
+
 # --- judgeval namespace: metric instrument names (recorded by the evaluator) -------------------------
 # Instruments, not attributes: ``METRIC_`` marks them apart from the attribute keys above.
 
@@ -449,6 +453,10 @@ dropped early to make room), ``expired``."""
 TRAJECTORY_METRIC_LABEL_OUTCOME: Final = "outcome"
 """Metric attribute of the two trajectory counters."""
 
+METRIC_BEHAVIORS_EVENTS: Final = "judgeval.behaviors.events"
+"""Counter of behavior lifecycle events (``behavior.created``, ``behavior.increasing``,
+``behavior.resolved``, ``behavior.regressed``) by ``kind``, counted by the replica that made the transition
+(so the sum over replicas is the number of events in the log)."""
 
 # Metric attribute keys (Prometheus labels once exported; short, as the collector's Prometheus exporter
 # keeps them verbatim). The scored span's service and agent are data-point attributes, not the resource:
@@ -561,6 +569,3 @@ def scorer_key(scorer_name: str) -> str:
 def score_attribute(scorer_name: str, field: ScoreField) -> str:
     """Flat span attribute for one field of one scorer's result: ``judgeval.score.<key>.<field>``."""
     return f"{JUDGEVAL_SCORE_PREFIX}{scorer_key(scorer_name)}.{field.value}"
-
-DEPLOYMENT_ENVIRONMENT_NAME: Final = "deployment.environment.name"
-"""OTel resource attribute: the deployment environment (``production``, ``staging``); alerts filter on it."""

@@ -14,10 +14,11 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from opentelemetry.sdk.metrics import MeterProvider
 
 from evaluator_service.behaviors.grouper import BehaviorGrouper
+from evaluator_service.behaviors.local_embedders import HASHING_SPACE, HashingEmbedder, WordLlamaEmbedder
 from evaluator_service.behaviors.matching import nearest_behavior
 from evaluator_service.behaviors.settings import BehaviorsConfig, parse_behaviors
 from evaluator_service.behaviors.text import clean_model_name, failure_text, salient_name
-from evaluator_service.behaviors.vectors import LOCAL_SPACE, HashingVectorizer, cosine
+from evaluator_service.behaviors.vectors import cosine
 from evaluator_service.config_values import ConfigError, Section
 from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.scoring.contract import ScoreOutcome, ScoreResult
@@ -33,12 +34,12 @@ from evaluator_service.state.behavior_rows import (
 )
 
 DOCS_FAIL = "LLM evaluation: Response doesn't adequately address package inquiry"
-vectorizer = HashingVectorizer()
+vectorizer = HashingEmbedder()
 near, very_near = nearest_behavior(0.8), nearest_behavior(0.999)
 
 
 def draft(text: str, scorer: str = "Package Inquiry Scorer", n: int = 1) -> FailureDraft:
-    return FailureDraft(scorer=scorer, space=LOCAL_SPACE, vector=vectorizer.vectorize(text),
+    return FailureDraft(scorer=scorer, space=HASHING_SPACE, vector=vectorizer.vectorize(text),
                         example=BehaviorExample(f"{n:032x}", f"{n:016x}", text),
                         provisional_name=salient_name([text]))
 
@@ -51,20 +52,37 @@ async def state(tmp_path: Path):  # type: ignore[no-untyped-def]
     await shared.close()
 
 
-def test_local_vectors_are_deterministic_unit_vectors() -> None:
-    a, b = vectorizer.vectorize(DOCS_FAIL), HashingVectorizer().vectorize(DOCS_FAIL)
-    assert a == b and len(a) == 512
+@pytest.mark.parametrize(("embedder", "dims"), [(HashingEmbedder(), 2048), (WordLlamaEmbedder(), 256)],
+                         ids=["hashing", "wordllama"])
+def test_offline_vectors_are_deterministic_unit_vectors(embedder, dims: int) -> None:  # type: ignore[no-untyped-def]
+    a, b = embedder.vectorize(DOCS_FAIL), type(embedder)().vectorize(DOCS_FAIL)
+    assert a == b and len(a) == dims
     assert cosine(a, a) == pytest.approx(1.0)
     assert sum(v * v for v in a) == pytest.approx(1.0)
-    assert vectorizer.vectorize("!!! ???") == [0.0] * 512
 
 
-def test_similar_failures_are_near_and_different_ones_far() -> None:
+@pytest.mark.parametrize("embedder", [HashingEmbedder(), WordLlamaEmbedder()], ids=["hashing", "wordllama"])
+def test_similar_failures_are_near_and_different_ones_far(embedder) -> None:  # type: ignore[no-untyped-def]
     reason = "present: none; missing: ['refund']\nactual_output: your order is delayed"
-    late, later = vectorizer.vectorize(reason + " (7)"), vectorizer.vectorize(reason + " (8)")
-    leak = vectorizer.vectorize("personal data found: email\nactual_output: write to bob@example.com")
+    late, later = embedder.vectorize(reason + " (7)"), embedder.vectorize(reason + " (8)")
+    leak = embedder.vectorize("personal data found: email\nactual_output: write to bob@example.com")
     assert cosine(late, later) > 0.9
     assert cosine(late, leak) < 0.5
+
+
+def test_wordllama_loads_offline_from_its_package(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import requests
+
+    def no_network(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("WordLlama tried to download something")
+
+    monkeypatch.setattr(requests, "get", no_network)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    vector = WordLlamaEmbedder().vectorize("The agent refused a refund")
+    assert len(vector) == 256 and WordLlamaEmbedder.space == "local:wordllama-l2-supercat-256"
+    paraphrase = WordLlamaEmbedder().vectorize("The agent declined to reimburse the customer")
+    unrelated = WordLlamaEmbedder().vectorize("Personal data leaked: an e-mail address")
+    assert cosine(vector, paraphrase) > cosine(vector, unrelated)
 
 
 def test_running_mean() -> None:
@@ -198,7 +216,10 @@ def test_failure_text_has_scorer_reason_and_chosen_fields_truncated() -> None:
 
 def test_config_defaults_and_values() -> None:
     default = parse_behaviors(Section({}, "behaviors"))
-    assert default.enabled and default.similarity_threshold == 0.8 and default.embedding.model is None
+    assert default.enabled and default.similarity_threshold is None and default.embedding.model is None
+    assert default.embedding.local == "wordllama"
+    hashing = parse_behaviors(Section({"embedding": {"local": "hashing"}}, "behaviors"))
+    assert hashing.embedding.local == "hashing"
     cfg = parse_behaviors(Section({"enabled": False, "similarity_threshold": 0.9, "fields": ["request"],
                                    "embedding": {"model": "e", "base_url": "http://x/v1"}}, "behaviors"))
     assert (cfg.enabled, cfg.similarity_threshold, cfg.fields) == (False, 0.9, ("request",))
@@ -214,6 +235,10 @@ def test_config_defaults_and_values() -> None:
     ({"embedding": {"base_url": "http://x/v1"}}, "behaviors.embedding.model: required when base_url is set"),
     ({"naming": {"modle": "m"}}, "behaviors.naming.modle: unknown key (allowed: api_key_env, base_url, mod"),
     ({"colour": 1}, "behaviors.colour: unknown key"),
+    ({"recluster_min_cluster_size": 1}, "behaviors.recluster_min_cluster_size: must be >= 2, got 1"),
+    ({"recluster_interval_s": -1}, "behaviors.recluster_interval_s: must be >= 0, got -1"),
+    ({"embedding": {"local": "bert"}}, "behaviors.embedding.local: must be wordllama or hashing, got 'bert'"),
+    ({"naming": {"local": "hashing"}}, "behaviors.naming.local: unknown key"),
 ])
 def test_config_errors_name_the_field(doc: dict, message: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(ConfigError) as caught:
@@ -251,6 +276,7 @@ async def test_assign_returns_the_behavior_attributes_and_leaves_the_span_alone(
             semconv.JUDGEVAL_BEHAVIOR_NAME: behavior.name,
             semconv.JUDGEVAL_BEHAVIOR_NEW: True,
             semconv.JUDGEVAL_BEHAVIOR_SCORER: "Package Inquiry Scorer",
+            semconv.JUDGEVAL_BEHAVIOR_KIND: "failure",
         }
     finally:
         await grouper.stop()

@@ -12,6 +12,7 @@ from judgeval import semconv
 from judgeval.testing import RecordedOpenAIServer, Recording
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+from evaluator_service.behaviors.event_log import StateBehaviorEventLog
 from evaluator_service.state.behavior_rows import NAME_AUTO
 from tests.support.evaluator import export, metric_points, running, wait_for
 from tests.support.spans import make_request, make_span, tagged_attributes
@@ -167,12 +168,39 @@ async def test_slow_naming_never_holds_export(make_config, receiver, monkeypatch
     assert [(b.name, b.name_source) for b in stored] == [("Leaks customer e-mail addresses", NAME_AUTO)]
 
 
-async def test_scoring_errors_are_not_behaviors(make_config, receiver) -> None:
+async def test_scoring_errors_are_grouped_apart_from_failures(make_config, receiver) -> None:
     config = make_config({"scorers": SCORERS})
-    unknown = make_span("unknown", tagged_attributes(("no_such_scorer", {"actual_output": "x"})))
+    unknown = [make_span(f"unknown-{n}", tagged_attributes(("no_such_scorer", {"actual_output": "x"})))
+               for n in range(2)]
     async with running(config) as app:
-        await export(app, make_request([unknown]))
-        received = await wait_for(receiver, scored(1))
-    assert semconv.JUDGEVAL_EVAL_SUCCESS not in received[0].attributes
-    assert received[0].attributes[semconv.JUDGEVAL_EVAL_VERDICT] == semconv.EvalVerdict.ERROR
-    assert behavior_of(received[0]) == (None, None, None)
+        await export(app, make_request([*unknown, pii_span(1)]))
+        received = await wait_for(receiver, scored(3))
+        stored = await app._state.behaviors()  # type: ignore[union-attr]
+    errors = [s for s in received if s.name.startswith("unknown-")]
+    assert all(semconv.JUDGEVAL_EVAL_SUCCESS not in s.attributes for s in errors)
+    assert {s.attributes[semconv.JUDGEVAL_EVAL_VERDICT] for s in errors} == {semconv.EvalVerdict.ERROR}
+    assert {s.attributes[semconv.JUDGEVAL_BEHAVIOR_KIND] for s in errors} == {"error"}
+    assert len({behavior_of(s)[0] for s in errors}) == 1  # one error group, not one per span
+    failing = next(s for s in received if s.name.startswith("pii-"))
+    assert failing.attributes[semconv.JUDGEVAL_BEHAVIOR_KIND] == "failure"
+    assert sorted((b.kind, b.member_count) for b in stored) == [("error", 2), ("failure", 1)]
+
+
+async def test_new_input_patterns_among_passing_traffic_become_input_behaviors(make_config, receiver) -> None:
+    behaviors = {"inputs": {"enabled": True, "sample_rate": 1.0}, "embedding": {"local": "hashing"}}
+    config = make_config({"scorers": SCORERS, "behaviors": behaviors})
+    async with running(config) as app:
+        await export(app, make_request([passing_span(1), passing_span(2), pii_span(1)]))
+        received = await wait_for(receiver, scored(3))
+        assert app.behaviors is not None and app.behaviors.inputs is not None
+        await app.behaviors.inputs.wait_idle()
+        stored = await app._state.behaviors()  # type: ignore[union-attr]
+        events = await StateBehaviorEventLog(app._state).events_after(0)  # type: ignore[arg-type]
+    by_kind = sorted((b.kind, b.scorer, b.member_count) for b in stored)
+    # The spans' service is "agent" (tests/support/spans.py) and they name no agent. The two "My order is
+    # late" requests are one input pattern, "Who handles my account?" another;
+    # the PII failure is a failure behavior besides. Passing spans carry no behavior attributes.
+    assert by_kind == [("failure", PII, 1), ("input", "input:agent", 1), ("input", "input:agent", 2)]
+    assert all(behavior_of(s) == (None, None, None) for s in received if s.name.startswith("ok-"))
+    created = [e for e in events if e.attributes["kind"] == "input"]
+    assert len(created) == 2 and {e.kind.value for e in created} == {"behavior.created"}

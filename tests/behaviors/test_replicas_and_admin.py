@@ -13,6 +13,7 @@ from judgeval.admin.v1 import behaviors_pb2_grpc as pb_grpc
 
 from evaluator_service.admin.behaviors_servicer import behaviors_installer
 from evaluator_service.app import EvaluatorApp, ServiceInstaller
+from evaluator_service.behaviors.event_log import StateBehaviorEventLog
 from evaluator_service.state import SharedState, open_shared_state
 from tests.support.cli import run_cli
 from tests.support.evaluator import export, running, wait_for
@@ -37,12 +38,16 @@ async def test_replicas_sharing_postgres_converge_on_one_behavior(make_config, r
         await export(b, make_request([pii_span(3)]))
         await export(a, make_request([no_refund_span(1)]))
         received = await wait_for(receiver, scored(4))
+        events = await StateBehaviorEventLog(a._state).events_after(0)  # type: ignore[arg-type]
     pii = [behavior_of(s) for s in received if s.name.startswith("pii-")]
     assert len(pii) == 3 and len({bid for bid, _, _ in pii}) == 1
     assert [new for _, _, new in pii].count(True) == 1
     assert len({s.attributes[semconv.JUDGEVAL_EVAL_EVALUATOR] for s in first}) == 2  # one span each
     refund = next(behavior_of(s) for s in received if s.name.startswith("no-refund-"))
     assert refund[0] != pii[0][0] and refund[2] is True
+    # One behavior.created per behavior in the shared log, whichever replica created it.
+    assert sorted(e.behavior_id for e in events) == sorted([pii[0][0], refund[0]])
+    assert {e.kind.value for e in events} == {"behavior.created"}
 
 
 async def _call(app: EvaluatorApp, method: str, request, key: str | None = API_KEY):  # type: ignore[no-untyped-def]

@@ -25,27 +25,45 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!judgeval/admin/v1/behaviors.proto\x12\x11judgeval.admin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"B\n\x0f\x42\x65haviorExample\x12\x10\n\x08trace_id\x18\x01 \x01(\t\x12\x0f\n\x07span_id\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\"\x8c\x02\n\x08\x42\x65havior\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06scorer\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x32\n\x0bname_source\x18\x04 \x01(\x0e\x32\x1d.judgeval.admin.v1.NameSource\x12\r\n\x05\x63ount\x18\x05 \x01(\x03\x12.\n\nfirst_seen\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tlast_seen\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x08\x65xamples\x18\x08 \x03(\x0b\x32\".judgeval.admin.v1.BehaviorExample\"&\n\x14ListBehaviorsRequest\x12\x0e\n\x06scorer\x18\x01 \x01(\t\"G\n\x15ListBehaviorsResponse\x12.\n\tbehaviors\x18\x01 \x03(\x0b\x32\x1b.judgeval.admin.v1.Behavior\" \n\x12GetBehaviorRequest\x12\n\n\x02id\x18\x01 \x01(\t\"1\n\x15RenameBehaviorRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t*v\n\nNameSource\x12\x1b\n\x17NAME_SOURCE_UNSPECIFIED\x10\x00\x12\x1b\n\x17NAME_SOURCE_PROVISIONAL\x10\x01\x12\x14\n\x10NAME_SOURCE_AUTO\x10\x02\x12\x18\n\x14NAME_SOURCE_OPERATOR\x10\x03\x32\x9b\x02\n\tBehaviors\x12\x62\n\rListBehaviors\x12\'.judgeval.admin.v1.ListBehaviorsRequest\x1a(.judgeval.admin.v1.ListBehaviorsResponse\x12Q\n\x0bGetBehavior\x12%.judgeval.admin.v1.GetBehaviorRequest\x1a\x1b.judgeval.admin.v1.Behavior\x12W\n\x0eRenameBehavior\x12(.judgeval.admin.v1.RenameBehaviorRequest\x1a\x1b.judgeval.admin.v1.Behaviorb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!judgeval/admin/v1/behaviors.proto\x12\x11judgeval.admin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"a\n\x0f\x42\x65haviorExample\x12\x10\n\x08trace_id\x18\x01 \x01(\t\x12\x0f\n\x07span_id\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\r\n\x05input\x18\x05 \x01(\t\"I\n\x0bTrendBucket\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07members\x18\x02 \x01(\x03\"\xe4\x04\n\x08\x42\x65havior\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06scorer\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x32\n\x0bname_source\x18\x04 \x01(\x0e\x32\x1d.judgeval.admin.v1.NameSource\x12\r\n\x05\x63ount\x18\x05 \x01(\x03\x12.\n\nfirst_seen\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tlast_seen\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x08\x65xamples\x18\x08 \x03(\x0b\x32\".judgeval.admin.v1.BehaviorExample\x12-\n\x04kind\x18\t \x01(\x0e\x32\x1f.judgeval.admin.v1.BehaviorKind\x12\r\n\x05state\x18\n \x01(\t\x12/\n\x0bstate_since\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08severity\x18\x0c \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\r \x01(\t\x12\x33\n\x0b\x64isposition\x18\x0e \x01(\x0e\x32\x1e.judgeval.admin.v1.Disposition\x12\x13\n\x0bmerged_into\x18\x0f \x01(\t\x12\x0f\n\x07scorers\x18\x10 \x03(\t\x12\x10\n\x08services\x18\x11 \x03(\t\x12\x0e\n\x06\x61gents\x18\x12 \x03(\t\x12-\n\x05trend\x18\x13 \x03(\x0b\x32\x1e.judgeval.admin.v1.TrendBucket\x12\x14\n\x0c\x65nvironments\x18\x14 \x03(\t\"M\n\x14ListBehaviorsRequest\x12\x0e\n\x06scorer\x18\x01 \x01(\t\x12\x16\n\x0einclude_closed\x18\x02 \x01(\x08\x12\r\n\x05state\x18\x03 \x01(\t\"G\n\x15ListBehaviorsResponse\x12.\n\tbehaviors\x18\x01 \x03(\x0b\x32\x1b.judgeval.admin.v1.Behavior\" \n\x12GetBehaviorRequest\x12\n\n\x02id\x18\x01 \x01(\t\"1\n\x15RenameBehaviorRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"=\n\x15MergeBehaviorsRequest\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\x11\n\ttarget_id\x18\x02 \x01(\t\"B\n\x14SplitBehaviorRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08span_ids\x18\x02 \x03(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"X\n\x15SetDispositionRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x33\n\x0b\x64isposition\x18\x02 \x01(\x0e\x32\x1e.judgeval.admin.v1.Disposition\"B\n\x19ListBehaviorEventsRequest\x12\x16\n\x0e\x61\x66ter_sequence\x18\x01 \x01(\x03\x12\r\n\x05limit\x18\x02 \x01(\x05\"\xbc\x02\n\rBehaviorEvent\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x13\n\x0b\x62\x65havior_id\x18\x04 \x01(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\x12\x0e\n\x06scorer\x18\x06 \x01(\t\x12\x10\n\x08severity\x18\x07 \x01(\t\x12\r\n\x05state\x18\x08 \x01(\t\x12&\n\x02\x61t\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cmember_count\x18\n \x01(\x03\x12\x10\n\x08services\x18\x0b \x03(\t\x12\x0e\n\x06\x61gents\x18\x0c \x03(\t\x12\x19\n\x11\x65xample_trace_ids\x18\r \x03(\t\x12\x15\n\rbehavior_kind\x18\x0e \x01(\t\x12\x13\n\x0b\x65nvironment\x18\x0f \x01(\t\"N\n\x1aListBehaviorEventsResponse\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .judgeval.admin.v1.BehaviorEvent*z\n\x0c\x42\x65haviorKind\x12\x1d\n\x19\x42\x45HAVIOR_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15\x42\x45HAVIOR_KIND_FAILURE\x10\x01\x12\x17\n\x13\x42\x45HAVIOR_KIND_ERROR\x10\x02\x12\x17\n\x13\x42\x45HAVIOR_KIND_INPUT\x10\x03*\x8d\x01\n\x0b\x44isposition\x12\x1b\n\x17\x44ISPOSITION_UNSPECIFIED\x10\x00\x12\x14\n\x10\x44ISPOSITION_OPEN\x10\x01\x12\x19\n\x15\x44ISPOSITION_DISMISSED\x10\x02\x12\x18\n\x14\x44ISPOSITION_EXPECTED\x10\x03\x12\x16\n\x12\x44ISPOSITION_MERGED\x10\x04*v\n\nNameSource\x12\x1b\n\x17NAME_SOURCE_UNSPECIFIED\x10\x00\x12\x1b\n\x17NAME_SOURCE_PROVISIONAL\x10\x01\x12\x14\n\x10NAME_SOURCE_AUTO\x10\x02\x12\x18\n\x14NAME_SOURCE_OPERATOR\x10\x03\x32\x97\x05\n\tBehaviors\x12\x62\n\rListBehaviors\x12\'.judgeval.admin.v1.ListBehaviorsRequest\x1a(.judgeval.admin.v1.ListBehaviorsResponse\x12Q\n\x0bGetBehavior\x12%.judgeval.admin.v1.GetBehaviorRequest\x1a\x1b.judgeval.admin.v1.Behavior\x12W\n\x0eRenameBehavior\x12(.judgeval.admin.v1.RenameBehaviorRequest\x1a\x1b.judgeval.admin.v1.Behavior\x12W\n\x0eMergeBehaviors\x12(.judgeval.admin.v1.MergeBehaviorsRequest\x1a\x1b.judgeval.admin.v1.Behavior\x12U\n\rSplitBehavior\x12\'.judgeval.admin.v1.SplitBehaviorRequest\x1a\x1b.judgeval.admin.v1.Behavior\x12W\n\x0eSetDisposition\x12(.judgeval.admin.v1.SetDispositionRequest\x1a\x1b.judgeval.admin.v1.Behavior\x12q\n\x12ListBehaviorEvents\x12,.judgeval.admin.v1.ListBehaviorEventsRequest\x1a-.judgeval.admin.v1.ListBehaviorEventsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'judgeval.admin.v1.behaviors_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_NAMESOURCE']._serialized_start=626
-  _globals['_NAMESOURCE']._serialized_end=744
+  _globals['_BEHAVIORKIND']._serialized_start=1803
+  _globals['_BEHAVIORKIND']._serialized_end=1925
+  _globals['_DISPOSITION']._serialized_start=1928
+  _globals['_DISPOSITION']._serialized_end=2069
+  _globals['_NAMESOURCE']._serialized_start=2071
+  _globals['_NAMESOURCE']._serialized_end=2189
   _globals['_BEHAVIOREXAMPLE']._serialized_start=89
-  _globals['_BEHAVIOREXAMPLE']._serialized_end=155
-  _globals['_BEHAVIOR']._serialized_start=158
-  _globals['_BEHAVIOR']._serialized_end=426
-  _globals['_LISTBEHAVIORSREQUEST']._serialized_start=428
-  _globals['_LISTBEHAVIORSREQUEST']._serialized_end=466
-  _globals['_LISTBEHAVIORSRESPONSE']._serialized_start=468
-  _globals['_LISTBEHAVIORSRESPONSE']._serialized_end=539
-  _globals['_GETBEHAVIORREQUEST']._serialized_start=541
-  _globals['_GETBEHAVIORREQUEST']._serialized_end=573
-  _globals['_RENAMEBEHAVIORREQUEST']._serialized_start=575
-  _globals['_RENAMEBEHAVIORREQUEST']._serialized_end=624
-  _globals['_BEHAVIORS']._serialized_start=747
-  _globals['_BEHAVIORS']._serialized_end=1030
+  _globals['_BEHAVIOREXAMPLE']._serialized_end=186
+  _globals['_TRENDBUCKET']._serialized_start=188
+  _globals['_TRENDBUCKET']._serialized_end=261
+  _globals['_BEHAVIOR']._serialized_start=264
+  _globals['_BEHAVIOR']._serialized_end=876
+  _globals['_LISTBEHAVIORSREQUEST']._serialized_start=878
+  _globals['_LISTBEHAVIORSREQUEST']._serialized_end=955
+  _globals['_LISTBEHAVIORSRESPONSE']._serialized_start=957
+  _globals['_LISTBEHAVIORSRESPONSE']._serialized_end=1028
+  _globals['_GETBEHAVIORREQUEST']._serialized_start=1030
+  _globals['_GETBEHAVIORREQUEST']._serialized_end=1062
+  _globals['_RENAMEBEHAVIORREQUEST']._serialized_start=1064
+  _globals['_RENAMEBEHAVIORREQUEST']._serialized_end=1113
+  _globals['_MERGEBEHAVIORSREQUEST']._serialized_start=1115
+  _globals['_MERGEBEHAVIORSREQUEST']._serialized_end=1176
+  _globals['_SPLITBEHAVIORREQUEST']._serialized_start=1178
+  _globals['_SPLITBEHAVIORREQUEST']._serialized_end=1244
+  _globals['_SETDISPOSITIONREQUEST']._serialized_start=1246
+  _globals['_SETDISPOSITIONREQUEST']._serialized_end=1334
+  _globals['_LISTBEHAVIOREVENTSREQUEST']._serialized_start=1336
+  _globals['_LISTBEHAVIOREVENTSREQUEST']._serialized_end=1402
+  _globals['_BEHAVIOREVENT']._serialized_start=1405
+  _globals['_BEHAVIOREVENT']._serialized_end=1721
+  _globals['_LISTBEHAVIOREVENTSRESPONSE']._serialized_start=1723
+  _globals['_LISTBEHAVIOREVENTSRESPONSE']._serialized_end=1801
+  _globals['_BEHAVIORS']._serialized_start=2192
+  _globals['_BEHAVIORS']._serialized_end=2855
 # @@protoc_insertion_point(module_scope)

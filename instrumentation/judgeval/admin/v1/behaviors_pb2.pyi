@@ -25,6 +25,62 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _BehaviorKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _BehaviorKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_BehaviorKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    BEHAVIOR_KIND_UNSPECIFIED: _BehaviorKind.ValueType  # 0
+    BEHAVIOR_KIND_FAILURE: _BehaviorKind.ValueType  # 1
+    """Failing scores."""
+    BEHAVIOR_KIND_ERROR: _BehaviorKind.ValueType  # 2
+    """Scoring errors (no score), kept apart from failures."""
+    BEHAVIOR_KIND_INPUT: _BehaviorKind.ValueType  # 3
+    """A pattern of inputs among scored traffic."""
+
+class BehaviorKind(_BehaviorKind, metaclass=_BehaviorKindEnumTypeWrapper):
+    """What a behavior groups."""
+
+BEHAVIOR_KIND_UNSPECIFIED: BehaviorKind.ValueType  # 0
+BEHAVIOR_KIND_FAILURE: BehaviorKind.ValueType  # 1
+"""Failing scores."""
+BEHAVIOR_KIND_ERROR: BehaviorKind.ValueType  # 2
+"""Scoring errors (no score), kept apart from failures."""
+BEHAVIOR_KIND_INPUT: BehaviorKind.ValueType  # 3
+"""A pattern of inputs among scored traffic."""
+Global___BehaviorKind: _TypeAlias = BehaviorKind  # noqa: Y015
+
+class _Disposition:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DispositionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Disposition.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DISPOSITION_UNSPECIFIED: _Disposition.ValueType  # 0
+    DISPOSITION_OPEN: _Disposition.ValueType  # 1
+    """No decision: the lifecycle raises events."""
+    DISPOSITION_DISMISSED: _Disposition.ValueType  # 2
+    """Still grouped; no lifecycle, no events, hidden from the default listing."""
+    DISPOSITION_EXPECTED: _Disposition.ValueType  # 3
+    """A known, accepted behavior: lifecycle kept, no events."""
+    DISPOSITION_MERGED: _Disposition.ValueType  # 4
+    """Merged into `merged_into` (read-only)."""
+
+class Disposition(_Disposition, metaclass=_DispositionEnumTypeWrapper):
+    """An operator's decision about a behavior."""
+
+DISPOSITION_UNSPECIFIED: Disposition.ValueType  # 0
+DISPOSITION_OPEN: Disposition.ValueType  # 1
+"""No decision: the lifecycle raises events."""
+DISPOSITION_DISMISSED: Disposition.ValueType  # 2
+"""Still grouped; no lifecycle, no events, hidden from the default listing."""
+DISPOSITION_EXPECTED: Disposition.ValueType  # 3
+"""A known, accepted behavior: lifecycle kept, no events."""
+DISPOSITION_MERGED: Disposition.ValueType  # 4
+"""Merged into `merged_into` (read-only)."""
+Global___Disposition: _TypeAlias = Disposition  # noqa: Y015
+
 class _NameSource:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -58,26 +114,59 @@ class BehaviorExample(_message.Message):
     TRACE_ID_FIELD_NUMBER: _builtins.int
     SPAN_ID_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    INPUT_FIELD_NUMBER: _builtins.int
     trace_id: _builtins.str
     """Hex trace id (32 characters), for the trace view of Jaeger or Tempo."""
     span_id: _builtins.str
     """Hex span id (16 characters) of the failing span."""
     text: _builtins.str
     """The failure text that was grouped: scorer, reason and example fields, truncated."""
+    reason: _builtins.str
+    """The scorer's reason (or the scoring error)."""
+    input: _builtins.str
+    """The example's input, truncated."""
     def __init__(
         self,
         *,
         trace_id: _builtins.str = ...,
         span_id: _builtins.str = ...,
         text: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        input: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["span_id", b"span_id", "text", b"text", "trace_id", b"trace_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["input", b"input", "reason", b"reason", "span_id", b"span_id", "text", b"text", "trace_id", b"trace_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___BehaviorExample: _TypeAlias = BehaviorExample  # noqa: Y015
+
+@_typing.final
+class TrendBucket(_message.Message):
+    """Members that joined during one time bucket."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_FIELD_NUMBER: _builtins.int
+    MEMBERS_FIELD_NUMBER: _builtins.int
+    members: _builtins.int
+    @_builtins.property
+    def start(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        start: _timestamp_pb2.Timestamp | None = ...,
+        members: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["start", b"start"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["members", b"members", "start", b"start"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TrendBucket: _TypeAlias = TrendBucket  # noqa: Y015
 
 @_typing.final
 class Behavior(_message.Message):
@@ -91,6 +180,18 @@ class Behavior(_message.Message):
     FIRST_SEEN_FIELD_NUMBER: _builtins.int
     LAST_SEEN_FIELD_NUMBER: _builtins.int
     EXAMPLES_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    STATE_SINCE_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    DISPOSITION_FIELD_NUMBER: _builtins.int
+    MERGED_INTO_FIELD_NUMBER: _builtins.int
+    SCORERS_FIELD_NUMBER: _builtins.int
+    SERVICES_FIELD_NUMBER: _builtins.int
+    AGENTS_FIELD_NUMBER: _builtins.int
+    TREND_FIELD_NUMBER: _builtins.int
+    ENVIRONMENTS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Stable id, written onto spans as `judgeval.behavior.id`."""
     scorer: _builtins.str
@@ -99,6 +200,15 @@ class Behavior(_message.Message):
     name_source: Global___NameSource.ValueType
     count: _builtins.int
     """Failing spans assigned so far, over all replicas."""
+    kind: Global___BehaviorKind.ValueType
+    state: _builtins.str
+    """Lifecycle state: new, ongoing, increasing, resolved, regressed."""
+    severity: _builtins.str
+    """low, medium, high, critical."""
+    description: _builtins.str
+    disposition: Global___Disposition.ValueType
+    merged_into: _builtins.str
+    """Set when disposition is MERGED."""
     @_builtins.property
     def first_seen(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -106,6 +216,26 @@ class Behavior(_message.Message):
     @_builtins.property
     def examples(self) -> _containers.RepeatedCompositeFieldContainer[Global___BehaviorExample]:
         """The most recent members (at most five)."""
+
+    @_builtins.property
+    def state_since(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def scorers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Every scorer whose failures it holds (several after a merge)."""
+
+    @_builtins.property
+    def services(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """`service.name` and `gen_ai.agent.name` values of its members (the first twenty)."""
+
+    @_builtins.property
+    def agents(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def trend(self) -> _containers.RepeatedCompositeFieldContainer[Global___TrendBucket]:
+        """Members per bucket over the lifecycle's baseline window, oldest first (buckets without members left out)."""
+
+    @_builtins.property
+    def environments(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """`deployment.environment.name` values of its members' resources."""
 
     def __init__(
         self,
@@ -118,10 +248,22 @@ class Behavior(_message.Message):
         first_seen: _timestamp_pb2.Timestamp | None = ...,
         last_seen: _timestamp_pb2.Timestamp | None = ...,
         examples: _abc.Iterable[Global___BehaviorExample] | None = ...,
+        kind: Global___BehaviorKind.ValueType = ...,
+        state: _builtins.str = ...,
+        state_since: _timestamp_pb2.Timestamp | None = ...,
+        severity: _builtins.str = ...,
+        description: _builtins.str = ...,
+        disposition: Global___Disposition.ValueType = ...,
+        merged_into: _builtins.str = ...,
+        scorers: _abc.Iterable[_builtins.str] | None = ...,
+        services: _abc.Iterable[_builtins.str] | None = ...,
+        agents: _abc.Iterable[_builtins.str] | None = ...,
+        trend: _abc.Iterable[Global___TrendBucket] | None = ...,
+        environments: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["first_seen", b"first_seen", "last_seen", b"last_seen"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["first_seen", b"first_seen", "last_seen", b"last_seen", "state_since", b"state_since"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "examples", b"examples", "first_seen", b"first_seen", "id", b"id", "last_seen", b"last_seen", "name", b"name", "name_source", b"name_source", "scorer", b"scorer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agents", b"agents", "count", b"count", "description", b"description", "disposition", b"disposition", "environments", b"environments", "examples", b"examples", "first_seen", b"first_seen", "id", b"id", "kind", b"kind", "last_seen", b"last_seen", "merged_into", b"merged_into", "name", b"name", "name_source", b"name_source", "scorer", b"scorer", "scorers", b"scorers", "services", b"services", "severity", b"severity", "state", b"state", "state_since", b"state_since", "trend", b"trend"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -132,16 +274,24 @@ class ListBehaviorsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     SCORER_FIELD_NUMBER: _builtins.int
+    INCLUDE_CLOSED_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
     scorer: _builtins.str
     """Only behaviors of this scorer; empty for all."""
+    include_closed: _builtins.bool
+    """Also dismissed and merged behaviors."""
+    state: _builtins.str
+    """Only behaviors in this lifecycle state; empty for all."""
     def __init__(
         self,
         *,
         scorer: _builtins.str = ...,
+        include_closed: _builtins.bool = ...,
+        state: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["scorer", b"scorer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["include_closed", b"include_closed", "scorer", b"scorer", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -207,3 +357,190 @@ class RenameBehaviorRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RenameBehaviorRequest: _TypeAlias = RenameBehaviorRequest  # noqa: Y015
+
+@_typing.final
+class MergeBehaviorsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOURCE_ID_FIELD_NUMBER: _builtins.int
+    TARGET_ID_FIELD_NUMBER: _builtins.int
+    source_id: _builtins.str
+    target_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        source_id: _builtins.str = ...,
+        target_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["source_id", b"source_id", "target_id", b"target_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MergeBehaviorsRequest: _TypeAlias = MergeBehaviorsRequest  # noqa: Y015
+
+@_typing.final
+class SplitBehaviorRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    SPAN_IDS_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    name: _builtins.str
+    """The new behavior's name; empty for a generated one."""
+    @_builtins.property
+    def span_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Span ids (hex) of example members to move (see GetBehavior's examples)."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        span_ids: _abc.Iterable[_builtins.str] | None = ...,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "name", b"name", "span_ids", b"span_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SplitBehaviorRequest: _TypeAlias = SplitBehaviorRequest  # noqa: Y015
+
+@_typing.final
+class SetDispositionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    DISPOSITION_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    disposition: Global___Disposition.ValueType
+    """OPEN, DISMISSED or EXPECTED."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        disposition: Global___Disposition.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["disposition", b"disposition", "id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetDispositionRequest: _TypeAlias = SetDispositionRequest  # noqa: Y015
+
+@_typing.final
+class ListBehaviorEventsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AFTER_SEQUENCE_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    after_sequence: _builtins.int
+    """0 for the start of the log."""
+    limit: _builtins.int
+    """At most this many (1 to 1000; 0 means 100)."""
+    def __init__(
+        self,
+        *,
+        after_sequence: _builtins.int = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_sequence", b"after_sequence", "limit", b"limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListBehaviorEventsRequest: _TypeAlias = ListBehaviorEventsRequest  # noqa: Y015
+
+@_typing.final
+class BehaviorEvent(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    BEHAVIOR_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    SCORER_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    MEMBER_COUNT_FIELD_NUMBER: _builtins.int
+    SERVICES_FIELD_NUMBER: _builtins.int
+    AGENTS_FIELD_NUMBER: _builtins.int
+    EXAMPLE_TRACE_IDS_FIELD_NUMBER: _builtins.int
+    BEHAVIOR_KIND_FIELD_NUMBER: _builtins.int
+    ENVIRONMENT_FIELD_NUMBER: _builtins.int
+    sequence: _builtins.int
+    event_id: _builtins.str
+    """Unique and stable: receivers de-duplicate on it."""
+    kind: _builtins.str
+    """behavior.created, behavior.increasing, behavior.resolved, behavior.regressed."""
+    behavior_id: _builtins.str
+    name: _builtins.str
+    scorer: _builtins.str
+    severity: _builtins.str
+    state: _builtins.str
+    member_count: _builtins.int
+    behavior_kind: _builtins.str
+    """The behavior kind: failure, error, input."""
+    environment: _builtins.str
+    """The first `deployment.environment.name` among its members (empty when none named one)."""
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def services(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def agents(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def example_trace_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        sequence: _builtins.int = ...,
+        event_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        behavior_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        scorer: _builtins.str = ...,
+        severity: _builtins.str = ...,
+        state: _builtins.str = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+        member_count: _builtins.int = ...,
+        services: _abc.Iterable[_builtins.str] | None = ...,
+        agents: _abc.Iterable[_builtins.str] | None = ...,
+        example_trace_ids: _abc.Iterable[_builtins.str] | None = ...,
+        behavior_kind: _builtins.str = ...,
+        environment: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agents", b"agents", "at", b"at", "behavior_id", b"behavior_id", "behavior_kind", b"behavior_kind", "environment", b"environment", "event_id", b"event_id", "example_trace_ids", b"example_trace_ids", "kind", b"kind", "member_count", b"member_count", "name", b"name", "scorer", b"scorer", "sequence", b"sequence", "services", b"services", "severity", b"severity", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BehaviorEvent: _TypeAlias = BehaviorEvent  # noqa: Y015
+
+@_typing.final
+class ListBehaviorEventsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___BehaviorEvent]: ...
+    def __init__(
+        self,
+        *,
+        events: _abc.Iterable[Global___BehaviorEvent] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListBehaviorEventsResponse: _TypeAlias = ListBehaviorEventsResponse  # noqa: Y015

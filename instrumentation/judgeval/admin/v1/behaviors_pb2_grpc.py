@@ -49,6 +49,26 @@ class BehaviorsStub:
                 request_serializer=judgeval_dot_admin_dot_v1_dot_behaviors__pb2.RenameBehaviorRequest.SerializeToString,
                 response_deserializer=judgeval_dot_admin_dot_v1_dot_behaviors__pb2.Behavior.FromString,
                 _registered_method=True)
+        self.MergeBehaviors = channel.unary_unary(
+                '/judgeval.admin.v1.Behaviors/MergeBehaviors',
+                request_serializer=judgeval_dot_admin_dot_v1_dot_behaviors__pb2.MergeBehaviorsRequest.SerializeToString,
+                response_deserializer=judgeval_dot_admin_dot_v1_dot_behaviors__pb2.Behavior.FromString,
+                _registered_method=True)
+        self.SplitBehavior = channel.unary_unary(
+                '/judgeval.admin.v1.Behaviors/SplitBehavior',
+                request_serializer=judgeval_dot_admin_dot_v1_dot_behaviors__pb2.SplitBehaviorRequest.SerializeToString,
+                response_deserializer=judgeval_dot_admin_dot_v1_dot_behaviors__pb2.Behavior.FromString,
+                _registered_method=True)
+        self.SetDisposition = channel.unary_unary(
+                '/judgeval.admin.v1.Behaviors/SetDisposition',
+                request_serializer=judgeval_dot_admin_dot_v1_dot_behaviors__pb2.SetDispositionRequest.SerializeToString,
+                response_deserializer=judgeval_dot_admin_dot_v1_dot_behaviors__pb2.Behavior.FromString,
+                _registered_method=True)
+        self.ListBehaviorEvents = channel.unary_unary(
+                '/judgeval.admin.v1.Behaviors/ListBehaviorEvents',
+                request_serializer=judgeval_dot_admin_dot_v1_dot_behaviors__pb2.ListBehaviorEventsRequest.SerializeToString,
+                response_deserializer=judgeval_dot_admin_dot_v1_dot_behaviors__pb2.ListBehaviorEventsResponse.FromString,
+                _registered_method=True)
 
 
 class BehaviorsServicer:
@@ -76,6 +96,38 @@ class BehaviorsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MergeBehaviors(self, request, context):
+        """Fold `source_id` into `target_id`: the target takes its members, trend and evidence, and failures that
+        would have joined the source join the target from then on. Returns the target. NOT_FOUND for an
+        unknown id, FAILED_PRECONDITION when the merge cannot apply (same id, already merged, other kind).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SplitBehavior(self, request, context):
+        """Move example members (by span id) of a behavior into a new behavior, which later similar failures
+        join. Returns the new behavior. FAILED_PRECONDITION when the span ids are not its examples.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetDisposition(self, request, context):
+        """Dismiss (no lifecycle, no events, hidden from the default listing), mark as expected (no events) or
+        reopen a behavior. NOT_FOUND for an unknown id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBehaviorEvents(self, request, context):
+        """The lifecycle event log, oldest first: events with a sequence greater than `after_sequence`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BehaviorsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -93,6 +145,26 @@ def add_BehaviorsServicer_to_server(servicer, server):
                     servicer.RenameBehavior,
                     request_deserializer=judgeval_dot_admin_dot_v1_dot_behaviors__pb2.RenameBehaviorRequest.FromString,
                     response_serializer=judgeval_dot_admin_dot_v1_dot_behaviors__pb2.Behavior.SerializeToString,
+            ),
+            'MergeBehaviors': grpc.unary_unary_rpc_method_handler(
+                    servicer.MergeBehaviors,
+                    request_deserializer=judgeval_dot_admin_dot_v1_dot_behaviors__pb2.MergeBehaviorsRequest.FromString,
+                    response_serializer=judgeval_dot_admin_dot_v1_dot_behaviors__pb2.Behavior.SerializeToString,
+            ),
+            'SplitBehavior': grpc.unary_unary_rpc_method_handler(
+                    servicer.SplitBehavior,
+                    request_deserializer=judgeval_dot_admin_dot_v1_dot_behaviors__pb2.SplitBehaviorRequest.FromString,
+                    response_serializer=judgeval_dot_admin_dot_v1_dot_behaviors__pb2.Behavior.SerializeToString,
+            ),
+            'SetDisposition': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetDisposition,
+                    request_deserializer=judgeval_dot_admin_dot_v1_dot_behaviors__pb2.SetDispositionRequest.FromString,
+                    response_serializer=judgeval_dot_admin_dot_v1_dot_behaviors__pb2.Behavior.SerializeToString,
+            ),
+            'ListBehaviorEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBehaviorEvents,
+                    request_deserializer=judgeval_dot_admin_dot_v1_dot_behaviors__pb2.ListBehaviorEventsRequest.FromString,
+                    response_serializer=judgeval_dot_admin_dot_v1_dot_behaviors__pb2.ListBehaviorEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -176,6 +248,114 @@ class Behaviors:
             '/judgeval.admin.v1.Behaviors/RenameBehavior',
             judgeval_dot_admin_dot_v1_dot_behaviors__pb2.RenameBehaviorRequest.SerializeToString,
             judgeval_dot_admin_dot_v1_dot_behaviors__pb2.Behavior.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MergeBehaviors(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/judgeval.admin.v1.Behaviors/MergeBehaviors',
+            judgeval_dot_admin_dot_v1_dot_behaviors__pb2.MergeBehaviorsRequest.SerializeToString,
+            judgeval_dot_admin_dot_v1_dot_behaviors__pb2.Behavior.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SplitBehavior(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/judgeval.admin.v1.Behaviors/SplitBehavior',
+            judgeval_dot_admin_dot_v1_dot_behaviors__pb2.SplitBehaviorRequest.SerializeToString,
+            judgeval_dot_admin_dot_v1_dot_behaviors__pb2.Behavior.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetDisposition(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/judgeval.admin.v1.Behaviors/SetDisposition',
+            judgeval_dot_admin_dot_v1_dot_behaviors__pb2.SetDispositionRequest.SerializeToString,
+            judgeval_dot_admin_dot_v1_dot_behaviors__pb2.Behavior.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBehaviorEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/judgeval.admin.v1.Behaviors/ListBehaviorEvents',
+            judgeval_dot_admin_dot_v1_dot_behaviors__pb2.ListBehaviorEventsRequest.SerializeToString,
+            judgeval_dot_admin_dot_v1_dot_behaviors__pb2.ListBehaviorEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

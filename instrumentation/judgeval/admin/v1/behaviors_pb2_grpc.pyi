@@ -44,6 +44,21 @@ class BehaviorsStub:
     """Give a behavior an operator-chosen name; generated names never replace it. NOT_FOUND for an unknown
     id, INVALID_ARGUMENT for an empty name.
     """
+    MergeBehaviors: _grpc.UnaryUnaryMultiCallable[_behaviors_pb2.MergeBehaviorsRequest, _behaviors_pb2.Behavior]
+    """Fold `source_id` into `target_id`: the target takes its members, trend and evidence, and failures that
+    would have joined the source join the target from then on. Returns the target. NOT_FOUND for an
+    unknown id, FAILED_PRECONDITION when the merge cannot apply (same id, already merged, other kind).
+    """
+    SplitBehavior: _grpc.UnaryUnaryMultiCallable[_behaviors_pb2.SplitBehaviorRequest, _behaviors_pb2.Behavior]
+    """Move example members (by span id) of a behavior into a new behavior, which later similar failures
+    join. Returns the new behavior. FAILED_PRECONDITION when the span ids are not its examples.
+    """
+    SetDisposition: _grpc.UnaryUnaryMultiCallable[_behaviors_pb2.SetDispositionRequest, _behaviors_pb2.Behavior]
+    """Dismiss (no lifecycle, no events, hidden from the default listing), mark as expected (no events) or
+    reopen a behavior. NOT_FOUND for an unknown id.
+    """
+    ListBehaviorEvents: _grpc.UnaryUnaryMultiCallable[_behaviors_pb2.ListBehaviorEventsRequest, _behaviors_pb2.ListBehaviorEventsResponse]
+    """The lifecycle event log, oldest first: events with a sequence greater than `after_sequence`."""
 
 @_typing.type_check_only
 class BehaviorsAsyncStub(BehaviorsStub):
@@ -56,6 +71,21 @@ class BehaviorsAsyncStub(BehaviorsStub):
     """Give a behavior an operator-chosen name; generated names never replace it. NOT_FOUND for an unknown
     id, INVALID_ARGUMENT for an empty name.
     """
+    MergeBehaviors: _aio.UnaryUnaryMultiCallable[_behaviors_pb2.MergeBehaviorsRequest, _behaviors_pb2.Behavior]  # type: ignore[assignment]
+    """Fold `source_id` into `target_id`: the target takes its members, trend and evidence, and failures that
+    would have joined the source join the target from then on. Returns the target. NOT_FOUND for an
+    unknown id, FAILED_PRECONDITION when the merge cannot apply (same id, already merged, other kind).
+    """
+    SplitBehavior: _aio.UnaryUnaryMultiCallable[_behaviors_pb2.SplitBehaviorRequest, _behaviors_pb2.Behavior]  # type: ignore[assignment]
+    """Move example members (by span id) of a behavior into a new behavior, which later similar failures
+    join. Returns the new behavior. FAILED_PRECONDITION when the span ids are not its examples.
+    """
+    SetDisposition: _aio.UnaryUnaryMultiCallable[_behaviors_pb2.SetDispositionRequest, _behaviors_pb2.Behavior]  # type: ignore[assignment]
+    """Dismiss (no lifecycle, no events, hidden from the default listing), mark as expected (no events) or
+    reopen a behavior. NOT_FOUND for an unknown id.
+    """
+    ListBehaviorEvents: _aio.UnaryUnaryMultiCallable[_behaviors_pb2.ListBehaviorEventsRequest, _behaviors_pb2.ListBehaviorEventsResponse]  # type: ignore[assignment]
+    """The lifecycle event log, oldest first: events with a sequence greater than `after_sequence`."""
 
 class BehaviorsServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -83,5 +113,44 @@ class BehaviorsServicer(metaclass=_abc_1.ABCMeta):
         """Give a behavior an operator-chosen name; generated names never replace it. NOT_FOUND for an unknown
         id, INVALID_ARGUMENT for an empty name.
         """
+
+    @_abc_1.abstractmethod
+    def MergeBehaviors(
+        self,
+        request: _behaviors_pb2.MergeBehaviorsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_behaviors_pb2.Behavior, _abc.Awaitable[_behaviors_pb2.Behavior]]:
+        """Fold `source_id` into `target_id`: the target takes its members, trend and evidence, and failures that
+        would have joined the source join the target from then on. Returns the target. NOT_FOUND for an
+        unknown id, FAILED_PRECONDITION when the merge cannot apply (same id, already merged, other kind).
+        """
+
+    @_abc_1.abstractmethod
+    def SplitBehavior(
+        self,
+        request: _behaviors_pb2.SplitBehaviorRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_behaviors_pb2.Behavior, _abc.Awaitable[_behaviors_pb2.Behavior]]:
+        """Move example members (by span id) of a behavior into a new behavior, which later similar failures
+        join. Returns the new behavior. FAILED_PRECONDITION when the span ids are not its examples.
+        """
+
+    @_abc_1.abstractmethod
+    def SetDisposition(
+        self,
+        request: _behaviors_pb2.SetDispositionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_behaviors_pb2.Behavior, _abc.Awaitable[_behaviors_pb2.Behavior]]:
+        """Dismiss (no lifecycle, no events, hidden from the default listing), mark as expected (no events) or
+        reopen a behavior. NOT_FOUND for an unknown id.
+        """
+
+    @_abc_1.abstractmethod
+    def ListBehaviorEvents(
+        self,
+        request: _behaviors_pb2.ListBehaviorEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_behaviors_pb2.ListBehaviorEventsResponse, _abc.Awaitable[_behaviors_pb2.ListBehaviorEventsResponse]]:
+        """The lifecycle event log, oldest first: events with a sequence greater than `after_sequence`."""
 
 def add_BehaviorsServicer_to_server(servicer: BehaviorsServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
