@@ -169,6 +169,7 @@ def test_the_evaluator_creates_exactly_the_metric_instruments_named_here() -> No
     trajectory_counters.spans("buffered", 1)
     trajectory_counters.trajectories("scored")
     metrics.behavior_event("behavior.created")
+    metrics.sandbox_llm_call("s", "allowed")
     data = reader.get_metrics_data()
     assert data is not None
     recorded = {m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}

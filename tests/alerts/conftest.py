@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from evaluator_service.alerts.manager import AlertManager
+from evaluator_service.alerts.outbox_worker import SingleTryDelivery
 from evaluator_service.state import SharedState, SqliteSharedState
 
 from .engine_harness import Clock, HttpPostChannel, alerts
@@ -44,6 +45,9 @@ def engine(sqlite_state: SharedState, clock: Clock, webhook: WebhookReceiver) ->
     notifying the ``hook`` channel (the local receiver)."""
 
     async def make(*entries: dict[str, Any], state: SharedState | None = None, **kwargs: Any) -> AlertManager:
+        # One try per outbox claim: these tests drive the outbox's own retries on the injected clock (the
+        # channels' in-call retries and circuit breakers have their own tests in tests/alerts/channels).
+        kwargs.setdefault("delivery", SingleTryDelivery())
         manager = AlertManager(alerts(*entries), channels={"hook": HttpPostChannel("hook", webhook.url)},
                                clock=clock, **kwargs)
         await manager.open(state or sqlite_state)

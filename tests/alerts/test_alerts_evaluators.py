@@ -48,7 +48,8 @@ async def test_alert_state_and_history_survive_an_evaluator_restart(
         history = [h.to_state for h in reversed(await second.alerts.history("rude-replies"))]
     finally:
         await second.stop(grace=5)
-    assert history == ["firing", "resolved"]
+    # (no_data, ok steps may come first: the engine can tick before the first score is counted)
+    assert history[-2:] == ["firing", "resolved"] and history.count("firing") == 1, history
     firing = webhook.accepted("firing")
     assert len(firing) == 1 and resolved["dedup_key"] == firing[0]["dedup_key"]  # one episode, two processes
 

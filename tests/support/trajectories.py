@@ -32,7 +32,7 @@ TRACESTATE = f"{semconv.TRACESTATE_KEY}={semconv.TRACESTATE_TRAJECTORY}"
 """The W3C tracestate the SDK puts on every span of a trajectory that asked to be scored."""
 FEED_METADATA = ((semconv.TRAJECTORY_FEED_HEADER, semconv.TRAJECTORY_FEED_VALUE),)
 """The header the collector's trajectory-feed exporter sets."""
-LOOP_SCORER = "tool_loop"
+LOOP_SCORER = "loop_probe"  # not a built-in trajectory type: the test scorer must be the one resolved
 
 _span_ids = itertools.count(1 << 40)
 
