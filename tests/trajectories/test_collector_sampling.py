@@ -3,8 +3,8 @@ rule (:mod:`judgeval.protocol.sampling`) picks at the same rate, through the rea
 
 The processor rounds its rejection threshold to ``sampling_precision`` hex digits (4 by default), so a trace
 id whose low 56 bits lie within 2**40 of our exact threshold may be decided differently: the only
-disagreement allowed. The ``otelcol-judgeval`` distribution does not carry the processor yet
-(collector-config/distribution/components.go); the test runs as soon as the binary lists it.
+disagreement allowed. The ``otelcol-judgeval`` distribution carries the processor
+(collector-config/distribution/components.go), as does stock otelcol-contrib.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import subprocess
 from pathlib import Path
 
 import grpc
-import pytest
 from judgeval.protocol.sampling import LOW_56_BITS, is_sampled
 from judgeval.testing.otlp_receiver import OtlpTraceReceiver
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
@@ -67,8 +66,7 @@ def _has_sampler(otelcol: Path) -> bool:
 def test_the_collector_sampler_keeps_exactly_the_traces_our_rule_scores(
     otel_binaries: OtelBinaries, tmp_path: Path
 ) -> None:
-    if not _has_sampler(otel_binaries.otelcol):
-        pytest.skip("otelcol-judgeval has no probabilistic_sampler processor (collector-config/distribution)")
+    assert _has_sampler(otel_binaries.otelcol), "the collector lacks the probabilistic_sampler processor"
     config = tmp_path / "sampling.yaml"
     config.write_text(SAMPLING_CONFIG)
     rng = random.Random(20261204)
