@@ -40,6 +40,7 @@ class SandboxIsolation:
     ledger: EgressLedger
     root: bool = field(default_factory=lambda: os.geteuid() == 0)
     _uids_in_use: set[int] = field(default_factory=set)
+    _socket_dir: Path | None = None
 
     @classmethod
     def prepare(cls, config: SandboxConfig) -> SandboxIsolation:
@@ -89,14 +90,23 @@ class SandboxIsolation:
             self._uids_in_use.discard(identity.uid)
 
     def new_socket_path(self) -> Path:
-        """A fresh path for one worker's egress proxy socket."""
-        return self.run_dir / f"{uuid.uuid4().hex[:16]}.sock"
+        """A fresh path for one worker's egress proxy socket: in :attr:`run_dir`, or in a short directory of
+        its own under ``/tmp`` when the run dir's path would not fit a Unix socket address (108 bytes; a long
+        ``TMPDIR`` or ``work_root``). The sandbox sees the socket at a fixed path either way."""
+        name = f"{uuid.uuid4().hex[:16]}.sock"
+        if len(os.fsencode(self.run_dir / name)) < _UNIX_PATH_MAX:
+            return self.run_dir / name
+        if self._socket_dir is None:
+            self._socket_dir = _short_socket_dir()
+        return self._socket_dir / name
 
     def close(self) -> None:
         """Remove this evaluator's cgroup parents and runtime directory."""
         if self.cgroups is not None:
             self.cgroups.close()
         shutil.rmtree(self.run_dir, ignore_errors=True)
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
 
 
 def _compile_seccomp() -> bytes:
@@ -126,6 +136,24 @@ def _run_dir(config: SandboxConfig) -> Path:
     run_dir.mkdir(exist_ok=True)
     os.chmod(run_dir, 0o711)
     return run_dir
+
+
+_UNIX_PATH_MAX = 108
+"""``sizeof(sockaddr_un.sun_path)`` on Linux, the terminating NUL included."""
+_SHORT_SOCKET_ROOT = Path("/tmp")
+
+
+def _short_socket_dir() -> Path:
+    """``/tmp/judgeval-egress-<pid>`` (mode 0711), after removing those of evaluators that are gone."""
+    for stale in _SHORT_SOCKET_ROOT.glob("judgeval-egress-*"):
+        pid = stale.name.removeprefix("judgeval-egress-")
+        if pid.isdigit() and not _alive(int(pid)) and os.lstat(stale).st_uid == os.geteuid():
+            shutil.rmtree(stale, ignore_errors=True)
+    path = _SHORT_SOCKET_ROOT / f"judgeval-egress-{os.getpid()}"
+    path.mkdir(mode=0o711, exist_ok=True)
+    if os.lstat(path).st_uid != os.geteuid() or path.is_symlink():
+        raise SandboxUnavailable(f"{path} is not a directory owned by the evaluator's user")
+    return path
 
 
 def _alive(pid: int) -> bool:

@@ -153,3 +153,18 @@ async def test_the_api_refuses_wrong_keys_and_bad_silences(make_config: Callable
                      (invalid, "give ends_at or a positive duration_seconds"),
                      (invalid, "a silence needs at least one matcher (e.g. alert=NAME)"),
                      (invalid, "limit must be 1..1000 (0: 50)")]
+
+
+async def test_a_new_behavior_from_real_failures_pages_through_the_behavior_alert(
+        make_config: Callable[..., EvaluatorConfig], webhook: WebhookReceiver):
+    # The whole chain with no stand-in: failing scores -> the behaviors engine founds a behavior and logs
+    # behavior.created in the state database -> the alert engine reads the log -> the webhook channel.
+    alert = {"name": "new-failure-modes", "behavior": ["created"],
+             "issue_link_template": "http://console/behaviors/{behavior_id}"}
+    async with serving(make_config(alert_doc(webhook, alert)), webhook) as app:
+        await send_outputs(app, [BAD, BAD])
+        [page] = await asyncio.to_thread(webhook.wait_for, 1, alert="new-failure-modes", timeout=60)
+    assert page["kind"] == "behavior" and page["details"]["event"] == "behavior.created", page
+    behavior_id = page["details"]["behavior_id"]
+    assert page["links"]["issue"] == f"http://console/behaviors/{behavior_id}"
+    assert len(webhook.accepted(alert="new-failure-modes")) == 1  # two failures, one new behavior, one page

@@ -137,3 +137,25 @@ def test_the_rate_limit_is_shared_by_every_worker_of_a_scorer() -> None:
     assert ledger.bucket("judge") is ledger.bucket("judge")
     assert ledger.bucket("other") is not ledger.bucket("judge")
     assert ledger.bucket("judge").rate == 7
+
+
+async def test_a_proxy_socket_fits_a_unix_address_however_long_the_work_root(tmp_path: Path) -> None:
+    # A long TMPDIR or work_root (pytest's, a deep data dir) must not make every worker fail to start with
+    # "AF_UNIX path too long": the socket then lives in a short directory of its own.
+    from evaluator_service.sandbox.config import SandboxConfig
+    from evaluator_service.sandbox.isolation import SandboxIsolation
+
+    run_dir = tmp_path / ("deep" * 30)
+    run_dir.mkdir()
+    isolation = SandboxIsolation(SandboxConfig(), None, b"", None, run_dir, EgressLedger(10.0))
+    path = isolation.new_socket_path()
+    assert len(str(path)) < 108 and not str(path).startswith(str(run_dir))
+    proxy = EgressProxy(path, scorer="s", allow=frozenset(), ledger=isolation.ledger, calls_per_request=1)
+    await proxy.start()
+    try:
+        _, writer = await asyncio.open_unix_connection(str(path))
+        writer.close()
+    finally:
+        await proxy.close()
+        isolation.close()
+    assert not path.parent.exists()
