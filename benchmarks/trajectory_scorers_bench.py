@@ -85,7 +85,7 @@ async def in_process(trace: Trace, repeat: int) -> dict[str, Any]:
 async def sandboxed(traces: dict[int, Trace], repeat: int) -> dict[int, float]:
     from evaluator_service.registry import EnvironmentInstaller, Registry
     from evaluator_service.sandbox import SandboxConfig, SandboxPool, UploadedScorerSource
-    from evaluator_service.scoring.trajectory.sandboxed import UploadedTraceScorerSource
+    from evaluator_service.sandbox.uploaded_trace_source import UploadedTraceScorerSource
 
     scorer_file = BENCH_DIR / "trace_scorer" / "bench_trace_scorer.py"
     with tempfile.TemporaryDirectory() as tmp:

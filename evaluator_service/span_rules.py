@@ -33,7 +33,7 @@ from judgeval.protocol.otlp_values import attributes_dict, set_attributes
 from judgeval.protocol.sampling import is_sampled_bytes
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from evaluator_service.config import RuleConfig
+from evaluator_service.config_sections import RuleConfig
 from evaluator_service.span_fields import SPAN_KINDS, span_fields
 from evaluator_service.span_vocabularies import RESOLVED_FIELDS
 

@@ -26,7 +26,7 @@ from evaluator_service.registry import EnvironmentInstaller, Registry
 from evaluator_service.sandbox.config import SandboxConfig
 from evaluator_service.sandbox.pool import SandboxPool
 from evaluator_service.sandbox.uploaded_source import UploadedScorerSource
-from evaluator_service.scoring.trajectory.sandboxed import UploadedTraceScorerSource
+from evaluator_service.sandbox.uploaded_trace_source import UploadedTraceScorerSource
 from evaluator_service.state import SharedState
 
 

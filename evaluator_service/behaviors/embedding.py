@@ -19,8 +19,8 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from evaluator_service.behaviors.local_embedders import HashingEmbedder, WordLlamaEmbedder
 from evaluator_service.behaviors.settings import LOCAL_HASHING, ModelEndpoint
 from evaluator_service.behaviors.vectors import Vector
-from evaluator_service.llm_client import classify_openai_error
 from evaluator_service.scoring.contract import FatalScorerError, TransientScorerError
+from evaluator_service.scoring.llm_client import classify_openai_error
 
 
 class Embedder(Protocol):

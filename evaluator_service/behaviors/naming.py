@@ -12,7 +12,7 @@ import logging
 
 from evaluator_service.behaviors.settings import ModelEndpoint
 from evaluator_service.behaviors.text import clean_model_name
-from evaluator_service.llm_client import LLMClient
+from evaluator_service.scoring.llm_client import LLMClient
 from evaluator_service.state.behavior_rows import NAME_AUTO, BehaviorState, StoredBehavior
 
 logger = logging.getLogger(__name__)

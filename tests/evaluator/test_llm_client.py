@@ -8,20 +8,20 @@ from collections.abc import Iterator
 import pytest
 from judgeval.testing import RecordedOpenAIServer, Recording
 
-from evaluator_service.llm_client import (
-    MAX_ANSWER_BYTES,
-    LLMClient,
-    answer_text,
-    classify_status,
-    env_proxy,
-    vendor_error_message,
-)
 from evaluator_service.scoring.builtin.judges import parse_judgement
 from evaluator_service.scoring.contract import (
     FatalScorerError,
     ScorerCrashedError,
     ScoringError,
     TransientScorerError,
+)
+from evaluator_service.scoring.llm_client import (
+    MAX_ANSWER_BYTES,
+    LLMClient,
+    answer_text,
+    classify_status,
+    env_proxy,
+    vendor_error_message,
 )
 
 

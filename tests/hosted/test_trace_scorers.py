@@ -16,6 +16,8 @@ from evaluator_service.app import EvaluatorApp
 from evaluator_service.config import load_config
 from evaluator_service.registry import Registry, UploadMode
 from evaluator_service.sandbox import SandboxConfig, SandboxLimits, SandboxPool, UploadedScorerSource
+from evaluator_service.sandbox import uploaded_trace_source as sandboxed
+from evaluator_service.sandbox.uploaded_trace_source import UploadedTraceScorerSource
 from evaluator_service.scoring.contract import (
     InvalidExampleError,
     ScorerCrashedError,
@@ -23,8 +25,6 @@ from evaluator_service.scoring.contract import (
     ScorerLimitError,
     TrajectoryScorer,
 )
-from evaluator_service.scoring.trajectory import sandboxed
-from evaluator_service.scoring.trajectory.sandboxed import UploadedTraceScorerSource
 from tests.evaluator.trajectories.fixtures import TraceBuilder, clean_trace, looping_trace, request
 from tests.support.cli import run_cli
 

@@ -24,7 +24,6 @@ from typing import Any
 
 from judgeval.protocol.evaluation_request import EvaluationRequest
 
-from evaluator_service.llm_client import LLMClient
 from evaluator_service.scoring.builtin.base import BuiltinScorer, as_text
 from evaluator_service.scoring.builtin.options import OptionError, template_fields
 from evaluator_service.scoring.builtin.patterns import compile_pattern
@@ -34,6 +33,7 @@ from evaluator_service.scoring.contract import (
     ScorerCrashedError,
     ScorerLimitError,
 )
+from evaluator_service.scoring.llm_client import LLMClient
 from evaluator_service.scoring.settings import ScorerConfig
 
 ANSWER_FORMAT = (

@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 
 from judgeval.protocol.evaluation_request import ScorerRef
 
-from evaluator_service.llm_client import LLMClient
 from evaluator_service.scoring.builtin import catalog
 from evaluator_service.scoring.builtin.base import BuiltinScorer
 from evaluator_service.scoring.builtin.deterministic import (
@@ -31,6 +30,7 @@ from evaluator_service.scoring.builtin.judges import (
 from evaluator_service.scoring.builtin.pii import PiiScorer
 from evaluator_service.scoring.contract import Scorer
 from evaluator_service.scoring.kind_mixup import MisdirectedScorer, trajectory_scorer_on_span
+from evaluator_service.scoring.llm_client import LLMClient
 from evaluator_service.scoring.settings import JudgeConfig, ScorerConfig
 
 _JUDGES: dict[str, type[JudgeScorer]] = {

@@ -16,10 +16,10 @@ from __future__ import annotations
 from judgeval.data.trace import Trace
 from judgeval.protocol.trajectory_request import TrajectoryRequest
 
-from evaluator_service.llm_client import LLMClient
 from evaluator_service.scoring.builtin.bounded import run_bounded
 from evaluator_service.scoring.builtin.judges import ANSWER_FORMAT, parse_judgement
 from evaluator_service.scoring.contract import InvalidExampleError, ScoreOutcome
+from evaluator_service.scoring.llm_client import LLMClient
 from evaluator_service.scoring.settings import ScorerConfig
 from evaluator_service.scoring.trajectory.base import TrajectoryBuiltinScorer
 from evaluator_service.scoring.trajectory.deterministic import INLINE_SPANS
