@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from judgeval.scorers.scorer_base import ScorerBase
 
 
-class ExampleScorer(BaseModel):
+class ExampleScorer(ScorerBase):
     """A scorer: subclass it and implement ``async def a_score_example(self, example) -> float``.
 
     ``name`` defaults to the class name; a score ``>= threshold`` passes. ``server_hosted=True`` scorers run
@@ -16,21 +16,6 @@ class ExampleScorer(BaseModel):
     evaluation runs on its own copy of the scorer, so concurrent runs don't overwrite each other's reason.
     Extra public fields of a subclass are its configuration and travel with every evaluation request.
     """
-
-    model_config = ConfigDict(extra="allow", arbitrary_types_allowed=True, validate_assignment=False)
-
-    name: str = ""
-    threshold: float = 0.5
-    server_hosted: bool = False
-    reason: str | None = None
-    score: float | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _default_name(cls, data: Any) -> Any:
-        if isinstance(data, dict) and not data.get("name") and not cls.model_fields["name"].default:
-            return {**data, "name": cls.__name__}
-        return data
 
     async def a_score_example(self, example: Any) -> float:
         """Score ``example``; return a number (``>= threshold`` passes). Subclasses must override this."""

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from judgeval.scorers.scorer_base import ScorerBase
 
 
-class TraceScorer(BaseModel):
+class TraceScorer(ScorerBase):
     """A trace scorer: subclass it and implement ``async def a_score_trace(self, trace) -> float``.
 
     ``trace`` is a :class:`judgeval.data.trace.Trace`: ``trace.trace_spans`` in start order, with helpers such
@@ -27,21 +27,6 @@ class TraceScorer(BaseModel):
     its own copy of the scorer). Extra public fields of a subclass are its configuration and travel with
     every trajectory request.
     """
-
-    model_config = ConfigDict(extra="allow", arbitrary_types_allowed=True, validate_assignment=False)
-
-    name: str = ""
-    threshold: float = 0.5
-    server_hosted: bool = False
-    reason: str | None = None
-    score: float | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _default_name(cls, data: Any) -> Any:
-        if isinstance(data, dict) and not data.get("name") and not cls.model_fields["name"].default:
-            return {**data, "name": cls.__name__}
-        return data
 
     async def a_score_trace(self, trace: Any) -> float:
         """Score ``trace``; return a number (``>= threshold`` passes). Subclasses must override this."""
