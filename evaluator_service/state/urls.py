@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -49,7 +50,9 @@ def masked(url: str) -> str:
 
 
 def scrub(text: str, url: str) -> str:
-    """``text`` with ``url`` masked and the bare password removed wherever it appears."""
+    """``text`` with ``url`` masked and the bare password removed wherever it stands as a word of its own (a
+    driver echoing ``password=...``): not inside other words, so a short password cannot garble the message
+    ("acce***ting" for the password ``p``)."""
     text = text.replace(url, masked(url))
     try:
         password = urlsplit(url).password
@@ -57,5 +60,5 @@ def scrub(text: str, url: str) -> str:
         password = None
     for secret in {password, unquote(password) if password else None}:
         if secret:
-            text = text.replace(secret, "***")
+            text = re.sub(rf"(?<![\w]){re.escape(secret)}(?![\w])", "***", text)
     return text

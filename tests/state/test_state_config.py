@@ -79,3 +79,14 @@ def test_evaluator_process_creates_its_schema_in_postgres(tmp_path: Path, postgr
     assert {"judgeval_paused_scorers", "judgeval_scorer_versions", "judgeval_state_changes",
             "judgeval_alert_status", "judgeval_alert_counts", "judgeval_alert_history",
             "judgeval_alert_outbox", "judgeval_alert_deliveries", "judgeval_alert_silences"} <= tables
+
+
+def test_a_driver_message_loses_the_password_but_keeps_its_words() -> None:
+    from evaluator_service.state.urls import scrub
+
+    url = "postgresql://judgeval:p@127.0.0.1:1/db"
+    message = ('connection to server at "127.0.0.1", port 1 failed: Connection refused; is the server '
+               f"accepting TCP/IP connections? (dsn {url}, password=p)")
+    cleaned = scrub(message, url)
+    assert "port 1 failed" in cleaned and "accepting TCP/IP" in cleaned
+    assert "judgeval:***@127.0.0.1" in cleaned and "password=***" in cleaned and ":p@" not in cleaned
