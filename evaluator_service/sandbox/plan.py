@@ -96,6 +96,10 @@ def bwrap_arguments(config: SandboxConfig, *, python: Path, module_file: str, fi
             "--hostname", "judgeval-sandbox"]
     if config.network != "host":
         args.append("--unshare-net")
+    # The private tmpfs dirs come first: a runtime path inside one of them (a checkout or venv under /tmp)
+    # is then bound on top of the tmpfs, read-only, instead of being hidden by it.
+    for path in PRIVATE_DIRS:
+        args += ["--size", str(64 * 1024 * 1024), "--tmpfs", path]
     for path in SYSTEM_DIRS:
         if os.path.islink(path):
             args += ["--symlink", os.readlink(path), path]
@@ -109,8 +113,6 @@ def bwrap_arguments(config: SandboxConfig, *, python: Path, module_file: str, fi
     if venv:
         args += ["--ro-bind", venv, ENV_DIR]
     args += ["--proc", "/proc", "--dev", "/dev"]
-    for path in PRIVATE_DIRS:
-        args += ["--size", str(64 * 1024 * 1024), "--tmpfs", path]
     args += ["--size", str(config.limits.work_dir_bytes), "--perms", "0700", "--tmpfs", WORK_DIR,
              "--file", str(files.source_fd), f"{WORK_DIR}/{module_file}"]
     if egress_socket is not None:

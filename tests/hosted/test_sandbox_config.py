@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -161,3 +162,16 @@ def test_the_evaluator_exits_2_on_a_bad_sandbox_section(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.strip() == "config error: sandbox.workers: must be >= 1, got 0"
+
+
+def test_a_runtime_under_tmp_is_bound_over_the_private_tmp(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A checkout or venv under /tmp (CI clones there) must stay visible inside the sandbox: bubblewrap applies
+    # its options in order, so the private tmpfs must come before the read-only binds of the runtime.
+    from evaluator_service.sandbox import plan
+    from evaluator_service.sandbox.config import SandboxConfig
+
+    monkeypatch.setattr(plan, "runtime_paths", lambda python: ["/tmp/checkout", "/usr/lib/python3.11"])
+    args = plan.bwrap_arguments(SandboxConfig(), python=Path(sys.executable), module_file="s.py",
+                                files=plan.LaunchFiles(3, 4), egress_socket=None)
+    pairs = list(itertools.pairwise(args))  # (option, value) and (value, next option) alike
+    assert pairs.index(("--tmpfs", "/tmp")) < pairs.index(("--ro-bind", "/tmp/checkout"))
