@@ -63,7 +63,7 @@ async def recluster(state: ReclusterState, min_cluster_size: int = 2, min_simila
                 if source.id == target.id or cosine(source.centroid, target.centroid) < min_similarity:
                     continue
                 try:
-                    await state.merge_behaviors(source.id, target.id)
+                    await state.merge_behaviors(source.id, target.id, by_operator=False)
                 except BehaviorActionRefused as exc:  # another replica (or an operator) got there first
                     logger.debug("re-clustering skipped merging %s: %s", source.id, exc)
                     continue
