@@ -1,5 +1,7 @@
 """The periodic re-clustering pass: merges behaviors that online assignment split into near-duplicates.
 
+(The pass first splits mixed behaviors: :mod:`evaluator_service.behaviors.splitting`; this is its merge step.)
+
 Online assignment places each failure on arrival, against the centroids that exist then, so one failure
 mode written in several ways can found several behaviors. Every ``recluster_interval_s`` this pass runs
 HDBSCAN (scikit-learn) over the centroids of each scorer's behaviors (one kind, one vector space at a time)

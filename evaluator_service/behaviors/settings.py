@@ -7,7 +7,7 @@
       similarity_threshold: 0.75    # cosine similarity to join a behavior (default: the embedder's own)
       fields: [input, actual_output]
       timeout_s: 2.0                # per span; on timeout the span is exported without a behavior
-      recluster_interval_s: 600     # HDBSCAN over centroids merges near-duplicate behaviors (0: never)
+      recluster_interval_s: 600     # splits mixed behaviors, then HDBSCAN merges near-duplicates (0: never)
       recluster_min_cluster_size: 2
       recluster_sample_size: 64     # members sampled per behavior, what mixed behaviors are split from
       recluster_split_min_group: 5  # fewest sampled members a group needs to be split off

@@ -195,3 +195,11 @@ def test_split_settings_are_validated() -> None:
     assert (parsed.recluster_sample_size, parsed.recluster_split_min_group) == (16, 3)
     with pytest.raises(ConfigError, match="recluster_split_min_group"):
         parse_behaviors(Section({"recluster_split_min_group": 1}, "behaviors"))
+
+
+async def test_the_benchmark_splits_merged_families_back_and_no_coherent_one() -> None:
+    from .test_reclustering import benchmark_module
+
+    found = await benchmark_module().run_split_back("wordllama", per_family=12, seed=7)
+    # Measured (12 per family): 74 of 78 pairs split back exactly, 77 at 90% purity, no family split.
+    assert found["pairs"] == 78 and found["split_back"] >= 55 and found["coherent_split"] == 0
