@@ -203,3 +203,31 @@ async def test_the_benchmark_splits_merged_families_back_and_no_coherent_one() -
     found = await benchmark_module().run_split_back("wordllama", per_family=12, seed=7)
     # Measured (12 per family): 74 of 78 pairs split back exactly, 77 at 90% purity, no family split.
     assert found["pairs"] == 78 and found["split_back"] >= 55 and found["coherent_split"] == 0
+
+
+async def test_the_grouper_splits_before_merging_and_counts_the_new_behaviors(state: SharedState) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from evaluator_service.behaviors.grouper import BehaviorGrouper
+    from evaluator_service.behaviors.settings import LOCAL_HASHING, BehaviorsConfig, ModelEndpoint
+    from evaluator_service.metrics import EvaluatorMetrics
+    from tests.support.evaluator import metric_points
+
+    reader = InMemoryMetricReader()
+    metrics = EvaluatorMetrics(MeterProvider(metric_readers=[reader]))
+    config = BehaviorsConfig(embedding=ModelEndpoint(local=LOCAL_HASHING),
+                             recluster_split_min_group=MIN_GROUP)
+    grouper = BehaviorGrouper(config, state, metrics)
+    off = BehaviorGrouper(dataclasses.replace(config, recluster_sample_size=0), state, metrics)
+    try:
+        parent = await mixed(state)
+        assert await off.run_splitting() == []  # sample_size 0: no splits
+        assert await grouper.run_reclustering() == []  # nothing to merge: the split halves are far apart
+        assert sorted(b.member_count for b in await state.behaviors()) == [8, 14]
+        assert (await state.behavior(parent.id)).member_count == 14  # type: ignore[union-attr]
+        counted = metric_points(reader)["judgeval.behaviors.events"]
+        assert [(p.attributes["kind"], p.value) for p in counted] == [("behavior.created", 1)]
+    finally:
+        await grouper.stop()
+        await off.stop()
