@@ -177,7 +177,8 @@ class BehaviorGrouper:
         if self.config.recluster_sample_size <= 0:
             return []
         cut = min(self.threshold, self._embedder.merge_similarity)  # so the merge step never rejoins them
-        split = await split_mixed(self._state, cut, self.config.recluster_split_min_group, self._clock())
+        split = await split_mixed(self._state, cut, self.config.recluster_split_min_group, self._clock(),
+                                  failed=lambda _id: self._metrics.behavior_error("split"))
         for _ in split:
             self._metrics.behavior_event(BehaviorEventKind.CREATED.value)
         return split

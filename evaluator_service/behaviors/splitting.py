@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from evaluator_service.behaviors.term_names import distinctive_names
@@ -53,30 +53,40 @@ class SplitState(BehaviorState, BehaviorSampleState, Protocol):
     """What the split step needs of the shared state."""
 
 
-async def split_mixed(state: SplitState, threshold: float, min_group: int, now: float
-                      ) -> list[tuple[str, str]]:
-    """Split every mixed behavior; returns the (behavior, new behavior) pairs it made."""
+async def split_mixed(state: SplitState, threshold: float, min_group: int, now: float,
+                      failed: Callable[[str], None] | None = None) -> list[tuple[str, str]]:
+    """Split every mixed behavior; returns the (behavior, new behavior) pairs it made. A behavior whose
+    split fails is logged and reported to ``failed`` (its id); the others are still looked at."""
     behaviors = await state.behaviors()
     pinned = await state.pinned_behaviors()
     made: list[tuple[str, str]] = []
     for b in behaviors:
         if not splittable(b) or b.id in pinned:
             continue
-        sample = [s for s in await state.behavior_samples(b.id)
-                  if len(s.vector) == len(b.centroid) and any(s.vector)]
-        if len(sample) < 2 * min_group:
-            continue
-        groups = await asyncio.to_thread(split_groups, [s.vector for s in sample], threshold, min_group)
-        if len(groups) < 2:
-            continue
-        peers = [p for p in behaviors if (p.scorer, p.kind) == (b.scorer, b.kind) and p.disposition != MERGED]
-        names = await asyncio.to_thread(_names, b, peers, [[sample[i] for i in g] for g in groups])
-        plan = [SplitGroup(tuple(sample[i].key for i in g), names[n]) for n, g in enumerate(groups[1:], 1)]
-        children = await state.split_sampled(b.id, plan, now)
-        made.extend((b.id, c.id) for c in children)
+        try:
+            made.extend(await _split_one(state, b, behaviors, threshold, min_group, now))
+        except Exception as exc:  # one behavior's bad sample never stops the pass
+            logger.warning("re-clustering could not split behavior %s: %s", b.id, exc)
+            if failed is not None:
+                failed(b.id)
     if made:
         logger.info("re-clustering split %d new behaviors off mixed ones", len(made))
     return made
+
+
+async def _split_one(state: SplitState, b: StoredBehavior, behaviors: Sequence[StoredBehavior],
+                     threshold: float, min_group: int, now: float) -> list[tuple[str, str]]:
+    sample = [s for s in await state.behavior_samples(b.id)
+              if len(s.vector) == len(b.centroid) and any(s.vector)]
+    if len(sample) < 2 * min_group:
+        return []
+    groups = await asyncio.to_thread(split_groups, [s.vector for s in sample], threshold, min_group)
+    if len(groups) < 2:
+        return []
+    peers = [p for p in behaviors if (p.scorer, p.kind) == (b.scorer, b.kind) and p.disposition != MERGED]
+    names = await asyncio.to_thread(_names, b, peers, [[sample[i] for i in g] for g in groups])
+    plan = [SplitGroup(tuple(sample[i].key for i in g), names[n]) for n, g in enumerate(groups[1:], 1)]
+    return [(b.id, c.id) for c in await state.split_sampled(b.id, plan, now)]
 
 
 def split_groups(vectors: Sequence[Sequence[float]], threshold: float, min_group: int) -> list[list[int]]:

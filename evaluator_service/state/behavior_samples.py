@@ -133,8 +133,9 @@ class SqlBehaviorSampleRows(TransactionSource):
                                          len(samples), buckets, now) for g in groups]
             left = max(parent.member_count - sum(c.member_count for c in children), len(kept))
             examples = tuple(e for e in parent.examples if (e.trace_id, e.span_id) not in moved)
+            usable = [s.vector for s in kept if len(s.vector) == len(parent.centroid)]
             rest = dataclasses.replace(
-                parent, centroid=_mean([s.vector for s in kept]), member_count=left,
+                parent, centroid=_mean(usable) if usable else parent.centroid, member_count=left,
                 examples=examples or tuple(s.as_example() for s in kept[-MAX_EXAMPLES:]),
             )
             await tx.execute(schema.UPDATE_BEHAVIOR_MEMBERS, members_update(rest))

@@ -231,3 +231,22 @@ async def test_the_grouper_splits_before_merging_and_counts_the_new_behaviors(st
     finally:
         await grouper.stop()
         await off.stop()
+
+
+async def test_a_behavior_with_an_unreadable_sample_fails_alone(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "state.sqlite3"
+    state = open_shared_state(f"sqlite:///{path}")
+    await state.open()
+    try:
+        broken, fine = await mixed(state, "broken", 0), await mixed(state, "fine", 100)
+        with sqlite3.connect(path) as db:
+            db.execute("UPDATE judgeval_behavior_samples SET vector = 'not json' WHERE id = ? AND slot = 3",
+                       (broken.id,))
+        failed: list[str] = []
+        split = await split_mixed(state, CUT, MIN_GROUP, T0 + 100, failed=failed.append)
+        assert ([p for p, _ in split], failed) == ([fine.id], [broken.id])
+        assert (await state.behavior(broken.id)).member_count == 22  # type: ignore[union-attr]
+    finally:
+        await state.close()
