@@ -89,7 +89,8 @@ class BehaviorGrouper:
         self._watcher = ChangeWatcher(state, self.refresh)
         self._placements: set[asyncio.Task[tuple[StoredBehavior, bool]]] = set()
         self.inputs = (InputDiscovery(config.inputs, self._embedder, self.threshold, state, metrics, clock,
-                                      self._input_placed) if config.inputs.enabled else None)
+                                      self._input_placed, config.recluster_sample_size)
+                       if config.inputs.enabled else None)
         """Groups sampled inputs of scored traffic (a score observer: :meth:`observe_inputs`)."""
 
     async def start(self) -> None:
