@@ -78,6 +78,7 @@ class BehaviorGrouper:
         self._lifecycle_task: asyncio.Task[None] | None = None
         self._warm_up: asyncio.Task[None] | None = None
         self._recluster_task: asyncio.Task[None] | None = None
+        self._split_looked_at: dict[str, int] = {}
         self._state = state
         self._metrics = metrics
         self._embedder: Embedder = create_embedder(config.embedding, config.timeout_s)
@@ -179,7 +180,8 @@ class BehaviorGrouper:
             return []
         cut = min(self.threshold, self._embedder.merge_similarity)  # so the merge step never rejoins them
         split = await split_mixed(self._state, cut, self.config.recluster_split_min_group, self._clock(),
-                                  failed=lambda _id: self._metrics.behavior_error("split"))
+                                  failed=lambda _id: self._metrics.behavior_error("split"),
+                                  looked_at=self._split_looked_at)
         for _ in split:
             self._metrics.behavior_event(BehaviorEventKind.CREATED.value)
         return split

@@ -54,15 +54,23 @@ class SplitState(BehaviorState, BehaviorSampleState, Protocol):
 
 
 async def split_mixed(state: SplitState, threshold: float, min_group: int, now: float,
-                      failed: Callable[[str], None] | None = None) -> list[tuple[str, str]]:
+                      failed: Callable[[str], None] | None = None, looked_at: dict[str, int] | None = None
+                      ) -> list[tuple[str, str]]:
     """Split every mixed behavior; returns the (behavior, new behavior) pairs it made. A behavior whose
-    split fails is logged and reported to ``failed`` (its id); the others are still looked at."""
+    split fails is logged and reported to ``failed`` (its id); the others are still looked at.
+
+    ``looked_at`` (kept by the caller across passes: behavior id to member count when last looked at)
+    skips behaviors that gained no member since, so a pass reads only the samples that changed."""
     behaviors = await state.behaviors()
     pinned = await state.pinned_behaviors()
     made: list[tuple[str, str]] = []
     for b in behaviors:
         if not splittable(b) or b.id in pinned:
             continue
+        if looked_at is not None:
+            if looked_at.get(b.id) == b.member_count:
+                continue
+            looked_at[b.id] = b.member_count
         try:
             made.extend(await _split_one(state, b, behaviors, threshold, min_group, now))
         except Exception as exc:  # one behavior's bad sample never stops the pass

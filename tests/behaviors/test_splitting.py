@@ -114,6 +114,16 @@ async def test_a_mixed_behavior_is_split_and_the_larger_group_keeps_its_id(state
     assert (leak.id, refund.id) == (child.id, parent.id)
 
 
+async def test_a_behavior_unchanged_since_it_was_looked_at_is_skipped(state: SharedState) -> None:
+    parent = await mixed(state)
+    looked_at = {parent.id: 22}
+    assert await split_mixed(state, CUT, MIN_GROUP, T0 + 100, looked_at=looked_at) == []
+    await state.record_failure(draft(REFUNDS[2], T0 + 50, 50), join_any)  # a new member: look again
+    split = await split_mixed(state, CUT, MIN_GROUP, T0 + 100, looked_at=looked_at)
+    assert [p for p, _ in split] == [parent.id]
+    assert looked_at[parent.id] == 23
+
+
 async def test_a_coherent_behavior_is_not_split(state: SharedState) -> None:
     for n, text in enumerate(texts("refund_refused", 30)):
         await state.record_failure(draft(text, T0 + n, n), join_any)
