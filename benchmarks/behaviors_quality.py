@@ -9,6 +9,7 @@ figures do not mix::
 
     .venv/bin/python benchmarks/behaviors_quality.py                 # every option, a table
     .venv/bin/python benchmarks/behaviors_quality.py --sweep         # also similarity thresholds
+    .venv/bin/python benchmarks/behaviors_quality.py --split-back    # merged families split back apart
 """
 
 from __future__ import annotations
@@ -156,6 +157,63 @@ async def run_online(name: str, threshold: float | None, per_family: int, seed: 
                    peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **measured)
 
 
+async def run_split_back(name: str, per_family: int, seed: int) -> dict[str, Any]:
+    """Every pair of families deliberately merged into one behavior (all of the first family, half of the
+    second, as drift leaves a behavior), and every family alone in one; then the split step of the
+    re-clustering pass, as the grouper runs it. Counts the pairs split back into their two families (the
+    original id keeping the first), the ones split back at 90% purity, and coherent families split."""
+    import itertools
+
+    from evaluator_service.behaviors.splitting import split_mixed
+    from evaluator_service.state import SqliteSharedState
+    from evaluator_service.state.behavior_records import BehaviorExample
+    from evaluator_service.state.behavior_rows import FailureDraft
+
+    embedder = make_embedder(name)
+    by_family: dict[str, list[tuple[LabeledFailure, list[float]]]] = {}
+    for f in failure_stream(per_family, seed):
+        by_family.setdefault(f.family, []).append((f, embedder.vectorize(failure_text_of(f))))
+    families = sorted(by_family)
+    pairs = list(itertools.combinations(families, 2))
+    groups = {f"{a}+{b}": by_family[a] + by_family[b][: per_family // 2] for a, b in pairs}
+    groups.update({family: by_family[family] for family in families})
+    cut = min(embedder.default_threshold, embedder.merge_similarity)
+    with tempfile.TemporaryDirectory() as tmp:
+        state = SqliteSharedState(Path(tmp) / "state.sqlite3")
+        await state.open()
+        first: dict[str, str] = {}
+        n = 0
+        for scorer, members in groups.items():
+            for f, vector in members:
+                n += 1
+                draft = FailureDraft(scorer=scorer, space=embedder.space, vector=vector,
+                                     example=BehaviorExample(f"{n:032x}", f"{n:016x}", f.family,
+                                                             reason=f.reason, vector=tuple(vector)),
+                                     provisional_name=scorer, at=float(n))
+                behavior, _ = await state.record_failure(draft, lambda _d, offered: next(iter(offered), None))
+                first.setdefault(scorer, behavior.id)
+        started = time.perf_counter()
+        await split_mixed(state, cut, 5, now=float(n + 1))
+        elapsed = time.perf_counter() - started
+        found: dict[str, list[tuple[str, Counter[str]]]] = {}
+        for b in await state.behaviors():
+            found.setdefault(b.scorer, []).append(
+                (b.id, Counter(s.text for s in await state.behavior_samples(b.id))))
+        await state.close()
+    exact = pure = 0
+    for a, b in pairs:
+        split = {bid: counts for bid, counts in found[f"{a}+{b}"]}
+        if len(split) != 2 or first[f"{a}+{b}"] not in split:
+            continue
+        kept = split.pop(first[f"{a}+{b}"])
+        other = next(iter(split.values()))
+        exact += set(kept) == {a} and set(other) == {b}
+        pure += kept[a] >= 0.9 * kept.total() and other[b] >= 0.9 * other.total()
+    return {"embedder": name, "cut": cut, "pairs": len(pairs), "split_back": exact, "split_back_90": pure,
+            "coherent": len(families), "coherent_split": sum(len(found[f]) > 1 for f in families),
+            "ms_per_behavior": 1000 * elapsed / len(groups)}
+
+
 def sweep(name: str, per_family: int, seed: int) -> list[tuple[float, dict[str, float], int]]:
     """In-memory online clustering (same rule as the state's) over a range of thresholds."""
     import numpy as np
@@ -195,7 +253,13 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true", help="also sweep similarity thresholds")
     parser.add_argument("--recluster", action="store_true",
                         help="(with --one) re-cluster halfway and at the end")
+    parser.add_argument("--split-back", action="store_true",
+                        help="merge every pair of families into one behavior; count the pairs split back")
     args = parser.parse_args()
+    if args.split_back:
+        for name in ([args.one] if args.one else EMBEDDERS):
+            print(json.dumps(asyncio.run(run_split_back(name, args.per_family, args.seed))))
+        return
     if args.one:
         quality = asyncio.run(run_online(args.one, args.threshold, args.per_family, args.seed,
                                          args.recluster))

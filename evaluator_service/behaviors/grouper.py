@@ -46,6 +46,7 @@ from evaluator_service.behaviors.matching import nearest_behavior
 from evaluator_service.behaviors.naming import BehaviorNamer
 from evaluator_service.behaviors.reclustering import recluster
 from evaluator_service.behaviors.settings import BehaviorsConfig
+from evaluator_service.behaviors.splitting import split_mixed
 from evaluator_service.behaviors.text import failure_text, salient_name
 from evaluator_service.behaviors.vectors import nearest
 from evaluator_service.metrics import EvaluatorMetrics
@@ -77,6 +78,7 @@ class BehaviorGrouper:
         self._lifecycle_task: asyncio.Task[None] | None = None
         self._warm_up: asyncio.Task[None] | None = None
         self._recluster_task: asyncio.Task[None] | None = None
+        self._split_looked_at: dict[str, int] = {}
         self._state = state
         self._metrics = metrics
         self._embedder: Embedder = create_embedder(config.embedding, config.timeout_s)
@@ -88,7 +90,8 @@ class BehaviorGrouper:
         self._watcher = ChangeWatcher(state, self.refresh)
         self._placements: set[asyncio.Task[tuple[StoredBehavior, bool]]] = set()
         self.inputs = (InputDiscovery(config.inputs, self._embedder, self.threshold, state, metrics, clock,
-                                      self._input_placed) if config.inputs.enabled else None)
+                                      self._input_placed, config.recluster_sample_size)
+                       if config.inputs.enabled else None)
         """Groups sampled inputs of scored traffic (a score observer: :meth:`observe_inputs`)."""
 
     async def start(self) -> None:
@@ -160,13 +163,28 @@ class BehaviorGrouper:
             self._metrics.behavior_event(BehaviorEventKind.REGRESSED.value)
 
     async def run_reclustering(self) -> list[tuple[str, str]]:
-        """One re-clustering pass (see :mod:`evaluator_service.behaviors.reclustering`); returns the
-        (merged, into) pairs and reloads the index when it merged anything."""
+        """One re-clustering pass: split mixed behaviors (:mod:`evaluator_service.behaviors.splitting`),
+        then merge near-duplicates (:mod:`evaluator_service.behaviors.reclustering`); returns the
+        (merged, into) pairs and reloads the index when it changed anything. Each behavior split off is
+        counted as a ``behavior.created`` event."""
+        split = await self.run_splitting()
         merged = await recluster(self._state, self.config.recluster_min_cluster_size,
                                  self._embedder.merge_similarity)
-        if merged:
+        if merged or split:
             await self.refresh()
         return merged
+
+    async def run_splitting(self) -> list[tuple[str, str]]:
+        """The split step alone; returns the (behavior, new behavior) pairs."""
+        if self.config.recluster_sample_size <= 0:
+            return []
+        cut = min(self.threshold, self._embedder.merge_similarity)  # so the merge step never rejoins them
+        split = await split_mixed(self._state, cut, self.config.recluster_split_min_group, self._clock(),
+                                  failed=lambda _id: self._metrics.behavior_error("split"),
+                                  looked_at=self._split_looked_at)
+        for _ in split:
+            self._metrics.behavior_event(BehaviorEventKind.CREATED.value)
+        return split
 
     async def _recluster_loop(self) -> None:
         while True:
@@ -256,7 +274,7 @@ class BehaviorGrouper:
             provisional_name=salient_name([reason or result.scorer_name]), kind=kind,
             description=reason, service=resource[0], environment=resource[1],
             agent=str(agent) if agent is not None else "",
-            at=self._clock(),
+            at=self._clock(), sample_capacity=self.config.recluster_sample_size,
         )
         threshold = self.threshold
         return await self._state.record_failure(

@@ -43,8 +43,9 @@ class InputDiscovery:
 
     def __init__(self, config: InputsConfig, embedder: Embedder, threshold: float, state: BehaviorState,
                  metrics: EvaluatorMetrics, clock: Callable[[], float],
-                 on_placed: Callable[[StoredBehavior, bool], None]) -> None:
+                 on_placed: Callable[[StoredBehavior, bool], None], sample_capacity: int = 64) -> None:
         self.config = config
+        self._sample_capacity = sample_capacity
         self._embedder = embedder
         self._choose = nearest_behavior(threshold)
         self._state = state
@@ -87,7 +88,7 @@ class InputDiscovery:
                 example=BehaviorExample(span.trace_id.hex(), span.span_id.hex(), text, input=text,
                                         vector=tuple(vector)),
                 provisional_name=salient_name([text]), kind=KIND_INPUT, description=text,
-                agent=group, at=self._clock(),
+                agent=group, at=self._clock(), sample_capacity=self._sample_capacity,
             )
             behavior, new = await self._state.record_failure(draft, self._choose)
         except Exception as exc:  # an input pattern is a nicety: count it, keep going

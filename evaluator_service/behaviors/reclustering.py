@@ -1,5 +1,7 @@
 """The periodic re-clustering pass: merges behaviors that online assignment split into near-duplicates.
 
+(The pass first splits mixed behaviors: :mod:`evaluator_service.behaviors.splitting`; this is its merge step.)
+
 Online assignment places each failure on arrival, against the centroids that exist then, so one failure
 mode written in several ways can found several behaviors. Every ``recluster_interval_s`` this pass runs
 HDBSCAN (scikit-learn) over the centroids of each scorer's behaviors (one kind, one vector space at a time)
@@ -63,7 +65,7 @@ async def recluster(state: ReclusterState, min_cluster_size: int = 2, min_simila
                 if source.id == target.id or cosine(source.centroid, target.centroid) < min_similarity:
                     continue
                 try:
-                    await state.merge_behaviors(source.id, target.id)
+                    await state.merge_behaviors(source.id, target.id, by_operator=False)
                 except BehaviorActionRefused as exc:  # another replica (or an operator) got there first
                     logger.debug("re-clustering skipped merging %s: %s", source.id, exc)
                     continue

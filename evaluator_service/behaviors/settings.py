@@ -7,8 +7,10 @@
       similarity_threshold: 0.75    # cosine similarity to join a behavior (default: the embedder's own)
       fields: [input, actual_output]
       timeout_s: 2.0                # per span; on timeout the span is exported without a behavior
-      recluster_interval_s: 600     # HDBSCAN over centroids merges near-duplicate behaviors (0: never)
+      recluster_interval_s: 600     # splits mixed behaviors, then HDBSCAN merges near-duplicates (0: never)
       recluster_min_cluster_size: 2
+      recluster_sample_size: 64     # members sampled per behavior, what mixed behaviors are split from
+      recluster_split_min_group: 5  # fewest sampled members a group needs to be split off
       embedding: {model: text-embedding-3-small, base_url: ..., api_key_env: OPENAI_API_KEY}
       naming: {model: gpt-4o-mini, base_url: ..., api_key_env: OPENAI_API_KEY}
       lifecycle:                    # issues: new -> ongoing -> increasing -> resolved -> regressed
@@ -63,6 +65,11 @@ class BehaviorsConfig:
     recluster_interval_s: float = 600.0
     """How often the re-clustering pass merges near-duplicate behaviors (0: never)."""
     recluster_min_cluster_size: int = 2
+    recluster_sample_size: int = 64
+    """Members kept per behavior in a random sample (reservoir) the pass splits mixed behaviors from (0:
+    no sample, no splits)."""
+    recluster_split_min_group: int = 5
+    """Fewest sampled members each group of a split needs (a behavior is looked at from twice as many)."""
     embedding: ModelEndpoint = field(default_factory=ModelEndpoint)
     naming: ModelEndpoint = field(default_factory=ModelEndpoint)
     lifecycle: LifecycleConfig = field(default_factory=lambda: LifecycleConfig())
@@ -96,7 +103,8 @@ class LifecycleConfig:
 
 
 _KEYS = frozenset({"enabled", "similarity_threshold", "fields", "timeout_s", "embedding", "naming",
-                   "lifecycle", "recluster_interval_s", "recluster_min_cluster_size", "inputs"})
+                   "lifecycle", "recluster_interval_s", "recluster_min_cluster_size", "inputs",
+                   "recluster_sample_size", "recluster_split_min_group"})
 _LIFECYCLE_NUMBERS = ("interval_s", "new_for_s", "trend_window_s", "baseline_window_s", "increase_factor",
                       "resolve_after_intervals", "resolve_min_s", "resolve_max_s")
 
@@ -116,6 +124,9 @@ def parse_behaviors(s: Section) -> BehaviorsConfig:
         recluster_interval_s=s.number("recluster_interval_s", d.recluster_interval_s),
         recluster_min_cluster_size=s.integer("recluster_min_cluster_size", d.recluster_min_cluster_size,
                                              minimum=2),
+        recluster_sample_size=s.integer("recluster_sample_size", d.recluster_sample_size, minimum=0),
+        recluster_split_min_group=s.integer("recluster_split_min_group", d.recluster_split_min_group,
+                                            minimum=2),
         embedding=_endpoint(s.section("embedding"), local=True),
         naming=_endpoint(s.section("naming")),
         lifecycle=_lifecycle(s.section("lifecycle")),

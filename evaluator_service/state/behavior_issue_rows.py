@@ -10,13 +10,15 @@ the decider asks for nothing more.
 Operators' decisions (dismiss, expect, reopen, merge, split off) are stored on the behavior, so later
 automatic changes respect them: a dismissed behavior gets no lifecycle, an expected one raises no events,
 a merged one hands its new members to the behavior it was merged into, a split-off one keeps its own
-centroid so the members like it keep joining it.
+centroid so the members like it keep joining it. An operator's merge or split also pins the behaviors it
+kept (``judgeval_behavior_pins``), so the re-clustering pass never splits them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -86,8 +88,10 @@ class BehaviorIssueState(Protocol):
         """Dismiss, mark as expected or reopen; ``None`` if gone. Refused for a merged behavior."""
         ...
 
-    async def merge_behaviors(self, source_id: str, target_id: str) -> StoredBehavior:
-        """Fold ``source_id`` into ``target_id`` (members, buckets, evidence); returns the target after."""
+    async def merge_behaviors(self, source_id: str, target_id: str, by_operator: bool = True
+                              ) -> StoredBehavior:
+        """Fold ``source_id`` into ``target_id`` (members, buckets, evidence); returns the target after. An
+        operator's merge (``by_operator``) pins the target: the automatic split leaves it as it is."""
         ...
 
     async def split_behavior(self, behavior_id: str, span_ids: Sequence[str], name: str, now: float
@@ -150,7 +154,8 @@ class SqlBehaviorIssueRows(TransactionSource):
             await tx.execute(schema.BUMP_COUNTER)
             return updated
 
-    async def merge_behaviors(self, source_id: str, target_id: str) -> StoredBehavior:
+    async def merge_behaviors(self, source_id: str, target_id: str, by_operator: bool = True
+                              ) -> StoredBehavior:
         if source_id == target_id:
             raise BehaviorActionRefused("cannot merge a behavior into itself")
         async with self._transaction() as tx:
@@ -162,6 +167,8 @@ class SqlBehaviorIssueRows(TransactionSource):
                 await tx.execute(schema.ADD_BEHAVIOR_MEMBERS, (target.id, int(bucket), int(members)))
             gone = dataclasses.replace(source, disposition=MERGED, merged_into=target.id)
             await tx.execute(schema.UPDATE_BEHAVIOR_ISSUE, issue_update(gone))
+            if by_operator:
+                await tx.execute(schema.PIN_BEHAVIOR, (target.id, "merged", time.time()))
             await tx.execute(schema.BUMP_COUNTER)
             return merged
 
@@ -189,12 +196,14 @@ class SqlBehaviorIssueRows(TransactionSource):
             await tx.execute(schema.INSERT_BEHAVIOR, behavior_row(child))
             await tx.execute(schema.INSERT_BEHAVIOR_ISSUE, issue_row(child))
             await tx.execute(schema.ADD_BEHAVIOR_MEMBERS, (child.id, bucket_of(now), k))
-            await _follow_split(tx, rest, child)
+            await follow_split(tx, rest, child)
+            for pinned in (rest.id, child.id):
+                await tx.execute(schema.PIN_BEHAVIOR, (pinned, "split", now))
             await tx.execute(schema.BUMP_COUNTER)
             return child
 
 
-async def _follow_split(tx: Transaction, parent: StoredBehavior, child: StoredBehavior) -> None:
+async def follow_split(tx: Transaction, parent: StoredBehavior, child: StoredBehavior) -> None:
     """Behaviors merged into ``parent`` that are nearer the split-off ``child`` now pass their members to
     it: the later decision (the split) wins over the earlier one (the merge) for what it moved."""
     for row in await tx.execute(schema.SELECT_BEHAVIORS_MERGED_INTO, (parent.id,)):

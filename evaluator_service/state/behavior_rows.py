@@ -20,6 +20,7 @@ count, which other replicas do not need to hear about within the second.
 from __future__ import annotations
 
 import dataclasses
+import random
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -46,6 +47,7 @@ from evaluator_service.state.behavior_records import (
     StoredBehavior,
     behavior_from_row,
     behavior_row,
+    dump_vector,
     issue_row,
     issue_update,
     members_update,
@@ -90,6 +92,8 @@ class FailureDraft:
     agent: str = ""
     environment: str = ""
     at: float | None = None
+    sample_capacity: int = 64
+    """Members kept per behavior in its random sample (what the re-clustering pass splits from; 0: none)."""
 
 
 BehaviorChooser = Callable[[FailureDraft, Sequence[StoredBehavior]], StoredBehavior | None]
@@ -164,6 +168,7 @@ class SqlBehaviorRows(TransactionSource):
             await tx.execute(schema.INSERT_BEHAVIOR, behavior_row(created))
             await tx.execute(schema.INSERT_BEHAVIOR_ISSUE, issue_row(created))
             await tx.execute(schema.ADD_BEHAVIOR_MEMBERS, (created.id, bucket_of(now), 1))
+            await sample_member(tx, created.id, 1, draft, now)
             await append_event(tx, EVENT_CREATED, created, now)
             await tx.execute(schema.BUMP_COUNTER)
             return created, True
@@ -190,6 +195,21 @@ async def read_behavior(tx: Transaction, behavior_id: str) -> StoredBehavior | N
     """One behavior read inside ``tx``, or ``None``."""
     rows = await tx.execute(schema.SELECT_BEHAVIOR, (behavior_id,))
     return behavior_from_row(rows[0]) if rows else None
+
+
+async def sample_member(tx: Transaction, behavior_id: str, member_count: int, draft: FailureDraft,
+                        at: float) -> None:
+    """Keep ``draft`` in the behavior's member sample, a reservoir (Vitter's algorithm R) of at most
+    ``draft.sample_capacity`` members: the n-th member takes a random slot with probability capacity/n, so
+    the sample stays uniform over all members at one write (at most) per failure."""
+    capacity = draft.sample_capacity
+    slot = member_count - 1 if member_count <= capacity else random.randrange(member_count)
+    if capacity <= 0 or slot >= capacity or not draft.vector:
+        return
+    e = draft.example
+    await tx.execute(schema.UPSERT_BEHAVIOR_SAMPLE, (behavior_id, slot, e.trace_id, e.span_id, at,
+                                                     e.reason[:600], e.text[:600], dump_vector(e.vector or
+                                                                                               draft.vector)))
 
 
 def running_mean(centroid: Sequence[float], count: int, vec: Sequence[float]) -> list[float]:
@@ -248,6 +268,7 @@ async def _join(tx: Transaction, current: StoredBehavior, draft: FailureDraft, n
         joined = dataclasses.replace(joined, state=STATE_REGRESSED, state_since=now)
     await tx.execute(schema.UPDATE_BEHAVIOR_MEMBERS, members_update(joined))
     await tx.execute(schema.ADD_BEHAVIOR_MEMBERS, (joined.id, bucket_of(now), 1))
+    await sample_member(tx, joined.id, joined.member_count, draft, now)
     if joined != dataclasses.replace(joined, scorers=current.scorers, services=current.services,
                                      agents=current.agents, environments=current.environments,
                                      state=current.state, state_since=current.state_since):

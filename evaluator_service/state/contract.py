@@ -34,6 +34,7 @@ from evaluator_service.state.alert_silences import AlertSilenceState
 from evaluator_service.state.behavior_event_rows import BehaviorEventRows
 from evaluator_service.state.behavior_issue_rows import BehaviorIssueState
 from evaluator_service.state.behavior_rows import BehaviorState
+from evaluator_service.state.behavior_samples import BehaviorSampleState
 from evaluator_service.state.pauses import PauseState
 from evaluator_service.state.scorer_versions import ScorerVersionState
 from evaluator_service.state.session_rows import SessionState
@@ -46,7 +47,8 @@ class StateUnavailable(EvaluatorError):
 
 
 class SharedState(PauseState, ScorerVersionState, AlertState, AlertOutboxState, AlertSilenceState,
-                  BehaviorState, BehaviorIssueState, BehaviorEventRows, SessionState, Protocol):
+                  BehaviorState, BehaviorIssueState, BehaviorEventRows, SessionState, BehaviorSampleState,
+                  Protocol):
     """Pauses, uploaded scorers, alerts, behaviors (with their lifecycle and event log) and sessions shared
     by every replica using the same database URL."""
 

@@ -98,6 +98,26 @@ SCHEMA = (
         at DOUBLE PRECISION NOT NULL,
         body TEXT NOT NULL
     )""",
+    # A bounded random sample (reservoir) of each behavior's members with their vectors, what the
+    # re-clustering pass splits mixed behaviors from (state/behavior_samples.py). Side tables: databases of
+    # earlier versions need no ALTER (their behaviors simply start sampling with their next members).
+    """CREATE TABLE IF NOT EXISTS judgeval_behavior_samples (
+        id TEXT NOT NULL,
+        slot INTEGER NOT NULL,
+        trace_id TEXT NOT NULL,
+        span_id TEXT NOT NULL,
+        at DOUBLE PRECISION NOT NULL,
+        reason TEXT NOT NULL,
+        text TEXT NOT NULL,
+        vector TEXT NOT NULL,
+        PRIMARY KEY (id, slot)
+    )""",
+    # Behaviors an operator merged others into or split: the automatic split leaves them as they are.
+    """CREATE TABLE IF NOT EXISTS judgeval_behavior_pins (
+        id TEXT PRIMARY KEY,
+        action TEXT NOT NULL,
+        at DOUBLE PRECISION NOT NULL
+    )""",
     # Alerts (state/alert_rows.py, alert_outbox.py, alert_silences.py). The tables of the first alert model
     # (judgeval_alert_states, judgeval_alert_buckets) are no longer read; an upgraded database keeps them.
     """CREATE TABLE IF NOT EXISTS judgeval_alert_status (
@@ -268,6 +288,19 @@ INSERT_BEHAVIOR_EVENT = """INSERT INTO judgeval_behavior_events (sequence, event
     body) SELECT COALESCE(MAX(sequence), 0) + 1, %s, %s, %s, %s, %s FROM judgeval_behavior_events"""
 SELECT_BEHAVIOR_EVENTS_AFTER = """SELECT sequence, event_id, kind, behavior_id, at, body
     FROM judgeval_behavior_events WHERE sequence > %s ORDER BY sequence LIMIT %s"""
+
+# Member samples and operator pins (state/behavior_samples.py).
+_SAMPLE = "slot, trace_id, span_id, at, reason, text, vector"
+UPSERT_BEHAVIOR_SAMPLE = f"""INSERT INTO judgeval_behavior_samples (id, {_SAMPLE})
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (id, slot) DO UPDATE SET trace_id = excluded.trace_id, span_id = excluded.span_id,
+        at = excluded.at, reason = excluded.reason, text = excluded.text, vector = excluded.vector"""
+SELECT_BEHAVIOR_SAMPLES = f"SELECT {_SAMPLE} FROM judgeval_behavior_samples WHERE id = %s ORDER BY slot"
+DELETE_BEHAVIOR_SAMPLES = "DELETE FROM judgeval_behavior_samples WHERE id = %s"
+PIN_BEHAVIOR = """INSERT INTO judgeval_behavior_pins (id, action, at) VALUES (%s, %s, %s)
+    ON CONFLICT (id) DO UPDATE SET action = excluded.action, at = excluded.at"""
+SELECT_BEHAVIOR_PIN = "SELECT action FROM judgeval_behavior_pins WHERE id = %s"
+SELECT_BEHAVIOR_PINS = "SELECT id FROM judgeval_behavior_pins"
 
 # Alerts.
 _STATUS = ("name, state, severity, state_since, pending_since, last_notified_at, last_value, episode, "
