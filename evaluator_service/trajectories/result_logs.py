@@ -24,11 +24,12 @@ import grpc
 from judgeval import semconv
 from judgeval.protocol.otlp_values import attributes_dict, to_any_value
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
-from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs, SeverityNumber
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
 
 from evaluator_service.config_sections import ExportConfig
+from evaluator_service.trajectories.results import RESULT_INSTRUMENTATION_SCOPE
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,6 @@ _COPIED = (
     semconv.JUDGEVAL_EVALUATOR_NAME,
     semconv.JUDGEVAL_EVAL_VERDICT,
 )
-_SCOPE = InstrumentationScope(name="judgeval.evaluator.trajectories")
 
 
 def result_log_record(span: Span) -> LogRecord:
@@ -144,7 +144,7 @@ def logs_request(rows: Sequence[tuple[int, bytes, bytes]]) -> logs_service_pb2.E
             ResourceLogs(
                 resource=envelope.resource,
                 schema_url=envelope.schema_url,
-                scope_logs=[ScopeLogs(scope=_SCOPE, log_records=records)],
+                scope_logs=[ScopeLogs(scope=RESULT_INSTRUMENTATION_SCOPE, log_records=records)],
             )
         )
     return request

@@ -28,8 +28,10 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span
 from evaluator_service.enrichment import enrich_span
 from evaluator_service.scoring.contract import ScoreResult
 
+RESULT_INSTRUMENTATION_SCOPE = InstrumentationScope(name="judgeval.evaluator.trajectories")
+"""The instrumentation scope of trajectory result spans and of their log records."""
 RESULT_SCOPE = ScopeSpans(
-    scope=InstrumentationScope(name="judgeval.evaluator.trajectories")
+    scope=RESULT_INSTRUMENTATION_SCOPE
 ).SerializeToString()
 """The instrumentation scope of result spans (serialized envelope, as the queue stores it)."""
 

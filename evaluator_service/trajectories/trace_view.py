@@ -9,12 +9,11 @@ session is every buffered span of its traces. Spans are ordered by start time.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from judgeval import semconv
-from judgeval.data.trace import SpanEvent, Trace, TraceSpan
+from judgeval.data.trace import SpanEvent, Trace, TraceSpan, decoded_value
 from judgeval.protocol.otlp_values import attributes_dict
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
 
@@ -103,9 +102,9 @@ def _trace_span(span: Span, resource: dict[str, Any]) -> TraceSpan:
         end_time_unix_nano=span.end_time_unix_nano,
         span_attributes=attributes,
         resource_attributes=resource,
-        inputs=_decoded(_first(resolve_field("input", attributes, events),
+        inputs=decoded_value(_first(resolve_field("input", attributes, events),
                                attributes.get(semconv.GEN_AI_TOOL_CALL_ARGUMENTS))),
-        output=_decoded(_first(resolve_field("actual_output", attributes, events),
+        output=decoded_value(_first(resolve_field("actual_output", attributes, events),
                                attributes.get(semconv.GEN_AI_TOOL_CALL_RESULT))),
         error=error,
         agent_id=str(agent_id) if agent_id is not None else None,
@@ -121,12 +120,3 @@ def _first(value: Any, fallback: Any) -> Any:
     """``value``, else ``fallback``: a GenAI ``execute_tool`` span records its arguments and result only in
     ``gen_ai.tool.call.arguments`` / ``.result``, which no input/output vocabulary names."""
     return fallback if value is None or value == "" else value
-
-
-def _decoded(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("{", "[", '"'):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value

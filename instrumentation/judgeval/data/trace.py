@@ -13,6 +13,7 @@ completion), already decoded from JSON where they were JSON; ``None`` when the s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,17 @@ TOOL_SPAN_KINDS = frozenset({"tool", "execute_tool"})
 """``span_kind`` values that mark a tool call."""
 AGENT_SPAN_KINDS = frozenset({"agent", "invoke_agent", "create_agent"})
 """``span_kind`` values that mark an agent's own span."""
+
+
+def decoded_value(value: Any) -> Any:
+    """A recorded input or output as :class:`TraceSpan` holds it: JSON text (an object, array or string, as
+    instrumentations record arguments and return values) decoded, anything else as it is."""
+    if isinstance(value, str) and value[:1] in ("{", "[", '"'):
+        try:
+            return json.loads(value)
+        except (ValueError, RecursionError):
+            return value
+    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,6 @@ where it is JSON.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,7 +18,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
 from judgeval import semconv
-from judgeval.data.trace import SpanEvent, TraceSpan
+from judgeval.data.trace import SpanEvent, TraceSpan, decoded_value
 
 # The evaluator's order (evaluator_service.span_vocabularies, trajectories.trace_view), so a span means the
 # same to a local and a hosted trace scorer; the GenAI tool-call attributes come last, for tool spans that
@@ -58,20 +57,12 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def _decoded(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("{", "[", '"'):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return json_safe(value)
-
-
 def _first(attributes: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
     for key in keys:
         value = attributes.get(key)
         if value is not None:
-            return _decoded(value)
+            decoded = decoded_value(value)
+            return decoded if decoded is not value else json_safe(value)
     return None
 
 
