@@ -10,8 +10,9 @@ kills or bypasses it only loses its own network.
 
 The same background child is the sandbox's lifeline guard (with ``PORT`` 0 it is only that): it watches
 the worker's stdin pipe for the evaluator's end to close and then kills every process in the sandbox,
-so nothing outlives an evaluator that was SIGKILLed, whatever the scorer is blocked in. Used only under
-bubblewrap, where ``kill(-1)`` reaches just the sandbox's own PID namespace.
+and itself, so nothing outlives an evaluator that was SIGKILLed, whatever the scorer is blocked in and
+even when bubblewrap's own ``--die-with-parent`` was not armed yet. Used only under bubblewrap, where
+``kill(-1)`` reaches just the sandbox's own PID namespace.
 """
 
 from __future__ import annotations
@@ -90,7 +91,10 @@ def _guard(lifeline: int) -> None:
     poller.register(lifeline, 0)
     while not poller.poll():
         pass
-    os.kill(-1, signal.SIGKILL)  # inside the sandbox's PID namespace: only its own processes
+    os.kill(-1, signal.SIGKILL)  # inside the sandbox's PID namespace: every process but this one and init
+    # ...so leave too: bubblewrap's init waits for its last child. Without this, an evaluator killed while
+    # a worker starts (before bubblewrap armed --die-with-parent in its init) left the sandbox behind.
+    os._exit(0)
 
 
 if __name__ == "__main__":
