@@ -28,7 +28,7 @@ def test_closing_the_lifeline_ends_every_process_of_the_sandbox_guard_included()
         stdin=read_end, stderr=subprocess.PIPE, cwd=REPO_ROOT)
     os.close(read_end)
     try:
-        eventually(lambda: len(_descendants(sandbox.pid)) >= 3, "the guard and the worker started", timeout=30)
+        eventually(lambda: len(_descendants(sandbox.pid)) >= 3, "the guard and worker started", timeout=30)
         inside = _descendants(sandbox.pid)
         os.close(write_end)  # the evaluator died
         everyone = [sandbox.pid, *inside]
