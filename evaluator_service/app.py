@@ -42,6 +42,7 @@ from evaluator_service.forwarder import MAX_MESSAGE_BYTES, SpanForwarder
 from evaluator_service.http_intake import OtlpHttpIntake
 from evaluator_service.ingress import BearerTokenInterceptor, grpc_credentials, ssl_context
 from evaluator_service.intake import TraceIntakeServicer
+from evaluator_service.interactions import InteractionFanout
 from evaluator_service.listen_address import check_can_listen
 from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.queue import DB_FILE_NAME, SpanQueue
@@ -106,6 +107,9 @@ class EvaluatorApp:
         self.alerts = alerts or AlertManager(config.alerts, settings=config.alerting,
                                              channel_configs=config.channels)
         """Judges scores against ``config.alerts``; pass ``alerts=`` to share it with an admin installer."""
+        self.interactions = InteractionFanout()
+        """Hands every scored span's :class:`~judgeval.protocol.interaction_record.InteractionRecord` s to
+        its sinks (datasets, the console, shadow comparisons); add sinks before :meth:`start`."""
         self.chain = ScorerChain([
             ConfiguredScorerSource(config.scorers), BuiltinScorerSource(config.judge), *self._extra_sources,
         ])
@@ -162,6 +166,7 @@ class EvaluatorApp:
         )
         dispatcher.score_observers.append(ScoreMetricsObserver(self.metrics))
         dispatcher.score_observers.append(self.alerts.observe)
+        dispatcher.score_observers.append(self.interactions)
         await self.alerts.start(self._state, self.metrics)
         if cfg.behaviors.enabled:
             dispatcher.behaviors = self.behaviors = BehaviorGrouper(cfg.behaviors, self._state, self.metrics)
