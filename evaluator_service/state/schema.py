@@ -213,6 +213,28 @@ SCHEMA = (
         revision BIGINT NOT NULL,
         scored_through DOUBLE PRECISION NOT NULL
     )""",
+    # Human labels on dataset examples, with the judge's verdict when labeled (state/dataset_labels.py).
+    """CREATE TABLE IF NOT EXISTS judgeval_dataset_labels (
+        dataset TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        scorer TEXT NOT NULL,
+        label TEXT NOT NULL,
+        judge_passed INTEGER,
+        labeler TEXT NOT NULL,
+        note TEXT NOT NULL,
+        at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (dataset, record_id)
+    )""",
+    "CREATE INDEX IF NOT EXISTS judgeval_dataset_labels_by_scorer ON judgeval_dataset_labels (scorer)",
+    # Pass/fail counts per scorer per minute: the observed failure rate calibration corrects
+    # (state/scorer_outcome_counts.py).
+    """CREATE TABLE IF NOT EXISTS judgeval_scorer_outcome_counts (
+        scorer TEXT NOT NULL,
+        bucket BIGINT NOT NULL,
+        scores BIGINT NOT NULL,
+        failures BIGINT NOT NULL,
+        PRIMARY KEY (scorer, bucket)
+    )""",
 )
 
 # Change counter.
@@ -390,3 +412,26 @@ SESSION_SCORED = """UPDATE judgeval_session_leases SET revision = %s, scored_thr
 ANNOUNCE_SESSION_PART = """INSERT INTO judgeval_session_parts (session_id, trace_id, replica, first_seen,
     last_seen, part) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (session_id, trace_id) DO NOTHING"""
 
+
+# Dataset labels and scorer outcome counts (state/dataset_labels.py, state/scorer_outcome_counts.py).
+_LABEL = "dataset, record_id, scorer, label, judge_passed, labeler, note, at"
+UPSERT_DATASET_LABEL = f"""INSERT INTO judgeval_dataset_labels ({_LABEL})
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (dataset, record_id) DO UPDATE SET scorer = excluded.scorer, label = excluded.label,
+        judge_passed = excluded.judge_passed, labeler = excluded.labeler, note = excluded.note,
+        at = excluded.at"""
+DELETE_DATASET_LABEL = "DELETE FROM judgeval_dataset_labels WHERE dataset = %s AND record_id = %s"
+SELECT_DATASET_LABELS = (f"SELECT {_LABEL} FROM judgeval_dataset_labels WHERE dataset = %s "
+                         "ORDER BY at, record_id")
+SELECT_SCORER_LABELS = (f"SELECT {_LABEL} FROM judgeval_dataset_labels WHERE scorer = %s "
+                        "ORDER BY at, record_id")
+SELECT_SCORER_LABELS_IN = (f"SELECT {_LABEL} FROM judgeval_dataset_labels WHERE scorer = %s AND dataset = %s "
+                           "ORDER BY at, record_id")
+SELECT_LABELED_SCORERS = "SELECT DISTINCT scorer FROM judgeval_dataset_labels ORDER BY scorer"
+ADD_SCORER_OUTCOME_COUNTS = """INSERT INTO judgeval_scorer_outcome_counts (scorer, bucket, scores, failures)
+    VALUES (%s, %s, %s, %s) ON CONFLICT (scorer, bucket) DO UPDATE SET
+        scores = judgeval_scorer_outcome_counts.scores + excluded.scores,
+        failures = judgeval_scorer_outcome_counts.failures + excluded.failures"""
+SELECT_SCORER_OUTCOME_COUNTS = """SELECT COALESCE(SUM(scores), 0), COALESCE(SUM(failures), 0)
+    FROM judgeval_scorer_outcome_counts WHERE scorer = %s AND bucket >= %s"""
+PRUNE_SCORER_OUTCOME_COUNTS = "DELETE FROM judgeval_scorer_outcome_counts WHERE bucket < %s"

@@ -569,3 +569,20 @@ def scorer_key(scorer_name: str) -> str:
 def score_attribute(scorer_name: str, field: ScoreField) -> str:
     """Flat span attribute for one field of one scorer's result: ``judgeval.score.<key>.<field>``."""
     return f"{JUDGEVAL_SCORE_PREFIX}{scorer_key(scorer_name)}.{field.value}"
+
+# --- judgeval namespace: judge calibration metrics (evaluator_service.calibration) -----------------------
+# Gauges per ``scorer`` (:data:`SCORE_METRIC_LABEL_SCORER`), only for scorers with people's labels.
+# "Positive" is a failure: sensitivity is the judge's true-positive rate (people's failures it failed).
+
+METRIC_CALIBRATION_SENSITIVITY: Final = "judgeval.calibration.sensitivity"
+"""Gauge: the judge's true-positive rate against people's labels (of labeled failures, the share failed)."""
+
+METRIC_CALIBRATION_SPECIFICITY: Final = "judgeval.calibration.specificity"
+"""Gauge: the judge's true-negative rate against people's labels (of labeled passes, the share it passed)."""
+
+METRIC_CALIBRATION_OBSERVED_FAILURE_RATE: Final = "judgeval.calibration.observed_failure_rate"
+"""Gauge: the share of the scorer's scores that failed over the calibration window."""
+
+METRIC_CALIBRATION_CORRECTED_FAILURE_RATE: Final = "judgeval.calibration.corrected_failure_rate"
+"""Gauge: the observed failure rate corrected for the judge's measured error (Rogan-Gladen), only while a
+corrected rate can be given (enough labels, sensitivity + specificity > 1)."""
