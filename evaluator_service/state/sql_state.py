@@ -17,6 +17,7 @@ from evaluator_service.state.behavior_issue_rows import SqlBehaviorIssueRows
 from evaluator_service.state.behavior_rows import SqlBehaviorRows
 from evaluator_service.state.behavior_samples import SqlBehaviorSampleRows
 from evaluator_service.state.dataset_labels import SqlDatasetLabels
+from evaluator_service.state.dataset_rows import SqlDatasetRows
 from evaluator_service.state.pauses import SqlPauses
 from evaluator_service.state.scorer_outcome_counts import SqlScorerOutcomeCounts
 from evaluator_service.state.scorer_versions import SqlScorerVersions
@@ -25,7 +26,7 @@ from evaluator_service.state.session_rows import SqlSessionRows
 
 class SqlSharedState(SqlPauses, SqlScorerVersions, SqlAlertRows, SqlAlertOutbox, SqlAlertSilences,
                      SqlBehaviorRows, SqlBehaviorIssueRows, SqlBehaviorEventRows, SqlSessionRows,
-                     SqlBehaviorSampleRows, SqlDatasetLabels, SqlScorerOutcomeCounts):
+                     SqlBehaviorSampleRows, SqlDatasetRows, SqlDatasetLabels, SqlScorerOutcomeCounts):
     """Shared-state operations; subclasses connect and provide transactions."""
 
     display_url = ""
