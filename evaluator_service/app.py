@@ -35,6 +35,7 @@ from opentelemetry.sdk.metrics.export import MetricReader
 
 from evaluator_service.alerts.manager import AlertManager
 from evaluator_service.behaviors.grouper import BehaviorGrouper
+from evaluator_service.calibration.monitor import CalibrationMonitor
 from evaluator_service.config import EvaluatorConfig
 from evaluator_service.dispatcher import ScoringDispatcher
 from evaluator_service.errors import StartupError, path_problem
@@ -78,6 +79,7 @@ class EvaluatorApp:
         metric_readers: Sequence[MetricReader] = (),
         shared_state: SharedState | None = None,
         alerts: AlertManager | None = None,
+        calibration: CalibrationMonitor | None = None,
         trajectory_sources: Sequence[TrajectoryScorerSource] = (),
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -107,6 +109,9 @@ class EvaluatorApp:
         self.alerts = alerts or AlertManager(config.alerts, settings=config.alerting,
                                              channel_configs=config.channels)
         """Judges scores against ``config.alerts``; pass ``alerts=`` to share it with an admin installer."""
+        self.calibration = calibration or CalibrationMonitor(config.calibration, clock=clock)
+        """Counts each scorer's passes and failures and reports judge calibration (``config.calibration``);
+        pass ``calibration=`` to share it with the admin installer."""
         self.interactions = InteractionFanout()
         """Hands every scored span's :class:`~judgeval.protocol.interaction_record.InteractionRecord` s to
         its sinks (datasets, the console, shadow comparisons); add sinks before :meth:`start`."""
@@ -167,7 +172,9 @@ class EvaluatorApp:
         dispatcher.score_observers.append(ScoreMetricsObserver(self.metrics))
         dispatcher.score_observers.append(self.alerts.observe)
         dispatcher.score_observers.append(self.interactions)
+        dispatcher.score_observers.append(self.calibration.counter)
         await self.alerts.start(self._state, self.metrics)
+        await self.calibration.start(self._state, self.metrics)
         if cfg.behaviors.enabled:
             dispatcher.behaviors = self.behaviors = BehaviorGrouper(cfg.behaviors, self._state, self.metrics)
             dispatcher.score_observers.append(self.behaviors.observe_inputs)
@@ -258,6 +265,7 @@ class EvaluatorApp:
         if self._forwarder is not None:
             await self._forwarder.stop(max(0.1, deadline - loop.time()))
         await self.alerts.stop(max(0.5, deadline - loop.time()))
+        await self.calibration.stop()
         if self.behaviors is not None:
             await self.behaviors.stop()
         await self.chain.aclose()

@@ -19,6 +19,7 @@ from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_METRICS_E
 from evaluator_service.alerts.channels.config import ChannelConfig, parse_channels
 from evaluator_service.alerts.config import AlertConfig, AlertingConfig, parse_alerting, parse_alerts
 from evaluator_service.behaviors.settings import BehaviorsConfig, parse_behaviors
+from evaluator_service.calibration.config import CalibrationConfig, parse_calibration
 from evaluator_service.config_sections import (
     ExportConfig,
     QueueConfig,
@@ -99,6 +100,9 @@ class EvaluatorConfig:
     trajectories: TrajectoryConfig = field(default_factory=TrajectoryConfig)
     """Trajectory and session scoring: completion timers, late spans, buffer bounds (YAML
     ``trajectories:``)."""
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    """Judge calibration: the window, label minimum and confidence of corrected failure rates (YAML
+    ``calibration:``)."""
 
     @property
     def state_db_url(self) -> str:
@@ -191,6 +195,7 @@ def load_config(
         sandbox=parse_sandbox(doc.section("sandbox")),
         ingress=parse_ingress(doc.section("ingress"), env, normalize_endpoint),
         trajectories=parse_trajectories(doc.section("trajectories")),
+        calibration=parse_calibration(doc.section("calibration")),
     )
     if config.ingress.http_listen == config.listen and not config.listen.endswith(":0"):
         raise ConfigError(f"ingress.http_listen: {config.listen} is already the gRPC listen address")
@@ -203,7 +208,8 @@ def load_config(
 _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
      "export", "judge", "scorers", "rules", "limits", "behaviors",
-     "alerts", "alerting", "channels", "sandbox", "ingress", "trajectories"}
+     "alerts", "alerting", "channels", "sandbox", "ingress", "trajectories",
+     "calibration"}
 )
 
 

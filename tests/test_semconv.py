@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 from judgeval import semconv
@@ -133,7 +135,7 @@ def test_metric_names_are_unique_lowercase_and_in_the_one_namespace() -> None:
         assert name.startswith("judgeval.") and name == name.lower() and " " not in name, name
 
 
-def test_the_evaluator_creates_exactly_the_metric_instruments_named_here() -> None:
+def test_the_evaluator_creates_exactly_the_metric_instruments_named_here(tmp_path: Path) -> None:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
@@ -170,7 +172,31 @@ def test_the_evaluator_creates_exactly_the_metric_instruments_named_here() -> No
     trajectory_counters.trajectories("scored")
     metrics.behavior_event("behavior.created")
     metrics.sandbox_llm_call("s", "allowed")
+    _calibration_gauges(metrics, tmp_path)
     data = reader.get_metrics_data()
     assert data is not None
     recorded = {m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
     assert recorded == set(_metric_names().values())
+
+
+def _calibration_gauges(metrics: Any, tmp_path: Path) -> None:
+    """The calibration gauges, showing one labeled scorer's report (they live beside the monitor)."""
+    import asyncio
+
+    from evaluator_service.calibration.monitor import CalibrationMonitor
+    from evaluator_service.state import SqliteSharedState
+    from evaluator_service.state.dataset_labels import DatasetLabel, HumanLabel
+
+    async def flushed() -> None:
+        state = SqliteSharedState(tmp_path / "state.sqlite3")
+        await state.open()
+        await state.put_labels([DatasetLabel("d", f"r{i}", "s", HumanLabel.FAIL if i % 2 else HumanLabel.PASS,
+                                             judge_passed=i % 2 == 0) for i in range(40)])
+        monitor = CalibrationMonitor(state=state)
+        monitor.counter.count("s", failed=True)
+        monitor.counter.count("s", failed=False)
+        monitor.register_gauges(metrics)
+        await monitor.flush()
+        await state.close()
+
+    asyncio.run(flushed())

@@ -11,6 +11,8 @@ A condition object parses its YAML keys, names the windows it needs and turns th
 
 Kinds: ``score_below`` / ``score_above`` (one score breaches; resolves after ``quiet`` without one),
 ``failure_rate_above`` and ``error_rate_above`` (a share over ``window`` with ``min_count``),
+``corrected_failure_rate_above`` (the failure share corrected for the judge's error measured against
+people's labels, :mod:`evaluator_service.calibration`; judged by :meth:`judge_calibrated`),
 ``errors_above`` (a count of scoring errors), ``burn_rate`` (SRE multi-window burn rate of the pass-rate
 objective), ``absent_for`` (no results at all: the scorer stopped). ``behavior`` alerts are driven by
 behavior lifecycle events instead (:mod:`evaluator_service.alerts.behavior_alerts`).
@@ -23,7 +25,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from evaluator_service.alerts.filters import ANY_SCORER
 from evaluator_service.alerts.notification import NotificationKind, Severity
+from evaluator_service.calibration.agreement import Agreement
+from evaluator_service.calibration.corrected_rate import DEFAULT_MIN_LABELS, corrected_failure_rate
 from evaluator_service.config_values import ConfigError, Section, parse_duration
 from evaluator_service.state.alert_rows import WindowCounts
 
@@ -197,6 +202,52 @@ class FailureRateAbove(RateAbove):
         return c.failures, c.scores
 
 
+class CorrectedFailureRateAbove(RateAbove):
+    """``corrected_failure_rate_above``: like ``failure_rate_above`` (same ``window`` and ``min_count``), but
+    the window's failure share is first corrected for the judge's measured sensitivity and specificity
+    (Rogan-Gladen, from people's labels on this scorer's dataset records). While no corrected rate can be
+    given (fewer than ``min_labels`` labeled failures or passes, or a judge no better than chance) the
+    window counts as no data, with the reason in the details. Needs one named scorer."""
+
+    key = "corrected_failure_rate_above"
+    what = "corrected failure rate"
+    min_labels = DEFAULT_MIN_LABELS
+
+    def __init__(self, s: Section) -> None:
+        super().__init__(s)
+        if s.data.get("scorer", ANY_SCORER) == ANY_SCORER:
+            raise ConfigError(f"{s.where('scorer')}: corrected_failure_rate_above needs one scorer's name "
+                              "(the judge's error is measured per scorer)")
+
+    def _share(self, c: WindowCounts) -> tuple[int, int]:
+        return c.failures, c.scores
+
+    def judge(self, counts: Sequence[WindowCounts]) -> Verdict:
+        """Without the judge's measured agreement there is nothing to correct with: no data."""
+        return Verdict(None, None, no_data=True, details={"refused": "no judge calibration available"})
+
+    def judge_calibrated(self, counts: Sequence[WindowCounts], judge: Agreement) -> Verdict:
+        """The verdict on the corrected failure share of the window, given the judge's agreement."""
+        c = counts[0]
+        if c.scores == 0:
+            return Verdict(None, None, no_data=True)
+        rate = corrected_failure_rate(c.failures, c.scores, judge, self.min_labels)
+        details: dict[str, Any] = {"total": c.scores, "bad": c.failures, "min_count": self.min_count,
+                                   "observed_failure_rate": round(c.failures / c.scores, 4),
+                                   "sensitivity": _rounded(judge.sensitivity.estimate),
+                                   "specificity": _rounded(judge.specificity.estimate),
+                                   "labels": judge.labeled}
+        if rate.corrected is None:
+            return Verdict(None, None, no_data=True, details={**details, "refused": rate.refused})
+        details |= {"corrected_low": _rounded(rate.low), "corrected_high": _rounded(rate.high)}
+        level = self.levels.level(rate.corrected, above=True) if c.scores >= self.min_count else None
+        return Verdict(level, rate.corrected, details=details)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
 class ErrorRateAbove(RateAbove):
     key = "error_rate_above"
     what = "scoring error rate"
@@ -293,7 +344,7 @@ class AbsentFor(AlertCondition):
 
 CONDITION_KINDS: dict[str, type[AlertCondition]] = {
     kind.key: kind for kind in (ScoreBelow, ScoreAbove, FailureRateAbove, ErrorRateAbove, ErrorsAbove,
-                                BurnRate, AbsentFor)
+                                BurnRate, AbsentFor, CorrectedFailureRateAbove)
 }
 """Windowed condition kinds by YAML key (``behavior`` is separate: it reads behavior events)."""
 

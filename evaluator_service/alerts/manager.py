@@ -31,6 +31,7 @@ from evaluator_service.alerts.behavior_alerts import (
     quiet_resolution,
 )
 from evaluator_service.alerts.channels import ChannelConfig, ChannelDelivery, build_channels, http_client
+from evaluator_service.alerts.conditions import CorrectedFailureRateAbove
 from evaluator_service.alerts.config import AlertConfig, AlertingConfig
 from evaluator_service.alerts.counting import AlertCounter
 from evaluator_service.alerts.events import ScoreEvent, score_events
@@ -46,6 +47,7 @@ from evaluator_service.alerts.transitions import OK, Decision, DecisionContext, 
 from evaluator_service.alerts.trial_notification import TestDelivery, send_test_notification
 from evaluator_service.behaviors.event_log import StateBehaviorEventLog
 from evaluator_service.behaviors.events import BehaviorEventLog
+from evaluator_service.calibration.agreement import Agreement, agreement
 from evaluator_service.metrics import METER_NAME, EvaluatorMetrics
 from evaluator_service.scoring.contract import ScoreResult
 from evaluator_service.state import SharedState, StateUnavailable
@@ -62,6 +64,8 @@ from evaluator_service.state.alert_silences import CursorRequest, Silence
 logger = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 3600.0
+AGREEMENT_REFRESH_S = 60.0
+"""How long a scorer's agreement with people's labels is reused by ``corrected_failure_rate_above``."""
 BEHAVIOR_BATCH = 100
 _FIRINGS = (NotificationKind.FIRING, NotificationKind.BEHAVIOR, NotificationKind.NO_DATA)
 
@@ -125,6 +129,7 @@ class AlertManager:
         self.worker: OutboxWorker | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._state_failing = False
+        self._agreements: dict[str, tuple[float, Agreement]] = {}
 
     def observe(self, span: Span, results: Sequence[ScoreResult], resource_envelope: bytes) -> None:
         """Scoring-dispatcher hook: fold the span's results into the counts (no I/O, never blocks)."""
@@ -231,10 +236,15 @@ class AlertManager:
         assert alert.condition is not None
         condition = alert.condition
         outcome: list[Decision] = []
+        judged = (await self._judge_agreement(alert.scorer, now)
+                  if isinstance(condition, CorrectedFailureRateAbove) else None)
 
         def judge(status: AlertStatus, counts: Sequence[WindowCounts]) -> AlertWrites:
             ctx = DecisionContext(now, silences, counter.recent_examples())
-            decision = decide(alert, status, condition.judge(counts), ctx)
+            verdict = (condition.judge_calibrated(counts, judged)
+                       if isinstance(condition, CorrectedFailureRateAbove) and judged is not None
+                       else condition.judge(counts))
+            decision = decide(alert, status, verdict, ctx)
             outcome.append(decision)
             return decision.writes
 
@@ -242,6 +252,15 @@ class AlertManager:
         self._announce(outcome[0] if outcome else Decision())
         if outcome and any(n.kind == NotificationKind.RESOLVED for n, _ in outcome[0].notifications):
             counter.examples.clear()  # offenders of this episode must not illustrate the next one
+
+    async def _judge_agreement(self, scorer: str, now: float) -> Agreement:
+        """The scorer's agreement with people's labels (every dataset's), re-read every
+        :data:`AGREEMENT_REFRESH_S` seconds."""
+        cached = self._agreements.get(scorer)
+        if cached is None or now - cached[0] >= AGREEMENT_REFRESH_S:
+            cached = (now, agreement(await self._require_state().scorer_labels(scorer)))
+            self._agreements[scorer] = cached
+        return cached[1]
 
     async def _read_behavior_events(self, now: float, silences: Sequence[Silence]) -> None:
         assert self._behavior_log is not None

@@ -4,9 +4,9 @@ publishes them as gauges.
 
 ::
 
-    calibration = CalibrationMonitor(state, config.calibration)
+    calibration = CalibrationMonitor(config.calibration, state=state)
     dispatcher.score_observers.append(calibration.counter)
-    await calibration.start(metrics)          # flushes counts and refreshes gauges every `refresh`
+    await calibration.start(state, metrics)   # flushes counts and refreshes gauges every `refresh`
     report = await calibration.report("faithfulness", dataset=None, window_s=3600)
     await calibration.stop()
 """
@@ -51,14 +51,25 @@ class CalibrationReport:
 class CalibrationMonitor:
     """Counting, reports and gauges of judge calibration over one shared state."""
 
-    def __init__(self, state: SharedState, config: CalibrationConfig | None = None, *,
+    def __init__(self, config: CalibrationConfig | None = None, *, state: SharedState | None = None,
                  clock: Callable[[], float] = time.time) -> None:
+        """``state`` may be given later, to :meth:`start`."""
         self.config = config or CalibrationConfig()
-        self._state = state
+        self._bound = state
         self._clock = clock
         self.counter = ScorerOutcomeCounter(clock)
         self._latest: dict[str, CalibrationReport] = {}
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def _state(self) -> SharedState:
+        if self._bound is None:
+            raise RuntimeError("CalibrationMonitor has no state: pass state= or call start()")
+        return self._bound
+
+    def now(self) -> float:
+        """The monitor's clock."""
+        return self._clock()
 
     async def agreement(self, scorer: str, dataset: str | None = None) -> Agreement:
         """The judge ``scorer``'s agreement with people's labels (of ``dataset``, or of all datasets)."""
@@ -93,19 +104,22 @@ class CalibrationMonitor:
         """The reports of the last :meth:`flush`, by scorer (what the gauges show)."""
         return dict(self._latest)
 
-    async def start(self, metrics: EvaluatorMetrics | None = None) -> None:
-        """Register the gauges (when metrics are recorded) and flush every ``refresh`` in the background."""
+    async def start(self, state: SharedState, metrics: EvaluatorMetrics | None = None) -> None:
+        """Bind to ``state``, register the gauges (when metrics are recorded) and flush every ``refresh`` in
+        the background."""
+        self._bound = state
         if metrics is not None and metrics.recording:
-            self._register_gauges(metrics)
+            self.register_gauges(metrics)
         self._task = asyncio.create_task(self._flush_forever(), name="judgeval-calibration")
 
     async def stop(self) -> None:
         """Stop the background task, writing the last counts if the database allows."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
         with contextlib.suppress(StateUnavailable):
             await self.flush()
 
@@ -125,7 +139,8 @@ class CalibrationMonitor:
                 continue
             failing = False
 
-    def _register_gauges(self, metrics: EvaluatorMetrics) -> None:
+    def register_gauges(self, metrics: EvaluatorMetrics) -> None:
+        """Gauges per labeled scorer on the evaluator's provider, showing the last :meth:`flush`."""
         meter = metrics.provider.get_meter(METER_NAME)
         gauges: tuple[tuple[str, str, Callable[[CalibrationReport], float | None]], ...] = (
             (semconv.METRIC_CALIBRATION_SENSITIVITY, "Judge true-positive rate against people's labels",

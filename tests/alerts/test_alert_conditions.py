@@ -31,7 +31,7 @@ def parsed(**entry: Any) -> Any:
 
 def test_one_class_per_yaml_key() -> None:
     assert set(CONDITION_KINDS) == {"score_below", "score_above", "failure_rate_above", "error_rate_above",
-                                    "errors_above", "burn_rate", "absent_for"}
+                                    "errors_above", "burn_rate", "absent_for", "corrected_failure_rate_above"}
     assert all(kind.key == key for key, kind in CONDITION_KINDS.items())
     assert parsed(behavior=["created"]) is None
 

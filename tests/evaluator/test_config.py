@@ -170,3 +170,4 @@ def test_shipped_example_config_is_valid():
         "strict_faithfulness", "Politeness", "order_id_present", "no_tool_loops", "tool_errors",
         "agent_budget", "llm_budget", "trajectory_latency", "trajectory_tokens", "agent_quality"]
     assert config.rules[0].when == {"service.name": "support-bot", "gen_ai.operation.name": "chat"}
+    assert (config.calibration.window_s, config.calibration.min_labels) == (3600.0, 10)

@@ -88,7 +88,7 @@ class AlertStatus(_message.Message):
     """Scorer name, or "*" for every scorer."""
     condition: _builtins.str
     """The condition's YAML key: score_below, score_above, failure_rate_above, error_rate_above, errors_above,
-    burn_rate, absent_for or behavior.
+    burn_rate, absent_for, corrected_failure_rate_above or behavior.
     """
     threshold: _builtins.float
     """The critical threshold (the warning one when only that is set)."""
