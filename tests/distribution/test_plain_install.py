@@ -36,6 +36,7 @@ SERVER_ONLY = {
     "grpcio-health-checking": "grpc_health",
     "google-re2": "re2",
     "aiosmtplib": "aiosmtplib",
+    "scipy": "scipy",
 }
 """Distributions only the evaluator needs, with the module each one provides."""
 

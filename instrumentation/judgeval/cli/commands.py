@@ -10,6 +10,8 @@ from typing import Any
 
 from judgeval.cli.alerts_command import run_alerts
 from judgeval.cli.behaviors_command import run_behaviors
+from judgeval.cli.calibration_command import run_calibration
+from judgeval.cli.label_command import run_label
 from judgeval.cli.parser import build_parser
 from judgeval.scorers.source_check import TRACE_KIND, ScorerSourceError, select_scorer_class
 
@@ -26,6 +28,10 @@ def run(argv: list[str]) -> int:
             return run_alerts(args)
         if args.command == "behaviors":
             return run_behaviors(args)
+        if args.command == "datasets" and args.action == "label":
+            return run_label(args)
+        if args.command == "scorers" and args.action == "calibration":
+            return run_calibration(args)
         return _scorers(args)
     except CliError as exc:
         print(f"judgeval: error: {exc}", file=sys.stderr)

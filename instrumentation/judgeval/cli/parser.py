@@ -6,6 +6,8 @@ import argparse
 
 from judgeval.cli.alerts_command import add_alerts_commands
 from judgeval.cli.behaviors_command import add_behaviors_commands
+from judgeval.cli.calibration_command import add_calibration_action
+from judgeval.cli.label_command import add_label_action
 from judgeval.environment_variables import JUDGMENT_API_KEY, JUDGMENT_API_URL
 
 
@@ -43,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="version number (default: latest for show, all for delete)")
     actions.choices["show"].add_argument("--source", action="store_true",
                                          help="also print the scorer's source code")
+    add_calibration_action(actions, connection)
     add_alerts_commands(commands, connection)
     add_behaviors_commands(commands, connection)
+    datasets = commands.add_parser("datasets", help="datasets of production examples: label")
+    add_label_action(datasets.add_subparsers(dest="action", required=True, metavar="ACTION"), connection)
     return parser
