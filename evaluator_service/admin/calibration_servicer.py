@@ -24,7 +24,7 @@ from evaluator_service.calibration.labeling import (
     examples_to_label,
     store_labels,
 )
-from evaluator_service.calibration.monitor import CalibrationMonitor, CalibrationReport
+from evaluator_service.calibration.monitor import KEEP_COUNTS_S, CalibrationMonitor, CalibrationReport
 from evaluator_service.state import SharedState, StateUnavailable
 from evaluator_service.state.dataset_rows import UnknownDataset
 
@@ -80,8 +80,10 @@ class CalibrationServicer(pb_grpc.CalibrationServicer):
         await self._auth.authorize(context, _PURPOSE)
         if not request.scorer.strip():
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "a scorer name is required")
-        if request.window_seconds < 0:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "window_seconds must not be negative")
+        if not 0 <= request.window_seconds <= KEEP_COUNTS_S:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                f"window_seconds must be 0 (the configured window) to {KEEP_COUNTS_S:g} "
+                                "(outcome counts are kept 7 days)")
         if request.dataset:
             await _answer(context, self._state.dataset(request.dataset))
         report = await _answer(context, self._monitor.report(request.scorer, request.dataset or None,

@@ -155,3 +155,5 @@ async def test_labels_from_files_then_the_judges_calibration(labeling: Labeling,
     assert "corrected failure rate:  not given: no scores in the window" in listed.stdout
     bad_window = await run_cli("scorers", "calibration", REFUND, "--window", "soon", env=labeling.env)
     assert bad_window.code == 2 and "--window: expected a duration" in bad_window.stderr
+    too_long = await run_cli("scorers", "calibration", REFUND, "--window", "30d", env=labeling.env)
+    assert too_long.code == 1 and "outcome counts are kept 7 days" in too_long.stderr

@@ -85,7 +85,7 @@ class CalibrationServicer:
 
     def GetCalibration(self, request, context):
         """One scorer's agreement with people's labels and its corrected failure rate over a trailing window.
-        INVALID_ARGUMENT for an empty scorer name or a negative window.
+        INVALID_ARGUMENT for an empty scorer name or a window outside 0..604800 s (counts are kept 7 days).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

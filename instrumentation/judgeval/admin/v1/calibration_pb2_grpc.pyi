@@ -51,7 +51,7 @@ class CalibrationStub:
     """Every label of one dataset, oldest first. NOT_FOUND for an unknown dataset."""
     GetCalibration: _grpc.UnaryUnaryMultiCallable[_calibration_pb2.GetCalibrationRequest, _calibration_pb2.CalibrationReport]
     """One scorer's agreement with people's labels and its corrected failure rate over a trailing window.
-    INVALID_ARGUMENT for an empty scorer name or a negative window.
+    INVALID_ARGUMENT for an empty scorer name or a window outside 0..604800 s (counts are kept 7 days).
     """
 
 @_typing.type_check_only
@@ -70,7 +70,7 @@ class CalibrationAsyncStub(CalibrationStub):
     """Every label of one dataset, oldest first. NOT_FOUND for an unknown dataset."""
     GetCalibration: _aio.UnaryUnaryMultiCallable[_calibration_pb2.GetCalibrationRequest, _calibration_pb2.CalibrationReport]  # type: ignore[assignment]
     """One scorer's agreement with people's labels and its corrected failure rate over a trailing window.
-    INVALID_ARGUMENT for an empty scorer name or a negative window.
+    INVALID_ARGUMENT for an empty scorer name or a window outside 0..604800 s (counts are kept 7 days).
     """
 
 class CalibrationServicer(metaclass=_abc_1.ABCMeta):
@@ -110,7 +110,7 @@ class CalibrationServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_calibration_pb2.CalibrationReport, _abc.Awaitable[_calibration_pb2.CalibrationReport]]:
         """One scorer's agreement with people's labels and its corrected failure rate over a trailing window.
-        INVALID_ARGUMENT for an empty scorer name or a negative window.
+        INVALID_ARGUMENT for an empty scorer name or a window outside 0..604800 s (counts are kept 7 days).
         """
 
 def add_CalibrationServicer_to_server(servicer: CalibrationServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
