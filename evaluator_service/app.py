@@ -107,7 +107,7 @@ class EvaluatorApp:
         self.behaviors: BehaviorGrouper | None = None
         """Groups failing spans into behaviors (``config.behaviors``); set by :meth:`start` when enabled."""
         self.alerts = alerts or AlertManager(config.alerts, settings=config.alerting,
-                                             channel_configs=config.channels)
+                                             channel_configs=config.channels, calibration=config.calibration)
         """Judges scores against ``config.alerts``; pass ``alerts=`` to share it with an admin installer."""
         self.calibration = calibration or CalibrationMonitor(config.calibration, clock=clock)
         """Counts each scorer's passes and failures and reports judge calibration (``config.calibration``);

@@ -99,7 +99,8 @@ async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | 
     state = open_shared_state(config.state_db_url)  # one connection for pauses and uploaded scorers
     auth = AdminAuth(config.api_key)  # one failed-attempt record for every admin service
     hosted = HostedScorers.create(config.data_dir, auth, sandbox, state=state)
-    alerts = AlertManager(config.alerts, settings=config.alerting, channel_configs=config.channels)
+    alerts = AlertManager(config.alerts, settings=config.alerting, channel_configs=config.channels,
+                          calibration=config.calibration)
     calibration = CalibrationMonitor(config.calibration, state=state)
     app = EvaluatorApp(config, scorer_sources=[hosted.source], trajectory_sources=[hosted.trajectory_source],
                        service_installers=[hosted.install, alerts_installer(alerts, auth),

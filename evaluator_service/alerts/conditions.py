@@ -211,7 +211,6 @@ class CorrectedFailureRateAbove(RateAbove):
 
     key = "corrected_failure_rate_above"
     what = "corrected failure rate"
-    min_labels = DEFAULT_MIN_LABELS
 
     def __init__(self, s: Section) -> None:
         super().__init__(s)
@@ -226,12 +225,14 @@ class CorrectedFailureRateAbove(RateAbove):
         """Without the judge's measured agreement there is nothing to correct with: no data."""
         return Verdict(None, None, no_data=True, details={"refused": "no judge calibration available"})
 
-    def judge_calibrated(self, counts: Sequence[WindowCounts], judge: Agreement) -> Verdict:
-        """The verdict on the corrected failure share of the window, given the judge's agreement."""
+    def judge_calibrated(self, counts: Sequence[WindowCounts], judge: Agreement,
+                         min_labels: int = DEFAULT_MIN_LABELS) -> Verdict:
+        """The verdict on the corrected failure share of the window, given the judge's agreement (and the
+        labels of each kind needed, ``calibration.min_labels``)."""
         c = counts[0]
         if c.scores == 0:
             return Verdict(None, None, no_data=True)
-        rate = corrected_failure_rate(c.failures, c.scores, judge, self.min_labels)
+        rate = corrected_failure_rate(c.failures, c.scores, judge, min_labels)
         details: dict[str, Any] = {"total": c.scores, "bad": c.failures, "min_count": self.min_count,
                                    "observed_failure_rate": round(c.failures / c.scores, 4),
                                    "sensitivity": _rounded(judge.sensitivity.estimate),

@@ -48,6 +48,7 @@ from evaluator_service.alerts.trial_notification import TestDelivery, send_test_
 from evaluator_service.behaviors.event_log import StateBehaviorEventLog
 from evaluator_service.behaviors.events import BehaviorEventLog
 from evaluator_service.calibration.agreement import Agreement, agreement
+from evaluator_service.calibration.config import CalibrationConfig
 from evaluator_service.metrics import METER_NAME, EvaluatorMetrics
 from evaluator_service.scoring.contract import ScoreResult
 from evaluator_service.state import SharedState, StateUnavailable
@@ -95,7 +96,7 @@ class AlertManager:
                  delivery: NotificationDelivery | None = None, behavior_log: BehaviorEventLog | None = None,
                  settings: AlertingConfig | None = None, clock: Callable[[], float] = time.time,
                  tick_s: float | None = None, retry: RetryPolicy | None = None,
-                 retention_s: float | None = None) -> None:
+                 retention_s: float | None = None, calibration: CalibrationConfig | None = None) -> None:
         """``settings`` (YAML ``alerting:``) gives the engine's timings; ``tick_s``, ``retry`` and
         ``retention_s`` override one of them (tests). ``channel_configs`` (YAML ``channels:``) are built into
         channels in :meth:`open`, in the event loop, unless ``channels`` are given; without ``delivery`` the
@@ -130,6 +131,7 @@ class AlertManager:
         self._tasks: list[asyncio.Task[None]] = []
         self._state_failing = False
         self._agreements: dict[str, tuple[float, Agreement]] = {}
+        self._calibration = calibration or CalibrationConfig()
 
     def observe(self, span: Span, results: Sequence[ScoreResult], resource_envelope: bytes) -> None:
         """Scoring-dispatcher hook: fold the span's results into the counts (no I/O, never blocks)."""
@@ -241,7 +243,7 @@ class AlertManager:
 
         def judge(status: AlertStatus, counts: Sequence[WindowCounts]) -> AlertWrites:
             ctx = DecisionContext(now, silences, counter.recent_examples())
-            verdict = (condition.judge_calibrated(counts, judged)
+            verdict = (condition.judge_calibrated(counts, judged, self._calibration.min_labels)
                        if isinstance(condition, CorrectedFailureRateAbove) and judged is not None
                        else condition.judge(counts))
             decision = decide(alert, status, verdict, ctx)
@@ -258,7 +260,8 @@ class AlertManager:
         :data:`AGREEMENT_REFRESH_S` seconds."""
         cached = self._agreements.get(scorer)
         if cached is None or now - cached[0] >= AGREEMENT_REFRESH_S:
-            cached = (now, agreement(await self._require_state().scorer_labels(scorer)))
+            labels = await self._require_state().scorer_labels(scorer)
+            cached = (now, agreement(labels, self._calibration.confidence))
             self._agreements[scorer] = cached
         return cached[1]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from evaluator_service.alerts.conditions import CorrectedFailureRateAbove
+from evaluator_service.calibration.config import CalibrationConfig
 from evaluator_service.config_values import ConfigError
 from evaluator_service.state import SharedState
 from tests.calibration.labeled_sets import judged_labels
@@ -80,3 +81,15 @@ def test_needs_one_named_scorer_and_a_window() -> None:
     parsed = alerts(CORRECTED)[0].condition
     assert isinstance(parsed, CorrectedFailureRateAbove)
     assert parsed.describe() == "corrected failure rate > 0.3 critical over 1m (at least 20 events)"
+
+
+async def test_the_label_minimum_comes_from_the_calibration_section(
+    engine: EngineFactory, sqlite_state: SharedState
+) -> None:
+    await sqlite_state.put_labels(judged_labels(failures=3, passes=60, miss_rate=0.0, false_alarm_rate=0.1))
+    manager = await engine(CORRECTED, calibration=CalibrationConfig(min_labels=3))
+    record(manager, failed=90, passed=10)  # corrected (0.9 - 0.1) / 0.9 = 0.89
+    await manager.tick()
+    [entry] = await manager.history("true-drop")
+    assert (entry.to_state, entry.observed) == ("firing", pytest.approx(0.8 / 0.9))
+    assert entry.detail["labels"] == 63
