@@ -72,7 +72,8 @@ async def store_labels(state: SharedState, dataset: str, requests: Sequence[Labe
                        now: float) -> tuple[int, list[tuple[str, str]]]:
     """Store the valid labels in one transaction; returns how many, and (record id, problem) per refused
     one. ``UnknownDataset`` if the dataset is absent."""
-    records = {r.id: r for r in await live_records(state, dataset)}
+    await state.dataset(dataset)  # UnknownDataset names it
+    records = await state.live_dataset_records(dataset, [r.record_id for r in requests])
     labels: list[DatasetLabel] = []
     problems: list[tuple[str, str]] = []
     for request in requests:

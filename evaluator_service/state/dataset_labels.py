@@ -8,10 +8,13 @@ the judge's agreement with people stays computable after the dataset's retention
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
+
+from judgeval.protocol.interaction_record import InteractionRecord
 
 from evaluator_service.state import schema
 from evaluator_service.state.transaction import TransactionSource
@@ -62,6 +65,11 @@ class DatasetLabelState(Protocol):
         """Every scorer with at least one label, by name."""
         ...
 
+    async def live_dataset_records(self, dataset: str, record_ids: Sequence[str]
+                                   ) -> dict[str, InteractionRecord]:
+        """The records among ``record_ids`` that are examples of the dataset's current version, by id."""
+        ...
+
 
 class SqlDatasetLabels(TransactionSource):
     """:class:`DatasetLabelState` over the backend's transactions."""
@@ -101,6 +109,17 @@ class SqlDatasetLabels(TransactionSource):
         async with self._transaction() as tx:
             rows = await tx.execute(schema.SELECT_LABELED_SCORERS)
         return [str(row[0]) for row in rows]
+
+
+    async def live_dataset_records(self, dataset: str, record_ids: Sequence[str]
+                                   ) -> dict[str, InteractionRecord]:
+        found: dict[str, InteractionRecord] = {}
+        async with self._transaction() as tx:
+            for record_id in dict.fromkeys(record_ids):
+                rows = await tx.execute(schema.SELECT_LIVE_DATASET_RECORD, (dataset, record_id))
+                if rows:
+                    found[record_id] = InteractionRecord.from_json(json.loads(rows[0][0]))
+        return found
 
 
 def _label(row: Sequence[Any]) -> DatasetLabel:

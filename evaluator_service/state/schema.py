@@ -503,6 +503,10 @@ SELECT_SCORER_LABELS = (f"SELECT {_LABEL} FROM judgeval_dataset_labels WHERE sco
                         "ORDER BY at, record_id")
 SELECT_SCORER_LABELS_IN = (f"SELECT {_LABEL} FROM judgeval_dataset_labels WHERE scorer = %s AND dataset = %s "
                            "ORDER BY at, record_id")
+# The stored record of a live dataset example (judgeval_dataset_examples is state/dataset_rows.py's table):
+# what a label is checked against and takes the judge's verdict from.
+SELECT_LIVE_DATASET_RECORD = """SELECT record FROM judgeval_dataset_examples
+    WHERE dataset = %s AND record_id = %s AND removed_version IS NULL"""
 SELECT_LABELED_SCORERS = "SELECT DISTINCT scorer FROM judgeval_dataset_labels ORDER BY scorer"
 ADD_SCORER_OUTCOME_COUNTS = """INSERT INTO judgeval_scorer_outcome_counts (scorer, bucket, scores, failures)
     VALUES (%s, %s, %s, %s) ON CONFLICT (scorer, bucket) DO UPDATE SET

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from judgeval.protocol.interaction_record import InteractionRecord
 
 from evaluator_service.state import SharedState, open_shared_state
 from evaluator_service.state.dataset_labels import DatasetLabel, HumanLabel
@@ -67,3 +68,17 @@ async def test_outcome_counts_from_two_replicas_add_up_within_the_window(
     assert await b.scorer_counts("nobody", 0) == (0, 0)
     await a.prune_scorer_counts(120)
     assert await b.scorer_counts("polite", 0) == (10, 6)
+
+
+async def test_live_dataset_records_are_what_labels_are_checked_against(
+    replicas: tuple[SharedState, SharedState]
+) -> None:
+    a, b = replicas
+    records = [InteractionRecord(scorer="polite", trace_id=f"{n:032x}", span_id=f"{n:016x}", at=float(n),
+                                 example={"input": "hi"}, threshold=0.5, score=0.0, passed=False)
+               for n in (1, 2)]
+    await a.add_dataset_examples("support", records, 1.0)
+    await a.remove_dataset_examples("support", [records[1].id], 2.0)
+    found = await b.live_dataset_records("support", [records[0].id, records[1].id, "x:y:z", records[0].id])
+    assert found == {records[0].id: records[0]}
+    assert await b.live_dataset_records("other", [records[0].id]) == {}
