@@ -8,7 +8,7 @@ from evaluator_service.state.sample_reservoir import SampledMember, merged_sampl
 
 
 def members(prefix: str, count: int) -> list[SampledMember]:
-    return [SampledMember(f"{prefix}{n}", f"{n:016x}", float(n), prefix, prefix, (1.0,)) for n in range(count)]
+    return [SampledMember(f"{prefix}{n}", f"{n:016x}", n, prefix, prefix, (1.0,)) for n in range(count)]
 
 
 def test_two_samples_that_fit_are_kept_whole() -> None:
