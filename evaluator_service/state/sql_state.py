@@ -17,13 +17,15 @@ from evaluator_service.state.behavior_issue_rows import SqlBehaviorIssueRows
 from evaluator_service.state.behavior_rows import SqlBehaviorRows
 from evaluator_service.state.behavior_samples import SqlBehaviorSampleRows
 from evaluator_service.state.pauses import SqlPauses
+from evaluator_service.state.scorer_pointers import SqlScorerPointers
 from evaluator_service.state.scorer_versions import SqlScorerVersions
 from evaluator_service.state.session_rows import SqlSessionRows
+from evaluator_service.state.shadow_rows import SqlShadowRows
 
 
 class SqlSharedState(SqlPauses, SqlScorerVersions, SqlAlertRows, SqlAlertOutbox, SqlAlertSilences,
                      SqlBehaviorRows, SqlBehaviorIssueRows, SqlBehaviorEventRows, SqlSessionRows,
-                     SqlBehaviorSampleRows):
+                     SqlBehaviorSampleRows, SqlScorerPointers, SqlShadowRows):
     """Shared-state operations; subclasses connect and provide transactions."""
 
     display_url = ""
