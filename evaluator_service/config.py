@@ -47,6 +47,7 @@ from evaluator_service.scoring.settings import (
     parse_scorers,
     parse_scoring,
 )
+from evaluator_service.shadow.settings import ShadowConfig, parse_shadow
 from evaluator_service.state.urls import check_url, default_state_url, masked
 from evaluator_service.trajectories.settings import TrajectoryConfig, parse_trajectories
 
@@ -99,6 +100,8 @@ class EvaluatorConfig:
     trajectories: TrajectoryConfig = field(default_factory=TrajectoryConfig)
     """Trajectory and session scoring: completion timers, late spans, buffer bounds (YAML
     ``trajectories:``)."""
+    shadow: ShadowConfig = field(default_factory=ShadowConfig)
+    """Scorer versions in shadow: queue, concurrency, retention of their results (YAML ``shadow:``)."""
 
     @property
     def state_db_url(self) -> str:
@@ -191,6 +194,7 @@ def load_config(
         sandbox=parse_sandbox(doc.section("sandbox")),
         ingress=parse_ingress(doc.section("ingress"), env, normalize_endpoint),
         trajectories=parse_trajectories(doc.section("trajectories")),
+        shadow=parse_shadow(doc.section("shadow")),
     )
     if config.ingress.http_listen == config.listen and not config.listen.endswith(":0"):
         raise ConfigError(f"ingress.http_listen: {config.listen} is already the gRPC listen address")
@@ -203,7 +207,7 @@ def load_config(
 _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
      "export", "judge", "scorers", "rules", "limits", "behaviors",
-     "alerts", "alerting", "channels", "sandbox", "ingress", "trajectories"}
+     "alerts", "alerting", "channels", "sandbox", "ingress", "trajectories", "shadow"}
 )
 
 

@@ -30,6 +30,10 @@ class PointerRefused(EvaluatorError):
     nothing to shadow); the message says what to do instead."""
 
 
+class UnknownScorerVersion(PointerRefused):
+    """The scorer, or the version of it, a shadow or promotion names is not stored."""
+
+
 @dataclass(frozen=True, slots=True)
 class ScorerPointer:
     """The stored pointers of one scorer name (a missing row is ``ScorerPointer(name)``)."""
@@ -193,8 +197,8 @@ def _require_version(name: str, version: int, versions: list[int]) -> None:
     if version in versions:
         return
     if not versions:
-        raise PointerRefused(f"no scorer named {name!r}; upload it with `judgeval upload_scorer` first")
-    raise PointerRefused(f"scorer {name!r} has no version {version} (versions: "
+        raise UnknownScorerVersion(f"no scorer named {name!r}; upload it with `judgeval upload_scorer` first")
+    raise UnknownScorerVersion(f"scorer {name!r} has no version {version} (versions: "
                          f"{', '.join(str(v) for v in versions)})")
 
 

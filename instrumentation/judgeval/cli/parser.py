@@ -6,6 +6,7 @@ import argparse
 
 from judgeval.cli.alerts_command import add_alerts_commands
 from judgeval.cli.behaviors_command import add_behaviors_commands
+from judgeval.cli.scorer_versions_command import add_scorer_version_commands
 from judgeval.environment_variables import JUDGMENT_API_KEY, JUDGMENT_API_URL
 
 
@@ -31,9 +32,15 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--overwrite", action="store_true",
                       help="replace the latest version of an existing scorer")
     mode.add_argument("--new-version", action="store_true", help="add a new version of an existing scorer")
+    upload.add_argument("--shadow", action="store_true",
+                        help="add the new version in shadow: it scores live traffic beside the current "
+                             "version (results recorded for `judgeval scorers compare`, not written to spans "
+                             "or alerted) until `judgeval scorers promote`")
+    upload.add_argument("--by", help="who uploads, recorded with a shadow (default: user@host)")
     upload.set_defaults(command="upload_scorer")
 
-    scorers = commands.add_parser("scorers", help="list, show or delete uploaded scorers")
+    scorers = commands.add_parser("scorers", help="list, show, delete, shadow, compare or promote uploaded "
+                                                  "scorers")
     actions = scorers.add_subparsers(dest="action", required=True, metavar="ACTION")
     actions.add_parser("list", parents=[connection], help="list scorers and their versions")
     for action, text in (("show", "show one scorer version"), ("delete", "delete a scorer or one version")):
@@ -43,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="version number (default: latest for show, all for delete)")
     actions.choices["show"].add_argument("--source", action="store_true",
                                          help="also print the scorer's source code")
+    add_scorer_version_commands(actions, connection)
     add_alerts_commands(commands, connection)
     add_behaviors_commands(commands, connection)
     return parser
