@@ -95,7 +95,7 @@ class ScorerVersionsServicer(pb_grpc.ScorerVersionsAdminServicer):
         current = self._registry.find(name)
         message = pb.ScorerPointer(
             name=name, current_version=current.version if current is not None else 0,
-            current_promoted=stored.current_version is not None and current is not None
+            current_promoted=stored.promoted_at is not None and current is not None
             and current.version == stored.current_version,
             shadow_by=stored.shadow_by, shadow_since=stored.shadow_since or 0.0,
             promoted_by=stored.promoted_by, promoted_at=stored.promoted_at or 0.0)

@@ -435,13 +435,15 @@ _POINTER = "name, current_version, shadow_version, shadow_by, shadow_since, prom
 SELECT_SCORER_POINTERS = f"SELECT {_POINTER} FROM judgeval_scorer_pointers ORDER BY name"
 SELECT_SCORER_POINTER = f"SELECT {_POINTER} FROM judgeval_scorer_pointers WHERE name = %s"
 SELECT_VERSION_NUMBERS_OF = "SELECT version FROM judgeval_scorer_versions WHERE name = %s ORDER BY version"
-# (name, shadow version, by, at)
+# (name, current version to pin unless one is, shadow version, by, at)
 SET_SCORER_SHADOW = """INSERT INTO judgeval_scorer_pointers (name, current_version, shadow_version, shadow_by,
-    shadow_since, promoted_by, promoted_at) VALUES (%s, NULL, %s, %s, %s, '', NULL)
+    shadow_since, promoted_by, promoted_at) VALUES (%s, %s, %s, %s, %s, '', NULL)
     ON CONFLICT (name) DO UPDATE SET shadow_version = excluded.shadow_version,
+        current_version = COALESCE(judgeval_scorer_pointers.current_version, excluded.current_version),
         shadow_by = excluded.shadow_by, shadow_since = excluded.shadow_since"""
-CLEAR_SCORER_SHADOW = """UPDATE judgeval_scorer_pointers SET shadow_version = NULL, shadow_since = NULL
-    WHERE name = %s"""
+# (current version to pin unless one is, name)
+CLEAR_SCORER_SHADOW = """UPDATE judgeval_scorer_pointers SET shadow_version = NULL, shadow_since = NULL,
+    current_version = COALESCE(current_version, %s) WHERE name = %s"""
 CLEAR_SCORER_CURRENT = "UPDATE judgeval_scorer_pointers SET current_version = NULL WHERE name = %s"
 # (name, version, shadow version kept, by, at)
 PROMOTE_SCORER = """INSERT INTO judgeval_scorer_pointers (name, current_version, shadow_version, shadow_by,

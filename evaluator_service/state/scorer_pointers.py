@@ -40,7 +40,9 @@ class ScorerPointer:
 
     name: str
     current_version: int | None = None
-    """Set by a promotion; ``None``: the latest non-shadow version is current."""
+    """Set by a promotion, and pinned when a shadow starts or stops (so that neither the shadow version nor
+    one shadowed before ever becomes current by itself); ``None``: the latest non-shadow version is current
+    (a plain upload of a new version sets it back to ``None``)."""
     shadow_version: int | None = None
     shadow_by: str = ""
     shadow_since: float | None = None
@@ -109,10 +111,11 @@ class SqlScorerPointers(TransactionSource):
             versions = await _versions(tx, name)
             pointer = await _read(tx, name)
             _require_version(name, version, versions)
-            if version == effective_current(versions, pointer):
+            current = effective_current(versions, pointer)
+            if version == current:
                 raise PointerRefused(f"version {version} of scorer {name!r} is its current version; shadow "
                                      "another version (or upload one with --shadow)")
-            await _set_shadow(tx, name, version, by, at)
+            await _set_shadow(tx, name, version, by, at, current)
             return await _read(tx, name)
 
     async def stop_shadow(self, name: str, by: str) -> ScorerPointer:
@@ -121,7 +124,8 @@ class SqlScorerPointers(TransactionSource):
             pointer = await _read(tx, name)
             if pointer.shadow_version is None:
                 raise PointerRefused(f"scorer {name!r} has no version in shadow")
-            await tx.execute(schema.CLEAR_SCORER_SHADOW, (name,))
+            current = effective_current(await _versions(tx, name), pointer)
+            await tx.execute(schema.CLEAR_SCORER_SHADOW, (current, name))
             await tx.execute(schema.BUMP_COUNTER)
             return pointer
 
@@ -154,14 +158,15 @@ async def point_after_upload(tx: Transaction, name: str, version: int, is_new: b
     if shadow:
         versions = await _versions(tx, name)  # the uploaded version included
         pointer = await _read(tx, name)
-        if not is_new and version == effective_current(versions, pointer):
+        current = effective_current([v for v in versions if not (is_new and v == version)], pointer)
+        if not is_new and version == current:
             raise PointerRefused(f"version {version} of scorer {name!r} is its current version: an "
                                  "overwrite in shadow would change what production runs; upload with "
                                  "--new-version --shadow instead")
         if not [v for v in versions if v != version]:
             raise PointerRefused(f"scorer {name!r} has no current version for a shadow to be compared with; "
                                  "upload it without --shadow first")
-        await _set_shadow(tx, name, version, by, at)
+        await _set_shadow(tx, name, version, by, at, current)
     elif is_new:
         await tx.execute(schema.CLEAR_SCORER_CURRENT, (name,))
 
@@ -179,8 +184,10 @@ def _lock_key(name: str) -> str:
     return scorer_key(name)  # the same lock uploads and deletes of the name take
 
 
-async def _set_shadow(tx: Transaction, name: str, version: int, by: str, at: float) -> None:
-    await tx.execute(schema.SET_SCORER_SHADOW, (name, version, by, at))
+async def _set_shadow(tx: Transaction, name: str, version: int, by: str, at: float, current: int | None
+                      ) -> None:
+    """Shadow ``version``, pinning the current version (if not pinned yet) so what production runs stays."""
+    await tx.execute(schema.SET_SCORER_SHADOW, (name, current, version, by, at))
     await tx.execute(schema.BUMP_COUNTER)
 
 

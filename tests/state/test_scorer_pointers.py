@@ -66,6 +66,21 @@ async def test_shadow_upload_leaves_production_on_the_current_version_until_prom
     assert [p.version for p in await b.state.promotions(NAME)] == [2]
 
 
+async def test_stopping_or_replacing_a_shadow_never_makes_a_shadow_version_current(
+    pair: tuple[Registry, Registry]
+) -> None:
+    a, _ = pair
+    await upload(a, "v1", UploadMode.CREATE)
+    await upload(a, "v2", shadow=True)
+    await upload(a, "v3", shadow=True)  # v3 replaces v2 in shadow: v2 was never current, and is not now
+    assert (current(a), a.shadow(NAME).version) == (1, 3)  # type: ignore[union-attr]
+    await a.start_shadow(NAME, 2, "ops")
+    assert (current(a), a.shadow(NAME).version) == (1, 2)  # type: ignore[union-attr]
+    await a.stop_shadow(NAME, "ops")
+    assert current(a) == 1 and a.shadow(NAME) is None
+    assert a.pointer(NAME).promoted_at is None  # pinned, not promoted
+
+
 async def test_promote_back_to_an_older_version_then_a_plain_upload_is_current_again(
     pair: tuple[Registry, Registry]
 ) -> None:

@@ -79,7 +79,9 @@ class ScorerPointer(_message.Message):
     current_version: _builtins.int
     """What unpinned requests run now (0 when the scorer has no versions)."""
     current_promoted: _builtins.bool
-    """True after a promotion; false when the current version is simply the latest not in shadow."""
+    """True when the current version is the one last promoted; false when it is simply the latest version
+    (not in shadow), or the one that was current when a shadow started.
+    """
     shadow_version: _builtins.int
     shadow_by: _builtins.str
     shadow_since: _builtins.float
