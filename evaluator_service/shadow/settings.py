@@ -7,7 +7,7 @@
                                # skipped and counted (judgeval.evaluator.shadow.outcomes, skipped_overload)
       concurrency: 2           # shadow scorings running at once (sandbox workers they may keep busy)
       timeout_s: 60            # per shadow scoring; a timeout is stored as an error of the shadow version
-      retention: 7d            # results older than this are deleted ...
+      retention: 168h          # results older than this (7 days) are deleted ...
       max_results: 100000      # ... and never more than this many are kept (the oldest go first)
       flush_interval_s: 1.0    # results are written in batches at most this long after they are produced
       prune_interval: 5m       # how often old results are deleted
