@@ -21,12 +21,9 @@ from pathlib import Path
 import grpc
 import pytest
 from judgeval import semconv
-from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef, encode_requests
-from judgeval.protocol.otlp_values import to_any_value
-from judgeval.semconv import ScoreField, ShadowOutcome, score_attribute
+from judgeval.semconv import ShadowOutcome
 from judgeval.testing.otlp_receiver import OtlpTraceReceiver, ReceivedSpan
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
-from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
 from evaluator_service.admin import HostedScorers
 from evaluator_service.app import EvaluatorApp
@@ -37,28 +34,19 @@ from evaluator_service.state import SharedState, open_shared_state
 from tests.support.cli import CliResult, run_cli
 from tests.support.polling import eventually_async
 from tests.support.postgres_cluster import PostgresCluster
+from tests.support.shadow_versions import (
+    NAME,
+    REASON,
+    VALUE,
+    WITH_TRACKING,
+    WITHOUT_TRACKING,
+    tagged_span,
+    write_versions,
+)
 
-from .admin_server import API_KEY, DOCS_REQUIREMENTS
+from .admin_server import API_KEY
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox needs a root evaluator")
-NAME = "Shipping Scorer"
-V1 = '''from judgeval.scorers.example_scorer import ExampleScorer
-
-
-class ShippingScorer(ExampleScorer):
-    name: str = "Shipping Scorer"
-
-    async def a_score_example(self, example):
-        ok = "ship" in str(example.response)
-        self.reason = "v1: mentions shipping" if ok else "v1: says nothing about shipping"
-        return 1.0 if ok else 0.0
-'''
-V2 = V1.replace('"ship" in', '"tracking" in').replace(
-    '"v1: mentions shipping" if ok else "v1: says nothing about shipping"',
-    '"v2: gives a tracking number" if ok else "v2: no tracking number"')
-WITH_TRACKING = "It ships today, tracking number 1Z999."
-WITHOUT_TRACKING = "It ships today."
-VALUE, REASON = score_attribute(NAME, ScoreField.VALUE), score_attribute(NAME, ScoreField.REASON)
 
 
 @dataclass
@@ -80,24 +68,10 @@ class Replica:
         trace_id = bytes([trace_byte]) * 16
         async with grpc.aio.insecure_channel(f"127.0.0.1:{self.app.port}") as channel:
             stub = trace_service_pb2_grpc.TraceServiceStub(channel)
-            await stub.Export(_tagged_span(trace_id, response), timeout=10)
+            await stub.Export(tagged_span(trace_id, response), timeout=10)
         spans = await asyncio.to_thread(
             self.downstream.wait_for, lambda s: any(x.trace_id == trace_id.hex() for x in s), 60)
         return next(s for s in spans if s.trace_id == trace_id.hex())
-
-
-def _tagged_span(trace_id: bytes, response: str) -> trace_service_pb2.ExportTraceServiceRequest:
-    span = Span(trace_id=trace_id, span_id=b"\x02" * 8, name="answer",
-                start_time_unix_nano=1_700_000_000_000_000_000, end_time_unix_nano=1_700_000_001_000_000_000)
-    example = {"request": "Where is my package?", "response": response}
-    attributes = {
-        semconv.JUDGEVAL_EVAL_STATUS: semconv.EvalStatus.PENDING.value,
-        semconv.JUDGEVAL_EVAL_REQUESTS: encode_requests([EvaluationRequest(ScorerRef(name=NAME), example)]),
-    }
-    for key, value in attributes.items():
-        span.attributes.add(key=key, value=to_any_value(value))
-    return trace_service_pb2.ExportTraceServiceRequest(
-        resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=[span])])])
 
 
 @asynccontextmanager
@@ -124,12 +98,8 @@ async def replica(data_dir: Path, envs_dir: Path, state: SharedState | None = No
 
 
 async def upload_both(tmp_path: Path, first: Replica) -> None:
-    requirements = tmp_path / "requirements.txt"
-    requirements.write_text(DOCS_REQUIREMENTS)
-    for text, folder, flags in ((V1, "v1", ()), (V2, "v2", ("--shadow",))):
-        (tmp_path / folder).mkdir()
-        scorer = tmp_path / folder / "shipping_scorer.py"
-        scorer.write_text(text)
+    v1, v2, requirements = write_versions(tmp_path / "scorers")
+    for scorer, flags in ((v1, ()), (v2, ("--shadow",))):
         uploaded = await first.cli("upload_scorer", str(scorer), str(requirements), *flags)
         assert uploaded.code == 0, uploaded.stderr
     assert "Version 2 runs in shadow" in uploaded.stdout
