@@ -129,9 +129,12 @@ class Registry:
     def find(self, name: str, version: int | None = None) -> StoredScorer | None:
         """The pinned version, or the current one (the promoted version, else the latest not in shadow;
         see :mod:`~evaluator_service.state.scorer_pointers`), or ``None``."""
-        versions = self.versions(name)
+        versions = self._index.get(name, ())
         if version is None:
-            version = effective_current([s.version for s in versions], self._pointers.get(name))
+            pointer = self._pointers.get(name)
+            if pointer is None:  # the common case, on every scored span: the latest is current
+                return versions[-1] if versions else None
+            version = effective_current([s.version for s in versions], pointer)
         return next((s for s in versions if s.version == version), None)
 
     def pointer(self, name: str) -> ScorerPointer:
@@ -140,8 +143,10 @@ class Registry:
 
     def shadow(self, name: str) -> StoredScorer | None:
         """The version of ``name`` running in shadow, or ``None``."""
-        version = self.pointer(name).shadow_version
-        return None if version is None else self.find(name, version)
+        pointer = self._pointers.get(name)  # every scored result asks: no allocation when there is none
+        if pointer is None or pointer.shadow_version is None:
+            return None
+        return self.find(name, pointer.shadow_version)
 
     def get(self, name: str, version: int | None = None) -> StoredScorer:
         """Like :meth:`find` but raises :class:`ScorerNotFound` with a helpful message."""
