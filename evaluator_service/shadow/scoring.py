@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from judgeval import semconv
 from judgeval.protocol.interaction_record import InteractionRecord
+from judgeval.protocol.sampling import is_sampled
 from judgeval.scorers.source_check import EXAMPLE_KIND
 from judgeval.semconv import ShadowOutcome
 
@@ -76,7 +77,7 @@ class ShadowScoring:
             if shadow is None:
                 continue
             current = self._registry.find(record.scorer)
-            skipped = _skip_reason(record, shadow, current)
+            skipped = _skip_reason(record, shadow, current) or self._unsampled(record)
             if skipped is not None or current is None:
                 self._count(record.scorer, skipped or ShadowOutcome.SKIPPED_PINNED)
                 continue
@@ -84,6 +85,12 @@ class ShadowScoring:
                 self._queue.put_nowait(_Job(record, current.version, shadow))
             except asyncio.QueueFull:
                 self._count(record.scorer, ShadowOutcome.SKIPPED_OVERLOAD)
+
+    def _unsampled(self, record: InteractionRecord) -> ShadowOutcome | None:
+        rate = self.config.sample_rate
+        if rate >= 1.0 or is_sampled(int(record.trace_id, 16), rate):
+            return None
+        return ShadowOutcome.SKIPPED_SAMPLED
 
     # --- lifecycle ---------------------------------------------------------------------------------
 

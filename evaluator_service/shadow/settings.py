@@ -3,6 +3,8 @@
 ::
 
     shadow:
+      sample_rate: 1.0         # share of production results scored again in shadow, chosen by trace id
+                               # (the rest are counted skipped_sampled); lower it for costly LLM judges
       max_queue: 1000          # interactions waiting for their shadow scoring; when full, new ones are
                                # skipped and counted (judgeval.evaluator.shadow.outcomes, skipped_overload)
       concurrency: 2           # shadow scorings running at once (sandbox workers they may keep busy)
@@ -20,13 +22,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evaluator_service.config_values import Section, parse_duration
+from evaluator_service.config_values import ConfigError, Section, parse_duration
 
 
 @dataclass(frozen=True)
 class ShadowConfig:
     """Bounds of shadow scoring (see the module docstring)."""
 
+    sample_rate: float = 1.0
     max_queue: int = 1000
     concurrency: int = 2
     timeout_s: float = 60.0
@@ -36,15 +39,19 @@ class ShadowConfig:
     prune_interval_s: float = 300.0
 
 
-_KEYS = frozenset({"max_queue", "concurrency", "timeout_s", "retention", "max_results", "flush_interval_s",
-                   "prune_interval"})
+_KEYS = frozenset({"sample_rate", "max_queue", "concurrency", "timeout_s", "retention", "max_results",
+                   "flush_interval_s", "prune_interval"})
 
 
 def parse_shadow(s: Section) -> ShadowConfig:
     """Validate the ``shadow:`` section (absent: the defaults)."""
     s.reject_unknown(_KEYS)
     d = ShadowConfig()
+    sample_rate = s.number("sample_rate", d.sample_rate, minimum=0, strict=True)
+    if sample_rate > 1:
+        raise ConfigError(f"{s.where('sample_rate')}: must be at most 1, got {sample_rate:g}")
     return ShadowConfig(
+        sample_rate=sample_rate,
         max_queue=s.integer("max_queue", d.max_queue, minimum=1),
         concurrency=s.integer("concurrency", d.concurrency, minimum=1),
         timeout_s=s.number("timeout_s", d.timeout_s, minimum=0, strict=True),

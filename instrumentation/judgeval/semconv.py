@@ -594,5 +594,7 @@ class ShadowOutcome(StrEnum):
     """A trajectory or session result: shadows run for span scorers only."""
     SKIPPED_PAUSED = "skipped_paused"
     """The scorer is paused."""
+    SKIPPED_SAMPLED = "skipped_sampled"
+    """Not in ``shadow.sample_rate`` (decided from the trace id, like the SDK's sampling)."""
     NOT_STORED = "not_stored"
     """Scored, but the state database refused the result for longer than the writer's buffer holds."""

@@ -182,6 +182,9 @@ def test_shadow_section_is_validated_with_the_key_named(tmp_path):
     path.write_text("shadow:\n  retention: forever\n")
     with pytest.raises(ConfigError, match=r"shadow.retention: expected a duration"):
         load_config(config_file=str(path), environ={})
+    path.write_text("shadow:\n  sample_rate: 1.5\n")
+    with pytest.raises(ConfigError, match=r"shadow.sample_rate: must be at most 1, got 1.5"):
+        load_config(config_file=str(path), environ={})
     path.write_text("shadow:\n  queue: 5\n")
     with pytest.raises(ConfigError, match=r"shadow.queue: unknown key"):
         load_config(config_file=str(path), environ={})

@@ -5,12 +5,14 @@ by scorer and outcome. A state database that refuses results keeps them (bounded
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from judgeval import semconv
 from judgeval.protocol.interaction_record import InteractionRecord
+from judgeval.protocol.sampling import is_sampled
 from judgeval.semconv import ShadowOutcome
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -72,6 +74,17 @@ async def test_overload_and_skips_are_counted_never_silent(registry: Registry) -
     by_outcome = {p.attributes[semconv.SCORE_METRIC_LABEL_OUTCOME]: p.value for p in points}
     assert by_outcome == {"skipped_overload": 4, "skipped_pinned": 1, "skipped_scope": 1, "skipped_paused": 1}
     assert {p.attributes[semconv.SCORE_METRIC_LABEL_SCORER] for p in points} == {NAME}
+
+
+async def test_sample_rate_picks_traces_deterministically_and_counts_the_rest(registry: Registry) -> None:
+    source = UploadedScorerSource(registry, SandboxPool())
+    shadow = ShadowScoring(source, registry.state, ShadowConfig(sample_rate=0.25, max_queue=1000))
+    # trace ids as OpenTelemetry makes them: random (sampling reads their low 56 bits)
+    records = [record(int.from_bytes(hashlib.sha256(b"%d" % i).digest()[:16])) for i in range(400)]
+    shadow.observe(records)
+    expected = sum(is_sampled(int(r.trace_id, 16), 0.25) for r in records)
+    assert shadow.queued == expected and 60 < expected < 140  # about a quarter, the SDK's rule
+    assert shadow.counters.counts[(NAME, ShadowOutcome.SKIPPED_SAMPLED)] == 400 - expected
 
 
 class RefusingState:
