@@ -103,13 +103,16 @@ class ShadowScoring:
         self._tasks.append(loop.create_task(self._write_loop()))
 
     async def stop(self) -> None:
-        """Stop scoring (queued jobs are given up: they were never promised) and write what is scored."""
+        """Stop scoring and write what is scored; jobs still queued or running are given up, counted
+        ``skipped_shutdown`` (the spans they came from are long exported)."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        while not self._queue.empty():
+            self._count(self._queue.get_nowait().record.scorer, ShadowOutcome.SKIPPED_SHUTDOWN)
         await self._flush()
 
     @property
@@ -124,8 +127,12 @@ class ShadowScoring:
             job = await self._queue.get()
             try:
                 result = await self._score(job)
+            except asyncio.CancelledError:
+                self._count(job.record.scorer, ShadowOutcome.SKIPPED_SHUTDOWN)
+                raise
             except Exception:  # a bug here must not stop the worker
                 logger.exception("shadow scoring of %r failed", job.record.scorer)
+                self._count(job.record.scorer, ShadowOutcome.ERROR)
                 continue
             finally:
                 self._queue.task_done()

@@ -596,5 +596,7 @@ class ShadowOutcome(StrEnum):
     """The scorer is paused."""
     SKIPPED_SAMPLED = "skipped_sampled"
     """Not in ``shadow.sample_rate`` (decided from the trace id, like the SDK's sampling)."""
+    SKIPPED_SHUTDOWN = "skipped_shutdown"
+    """Still queued or running when the evaluator stopped."""
     NOT_STORED = "not_stored"
     """Scored, but the state database refused the result for longer than the writer's buffer holds."""

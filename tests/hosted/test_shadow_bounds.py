@@ -70,9 +70,12 @@ async def test_overload_and_skips_are_counted_never_silent(registry: Registry) -
     assert dict(shadow.counters.counts) == {
         (NAME, ShadowOutcome.SKIPPED_OVERLOAD): 4, (NAME, ShadowOutcome.SKIPPED_PINNED): 1,
         (NAME, ShadowOutcome.SKIPPED_SCOPE): 1, (NAME, ShadowOutcome.SKIPPED_PAUSED): 1}
+    await shadow.stop()  # the two queued jobs are given up, and counted
+    assert shadow.queued == 0 and shadow.counters.counts[(NAME, ShadowOutcome.SKIPPED_SHUTDOWN)] == 2
     points = metric_points(reader)[semconv.METRIC_SHADOW_OUTCOMES]
     by_outcome = {p.attributes[semconv.SCORE_METRIC_LABEL_OUTCOME]: p.value for p in points}
-    assert by_outcome == {"skipped_overload": 4, "skipped_pinned": 1, "skipped_scope": 1, "skipped_paused": 1}
+    assert by_outcome == {"skipped_overload": 4, "skipped_pinned": 1, "skipped_scope": 1, "skipped_paused": 1,
+                          "skipped_shutdown": 2}
     assert {p.attributes[semconv.SCORE_METRIC_LABEL_SCORER] for p in points} == {NAME}
 
 
