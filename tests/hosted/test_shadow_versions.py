@@ -145,6 +145,9 @@ async def test_shadow_version_is_recorded_compared_and_promoted(tmp_path: Path, 
         assert all(c["record_id"] == f"{c['trace_id']}:{'02' * 8}:{NAME}" for c in changed)
         table = await one.cli("scorers", "compare", NAME)
         assert "changed cases      2" in table.stdout and "v2: no tracking number" in table.stdout
+        gate = await one.cli("scorers", "compare", NAME, "--min-agreement", "0.9")  # a CI gate
+        assert gate.code == 1 and "agreement 50.0% is below --min-agreement 90.0%" in gate.stderr
+        assert (await one.cli("scorers", "compare", NAME, "--min-agreement", "0.5")).code == 0
         assert one.shadow.counters.counts[(NAME, ShadowOutcome.SCORED)] == 4
         promoted = await one.cli("scorers", "promote", f"{NAME}@2", "--by", "alice")
         assert promoted.code == 0, promoted.stderr

@@ -18,6 +18,7 @@ import getpass
 import json
 import os
 import socket
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +42,9 @@ def add_scorer_version_commands(actions: Any, connection: argparse.ArgumentParse
                          help="shadow version to compare (default: the one in shadow now, else the latest)")
     compare.add_argument("--limit", type=int, default=20, help="changed cases to list (default 20)")
     compare.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    compare.add_argument("--min-agreement", type=float, metavar="RATE",
+                         help="exit 1 when the agreement rate is below RATE (0..1) or unknown: a CI gate "
+                              "before `promote`")
     promote = actions.add_parser("promote", parents=[connection, actor],
                                  help="make a version what production runs (stops its shadow)")
     promote.add_argument("target", metavar="NAME@VERSION")
@@ -54,6 +58,8 @@ def run_scorer_versions(args: argparse.Namespace) -> int:
 
     if args.action == "compare" and args.limit < 0:
         raise CliError("--limit must be 0 or more", 2)
+    if args.action == "compare" and args.min_agreement is not None and not 0 <= args.min_agreement <= 1:
+        raise CliError(f"--min-agreement must be between 0 and 1, got {args.min_agreement:g}", 2)
     client = AdminClient(Connection.resolve(args.api_url, args.api_key), pb_grpc.ScorerVersionsAdminStub,
                          "judgeval scorer versions API (an evaluator older than scorer shadows?)")
     try:
@@ -62,6 +68,7 @@ def run_scorer_versions(args: argparse.Namespace) -> int:
                                               changed_limit=args.limit)
             reply = client.call("CompareShadow", request)
             print(json.dumps(comparison_json(reply), indent=2) if args.json else comparison_table(reply))
+            return _gate(reply, args.min_agreement)
         elif args.action == "promote":
             name, version = _target(args.target, needs_version=True)
             done = client.call("PromoteScorer", pb.PromoteScorerRequest(name=name, version=version,
@@ -83,6 +90,18 @@ def run_scorer_versions(args: argparse.Namespace) -> int:
     finally:
         client.close()
     return 0
+
+
+def _gate(reply: Any, minimum: float | None) -> int:
+    """Exit status of ``compare``: 1 when ``--min-agreement`` is not met (said on stderr), else 0."""
+    if minimum is None:
+        return 0
+    rate = _rate(reply.agreed, reply.compared)
+    if rate is not None and rate >= minimum:
+        return 0
+    shown = "unknown (no interaction has a verdict from both versions)" if rate is None else f"{rate:.1%}"
+    print(f"judgeval: agreement {shown} is below --min-agreement {minimum:.1%}", file=sys.stderr)
+    return 1
 
 
 def scorer_pointers(api_url: str | None, api_key: str | None) -> dict[str, Any] | None:
