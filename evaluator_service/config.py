@@ -48,6 +48,7 @@ from evaluator_service.scoring.settings import (
     parse_scorers,
     parse_scoring,
 )
+from evaluator_service.shadow.settings import ShadowConfig, parse_shadow
 from evaluator_service.state.urls import check_url, default_state_url, masked
 from evaluator_service.trajectories.settings import TrajectoryConfig, parse_trajectories
 
@@ -103,6 +104,8 @@ class EvaluatorConfig:
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     """Judge calibration: the window, label minimum and confidence of corrected failure rates (YAML
     ``calibration:``)."""
+    shadow: ShadowConfig = field(default_factory=ShadowConfig)
+    """Scorer versions in shadow: queue, concurrency, retention of their results (YAML ``shadow:``)."""
 
     @property
     def state_db_url(self) -> str:
@@ -196,6 +199,7 @@ def load_config(
         ingress=parse_ingress(doc.section("ingress"), env, normalize_endpoint),
         trajectories=parse_trajectories(doc.section("trajectories")),
         calibration=parse_calibration(doc.section("calibration")),
+        shadow=parse_shadow(doc.section("shadow")),
     )
     if config.ingress.http_listen == config.listen and not config.listen.endswith(":0"):
         raise ConfigError(f"ingress.http_listen: {config.listen} is already the gRPC listen address")
@@ -209,7 +213,7 @@ _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
      "export", "judge", "scorers", "rules", "limits", "behaviors",
      "alerts", "alerting", "channels", "sandbox", "ingress", "trajectories",
-     "calibration"}
+     "calibration", "shadow"}
 )
 
 

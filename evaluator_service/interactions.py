@@ -68,6 +68,7 @@ def interaction_records(span: Span, results: Sequence[ScoreResult], resource_env
                                            resource.get(semconv.DEPLOYMENT_ENVIRONMENT_NAME, ""))),
             behavior_id=str(behavior) if behavior and behavior_scorer in (None, result.scorer_name) else None,
             attributes=kept,
+            scorer_config=dict(request.scorer.config) if request is not None else {},
         ))
     return records
 

@@ -110,9 +110,13 @@ async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | 
                                            calibration_installer(state, calibration, auth)],
                        shared_state=state, alerts=alerts, calibration=calibration)
     hosted.pool.report_egress_to(app.metrics.sandbox_llm_call)
+    shadow = hosted.shadow_scoring(config.shadow, app.metrics)
+    app.interactions.sinks.append(shadow.observe)
     try:
         await app.start()
+        shadow.start()
     except BaseException:
+        await shadow.stop()
         await app.stop(grace=0)
         await hosted.close()
         await state.close()
@@ -125,6 +129,7 @@ async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | 
     print(f"judgeval-evaluator listening on {host}:{app.port}", flush=True)
     await stop.wait()
     logging.getLogger(__name__).info("shutting down (grace %.0fs)", grace)
+    await shadow.stop()
     await app.stop(grace)
     await hosted.close()
     await state.close()

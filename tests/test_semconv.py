@@ -126,6 +126,7 @@ def test_metric_names_are_spelled_as_documented() -> None:
               semconv.SCORE_METRIC_LABEL_AGENT, semconv.SCORE_METRIC_LABEL_OUTCOME]
     assert labels == ["scorer", "service", "agent", "outcome"]
     assert list(semconv.ScoreOutcomeLabel) == ["passed", "failed", "error"]
+    assert semconv.METRIC_SHADOW_OUTCOMES == "judgeval.evaluator.shadow.outcomes"
 
 
 def test_metric_names_are_unique_lowercase_and_in_the_one_namespace() -> None:
@@ -173,6 +174,9 @@ def test_the_evaluator_creates_exactly_the_metric_instruments_named_here(tmp_pat
     metrics.behavior_event("behavior.created")
     metrics.sandbox_llm_call("s", "allowed")
     _calibration_gauges(metrics, tmp_path)
+    from evaluator_service.shadow.counters import ShadowCounters
+
+    ShadowCounters(metrics).count("s", semconv.ShadowOutcome.SCORED)  # shadow scoring's, on the same provider
     data = reader.get_metrics_data()
     assert data is not None
     recorded = {m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}

@@ -6,8 +6,11 @@
     hosted = HostedScorers.create(config.data_dir, config.api_key, SandboxConfig(...), state=state)
     app = EvaluatorApp(config, scorer_sources=[hosted.source], service_installers=[hosted.install],
                        shared_state=state, trajectory_sources=[hosted.trajectory_source])
+    shadow = hosted.shadow_scoring(config.shadow, app.metrics)   # scorer versions in shadow
+    app.interactions.sinks.append(shadow.observe)
+    await app.start(); shadow.start()
     ...
-    await app.stop(); await hosted.close(); await state.close()
+    await shadow.stop(); await app.stop(); await hosted.close(); await state.close()
 
 Without ``state`` the registry keeps its own SQLite state in ``<data_dir>/state.sqlite3``.
 """
@@ -20,13 +23,17 @@ from pathlib import Path
 import grpc
 
 from evaluator_service.admin.auth import AdminAuth
+from evaluator_service.admin.scorer_versions_servicer import scorer_versions_installer
 from evaluator_service.admin.servicer import install_admin_service
 from evaluator_service.errors import StartupError, path_problem
+from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.registry import EnvironmentInstaller, Registry
 from evaluator_service.sandbox.config import SandboxConfig
 from evaluator_service.sandbox.pool import SandboxPool
 from evaluator_service.sandbox.uploaded_source import UploadedScorerSource
 from evaluator_service.sandbox.uploaded_trace_source import UploadedTraceScorerSource
+from evaluator_service.shadow.scoring import ShadowScoring
+from evaluator_service.shadow.settings import ShadowConfig
 from evaluator_service.state import SharedState
 
 
@@ -68,8 +75,15 @@ class HostedScorers:
         return cls(registry, pool, UploadedScorerSource(registry, pool, recheck_unknown=True), admin)
 
     def install(self, server: grpc.aio.Server) -> None:
-        """Service installer: adds the ScorerAdmin API to the evaluator's gRPC server."""
+        """Service installer: adds the ScorerAdmin and ScorerVersionsAdmin APIs to the evaluator's server."""
         install_admin_service(server, self.registry, self.auth)
+        scorer_versions_installer(self.registry, self.auth)(server)
+
+    def shadow_scoring(self, config: ShadowConfig, metrics: EvaluatorMetrics | None = None) -> ShadowScoring:
+        """Shadow versions of these uploads scored on production examples, results in the registry's state:
+        add its :meth:`~ShadowScoring.observe` to ``app.interactions.sinks``, start it after the app, stop
+        it before."""
+        return ShadowScoring(self.source, self.registry.state, config, metrics)
 
     async def close(self) -> None:
         """Stop idle sandbox workers."""

@@ -20,6 +20,7 @@ from judgeval.scorers.source_check import EXAMPLE_KIND, TRACE_KIND
 from evaluator_service.admin.auth import AdminAuth
 from evaluator_service.registry import (
     InvalidUpload,
+    PointerRefused,
     Registry,
     RequirementsInstallError,
     ScorerExists,
@@ -57,6 +58,7 @@ class ScorerAdminServicer(pb_grpc.ScorerAdminServicer):
                 name=request.name, source=request.source, source_filename=request.source_filename,
                 requirements=request.requirements, mode=_MODES.get(request.mode, UploadMode.CREATE),
                 class_name=request.class_name, declared_kind=_KINDS.get(request.kind),
+                shadow=request.shadow, by=request.actor.strip()[:200] or f"admin API client {context.peer()}",
             )
         except InvalidUpload as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
@@ -65,9 +67,12 @@ class ScorerAdminServicer(pb_grpc.ScorerAdminServicer):
         except RequirementsInstallError as exc:
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION,
                                 f"requirements could not be installed: {exc}")
+        except PointerRefused as exc:  # --shadow with nothing to compare with, or over the current version
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
         except StateUnavailable as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
-        _log.info("stored scorer %r version %d", stored.name, stored.version)
+        _log.info("stored scorer %r version %d%s", stored.name, stored.version,
+                  " in shadow" if request.shadow else "")
         return self._version(stored)
 
     async def ListScorers(self, request: pb.ListScorersRequest, context: grpc.aio.ServicerContext

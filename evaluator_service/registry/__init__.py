@@ -2,6 +2,7 @@
 
 from evaluator_service.registry.environments import EnvironmentInstaller, RequirementsInstallError
 from evaluator_service.registry.store import (
+    PointerRefused,
     Registry,
     ScorerExists,
     ScorerNotFound,
@@ -13,6 +14,7 @@ from evaluator_service.registry.validation import InvalidUpload
 __all__ = [
     "EnvironmentInstaller",
     "InvalidUpload",
+    "PointerRefused",
     "Registry",
     "RequirementsInstallError",
     "ScorerExists",

@@ -40,10 +40,16 @@ from evaluator_service.state import (
     default_state_url,
     sqlite_path,
 )
+from evaluator_service.state.scorer_pointers import (
+    PointerRefused,
+    Promotion,
+    ScorerPointer,
+    effective_current,
+)
 
 _REQUIREMENTS = "requirements.txt"
 
-__all__ = ["Registry", "ScorerExists", "ScorerNotFound", "StoredScorer", "UploadMode"]
+__all__ = ["PointerRefused", "Registry", "ScorerExists", "ScorerNotFound", "StoredScorer", "UploadMode"]
 
 
 class UploadMode(enum.Enum):
@@ -84,6 +90,7 @@ class Registry:
         self._watcher = ChangeWatcher(self.state, self._reload, refresh_interval_s)
         self._listeners: list[Callable[[str], None]] = []
         self._index: dict[str, list[StoredScorer]] = {}
+        self._pointers: dict[str, ScorerPointer] = {}
 
     def add_listener(self, listener: Callable[[str], None]) -> None:
         """Call ``listener(name)`` after a scorer's stored code changed or was deleted."""
@@ -120,11 +127,26 @@ class Registry:
         return [(name, list(versions)) for name, versions in sorted(self._index.items())]
 
     def find(self, name: str, version: int | None = None) -> StoredScorer | None:
-        """The pinned version, or the latest, or ``None``."""
-        versions = self.versions(name)
+        """The pinned version, or the current one (the promoted version, else the latest not in shadow;
+        see :mod:`~evaluator_service.state.scorer_pointers`), or ``None``."""
+        versions = self._index.get(name, ())
         if version is None:
-            return versions[-1] if versions else None
+            pointer = self._pointers.get(name)
+            if pointer is None:  # the common case, on every scored span: the latest is current
+                return versions[-1] if versions else None
+            version = effective_current([s.version for s in versions], pointer)
         return next((s for s in versions if s.version == version), None)
+
+    def pointer(self, name: str) -> ScorerPointer:
+        """The stored current/shadow pointers of ``name`` (an empty one when it has none)."""
+        return self._pointers.get(name) or ScorerPointer(name)
+
+    def shadow(self, name: str) -> StoredScorer | None:
+        """The version of ``name`` running in shadow, or ``None``."""
+        pointer = self._pointers.get(name)  # every scored result asks: no allocation when there is none
+        if pointer is None or pointer.shadow_version is None:
+            return None
+        return self.find(name, pointer.shadow_version)
 
     def get(self, name: str, version: int | None = None) -> StoredScorer:
         """Like :meth:`find` but raises :class:`ScorerNotFound` with a helpful message."""
@@ -159,10 +181,12 @@ class Registry:
 
     async def upload(self, *, name: str, source: str, source_filename: str, requirements: str,
                      mode: UploadMode = UploadMode.CREATE, class_name: str = "",
-                     declared_kind: str | None = None) -> StoredScorer:
+                     declared_kind: str | None = None, shadow: bool = False, by: str = "") -> StoredScorer:
         """Validate, install the requirements, then store (``declared_kind``: what the uploader says the class
         is, checked against the source). Raises ``InvalidUpload``, :class:`ScorerExists`,
-        ``RequirementsInstallError`` or ``StateUnavailable``; nothing is stored unless all steps succeeded."""
+        ``RequirementsInstallError``, ``PointerRefused`` (``shadow``: the upload runs in shadow instead of
+        becoming current; ``by`` is recorded) or ``StateUnavailable``; nothing is stored unless all steps
+        succeeded."""
         upload = validate_upload(name=name, source=source, source_filename=source_filename,
                                  requirements=requirements, class_name=class_name,
                                  declared_kind=declared_kind)
@@ -170,6 +194,9 @@ class Registry:
         key = scorer_key(upload.name)
         same_key = [s for versions in self._index.values() for s in versions if scorer_key(s.name) == key]
         choose_version(upload.name, mode, same_key)  # fail fast, before a slow install
+        if shadow and not any(s.name == upload.name for s in same_key):
+            raise PointerRefused(f"scorer {upload.name!r} has no current version for a shadow to be "
+                                 "compared with; upload it without --shadow first")
         await self.installer.ensure(upload.requirements)
         files = ScorerFiles(upload.source, upload.requirements)
         draft = StoredScorer(
@@ -180,7 +207,7 @@ class Registry:
         )
         # The final choice happens inside the database transaction: another replica may have just uploaded.
         stored = await self.state.store_version(
-            draft, files, lambda rows: choose_version(upload.name, mode, rows))
+            draft, files, lambda rows: choose_version(upload.name, mode, rows), shadow=shadow, by=by)
         self._write_cache(stored, files)
         await self.refresh()
         return stored
@@ -193,12 +220,33 @@ class Registry:
             raise ScorerNotFound(self._not_found(name, version))
         return deleted
 
+    async def start_shadow(self, name: str, version: int, by: str) -> ScorerPointer:
+        """Run ``version`` of ``name`` in shadow on every replica; raises ``PointerRefused``."""
+        pointer = await self.state.start_shadow(name, version, by, time.time())
+        await self.refresh()
+        return pointer
+
+    async def stop_shadow(self, name: str, by: str) -> ScorerPointer:
+        """Stop the shadow of ``name`` on every replica; returns the pointers as they were."""
+        pointer = await self.state.stop_shadow(name, by)
+        await self.refresh()
+        return pointer
+
+    async def promote(self, name: str, version: int, by: str) -> Promotion:
+        """Make ``version`` what unpinned requests run on every replica (and stop its shadow)."""
+        promotion = await self.state.promote(name, version, by, time.time())
+        await self.refresh()
+        return promotion
+
     # --- internals -------------------------------------------------------------------------------
 
     async def _reload(self) -> None:
         index: dict[str, list[StoredScorer]] = {}
         for stored in await self.state.scorer_versions():
             index.setdefault(stored.name, []).append(stored)
+        # Pointers after versions: a version uploaded in shadow is either missing from this index or its
+        # shadow pointer is in it, never a shadow version without its pointer (it would run as current).
+        self._pointers = {p.name: p for p in await self.state.scorer_pointers()}
         before = {s for versions in self._index.values() for s in versions}
         after = {s for versions in index.values() for s in versions}
         self._index = index

@@ -1,5 +1,6 @@
-"""State that evaluator replicas share, in a real database: paused scorers, uploaded scorers, alert state
-and behaviors (see :mod:`evaluator_service.state.contract`).
+"""State that evaluator replicas share, in a real database: paused scorers, uploaded scorers with their
+current and shadow versions and shadow results, alert state and behaviors (see
+:mod:`evaluator_service.state.contract`).
 
 ::
 
@@ -12,9 +13,10 @@ The local span queue is not shared: each replica owns the spans the load balance
 
 Layers, lowest first (a module imports only modules above it in this list): ``schema`` (every table and
 statement) and ``transaction`` (the protocol backends provide); one module per concern (``pauses``,
-``scorer_versions``, ``alert_rows``, ``behavior_rows``: its types, its part of the contract, its SQL
-rows); ``contract`` (:class:`SharedState`, :class:`StateUnavailable`); ``sql_state`` (the concerns put
-together); the backends ``sqlite`` and ``postgres``; ``watch``. ``urls`` stands alone.
+``scorer_pointers`` (below ``scorer_versions``, which calls it inside uploads and deletes),
+``scorer_versions``, ``shadow_rows``, ``alert_rows``, ``behavior_rows``: its types, its part of the
+contract, its SQL rows); ``contract`` (:class:`SharedState`, :class:`StateUnavailable`); ``sql_state``
+(the concerns put together); the backends ``sqlite`` and ``postgres``; ``watch``. ``urls`` stands alone.
 """
 
 from __future__ import annotations

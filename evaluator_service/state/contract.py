@@ -17,6 +17,8 @@ Four things are shared, one module each:
 - datasets (:mod:`~evaluator_service.state.dataset_rows`): named, versioned sets of interaction records;
 - judge calibration: people's labels on dataset records (:mod:`~evaluator_service.state.dataset_labels`) and
   each scorer's pass/fail counts (:mod:`~evaluator_service.state.scorer_outcome_counts`).
+- scorer versions in production and in shadow (:mod:`~evaluator_service.state.scorer_pointers`) and the
+  shadow results compared before a promotion (:mod:`~evaluator_service.state.shadow_rows`).
 
 The durable span queue is *not* here: each replica owns the spans the collector's load balancer sent it.
 
@@ -42,8 +44,10 @@ from evaluator_service.state.dataset_labels import DatasetLabelState
 from evaluator_service.state.dataset_rows import DatasetState
 from evaluator_service.state.pauses import PauseState
 from evaluator_service.state.scorer_outcome_counts import ScorerOutcomeCountState
+from evaluator_service.state.scorer_pointers import ScorerPointerState
 from evaluator_service.state.scorer_versions import ScorerVersionState
 from evaluator_service.state.session_rows import SessionState
+from evaluator_service.state.shadow_rows import ShadowResultState
 
 __all__ = ["SharedState", "StateUnavailable"]
 
@@ -54,7 +58,8 @@ class StateUnavailable(EvaluatorError):
 
 class SharedState(PauseState, ScorerVersionState, AlertState, AlertOutboxState, AlertSilenceState,
                   BehaviorState, BehaviorIssueState, BehaviorEventRows, SessionState, BehaviorSampleState,
-                  DatasetState, DatasetLabelState, ScorerOutcomeCountState, Protocol):
+                  DatasetState, DatasetLabelState, ScorerOutcomeCountState, ScorerPointerState,
+                  ShadowResultState, Protocol):
     """Pauses, uploaded scorers, alerts, behaviors (with their lifecycle and event log) and sessions shared
     by every replica using the same database URL."""
 

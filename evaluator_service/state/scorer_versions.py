@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from judgeval.semconv import scorer_key
 
 from evaluator_service.state import schema
+from evaluator_service.state.scorer_pointers import forget_deleted, point_after_upload
 from evaluator_service.state.transaction import TransactionSource
 
 
@@ -59,10 +60,12 @@ class ScorerVersionState(Protocol):
         """Metadata and text of one version, or ``None`` if it is gone."""
         ...
 
-    async def store_version(self, draft: StoredScorer, files: ScorerFiles, choose: VersionChooser
-                            ) -> StoredScorer:
+    async def store_version(self, draft: StoredScorer, files: ScorerFiles, choose: VersionChooser, *,
+                            shadow: bool = False, by: str = "") -> StoredScorer:
         """Write ``draft`` under the version ``choose`` picks (insert, or replace on overwrite), atomically
-        with the choice: two replicas uploading the same name never get the same new version."""
+        with the choice: two replicas uploading the same name never get the same new version. With
+        ``shadow`` the version runs in shadow instead of becoming current (see
+        :mod:`~evaluator_service.state.scorer_pointers`; ``PointerRefused`` when it cannot)."""
         ...
 
     async def delete_versions(self, name: str, version: int | None) -> list[StoredScorer]:
@@ -85,18 +88,21 @@ class SqlScorerVersions(TransactionSource):
         row = rows[0]
         return _stored(row[:8]), ScorerFiles(source=str(row[8]), requirements=str(row[9]))
 
-    async def store_version(self, draft: StoredScorer, files: ScorerFiles, choose: VersionChooser
-                            ) -> StoredScorer:
+    async def store_version(self, draft: StoredScorer, files: ScorerFiles, choose: VersionChooser, *,
+                            shadow: bool = False, by: str = "") -> StoredScorer:
         key = scorer_key(draft.name)
         async with self._transaction() as tx:
             await tx.lock(key)
             same_key = [_stored(row) for row in await tx.execute(schema.SELECT_VERSIONS_BY_KEY, (key,))]
             stored = dataclasses.replace(draft, version=choose(same_key))
+            is_new = all(s.version != stored.version for s in same_key if s.name == stored.name)
             await tx.execute(schema.UPSERT_VERSION, (
                 stored.name, stored.version, stored.sha256, stored.created_at, stored.class_name,
                 stored.source_filename, stored.requirements_hash, key, files.source, files.requirements,
             ))
             await tx.execute(schema.UPSERT_KIND, (stored.name, stored.version, stored.kind))
+            await point_after_upload(tx, stored.name, stored.version, is_new, shadow=shadow, by=by,
+                                     at=stored.created_at)
             await tx.execute(schema.BUMP_COUNTER)
         return stored
 
@@ -112,6 +118,7 @@ class SqlScorerVersions(TransactionSource):
                 else:
                     await tx.execute(schema.DELETE_VERSION, (name, version))
                     await tx.execute(schema.DELETE_KIND, (name, version))
+                await forget_deleted(tx, name, version)
                 await tx.execute(schema.BUMP_COUNTER)
         return targets
 

@@ -20,13 +20,16 @@ from evaluator_service.state.dataset_labels import SqlDatasetLabels
 from evaluator_service.state.dataset_rows import SqlDatasetRows
 from evaluator_service.state.pauses import SqlPauses
 from evaluator_service.state.scorer_outcome_counts import SqlScorerOutcomeCounts
+from evaluator_service.state.scorer_pointers import SqlScorerPointers
 from evaluator_service.state.scorer_versions import SqlScorerVersions
 from evaluator_service.state.session_rows import SqlSessionRows
+from evaluator_service.state.shadow_rows import SqlShadowRows
 
 
 class SqlSharedState(SqlPauses, SqlScorerVersions, SqlAlertRows, SqlAlertOutbox, SqlAlertSilences,
                      SqlBehaviorRows, SqlBehaviorIssueRows, SqlBehaviorEventRows, SqlSessionRows,
-                     SqlBehaviorSampleRows, SqlDatasetRows, SqlDatasetLabels, SqlScorerOutcomeCounts):
+                     SqlBehaviorSampleRows, SqlDatasetRows, SqlDatasetLabels, SqlScorerOutcomeCounts,
+                     SqlScorerPointers, SqlShadowRows):
     """Shared-state operations; subclasses connect and provide transactions."""
 
     display_url = ""

@@ -586,3 +586,33 @@ METRIC_CALIBRATION_OBSERVED_FAILURE_RATE: Final = "judgeval.calibration.observed
 METRIC_CALIBRATION_CORRECTED_FAILURE_RATE: Final = "judgeval.calibration.corrected_failure_rate"
 """Gauge: the observed failure rate corrected for the judge's measured error (Rogan-Gladen), only while a
 corrected rate can be given (enough labels, sensitivity + specificity > 1)."""
+
+# --- judgeval namespace: scorer versions in shadow (metric recorded by the evaluator) -------------------
+METRIC_SHADOW_OUTCOMES: Final = "judgeval.evaluator.shadow.outcomes"
+"""Counter: production results of scorers with a version in shadow, by ``scorer`` and ``outcome`` (a
+:class:`ShadowOutcome`): scored again by the shadow version, or why not. Shadow results never reach spans,
+alerts or behaviors; this counter and ``judgeval scorers compare`` are where they show."""
+
+
+class ShadowOutcome(StrEnum):
+    """Values of the ``outcome`` attribute (:data:`SCORE_METRIC_LABEL_OUTCOME`) of
+    :data:`METRIC_SHADOW_OUTCOMES`."""
+
+    SCORED = "scored"
+    """The shadow version scored the example; the pair is stored."""
+    ERROR = "error"
+    """The shadow version failed (crash, timeout, judge error); stored as an error on its side."""
+    SKIPPED_OVERLOAD = "skipped_overload"
+    """The shadow queue was full: the live span was not delayed, this comparison was given up."""
+    SKIPPED_PINNED = "skipped_pinned"
+    """The request pinned a version other than the current one: not a production result to compare."""
+    SKIPPED_SCOPE = "skipped_scope"
+    """A trajectory or session result: shadows run for span scorers only."""
+    SKIPPED_PAUSED = "skipped_paused"
+    """The scorer is paused."""
+    SKIPPED_SAMPLED = "skipped_sampled"
+    """Not in ``shadow.sample_rate`` (decided from the trace id, like the SDK's sampling)."""
+    SKIPPED_SHUTDOWN = "skipped_shutdown"
+    """Still queued or running when the evaluator stopped."""
+    NOT_STORED = "not_stored"
+    """Scored, but the state database refused the result for longer than the writer's buffer holds."""

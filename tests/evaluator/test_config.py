@@ -171,3 +171,21 @@ def test_shipped_example_config_is_valid():
         "agent_budget", "llm_budget", "trajectory_latency", "trajectory_tokens", "agent_quality"]
     assert config.rules[0].when == {"service.name": "support-bot", "gen_ai.operation.name": "chat"}
     assert (config.calibration.window_s, config.calibration.min_labels) == (3600.0, 10)
+    assert (config.shadow.max_queue, config.shadow.retention_s, config.shadow.prune_interval_s) == (
+        1000, 7 * 86400.0, 300.0)
+
+
+def test_shadow_section_is_validated_with_the_key_named(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("shadow:\n  concurrency: 0\n")
+    with pytest.raises(ConfigError, match=r"shadow.concurrency: must be >= 1, got 0"):
+        load_config(config_file=str(path), environ={})
+    path.write_text("shadow:\n  retention: forever\n")
+    with pytest.raises(ConfigError, match=r"shadow.retention: expected a duration"):
+        load_config(config_file=str(path), environ={})
+    path.write_text("shadow:\n  sample_rate: 1.5\n")
+    with pytest.raises(ConfigError, match=r"shadow.sample_rate: must be at most 1, got 1.5"):
+        load_config(config_file=str(path), environ={})
+    path.write_text("shadow:\n  queue: 5\n")
+    with pytest.raises(ConfigError, match=r"shadow.queue: unknown key"):
+        load_config(config_file=str(path), environ={})

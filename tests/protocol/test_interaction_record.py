@@ -10,7 +10,8 @@ from judgeval.protocol.interaction_record import InteractionRecord, InvalidInter
 RECORD = InteractionRecord(scorer="Package Inquiry Scorer", trace_id="a" * 32, span_id="b" * 16, at=1.5,
                            example={"input": "where is my parcel?"}, threshold=0.5, score=0.25, passed=False,
                            reason="no tracking number", scorer_version=3, service="support", agent="triage",
-                           behavior_id="bhv-1", attributes={"gen_ai.request.model": "gpt-4o"})
+                           behavior_id="bhv-1", attributes={"gen_ai.request.model": "gpt-4o"},
+                           scorer_config={"strict": True})
 
 
 def test_a_record_survives_its_json_form() -> None:
@@ -23,6 +24,7 @@ def test_a_record_survives_its_json_form() -> None:
     ({"score": "0.2"}, "field 'score' must be a number, got str"),
     ({"passed": 1}, "field 'passed' must be true or false, got int"),
     ({"example": []}, "field 'example' must be an object, got list"),
+    ({"scorer_config": "strict"}, "field 'scorer_config' must be an object, got str"),
     ({"scorer": None}, "field 'scorer' must not be null"),
     ({"at": True}, "field 'at' must be a number, got bool"),
     ({"colour": "red"}, "unknown field(s) colour"),

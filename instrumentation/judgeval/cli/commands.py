@@ -13,6 +13,12 @@ from judgeval.cli.behaviors_command import run_behaviors
 from judgeval.cli.calibration_command import run_calibration
 from judgeval.cli.label_command import run_label
 from judgeval.cli.parser import build_parser
+from judgeval.cli.scorer_versions_command import (
+    VERSION_ACTIONS,
+    actor_of,
+    run_scorer_versions,
+    scorer_pointers,
+)
 from judgeval.scorers.source_check import TRACE_KIND, ScorerSourceError, select_scorer_class
 
 
@@ -32,6 +38,8 @@ def run(argv: list[str]) -> int:
             return run_label(args)
         if args.command == "scorers" and args.action == "calibration":
             return run_calibration(args)
+        if args.action in VERSION_ACTIONS:
+            return run_scorer_versions(args)
         return _scorers(args)
     except CliError as exc:
         print(f"judgeval: error: {exc}", file=sys.stderr)
@@ -65,12 +73,13 @@ def _upload(args: argparse.Namespace) -> int:
     except ScorerSourceError as exc:
         raise CliError(str(exc), 2) from None
     mode = (pb.UPLOAD_MODE_OVERWRITE if args.overwrite
-            else pb.UPLOAD_MODE_NEW_VERSION if args.new_version else pb.UPLOAD_MODE_CREATE)
+            else pb.UPLOAD_MODE_NEW_VERSION if args.new_version or args.shadow else pb.UPLOAD_MODE_CREATE)
     request = pb.UploadScorerRequest(
         name=args.name or found.scorer_name or found.class_name, source=source,
         source_filename=Path(args.scorer_file).name, requirements=requirements, mode=mode,
         class_name=found.class_name,
         kind=pb.SCORER_KIND_TRACE if found.kind == TRACE_KIND else pb.SCORER_KIND_EXAMPLE,
+        shadow=args.shadow, actor=actor_of(args),
     )
     client = AdminClient(Connection.resolve(args.api_url, args.api_key))
     try:
@@ -82,6 +91,10 @@ def _upload(args: argparse.Namespace) -> int:
         client.close()
     print(f"Uploaded {what} {version.name!r} version {version.version} "
           f"(class {version.class_name}, sha256 {version.sha256[:12]})")
+    if args.shadow:
+        print(f"Version {version.version} runs in shadow; the current version still scores production. "
+              f"Compare with `judgeval scorers compare '{version.name}'`, then `judgeval scorers promote "
+              f"'{version.name}@{version.version}'`")
     return 0
 
 
@@ -91,7 +104,8 @@ def _scorers(args: argparse.Namespace) -> int:
     client = AdminClient(Connection.resolve(args.api_url, args.api_key))
     try:
         if args.action == "list":
-            _print_list(client.call("ListScorers", pb.ListScorersRequest()))
+            _print_list(client.call("ListScorers", pb.ListScorersRequest()),
+                        scorer_pointers(args.api_url, args.api_key))
         elif args.action == "show":
             reply = client.call("GetScorer", pb.GetScorerRequest(name=args.name, version=args.version))
             _print_show(reply, with_source=args.source)
@@ -104,15 +118,23 @@ def _scorers(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_list(reply: Any) -> None:
+def _print_list(reply: Any, pointers: dict[str, Any] | None) -> None:
     if not reply.scorers:
         print("No scorers uploaded.")
         return
-    print(f"{'NAME':<32} {'VERSIONS':<12} {'LATEST CLASS':<28} UPLOADED")
+    print(f"{'NAME':<32} {'VERSIONS':<12} {'CURRENT':<8} {'SHADOW':<7} {'LATEST CLASS':<28} UPLOADED")
     for scorer in reply.scorers:
         latest = scorer.versions[-1]
         versions = ",".join(str(v.version) for v in scorer.versions)
-        print(f"{scorer.name:<32} {versions:<12} {latest.class_name:<28} {_when(latest)}")
+        pointer = (pointers or {}).get(scorer.name)
+        current = str(pointer.current_version) if pointer is not None else f"{latest.version}?"
+        shadow = str(pointer.shadow_version) if pointer is not None and pointer.HasField("shadow_version") \
+            else "-"
+        print(f"{scorer.name:<32} {versions:<12} {current:<8} {shadow:<7} {latest.class_name:<28} "
+              f"{_when(latest)}")
+    if pointers is None:
+        print("(current versions unknown: the evaluator does not serve the scorer versions API; '?' marks "
+              "the latest version)")
 
 
 def _print_show(reply: Any, *, with_source: bool) -> None:

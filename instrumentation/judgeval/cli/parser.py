@@ -8,6 +8,7 @@ from judgeval.cli.alerts_command import add_alerts_commands
 from judgeval.cli.behaviors_command import add_behaviors_commands
 from judgeval.cli.calibration_command import add_calibration_action
 from judgeval.cli.label_command import add_label_action
+from judgeval.cli.scorer_versions_command import add_scorer_version_commands
 from judgeval.environment_variables import JUDGMENT_API_KEY, JUDGMENT_API_URL
 
 
@@ -33,9 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--overwrite", action="store_true",
                       help="replace the latest version of an existing scorer")
     mode.add_argument("--new-version", action="store_true", help="add a new version of an existing scorer")
+    upload.add_argument("--shadow", action="store_true",
+                        help="add the new version in shadow: it scores live traffic beside the current "
+                             "version (results recorded for `judgeval scorers compare`, not written to spans "
+                             "or alerted) until `judgeval scorers promote`")
+    upload.add_argument("--by", help="who uploads, recorded with a shadow (default: user@host)")
     upload.set_defaults(command="upload_scorer")
 
-    scorers = commands.add_parser("scorers", help="list, show or delete uploaded scorers")
+    scorers = commands.add_parser("scorers", help="list, show, delete, shadow, compare or promote uploaded "
+                                                  "scorers")
     actions = scorers.add_subparsers(dest="action", required=True, metavar="ACTION")
     actions.add_parser("list", parents=[connection], help="list scorers and their versions")
     for action, text in (("show", "show one scorer version"), ("delete", "delete a scorer or one version")):
@@ -46,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     actions.choices["show"].add_argument("--source", action="store_true",
                                          help="also print the scorer's source code")
     add_calibration_action(actions, connection)
+    add_scorer_version_commands(actions, connection)
     add_alerts_commands(commands, connection)
     add_behaviors_commands(commands, connection)
     datasets = commands.add_parser("datasets", help="datasets of production examples: label")

@@ -60,6 +60,9 @@ class InteractionRecord:
     """The behavior a failing result was placed in, if any."""
     attributes: dict[str, Any] = field(default_factory=dict)
     """Other span attributes worth keeping (e.g. ``gen_ai.request.model``); small values only."""
+    scorer_config: dict[str, Any] = field(default_factory=dict)
+    """The request's scorer options (an uploaded scorer's constructor arguments), so the same scorer can be
+    run again on :attr:`example` exactly as production ran it (shadow versions, replays)."""
 
     @property
     def id(self) -> str:
@@ -99,7 +102,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "scorer": str, "trace_id": str, "span_id": str, "at": (int, float), "example": dict,
     "threshold": (int, float), "score": (int, float), "passed": bool, "reason": str, "error_kind": str,
     "scorer_version": int, "scope": str, "service": str, "agent": str, "environment": str,
-    "behavior_id": str, "attributes": dict,
+    "behavior_id": str, "attributes": dict, "scorer_config": dict,
 }
 _KIND_NAMES: dict[type | tuple[type, ...], str] = {
     str: "a string", dict: "an object", bool: "true or false", int: "an integer", (int, float): "a number"}

@@ -25,37 +25,37 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$judgeval/admin/v1/scorer_admin.proto\x12\x11judgeval.admin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd0\x01\n\x13UploadScorerRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x17\n\x0fsource_filename\x18\x03 \x01(\t\x12\x14\n\x0crequirements\x18\x04 \x01(\t\x12+\n\x04mode\x18\x05 \x01(\x0e\x32\x1d.judgeval.admin.v1.UploadMode\x12\x12\n\nclass_name\x18\x06 \x01(\t\x12+\n\x04kind\x18\x07 \x01(\x0e\x32\x1d.judgeval.admin.v1.ScorerKind\"\x82\x02\n\rScorerVersion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nclass_name\x18\x05 \x01(\t\x12\x38\n\x0einstall_status\x18\x06 \x01(\x0e\x32 .judgeval.admin.v1.InstallStatus\x12\x17\n\x0fsource_filename\x18\x07 \x01(\t\x12+\n\x04kind\x18\x08 \x01(\x0e\x32\x1d.judgeval.admin.v1.ScorerKind\"\x14\n\x12ListScorersRequest\"R\n\x0eScorerVersions\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x32\n\x08versions\x18\x02 \x03(\x0b\x32 .judgeval.admin.v1.ScorerVersion\"I\n\x13ListScorersResponse\x12\x32\n\x07scorers\x18\x01 \x03(\x0b\x32!.judgeval.admin.v1.ScorerVersions\"B\n\x10GetScorerRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x07version\x18\x02 \x01(\x05H\x00\x88\x01\x01\x42\n\n\x08_version\"k\n\x11GetScorerResponse\x12\x30\n\x06scorer\x18\x01 \x01(\x0b\x32 .judgeval.admin.v1.ScorerVersion\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x14\n\x0crequirements\x18\x03 \x01(\t\"E\n\x13\x44\x65leteScorerRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x07version\x18\x02 \x01(\x05H\x00\x88\x01\x01\x42\n\n\x08_version\"I\n\x14\x44\x65leteScorerResponse\x12\x31\n\x07\x64\x65leted\x18\x01 \x03(\x0b\x32 .judgeval.admin.v1.ScorerVersion*\\\n\nUploadMode\x12\x16\n\x12UPLOAD_MODE_CREATE\x10\x00\x12\x19\n\x15UPLOAD_MODE_OVERWRITE\x10\x01\x12\x1b\n\x17UPLOAD_MODE_NEW_VERSION\x10\x02*Y\n\nScorerKind\x12\x1b\n\x17SCORER_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13SCORER_KIND_EXAMPLE\x10\x01\x12\x15\n\x11SCORER_KIND_TRACE\x10\x02*i\n\rInstallStatus\x12\x1e\n\x1aINSTALL_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18INSTALL_STATUS_INSTALLED\x10\x01\x12\x1a\n\x16INSTALL_STATUS_MISSING\x10\x02\x32\xfe\x02\n\x0bScorerAdmin\x12X\n\x0cUploadScorer\x12&.judgeval.admin.v1.UploadScorerRequest\x1a .judgeval.admin.v1.ScorerVersion\x12\\\n\x0bListScorers\x12%.judgeval.admin.v1.ListScorersRequest\x1a&.judgeval.admin.v1.ListScorersResponse\x12V\n\tGetScorer\x12#.judgeval.admin.v1.GetScorerRequest\x1a$.judgeval.admin.v1.GetScorerResponse\x12_\n\x0c\x44\x65leteScorer\x12&.judgeval.admin.v1.DeleteScorerRequest\x1a\'.judgeval.admin.v1.DeleteScorerResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$judgeval/admin/v1/scorer_admin.proto\x12\x11judgeval.admin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xef\x01\n\x13UploadScorerRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x17\n\x0fsource_filename\x18\x03 \x01(\t\x12\x14\n\x0crequirements\x18\x04 \x01(\t\x12+\n\x04mode\x18\x05 \x01(\x0e\x32\x1d.judgeval.admin.v1.UploadMode\x12\x12\n\nclass_name\x18\x06 \x01(\t\x12+\n\x04kind\x18\x07 \x01(\x0e\x32\x1d.judgeval.admin.v1.ScorerKind\x12\x0e\n\x06shadow\x18\x08 \x01(\x08\x12\r\n\x05\x61\x63tor\x18\t \x01(\t\"\x82\x02\n\rScorerVersion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nclass_name\x18\x05 \x01(\t\x12\x38\n\x0einstall_status\x18\x06 \x01(\x0e\x32 .judgeval.admin.v1.InstallStatus\x12\x17\n\x0fsource_filename\x18\x07 \x01(\t\x12+\n\x04kind\x18\x08 \x01(\x0e\x32\x1d.judgeval.admin.v1.ScorerKind\"\x14\n\x12ListScorersRequest\"R\n\x0eScorerVersions\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x32\n\x08versions\x18\x02 \x03(\x0b\x32 .judgeval.admin.v1.ScorerVersion\"I\n\x13ListScorersResponse\x12\x32\n\x07scorers\x18\x01 \x03(\x0b\x32!.judgeval.admin.v1.ScorerVersions\"B\n\x10GetScorerRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x07version\x18\x02 \x01(\x05H\x00\x88\x01\x01\x42\n\n\x08_version\"k\n\x11GetScorerResponse\x12\x30\n\x06scorer\x18\x01 \x01(\x0b\x32 .judgeval.admin.v1.ScorerVersion\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x14\n\x0crequirements\x18\x03 \x01(\t\"E\n\x13\x44\x65leteScorerRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x07version\x18\x02 \x01(\x05H\x00\x88\x01\x01\x42\n\n\x08_version\"I\n\x14\x44\x65leteScorerResponse\x12\x31\n\x07\x64\x65leted\x18\x01 \x03(\x0b\x32 .judgeval.admin.v1.ScorerVersion*\\\n\nUploadMode\x12\x16\n\x12UPLOAD_MODE_CREATE\x10\x00\x12\x19\n\x15UPLOAD_MODE_OVERWRITE\x10\x01\x12\x1b\n\x17UPLOAD_MODE_NEW_VERSION\x10\x02*Y\n\nScorerKind\x12\x1b\n\x17SCORER_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13SCORER_KIND_EXAMPLE\x10\x01\x12\x15\n\x11SCORER_KIND_TRACE\x10\x02*i\n\rInstallStatus\x12\x1e\n\x1aINSTALL_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18INSTALL_STATUS_INSTALLED\x10\x01\x12\x1a\n\x16INSTALL_STATUS_MISSING\x10\x02\x32\xfe\x02\n\x0bScorerAdmin\x12X\n\x0cUploadScorer\x12&.judgeval.admin.v1.UploadScorerRequest\x1a .judgeval.admin.v1.ScorerVersion\x12\\\n\x0bListScorers\x12%.judgeval.admin.v1.ListScorersRequest\x1a&.judgeval.admin.v1.ListScorersResponse\x12V\n\tGetScorer\x12#.judgeval.admin.v1.GetScorerRequest\x1a$.judgeval.admin.v1.GetScorerResponse\x12_\n\x0c\x44\x65leteScorer\x12&.judgeval.admin.v1.DeleteScorerRequest\x1a\'.judgeval.admin.v1.DeleteScorerResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'judgeval.admin.v1.scorer_admin_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_UPLOADMODE']._serialized_start=1068
-  _globals['_UPLOADMODE']._serialized_end=1160
-  _globals['_SCORERKIND']._serialized_start=1162
-  _globals['_SCORERKIND']._serialized_end=1251
-  _globals['_INSTALLSTATUS']._serialized_start=1253
-  _globals['_INSTALLSTATUS']._serialized_end=1358
+  _globals['_UPLOADMODE']._serialized_start=1099
+  _globals['_UPLOADMODE']._serialized_end=1191
+  _globals['_SCORERKIND']._serialized_start=1193
+  _globals['_SCORERKIND']._serialized_end=1282
+  _globals['_INSTALLSTATUS']._serialized_start=1284
+  _globals['_INSTALLSTATUS']._serialized_end=1389
   _globals['_UPLOADSCORERREQUEST']._serialized_start=93
-  _globals['_UPLOADSCORERREQUEST']._serialized_end=301
-  _globals['_SCORERVERSION']._serialized_start=304
-  _globals['_SCORERVERSION']._serialized_end=562
-  _globals['_LISTSCORERSREQUEST']._serialized_start=564
-  _globals['_LISTSCORERSREQUEST']._serialized_end=584
-  _globals['_SCORERVERSIONS']._serialized_start=586
-  _globals['_SCORERVERSIONS']._serialized_end=668
-  _globals['_LISTSCORERSRESPONSE']._serialized_start=670
-  _globals['_LISTSCORERSRESPONSE']._serialized_end=743
-  _globals['_GETSCORERREQUEST']._serialized_start=745
-  _globals['_GETSCORERREQUEST']._serialized_end=811
-  _globals['_GETSCORERRESPONSE']._serialized_start=813
-  _globals['_GETSCORERRESPONSE']._serialized_end=920
-  _globals['_DELETESCORERREQUEST']._serialized_start=922
-  _globals['_DELETESCORERREQUEST']._serialized_end=991
-  _globals['_DELETESCORERRESPONSE']._serialized_start=993
-  _globals['_DELETESCORERRESPONSE']._serialized_end=1066
-  _globals['_SCORERADMIN']._serialized_start=1361
-  _globals['_SCORERADMIN']._serialized_end=1743
+  _globals['_UPLOADSCORERREQUEST']._serialized_end=332
+  _globals['_SCORERVERSION']._serialized_start=335
+  _globals['_SCORERVERSION']._serialized_end=593
+  _globals['_LISTSCORERSREQUEST']._serialized_start=595
+  _globals['_LISTSCORERSREQUEST']._serialized_end=615
+  _globals['_SCORERVERSIONS']._serialized_start=617
+  _globals['_SCORERVERSIONS']._serialized_end=699
+  _globals['_LISTSCORERSRESPONSE']._serialized_start=701
+  _globals['_LISTSCORERSRESPONSE']._serialized_end=774
+  _globals['_GETSCORERREQUEST']._serialized_start=776
+  _globals['_GETSCORERREQUEST']._serialized_end=842
+  _globals['_GETSCORERRESPONSE']._serialized_start=844
+  _globals['_GETSCORERRESPONSE']._serialized_end=951
+  _globals['_DELETESCORERREQUEST']._serialized_start=953
+  _globals['_DELETESCORERREQUEST']._serialized_end=1022
+  _globals['_DELETESCORERRESPONSE']._serialized_start=1024
+  _globals['_DELETESCORERRESPONSE']._serialized_end=1097
+  _globals['_SCORERADMIN']._serialized_start=1392
+  _globals['_SCORERADMIN']._serialized_end=1774
 # @@protoc_insertion_point(module_scope)

@@ -105,6 +105,8 @@ class UploadScorerRequest(_message.Message):
     MODE_FIELD_NUMBER: _builtins.int
     CLASS_NAME_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
+    SHADOW_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Scorer name; empty means the class's literal `name` attribute (or its class name)."""
     source: _builtins.str
@@ -118,6 +120,12 @@ class UploadScorerRequest(_message.Message):
     """Which scorer class to use when the file defines several; empty when it defines exactly one."""
     kind: Global___ScorerKind.ValueType
     """The kind of the class the CLI found; the evaluator checks it against the source."""
+    shadow: _builtins.bool
+    """Run the new version in shadow beside the current one instead of making it current (see
+    scorer_versions.proto). FAILED_PRECONDITION when the scorer has no other version to compare with.
+    """
+    actor: _builtins.str
+    """Who uploads (the CLI sends user@host); recorded with a shadow."""
     def __init__(
         self,
         *,
@@ -128,10 +136,12 @@ class UploadScorerRequest(_message.Message):
         mode: Global___UploadMode.ValueType = ...,
         class_name: _builtins.str = ...,
         kind: Global___ScorerKind.ValueType = ...,
+        shadow: _builtins.bool = ...,
+        actor: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["class_name", b"class_name", "kind", b"kind", "mode", b"mode", "name", b"name", "requirements", b"requirements", "source", b"source", "source_filename", b"source_filename"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "class_name", b"class_name", "kind", b"kind", "mode", b"mode", "name", b"name", "requirements", b"requirements", "shadow", b"shadow", "source", b"source", "source_filename", b"source_filename"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -204,7 +214,9 @@ class ScorerVersions(_message.Message):
     name: _builtins.str
     @_builtins.property
     def versions(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScorerVersion]:
-        """Ascending by version; the last one is what unpinned requests run."""
+        """Ascending by version. Unpinned requests run the current version (ScorerVersionsAdmin), which is the
+        last one unless a version was promoted or the last one runs in shadow.
+        """
 
     def __init__(
         self,
