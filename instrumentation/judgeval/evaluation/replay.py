@@ -1,0 +1,129 @@
+"""One replay: stored interactions, optionally a fixed agent re-run on them, scored again on the evaluator.
+
+:func:`evaluate_dataset` is what ``judgeval eval run`` and a user's test suite call; it returns an
+:class:`~judgeval.evaluation.report.EvaluationReport`. Cases that cannot be replayed (a trajectory record,
+which keeps no example; an agent that raised) and cases the evaluator could not score are in the report
+with the reason; only a replay that cannot run at all raises :class:`EvaluationError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+from judgeval.evaluation.agent_rerun import AGENT_ERROR, AgentCaseFailed, AgentRerun, load_agent
+from judgeval.evaluation.errors import EvaluationError
+from judgeval.evaluation.records import read_records
+from judgeval.evaluation.remote import CaseToScore, EvaluatorEndpoint, ScoredCase, score_remotely
+from judgeval.evaluation.report import CaseResult, EvaluationReport
+from judgeval.evaluation.report_table import format_report
+from judgeval.protocol.interaction_record import InteractionRecord
+
+NOT_REPLAYABLE = "not_replayable"
+"""The error kind of a record that keeps no example to score (a trajectory or session result)."""
+
+
+class ReplayProgress(Protocol):
+    """Told how far a replay is: a stage starts (``agent``, then ``scoring``), then one step per case."""
+
+    def stage(self, name: str, total: int) -> None: ...
+
+    def advance(self) -> None: ...
+
+
+def evaluate_dataset(records: Iterable[InteractionRecord] | str | Path, scorer: str, *,
+                     scorer_version: int | None = None, agent: Callable[..., Any] | str | None = None,
+                     output_field: str | None = None, limit: int | None = None, api_url: str | None = None,
+                     api_key: str | None = None, progress: ReplayProgress | None = None) -> EvaluationReport:
+    """Replay ``records`` (interaction records, or a JSON Lines file of them) through ``scorer`` (an
+    uploaded scorer at ``scorer_version`` or its latest, or a built-in/YAML scorer) on the evaluator at
+    ``api_url`` (default ``$JUDGMENT_API_URL``), first re-running ``agent`` (a function, or
+    ``"module:function"``) on each example when given. At most ``limit`` records are replayed."""
+    endpoint = EvaluatorEndpoint.resolve(api_url, api_key)
+    source = str(records) if isinstance(records, str | Path) else ""
+    chosen = _chosen(read_records(records) if isinstance(records, str | Path) else list(records), limit)
+    if not chosen:
+        raise EvaluationError("no interaction records to replay" + (f" in {source}" if source else ""),
+                              bad_input=True)
+    function = load_agent(agent) if isinstance(agent, str) else agent
+    examples, failures = _examples(chosen, function, output_field, progress)
+    to_score = [CaseToScore(r.id, examples[r.id], r.threshold) for r in chosen if r.id in examples]
+    if progress is not None:
+        progress.stage("scoring", len(to_score))
+    if to_score:
+        run = score_remotely(endpoint, scorer, scorer_version, to_score,
+                             progress.advance if progress is not None else lambda: None)
+        answers, version, kind = run.results, run.scorer_version, run.scorer_source
+    else:  # every case failed before scoring: nothing to send, still a report listing why
+        answers, version, kind = {}, scorer_version or 0, ""
+    cases = [_case(r, examples.get(r.id, r.example), answers.get(r.id), failures.get(r.id)) for r in chosen]
+    agent_name = agent if isinstance(agent, str) else _qualified(function)
+    return EvaluationReport(scorer, version, kind, cases, agent=agent_name, source=source)
+
+
+def assert_pass_rate(report: EvaluationReport, min_pass_rate: float) -> None:
+    """Fail (``AssertionError`` with the readable report: changed cases, errors) when the replay's pass
+    rate is below ``min_pass_rate`` or no case could be scored."""
+    if report.below(min_pass_rate):
+        raise AssertionError(f"pass rate below {min_pass_rate:.1%}\n" + format_report(report, min_pass_rate))
+
+
+def _chosen(records: list[InteractionRecord], limit: int | None) -> list[InteractionRecord]:
+    """The first ``limit`` records, each id once (the same span and scorer stored twice is one case)."""
+    if limit is not None and limit < 1:
+        raise EvaluationError(f"limit must be at least 1, got {limit}", bad_input=True)
+    unique: dict[str, InteractionRecord] = {}
+    for record in records:
+        unique.setdefault(record.id, record)
+        if limit is not None and len(unique) >= limit:
+            break
+    return list(unique.values())
+
+
+def _examples(records: list[InteractionRecord], agent: Callable[..., Any] | None, output_field: str | None,
+              progress: ReplayProgress | None) -> tuple[dict[str, dict[str, Any]], dict[str, ScoredCase]]:
+    """(the example to score per record id, the reason per record id that has none)."""
+    examples: dict[str, dict[str, Any]] = {}
+    failures: dict[str, ScoredCase] = {}
+    for record in records:
+        if record.scope != "span" or not record.example:
+            failures[record.id] = ScoredCase(None, None, f"a {record.scope} record keeps no example to "
+                                             "replay (only span results are replayable)", NOT_REPLAYABLE)
+        else:
+            examples[record.id] = record.example
+    if agent is None:
+        return examples, failures
+    rerun = AgentRerun(agent, output_field)
+    if progress is not None:
+        progress.stage("agent", len(examples))
+    try:
+        for record_id in list(examples):
+            try:
+                examples[record_id] = rerun.new_example(examples[record_id])
+            except AgentCaseFailed as exc:
+                failures[record_id] = ScoredCase(None, None, str(exc), AGENT_ERROR)
+                del examples[record_id]  # the report shows the stored example, unscored
+            if progress is not None:
+                progress.advance()
+    finally:
+        rerun.close()
+    return examples, failures
+
+
+def _case(record: InteractionRecord, example: dict[str, Any], answer: ScoredCase | None,
+          failure: ScoredCase | None) -> CaseResult:
+    outcome = failure or answer or ScoredCase(None, None, "the evaluator returned no result for this case",
+                                              "no_result")
+    return CaseResult(id=record.id, trace_id=record.trace_id, span_id=record.span_id,
+                      behavior_id=record.behavior_id, example=example, baseline_score=record.score,
+                      baseline_passed=record.passed, score=outcome.score, passed=outcome.passed,
+                      reason=outcome.reason, error_kind=outcome.error_kind)
+
+
+def _qualified(function: Callable[..., Any] | None) -> str | None:
+    if function is None:
+        return None
+    module = getattr(function, "__module__", "") or ""
+    name = getattr(function, "__qualname__", None) or repr(function)
+    return f"{module}:{name}" if module else name
