@@ -13,7 +13,8 @@ Four things are shared, one module each:
   lifecycle and operators' decisions (:mod:`~evaluator_service.state.behavior_issue_rows`) and the durable
   lifecycle event log (:mod:`~evaluator_service.state.behavior_event_rows`);
 - sessions (:mod:`~evaluator_service.state.session_rows`): the parts of a session the replicas hold, and a
-  lease so exactly one replica scores it.
+  lease so exactly one replica scores it;
+- datasets (:mod:`~evaluator_service.state.dataset_rows`): named, versioned sets of interaction records.
 
 The durable span queue is *not* here: each replica owns the spans the collector's load balancer sent it.
 
@@ -35,6 +36,7 @@ from evaluator_service.state.behavior_event_rows import BehaviorEventRows
 from evaluator_service.state.behavior_issue_rows import BehaviorIssueState
 from evaluator_service.state.behavior_rows import BehaviorState
 from evaluator_service.state.behavior_samples import BehaviorSampleState
+from evaluator_service.state.dataset_rows import DatasetState
 from evaluator_service.state.pauses import PauseState
 from evaluator_service.state.scorer_versions import ScorerVersionState
 from evaluator_service.state.session_rows import SessionState
@@ -48,7 +50,7 @@ class StateUnavailable(EvaluatorError):
 
 class SharedState(PauseState, ScorerVersionState, AlertState, AlertOutboxState, AlertSilenceState,
                   BehaviorState, BehaviorIssueState, BehaviorEventRows, SessionState, BehaviorSampleState,
-                  Protocol):
+                  DatasetState, Protocol):
     """Pauses, uploaded scorers, alerts, behaviors (with their lifecycle and event log) and sessions shared
     by every replica using the same database URL."""
 

@@ -213,6 +213,40 @@ SCHEMA = (
         revision BIGINT NOT NULL,
         scored_through DOUBLE PRECISION NOT NULL
     )""",
+    # Datasets of interaction records, versioned (state/dataset_rows.py): an example row lives from the
+    # version that added it until the one that removed it, so NAME@V reads what the dataset held at V.
+    """CREATE TABLE IF NOT EXISTS judgeval_datasets (
+        name TEXT PRIMARY KEY,
+        description TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        updated_at DOUBLE PRECISION NOT NULL,
+        version BIGINT NOT NULL,
+        max_examples BIGINT,
+        max_age_s DOUBLE PRECISION
+    )""",
+    """CREATE TABLE IF NOT EXISTS judgeval_dataset_versions (
+        dataset TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        at DOUBLE PRECISION NOT NULL,
+        added BIGINT NOT NULL,
+        removed BIGINT NOT NULL,
+        note TEXT NOT NULL,
+        PRIMARY KEY (dataset, version)
+    )""",
+    """CREATE TABLE IF NOT EXISTS judgeval_dataset_examples (
+        dataset TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        added_version BIGINT NOT NULL,
+        removed_version BIGINT,
+        scorer TEXT NOT NULL,
+        passed INTEGER,
+        behavior_id TEXT,
+        at DOUBLE PRECISION NOT NULL,
+        record TEXT NOT NULL,
+        PRIMARY KEY (dataset, record_id, added_version)
+    )""",
+    """CREATE INDEX IF NOT EXISTS judgeval_dataset_examples_live
+        ON judgeval_dataset_examples (dataset, removed_version, at)""",
 )
 
 # Change counter.
@@ -390,3 +424,46 @@ SESSION_SCORED = """UPDATE judgeval_session_leases SET revision = %s, scored_thr
 ANNOUNCE_SESSION_PART = """INSERT INTO judgeval_session_parts (session_id, trace_id, replica, first_seen,
     last_seen, part) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (session_id, trace_id) DO NOTHING"""
 
+
+# Datasets (state/dataset_rows.py). "At version V" is added_version <= V and not removed by V.
+_DATASET = "name, description, created_at, updated_at, version, max_examples, max_age_s"
+_LIVE_AT = "added_version <= %s AND (removed_version IS NULL OR removed_version > %s)"
+INSERT_DATASET = f"""INSERT INTO judgeval_datasets ({_DATASET}) VALUES (%s, %s, %s, %s, 0, %s, %s)
+    ON CONFLICT (name) DO NOTHING"""
+UPDATE_DATASET_SETTINGS = """UPDATE judgeval_datasets SET description = %s, max_examples = %s, max_age_s = %s
+    WHERE name = %s"""
+SELECT_DATASET = f"SELECT {_DATASET} FROM judgeval_datasets WHERE name = %s"
+SELECT_DATASETS = f"SELECT {_DATASET} FROM judgeval_datasets ORDER BY name"
+SET_DATASET_VERSION = "UPDATE judgeval_datasets SET version = %s, updated_at = %s WHERE name = %s"
+INSERT_DATASET_VERSION = """INSERT INTO judgeval_dataset_versions (dataset, version, at, added, removed, note)
+    VALUES (%s, %s, %s, %s, %s, %s)"""
+SELECT_DATASET_VERSIONS = """SELECT version, at, added, removed, note FROM judgeval_dataset_versions
+    WHERE dataset = %s ORDER BY version"""
+COUNT_DATASET_EXAMPLES_AT = f"""SELECT COUNT(*) FROM judgeval_dataset_examples
+    WHERE dataset = %s AND {_LIVE_AT}"""
+COUNT_LIVE_DATASET_EXAMPLES = """SELECT dataset, COUNT(*) FROM judgeval_dataset_examples
+    WHERE removed_version IS NULL GROUP BY dataset"""
+SELECT_LIVE_DATASET_EXAMPLE = """SELECT 1 FROM judgeval_dataset_examples
+    WHERE dataset = %s AND record_id = %s AND removed_version IS NULL"""
+INSERT_DATASET_EXAMPLE = """INSERT INTO judgeval_dataset_examples (dataset, record_id, added_version,
+    removed_version, scorer, passed, behavior_id, at, record) VALUES (%s, %s, %s, NULL, %s, %s, %s, %s, %s)"""
+REMOVE_DATASET_EXAMPLE = """UPDATE judgeval_dataset_examples SET removed_version = %s
+    WHERE dataset = %s AND record_id = %s AND removed_version IS NULL"""
+_EXAMPLE = "record, added_version, removed_version"
+# (dataset, V, V, then the optional filters' values, limit, offset); filters are appended by the caller from
+# fixed fragments, never from values.
+SELECT_DATASET_EXAMPLES_AT = f"""SELECT {_EXAMPLE} FROM judgeval_dataset_examples
+    WHERE dataset = %s AND {_LIVE_AT}"""
+DATASET_EXAMPLES_BY_SCORER = " AND scorer = %s"
+DATASET_EXAMPLES_PASSED = " AND passed = %s"
+DATASET_EXAMPLES_ERRORS = " AND passed IS NULL"
+DATASET_EXAMPLES_BY_BEHAVIOR = " AND behavior_id = %s"
+DATASET_EXAMPLES_PAGE = " ORDER BY at, record_id LIMIT %s OFFSET %s"
+# Retention: live examples older than a time, and the live examples beyond the newest N.
+SELECT_LIVE_DATASET_IDS_BEFORE = """SELECT record_id FROM judgeval_dataset_examples
+    WHERE dataset = %s AND removed_version IS NULL AND at < %s"""
+SELECT_LIVE_DATASET_IDS_NEWEST_FIRST = """SELECT record_id FROM judgeval_dataset_examples
+    WHERE dataset = %s AND removed_version IS NULL ORDER BY at DESC, record_id DESC"""
+DELETE_DATASET_EXAMPLES = "DELETE FROM judgeval_dataset_examples WHERE dataset = %s"
+DELETE_DATASET_VERSIONS = "DELETE FROM judgeval_dataset_versions WHERE dataset = %s"
+DELETE_DATASET = "DELETE FROM judgeval_datasets WHERE name = %s"

@@ -6,6 +6,8 @@ root)::
 
     JudgevalError
     ├── InvalidEvaluationRequest    evaluation_request   a malformed evaluation-request payload (ValueError)
+    ├── InvalidInteractionRecord    interaction_record   a JSON object that is not an interaction record
+    ├── InvalidDatasetRef           dataset_ref          a bad dataset name or NAME@V reference (ValueError)
     ├── InvalidTraceScorerConfig    tracer               a TraceScorerConfig that cannot work (ValueError)
     ├── CliError                    cli.admin_client     a CLI command failed; the message is what to print
     └── ScorerSourceError           cli.scorer_source    an uploaded scorer file is unusable (ValueError)

@@ -12,10 +12,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from judgeval.errors import JudgevalError
+
 __all__ = ["InteractionRecord", "InvalidInteractionRecord", "record_id"]
 
 
-class InvalidInteractionRecord(ValueError):
+class InvalidInteractionRecord(JudgevalError, ValueError):
     """A JSON object that is not an interaction record; the message names the field."""
 
 
