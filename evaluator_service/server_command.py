@@ -103,7 +103,7 @@ async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | 
                        service_installers=[hosted.install, alerts_installer(alerts, auth),
                                            behaviors_installer(state, auth,
                                                                config.behaviors.lifecycle.baseline_window_s),
-                                           evaluation_installer(lambda: app, auth)],
+                                           evaluation_installer(lambda: app, auth, state)],
                        shared_state=state, alerts=alerts)
     hosted.pool.report_egress_to(app.metrics.sandbox_llm_call)
     try:

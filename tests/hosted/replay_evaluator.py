@@ -17,6 +17,7 @@ from evaluator_service.admin.evaluation_servicer import evaluation_installer
 from evaluator_service.app import EvaluatorApp
 from evaluator_service.config import load_config
 from evaluator_service.sandbox import SandboxConfig, SandboxLimits
+from evaluator_service.state import SharedState, open_shared_state
 from tests.support.cli import run_cli
 
 from .admin_server import API_KEY, SCORERS
@@ -34,6 +35,8 @@ class ReplayEvaluator:
 
     app: EvaluatorApp
     hosted: HostedScorers
+    state: SharedState
+    """Where the evaluator keeps datasets (and uploads)."""
     env: dict[str, str]
 
 
@@ -42,18 +45,20 @@ async def replay_evaluator(tmp_path: Path, envs_dir: Path, config_file: str | No
                            ) -> AsyncIterator[ReplayEvaluator]:
     config = load_config(listen="127.0.0.1:0", data_dir=str(tmp_path / "data"), api_key=API_KEY,
                          config_file=config_file, environ={})
+    state = open_shared_state(f"sqlite:///{tmp_path / 'state.sqlite3'}")
     hosted = HostedScorers.create(config.data_dir, config.api_key, SandboxConfig(limits=LIMITS),
-                                  envs_dir=envs_dir, pip_args=("--no-index",))
+                                  envs_dir=envs_dir, pip_args=("--no-index",), state=state)
     app: EvaluatorApp
-    app = EvaluatorApp(config, scorer_sources=[hosted.source],
-                       service_installers=[hosted.install, evaluation_installer(lambda: app, hosted.auth)])
+    app = EvaluatorApp(config, scorer_sources=[hosted.source], shared_state=state, service_installers=[
+        hosted.install, evaluation_installer(lambda: app, hosted.auth, state)])
     await app.start()
     try:
-        yield ReplayEvaluator(app, hosted, {"JUDGMENT_API_URL": f"127.0.0.1:{app.port}",
-                                            "JUDGMENT_API_KEY": API_KEY})
+        yield ReplayEvaluator(app, hosted, state, {"JUDGMENT_API_URL": f"127.0.0.1:{app.port}",
+                                                   "JUDGMENT_API_KEY": API_KEY})
     finally:
         await app.stop(grace=2.0)
         await hosted.close()
+        await state.close()
 
 
 async def upload(evaluator: ReplayEvaluator, tmp_path: Path, class_name: str, *flags: str) -> None:

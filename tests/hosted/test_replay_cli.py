@@ -152,3 +152,31 @@ async def test_exit_codes_say_could_not_run_apart_from_bad_input(tmp_path: Path,
         assert result.code == code, result
         assert fragment in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
+
+
+async def test_a_stored_dataset_replays_by_name_and_pinned_version(tmp_path: Path, envs_dir: Path) -> None:
+    (tmp_path / "support_agent.py").write_text(FIXED_AGENT)
+    failing = [r for r in production_records() if not r.passed]
+    async with replay_evaluator(tmp_path, envs_dir) as evaluator:
+        await upload(evaluator, tmp_path, "PackageInquiryScorer")
+        await evaluator.state.add_dataset_examples("failing-package-inquiries", failing[:2], now=1.0)
+        await evaluator.state.add_dataset_examples("failing-package-inquiries", failing[2:], now=2.0)
+        current = await run_cli("eval", "run", "--dataset", "failing-package-inquiries", "--scorer", NAME,
+                                "--agent", "support_agent:answer", "--json", env=evaluator.env, cwd=tmp_path)
+        first = await run_cli("eval", "run", "--dataset", "failing-package-inquiries@1", "--scorer", NAME,
+                              "--limit", "1", "--min-pass-rate", "0.5", "--json", env=evaluator.env)
+        missing = await run_cli("eval", "run", "--dataset", "nothing-here", "--scorer", NAME,
+                                env=evaluator.env)
+        malformed = await run_cli("eval", "run", "--dataset", "two words", "--scorer", NAME,
+                                  env=evaluator.env)
+    assert current.code == 0, current.stderr
+    report = json.loads(current.stdout)
+    assert report["source"] == "dataset failing-package-inquiries@2"
+    assert (report["cases"], report["pass_rate"], report["baseline_pass_rate"]) == (3, 1.0, 0.0)
+    assert report["changed"]["fail_to_pass"] == [r.id for r in failing]
+    assert first.code == 3, first.stderr  # the stored answer still fails
+    pinned = json.loads(first.stdout)
+    assert (pinned["source"], pinned["cases"], pinned["pass_rate"]) == (
+        "dataset failing-package-inquiries@1", 1, 0.0)
+    assert missing.code == 1 and "no dataset named 'nothing-here'" in missing.stderr
+    assert malformed.code == 2 and "invalid dataset name" in malformed.stderr

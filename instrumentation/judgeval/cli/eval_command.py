@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 EXIT_COULD_NOT_RUN = 1
@@ -25,8 +26,11 @@ def add_eval_commands(commands: Any, connection: argparse.ArgumentParser) -> Non
     actions = evaluation.add_subparsers(dest="action", required=True, metavar="ACTION")
     run = actions.add_parser("run", parents=[connection], help="replay interaction records through a scorer "
                              "on the evaluator (the same code and sandbox as production)")
-    run.add_argument("--records", required=True, metavar="FILE.jsonl",
-                     help="interaction records, one JSON object per line (a dataset export)")
+    cases = run.add_mutually_exclusive_group(required=True)
+    cases.add_argument("--dataset", metavar="NAME[@VERSION]",
+                       help="a dataset stored on the evaluator (its current version unless @VERSION)")
+    cases.add_argument("--records", metavar="FILE.jsonl",
+                       help="interaction records, one JSON object per line (a dataset export)")
     run.add_argument("--scorer", required=True, metavar="NAME[@VERSION]",
                      help="scorer to run: an uploaded scorer (latest version unless @VERSION), a built-in or "
                           "a YAML-configured one")
@@ -52,8 +56,8 @@ def run_eval(args: argparse.Namespace) -> int:
     name, version = _scorer_and_version(args.scorer)
     progress = None if args.no_progress else BarProgress()
     try:
-        report = evaluate_dataset(args.records, name, scorer_version=version, agent=args.agent,
-                                  output_field=args.output_field, limit=args.limit,
+        report = evaluate_dataset(args.dataset or Path(args.records), name, scorer_version=version,
+                                  agent=args.agent, output_field=args.output_field, limit=args.limit,
                                   api_url=connection.shown_url, api_key=connection.api_key, progress=progress)
     except EvaluationError as exc:
         raise CliError(str(exc), EXIT_BAD_INPUT if exc.bad_input else EXIT_COULD_NOT_RUN) from None

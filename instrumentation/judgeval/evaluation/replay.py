@@ -15,7 +15,13 @@ from typing import Any, Protocol
 from judgeval.evaluation.agent_rerun import AGENT_ERROR, AgentCaseFailed, AgentRerun, load_agent
 from judgeval.evaluation.errors import EvaluationError
 from judgeval.evaluation.records import read_records
-from judgeval.evaluation.remote import CaseToScore, EvaluatorEndpoint, ScoredCase, score_remotely
+from judgeval.evaluation.remote import (
+    CaseToScore,
+    EvaluatorEndpoint,
+    ScoredCase,
+    read_dataset,
+    score_remotely,
+)
 from judgeval.evaluation.report import CaseResult, EvaluationReport
 from judgeval.evaluation.report_table import format_report
 from judgeval.protocol.interaction_record import InteractionRecord
@@ -32,17 +38,23 @@ class ReplayProgress(Protocol):
     def advance(self) -> None: ...
 
 
-def evaluate_dataset(records: Iterable[InteractionRecord] | str | Path, scorer: str, *,
+def evaluate_dataset(dataset: str | Path | Iterable[InteractionRecord], scorer: str, *,
                      scorer_version: int | None = None, agent: Callable[..., Any] | str | None = None,
                      output_field: str | None = None, limit: int | None = None, api_url: str | None = None,
                      api_key: str | None = None, progress: ReplayProgress | None = None) -> EvaluationReport:
-    """Replay ``records`` (interaction records, or a JSON Lines file of them) through ``scorer`` (an
-    uploaded scorer at ``scorer_version`` or its latest, or a built-in/YAML scorer) on the evaluator at
-    ``api_url`` (default ``$JUDGMENT_API_URL``), first re-running ``agent`` (a function, or
-    ``"module:function"``) on each example when given. At most ``limit`` records are replayed."""
+    """Replay ``dataset`` through ``scorer`` on the evaluator at ``api_url`` (default ``$JUDGMENT_API_URL``)
+    and compare with the stored production results.
+
+    ``dataset`` is a stored dataset's name (``"NAME"`` or ``"NAME@V"``, a ``str``), a JSON Lines file of
+    interaction records (a :class:`~pathlib.Path`), or the records themselves. ``scorer`` is an uploaded
+    scorer (at ``scorer_version``, else its latest) or a built-in/YAML scorer. With ``agent`` (a function,
+    or ``"module:function"``) the agent is re-run on each example first and its new output is scored. At
+    most ``limit`` records are replayed."""
     endpoint = EvaluatorEndpoint.resolve(api_url, api_key)
-    source = str(records) if isinstance(records, str | Path) else ""
-    chosen = _chosen(read_records(records) if isinstance(records, str | Path) else list(records), limit)
+    if limit is not None and limit < 1:
+        raise EvaluationError(f"limit must be at least 1, got {limit}", bad_input=True)
+    records, source = _records(endpoint, dataset, limit)
+    chosen = _chosen(records, limit)
     if not chosen:
         raise EvaluationError("no interaction records to replay" + (f" in {source}" if source else ""),
                               bad_input=True)
@@ -62,6 +74,17 @@ def evaluate_dataset(records: Iterable[InteractionRecord] | str | Path, scorer: 
     return EvaluationReport(scorer, version, kind, cases, agent=agent_name, source=source)
 
 
+def _records(endpoint: EvaluatorEndpoint, dataset: str | Path | Iterable[InteractionRecord],
+             limit: int | None) -> tuple[list[InteractionRecord], str]:
+    """The records to replay and where they came from."""
+    if isinstance(dataset, str):
+        stored = read_dataset(endpoint, dataset, limit)
+        return stored.records, str(stored)
+    if isinstance(dataset, Path):
+        return read_records(dataset), str(dataset)
+    return list(dataset), ""
+
+
 def assert_pass_rate(report: EvaluationReport, min_pass_rate: float) -> None:
     """Fail (``AssertionError`` with the readable report: changed cases, errors) when the replay's pass
     rate is below ``min_pass_rate`` or no case could be scored."""
@@ -71,8 +94,6 @@ def assert_pass_rate(report: EvaluationReport, min_pass_rate: float) -> None:
 
 def _chosen(records: list[InteractionRecord], limit: int | None) -> list[InteractionRecord]:
     """The first ``limit`` records, each id once (the same span and scorer stored twice is one case)."""
-    if limit is not None and limit < 1:
-        raise EvaluationError(f"limit must be at least 1, got {limit}", bad_input=True)
     unique: dict[str, InteractionRecord] = {}
     for record in records:
         unique.setdefault(record.id, record)

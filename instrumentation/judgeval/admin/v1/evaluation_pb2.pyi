@@ -26,6 +26,61 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class ReadDatasetRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATASET_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    dataset: _builtins.str
+    """NAME (its current version) or NAME@V."""
+    limit: _builtins.int
+    """At most this many records (the oldest first); 0: all."""
+    def __init__(
+        self,
+        *,
+        dataset: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dataset", b"dataset", "limit", b"limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReadDatasetRequest: _TypeAlias = ReadDatasetRequest  # noqa: Y015
+
+@_typing.final
+class DatasetRecords(_message.Message):
+    """One page of a dataset's records."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATASET_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    RECORD_JSON_FIELD_NUMBER: _builtins.int
+    dataset: _builtins.str
+    version: _builtins.int
+    """The version read (the current one when the request named none), so a replay is reproducible."""
+    @_builtins.property
+    def record_json(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """InteractionRecord JSON objects (judgeval.protocol.interaction_record)."""
+
+    def __init__(
+        self,
+        *,
+        dataset: _builtins.str = ...,
+        version: _builtins.int = ...,
+        record_json: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dataset", b"dataset", "record_json", b"record_json", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DatasetRecords: _TypeAlias = DatasetRecords  # noqa: Y015
+
+@_typing.final
 class RunEvaluationRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

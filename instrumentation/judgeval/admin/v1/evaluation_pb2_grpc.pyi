@@ -43,7 +43,13 @@ class EvaluationStub:
     `result` per case as it finishes (completion order, matched by `id`), then one `finished` event.
     A case that cannot be scored is a `result` with `error_kind` and the reason, never the call's failure.
     NOT_FOUND: no such scorer or version. FAILED_PRECONDITION: the scorer is paused, or scores trajectories.
-    INVALID_ARGUMENT: no cases, more than 1000, a duplicate id, or an example that is not a JSON object.
+    INVALID_ARGUMENT: no cases, more than 1000, or a duplicate id. (An example that is not a JSON object
+    fails its case alone, with error_kind invalid_example.)
+    """
+    ReadDataset: _grpc.UnaryStreamMultiCallable[_evaluation_pb2.ReadDatasetRequest, _evaluation_pb2.DatasetRecords]
+    """The interaction records of a stored dataset, one page per message (oldest record first), all of one
+    version: what a replay sends back as cases, after re-running an agent on them when asked.
+    NOT_FOUND: no such dataset or version. INVALID_ARGUMENT: a malformed NAME@V or a negative limit.
     """
 
 @_typing.type_check_only
@@ -54,7 +60,13 @@ class EvaluationAsyncStub(EvaluationStub):
     `result` per case as it finishes (completion order, matched by `id`), then one `finished` event.
     A case that cannot be scored is a `result` with `error_kind` and the reason, never the call's failure.
     NOT_FOUND: no such scorer or version. FAILED_PRECONDITION: the scorer is paused, or scores trajectories.
-    INVALID_ARGUMENT: no cases, more than 1000, a duplicate id, or an example that is not a JSON object.
+    INVALID_ARGUMENT: no cases, more than 1000, or a duplicate id. (An example that is not a JSON object
+    fails its case alone, with error_kind invalid_example.)
+    """
+    ReadDataset: _aio.UnaryStreamMultiCallable[_evaluation_pb2.ReadDatasetRequest, _evaluation_pb2.DatasetRecords]  # type: ignore[assignment]
+    """The interaction records of a stored dataset, one page per message (oldest record first), all of one
+    version: what a replay sends back as cases, after re-running an agent on them when asked.
+    NOT_FOUND: no such dataset or version. INVALID_ARGUMENT: a malformed NAME@V or a negative limit.
     """
 
 class EvaluationServicer(metaclass=_abc_1.ABCMeta):
@@ -68,7 +80,19 @@ class EvaluationServicer(metaclass=_abc_1.ABCMeta):
         `result` per case as it finishes (completion order, matched by `id`), then one `finished` event.
         A case that cannot be scored is a `result` with `error_kind` and the reason, never the call's failure.
         NOT_FOUND: no such scorer or version. FAILED_PRECONDITION: the scorer is paused, or scores trajectories.
-        INVALID_ARGUMENT: no cases, more than 1000, a duplicate id, or an example that is not a JSON object.
+        INVALID_ARGUMENT: no cases, more than 1000, or a duplicate id. (An example that is not a JSON object
+        fails its case alone, with error_kind invalid_example.)
+        """
+
+    @_abc_1.abstractmethod
+    def ReadDataset(
+        self,
+        request: _evaluation_pb2.ReadDatasetRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_evaluation_pb2.DatasetRecords], _abc.AsyncIterator[_evaluation_pb2.DatasetRecords]]:
+        """The interaction records of a stored dataset, one page per message (oldest record first), all of one
+        version: what a replay sends back as cases, after re-running an agent on them when asked.
+        NOT_FOUND: no such dataset or version. INVALID_ARGUMENT: a malformed NAME@V or a negative limit.
         """
 
 def add_EvaluationServicer_to_server(servicer: EvaluationServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
