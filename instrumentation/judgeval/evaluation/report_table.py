@@ -12,7 +12,7 @@ REASON_CHARS = 70
 
 def format_report(report: EvaluationReport, min_pass_rate: float | None = None,
                   max_rows: int = MAX_ROWS) -> str:
-    """The report as text: summary, per-behavior table, changed cases, errors."""
+    """The report as text: summary, per-behavior table, changed cases, failing cases, errors."""
     version = f" v{report.scorer_version}" if report.scorer_version else ""
     lines = [f"Replay of {report.scorer!r}{version} ({report.scorer_source}) on {len(report.cases)} cases"
              + (f" from {report.source}" if report.source else "")
@@ -31,6 +31,7 @@ def format_report(report: EvaluationReport, min_pass_rate: float | None = None,
     lines += _section("Was pass, now fail", report.pass_to_fail, max_rows)
     lines += _section("Was fail, now pass", report.fail_to_pass, max_rows)
     lines += _section("Score changes", report.score_changes, max_rows)
+    lines += _section("Failing now", [c for c in report.cases if c.passed is False], max_rows)
     errors = report.errors
     if errors:
         lines += ["", f"Not scored ({len(errors)}):"]
