@@ -70,8 +70,8 @@ def test_the_table_lists_changes_and_caps_long_sections() -> None:
     text = format_report(REPORT, 0.9)
     assert "pass rate:  66.7%  (4 passed, 2 failed, 1 not scored)" in text
     assert "threshold:  90.0%  (BELOW the minimum pass rate)" in text
-    assert "Was pass, now fail (1):\n  t2:s2:judge  1 -> 0 (-1)  because" in text
-    assert "(no behavior)" in text and "Not scored (1):\n  t5:s5:judge  timeout: because" in text
+    assert "Was pass, now fail (1):\n  t2 s2  1 -> 0 (-1)  because" in text
+    assert "(no behavior)" in text and "Not scored (1):\n  t5 s5  timeout: because" in text
     many = EvaluationReport("judge", 0, "builtin", [case(i, True, False) for i in range(25)])
     assert "... and 5 more (--json lists all)" in format_report(many, max_rows=20)
 

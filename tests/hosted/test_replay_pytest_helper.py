@@ -53,7 +53,7 @@ async def test_evaluate_dataset_and_assert_pass_rate_in_a_test_suite(tmp_path: P
         assert_pass_rate(unchanged, 0.9)
     message = str(failed.value)
     assert "pass rate below 90.0%" in message and "pass rate:  40.0%" in message
-    assert records[2].id in message  # the failing cases are listed for the developer
+    assert records[2].trace_id in message  # the failing cases are listed for the developer
 
     for report in (fixed, fixed_async):
         assert_pass_rate(report, 0.9)

@@ -30,12 +30,12 @@ def format_report(report: EvaluationReport, min_pass_rate: float | None = None,
                      f"{_percent(b.baseline_pass_rate):>10}")
     lines += _section("Was pass, now fail", report.pass_to_fail, max_rows)
     lines += _section("Was fail, now pass", report.fail_to_pass, max_rows)
-    lines += _section("Score changes", report.score_changes, max_rows)
+    lines += _section("Other score changes", [c for c in report.score_changes if c.change is None], max_rows)
     lines += _section("Failing now", [c for c in report.cases if c.passed is False], max_rows)
     errors = report.errors
     if errors:
         lines += ["", f"Not scored ({len(errors)}):"]
-        lines += [f"  {c.id}  {c.error_kind}: {_short(c.reason)}" for c in errors[:max_rows]]
+        lines += [f"  {_where(c)}  {c.error_kind}: {_short(c.reason)}" for c in errors[:max_rows]]
         lines += _more(len(errors), max_rows)
     return "\n".join(lines)
 
@@ -48,8 +48,13 @@ def _section(title: str, cases: list[CaseResult], max_rows: int) -> list[str]:
         delta = case.score_delta
         moved = f"{_score(case.baseline_score)} -> {_score(case.score)}" + (
             f" ({delta:+.3g})" if delta is not None else "")
-        lines.append(f"  {case.id}  {moved}  {_short(case.reason)}")
+        lines.append(f"  {_where(case)}  {moved}  {_short(case.reason)}")
     return lines + _more(len(cases), max_rows)
+
+
+def _where(case: CaseResult) -> str:
+    """The trace and span, as Jaeger/Tempo search for them (the scorer is the report's)."""
+    return f"{case.trace_id} {case.span_id}"
 
 
 def _more(count: int, max_rows: int) -> list[str]:
