@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from judgeval.admin.v1 import evaluation_pb2 as pb
@@ -59,9 +59,10 @@ class EvaluationServicer(pb_grpc.EvaluationServicer):
                             ) -> AsyncIterator[pb.EvaluationEvent]:
         await self._auth.authorize(context, _PURPOSE)
         cases = await _cases(request, context)
+        config = await _config(request, context)
         version = request.scorer_version if request.HasField("scorer_version") else None
         try:
-            scorer = await choose_scorer(self._app.chain, request.scorer, version)
+            scorer = await choose_scorer(self._app.chain, request.scorer, version, config)
         except ReplayRefused as exc:
             await context.abort(_CODES[exc.reason], str(exc))
             raise AssertionError("context.abort raises") from exc
@@ -136,6 +137,20 @@ async def _cases(request: pb.RunEvaluationRequest, context: grpc.aio.ServicerCon
     if problem:
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
     return [ReplayCase(c.id, c.example_json, c.threshold) for c in request.cases]
+
+
+async def _config(request: pb.RunEvaluationRequest, context: grpc.aio.ServicerContext) -> dict[str, Any]:
+    if not request.scorer_config_json:
+        return {}
+    try:
+        config = json.loads(request.scorer_config_json)
+    except (ValueError, RecursionError) as exc:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"scorer config is not valid JSON: {exc}")
+        raise AssertionError("context.abort raises") from exc
+    if not isinstance(config, dict):
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                            f"scorer config must be a JSON object, got {type(config).__name__}")
+    return config  # type: ignore[no-any-return]
 
 
 def _result_message(case_id: str, result: ScoreResult) -> pb.CaseResult:

@@ -10,6 +10,7 @@ after a refresh. The chosen uploaded version is pinned, so a version uploaded mi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from judgeval.protocol.evaluation_request import ScorerRef
 
@@ -44,9 +45,12 @@ class ReplayScorer:
         return self.ref.version or 0
 
 
-async def choose_scorer(chain: ScorerChain, name: str, version: int | None) -> ReplayScorer:
-    """Resolve ``name`` (``version``: an uploaded version, ``None`` the latest) as production would;
-    :class:`ReplayRefused` when it does not exist, is a trajectory scorer, or a version names a built-in."""
+async def choose_scorer(chain: ScorerChain, name: str, version: int | None,
+                        config: dict[str, Any] | None = None) -> ReplayScorer:
+    """Resolve ``name`` (``version``: an uploaded version, ``None`` the latest) as production would, to run
+    with ``config`` (a span request's ``scorer.config``); :class:`ReplayRefused` when it does not exist, is a
+    trajectory scorer, or a version names a built-in."""
+    config = config or {}
     ref = ScorerRef(name=name, version=version)
     for source in chain.sources:
         if isinstance(source, UploadedScorerSource):
@@ -59,14 +63,14 @@ async def choose_scorer(chain: ScorerChain, name: str, version: int | None) -> R
                 raise ReplayRefused(f"scorer {name!r} has no version {version} (latest is {latest})",
                                     "not_found")
             _refuse_trajectory_scorer(found)
-            return ReplayScorer(ScorerRef(name=name, version=found.stored.version), UPLOADED)
+            return ReplayScorer(ScorerRef(name=name, version=found.stored.version, config=config), UPLOADED)
         scorer = source.resolve(ref)
         if scorer is not None:
             _refuse_trajectory_scorer(scorer)
             if version is not None:
                 raise ReplayRefused(f"scorer {name!r} is a built-in or configured scorer: it has no "
                                     f"versions (drop @{version})", "precondition")
-            return ReplayScorer(ScorerRef(name=name), BUILTIN)
+            return ReplayScorer(ScorerRef(name=name, config=config), BUILTIN)
     raise ReplayRefused(f"no scorer named {name!r} on this evaluator (`judgeval scorers list` shows the "
                         "uploaded ones)", "not_found")
 

@@ -48,9 +48,9 @@ def test_per_behavior_rates() -> None:
 def test_the_json_shape_is_stable() -> None:
     data = json.loads(json.dumps(REPORT.to_json(0.9)))
     assert sorted(data) == sorted([
-        "scorer", "agent", "source", "cases", "scored", "passed", "failed", "errors", "pass_rate",
-        "baseline_pass_rate", "min_pass_rate", "below_min_pass_rate", "behaviors", "changed", "error_cases",
-        "results"])
+        "scorer", "agent", "source", "cases", "duplicates", "scored", "passed", "failed", "errors",
+        "pass_rate", "baseline_pass_rate", "min_pass_rate", "below_min_pass_rate", "behaviors", "changed",
+        "error_cases", "results"])
     assert data["scorer"] == {"name": "judge", "version": 2, "source": "uploaded"}
     assert (data["min_pass_rate"], data["below_min_pass_rate"]) == (0.9, True)
     assert data["changed"]["pass_to_fail"] == ["t2:s2:judge"]

@@ -83,11 +83,24 @@ async def test_a_builtin_scorer_by_type_name_replays_too(app: EvaluatorApp) -> N
     assert results["clean"].passed is True and results["leak"].passed is False
 
 
+async def test_the_scorer_config_reaches_the_scorer_as_a_span_requests_config(app: EvaluatorApp) -> None:
+    cases = [case("hit", {"actual_output": "a refund is on its way"}),
+             case("miss", {"actual_output": "ships"})]
+    events = await run(app, pb.RunEvaluationRequest(scorer="keyword", cases=cases,
+                                                    scorer_config_json='{"keywords": ["refund"]}'))
+    results = {e.result.id: e.result for e in events if e.WhichOneof("event") == "result"}
+    assert (results["hit"].passed, results["miss"].passed) == (True, False)
+    unconfigured = await run(app, pb.RunEvaluationRequest(scorer="keyword", cases=cases[:1]))
+    assert unconfigured[1].result.error_kind != "" and "keywords" in unconfigured[1].result.reason
+
+
 @pytest.mark.parametrize(("request_fields", "code", "fragment"), [
     ({"scorer": "nobody"}, grpc.StatusCode.NOT_FOUND, "no scorer named 'nobody'"),
     ({"scorer": "ships", "scorer_version": 2}, grpc.StatusCode.FAILED_PRECONDITION, "has no versions"),
     ({"scorer": "loops"}, grpc.StatusCode.FAILED_PRECONDITION, "replaying trajectories is not supported"),
     ({"scorer": " "}, grpc.StatusCode.INVALID_ARGUMENT, "non-empty name"),
+    ({"scorer": "ships", "scorer_config_json": "[1]"}, grpc.StatusCode.INVALID_ARGUMENT, "JSON object"),
+    ({"scorer": "ships", "scorer_config_json": "{"}, grpc.StatusCode.INVALID_ARGUMENT, "not valid JSON"),
 ])
 async def test_scorers_that_cannot_replay_are_refused_before_any_case_runs(
     app: EvaluatorApp, request_fields: dict[str, Any], code: grpc.StatusCode, fragment: str

@@ -34,6 +34,11 @@ def add_eval_commands(commands: Any, connection: argparse.ArgumentParser) -> Non
     run.add_argument("--scorer", required=True, metavar="NAME[@VERSION]",
                      help="scorer to run: an uploaded scorer (latest version unless @VERSION), a built-in or "
                           "a YAML-configured one")
+    run.add_argument("--scorer-config", type=_json_object, metavar="JSON",
+                     help="the scorer's config as a JSON object, as a span request's scorer config (e.g. a "
+                          "built-in's options: '{\"keywords\": [\"refund\"]}')")
+    run.add_argument("--threshold", type=float, metavar="T",
+                     help="pass threshold for every case (default: each record's own)")
     run.add_argument("--agent", metavar="MODULE:FUNCTION",
                      help="re-run this (fixed) agent function on each example's input first, and score its "
                           "new output (imported from the current directory)")
@@ -57,6 +62,7 @@ def run_eval(args: argparse.Namespace) -> int:
     progress = None if args.no_progress else BarProgress()
     try:
         report = evaluate_dataset(args.dataset or Path(args.records), name, scorer_version=version,
+                                  scorer_config=args.scorer_config, threshold=args.threshold,
                                   agent=args.agent, output_field=args.output_field, limit=args.limit,
                                   api_url=connection.shown_url, api_key=connection.api_key, progress=progress)
     except EvaluationError as exc:
@@ -114,6 +120,16 @@ def _scorer_and_version(text: str) -> tuple[str, int | None]:
     if version and int(version) < 1:
         raise CliError(f"scorer versions start at 1, got @{version}", EXIT_BAD_INPUT)
     return name, int(version) if version else None
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"must be a JSON object, got {type(value).__name__}")
+    return value
 
 
 def _rate(text: str) -> float:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
@@ -55,6 +55,15 @@ class CaseToScore:
     id: str
     example: dict[str, Any]
     threshold: float
+
+
+@dataclass(frozen=True, slots=True)
+class ScorerSpec:
+    """The scorer to run: its name, an uploaded version (``None``: the latest), its config."""
+
+    name: str
+    version: int | None = None
+    config: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,17 +132,20 @@ def _metadata(endpoint: EvaluatorEndpoint) -> tuple[tuple[str, str]]:
     return (("authorization", f"Bearer {endpoint.api_key}"),)
 
 
-def score_remotely(endpoint: EvaluatorEndpoint, scorer: str, version: int | None,
-                   cases: Sequence[CaseToScore], on_result: Callable[[], None] = lambda: None) -> RemoteRun:
+def score_remotely(endpoint: EvaluatorEndpoint, scorer: ScorerSpec, cases: Sequence[CaseToScore],
+                   on_result: Callable[[], None] = lambda: None) -> RemoteRun:
     """Score ``cases`` with ``scorer`` on the evaluator; ``on_result`` is called once per answered case."""
     channel = _channel(endpoint)
     stub = pb_grpc.EvaluationStub(channel)
     metadata = _metadata(endpoint)
     started: pb.EvaluationStarted | None = None
+    version = scorer.version
+    config = json.dumps(scorer.config) if scorer.config else ""
     results: dict[str, ScoredCase] = {}
     try:
         for batch in _batches(cases):
-            request = pb.RunEvaluationRequest(scorer=scorer, scorer_version=version, cases=batch)
+            request = pb.RunEvaluationRequest(scorer=scorer.name, scorer_version=version, cases=batch,
+                                              scorer_config_json=config)
             for event in stub.RunEvaluation(request, metadata=metadata):
                 kind = event.WhichOneof("event")
                 if kind == "started":

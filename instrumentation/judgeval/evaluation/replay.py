@@ -19,6 +19,7 @@ from judgeval.evaluation.remote import (
     CaseToScore,
     EvaluatorEndpoint,
     ScoredCase,
+    ScorerSpec,
     read_dataset,
     score_remotely,
 )
@@ -39,7 +40,8 @@ class ReplayProgress(Protocol):
 
 
 def evaluate_dataset(dataset: str | Path | Iterable[InteractionRecord], scorer: str, *,
-                     scorer_version: int | None = None, agent: Callable[..., Any] | str | None = None,
+                     scorer_version: int | None = None, scorer_config: dict[str, Any] | None = None,
+                     threshold: float | None = None, agent: Callable[..., Any] | str | None = None,
                      output_field: str | None = None, limit: int | None = None, api_url: str | None = None,
                      api_key: str | None = None, progress: ReplayProgress | None = None) -> EvaluationReport:
     """Replay ``dataset`` through ``scorer`` on the evaluator at ``api_url`` (default ``$JUDGMENT_API_URL``)
@@ -47,31 +49,39 @@ def evaluate_dataset(dataset: str | Path | Iterable[InteractionRecord], scorer: 
 
     ``dataset`` is a stored dataset's name (``"NAME"`` or ``"NAME@V"``, a ``str``), a JSON Lines file of
     interaction records (a :class:`~pathlib.Path`), or the records themselves. ``scorer`` is an uploaded
-    scorer (at ``scorer_version``, else its latest) or a built-in/YAML scorer. With ``agent`` (a function,
-    or ``"module:function"``) the agent is re-run on each example first and its new output is scored. At
-    most ``limit`` records are replayed."""
+    scorer (at ``scorer_version``, else its latest) or a built-in/YAML scorer, run with ``scorer_config``
+    (what a span request's ``scorer.config`` holds, e.g. a built-in's options) and each record's threshold
+    unless ``threshold`` replaces it. With ``agent`` (a function, or ``"module:function"``) the agent is
+    re-run on each example first and its new output is scored. At most ``limit`` records are replayed."""
     endpoint = EvaluatorEndpoint.resolve(api_url, api_key)
     if limit is not None and limit < 1:
         raise EvaluationError(f"limit must be at least 1, got {limit}", bad_input=True)
     records, source = _records(endpoint, dataset, limit)
-    chosen = _chosen(records, limit)
+    chosen, duplicates = _chosen(records, limit)
     if not chosen:
         raise EvaluationError("no interaction records to replay" + (f" in {source}" if source else ""),
                               bad_input=True)
     function = load_agent(agent) if isinstance(agent, str) else agent
     examples, failures = _examples(chosen, function, output_field, progress)
-    to_score = [CaseToScore(r.id, examples[r.id], r.threshold) for r in chosen if r.id in examples]
-    if progress is not None:
-        progress.stage("scoring", len(to_score))
-    if to_score:
-        run = score_remotely(endpoint, scorer, scorer_version, to_score,
-                             progress.advance if progress is not None else lambda: None)
-        answers, version, kind = run.results, run.scorer_version, run.scorer_source
-    else:  # every case failed before scoring: nothing to send, still a report listing why
-        answers, version, kind = {}, scorer_version or 0, ""
+    to_score = [CaseToScore(r.id, examples[r.id], r.threshold if threshold is None else threshold)
+                for r in chosen if r.id in examples]
+    spec = ScorerSpec(scorer, scorer_version, dict(scorer_config or {}))
+    answers, version, kind = _scored(endpoint, spec, to_score, progress)
     cases = [_case(r, examples.get(r.id, r.example), answers.get(r.id), failures.get(r.id)) for r in chosen]
     agent_name = agent if isinstance(agent, str) else _qualified(function)
-    return EvaluationReport(scorer, version, kind, cases, agent=agent_name, source=source)
+    return EvaluationReport(scorer, version, kind, cases, agent=agent_name, source=source,
+                            duplicates=duplicates)
+
+
+def _scored(endpoint: EvaluatorEndpoint, spec: ScorerSpec, to_score: list[CaseToScore],
+            progress: ReplayProgress | None) -> tuple[dict[str, ScoredCase], int, str]:
+    """(answers by case id, the version that ran, the scorer's source)."""
+    if progress is not None:
+        progress.stage("scoring", len(to_score))
+    if not to_score:  # every case failed before scoring: nothing to send, still a report listing why
+        return {}, spec.version or 0, ""
+    run = score_remotely(endpoint, spec, to_score, progress.advance if progress is not None else lambda: None)
+    return run.results, run.scorer_version, run.scorer_source
 
 
 def _records(endpoint: EvaluatorEndpoint, dataset: str | Path | Iterable[InteractionRecord],
@@ -92,14 +102,19 @@ def assert_pass_rate(report: EvaluationReport, min_pass_rate: float) -> None:
         raise AssertionError(f"pass rate below {min_pass_rate:.1%}\n" + format_report(report, min_pass_rate))
 
 
-def _chosen(records: list[InteractionRecord], limit: int | None) -> list[InteractionRecord]:
-    """The first ``limit`` records, each id once (the same span and scorer stored twice is one case)."""
+def _chosen(records: list[InteractionRecord], limit: int | None) -> tuple[list[InteractionRecord], int]:
+    """The first ``limit`` records, each id once (the same span and scorer stored twice is one case), and
+    how many repeats were left out (the report counts them)."""
     unique: dict[str, InteractionRecord] = {}
+    duplicates = 0
     for record in records:
-        unique.setdefault(record.id, record)
         if limit is not None and len(unique) >= limit:
             break
-    return list(unique.values())
+        if record.id in unique:
+            duplicates += 1
+        else:
+            unique[record.id] = record
+    return list(unique.values()), duplicates
 
 
 def _examples(records: list[InteractionRecord], agent: Callable[..., Any] | None, output_field: str | None,

@@ -81,6 +81,8 @@ class EvaluationReport:
     """The re-run agent (``module:function`` or its qualified name), ``None`` when outputs were replayed."""
     source: str = ""
     """Where the cases came from (a records file, a dataset)."""
+    duplicates: int = 0
+    """Records left out because an earlier one had the same id (the same span and scorer)."""
     behaviors: list[BehaviorPassRate] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -141,6 +143,7 @@ class EvaluationReport:
             "agent": self.agent,
             "source": self.source,
             "cases": len(self.cases),
+            "duplicates": self.duplicates,
             "scored": self.scored,
             "passed": self.passed,
             "failed": self.failed,

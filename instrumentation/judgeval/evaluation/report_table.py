@@ -16,7 +16,8 @@ def format_report(report: EvaluationReport, min_pass_rate: float | None = None,
     version = f" v{report.scorer_version}" if report.scorer_version else ""
     lines = [f"Replay of {report.scorer!r}{version} ({report.scorer_source}) on {len(report.cases)} cases"
              + (f" from {report.source}" if report.source else "")
-             + (f", agent re-run: {report.agent}" if report.agent else ""),
+             + (f", agent re-run: {report.agent}" if report.agent else "")
+             + (f" ({report.duplicates} repeated records left out)" if report.duplicates else ""),
              f"  pass rate:  {_percent(report.pass_rate)}  ({report.passed} passed, {report.failed} failed, "
              f"{len(report.errors)} not scored)",
              f"  production: {_percent(report.baseline_pass_rate)}  on the same cases"]

@@ -87,10 +87,15 @@ class RunEvaluationRequest(_message.Message):
     SCORER_FIELD_NUMBER: _builtins.int
     SCORER_VERSION_FIELD_NUMBER: _builtins.int
     CASES_FIELD_NUMBER: _builtins.int
+    SCORER_CONFIG_JSON_FIELD_NUMBER: _builtins.int
     scorer: _builtins.str
     """The scorer's name, as spans request it ("Package Inquiry Scorer", "faithfulness", a YAML name)."""
     scorer_version: _builtins.int
     """An uploaded scorer's version; unset: the latest. Only uploaded scorers have versions."""
+    scorer_config_json: _builtins.str
+    """The scorer's config as a JSON object, what a span request's `scorer.config` holds (a built-in's options
+    such as `keywords`, an uploaded scorer's settings); empty: none.
+    """
     @_builtins.property
     def cases(self) -> _containers.RepeatedCompositeFieldContainer[Global___EvaluationCase]:
         """At most 1000 per call; clients split larger runs into several calls."""
@@ -101,10 +106,11 @@ class RunEvaluationRequest(_message.Message):
         scorer: _builtins.str = ...,
         scorer_version: _builtins.int | None = ...,
         cases: _abc.Iterable[Global___EvaluationCase] | None = ...,
+        scorer_config_json: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_scorer_version", b"_scorer_version", "scorer_version", b"scorer_version"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_scorer_version", b"_scorer_version", "cases", b"cases", "scorer", b"scorer", "scorer_version", b"scorer_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_scorer_version", b"_scorer_version", "cases", b"cases", "scorer", b"scorer", "scorer_config_json", b"scorer_config_json", "scorer_version", b"scorer_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__scorer_version: _TypeAlias = _typing.Literal["scorer_version"]  # noqa: Y015
     _WhichOneofArgType__scorer_version: _TypeAlias = _typing.Literal["_scorer_version", b"_scorer_version"]  # noqa: Y015

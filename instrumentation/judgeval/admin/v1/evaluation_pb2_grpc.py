@@ -54,7 +54,7 @@ class EvaluationServicer:
         `result` per case as it finishes (completion order, matched by `id`), then one `finished` event.
         A case that cannot be scored is a `result` with `error_kind` and the reason, never the call's failure.
         NOT_FOUND: no such scorer or version. FAILED_PRECONDITION: the scorer is paused, or scores trajectories.
-        INVALID_ARGUMENT: no cases, more than 1000, or a duplicate id. (An example that is not a JSON object
+        INVALID_ARGUMENT: no cases, more than 1000, a duplicate id, or a config that is not a JSON object. (An example that is not a JSON object
         fails its case alone, with error_kind invalid_example.)
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

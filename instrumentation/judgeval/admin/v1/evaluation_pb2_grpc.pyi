@@ -43,7 +43,7 @@ class EvaluationStub:
     `result` per case as it finishes (completion order, matched by `id`), then one `finished` event.
     A case that cannot be scored is a `result` with `error_kind` and the reason, never the call's failure.
     NOT_FOUND: no such scorer or version. FAILED_PRECONDITION: the scorer is paused, or scores trajectories.
-    INVALID_ARGUMENT: no cases, more than 1000, or a duplicate id. (An example that is not a JSON object
+    INVALID_ARGUMENT: no cases, more than 1000, a duplicate id, or a config that is not a JSON object. (An example that is not a JSON object
     fails its case alone, with error_kind invalid_example.)
     """
     ReadDataset: _grpc.UnaryStreamMultiCallable[_evaluation_pb2.ReadDatasetRequest, _evaluation_pb2.DatasetRecords]
@@ -60,7 +60,7 @@ class EvaluationAsyncStub(EvaluationStub):
     `result` per case as it finishes (completion order, matched by `id`), then one `finished` event.
     A case that cannot be scored is a `result` with `error_kind` and the reason, never the call's failure.
     NOT_FOUND: no such scorer or version. FAILED_PRECONDITION: the scorer is paused, or scores trajectories.
-    INVALID_ARGUMENT: no cases, more than 1000, or a duplicate id. (An example that is not a JSON object
+    INVALID_ARGUMENT: no cases, more than 1000, a duplicate id, or a config that is not a JSON object. (An example that is not a JSON object
     fails its case alone, with error_kind invalid_example.)
     """
     ReadDataset: _aio.UnaryStreamMultiCallable[_evaluation_pb2.ReadDatasetRequest, _evaluation_pb2.DatasetRecords]  # type: ignore[assignment]
@@ -80,7 +80,7 @@ class EvaluationServicer(metaclass=_abc_1.ABCMeta):
         `result` per case as it finishes (completion order, matched by `id`), then one `finished` event.
         A case that cannot be scored is a `result` with `error_kind` and the reason, never the call's failure.
         NOT_FOUND: no such scorer or version. FAILED_PRECONDITION: the scorer is paused, or scores trajectories.
-        INVALID_ARGUMENT: no cases, more than 1000, or a duplicate id. (An example that is not a JSON object
+        INVALID_ARGUMENT: no cases, more than 1000, a duplicate id, or a config that is not a JSON object. (An example that is not a JSON object
         fails its case alone, with error_kind invalid_example.)
         """
 
