@@ -1,5 +1,5 @@
-"""``Evaluation.ReadDataset`` over real gRPC: a stored dataset's records in pages of one pinned version,
-limits, and refusals with status codes."""
+"""``Evaluation.ReadDataset`` over real gRPC, on SQLite and PostgreSQL: a stored dataset's records in pages
+of one pinned version, limits, and refusals with status codes."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from evaluator_service.app import EvaluatorApp
 from evaluator_service.config import load_config
 from evaluator_service.state import SharedState, open_shared_state
 from evaluator_service.state.dataset_rows import MAX_EXAMPLES_PER_PAGE
+from tests.support.postgres_cluster import PostgresCluster
 
 KEY = "replay-key"
 AUTH = (("authorization", f"Bearer {KEY}"),)
@@ -29,9 +30,15 @@ def record(index: int) -> InteractionRecord:
                              threshold=0.5, score=0.0, passed=False)
 
 
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[tuple[EvaluatorApp, SharedState]]:
-    state = open_shared_state(f"sqlite:///{tmp_path / 'state.sqlite3'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def served(request: pytest.FixtureRequest, tmp_path: Path
+                 ) -> AsyncIterator[tuple[EvaluatorApp, SharedState]]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'state.sqlite3'}"
+    else:
+        cluster: PostgresCluster = request.getfixturevalue("postgres")
+        url = cluster.url(cluster.new_database())
+    state = open_shared_state(url)
     config = load_config(listen="127.0.0.1:0", data_dir=str(tmp_path / "data"), api_key=KEY, environ={})
     app: EvaluatorApp
     app = EvaluatorApp(config, shared_state=state,
