@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from judgeval.protocol.evaluation_request import ScorerRef
+from judgeval.scorers.source_check import EXAMPLE_KIND
 
 from evaluator_service.errors import EvaluatorError
 from evaluator_service.sandbox.uploaded_source import UploadedScorer, UploadedScorerSource
@@ -79,6 +80,6 @@ def _refuse_trajectory_scorer(scorer: Scorer) -> None:
     if isinstance(scorer, MisdirectedScorer):
         raise ReplayRefused(f"{scorer.message}; replaying trajectories is not supported: replay a span "
                             "scorer", "precondition")
-    if isinstance(scorer, UploadedScorer) and scorer.stored.kind != "example":
+    if isinstance(scorer, UploadedScorer) and scorer.stored.kind != EXAMPLE_KIND:
         raise ReplayRefused(f"scorer {scorer.name!r} v{scorer.stored.version} is an uploaded TraceScorer: "
                             "replaying trajectories is not supported, replay a span scorer", "precondition")

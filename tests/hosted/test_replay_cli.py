@@ -12,6 +12,7 @@ import pytest
 
 from tests.support.cli import run_cli
 
+from .admin_server import SCORERS
 from .replay_evaluator import (
     FIXED_AGENT,
     NAME,
@@ -144,12 +145,20 @@ async def test_exit_codes_say_could_not_run_apart_from_bad_input(tmp_path: Path,
                                  "--agent", "nowhere:answer", env=evaluator.env, cwd=tmp_path)
         wrong_key = await run_cli("eval", "run", "--records", str(records), "--scorer", NAME,
                                   env={**evaluator.env, "JUDGMENT_API_KEY": "wrong"})
+        requirements = tmp_path / "empty-requirements.txt"
+        requirements.write_text("")
+        uploaded = await run_cli("upload_scorer", str(SCORERS / "trace_scorers.py"), str(requirements),
+                                 "--class", "ToolLoopScorer", env=evaluator.env)
+        assert uploaded.code == 0, uploaded.stderr
+        trace_scorer = await run_cli("eval", "run", "--records", str(records), "--scorer", "Tool Loop Scorer",
+                                     env=evaluator.env)
     for result, code, fragment in (
         (unknown, 1, "no scorer named 'No Such Scorer'"),
         (no_version, 1, "has no version 7 (latest is 1)"),
         (malformed, 2, f"{bad}:2: not an interaction record"),
         (no_agent, 2, "cannot import agent module 'nowhere'"),
         (wrong_key, 1, "rejected the API key"),
+        (trace_scorer, 1, "is an uploaded TraceScorer: replaying trajectories is not supported"),
     ):
         assert result.code == code, result
         assert fragment in result.stderr, result.stderr
