@@ -88,3 +88,60 @@ def test_load_agent_imports_from_the_directory_and_names_what_is_wrong(tmp_path:
         with pytest.raises(EvaluationError, match=fragment) as raised:
             load_agent(spec, tmp_path)
         assert raised.value.bad_input
+
+
+def test_async_agents_run_concurrently_up_to_the_limit() -> None:
+    in_flight, peak = 0, 0
+    started = 0
+    three_started = asyncio.Event()
+
+    async def answer(request: str) -> str:
+        nonlocal in_flight, peak, started
+        in_flight += 1
+        started += 1
+        peak = max(peak, in_flight)
+        if started == 3:
+            three_started.set()
+        if request == "bad":
+            in_flight -= 1
+            raise ValueError("bad request")
+        await asyncio.wait_for(three_started.wait(), 30)  # only three concurrent calls ever get past this
+        in_flight -= 1
+        return request.upper()
+
+    examples = {str(i): {"request": text} for i, text in enumerate(["a", "b", "bad", "c", "d", "e"])}
+    runner = AgentRerun(answer)
+    finished: list[int] = []
+    try:
+        done, failed = runner.new_examples(examples, concurrency=3, on_done=lambda: finished.append(1))
+    finally:
+        runner.close()
+    assert {k: v["actual_output"] for k, v in done.items()} == {"0": "A", "1": "B", "3": "C", "4": "D",
+                                                                 "5": "E"}
+    assert failed == {"2": "the agent raised ValueError: bad request"}
+    assert peak == 3 and len(finished) == 6
+
+
+def test_plain_agents_run_in_threads_up_to_the_limit() -> None:
+    import threading
+
+    barrier = threading.Barrier(3, timeout=30)  # passes only when three calls run at once
+    lock = threading.Lock()
+    in_flight, peak = 0, 0
+
+    def answer(request: str) -> str:
+        nonlocal in_flight, peak
+        with lock:
+            in_flight += 1
+            peak = max(peak, in_flight)
+        barrier.wait()
+        with lock:
+            in_flight -= 1
+        return request * 2
+
+    examples = {str(i): {"request": str(i)} for i in range(6)}
+    runner = AgentRerun(answer)
+    done, failed = runner.new_examples(examples, concurrency=3)
+    runner.close()
+    assert failed == {} and peak == 3
+    assert {k: v["actual_output"] for k, v in done.items()} == {str(i): str(i) * 2 for i in range(6)}

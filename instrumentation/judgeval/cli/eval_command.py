@@ -42,6 +42,9 @@ def add_eval_commands(commands: Any, connection: argparse.ArgumentParser) -> Non
     run.add_argument("--agent", metavar="MODULE:FUNCTION",
                      help="re-run this (fixed) agent function on each example's input first, and score its "
                           "new output (imported from the current directory)")
+    run.add_argument("--agent-concurrency", type=int, default=1, metavar="N",
+                     help="agent calls at a time (async functions on one event loop, others in threads; "
+                          "default 1)")
     run.add_argument("--output-field", metavar="FIELD",
                      help="example field the agent's answer replaces (default: actual_output, output or "
                           "response, whichever the example has)")
@@ -63,7 +66,8 @@ def run_eval(args: argparse.Namespace) -> int:
     try:
         report = evaluate_dataset(args.dataset or Path(args.records), name, scorer_version=version,
                                   scorer_config=args.scorer_config, threshold=args.threshold,
-                                  agent=args.agent, output_field=args.output_field, limit=args.limit,
+                                  agent=args.agent, output_field=args.output_field,
+                                  agent_concurrency=args.agent_concurrency, limit=args.limit,
                                   api_url=connection.shown_url, api_key=connection.api_key, progress=progress)
     except EvaluationError as exc:
         raise CliError(str(exc), EXIT_BAD_INPUT if exc.bad_input else EXIT_COULD_NOT_RUN) from None

@@ -20,6 +20,8 @@ import inspect
 import json
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -79,23 +81,72 @@ class AgentRerun:
 
     def new_example(self, example: dict[str, Any]) -> dict[str, Any]:
         """``example`` with the agent's new output; :class:`AgentCaseFailed` says why there is none."""
-        answer = self._call(example)
+        answer = self._answer(example, lambda pending: self._event_loop().run_until_complete(pending))
+        return self._with_answer(example, answer)
+
+    def new_examples(self, examples: dict[str, dict[str, Any]], concurrency: int = 1,
+                     on_done: Callable[[], None] = lambda: None
+                     ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        """The new example per id and, for the ids that have none, why; up to ``concurrency`` agent calls at a
+        time (an ``async def`` agent's on one event loop, a plain function's in threads). ``on_done`` is
+        called once per example."""
+        done: dict[str, dict[str, Any]] = {}
+        failed: dict[str, str] = {}
+        if concurrency > 1 and inspect.iscoroutinefunction(self.agent):
+            gathered = self._gathered(examples, concurrency, done, failed, on_done)
+            self._event_loop().run_until_complete(gathered)
+            return done, failed
+        if concurrency > 1:
+            with ThreadPoolExecutor(concurrency, thread_name_prefix="judgeval-agent") as pool:
+                futures = {pool.submit(self._threaded, example): key for key, example in examples.items()}
+                for future in as_completed(futures):
+                    _settle(futures[future], future.result, done, failed)
+                    on_done()
+            return done, failed
+        for key, example in examples.items():
+            _settle(key, partial(self.new_example, example), done, failed)
+            on_done()
+        return done, failed
+
+    async def _gathered(self, examples: dict[str, dict[str, Any]], concurrency: int,
+                        done: dict[str, dict[str, Any]], failed: dict[str, str],
+                        on_done: Callable[[], None]) -> None:
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(key: str, example: dict[str, Any]) -> None:
+            async with gate:
+                try:
+                    answer = self.agent(**self._arguments(example))
+                    done[key] = self._with_answer(example, await answer)
+                except AgentCaseFailed as exc:
+                    failed[key] = str(exc)
+                except Exception as exc:  # the agent's own failure fails this case alone
+                    failed[key] = _raised(exc)
+                on_done()
+
+        await asyncio.gather(*(one(key, example) for key, example in examples.items()))
+
+    def _threaded(self, example: dict[str, Any]) -> dict[str, Any]:
+        """One example on a worker thread: an awaitable answer gets an event loop of its own there."""
+        return self._with_answer(example, self._answer(example, lambda pending: asyncio.run(pending)))
+
+    def _answer(self, example: dict[str, Any], wait: Callable[[Any], Any]) -> Any:
+        kwargs = self._arguments(example)
+        try:
+            answer = self.agent(**kwargs)
+            if inspect.isawaitable(answer):
+                answer = wait(_awaited(answer))
+        except Exception as exc:  # the agent's own failure fails this case alone
+            raise AgentCaseFailed(_raised(exc)) from exc
+        return answer
+
+    def _with_answer(self, example: dict[str, Any], answer: Any) -> dict[str, Any]:
         updated = dict(example)
         if isinstance(answer, dict):
             updated.update({str(k): _json_value(v) for k, v in answer.items()})
         else:
             updated[self._output_field(example)] = _json_value(answer)
         return updated
-
-    def _call(self, example: dict[str, Any]) -> Any:
-        kwargs = self._arguments(example)
-        try:
-            answer = self.agent(**kwargs)
-            if inspect.isawaitable(answer):
-                answer = self._event_loop().run_until_complete(_awaited(answer))
-        except Exception as exc:  # the agent's own failure fails this case alone
-            raise AgentCaseFailed(f"the agent raised {type(exc).__name__}: {exc}") from exc
-        return answer
 
     def _event_loop(self) -> asyncio.AbstractEventLoop:
         """One loop for every async call, so clients an agent caches stay bound to a live loop."""
@@ -121,6 +172,18 @@ class AgentRerun:
 
 async def _awaited(answer: Any) -> Any:
     return await answer
+
+
+def _raised(exc: Exception) -> str:
+    return f"the agent raised {type(exc).__name__}: {exc}"
+
+
+def _settle(key: str, result: Callable[[], dict[str, Any]], done: dict[str, dict[str, Any]],
+            failed: dict[str, str]) -> None:
+    try:
+        done[key] = result()
+    except AgentCaseFailed as exc:
+        failed[key] = str(exc)
 
 
 def _parameters(agent: Callable[..., Any]) -> tuple[list[str], bool, list[str]]:

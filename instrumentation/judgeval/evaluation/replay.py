@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
-from judgeval.evaluation.agent_rerun import AGENT_ERROR, AgentCaseFailed, AgentRerun, load_agent
+from judgeval.evaluation.agent_rerun import AGENT_ERROR, AgentRerun, load_agent
 from judgeval.evaluation.errors import EvaluationError
 from judgeval.evaluation.records import read_records
 from judgeval.evaluation.remote import (
@@ -42,8 +42,9 @@ class ReplayProgress(Protocol):
 def evaluate_dataset(dataset: str | Path | Iterable[InteractionRecord], scorer: str, *,
                      scorer_version: int | None = None, scorer_config: dict[str, Any] | None = None,
                      threshold: float | None = None, agent: Callable[..., Any] | str | None = None,
-                     output_field: str | None = None, limit: int | None = None, api_url: str | None = None,
-                     api_key: str | None = None, progress: ReplayProgress | None = None) -> EvaluationReport:
+                     output_field: str | None = None, agent_concurrency: int = 1, limit: int | None = None,
+                     api_url: str | None = None, api_key: str | None = None,
+                     progress: ReplayProgress | None = None) -> EvaluationReport:
     """Replay ``dataset`` through ``scorer`` on the evaluator at ``api_url`` (default ``$JUDGMENT_API_URL``)
     and compare with the stored production results.
 
@@ -52,17 +53,21 @@ def evaluate_dataset(dataset: str | Path | Iterable[InteractionRecord], scorer: 
     scorer (at ``scorer_version``, else its latest) or a built-in/YAML scorer, run with ``scorer_config``
     (what a span request's ``scorer.config`` holds, e.g. a built-in's options) and each record's threshold
     unless ``threshold`` replaces it. With ``agent`` (a function, or ``"module:function"``) the agent is
-    re-run on each example first and its new output is scored. At most ``limit`` records are replayed."""
+    re-run on each example first (``agent_concurrency`` calls at a time) and its new output is scored. At
+    most ``limit`` records are replayed."""
     endpoint = EvaluatorEndpoint.resolve(api_url, api_key)
     if limit is not None and limit < 1:
         raise EvaluationError(f"limit must be at least 1, got {limit}", bad_input=True)
+    if agent_concurrency < 1:
+        raise EvaluationError(f"agent_concurrency must be at least 1, got {agent_concurrency}",
+                              bad_input=True)
     records, source = _records(endpoint, dataset, limit)
     chosen, duplicates = _chosen(records, limit)
     if not chosen:
         raise EvaluationError("no interaction records to replay" + (f" in {source}" if source else ""),
                               bad_input=True)
     function = load_agent(agent) if isinstance(agent, str) else agent
-    examples, failures = _examples(chosen, function, output_field, progress)
+    examples, failures = _examples(chosen, function, output_field, agent_concurrency, progress)
     to_score = [CaseToScore(r.id, examples[r.id], r.threshold if threshold is None else threshold)
                 for r in chosen if r.id in examples]
     spec = ScorerSpec(scorer, scorer_version, dict(scorer_config or {}))
@@ -118,7 +123,8 @@ def _chosen(records: list[InteractionRecord], limit: int | None) -> tuple[list[I
 
 
 def _examples(records: list[InteractionRecord], agent: Callable[..., Any] | None, output_field: str | None,
-              progress: ReplayProgress | None) -> tuple[dict[str, dict[str, Any]], dict[str, ScoredCase]]:
+              agent_concurrency: int, progress: ReplayProgress | None
+              ) -> tuple[dict[str, dict[str, Any]], dict[str, ScoredCase]]:
     """(the example to score per record id, the reason per record id that has none)."""
     examples: dict[str, dict[str, Any]] = {}
     failures: dict[str, ScoredCase] = {}
@@ -134,16 +140,11 @@ def _examples(records: list[InteractionRecord], agent: Callable[..., Any] | None
     if progress is not None:
         progress.stage("agent", len(examples))
     try:
-        for record_id in list(examples):
-            try:
-                examples[record_id] = rerun.new_example(examples[record_id])
-            except AgentCaseFailed as exc:
-                failures[record_id] = ScoredCase(None, None, str(exc), AGENT_ERROR)
-                del examples[record_id]  # the report shows the stored example, unscored
-            if progress is not None:
-                progress.advance()
+        examples, raised = rerun.new_examples(examples, agent_concurrency,
+                                              progress.advance if progress is not None else lambda: None)
     finally:
         rerun.close()
+    failures.update({key: ScoredCase(None, None, reason, AGENT_ERROR) for key, reason in raised.items()})
     return examples, failures
 
 
