@@ -64,6 +64,20 @@ async def test_a_builtin_by_type_with_its_options_and_a_threshold(
     assert bad_config.code == 2 and "must be a JSON object" in bad_config.stderr
 
 
+async def test_the_agent_runs_untraced_unless_the_environment_says_otherwise(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    (tmp_path / "env_agent.py").write_text(
+        "import os\n\ndef answer(input):\n"
+        "    return 'monitoring=' + os.environ.get('JUDGMENT_MONITORING', 'unset')\n")
+    args = ("eval", "run", "--records", str(records_file(tmp_path)), "--scorer", "keyword", "--scorer-config",
+            '{"keywords": ["monitoring=false"]}', "--agent", "env_agent:answer", "--json", "--no-progress")
+    default = await run_cli(*args, env=env, cwd=tmp_path)
+    chosen = await run_cli(*args, env={**env, "JUDGMENT_MONITORING": "true"}, cwd=tmp_path)
+    assert default.code == 0 and json.loads(default.stdout)["pass_rate"] == 1.0, default.stderr
+    assert chosen.code == 0 and json.loads(chosen.stdout)["pass_rate"] == 0.0, chosen.stderr
+
+
 async def test_an_unreachable_evaluator_could_not_run(tmp_path: Path) -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))

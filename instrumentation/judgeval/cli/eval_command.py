@@ -4,16 +4,21 @@ re-running a fixed agent on them, and gate on the pass rate.
 Exit status: 0 the replay ran (and met ``--min-pass-rate``); :data:`EXIT_BELOW_THRESHOLD` (3) it ran and the
 pass rate is below ``--min-pass-rate``, or no case could be scored; 1 it could not run (evaluator
 unreachable, key rejected, unknown scorer); 2 bad input (options, records file, agent reference).
-The report goes to stdout (a table, or ``--json``); the progress bars go to stderr.
+The report goes to stdout (a table, or ``--json``); the progress bars go to stderr. The agent runs with
+``JUDGMENT_MONITORING=false`` unless the environment sets it: a replay's calls must not reach production
+traces (and be scored, alerted on and collected there).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
+
+from judgeval.environment_variables import JUDGMENT_MONITORING
 
 EXIT_COULD_NOT_RUN = 1
 EXIT_BAD_INPUT = 2
@@ -62,6 +67,8 @@ def run_eval(args: argparse.Namespace) -> int:
 
     connection = Connection.resolve(args.api_url, args.api_key)
     name, version = _scorer_and_version(args.scorer)
+    if args.agent:  # set before the agent's module builds its Tracer (see the module doc)
+        os.environ.setdefault(JUDGMENT_MONITORING, "false")
     progress = None if args.no_progress else BarProgress()
     try:
         report = evaluate_dataset(args.dataset or Path(args.records), name, scorer_version=version,
