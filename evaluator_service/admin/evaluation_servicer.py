@@ -22,7 +22,7 @@ from judgeval.protocol.dataset_ref import DatasetRef, InvalidDatasetRef
 
 from evaluator_service.admin.auth import AdminAuth
 from evaluator_service.metrics import EvaluatorMetrics
-from evaluator_service.replay.cases import MAX_CASES_PER_CALL, ReplayCase, score_cases
+from evaluator_service.replay.cases import MAX_CASES_PER_CALL, ReplayCase, ReplayPauses, score_cases
 from evaluator_service.replay.scorer_choice import ReplayRefused, choose_scorer
 from evaluator_service.scoring.contract import ScoreResult
 from evaluator_service.scoring.runner import ScorerRunner
@@ -51,8 +51,8 @@ class EvaluationServicer(pb_grpc.EvaluationServicer):
     def _scorer_runner(self) -> ScorerRunner:
         if self._runner is None:
             cfg = self._app.config
-            self._runner = ScorerRunner(self._app.chain, self._app.pauses, cfg.scoring, cfg.scorer_limits(),
-                                        EvaluatorMetrics.create(None))
+            self._runner = ScorerRunner(self._app.chain, ReplayPauses(self._app.pauses), cfg.scoring,
+                                        cfg.scorer_limits(), EvaluatorMetrics.create(None))
         return self._runner
 
     async def RunEvaluation(self, request: pb.RunEvaluationRequest, context: grpc.aio.ServicerContext

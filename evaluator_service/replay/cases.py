@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -18,7 +19,10 @@ from judgeval.protocol.evaluation_request import EvaluationRequest
 
 from evaluator_service.replay.scorer_choice import ReplayScorer
 from evaluator_service.scoring.contract import InvalidExampleError, ScoreResult
+from evaluator_service.scoring.pause import PauseRegistry
 from evaluator_service.scoring.runner import ScorerRunner
+
+logger = logging.getLogger(__name__)
 
 MAX_CASES_PER_CALL = 1000
 """Cases one ``RunEvaluation`` call may carry (clients split larger runs)."""
@@ -31,6 +35,21 @@ class ReplayCase:
     id: str
     example_json: str
     threshold: float
+
+
+class ReplayPauses:
+    """Production's paused scorers for a replay's runner: honoured, never written. A replayed scorer whose
+    judge rejects its credentials (say, a new version under test with a wrong key name) fails its cases
+    with ``auth``; pausing it would stop production's scoring of that name on every replica."""
+
+    def __init__(self, production: PauseRegistry) -> None:
+        self._production = production
+
+    def reason(self, name: str) -> str | None:
+        return self._production.reason(name)
+
+    async def pause(self, name: str, reason: str) -> None:
+        logger.warning("replay of scorer %r: %s (production scoring is not paused by a replay)", name, reason)
 
 
 def decode_example(case: ReplayCase) -> dict[str, Any] | ScoreResult:

@@ -14,6 +14,7 @@ import pytest
 import yaml
 from judgeval.admin.v1 import evaluation_pb2 as pb
 from judgeval.admin.v1 import evaluation_pb2_grpc as pb_grpc
+from judgeval.testing import RecordedOpenAIServer, Recording
 
 from evaluator_service.admin.evaluation_servicer import evaluation_installer
 from evaluator_service.app import EvaluatorApp
@@ -141,3 +142,26 @@ async def test_an_evaluator_without_a_key_refuses_replays(tmp_path: Path) -> Non
     finally:
         await evaluator.stop(grace=1.0)
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION and "replays" in (error.details() or "")
+
+
+async def test_a_judge_refusing_the_key_fails_the_replay_cases_and_never_pauses_production(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "revoked")
+    with RecordedOpenAIServer([Recording(match=[], status=401)]) as judge:
+        config_file = tmp_path / "judge.yaml"
+        config_file.write_text(yaml.safe_dump({"judge": {"base_url": judge.base_url, "model": "m"}}))
+        config = load_config(listen="127.0.0.1:0", data_dir=str(tmp_path / "data"), api_key=KEY,
+                             config_file=str(config_file), environ={})
+        evaluator: EvaluatorApp
+        evaluator = EvaluatorApp(config, service_installers=[evaluation_installer(lambda: evaluator, KEY)])
+        await evaluator.start()
+        try:
+            cases = [case(str(i), {"input": "where?", "actual_output": "here"}) for i in range(3)]
+            events = await run(evaluator, pb.RunEvaluationRequest(scorer="answer_relevancy", cases=cases))
+            paused = evaluator.pauses.reason("answer_relevancy")
+        finally:
+            await evaluator.stop(grace=1.0)
+    results = [e.result for e in events if e.WhichOneof("event") == "result"]
+    assert [r.error_kind for r in results] == ["auth"] * 3 and "401" in results[0].reason
+    assert paused is None
