@@ -9,10 +9,11 @@ import os
 from pathlib import Path
 
 import pytest
+from judgeval.testing import RecordedOpenAIServer, Recording
 
 from tests.support.cli import run_cli
 
-from .admin_server import SCORERS
+from .admin_server import DOCS_REQUIREMENTS, DOCS_SCORER, SCORERS
 from .replay_evaluator import (
     FIXED_AGENT,
     NAME,
@@ -191,3 +192,33 @@ async def test_a_stored_dataset_replays_by_name_and_pinned_version(tmp_path: Pat
         "dataset failing-package-inquiries@1", 1, 0.0)
     assert missing.code == 1 and "no dataset named 'nothing-here'" in missing.stderr
     assert malformed.code == 2 and "invalid dataset name" in malformed.stderr
+
+
+async def test_the_docs_llm_judge_scorer_replays_through_the_sandbox_egress(
+    tmp_path: Path, envs_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    judge = RecordedOpenAIServer([
+        Recording(match=["Does the response address package-related concerns", "About your package"],
+                  answer="YES"),
+        Recording(match=["Does the response address package-related concerns"], answer="NO"),
+    ])
+    (tmp_path / "support_agent.py").write_text(FIXED_AGENT)
+    records = write_records(tmp_path / "failing.jsonl", [r for r in production_records() if not r.passed])
+    with judge:
+        monkeypatch.setenv("OPENAI_BASE_URL", judge.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-recorded")
+        async with replay_evaluator(tmp_path, envs_dir) as evaluator:
+            requirements = tmp_path / "docs-requirements.txt"
+            requirements.write_text(DOCS_REQUIREMENTS)
+            uploaded = await run_cli("upload_scorer", str(DOCS_SCORER), str(requirements), env=evaluator.env)
+            assert uploaded.code == 0, uploaded.stderr
+            result = await run_cli("eval", "run", "--records", str(records), "--scorer", NAME, "--agent",
+                                   "support_agent:answer", "--min-pass-rate", "1", "--json",
+                                   env=evaluator.env, cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["pass_rate"], report["baseline_pass_rate"], len(report["changed"]["fail_to_pass"])) == (
+        1.0, 0.0, 3)
+    assert "appropriately addresses" in report["results"][0]["reason"]
+    prompts = [m["content"] for body in judge.requests for m in body.get("messages", [])]
+    assert sum("About your package" in p for p in prompts) == 3  # the agent's new answers were judged
