@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import judgeval.evaluation
 import pytest
 from judgeval.evaluation import CaseResult, EvaluationError, EvaluationReport, format_report, read_records
 from judgeval.protocol.interaction_record import InteractionRecord
@@ -89,3 +90,9 @@ def test_records_files_are_read_strictly(tmp_path: Path) -> None:
             read_records(path)
     with pytest.raises(EvaluationError, match="records file not found"):
         read_records(tmp_path / "absent.jsonl")
+
+
+def test_the_public_surface_is_pinned() -> None:
+    assert sorted(judgeval.evaluation.__all__) == [
+        "BehaviorPassRate", "CaseResult", "EvaluationError", "EvaluationReport", "ReplayProgress",
+        "assert_pass_rate", "evaluate_dataset", "format_report", "read_records"]
