@@ -41,6 +41,9 @@ async def test_evaluate_dataset_and_assert_pass_rate_in_a_test_suite(tmp_path: P
         from_file = await asyncio.to_thread(replay, None, write_records(tmp_path / "r.jsonl", records))
         with pytest.raises(EvaluationError, match="no API key"):
             evaluate_dataset(records, NAME, api_url=url, api_key="")
+        path_as_str = str(write_records(tmp_path / "as-str.jsonl", records))
+        with pytest.raises(EvaluationError, match=r"for the records file .* pass Path\("):
+            await asyncio.to_thread(evaluate_dataset, path_as_str, NAME, api_url=url, api_key=API_KEY)
     assert unchanged.pass_rate == 0.4 and unchanged.fail_to_pass == []
     with pytest.raises(AssertionError) as failed:
         assert_pass_rate(unchanged, 0.9)

@@ -93,7 +93,13 @@ def _records(endpoint: EvaluatorEndpoint, dataset: str | Path | Iterable[Interac
              limit: int | None) -> tuple[list[InteractionRecord], str]:
     """The records to replay and where they came from."""
     if isinstance(dataset, str):
-        stored = read_dataset(endpoint, dataset, limit)
+        try:
+            stored = read_dataset(endpoint, dataset, limit)
+        except EvaluationError as exc:
+            if Path(dataset).is_file():  # a records file given as a str
+                raise EvaluationError(f"{exc} (for the records file {dataset!r}, pass Path({dataset!r}))",
+                                      bad_input=True) from None
+            raise
         return stored.records, str(stored)
     if isinstance(dataset, Path):
         return read_records(dataset), str(dataset)
