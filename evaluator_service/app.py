@@ -36,6 +36,7 @@ from opentelemetry.sdk.metrics.export import MetricReader
 from evaluator_service.alerts.manager import AlertManager
 from evaluator_service.behaviors.grouper import BehaviorGrouper
 from evaluator_service.config import EvaluatorConfig
+from evaluator_service.datasets.collector import DatasetCollector
 from evaluator_service.dispatcher import ScoringDispatcher
 from evaluator_service.errors import StartupError, path_problem
 from evaluator_service.forwarder import MAX_MESSAGE_BYTES, SpanForwarder
@@ -110,6 +111,8 @@ class EvaluatorApp:
         self.interactions = InteractionFanout()
         """Hands every scored span's :class:`~judgeval.protocol.interaction_record.InteractionRecord` s to
         its sinks (datasets, the console, shadow comparisons); add sinks before :meth:`start`."""
+        self.datasets: DatasetCollector | None = None
+        """Fills datasets by ``config.datasets`` rules from :attr:`interactions`; set by :meth:`start`."""
         self.chain = ScorerChain([
             ConfiguredScorerSource(config.scorers), BuiltinScorerSource(config.judge), *self._extra_sources,
         ])
@@ -168,6 +171,10 @@ class EvaluatorApp:
         dispatcher.score_observers.append(self.alerts.observe)
         dispatcher.score_observers.append(self.interactions)
         await self.alerts.start(self._state, self.metrics)
+        self.datasets = DatasetCollector(cfg.datasets, self._state, self.metrics, clock=self._clock)
+        if cfg.datasets.rules:
+            self.interactions.sinks.append(self.datasets.sink)
+        await self.datasets.start()
         if cfg.behaviors.enabled:
             dispatcher.behaviors = self.behaviors = BehaviorGrouper(cfg.behaviors, self._state, self.metrics)
             dispatcher.score_observers.append(self.behaviors.observe_inputs)
@@ -258,6 +265,8 @@ class EvaluatorApp:
         if self._forwarder is not None:
             await self._forwarder.stop(max(0.1, deadline - loop.time()))
         await self.alerts.stop(max(0.5, deadline - loop.time()))
+        if self.datasets is not None:
+            await self.datasets.stop(max(0.5, deadline - loop.time()))
         if self.behaviors is not None:
             await self.behaviors.stop()
         await self.chain.aclose()

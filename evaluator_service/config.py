@@ -28,6 +28,7 @@ from evaluator_service.config_sections import (
     parse_rules,
 )
 from evaluator_service.config_values import ConfigError, Section
+from evaluator_service.datasets.settings import DatasetsConfig, parse_datasets
 from evaluator_service.environment_variables import (
     JUDGEVAL_EVALUATOR_CONFIG,
     JUDGEVAL_EVALUATOR_DATA_DIR,
@@ -99,6 +100,8 @@ class EvaluatorConfig:
     trajectories: TrajectoryConfig = field(default_factory=TrajectoryConfig)
     """Trajectory and session scoring: completion timers, late spans, buffer bounds (YAML
     ``trajectories:``)."""
+    datasets: DatasetsConfig = field(default_factory=DatasetsConfig)
+    """Which scored interactions are kept in which dataset, redaction, retention (YAML ``datasets:``)."""
 
     @property
     def state_db_url(self) -> str:
@@ -191,6 +194,7 @@ def load_config(
         sandbox=parse_sandbox(doc.section("sandbox")),
         ingress=parse_ingress(doc.section("ingress"), env, normalize_endpoint),
         trajectories=parse_trajectories(doc.section("trajectories")),
+        datasets=parse_datasets(doc.section("datasets")),
     )
     if config.ingress.http_listen == config.listen and not config.listen.endswith(":0"):
         raise ConfigError(f"ingress.http_listen: {config.listen} is already the gRPC listen address")
@@ -203,7 +207,7 @@ def load_config(
 _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
      "export", "judge", "scorers", "rules", "limits", "behaviors",
-     "alerts", "alerting", "channels", "sandbox", "ingress", "trajectories"}
+     "alerts", "alerting", "channels", "sandbox", "ingress", "trajectories", "datasets"}
 )
 
 

@@ -25,10 +25,12 @@ from evaluator_service.admin import HostedScorers
 from evaluator_service.admin.alerts_servicer import alerts_installer
 from evaluator_service.admin.auth import AdminAuth
 from evaluator_service.admin.behaviors_servicer import behaviors_installer
+from evaluator_service.admin.datasets_servicer import datasets_installer
 from evaluator_service.admin.evaluation_servicer import evaluation_installer
 from evaluator_service.alerts.manager import AlertManager
 from evaluator_service.app import EvaluatorApp
 from evaluator_service.config import ConfigError, EvaluatorConfig, load_config
+from evaluator_service.datasets.redaction import Redactor
 from evaluator_service.environment_variables import (
     JUDGEVAL_EVALUATOR_CONFIG,
     JUDGEVAL_EVALUATOR_DATA_DIR,
@@ -103,6 +105,7 @@ async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | 
                        service_installers=[hosted.install, alerts_installer(alerts, auth),
                                            behaviors_installer(state, auth,
                                                                config.behaviors.lifecycle.baseline_window_s),
+                                           datasets_installer(state, auth, Redactor.of(config.datasets)),
                                            evaluation_installer(lambda: app, auth, state)],
                        shared_state=state, alerts=alerts)
     hosted.pool.report_egress_to(app.metrics.sandbox_llm_call)

@@ -569,3 +569,23 @@ def scorer_key(scorer_name: str) -> str:
 def score_attribute(scorer_name: str, field: ScoreField) -> str:
     """Flat span attribute for one field of one scorer's result: ``judgeval.score.<key>.<field>``."""
     return f"{JUDGEVAL_SCORE_PREFIX}{scorer_key(scorer_name)}.{field.value}"
+
+
+# --- Datasets from production (evaluator_service/datasets) -------------------------------------------------
+METRIC_DATASETS_RECORDS: Final = "judgeval.datasets.records"
+"""Counter of interaction records a dataset rule selected, by ``dataset`` and ``outcome``: ``added``,
+``unchanged`` (already in the dataset: the same span scored again) or ``dropped`` (with ``reason``:
+``queue_full``, the write queue was at ``datasets.queue_size``; ``write_failed``, the database refused the
+record itself; ``shutdown``, still queued when the evaluator stopped)."""
+
+METRIC_DATASETS_REDACTIONS: Final = "judgeval.datasets.redactions"
+"""Counter of PII replacements made before records were stored, by ``pattern`` (``email``, ``card``,
+``phone``, ``bearer``, ``api_key`` or a configured pattern's name)."""
+
+METRIC_DATASETS_QUEUE_DEPTH: Final = "judgeval.datasets.queue.depth"
+"""Gauge of records waiting to be written to datasets."""
+
+DATASET_METRIC_LABEL_DATASET: Final = "dataset"
+DATASET_METRIC_LABEL_OUTCOME: Final = "outcome"
+DATASET_METRIC_LABEL_REASON: Final = "reason"
+DATASET_METRIC_LABEL_PATTERN: Final = "pattern"
