@@ -106,7 +106,7 @@ async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | 
                                            behaviors_installer(state, auth,
                                                                config.behaviors.lifecycle.baseline_window_s),
                                            datasets_installer(state, auth, Redactor.of(config.datasets)),
-                                           evaluation_installer(lambda: app, auth, state)],
+                                           evaluation_installer(lambda: app, auth)],
                        shared_state=state, alerts=alerts)
     hosted.pool.report_egress_to(app.metrics.sandbox_llm_call)
     try:

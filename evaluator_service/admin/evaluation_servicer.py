@@ -1,11 +1,11 @@
 """The ``judgeval.admin.v1.Evaluation`` gRPC service: replay examples through a scorer, server side.
 
 ``judgeval eval run`` and ``judgeval.evaluation.evaluate_dataset`` send examples (a dataset's stored
-interactions, or a fixed agent's new outputs for them) and read back one result per example as it is scored,
-which is what their progress bars count. The scorer is resolved and run exactly as for live spans (the
-evaluator's scorer chain; uploaded scorers in the sandbox; the production runner's timeouts, retries and
-judge-call limits), with its own runner so replays neither count in the evaluator's production metrics nor
-share its per-span budgets. Authenticated exactly like ``ScorerAdmin``
+interactions, read through the Datasets API, or a fixed agent's new outputs for them) and read back one
+result per example as it is scored, which is what their progress bars count. The scorer is resolved and
+run exactly as for live spans (the evaluator's scorer chain; uploaded scorers in the sandbox; the production
+runner's timeouts, retries and judge-call limits), with its own runner so replays neither count in the
+evaluator's production metrics nor share its per-span budgets. Authenticated exactly like ``ScorerAdmin``
 (:class:`~evaluator_service.admin.auth.AdminAuth`).
 """
 
@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from judgeval.admin.v1 import evaluation_pb2 as pb
 from judgeval.admin.v1 import evaluation_pb2_grpc as pb_grpc
-from judgeval.protocol.dataset_ref import DatasetRef, InvalidDatasetRef
 
 from evaluator_service.admin.auth import AdminAuth
 from evaluator_service.metrics import EvaluatorMetrics
@@ -26,8 +25,7 @@ from evaluator_service.replay.cases import MAX_CASES_PER_CALL, ReplayCase, Repla
 from evaluator_service.replay.scorer_choice import ReplayRefused, choose_scorer
 from evaluator_service.scoring.contract import ScoreResult
 from evaluator_service.scoring.runner import ScorerRunner
-from evaluator_service.state import SharedState, StateUnavailable
-from evaluator_service.state.dataset_rows import MAX_EXAMPLES_PER_PAGE, UnknownDataset
+from evaluator_service.state import StateUnavailable
 
 if TYPE_CHECKING:
     from evaluator_service.app import EvaluatorApp
@@ -38,14 +36,11 @@ _CODES = {"not_found": grpc.StatusCode.NOT_FOUND, "precondition": grpc.StatusCod
 
 
 class EvaluationServicer(pb_grpc.EvaluationServicer):
-    """Async servicer scoring replay cases with ``app``'s scorer chain and pauses (read once it started),
-    reading stored datasets from ``state`` (``None``: this evaluator serves no datasets)."""
+    """Async servicer scoring replay cases with ``app``'s scorer chain and pauses (read once it started)."""
 
-    def __init__(self, app: EvaluatorApp, auth: AdminAuth | str | None, state: SharedState | None = None
-                 ) -> None:
+    def __init__(self, app: EvaluatorApp, auth: AdminAuth | str | None) -> None:
         self._app = app
         self._auth = AdminAuth.of(auth)
-        self._state = state
         self._runner: ScorerRunner | None = None
 
     def _scorer_runner(self) -> ScorerRunner:
@@ -87,39 +82,6 @@ class EvaluationServicer(pb_grpc.EvaluationServicer):
             await results.aclose()  # a client that went away cancels the cases still running
         yield pb.EvaluationEvent(finished=pb.EvaluationFinished(scored=scored, errors=errors))
 
-    async def ReadDataset(self, request: pb.ReadDatasetRequest, context: grpc.aio.ServicerContext
-                          ) -> AsyncIterator[pb.DatasetRecords]:
-        await self._auth.authorize(context, _PURPOSE)
-        try:
-            ref = DatasetRef.parse(request.dataset)
-        except InvalidDatasetRef as exc:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-            raise AssertionError("context.abort raises") from exc
-        if request.limit < 0:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "limit must be 0 (all) or more")
-        if self._state is None:
-            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, "this evaluator keeps no datasets")
-        assert self._state is not None
-        version, offset, left = ref.version, 0, request.limit or None
-        while True:
-            try:
-                page = await self._state.dataset_examples(
-                    ref.name, version, offset=offset,
-                    limit=min(MAX_EXAMPLES_PER_PAGE, left or MAX_EXAMPLES_PER_PAGE))
-            except UnknownDataset as exc:
-                await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
-                raise AssertionError("context.abort raises") from exc
-            except StateUnavailable as exc:
-                await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
-                raise AssertionError("context.abort raises") from exc
-            version = page.version  # every page of one read holds the same version
-            yield pb.DatasetRecords(dataset=ref.name, version=page.version, record_json=[
-                json.dumps(example.record.to_json()) for example in page.examples])
-            left = None if left is None else left - len(page.examples)
-            if page.next_offset is None or left == 0:
-                return
-            offset = page.next_offset
-
 
 async def _cases(request: pb.RunEvaluationRequest, context: grpc.aio.ServicerContext) -> list[ReplayCase]:
     problem = ""
@@ -160,13 +122,13 @@ def _result_message(case_id: str, result: ScoreResult) -> pb.CaseResult:
                          reason=result.outcome.reason or "")
 
 
-def evaluation_installer(app: Callable[[], EvaluatorApp], auth: AdminAuth | str | None,
-                         state: SharedState | None = None) -> Callable[[grpc.aio.Server], None]:
+def evaluation_installer(app: Callable[[], EvaluatorApp], auth: AdminAuth | str | None
+                         ) -> Callable[[grpc.aio.Server], None]:
     """A service installer adding the Evaluation API to the evaluator's gRPC server. ``app`` returns the
     evaluator (called when the server is built, so the installer can be listed in the app's own
-    constructor call); ``state`` holds the datasets replays read."""
+    constructor call)."""
 
     def install(server: grpc.aio.Server) -> None:
-        pb_grpc.add_EvaluationServicer_to_server(EvaluationServicer(app(), auth, state), server)
+        pb_grpc.add_EvaluationServicer_to_server(EvaluationServicer(app(), auth), server)
 
     return install

@@ -1,5 +1,5 @@
-"""A real evaluator for replay tests: hosted scorers in the real sandbox, the Evaluation admin API, the
-scorers of ``scorers/replay_scorers.py`` uploaded with the CLI, and production interaction records."""
+"""A real evaluator for replay tests: hosted scorers in the real sandbox, the Datasets and Evaluation admin
+APIs, the scorers of ``scorers/replay_scorers.py`` uploaded with the CLI, production interaction records."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from typing import Any
 from judgeval.protocol.interaction_record import InteractionRecord
 
 from evaluator_service.admin import HostedScorers
+from evaluator_service.admin.datasets_servicer import datasets_installer
 from evaluator_service.admin.evaluation_servicer import evaluation_installer
 from evaluator_service.app import EvaluatorApp
 from evaluator_service.config import load_config
+from evaluator_service.datasets.redaction import Redactor
 from evaluator_service.sandbox import SandboxConfig, SandboxLimits
 from evaluator_service.state import SharedState, open_shared_state
 from tests.support.cli import run_cli
@@ -41,16 +43,17 @@ class ReplayEvaluator:
 
 
 @asynccontextmanager
-async def replay_evaluator(tmp_path: Path, envs_dir: Path, config_file: str | None = None
-                           ) -> AsyncIterator[ReplayEvaluator]:
+async def replay_evaluator(tmp_path: Path, envs_dir: Path, config_file: str | None = None,
+                           export_endpoint: str | None = None) -> AsyncIterator[ReplayEvaluator]:
     config = load_config(listen="127.0.0.1:0", data_dir=str(tmp_path / "data"), api_key=API_KEY,
-                         config_file=config_file, environ={})
+                         config_file=config_file, export_endpoint=export_endpoint, environ={})
     state = open_shared_state(f"sqlite:///{tmp_path / 'state.sqlite3'}")
     hosted = HostedScorers.create(config.data_dir, config.api_key, SandboxConfig(limits=LIMITS),
                                   envs_dir=envs_dir, pip_args=("--no-index",), state=state)
     app: EvaluatorApp
     app = EvaluatorApp(config, scorer_sources=[hosted.source], shared_state=state, service_installers=[
-        hosted.install, evaluation_installer(lambda: app, hosted.auth, state)])
+        hosted.install, datasets_installer(state, hosted.auth, Redactor.of(config.datasets)),
+        evaluation_installer(lambda: app, hosted.auth)])
     await app.start()
     try:
         yield ReplayEvaluator(app, hosted, state, {"JUDGMENT_API_URL": f"127.0.0.1:{app.port}",

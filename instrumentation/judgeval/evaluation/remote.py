@@ -1,6 +1,6 @@
 """The client side of the evaluator's ``judgeval.admin.v1.Evaluation`` API.
 
-Reads a stored dataset's records (:func:`read_dataset`). Sends the cases to score in calls of at most
+Sends the cases to score in calls of at most
 :data:`CASES_PER_CALL` cases (and :data:`BYTES_PER_CALL` of examples), reads each call's stream of
 results, and reports every result as it arrives (the progress bar). The first call pins the uploaded
 version it ran, so a version uploaded mid-run never mixes in. gRPC failures become
@@ -21,7 +21,6 @@ from judgeval.admin.v1 import evaluation_pb2 as pb
 from judgeval.admin.v1 import evaluation_pb2_grpc as pb_grpc
 from judgeval.environment_variables import JUDGMENT_API_KEY, JUDGMENT_API_URL
 from judgeval.evaluation.errors import EvaluationError
-from judgeval.protocol.interaction_record import InteractionRecord
 
 DEFAULT_API_URL = "localhost:4320"
 CASES_PER_CALL = 500
@@ -86,58 +85,24 @@ class RemoteRun:
     results: dict[str, ScoredCase]
 
 
-@dataclass(frozen=True, slots=True)
-class StoredDataset:
-    """The records of one version of a stored dataset."""
-
-    name: str
-    version: int
-    records: list[InteractionRecord]
-
-    def __str__(self) -> str:
-        return f"dataset {self.name}@{self.version}"
-
-
-def read_dataset(endpoint: EvaluatorEndpoint, dataset: str, limit: int | None = None) -> StoredDataset:
-    """The records of ``dataset`` (``NAME`` or ``NAME@V``) as the evaluator stores them, at most ``limit``."""
-    channel = _channel(endpoint)
-    name, version = dataset, 0
-    records: list[InteractionRecord] = []
-    try:
-        stub = pb_grpc.EvaluationStub(channel)
-        request = pb.ReadDatasetRequest(dataset=dataset, limit=limit or 0)
-        for page in stub.ReadDataset(request, metadata=_metadata(endpoint)):
-            name, version = page.dataset, page.version
-            for number, text in enumerate(page.record_json, start=len(records) + 1):
-                try:
-                    records.append(InteractionRecord.from_json(json.loads(text)))
-                except (ValueError, RecursionError) as exc:  # an evaluator of another version, say
-                    raise EvaluationError(f"dataset {dataset!r}: record {number} is not an interaction "
-                                          f"record: {exc}") from None
-    except grpc.RpcError as exc:
-        raise EvaluationError(_explain(exc, endpoint.shown_url),
-                              bad_input=exc.code() == grpc.StatusCode.INVALID_ARGUMENT) from None
-    finally:
-        channel.close()
-    return StoredDataset(name, version, records)
-
-
-def _channel(endpoint: EvaluatorEndpoint) -> grpc.Channel:
+def open_channel(endpoint: EvaluatorEndpoint) -> grpc.Channel:
+    """A gRPC channel to the evaluator's admin endpoint (TLS for an ``https://`` URL)."""
     if endpoint.secure:
         return grpc.secure_channel(endpoint.target, grpc.ssl_channel_credentials())
     return grpc.insecure_channel(endpoint.target)
 
 
-def _metadata(endpoint: EvaluatorEndpoint) -> tuple[tuple[str, str]]:
+def auth_metadata(endpoint: EvaluatorEndpoint) -> tuple[tuple[str, str]]:
+    """The call metadata carrying the admin key."""
     return (("authorization", f"Bearer {endpoint.api_key}"),)
 
 
 def score_remotely(endpoint: EvaluatorEndpoint, scorer: ScorerSpec, cases: Sequence[CaseToScore],
                    on_result: Callable[[], None] = lambda: None) -> RemoteRun:
     """Score ``cases`` with ``scorer`` on the evaluator; ``on_result`` is called once per answered case."""
-    channel = _channel(endpoint)
+    channel = open_channel(endpoint)
     stub = pb_grpc.EvaluationStub(channel)
-    metadata = _metadata(endpoint)
+    metadata = auth_metadata(endpoint)
     started: pb.EvaluationStarted | None = None
     version = scorer.version
     config = json.dumps(scorer.config) if scorer.config else ""
@@ -156,7 +121,7 @@ def score_remotely(endpoint: EvaluatorEndpoint, scorer: ScorerSpec, cases: Seque
                     results[event.result.id] = _scored(event.result)
                     on_result()
     except grpc.RpcError as exc:
-        raise EvaluationError(_explain(exc, endpoint.shown_url)) from None
+        raise EvaluationError(explain_rpc_error(exc, endpoint.shown_url)) from None
     finally:
         channel.close()
     assert started is not None  # every successful call starts with it
@@ -185,7 +150,8 @@ def _scored(result: pb.CaseResult) -> ScoredCase:
                       result.passed if result.HasField("passed") else None, result.reason, None)
 
 
-def _explain(exc: grpc.RpcError, url: str) -> str:
+def explain_rpc_error(exc: grpc.RpcError, url: str) -> str:
+    """What a failed admin call means for the user, and what to do."""
     code, details = exc.code(), exc.details() or ""
     if code == grpc.StatusCode.UNAVAILABLE:
         return (f"cannot reach the evaluator at {url} ({details}); start it or set "

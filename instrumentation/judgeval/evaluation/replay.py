@@ -20,11 +20,11 @@ from judgeval.evaluation.remote import (
     EvaluatorEndpoint,
     ScoredCase,
     ScorerSpec,
-    read_dataset,
     score_remotely,
 )
 from judgeval.evaluation.report import CaseResult, EvaluationReport
 from judgeval.evaluation.report_table import format_report
+from judgeval.evaluation.stored_dataset import read_dataset
 from judgeval.protocol.interaction_record import InteractionRecord
 
 NOT_REPLAYABLE = "not_replayable"

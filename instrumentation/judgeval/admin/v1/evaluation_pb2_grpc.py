@@ -39,11 +39,6 @@ class EvaluationStub:
                 request_serializer=judgeval_dot_admin_dot_v1_dot_evaluation__pb2.RunEvaluationRequest.SerializeToString,
                 response_deserializer=judgeval_dot_admin_dot_v1_dot_evaluation__pb2.EvaluationEvent.FromString,
                 _registered_method=True)
-        self.ReadDataset = channel.unary_stream(
-                '/judgeval.admin.v1.Evaluation/ReadDataset',
-                request_serializer=judgeval_dot_admin_dot_v1_dot_evaluation__pb2.ReadDatasetRequest.SerializeToString,
-                response_deserializer=judgeval_dot_admin_dot_v1_dot_evaluation__pb2.DatasetRecords.FromString,
-                _registered_method=True)
 
 
 class EvaluationServicer:
@@ -54,17 +49,8 @@ class EvaluationServicer:
         `result` per case as it finishes (completion order, matched by `id`), then one `finished` event.
         A case that cannot be scored is a `result` with `error_kind` and the reason, never the call's failure.
         NOT_FOUND: no such scorer or version. FAILED_PRECONDITION: the scorer is paused, or scores trajectories.
-        INVALID_ARGUMENT: no cases, more than 1000, a duplicate id, or a config that is not a JSON object. (An example that is not a JSON object
-        fails its case alone, with error_kind invalid_example.)
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ReadDataset(self, request, context):
-        """The interaction records of a stored dataset, one page per message (oldest record first), all of one
-        version: what a replay sends back as cases, after re-running an agent on them when asked.
-        NOT_FOUND: no such dataset or version. INVALID_ARGUMENT: a malformed NAME@V or a negative limit.
+        INVALID_ARGUMENT: no cases, more than 1000, a duplicate id, or a config that is not a JSON object. (An
+        example that is not a JSON object fails its case alone, with error_kind invalid_example.)
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -77,11 +63,6 @@ def add_EvaluationServicer_to_server(servicer, server):
                     servicer.RunEvaluation,
                     request_deserializer=judgeval_dot_admin_dot_v1_dot_evaluation__pb2.RunEvaluationRequest.FromString,
                     response_serializer=judgeval_dot_admin_dot_v1_dot_evaluation__pb2.EvaluationEvent.SerializeToString,
-            ),
-            'ReadDataset': grpc.unary_stream_rpc_method_handler(
-                    servicer.ReadDataset,
-                    request_deserializer=judgeval_dot_admin_dot_v1_dot_evaluation__pb2.ReadDatasetRequest.FromString,
-                    response_serializer=judgeval_dot_admin_dot_v1_dot_evaluation__pb2.DatasetRecords.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -111,33 +92,6 @@ class Evaluation:
             '/judgeval.admin.v1.Evaluation/RunEvaluation',
             judgeval_dot_admin_dot_v1_dot_evaluation__pb2.RunEvaluationRequest.SerializeToString,
             judgeval_dot_admin_dot_v1_dot_evaluation__pb2.EvaluationEvent.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def ReadDataset(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_stream(
-            request,
-            target,
-            '/judgeval.admin.v1.Evaluation/ReadDataset',
-            judgeval_dot_admin_dot_v1_dot_evaluation__pb2.ReadDatasetRequest.SerializeToString,
-            judgeval_dot_admin_dot_v1_dot_evaluation__pb2.DatasetRecords.FromString,
             options,
             channel_credentials,
             insecure,
