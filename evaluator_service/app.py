@@ -37,6 +37,7 @@ from evaluator_service.alerts.manager import AlertManager
 from evaluator_service.behaviors.grouper import BehaviorGrouper
 from evaluator_service.calibration.monitor import CalibrationMonitor
 from evaluator_service.config import EvaluatorConfig
+from evaluator_service.datasets.collector import DatasetCollector
 from evaluator_service.dispatcher import ScoringDispatcher
 from evaluator_service.errors import StartupError, path_problem
 from evaluator_service.forwarder import MAX_MESSAGE_BYTES, SpanForwarder
@@ -115,6 +116,8 @@ class EvaluatorApp:
         self.interactions = InteractionFanout()
         """Hands every scored span's :class:`~judgeval.protocol.interaction_record.InteractionRecord` s to
         its sinks (datasets, the console, shadow comparisons); add sinks before :meth:`start`."""
+        self.datasets: DatasetCollector | None = None
+        """Fills datasets by ``config.datasets`` rules from :attr:`interactions`; set by :meth:`start`."""
         self.chain = ScorerChain([
             ConfiguredScorerSource(config.scorers), BuiltinScorerSource(config.judge), *self._extra_sources,
         ])
@@ -175,6 +178,10 @@ class EvaluatorApp:
         dispatcher.score_observers.append(self.calibration.counter)
         await self.alerts.start(self._state, self.metrics)
         await self.calibration.start(self._state, self.metrics)
+        self.datasets = DatasetCollector(cfg.datasets, self._state, self.metrics, clock=self._clock)
+        if cfg.datasets.rules:
+            self.interactions.sinks.append(self.datasets.sink)
+        await self.datasets.start()
         if cfg.behaviors.enabled:
             dispatcher.behaviors = self.behaviors = BehaviorGrouper(cfg.behaviors, self._state, self.metrics)
             dispatcher.score_observers.append(self.behaviors.observe_inputs)
@@ -266,6 +273,8 @@ class EvaluatorApp:
             await self._forwarder.stop(max(0.1, deadline - loop.time()))
         await self.alerts.stop(max(0.5, deadline - loop.time()))
         await self.calibration.stop()
+        if self.datasets is not None:
+            await self.datasets.stop(max(0.5, deadline - loop.time()))
         if self.behaviors is not None:
             await self.behaviors.stop()
         await self.chain.aclose()

@@ -29,6 +29,7 @@ from evaluator_service.config_sections import (
     parse_rules,
 )
 from evaluator_service.config_values import ConfigError, Section
+from evaluator_service.datasets.settings import DatasetsConfig, parse_datasets
 from evaluator_service.environment_variables import (
     JUDGEVAL_EVALUATOR_CONFIG,
     JUDGEVAL_EVALUATOR_DATA_DIR,
@@ -106,6 +107,8 @@ class EvaluatorConfig:
     ``calibration:``)."""
     shadow: ShadowConfig = field(default_factory=ShadowConfig)
     """Scorer versions in shadow: queue, concurrency, retention of their results (YAML ``shadow:``)."""
+    datasets: DatasetsConfig = field(default_factory=DatasetsConfig)
+    """Which scored interactions are kept in which dataset, redaction, retention (YAML ``datasets:``)."""
 
     @property
     def state_db_url(self) -> str:
@@ -200,6 +203,7 @@ def load_config(
         trajectories=parse_trajectories(doc.section("trajectories")),
         calibration=parse_calibration(doc.section("calibration")),
         shadow=parse_shadow(doc.section("shadow")),
+        datasets=parse_datasets(doc.section("datasets")),
     )
     if config.ingress.http_listen == config.listen and not config.listen.endswith(":0"):
         raise ConfigError(f"ingress.http_listen: {config.listen} is already the gRPC listen address")
@@ -213,7 +217,7 @@ _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
      "export", "judge", "scorers", "rules", "limits", "behaviors",
      "alerts", "alerting", "channels", "sandbox", "ingress", "trajectories",
-     "calibration", "shadow"}
+     "calibration", "shadow", "datasets"}
 )
 
 

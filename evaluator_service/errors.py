@@ -13,6 +13,7 @@ built-in type keep it as a second base (``ConfigError`` is still a ``ValueError`
     ├── IntakeRefused               intake             an OTLP export refused whole, with its gRPC status
     ├── StateUnavailable            state.contract     the state database cannot be reached
     ├── UnknownDataset              state.dataset_rows  no dataset of that name or version
+    ├── ReplayRefused               replay.scorer_choice  a replay's scorer cannot run (unknown, trajectory)
     ├── SandboxUnavailable          sandbox.isolation     uploaded scorer code cannot be run safely here
     ├── WorkerFailed                sandbox.worker_handle  a sandbox worker process died or broke protocol
     │   └── WorkerInterrupted

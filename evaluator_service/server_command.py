@@ -26,10 +26,13 @@ from evaluator_service.admin.alerts_servicer import alerts_installer
 from evaluator_service.admin.auth import AdminAuth
 from evaluator_service.admin.behaviors_servicer import behaviors_installer
 from evaluator_service.admin.calibration_servicer import calibration_installer
+from evaluator_service.admin.datasets_servicer import datasets_installer
+from evaluator_service.admin.evaluation_servicer import evaluation_installer
 from evaluator_service.alerts.manager import AlertManager
 from evaluator_service.app import EvaluatorApp
 from evaluator_service.calibration.monitor import CalibrationMonitor
 from evaluator_service.config import ConfigError, EvaluatorConfig, load_config
+from evaluator_service.datasets.redaction import Redactor
 from evaluator_service.environment_variables import (
     JUDGEVAL_EVALUATOR_CONFIG,
     JUDGEVAL_EVALUATOR_DATA_DIR,
@@ -107,7 +110,9 @@ async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | 
                                            behaviors_installer(state, auth,
                                                                config.behaviors.lifecycle.baseline_window_s,
                                                                config.behaviors.recluster_sample_size),
-                                           calibration_installer(state, calibration, auth)],
+                                           calibration_installer(state, calibration, auth),
+                                           datasets_installer(state, auth, Redactor.of(config.datasets)),
+                                           evaluation_installer(lambda: app, auth)],
                        shared_state=state, alerts=alerts, calibration=calibration)
     hosted.pool.report_egress_to(app.metrics.sandbox_llm_call)
     shadow = hosted.shadow_scoring(config.shadow, app.metrics)

@@ -177,6 +177,11 @@ def test_the_evaluator_creates_exactly_the_metric_instruments_named_here(tmp_pat
     from evaluator_service.shadow.counters import ShadowCounters
 
     ShadowCounters(metrics).count("s", semconv.ShadowOutcome.SCORED)  # shadow scoring's, on the same provider
+    from evaluator_service.datasets.counters import DatasetCounters  # the datasets' own, same provider
+
+    dataset_counters = DatasetCounters(metrics)
+    dataset_counters.records("d", "added")
+    dataset_counters.redactions("email", 1)
     data = reader.get_metrics_data()
     assert data is not None
     recorded = {m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}

@@ -27,7 +27,7 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from judgeval.protocol.evaluation_request import EvaluationRequest
 
@@ -40,7 +40,6 @@ from evaluator_service.scoring.contract import (
     ScoringError,
     TransientScorerError,
 )
-from evaluator_service.scoring.pause import PauseRegistry
 from evaluator_service.scoring.rate_budget import TokenBucket, reserve_together
 from evaluator_service.scoring.resolution import ScorerChain
 from evaluator_service.scoring.settings import ScorerLimits, ScoringConfig
@@ -59,6 +58,15 @@ class ScorerPolicy:
 
 InlineMeasurement = tuple[str, str | None, float]
 """What one inline scoring call records: scorer name, error kind (``None``: scored), seconds."""
+
+
+class ScorerPauses(Protocol):
+    """What the runner needs of the paused scorers (a :class:`~evaluator_service.scoring.pause.PauseRegistry`
+    in production; replays pass one that never pauses production's scorer)."""
+
+    def reason(self, name: str) -> str | None: ...
+
+    async def pause(self, name: str, reason: str) -> None: ...
 
 
 class JudgeCalls:
@@ -95,7 +103,7 @@ class ScorerRunner:
     def __init__(
         self,
         chain: ScorerChain,
-        pauses: PauseRegistry,
+        pauses: ScorerPauses,
         scoring: ScoringConfig,
         limits: Mapping[str, ScorerLimits],
         metrics: EvaluatorMetrics,

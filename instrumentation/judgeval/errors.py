@@ -10,6 +10,8 @@ root)::
     ├── InvalidDatasetRef           dataset_ref          a bad dataset name or NAME@V reference (ValueError)
     ├── InvalidTraceScorerConfig    tracer               a TraceScorerConfig that cannot work (ValueError)
     ├── CliError                    cli.admin_client     a CLI command failed; the message is what to print
+    ├── EvaluationError             evaluation.errors    a replay could not run (bad input: ``bad_input``)
+    ├── AgentCaseFailed             evaluation.agent_rerun  a re-run agent failed on one example (that case)
     └── ScorerSourceError           cli.scorer_source    an uploaded scorer file is unusable (ValueError)
 
 The SDK never raises into the agent: internal errors are logged. Warnings (``JudgevalUsageWarning``) are

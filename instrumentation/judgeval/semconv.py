@@ -616,3 +616,22 @@ class ShadowOutcome(StrEnum):
     """Still queued or running when the evaluator stopped."""
     NOT_STORED = "not_stored"
     """Scored, but the state database refused the result for longer than the writer's buffer holds."""
+
+# --- Datasets from production (evaluator_service/datasets) -------------------------------------------------
+METRIC_DATASETS_RECORDS: Final = "judgeval.datasets.records"
+"""Counter of interaction records a dataset rule selected, by ``dataset`` and ``outcome``: ``added``,
+``unchanged`` (already in the dataset: the same span scored again) or ``dropped`` (with ``reason``:
+``queue_full``, the write queue was at ``datasets.queue_size``; ``write_failed``, the database refused the
+record itself; ``shutdown``, still queued when the evaluator stopped)."""
+
+METRIC_DATASETS_REDACTIONS: Final = "judgeval.datasets.redactions"
+"""Counter of PII replacements made before records were stored, by ``pattern`` (``email``, ``card``,
+``phone``, ``bearer``, ``api_key`` or a configured pattern's name)."""
+
+METRIC_DATASETS_QUEUE_DEPTH: Final = "judgeval.datasets.queue.depth"
+"""Gauge of records waiting to be written to datasets."""
+
+DATASET_METRIC_LABEL_DATASET: Final = "dataset"
+DATASET_METRIC_LABEL_OUTCOME: Final = "outcome"
+DATASET_METRIC_LABEL_REASON: Final = "reason"
+DATASET_METRIC_LABEL_PATTERN: Final = "pattern"

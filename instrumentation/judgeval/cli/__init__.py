@@ -1,7 +1,8 @@
 """The ``judgeval`` command line: upload and manage server-hosted scorers on an evaluator.
 
-``judgeval upload_scorer SCORER.py REQUIREMENTS.txt`` (as the docs spell it) and
-``judgeval scorers list|show|delete``. Kept light: the gRPC stubs are imported only when a command runs.
+``judgeval upload_scorer SCORER.py REQUIREMENTS.txt`` (as the docs spell it),
+``judgeval scorers list|show|delete``, ``alerts``, ``behaviors`` and ``eval run`` (replays). Kept light:
+the gRPC stubs are imported only when a command runs.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point; returns the process exit code (0 ok, 1 failed, 2 usage/input error)."""
+    """Console-script entry point; returns the process exit code (0 ok, 1 failed, 2 usage/input error; ``eval
+    run`` also 3: the pass rate is below ``--min-pass-rate``)."""
     from judgeval.cli.commands import run
 
     code = run(sys.argv[1:] if argv is None else argv)

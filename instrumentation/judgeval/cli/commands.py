@@ -12,6 +12,7 @@ from judgeval.cli.alerts_command import run_alerts
 from judgeval.cli.behaviors_command import run_behaviors
 from judgeval.cli.calibration_command import run_calibration
 from judgeval.cli.label_command import run_label
+from judgeval.cli.eval_command import run_eval
 from judgeval.cli.parser import build_parser
 from judgeval.cli.scorer_versions_command import (
     VERSION_ACTIONS,
@@ -40,6 +41,8 @@ def run(argv: list[str]) -> int:
             return run_calibration(args)
         if args.action in VERSION_ACTIONS:
             return run_scorer_versions(args)
+        if args.command == "eval":
+            return run_eval(args)
         return _scorers(args)
     except CliError as exc:
         print(f"judgeval: error: {exc}", file=sys.stderr)

@@ -9,6 +9,7 @@ from judgeval.cli.behaviors_command import add_behaviors_commands
 from judgeval.cli.calibration_command import add_calibration_action
 from judgeval.cli.label_command import add_label_action
 from judgeval.cli.scorer_versions_command import add_scorer_version_commands
+from judgeval.cli.eval_command import add_eval_commands
 from judgeval.environment_variables import JUDGMENT_API_KEY, JUDGMENT_API_URL
 
 
@@ -58,4 +59,5 @@ def build_parser() -> argparse.ArgumentParser:
     add_behaviors_commands(commands, connection)
     datasets = commands.add_parser("datasets", help="datasets of production examples: label")
     add_label_action(datasets.add_subparsers(dest="action", required=True, metavar="ACTION"), connection)
+    add_eval_commands(commands, connection)
     return parser
