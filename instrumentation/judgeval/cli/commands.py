@@ -11,8 +11,8 @@ from typing import Any
 from judgeval.cli.alerts_command import run_alerts
 from judgeval.cli.behaviors_command import run_behaviors
 from judgeval.cli.calibration_command import run_calibration
-from judgeval.cli.label_command import run_label
 from judgeval.cli.eval_command import run_eval
+from judgeval.cli.label_command import run_label
 from judgeval.cli.parser import build_parser
 from judgeval.cli.scorer_versions_command import (
     VERSION_ACTIONS,

@@ -7,9 +7,9 @@ import argparse
 from judgeval.cli.alerts_command import add_alerts_commands
 from judgeval.cli.behaviors_command import add_behaviors_commands
 from judgeval.cli.calibration_command import add_calibration_action
+from judgeval.cli.eval_command import add_eval_commands
 from judgeval.cli.label_command import add_label_action
 from judgeval.cli.scorer_versions_command import add_scorer_version_commands
-from judgeval.cli.eval_command import add_eval_commands
 from judgeval.environment_variables import JUDGMENT_API_KEY, JUDGMENT_API_URL
 
 
