@@ -28,6 +28,7 @@ from evaluator_service.config_sections import (
     parse_rules,
 )
 from evaluator_service.config_values import ConfigError, Section
+from evaluator_service.console.settings import ConsoleDataConfig, parse_console_data
 from evaluator_service.environment_variables import (
     JUDGEVAL_EVALUATOR_CONFIG,
     JUDGEVAL_EVALUATOR_DATA_DIR,
@@ -99,6 +100,9 @@ class EvaluatorConfig:
     trajectories: TrajectoryConfig = field(default_factory=TrajectoryConfig)
     """Trajectory and session scoring: completion timers, late spans, buffer bounds (YAML
     ``trajectories:``)."""
+    console_data: ConsoleDataConfig = field(default_factory=ConsoleDataConfig)
+    """What is recorded for the console (rollups, failing interactions, not-evaluated spans) and how long it
+    is kept (YAML ``console_data:``)."""
 
     @property
     def state_db_url(self) -> str:
@@ -191,6 +195,7 @@ def load_config(
         sandbox=parse_sandbox(doc.section("sandbox")),
         ingress=parse_ingress(doc.section("ingress"), env, normalize_endpoint),
         trajectories=parse_trajectories(doc.section("trajectories")),
+        console_data=parse_console_data(doc.section("console_data")),
     )
     if config.ingress.http_listen == config.listen and not config.listen.endswith(":0"):
         raise ConfigError(f"ingress.http_listen: {config.listen} is already the gRPC listen address")
@@ -203,7 +208,8 @@ def load_config(
 _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
      "export", "judge", "scorers", "rules", "limits", "behaviors",
-     "alerts", "alerting", "channels", "sandbox", "ingress", "trajectories"}
+     "alerts", "alerting", "channels", "sandbox", "ingress", "trajectories",
+     "console_data"}
 )
 
 
