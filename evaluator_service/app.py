@@ -108,7 +108,7 @@ class EvaluatorApp:
         self.alerts = alerts or AlertManager(config.alerts, settings=config.alerting,
                                              channel_configs=config.channels)
         """Judges scores against ``config.alerts``; pass ``alerts=`` to share it with an admin installer."""
-        self.interactions = InteractionFanout()
+        self.interactions = InteractionFanout(clock)
         """Hands every scored span's :class:`~judgeval.protocol.interaction_record.InteractionRecord` s to
         its sinks (datasets, the console, shadow comparisons); add sinks before :meth:`start`."""
         self.chain = ScorerChain([

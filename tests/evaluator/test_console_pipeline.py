@@ -12,15 +12,18 @@ from typing import Any, TypeVar
 
 import pytest
 from judgeval import semconv
+from judgeval.protocol.evaluation_request import EvaluationRequest, ScorerRef
 from judgeval.testing import RecordedOpenAIServer, Recording
 
 from evaluator_service.app import EvaluatorApp
 from evaluator_service.console.queries import ConsoleQueries, FailingFilter
 from evaluator_service.console.views import NotEvaluatedSummary, Overview
+from evaluator_service.scoring.contract import ScoreOutcome, Scorer
 from evaluator_service.state import SharedState, open_shared_state
 from tests.support.evaluator import export, running, wait_for
 from tests.support.postgres_cluster import PostgresCluster
 from tests.support.spans import make_request, make_span, tagged_attributes
+from tests.support.trajectories import ManualClock, clean_run, export_feed, looping_run, requests_value
 
 T = TypeVar("T")
 SORRY = {"pattern": r"\bsorry\b"}
@@ -193,3 +196,59 @@ async def test_recording_can_be_turned_off(make_config, receiver, state_url):
         await wait_for(receiver, lambda s: len(s) == 1)
     async with opened(state_url) as reader:
         assert (await ConsoleQueries(reader).failing()).items == []
+
+
+class NonNumberScorer:
+    """A plug-in answering with a value that is no number: its span becomes a dead letter."""
+
+    name = "not a number"
+
+    async def score(self, example: dict[str, Any], request: EvaluationRequest) -> ScoreOutcome:
+        return ScoreOutcome(value="high")  # type: ignore[arg-type]
+
+
+class Plugins:
+    def resolve(self, ref: ScorerRef) -> Scorer | None:
+        return NonNumberScorer() if ref.name == NonNumberScorer.name else None
+
+
+async def test_a_dead_letter_is_recorded_as_not_evaluated(make_config, receiver, state_url):
+    span = make_span("poisoned", tagged_attributes((NonNumberScorer.name, {"actual_output": "x"})))
+    config = make_config({**FAST_FLUSH, "state_db": state_url})
+    async with running(config, scorer_sources=[Plugins()]) as app, opened(state_url) as reader:
+        await export(app, make_request([span], service="support"))
+        await wait_for(receiver, lambda s: len(s) == 1)
+        summary = await not_evaluated_when(ConsoleQueries(reader), 1)
+    [sample] = summary.samples
+    assert (sample.reason, sample.scorer, sample.service, sample.span_id) == (
+        "dead_letter", "", "support", span.span_id.hex())
+    assert sample.detail.startswith("span could not be ")
+
+
+async def test_trajectory_results_reach_the_rollups_and_the_failing_list(make_config, receiver, state_url):
+    clock = ManualClock()
+    looping = looping_run(4, requests=requests_value("trace", scorer="tool_loop"))
+    unknown = clean_run(requests=requests_value("trace", scorer="no_such_trajectory_scorer"))
+    doc = {**FAST_FLUSH, "state_db": state_url, "trajectories": {"grace_s": 5, "tick_s": 0.05}}
+    async with running(make_config(doc), clock=clock) as app, opened(state_url) as reader:
+        await export_feed(app, [*looping.spans, *unknown.spans], service="planner")
+        clock.advance(5)
+        assert app.trajectories is not None
+        await app.trajectories.sweeper.sweep()
+        await wait_for(receiver, lambda spans: sum(s.name.startswith("evaluate ") for s in spans) == 2)
+        queries = ConsoleQueries(reader, clock=clock)
+
+        async def read() -> Overview | None:
+            overview = await queries.overview(clock.now - 600, clock.now + 60, step_s=60)
+            return overview if overview.total.volume >= 2 else None
+
+        overview = await polled(read, "two trajectory results in the rollups")
+        failing = await queries.failing(FailingFilter(scorer="tool_loop"))
+        summary = await queries.not_evaluated(clock.now - 600, clock.now + 60, step_s=60)
+    assert {(s.name, s.total.failures, s.total.errors) for s in overview.by_scorer} == {
+        ("tool_loop", 1, 0), ("no_such_trajectory_scorer", 0, 1)}
+    [row] = failing.items
+    assert (row.record.scope, row.record.trace_id, row.record.service) == (
+        "trace", looping.trace_id.hex(), "planner")
+    assert "search_web" in row.record.reason
+    assert [(c.reason, c.scorer) for c in summary.counts] == [("unknown_scorer", "no_such_trajectory_scorer")]
