@@ -155,3 +155,20 @@ async def test_retention_bounds_the_failing_list_by_age_and_count(state_url: str
     assert [int(r.record.span_id, 16) for r in kept.items] == [22, 21, 20]
     assert summary.total == 3  # counts are rollups, kept as long as they are
     assert [int(s.span_id, 16) for s in summary.samples] == [22, 21]
+
+
+async def test_a_span_scored_again_replaces_its_row_in_one_flush_or_the_next(state_url: str) -> None:
+    async with opened(state_url) as state:
+        recorder = ConsoleRecorder(ConsoleDataConfig(), state)
+        recorder.record_interactions([record("Polite", 0.1, at=T0, span=7),
+                                      record("Polite", None, at=T0, span=8)])
+        recorder.record_interactions([record("Polite", 0.2, at=T0 + 1, span=7),
+                                      record("Polite", None, at=T0 + 1, span=8)])  # redelivered after a crash
+        assert await recorder.flush()
+        recorder.record_interactions([record("Polite", 0.3, at=T0 + 2, span=7)])
+        assert await recorder.flush()
+        queries = ConsoleQueries(state, clock=lambda: T0 + 60)
+        page = await queries.failing()
+        summary = await queries.not_evaluated(T0, T0 + 60)
+    assert [(int(r.record.span_id, 16), r.record.score) for r in page.items] == [(7, 0.3), (8, None)]
+    assert [(s.at, s.span_id) for s in summary.samples] == [(T0 + 1, f"{8:016x}")]
