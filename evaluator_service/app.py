@@ -197,6 +197,7 @@ class EvaluatorApp:
         )
         # alerts and score metrics see trajectory results as they see scored spans
         trajectories.sweeper.score_observers = dispatcher.score_observers
+        trajectories.sweeper.unscored_observers = dispatcher.unscored_observers
         self._intake.feed = trajectories.intake
         trajectories.sweeper.behaviors = self.behaviors
         self._server = self._build_server()

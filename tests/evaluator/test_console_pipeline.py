@@ -252,3 +252,25 @@ async def test_trajectory_results_reach_the_rollups_and_the_failing_list(make_co
         "trace", looping.trace_id.hex(), "planner")
     assert "search_web" in row.record.reason
     assert [(c.reason, c.scorer) for c in summary.counts] == [("unknown_scorer", "no_such_trajectory_scorer")]
+
+
+async def test_a_trace_whose_request_never_came_is_recorded_unevaluated(make_config, receiver, state_url):
+    clock = ManualClock()
+    run = looping_run(2, requests=requests_value("trace", scorer="tool_loop"))
+    doc = {**FAST_FLUSH, "state_db": state_url, "trajectories": {"trace_idle_s": 60, "tick_s": 0.05}}
+    async with running(make_config(doc), clock=clock) as app, opened(state_url) as reader:
+        await export_feed(app, run.children)  # the bounding span (with the request) is lost
+        clock.advance(60)
+        assert app.trajectories is not None
+        await app.trajectories.sweeper.sweep()
+        queries = ConsoleQueries(reader, clock=clock)
+
+        async def read() -> NotEvaluatedSummary | None:
+            summary = await queries.not_evaluated(clock.now - 600, clock.now + 60)
+            return summary if summary.total else None
+
+        summary = await polled(read, "the unbounded trace recorded")
+    [sample] = summary.samples
+    assert (sample.reason, sample.trace_id, sample.span_id) == (
+        "unbounded_trajectory", run.trace_id.hex(), "")
+    assert "trajectories.trace_idle_s" in sample.detail
