@@ -172,7 +172,8 @@ class EvaluatorApp:
         dispatcher.score_observers.append(self.alerts.observe)
         dispatcher.score_observers.append(self.interactions)
         if cfg.console_data.enabled:
-            recorder = self.console_recorder = ConsoleRecorder(cfg.console_data, self._state, self._clock)
+            recorder = self.console_recorder = ConsoleRecorder(cfg.console_data, self._state, self._clock,
+                                                               self.metrics)
             self.interactions.sinks.append(recorder.record_interactions)
             dispatcher.unscored_observers.append(recorder.record_unscored)
             await recorder.start()

@@ -26,9 +26,11 @@ from collections.abc import Callable, Sequence
 from judgeval import semconv
 from judgeval.protocol.interaction_record import InteractionRecord
 from judgeval.protocol.otlp_values import attributes_dict
+from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
 
 from evaluator_service.console.settings import GRANULARITIES, ConsoleDataConfig
+from evaluator_service.metrics import METER_NAME, EvaluatorMetrics
 from evaluator_service.state.console_rows import (
     ConsoleRetention,
     ConsoleRowState,
@@ -50,8 +52,14 @@ class ConsoleRecorder:
     """Sums the console's counters in memory and flushes them to the shared state."""
 
     def __init__(self, config: ConsoleDataConfig, state: ConsoleRowState,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, metrics: EvaluatorMetrics | None = None) -> None:
         self.config = config
+        provider = metrics.provider if metrics is not None and metrics.recording else NoOpMeterProvider()
+        meter = provider.get_meter(METER_NAME)
+        self._flushes = meter.create_counter(semconv.METRIC_CONSOLE_FLUSHES, "{flush}",
+                                             "Console data flushes to the state database, by outcome")
+        self._dropped = meter.create_counter(semconv.METRIC_CONSOLE_DROPPED, "{record}",
+                                             "Failing records and not-evaluated samples not kept")
         self._state = state
         self._clock = clock
         self._rollups: dict[RollupKey, RollupSums] = {}
@@ -105,6 +113,7 @@ class ConsoleRecorder:
     def _keep(self, into: list, item: object) -> None:  # type: ignore[type-arg]
         if len(self._failing) + len(self._samples) >= self.config.max_pending:
             self.dropped += 1
+            self._dropped.add(1)
             if self.dropped == 1 or self.dropped % 1000 == 0:
                 logger.warning("console data: %d failing interactions/samples not kept (console_data."
                                "max_pending=%d waiting for the state database)", self.dropped,
@@ -144,17 +153,25 @@ class ConsoleRecorder:
             try:
                 await self._state.write_console_data(writes)
             except StateUnavailable as exc:
-                self.flush_failures += 1
+                self._flushed("kept")
                 logger.warning("console data not flushed, kept for the next flush: %s", exc)
                 self._put_back(writes)
                 return False
             except Exception:  # a bug, not an outage: retrying the same rows would fail every flush
-                self.flush_failures += 1
-                self.dropped += len(writes.failing) + len(writes.samples)
+                self._flushed("failed")
+                lost = len(writes.failing) + len(writes.samples)
+                self.dropped += lost
+                self._dropped.add(lost)
                 logger.exception("console data flush failed; its %d failing records and samples are lost",
-                                 len(writes.failing) + len(writes.samples))
+                                 lost)
                 return False
+            self._flushed("written")
             return True
+
+    def _flushed(self, outcome: str) -> None:
+        if outcome != "written":
+            self.flush_failures += 1
+        self._flushes.add(1, {semconv.CONSOLE_METRIC_LABEL_OUTCOME: outcome})
 
     def _put_back(self, writes: ConsoleWrites) -> None:
         for key, sums in writes.rollups.items():
