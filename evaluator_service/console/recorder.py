@@ -22,6 +22,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from judgeval import semconv
 from judgeval.protocol.interaction_record import InteractionRecord
@@ -43,6 +44,7 @@ from evaluator_service.state.console_rows import (
 from evaluator_service.state.contract import StateUnavailable
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_DETAIL_CHARS = 500
 """A not-evaluated sample's detail is cut to this length."""
@@ -110,7 +112,7 @@ class ConsoleRecorder:
             self._not_evaluated[key] = self._not_evaluated.get(key, 0) + 1
         self._keep(self._samples, sample)
 
-    def _keep(self, into: list, item: object) -> None:  # type: ignore[type-arg]
+    def _keep(self, into: list[T], item: T) -> None:
         if len(self._failing) + len(self._samples) >= self.config.max_pending:
             self.dropped += 1
             self._dropped.add(1)
