@@ -30,6 +30,7 @@ from judgeval.protocol.otlp_values import attributes_dict
 from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
 
+from evaluator_service.console.bounds import MAX_DIMENSION_CHARS, OTHER, bounded_record
 from evaluator_service.console.settings import GRANULARITIES, ConsoleDataConfig
 from evaluator_service.metrics import METER_NAME, EvaluatorMetrics
 from evaluator_service.state.console_rows import (
@@ -75,18 +76,25 @@ class ConsoleRecorder:
         """Failing records and samples not kept because ``max_pending`` were already waiting."""
         self.flush_failures = 0
         """Flushes the database refused (their data was kept for the next one)."""
+        self.folded = 0
+        """Results counted under :data:`~evaluator_service.console.bounds.OTHER` (too many distinct keys)."""
 
     # -- recording (called on the event loop, returns at once) --
 
     def record_interactions(self, records: Sequence[InteractionRecord]) -> None:
         """The interaction sink: count each result, keep failing and errored ones."""
         for record in records:
+            record = bounded_record(record, self.config.max_field_chars)
             for granularity in GRANULARITIES:
                 key = RollupKey(granularity, _bucket(record.at, granularity), record.scorer, record.agent,
                                 record.service, record.environment)
                 sums = self._rollups.get(key)
                 if sums is None:
-                    sums = self._rollups[key] = RollupSums()
+                    if len(self._rollups) >= self.config.max_rollup_keys:
+                        key = self._folded(key)
+                        sums = self._rollups.get(key)
+                    if sums is None:
+                        sums = self._rollups[key] = RollupSums()
                 sums.add_record(record)
             if record.score is None:
                 self._count_not_evaluated(NotEvaluatedSample(
@@ -94,6 +102,14 @@ class ConsoleRecorder:
                     record.reason[:MAX_DETAIL_CHARS], record.service, record.agent))
             if record.passed is not True:
                 self._keep(self._failing, record)
+
+    def _folded(self, key: RollupKey) -> RollupKey:
+        self.folded += 1
+        if self.folded == 1 or self.folded % 10_000 == 0:
+            logger.warning("console data: %d results counted under %r: more than console_data.max_rollup_keys"
+                           "=%d distinct scorer/agent/service/environment keys in one flush interval",
+                           self.folded, OTHER, self.config.max_rollup_keys)
+        return RollupKey(key.granularity, key.bucket, OTHER, OTHER, OTHER, OTHER)
 
     def record_unscored(self, span: Span, resource: bytes, reason: str, detail: str) -> None:
         """The dispatcher's unscored-span observer: a span that gets no result at all."""
@@ -103,12 +119,16 @@ class ConsoleRecorder:
                                                      attributes.get(semconv.GEN_AI_AGENT_NAME, ""))
         self._count_not_evaluated(NotEvaluatedSample(
             span.trace_id.hex(), span.span_id.hex(), "", reason, self._clock(), detail[:MAX_DETAIL_CHARS],
-            str(attributes.get(semconv.SERVICE_NAME, "")), str(agent or "")))
+            str(attributes.get(semconv.SERVICE_NAME, ""))[:MAX_DIMENSION_CHARS],
+            str(agent or "")[:MAX_DIMENSION_CHARS]))
 
     def _count_not_evaluated(self, sample: NotEvaluatedSample) -> None:
         for granularity in GRANULARITIES:
-            key = NotEvaluatedKey(granularity, _bucket(sample.at, granularity), sample.reason, sample.scorer,
-                                  sample.service)
+            key = NotEvaluatedKey(granularity, _bucket(sample.at, granularity),
+                                  sample.reason[:MAX_DIMENSION_CHARS], sample.scorer, sample.service)
+            if key not in self._not_evaluated and len(self._not_evaluated) >= self.config.max_rollup_keys:
+                self.folded += 1
+                key = NotEvaluatedKey(key.granularity, key.bucket, OTHER, OTHER, OTHER)
             self._not_evaluated[key] = self._not_evaluated.get(key, 0) + 1
         self._keep(self._samples, sample)
 
