@@ -36,6 +36,7 @@ from opentelemetry.sdk.metrics.export import MetricReader
 from evaluator_service.alerts.manager import AlertManager
 from evaluator_service.behaviors.grouper import BehaviorGrouper
 from evaluator_service.config import EvaluatorConfig
+from evaluator_service.console.queries import ConsoleQueries
 from evaluator_service.console.recorder import ConsoleRecorder
 from evaluator_service.dispatcher import ScoringDispatcher
 from evaluator_service.errors import StartupError, path_problem
@@ -119,6 +120,8 @@ class EvaluatorApp:
         self.console_recorder: ConsoleRecorder | None = None
         """Records the console's rollups, failing interactions and not-evaluated spans
         (``config.console_data``); set by :meth:`start` when enabled."""
+        self.console_queries: ConsoleQueries | None = None
+        """The console's read API over this evaluator's shared state; set by :meth:`start`."""
 
     @property
     def store(self) -> SpanQueue:
@@ -171,6 +174,7 @@ class EvaluatorApp:
         dispatcher.score_observers.append(ScoreMetricsObserver(self.metrics))
         dispatcher.score_observers.append(self.alerts.observe)
         dispatcher.score_observers.append(self.interactions)
+        self.console_queries = ConsoleQueries(self._state, cfg.console_data, self._clock)
         if cfg.console_data.enabled:
             recorder = self.console_recorder = ConsoleRecorder(cfg.console_data, self._state, self._clock,
                                                                self.metrics)

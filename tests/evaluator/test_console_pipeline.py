@@ -170,8 +170,12 @@ async def test_two_replicas_add_to_one_rollup(make_config, receiver, state_url, 
         await export(two, make_request([regex_span(f"two-{i}", "no", "triage") for i in range(2)]))
         await wait_for(receiver, lambda s: len(s) == 5)
         overview = await overview_when(ConsoleQueries(reader), 5)
+        assert one.console_queries is not None and two.console_queries is not None
+        seen_by_one = await one.console_queries.failing()
+        seen_by_two = await two.console_queries.failing()
     [triage] = overview.by_agent
     assert (triage.total.scores, triage.total.passes, triage.total.failures) == (5, 3, 2)
+    assert len(seen_by_one.items) == 2 and seen_by_one == seen_by_two  # any replica serves the same view
 
 
 async def test_stopping_flushes_what_is_left(make_config, receiver, state_url):
