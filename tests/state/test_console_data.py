@@ -103,6 +103,9 @@ async def test_bad_ranges_are_refused_with_what_to_change(state_url: str) -> Non
             await queries.failing(cursor="not-a-cursor")
         with pytest.raises(ConsoleQueryError, match="'failed' or 'error'"):
             await queries.failing(FailingFilter(outcome="passed"))
+        with pytest.raises(ConsoleQueryError, match="min_score must be a finite number"):
+            await queries.failing(FailingFilter(min_score=float("nan")))
+        assert (await queries.failing(FailingFilter(agent="bad \udc80 name"))).items == []  # no encode error
 
 
 async def test_failing_interactions_filter_and_page_newest_first(state_url: str) -> None:
