@@ -37,6 +37,8 @@ from evaluator_service.alerts.manager import AlertManager
 from evaluator_service.behaviors.grouper import BehaviorGrouper
 from evaluator_service.calibration.monitor import CalibrationMonitor
 from evaluator_service.config import EvaluatorConfig
+from evaluator_service.console.queries import ConsoleQueries
+from evaluator_service.console.recorder import ConsoleRecorder
 from evaluator_service.datasets.collector import DatasetCollector
 from evaluator_service.dispatcher import ScoringDispatcher
 from evaluator_service.errors import StartupError, path_problem
@@ -113,7 +115,7 @@ class EvaluatorApp:
         self.calibration = calibration or CalibrationMonitor(config.calibration, clock=clock)
         """Counts each scorer's passes and failures and reports judge calibration (``config.calibration``);
         pass ``calibration=`` to share it with the admin installer."""
-        self.interactions = InteractionFanout()
+        self.interactions = InteractionFanout(clock)
         """Hands every scored span's :class:`~judgeval.protocol.interaction_record.InteractionRecord` s to
         its sinks (datasets, the console, shadow comparisons); add sinks before :meth:`start`."""
         self.datasets: DatasetCollector | None = None
@@ -123,6 +125,11 @@ class EvaluatorApp:
         ])
         self.trajectory_scorers = TrajectoryScorers(config.scorers, config.judge, trajectory_sources)
         """Resolves trajectory requests' scorer names (what the trajectory scoring consumes)."""
+        self.console_recorder: ConsoleRecorder | None = None
+        """Records the console's rollups, failing interactions and not-evaluated spans
+        (``config.console_data``); set by :meth:`start` when enabled."""
+        self.console_queries: ConsoleQueries | None = None
+        """The console's read API over this evaluator's shared state; set by :meth:`start`."""
 
     @property
     def store(self) -> SpanQueue:
@@ -176,6 +183,13 @@ class EvaluatorApp:
         dispatcher.score_observers.append(self.alerts.observe)
         dispatcher.score_observers.append(self.interactions)
         dispatcher.score_observers.append(self.calibration.counter)
+        self.console_queries = ConsoleQueries(self._state, cfg.console_data, self._clock)
+        if cfg.console_data.enabled:
+            recorder = self.console_recorder = ConsoleRecorder(cfg.console_data, self._state, self._clock,
+                                                               self.metrics)
+            self.interactions.sinks.append(recorder.record_interactions)
+            dispatcher.unscored_observers.append(recorder.record_unscored)
+            await recorder.start()
         await self.alerts.start(self._state, self.metrics)
         await self.calibration.start(self._state, self.metrics)
         self.datasets = DatasetCollector(cfg.datasets, self._state, self.metrics, clock=self._clock)
@@ -202,6 +216,7 @@ class EvaluatorApp:
         )
         # alerts and score metrics see trajectory results as they see scored spans
         trajectories.sweeper.score_observers = dispatcher.score_observers
+        trajectories.sweeper.unscored_observers = dispatcher.unscored_observers
         self._intake.feed = trajectories.intake
         trajectories.sweeper.behaviors = self.behaviors
         self._server = self._build_server()
@@ -277,6 +292,8 @@ class EvaluatorApp:
             await self.datasets.stop(max(0.5, deadline - loop.time()))
         if self.behaviors is not None:
             await self.behaviors.stop()
+        if self.console_recorder is not None:
+            await self.console_recorder.stop()
         await self.chain.aclose()
         await self.trajectory_scorers.aclose()
         if self._pauses is not None:

@@ -29,6 +29,7 @@ from evaluator_service.config_sections import (
     parse_rules,
 )
 from evaluator_service.config_values import ConfigError, Section
+from evaluator_service.console.settings import ConsoleDataConfig, parse_console_data
 from evaluator_service.datasets.settings import DatasetsConfig, parse_datasets
 from evaluator_service.environment_variables import (
     JUDGEVAL_EVALUATOR_CONFIG,
@@ -109,6 +110,9 @@ class EvaluatorConfig:
     """Scorer versions in shadow: queue, concurrency, retention of their results (YAML ``shadow:``)."""
     datasets: DatasetsConfig = field(default_factory=DatasetsConfig)
     """Which scored interactions are kept in which dataset, redaction, retention (YAML ``datasets:``)."""
+    console_data: ConsoleDataConfig = field(default_factory=ConsoleDataConfig)
+    """What is recorded for the console (rollups, failing interactions, not-evaluated spans) and how long it
+    is kept (YAML ``console_data:``)."""
 
     @property
     def state_db_url(self) -> str:
@@ -204,6 +208,7 @@ def load_config(
         calibration=parse_calibration(doc.section("calibration")),
         shadow=parse_shadow(doc.section("shadow")),
         datasets=parse_datasets(doc.section("datasets")),
+        console_data=parse_console_data(doc.section("console_data")),
     )
     if config.ingress.http_listen == config.listen and not config.listen.endswith(":0"):
         raise ConfigError(f"ingress.http_listen: {config.listen} is already the gRPC listen address")
@@ -217,7 +222,7 @@ _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
      "export", "judge", "scorers", "rules", "limits", "behaviors",
      "alerts", "alerting", "channels", "sandbox", "ingress", "trajectories",
-     "calibration", "shadow", "datasets"}
+     "calibration", "shadow", "datasets", "console_data"}
 )
 
 

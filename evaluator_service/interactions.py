@@ -67,7 +67,7 @@ def interaction_records(span: Span, results: Sequence[ScoreResult], resource_env
             environment=str(attributes.get(semconv.DEPLOYMENT_ENVIRONMENT_NAME,
                                            resource.get(semconv.DEPLOYMENT_ENVIRONMENT_NAME, ""))),
             behavior_id=str(behavior) if behavior and behavior_scorer in (None, result.scorer_name) else None,
-            attributes=kept,
+            attributes=kept, latency_s=result.latency_s, cost_usd=result.cost_usd,
             scorer_config=dict(request.scorer.config) if request is not None else {},
         ))
     return records
@@ -93,15 +93,17 @@ def _matching(requests: list[EvaluationRequest], index: int, scorer: str) -> Eva
 
 
 class InteractionFanout:
-    """A score observer that builds each stored span's records once and hands them to every sink."""
+    """A score observer that builds each stored span's records once and hands them to every sink; ``clock``
+    dates them (the app's clock)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.sinks: list[InteractionSink] = []
+        self._clock = clock
 
     def __call__(self, span: Span, results: Sequence[ScoreResult], resource_envelope: bytes) -> None:
         if not self.sinks or not results:
             return
-        records = interaction_records(span, results, resource_envelope)
+        records = interaction_records(span, results, resource_envelope, now=self._clock())
         for sink in self.sinks:
             try:
                 sink(records)

@@ -14,6 +14,9 @@ Four things are shared, one module each:
   lifecycle event log (:mod:`~evaluator_service.state.behavior_event_rows`);
 - sessions (:mod:`~evaluator_service.state.session_rows`): the parts of a session the replicas hold, and a
   lease so exactly one replica scores it;
+- console data (:mod:`~evaluator_service.state.console_rows`, read by
+  :mod:`~evaluator_service.state.console_reads`): score rollups every replica adds to, the bounded list of
+  failing interactions, and spans that asked for a score and got none;
 - datasets (:mod:`~evaluator_service.state.dataset_rows`): named, versioned sets of interaction records;
 - judge calibration: people's labels on dataset records (:mod:`~evaluator_service.state.dataset_labels`) and
   each scorer's pass/fail counts (:mod:`~evaluator_service.state.scorer_outcome_counts`).
@@ -40,6 +43,8 @@ from evaluator_service.state.behavior_event_rows import BehaviorEventRows
 from evaluator_service.state.behavior_issue_rows import BehaviorIssueState
 from evaluator_service.state.behavior_rows import BehaviorState
 from evaluator_service.state.behavior_samples import BehaviorSampleState
+from evaluator_service.state.console_reads import ConsoleReadState
+from evaluator_service.state.console_rows import ConsoleRowState
 from evaluator_service.state.dataset_labels import DatasetLabelState
 from evaluator_service.state.dataset_rows import DatasetState
 from evaluator_service.state.pauses import PauseState
@@ -59,7 +64,7 @@ class StateUnavailable(EvaluatorError):
 class SharedState(PauseState, ScorerVersionState, AlertState, AlertOutboxState, AlertSilenceState,
                   BehaviorState, BehaviorIssueState, BehaviorEventRows, SessionState, BehaviorSampleState,
                   DatasetState, DatasetLabelState, ScorerOutcomeCountState, ScorerPointerState,
-                  ShadowResultState, Protocol):
+                  ShadowResultState, ConsoleRowState, ConsoleReadState, Protocol):
     """Pauses, uploaded scorers, alerts, behaviors (with their lifecycle and event log) and sessions shared
     by every replica using the same database URL."""
 

@@ -16,6 +16,8 @@ from evaluator_service.state.behavior_event_rows import SqlBehaviorEventRows
 from evaluator_service.state.behavior_issue_rows import SqlBehaviorIssueRows
 from evaluator_service.state.behavior_rows import SqlBehaviorRows
 from evaluator_service.state.behavior_samples import SqlBehaviorSampleRows
+from evaluator_service.state.console_reads import SqlConsoleReads
+from evaluator_service.state.console_rows import SqlConsoleRows
 from evaluator_service.state.dataset_labels import SqlDatasetLabels
 from evaluator_service.state.dataset_rows import SqlDatasetRows
 from evaluator_service.state.pauses import SqlPauses
@@ -29,7 +31,7 @@ from evaluator_service.state.shadow_rows import SqlShadowRows
 class SqlSharedState(SqlPauses, SqlScorerVersions, SqlAlertRows, SqlAlertOutbox, SqlAlertSilences,
                      SqlBehaviorRows, SqlBehaviorIssueRows, SqlBehaviorEventRows, SqlSessionRows,
                      SqlBehaviorSampleRows, SqlDatasetRows, SqlDatasetLabels, SqlScorerOutcomeCounts,
-                     SqlScorerPointers, SqlShadowRows):
+                     SqlScorerPointers, SqlShadowRows, SqlConsoleRows, SqlConsoleReads):
     """Shared-state operations; subclasses connect and provide transactions."""
 
     display_url = ""
