@@ -28,6 +28,7 @@ from evaluator_service.config_sections import (
     parse_rules,
 )
 from evaluator_service.config_values import ConfigError, Section
+from evaluator_service.console.web_settings import ConsoleConfig, parse_console
 from evaluator_service.environment_variables import (
     JUDGEVAL_EVALUATOR_CONFIG,
     JUDGEVAL_EVALUATOR_DATA_DIR,
@@ -99,6 +100,8 @@ class EvaluatorConfig:
     trajectories: TrajectoryConfig = field(default_factory=TrajectoryConfig)
     """Trajectory and session scoring: completion timers, late spans, buffer bounds (YAML
     ``trajectories:``)."""
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
+    """The web console (YAML ``console:``; ``--console-listen``): off unless it has a listen address."""
 
     @property
     def state_db_url(self) -> str:
@@ -142,6 +145,7 @@ def load_config(
     api_key: str | None = None,
     metrics_endpoint: str | None = None,
     state_db: str | None = None,
+    console_listen: str | None = None,
     environ: dict[str, str] | None = None,
 ) -> EvaluatorConfig:
     """Resolve explicit values (CLI flags) > environment > YAML file > defaults into a validated config."""
@@ -191,19 +195,34 @@ def load_config(
         sandbox=parse_sandbox(doc.section("sandbox")),
         ingress=parse_ingress(doc.section("ingress"), env, normalize_endpoint),
         trajectories=parse_trajectories(doc.section("trajectories")),
+        console=parse_console(doc.section("console"), env, normalize_endpoint, console_listen),
     )
     if config.ingress.http_listen == config.listen and not config.listen.endswith(":0"):
         raise ConfigError(f"ingress.http_listen: {config.listen} is already the gRPC listen address")
     if config.export_endpoint == config.listen:
         raise ConfigError(f"export_endpoint: {config.export_endpoint} is the evaluator's own listen address; "
                           "forwarded spans would loop back into it")
+    _check_console(config)
     return config
+
+
+def _check_console(config: EvaluatorConfig) -> None:
+    console = config.console
+    if console.listen is None:
+        return
+    if not config.api_key and not console.read_only_key:
+        raise ConfigError(f"console.listen: the console needs a key to log in with: the admin key "
+                          f"({JUDGMENT_API_KEY}) or console.read_only_key")
+    if console.listen in (config.listen, config.ingress.http_listen) and not console.listen.endswith(":0"):
+        raise ConfigError(f"console.listen: {console.listen} is already taken by another evaluator listener")
+    if console.read_only_key and console.read_only_key == config.api_key:
+        raise ConfigError("console.read_only_key: must differ from the admin key")
 
 
 _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
      "export", "judge", "scorers", "rules", "limits", "behaviors",
-     "alerts", "alerting", "channels", "sandbox", "ingress", "trajectories"}
+     "alerts", "alerting", "channels", "sandbox", "ingress", "trajectories", "console"}
 )
 
 
