@@ -37,6 +37,7 @@ from opentelemetry.sdk.metrics.export import MetricReader
 from evaluator_service.alerts.manager import AlertManager
 from evaluator_service.behaviors.grouper import BehaviorGrouper
 from evaluator_service.config import EvaluatorConfig
+from evaluator_service.console.recorder import ConsoleRecorder
 from evaluator_service.dispatcher import ScoringDispatcher
 from evaluator_service.errors import StartupError, path_problem
 from evaluator_service.forwarder import MAX_MESSAGE_BYTES, SpanForwarder
@@ -121,6 +122,9 @@ class EvaluatorApp:
         ])
         self.trajectory_scorers = TrajectoryScorers(config.scorers, config.judge, trajectory_sources)
         """Resolves trajectory requests' scorer names (what the trajectory scoring consumes)."""
+        self.console_recorder: ConsoleRecorder | None = None
+        """Records the console's rollups, failing interactions and not-evaluated spans
+        (``config.console_data``); set by :meth:`start` when enabled."""
 
     @property
     def store(self) -> SpanQueue:
@@ -175,6 +179,11 @@ class EvaluatorApp:
         dispatcher.score_observers.append(ScoreMetricsObserver(self.metrics))
         dispatcher.score_observers.append(self.alerts.observe)
         dispatcher.score_observers.append(self.interactions)
+        if cfg.console_data.enabled:
+            recorder = self.console_recorder = ConsoleRecorder(cfg.console_data, self._state, self._clock)
+            self.interactions.sinks.append(recorder.record_interactions)
+            dispatcher.unscored_observers.append(recorder.record_unscored)
+            await recorder.start()
         await self.alerts.start(self._state, self.metrics)
         if cfg.behaviors.enabled:
             dispatcher.behaviors = self.behaviors = BehaviorGrouper(cfg.behaviors, self._state, self.metrics)
@@ -283,6 +292,8 @@ class EvaluatorApp:
         await self.alerts.stop(max(0.5, deadline - loop.time()))
         if self.behaviors is not None:
             await self.behaviors.stop()
+        if self.console_recorder is not None:
+            await self.console_recorder.stop()
         await self.chain.aclose()
         await self.trajectory_scorers.aclose()
         if self._pauses is not None:

@@ -28,6 +28,7 @@ from evaluator_service.config_sections import (
     parse_rules,
 )
 from evaluator_service.config_values import ConfigError, Section
+from evaluator_service.console.settings import ConsoleDataConfig, parse_console_data
 from evaluator_service.console.web_settings import ConsoleConfig, parse_console
 from evaluator_service.environment_variables import (
     JUDGEVAL_EVALUATOR_CONFIG,
@@ -102,6 +103,9 @@ class EvaluatorConfig:
     ``trajectories:``)."""
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
     """The web console (YAML ``console:``; ``--console-listen``): off unless it has a listen address."""
+    console_data: ConsoleDataConfig = field(default_factory=ConsoleDataConfig)
+    """What is recorded for the console (rollups, failing interactions, not-evaluated spans) and how long it
+    is kept (YAML ``console_data:``)."""
 
     @property
     def state_db_url(self) -> str:
@@ -196,6 +200,7 @@ def load_config(
         ingress=parse_ingress(doc.section("ingress"), env, normalize_endpoint),
         trajectories=parse_trajectories(doc.section("trajectories")),
         console=parse_console(doc.section("console"), env, normalize_endpoint, console_listen),
+        console_data=parse_console_data(doc.section("console_data")),
     )
     if config.ingress.http_listen == config.listen and not config.listen.endswith(":0"):
         raise ConfigError(f"ingress.http_listen: {config.listen} is already the gRPC listen address")
@@ -222,7 +227,8 @@ def _check_console(config: EvaluatorConfig) -> None:
 _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
      "export", "judge", "scorers", "rules", "limits", "behaviors",
-     "alerts", "alerting", "channels", "sandbox", "ingress", "trajectories", "console"}
+     "alerts", "alerting", "channels", "sandbox", "ingress", "trajectories",
+     "console", "console_data"}
 )
 
 

@@ -69,6 +69,11 @@ ScoreObserver = Callable[[Span, Sequence[ScoreResult], bytes], None]
 span is durably stored for export (so a span scored again after a crash mid-scoring is observed once);
 must return at once (e.g. queue the work) and should not raise."""
 
+UnscoredObserver = Callable[[Span, bytes, str, str], None]
+"""Called with a span that asked for scores and gets none at all (its requests are unreadable, or it became a
+dead letter), its ``ResourceSpans`` envelope (``b""`` when unknown), a reason word (``invalid_request``,
+``dead_letter``) and the detail written on the span; must return at once and should not raise."""
+
 _Observation = tuple[Span, Sequence[ScoreResult], bytes]
 """What the score observers are told about one enriched span, held until it is stored."""
 
@@ -136,6 +141,8 @@ class ScoringDispatcher:
         self._dispatcher: asyncio.Task[None] | None = None
         self.score_observers: list[ScoreObserver] = []
         """Hooks (e.g. the alert manager's ``observe``) told about every scored span."""
+        self.unscored_observers: list[UnscoredObserver] = []
+        """Hooks (the console's not-evaluated record) told about every span that gets no score at all."""
         self.behaviors: BehaviorGrouper | None = None
         """Writes the behavior of a failing span onto it before it is stored (bounded; never raises)."""
 
@@ -217,7 +224,7 @@ class ScoringDispatcher:
                     with stage("encode"):
                         data = span.SerializeToString()
             except StageFailed as failed:
-                status, data = self._dead_letter(row.span, failed)
+                status, data = self._dead_letter(row.span, failed, row.resource)
             else:
                 if waiting:
                     if ready and self._slots.locked():  # don't hold finished spans while waiting for a slot
@@ -259,7 +266,7 @@ class ScoringDispatcher:
                 self._runner.record(*measurements)
                 statuses[self._finish(span, job, row.resource, observed)] += 1
             except StageFailed as failed:
-                status, data = self._dead_letter(originals[index], failed)
+                status, data = self._dead_letter(originals[index], failed, row.resource)
                 statuses[status] += 1
                 span.Clear()
                 if data:
@@ -288,7 +295,7 @@ class ScoringDispatcher:
                 with stage("encode"):
                     spans.append(span.SerializeToString())
             except StageFailed as failed:
-                _, data = self._dead_letter(originals[index], failed)
+                _, data = self._dead_letter(originals[index], failed, row.resource)
                 if data:
                     spans.append(data)
         return ScoredRow(row, pack_spans(spans), len(spans), requeue)
@@ -328,20 +335,21 @@ class ScoringDispatcher:
             with stage("encode"):
                 data = span.SerializeToString()
         except StageFailed as failed:
-            status, data = self._dead_letter(row.span, failed)
+            status, data = self._dead_letter(row.span, failed, row.resource)
             observed.clear()  # exported as it arrived: no scores to tell about
         await self._commit.write([ScoredRow(row, data, 1 if data else 0)])
         self._metrics.span_scored(status)
         self._observe(observed)
         self._on_scored()
 
-    def _dead_letter(self, original: bytes, failed: StageFailed) -> tuple[str, bytes]:
+    def _dead_letter(self, original: bytes, failed: StageFailed, resource: bytes = b"") -> tuple[str, bytes]:
         """The span as it arrived (``original``), marked failed with the reason; ``b""`` when even that
         fails (the span is dropped). Logged and counted either way."""
         reason = dead_letter_reason(failed)
         logger.error("%s; exported marked %s", reason, semconv.EvalStatus.FAILED.value)
         try:
             span = Span.FromString(original)
+            self._tell_unscored(span, resource, "dead_letter", reason)
             mark_failed(span, reason, self._evaluator_attribute())
             data = span.SerializeToString()
         except Exception:
@@ -362,12 +370,13 @@ class ScoringDispatcher:
         with stage("decode"):
             raw = find_attribute(span.attributes, semconv.JUDGEVAL_EVAL_REQUESTS)
             if raw is None:
-                return self._unreadable(span, f"span is tagged {semconv.EvalStatus.PENDING.value} but has no "
+                return self._unreadable(span, resource,
+                                        f"span is tagged {semconv.EvalStatus.PENDING.value} but has no "
                                               f"{semconv.JUDGEVAL_EVAL_REQUESTS} attribute")
             try:
                 requests = decode_requests(raw)
             except InvalidEvaluationRequest as exc:
-                return self._unreadable(span, f"invalid {semconv.JUDGEVAL_EVAL_REQUESTS}: {exc}")
+                return self._unreadable(span, resource, f"invalid {semconv.JUDGEVAL_EVAL_REQUESTS}: {exc}")
         fields = _SpanFields(span)
         if any(r.example_from for r in requests):
             with stage("decode"):
@@ -376,10 +385,18 @@ class ScoringDispatcher:
             results = [self._runner.run_inline(r, fields, measurements) for r in requests]
         return _Job(requests, fields, results)
 
-    def _unreadable(self, span: Span, reason: str) -> _Job:
+    def _unreadable(self, span: Span, resource: bytes, reason: str) -> _Job:
+        self._tell_unscored(span, resource, "invalid_request", reason)
         mark_failed(span, reason, self._evaluator_attribute())
         self._metrics.dead_lettered("decode", "marked_failed")
         return _Job([], _SpanFields(span), [], semconv.EvalStatus.FAILED.value)
+
+    def _tell_unscored(self, span: Span, resource: bytes, reason: str, detail: str) -> None:
+        for observe in self.unscored_observers:
+            try:
+                observe(span, resource, reason, detail)
+            except Exception:  # an observer's bug must not keep the span from being exported
+                logger.exception("unscored-span observer failed")
 
     def _needs_waiting(self, job: _Job) -> bool:
         if job.failed_status is not None:

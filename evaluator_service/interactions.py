@@ -67,7 +67,7 @@ def interaction_records(span: Span, results: Sequence[ScoreResult], resource_env
             environment=str(attributes.get(semconv.DEPLOYMENT_ENVIRONMENT_NAME,
                                            resource.get(semconv.DEPLOYMENT_ENVIRONMENT_NAME, ""))),
             behavior_id=str(behavior) if behavior and behavior_scorer in (None, result.scorer_name) else None,
-            attributes=kept,
+            attributes=kept, latency_s=result.latency_s, cost_usd=result.cost_usd,
         ))
     return records
 

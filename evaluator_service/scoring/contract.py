@@ -34,6 +34,8 @@ class ScoreOutcome:
     reason: str | None = None
     success: bool | None = None
     label: str | None = None
+    cost_usd: float | None = None
+    """What producing this score cost (an LLM judge's call), when the scorer knows it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,11 @@ class ScoreResult:
     outcome: ScoreOutcome | None = None
     error_kind: str | None = None
     error_message: str = ""
+    latency_s: float | None = None
+    """How long the runner spent on the request (retries and rate-budget waits included); ``None`` when
+    not measured."""
+    cost_usd: float | None = None
+    """What the judge call cost, when the scorer reports it (``ScoreOutcome.cost_usd``)."""
 
     @property
     def succeeded(self) -> bool:

@@ -139,11 +139,12 @@ class ScorerRunner:
             outcome = await self._run_checked(request, span_fields, judge_calls or self.span_budget())
         except _Failed as failure:
             self._metrics.scoring_error(name, failure.kind)
-            self._metrics.scoring_finished(name, time.monotonic() - started)
+            self._metrics.scoring_finished(name, elapsed := time.monotonic() - started)
             return ScoreResult(name, request.scorer.threshold, error_kind=failure.kind,
-                               error_message=failure.message)
-        self._metrics.scoring_finished(name, time.monotonic() - started)
-        return ScoreResult(name, request.scorer.threshold, outcome=outcome)
+                               error_message=failure.message, latency_s=elapsed)
+        self._metrics.scoring_finished(name, elapsed := time.monotonic() - started)
+        return ScoreResult(name, request.scorer.threshold, outcome=outcome, latency_s=elapsed,
+                           cost_usd=outcome.cost_usd)
 
     def run_inline(
         self, request: EvaluationRequest, span_fields: Mapping[str, Any],
@@ -159,13 +160,14 @@ class ScorerRunner:
         try:
             outcome = self._inline_checked(request, span_fields)
         except _Failed as failure:
-            self._measure(measurements, (name, failure.kind, time.monotonic() - started))
+            self._measure(measurements, (name, failure.kind, elapsed := time.monotonic() - started))
             return ScoreResult(name, request.scorer.threshold, error_kind=failure.kind,
-                               error_message=failure.message)
+                               error_message=failure.message, latency_s=elapsed)
         if outcome is None:
             return None
-        self._measure(measurements, (name, None, time.monotonic() - started))
-        return ScoreResult(name, request.scorer.threshold, outcome=outcome)
+        self._measure(measurements, (name, None, elapsed := time.monotonic() - started))
+        return ScoreResult(name, request.scorer.threshold, outcome=outcome, latency_s=elapsed,
+                           cost_usd=outcome.cost_usd)
 
     def _measure(self, into: list[InlineMeasurement] | None, measurement: InlineMeasurement) -> None:
         if into is None:

@@ -14,6 +14,9 @@ Four things are shared, one module each:
   lifecycle event log (:mod:`~evaluator_service.state.behavior_event_rows`);
 - sessions (:mod:`~evaluator_service.state.session_rows`): the parts of a session the replicas hold, and a
   lease so exactly one replica scores it.
+- console data (:mod:`~evaluator_service.state.console_rows`, read by
+  :mod:`~evaluator_service.state.console_reads`): score rollups every replica adds to, the bounded list of
+  failing interactions, and spans that asked for a score and got none.
 
 The durable span queue is *not* here: each replica owns the spans the collector's load balancer sent it.
 
@@ -35,6 +38,8 @@ from evaluator_service.state.behavior_event_rows import BehaviorEventRows
 from evaluator_service.state.behavior_issue_rows import BehaviorIssueState
 from evaluator_service.state.behavior_rows import BehaviorState
 from evaluator_service.state.behavior_samples import BehaviorSampleState
+from evaluator_service.state.console_reads import ConsoleReadState
+from evaluator_service.state.console_rows import ConsoleRowState
 from evaluator_service.state.pauses import PauseState
 from evaluator_service.state.scorer_versions import ScorerVersionState
 from evaluator_service.state.session_rows import SessionState
@@ -48,7 +53,7 @@ class StateUnavailable(EvaluatorError):
 
 class SharedState(PauseState, ScorerVersionState, AlertState, AlertOutboxState, AlertSilenceState,
                   BehaviorState, BehaviorIssueState, BehaviorEventRows, SessionState, BehaviorSampleState,
-                  Protocol):
+                  ConsoleRowState, ConsoleReadState, Protocol):
     """Pauses, uploaded scorers, alerts, behaviors (with their lifecycle and event log) and sessions shared
     by every replica using the same database URL."""
 

@@ -16,6 +16,8 @@ from evaluator_service.state.behavior_event_rows import SqlBehaviorEventRows
 from evaluator_service.state.behavior_issue_rows import SqlBehaviorIssueRows
 from evaluator_service.state.behavior_rows import SqlBehaviorRows
 from evaluator_service.state.behavior_samples import SqlBehaviorSampleRows
+from evaluator_service.state.console_reads import SqlConsoleReads
+from evaluator_service.state.console_rows import SqlConsoleRows
 from evaluator_service.state.pauses import SqlPauses
 from evaluator_service.state.scorer_versions import SqlScorerVersions
 from evaluator_service.state.session_rows import SqlSessionRows
@@ -23,7 +25,7 @@ from evaluator_service.state.session_rows import SqlSessionRows
 
 class SqlSharedState(SqlPauses, SqlScorerVersions, SqlAlertRows, SqlAlertOutbox, SqlAlertSilences,
                      SqlBehaviorRows, SqlBehaviorIssueRows, SqlBehaviorEventRows, SqlSessionRows,
-                     SqlBehaviorSampleRows):
+                     SqlBehaviorSampleRows, SqlConsoleRows, SqlConsoleReads):
     """Shared-state operations; subclasses connect and provide transactions."""
 
     display_url = ""

@@ -109,8 +109,9 @@ class TrajectoryScorerRunner:
             try:
                 async with asyncio.timeout(timeout):
                     outcome = await scorer.score_trajectory(trace, request)
-                self._metrics.scoring_finished(name, time.monotonic() - started)
-                return ScoreResult(name, threshold, outcome=outcome)
+                self._metrics.scoring_finished(name, elapsed := time.monotonic() - started)
+                return ScoreResult(name, threshold, outcome=outcome, latency_s=elapsed,
+                                   cost_usd=outcome.cost_usd)
             except TimeoutError:
                 kind, message = "timeout", f"no answer within {timeout:g}s"
             except FatalScorerError as exc:

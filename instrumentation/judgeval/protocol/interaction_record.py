@@ -58,6 +58,10 @@ class InteractionRecord:
     """The behavior a failing result was placed in, if any."""
     attributes: dict[str, Any] = field(default_factory=dict)
     """Other span attributes worth keeping (e.g. ``gen_ai.request.model``); small values only."""
+    latency_s: float | None = None
+    """How long the scorer took (retries and waits for a rate budget included), when measured."""
+    cost_usd: float | None = None
+    """What the judge call cost, when the scorer knows it."""
 
     @property
     def id(self) -> str:
@@ -87,7 +91,7 @@ class InteractionRecord:
                                                f"{type(values[name]).__name__}")
             if name in values and values[name] is None and name not in _NULLABLE:
                 raise InvalidInteractionRecord(f"field {name!r} must not be null")
-        for name in ("at", "threshold", "score"):
+        for name in ("at", "threshold", "score", "latency_s", "cost_usd"):
             if isinstance(values.get(name), bool):
                 raise InvalidInteractionRecord(f"field {name!r} must be a number, got bool")
         return cls(**values)
@@ -97,9 +101,10 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "scorer": str, "trace_id": str, "span_id": str, "at": (int, float), "example": dict,
     "threshold": (int, float), "score": (int, float), "passed": bool, "reason": str, "error_kind": str,
     "scorer_version": int, "scope": str, "service": str, "agent": str, "environment": str,
-    "behavior_id": str, "attributes": dict,
+    "behavior_id": str, "attributes": dict, "latency_s": (int, float), "cost_usd": (int, float),
 }
 _KIND_NAMES: dict[type | tuple[type, ...], str] = {
     str: "a string", dict: "an object", bool: "true or false", int: "an integer", (int, float): "a number"}
 _NAMES = {name: _KIND_NAMES[kinds] for name, kinds in _TYPES.items()}
-_NULLABLE = frozenset({"score", "passed", "error_kind", "scorer_version", "behavior_id"})
+_NULLABLE = frozenset({"score", "passed", "error_kind", "scorer_version", "behavior_id", "latency_s",
+                       "cost_usd"})
