@@ -14,6 +14,7 @@ from aiohttp import web
 
 from evaluator_service.config import EvaluatorConfig
 from evaluator_service.console.auth import COOKIE_NAME, ConsoleAuth, Session, csrf_matches
+from evaluator_service.console.queries import ConsoleQueries
 from evaluator_service.state import SharedState
 
 
@@ -24,6 +25,7 @@ class ConsoleContext:
     state: SharedState
     config: EvaluatorConfig
     auth: ConsoleAuth
+    queries: ConsoleQueries
     templates: jinja2.Environment
     clock: Callable[[], float] = time.time
     secure_cookie: bool = False

@@ -23,9 +23,18 @@ import plotly
 from aiohttp import web
 
 from evaluator_service.config import EvaluatorConfig
-from evaluator_service.console import alert_pages, issue_pages, login_pages, overview_pages, scorer_pages
+from evaluator_service.console import (
+    alert_pages,
+    failing_pages,
+    issue_pages,
+    login_pages,
+    not_evaluated_pages,
+    overview_pages,
+    scorer_pages,
+)
 from evaluator_service.console.auth import ConsoleAuth
 from evaluator_service.console.formatting import FILTERS
+from evaluator_service.console.queries import ConsoleQueries, ConsoleQueryError
 from evaluator_service.console.request_context import (
     CONTEXT_KEY,
     ConsoleContext,
@@ -52,9 +61,14 @@ async def _security(request: web.Request, handler: Handler) -> web.StreamRespons
         raise web.HTTPUnauthorized(text="log in first")
     try:
         response = await handler(request)
+    except ConsoleQueryError as exc:  # a filter or range the read API cannot answer
+        response = render(request, "error.html", status=400, title="Cannot show that", message=str(exc),
+                          hint="Change the filter or range and try again.")
     except StateUnavailable as exc:
         logger.warning("console: state database unavailable: %s", exc)
-        response = render(request, "error.html", status=503, message=str(exc))
+        response = render(request, "error.html", status=503, title="The state database is unavailable",
+                          message=str(exc), hint="The console reads everything from the shared state "
+                          "database; reload once it is reachable again.")
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -76,6 +90,7 @@ class ConsoleServer:
         self.context = ConsoleContext(
             state=state, config=config, templates=templates, clock=clock,
             auth=ConsoleAuth(config.api_key, console.read_only_key, console.session_ttl_s),
+            queries=ConsoleQueries(state, config.console_data, clock),
             secure_cookie=console.secure_cookie if console.secure_cookie is not None
             else config.ingress.tls is not None,
             extras=dict(extras or {}))
@@ -90,6 +105,8 @@ class ConsoleServer:
         issue_pages.add_routes(app.router)
         alert_pages.add_routes(app.router)
         scorer_pages.add_routes(app.router)
+        failing_pages.add_routes(app.router)
+        not_evaluated_pages.add_routes(app.router)
         app.router.add_get("/static/plotly.min.js", _plotly)
         app.router.add_static("/static/", Path(str(resources.files("evaluator_service.console") / "static")))
         return app

@@ -28,6 +28,8 @@ READ_KEY = "console-read-key-4567"
 TRACE_URL = "http://jaeger.test:16686/trace/{trace_id}?uiFind={span_id}"
 ALERT = "refunds-missing"
 UPLOADED = "Package Inquiry Scorer"
+UNKNOWN = "no_such_scorer"
+"""A scorer the evaluator does not have: its span is not evaluated (reason ``unknown_scorer``)."""
 UPLOADED_SOURCE = ('from judgeval.scorers import ExampleScorer\n\n'
                    'class PackageScorer(ExampleScorer):\n'
                    '    """Flags answers with <script>alert(1)</script> & friends."""\n')
@@ -52,6 +54,8 @@ def console_doc(hook: WebhookReceiver, **console: Any) -> dict[str, Any]:
         "alerts": [{"name": ALERT, "scorer": REFUND, "failure_rate_above": 0.5, "window": "1m",
                     "min_count": 2, "notify": ["hook"]}],
         "console": {"listen": "127.0.0.1:0", "read_only_key": READ_KEY, "trace_url": TRACE_URL, **console},
+        # flushed by the test itself (ConsoleRecorder.flush), so the pages show everything at once
+        "console_data": {"flush_interval_s": 3600},
     }
 
 
@@ -71,6 +75,7 @@ def traffic() -> dict[str, list[Span]]:
     accounts = [_span(f"pii-{n}", PII, "Who handles my account?",
                       f"Your account manager is manager{n}@example.com <b>call</b>", "accounts-agent")
                 for n in range(2)]
+    accounts.append(_span("unknown-0", UNKNOWN, "Where is my parcel?", "On its way", "accounts-agent"))
     return {"support-bot": support, "accounts-bot": accounts}
 
 
@@ -102,6 +107,8 @@ async def fed_evaluator(make_config: Callable[..., EvaluatorConfig], receiver: A
                              class_name="PackageScorer", source_filename="package_scorer.py",
                              requirements_hash="")
         await state.store_version(draft, ScorerFiles(UPLOADED_SOURCE, "requests>=2\n"), lambda _: 1)
+        recorder = app.console_recorder
+        assert recorder is not None and await recorder.flush()
         assert app.console is not None
         yield FedEvaluator(app, f"http://127.0.0.1:{app.console.port}", traces, hook)
     finally:

@@ -99,7 +99,31 @@ async def test_login_refuses_wrong_keys_and_every_page_renders(fed: FedEvaluator
     await screenshot(page, "scorers")
 
     await page.get_by_role("link", name="Overview", exact=True).click()
+    await page.wait_for_function("document.querySelectorAll('.chart[data-drawn=true]').length == 4")
     await screenshot(page, "overview")
+    # The range picker reloads the page with the range chosen.
+    await page.locator("select[name=range]").select_option("6h")
+    await page.wait_for_url("**/?range=6h*")
+    await page.locator(".chart[data-drawn=true]").first.wait_for()
+    # Down from the overview: the scorer's failures, then the issue of one of them.
+    await page.get_by_role("link", name="3", exact=True).first.click()
+    await page.wait_for_url(f"**/failing?scorer={REFUND}&outcome=failed")
+    assert await page.get_by_role("link", name="trace ").count() == 3
+    await screenshot(page, "failing")
+    await page.get_by_role("link", name="issue", exact=True).first.click()
+    await page.wait_for_url("**/issues/*")
+    assert REFUND in await page.locator(".facts").inner_text()
+    # The failing list's own filters.
+    await page.goto(fed.base_url + "/failing")
+    await page.locator("input[name=service]").fill("accounts-bot")
+    await page.locator("select[name=outcome]").select_option("error")
+    await page.get_by_role("button", name="Filter").click()
+    await page.wait_for_url("**/failing?*outcome=error*")
+    assert await page.get_by_role("link", name="trace ").count() == 1
+    await page.get_by_role("link", name="Not evaluated", exact=True).click()
+    await page.locator(".chart[data-drawn=true]").wait_for()
+    assert await page.get_by_role("link", name="unknown_scorer").count() == 1
+    await screenshot(page, "not-evaluated")
     assert errors == []
     await context.close()
 
@@ -118,6 +142,11 @@ async def test_read_only_key_and_a_narrow_window(fed: FedEvaluator, browser: Any
     overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1, overflow
     await page.locator(".chart[data-drawn=true]").wait_for()
+    await page.goto(fed.base_url + "/")
+    await page.wait_for_function("document.querySelectorAll('.chart[data-drawn=true]').length == 4")
+    assert await page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+    await screenshot(page, "overview-narrow")
+    await page.go_back()
     box = await page.locator(".chart").bounding_box()
     assert box is not None and box["width"] <= 390
     await screenshot(page, "issue-narrow")

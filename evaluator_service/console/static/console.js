@@ -8,9 +8,9 @@
     if (!specEl || typeof Plotly === "undefined") { return; }
     var spec = JSON.parse(specEl.textContent);
     var layout = Object.assign({
-      margin: {l: 48, r: 12, t: 8, b: 40}, height: 260, autosize: true, font: FONT,
+      margin: {l: 48, r: 12, t: 32, b: 40}, height: 280, autosize: true, font: FONT,
       paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", showlegend: true,
-      legend: {orientation: "h", y: -0.25}
+      legend: {orientation: "h", x: 0, y: 1.02, yanchor: "bottom"}
     }, spec.layout || {});
     Plotly.newPlot(el, spec.data, layout, {responsive: true, displaylogo: false,
       modeBarButtonsToRemove: ["lasso2d", "select2d"]}).then(function () {
