@@ -81,8 +81,11 @@ def traffic() -> dict[str, list[Span]]:
 
 @asynccontextmanager
 async def fed_evaluator(make_config: Callable[..., EvaluatorConfig], receiver: Any, hook: WebhookReceiver,
-                        **console: Any) -> AsyncIterator[FedEvaluator]:
-    config = make_config(console_doc(hook, **console))
+                        state_db: str | None = None, **console: Any) -> AsyncIterator[FedEvaluator]:
+    doc = console_doc(hook, **console)
+    if state_db:
+        doc["state_db"] = state_db
+    config = make_config(doc)
     alerts = AlertManager(config.alerts, settings=config.alerting, channel_configs=config.channels,
                           tick_s=0.1)
     app = EvaluatorApp(config, alerts=alerts)

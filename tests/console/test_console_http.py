@@ -4,24 +4,17 @@ gate, the session cookie, CSRF and the read-only key, and what the pages show.""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
-import pytest
 
 from evaluator_service.console.auth import COOKIE_NAME, FAILURE_LIMIT
 from tests.behaviors.failing_spans import REFUND
 
-from .console_stack import ADMIN_KEY, ALERT, READ_KEY, UPLOADED, FedEvaluator, fed_evaluator
+from .console_stack import ADMIN_KEY, ALERT, READ_KEY, UPLOADED, FedEvaluator
 
 PAGES = ["/", "/issues", "/alerts", "/scorers"]
 
 
-@pytest.fixture
-async def fed(make_config: Any, receiver: Any, webhook: Any) -> AsyncIterator[FedEvaluator]:
-    async with fed_evaluator(make_config, receiver, webhook) as running:
-        yield running
 
 
 def client(base_url: str) -> aiohttp.ClientSession:

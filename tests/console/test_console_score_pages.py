@@ -1,26 +1,19 @@
 """The console's score pages over real HTTP, from the counters the real pipeline recorded: the overview
 (per scorer and agent, range selection), failing interactions (filters, pagination, links to the trace
-and the issue) and not evaluated (reasons and samples)."""
+and the issue) and not evaluated (reasons and samples); on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 import pytest
 
 from tests.behaviors.failing_spans import PII, REFUND
 
-from .console_stack import ADMIN_KEY, UNKNOWN, FedEvaluator, fed_evaluator
+from .console_stack import ADMIN_KEY, UNKNOWN, FedEvaluator
 from .test_console_http import client, login
-
-
-@pytest.fixture
-async def fed(make_config: Any, receiver: Any, webhook: Any) -> AsyncIterator[FedEvaluator]:
-    async with fed_evaluator(make_config, receiver, webhook) as running:
-        yield running
 
 
 @pytest.fixture
