@@ -15,6 +15,7 @@ from evaluator_service.state.behavior_records import (
     DISMISSED,
     DISPOSITIONS,
     KINDS,
+    MERGED,
     NAME_OPERATOR,
     OPEN,
     STATES,
@@ -73,8 +74,9 @@ async def issue_page(request: web.Request) -> web.Response:
     now = ctx.clock()
     buckets = await ctx.state.behavior_buckets(bucket_of(now - TREND_HOURS * 3600))
     samples = await ctx.state.behavior_samples(found.id)
-    others = [b for b in await ctx.state.behaviors()
-              if b.id != found.id and b.scorer == found.scorer and b.disposition != "merged"]
+    # what the state accepts as a merge target: the same kind, grouped in the same embedding space
+    others = [b for b in await ctx.state.behaviors() if b.id != found.id and b.disposition != MERGED
+              and b.kind == found.kind and b.space == found.space]
     trend = hourly_trend(buckets.get(found.id, {}), now)
     chart = {"x": [iso(now - (TREND_HOURS - 1 - i) * 3600) for i in range(TREND_HOURS)], "y": trend}
     return render(request, "issue.html", issue=found, samples=samples[:20], merge_targets=others,
