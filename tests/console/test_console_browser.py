@@ -63,7 +63,7 @@ async def test_login_refuses_wrong_keys_and_every_page_renders(fed: FedEvaluator
     assert await table.get_by_role("link", name=REFUND).count() >= 1
     await screenshot(page, "issues")
     # The scorer filter narrows the list and keeps its choice.
-    await page.get_by_label("Scorer").select_option(PII)
+    await page.get_by_label("Scorer", exact=True).select_option(PII)
     await page.get_by_role("button", name="Filter").click()
     await page.wait_for_url(f"**/issues?*scorer={PII}*")
     assert await page.get_by_role("row").count() == 2  # header + the one PII issue
@@ -102,7 +102,7 @@ async def test_login_refuses_wrong_keys_and_every_page_renders(fed: FedEvaluator
     await page.wait_for_function("document.querySelectorAll('.chart[data-drawn=true]').length == 4")
     await screenshot(page, "overview")
     # The range picker reloads the page with the range chosen.
-    await page.locator("select[name=range]").select_option("6h")
+    await page.get_by_label("Range", exact=True).select_option("6h")
     await page.wait_for_url("**/?range=6h*")
     await page.locator(".chart[data-drawn=true]").first.wait_for()
     # Down from the overview: the scorer's failures, then the issue of one of them.
@@ -115,8 +115,8 @@ async def test_login_refuses_wrong_keys_and_every_page_renders(fed: FedEvaluator
     assert REFUND in await page.locator(".facts").inner_text()
     # The failing list's own filters.
     await page.goto(fed.base_url + "/failing")
-    await page.locator("input[name=service]").fill("accounts-bot")
-    await page.locator("select[name=outcome]").select_option("error")
+    await page.get_by_label("Service", exact=True).fill("accounts-bot")
+    await page.get_by_label("Outcome", exact=True).select_option("error")
     await page.get_by_role("button", name="Filter").click()
     await page.wait_for_url("**/failing?*outcome=error*")
     assert await page.get_by_role("link", name="trace ").count() == 1
