@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
+
+from evaluator_service.log_throttle import LogThrottle, suppressed_note
+
+logger = logging.getLogger(__name__)
 
 ADMIN = "admin"
 READ = "read"
@@ -40,18 +45,31 @@ class Session:
         return self.role == ADMIN
 
 
+def _signer_on(clock: Callable[[], float]) -> type[TimestampSigner]:
+    """A ``TimestampSigner`` whose "now" is ``clock`` (the cookie's issue time and its age check)."""
+
+    class ClockedSigner(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(clock())
+
+    return ClockedSigner
+
+
 class ConsoleAuth:
     """Checks keys, issues and reads session cookies, throttles clients guessing keys."""
 
     def __init__(self, admin_key: str | None, read_key: str | None, ttl_s: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], float] = time.time) -> None:
         self._keys = {role: key for role, key in ((ADMIN, admin_key), (READ, read_key)) if key}
         material = "\0".join(f"{role}={key}" for role, key in sorted(self._keys.items()))
         secret = hmac.new(material.encode(), b"judgeval-console-session", hashlib.sha256).hexdigest()
-        self._serializer = URLSafeTimedSerializer(secret, salt="judgeval-console")
+        self._serializer = URLSafeTimedSerializer(secret, salt="judgeval-console",
+                                                  signer=_signer_on(wall_clock))
         self.ttl_s = ttl_s
         self._clock = clock
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._log = LogThrottle(interval_s=10.0)
 
     def role_of(self, key: str) -> str | None:
         """The role ``key`` logs in as, or ``None``; constant-time against each configured key."""
@@ -88,8 +106,11 @@ class ConsoleAuth:
         return max(0.0, window[0] + FAILURE_WINDOW_S - self._clock())
 
     def failed(self, client: str) -> None:
-        """Count a wrong key from ``client``."""
+        """Count a wrong key from ``client`` (and log it, at most one line per client per 10 s)."""
         window = self._failures.setdefault(client, deque())
+        suppressed = self._log.admit(client)
+        if suppressed is not None:
+            logger.warning("console: wrong key from %s%s", client, suppressed_note(suppressed))
         self._failures.move_to_end(client)
         window.append(self._clock())
         while len(self._failures) > MAX_TRACKED_CLIENTS:

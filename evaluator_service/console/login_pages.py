@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 from aiohttp import web
 
 from evaluator_service.console.auth import COOKIE_NAME, csrf_matches
 from evaluator_service.console.request_context import context_of, render, session_of
-
-logger = logging.getLogger(__name__)
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -43,7 +39,6 @@ async def login(request: web.Request) -> web.Response:
     if role is None:
         if key:
             ctx.auth.failed(client)
-            logger.warning("console: wrong key from %s", client)
         return render(request, "login.html", status=401, next=next_path,
                       error="That key is not the evaluator's admin key or console read-only key.")
     response = web.HTTPSeeOther(next_path)

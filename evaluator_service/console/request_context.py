@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -29,7 +29,6 @@ class ConsoleContext:
     templates: jinja2.Environment
     clock: Callable[[], float] = time.time
     secure_cookie: bool = False
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def trace_url(self, trace_id: str, span_id: str = "") -> str:
         return self.config.console.trace_url.format(trace_id=quote(trace_id), span_id=quote(span_id))

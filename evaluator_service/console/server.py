@@ -15,7 +15,6 @@ import time
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import jinja2
@@ -81,7 +80,7 @@ class ConsoleServer:
     """The console's HTTP server; :meth:`start` binds ``config.console.listen``, :meth:`stop` closes."""
 
     def __init__(self, config: EvaluatorConfig, state: SharedState, *,
-                 clock: Callable[[], float] = time.time, extras: dict[str, Any] | None = None) -> None:
+                 clock: Callable[[], float] = time.time) -> None:
         console = config.console
         templates = jinja2.Environment(
             loader=jinja2.PackageLoader("evaluator_service.console", "templates"),
@@ -92,8 +91,7 @@ class ConsoleServer:
             auth=ConsoleAuth(config.api_key, console.read_only_key, console.session_ttl_s),
             queries=ConsoleQueries(state, config.console_data, clock),
             secure_cookie=console.secure_cookie if console.secure_cookie is not None
-            else config.ingress.tls is not None,
-            extras=dict(extras or {}))
+            else config.ingress.tls is not None)
         self._runner: web.AppRunner | None = None
         self.port = 0
 
