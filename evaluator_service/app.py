@@ -37,6 +37,7 @@ from opentelemetry.sdk.metrics.export import MetricReader
 from evaluator_service.alerts.manager import AlertManager
 from evaluator_service.behaviors.grouper import BehaviorGrouper
 from evaluator_service.config import EvaluatorConfig
+from evaluator_service.console.queries import ConsoleQueries
 from evaluator_service.console.recorder import ConsoleRecorder
 from evaluator_service.dispatcher import ScoringDispatcher
 from evaluator_service.errors import StartupError, path_problem
@@ -114,7 +115,7 @@ class EvaluatorApp:
         self.alerts = alerts or AlertManager(config.alerts, settings=config.alerting,
                                              channel_configs=config.channels)
         """Judges scores against ``config.alerts``; pass ``alerts=`` to share it with an admin installer."""
-        self.interactions = InteractionFanout()
+        self.interactions = InteractionFanout(clock)
         """Hands every scored span's :class:`~judgeval.protocol.interaction_record.InteractionRecord` s to
         its sinks (datasets, the console, shadow comparisons); add sinks before :meth:`start`."""
         self.chain = ScorerChain([
@@ -125,6 +126,8 @@ class EvaluatorApp:
         self.console_recorder: ConsoleRecorder | None = None
         """Records the console's rollups, failing interactions and not-evaluated spans
         (``config.console_data``); set by :meth:`start` when enabled."""
+        self.console_queries: ConsoleQueries | None = None
+        """The console's read API over this evaluator's shared state; set by :meth:`start`."""
 
     @property
     def store(self) -> SpanQueue:
@@ -179,8 +182,10 @@ class EvaluatorApp:
         dispatcher.score_observers.append(ScoreMetricsObserver(self.metrics))
         dispatcher.score_observers.append(self.alerts.observe)
         dispatcher.score_observers.append(self.interactions)
+        self.console_queries = ConsoleQueries(self._state, cfg.console_data, self._clock)
         if cfg.console_data.enabled:
-            recorder = self.console_recorder = ConsoleRecorder(cfg.console_data, self._state, self._clock)
+            recorder = self.console_recorder = ConsoleRecorder(cfg.console_data, self._state, self._clock,
+                                                               self.metrics)
             self.interactions.sinks.append(recorder.record_interactions)
             dispatcher.unscored_observers.append(recorder.record_unscored)
             await recorder.start()
@@ -205,6 +210,7 @@ class EvaluatorApp:
         )
         # alerts and score metrics see trajectory results as they see scored spans
         trajectories.sweeper.score_observers = dispatcher.score_observers
+        trajectories.sweeper.unscored_observers = dispatcher.unscored_observers
         self._intake.feed = trajectories.intake
         trajectories.sweeper.behaviors = self.behaviors
         self._server = self._build_server()

@@ -92,15 +92,17 @@ def _matching(requests: list[EvaluationRequest], index: int, scorer: str) -> Eva
 
 
 class InteractionFanout:
-    """A score observer that builds each stored span's records once and hands them to every sink."""
+    """A score observer that builds each stored span's records once and hands them to every sink; ``clock``
+    dates them (the app's clock)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.sinks: list[InteractionSink] = []
+        self._clock = clock
 
     def __call__(self, span: Span, results: Sequence[ScoreResult], resource_envelope: bytes) -> None:
         if not self.sinks or not results:
             return
-        records = interaction_records(span, results, resource_envelope)
+        records = interaction_records(span, results, resource_envelope, now=self._clock())
         for sink in self.sinks:
             try:
                 sink(records)

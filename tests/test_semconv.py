@@ -170,6 +170,16 @@ def test_the_evaluator_creates_exactly_the_metric_instruments_named_here() -> No
     trajectory_counters.trajectories("scored")
     metrics.behavior_event("behavior.created")
     metrics.sandbox_llm_call("s", "allowed")
+    from judgeval.protocol.interaction_record import InteractionRecord
+
+    from evaluator_service.console.recorder import ConsoleRecorder  # the console data's, on the same provider
+    from evaluator_service.console.settings import ConsoleDataConfig
+
+    console = ConsoleRecorder(ConsoleDataConfig(max_pending=1), None, metrics=metrics)  # type: ignore[arg-type]
+    console._flushed("written")
+    failing = InteractionRecord(scorer="s", trace_id="1" * 32, span_id="2" * 16, at=0.0, example={},
+                                threshold=0.5, score=0.0, passed=False)
+    console.record_interactions([failing, failing])  # the second one is over max_pending
     data = reader.get_metrics_data()
     assert data is not None
     recorded = {m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}

@@ -3,8 +3,9 @@
 A scoring error's reason is the result's ``error_kind`` (the word the span's ``judgeval.eval.error`` and
 the ``judgeval.evaluator.scoring.errors`` metric carry); a span that gets no result at all is
 ``invalid_request`` (its request payload could not be read) or ``dead_letter`` (a stage of its processing
-failed; see :mod:`evaluator_service.dead_letters`). Kinds not listed here (a scorer's own
-``ScoringError`` subclass) are recorded as they are.
+failed; see :mod:`evaluator_service.dead_letters`); a trace marked for trajectory scoring whose bounding
+span never arrived is ``unbounded_trajectory`` (no span id: only the trace is known). Kinds not listed
+here (a scorer's own ``ScoringError`` subclass) are recorded as they are.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ REASONS: dict[str, str] = {
     "wrong_kind": "a trajectory scorer was asked to score one span, or the other way round",
     "invalid_request": "the evaluation request on the span could not be read",
     "dead_letter": "the span could not be processed (it was exported marked failed with the reason)",
+    "unbounded_trajectory": "a trace marked for trajectory scoring whose span carrying the request never "
+                            "arrived (given up after trajectories.trace_idle_s)",
 }
 """Every reason the evaluator itself produces, with what it means (the console shows it)."""
 

@@ -22,13 +22,17 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from judgeval import semconv
 from judgeval.protocol.interaction_record import InteractionRecord
 from judgeval.protocol.otlp_values import attributes_dict
+from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
 
+from evaluator_service.console.bounds import MAX_DIMENSION_CHARS, OTHER, bounded_record
 from evaluator_service.console.settings import GRANULARITIES, ConsoleDataConfig
+from evaluator_service.metrics import METER_NAME, EvaluatorMetrics
 from evaluator_service.state.console_rows import (
     ConsoleRetention,
     ConsoleRowState,
@@ -41,6 +45,7 @@ from evaluator_service.state.console_rows import (
 from evaluator_service.state.contract import StateUnavailable
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_DETAIL_CHARS = 500
 """A not-evaluated sample's detail is cut to this length."""
@@ -50,8 +55,14 @@ class ConsoleRecorder:
     """Sums the console's counters in memory and flushes them to the shared state."""
 
     def __init__(self, config: ConsoleDataConfig, state: ConsoleRowState,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, metrics: EvaluatorMetrics | None = None) -> None:
         self.config = config
+        provider = metrics.provider if metrics is not None and metrics.recording else NoOpMeterProvider()
+        meter = provider.get_meter(METER_NAME)
+        self._flushes = meter.create_counter(semconv.METRIC_CONSOLE_FLUSHES, "{flush}",
+                                             "Console data flushes to the state database, by outcome")
+        self._dropped = meter.create_counter(semconv.METRIC_CONSOLE_DROPPED, "{record}",
+                                             "Failing records and not-evaluated samples not kept")
         self._state = state
         self._clock = clock
         self._rollups: dict[RollupKey, RollupSums] = {}
@@ -65,18 +76,25 @@ class ConsoleRecorder:
         """Failing records and samples not kept because ``max_pending`` were already waiting."""
         self.flush_failures = 0
         """Flushes the database refused (their data was kept for the next one)."""
+        self.folded = 0
+        """Results counted under :data:`~evaluator_service.console.bounds.OTHER` (too many distinct keys)."""
 
     # -- recording (called on the event loop, returns at once) --
 
     def record_interactions(self, records: Sequence[InteractionRecord]) -> None:
         """The interaction sink: count each result, keep failing and errored ones."""
         for record in records:
+            record = bounded_record(record, self.config.max_field_chars)
             for granularity in GRANULARITIES:
                 key = RollupKey(granularity, _bucket(record.at, granularity), record.scorer, record.agent,
                                 record.service, record.environment)
                 sums = self._rollups.get(key)
                 if sums is None:
-                    sums = self._rollups[key] = RollupSums()
+                    if len(self._rollups) >= self.config.max_rollup_keys:
+                        key = self._folded(key)
+                        sums = self._rollups.get(key)
+                    if sums is None:
+                        sums = self._rollups[key] = RollupSums()
                 sums.add_record(record)
             if record.score is None:
                 self._count_not_evaluated(NotEvaluatedSample(
@@ -84,6 +102,14 @@ class ConsoleRecorder:
                     record.reason[:MAX_DETAIL_CHARS], record.service, record.agent))
             if record.passed is not True:
                 self._keep(self._failing, record)
+
+    def _folded(self, key: RollupKey) -> RollupKey:
+        self.folded += 1
+        if self.folded == 1 or self.folded % 10_000 == 0:
+            logger.warning("console data: %d results counted under %r: more than console_data.max_rollup_keys"
+                           "=%d distinct scorer/agent/service/environment keys in one flush interval",
+                           self.folded, OTHER, self.config.max_rollup_keys)
+        return RollupKey(key.granularity, key.bucket, OTHER, OTHER, OTHER, OTHER)
 
     def record_unscored(self, span: Span, resource: bytes, reason: str, detail: str) -> None:
         """The dispatcher's unscored-span observer: a span that gets no result at all."""
@@ -93,18 +119,23 @@ class ConsoleRecorder:
                                                      attributes.get(semconv.GEN_AI_AGENT_NAME, ""))
         self._count_not_evaluated(NotEvaluatedSample(
             span.trace_id.hex(), span.span_id.hex(), "", reason, self._clock(), detail[:MAX_DETAIL_CHARS],
-            str(attributes.get(semconv.SERVICE_NAME, "")), str(agent or "")))
+            str(attributes.get(semconv.SERVICE_NAME, ""))[:MAX_DIMENSION_CHARS],
+            str(agent or "")[:MAX_DIMENSION_CHARS]))
 
     def _count_not_evaluated(self, sample: NotEvaluatedSample) -> None:
         for granularity in GRANULARITIES:
-            key = NotEvaluatedKey(granularity, _bucket(sample.at, granularity), sample.reason, sample.scorer,
-                                  sample.service)
+            key = NotEvaluatedKey(granularity, _bucket(sample.at, granularity),
+                                  sample.reason[:MAX_DIMENSION_CHARS], sample.scorer, sample.service)
+            if key not in self._not_evaluated and len(self._not_evaluated) >= self.config.max_rollup_keys:
+                self.folded += 1
+                key = NotEvaluatedKey(key.granularity, key.bucket, OTHER, OTHER, OTHER)
             self._not_evaluated[key] = self._not_evaluated.get(key, 0) + 1
         self._keep(self._samples, sample)
 
-    def _keep(self, into: list, item: object) -> None:  # type: ignore[type-arg]
+    def _keep(self, into: list[T], item: T) -> None:
         if len(self._failing) + len(self._samples) >= self.config.max_pending:
             self.dropped += 1
+            self._dropped.add(1)
             if self.dropped == 1 or self.dropped % 1000 == 0:
                 logger.warning("console data: %d failing interactions/samples not kept (console_data."
                                "max_pending=%d waiting for the state database)", self.dropped,
@@ -144,17 +175,25 @@ class ConsoleRecorder:
             try:
                 await self._state.write_console_data(writes)
             except StateUnavailable as exc:
-                self.flush_failures += 1
+                self._flushed("kept")
                 logger.warning("console data not flushed, kept for the next flush: %s", exc)
                 self._put_back(writes)
                 return False
             except Exception:  # a bug, not an outage: retrying the same rows would fail every flush
-                self.flush_failures += 1
-                self.dropped += len(writes.failing) + len(writes.samples)
+                self._flushed("failed")
+                lost = len(writes.failing) + len(writes.samples)
+                self.dropped += lost
+                self._dropped.add(lost)
                 logger.exception("console data flush failed; its %d failing records and samples are lost",
-                                 len(writes.failing) + len(writes.samples))
+                                 lost)
                 return False
+            self._flushed("written")
             return True
+
+    def _flushed(self, outcome: str) -> None:
+        if outcome != "written":
+            self.flush_failures += 1
+        self._flushes.add(1, {semconv.CONSOLE_METRIC_LABEL_OUTCOME: outcome})
 
     def _put_back(self, writes: ConsoleWrites) -> None:
         for key, sums in writes.rollups.items():

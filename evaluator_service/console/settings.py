@@ -14,6 +14,11 @@ Defaults, and why:
   database is unreachable too); beyond it they are not kept, logged and counted in
   :attr:`~evaluator_service.console.recorder.ConsoleRecorder.dropped` (the counters still count them).
 * ``prune_interval_s: 300`` — how often a replica applies the retention.
+* ``max_field_chars: 8192`` — each string of a stored example (and the reason) is cut to this many
+  characters, saying how many more there were: a span holding a whole document stays a readable row.
+* ``max_rollup_keys: 20000`` — distinct (bucket, scorer, agent, service, environment) keys one flush
+  interval may add; beyond it (spans inventing a new agent name each) results are counted under
+  ``(other)``, logged, never lost.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from evaluator_service.config_values import ConfigError, Section
 SECTION_KEYS = frozenset({
     "enabled", "flush_interval_s", "minute_retention_s", "hour_retention_s", "failing_max_age_s",
     "failing_max_rows", "not_evaluated_max_age_s", "not_evaluated_max_samples", "max_pending",
-    "prune_interval_s",
+    "prune_interval_s", "max_field_chars", "max_rollup_keys",
 })
 
 MINUTE = 60
@@ -48,6 +53,8 @@ class ConsoleDataConfig:
     not_evaluated_max_samples: int = 1_000
     max_pending: int = 20_000
     prune_interval_s: float = 300.0
+    max_field_chars: int = 8192
+    max_rollup_keys: int = 20_000
 
     def retention_of(self, granularity: int) -> float:
         """How long rollups of ``granularity`` seconds are kept."""
@@ -72,6 +79,8 @@ def parse_console_data(s: Section) -> ConsoleDataConfig:
                                             minimum=1),
         max_pending=s.integer("max_pending", d.max_pending, minimum=1),
         prune_interval_s=s.number("prune_interval_s", d.prune_interval_s, strict=True),
+        max_field_chars=s.integer("max_field_chars", d.max_field_chars, minimum=64),
+        max_rollup_keys=s.integer("max_rollup_keys", d.max_rollup_keys, minimum=100),
     )
     if config.hour_retention_s < config.minute_retention_s:
         raise ConfigError(f"{s.where('hour_retention_s')}: must be >= minute_retention_s "

@@ -13,6 +13,7 @@ The failing-interaction list and the not-evaluated samples are bounded by age an
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -179,27 +180,23 @@ class SqlConsoleRows(TransactionSource):
     """:class:`ConsoleRowState` over the backend's transactions."""
 
     async def write_console_data(self, writes: ConsoleWrites) -> None:
+        rollups = [(key.granularity, key.bucket, *_texts(key.scorer, key.agent, key.service, key.environment),
+                    *writes.rollups[key].as_row()) for key in sorted(writes.rollups)]
+        counts = [(k.granularity, k.bucket, *_texts(k.reason, k.scorer, k.service), writes.not_evaluated[k])
+                  for k in sorted(writes.not_evaluated)]
+        # One row per id (the last one: a span scored again replaces its row); PostgreSQL refuses a statement
+        # that would update one row twice.
+        failing = [_failing_row(r) for r in sorted({r.id: r for r in writes.failing}.values(), key=_id)]
+        samples = [(_text(s.id), s.at, *_texts(s.trace_id, s.span_id, s.scorer, s.service, s.agent, s.reason,
+                                               s.detail))
+                   for s in sorted({s.id: s for s in writes.samples}.values(), key=_id)]
         async with self._transaction() as tx:
-            for key in sorted(writes.rollups):
-                await tx.execute(schema.ADD_SCORE_ROLLUP, (
-                    key.granularity, key.bucket, *_texts(key.scorer, key.agent, key.service, key.environment),
-                    *writes.rollups[key].as_row()))
-            for ne_key in sorted(writes.not_evaluated):
-                await tx.execute(schema.ADD_NOT_EVALUATED, (
-                    ne_key.granularity, ne_key.bucket, *_texts(ne_key.reason, ne_key.scorer, ne_key.service),
-                    writes.not_evaluated[ne_key]))
-            for record in sorted(writes.failing, key=lambda r: r.id):
-                await tx.execute(schema.UPSERT_FAILING_INTERACTION, (
-                    *_texts(record.id), record.at,
-                    *_texts(record.scorer, record.agent, record.service, record.environment),
-                    None if record.behavior_id is None else _text(record.behavior_id), record.score,
-                    "error" if record.score is None else "failed",
-                    json.dumps(record.to_json(), sort_keys=True, default=str)))  # ASCII: escapes surrogates
-            for sample in sorted(writes.samples, key=lambda s: s.id):
-                await tx.execute(schema.UPSERT_NOT_EVALUATED_SAMPLE, (
-                    _text(sample.id), sample.at, *_texts(sample.trace_id, sample.span_id, sample.scorer,
-                                                         sample.service, sample.agent, sample.reason,
-                                                         sample.detail)))
+            for statement, rows in ((schema.ADD_SCORE_ROLLUP, rollups), (schema.ADD_NOT_EVALUATED, counts),
+                                    (schema.UPSERT_FAILING_INTERACTION, failing),
+                                    (schema.UPSERT_NOT_EVALUATED_SAMPLE, samples)):
+                for first in range(0, len(rows), ROWS_PER_STATEMENT):
+                    chunk = rows[first:first + ROWS_PER_STATEMENT]
+                    await tx.execute(_many(statement, len(chunk)), tuple(v for row in chunk for v in row))
 
     async def prune_console_data(self, retention: ConsoleRetention) -> None:
         async with self._transaction() as tx:
@@ -210,6 +207,31 @@ class SqlConsoleRows(TransactionSource):
             await tx.execute(schema.PRUNE_FAILING_BY_COUNT, (retention.failing_keep - 1,))
             await tx.execute(schema.PRUNE_NOT_EVALUATED_SAMPLES_BY_AGE, (retention.samples_before,))
             await tx.execute(schema.PRUNE_NOT_EVALUATED_SAMPLES_BY_COUNT, (retention.samples_keep - 1,))
+
+
+ROWS_PER_STATEMENT = 200
+"""Rows one multi-row ``INSERT`` writes (at most 27 parameters each: well under SQLite's 32,766)."""
+_ONE_ROW = re.compile(r"VALUES \((?:%s, )*%s\)")
+
+
+def _many(statement: str, rows: int) -> str:
+    """A one-row ``INSERT ... VALUES (%s, ...)`` statement made to insert ``rows`` rows."""
+    match = _ONE_ROW.search(statement)
+    assert match is not None, statement
+    group = match.group(0)[len("VALUES "):]
+    return f"{statement[:match.start()]}VALUES {', '.join([group] * rows)}{statement[match.end():]}"
+
+
+def _id(item: InteractionRecord | NotEvaluatedSample) -> str:
+    return item.id
+
+
+def _failing_row(record: InteractionRecord) -> tuple[Any, ...]:
+    return (_text(record.id), record.at,
+            *_texts(record.scorer, record.agent, record.service, record.environment),
+            None if record.behavior_id is None else _text(record.behavior_id), record.score,
+            "error" if record.score is None else "failed",
+            json.dumps(record.to_json(), sort_keys=True, default=str))  # ASCII: escapes lone surrogates
 
 
 def _text(value: str) -> str:

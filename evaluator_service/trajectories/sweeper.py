@@ -43,6 +43,10 @@ from evaluator_service.trajectories.trace_view import trace_of
 logger = logging.getLogger(__name__)
 
 ScoreObserver = Callable[[Span, Sequence[ScoreResult], bytes], Any]
+UnscoredObserver = Callable[[Span, bytes, str, str], Any]
+"""Told about a trajectory that asked for a score and is given up unscored: a span holding its trace id
+(no span id: the bounding span never came), ``b""``, the reason word and the detail (see the dispatcher's
+``UnscoredObserver``)."""
 """What the dispatcher's observers are: called with a result span, its results and resource envelope."""
 
 RETRY_FAILED_S = 30.0
@@ -82,6 +86,8 @@ class TrajectorySweeper:
         self._on_logs = on_logs
         self._clock = clock
         self.score_observers: list[ScoreObserver] = []
+        self.unscored_observers: list[UnscoredObserver] = []
+        """Told about traces given up unscored (``unbounded``); the app shares the dispatcher's list."""
         self.behaviors: BehaviorGrouper | None = None
         """Groups failing results into behaviors (the app's grouper, when behaviors are enabled)."""
         self.sessions: SessionCoordinator | None = None
@@ -152,6 +158,17 @@ class TrajectorySweeper:
         if t.kind == "session" and self.sessions is not None:
             await self.sessions.forget(t)
         self._counters.trajectories(outcome)
+        if outcome == "unbounded" and t.trace_id is not None:
+            self._tell_unscored(Span(trace_id=t.trace_id))
+
+    def _tell_unscored(self, span: Span) -> None:
+        detail = (f"no span carrying {semconv.JUDGEVAL_TRAJECTORY_REQUESTS} arrived for this trace's copies "
+                  "within trajectories.trace_idle_s")
+        for observe in self.unscored_observers:
+            try:
+                observe(span, b"", "unbounded_trajectory", detail)
+            except Exception:  # an observer's bug must not stop the sweep
+                logger.exception("unscored-trajectory observer failed")
 
     async def _score(self, t: Trajectory, now: float) -> None:
         if t.kind == "session" and self.sessions is not None:

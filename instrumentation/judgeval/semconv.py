@@ -458,6 +458,17 @@ METRIC_BEHAVIORS_EVENTS: Final = "judgeval.behaviors.events"
 ``behavior.resolved``, ``behavior.regressed``) by ``kind``, counted by the replica that made the transition
 (so the sum over replicas is the number of events in the log)."""
 
+# Console data: what the evaluator records for the console (evaluator_service/console/recorder.py).
+METRIC_CONSOLE_FLUSHES: Final = "judgeval.evaluator.console.flushes"
+"""Counter of the console recorder's flushes to the state database, by ``outcome``: ``written``, ``kept``
+(the database refused; the data waits for the next flush), ``failed`` (an unexpected error; its failing
+records and samples are lost and counted in :data:`METRIC_CONSOLE_DROPPED`)."""
+METRIC_CONSOLE_DROPPED: Final = "judgeval.evaluator.console.dropped"
+"""Counter of failing-interaction records and not-evaluated samples the console recorder could not keep
+(``console_data.max_pending`` reached, or a failed flush); the rollup counters still count them."""
+CONSOLE_METRIC_LABEL_OUTCOME: Final = "outcome"
+"""Metric attribute of :data:`METRIC_CONSOLE_FLUSHES`."""
+
 # Metric attribute keys (Prometheus labels once exported; short, as the collector's Prometheus exporter
 # keeps them verbatim). The scored span's service and agent are data-point attributes, not the resource:
 # the evaluator's own resource names the evaluator.

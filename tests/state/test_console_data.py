@@ -21,8 +21,9 @@ T0 = 1_800_000_000.0  # a minute boundary (divisible by 3600)
 def record(scorer: str, score: float | None, *, at: float, agent: str = "triage", service: str = "shop",
            span: int = 1, threshold: float = 0.5, **extra: Any) -> InteractionRecord:
     passed = None if score is None else score >= threshold
+    extra.setdefault("example", {"input": f"question {span}"})
     return InteractionRecord(scorer=scorer, trace_id=f"{span:032x}", span_id=f"{span:016x}", at=at,
-                             example={"input": f"question {span}"}, threshold=threshold, score=score,
+                             threshold=threshold, score=score,
                              passed=passed, reason="because" if score is not None else "no answer in 5s",
                              error_kind="timeout" if score is None else None, service=service, agent=agent,
                              environment="prod", **extra)
@@ -155,3 +156,41 @@ async def test_retention_bounds_the_failing_list_by_age_and_count(state_url: str
     assert [int(r.record.span_id, 16) for r in kept.items] == [22, 21, 20]
     assert summary.total == 3  # counts are rollups, kept as long as they are
     assert [int(s.span_id, 16) for s in summary.samples] == [22, 21]
+
+
+async def test_a_span_scored_again_replaces_its_row_in_one_flush_or_the_next(state_url: str) -> None:
+    async with opened(state_url) as state:
+        recorder = ConsoleRecorder(ConsoleDataConfig(), state)
+        recorder.record_interactions([record("Polite", 0.1, at=T0, span=7),
+                                      record("Polite", None, at=T0, span=8)])
+        recorder.record_interactions([record("Polite", 0.2, at=T0 + 1, span=7),
+                                      record("Polite", None, at=T0 + 1, span=8)])  # redelivered after a crash
+        assert await recorder.flush()
+        recorder.record_interactions([record("Polite", 0.3, at=T0 + 2, span=7)])
+        assert await recorder.flush()
+        queries = ConsoleQueries(state, clock=lambda: T0 + 60)
+        page = await queries.failing()
+        summary = await queries.not_evaluated(T0, T0 + 60)
+    assert [(int(r.record.span_id, 16), r.record.score) for r in page.items] == [(7, 0.3), (8, None)]
+    assert [(s.at, s.span_id) for s in summary.samples] == [(T0 + 1, f"{8:016x}")]
+
+
+async def test_hostile_spans_are_bounded_in_size_and_in_distinct_keys(state_url: str) -> None:
+    config = ConsoleDataConfig(max_field_chars=100, max_rollup_keys=100)
+    async with opened(state_url) as state:
+        recorder = ConsoleRecorder(config, state)
+        recorder.record_interactions([record("Polite", 0.1, at=T0, span=1, agent="a" * 5000,
+                                             example={"input": "x" * 1000, "nested": [{"y": "z" * 300}]})])
+        recorder.record_interactions([record("Polite", 0.9, at=T0 + 1, span=100 + i, agent=f"agent-{i}")
+                                      for i in range(200)])  # 2 keys (minute, hour) per new agent
+        assert await recorder.flush()
+        queries = ConsoleQueries(state, config, clock=lambda: T0 + 60)
+        [row] = (await queries.failing()).items
+        overview = await queries.overview(T0, T0 + 60)
+    assert row.record.agent == "a" * 200
+    assert row.record.example["input"] == "x" * 100 + "... [900 more characters]"
+    assert row.record.example["nested"] == [{"y": "z" * 100 + "... [200 more characters]"}]
+    assert overview.total.scores == 201  # nothing lost ...
+    others = [s for s in overview.by_agent if s.name == "(other)"]
+    assert others and others[0].total.scores == 201 - (len(overview.by_agent) - 1)  # ... only its detail
+    assert recorder.folded > 0
