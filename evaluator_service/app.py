@@ -247,7 +247,8 @@ class EvaluatorApp:
         from evaluator_service.console.server import ConsoleServer  # templates and plotly only when enabled
 
         assert self._state is not None
-        self.console = ConsoleServer(self.config, self._state, clock=self._clock)
+        self.console = ConsoleServer(self.config, self._state, clock=self._clock,
+                                     queries=self.console_queries)
         tls = self.config.ingress.tls
         try:
             await self.console.start(listen, ssl_context(tls) if tls else None)

@@ -80,7 +80,7 @@ class ConsoleServer:
     """The console's HTTP server; :meth:`start` binds ``config.console.listen``, :meth:`stop` closes."""
 
     def __init__(self, config: EvaluatorConfig, state: SharedState, *,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, queries: ConsoleQueries | None = None) -> None:
         console = config.console
         templates = jinja2.Environment(
             loader=jinja2.PackageLoader("evaluator_service.console", "templates"),
@@ -89,7 +89,7 @@ class ConsoleServer:
         self.context = ConsoleContext(
             state=state, config=config, templates=templates, clock=clock,
             auth=ConsoleAuth(config.api_key, console.read_only_key, console.session_ttl_s),
-            queries=ConsoleQueries(state, config.console_data, clock),
+            queries=queries or ConsoleQueries(state, config.console_data, clock),
             secure_cookie=console.secure_cookie if console.secure_cookie is not None
             else config.ingress.tls is not None)
         self._runner: web.AppRunner | None = None
