@@ -20,7 +20,7 @@ class TimeRange:
 RANGES = (
     TimeRange("1h", "last hour", 3600, 60),
     TimeRange("6h", "last 6 hours", 6 * 3600, 300),
-    TimeRange("24h", "last 24 hours", 24 * 3600, 900),
+    TimeRange("24h", "last 24 hours", 24 * 3600, 3600),  # hour rollups: a fraction of the minute rows
     TimeRange("7d", "last 7 days", 7 * 86400, 3600),
     TimeRange("30d", "last 30 days", 30 * 86400, 6 * 3600),
 )
