@@ -49,8 +49,9 @@ def distribution_chart(series: list[ScoreSeries]) -> tuple[Spec, str]:
                                                   in zip(HISTOGRAM_LABELS, s.total.histogram, strict=True)
                                                   if count)
                         for s in series) or "no scores in the range"
-    return {"data": data, "layout": {"barmode": "group", "xaxis": {"title": {"text": "score"}},
-                                     "yaxis": {"title": {"text": "results"}}}}, summary
+    layout = {"barmode": "group", "xaxis": {"title": {"text": "score"}, "automargin": True},
+              "yaxis": {"title": {"text": "results"}}}
+    return {"data": data, "layout": layout}, summary
 
 
 def not_evaluated_chart(summary: NotEvaluatedSummary) -> tuple[Spec, str]:
