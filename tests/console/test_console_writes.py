@@ -1,5 +1,6 @@
-"""Issue merges through the console (and the state's refusals shown as messages), and the session cookie's
-``Secure`` flag when the console is served over TLS."""
+"""Issue merges through the console (and the state's refusals shown as messages), the session cookie's
+``Secure`` flag when the console is served over TLS, hostile filter values, and an unreachable state
+database."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import ssl
 from typing import Any
 
 import aiohttp
+import psycopg
 
 from tests.behaviors.failing_spans import PII, REFUND
 from tests.evaluator.certificates import make_certificates
 from tests.support.evaluator import running
+from tests.support.postgres_cluster import PostgresCluster
 
 from .console_stack import ADMIN_KEY, UNKNOWN, FedEvaluator
 from .test_console_http import client, csrf_of, login
@@ -55,3 +58,32 @@ async def test_over_tls_the_session_cookie_is_secure(make_config: Any, tmp_path:
             assert response.status == 303
             assert "; Secure" in response.headers["Set-Cookie"]
             assert (await http.get("/alerts")).status == 200
+
+
+async def test_hostile_filters_are_shown_as_text(fed: FedEvaluator) -> None:
+    async with client(fed.base_url) as http:
+        await login(http, ADMIN_KEY)
+        attack = '"><script>alert(1)</script>'
+        for path in ("/failing", "/", "/not-evaluated"):
+            response = await http.get(path, params={"scorer": attack})
+            page = await response.text()
+            assert response.status == 200 and "<script>alert(1)" not in page, path
+            assert "&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in page, path
+
+
+async def test_an_unreachable_state_database_is_a_503_page(make_config: Any, postgres: PostgresCluster
+                                                           ) -> None:
+    database = postgres.new_database()
+    doc = {"api_key": ADMIN_KEY, "state_db": postgres.url(database), "console": {"listen": "127.0.0.1:0"}}
+    async with running(make_config(doc)) as app:
+        assert app.console is not None
+        async with client(f"http://127.0.0.1:{app.console.port}") as http:
+            await login(http, ADMIN_KEY)
+            assert (await http.get("/issues")).status == 200
+            with psycopg.connect(postgres.url(), autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')  # a generated name
+            for path in ("/issues", "/failing", "/"):
+                response = await http.get(path)
+                page = await response.text()
+                assert response.status == 503, path
+                assert "The state database is unavailable" in page and "Traceback" not in page
