@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from evaluator_service.config import EvaluatorConfig
 from evaluator_service.console.reasons import describe
 from evaluator_service.console.settings import HOUR, MINUTE, ConsoleDataConfig
 from evaluator_service.console.views import (
@@ -35,12 +36,14 @@ from evaluator_service.console.views import (
     NotEvaluatedSummary,
     Overview,
     ReasonSeries,
+    ScorerCatalog,
     ScorerSource,
     ScoreSeries,
     ScoreStats,
     SeriesPoint,
 )
 from evaluator_service.errors import EvaluatorError
+from evaluator_service.scoring.builtin import catalog
 from evaluator_service.state.alert_outbox import DeliveryRecord
 from evaluator_service.state.behavior_rows import BUCKET_S, bucket_of
 from evaluator_service.state.console_reads import FailingQuery, FailingRow, ScoreFilter, SlotRange
@@ -191,6 +194,11 @@ class ConsoleQueries:
     async def scorers(self) -> list[StoredScorer]:
         """Every uploaded scorer version (metadata)."""
         return await self._state.scorer_versions()
+
+    async def scorer_catalog(self, config: EvaluatorConfig) -> ScorerCatalog:
+        """Built-ins, the YAML scorers and rules of ``config`` (the evaluator's), and uploaded versions."""
+        return ScorerCatalog(sorted(catalog.BUILTIN_TYPES), sorted(catalog.TRAJECTORY_TYPES),
+                             list(config.scorers), list(config.rules), await self._state.scorer_versions())
 
     async def scorer_source(self, name: str, version: int) -> ScorerSource | None:
         """One uploaded version with its source and requirements; ``None`` if there is no such version."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from evaluator_service.config_sections import RuleConfig
+from evaluator_service.scoring.settings import ScorerConfig
 from evaluator_service.state.alert_rows import AlertStatus, HistoryEntry
 from evaluator_service.state.alert_silences import Silence
 from evaluator_service.state.behavior_records import StoredBehavior
@@ -21,7 +23,7 @@ __all__ = [
     "HISTOGRAM_LABELS", "AlertsView", "BehaviorView", "FailingInteraction", "FailingPage",
     "NotEvaluatedCount",
     "NotEvaluatedSample", "NotEvaluatedSummary", "Overview", "PausedScorer", "ReasonSeries", "ScoreSeries",
-    "ScoreStats", "ScorerSource", "SeriesPoint",
+    "ScoreStats", "ScorerCatalog", "ScorerSource", "SeriesPoint",
 ]
 
 HISTOGRAM_LABELS = ("< 0", *(f"{i / HISTOGRAM_BINS:.1f}-{(i + 1) / HISTOGRAM_BINS:.1f}"
@@ -172,3 +174,19 @@ class ScorerSource:
 
     scorer: StoredScorer
     files: ScorerFiles
+
+
+@dataclass(frozen=True, slots=True)
+class ScorerCatalog:
+    """Every scorer a request may name on this evaluator, and the rules that request them."""
+
+    builtin: list[str]
+    """Built-in span scorer types, usable by name (``answer_relevancy``, ``regex``, ...)."""
+    builtin_trajectory: list[str]
+    """Built-in trajectory scorer types (``tool_loop``, ``agent_judge``, ...)."""
+    configured: list[ScorerConfig]
+    """YAML ``scorers:`` entries (named, configured variants; never secrets, only the key's variable name)."""
+    rules: list[RuleConfig]
+    """YAML ``rules:``: which spans of zero-code apps are scored by which scorer."""
+    uploaded: list[StoredScorer]
+    """Uploaded scorer versions (their source through ``ConsoleQueries.scorer_source``)."""

@@ -21,13 +21,15 @@ import json
 import os
 import urllib.parse
 import urllib.request
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeGuard
 
 import aiohttp
 import openai
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from evaluator_service.scoring.contract import FatalScorerError, ScorerCrashedError, TransientScorerError
+from evaluator_service.scoring.judge_prices import ModelPrice
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 """Where judges go when neither the scorer's ``base_url`` nor :data:`BASE_URL_ENV` is set."""
@@ -49,11 +51,26 @@ _TRANSIENT_STATUS = frozenset({408, 429})
 _MESSAGE_LIMIT = 200
 
 
-class LLMClient:
-    """Sends one chat prompt to an OpenAI-compatible endpoint and returns the answer text."""
+@dataclass(frozen=True, slots=True)
+class JudgeAnswer:
+    """A judge's answer text, the tokens it reports in ``usage`` (``None`` when it reports none) and what
+    the call cost (``None`` without a price for the model or token counts)."""
 
-    def __init__(self, model: str, base_url: str | None, api_key_env: str) -> None:
+    text: str
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+
+
+class LLMClient:
+    """Sends one chat prompt to an OpenAI-compatible endpoint and returns the answer text (with its token
+    usage and cost from :meth:`answer`)."""
+
+    def __init__(self, model: str, base_url: str | None, api_key_env: str,
+                 price: ModelPrice | None = None) -> None:
         self.model = model
+        self.price = price
+        """What this model costs (``judge.prices``), if configured."""
         self._base_url = base_url
         self._api_key_env = api_key_env
         self._url = ""
@@ -85,6 +102,10 @@ class LLMClient:
 
     async def complete(self, prompt: str) -> str:
         """The judge's answer to ``prompt``; raises Transient/Fatal/ScorerCrashedError on vendor errors."""
+        return (await self.answer(prompt)).text
+
+    async def answer(self, prompt: str) -> JudgeAnswer:
+        """:meth:`complete` with the call's token usage and cost."""
         session = self._get_session()
         payload = json.dumps(
             {"model": self.model, "messages": [{"role": "user", "content": prompt}], "temperature": 0}
@@ -102,7 +123,7 @@ class LLMClient:
             raise ScorerCrashedError(f"judge answered with over {MAX_ANSWER_BYTES} bytes (HTTP {status})")
         if not 200 <= status < 300:
             raise classify_status(status, vendor_error_message(body))
-        return answer_text(body)
+        return judge_answer(body, self.price)
 
 
 async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
@@ -127,6 +148,23 @@ def env_proxy(url: str) -> str | None:
         return None
     proxies = urllib.request.getproxies()
     return proxies.get(parts.scheme) or proxies.get("all")
+
+
+def judge_answer(body: bytes, price: ModelPrice | None) -> JudgeAnswer:
+    """The answer text of a chat completion body, its ``usage`` token counts, and their cost at ``price``."""
+    text = answer_text(body)
+    usage = json.loads(body).get("usage")  # answer_text checked it is a JSON object
+    if not isinstance(usage, dict):
+        return JudgeAnswer(text)
+    input_tokens, output_tokens = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if not (_token_count(input_tokens) and _token_count(output_tokens)):
+        return JudgeAnswer(text)
+    cost = price.cost(input_tokens, output_tokens) if price is not None else None
+    return JudgeAnswer(text, input_tokens, output_tokens, cost)
+
+
+def _token_count(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def answer_text(body: bytes) -> str:

@@ -18,6 +18,7 @@ from evaluator_service.scoring.builtin.catalog import (
     TRAJECTORY_JUDGE_TYPES,
     TRAJECTORY_TYPES,
 )
+from evaluator_service.scoring.judge_prices import ModelPrice, parse_prices
 
 _ALL_TYPES = BUILTIN_TYPES | TRAJECTORY_TYPES
 _ALL_JUDGE_TYPES = JUDGE_TYPES | TRAJECTORY_JUDGE_TYPES
@@ -49,6 +50,9 @@ class JudgeConfig:
     model: str | None = "gpt-4o-mini"
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
+    prices: dict[str, ModelPrice] = field(default_factory=dict)
+    """USD per million tokens by model name (``judge.prices``); a judge call's cost is known only for
+    these models."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class ScorerConfig:
     rate_limit: float | None = None
     fields: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    prices: dict[str, ModelPrice] = field(default_factory=dict)
+    """The ``judge.prices`` table (what this scorer's judge calls cost)."""
 
 
 @dataclass(frozen=True)
@@ -98,12 +104,13 @@ def parse_scoring(s: Section) -> ScoringConfig:
 
 
 def parse_judge(s: Section) -> JudgeConfig:
-    s.reject_unknown(frozenset({"model", "base_url", "api_key_env"}))
+    s.reject_unknown(frozenset({"model", "base_url", "api_key_env", "prices"}))
     d = JudgeConfig()
     return JudgeConfig(
         model=s.opt_str("model") or d.model,
         base_url=s.opt_str("base_url"),
         api_key_env=s.opt_str("api_key_env") or d.api_key_env,
+        prices=parse_prices(s.section("prices")),
     )
 
 
@@ -154,6 +161,7 @@ def _parse_scorer(s: Section, judge: JudgeConfig) -> ScorerConfig:
         rate_limit=rate,
         fields=s.str_map("fields"),
         options=options,
+        prices=judge.prices,
     )
 
 

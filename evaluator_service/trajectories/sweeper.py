@@ -43,11 +43,11 @@ from evaluator_service.trajectories.trace_view import trace_of
 logger = logging.getLogger(__name__)
 
 ScoreObserver = Callable[[Span, Sequence[ScoreResult], bytes], Any]
+"""What the dispatcher's observers are: called with a result span, its results and resource envelope."""
 UnscoredObserver = Callable[[Span, bytes, str, str], Any]
 """Told about a trajectory that asked for a score and is given up unscored: a span holding its trace id
 (no span id: the bounding span never came), ``b""``, the reason word and the detail (see the dispatcher's
 ``UnscoredObserver``)."""
-"""What the dispatcher's observers are: called with a result span, its results and resource envelope."""
 
 RETRY_FAILED_S = 30.0
 """How long a trajectory whose handling failed (its buffer read, the queue write) waits before the next

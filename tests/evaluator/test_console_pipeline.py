@@ -278,3 +278,24 @@ async def test_a_trace_whose_request_never_came_is_recorded_unevaluated(make_con
     assert (sample.reason, sample.trace_id, sample.span_id) == (
         "unbounded_trajectory", run.trace_id.hex(), "")
     assert "trajectories.trace_idle_s" in sample.detail
+
+
+async def test_judge_latency_and_cost_reach_the_overview(make_config, receiver, state_url, judge):
+    # $1 per input token, output free: the cost is the prompt's token count the judge reported.
+    prices = {"judge-model": {"input_per_1m_tokens": 1_000_000, "output_per_1m_tokens": 0}}
+    doc = {**FAST_FLUSH, "state_db": state_url,
+           "judge": {"base_url": judge.base_url, "model": "judge-model", "prices": prices},
+           "scorers": [{"name": "unpriced", "type": "answer_relevancy", "model": "other-model"}]}
+    example = {"input": "where is my parcel?", "actual_output": "Monday"}
+    spans = [make_span(f"judged-{i}", tagged_attributes(("answer_relevancy", example), ("unpriced", example)))
+             for i in range(2)]
+    async with running(make_config(doc)) as app, opened(state_url) as reader:
+        await export(app, make_request(spans))
+        await wait_for(receiver, lambda s: len(s) == 2)
+        overview = await overview_when(ConsoleQueries(reader), 4)
+    by_name = {s.name: s.total for s in overview.by_scorer}
+    priced, unpriced = by_name["answer_relevancy"], by_name["unpriced"]
+    assert priced.cost_usd is not None and priced.cost_usd > 0 and priced.cost_usd == int(priced.cost_usd)
+    assert unpriced.cost_usd is None  # no price for other-model: unknown, not zero
+    assert priced.mean_latency_s is not None and unpriced.mean_latency_s is not None
+    assert overview.total.cost_usd == priced.cost_usd

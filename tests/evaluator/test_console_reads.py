@@ -133,3 +133,19 @@ async def test_an_outage_delays_the_console_data_and_loses_none(postgres: Postgr
         page = await queries.failing()
     assert (overview.total.scores, overview.total.failures, recorder.flush_failures) == (2, 1, 2)
     assert [row.record for row in page.items] == [failing]
+
+
+async def test_the_scorer_catalog_lists_builtins_yaml_scorers_rules_and_uploads(make_config, state_url):
+    rule = {"name": "chats", "scorer": "pii", "when": {"gen_ai.operation.name": "chat"}}
+    config = make_config({"scorers": [{"name": "strict", "type": "regex", "options": {"pattern": "ok"}}],
+                          "rules": [rule]})
+    async with opened(state_url) as state:
+        draft = StoredScorer(name="Mine", version=0, sha256="b" * 64, created_at=1.0, class_name="Mine",
+                             source_filename="mine.py", requirements_hash="h")
+        await state.store_version(draft, ScorerFiles("class Mine: ...\n", ""), lambda rows: 1)
+        found = await ConsoleQueries(state).scorer_catalog(config)
+    assert "answer_relevancy" in found.builtin and "regex" in found.builtin
+    assert "tool_loop" in found.builtin_trajectory and "tool_loop" not in found.builtin
+    assert [(s.name, s.type) for s in found.configured] == [("strict", "regex")]
+    assert [(r.name, r.scorer) for r in found.rules] == [("chats", "pii")]
+    assert [(u.name, u.version) for u in found.uploaded] == [("Mine", 1)]

@@ -3,6 +3,7 @@ series, the failing-interaction list's filters and pages, retention."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -194,3 +195,19 @@ async def test_hostile_spans_are_bounded_in_size_and_in_distinct_keys(state_url:
     others = [s for s in overview.by_agent if s.name == "(other)"]
     assert others and others[0].total.scores == 201 - (len(overview.by_agent) - 1)  # ... only its detail
     assert recorder.folded > 0
+
+
+async def test_the_background_task_flushes_and_applies_the_retention(state_url: str) -> None:
+    config = ConsoleDataConfig(flush_interval_s=0.01, prune_interval_s=0.01, failing_max_rows=2)
+    async with opened(state_url) as state:
+        recorder = ConsoleRecorder(config, state)
+        await recorder.start()
+        try:
+            recorder.record_interactions([record("Polite", 0.1, at=T0 + i, span=i) for i in range(5)])
+            queries = ConsoleQueries(state)
+            deadline = asyncio.get_running_loop().time() + 20
+            while [int(r.record.span_id, 16) for r in (await queries.failing()).items] != [4, 3]:
+                assert asyncio.get_running_loop().time() < deadline, "not flushed and pruned within 20 s"
+                await asyncio.sleep(0.02)
+        finally:
+            await recorder.stop()

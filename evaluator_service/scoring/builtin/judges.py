@@ -18,6 +18,7 @@ sent, and the request ends with a ``limit`` error naming the size.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -118,8 +119,8 @@ class JudgeScorer(BuiltinScorer):
         return render_prompt(self.prompt, {name: self.text(example, name) for name in self.prompt_fields})
 
     async def score(self, example: dict[str, Any], request: EvaluationRequest) -> ScoreOutcome:
-        answer = await self.client.complete(self.render(example, request))
-        return parse_judgement(answer)
+        answer = await self.client.answer(self.render(example, request))
+        return dataclasses.replace(parse_judgement(answer.text), cost_usd=answer.cost_usd)
 
 
 class AnswerRelevancyScorer(JudgeScorer):
@@ -167,5 +168,5 @@ class PromptJudgeScorer(JudgeScorer):
         scale = self.options(request).get("scale", 1.0)
         if isinstance(scale, bool) or not isinstance(scale, int | float) or scale <= 0:
             raise InvalidExampleError(f"scorer config scale: must be a positive number, got {scale!r}")
-        answer = await self.client.complete(self.render(example, request))
-        return parse_judgement(answer, float(scale))
+        answer = await self.client.answer(self.render(example, request))
+        return dataclasses.replace(parse_judgement(answer.text, float(scale)), cost_usd=answer.cost_usd)

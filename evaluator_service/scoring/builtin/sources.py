@@ -52,7 +52,8 @@ def build_scorer(config: ScorerConfig) -> BuiltinScorer:
     """A built-in scorer object for one (validated) scorer config."""
     judge = _JUDGES.get(config.type)
     if judge is not None:
-        client = LLMClient(config.model or "gpt-4o-mini", config.base_url, config.api_key_env)
+        model = config.model or "gpt-4o-mini"
+        client = LLMClient(model, config.base_url, config.api_key_env, config.prices.get(model))
         return judge(config, client)
     return _DETERMINISTIC[config.type](config)
 
@@ -99,7 +100,7 @@ class BuiltinScorerSource:
         if scorer is None:
             config = ScorerConfig(
                 name=ref.name, type=ref.name, model=self._judge.model, base_url=self._judge.base_url,
-                api_key_env=self._judge.api_key_env,
+                api_key_env=self._judge.api_key_env, prices=self._judge.prices,
             )
             scorer = self._scorers[ref.name] = build_scorer(config)
         return scorer

@@ -13,6 +13,8 @@ takes the model the trajectory request names (``TraceScorerConfig(model=...)``),
 
 from __future__ import annotations
 
+import dataclasses
+
 from judgeval.data.trace import Trace
 from judgeval.protocol.trajectory_request import TrajectoryRequest
 
@@ -70,7 +72,8 @@ class AgentJudgeScorer(TrajectoryBuiltinScorer):
                 raise InvalidExampleError(
                     f"the request names judge model {model[:80]!r}, but {self.name} already uses "
                     f"{MAX_MODELS} models; configure a scorer with a fixed model instead")
-            client = self._clients[model] = LLMClient(model, self.config.base_url, self.config.api_key_env)
+            client = self._clients[model] = LLMClient(model, self.config.base_url, self.config.api_key_env,
+                                                      self.config.prices.get(model))
         return client
 
     def render(self, trajectory: Trace, request: TrajectoryRequest) -> str:
@@ -88,7 +91,8 @@ class AgentJudgeScorer(TrajectoryBuiltinScorer):
             prompt = self.render(trajectory, request)
         else:
             prompt = await run_bounded(lambda: self.render(trajectory, request), "rendering the trajectory")
-        return parse_judgement(await client.complete(prompt))
+        answer = await client.answer(prompt)
+        return dataclasses.replace(parse_judgement(answer.text), cost_usd=answer.cost_usd)
 
     async def aclose(self) -> None:
         """Close the judge clients' HTTP connections."""
