@@ -20,25 +20,25 @@ def add_routes(router: web.UrlDispatcher) -> None:
 
 async def scorer_list(request: web.Request) -> web.Response:
     ctx = context_of(request)
+    found = await ctx.queries.scorer_catalog(ctx.config)
     uploaded: dict[str, list[StoredScorer]] = defaultdict(list)
-    for stored in await ctx.state.scorer_versions():
+    for stored in found.uploaded:
         uploaded[stored.name].append(stored)
     for versions in uploaded.values():
         versions.sort(key=lambda s: s.version, reverse=True)
-    paused = {p.name: p for p in await ctx.state.paused_scorers()}
-    builtins = [(name, "LLM judge" if name in catalog.JUDGE_TYPES else "deterministic", "span")
-                for name in sorted(catalog.BUILTIN_TYPES)]
-    builtins += [(name, "LLM judge" if name in catalog.TRAJECTORY_JUDGE_TYPES else "deterministic",
-                  "trajectory") for name in sorted(catalog.TRAJECTORY_TYPES)]
+    paused = {p.name: p for p in await ctx.queries.paused()}
+    judges = catalog.JUDGE_TYPES | catalog.TRAJECTORY_JUDGE_TYPES
+    builtins = [(name, "LLM judge" if name in judges else "deterministic", what)
+                for names, what in ((found.builtin, "span"), (found.builtin_trajectory, "trajectory"))
+                for name in names]
     return render(request, "scorers.html", uploaded=sorted(uploaded.items()), paused=paused,
-                  builtins=builtins, configured=ctx.config.scorers, rules=ctx.config.rules)
+                  builtins=builtins, configured=found.configured, rules=found.rules)
 
 
 async def scorer_source(request: web.Request) -> web.Response:
     ctx = context_of(request)
     name, version = request.match_info["name"], int(request.match_info["version"])
-    found = await ctx.state.scorer_files(name, version)
+    found = await ctx.queries.scorer_source(name, version)
     if found is None:
         raise web.HTTPNotFound(text=f"no uploaded scorer {name!r} version {version}")
-    stored, files = found
-    return render(request, "scorer_source.html", scorer=stored, files=files)
+    return render(request, "scorer_source.html", scorer=found.scorer, files=found.files)
