@@ -250,6 +250,9 @@ class EvaluatorApp:
         self.console = ConsoleServer(self.config, self._state, clock=self._clock,
                                      queries=self.console_queries)
         tls = self.config.ingress.tls
+        if tls is None and listen.rpartition(":")[0] not in ("127.0.0.1", "localhost", "[::1]"):
+            logger.warning("console on %s over plain HTTP: keys and session cookies cross the network in "
+                           "clear; set ingress.tls or serve it behind a TLS proxy", listen)
         try:
             await self.console.start(listen, ssl_context(tls) if tls else None)
         except OSError as exc:

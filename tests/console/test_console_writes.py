@@ -87,3 +87,14 @@ async def test_an_unreachable_state_database_is_a_503_page(make_config: Any, pos
                 page = await response.text()
                 assert response.status == 503, path
                 assert "The state database is unavailable" in page and "Traceback" not in page
+
+
+async def test_plain_http_beyond_loopback_is_warned_about(make_config: Any, caplog: Any) -> None:
+    doc = {"api_key": ADMIN_KEY, "console": {"listen": "0.0.0.0:0"}}
+    async with running(make_config(doc)) as app:
+        assert app.console is not None
+    assert "console on 0.0.0.0:0 over plain HTTP" in caplog.text
+    caplog.clear()
+    async with running(make_config({**doc, "console": {"listen": "127.0.0.1:0"}})):
+        pass
+    assert "plain HTTP" not in caplog.text
