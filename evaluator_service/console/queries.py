@@ -137,6 +137,10 @@ class ConsoleQueries:
         w = where or FailingFilter()
         if w.outcome not in (None, "failed", "error"):
             raise ConsoleQueryError(f"outcome must be 'failed' or 'error', got {w.outcome!r}")
+        for name in ("since", "until", "min_score", "max_score"):
+            value = getattr(w, name)
+            if value is not None and not math.isfinite(value):
+                raise ConsoleQueryError(f"{name} must be a finite number, got {value!r}")
         query = FailingQuery(w.scorer, w.agent, w.service, w.environment, w.behavior_id, w.since, w.until,
                              w.min_score, w.max_score, w.outcome, _decode_cursor(cursor))
         rows = await self._state.failing_rows(query, limit + 1)

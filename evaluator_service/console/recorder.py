@@ -73,9 +73,9 @@ class ConsoleRecorder:
         self._flush_lock = asyncio.Lock()
         self._last_prune = float("-inf")
         self.dropped = 0
-        """Failing records and samples not kept because ``max_pending`` were already waiting."""
+        """Failing records and samples not kept (``max_pending`` were already waiting, or a flush failed)."""
         self.flush_failures = 0
-        """Flushes the database refused (their data was kept for the next one)."""
+        """Flushes that wrote nothing: refused by the database (data kept for the next) or failed."""
         self.folded = 0
         """Results counted under :data:`~evaluator_service.console.bounds.OTHER` (too many distinct keys)."""
 

@@ -105,7 +105,8 @@ class Overview:
     """Agent ``""``: spans without ``gen_ai.agent.name``."""
     paused: list[PausedScorer]
     not_evaluated: int
-    """Scoring requests that got no score in the range (see :class:`NotEvaluatedSummary`)."""
+    """Scoring requests that got no score in the range (see :class:`NotEvaluatedSummary`; its counts are
+    kept per scorer and service, so the agent and environment filters do not narrow this number)."""
 
 
 @dataclass(frozen=True, slots=True)

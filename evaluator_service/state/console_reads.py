@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from judgeval.protocol.interaction_record import InteractionRecord
 
 from evaluator_service.state import schema
-from evaluator_service.state.console_rows import NotEvaluatedSample, RollupSums
+from evaluator_service.state.console_rows import NotEvaluatedSample, RollupSums, storable_text
 from evaluator_service.state.transaction import TransactionSource
 
 
@@ -171,7 +171,7 @@ def _equalities(where: Any, columns: Sequence[str]) -> tuple[str, list[Any]]:
         value = getattr(where, column, None)
         if value is not None:
             filters += f" AND {column} = %s"
-            params.append(value)
+            params.append(storable_text(value))  # what was stored, so it matches and encodes
     return filters, params
 
 

@@ -234,7 +234,7 @@ def _failing_row(record: InteractionRecord) -> tuple[Any, ...]:
             json.dumps(record.to_json(), sort_keys=True, default=str))  # ASCII: escapes lone surrogates
 
 
-def _text(value: str) -> str:
+def storable_text(value: str) -> str:
     """``value`` as the database can store it: a lone surrogate (from a span's bytes that were not UTF-8)
     becomes U+FFFD instead of failing the whole flush."""
     try:
@@ -244,5 +244,8 @@ def _text(value: str) -> str:
     return value
 
 
+_text = storable_text
+
+
 def _texts(*values: str) -> tuple[str, ...]:
-    return tuple(_text(v) for v in values)
+    return tuple(storable_text(v) for v in values)

@@ -103,6 +103,9 @@ async def test_bad_ranges_are_refused_with_what_to_change(state_url: str) -> Non
             await queries.failing(cursor="not-a-cursor")
         with pytest.raises(ConsoleQueryError, match="'failed' or 'error'"):
             await queries.failing(FailingFilter(outcome="passed"))
+        with pytest.raises(ConsoleQueryError, match="min_score must be a finite number"):
+            await queries.failing(FailingFilter(min_score=float("nan")))
+        assert (await queries.failing(FailingFilter(agent="bad \udc80 name"))).items == []  # no encode error
 
 
 async def test_failing_interactions_filter_and_page_newest_first(state_url: str) -> None:
@@ -211,3 +214,18 @@ async def test_the_background_task_flushes_and_applies_the_retention(state_url: 
                 await asyncio.sleep(0.02)
         finally:
             await recorder.stop()
+
+
+async def test_concurrent_flushes_of_replicas_add_up_exactly(state_url: str) -> None:
+    async with opened(state_url) as one, opened(state_url) as two:
+        recorders = [ConsoleRecorder(ConsoleDataConfig(), one), ConsoleRecorder(ConsoleDataConfig(), two)]
+        for round_ in range(10):
+            for index, recorder in enumerate(recorders):  # overlapping keys, in different arrival orders
+                batch = [record(f"s{(i + index) % 4}", 0.1 * (i % 10), at=T0 + i, agent=f"a{i % 3}",
+                                span=1000 * round_ + 100 * index + i) for i in range(40)]
+                recorder.record_interactions(batch if index else batch[::-1])
+            assert all(await asyncio.gather(*(r.flush() for r in recorders)))
+        overview = await ConsoleQueries(one, clock=lambda: T0 + 60).overview(T0, T0 + 60)
+    assert overview.total.scores == 10 * 2 * 40
+    assert overview.total.failures == 10 * 2 * 40 // 2  # scores 0.0-0.4 of 0.0-0.9 miss 0.5
+    assert [(s.name, s.total.scores) for s in overview.by_scorer] == [(f"s{i}", 200) for i in range(4)]
