@@ -3,7 +3,7 @@ examples and sampled members, and the admin's rename, merge, dismiss and reopen.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
@@ -32,6 +32,8 @@ _HOUR_BUCKETS = 3600 // BUCKET_S
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/issues", issue_list)
     router.add_get("/issues/{id}", issue_page)
+    # behavior alerts' issue links (``issue_link_template`` in default_config.yaml: /behaviors/{behavior_id})
+    router.add_get("/behaviors/{id}", behavior_link)
     router.add_post("/issues/{id}/rename", rename)
     router.add_post("/issues/{id}/merge", merge)
     router.add_post("/issues/{id}/dismiss", dismiss)
@@ -82,6 +84,10 @@ async def issue_page(request: web.Request) -> web.Response:
     return render(request, "issue.html", issue=found, samples=samples[:20], merge_targets=others,
                   chart_data=chart, trend=trend, done=request.query.get("done"),
                   error=request.query.get("error"))
+
+
+async def behavior_link(request: web.Request) -> web.Response:
+    raise web.HTTPMovedPermanently(f"/issues/{quote(request.match_info['id'], safe='')}")
 
 
 async def _behavior(request: web.Request) -> StoredBehavior:

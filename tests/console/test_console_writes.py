@@ -37,7 +37,7 @@ async def test_admin_merges_an_issue_into_another_and_sees_refusals(fed: FedEval
         merged = await http.post(f"/issues/{pii.id}/merge", data={"csrf": csrf, "target": refund.id})
         assert str(merged.url).endswith(f"/issues/{refund.id}?done=merged")
         assert "Issue merged." in await merged.text()
-        gone = await (await http.get(f"/issues/{pii.id}")).text()
+        gone = await (await http.get(f"/behaviors/{pii.id}")).text()  # an alert's issue link
         assert f'into <a href="/issues/{refund.id}">' in gone and "Reopen" not in gone
         again = await http.post(f"/issues/{pii.id}/merge", data={"csrf": csrf, "target": refund.id})
         assert "was already merged into" in await again.text()
