@@ -27,6 +27,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -61,6 +62,9 @@ from evaluator_service.scoring.trajectory.catalog import TrajectoryScorers
 from evaluator_service.span_rules import RuleMatcher
 from evaluator_service.state import SharedState, open_shared_state
 from evaluator_service.trajectories.service import TrajectoryScoring
+
+if TYPE_CHECKING:
+    from evaluator_service.console.server import ConsoleServer
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +111,8 @@ class EvaluatorApp:
         self._http: OtlpHttpIntake | None = None
         self.http_port = 0
         """The OTLP/HTTP listener's real port (``ingress.http_listen``); 0 when it is off."""
+        self.console: ConsoleServer | None = None
+        """The web console (``console.listen``), set by :meth:`start` when enabled; ``console.port``."""
         self.behaviors: BehaviorGrouper | None = None
         """Groups failing spans into behaviors (``config.behaviors``); set by :meth:`start` when enabled."""
         self.alerts = alerts or AlertManager(config.alerts, settings=config.alerting,
@@ -166,6 +172,8 @@ class EvaluatorApp:
         check_can_listen(cfg.listen)  # before anything is started: one clear line, no gRPC log
         if cfg.ingress.http_listen:
             check_can_listen(cfg.ingress.http_listen)
+        if cfg.console.listen:
+            check_can_listen(cfg.console.listen)
         if self._state is None:
             self._state = open_shared_state(cfg.state_db_url)
         await self._state.open()  # StateUnavailable names the (password-masked) URL
@@ -241,11 +249,28 @@ class EvaluatorApp:
                 raise StartupError(
                     f"cannot listen on {cfg.ingress.http_listen}: {exc.strerror or exc}") from exc
             self.http_port = self._http.port
+        if cfg.console.listen:
+            await self._start_console(cfg.console.listen)
         forwarder.start()
         dispatcher.start()
         trajectories.start()
         for service in ("", TRACE_SERVICE_NAME):
             await self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
+
+    async def _start_console(self, listen: str) -> None:
+        from evaluator_service.console.server import ConsoleServer  # templates and plotly only when enabled
+
+        assert self._state is not None
+        self.console = ConsoleServer(self.config, self._state, clock=self._clock,
+                                     queries=self.console_queries)
+        tls = self.config.ingress.tls
+        if tls is None and listen.rpartition(":")[0] not in ("127.0.0.1", "localhost", "[::1]"):
+            logger.warning("console on %s over plain HTTP: keys and session cookies cross the network in "
+                           "clear; set ingress.tls or serve it behind a TLS proxy", listen)
+        try:
+            await self.console.start(listen, ssl_context(tls) if tls else None)
+        except OSError as exc:
+            raise StartupError(f"cannot listen on {listen} (console): {exc.strerror or exc}") from exc
 
     def _build_server(self) -> grpc.aio.Server:
         token = self.config.ingress.bearer_token
@@ -278,6 +303,8 @@ class EvaluatorApp:
             self._intake.accepting = False
         if self._http is not None:
             await self._http.stop()
+        if self.console is not None:
+            await self.console.stop()
         if self._server is not None:
             await self._server.stop(min(1.0, grace))
         if self._dispatcher is not None:

@@ -30,6 +30,7 @@ from evaluator_service.config_sections import (
 )
 from evaluator_service.config_values import ConfigError, Section
 from evaluator_service.console.settings import ConsoleDataConfig, parse_console_data
+from evaluator_service.console.web_settings import ConsoleConfig, parse_console
 from evaluator_service.datasets.settings import DatasetsConfig, parse_datasets
 from evaluator_service.environment_variables import (
     JUDGEVAL_EVALUATOR_CONFIG,
@@ -110,6 +111,8 @@ class EvaluatorConfig:
     """Scorer versions in shadow: queue, concurrency, retention of their results (YAML ``shadow:``)."""
     datasets: DatasetsConfig = field(default_factory=DatasetsConfig)
     """Which scored interactions are kept in which dataset, redaction, retention (YAML ``datasets:``)."""
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
+    """The web console (YAML ``console:``; ``--console-listen``): off unless it has a listen address."""
     console_data: ConsoleDataConfig = field(default_factory=ConsoleDataConfig)
     """What is recorded for the console (rollups, failing interactions, not-evaluated spans) and how long it
     is kept (YAML ``console_data:``)."""
@@ -156,6 +159,7 @@ def load_config(
     api_key: str | None = None,
     metrics_endpoint: str | None = None,
     state_db: str | None = None,
+    console_listen: str | None = None,
     environ: dict[str, str] | None = None,
 ) -> EvaluatorConfig:
     """Resolve explicit values (CLI flags) > environment > YAML file > defaults into a validated config."""
@@ -208,6 +212,7 @@ def load_config(
         calibration=parse_calibration(doc.section("calibration")),
         shadow=parse_shadow(doc.section("shadow")),
         datasets=parse_datasets(doc.section("datasets")),
+        console=parse_console(doc.section("console"), env, normalize_endpoint, console_listen),
         console_data=parse_console_data(doc.section("console_data")),
     )
     if config.ingress.http_listen == config.listen and not config.listen.endswith(":0"):
@@ -215,14 +220,28 @@ def load_config(
     if config.export_endpoint == config.listen:
         raise ConfigError(f"export_endpoint: {config.export_endpoint} is the evaluator's own listen address; "
                           "forwarded spans would loop back into it")
+    _check_console(config)
     return config
+
+
+def _check_console(config: EvaluatorConfig) -> None:
+    console = config.console
+    if console.listen is None:
+        return
+    if not config.api_key and not console.read_only_key:
+        raise ConfigError(f"console.listen: the console needs a key to log in with: the admin key "
+                          f"({JUDGMENT_API_KEY}) or console.read_only_key")
+    if console.listen in (config.listen, config.ingress.http_listen) and not console.listen.endswith(":0"):
+        raise ConfigError(f"console.listen: {console.listen} is already taken by another evaluator listener")
+    if console.read_only_key and console.read_only_key == config.api_key:
+        raise ConfigError("console.read_only_key: must differ from the admin key")
 
 
 _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
      "export", "judge", "scorers", "rules", "limits", "behaviors",
      "alerts", "alerting", "channels", "sandbox", "ingress", "trajectories",
-     "calibration", "shadow", "datasets", "console_data"}
+     "calibration", "shadow", "datasets", "console", "console_data"}
 )
 
 

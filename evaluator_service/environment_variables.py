@@ -82,3 +82,12 @@ JUDGEVAL_TRAJECTORY_CONDITION: Final = "JUDGEVAL_TRAJECTORY_CONDITION"
 trajectory feed (default ``false``: only spans with the ``judgeval=t`` tracestate or the requests
 attribute)."""
 
+
+# --- the web console (evaluator_service.console) -------------------------------------------------------
+
+JUDGEVAL_CONSOLE_LISTEN: Final = "JUDGEVAL_CONSOLE_LISTEN"
+"""``host:port`` the web console listens on; wins over YAML ``console.listen``. Unset: the console is off."""
+
+JUDGEVAL_CONSOLE_READ_KEY: Final = "JUDGEVAL_CONSOLE_READ_KEY"
+"""A read-only key for the web console (sees every page, changes nothing); wins over YAML
+``console.read_only_key``. The admin key (``JUDGMENT_API_KEY``) also logs in, with write access."""

@@ -34,6 +34,7 @@ from evaluator_service.calibration.monitor import CalibrationMonitor
 from evaluator_service.config import ConfigError, EvaluatorConfig, load_config
 from evaluator_service.datasets.redaction import Redactor
 from evaluator_service.environment_variables import (
+    JUDGEVAL_CONSOLE_LISTEN,
     JUDGEVAL_EVALUATOR_CONFIG,
     JUDGEVAL_EVALUATOR_DATA_DIR,
     JUDGEVAL_EVALUATOR_EXPORT_ENDPOINT,
@@ -65,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
                         f"(env {JUDGEVAL_EVALUATOR_STATE_DB}; "
                         f"default sqlite:///<data-dir>/state.sqlite3)")
     parser.add_argument("--config", help=f"YAML configuration file (env {JUDGEVAL_EVALUATOR_CONFIG})")
+    parser.add_argument("--console-listen", help=f"HOST:PORT to serve the web console on (env "
+                        f"{JUDGEVAL_CONSOLE_LISTEN}; default: YAML console.listen, else off)")
     parser.add_argument("--api-key", help=f"token the admin API requires (env {JUDGMENT_API_KEY})")
     parser.add_argument("--metrics-endpoint", help=f"OTLP/gRPC endpoint for the evaluator's own metrics "
                         f"(env {OTEL_EXPORTER_OTLP_METRICS_ENDPOINT}; default: no metrics export)")
@@ -85,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
         config = load_config(
             listen=args.listen, export_endpoint=args.export_endpoint, data_dir=args.data_dir,
             config_file=args.config, api_key=args.api_key, metrics_endpoint=args.metrics_endpoint,
-            state_db=args.state_db,
+            state_db=args.state_db, console_listen=args.console_listen,
         )
         sandbox = sandbox_config_from_args(args, config.sandbox)
     except ConfigError as exc:
@@ -132,6 +135,10 @@ async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | 
         loop.add_signal_handler(sig, stop.set)
     host = config.listen.rpartition(":")[0]
     print(f"judgeval-evaluator listening on {host}:{app.port}", flush=True)
+    if app.console is not None:
+        scheme = "https" if config.ingress.tls else "http"
+        console_host = config.console.listen.rpartition(":")[0] if config.console.listen else host
+        print(f"judgeval-evaluator console on {scheme}://{console_host}:{app.console.port}/", flush=True)
     await stop.wait()
     logging.getLogger(__name__).info("shutting down (grace %.0fs)", grace)
     await shadow.stop()
