@@ -18,6 +18,7 @@ from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_METRICS_E
 
 from evaluator_service.alerts.channels.config import ChannelConfig, parse_channels
 from evaluator_service.alerts.config import AlertConfig, AlertingConfig, parse_alerting, parse_alerts
+from evaluator_service.backfill.settings import BackfillConfig, parse_backfill
 from evaluator_service.behaviors.settings import BehaviorsConfig, parse_behaviors
 from evaluator_service.config_sections import (
     ExportConfig,
@@ -99,6 +100,8 @@ class EvaluatorConfig:
     trajectories: TrajectoryConfig = field(default_factory=TrajectoryConfig)
     """Trajectory and session scoring: completion timers, late spans, buffer bounds (YAML
     ``trajectories:``)."""
+    backfill: BackfillConfig = field(default_factory=BackfillConfig)
+    """Backfills: the trace backend to read past spans from and what judge calls cost (YAML ``backfill:``)."""
 
     @property
     def state_db_url(self) -> str:
@@ -191,6 +194,7 @@ def load_config(
         sandbox=parse_sandbox(doc.section("sandbox")),
         ingress=parse_ingress(doc.section("ingress"), env, normalize_endpoint),
         trajectories=parse_trajectories(doc.section("trajectories")),
+        backfill=parse_backfill(doc.section("backfill")),
     )
     if config.ingress.http_listen == config.listen and not config.listen.endswith(":0"):
         raise ConfigError(f"ingress.http_listen: {config.listen} is already the gRPC listen address")
@@ -203,7 +207,8 @@ def load_config(
 _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
      "export", "judge", "scorers", "rules", "limits", "behaviors",
-     "alerts", "alerting", "channels", "sandbox", "ingress", "trajectories"}
+     "alerts", "alerting", "channels", "sandbox", "ingress", "trajectories",
+     "backfill"}
 )
 
 
