@@ -129,6 +129,7 @@ def progress_message(progress: BackfillProgress) -> pb.BackfillProgress:
         skipped_claimed=progress.skipped_claimed, judge_calls=progress.judge_calls,
         cost_usd=progress.cost_usd, finished=progress.finished, stopped_by_budget=progress.stopped_by_budget,
         error_samples=progress.error_samples, results_written=progress.results_written,
+        stopped_reason=progress.stopped_reason,
     )
 
 

@@ -10,7 +10,8 @@ that would not fit. A span is claimed in the state database before it is scored
 a result span into the durable span queue (the forwarder exports it like an enriched span) and as a log
 record into the result-log queue, and only then is the claim marked done; a crash in between scores the span
 again next time (at-least-once, like trajectory results). A scoring that ends without a score (timeout, judge
-error, paused scorer) is counted with its reason, written nowhere, and released for a later run.
+error) is counted with its reason, written nowhere, and released for a later run. A scorer found paused
+(before a span starts, or by a span's failure: its judge rejected our key) stops the run with the reason.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class BackfillProgress:
     results_written: int = 0
     finished: bool = False
     stopped_by_budget: bool = False
+    stopped_reason: str = ""
     error_samples: list[str] = field(default_factory=list)
 
 
@@ -72,6 +74,7 @@ class BackfillRun:
 
     def __init__(self, plan: BackfillPlan, runner: ScorerRunner, state: BackfillState, sinks: ResultSinks,
                  *, budget: Budget, concurrency: int, lease_s: float, evaluator_id: str = "",
+                 paused: Callable[[str], str | None] = lambda _name: None,
                  clock: Callable[[], float] = time.time) -> None:
         self.plan = plan
         self.run_id = uuid.uuid4().hex[:16]
@@ -82,6 +85,7 @@ class BackfillRun:
         self._concurrency = concurrency
         self._lease_s = lease_s
         self._evaluator_id = evaluator_id
+        self._paused = paused
         self._clock = clock
         self.progress = BackfillProgress(self.run_id, len(plan.spans))
         self._reserved_calls = 0
@@ -96,9 +100,13 @@ class BackfillRun:
                 while len(running) >= self._concurrency:
                     running = await self._wait(running)
                     yield replace(self.progress)
+                self._stop_if_paused()
+                if self.progress.stopped_reason:
+                    break
                 if not self._budget.allows(self.progress.judge_calls + self._reserved_calls,
                                            self.progress.cost_usd + self._reserved_cost, planned.cost):
                     self.progress.stopped_by_budget = True
+                    self.progress.stopped_reason = f"budget ({self._budget.describe()})"
                     break
                 if not await self._claim(planned):
                     self.progress.skipped_claimed += 1
@@ -149,6 +157,7 @@ class BackfillRun:
         key = (self.plan.scorer.ref.name, self.plan.scorer.version, stored.trace_id, stored.span_id)
         if result.outcome is None:
             self._count_error(planned, result)
+            self._stop_if_paused()
             await self._state.release_backfill_span(*key, self.run_id)
         else:
             await self._write(planned, result)
@@ -171,6 +180,13 @@ class BackfillRun:
             await self._sinks.logs.add(resource, [result_log(stored, span)])
             self._sinks.logs_ready()
         self.progress.results_written += 1
+
+    def _stop_if_paused(self) -> None:
+        """A paused scorer (its judge rejected our key, or an operator paused it) would fail every later span
+        the same way: the run stops with the pause's reason."""
+        reason = self._paused(self.plan.scorer.ref.name)
+        if reason is not None and not self.progress.stopped_reason:
+            self.progress.stopped_reason = f"scorer paused: {reason}"
 
     def _count_error(self, planned: PlannedSpan, result: ScoreResult) -> None:
         self.progress.errors += 1

@@ -81,7 +81,7 @@ class BackfillService:
                             app.trajectories.log_forwarder.wake)
         return BackfillRun(plan, app.runner, self._state, sinks, budget=budget,
                            concurrency=self.config.concurrency, lease_s=self.config.lease_s,
-                           evaluator_id=f"{socket.gethostname()}:{app.port}")
+                           evaluator_id=f"{socket.gethostname()}:{app.port}", paused=app.pauses.reason)
 
     async def resolve_scorer(self, name: str, version: int | None, threshold: float) -> ResolvedScorer:
         """The scorer ``name`` (at ``version``) as this evaluator would run it for a span."""

@@ -28,11 +28,15 @@ class BackfillStack:
     evaluator: str
     jaeger: JaegerInstance
 
+    def backfill_argv(self, *args: str, jaeger: str | None = None, scorer: str = SCORER) -> list[str]:
+        """``judgeval backfill --scorer relevancy --service support-agent ARGS --jaeger URL``."""
+        return [str(Path(sys.executable).parent / "judgeval"), "backfill", "--scorer", scorer,
+                "--service", "support-agent", *args, "--jaeger", jaeger or self.jaeger.query_url]
+
     def backfill(self, *args: str, jaeger: str | None = None, scorer: str = SCORER
                  ) -> subprocess.CompletedProcess[str]:
-        """``judgeval backfill --scorer relevancy --service support-agent ARGS --jaeger URL``."""
-        argv = [str(Path(sys.executable).parent / "judgeval"), "backfill", "--scorer", scorer,
-                "--service", "support-agent", *args, "--jaeger", jaeger or self.jaeger.query_url]
+        """Run :meth:`backfill_argv` to its end."""
+        argv = self.backfill_argv(*args, jaeger=jaeger, scorer=scorer)
         env = self.env.process_env(JUDGMENT_API_URL=self.evaluator, JUDGMENT_API_KEY=self.env.api_key)
         return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False,
                               stdin=subprocess.DEVNULL)
@@ -51,10 +55,20 @@ def evaluator_config(judge: RecordedOpenAIServer, **backfill: Any) -> dict[str, 
 def backfill_stack(binaries: OtelBinaries, env: StackEnv, jaeger: JaegerInstance,
                    config: dict[str, Any]) -> Iterator[BackfillStack]:
     """Collector (to Jaeger) and an evaluator exporting to the collector, with ``config``."""
-    config_file = env.work_dir / "evaluator.yaml"
-    config_file.write_text(yaml.safe_dump(config))
     listen = free_endpoint()
     otelcol_dir = env.work_dir / "otelcol"
     with start_collector(binaries.otelcol, otelcol_dir, listen, jaeger.otlp_grpc_endpoint) as collector, \
-            start_evaluator(env, listen, collector.grpc_endpoint, "--config", str(config_file)):
+            evaluator(env, jaeger, config, collector.grpc_endpoint, listen) as stack:
+        yield stack
+
+
+@contextmanager
+def evaluator(env: StackEnv, jaeger: JaegerInstance, config: dict[str, Any], export_endpoint: str,
+              listen: str | None = None, *extra_args: str, name: str = "evaluator"
+              ) -> Iterator[BackfillStack]:
+    """One evaluator process with ``config``, exporting to ``export_endpoint``."""
+    config_file = env.work_dir / f"{name}.yaml"
+    config_file.write_text(yaml.safe_dump(config))
+    listen = listen or free_endpoint()
+    with start_evaluator(env, listen, export_endpoint, "--config", str(config_file), *extra_args, name=name):
         yield BackfillStack(env, listen, jaeger)

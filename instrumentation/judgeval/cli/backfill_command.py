@@ -13,11 +13,14 @@ import argparse
 import json
 import re
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 _AGO = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+PROGRESS_EVERY_S = 1.0
+"""Progress lines on stderr at most this often (a long run would print one per span otherwise)."""
 
 
 def add_backfill_command(commands: Any, connection: argparse.ArgumentParser) -> None:
@@ -68,11 +71,12 @@ def run_backfill(args: argparse.Namespace) -> int:
         if not args.yes and not _confirmed(estimate):
             print("not started", file=sys.stderr)
             return 1
-        final = None
+        final, shown = None, 0.0
         for progress in client.stream("RunBackfill", request):
             final = progress
-            if not progress.finished and not args.json:
+            if not progress.finished and not args.json and time.monotonic() - shown >= PROGRESS_EVERY_S:
                 print(f"  {_counts(progress)}", file=sys.stderr, flush=True)
+                shown = time.monotonic()
     finally:
         client.close()
     return _show_summary(final, args)
@@ -174,8 +178,12 @@ def _show_summary(final: Any, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"summary": _as_dict(final)}, indent=2))
         return 0
-    head = (f"stopped by budget after {final.scored}" if final.stopped_by_budget
-            else f"finished: {final.scored}")
+    if final.stopped_by_budget:
+        head = f"stopped by budget after {final.scored}"
+    elif final.stopped_reason:
+        head = f"stopped ({final.stopped_reason}) after {final.scored}"
+    else:
+        head = f"finished: {final.scored}"
     print(f"backfill {final.run_id} {head} of {final.spans_to_score} spans: {final.passed} passed, "
           f"{final.failed} failed, {final.errors} errors; {final.results_written} results written into their "
           f"traces; {final.judge_calls} judge calls, ${final.cost_usd:.4f}")

@@ -236,6 +236,7 @@ class BackfillProgress(_message.Message):
     STOPPED_BY_BUDGET_FIELD_NUMBER: _builtins.int
     ERROR_SAMPLES_FIELD_NUMBER: _builtins.int
     RESULTS_WRITTEN_FIELD_NUMBER: _builtins.int
+    STOPPED_REASON_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     spans_to_score: _builtins.int
     """Spans selected for scoring, and how many of them are finished so far."""
@@ -253,6 +254,10 @@ class BackfillProgress(_message.Message):
     """Set when the budget stopped the run before every span was scored."""
     results_written: _builtins.int
     """Results written into traces (span + log record) in this run."""
+    stopped_reason: _builtins.str
+    """Why the run stopped before every span was scored, when it did: the budget, or the scorer being paused
+    (a judge rejected the evaluator's credentials, or an operator paused it), with the pause's reason.
+    """
     @_builtins.property
     def error_samples(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """The first few scoring errors, "trace/span: kind: message"."""
@@ -273,10 +278,11 @@ class BackfillProgress(_message.Message):
         stopped_by_budget: _builtins.bool = ...,
         error_samples: _abc.Iterable[_builtins.str] | None = ...,
         results_written: _builtins.int = ...,
+        stopped_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cost_usd", b"cost_usd", "error_samples", b"error_samples", "errors", b"errors", "failed", b"failed", "finished", b"finished", "judge_calls", b"judge_calls", "passed", b"passed", "results_written", b"results_written", "run_id", b"run_id", "scored", b"scored", "skipped_claimed", b"skipped_claimed", "spans_to_score", b"spans_to_score", "stopped_by_budget", b"stopped_by_budget"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cost_usd", b"cost_usd", "error_samples", b"error_samples", "errors", b"errors", "failed", b"failed", "finished", b"finished", "judge_calls", b"judge_calls", "passed", b"passed", "results_written", b"results_written", "run_id", b"run_id", "scored", b"scored", "skipped_claimed", b"skipped_claimed", "spans_to_score", b"spans_to_score", "stopped_by_budget", b"stopped_by_budget", "stopped_reason", b"stopped_reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
