@@ -84,7 +84,8 @@ async def test_an_uploaded_scorer_backfills_once_per_version(tmp_path: Path, jae
         first = await backfill(env, jaeger, NAME)
         assert f"Backfill of {NAME!r} v1" in first
         # one judge call assumed per span (backfill.uploaded_judge_calls_per_span), no price configured
-        assert "to score: 2 spans, 2 judge calls" in first and "cost unknown (no price for gpt-4o-mini" in first
+        assert "to score: 2 spans, 2 judge calls" in first
+        assert "cost unknown (no price for gpt-4o-mini" in first
         assert "finished: 2 of 2 spans: 1 passed, 1 failed, 0 errors" in first
         assert "to score: 0 spans" in await backfill(env, jaeger, NAME)
         upload = await run_cli("upload_scorer", str(SCORERS / "parcel_scorer_v2.py"), str(requirements),
