@@ -114,7 +114,9 @@ def test_the_budget_stops_a_run_and_a_later_run_scores_the_rest(
 def test_bad_input_and_an_unreachable_jaeger_give_one_clear_line(
     otel_binaries: OtelBinaries, jaeger: JaegerInstance, stack_env: StackEnv, judge: RecordedOpenAIServer
 ) -> None:
-    with backfill_stack(otel_binaries, stack_env, jaeger, evaluator_config(judge)) as stack:
+    past_week(jaeger)
+    config = evaluator_config(judge, max_spans=2)
+    with backfill_stack(otel_binaries, stack_env, jaeger, config) as stack:
         gone = f"http://{free_endpoint()}"
         cases = [
             (stack.backfill("--since", "7d", "--yes", jaeger=gone), 1,
@@ -131,7 +133,7 @@ def test_bad_input_and_an_unreachable_jaeger_give_one_clear_line(
         for result, code, message in cases:
             assert result.returncode == code and message in result.stderr, (result.stderr, message)
             assert "Traceback" not in result.stderr
-        unknown = stack.backfill("--since", "7d")
-        assert unknown.returncode == 0  # nothing matched in an empty Jaeger: nothing to score
-        assert "nothing to score" in unknown.stderr
+        too_many = stack.backfill("--since", "7d", "--tags", "gen_ai.operation.name=chat")
+        assert too_many.returncode == 1
+        assert "more than 2 spans match (backfill.max_spans); narrow the time range" in too_many.stderr
     assert judge.requests == []
