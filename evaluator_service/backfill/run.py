@@ -17,7 +17,6 @@ error) is counted with its reason, written nowhere, and released for a later run
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -36,6 +35,8 @@ from evaluator_service.trajectories.result_logs import ResultLogQueue
 logger = logging.getLogger(__name__)
 
 MAX_ERROR_SAMPLES = 5
+_closing: set[asyncio.Task[None]] = set()
+"""Runs being wound up (their claims released) after their caller went away; kept from garbage collection."""
 
 
 @dataclass
@@ -122,8 +123,19 @@ class BackfillRun:
         finally:
             for task in running:
                 task.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
-            await self._release_unfinished()
+            # Its own task: a caller cancelled again (the client went away) must not cut the release short.
+            closing = asyncio.ensure_future(self._close(running))
+            _closing.add(closing)
+            closing.add_done_callback(_closing.discard)
+            await asyncio.shield(closing)
+
+    async def _close(self, running: set[asyncio.Task[None]]) -> None:
+        await asyncio.gather(*running, return_exceptions=True)
+        await self._release_unfinished()
+        p = self.progress
+        logger.info("backfill run %s of %r ended: %d of %d spans scored (%d passed, %d failed, %d errors)%s",
+                    self.run_id, self.plan.scorer.ref.name, p.scored, p.spans_to_score, p.passed, p.failed,
+                    p.errors, "" if p.finished else "; stopped early (client gone or cancelled)")
 
     async def _wait(self, running: set[asyncio.Task[None]]) -> set[asyncio.Task[None]]:
         done, still = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -134,11 +146,13 @@ class BackfillRun:
 
     async def _claim(self, planned: PlannedSpan) -> bool:
         stored = planned.stored
+        key = (stored.trace_id, stored.span_id)
+        self._claimed.add(key)  # before the await: a run cancelled during the claim still releases it
         claimed = await self._state.claim_backfill_span(
             self.plan.scorer.ref.name, self.plan.scorer.version, stored.trace_id, stored.span_id,
             self.run_id, self.run_id, self._clock(), self._lease_s)
-        if claimed:
-            self._claimed.add((stored.trace_id, stored.span_id))
+        if not claimed:
+            self._claimed.discard(key)
         return claimed
 
     async def _score(self, planned: PlannedSpan) -> None:
@@ -198,7 +212,9 @@ class BackfillRun:
         """Claims of spans a cancelled run did not finish go back, so a later run scores them at once."""
         scorer = self.plan.scorer
         for trace_id, span_id in list(self._claimed):
-            with contextlib.suppress(Exception):
+            try:
                 await self._state.release_backfill_span(scorer.ref.name, scorer.version, trace_id, span_id,
                                                         self.run_id)
+            except Exception:  # the lease expires instead (backfill.lease_s)
+                logger.exception("releasing the claim on %s/%s failed", trace_id, span_id)
         self._claimed.clear()

@@ -27,6 +27,11 @@ class BackfillStack:
     env: StackEnv
     evaluator: str
     jaeger: JaegerInstance
+    log_path: Path | None = None
+
+    def log(self) -> str:
+        """The evaluator's log so far."""
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
 
     def backfill_argv(self, *args: str, jaeger: str | None = None, scorer: str = SCORER) -> list[str]:
         """``judgeval backfill --scorer relevancy --service support-agent ARGS --jaeger URL``."""
@@ -70,5 +75,6 @@ def evaluator(env: StackEnv, jaeger: JaegerInstance, config: dict[str, Any], exp
     config_file = env.work_dir / f"{name}.yaml"
     config_file.write_text(yaml.safe_dump(config))
     listen = listen or free_endpoint()
-    with start_evaluator(env, listen, export_endpoint, "--config", str(config_file), *extra_args, name=name):
-        yield BackfillStack(env, listen, jaeger)
+    with start_evaluator(env, listen, export_endpoint, "--config", str(config_file), *extra_args,
+                         name=name) as instance:
+        yield BackfillStack(env, listen, jaeger, instance.process.log_path)

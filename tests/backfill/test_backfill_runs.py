@@ -107,3 +107,35 @@ def start_backfill(stack: BackfillStack) -> subprocess.Popen[str]:
     env = stack.env.process_env(JUDGMENT_API_URL=stack.evaluator, JUDGMENT_API_KEY=stack.env.api_key)
     return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.timeout(300)
+def test_a_run_whose_client_goes_away_leaves_no_claims_behind(
+    jaeger: JaegerInstance, stack_env: StackEnv, evaluator_receiver: OtlpTraceReceiver
+) -> None:
+    traffic = PastTraffic(jaeger)
+    sent = [traffic.add(NOW - timedelta(hours=6 * i + 1), f"parcel question {i}", "An answer.")
+            for i in range(4)]
+    traffic.flush()
+    traffic.close()
+    # Slow enough that the second span is surely claimed and being scored when the CLI is interrupted.
+    slow = [Recording(answer='{"score": 1, "reason": "fine"}', delay_ms=1500)]
+    with RecordedOpenAIServer(slow) as judge, \
+            evaluator(stack_env, jaeger, evaluator_config(judge, concurrency=1),
+                      evaluator_receiver.endpoint) as stack:
+        interrupted = start_backfill(stack)
+        assert interrupted.stderr is not None
+        line = interrupted.stderr.readline()  # the first progress line: one span is scored
+        assert "scored 1/4" in line, line
+        interrupted.kill()  # the connection drops at once, while the second span is being scored
+        interrupted.communicate(timeout=60)
+        eventually(lambda: "stopped early (client gone or cancelled)" in stack.log(),
+                   "the evaluator winding the run up", 60)
+        rest = stack.backfill(*CHAT, "--yes")
+        assert rest.returncode == 0, rest.stderr
+        assert "another backfill run claimed" not in rest.stdout, rest.stdout
+        assert "finished:" in rest.stdout and "0 errors" in rest.stdout, rest.stdout
+        scored = eventually(lambda: {s.trace_id for s in evaluator_receiver.spans}
+                            if len(evaluator_receiver.spans) >= 4 else None, "a result per trace", 60)
+    assert scored == {t.trace_id for t in sent}
+    assert len(evaluator_receiver.spans) == 4  # each span once, the interrupted one too
