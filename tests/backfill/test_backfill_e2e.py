@@ -5,6 +5,7 @@ nothing, the budget stops a run, and bad input or an unreachable Jaeger give one
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -55,7 +56,13 @@ def test_a_backfill_estimates_then_writes_results_into_the_traces_once(
         assert "to score: 3 spans, 3 judge calls" in dry.stdout and "about $0.0300" in dry.stdout
         assert traces["parcel"].chat_span_id in dry.stdout and traces["old"].trace_id not in dry.stdout
         assert "dry run: nothing scored, nothing written" in dry.stderr
-        assert judge.requests == []
+        as_json = stack.backfill("--tags", "gen_ai.operation.name=chat", "--since", "7d", "--dry-run",
+                                 "--json")
+        estimate = json.loads(as_json.stdout)["estimate"]
+        assert (estimate["spans_to_score"], estimate["judge_calls"], estimate["priced"]) == ("3", "3", True)
+        assert [s["span_id"] for s in estimate["spans"]] == [traces[n].chat_span_id
+                                                            for n in ("parcel", "refund", "invoice")]
+        assert judge.requests == [] and evaluations(jaeger, traces["parcel"]) == []
 
         unconfirmed = stack.backfill("--tags", "gen_ai.operation.name=chat", "--since", "7d")
         assert unconfirmed.returncode == 2 and "pass --yes" in unconfirmed.stderr
