@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pty
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -37,6 +39,18 @@ class BackfillStack:
         """``judgeval backfill --scorer relevancy --service support-agent ARGS --jaeger URL``."""
         return [str(Path(sys.executable).parent / "judgeval"), "backfill", "--scorer", scorer,
                 "--service", "support-agent", *args, "--jaeger", jaeger or self.jaeger.query_url]
+
+    def backfill_answering(self, answer: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """:meth:`backfill` with a terminal on stdin, typing ``answer`` at the confirmation question."""
+        primary, secondary = pty.openpty()
+        try:
+            os.write(primary, f"{answer}\n".encode())
+            env = self.env.process_env(JUDGMENT_API_URL=self.evaluator, JUDGMENT_API_KEY=self.env.api_key)
+            return subprocess.run(self.backfill_argv(*args), env=env, capture_output=True, text=True,
+                                  timeout=300, check=False, stdin=secondary)
+        finally:
+            os.close(primary)
+            os.close(secondary)
 
     def backfill(self, *args: str, jaeger: str | None = None, scorer: str = SCORER
                  ) -> subprocess.CompletedProcess[str]:

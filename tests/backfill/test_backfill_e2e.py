@@ -110,7 +110,11 @@ def test_the_budget_stops_a_run_and_a_later_run_scores_the_rest(
         assert stopped.returncode == 0, stopped.stderr
         assert "stopped by budget after 2 of 3 spans" in stopped.stdout
         assert len(judge.requests) == 2
-        rest = stack.backfill("--since", "7d", "--operation", "chat gpt-4o", "--yes")
+        declined = stack.backfill_answering("n", "--since", "7d", "--operation", "chat gpt-4o")
+        assert declined.returncode == 1 and "not started" in declined.stderr, declined.stderr
+        assert "Score 1 spans with 'relevancy'? [y/N]" in declined.stdout
+        assert len(judge.requests) == 2
+        rest = stack.backfill_answering("y", "--since", "7d", "--operation", "chat gpt-4o")
         assert "finished: 1 of 1 spans" in rest.stdout, rest.stdout + rest.stderr
         assert len(judge.requests) == 3
         for name in ("parcel", "refund", "invoice"):
