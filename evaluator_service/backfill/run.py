@@ -11,7 +11,8 @@ a result span into the durable span queue (the forwarder exports it like an enri
 record into the result-log queue, and only then is the claim marked done; a crash in between scores the span
 again next time (at-least-once, like trajectory results). A scoring that ends without a score (timeout, judge
 error) is counted with its reason, written nowhere, and released for a later run. A scorer found paused
-(before a span starts, or by a span's failure: its judge rejected our key) stops the run with the reason.
+(before a span starts, or by a span's failure: its judge rejected our key) stops the run with the reason,
+and so does a span queue that cannot take a result (full queue or disk: that span is released).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from evaluator_service.backfill.estimate import Budget
 from evaluator_service.backfill.plan import BackfillPlan, PlannedSpan
 from evaluator_service.backfill.results import BACKFILL_SCOPE, result_log, result_span
-from evaluator_service.queue import NewSpan, SpanQueue, SpanState
+from evaluator_service.queue import NewSpan, QueueFullError, SpanQueue, SpanState
 from evaluator_service.scoring.contract import ScoreResult
 from evaluator_service.scoring.runner import ScorerRunner
 from evaluator_service.state.backfill_rows import BackfillState
@@ -174,7 +175,17 @@ class BackfillRun:
             self._stop_if_paused()
             await self._state.release_backfill_span(*key, self.run_id)
         else:
-            await self._write(planned, result)
+            try:
+                await self._write(planned, result)
+            except QueueFullError as exc:  # a full queue or disk: the score is lost, the span scored later
+                self._count_error(planned, ScoreResult(result.scorer_name, result.threshold,
+                                                       error_kind="not_written", error_message=str(exc)))
+                await self._state.release_backfill_span(*key, self.run_id)
+                if not self.progress.stopped_reason:
+                    self.progress.stopped_reason = f"results cannot be stored: {exc}"
+                self.progress.scored += 1
+                self._claimed.discard((stored.trace_id, stored.span_id))
+                return
             await self._state.finish_backfill_span(*key, self.run_id)
             if result.passed:
                 self.progress.passed += 1

@@ -139,3 +139,24 @@ def test_a_run_whose_client_goes_away_leaves_no_claims_behind(
                             if len(evaluator_receiver.spans) >= 4 else None, "a result per trace", 60)
     assert scored == {t.trace_id for t in sent}
     assert len(evaluator_receiver.spans) == 4  # each span once, the interrupted one too
+
+
+@pytest.mark.timeout(300)
+def test_a_full_span_queue_stops_the_run_and_loses_no_span(
+    jaeger: JaegerInstance, stack_env: StackEnv, judge: RecordedOpenAIServer
+) -> None:
+    traffic = PastTraffic(jaeger)
+    for day, question in ((3, "parcel"), (2, "invoice"), (1, "warranty")):
+        traffic.add(NOW - timedelta(days=day), f"Question about a {question}", "An answer.")
+    traffic.flush()
+    traffic.close()
+    config = {**evaluator_config(judge, concurrency=1), "queue": {"max_spans": 1}}
+    nowhere = free_endpoint()  # the downstream is down: the first result stays queued
+    with evaluator(stack_env, jaeger, config, nowhere) as stack:
+        run = stack.backfill(*CHAT, "--yes")
+        assert run.returncode == 0, run.stderr
+        assert "stopped (results cannot be stored: evaluator queue is full" in run.stdout, run.stdout
+        assert "after 2 of 3 spans: 1 passed, 0 failed, 1 errors; 1 results written" in run.stdout
+        assert ": not_written: evaluator queue is full" in run.stdout
+        again = stack.backfill(*CHAT, "--dry-run")
+        assert "already backfilled: 1" in again.stdout and "to score: 2 spans" in again.stdout, again.stdout
