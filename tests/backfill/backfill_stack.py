@@ -37,8 +37,9 @@ class BackfillStack:
 
     def backfill_argv(self, *args: str, jaeger: str | None = None, scorer: str = SCORER) -> list[str]:
         """``judgeval backfill --scorer relevancy --service support-agent ARGS --jaeger URL``."""
+        where = [] if jaeger == "" else ["--jaeger", jaeger or self.jaeger.query_url]  # "": the config's
         return [str(Path(sys.executable).parent / "judgeval"), "backfill", "--scorer", scorer,
-                "--service", "support-agent", *args, "--jaeger", jaeger or self.jaeger.query_url]
+                "--service", "support-agent", *args, *where]
 
     def backfill_answering(self, answer: str, *args: str) -> subprocess.CompletedProcess[str]:
         """:meth:`backfill` with a terminal on stdin, typing ``answer`` at the confirmation question."""

@@ -138,6 +138,8 @@ def test_bad_input_and_an_unreachable_jaeger_give_one_clear_line(
             (stack.backfill("--since", "1d", jaeger="jaeger:16686"), 1, "must start with http://"),
             (stack.backfill("--since", "7d", jaeger=f"{jaeger.query_url}/nope"), 1, "base path"),
             (stack.backfill("--since", "7d", scorer="nosuch"), 1, "no scorer named 'nosuch' on this"),
+            (stack.backfill("--since", "7d", jaeger=""), 1,
+             "no Jaeger query URL: pass --jaeger http://HOST:16686 or set backfill.jaeger_url"),
             (stack.backfill("--since", "7d", scorer="relevancy@2"), 1, "it has no versions (drop @2)"),
             (stack.backfill("--since", "7d", scorer="relevancy@x"), 2, "after @ must be a number"),
         ]

@@ -34,8 +34,9 @@ def test_results_reach_the_downstream_as_spans_and_log_records(
     sent = traffic.add(NOW - timedelta(days=1), "Where is my parcel?", "It left the depot.")
     traffic.flush()
     traffic.close()
-    with evaluator(stack_env, jaeger, evaluator_config(judge), evaluator_receiver.endpoint) as stack:
-        run = stack.backfill(*CHAT, "--yes")
+    config = evaluator_config(judge, jaeger_url=jaeger.query_url)
+    with evaluator(stack_env, jaeger, config, evaluator_receiver.endpoint) as stack:
+        run = stack.backfill(*CHAT, "--yes", jaeger="")  # the evaluator's backfill.jaeger_url
         assert "finished: 1 of 1 spans: 1 passed" in run.stdout, run.stdout + run.stderr
         [span] = eventually(lambda: evaluator_receiver.spans, "the result span downstream", 60)
         [(resource, record)] = eventually(lambda: evaluator_receiver.log_records, "the result log record", 60)
