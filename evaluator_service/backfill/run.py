@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from evaluator_service.backfill.estimate import Budget
 from evaluator_service.backfill.plan import BackfillPlan, PlannedSpan
 from evaluator_service.backfill.results import BACKFILL_SCOPE, result_log, result_span
+from evaluator_service.errors import EvaluatorError
 from evaluator_service.queue import NewSpan, QueueFullError, SpanQueue, SpanState
 from evaluator_service.scoring.contract import ScoreResult
 from evaluator_service.scoring.runner import ScorerRunner
@@ -157,42 +158,55 @@ class BackfillRun:
         return claimed
 
     async def _score(self, planned: PlannedSpan) -> None:
+        """Score one claimed span, store its result, settle its claim (done, or released for later)."""
         stored = planned.stored
+        key = (self.plan.scorer.ref.name, self.plan.scorer.version, stored.trace_id, stored.span_id)
         judge_calls = self._runner.span_budget()
         try:
             result = await self._runner.run(planned.request, planned.fields, judge_calls)
         finally:
             self._reserved_calls -= planned.cost.judge_calls
             self._reserved_cost -= planned.cost.cost_usd
-        # Built-in judges count their calls (retries included); an uploaded scorer's are assumed.
-        used = judge_calls.used or (planned.cost.judge_calls if result.outcome is not None else 0)
+        self._count_calls(planned, result, judge_calls.used)
+        try:
+            if result.outcome is None:
+                self._count_error(planned, result)
+                self._stop_if_paused()
+                await self._state.release_backfill_span(*key, self.run_id)
+            elif await self._stored(planned, result):
+                await self._state.finish_backfill_span(*key, self.run_id)
+                if result.passed:
+                    self.progress.passed += 1
+                else:
+                    self.progress.failed += 1
+            else:
+                await self._state.release_backfill_span(*key, self.run_id)
+        except EvaluatorError as exc:  # the state database: the claim is released at the end, or expires
+            self._count_error(planned, ScoreResult(result.scorer_name, result.threshold,
+                                                   error_kind="not_recorded", error_message=str(exc)))
+            self.progress.scored += 1
+            return
+        self.progress.scored += 1
+        self._claimed.discard((stored.trace_id, stored.span_id))
+
+    def _count_calls(self, planned: PlannedSpan, result: ScoreResult, counted: int) -> None:
+        """Built-in judges count their calls (retries included); an uploaded scorer's are assumed."""
+        used = counted or (planned.cost.judge_calls if result.outcome is not None else 0)
         self.progress.judge_calls += used
         per_call = planned.cost.cost_usd / planned.cost.judge_calls if planned.cost.judge_calls else 0.0
         self.progress.cost_usd += used * per_call
-        key = (self.plan.scorer.ref.name, self.plan.scorer.version, stored.trace_id, stored.span_id)
-        if result.outcome is None:
-            self._count_error(planned, result)
-            self._stop_if_paused()
-            await self._state.release_backfill_span(*key, self.run_id)
-        else:
-            try:
-                await self._write(planned, result)
-            except QueueFullError as exc:  # a full queue or disk: the score is lost, the span scored later
-                self._count_error(planned, ScoreResult(result.scorer_name, result.threshold,
-                                                       error_kind="not_written", error_message=str(exc)))
-                await self._state.release_backfill_span(*key, self.run_id)
-                if not self.progress.stopped_reason:
-                    self.progress.stopped_reason = f"results cannot be stored: {exc}"
-                self.progress.scored += 1
-                self._claimed.discard((stored.trace_id, stored.span_id))
-                return
-            await self._state.finish_backfill_span(*key, self.run_id)
-            if result.passed:
-                self.progress.passed += 1
-            else:
-                self.progress.failed += 1
-        self.progress.scored += 1
-        self._claimed.discard((stored.trace_id, stored.span_id))
+
+    async def _stored(self, planned: PlannedSpan, result: ScoreResult) -> bool:
+        """Write the result; ``False`` (counted, the run stopping) when the span queue cannot take it."""
+        try:
+            await self._write(planned, result)
+        except QueueFullError as exc:  # a full queue or disk: this score is lost, the span scored later
+            self._count_error(planned, ScoreResult(result.scorer_name, result.threshold,
+                                                   error_kind="not_written", error_message=str(exc)))
+            if not self.progress.stopped_reason:
+                self.progress.stopped_reason = f"results cannot be stored: {exc}"
+            return False
+        return True
 
     async def _write(self, planned: PlannedSpan, result: ScoreResult) -> None:
         stored = planned.stored
