@@ -160,7 +160,9 @@ class JaegerQueryClient:
             return None
         document = _json(response)
         if response.status_code >= 400:
-            reason = _jaeger_errors(document) or response.text[:300].strip()
+            # Only Jaeger's own messages are quoted: the URL may come from an admin call, and another
+            # service's answer must not be relayed to the caller.
+            reason = _jaeger_errors(document) or "not an answer of Jaeger's query API"
             if response.status_code == 404 and not _jaeger_errors(document):
                 reason += " (is it Jaeger's query port (16686) and its base path?)"
             raise BackendRefused(f"Jaeger at {self.base_url} refused {path}: HTTP {response.status_code}: "
