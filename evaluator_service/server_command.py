@@ -104,7 +104,8 @@ async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | 
     app = EvaluatorApp(config, scorer_sources=[hosted.source], trajectory_sources=[hosted.trajectory_source],
                        service_installers=[hosted.install, alerts_installer(alerts, auth),
                                            behaviors_installer(state, auth,
-                                                               config.behaviors.lifecycle.baseline_window_s),
+                                                               config.behaviors.lifecycle.baseline_window_s,
+                                                               config.behaviors.recluster_sample_size),
                                            backfill_installer(backfills, auth)],
                        shared_state=state, alerts=alerts)
     backfills.attach(app)
