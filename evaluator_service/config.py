@@ -18,6 +18,7 @@ from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_METRICS_E
 
 from evaluator_service.alerts.channels.config import ChannelConfig, parse_channels
 from evaluator_service.alerts.config import AlertConfig, AlertingConfig, parse_alerting, parse_alerts
+from evaluator_service.backfill.settings import BackfillConfig, parse_backfill
 from evaluator_service.behaviors.settings import BehaviorsConfig, parse_behaviors
 from evaluator_service.calibration.config import CalibrationConfig, parse_calibration
 from evaluator_service.config_sections import (
@@ -116,6 +117,8 @@ class EvaluatorConfig:
     console_data: ConsoleDataConfig = field(default_factory=ConsoleDataConfig)
     """What is recorded for the console (rollups, failing interactions, not-evaluated spans) and how long it
     is kept (YAML ``console_data:``)."""
+    backfill: BackfillConfig = field(default_factory=BackfillConfig)
+    """Backfills: the trace backend to read past spans from and what judge calls cost (YAML ``backfill:``)."""
 
     @property
     def state_db_url(self) -> str:
@@ -214,6 +217,7 @@ def load_config(
         datasets=parse_datasets(doc.section("datasets")),
         console=parse_console(doc.section("console"), env, normalize_endpoint, console_listen),
         console_data=parse_console_data(doc.section("console_data")),
+        backfill=parse_backfill(doc.section("backfill")),
     )
     if config.ingress.http_listen == config.listen and not config.listen.endswith(":0"):
         raise ConfigError(f"ingress.http_listen: {config.listen} is already the gRPC listen address")
@@ -241,7 +245,7 @@ _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
      "export", "judge", "scorers", "rules", "limits", "behaviors",
      "alerts", "alerting", "channels", "sandbox", "ingress", "trajectories",
-     "calibration", "shadow", "datasets", "console", "console_data"}
+     "calibration", "shadow", "datasets", "console", "console_data", "backfill"}
 )
 
 

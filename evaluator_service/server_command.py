@@ -24,12 +24,14 @@ from evaluator_service import config as cfg
 from evaluator_service.admin import HostedScorers
 from evaluator_service.admin.alerts_servicer import alerts_installer
 from evaluator_service.admin.auth import AdminAuth
+from evaluator_service.admin.backfill_servicer import backfill_installer
 from evaluator_service.admin.behaviors_servicer import behaviors_installer
 from evaluator_service.admin.calibration_servicer import calibration_installer
 from evaluator_service.admin.datasets_servicer import datasets_installer
 from evaluator_service.admin.evaluation_servicer import evaluation_installer
 from evaluator_service.alerts.manager import AlertManager
 from evaluator_service.app import EvaluatorApp
+from evaluator_service.backfill.service import BackfillService
 from evaluator_service.calibration.monitor import CalibrationMonitor
 from evaluator_service.config import ConfigError, EvaluatorConfig, load_config
 from evaluator_service.datasets.redaction import Redactor
@@ -108,6 +110,7 @@ async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | 
     alerts = AlertManager(config.alerts, settings=config.alerting, channel_configs=config.channels,
                           calibration=config.calibration)
     calibration = CalibrationMonitor(config.calibration, state=state)
+    backfills = BackfillService(config.backfill, state, uploaded=hosted.source)
     app = EvaluatorApp(config, scorer_sources=[hosted.source], trajectory_sources=[hosted.trajectory_source],
                        service_installers=[hosted.install, alerts_installer(alerts, auth),
                                            behaviors_installer(state, auth,
@@ -115,8 +118,10 @@ async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | 
                                                                config.behaviors.recluster_sample_size),
                                            calibration_installer(state, calibration, auth),
                                            datasets_installer(state, auth, Redactor.of(config.datasets)),
-                                           evaluation_installer(lambda: app, auth)],
+                                           evaluation_installer(lambda: app, auth),
+                                           backfill_installer(backfills, auth)],
                        shared_state=state, alerts=alerts, calibration=calibration)
+    backfills.attach(app)
     hosted.pool.report_egress_to(app.metrics.sandbox_llm_call)
     shadow = hosted.shadow_scoring(config.shadow, app.metrics)
     app.interactions.sinks.append(shadow.observe)

@@ -368,6 +368,18 @@ SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS judgeval_not_evaluated_samples_by_at "
     "ON judgeval_not_evaluated_samples (at, id)",
+    # Backfill (state/backfill_rows.py): spans a scorer version scored after the fact, claimed then done.
+    """CREATE TABLE IF NOT EXISTS judgeval_backfill_spans (
+        scorer TEXT NOT NULL,
+        version TEXT NOT NULL,
+        trace_id TEXT NOT NULL,
+        span_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        claimed_at DOUBLE PRECISION NOT NULL,
+        run_id TEXT NOT NULL,
+        PRIMARY KEY (scorer, version, trace_id, span_id)
+    )""",
 )
 
 # Change counter.
@@ -729,3 +741,18 @@ SELECT_NOT_EVALUATED_SAMPLES = ("SELECT " + _NOT_EVALUATED + " FROM judgeval_not
 PRUNE_NOT_EVALUATED_SAMPLES_BY_AGE = "DELETE FROM judgeval_not_evaluated_samples WHERE at < %s"
 PRUNE_NOT_EVALUATED_SAMPLES_BY_COUNT = """DELETE FROM judgeval_not_evaluated_samples WHERE at < (
     SELECT at FROM judgeval_not_evaluated_samples ORDER BY at DESC LIMIT 1 OFFSET %s)"""
+# Backfill (state/backfill_rows.py).
+SELECT_BACKFILLED_SPANS = """SELECT span_id FROM judgeval_backfill_spans
+    WHERE scorer = %s AND version = %s AND trace_id = %s AND state = %s"""
+# (key..., claimed, holder, now, run_id, claimed, now - lease): a new row, or a stale claim taken over.
+CLAIM_BACKFILL_SPAN = """INSERT INTO judgeval_backfill_spans (scorer, version, trace_id, span_id, state,
+    holder, claimed_at, run_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (scorer, version, trace_id, span_id) DO UPDATE SET holder = excluded.holder,
+    claimed_at = excluded.claimed_at, run_id = excluded.run_id
+    WHERE judgeval_backfill_spans.state = %s AND judgeval_backfill_spans.claimed_at < %s"""
+SELECT_BACKFILL_SPAN = """SELECT state, holder FROM judgeval_backfill_spans
+    WHERE scorer = %s AND version = %s AND trace_id = %s AND span_id = %s"""
+FINISH_BACKFILL_SPAN = """UPDATE judgeval_backfill_spans SET state = %s
+    WHERE scorer = %s AND version = %s AND trace_id = %s AND span_id = %s AND holder = %s"""
+RELEASE_BACKFILL_SPAN = """DELETE FROM judgeval_backfill_spans
+    WHERE scorer = %s AND version = %s AND trace_id = %s AND span_id = %s AND holder = %s AND state = %s"""

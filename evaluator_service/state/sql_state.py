@@ -12,6 +12,7 @@ from evaluator_service.state import schema
 from evaluator_service.state.alert_outbox import SqlAlertOutbox
 from evaluator_service.state.alert_rows import SqlAlertRows
 from evaluator_service.state.alert_silences import SqlAlertSilences
+from evaluator_service.state.backfill_rows import SqlBackfillRows
 from evaluator_service.state.behavior_event_rows import SqlBehaviorEventRows
 from evaluator_service.state.behavior_issue_rows import SqlBehaviorIssueRows
 from evaluator_service.state.behavior_rows import SqlBehaviorRows
@@ -31,7 +32,7 @@ from evaluator_service.state.shadow_rows import SqlShadowRows
 class SqlSharedState(SqlPauses, SqlScorerVersions, SqlAlertRows, SqlAlertOutbox, SqlAlertSilences,
                      SqlBehaviorRows, SqlBehaviorIssueRows, SqlBehaviorEventRows, SqlSessionRows,
                      SqlBehaviorSampleRows, SqlDatasetRows, SqlDatasetLabels, SqlScorerOutcomeCounts,
-                     SqlScorerPointers, SqlShadowRows, SqlConsoleRows, SqlConsoleReads):
+                     SqlScorerPointers, SqlShadowRows, SqlConsoleRows, SqlConsoleReads, SqlBackfillRows):
     """Shared-state operations; subclasses connect and provide transactions."""
 
     display_url = ""

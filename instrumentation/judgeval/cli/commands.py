@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from judgeval.cli.alerts_command import run_alerts
+from judgeval.cli.backfill_command import run_backfill
 from judgeval.cli.behaviors_command import run_behaviors
 from judgeval.cli.calibration_command import run_calibration
 from judgeval.cli.eval_command import run_eval
@@ -43,6 +44,8 @@ def run(argv: list[str]) -> int:
             return run_scorer_versions(args)
         if args.command == "eval":
             return run_eval(args)
+        if args.command == "backfill":
+            return run_backfill(args)
         return _scorers(args)
     except CliError as exc:
         print(f"judgeval: error: {exc}", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from judgeval.cli.alerts_command import add_alerts_commands
+from judgeval.cli.backfill_command import add_backfill_command
 from judgeval.cli.behaviors_command import add_behaviors_commands
 from judgeval.cli.calibration_command import add_calibration_action
 from judgeval.cli.eval_command import add_eval_commands
@@ -60,4 +61,5 @@ def build_parser() -> argparse.ArgumentParser:
     datasets = commands.add_parser("datasets", help="datasets of production examples: label")
     add_label_action(datasets.add_subparsers(dest="action", required=True, metavar="ACTION"), connection)
     add_eval_commands(commands, connection)
+    add_backfill_command(commands, connection)
     return parser
