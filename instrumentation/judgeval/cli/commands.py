@@ -10,6 +10,7 @@ from typing import Any
 
 from judgeval.cli.alerts_command import run_alerts
 from judgeval.cli.behaviors_command import run_behaviors
+from judgeval.cli.datasets_command import run_datasets
 from judgeval.cli.parser import build_parser
 from judgeval.scorers.source_check import TRACE_KIND, ScorerSourceError, select_scorer_class
 
@@ -26,6 +27,8 @@ def run(argv: list[str]) -> int:
             return run_alerts(args)
         if args.command == "behaviors":
             return run_behaviors(args)
+        if args.command == "datasets":
+            return run_datasets(args)
         return _scorers(args)
     except CliError as exc:
         print(f"judgeval: error: {exc}", file=sys.stderr)

@@ -6,6 +6,7 @@ import argparse
 
 from judgeval.cli.alerts_command import add_alerts_commands
 from judgeval.cli.behaviors_command import add_behaviors_commands
+from judgeval.cli.datasets_command import add_datasets_commands
 from judgeval.environment_variables import JUDGMENT_API_KEY, JUDGMENT_API_URL
 
 
@@ -45,4 +46,5 @@ def build_parser() -> argparse.ArgumentParser:
                                          help="also print the scorer's source code")
     add_alerts_commands(commands, connection)
     add_behaviors_commands(commands, connection)
+    add_datasets_commands(commands, connection)
     return parser
