@@ -589,3 +589,41 @@ DATASET_METRIC_LABEL_DATASET: Final = "dataset"
 DATASET_METRIC_LABEL_OUTCOME: Final = "outcome"
 DATASET_METRIC_LABEL_REASON: Final = "reason"
 DATASET_METRIC_LABEL_PATTERN: Final = "pattern"
+
+
+# --- Jaeger's JSON model (read by the evaluator's backfill from Jaeger's query API, never written) -------
+# Jaeger's query HTTP API (/api/traces) answers in its own model, where the OTLP span kind, status and
+# instrumentation scope travel as tags of these names; the backfill reader turns them back into OTLP fields.
+
+class JaegerModelTag(StrEnum):
+    """Tags Jaeger derives from OTLP fields; the backfill reader turns them back into those fields."""
+
+    SPAN_KIND = "span.kind"
+    """The OTLP span kind in lower case (``client``, ``server``, ``internal``, ...)."""
+    STATUS_CODE = "otel.status_code"
+    """The OTLP status code (``OK`` or ``ERROR``; absent when unset)."""
+    STATUS_DESCRIPTION = "otel.status_description"
+    """The OTLP status message."""
+    ERROR = "error"
+    """True on spans whose OTLP status is ``ERROR``."""
+    SCOPE_NAME = "otel.scope.name"
+    """The instrumentation scope name."""
+    SCOPE_VERSION = "otel.scope.version"
+    """The instrumentation scope version."""
+    LIBRARY_NAME = "otel.library.name"
+    """The older spelling of :attr:`SCOPE_NAME` (Jaeger before 1.40 and some translators)."""
+    LIBRARY_VERSION = "otel.library.version"
+    """The older spelling of :attr:`SCOPE_VERSION`."""
+
+
+JAEGER_EVENT_NAME_FIELD: Final = "event"
+"""The field of a Jaeger span log that holds the OTLP event name."""
+
+
+# --- judgeval namespace: backfill (evaluation results the evaluator writes for past spans) --------------
+
+JUDGEVAL_BACKFILL_RUN_ID: Final = "judgeval.backfill.run_id"
+"""On a backfill result span and log record: the id of the ``judgeval backfill`` run that wrote it."""
+
+JUDGEVAL_BACKFILL_SCORED_SPAN_ID: Final = "judgeval.backfill.scored_span_id"
+"""On a backfill result span: hex id of the span it scored (also its parent), so a search finds it."""
