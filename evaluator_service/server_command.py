@@ -103,7 +103,8 @@ async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | 
     app = EvaluatorApp(config, scorer_sources=[hosted.source], trajectory_sources=[hosted.trajectory_source],
                        service_installers=[hosted.install, alerts_installer(alerts, auth),
                                            behaviors_installer(state, auth,
-                                                               config.behaviors.lifecycle.baseline_window_s),
+                                                               config.behaviors.lifecycle.baseline_window_s,
+                                                               config.behaviors.recluster_sample_size),
                                            datasets_installer(state, auth, Redactor.of(config.datasets))],
                        shared_state=state, alerts=alerts)
     hosted.pool.report_egress_to(app.metrics.sandbox_llm_call)

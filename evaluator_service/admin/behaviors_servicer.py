@@ -24,6 +24,7 @@ from evaluator_service.state import SharedState, StateUnavailable
 from evaluator_service.state.behavior_issue_rows import BehaviorActionRefused
 from evaluator_service.state.behavior_records import DISMISSED, MERGED, NAME_OPERATOR, StoredBehavior
 from evaluator_service.state.behavior_rows import bucket_of
+from evaluator_service.state.sample_reservoir import DEFAULT_SAMPLE_CAPACITY
 
 _PURPOSE = "the behaviors API"
 MAX_NAME_CHARS = 200
@@ -34,11 +35,13 @@ T = TypeVar("T")
 
 class BehaviorsServicer(pb_grpc.BehaviorsServicer):
     """Async servicer over the behaviors in a :class:`~evaluator_service.state.SharedState`; ``trend_s`` is
-    how far back the member counts shown as a behavior's trend go."""
+    how far back the member counts shown as a behavior's trend go, ``sample_capacity`` how many members a
+    merged behavior's sample keeps (``behaviors.recluster_sample_size``)."""
 
     def __init__(self, state: SharedState, auth: AdminAuth | str | None,
-                 trend_s: float = DEFAULT_TREND_S) -> None:
+                 trend_s: float = DEFAULT_TREND_S, sample_capacity: int = DEFAULT_SAMPLE_CAPACITY) -> None:
         self._state = state
+        self._sample_capacity = sample_capacity
         self._auth = AdminAuth.of(auth)
         self._trend_s = trend_s
         self._events = StateBehaviorEventLog(state)
@@ -73,7 +76,8 @@ class BehaviorsServicer(pb_grpc.BehaviorsServicer):
     async def MergeBehaviors(self, request: pb.MergeBehaviorsRequest, context: grpc.aio.ServicerContext
                              ) -> pb.Behavior:
         await self._auth.authorize(context, _PURPOSE)
-        merged = await _answer(context, self._state.merge_behaviors(request.source_id, request.target_id))
+        merged = await _answer(context, self._state.merge_behaviors(
+            request.source_id, request.target_id, sample_capacity=self._sample_capacity))
         return await self._message(context, merged)
 
     async def SplitBehavior(self, request: pb.SplitBehaviorRequest, context: grpc.aio.ServicerContext
@@ -138,12 +142,14 @@ async def _found(context: grpc.aio.ServicerContext, behavior_id: str, found: T |
     return found
 
 
-def behaviors_installer(state: SharedState, auth: AdminAuth | str | None, trend_s: float = DEFAULT_TREND_S
-                        ) -> Callable[[grpc.aio.Server], None]:
+def behaviors_installer(state: SharedState, auth: AdminAuth | str | None, trend_s: float = DEFAULT_TREND_S,
+                        sample_capacity: int = DEFAULT_SAMPLE_CAPACITY) -> Callable[[grpc.aio.Server], None]:
     """A service installer adding the Behaviors API over ``state`` to the evaluator's gRPC server
-    (``trend_s``: the lifecycle's ``baseline_window_s``, how far back member counts are kept)."""
+    (``trend_s``: the lifecycle's ``baseline_window_s``, how far back member counts are kept;
+    ``sample_capacity``: ``recluster_sample_size``)."""
 
     def install(server: grpc.aio.Server) -> None:
-        pb_grpc.add_BehaviorsServicer_to_server(BehaviorsServicer(state, auth, trend_s), server)
+        servicer = BehaviorsServicer(state, auth, trend_s, sample_capacity)
+        pb_grpc.add_BehaviorsServicer_to_server(servicer, server)
 
     return install

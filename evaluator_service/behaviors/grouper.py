@@ -169,7 +169,7 @@ class BehaviorGrouper:
         counted as a ``behavior.created`` event."""
         split = await self.run_splitting()
         merged = await recluster(self._state, self.config.recluster_min_cluster_size,
-                                 self._embedder.merge_similarity)
+                                 self._embedder.merge_similarity, self.config.recluster_sample_size)
         if merged or split:
             await self.refresh()
         return merged

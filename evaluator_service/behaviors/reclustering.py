@@ -37,6 +37,7 @@ from evaluator_service.state.behavior_records import (
     StoredBehavior,
 )
 from evaluator_service.state.behavior_rows import BehaviorState
+from evaluator_service.state.sample_reservoir import DEFAULT_SAMPLE_CAPACITY
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +46,11 @@ class ReclusterState(BehaviorState, BehaviorIssueState, Protocol):
     """What the pass needs of the shared state."""
 
 
-async def recluster(state: ReclusterState, min_cluster_size: int = 2, min_similarity: float = 0.0
-                    ) -> list[tuple[str, str]]:
+async def recluster(state: ReclusterState, min_cluster_size: int = 2, min_similarity: float = 0.0,
+                    sample_capacity: int = DEFAULT_SAMPLE_CAPACITY) -> list[tuple[str, str]]:
     """One pass over every behavior; returns the (merged, into) pairs it made. A behavior is merged only
-    if its centroid is at least ``min_similarity`` (cosine) from the one it would join."""
+    if its centroid is at least ``min_similarity`` (cosine) from the one it would join; the merged member
+    samples keep at most ``sample_capacity`` members."""
     groups: dict[tuple[str, str, str], list[StoredBehavior]] = {}
     for b in await state.behaviors():
         if b.disposition == OPEN and b.name_source != NAME_OPERATOR:
@@ -65,7 +67,8 @@ async def recluster(state: ReclusterState, min_cluster_size: int = 2, min_simila
                 if source.id == target.id or cosine(source.centroid, target.centroid) < min_similarity:
                     continue
                 try:
-                    await state.merge_behaviors(source.id, target.id, by_operator=False)
+                    await state.merge_behaviors(source.id, target.id, by_operator=False,
+                                                sample_capacity=sample_capacity)
                 except BehaviorActionRefused as exc:  # another replica (or an operator) got there first
                     logger.debug("re-clustering skipped merging %s: %s", source.id, exc)
                     continue

@@ -39,12 +39,8 @@ from evaluator_service.behaviors.term_names import distinctive_names
 from evaluator_service.behaviors.vectors import cosine
 from evaluator_service.state.behavior_records import MERGED, StoredBehavior
 from evaluator_service.state.behavior_rows import BehaviorState
-from evaluator_service.state.behavior_samples import (
-    BehaviorSampleState,
-    SampledMember,
-    SplitGroup,
-    splittable,
-)
+from evaluator_service.state.behavior_samples import BehaviorSampleState, SplitGroup, splittable
+from evaluator_service.state.sample_reservoir import SampledMember
 
 logger = logging.getLogger(__name__)
 

@@ -46,6 +46,12 @@ from evaluator_service.state.behavior_records import (
     touched,
 )
 from evaluator_service.state.behavior_rows import bucket_of, read_behavior, scorer_lock
+from evaluator_service.state.sample_reservoir import (
+    DEFAULT_SAMPLE_CAPACITY,
+    merged_sample,
+    read_samples,
+    write_samples,
+)
 from evaluator_service.state.transaction import Transaction, TransactionSource
 
 BucketCounts = dict[int, int]
@@ -88,10 +94,11 @@ class BehaviorIssueState(Protocol):
         """Dismiss, mark as expected or reopen; ``None`` if gone. Refused for a merged behavior."""
         ...
 
-    async def merge_behaviors(self, source_id: str, target_id: str, by_operator: bool = True
-                              ) -> StoredBehavior:
-        """Fold ``source_id`` into ``target_id`` (members, buckets, evidence); returns the target after. An
-        operator's merge (``by_operator``) pins the target: the automatic split leaves it as it is."""
+    async def merge_behaviors(self, source_id: str, target_id: str, by_operator: bool = True,
+                              sample_capacity: int = DEFAULT_SAMPLE_CAPACITY) -> StoredBehavior:
+        """Fold ``source_id`` into ``target_id`` (members, buckets, evidence, member sample of at most
+        ``sample_capacity``); returns the target after. An operator's merge (``by_operator``) pins the target:
+        the automatic split leaves it as it is."""
         ...
 
     async def split_behavior(self, behavior_id: str, span_ids: Sequence[str], name: str, now: float
@@ -154,8 +161,8 @@ class SqlBehaviorIssueRows(TransactionSource):
             await tx.execute(schema.BUMP_COUNTER)
             return updated
 
-    async def merge_behaviors(self, source_id: str, target_id: str, by_operator: bool = True
-                              ) -> StoredBehavior:
+    async def merge_behaviors(self, source_id: str, target_id: str, by_operator: bool = True,
+                              sample_capacity: int = DEFAULT_SAMPLE_CAPACITY) -> StoredBehavior:
         if source_id == target_id:
             raise BehaviorActionRefused("cannot merge a behavior into itself")
         async with self._transaction() as tx:
@@ -165,6 +172,10 @@ class SqlBehaviorIssueRows(TransactionSource):
             await tx.execute(schema.UPDATE_BEHAVIOR_ISSUE, issue_update(merged))
             for bucket, members in await tx.execute(schema.SELECT_EVERY_BEHAVIOR_BUCKET, (source.id,)):
                 await tx.execute(schema.ADD_BEHAVIOR_MEMBERS, (target.id, int(bucket), int(members)))
+            sample = merged_sample(await read_samples(tx, target.id), target.member_count,
+                                   await read_samples(tx, source.id), source.member_count, sample_capacity)
+            await write_samples(tx, target.id, sample)
+            await write_samples(tx, source.id, [])
             gone = dataclasses.replace(source, disposition=MERGED, merged_into=target.id)
             await tx.execute(schema.UPDATE_BEHAVIOR_ISSUE, issue_update(gone))
             if by_operator:

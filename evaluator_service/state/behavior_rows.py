@@ -53,6 +53,7 @@ from evaluator_service.state.behavior_records import (
     members_update,
     touched,
 )
+from evaluator_service.state.sample_reservoir import DEFAULT_SAMPLE_CAPACITY
 from evaluator_service.state.transaction import Transaction, TransactionSource
 
 __all__ = [
@@ -92,7 +93,7 @@ class FailureDraft:
     agent: str = ""
     environment: str = ""
     at: float | None = None
-    sample_capacity: int = 64
+    sample_capacity: int = DEFAULT_SAMPLE_CAPACITY
     """Members kept per behavior in its random sample (what the re-clustering pass splits from; 0: none)."""
 
 

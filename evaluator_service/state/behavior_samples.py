@@ -19,11 +19,10 @@ never split automatically.
 from __future__ import annotations
 
 import dataclasses
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from evaluator_service.state import schema
 from evaluator_service.state.behavior_event_rows import append_event
@@ -35,34 +34,14 @@ from evaluator_service.state.behavior_records import (
     NAME_PROVISIONAL,
     OPEN,
     STATE_NEW,
-    BehaviorExample,
     StoredBehavior,
     behavior_row,
-    dump_vector,
     issue_row,
     members_update,
 )
 from evaluator_service.state.behavior_rows import read_behavior, scorer_lock
+from evaluator_service.state.sample_reservoir import SampledMember, read_samples, write_samples
 from evaluator_service.state.transaction import Transaction, TransactionSource
-
-
-@dataclass(frozen=True, slots=True)
-class SampledMember:
-    """One member in a behavior's sample."""
-
-    trace_id: str
-    span_id: str
-    at: float
-    reason: str
-    text: str
-    vector: tuple[float, ...]
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.trace_id, self.span_id
-
-    def as_example(self) -> BehaviorExample:
-        return BehaviorExample(self.trace_id, self.span_id, self.text, reason=self.reason, vector=self.vector)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +80,7 @@ class SqlBehaviorSampleRows(TransactionSource):
 
     async def behavior_samples(self, behavior_id: str) -> list[SampledMember]:
         async with self._transaction() as tx:
-            return await _samples(tx, behavior_id)
+            return await read_samples(tx, behavior_id)
 
     async def pinned_behaviors(self) -> set[str]:
         async with self._transaction() as tx:
@@ -118,7 +97,7 @@ class SqlBehaviorSampleRows(TransactionSource):
             if (parent is None or not splittable(parent) or not groups
                     or await tx.execute(schema.SELECT_BEHAVIOR_PIN, (behavior_id,))):
                 return []
-            samples = await _samples(tx, behavior_id)
+            samples = await read_samples(tx, behavior_id)
             by_key = {s.key: s for s in samples}
             wanted = [key for g in groups for key in g.members]
             if any(key not in by_key for key in wanted) or len(set(wanted)) != len(wanted):
@@ -139,7 +118,7 @@ class SqlBehaviorSampleRows(TransactionSource):
                 examples=examples or tuple(s.as_example() for s in kept[-MAX_EXAMPLES:]),
             )
             await tx.execute(schema.UPDATE_BEHAVIOR_MEMBERS, members_update(rest))
-            await _write_samples(tx, rest.id, kept)
+            await write_samples(tx, rest.id, kept)
             for child in children:
                 await follow_split(tx, rest, child)
             await tx.execute(schema.BUMP_COUNTER)
@@ -169,28 +148,9 @@ async def _split_off(tx: Transaction, parent: StoredBehavior, members: list[Samp
         if taken:
             await tx.execute(schema.ADD_BEHAVIOR_MEMBERS, (child.id, bucket, taken))
             await tx.execute(schema.ADD_BEHAVIOR_MEMBERS, (parent.id, bucket, -taken))
-    await _write_samples(tx, child.id, members)
+    await write_samples(tx, child.id, members)
     await append_event(tx, EVENT_CREATED, child, now)
     return child
-
-
-async def _samples(tx: Transaction, behavior_id: str) -> list[SampledMember]:
-    rows = await tx.execute(schema.SELECT_BEHAVIOR_SAMPLES, (behavior_id,))
-    return [_sample(row) for row in rows]
-
-
-async def _write_samples(tx: Transaction, behavior_id: str, members: Sequence[SampledMember]) -> None:
-    """Replace ``behavior_id``'s sample with ``members`` in slots 0, 1, ..."""
-    await tx.execute(schema.DELETE_BEHAVIOR_SAMPLES, (behavior_id,))
-    for slot, s in enumerate(members):
-        await tx.execute(schema.UPSERT_BEHAVIOR_SAMPLE, (behavior_id, slot, s.trace_id, s.span_id, s.at,
-                                                         s.reason, s.text, dump_vector(s.vector)))
-
-
-def _sample(row: tuple[Any, ...]) -> SampledMember:
-    _slot, trace_id, span_id, at, reason, text, vector = row
-    return SampledMember(str(trace_id), str(span_id), float(at), str(reason), str(text),
-                         tuple(float(v) for v in json.loads(vector)))
 
 
 def _mean(vectors: Sequence[Sequence[float]]) -> list[float]:

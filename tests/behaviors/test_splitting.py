@@ -260,3 +260,41 @@ async def test_a_behavior_with_an_unreadable_sample_fails_alone(tmp_path: Path) 
         assert (await state.behavior(broken.id)).member_count == 22  # type: ignore[union-attr]
     finally:
         await state.close()
+
+
+async def behavior_of(state: SharedState, texts_: list[tuple[str, str]], start: int,
+                      capacity: int = 64) -> StoredBehavior:
+    """One behavior of the given failures (the first opens it, the others join it)."""
+    behavior: StoredBehavior | None = None
+
+    def join_it(_draft: FailureDraft, offered: Sequence[StoredBehavior]) -> StoredBehavior | None:
+        return next((b for b in offered if behavior is not None and b.id == behavior.id), None)
+
+    for n, text in enumerate(texts_, start):
+        behavior, _ = await state.record_failure(draft(text, T0 + n, n, capacity=capacity), join_it)
+    assert behavior is not None and behavior.member_count == len(texts_)
+    return behavior
+
+
+async def test_a_merge_carries_the_sources_sampled_members_so_a_later_split_sees_them(
+        state: SharedState) -> None:
+    refunds = await behavior_of(state, REFUNDS, 0)
+    leaks = await behavior_of(state, LEAKS, 100)
+    await state.merge_behaviors(leaks.id, refunds.id, by_operator=False)
+    assert {s.reason for s in await state.behavior_samples(refunds.id)} == REFUND_REASONS | LEAK_REASONS
+    assert await state.behavior_samples(leaks.id) == []  # the merged-away behavior keeps no rows
+    split = await split_mixed(state, CUT, MIN_GROUP, now=T0 + 200)
+    assert [p for p, _ in split] == [refunds.id]
+    child = await state.behavior(split[0][1])
+    assert child is not None and child.member_count == 8
+
+
+async def test_a_merged_sample_stays_within_the_capacity_in_proportion_to_members(
+        state: SharedState) -> None:
+    refunds = await behavior_of(state, REFUNDS, 0, capacity=8)  # 14 members, 8 sampled
+    leaks = await behavior_of(state, LEAKS[:4], 100, capacity=8)  # 4 members, all sampled
+    await state.merge_behaviors(leaks.id, refunds.id, by_operator=False, sample_capacity=8)
+    sample = await state.behavior_samples(refunds.id)
+    assert len(sample) == 8
+    from_leaks = [s for s in sample if s.reason in LEAK_REASONS]
+    assert len(from_leaks) == 2  # 8 x 4/18, rounded: the leaks' share of the merged members
