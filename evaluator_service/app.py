@@ -117,6 +117,8 @@ class EvaluatorApp:
             ConfiguredScorerSource(config.scorers), BuiltinScorerSource(config.judge), *self._extra_sources,
         ])
         self.trajectory_scorers = TrajectoryScorers(config.scorers, config.judge, trajectory_sources)
+        self.runner: ScorerRunner | None = None
+        """Runs span scorers with the evaluator's limits (backfills use it too); set by :meth:`start`."""
         """Resolves trajectory requests' scorer names (what the trajectory scoring consumes)."""
 
     @property
@@ -162,7 +164,8 @@ class EvaluatorApp:
         await self.chain.astart()
         self.metrics.queue_depth = lambda: store.span_count
         self.metrics.paused_count = lambda: len(pauses.list_paused())
-        runner = ScorerRunner(self.chain, pauses, cfg.scoring, cfg.scorer_limits(), self.metrics)
+        runner = self.runner = ScorerRunner(self.chain, pauses, cfg.scoring, cfg.scorer_limits(),
+                                            self.metrics)
         forwarder = self._forwarder = SpanForwarder(store, cfg.export_endpoint, cfg.export, self.metrics)
         dispatcher = self._dispatcher = ScoringDispatcher(
             store, runner, self.metrics, cfg.scoring.concurrency, forwarder.wake

@@ -18,6 +18,7 @@ from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_METRICS_E
 
 from evaluator_service.alerts.channels.config import ChannelConfig, parse_channels
 from evaluator_service.alerts.config import AlertConfig, AlertingConfig, parse_alerting, parse_alerts
+from evaluator_service.backfill.settings import BackfillConfig, parse_backfill
 from evaluator_service.behaviors.settings import BehaviorsConfig, parse_behaviors
 from evaluator_service.config_sections import (
     ExportConfig,
@@ -102,6 +103,8 @@ class EvaluatorConfig:
     ``trajectories:``)."""
     datasets: DatasetsConfig = field(default_factory=DatasetsConfig)
     """Which scored interactions are kept in which dataset, redaction, retention (YAML ``datasets:``)."""
+    backfill: BackfillConfig = field(default_factory=BackfillConfig)
+    """Backfills: the trace backend to read past spans from and what judge calls cost (YAML ``backfill:``)."""
 
     @property
     def state_db_url(self) -> str:
@@ -195,6 +198,7 @@ def load_config(
         ingress=parse_ingress(doc.section("ingress"), env, normalize_endpoint),
         trajectories=parse_trajectories(doc.section("trajectories")),
         datasets=parse_datasets(doc.section("datasets")),
+        backfill=parse_backfill(doc.section("backfill")),
     )
     if config.ingress.http_listen == config.listen and not config.listen.endswith(":0"):
         raise ConfigError(f"ingress.http_listen: {config.listen} is already the gRPC listen address")
@@ -207,7 +211,8 @@ def load_config(
 _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
      "export", "judge", "scorers", "rules", "limits", "behaviors",
-     "alerts", "alerting", "channels", "sandbox", "ingress", "trajectories", "datasets"}
+     "alerts", "alerting", "channels", "sandbox", "ingress", "trajectories", "datasets",
+     "backfill"}
 )
 
 

@@ -22,6 +22,10 @@ built-in type keep it as a second base (``ConfigError`` is still a ``ValueError`
     ├── OptionError                 scoring.builtin.options  a built-in scorer's option is invalid
     ├── PatternError, SchemaOptionError   scoring.builtin.patterns / .schema_validation  unsafe regex, schema
     ├── InvalidUpload, ScorerExists, ScorerNotFound, RequirementsInstallError   registry
+    ├── BackendQueryError           backends.errors    a trace backend (Jaeger) query failed; names its URL
+    │   ├── BackendUnreachable                         no answer: refused, unknown host, timeout
+    │   └── BackendRefused                             the backend refused the query
+    ├── BackfillRefused             backfill.plan      a backfill that cannot run as asked (its gRPC status)
     └── BinariesUnavailable, ProcessFailed, StackError                          localstack (dev runner)
 
 This module imports nothing, so any layer may import it.

@@ -24,12 +24,15 @@ from evaluator_service import config as cfg
 from evaluator_service.admin import HostedScorers
 from evaluator_service.admin.alerts_servicer import alerts_installer
 from evaluator_service.admin.auth import AdminAuth
+from evaluator_service.admin.backfill_servicer import backfill_installer
 from evaluator_service.admin.behaviors_servicer import behaviors_installer
 from evaluator_service.admin.datasets_servicer import datasets_installer
 from evaluator_service.alerts.manager import AlertManager
 from evaluator_service.app import EvaluatorApp
+from evaluator_service.backfill.service import BackfillService
 from evaluator_service.config import ConfigError, EvaluatorConfig, load_config
 from evaluator_service.datasets.redaction import Redactor
+from evaluator_service.datasets.trace_records import TraceRecords, jaeger_trace_records
 from evaluator_service.environment_variables import (
     JUDGEVAL_EVALUATOR_CONFIG,
     JUDGEVAL_EVALUATOR_DATA_DIR,
@@ -100,13 +103,17 @@ async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | 
     auth = AdminAuth(config.api_key)  # one failed-attempt record for every admin service
     hosted = HostedScorers.create(config.data_dir, auth, sandbox, state=state)
     alerts = AlertManager(config.alerts, settings=config.alerting, channel_configs=config.channels)
+    backfills = BackfillService(config.backfill, state, uploaded=hosted.source)
     app = EvaluatorApp(config, scorer_sources=[hosted.source], trajectory_sources=[hosted.trajectory_source],
                        service_installers=[hosted.install, alerts_installer(alerts, auth),
                                            behaviors_installer(state, auth,
                                                                config.behaviors.lifecycle.baseline_window_s,
                                                                config.behaviors.recluster_sample_size),
-                                           datasets_installer(state, auth, Redactor.of(config.datasets))],
+                                           datasets_installer(state, auth, Redactor.of(config.datasets),
+                                                              trace_records=_trace_records(config)),
+                                           backfill_installer(backfills, auth)],
                        shared_state=state, alerts=alerts)
+    backfills.attach(app)
     hosted.pool.report_egress_to(app.metrics.sandbox_llm_call)
     try:
         await app.start()
@@ -126,3 +133,9 @@ async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | 
     await app.stop(grace)
     await hosted.close()
     await state.close()
+
+
+def _trace_records(config: EvaluatorConfig) -> TraceRecords | None:
+    """Where ``judgeval datasets add --trace`` reads traces: Jaeger at ``backfill.jaeger_url``."""
+    url = config.backfill.jaeger_url
+    return jaeger_trace_records(url, timeout_s=config.backfill.timeout_s) if url else None

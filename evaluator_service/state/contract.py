@@ -32,6 +32,7 @@ from evaluator_service.errors import EvaluatorError
 from evaluator_service.state.alert_outbox import AlertOutboxState
 from evaluator_service.state.alert_rows import AlertState
 from evaluator_service.state.alert_silences import AlertSilenceState
+from evaluator_service.state.backfill_rows import BackfillState
 from evaluator_service.state.behavior_event_rows import BehaviorEventRows
 from evaluator_service.state.behavior_issue_rows import BehaviorIssueState
 from evaluator_service.state.behavior_rows import BehaviorState
@@ -50,7 +51,7 @@ class StateUnavailable(EvaluatorError):
 
 class SharedState(PauseState, ScorerVersionState, AlertState, AlertOutboxState, AlertSilenceState,
                   BehaviorState, BehaviorIssueState, BehaviorEventRows, SessionState, BehaviorSampleState,
-                  DatasetState, Protocol):
+                  DatasetState, BackfillState, Protocol):
     """Pauses, uploaded scorers, alerts, behaviors (with their lifecycle and event log) and sessions shared
     by every replica using the same database URL."""
 

@@ -247,6 +247,18 @@ SCHEMA = (
     )""",
     """CREATE INDEX IF NOT EXISTS judgeval_dataset_examples_live
         ON judgeval_dataset_examples (dataset, removed_version, at)""",
+    # Backfill (state/backfill_rows.py): spans a scorer version scored after the fact, claimed then done.
+    """CREATE TABLE IF NOT EXISTS judgeval_backfill_spans (
+        scorer TEXT NOT NULL,
+        version TEXT NOT NULL,
+        trace_id TEXT NOT NULL,
+        span_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        claimed_at DOUBLE PRECISION NOT NULL,
+        run_id TEXT NOT NULL,
+        PRIMARY KEY (scorer, version, trace_id, span_id)
+    )""",
 )
 
 # Change counter.
@@ -467,3 +479,18 @@ SELECT_LIVE_DATASET_IDS_NEWEST_FIRST = """SELECT record_id FROM judgeval_dataset
 DELETE_DATASET_EXAMPLES = "DELETE FROM judgeval_dataset_examples WHERE dataset = %s"
 DELETE_DATASET_VERSIONS = "DELETE FROM judgeval_dataset_versions WHERE dataset = %s"
 DELETE_DATASET = "DELETE FROM judgeval_datasets WHERE name = %s"
+# Backfill (state/backfill_rows.py).
+SELECT_BACKFILLED_SPANS = """SELECT span_id FROM judgeval_backfill_spans
+    WHERE scorer = %s AND version = %s AND trace_id = %s AND state = %s"""
+# (key..., claimed, holder, now, run_id, claimed, now - lease): a new row, or a stale claim taken over.
+CLAIM_BACKFILL_SPAN = """INSERT INTO judgeval_backfill_spans (scorer, version, trace_id, span_id, state,
+    holder, claimed_at, run_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (scorer, version, trace_id, span_id) DO UPDATE SET holder = excluded.holder,
+    claimed_at = excluded.claimed_at, run_id = excluded.run_id
+    WHERE judgeval_backfill_spans.state = %s AND judgeval_backfill_spans.claimed_at < %s"""
+SELECT_BACKFILL_SPAN = """SELECT state, holder FROM judgeval_backfill_spans
+    WHERE scorer = %s AND version = %s AND trace_id = %s AND span_id = %s"""
+FINISH_BACKFILL_SPAN = """UPDATE judgeval_backfill_spans SET state = %s
+    WHERE scorer = %s AND version = %s AND trace_id = %s AND span_id = %s AND holder = %s"""
+RELEASE_BACKFILL_SPAN = """DELETE FROM judgeval_backfill_spans
+    WHERE scorer = %s AND version = %s AND trace_id = %s AND span_id = %s AND holder = %s AND state = %s"""

@@ -12,6 +12,7 @@ from evaluator_service.state import schema
 from evaluator_service.state.alert_outbox import SqlAlertOutbox
 from evaluator_service.state.alert_rows import SqlAlertRows
 from evaluator_service.state.alert_silences import SqlAlertSilences
+from evaluator_service.state.backfill_rows import SqlBackfillRows
 from evaluator_service.state.behavior_event_rows import SqlBehaviorEventRows
 from evaluator_service.state.behavior_issue_rows import SqlBehaviorIssueRows
 from evaluator_service.state.behavior_rows import SqlBehaviorRows
@@ -24,7 +25,7 @@ from evaluator_service.state.session_rows import SqlSessionRows
 
 class SqlSharedState(SqlPauses, SqlScorerVersions, SqlAlertRows, SqlAlertOutbox, SqlAlertSilences,
                      SqlBehaviorRows, SqlBehaviorIssueRows, SqlBehaviorEventRows, SqlSessionRows,
-                     SqlBehaviorSampleRows, SqlDatasetRows):
+                     SqlBehaviorSampleRows, SqlDatasetRows, SqlBackfillRows):
     """Shared-state operations; subclasses connect and provide transactions."""
 
     display_url = ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +69,14 @@ class AdminClient:
         metadata = (("authorization", f"Bearer {self.connection.api_key}"),)
         try:
             return getattr(self._stub, method)(request, metadata=metadata, timeout=timeout)
+        except grpc.RpcError as exc:
+            raise CliError(self._explain(exc)) from None
+
+    def stream(self, method: str, request: Any, timeout: float | None = None) -> Iterator[Any]:
+        """The messages of a server-streaming call, gRPC errors turned into :class:`CliError`."""
+        metadata = (("authorization", f"Bearer {self.connection.api_key}"),)
+        try:
+            yield from getattr(self._stub, method)(request, metadata=metadata, timeout=timeout)
         except grpc.RpcError as exc:
             raise CliError(self._explain(exc)) from None
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from judgeval.cli.alerts_command import run_alerts
+from judgeval.cli.backfill_command import run_backfill
 from judgeval.cli.behaviors_command import run_behaviors
 from judgeval.cli.datasets_command import run_datasets
 from judgeval.cli.parser import build_parser
@@ -29,6 +30,8 @@ def run(argv: list[str]) -> int:
             return run_behaviors(args)
         if args.command == "datasets":
             return run_datasets(args)
+        if args.command == "backfill":
+            return run_backfill(args)
         return _scorers(args)
     except CliError as exc:
         print(f"judgeval: error: {exc}", file=sys.stderr)

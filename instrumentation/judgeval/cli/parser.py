@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from judgeval.cli.alerts_command import add_alerts_commands
+from judgeval.cli.backfill_command import add_backfill_command
 from judgeval.cli.behaviors_command import add_behaviors_commands
 from judgeval.cli.datasets_command import add_datasets_commands
 from judgeval.environment_variables import JUDGMENT_API_KEY, JUDGMENT_API_URL
@@ -47,4 +48,5 @@ def build_parser() -> argparse.ArgumentParser:
     add_alerts_commands(commands, connection)
     add_behaviors_commands(commands, connection)
     add_datasets_commands(commands, connection)
+    add_backfill_command(commands, connection)
     return parser

@@ -1,0 +1,123 @@
+"""The backfill side of a running evaluator: plans and runs backfills with the app's own scorers, runner,
+span queue and result-log queue.
+
+::
+
+    backfills = BackfillService(config.backfill, state, uploaded=hosted.source)
+    app = EvaluatorApp(..., service_installers=[backfill_installer(backfills, auth), ...])
+    backfills.attach(app)          # before app.start(); used once the app has started
+    plan = await backfills.plan(spec)
+    async for progress in backfills.run(plan, spec.budget).execute(): ...
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import TYPE_CHECKING
+
+from judgeval.protocol.evaluation_request import ScorerRef
+
+from evaluator_service.backfill.estimate import Budget
+from evaluator_service.backfill.plan import (
+    BackfillPlan,
+    BackfillRefused,
+    BackfillSpec,
+    ResolvedScorer,
+    judge_calls_of,
+    plan_backfill,
+)
+from evaluator_service.backfill.run import BackfillRun, ResultSinks
+from evaluator_service.backfill.settings import BackfillConfig
+from evaluator_service.state import SharedState, StateUnavailable
+
+if TYPE_CHECKING:
+    from evaluator_service.app import EvaluatorApp
+    from evaluator_service.sandbox.uploaded_source import UploadedScorerSource
+
+EXAMPLE_KIND = "example"
+
+
+class BackfillService:
+    """Plans and runs backfills on one evaluator (see the module doc)."""
+
+    def __init__(self, config: BackfillConfig, state: SharedState,
+                 uploaded: UploadedScorerSource | None = None) -> None:
+        self.config = config
+        self._state = state
+        self._uploaded = uploaded
+        self._app: EvaluatorApp | None = None
+
+    def attach(self, app: EvaluatorApp) -> None:
+        self._app = app
+
+    def _running_app(self) -> EvaluatorApp:
+        if self._app is None or self._app.runner is None:
+            raise BackfillRefused("unavailable", "the evaluator is still starting; try again")
+        return self._app
+
+    def jaeger_url(self, requested: str) -> str:
+        """The Jaeger the request names, else the configured one."""
+        url = requested.strip() or self.config.jaeger_url
+        if not url:
+            raise BackfillRefused("failed_precondition", (
+                "no Jaeger query URL: pass --jaeger http://HOST:16686 or set backfill.jaeger_url in the "
+                "evaluator's config"))
+        if not url.startswith(("http://", "https://")):
+            raise BackfillRefused("invalid_argument", f"Jaeger query URL {url!r} must start with http:// or "
+                                                      "https://")
+        return url
+
+    async def plan(self, spec: BackfillSpec) -> BackfillPlan:
+        self._running_app()
+        try:
+            return await plan_backfill(spec, self.config, self.resolve_scorer, self._state)
+        except StateUnavailable as exc:
+            raise BackfillRefused("unavailable", str(exc)) from None
+
+    def run(self, plan: BackfillPlan, budget: Budget) -> BackfillRun:
+        app = self._running_app()
+        assert app.runner is not None and app.trajectories is not None
+        sinks = ResultSinks(app.store, app.forwarder.wake, app.trajectories.result_logs,
+                            app.trajectories.log_forwarder.wake)
+        return BackfillRun(plan, app.runner, self._state, sinks, budget=budget,
+                           concurrency=self.config.concurrency, lease_s=self.config.lease_s,
+                           evaluator_id=f"{socket.gethostname()}:{app.port}", paused=app.pauses.reason)
+
+    async def resolve_scorer(self, name: str, version: int | None, threshold: float) -> ResolvedScorer:
+        """The scorer ``name`` (at ``version``) as this evaluator would run it for a span."""
+        app = self._running_app()
+        ref = ScorerRef(name=name, threshold=threshold, version=version)
+        scorer = app.chain.resolve(ref)
+        config = getattr(scorer, "config", None)
+        if scorer is not None and config is not None:  # configured in YAML, or built in
+            if version is not None:
+                raise BackfillRefused("invalid_argument", f"{name!r} is a configured scorer: it has no "
+                                                          f"versions (drop @{version})")
+            model = getattr(config, "model", None) or app.config.judge.model
+            return ResolvedScorer(ref, "", judge_calls_of(scorer, 0), model)
+        return await self._resolve_uploaded(ref)
+
+    async def _resolve_uploaded(self, ref: ScorerRef) -> ResolvedScorer:
+        uploaded = self._uploaded
+        if uploaded is None:
+            raise BackfillRefused("not_found", f"no scorer named {ref.name!r} on this evaluator")
+        try:
+            await uploaded.registry.refresh()
+        except StateUnavailable as exc:
+            raise BackfillRefused("unavailable", f"the scorer registry cannot be read: {exc}") from None
+        stored = uploaded.registry.find(ref.name, ref.version)
+        if stored is None:
+            versions = uploaded.registry.versions(ref.name)
+            if versions:
+                raise BackfillRefused("not_found", f"scorer {ref.name!r} has no version {ref.version} "
+                                                   f"(latest is {versions[-1].version})")
+            raise BackfillRefused("not_found", f"no scorer named {ref.name!r} on this evaluator (neither "
+                                               "configured, built in, nor uploaded)")
+        if stored.kind != EXAMPLE_KIND:
+            raise BackfillRefused("failed_precondition", (
+                f"{ref.name!r} v{stored.version} is a TraceScorer; backfill scores single spans, so it needs "
+                "an ExampleScorer"))
+        pinned = ScorerRef(name=ref.name, threshold=ref.threshold, version=stored.version)
+        assert self._app is not None
+        return ResolvedScorer(pinned, str(stored.version), self.config.uploaded_judge_calls_per_span,
+                              self._app.config.judge.model)
