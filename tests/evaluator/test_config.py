@@ -170,3 +170,5 @@ def test_shipped_example_config_is_valid():
         "strict_faithfulness", "Politeness", "order_id_present", "no_tool_loops", "tool_errors",
         "agent_budget", "llm_budget", "trajectory_latency", "trajectory_tokens", "agent_quality"]
     assert config.rules[0].when == {"service.name": "support-bot", "gen_ai.operation.name": "chat"}
+    assert [(r.dataset, r.outcome) for r in config.datasets.rules] == [
+        ("politeness-failures", "failed"), ("politeness-failures", "passed"), ("grouped-failures", "failed")]
