@@ -13,7 +13,8 @@ arriving at a full queue is counted (``judgeval.datasets.records{outcome=dropped
 logged (throttled), never silently lost. The writer task takes up to ``batch_size`` records, groups them by
 dataset and stores each group in one transaction (one new version). When a batch fails, its records are
 written one by one so one bad record fails alone (``reason=write_failed``); when every one fails the
-database is taken to be down and the batch waits at the head of the queue for the next attempt.
+database is asked a plain read: if it does not answer either, it is down and the batch waits at the head of
+the queue for the next attempt; if it answers, the records themselves were refused and are dropped, counted.
 Retention runs every ``retention_interval_s`` for every dataset with a retention setting (the rules' and
 those set through the admin API).
 """
@@ -208,7 +209,8 @@ class DatasetCollector:
         return True
 
     async def _write_singly(self, dataset: str, records: list[InteractionRecord]) -> bool:
-        """One record per transaction; ``False`` (nothing written) when every one failed."""
+        """One record per transaction; ``False`` (nothing written) when every one failed and the database
+        does not answer either (it is down, not the records)."""
         failed, last = 0, None
         for record in records:
             try:
@@ -218,12 +220,20 @@ class DatasetCollector:
                 continue
             self.counters.records(dataset, "added", change.added)
             self.counters.records(dataset, "unchanged", change.unchanged)
-        if failed == len(records):
-            return False
+        if failed == len(records) and not await self._answers():
+            return False  # the database is down: keep the batch for the next attempt
         if failed:
             self.counters.records(dataset, "dropped", failed, reason="write_failed")
             logger.warning("dataset %s: %d records refused by the database and dropped: %s", dataset, failed,
                            last)
+        return True
+
+    async def _answers(self) -> bool:
+        """Whether the database answers a read: if so, records it refused were refused for themselves."""
+        try:
+            await self._state.datasets()
+        except StateUnavailable:
+            return False
         return True
 
     async def _retention_loop(self) -> None:
