@@ -163,15 +163,15 @@ def _show(client: Any, name: str, version: int | None, args: argparse.Namespace)
         print(f"{v.version:>7}  {_when(v.at):<20} {v.added:>6} {v.removed:>8}  {v.note}")
     if page is None:
         return
-    print(f"\n{'RECORD':<24} {'SCORER':<20} {'SCORE':>6} {'RESULT':<7} {'INPUT':<30} REASON")
+    print("\nexamples (an example's id for `rm --example` is TRACE_ID:SPAN_ID:SCORER):")
+    print(f"{'TRACE_ID':<32} {'SPAN_ID':<16} {'SCORER':<20} {'SCORE':>5} {'RESULT':<6} {'INPUT':<30} REASON")
     for e in page.examples:
         r = json.loads(e.record_json)
         result = "error" if r["passed"] is None else ("pass" if r["passed"] else "fail")
         score = "-" if r["score"] is None else f"{r['score']:.2f}"
         text = r["example"].get("input", next(iter(r["example"].values()), "")) if r["example"] else ""
-        short_id = f"{r['trace_id'][:8]}..:{r['span_id'][:6]}.."
-        print(f"{short_id:<24} {_cut(r['scorer'], 20):<20} {score:>6} {result:<7} {_cut(text, 30):<30} "
-              f"{_cut(r['reason'], 60)}")
+        print(f"{r['trace_id']:<32} {r['span_id']:<16} {_cut(r['scorer'], 20):<20} {score:>5} {result:<6} "
+              f"{_cut(text, 30):<30} {_cut(r['reason'], 60)}")
     if page.next_offset >= 0:
         print(f"... more: `judgeval datasets export {name}@{dataset.version}` writes them all")
 
