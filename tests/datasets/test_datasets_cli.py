@@ -50,27 +50,34 @@ async def cli(app: EvaluatorApp, *args: str) -> CliResult:
                                                  "JUDGMENT_API_KEY": API_KEY})
 
 
+async def filled(app: EvaluatorApp) -> int:
+    """The version at which ``rude`` holds the three collected records (1, or more when the writer took
+    them in several batches)."""
+    return int(json.loads(ok(await cli(app, "show", "rude", "--json")).stdout)["version"])
+
+
 def ok(result: CliResult) -> CliResult:
     assert result.code == 0, result.stderr
     return result
 
 
 async def test_list_show_versions_and_removal(evaluator: EvaluatorApp) -> None:
+    v = await filled(evaluator)
     header, row = ok(await cli(evaluator, "list")).stdout.splitlines()
     assert header.split()[:4] == ["NAME", "VERSION", "EXAMPLES", "RETENTION"]
-    assert row.split()[:4] == ["rude", "1", "3", "none"] and row.endswith("impolite")
+    assert row.split()[:4] == ["rude", str(v), "3", "none"] and row.endswith("impolite")
     shown = ok(await cli(evaluator, "show", "rude")).stdout
-    assert "version:     1 (latest 1)" in shown and "examples:    3" in shown
+    assert f"version:     {v} (latest {v})" in shown and "examples:    3" in shown
     assert shown.count("fail ") == 3 and "[REDACTED:email]" in shown and "a@b.io" not in shown
     exported = ok(await cli(evaluator, "export", "rude")).stdout.splitlines()
     first = json.loads(exported[0])["id"]
     removed = ok(await cli(evaluator, "rm", "rude", "--example", first))
-    assert removed.stdout.strip() == "Removed 1 example(s) from rude, now version 2"
+    assert removed.stdout.strip() == f"Removed 1 example(s) from rude, now version {v + 1}"
     assert len(ok(await cli(evaluator, "export", "rude")).stdout.splitlines()) == 2
-    assert len(ok(await cli(evaluator, "export", "rude@1")).stdout.splitlines()) == 3
-    listed = json.loads(ok(await cli(evaluator, "show", "rude@1", "--json")).stdout)
-    assert listed["version"] == "1" and len(listed["examples"]) == 3
-    assert [v["note"] for v in listed["versions"]] == ["rule", "removed"]
+    assert len(ok(await cli(evaluator, "export", f"rude@{v}")).stdout.splitlines()) == 3
+    listed = json.loads(ok(await cli(evaluator, "show", f"rude@{v}", "--json")).stdout)
+    assert listed["version"] == str(v) and len(listed["examples"]) == 3
+    assert [h["note"] for h in listed["versions"]] == ["rule"] * v + ["removed"]
     again = await cli(evaluator, "rm", "rude", "--example", first)
     assert again.code == 1 and "rude holds none of those examples" in again.stderr
     assert ok(await cli(evaluator, "rm", "rude")).stdout.strip() == "Deleted dataset rude with every version"
@@ -80,8 +87,9 @@ async def test_list_show_versions_and_removal(evaluator: EvaluatorApp) -> None:
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
 async def test_export_import_round_trip(evaluator: EvaluatorApp, tmp_path: Path, fmt: str) -> None:
     path = tmp_path / f"rude.{fmt}"
-    done = ok(await cli(evaluator, "export", "rude@1", "-o", str(path)))
-    assert done.stderr.strip() == f"Exported 3 records of rude@1 to {path} ({fmt})"
+    v = await filled(evaluator)
+    done = ok(await cli(evaluator, "export", f"rude@{v}", "-o", str(path)))
+    assert done.stderr.strip() == f"Exported 3 records of rude@{v} to {path} ({fmt})"
     original = Dataset.from_file(path).records
     assert len(original) == 3 and all(r.passed is False and r.service == "shop" for r in original)
     imported = ok(await cli(evaluator, "import", f"copy-{fmt}", str(path), "--description", "a copy"))
@@ -140,8 +148,9 @@ async def test_csv_cells_are_checked_by_line(evaluator: EvaluatorApp, tmp_path: 
 async def test_errors_say_what_to_do_without_tracebacks(evaluator: EvaluatorApp, tmp_path: Path) -> None:
     unknown = await cli(evaluator, "show", "ghost")
     assert (unknown.code, unknown.stderr.strip()) == (1, "judgeval: error: no dataset named 'ghost'")
+    v = await filled(evaluator)
     future = await cli(evaluator, "export", "rude@9")
-    assert future.code == 1 and "dataset 'rude' has no version 9 (its latest is 1)" in future.stderr
+    assert future.code == 1 and f"dataset 'rude' has no version 9 (its latest is {v})" in future.stderr
     bad_ref = await cli(evaluator, "show", "rude@latest")
     assert bad_ref.code == 2 and "invalid version 'latest'" in bad_ref.stderr
     stdout_parquet = await cli(evaluator, "export", "rude", "--format", "parquet")
