@@ -12,9 +12,9 @@ The local span queue is not shared: each replica owns the spans the load balance
 
 Layers, lowest first (a module imports only modules above it in this list): ``schema`` (every table and
 statement) and ``transaction`` (the protocol backends provide); one module per concern (``pauses``,
-``scorer_versions``, ``alert_rows``, ``behavior_rows``, ``dataset_rows``, ...: its types, its part of the contract, its SQL
-rows); ``contract`` (:class:`SharedState`, :class:`StateUnavailable`); ``sql_state`` (the concerns put
-together); the backends ``sqlite`` and ``postgres``; ``watch``. ``urls`` stands alone.
+``scorer_versions``, ``alert_rows``, ``behavior_rows``, ``dataset_rows``, ...: its types, its part of the
+contract, its SQL rows); ``contract`` (:class:`SharedState`, :class:`StateUnavailable`); ``sql_state``
+(the concerns put together); the backends ``sqlite`` and ``postgres``; ``watch``. ``urls`` stands alone.
 """
 
 from __future__ import annotations
