@@ -35,6 +35,7 @@ from evaluator_service.backfill.service import BackfillService
 from evaluator_service.calibration.monitor import CalibrationMonitor
 from evaluator_service.config import ConfigError, EvaluatorConfig, load_config
 from evaluator_service.datasets.redaction import Redactor
+from evaluator_service.datasets.trace_records import TraceRecords, jaeger_trace_records
 from evaluator_service.environment_variables import (
     JUDGEVAL_CONSOLE_LISTEN,
     JUDGEVAL_EVALUATOR_CONFIG,
@@ -117,7 +118,8 @@ async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | 
                                                                config.behaviors.lifecycle.baseline_window_s,
                                                                config.behaviors.recluster_sample_size),
                                            calibration_installer(state, calibration, auth),
-                                           datasets_installer(state, auth, Redactor.of(config.datasets)),
+                                           datasets_installer(state, auth, Redactor.of(config.datasets),
+                                                              trace_records=_trace_records(config)),
                                            evaluation_installer(lambda: app, auth),
                                            backfill_installer(backfills, auth)],
                        shared_state=state, alerts=alerts, calibration=calibration)
@@ -150,3 +152,9 @@ async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | 
     await app.stop(grace)
     await hosted.close()
     await state.close()
+
+
+def _trace_records(config: EvaluatorConfig) -> TraceRecords | None:
+    """Where ``judgeval datasets add --trace`` reads traces: Jaeger at ``backfill.jaeger_url``."""
+    url = config.backfill.jaeger_url
+    return jaeger_trace_records(url, timeout_s=config.backfill.timeout_s) if url else None

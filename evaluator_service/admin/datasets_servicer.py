@@ -28,6 +28,7 @@ from judgeval.protocol.interaction_record import InteractionRecord, InvalidInter
 from evaluator_service.admin.auth import AdminAuth
 from evaluator_service.datasets.counters import DatasetCounters
 from evaluator_service.datasets.redaction import Redactor
+from evaluator_service.datasets.trace_records import TraceRecords
 from evaluator_service.state import SharedState, StateUnavailable
 from evaluator_service.state.dataset_rows import (
     MAX_EXAMPLES_PER_PAGE,
@@ -41,12 +42,6 @@ from evaluator_service.state.dataset_rows import (
 _PURPOSE = "the datasets API"
 TRACE_ID_HEX = 32
 T = TypeVar("T")
-
-TraceRecords = Callable[[str], Awaitable[list[InteractionRecord]]]
-"""Given a trace id (32 hex digits), the interaction records of its scored spans as the trace backend holds
-them; raises :class:`LookupError` when the backend has no such trace, :class:`ConnectionError` when it
-cannot be reached."""
-
 
 class DatasetsServicer(pb_grpc.DatasetsServicer):
     """Async servicer over the datasets of a :class:`~evaluator_service.state.SharedState`."""
@@ -143,7 +138,7 @@ class DatasetsServicer(pb_grpc.DatasetsServicer):
         if self._trace_records is None:
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION,
                                 "the evaluator has no trace backend to read traces from; set "
-                                "backfill.jaeger_query_url in its config, or import the trace's records "
+                                "backfill.jaeger_url in its config, or import the trace's records "
                                 "with `judgeval datasets add NAME --trace ID --from FILE`")
         assert self._trace_records is not None  # context.abort raises
         try:

@@ -1,4 +1,4 @@
-"""The interaction sink that fills datasets by rule: select, redact, queue, write in batches, apply retention.
+"""The interaction sink that fills datasets by rule: select, queue, redact, write in batches, apply retention.
 
 ::
 
@@ -8,12 +8,14 @@
     ...
     await collector.stop()                          # writes what is queued (within the grace), then stops
 
-:meth:`DatasetCollector.sink` only matches and queues. The queue is bounded by ``queue_size``: a record
-arriving at a full queue is counted (``judgeval.datasets.records{outcome=dropped,reason=queue_full}``) and
-logged (throttled), never silently lost. The writer task takes up to ``batch_size`` records, groups them by
-dataset and stores each group in one transaction (one new version). When a batch fails, its records are
-written one by one so one bad record fails alone (``reason=write_failed``); when every one fails the
-database is taken to be down and the batch waits at the head of the queue for the next attempt.
+:meth:`DatasetCollector.sink` only matches and queues; the writer task redacts (off the scoring path,
+before anything is stored). The queue is bounded by ``queue_size``: a record arriving at a full queue is
+counted (``judgeval.datasets.records{outcome=dropped,reason=queue_full}``) and logged (throttled), never
+silently lost. The writer takes up to ``batch_size`` records, groups them by dataset and stores each group
+in one transaction (one new version). When a batch fails, its records are written one by one so one bad
+record fails alone (``reason=write_failed``); when every one fails the database is asked a plain read: if
+it does not answer either, it is down and the batch waits at the head of the queue for the next attempt;
+if it answers, the records themselves were refused and are dropped, counted.
 Retention runs every ``retention_interval_s`` for every dataset with a retention setting (the rules' and
 those set through the admin API).
 """
@@ -71,6 +73,8 @@ def rule_selects(rule: DatasetRule, record: InteractionRecord) -> bool:
 class _Queued:
     dataset: str
     record: InteractionRecord
+    redactor: Redactor | None
+    """Still to apply (off the scoring path, by the writer); ``None`` once the record is redacted."""
 
 
 class DatasetCollector:
@@ -110,10 +114,7 @@ class DatasetCollector:
                     self._warn("queue_full", f"dataset write queue full ({self.config.queue_size} records): "
                                              f"dropped a record for dataset {rule.dataset!r}")
                     continue
-                redacted, counts = redactor.record(record)
-                for pattern, count in counts.items():
-                    self.counters.redactions(pattern, count)
-                self._queue.append(_Queued(rule.dataset, redacted))
+                self._queue.append(_Queued(rule.dataset, record, redactor))
         if self._queue:
             self._idle.clear()
             self._signal()
@@ -182,10 +183,19 @@ class DatasetCollector:
                 continue
             if len(self._queue) < self.config.batch_size and not self._idle.is_set():
                 await asyncio.sleep(0)  # let a burst of spans finish queuing into one batch
-            batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.config.batch_size))]
+            batch = [self._redacted(self._queue.popleft())
+                     for _ in range(min(len(self._queue), self.config.batch_size))]
             if not await self._write(batch):
                 self._queue.extendleft(reversed(batch))
                 await asyncio.sleep(RETRY_AFTER_S)
+
+    def _redacted(self, item: _Queued) -> _Queued:
+        if item.redactor is None:
+            return item
+        clean, counts = item.redactor.record(item.record)
+        for pattern, count in counts.items():
+            self.counters.redactions(pattern, count)
+        return _Queued(item.dataset, clean, None)
 
     async def _write(self, batch: list[_Queued]) -> bool:
         """Store ``batch``; ``False`` when the database is down (nothing stored, retry later)."""
@@ -208,7 +218,8 @@ class DatasetCollector:
         return True
 
     async def _write_singly(self, dataset: str, records: list[InteractionRecord]) -> bool:
-        """One record per transaction; ``False`` (nothing written) when every one failed."""
+        """One record per transaction; ``False`` (nothing written) when every one failed and the database
+        does not answer either (it is down, not the records)."""
         failed, last = 0, None
         for record in records:
             try:
@@ -218,12 +229,20 @@ class DatasetCollector:
                 continue
             self.counters.records(dataset, "added", change.added)
             self.counters.records(dataset, "unchanged", change.unchanged)
-        if failed == len(records):
-            return False
+        if failed == len(records) and not await self._answers():
+            return False  # the database is down: keep the batch for the next attempt
         if failed:
             self.counters.records(dataset, "dropped", failed, reason="write_failed")
             logger.warning("dataset %s: %d records refused by the database and dropped: %s", dataset, failed,
                            last)
+        return True
+
+    async def _answers(self) -> bool:
+        """Whether the database answers a read: if so, records it refused were refused for themselves."""
+        try:
+            await self._state.datasets()
+        except StateUnavailable:
+            return False
         return True
 
     async def _retention_loop(self) -> None:

@@ -647,6 +647,7 @@ DATASET_METRIC_LABEL_OUTCOME: Final = "outcome"
 DATASET_METRIC_LABEL_REASON: Final = "reason"
 DATASET_METRIC_LABEL_PATTERN: Final = "pattern"
 
+
 # --- Jaeger's JSON model (read by the evaluator's backfill from Jaeger's query API, never written) -------
 # Jaeger's query HTTP API (/api/traces) answers in its own model, where the OTLP span kind, status and
 # instrumentation scope travel as tags of these names; the backfill reader turns them back into OTLP fields.

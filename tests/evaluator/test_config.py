@@ -171,6 +171,8 @@ def test_shipped_example_config_is_valid():
         "agent_budget", "llm_budget", "trajectory_latency", "trajectory_tokens", "agent_quality"]
     assert config.rules[0].when == {"service.name": "support-bot", "gen_ai.operation.name": "chat"}
     assert (config.calibration.window_s, config.calibration.min_labels) == (3600.0, 10)
+    assert [(r.dataset, r.outcome) for r in config.datasets.rules] == [
+        ("politeness-failures", "failed"), ("politeness-failures", "passed"), ("grouped-failures", "failed")]
     assert (config.shadow.max_queue, config.shadow.retention_s, config.shadow.prune_interval_s) == (
         1000, 7 * 86400.0, 300.0)
 

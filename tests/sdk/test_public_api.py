@@ -44,3 +44,10 @@ def test_scorer_defaults_and_mutable_reason():
 async def test_base_scorer_must_be_implemented():
     with pytest.raises(NotImplementedError, match="a_score_example"):
         await ExampleScorer().a_score_example(Example())
+
+
+def test_dataset_all_is_pinned():
+    import judgeval.dataset
+
+    assert sorted(judgeval.dataset.__all__) == ["Dataset", "DatasetError", "DatasetFileError"]
+    assert Example(input="x").interaction is None  # set only on examples pulled from a dataset

@@ -12,6 +12,7 @@ from judgeval.cli.alerts_command import run_alerts
 from judgeval.cli.backfill_command import run_backfill
 from judgeval.cli.behaviors_command import run_behaviors
 from judgeval.cli.calibration_command import run_calibration
+from judgeval.cli.datasets_command import run_datasets
 from judgeval.cli.eval_command import run_eval
 from judgeval.cli.label_command import run_label
 from judgeval.cli.parser import build_parser
@@ -44,6 +45,8 @@ def run(argv: list[str]) -> int:
             return run_scorer_versions(args)
         if args.command == "eval":
             return run_eval(args)
+        if args.command == "datasets":
+            return run_datasets(args)
         if args.command == "backfill":
             return run_backfill(args)
         return _scorers(args)

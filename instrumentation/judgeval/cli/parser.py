@@ -8,6 +8,7 @@ from judgeval.cli.alerts_command import add_alerts_commands
 from judgeval.cli.backfill_command import add_backfill_command
 from judgeval.cli.behaviors_command import add_behaviors_commands
 from judgeval.cli.calibration_command import add_calibration_action
+from judgeval.cli.datasets_command import add_datasets_commands
 from judgeval.cli.eval_command import add_eval_commands
 from judgeval.cli.label_command import add_label_action
 from judgeval.cli.scorer_versions_command import add_scorer_version_commands
@@ -58,8 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_scorer_version_commands(actions, connection)
     add_alerts_commands(commands, connection)
     add_behaviors_commands(commands, connection)
-    datasets = commands.add_parser("datasets", help="datasets of production examples: label")
-    add_label_action(datasets.add_subparsers(dest="action", required=True, metavar="ACTION"), connection)
+    add_label_action(add_datasets_commands(commands, connection), connection)
     add_eval_commands(commands, connection)
     add_backfill_command(commands, connection)
     return parser

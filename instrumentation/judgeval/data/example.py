@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+if TYPE_CHECKING:
+    from judgeval.protocol.interaction_record import InteractionRecord
 
 
 class Example(BaseModel):
@@ -14,3 +19,11 @@ class Example(BaseModel):
     """
 
     model_config = ConfigDict(extra="allow")
+    _interaction: InteractionRecord | None = PrivateAttr(default=None)
+
+    @property
+    def interaction(self) -> InteractionRecord | None:
+        """For an example pulled from a dataset (``judgeval.dataset.Dataset``): the stored record it was
+        built from (the production score, reason, scorer, trace and span ids); else ``None``. Not a field:
+        never part of ``model_dump``."""
+        return self._interaction
