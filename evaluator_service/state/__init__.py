@@ -16,7 +16,8 @@ statement) and ``transaction`` (the protocol backends provide); one module per c
 ``scorer_pointers`` (below ``scorer_versions``, which calls it inside uploads and deletes),
 ``scorer_versions``, ``shadow_rows``, ``alert_rows``, ``behavior_rows``, ``dataset_rows``, ...: its types,
 its part of the contract, its SQL rows); ``contract`` (:class:`SharedState`, :class:`StateUnavailable`);
-``sql_state`` (the concerns put together); the backends ``sqlite`` and ``postgres``; ``watch``. ``urls`` stands alone.
+``sql_state`` (the concerns put together); the backends ``sqlite`` and ``postgres``; ``watch``. ``urls``
+stands alone.
 """
 
 from __future__ import annotations
