@@ -36,7 +36,7 @@ import grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
-from evaluator_service.config import ExportConfig
+from evaluator_service.config_sections import ExportConfig
 from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.queue import QueuedSpan, SpanQueue
 from evaluator_service.request_limits import learned_limit, plan_requests

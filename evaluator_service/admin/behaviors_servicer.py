@@ -22,12 +22,17 @@ from evaluator_service.admin.behaviors_messages import DISPOSITIONS, behavior_me
 from evaluator_service.behaviors.event_log import StateBehaviorEventLog
 from evaluator_service.state import SharedState, StateUnavailable
 from evaluator_service.state.behavior_issue_rows import BehaviorActionRefused
-from evaluator_service.state.behavior_records import DISMISSED, MERGED, NAME_OPERATOR, StoredBehavior
+from evaluator_service.state.behavior_records import (
+    DISMISSED,
+    MAX_NAME_CHARS,
+    MERGED,
+    NAME_OPERATOR,
+    StoredBehavior,
+)
 from evaluator_service.state.behavior_rows import bucket_of
 from evaluator_service.state.sample_reservoir import DEFAULT_SAMPLE_CAPACITY
 
 _PURPOSE = "the behaviors API"
-MAX_NAME_CHARS = 200
 DEFAULT_TREND_S = 86400.0
 _SETTABLE = {v: k for k, v in DISPOSITIONS.items() if k != MERGED}
 T = TypeVar("T")

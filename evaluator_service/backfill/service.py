@@ -4,7 +4,7 @@ span queue and result-log queue.
 ::
 
     backfills = BackfillService(config.backfill, state, uploaded=hosted.source)
-    app = EvaluatorApp(..., service_installers=[backfill_installer(backfills, auth), ...])
+    app = RunningEvaluator(..., service_installers=[backfill_installer(backfills, auth), ...])
     backfills.attach(app)          # before app.start(); used once the app has started
     plan = await backfills.plan(spec)
     async for progress in backfills.run(plan, spec.budget).execute(): ...
@@ -13,7 +13,7 @@ span queue and result-log queue.
 from __future__ import annotations
 
 import socket
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from judgeval.protocol.evaluation_request import ScorerRef
 
@@ -28,11 +28,51 @@ from evaluator_service.backfill.plan import (
 )
 from evaluator_service.backfill.run import BackfillRun, ResultSinks
 from evaluator_service.backfill.settings import BackfillConfig
+from evaluator_service.forwarder import SpanForwarder
+from evaluator_service.queue import SpanQueue
+from evaluator_service.scoring.pause import PauseRegistry
+from evaluator_service.scoring.resolution import ScorerChain
+from evaluator_service.scoring.runner import ScorerRunner
+from evaluator_service.scoring.settings import JudgeConfig
 from evaluator_service.state import SharedState, StateUnavailable
+from evaluator_service.trajectories.service import TrajectoryScoring
 
 if TYPE_CHECKING:
-    from evaluator_service.app import EvaluatorApp
     from evaluator_service.sandbox.uploaded_source import UploadedScorerSource
+
+
+class _JudgeSettings(Protocol):
+    @property
+    def judge(self) -> JudgeConfig: ...
+
+
+class RunningEvaluator(Protocol):
+    """What a backfill uses of the evaluator it runs in (an :class:`~evaluator_service.app.EvaluatorApp`
+    is one; typed here so this package stays below the app, whose configuration includes ours)."""
+
+    @property
+    def config(self) -> _JudgeSettings: ...
+
+    @property
+    def chain(self) -> ScorerChain: ...
+
+    @property
+    def runner(self) -> ScorerRunner | None: ...
+
+    @property
+    def trajectories(self) -> TrajectoryScoring | None: ...
+
+    @property
+    def port(self) -> int: ...
+
+    @property
+    def store(self) -> SpanQueue: ...
+
+    @property
+    def forwarder(self) -> SpanForwarder: ...
+
+    @property
+    def pauses(self) -> PauseRegistry: ...
 
 EXAMPLE_KIND = "example"
 
@@ -45,12 +85,12 @@ class BackfillService:
         self.config = config
         self._state = state
         self._uploaded = uploaded
-        self._app: EvaluatorApp | None = None
+        self._app: RunningEvaluator | None = None
 
-    def attach(self, app: EvaluatorApp) -> None:
+    def attach(self, app: RunningEvaluator) -> None:
         self._app = app
 
-    def _running_app(self) -> EvaluatorApp:
+    def _running_app(self) -> RunningEvaluator:
         if self._app is None or self._app.runner is None:
             raise BackfillRefused("unavailable", "the evaluator is still starting; try again")
         return self._app

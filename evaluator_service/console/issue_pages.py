@@ -7,7 +7,6 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
-from evaluator_service.admin.behaviors_servicer import MAX_NAME_CHARS
 from evaluator_service.console.formatting import iso
 from evaluator_service.console.request_context import context_of, render, require_write
 from evaluator_service.state.behavior_issue_rows import BehaviorActionRefused
@@ -15,6 +14,7 @@ from evaluator_service.state.behavior_records import (
     DISMISSED,
     DISPOSITIONS,
     KINDS,
+    MAX_NAME_CHARS,
     MERGED,
     NAME_OPERATOR,
     OPEN,

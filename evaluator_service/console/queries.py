@@ -22,10 +22,10 @@ import binascii
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from evaluator_service.config import EvaluatorConfig
+from evaluator_service.config_sections import RuleConfig
 from evaluator_service.console.reasons import describe
 from evaluator_service.console.settings import HOUR, MINUTE, ConsoleDataConfig
 from evaluator_service.console.views import (
@@ -44,6 +44,7 @@ from evaluator_service.console.views import (
 )
 from evaluator_service.errors import EvaluatorError
 from evaluator_service.scoring.builtin import catalog
+from evaluator_service.scoring.settings import ScorerConfig
 from evaluator_service.state.alert_outbox import DeliveryRecord
 from evaluator_service.state.behavior_rows import BUCKET_S, bucket_of
 from evaluator_service.state.console_reads import FailingQuery, FailingRow, ScoreFilter, SlotRange
@@ -199,10 +200,11 @@ class ConsoleQueries:
         """Every uploaded scorer version (metadata)."""
         return await self._state.scorer_versions()
 
-    async def scorer_catalog(self, config: EvaluatorConfig) -> ScorerCatalog:
-        """Built-ins, the YAML scorers and rules of ``config`` (the evaluator's), and uploaded versions."""
+    async def scorer_catalog(self, scorers: Sequence[ScorerConfig], rules: Sequence[RuleConfig]
+                             ) -> ScorerCatalog:
+        """Built-ins, the evaluator's YAML ``scorers`` and ``rules``, and uploaded versions."""
         return ScorerCatalog(sorted(catalog.BUILTIN_TYPES), sorted(catalog.TRAJECTORY_TYPES),
-                             list(config.scorers), list(config.rules), await self._state.scorer_versions())
+                             list(scorers), list(rules), await self._state.scorer_versions())
 
     async def scorer_source(self, name: str, version: int) -> ScorerSource | None:
         """One uploaded version with its source and requirements; ``None`` if there is no such version."""

@@ -12,8 +12,8 @@ from urllib.parse import quote
 import jinja2
 from aiohttp import web
 
-from evaluator_service.config import EvaluatorConfig
 from evaluator_service.console.auth import COOKIE_NAME, ConsoleAuth, Session, csrf_matches
+from evaluator_service.console.config_view import ConsoleConfigView
 from evaluator_service.console.queries import ConsoleQueries
 from evaluator_service.state import SharedState
 
@@ -23,7 +23,7 @@ class ConsoleContext:
     """What the pages read: the shared state, the evaluator's config, the clock, the templates."""
 
     state: SharedState
-    config: EvaluatorConfig
+    config: ConsoleConfigView
     auth: ConsoleAuth
     queries: ConsoleQueries
     templates: jinja2.Environment

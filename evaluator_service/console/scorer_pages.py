@@ -20,7 +20,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
 
 async def scorer_list(request: web.Request) -> web.Response:
     ctx = context_of(request)
-    found = await ctx.queries.scorer_catalog(ctx.config)
+    found = await ctx.queries.scorer_catalog(ctx.config.scorers, ctx.config.rules)
     uploaded: dict[str, list[StoredScorer]] = defaultdict(list)
     for stored in found.uploaded:
         uploaded[stored.name].append(stored)

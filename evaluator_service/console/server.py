@@ -21,7 +21,6 @@ import jinja2
 import plotly
 from aiohttp import web
 
-from evaluator_service.config import EvaluatorConfig
 from evaluator_service.console import (
     alert_pages,
     failing_pages,
@@ -32,6 +31,7 @@ from evaluator_service.console import (
     scorer_pages,
 )
 from evaluator_service.console.auth import ConsoleAuth
+from evaluator_service.console.config_view import ConsoleConfigView
 from evaluator_service.console.formatting import FILTERS
 from evaluator_service.console.queries import ConsoleQueries, ConsoleQueryError
 from evaluator_service.console.request_context import (
@@ -79,7 +79,7 @@ async def _security(request: web.Request, handler: Handler) -> web.StreamRespons
 class ConsoleServer:
     """The console's HTTP server; :meth:`start` binds ``config.console.listen``, :meth:`stop` closes."""
 
-    def __init__(self, config: EvaluatorConfig, state: SharedState, *,
+    def __init__(self, config: ConsoleConfigView, state: SharedState, *,
                  clock: Callable[[], float] = time.time, queries: ConsoleQueries | None = None) -> None:
         console = config.console
         templates = jinja2.Environment(

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+MAX_NAME_CHARS = 200
+"""Longest name an operator may give a behavior (the admin API and the console refuse longer ones)."""
 MAX_EXAMPLES = 5
 """Example trace/span ids kept per behavior (the most recent ones)."""
 MAX_TOUCHED = 20

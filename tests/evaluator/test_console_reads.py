@@ -143,7 +143,7 @@ async def test_the_scorer_catalog_lists_builtins_yaml_scorers_rules_and_uploads(
         draft = StoredScorer(name="Mine", version=0, sha256="b" * 64, created_at=1.0, class_name="Mine",
                              source_filename="mine.py", requirements_hash="h")
         await state.store_version(draft, ScorerFiles("class Mine: ...\n", ""), lambda rows: 1)
-        found = await ConsoleQueries(state).scorer_catalog(config)
+        found = await ConsoleQueries(state).scorer_catalog(config.scorers, config.rules)
     assert "answer_relevancy" in found.builtin and "regex" in found.builtin
     assert "tool_loop" in found.builtin_trajectory and "tool_loop" not in found.builtin
     assert [(s.name, s.type) for s in found.configured] == [("strict", "regex")]

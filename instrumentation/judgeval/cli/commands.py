@@ -37,18 +37,16 @@ def run(argv: list[str]) -> int:
             return run_alerts(args)
         if args.command == "behaviors":
             return run_behaviors(args)
-        if args.command == "datasets" and args.action == "label":
-            return run_label(args)
-        if args.command == "scorers" and args.action == "calibration":
+        if args.command == "datasets":
+            return run_label(args) if args.action == "label" else run_datasets(args)
+        if args.command == "eval":
+            return run_eval(args)
+        if args.command == "backfill":
+            return run_backfill(args)
+        if args.action == "calibration":
             return run_calibration(args)
         if args.action in VERSION_ACTIONS:
             return run_scorer_versions(args)
-        if args.command == "eval":
-            return run_eval(args)
-        if args.command == "datasets":
-            return run_datasets(args)
-        if args.command == "backfill":
-            return run_backfill(args)
         return _scorers(args)
     except CliError as exc:
         print(f"judgeval: error: {exc}", file=sys.stderr)
