@@ -111,7 +111,7 @@ async def serve(config: EvaluatorConfig, grace: float, sandbox: SandboxConfig | 
     alerts = AlertManager(config.alerts, settings=config.alerting, channel_configs=config.channels,
                           calibration=config.calibration)
     calibration = CalibrationMonitor(config.calibration, state=state)
-    backfills = BackfillService(config.backfill, state, uploaded=hosted.source)
+    backfills = BackfillService(config.backfill, state, uploaded=hosted.source, prices=config.judge.prices)
     app = EvaluatorApp(config, scorer_sources=[hosted.source], trajectory_sources=[hosted.trajectory_source],
                        service_installers=[hosted.install, alerts_installer(alerts, auth),
                                            behaviors_installer(state, auth,

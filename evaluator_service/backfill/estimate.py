@@ -1,5 +1,5 @@
 """What scoring a span will cost: judge calls, input tokens (estimated from the judge prompt's size) and
-USD at the configured price of the judge model, plus the budget a run must stay within."""
+USD at the judge model's price (``judge.prices``), plus the budget a run must stay within."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from evaluator_service.backfill.settings import JudgePrice
+from evaluator_service.scoring.judge_prices import ModelPrice
 
 CHARS_PER_TOKEN = 4
 """The usual rule of thumb for English text with OpenAI-style tokenizers."""
@@ -26,13 +26,16 @@ class SpanCost:
     cost_usd: float
 
 
-def span_cost(example: Mapping[str, Any], judge_calls: int, price: JudgePrice) -> SpanCost:
-    """The cost of ``judge_calls`` judge calls each reading ``example``'s fields in one prompt."""
+def span_cost(example: Mapping[str, Any], judge_calls: int, price: ModelPrice | None,
+              output_tokens_per_call: int) -> SpanCost:
+    """The cost of ``judge_calls`` judge calls each reading ``example``'s fields in one prompt and answering
+    ``output_tokens_per_call`` tokens (0 USD without a ``price``: the plan then says the cost is unknown)."""
     if judge_calls == 0:
         return SpanCost(0, 0, 0.0)
     chars = PROMPT_OVERHEAD_CHARS + sum(len(str(value)) for value in example.values())
     tokens = judge_calls * math.ceil(chars / CHARS_PER_TOKEN)
-    return SpanCost(judge_calls, tokens, price.cost(judge_calls, tokens))
+    cost = price.cost(tokens, judge_calls * output_tokens_per_call) if price is not None else 0.0
+    return SpanCost(judge_calls, tokens, cost)
 
 
 @dataclass(frozen=True)

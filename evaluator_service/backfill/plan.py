@@ -12,7 +12,7 @@ trace), fills each span's example from its attribute vocabulary as a rule would
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -27,6 +27,7 @@ from evaluator_service.backfill.selection import SpanFilter, backfilled_in_trace
 from evaluator_service.backfill.settings import BackfillConfig
 from evaluator_service.errors import EvaluatorError
 from evaluator_service.scoring.contract import Scorer
+from evaluator_service.scoring.judge_prices import ModelPrice
 from evaluator_service.span_fields import span_fields
 from evaluator_service.span_rules import DEFAULT_EXAMPLE_SOURCES
 from evaluator_service.span_vocabularies import with_span_examples
@@ -127,7 +128,7 @@ def judge_calls_of(scorer: Scorer, uploaded_calls: int) -> int:
 
 
 async def plan_backfill(spec: BackfillSpec, config: BackfillConfig, lookup: ScorerLookup,
-                        state: BackfillState,
+                        state: BackfillState, prices: Mapping[str, ModelPrice] | None = None,
                         client_factory: Callable[[str], JaegerQueryClient] | None = None) -> BackfillPlan:
     """Resolve, select and estimate (see the module doc)."""
     scorer = await lookup(spec.scorer, spec.version, spec.threshold)
@@ -135,8 +136,8 @@ async def plan_backfill(spec: BackfillSpec, config: BackfillConfig, lookup: Scor
                                                                page_limit=config.page_limit))
     traces, matched = await asyncio.to_thread(_read, factory, spec, config.max_spans)
     plan = BackfillPlan(scorer, [], traces_read=len(traces), spans_matched=sum(len(m) for m in matched))
-    price = config.price_of(scorer.model)
-    plan.priced = price.priced
+    price = (prices or {}).get(scorer.model or "")
+    plan.priced = price is not None
     for trace, spans in zip(traces, matched, strict=True):
         if not spans:
             continue
@@ -148,7 +149,8 @@ async def plan_backfill(spec: BackfillSpec, config: BackfillConfig, lookup: Scor
                 plan.already_backfilled += 1
             else:
                 request, fields = _request(scorer.ref, span)
-                cost = span_cost(request.example, scorer.judge_calls_per_span, price)
+                cost = span_cost(request.example, scorer.judge_calls_per_span, price,
+                                 config.output_tokens_per_call)
                 plan.spans.append(PlannedSpan(span, request, fields, cost))
     plan.spans.sort(key=lambda p: (p.stored.span.start_time_unix_nano, p.stored.span_id))
     return plan

@@ -13,6 +13,7 @@ span queue and result-log queue.
 from __future__ import annotations
 
 import socket
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from judgeval.protocol.evaluation_request import ScorerRef
@@ -30,6 +31,7 @@ from evaluator_service.backfill.run import BackfillRun, ResultSinks
 from evaluator_service.backfill.settings import BackfillConfig
 from evaluator_service.forwarder import SpanForwarder
 from evaluator_service.queue import SpanQueue
+from evaluator_service.scoring.judge_prices import ModelPrice
 from evaluator_service.scoring.pause import PauseRegistry
 from evaluator_service.scoring.resolution import ScorerChain
 from evaluator_service.scoring.runner import ScorerRunner
@@ -81,8 +83,11 @@ class BackfillService:
     """Plans and runs backfills on one evaluator (see the module doc)."""
 
     def __init__(self, config: BackfillConfig, state: SharedState,
-                 uploaded: UploadedScorerSource | None = None) -> None:
+                 uploaded: UploadedScorerSource | None = None,
+                 prices: Mapping[str, ModelPrice] | None = None) -> None:
         self.config = config
+        self._prices = dict(prices or {})
+        """USD per judge model (``judge.prices``): what the estimates and budgets count."""
         self._state = state
         self._uploaded = uploaded
         self._app: RunningEvaluator | None = None
@@ -110,7 +115,7 @@ class BackfillService:
     async def plan(self, spec: BackfillSpec) -> BackfillPlan:
         self._running_app()
         try:
-            return await plan_backfill(spec, self.config, self.resolve_scorer, self._state)
+            return await plan_backfill(spec, self.config, self.resolve_scorer, self._state, self._prices)
         except StateUnavailable as exc:
             raise BackfillRefused("unavailable", str(exc)) from None
 

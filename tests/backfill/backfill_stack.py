@@ -64,10 +64,13 @@ class BackfillStack:
 
 def evaluator_config(judge: RecordedOpenAIServer, **backfill: Any) -> dict[str, Any]:
     return {
-        "judge": {"base_url": judge.base_url, "model": "judge-model"},
+        # PER_CALL_USD a judge call: its estimated answer (backfill.output_tokens_per_call, 200 tokens) priced
+        # so, its prompt free
+        "judge": {"base_url": judge.base_url, "model": "judge-model", "prices": {"judge-model": {
+            "input_per_1m_tokens": 0, "output_per_1m_tokens": PER_CALL_USD * 1e6 / 200}}},
         "scorers": [{"name": SCORER, "type": "answer_relevancy"}],
         "scoring": {"timeout_s": 10, "max_retries": 0},
-        "backfill": {"prices": {"judge-model": {"per_call_usd": PER_CALL_USD}}, "page_limit": 2, **backfill},
+        "backfill": {"page_limit": 2, **backfill},
     }
 
 

@@ -14,9 +14,10 @@ from evaluator_service.backends.jaeger_model import stored_traces
 from evaluator_service.backfill.estimate import Budget, SpanCost, span_cost
 from evaluator_service.backfill.results import result_log, result_span
 from evaluator_service.backfill.selection import SpanFilter, backfilled_in_trace, is_evaluation, scored_live
-from evaluator_service.backfill.settings import JudgePrice, parse_backfill
+from evaluator_service.backfill.settings import parse_backfill
 from evaluator_service.config_values import ConfigError, Section
 from evaluator_service.scoring.contract import ScoreOutcome, ScoreResult
+from evaluator_service.scoring.judge_prices import ModelPrice
 
 START = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 START_US = int(START.timestamp() * 1_000_000)
@@ -71,12 +72,12 @@ def test_the_filter_selects_spans_as_jaeger_tag_search_does() -> None:
 
 
 def test_estimate_and_budget() -> None:
-    price = JudgePrice(per_call_usd=0.001, per_1m_input_tokens_usd=1.0, per_1m_output_tokens_usd=2.0,
-                       output_tokens_per_call=100)
-    cost = span_cost({"input": "x" * 1200, "actual_output": "y" * 400}, 1, price)
+    price = ModelPrice(input_per_1m_tokens=1.0, output_per_1m_tokens=2.0)
+    cost = span_cost({"input": "x" * 1200, "actual_output": "y" * 400}, 1, price, output_tokens_per_call=100)
     assert cost.input_tokens == 600  # (800 prompt characters + 1600 field characters) / 4
-    assert cost.cost_usd == pytest.approx(0.001 + 600 / 1e6 + 200 / 1e6)
-    assert span_cost({"input": "x"}, 0, price) == SpanCost(0, 0, 0.0)  # a code scorer costs nothing
+    assert cost.cost_usd == pytest.approx(600 / 1e6 + 200 / 1e6)
+    assert span_cost({"input": "x"}, 0, price, 100) == SpanCost(0, 0, 0.0)  # a code scorer costs nothing
+    assert span_cost({"input": "x"}, 1, None, 100).cost_usd == 0.0  # unpriced: the plan says unknown
     budget = Budget(max_judge_calls=2, max_cost_usd=None)
     assert budget.allows(1, 0.0, SpanCost(1, 10, 0.1)) and not budget.allows(2, 0.0, SpanCost(1, 10, 0.1))
     assert not Budget(max_cost_usd=0.25).allows(2, 0.2, SpanCost(1, 10, 0.1))
@@ -84,15 +85,13 @@ def test_estimate_and_budget() -> None:
 
 
 def test_the_config_section_names_its_mistakes() -> None:
-    config = parse_backfill(Section({"jaeger_url": "http://jaeger:16686", "prices": {
-        "gpt-4o-mini": {"per_1m_input_tokens_usd": 0.15}, "default": {"per_call_usd": 0.01}}}, "backfill"))
-    assert config.price_of("gpt-4o-mini").per_1m_input_tokens_usd == 0.15
-    assert config.price_of("other").per_call_usd == 0.01 and not parse_backfill(
-        Section({}, "backfill")).price_of("x").priced
+    config = parse_backfill(Section({"jaeger_url": "http://jaeger:16686", "output_tokens_per_call": 50},
+                                    "backfill"))
+    assert (config.jaeger_url, config.output_tokens_per_call) == ("http://jaeger:16686", 50)
     with pytest.raises(ConfigError, match=r"backfill\.jaeger_url: must start with http"):
         parse_backfill(Section({"jaeger_url": "jaeger:16686"}, "backfill"))
-    with pytest.raises(ConfigError, match=r"backfill\.prices\.m\.per_token: unknown key"):
-        parse_backfill(Section({"prices": {"m": {"per_token": 1}}}, "backfill"))
+    with pytest.raises(ConfigError, match=r"backfill\.prices: unknown key"):  # prices are judge.prices
+        parse_backfill(Section({"prices": {"m": {"per_call_usd": 1}}}, "backfill"))
     with pytest.raises(ConfigError, match=r"backfill\.page_limit: must be >= 2"):
         parse_backfill(Section({"page_limit": 1}, "backfill"))
 

@@ -141,7 +141,7 @@ def _show_estimate(estimate: Any, request: Any, args: argparse.Namespace) -> Non
           f"already backfilled: {estimate.already_backfilled}, already scored live: "
           f"{estimate.already_scored_live}")
     cost = (f"about ${estimate.cost_usd:.4f}" if estimate.priced or not estimate.judge_calls
-            else f"cost unknown (no price for {estimate.model or 'the judge model'} in backfill.prices)")
+            else f"cost unknown (no price for {estimate.model or 'the judge model'} in judge.prices)")
     print(f"  to score: {estimate.spans_to_score} spans, {estimate.judge_calls} judge calls "
           f"(~{estimate.input_tokens} input tokens on {estimate.model or 'no model'}), {cost}")
     if estimate.spans_within_budget < estimate.spans_to_score:
