@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from evaluator_service.state import schema
+from evaluator_service.state import loop_schema
 from evaluator_service.state.transaction import TransactionSource
 
 CLAIMED = "claimed"
@@ -48,25 +48,26 @@ class SqlBackfillRows(TransactionSource):
 
     async def backfilled_spans(self, scorer: str, version: str, trace_id: str) -> set[str]:
         async with self._transaction() as tx:
-            rows = await tx.execute(schema.SELECT_BACKFILLED_SPANS, (scorer, version, trace_id, DONE))
+            rows = await tx.execute(loop_schema.SELECT_BACKFILLED_SPANS, (scorer, version, trace_id, DONE))
         return {str(row[0]) for row in rows}
 
     async def claim_backfill_span(self, scorer: str, version: str, trace_id: str, span_id: str, holder: str,
                                   run_id: str, now: float, lease_s: float) -> bool:
         key = (scorer, version, trace_id, span_id)
         async with self._transaction() as tx:
-            await tx.execute(schema.CLAIM_BACKFILL_SPAN, (*key, CLAIMED, holder, now, run_id, CLAIMED,
+            await tx.execute(loop_schema.CLAIM_BACKFILL_SPAN, (*key, CLAIMED, holder, now, run_id, CLAIMED,
                                                           now - lease_s))
-            rows = await tx.execute(schema.SELECT_BACKFILL_SPAN, key)
+            rows = await tx.execute(loop_schema.SELECT_BACKFILL_SPAN, key)
         return bool(rows) and str(rows[0][0]) == CLAIMED and str(rows[0][1]) == holder
 
     async def finish_backfill_span(self, scorer: str, version: str, trace_id: str, span_id: str,
                                    holder: str) -> None:
         async with self._transaction() as tx:
-            await tx.execute(schema.FINISH_BACKFILL_SPAN, (DONE, scorer, version, trace_id, span_id, holder))
+            await tx.execute(loop_schema.FINISH_BACKFILL_SPAN,
+                             (DONE, scorer, version, trace_id, span_id, holder))
 
     async def release_backfill_span(self, scorer: str, version: str, trace_id: str, span_id: str,
                                     holder: str) -> None:
         async with self._transaction() as tx:
-            await tx.execute(schema.RELEASE_BACKFILL_SPAN, (scorer, version, trace_id, span_id, holder,
+            await tx.execute(loop_schema.RELEASE_BACKFILL_SPAN, (scorer, version, trace_id, span_id, holder,
                                                             CLAIMED))

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from judgeval.protocol.interaction_record import InteractionRecord
 
-from evaluator_service.state import schema
+from evaluator_service.state import console_schema
 from evaluator_service.state.console_rows import NotEvaluatedSample, RollupSums, storable_text
 from evaluator_service.state.transaction import TransactionSource
 
@@ -109,7 +109,7 @@ class SqlConsoleReads(TransactionSource):
         if group_by not in ROLLUP_GROUPS:
             raise ValueError(f"cannot group rollups by {group_by!r}")
         filters, params = _equalities(where, ("scorer", "agent", "service", "environment"))
-        sql = schema.SELECT_ROLLUP_SLOTS.format(key=group_by, filters=filters)
+        sql = console_schema.SELECT_ROLLUP_SLOTS.format(key=group_by, filters=filters)
         async with self._transaction() as tx:
             rows = await tx.execute(sql, (*_slot_params(slots), *params))
         return [(int(row[0]), str(row[1]), RollupSums.from_row(row[2:])) for row in rows]
@@ -126,13 +126,13 @@ class SqlConsoleReads(TransactionSource):
             filters += " AND (at < %s OR (at = %s AND id < %s))"
             params += [query.after[0], query.after[0], query.after[1]]
         async with self._transaction() as tx:
-            rows = await tx.execute(schema.SELECT_FAILING_INTERACTIONS.format(filters=filters),
+            rows = await tx.execute(console_schema.SELECT_FAILING_INTERACTIONS.format(filters=filters),
                                     (*params, limit))
         return [_failing(row) for row in rows]
 
     async def failing_row(self, record_id: str) -> FailingRow | None:
         async with self._transaction() as tx:
-            rows = await tx.execute(schema.SELECT_FAILING_INTERACTION, (record_id,))
+            rows = await tx.execute(console_schema.SELECT_FAILING_INTERACTION, (record_id,))
         return _failing(rows[0]) if rows else None
 
     async def not_evaluated_slots(self, slots: SlotRange, where: ScoreFilter, reason: str | None
@@ -142,7 +142,7 @@ class SqlConsoleReads(TransactionSource):
             filters += " AND reason = %s"
             params.append(reason)
         async with self._transaction() as tx:
-            rows = await tx.execute(schema.SELECT_NOT_EVALUATED_SLOTS.format(filters=filters),
+            rows = await tx.execute(console_schema.SELECT_NOT_EVALUATED_SLOTS.format(filters=filters),
                                     (*_slot_params(slots), *params))
         return [(int(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4])) for r in rows]
 
@@ -153,7 +153,7 @@ class SqlConsoleReads(TransactionSource):
             filters += " AND reason = %s"
             params.append(reason)
         async with self._transaction() as tx:
-            rows = await tx.execute(schema.SELECT_NOT_EVALUATED_SAMPLES.format(filters=filters),
+            rows = await tx.execute(console_schema.SELECT_NOT_EVALUATED_SAMPLES.format(filters=filters),
                                     (since, until, *params, limit))
         return [NotEvaluatedSample(trace_id=str(r[2]), span_id=str(r[3]), scorer=str(r[4]), service=str(r[5]),
                                    agent=str(r[6]), reason=str(r[7]), detail=str(r[8]), at=float(r[1]))

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from judgeval.protocol.interaction_record import InteractionRecord
 
-from evaluator_service.state import schema
+from evaluator_service.state import console_schema
 from evaluator_service.state.transaction import TransactionSource
 
 HISTOGRAM_BINS = 10
@@ -98,7 +98,7 @@ class RollupSums:
             self.cost_count += 1
 
     def as_row(self) -> tuple[float, ...]:
-        """The values in :data:`schema.ROLLUP_SUMS` order."""
+        """The values in :data:`console_schema.ROLLUP_SUMS` order."""
         return (self.scores, self.passes, self.failures, self.errors, self.value_sum, *self.histogram,
                 self.latency_sum, self.latency_count, self.cost_sum, self.cost_count)
 
@@ -191,9 +191,10 @@ class SqlConsoleRows(TransactionSource):
                                                s.detail))
                    for s in sorted({s.id: s for s in writes.samples}.values(), key=_id)]
         async with self._transaction() as tx:
-            for statement, rows in ((schema.ADD_SCORE_ROLLUP, rollups), (schema.ADD_NOT_EVALUATED, counts),
-                                    (schema.UPSERT_FAILING_INTERACTION, failing),
-                                    (schema.UPSERT_NOT_EVALUATED_SAMPLE, samples)):
+            for statement, rows in ((console_schema.ADD_SCORE_ROLLUP, rollups),
+                                    (console_schema.ADD_NOT_EVALUATED, counts),
+                                    (console_schema.UPSERT_FAILING_INTERACTION, failing),
+                                    (console_schema.UPSERT_NOT_EVALUATED_SAMPLE, samples)):
                 for first in range(0, len(rows), ROWS_PER_STATEMENT):
                     chunk = rows[first:first + ROWS_PER_STATEMENT]
                     await tx.execute(_many(statement, len(chunk)), tuple(v for row in chunk for v in row))
@@ -201,12 +202,13 @@ class SqlConsoleRows(TransactionSource):
     async def prune_console_data(self, retention: ConsoleRetention) -> None:
         async with self._transaction() as tx:
             for granularity, before in sorted(retention.before_by_granularity.items()):
-                await tx.execute(schema.PRUNE_SCORE_ROLLUPS, (granularity, before))
-                await tx.execute(schema.PRUNE_NOT_EVALUATED, (granularity, before))
-            await tx.execute(schema.PRUNE_FAILING_BY_AGE, (retention.failing_before,))
-            await tx.execute(schema.PRUNE_FAILING_BY_COUNT, (retention.failing_keep - 1,))
-            await tx.execute(schema.PRUNE_NOT_EVALUATED_SAMPLES_BY_AGE, (retention.samples_before,))
-            await tx.execute(schema.PRUNE_NOT_EVALUATED_SAMPLES_BY_COUNT, (retention.samples_keep - 1,))
+                await tx.execute(console_schema.PRUNE_SCORE_ROLLUPS, (granularity, before))
+                await tx.execute(console_schema.PRUNE_NOT_EVALUATED, (granularity, before))
+            await tx.execute(console_schema.PRUNE_FAILING_BY_AGE, (retention.failing_before,))
+            await tx.execute(console_schema.PRUNE_FAILING_BY_COUNT, (retention.failing_keep - 1,))
+            await tx.execute(console_schema.PRUNE_NOT_EVALUATED_SAMPLES_BY_AGE, (retention.samples_before,))
+            await tx.execute(console_schema.PRUNE_NOT_EVALUATED_SAMPLES_BY_COUNT,
+                             (retention.samples_keep - 1,))
 
 
 ROWS_PER_STATEMENT = 200

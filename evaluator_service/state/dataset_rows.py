@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from judgeval.protocol.interaction_record import InteractionRecord
 
 from evaluator_service.errors import EvaluatorError
-from evaluator_service.state import schema
+from evaluator_service.state import loop_schema
 from evaluator_service.state.transaction import Transaction, TransactionSource
 
 MAX_EXAMPLES_PER_PAGE = 1000
@@ -167,16 +167,16 @@ class SqlDatasetRows(TransactionSource):
     async def ensure_dataset(self, name: str, settings: DatasetSettings, now: float) -> DatasetInfo:
         async with self._transaction() as tx:
             await tx.lock(_lock_key(name))
-            await tx.execute(schema.INSERT_DATASET, (name, settings.description, now, now,
+            await tx.execute(loop_schema.INSERT_DATASET, (name, settings.description, now, now,
                                                      settings.max_examples, settings.max_age_s))
-            await tx.execute(schema.UPDATE_DATASET_SETTINGS, (settings.description, settings.max_examples,
-                                                              settings.max_age_s, name))
+            await tx.execute(loop_schema.UPDATE_DATASET_SETTINGS,
+                             (settings.description, settings.max_examples, settings.max_age_s, name))
             return await _info(tx, name, None)
 
     async def datasets(self) -> list[DatasetInfo]:
         async with self._transaction() as tx:
-            rows = await tx.execute(schema.SELECT_DATASETS)
-            counts = {str(d): int(c) for d, c in await tx.execute(schema.COUNT_LIVE_DATASET_EXAMPLES)}
+            rows = await tx.execute(loop_schema.SELECT_DATASETS)
+            counts = {str(d): int(c) for d, c in await tx.execute(loop_schema.COUNT_LIVE_DATASET_EXAMPLES)}
         return [_info_of(row, None, counts.get(str(row[0]), 0)) for row in rows]
 
     async def dataset(self, name: str, version: int | None = None) -> DatasetInfo:
@@ -186,23 +186,23 @@ class SqlDatasetRows(TransactionSource):
     async def dataset_versions(self, name: str) -> list[DatasetVersion]:
         async with self._transaction() as tx:
             await _current(tx, name)
-            rows = await tx.execute(schema.SELECT_DATASET_VERSIONS, (name,))
+            rows = await tx.execute(loop_schema.SELECT_DATASET_VERSIONS, (name,))
         return [DatasetVersion(int(v), float(at), int(a), int(r), str(note)) for v, at, a, r, note in rows]
 
     async def add_dataset_examples(self, name: str, records: Sequence[InteractionRecord], now: float,
                                    note: str = "") -> DatasetChange:
         async with self._transaction() as tx:
             await tx.lock(_lock_key(name))
-            await tx.execute(schema.INSERT_DATASET, (name, "", now, now, None, None))
+            await tx.execute(loop_schema.INSERT_DATASET, (name, "", now, now, None, None))
             version = await _current(tx, name) + 1
             added, unchanged, seen = 0, 0, set()
             for record in records:
                 rid = record.id
-                if rid in seen or await tx.execute(schema.SELECT_LIVE_DATASET_EXAMPLE, (name, rid)):
+                if rid in seen or await tx.execute(loop_schema.SELECT_LIVE_DATASET_EXAMPLE, (name, rid)):
                     unchanged += 1
                     continue
                 seen.add(rid)
-                await tx.execute(schema.INSERT_DATASET_EXAMPLE, (
+                await tx.execute(loop_schema.INSERT_DATASET_EXAMPLE, (
                     name, rid, version, record.scorer, None if record.passed is None else int(record.passed),
                     record.behavior_id, float(record.at), json.dumps(record.to_json(), sort_keys=True)))
                 added += 1
@@ -223,10 +223,11 @@ class SqlDatasetRows(TransactionSource):
             info = await _info(tx, name, None)
             doomed: list[str] = []
             if info.max_age_s is not None:
-                rows = await tx.execute(schema.SELECT_LIVE_DATASET_IDS_BEFORE, (name, now - info.max_age_s))
+                rows = await tx.execute(loop_schema.SELECT_LIVE_DATASET_IDS_BEFORE,
+                                        (name, now - info.max_age_s))
                 doomed.extend(str(r[0]) for r in rows)
             if info.max_examples is not None:
-                rows = await tx.execute(schema.SELECT_LIVE_DATASET_IDS_NEWEST_FIRST, (name,))
+                rows = await tx.execute(loop_schema.SELECT_LIVE_DATASET_IDS_NEWEST_FIRST, (name,))
                 doomed.extend(str(r[0]) for r in rows[max(0, info.max_examples):])
             return await _remove(tx, name, list(dict.fromkeys(doomed)), now, "retention")
 
@@ -237,8 +238,8 @@ class SqlDatasetRows(TransactionSource):
         async with self._transaction() as tx:
             info = await _info(tx, name, version)
             live = [name, info.version, info.version]
-            sql, params = _filtered(schema.SELECT_DATASET_EXAMPLES_AT, live, where)
-            rows = await tx.execute(sql + schema.DATASET_EXAMPLES_PAGE, (*params, bounded + 1, start))
+            sql, params = _filtered(loop_schema.SELECT_DATASET_EXAMPLES_AT, live, where)
+            rows = await tx.execute(sql + loop_schema.DATASET_EXAMPLES_PAGE, (*params, bounded + 1, start))
         examples = [DatasetExample(InteractionRecord.from_json(json.loads(rec)), int(a),
                                    None if r is None else int(r)) for rec, a, r in rows[:bounded]]
         return ExamplePage(info.version, examples, start + bounded if len(rows) > bounded else None)
@@ -246,10 +247,10 @@ class SqlDatasetRows(TransactionSource):
     async def delete_dataset(self, name: str) -> bool:
         async with self._transaction() as tx:
             await tx.lock(_lock_key(name))
-            if not await tx.execute(schema.SELECT_DATASET, (name,)):
+            if not await tx.execute(loop_schema.SELECT_DATASET, (name,)):
                 return False
-            for statement in (schema.DELETE_DATASET_EXAMPLES, schema.DELETE_DATASET_VERSIONS,
-                              schema.DELETE_DATASET):
+            for statement in (loop_schema.DELETE_DATASET_EXAMPLES, loop_schema.DELETE_DATASET_VERSIONS,
+                              loop_schema.DELETE_DATASET):
                 await tx.execute(statement, (name,))
         return True
 
@@ -258,32 +259,32 @@ def _filtered(sql: str, params: list[Any], where: ExampleFilter | None) -> tuple
     if where is None:
         return sql, params
     if where.scorer is not None:
-        sql, params = sql + schema.DATASET_EXAMPLES_BY_SCORER, [*params, where.scorer]
+        sql, params = sql + loop_schema.DATASET_EXAMPLES_BY_SCORER, [*params, where.scorer]
     if where.outcome == "error":
-        sql += schema.DATASET_EXAMPLES_ERRORS
+        sql += loop_schema.DATASET_EXAMPLES_ERRORS
     elif where.outcome in ("passed", "failed"):
-        sql, params = sql + schema.DATASET_EXAMPLES_PASSED, [*params, int(where.outcome == "passed")]
+        sql, params = sql + loop_schema.DATASET_EXAMPLES_PASSED, [*params, int(where.outcome == "passed")]
     if where.behavior_id is not None:
-        sql, params = sql + schema.DATASET_EXAMPLES_BY_BEHAVIOR, [*params, where.behavior_id]
+        sql, params = sql + loop_schema.DATASET_EXAMPLES_BY_BEHAVIOR, [*params, where.behavior_id]
     return sql, params
 
 
 async def _current(tx: Transaction, name: str) -> int:
-    rows = await tx.execute(schema.SELECT_DATASET, (name,))
+    rows = await tx.execute(loop_schema.SELECT_DATASET, (name,))
     if not rows:
         raise UnknownDataset(f"no dataset named {name!r}")
     return int(rows[0][4])
 
 
 async def _info(tx: Transaction, name: str, version: int | None) -> DatasetInfo:
-    rows = await tx.execute(schema.SELECT_DATASET, (name,))
+    rows = await tx.execute(loop_schema.SELECT_DATASET, (name,))
     if not rows:
         raise UnknownDataset(f"no dataset named {name!r}")
     latest = int(rows[0][4])
     at = latest if version is None else int(version)
     if at < 0 or at > latest:
         raise UnknownDataset(f"dataset {name!r} has no version {at} (its latest is {latest})")
-    count = await tx.execute(schema.COUNT_DATASET_EXAMPLES_AT, (name, at, at))
+    count = await tx.execute(loop_schema.COUNT_DATASET_EXAMPLES_AT, (name, at, at))
     return _info_of(rows[0], at, int(count[0][0]))
 
 
@@ -298,16 +299,16 @@ def _info_of(row: Sequence[Any], version: int | None, count: int) -> DatasetInfo
 
 async def _new_version(tx: Transaction, name: str, version: int, now: float, added: int, removed: int,
                        note: str) -> None:
-    await tx.execute(schema.SET_DATASET_VERSION, (version, now, name))
-    await tx.execute(schema.INSERT_DATASET_VERSION, (name, version, now, added, removed, note))
+    await tx.execute(loop_schema.SET_DATASET_VERSION, (version, now, name))
+    await tx.execute(loop_schema.INSERT_DATASET_VERSION, (name, version, now, added, removed, note))
 
 
 async def _remove(tx: Transaction, name: str, record_ids: list[str], now: float, note: str) -> DatasetChange:
     version = await _current(tx, name) + 1
     removed = 0
     for rid in record_ids:
-        if await tx.execute(schema.SELECT_LIVE_DATASET_EXAMPLE, (name, rid)):
-            await tx.execute(schema.REMOVE_DATASET_EXAMPLE, (version, name, rid))
+        if await tx.execute(loop_schema.SELECT_LIVE_DATASET_EXAMPLE, (name, rid)):
+            await tx.execute(loop_schema.REMOVE_DATASET_EXAMPLE, (version, name, rid))
             removed += 1
     if not removed:
         return DatasetChange(version - 1)

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from judgeval.semconv import scorer_key
 
 from evaluator_service.errors import EvaluatorError
-from evaluator_service.state import schema
+from evaluator_service.state import loop_schema, schema
 from evaluator_service.state.transaction import Transaction, TransactionSource
 
 
@@ -103,7 +103,7 @@ class SqlScorerPointers(TransactionSource):
 
     async def scorer_pointers(self) -> list[ScorerPointer]:
         async with self._transaction() as tx:
-            return [_pointer(row) for row in await tx.execute(schema.SELECT_SCORER_POINTERS)]
+            return [_pointer(row) for row in await tx.execute(loop_schema.SELECT_SCORER_POINTERS)]
 
     async def start_shadow(self, name: str, version: int, by: str, at: float) -> ScorerPointer:
         async with self._transaction() as tx:
@@ -125,7 +125,7 @@ class SqlScorerPointers(TransactionSource):
             if pointer.shadow_version is None:
                 raise PointerRefused(f"scorer {name!r} has no version in shadow")
             current = effective_current(await _versions(tx, name), pointer)
-            await tx.execute(schema.CLEAR_SCORER_SHADOW, (current, name))
+            await tx.execute(loop_schema.CLEAR_SCORER_SHADOW, (current, name))
             await tx.execute(schema.BUMP_COUNTER)
             return pointer
 
@@ -137,15 +137,15 @@ class SqlScorerPointers(TransactionSource):
             _require_version(name, version, versions)
             previous = effective_current(versions, pointer)
             shadow = None if pointer.shadow_version == version else pointer.shadow_version
-            await tx.execute(schema.PROMOTE_SCORER, (name, version, shadow, by, at))
+            await tx.execute(loop_schema.PROMOTE_SCORER, (name, version, shadow, by, at))
             promotion = Promotion(name, version, previous, by, at)
-            await tx.execute(schema.INSERT_SCORER_PROMOTION, (name, version, previous, by, at))
+            await tx.execute(loop_schema.INSERT_SCORER_PROMOTION, (name, version, previous, by, at))
             await tx.execute(schema.BUMP_COUNTER)
             return promotion
 
     async def promotions(self, name: str, limit: int = 20) -> list[Promotion]:
         async with self._transaction() as tx:
-            rows = await tx.execute(schema.SELECT_SCORER_PROMOTIONS, (name, limit))
+            rows = await tx.execute(loop_schema.SELECT_SCORER_PROMOTIONS, (name, limit))
         return [Promotion(str(n), int(v), None if p is None else int(p), str(b), float(a))
                 for n, v, p, b, a in rows]
 
@@ -168,16 +168,16 @@ async def point_after_upload(tx: Transaction, name: str, version: int, is_new: b
                                  "upload it without --shadow first")
         await _set_shadow(tx, name, version, by, at, current)
     elif is_new:
-        await tx.execute(schema.CLEAR_SCORER_CURRENT, (name,))
+        await tx.execute(loop_schema.CLEAR_SCORER_CURRENT, (name,))
 
 
 async def forget_deleted(tx: Transaction, name: str, version: int | None) -> None:
     """Inside a delete's transaction: pointers to a deleted version (or to any, when all are) go."""
     if version is None:
-        await tx.execute(schema.DELETE_SCORER_POINTER, (name,))
+        await tx.execute(loop_schema.DELETE_SCORER_POINTER, (name,))
         return
-    await tx.execute(schema.CLEAR_DELETED_SHADOW, (name, version))
-    await tx.execute(schema.CLEAR_DELETED_CURRENT, (name, version))
+    await tx.execute(loop_schema.CLEAR_DELETED_SHADOW, (name, version))
+    await tx.execute(loop_schema.CLEAR_DELETED_CURRENT, (name, version))
 
 
 def _lock_key(name: str) -> str:
@@ -187,16 +187,16 @@ def _lock_key(name: str) -> str:
 async def _set_shadow(tx: Transaction, name: str, version: int, by: str, at: float, current: int | None
                       ) -> None:
     """Shadow ``version``, pinning the current version (if not pinned yet) so what production runs stays."""
-    await tx.execute(schema.SET_SCORER_SHADOW, (name, current, version, by, at))
+    await tx.execute(loop_schema.SET_SCORER_SHADOW, (name, current, version, by, at))
     await tx.execute(schema.BUMP_COUNTER)
 
 
 async def _versions(tx: Transaction, name: str) -> list[int]:
-    return [int(row[0]) for row in await tx.execute(schema.SELECT_VERSION_NUMBERS_OF, (name,))]
+    return [int(row[0]) for row in await tx.execute(loop_schema.SELECT_VERSION_NUMBERS_OF, (name,))]
 
 
 async def _read(tx: Transaction, name: str) -> ScorerPointer:
-    rows = await tx.execute(schema.SELECT_SCORER_POINTER, (name,))
+    rows = await tx.execute(loop_schema.SELECT_SCORER_POINTER, (name,))
     return _pointer(rows[0]) if rows else ScorerPointer(name)
 
 

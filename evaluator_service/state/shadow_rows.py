@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from evaluator_service.state import schema
+from evaluator_service.state import loop_schema
 from evaluator_service.state.transaction import TransactionSource
 
 
@@ -103,32 +103,32 @@ class SqlShadowRows(TransactionSource):
             return
         async with self._transaction() as tx:
             for r in results:
-                await tx.execute(schema.UPSERT_SHADOW_RESULT, (
+                await tx.execute(loop_schema.UPSERT_SHADOW_RESULT, (
                     r.record_id, r.shadow_version, r.scorer, r.trace_id, r.span_id, r.current_version,
                     r.current_score, _flag(r.current_passed), r.current_reason, r.shadow_score,
                     _flag(r.shadow_passed), r.shadow_reason, r.at))
 
     async def prune_shadow_results(self, older_than: float, keep_at_most: int) -> int:
         async with self._transaction() as tx:
-            before = await tx.execute(schema.COUNT_SHADOW_RESULTS)
-            await tx.execute(schema.PRUNE_SHADOW_RESULTS_BY_AGE, (older_than,))
-            await tx.execute(schema.PRUNE_SHADOW_RESULTS_BY_COUNT, (keep_at_most,))
-            after = await tx.execute(schema.COUNT_SHADOW_RESULTS)
+            before = await tx.execute(loop_schema.COUNT_SHADOW_RESULTS)
+            await tx.execute(loop_schema.PRUNE_SHADOW_RESULTS_BY_AGE, (older_than,))
+            await tx.execute(loop_schema.PRUNE_SHADOW_RESULTS_BY_COUNT, (keep_at_most,))
+            after = await tx.execute(loop_schema.COUNT_SHADOW_RESULTS)
         return int(before[0][0]) - int(after[0][0])
 
     async def shadow_versions_compared(self, scorer: str) -> list[int]:
         async with self._transaction() as tx:
-            rows = await tx.execute(schema.SELECT_SHADOW_VERSIONS, (scorer,))
+            rows = await tx.execute(loop_schema.SELECT_SHADOW_VERSIONS, (scorer,))
         return [int(row[0]) for row in rows]
 
     async def compare_shadow(self, scorer: str, shadow_version: int, changed_limit: int = 20
                              ) -> ShadowComparison:
         key = (scorer, shadow_version)
         async with self._transaction() as tx:
-            totals = (await tx.execute(schema.SHADOW_TOTALS, key))[0]
-            currents = await tx.execute(schema.SHADOW_CURRENT_VERSIONS, key)
-            changed_count = (await tx.execute(schema.COUNT_SHADOW_CHANGED, key))[0][0]
-            changed = await tx.execute(schema.SELECT_SHADOW_CHANGED, (*key, changed_limit))
+            totals = (await tx.execute(loop_schema.SHADOW_TOTALS, key))[0]
+            currents = await tx.execute(loop_schema.SHADOW_CURRENT_VERSIONS, key)
+            changed_count = (await tx.execute(loop_schema.COUNT_SHADOW_CHANGED, key))[0][0]
+            changed = await tx.execute(loop_schema.SELECT_SHADOW_CHANGED, (*key, changed_limit))
         count, cur_scored, sh_scored, cur_passed, sh_passed, compared, agreed, delta = totals
         return ShadowComparison(
             scorer=scorer, shadow_version=shadow_version, current_versions=[int(r[0]) for r in currents],
