@@ -30,11 +30,11 @@ The whole monitoring loop on this machine, with the docs' example agents.
 It starts Jaeger v2 (in-memory), the OpenTelemetry Collector with collector-config/otelcol-jaeger.yaml
 and the evaluator; uploads the docs' PackageInquiryScorer with the real `judgeval upload_scorer` CLI;
 runs the docs' customer-service and multi-agent examples; and prints the score and the Jaeger URL of
-the scored trace.
+the scored trace, then the URL of the evaluator's web console and the stack's key to log in with.
 
 Ports: the collector takes the standard OTLP ports 4317 (gRPC) and 4318 (HTTP) and Jaeger's UI 16686
-when they are free, so `opentelemetry-instrument python app.py` reaches the stack with no setting. A
-taken port is replaced by a free one, and the run says which and what to set.
+when they are free, so `opentelemetry-instrument python app.py` reaches the stack with no setting; the
+console takes 8080. A taken port is replaced by a free one, and the run says which and what to set.
 
 First run: while scripts/otel-binaries builds the collector and Jaeger (minutes, once), a collector-less
 run (agents -> evaluator -> a JSON-lines file) prints a first scored result; the full stack follows
@@ -143,13 +143,14 @@ def _stay_up_or_say_stopped(keep: bool, full: bool, kept_dir: Path | None) -> No
             signal.pause()
         return
     if full:
-        what = "the Jaeger URLs above no longer answer"
+        what = "the Jaeger and console URLs above no longer answer"
     elif kept_dir:
-        what = f"the spans file stays in {kept_dir}"
+        what = f"the console URL above no longer answers; the spans file stays in {kept_dir}"
     else:
-        what = "the spans file goes with the temporary work dir (keep it with --work-dir DIR)"
+        what = ("the console URL above no longer answers; the spans file goes with the temporary work dir "
+                "(keep it with --work-dir DIR)")
     print(f"==> the stack stops now (no terminal, or --no-keep-running): {what}; "
-          "run scripts/run-stack --keep-running to browse the traces", flush=True)
+          "run scripts/run-stack --keep-running to browse the traces and the console", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The two ways the local stack runs the loop: the full stack (Jaeger, collector, evaluator) and
 collector-less (agents -> evaluator -> a JSON-lines file). Each starts its processes on ``stack`` (they
-stop when it closes), runs the docs' examples and prints the summary; it returns True when the scored
-span reached the backend."""
+stop when it closes), runs the docs' examples and prints the summary, ending with the evaluator's web
+console and the key to log in with; it returns True when the scored span reached the backend."""
 
 from __future__ import annotations
 
@@ -12,7 +12,13 @@ from judgeval.testing import OtlpTraceReceiver
 
 from tools.localstack import summary
 from tools.localstack.binaries import OtelBinaries
-from tools.localstack.ports import WantedPorts, jaeger_ui_line, otlp_grpc_line, otlp_http_line
+from tools.localstack.ports import (
+    WantedPorts,
+    console_lines,
+    jaeger_ui_line,
+    otlp_grpc_line,
+    otlp_http_line,
+)
 from tools.localstack.procs import endpoint_preferring, free_endpoint
 from tools.localstack.runner import (
     StackEnv,
@@ -39,15 +45,19 @@ def run_full(
     print(otlp_grpc_line("the collector", collector.grpc_endpoint, ports.otlp_grpc), flush=True)
     print(otlp_http_line("the collector", collector.http_endpoint, ports.otlp_http), flush=True)
     # Its metrics take the collector's metrics pipeline to the Prometheus endpoint, as in a deployment.
+    console = endpoint_preferring(ports.console)
     evaluator = stack.enter_context(start_evaluator(
         env, evaluator_endpoint, collector.grpc_endpoint, "--metrics-endpoint", collector.grpc_endpoint,
-        *evaluator_args))
+        "--console-listen", console, *evaluator_args))
     print(f"==> evaluator on {evaluator.endpoint} (OTLP, health, admin API); "
           f"metrics for Prometheus {collector.prometheus_url}", flush=True)
     upload_docs_scorer(env, evaluator.endpoint)
     runs = run_examples(env, collector.grpc_endpoint)
-    return summary.from_jaeger(jaeger.query, jaeger.query_url, runs,
-                               lambda: run_quickstart(env, collector.grpc_endpoint))
+    found = summary.from_jaeger(jaeger.query, jaeger.query_url, runs,
+                                lambda: run_quickstart(env, collector.grpc_endpoint))
+    if found:
+        _say_console(env, console, ports)
+    return found
 
 
 def run_collector_less(
@@ -56,10 +66,21 @@ def run_collector_less(
     """The evaluator alone, taking OTLP/gRPC from the agents; enriched spans go to ``spans.jsonl``."""
     sink = stack.enter_context(OtlpTraceReceiver())
     evaluator_endpoint = endpoint_preferring(ports.otlp_grpc)
-    evaluator = stack.enter_context(start_evaluator(env, evaluator_endpoint, sink.endpoint, *evaluator_args))
+    console = endpoint_preferring(ports.console)
+    evaluator = stack.enter_context(start_evaluator(env, evaluator_endpoint, sink.endpoint,
+                                                    "--console-listen", console, *evaluator_args))
     print(otlp_grpc_line("the evaluator", evaluator.endpoint, ports.otlp_grpc), flush=True)
     print(f"==> enriched spans -> {env.work_dir / 'spans.jsonl'}", flush=True)
     upload_docs_scorer(env, evaluator.endpoint)
     runs = run_examples(env, evaluator.endpoint)
-    return summary.from_receiver(sink, env.work_dir / "spans.jsonl", runs,
-                                 lambda: run_quickstart(env, evaluator.endpoint))
+    found = summary.from_receiver(sink, env.work_dir / "spans.jsonl", runs,
+                                  lambda: run_quickstart(env, evaluator.endpoint))
+    if found:
+        _say_console(env, console, ports)
+    return found
+
+
+def _say_console(env: StackEnv, console: str, ports: WantedPorts) -> None:
+    """The last lines of the summary: the console's URL (on 127.0.0.1) and the key to log in with."""
+    for line in console_lines(f"http://{console}", ports.console, env.api_key):
+        print(line, flush=True)

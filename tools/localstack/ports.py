@@ -1,9 +1,9 @@
 """Which ports the local stack asks for, and what it tells the user about the ones it got.
 
-By default the stack takes the standard ports when they are free (OTLP 4317/4318, Jaeger UI 16686), so
-an agent with no OTLP setting (``opentelemetry-instrument python app.py`` exports to 127.0.0.1:4317)
-reaches it. A taken port is replaced by a free one, and the stack says which port and what to set.
-Tests ask for free ports only (``--ports random``).
+By default the stack takes the standard ports when they are free (OTLP 4317/4318, Jaeger UI 16686, the
+evaluator's console 8080), so an agent with no OTLP setting (``opentelemetry-instrument python app.py``
+exports to 127.0.0.1:4317) reaches it. A taken port is replaced by a free one, and the stack says which
+port and what to set. Tests ask for free ports only (``--ports random``).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ OTLP_HTTP_PORT = 4318
 """OTLP/HTTP (``OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf``)."""
 JAEGER_UI_PORT = 16686
 """Jaeger's UI and HTTP API."""
+CONSOLE_PORT = 8080
+"""The evaluator's web console (``--console-listen``)."""
 
 
 @dataclass(frozen=True)
@@ -27,13 +29,14 @@ class WantedPorts:
     otlp_grpc: int | None
     otlp_http: int | None
     jaeger_ui: int | None
+    console: int | None
 
     @classmethod
     def named(cls, choice: str) -> WantedPorts:
         """``standard`` (the default) or ``random``."""
         if choice == "random":
-            return cls(None, None, None)
-        return cls(OTLP_GRPC_PORT, OTLP_HTTP_PORT, JAEGER_UI_PORT)
+            return cls(None, None, None, None)
+        return cls(OTLP_GRPC_PORT, OTLP_HTTP_PORT, JAEGER_UI_PORT, CONSOLE_PORT)
 
 
 def otlp_grpc_line(who: str, endpoint: str, wanted: int | None) -> str:
@@ -52,6 +55,12 @@ def otlp_http_line(who: str, endpoint: str, wanted: int | None) -> str:
 def jaeger_ui_line(url: str, wanted: int | None) -> str:
     """Where the Jaeger UI is."""
     return _line("Jaeger UI", url, wanted, "the standard port", "open that address")
+
+
+def console_lines(url: str, wanted: int | None, api_key: str) -> list[str]:
+    """Where the console is and the key to log in with (the stack's own: a local throwaway key)."""
+    return [_line("the console", url, wanted, "open it in a browser", "open that address"),
+            f"    log in with the stack's key: {api_key}"]
 
 
 def _line(what: str, where: str, wanted: int | None, when_standard: str, otherwise: str) -> str:
