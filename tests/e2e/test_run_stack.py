@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from judgeval import semconv
 
 from tools.localstack.binaries import OtelBinaries
@@ -139,6 +140,9 @@ def test_full_stack_prints_the_score_the_jaeger_url_and_a_console_that_answers(
     assert "TaskAgent (called by PlanningAgent)" in out
     assert "ResearchAgent (called by PlanningAgent)" in out
     assert "the collector takes OTLP/gRPC on 127.0.0.1:" in out
+    [jaeger_ui] = [line.split(" ")[4] for line in lines if line.startswith("==> Jaeger UI on http://")]
+    console_config = yaml.safe_load((tmp_path / "work" / "evaluator-console.yaml").read_text())
+    assert console_config == {"console": {"trace_url": f"{jaeger_ui}/trace/{{trace_id}}?uiFind={{span_id}}"}}
     assert out.index("ResearchAgent (called by PlanningAgent)") < out.index("the console on http://")
 
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from pathlib import Path
 
+import yaml
 from judgeval.testing import OtlpTraceReceiver
 
 from tools.localstack import summary
@@ -46,6 +48,7 @@ def run_full(
     print(otlp_http_line("the collector", collector.http_endpoint, ports.otlp_http), flush=True)
     # Its metrics take the collector's metrics pipeline to the Prometheus endpoint, as in a deployment.
     console = endpoint_preferring(ports.console)
+    evaluator_args = evaluator_args or _console_links_to(jaeger.query_url, env.work_dir)
     evaluator = stack.enter_context(start_evaluator(
         env, evaluator_endpoint, collector.grpc_endpoint, "--metrics-endpoint", collector.grpc_endpoint,
         "--console-listen", console, *evaluator_args))
@@ -84,3 +87,12 @@ def _say_console(env: StackEnv, console: str, ports: WantedPorts) -> None:
     """The last lines of the summary: the console's URL (on 127.0.0.1) and the key to log in with."""
     for line in console_lines(f"http://{console}", ports.console, env.api_key):
         print(line, flush=True)
+
+
+def _console_links_to(jaeger_url: str, work_dir: Path) -> tuple[str, ...]:
+    """``--config`` of a file that only points the console's trace links at this stack's Jaeger (its UI
+    may not be on 16686, the default link's port); used when the user gave no ``--config`` of their own."""
+    config = work_dir / "evaluator-console.yaml"
+    trace_url = f"{jaeger_url}/trace/{{trace_id}}?uiFind={{span_id}}"
+    config.write_text(yaml.safe_dump({"console": {"trace_url": trace_url}}))
+    return ("--config", str(config))
