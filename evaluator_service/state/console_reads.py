@@ -15,8 +15,8 @@ from typing import Any, Protocol
 from judgeval.protocol.interaction_record import InteractionRecord
 
 from evaluator_service.state import console_schema
-from evaluator_service.state.console_rows import NotEvaluatedSample, RollupSums, storable_text
-from evaluator_service.state.transaction import TransactionSource
+from evaluator_service.state.console_rows import NotEvaluatedSample, RollupSums
+from evaluator_service.state.transaction import TransactionSource, storable_text
 
 
 @dataclass(frozen=True, slots=True)

@@ -180,15 +180,14 @@ class SqlConsoleRows(TransactionSource):
     """:class:`ConsoleRowState` over the backend's transactions."""
 
     async def write_console_data(self, writes: ConsoleWrites) -> None:
-        rollups = [(key.granularity, key.bucket, *_texts(key.scorer, key.agent, key.service, key.environment),
+        rollups = [(key.granularity, key.bucket, key.scorer, key.agent, key.service, key.environment,
                     *writes.rollups[key].as_row()) for key in sorted(writes.rollups)]
-        counts = [(k.granularity, k.bucket, *_texts(k.reason, k.scorer, k.service), writes.not_evaluated[k])
+        counts = [(k.granularity, k.bucket, k.reason, k.scorer, k.service, writes.not_evaluated[k])
                   for k in sorted(writes.not_evaluated)]
         # One row per id (the last one: a span scored again replaces its row); PostgreSQL refuses a statement
         # that would update one row twice.
         failing = [_failing_row(r) for r in sorted({r.id: r for r in writes.failing}.values(), key=_id)]
-        samples = [(_text(s.id), s.at, *_texts(s.trace_id, s.span_id, s.scorer, s.service, s.agent, s.reason,
-                                               s.detail))
+        samples = [(s.id, s.at, s.trace_id, s.span_id, s.scorer, s.service, s.agent, s.reason, s.detail)
                    for s in sorted({s.id: s for s in writes.samples}.values(), key=_id)]
         async with self._transaction() as tx:
             for statement, rows in ((console_schema.ADD_SCORE_ROLLUP, rollups),
@@ -229,25 +228,8 @@ def _id(item: InteractionRecord | NotEvaluatedSample) -> str:
 
 
 def _failing_row(record: InteractionRecord) -> tuple[Any, ...]:
-    return (_text(record.id), record.at,
-            *_texts(record.scorer, record.agent, record.service, record.environment),
-            None if record.behavior_id is None else _text(record.behavior_id), record.score,
+    return (record.id, record.at, record.scorer, record.agent, record.service, record.environment,
+            record.behavior_id, record.score,
             "error" if record.score is None else "failed",
             json.dumps(record.to_json(), sort_keys=True, default=str))  # ASCII: escapes lone surrogates
 
-
-def storable_text(value: str) -> str:
-    """``value`` as the database can store it: a lone surrogate (from a span's bytes that were not UTF-8)
-    becomes U+FFFD instead of failing the whole flush."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
-    return value
-
-
-_text = storable_text
-
-
-def _texts(*values: str) -> tuple[str, ...]:
-    return tuple(storable_text(v) for v in values)

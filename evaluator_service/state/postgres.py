@@ -18,7 +18,7 @@ import psycopg
 from evaluator_service.state import schema
 from evaluator_service.state.contract import StateUnavailable
 from evaluator_service.state.sql_state import SqlSharedState
-from evaluator_service.state.transaction import Transaction
+from evaluator_service.state.transaction import Transaction, storable_params
 from evaluator_service.state.urls import masked, scrub
 
 CONNECT_TIMEOUT_S = 5
@@ -75,7 +75,7 @@ class _PostgresTransaction:
         self._conn = conn
 
     async def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        cursor = await self._conn.execute(sql, params)  # type: ignore[arg-type]  # our SQL constants
+        cursor = await self._conn.execute(sql, storable_params(params))  # type: ignore[arg-type]  # our SQL
         return list(await cursor.fetchall()) if cursor.description is not None else []
 
     async def lock(self, key: str) -> None:

@@ -20,7 +20,7 @@ from evaluator_service.errors import path_problem
 from evaluator_service.state import schema
 from evaluator_service.state.contract import StateUnavailable
 from evaluator_service.state.sql_state import SqlSharedState
-from evaluator_service.state.transaction import Transaction
+from evaluator_service.state.transaction import Transaction, storable_params
 
 T = TypeVar("T")
 _BUSY_TIMEOUT_S = 10.0
@@ -115,8 +115,8 @@ class _SqliteTransaction:
         self._state = state
 
     async def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        query = sql.replace("%s", "?")
-        return await self._state._call(lambda: self._state._db().execute(query, params).fetchall())
+        query, bound = sql.replace("%s", "?"), storable_params(params)
+        return await self._state._call(lambda: self._state._db().execute(query, bound).fetchall())
 
     async def lock(self, key: str) -> None:
         """``BEGIN IMMEDIATE`` already holds the database's write lock."""
