@@ -154,6 +154,13 @@ class EvaluatorApp:
         return self._forwarder
 
     @property
+    def shared_state(self) -> SharedState:
+        """The shared state database (replay runs are recorded there); available after :meth:`start`."""
+        if self._state is None:
+            raise RuntimeError("EvaluatorApp is not started")
+        return self._state
+
+    @property
     def pauses(self) -> PauseRegistry:
         """Pause / resume / list paused scorers (what the admin API calls); available after :meth:`start`."""
         if self._pauses is None:

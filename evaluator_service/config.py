@@ -41,6 +41,7 @@ from evaluator_service.environment_variables import (
     JUDGEVAL_EVALUATOR_STATE_DB,
 )
 from evaluator_service.ingress import IngressConfig, parse_ingress
+from evaluator_service.replay.settings import ReplayConfig, parse_replay
 from evaluator_service.sandbox.config import SandboxConfig, parse_sandbox
 from evaluator_service.scoring.settings import (
     JudgeConfig,
@@ -119,6 +120,8 @@ class EvaluatorConfig:
     is kept (YAML ``console_data:``)."""
     backfill: BackfillConfig = field(default_factory=BackfillConfig)
     """Backfills: the trace backend to read past spans from and what judge calls cost (YAML ``backfill:``)."""
+    replay: ReplayConfig = field(default_factory=ReplayConfig)
+    """Dataset replays: how many finished runs are kept for the console (YAML ``replay:``)."""
 
     @property
     def state_db_url(self) -> str:
@@ -218,6 +221,7 @@ def load_config(
         console=parse_console(doc.section("console"), env, normalize_endpoint, console_listen),
         console_data=parse_console_data(doc.section("console_data")),
         backfill=parse_backfill(doc.section("backfill")),
+        replay=parse_replay(doc.section("replay")),
     )
     if config.ingress.http_listen == config.listen and not config.listen.endswith(":0"):
         raise ConfigError(f"ingress.http_listen: {config.listen} is already the gRPC listen address")
@@ -245,7 +249,8 @@ _TOP_LEVEL_KEYS = frozenset(
     {"listen", "export_endpoint", "data_dir", "api_key", "metrics_endpoint", "state_db", "queue", "scoring",
      "export", "judge", "scorers", "rules", "limits", "behaviors",
      "alerts", "alerting", "channels", "sandbox", "ingress", "trajectories",
-     "calibration", "shadow", "datasets", "console", "console_data", "backfill"}
+     "calibration", "shadow", "datasets", "console", "console_data", "backfill",
+     "replay"}
 )
 
 

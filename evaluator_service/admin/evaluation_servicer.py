@@ -12,6 +12,8 @@ evaluator's production metrics nor share its per-span budgets. Authenticated exa
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,14 +24,17 @@ from judgeval.admin.v1 import evaluation_pb2_grpc as pb_grpc
 from evaluator_service.admin.auth import AdminAuth
 from evaluator_service.metrics import EvaluatorMetrics
 from evaluator_service.replay.cases import MAX_CASES_PER_CALL, ReplayCase, ReplayPauses, score_cases
+from evaluator_service.replay.run_tally import ReplayTally
 from evaluator_service.replay.scorer_choice import ReplayRefused, choose_scorer
 from evaluator_service.scoring.contract import ScoreResult
 from evaluator_service.scoring.runner import ScorerRunner
 from evaluator_service.state import StateUnavailable
+from evaluator_service.state.replay_runs import ReplayRunCall
 
 if TYPE_CHECKING:
     from evaluator_service.app import EvaluatorApp
 
+_log = logging.getLogger(__name__)
 _PURPOSE = "replays (judgeval eval run)"
 MAX_ID_CHARS = 500
 _CODES = {"not_found": grpc.StatusCode.NOT_FOUND, "precondition": grpc.StatusCode.FAILED_PRECONDITION}
@@ -71,16 +76,31 @@ class EvaluationServicer(pb_grpc.EvaluationServicer):
         yield pb.EvaluationEvent(started=pb.EvaluationStarted(
             scorer=scorer.ref.name, scorer_version=scorer.version, scorer_source=scorer.source,
             cases=len(cases)))
-        scored = errors = 0
+        tally = ReplayTally({c.id: c.production_passed for c in request.cases
+                             if c.HasField("production_passed")})
         results = score_cases(self._scorer_runner(), scorer, cases, self._app.config.scoring.concurrency)
         try:
             async for case, result in results:
-                scored += result.outcome is not None
-                errors += result.outcome is None
+                tally.add(case.id, result.passed)
                 yield pb.EvaluationEvent(result=_result_message(case.id, result))
         finally:
             await results.aclose()  # a client that went away cancels the cases still running
-        yield pb.EvaluationEvent(finished=pb.EvaluationFinished(scored=scored, errors=errors))
+        # Only a finished call is recorded: one cut short (its client went away) adds nothing to its run.
+        await self._record(tally.call(
+            run_id=request.run_id, at=time.time(), scorer=scorer.ref.name, scorer_version=scorer.version,
+            scorer_source=scorer.source, dataset=request.dataset.strip(),
+            dataset_version=request.dataset_version if request.HasField("dataset_version") else None,
+            planned_cases=request.run_cases))
+        yield pb.EvaluationEvent(finished=pb.EvaluationFinished(scored=tally.scored, errors=tally.errors))
+
+    async def _record(self, call: ReplayRunCall) -> None:
+        """Add the finished call to its run in the shared state; an outage loses the record, not the replay
+        (logged with the run's counts)."""
+        try:
+            await self._app.shared_state.record_replay_call(call, self._app.config.replay.max_runs)
+        except StateUnavailable as exc:
+            _log.warning("replay run %s of scorer %r not recorded (%d cases, %d passed, %d errors): %s",
+                         call.run_id, call.scorer, call.cases, call.passed, call.errors, exc)
 
 
 async def _cases(request: pb.RunEvaluationRequest, context: grpc.aio.ServicerContext) -> list[ReplayCase]:

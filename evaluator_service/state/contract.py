@@ -49,6 +49,7 @@ from evaluator_service.state.console_rows import ConsoleRowState
 from evaluator_service.state.dataset_labels import DatasetLabelState
 from evaluator_service.state.dataset_rows import DatasetState
 from evaluator_service.state.pauses import PauseState
+from evaluator_service.state.replay_runs import ReplayRunState
 from evaluator_service.state.scorer_outcome_counts import ScorerOutcomeCountState
 from evaluator_service.state.scorer_pointers import ScorerPointerState
 from evaluator_service.state.scorer_versions import ScorerVersionState
@@ -65,7 +66,8 @@ class StateUnavailable(EvaluatorError):
 class SharedState(PauseState, ScorerVersionState, AlertState, AlertOutboxState, AlertSilenceState,
                   BehaviorState, BehaviorIssueState, BehaviorEventRows, SessionState, BehaviorSampleState,
                   DatasetState, DatasetLabelState, ScorerOutcomeCountState, ScorerPointerState,
-                  ShadowResultState, ConsoleRowState, ConsoleReadState, BackfillState, Protocol):
+                  ShadowResultState, ConsoleRowState, ConsoleReadState, BackfillState, ReplayRunState,
+                  Protocol):
     """Pauses, uploaded scorers, alerts, behaviors (with their lifecycle and event log) and sessions shared
     by every replica using the same database URL."""
 

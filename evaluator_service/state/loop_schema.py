@@ -115,6 +115,29 @@ TABLES = (
         run_id TEXT NOT NULL,
         PRIMARY KEY (scorer, version, trace_id, span_id)
     )""",
+    # Finished dataset replays (state/replay_runs.py): one row per run, the calls of a run added up.
+    """CREATE TABLE IF NOT EXISTS judgeval_replay_runs (
+        run_id TEXT PRIMARY KEY,
+        started_at DOUBLE PRECISION NOT NULL,
+        at DOUBLE PRECISION NOT NULL,
+        scorer TEXT NOT NULL,
+        scorer_version INTEGER NOT NULL,
+        scorer_source TEXT NOT NULL,
+        dataset TEXT NOT NULL,
+        dataset_version INTEGER,
+        planned_cases BIGINT NOT NULL,
+        calls BIGINT NOT NULL,
+        cases BIGINT NOT NULL,
+        scored BIGINT NOT NULL,
+        passed BIGINT NOT NULL,
+        errors BIGINT NOT NULL,
+        production_cases BIGINT NOT NULL,
+        production_passed BIGINT NOT NULL,
+        pass_to_fail BIGINT NOT NULL,
+        fail_to_pass BIGINT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS judgeval_replay_runs_by_age ON judgeval_replay_runs (at)",
+    "CREATE INDEX IF NOT EXISTS judgeval_replay_runs_by_scorer ON judgeval_replay_runs (scorer, at)",
 )
 
 # Datasets (state/dataset_rows.py). "At version V" is added_version <= V and not removed by V.
@@ -265,3 +288,20 @@ FINISH_BACKFILL_SPAN = """UPDATE judgeval_backfill_spans SET state = %s
     WHERE scorer = %s AND version = %s AND trace_id = %s AND span_id = %s AND holder = %s"""
 RELEASE_BACKFILL_SPAN = """DELETE FROM judgeval_backfill_spans
     WHERE scorer = %s AND version = %s AND trace_id = %s AND span_id = %s AND holder = %s AND state = %s"""
+# Replay runs (state/replay_runs.py): a run's later calls add their counts to its row.
+_REPLAY_RUN = ("run_id, started_at, at, scorer, scorer_version, scorer_source, dataset, dataset_version, "
+               "planned_cases, calls, cases, scored, passed, errors, production_cases, production_passed, "
+               "pass_to_fail, fail_to_pass")
+_ADD = "{0} = judgeval_replay_runs.{0} + excluded.{0}"
+ADD_REPLAY_RUN_CALL = f"""INSERT INTO judgeval_replay_runs ({_REPLAY_RUN})
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 1, %s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (run_id) DO UPDATE SET at = excluded.at, """ + ", ".join(
+    _ADD.format(c) for c in ("calls", "cases", "scored", "passed", "errors", "production_cases",
+                             "production_passed", "pass_to_fail", "fail_to_pass"))
+COUNT_REPLAY_RUNS = "SELECT COUNT(*) FROM judgeval_replay_runs"
+# All but the newest N (a NULL bound, when there are no more than N, deletes nothing).
+PRUNE_REPLAY_RUNS = """DELETE FROM judgeval_replay_runs WHERE at <=
+    (SELECT at FROM judgeval_replay_runs ORDER BY at DESC, run_id DESC LIMIT 1 OFFSET %s)"""
+SELECT_REPLAY_RUNS = f"SELECT {_REPLAY_RUN} FROM judgeval_replay_runs ORDER BY at DESC, run_id DESC LIMIT %s"
+SELECT_REPLAY_RUNS_OF = f"""SELECT {_REPLAY_RUN} FROM judgeval_replay_runs WHERE scorer = %s
+    ORDER BY at DESC, run_id DESC LIMIT %s"""

@@ -22,6 +22,7 @@ from evaluator_service.state.console_rows import SqlConsoleRows
 from evaluator_service.state.dataset_labels import SqlDatasetLabels
 from evaluator_service.state.dataset_rows import SqlDatasetRows
 from evaluator_service.state.pauses import SqlPauses
+from evaluator_service.state.replay_runs import SqlReplayRuns
 from evaluator_service.state.scorer_outcome_counts import SqlScorerOutcomeCounts
 from evaluator_service.state.scorer_pointers import SqlScorerPointers
 from evaluator_service.state.scorer_versions import SqlScorerVersions
@@ -32,7 +33,8 @@ from evaluator_service.state.shadow_rows import SqlShadowRows
 class SqlSharedState(SqlPauses, SqlScorerVersions, SqlAlertRows, SqlAlertOutbox, SqlAlertSilences,
                      SqlBehaviorRows, SqlBehaviorIssueRows, SqlBehaviorEventRows, SqlSessionRows,
                      SqlBehaviorSampleRows, SqlDatasetRows, SqlDatasetLabels, SqlScorerOutcomeCounts,
-                     SqlScorerPointers, SqlShadowRows, SqlConsoleRows, SqlConsoleReads, SqlBackfillRows):
+                     SqlScorerPointers, SqlShadowRows, SqlConsoleRows, SqlConsoleReads, SqlBackfillRows,
+                     SqlReplayRuns):
     """Shared-state operations; subclasses connect and provide transactions."""
 
     display_url = ""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +55,18 @@ class CaseToScore:
     id: str
     example: dict[str, Any]
     threshold: float
+    production_passed: bool | None = None
+    """The stored production verdict, sent so the evaluator's record of the run can compare with it."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunOrigin:
+    """Where a run's cases come from, recorded by the evaluator with the run (the console lists runs): a
+    stored dataset's name and version, or ``""`` for records the client has of its own."""
+
+    dataset: str = ""
+    dataset_version: int | None = None
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +111,11 @@ def auth_metadata(endpoint: EvaluatorEndpoint) -> tuple[tuple[str, str]]:
 
 
 def score_remotely(endpoint: EvaluatorEndpoint, scorer: ScorerSpec, cases: Sequence[CaseToScore],
-                   on_result: Callable[[], None] = lambda: None) -> RemoteRun:
-    """Score ``cases`` with ``scorer`` on the evaluator; ``on_result`` is called once per answered case."""
+                   on_result: Callable[[], None] = lambda: None, origin: RunOrigin | None = None
+                   ) -> RemoteRun:
+    """Score ``cases`` with ``scorer`` on the evaluator; ``on_result`` is called once per answered case.
+    All calls carry ``origin`` (one run id), so the evaluator records them as one run."""
+    origin = origin or RunOrigin()
     channel = open_channel(endpoint)
     stub = pb_grpc.EvaluationStub(channel)
     metadata = auth_metadata(endpoint)
@@ -110,7 +126,9 @@ def score_remotely(endpoint: EvaluatorEndpoint, scorer: ScorerSpec, cases: Seque
     try:
         for batch in _batches(cases):
             request = pb.RunEvaluationRequest(scorer=scorer.name, scorer_version=version, cases=batch,
-                                              scorer_config_json=config)
+                                              scorer_config_json=config, run_id=origin.run_id,
+                                              dataset=origin.dataset, dataset_version=origin.dataset_version,
+                                              run_cases=len(cases))
             for event in stub.RunEvaluation(request, metadata=metadata):
                 kind = event.WhichOneof("event")
                 if kind == "started":
@@ -133,7 +151,7 @@ def _batches(cases: Sequence[CaseToScore]) -> Iterator[list[pb.EvaluationCase]]:
     size = 0
     for case in cases:
         message = pb.EvaluationCase(id=case.id, example_json=json.dumps(case.example, default=str),
-                                    threshold=case.threshold)
+                                    threshold=case.threshold, production_passed=case.production_passed)
         if batch and (len(batch) >= CASES_PER_CALL or size + message.ByteSize() > BYTES_PER_CALL):
             yield batch
             batch, size = [], 0

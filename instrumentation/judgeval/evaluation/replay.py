@@ -18,6 +18,7 @@ from judgeval.evaluation.records import read_records
 from judgeval.evaluation.remote import (
     CaseToScore,
     EvaluatorEndpoint,
+    RunOrigin,
     ScoredCase,
     ScorerSpec,
     score_remotely,
@@ -61,17 +62,17 @@ def evaluate_dataset(dataset: str | Path | Iterable[InteractionRecord], scorer: 
     if agent_concurrency < 1:
         raise EvaluationError(f"agent_concurrency must be at least 1, got {agent_concurrency}",
                               bad_input=True)
-    records, source = _records(endpoint, dataset, limit)
+    records, source, origin = _records(endpoint, dataset, limit)
     chosen, duplicates = _chosen(records, limit)
     if not chosen:
         raise EvaluationError("no interaction records to replay" + (f" in {source}" if source else ""),
                               bad_input=True)
     function = load_agent(agent) if isinstance(agent, str) else agent
     examples, failures = _examples(chosen, function, output_field, agent_concurrency, progress)
-    to_score = [CaseToScore(r.id, examples[r.id], r.threshold if threshold is None else threshold)
-                for r in chosen if r.id in examples]
+    to_score = [CaseToScore(r.id, examples[r.id], r.threshold if threshold is None else threshold,
+                            r.passed) for r in chosen if r.id in examples]
     spec = ScorerSpec(scorer, scorer_version, dict(scorer_config or {}))
-    answers, version, kind = _scored(endpoint, spec, to_score, progress)
+    answers, version, kind = _scored(endpoint, spec, to_score, progress, origin)
     cases = [_case(r, examples.get(r.id, r.example), answers.get(r.id), failures.get(r.id)) for r in chosen]
     agent_name = agent if isinstance(agent, str) else _qualified(function)
     return EvaluationReport(scorer, version, kind, cases, agent=agent_name, source=source,
@@ -79,19 +80,20 @@ def evaluate_dataset(dataset: str | Path | Iterable[InteractionRecord], scorer: 
 
 
 def _scored(endpoint: EvaluatorEndpoint, spec: ScorerSpec, to_score: list[CaseToScore],
-            progress: ReplayProgress | None) -> tuple[dict[str, ScoredCase], int, str]:
+            progress: ReplayProgress | None, origin: RunOrigin) -> tuple[dict[str, ScoredCase], int, str]:
     """(answers by case id, the version that ran, the scorer's source)."""
     if progress is not None:
         progress.stage("scoring", len(to_score))
     if not to_score:  # every case failed before scoring: nothing to send, still a report listing why
         return {}, spec.version or 0, ""
-    run = score_remotely(endpoint, spec, to_score, progress.advance if progress is not None else lambda: None)
+    run = score_remotely(endpoint, spec, to_score, progress.advance if progress is not None else lambda: None,
+                         origin)
     return run.results, run.scorer_version, run.scorer_source
 
 
 def _records(endpoint: EvaluatorEndpoint, dataset: str | Path | Iterable[InteractionRecord],
-             limit: int | None) -> tuple[list[InteractionRecord], str]:
-    """The records to replay and where they came from."""
+             limit: int | None) -> tuple[list[InteractionRecord], str, RunOrigin]:
+    """The records to replay and where they came from (for the report, and for the evaluator's record)."""
     if isinstance(dataset, str):
         try:
             stored = read_dataset(endpoint, dataset, limit)
@@ -100,10 +102,10 @@ def _records(endpoint: EvaluatorEndpoint, dataset: str | Path | Iterable[Interac
                 raise EvaluationError(f"{exc} (for the records file {dataset!r}, pass Path({dataset!r}))",
                                       bad_input=True) from None
             raise
-        return stored.records, str(stored)
+        return stored.records, str(stored), RunOrigin(stored.name, stored.version)
     if isinstance(dataset, Path):
-        return read_records(dataset), str(dataset)
-    return list(dataset), ""
+        return read_records(dataset), str(dataset), RunOrigin()
+    return list(dataset), "", RunOrigin()
 
 
 def assert_pass_rate(report: EvaluationReport, min_pass_rate: float) -> None:

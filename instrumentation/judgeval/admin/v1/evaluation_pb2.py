@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"judgeval/admin/v1/evaluation.proto\x12\x11judgeval.admin.v1\"\xa4\x01\n\x14RunEvaluationRequest\x12\x0e\n\x06scorer\x18\x01 \x01(\t\x12\x1b\n\x0escorer_version\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x30\n\x05\x63\x61ses\x18\x03 \x03(\x0b\x32!.judgeval.admin.v1.EvaluationCase\x12\x1a\n\x12scorer_config_json\x18\x04 \x01(\tB\x11\n\x0f_scorer_version\"E\n\x0e\x45valuationCase\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x65xample_json\x18\x02 \x01(\t\x12\x11\n\tthreshold\x18\x03 \x01(\x01\"\xbf\x01\n\x0f\x45valuationEvent\x12\x37\n\x07started\x18\x01 \x01(\x0b\x32$.judgeval.admin.v1.EvaluationStartedH\x00\x12/\n\x06result\x18\x02 \x01(\x0b\x32\x1d.judgeval.admin.v1.CaseResultH\x00\x12\x39\n\x08\x66inished\x18\x03 \x01(\x0b\x32%.judgeval.admin.v1.EvaluationFinishedH\x00\x42\x07\n\x05\x65vent\"a\n\x11\x45valuationStarted\x12\x0e\n\x06scorer\x18\x01 \x01(\t\x12\x16\n\x0escorer_version\x18\x02 \x01(\x05\x12\x15\n\rscorer_source\x18\x03 \x01(\t\x12\r\n\x05\x63\x61ses\x18\x04 \x01(\x05\"z\n\nCaseResult\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\x05score\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x06passed\x18\x03 \x01(\x08H\x01\x88\x01\x01\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x12\n\nerror_kind\x18\x05 \x01(\tB\x08\n\x06_scoreB\t\n\x07_passed\"4\n\x12\x45valuationFinished\x12\x0e\n\x06scored\x18\x01 \x01(\x05\x12\x0e\n\x06\x65rrors\x18\x02 \x01(\x05\x32l\n\nEvaluation\x12^\n\rRunEvaluation\x12\'.judgeval.admin.v1.RunEvaluationRequest\x1a\".judgeval.admin.v1.EvaluationEvent0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"judgeval/admin/v1/evaluation.proto\x12\x11judgeval.admin.v1\"\x8a\x02\n\x14RunEvaluationRequest\x12\x0e\n\x06scorer\x18\x01 \x01(\t\x12\x1b\n\x0escorer_version\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x30\n\x05\x63\x61ses\x18\x03 \x03(\x0b\x32!.judgeval.admin.v1.EvaluationCase\x12\x1a\n\x12scorer_config_json\x18\x04 \x01(\t\x12\x0e\n\x06run_id\x18\x05 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x06 \x01(\t\x12\x1c\n\x0f\x64\x61taset_version\x18\x07 \x01(\x05H\x01\x88\x01\x01\x12\x11\n\trun_cases\x18\x08 \x01(\x05\x42\x11\n\x0f_scorer_versionB\x12\n\x10_dataset_version\"{\n\x0e\x45valuationCase\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x65xample_json\x18\x02 \x01(\t\x12\x11\n\tthreshold\x18\x03 \x01(\x01\x12\x1e\n\x11production_passed\x18\x04 \x01(\x08H\x00\x88\x01\x01\x42\x14\n\x12_production_passed\"\xbf\x01\n\x0f\x45valuationEvent\x12\x37\n\x07started\x18\x01 \x01(\x0b\x32$.judgeval.admin.v1.EvaluationStartedH\x00\x12/\n\x06result\x18\x02 \x01(\x0b\x32\x1d.judgeval.admin.v1.CaseResultH\x00\x12\x39\n\x08\x66inished\x18\x03 \x01(\x0b\x32%.judgeval.admin.v1.EvaluationFinishedH\x00\x42\x07\n\x05\x65vent\"a\n\x11\x45valuationStarted\x12\x0e\n\x06scorer\x18\x01 \x01(\t\x12\x16\n\x0escorer_version\x18\x02 \x01(\x05\x12\x15\n\rscorer_source\x18\x03 \x01(\t\x12\r\n\x05\x63\x61ses\x18\x04 \x01(\x05\"z\n\nCaseResult\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\x05score\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x06passed\x18\x03 \x01(\x08H\x01\x88\x01\x01\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x12\n\nerror_kind\x18\x05 \x01(\tB\x08\n\x06_scoreB\t\n\x07_passed\"4\n\x12\x45valuationFinished\x12\x0e\n\x06scored\x18\x01 \x01(\x05\x12\x0e\n\x06\x65rrors\x18\x02 \x01(\x05\x32l\n\nEvaluation\x12^\n\rRunEvaluation\x12\'.judgeval.admin.v1.RunEvaluationRequest\x1a\".judgeval.admin.v1.EvaluationEvent0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,17 +32,17 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'judgeval.admin.v1.evaluatio
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RUNEVALUATIONREQUEST']._serialized_start=58
-  _globals['_RUNEVALUATIONREQUEST']._serialized_end=222
-  _globals['_EVALUATIONCASE']._serialized_start=224
-  _globals['_EVALUATIONCASE']._serialized_end=293
-  _globals['_EVALUATIONEVENT']._serialized_start=296
-  _globals['_EVALUATIONEVENT']._serialized_end=487
-  _globals['_EVALUATIONSTARTED']._serialized_start=489
-  _globals['_EVALUATIONSTARTED']._serialized_end=586
-  _globals['_CASERESULT']._serialized_start=588
-  _globals['_CASERESULT']._serialized_end=710
-  _globals['_EVALUATIONFINISHED']._serialized_start=712
-  _globals['_EVALUATIONFINISHED']._serialized_end=764
-  _globals['_EVALUATION']._serialized_start=766
-  _globals['_EVALUATION']._serialized_end=874
+  _globals['_RUNEVALUATIONREQUEST']._serialized_end=324
+  _globals['_EVALUATIONCASE']._serialized_start=326
+  _globals['_EVALUATIONCASE']._serialized_end=449
+  _globals['_EVALUATIONEVENT']._serialized_start=452
+  _globals['_EVALUATIONEVENT']._serialized_end=643
+  _globals['_EVALUATIONSTARTED']._serialized_start=645
+  _globals['_EVALUATIONSTARTED']._serialized_end=742
+  _globals['_CASERESULT']._serialized_start=744
+  _globals['_CASERESULT']._serialized_end=866
+  _globals['_EVALUATIONFINISHED']._serialized_start=868
+  _globals['_EVALUATIONFINISHED']._serialized_end=920
+  _globals['_EVALUATION']._serialized_start=922
+  _globals['_EVALUATION']._serialized_end=1030
 # @@protoc_insertion_point(module_scope)

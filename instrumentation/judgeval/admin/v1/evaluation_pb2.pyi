@@ -33,6 +33,10 @@ class RunEvaluationRequest(_message.Message):
     SCORER_VERSION_FIELD_NUMBER: _builtins.int
     CASES_FIELD_NUMBER: _builtins.int
     SCORER_CONFIG_JSON_FIELD_NUMBER: _builtins.int
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    DATASET_FIELD_NUMBER: _builtins.int
+    DATASET_VERSION_FIELD_NUMBER: _builtins.int
+    RUN_CASES_FIELD_NUMBER: _builtins.int
     scorer: _builtins.str
     """The scorer's name, as spans request it ("Package Inquiry Scorer", "faithfulness", a YAML name)."""
     scorer_version: _builtins.int
@@ -40,6 +44,19 @@ class RunEvaluationRequest(_message.Message):
     scorer_config_json: _builtins.str
     """The scorer's config as a JSON object, what a span request's `scorer.config` holds (a built-in's options
     such as `keywords`, an uploaded scorer's settings); empty: none.
+    """
+    run_id: _builtins.str
+    """The client's id of the whole run, shared by all its calls (a run of more than one call's cases); the
+    evaluator records each finished call under it (the console's replay list). Empty: this call is a run.
+    """
+    dataset: _builtins.str
+    """The stored dataset the cases come from (its name; empty: records the client sent of its own) and the
+    version read, recorded with the run.
+    """
+    dataset_version: _builtins.int
+    run_cases: _builtins.int
+    """How many cases the whole run sends (over all its calls); 0: this call's. A recorded run with fewer
+    cases than this was cut short (its client went away).
     """
     @_builtins.property
     def cases(self) -> _containers.RepeatedCompositeFieldContainer[Global___EvaluationCase]:
@@ -52,13 +69,22 @@ class RunEvaluationRequest(_message.Message):
         scorer_version: _builtins.int | None = ...,
         cases: _abc.Iterable[Global___EvaluationCase] | None = ...,
         scorer_config_json: _builtins.str = ...,
+        run_id: _builtins.str = ...,
+        dataset: _builtins.str = ...,
+        dataset_version: _builtins.int | None = ...,
+        run_cases: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_scorer_version", b"_scorer_version", "scorer_version", b"scorer_version"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_dataset_version", b"_dataset_version", "_scorer_version", b"_scorer_version", "dataset_version", b"dataset_version", "scorer_version", b"scorer_version"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_scorer_version", b"_scorer_version", "cases", b"cases", "scorer", b"scorer", "scorer_config_json", b"scorer_config_json", "scorer_version", b"scorer_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_dataset_version", b"_dataset_version", "_scorer_version", b"_scorer_version", "cases", b"cases", "dataset", b"dataset", "dataset_version", b"dataset_version", "run_cases", b"run_cases", "run_id", b"run_id", "scorer", b"scorer", "scorer_config_json", b"scorer_config_json", "scorer_version", b"scorer_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__dataset_version: _TypeAlias = _typing.Literal["dataset_version"]  # noqa: Y015
+    _WhichOneofArgType__dataset_version: _TypeAlias = _typing.Literal["_dataset_version", b"_dataset_version"]  # noqa: Y015
     _WhichOneofReturnType__scorer_version: _TypeAlias = _typing.Literal["scorer_version"]  # noqa: Y015
     _WhichOneofArgType__scorer_version: _TypeAlias = _typing.Literal["_scorer_version", b"_scorer_version"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__dataset_version) -> _WhichOneofReturnType__dataset_version | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__scorer_version) -> _WhichOneofReturnType__scorer_version | None: ...
 
 Global___RunEvaluationRequest: _TypeAlias = RunEvaluationRequest  # noqa: Y015
@@ -72,24 +98,30 @@ class EvaluationCase(_message.Message):
     ID_FIELD_NUMBER: _builtins.int
     EXAMPLE_JSON_FIELD_NUMBER: _builtins.int
     THRESHOLD_FIELD_NUMBER: _builtins.int
+    PRODUCTION_PASSED_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """The caller's id for this case (e.g. the interaction record's trace:span:scorer id); echoed back."""
     example_json: _builtins.str
     """The example fields as a JSON object, what the scorer's `a_score_example` reads."""
     threshold: _builtins.float
     """The pass threshold (as the production request had it)."""
+    production_passed: _builtins.bool
+    """The case's production verdict (the stored result), when it had one; the recorded run compares with it."""
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
         example_json: _builtins.str = ...,
         threshold: _builtins.float = ...,
+        production_passed: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_production_passed", b"_production_passed", "production_passed", b"production_passed"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["example_json", b"example_json", "id", b"id", "threshold", b"threshold"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_production_passed", b"_production_passed", "example_json", b"example_json", "id", b"id", "production_passed", b"production_passed", "threshold", b"threshold"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__production_passed: _TypeAlias = _typing.Literal["production_passed"]  # noqa: Y015
+    _WhichOneofArgType__production_passed: _TypeAlias = _typing.Literal["_production_passed", b"_production_passed"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__production_passed) -> _WhichOneofReturnType__production_passed | None: ...
 
 Global___EvaluationCase: _TypeAlias = EvaluationCase  # noqa: Y015
 
