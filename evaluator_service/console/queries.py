@@ -22,7 +22,7 @@ import binascii
 import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from evaluator_service.config_sections import RuleConfig
@@ -38,6 +38,7 @@ from evaluator_service.console.views import (
     ReasonSeries,
     ScorerCatalog,
     ScorerSource,
+    ScorerVersionsView,
     ScoreSeries,
     ScoreStats,
     SeriesPoint,
@@ -51,6 +52,8 @@ from evaluator_service.state.console_reads import FailingQuery, FailingRow, Scor
 from evaluator_service.state.console_rows import RollupSums
 from evaluator_service.state.contract import SharedState
 from evaluator_service.state.pauses import PausedScorer
+from evaluator_service.state.replay_runs import ReplayRun
+from evaluator_service.state.scorer_pointers import ScorerPointer, effective_current
 from evaluator_service.state.scorer_versions import StoredScorer
 
 MAX_SLOTS = 2000
@@ -214,6 +217,27 @@ class ConsoleQueries:
     async def paused(self) -> list[PausedScorer]:
         """Paused scorers with the reason."""
         return await self._state.paused_scorers()
+
+    async def scorer_versions(self, versions: Mapping[str, Sequence[int]], *, promotions: int = 5,
+                              changed: int = 5) -> dict[str, ScorerVersionsView]:
+        """Per uploaded scorer (name: its version numbers): pointer, current version, the latest
+        ``promotions`` and the shadow comparison with its latest ``changed`` cases, from the same state
+        reads the ScorerVersionsAdmin API answers from (the running shadow, else the latest compared one)."""
+        pointers = {p.name: p for p in await self._state.scorer_pointers()}
+        out = {}
+        for name, numbers in versions.items():
+            pointer = pointers.get(name, ScorerPointer(name))
+            shadow = pointer.shadow_version
+            if shadow is None:
+                shadow = max(await self._state.shadow_versions_compared(name), default=None)
+            comparison = None if shadow is None else await self._state.compare_shadow(name, shadow, changed)
+            out[name] = ScorerVersionsView(pointer, effective_current(numbers, pointer),
+                                           await self._state.promotions(name, promotions), comparison)
+        return out
+
+    async def replay_runs(self, scorer: str | None = None, limit: int = 20) -> list[ReplayRun]:
+        """Recorded dataset replays, newest first (of ``scorer`` only, if given)."""
+        return await self._state.replay_runs(scorer, limit)
 
 
 def _zero() -> RollupSums:

@@ -17,7 +17,9 @@ from evaluator_service.state.behavior_records import StoredBehavior
 from evaluator_service.state.console_reads import FailingRow
 from evaluator_service.state.console_rows import HISTOGRAM_BINS, NotEvaluatedSample, RollupSums
 from evaluator_service.state.pauses import PausedScorer
+from evaluator_service.state.scorer_pointers import Promotion, ScorerPointer
 from evaluator_service.state.scorer_versions import ScorerFiles, StoredScorer
+from evaluator_service.state.shadow_rows import ShadowComparison
 
 __all__ = [
     "HISTOGRAM_LABELS", "AlertsView", "BehaviorView", "FailingInteraction", "FailingPage",
@@ -191,3 +193,15 @@ class ScorerCatalog:
     """YAML ``rules:``: which spans of zero-code apps are scored by which scorer."""
     uploaded: list[StoredScorer]
     """Uploaded scorer versions (their source through ``ConsoleQueries.scorer_source``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScorerVersionsView:
+    """One uploaded scorer's versions as production runs them: the stored pointer, the version unpinned
+    requests run, its latest promotions, and its shadow comparison (what ``judgeval scorers compare``
+    shows) when a shadow runs or has results."""
+
+    pointer: ScorerPointer
+    current_version: int | None
+    promotions: list[Promotion]
+    comparison: ShadowComparison | None
