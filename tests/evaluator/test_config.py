@@ -175,6 +175,7 @@ def test_shipped_example_config_is_valid():
         ("politeness-failures", "failed"), ("politeness-failures", "passed"), ("grouped-failures", "failed")]
     assert (config.shadow.max_queue, config.shadow.retention_s, config.shadow.prune_interval_s) == (
         1000, 7 * 86400.0, 300.0)
+    assert config.replay.max_runs == 1000
 
 
 def test_shadow_section_is_validated_with_the_key_named(tmp_path):
@@ -190,4 +191,17 @@ def test_shadow_section_is_validated_with_the_key_named(tmp_path):
         load_config(config_file=str(path), environ={})
     path.write_text("shadow:\n  queue: 5\n")
     with pytest.raises(ConfigError, match=r"shadow.queue: unknown key"):
+        load_config(config_file=str(path), environ={})
+
+
+def test_replay_section_bounds_the_recorded_runs(tmp_path):
+    assert load_config(environ={}).replay.max_runs == 1000
+    path = tmp_path / "config.yaml"
+    path.write_text("replay:\n  max_runs: 5\n")
+    assert load_config(config_file=str(path), environ={}).replay.max_runs == 5
+    path.write_text("replay:\n  max_runs: 0\n")
+    with pytest.raises(ConfigError, match=r"replay.max_runs: must be >= 1, got 0"):
+        load_config(config_file=str(path), environ={})
+    path.write_text("replay:\n  keep: 5\n")
+    with pytest.raises(ConfigError, match=r"replay.keep: unknown key"):
         load_config(config_file=str(path), environ={})
