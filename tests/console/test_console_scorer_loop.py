@@ -142,6 +142,11 @@ async def test_scorers_pages_show_the_shadow_comparison_replays_and_promotions(
         report = json.loads(replay.stdout)
         assert (report["pass_rate"], report["baseline_pass_rate"]) == (0.5, 1.0)
         dataset_version = (await state.dataset(DATASET)).version
+        [run] = await state.replay_runs(NAME)  # recorded server side, one row for the run
+        assert (run.scorer_version, run.scorer_source, run.dataset) == (2, "uploaded", DATASET)
+        assert (run.cases, run.scored, run.passed, run.errors, run.calls) == (4, 4, 2, 0, 1)
+        assert (run.production_cases, run.production_passed) == (4, 4)
+        assert (run.pass_to_fail, run.fail_to_pass, run.complete) == (2, 0, True)
 
         scorers = await loop.page("/scorers")
         # the pointer: v1 current, v2 in shadow (by bob)
