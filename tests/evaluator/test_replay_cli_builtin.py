@@ -90,3 +90,26 @@ async def test_an_unreachable_evaluator_could_not_run(tmp_path: Path) -> None:
     missing_key = await run_cli("eval", "run", "--records", "x.jsonl", "--scorer", "keyword",
                                 env={"JUDGMENT_API_URL": f"127.0.0.1:{port}"})
     assert missing_key.code == 2 and "no API key" in missing_key.stderr
+
+
+async def test_the_production_scorer_options_are_the_default_and_must_agree(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    options = {"keywords": ["refund"]}
+    records = [InteractionRecord(scorer="keyword", trace_id=f"{i:032x}", span_id=f"{i:016x}", at=float(i),
+                                 example={"input": "money back?", "actual_output": text}, threshold=0.5,
+                                 score=1.0, passed=True, scorer_config=options)
+               for i, text in enumerate(["a refund is on its way", "refund sent"])]
+    path = tmp_path / "records.jsonl"
+    path.write_text("".join(json.dumps(r.to_json()) + "\n" for r in records))
+    args = ("eval", "run", "--records", str(path), "--scorer", "keyword", "--json", "--no-progress")
+    recorded = await run_cli(*args, env=env)
+    assert recorded.code == 0, recorded.stderr
+    assert json.loads(recorded.stdout)["pass_rate"] == 1.0  # scored with the options production used
+    mixed_records = [*records, InteractionRecord.from_json({**records[0].to_json(), "span_id": "f" * 16,
+                                                           "scorer_config": {"keywords": ["other"]}})]
+    path.write_text("".join(json.dumps(r.to_json()) + "\n" for r in mixed_records))
+    mixed = await run_cli(*args, env=env)
+    assert mixed.code == 2 and "scored with 2 different scorer options" in mixed.stderr, mixed.stderr
+    chosen = await run_cli(*args, "--scorer-config", json.dumps(options), env=env)
+    assert chosen.code == 0, chosen.stderr

@@ -41,7 +41,8 @@ def add_eval_commands(commands: Any, connection: argparse.ArgumentParser) -> Non
                           "a YAML-configured one")
     run.add_argument("--scorer-config", type=_json_object, metavar="JSON",
                      help="the scorer's config as a JSON object, as a span request's scorer config (e.g. a "
-                          "built-in's options: '{\"keywords\": [\"refund\"]}')")
+                          "built-in's options: '{\"keywords\": [\"refund\"]}'); default: the options the "
+                          "records were scored with in production")
     run.add_argument("--threshold", type=float, metavar="T",
                      help="pass threshold for every case (default: each record's own)")
     run.add_argument("--agent", metavar="MODULE:FUNCTION",

@@ -8,7 +8,8 @@ with the reason; only a replay that cannot run at all raises :class:`EvaluationE
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -52,7 +53,8 @@ def evaluate_dataset(dataset: str | Path | Iterable[InteractionRecord], scorer: 
     ``dataset`` is a stored dataset's name (``"NAME"`` or ``"NAME@V"``, a ``str``), a JSON Lines file of
     interaction records (a :class:`~pathlib.Path`), or the records themselves. ``scorer`` is an uploaded
     scorer (at ``scorer_version``, else its latest) or a built-in/YAML scorer, run with ``scorer_config``
-    (what a span request's ``scorer.config`` holds, e.g. a built-in's options) and each record's threshold
+    (what a span request's ``scorer.config`` holds, e.g. a built-in's options; by default the options the
+    records of that scorer were scored with in production, when they agree) and each record's threshold
     unless ``threshold`` replaces it. With ``agent`` (a function, or ``"module:function"``) the agent is
     re-run on each example first (``agent_concurrency`` calls at a time) and its new output is scored. At
     most ``limit`` records are replayed."""
@@ -71,12 +73,26 @@ def evaluate_dataset(dataset: str | Path | Iterable[InteractionRecord], scorer: 
     examples, failures = _examples(chosen, function, output_field, agent_concurrency, progress)
     to_score = [CaseToScore(r.id, examples[r.id], r.threshold if threshold is None else threshold,
                             r.passed) for r in chosen if r.id in examples]
-    spec = ScorerSpec(scorer, scorer_version, dict(scorer_config or {}))
+    if scorer_config is None:
+        scorer_config = production_config(chosen, scorer)
+    spec = ScorerSpec(scorer, scorer_version, dict(scorer_config))
     answers, version, kind = _scored(endpoint, spec, to_score, progress, origin)
     cases = [_case(r, examples.get(r.id, r.example), answers.get(r.id), failures.get(r.id)) for r in chosen]
     agent_name = agent if isinstance(agent, str) else _qualified(function)
     return EvaluationReport(scorer, version, kind, cases, agent=agent_name, source=source,
                             duplicates=duplicates)
+
+
+def production_config(records: Sequence[InteractionRecord], scorer: str) -> dict[str, Any]:
+    """The scorer options ``scorer``'s records were scored with in production (``{}`` when they carry none);
+    :class:`EvaluationError` when they disagree, since one replay runs one configuration."""
+    seen = {json.dumps(r.scorer_config, sort_keys=True): r.scorer_config
+            for r in records if r.scorer == scorer and r.scorer_config}
+    if len(seen) > 1:
+        raise EvaluationError(f"the records of {scorer!r} were scored with {len(seen)} different scorer "
+                              "options; choose one with scorer_config= (--scorer-config JSON)",
+                              bad_input=True)
+    return dict(next(iter(seen.values()), {}))
 
 
 def _scored(endpoint: EvaluatorEndpoint, spec: ScorerSpec, to_score: list[CaseToScore],
