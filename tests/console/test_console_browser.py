@@ -97,6 +97,12 @@ async def test_login_refuses_wrong_keys_and_every_page_renders(fed: FedEvaluator
     await page.go_back()
     assert await page.get_by_role("heading", name="Shadow comparisons").count() == 1
     await screenshot(page, "scorers")
+    await page.get_by_role("link", name=UPLOADED, exact=True).click()  # the scorer's own page
+    await page.get_by_role("heading", name="Promotions").wait_for()
+    assert UPLOADED in await page.get_by_role("heading", level=1).inner_text()
+    assert await page.get_by_role("heading", name="Dataset replays").count() == 1
+    await screenshot(page, "scorer")
+    await page.go_back()
 
     await page.get_by_role("link", name="Overview", exact=True).click()
     await page.wait_for_function("document.querySelectorAll('.chart[data-drawn=true]').length == 4")
