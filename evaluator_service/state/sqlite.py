@@ -8,6 +8,7 @@ blocks on disk; an asyncio lock keeps one transaction at a time on the connectio
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
@@ -21,6 +22,8 @@ from evaluator_service.state import schema
 from evaluator_service.state.contract import StateUnavailable
 from evaluator_service.state.sql_state import SqlSharedState
 from evaluator_service.state.transaction import Transaction, storable_params
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 _BUSY_TIMEOUT_S = 10.0
@@ -82,13 +85,25 @@ class SqliteSharedState(SqlSharedState):
     async def _transaction(self) -> AsyncIterator[Transaction]:
         async with self._lock:
             await self._call(self._open_sync)
-            await self._call(lambda: self._db().execute("BEGIN IMMEDIATE"))
             try:
+                await self._call(lambda: self._db().execute("BEGIN IMMEDIATE"))
                 yield _SqliteTransaction(self)
             except BaseException:
-                await self._call(lambda: self._db().execute("ROLLBACK"))
+                # A cancelled call still runs in the state thread (a BEGIN or a statement already queued), so
+                # the rollback is queued there behind it and ahead of the next transaction's BEGIN, and not
+                # awaited: a second cancellation cannot skip it and leave the connection inside a
+                # transaction ("cannot start a transaction within a transaction" for every later one).
+                if not self._closed:
+                    self._executor.submit(self._rollback_sync)
                 raise
             await self._call(lambda: self._db().execute("COMMIT"))
+
+    def _rollback_sync(self) -> None:
+        if self._conn is not None and self._conn.in_transaction:
+            try:
+                self._conn.execute("ROLLBACK")
+            except sqlite3.Error as exc:  # nothing awaits this: say it here
+                logger.warning("state database %s: rollback failed: %s", self.display_url, exc)
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
