@@ -23,7 +23,6 @@ import json
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 from evaluator_service.config_sections import RuleConfig
 from evaluator_service.console.reasons import describe
@@ -48,7 +47,7 @@ from evaluator_service.scoring.builtin import catalog
 from evaluator_service.scoring.settings import ScorerConfig
 from evaluator_service.state.alert_outbox import DeliveryRecord
 from evaluator_service.state.behavior_rows import BUCKET_S, bucket_of
-from evaluator_service.state.console_reads import FailingQuery, FailingRow, ScoreFilter, SlotRange
+from evaluator_service.state.console_reads import FailingFilter, FailingRow, ScoreFilter, SlotRange
 from evaluator_service.state.console_rows import RollupSums
 from evaluator_service.state.contract import SharedState
 from evaluator_service.state.pauses import PausedScorer
@@ -64,23 +63,6 @@ MAX_PAGE = 500
 
 class ConsoleQueryError(EvaluatorError, ValueError):
     """A console read asked for something it cannot answer; the message says what to change."""
-
-
-@dataclass(frozen=True, slots=True)
-class FailingFilter:
-    """Filters of the failing-interaction list; ``None`` matches everything."""
-
-    scorer: str | None = None
-    agent: str | None = None
-    service: str | None = None
-    environment: str | None = None
-    behavior_id: str | None = None
-    since: float | None = None
-    until: float | None = None
-    min_score: float | None = None
-    max_score: float | None = None
-    outcome: str | None = None
-    """``failed`` (scored below the threshold) or ``error`` (no score); ``None``: both."""
 
 
 class ConsoleQueries:
@@ -145,9 +127,7 @@ class ConsoleQueries:
             value = getattr(w, name)
             if value is not None and not math.isfinite(value):
                 raise ConsoleQueryError(f"{name} must be a finite number, got {value!r}")
-        query = FailingQuery(w.scorer, w.agent, w.service, w.environment, w.behavior_id, w.since, w.until,
-                             w.min_score, w.max_score, w.outcome, _decode_cursor(cursor))
-        rows = await self._state.failing_rows(query, limit + 1)
+        rows = await self._state.failing_rows(w, _decode_cursor(cursor), limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
         last = rows[-1].record if rows else None

@@ -41,8 +41,8 @@ class ScoreFilter:
 
 
 @dataclass(frozen=True, slots=True)
-class FailingQuery:
-    """Filters of the failing-interaction list, and the keyset position after which a page starts."""
+class FailingFilter:
+    """Filters of the failing-interaction list; ``None`` matches everything."""
 
     scorer: str | None = None
     agent: str | None = None
@@ -57,9 +57,7 @@ class FailingQuery:
     max_score: float | None = None
     """Score bounds (inclusive); with either one, scoring errors (no score) are left out."""
     outcome: str | None = None
-    """``failed`` or ``error``; ``None``: both."""
-    after: tuple[float, str] | None = None
-    """``(at, id)`` of the last row of the previous page (rows come newest first)."""
+    """``failed`` (scored below the threshold) or ``error`` (no score); ``None``: both."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +81,8 @@ class ConsoleReadState(Protocol):
         """``(slot, group value, sums)`` for every slot and value that has rows, ordered by slot."""
         ...
 
-    async def failing_rows(self, query: FailingQuery, limit: int) -> list[FailingRow]:
+    async def failing_rows(self, query: FailingFilter, after: tuple[float, str] | None, limit: int
+                           ) -> list[FailingRow]:
         """Newest first, at most ``limit``."""
         ...
 
@@ -114,7 +113,8 @@ class SqlConsoleReads(TransactionSource):
             rows = await tx.execute(sql, (*_slot_params(slots), *params))
         return [(int(row[0]), str(row[1]), RollupSums.from_row(row[2:])) for row in rows]
 
-    async def failing_rows(self, query: FailingQuery, limit: int) -> list[FailingRow]:
+    async def failing_rows(self, query: FailingFilter, after: tuple[float, str] | None, limit: int
+                           ) -> list[FailingRow]:
         filters, params = _equalities(query, ("scorer", "agent", "service", "environment", "behavior_id",
                                               "outcome"))
         for clause, value in ((" AND at >= %s", query.since), (" AND at < %s", query.until),
@@ -122,9 +122,9 @@ class SqlConsoleReads(TransactionSource):
             if value is not None:
                 filters += clause
                 params.append(value)
-        if query.after is not None:
+        if after is not None:  # keyset: rows after the previous page's last (at, id), newest first
             filters += " AND (at < %s OR (at = %s AND id < %s))"
-            params += [query.after[0], query.after[0], query.after[1]]
+            params += [after[0], after[0], after[1]]
         async with self._transaction() as tx:
             rows = await tx.execute(console_schema.SELECT_FAILING_INTERACTIONS.format(filters=filters),
                                     (*params, limit))
