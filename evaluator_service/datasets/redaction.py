@@ -27,6 +27,7 @@ from judgeval.protocol.interaction_record import InteractionRecord
 
 from evaluator_service.datasets.settings import DatasetsConfig, RedactionPattern
 from evaluator_service.scoring.builtin.patterns import compile_pattern
+from evaluator_service.scoring.builtin.pii import luhn_valid
 
 BUILTIN_PATTERNS: tuple[RedactionPattern, ...] = (
     RedactionPattern("bearer", r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"),
@@ -39,17 +40,6 @@ BUILTIN_PATTERNS: tuple[RedactionPattern, ...] = (
                               r"|\b[0-9]{3}[.-][0-9]{3}[.-][0-9]{4}\b)"),
 )
 """Applied in this order (a bearer token or key is taken whole before its digits could look like a card)."""
-
-
-def luhn_valid(digits: str) -> bool:
-    """Whether the digit string passes the Luhn checksum (payment card numbers do)."""
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2 == 1:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
 
 
 class Redactor:
