@@ -30,6 +30,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from evaluator_service.forwarder import MAX_MESSAGE_BYTES
 from evaluator_service.ingress import token_matches
 from evaluator_service.intake import IntakeRefused, TraceIntakeServicer
+from evaluator_service.listen_address import serve_http
 
 logger = logging.getLogger(__name__)
 
@@ -69,11 +70,7 @@ class OtlpHttpIntake:
         app.router.add_post(TRACES_PATH, self._export)
         # Bodies are decompressed here, with a limit, rather than by aiohttp.
         self._runner = web.AppRunner(app, access_log=None, auto_decompress=False)
-        await self._runner.setup()
-        host, _, port = listen.rpartition(":")
-        site = web.TCPSite(self._runner, host, int(port), ssl_context=ssl_context)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
+        self.port = await serve_http(self._runner, listen, ssl_context)
 
     async def stop(self) -> None:
         if self._runner is not None:

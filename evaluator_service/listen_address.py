@@ -11,6 +11,9 @@ taken, the address is not one of this machine's, the host name does not resolve.
 from __future__ import annotations
 
 import socket
+import ssl
+
+from aiohttp import web
 
 from evaluator_service.errors import StartupError
 
@@ -37,3 +40,13 @@ def check_can_listen(address: str) -> None:
             first_error = first_error or exc
     reason = (first_error.strerror or str(first_error)) if first_error else "no address to bind"
     raise StartupError(f"cannot listen on {address}: {reason.lower()}")
+
+
+async def serve_http(runner: web.AppRunner, listen: str, ssl_context: ssl.SSLContext | None) -> int:
+    """Set ``runner`` up and serve it on ``listen`` (``host:port``, ``[v6]:port``); returns the bound port
+    (``:0`` picks one). The OTLP/HTTP intake and the console both listen this way."""
+    await runner.setup()
+    host, _, port = listen.rpartition(":")
+    site = web.TCPSite(runner, host.strip("[]") or None, int(port), ssl_context=ssl_context)
+    await site.start()
+    return int(runner.addresses[0][1])

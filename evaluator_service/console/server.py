@@ -40,6 +40,7 @@ from evaluator_service.console.request_context import (
     optional_session,
     render,
 )
+from evaluator_service.listen_address import serve_http
 from evaluator_service.state import SharedState
 from evaluator_service.state.contract import StateUnavailable
 
@@ -111,11 +112,7 @@ class ConsoleServer:
 
     async def start(self, listen: str, ssl_context: ssl.SSLContext | None = None) -> None:
         self._runner = web.AppRunner(self.application(), access_log=None)
-        await self._runner.setup()
-        host, _, port = listen.rpartition(":")
-        site = web.TCPSite(self._runner, host, int(port), ssl_context=ssl_context)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
+        self.port = await serve_http(self._runner, listen, ssl_context)
 
     async def stop(self) -> None:
         if self._runner is not None:
