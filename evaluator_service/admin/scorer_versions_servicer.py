@@ -22,7 +22,7 @@ from evaluator_service.admin.auth import AdminAuth
 from evaluator_service.registry import PointerRefused, Registry
 from evaluator_service.state import StateUnavailable
 from evaluator_service.state.scorer_pointers import UnknownScorerVersion
-from evaluator_service.state.shadow_rows import ShadowComparison, ShadowResult
+from evaluator_service.state.shadow_rows import ShadowComparison, ShadowResult, shadow_to_compare
 
 _log = logging.getLogger(__name__)
 DEFAULT_CHANGED_LIMIT = 20
@@ -77,12 +77,10 @@ class ScorerVersionsServicer(pb_grpc.ScorerVersionsAdminServicer):
         await self._guard(context, self._registry.refresh())
         state, name = self._registry.state, request.name
         running = self._registry.pointer(name).shadow_version
-        version = request.shadow_version if request.HasField("shadow_version") else running
+        version = (request.shadow_version if request.HasField("shadow_version")
+                   else await self._guard(context, shadow_to_compare(state, name, running)))
         if version is None:
-            compared = await self._guard(context, state.shadow_versions_compared(name))
-            if not compared:
-                await _refuse(context, grpc.StatusCode.NOT_FOUND, _no_results(name, self._registry))
-            version = compared[-1]
+            await _refuse(context, grpc.StatusCode.NOT_FOUND, _no_results(name, self._registry))
         limit = min(request.changed_limit or DEFAULT_CHANGED_LIMIT, MAX_CHANGED_LIMIT)
         comparison = await self._guard(context, state.compare_shadow(name, version, limit))
         if comparison.count == 0 and running != version:

@@ -54,6 +54,7 @@ from evaluator_service.state.pauses import PausedScorer
 from evaluator_service.state.replay_runs import ReplayRun
 from evaluator_service.state.scorer_pointers import ScorerPointer, effective_current
 from evaluator_service.state.scorer_versions import StoredScorer
+from evaluator_service.state.shadow_rows import shadow_to_compare
 
 MAX_SLOTS = 2000
 """The most slots one series may have (a week by minute is 10080: ask for a coarser step)."""
@@ -207,9 +208,7 @@ class ConsoleQueries:
         out = {}
         for name, numbers in versions.items():
             pointer = pointers.get(name, ScorerPointer(name))
-            shadow = pointer.shadow_version
-            if shadow is None:
-                shadow = max(await self._state.shadow_versions_compared(name), default=None)
+            shadow = await shadow_to_compare(self._state, name, pointer.shadow_version)
             comparison = None if shadow is None else await self._state.compare_shadow(name, shadow, changed)
             out[name] = ScorerVersionsView(pointer, effective_current(numbers, pointer),
                                            await self._state.promotions(name, promotions), comparison)

@@ -95,6 +95,14 @@ class ShadowResultState(Protocol):
         ...
 
 
+async def shadow_to_compare(state: ShadowResultState, scorer: str, running: int | None) -> int | None:
+    """The shadow version a comparison shows: the one running, else the latest with stored results, else
+    ``None`` (what ``judgeval scorers compare`` and the console's Scorers page both show)."""
+    if running is not None:
+        return running
+    return max(await state.shadow_versions_compared(scorer), default=None)
+
+
 class SqlShadowRows(TransactionSource):
     """:class:`ShadowResultState` over the backend's transactions (no change counter: nothing cached)."""
 
