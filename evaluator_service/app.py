@@ -223,12 +223,12 @@ class EvaluatorApp:
             dispatcher.wake()
             forwarder.wake()
 
-        span_rules = [r for r in cfg.rules if r.trajectory == "span"]
+        span_rules = [r for r in cfg.rules if r.scope == "span"]
         self._intake = TraceIntakeServicer(store, RuleMatcher(span_rules), self.metrics, enqueued)
         trajectories = self.trajectories = await TrajectoryScoring.open(
             cfg.trajectories, store, pauses, self.metrics, [self.trajectory_scorers], cfg.scoring,
             cfg.export_endpoint, cfg.export, on_results=forwarder.wake, shared_state=self._state,
-            rules=[r for r in cfg.rules if r.trajectory != "span"], limits=cfg.scorer_limits(),
+            rules=[r for r in cfg.rules if r.scope != "span"], limits=cfg.scorer_limits(),
             judge_bucket=runner.judge_bucket,
             clock=self._clock,
         )

@@ -46,7 +46,7 @@ MAX_EXPORT_REQUEST_BYTES = 64 * 1024 * 1024
 
 @dataclass(frozen=True)
 class RuleConfig:
-    """Score spans of zero-code apps: ``when`` all equalities hold (and the span's instrumentation ``scope``
+    """Score spans of zero-code apps: ``when`` all equalities hold (and the span's ``instrumentation_scope``
     name and ``span_kind``, when given), sampled by trace id. ``example`` maps example fields to span
     attribute keys (``"*"``: from the span's vocabulary); ``input`` and ``actual_output`` are resolved
     from the vocabulary unless mapped."""
@@ -57,18 +57,21 @@ class RuleConfig:
     sampling_rate: float = 1.0
     threshold: float = 0.5
     example: dict[str, str] = field(default_factory=dict)
-    scope: str | None = None
-    """The instrumentation scope name the span must have (``scope: <name>`` or ``instrumentation_scope:``)."""
+    instrumentation_scope: str | None = None
+    """The instrumentation scope name the span must have (``instrumentation_scope: <name>``)."""
     span_kind: str | None = None
-    trajectory: str = "span"
-    """What the rule scores (``scope: trace`` / ``scope: session``): one span, the trace a span bounds (the
+    scope: str = "span"
+    """What the rule scores (``scope: span | trace | session``): one span, the trace a span bounds (the
     root span, or a span matching ``when``), or every trace of the session it names."""
     session_keys: tuple[str, ...] = ()
     """For ``scope: session``: the attribute keys naming the session (default:
     ``semconv.SESSION_ID_KEYS``)."""
     idle_s: float | None = None
     """For ``scope: trace``: seconds without a new span after the bounding span arrived before the trace is
-    scored (default ``RULE_TRACE_IDLE_S``)."""
+    scored (default ``RULE_TRACE_IDLE_S``); ``None`` with ``grace_s``, or on a non-trace rule."""
+    grace_s: float | None = None
+    """For ``scope: trace``: the bounding span is the trace's end marker, and the trace is scored this long
+    after it arrived, however busy the trace still is (instead of waiting for ``idle_s`` of silence)."""
 
 
 def parse_queue(s: Section) -> QueueConfig:
@@ -100,10 +103,11 @@ def parse_export(s: Section) -> ExportConfig:
 
 _RULE_KEYS = frozenset(
     {"name", "when", "scope", "span_kind", "sampling_rate", "scorer", "threshold", "example",
-     "instrumentation_scope", "session_keys", "idle_s"}
+     "instrumentation_scope", "session_keys", "idle_s", "grace_s"}
 )
-TRAJECTORY_SCOPES = ("span", "trace", "session")
-"""``scope:`` values that choose what a rule scores (any other value names an instrumentation scope)."""
+RULE_SCOPES = ("span", "trace", "session")
+"""``scope:`` values: what a rule scores (default ``span``). The instrumentation scope a span must come from
+is ``instrumentation_scope:``."""
 RULE_TRACE_IDLE_S = 30.0
 """Default ``idle_s`` of a ``scope: trace`` rule: a zero-code trace has no end marker, so after its bounding
 (root) span arrived it is scored once no span arrived for this long; spans of other services usually follow
@@ -115,26 +119,24 @@ def parse_rules(items: list[Section]) -> tuple[RuleConfig, ...]:
     for s in items:
         s.reject_unknown(_RULE_KEYS)
         when = s.mapping("when")
-        scope, span_kind = s.opt_str("scope"), _span_kind(s)
-        trajectory = "span"
-        if scope in TRAJECTORY_SCOPES:
-            trajectory, scope = scope, s.opt_str("instrumentation_scope")
-        elif s.opt_str("instrumentation_scope") is not None:
-            raise ConfigError(f"{s.where('scope')}: must be one of {', '.join(TRAJECTORY_SCOPES)} when "
-                              "instrumentation_scope is given")
-        if trajectory != "span":
-            rules.append(_trajectory_rule(s, when, trajectory, scope, span_kind))
+        scope, span_kind = _rule_scope(s), _span_kind(s)
+        instrumentation_scope = s.opt_str("instrumentation_scope")
+        if instrumentation_scope is not None and not instrumentation_scope.strip():
+            raise ConfigError(f"{s.where('instrumentation_scope')}: must be a non-empty scope name")
+        if scope != "span":
+            rules.append(_trajectory_rule(s, when, scope, instrumentation_scope, span_kind))
             continue
-        if not when and scope is None and span_kind is None:
+        for key in ("session_keys", "idle_s", "grace_s"):
+            if key in s.data:
+                raise ConfigError(f"{s.where(key)}: only a scope: trace or scope: session rule takes {key}")
+        if not when and instrumentation_scope is None and span_kind is None:
             raise ConfigError(
                 f"{s.where('when')}: required (a mapping of attribute key to value), unless the rule "
-                "selects by scope or span_kind"
+                "selects by instrumentation_scope or span_kind"
             )
         for key, value in when.items():
             if not isinstance(value, str | int | float | bool):
                 raise ConfigError(f"{s.where('when')}.{key}: must be a scalar value")
-        if scope is not None and not scope.strip():
-            raise ConfigError(f"{s.where('scope')}: must be a non-empty instrumentation scope name")
         rate = s.number("sampling_rate", 1.0)
         if rate > 1:
             raise ConfigError(f"{s.where('sampling_rate')}: must be between 0 and 1, got {rate!r}")
@@ -146,20 +148,32 @@ def parse_rules(items: list[Section]) -> tuple[RuleConfig, ...]:
                 sampling_rate=rate,
                 threshold=s.number("threshold", 0.5),
                 example=_example_mapping(s),
-                scope=scope,
+                instrumentation_scope=instrumentation_scope,
                 span_kind=span_kind,
             )
         )
     return tuple(rules)
 
 
+def _rule_scope(s: Section) -> str:
+    """``scope:``, which says what the rule scores; any other value is refused with the key it meant."""
+    scope = s.opt_str("scope")
+    if scope is None:
+        return "span"
+    if scope not in RULE_SCOPES:
+        raise ConfigError(
+            f"{s.where('scope')}: must be one of {', '.join(RULE_SCOPES)} (what the rule scores), got "
+            f"{scope!r}; to match the instrumentation scope name write instrumentation_scope: {scope}"
+        )
+    return scope
+
 
 def _trajectory_rule(
-    s: Section, when: dict[str, Any], trajectory: str, scope: str | None, span_kind: str | None
+    s: Section, when: dict[str, Any], scope: str, instrumentation_scope: str | None, span_kind: str | None
 ) -> RuleConfig:
     """A ``scope: trace`` / ``scope: session`` rule: no example mapping (the scorer reads the trajectory)."""
     if s.data.get("example"):
-        raise ConfigError(f"{s.where('example')}: a scope: {trajectory} rule scores a whole trajectory, "
+        raise ConfigError(f"{s.where('example')}: a scope: {scope} rule scores a whole trajectory, "
                           "not an example; remove it")
     for key, value in when.items():
         if not isinstance(value, str | int | float | bool):
@@ -167,20 +181,26 @@ def _trajectory_rule(
     keys = s.data.get("session_keys", [])
     if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
         raise ConfigError(f"{s.where('session_keys')}: must be a list of attribute keys")
-    if keys and trajectory != "session":
+    if keys and scope != "session":
         raise ConfigError(f"{s.where('session_keys')}: only a scope: session rule groups by session")
     rate = s.number("sampling_rate", 1.0)
     if rate > 1:
         raise ConfigError(f"{s.where('sampling_rate')}: must be between 0 and 1, got {rate!r}")
-    idle = s.data.get("idle_s")
-    if idle is not None and trajectory != "trace":
-        raise ConfigError(f"{s.where('idle_s')}: per-rule idle is for scope: trace rules (sessions use "
-                          "trajectories.session_idle_s)")
+    for key in ("idle_s", "grace_s"):
+        if key in s.data and scope != "trace":
+            raise ConfigError(f"{s.where(key)}: per-rule {key} is for scope: trace rules (sessions use "
+                              "trajectories.session_idle_s)")
+    if "idle_s" in s.data and "grace_s" in s.data:
+        raise ConfigError(f"{s.where('grace_s')}: give idle_s (score after that much silence) or grace_s "
+                          "(score that long after the bounding span arrived), not both")
+    grace = s.number("grace_s", 0.0) if "grace_s" in s.data else None
+    idle = None
+    if scope == "trace" and grace is None:
+        idle = s.number("idle_s", RULE_TRACE_IDLE_S, strict=True)
     return RuleConfig(
         name=s.req_str("name"), scorer=s.req_str("scorer"), when={str(k): v for k, v in when.items()},
-        sampling_rate=rate, threshold=s.number("threshold", 0.5), scope=scope, span_kind=span_kind,
-        trajectory=trajectory, session_keys=tuple(keys),
-        idle_s=s.number("idle_s", RULE_TRACE_IDLE_S, strict=True) if trajectory == "trace" else None,
+        sampling_rate=rate, threshold=s.number("threshold", 0.5), instrumentation_scope=instrumentation_scope,
+        span_kind=span_kind, scope=scope, session_keys=tuple(keys), idle_s=idle, grace_s=grace,
     )
 
 

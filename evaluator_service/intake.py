@@ -111,7 +111,7 @@ class TraceIntakeServicer(trace_service_pb2_grpc.TraceServiceServicer):
         if not self.accepting:
             raise IntakeRefused(grpc.StatusCode.UNAVAILABLE, "evaluator is shutting down")
         if self.feed is not None and self.feed.direct:  # no collector feed: buffer the copies here (first:
-            copies = marked_copies(request)  # sorting rewrites the request)
+            copies = marked_copies(request, self.feed.rules)  # sorting rewrites the request)
             if copies is not None:
                 await self.ingest_feed(copies)
         batch = self._sort(request)

@@ -75,7 +75,7 @@ class RuleMatcher:
 
 def _selects(rule: RuleConfig, span: Span, scope: str) -> bool:
     """The rule's instrumentation scope and span kind, where it names them, are the span's."""
-    if rule.scope is not None and rule.scope != scope:
+    if rule.instrumentation_scope is not None and rule.instrumentation_scope != scope:
         return False
     return rule.span_kind is None or SPAN_KINDS[rule.span_kind] == span.kind
 

@@ -47,6 +47,7 @@ from evaluator_service.trajectories.tables import (
     SCHEMA,
     SELECT_SPANS,
     TrajectoryState,
+    add_missing_columns,
     delete_trajectory,
     session_key,
     trace_key,
@@ -166,6 +167,7 @@ class TrajectoryBuffer:
         with transaction(conn):
             for statement in SCHEMA:
                 conn.execute(statement)
+            add_missing_columns(conn)
             conn.execute(DELETE_UNUSED_ENVELOPES)
         self._conn = conn
         self._recount(conn)

@@ -5,7 +5,9 @@ evaluator, so the sweep only asks the buffer which trajectories are due, and tes
 clock. Wall-clock time, not a monotonic one, because deadlines outlive the process in the buffer.
 
 * A trace whose bounding span arrived (it carries ``judgeval.trajectory.requests``) is due ``grace_s`` after
-  that arrival: the explicit end marker plus a short wait for stragglers.
+  that arrival: the explicit end marker plus a short wait for stragglers. A ``scope: trace`` rule may give
+  its own ``grace_s`` for the traces it bounds (else they wait for its ``idle_s`` of silence); SDK-bounded
+  traces always use ``trajectories.grace_s``.
 * A trace without one yet is due ``trace_idle_s`` after its first span; every later span does not move it
   (the bounding span does). At that deadline a trace that never got a bounding span is given up and counted
   ``unbounded`` (its spans were copies: the originals reached the backend on their own route).
@@ -33,6 +35,8 @@ class Tracked:
     has_requests: bool
     revision: int
     """The revision of its last result (-1: never scored)."""
+    grace_s: float | None = None
+    """The grace of the rule that bounded it (``None``: ``trajectories.grace_s``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +53,9 @@ class CompletionPolicy:
     def __init__(self, config: TrajectoryConfig) -> None:
         self.config = config
 
-    def bounded_due(self, arrived: float) -> float:
-        """When a trace whose bounding span arrived at ``arrived`` is complete."""
-        return arrived + self.config.grace_s
+    def bounded_due(self, arrived: float, grace_s: float | None = None) -> float:
+        """When a trace whose bounding span arrived at ``arrived`` is complete (``grace_s``: a rule's own)."""
+        return arrived + (self.config.grace_s if grace_s is None else grace_s)
 
     def unbounded_due(self, first_seen: float) -> float:
         """When a trace without a bounding span is given up."""
@@ -71,4 +75,4 @@ class CompletionPolicy:
             return LateDecision(refuse=False, due_at=self.held_due(now))
         if tracked.revision + 1 > self.config.late_rescores:
             return LateDecision(refuse=True)
-        return LateDecision(refuse=False, due_at=now + self.config.grace_s)
+        return LateDecision(refuse=False, due_at=self.bounded_due(now, tracked.grace_s))

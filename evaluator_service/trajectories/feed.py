@@ -41,6 +41,9 @@ class FeedSpan:
     idle_s: float | None = None
     """For a span a ``scope: trace`` rule bounds: the trace is complete after this much silence (no explicit
     end marker); ``None``: the bounding span is the end marker (``trajectories.grace_s``)."""
+    grace_s: float | None = None
+    """For a span a ``scope: trace`` rule with ``grace_s`` bounds: the trace is complete this long after the
+    span arrived; ``None``: ``trajectories.grace_s`` (or ``idle_s``, when set)."""
 
     def requests_of_scope(self, scope: str) -> str | None:
         """The requests of ``scope`` (``trace`` or ``session``) as a JSON array, or ``None`` when there are
@@ -96,6 +99,7 @@ def feed_spans(
                             requests=bound.requests,
                             session_id=bound.session_id,
                             idle_s=bound.idle_s,
+                            grace_s=bound.grace_s,
                         )
                 spans.append(feed_span)
     return spans, invalid
@@ -139,15 +143,23 @@ def is_marked(span: Span) -> bool:
 
 
 def marked_copies(
-    request: trace_service_pb2.ExportTraceServiceRequest,
+    request: trace_service_pb2.ExportTraceServiceRequest, rules: TrajectoryRules | None = None
 ) -> trace_service_pb2.ExportTraceServiceRequest | None:
     """A copy of the marked spans of an ordinary export, under their resources and scopes (``None``: none),
-    for an evaluator that agents export to directly (``trajectories.direct``)."""
+    for an evaluator that agents export to directly (``trajectories.direct``). With zero-code trajectory
+    ``rules``, also every span of a trace one of them samples: which span bounds the trace is known only once
+    it arrives (usually last), and the trajectory is the spans around it (what the collector's
+    ``JUDGEVAL_TRAJECTORY_CONDITION`` selects behind a collector)."""
+    by_rule = rules.samples if rules else None
     copies = trace_service_pb2.ExportTraceServiceRequest()
     for resource_spans in request.resource_spans:
         kept_scopes = []
         for scope_spans in resource_spans.scope_spans:
-            marked = [span for span in scope_spans.spans if is_marked(span)]
+            marked = [
+                span
+                for span in scope_spans.spans
+                if is_marked(span) or (by_rule is not None and by_rule(span.trace_id))
+            ]
             if marked:
                 kept_scopes.append(
                     ScopeSpans(scope=scope_spans.scope, schema_url=scope_spans.schema_url, spans=marked)

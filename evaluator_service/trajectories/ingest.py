@@ -34,7 +34,7 @@ class FeedIngest:
     def _one(self, span: FeedSpan) -> None:
         key = trace_key(span.trace_id)
         row = self.db.execute(
-            "SELECT state, spans, revision, requests, idle_s FROM trajectories WHERE key = ?", (key,)
+            "SELECT state, spans, revision, requests, idle_s, grace_s FROM trajectories WHERE key = ?", (key,)
         ).fetchone()
         if row is None:
             self.created += 1
@@ -51,14 +51,14 @@ class FeedIngest:
                     self.now,
                 ),
             )
-            state, count, revision, requests, idle = TrajectoryState.OPEN, 0, -1, None, 0.0
+            state, count, revision, requests, idle, grace = TrajectoryState.OPEN, 0, -1, None, 0.0, None
         else:
-            state, count, revision, requests, idle = TrajectoryState(row[0]), row[1], row[2], row[3], row[4]
+            state, (count, revision, requests, idle, grace) = TrajectoryState(row[0]), tuple(row[1:])
         if count >= self.max_spans and span.requests is None:  # the end marker is always kept
             self.truncated += 1
             self.db.execute("UPDATE trajectories SET truncated = truncated + 1 WHERE key = ?", (key,))
             return
-        tracked = Tracked(state=state, has_requests=requests is not None, revision=revision)
+        tracked = Tracked(state=state, has_requests=requests is not None, revision=revision, grace_s=grace)
         late = self.policy.on_late_span(tracked, self.now) if state is TrajectoryState.DONE else None
         if late is not None and late.refuse and not self._in_session(span.trace_id):
             self.late += 1
@@ -95,14 +95,17 @@ class FeedIngest:
     def _bound(self, key: str, span: FeedSpan) -> None:
         """The bounding span arrived: store its requests, set the grace, join its session."""
         trace_requests = span.requests_of_scope("trace")
-        due = self.policy.bounded_due(self.now) if trace_requests else self.policy.held_due(self.now)
+        if trace_requests:
+            due = self.policy.bounded_due(self.now, span.grace_s)
+        else:
+            due = self.policy.held_due(self.now)
         if trace_requests and span.idle_s:  # bounded by a rule: no end marker, wait for silence
             due = self.now + span.idle_s
         state = TrajectoryState.OPEN if trace_requests else TrajectoryState.DONE
         self.db.execute(
-            "UPDATE trajectories SET requests = ?, bounding_span_id = ?, state = ?, due_at = ?, idle_s = ?"
-            " WHERE key = ?",
-            (trace_requests, span.span_id, int(state), due, span.idle_s or 0.0, key),
+            "UPDATE trajectories SET requests = ?, bounding_span_id = ?, state = ?, due_at = ?, idle_s = ?,"
+            " grace_s = ? WHERE key = ?",
+            (trace_requests, span.span_id, int(state), due, span.idle_s or 0.0, span.grace_s, key),
         )
         session_requests = span.requests_of_scope("session")
         if session_requests and span.session_id:

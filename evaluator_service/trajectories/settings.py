@@ -20,7 +20,8 @@ Defaults, and why:
   :mod:`evaluator_service.trajectories.buffer`).
 * ``direct: false`` — with a collector, the trajectory feed brings the copies; set it when agents export
   straight to the evaluator, so ordinary exports also buffer copies of the spans marked for trajectory
-  scoring (W3C tracestate ``judgeval=t`` or the requests attribute).
+  scoring (W3C tracestate ``judgeval=t`` or the requests attribute), and, with ``scope: trace`` /
+  ``scope: session`` rules, of every span of a trace one of those rules samples.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ class TrajectoryConfig:
     """How often the completion sweep looks for trajectories that are due."""
     direct: bool = False
     """Agents export straight to the evaluator (no collector, so no trajectory feed): ordinary exports also
-    put a copy of every span marked for trajectory scoring into the buffer."""
+    put a copy of every span marked for trajectory scoring, or of a trace a trajectory rule samples, into
+    the buffer."""
 
 
 def parse_trajectories(s: Section) -> TrajectoryConfig:

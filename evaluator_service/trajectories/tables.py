@@ -18,12 +18,23 @@ SCHEMA = (
         bounding_span_id BLOB, state INTEGER NOT NULL, due_at REAL NOT NULL, last_seen REAL NOT NULL,
         first_seen REAL NOT NULL DEFAULT 0, idle_s REAL NOT NULL DEFAULT 0,
         spans INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,
-        truncated INTEGER NOT NULL DEFAULT 0, revision INTEGER NOT NULL DEFAULT -1)""",
+        truncated INTEGER NOT NULL DEFAULT 0, revision INTEGER NOT NULL DEFAULT -1, grace_s REAL)""",
     "CREATE INDEX IF NOT EXISTS trajectories_due ON trajectories (due_at)",
     """CREATE TABLE IF NOT EXISTS session_traces (
         session_id TEXT NOT NULL, trace_id BLOB NOT NULL, PRIMARY KEY (session_id, trace_id))""",
     "CREATE INDEX IF NOT EXISTS session_traces_by_trace ON session_traces (trace_id)",
 )
+
+ADDED_COLUMNS = (("trajectories", "grace_s", "REAL"),)
+"""Columns added after the first release of the buffer: a buffer file written before gets them on open."""
+
+
+def add_missing_columns(db: sqlite3.Connection) -> None:
+    """Bring a buffer file an older evaluator wrote up to :data:`SCHEMA` (inside the open transaction)."""
+    for table, column, declaration in ADDED_COLUMNS:
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
 
 class TrajectoryState(IntEnum):

@@ -107,8 +107,21 @@ def test_full_yaml_is_parsed(tmp_path):
             "rules[0].span_kind: unknown span kind 'llm' (allowed: internal, server, client, producer, "
             "consumer)",
         ),
-        ({"rules": [{"name": "r", "scorer": "pii", "scope": "  "}]}, "rules[0].scope: must be a non-empty"),
+        (
+            {"rules": [{"name": "r", "scorer": "pii", "instrumentation_scope": "  "}]},
+            "rules[0].instrumentation_scope: must be a non-empty",
+        ),
         ({"rules": [{"name": "r", "scorer": "pii", "scope": ["a"]}]}, "rules[0].scope: must be a string"),
+        (
+            {"rules": [{"name": "r", "scorer": "pii", "scope": "opentelemetry.instrumentation.openai"}]},
+            "rules[0].scope: must be one of span, trace, session (what the rule scores), got "
+            "'opentelemetry.instrumentation.openai'; to match the instrumentation scope name write "
+            "instrumentation_scope: opentelemetry.instrumentation.openai",
+        ),
+        (
+            {"rules": [{"name": "r", "when": {"a": 1}, "scorer": "pii", "idle_s": 5}]},
+            "rules[0].idle_s: only a scope: trace or scope: session rule takes idle_s",
+        ),
         (
             {"rules": [{"name": "r", "when": {"a": 1}, "scorer": "pii", "example": {"context": "*"}}]},
             "rules[0].example.context: '*' (from the span's vocabulary) works only for actual_output, input",

@@ -105,8 +105,8 @@ async def test_rules_select_by_instrumentation_scope_and_span_kind(make_config, 
     rules = {
         "scorers": [SHIPS],
         "rules": [
-            {"name": "oi-llm", "scope": "openinference.instrumentation.openai", "span_kind": "CLIENT",
-             "scorer": "ships"},
+            {"name": "oi-llm", "instrumentation_scope": "openinference.instrumentation.openai",
+             "span_kind": "CLIENT", "scorer": "ships"},
             {"name": "internal-only", "span_kind": "internal", "when": {"app.stage": "answer"},
              "scorer": "ships"},
         ],

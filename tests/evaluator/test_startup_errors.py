@@ -104,6 +104,12 @@ MISTAKES = {
     "config file not YAML": Mistake(
         lambda tmp_path, port: ["--config", _yaml(tmp_path, "scoring: [unclosed\n")], EXIT_CONFIG_ERROR,
         "config error: config file {tmp}/evaluator.yaml line 2: not valid YAML"),
+    "rule scope naming an instrumentation scope": Mistake(
+        lambda tmp_path, port: ["--config", _yaml(
+            tmp_path, "rules:\n  - {name: r, scope: openai, when: {a: 1}, scorer: pii}\n")],
+        EXIT_CONFIG_ERROR,
+        "rules[0].scope: must be one of span, trace, session (what the rule scores), got 'openai'; to match "
+        "the instrumentation scope name write instrumentation_scope: openai"),
     "config file missing": Mistake(
         lambda tmp_path, port: ["--config", str(tmp_path / "absent.yaml")], EXIT_CONFIG_ERROR,
         "config error: config file {tmp}/absent.yaml: No such file or directory"),

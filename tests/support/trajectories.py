@@ -210,6 +210,22 @@ def clean_run(**kwargs: Any) -> AgentRun:
     )
 
 
+def zero_code(run: AgentRun, **root_attributes: Any) -> list[Span]:
+    """The run's spans as an app without the SDK sends them: no tracestate, no requests attribute."""
+    spans = run.spans
+    for span in spans:
+        span.ClearField("trace_state")
+    root = run.bounding
+    keep = [kv for kv in root.attributes if kv.key != semconv.JUDGEVAL_TRAJECTORY_REQUESTS]
+    del root.attributes[:]
+    root.attributes.extend(keep)
+    for key, value in root_attributes.items():
+        kv = root.attributes.add()
+        kv.key = key
+        kv.value.string_value = value
+    return spans
+
+
 async def export_feed(
     app: EvaluatorApp, spans: list[Span], service: str = "agent"
 ) -> trace_service_pb2.ExportTraceServiceResponse:

@@ -44,3 +44,22 @@ async def test_running_counts_match_a_recount_and_envelopes_are_shared(tmp_path:
     assert counted[1] == 2 and counted[0] > 0
     assert envelopes == 2  # svc-1's resource went with its last span; svc-0's and the one scope remain
     await reopened.close()
+
+
+async def test_a_buffer_file_of_an_older_evaluator_gets_the_new_columns_and_keeps_its_trajectories(
+    tmp_path: Path,
+) -> None:
+    run = looping_run(2, requests=requests_value("trace"))
+    buffer = await _open(tmp_path)
+    spans, _ = feed_spans(make_request(run.spans))
+    await buffer.ingest(spans, now=1.0)
+    await buffer.close()
+    with sqlite3.connect(tmp_path / "trajectories.sqlite3") as db:  # as the first release wrote it
+        db.execute("ALTER TABLE trajectories DROP COLUMN grace_s")
+    reopened = await _open(tmp_path)
+    late, _ = feed_spans(make_request([run.children[0]]))
+    await reopened.ingest(late, now=2.0)  # reads and writes the added column
+    [due] = await reopened.due(now=100.0)
+    assert due.key == trace_key(run.trace_id) and due.requests is not None
+    assert len(await reopened.spans_of([run.trace_id])) == len(run.spans) + 1
+    await reopened.close()

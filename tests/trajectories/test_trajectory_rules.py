@@ -21,27 +21,12 @@ from tests.support.trajectories import (
     ToolLoopScorer,
     export_feed,
     looping_run,
+    zero_code,
 )
 
 
 def _results(spans: list[ReceivedSpan]) -> list[ReceivedSpan]:
     return [s for s in spans if s.name.startswith("evaluate ")]
-
-
-def _zero_code(run: Any, **root_attributes: Any) -> list[Any]:
-    """The run's spans as an app without the SDK sends them: no tracestate, no requests attribute."""
-    spans = run.spans
-    for span in spans:
-        span.ClearField("trace_state")
-    root = run.bounding
-    keep = [kv for kv in root.attributes if kv.key != semconv.JUDGEVAL_TRAJECTORY_REQUESTS]
-    del root.attributes[:]
-    root.attributes.extend(keep)
-    for key, value in root_attributes.items():
-        kv = root.attributes.add()
-        kv.key = key
-        kv.value.string_value = value
-    return spans
 
 
 async def test_a_trace_rule_scores_a_zero_code_trace_after_it_went_quiet(
@@ -50,7 +35,7 @@ async def test_a_trace_rule_scores_a_zero_code_trace_after_it_went_quiet(
     rules = [{"name": "loops", "scope": "trace", "scorer": LOOP_SCORER, "idle_s": 10}]
     clock, scorer = ManualClock(), ToolLoopScorer()
     run = looping_run(4)
-    spans = _zero_code(run)
+    spans = zero_code(run)
     config = make_config({"rules": rules, "trajectories": {"tick_s": 0.05}})
     async with running(config, trajectory_sources=[ScorerShelf({LOOP_SCORER: scorer})], clock=clock) as app:
         await export_feed(app, spans[:-2])
@@ -89,10 +74,10 @@ async def test_a_session_rule_groups_traces_by_its_session_key(
     config = make_config({"rules": rules, "trajectories": {"tick_s": 0.05, "session_idle_s": 60}})
     async with running(config, trajectory_sources=[ScorerShelf({LOOP_SCORER: scorer})], clock=clock) as app:
         for run in runs:
-            await export_feed(app, _zero_code(run, **{"app.chat": "c-1"}))
+            await export_feed(app, zero_code(run, **{"app.chat": "c-1"}))
             clock.advance(10)
         other = looping_run(1)  # no session key: not part of any session
-        await export_feed(app, _zero_code(other))
+        await export_feed(app, zero_code(other))
         clock.advance(61)
         await app.trajectories.sweeper.sweep()
         [result] = _results(await wait_for(receiver, lambda s: len(_results(s)) >= 1))
@@ -109,9 +94,12 @@ async def test_a_session_rule_groups_traces_by_its_session_key(
             "rules[0].example: a scope: trace rule scores a whole",
         ),
         ({"scope": "trace", "session_keys": ["a"]}, "rules[0].session_keys: only a scope: session rule"),
-        ({"scope": "session", "idle_s": 5}, "rules[0].idle_s: per-rule idle is for scope: trace"),
+        ({"scope": "session", "idle_s": 5}, "rules[0].idle_s: per-rule idle_s is for scope: trace"),
         ({"scope": "session", "session_keys": "a"}, "rules[0].session_keys: must be a list"),
         ({"scope": "pkg.scope", "instrumentation_scope": "x"}, "rules[0].scope: must be one of span, trace"),
+        ({"scope": "session", "grace_s": 5}, "rules[0].grace_s: per-rule grace_s is for scope: trace"),
+        ({"scope": "trace", "grace_s": 5, "idle_s": 5}, "rules[0].grace_s: give idle_s .* or grace_s"),
+        ({"scope": "trace", "grace_s": -1}, "rules[0].grace_s: must be >= 0"),
     ],
 )
 def test_trajectory_rule_mistakes_name_the_key(
