@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from judgeval.protocol.evaluation_request import FROM_VOCABULARY
+from judgeval.protocol.span_content import RESOLVED_FIELDS
 
 from evaluator_service.config_values import ConfigError, Section
 from evaluator_service.span_fields import SPAN_KINDS
-from evaluator_service.span_vocabularies import RESOLVED_FIELDS
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,11 @@ from judgeval.protocol.evaluation_request import (
 )
 from judgeval.protocol.otlp_values import attributes_dict, set_attributes
 from judgeval.protocol.sampling import is_sampled_bytes
+from judgeval.protocol.span_content import RESOLVED_FIELDS
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from evaluator_service.config_sections import RuleConfig
 from evaluator_service.span_fields import SPAN_KINDS, span_fields
-from evaluator_service.span_vocabularies import RESOLVED_FIELDS
 
 DEFAULT_EXAMPLE_SOURCES = {name: FROM_VOCABULARY for name in sorted(RESOLVED_FIELDS)}
 """Example fields every rule fills, unless its ``example`` maps them: from the span's vocabulary."""

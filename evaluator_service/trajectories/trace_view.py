@@ -1,10 +1,11 @@
 """Buffered OTLP spans as the :class:`~judgeval.data.trace.Trace` a trajectory scorer reads.
 
-The evaluator's side of the model the SDK builds from its own spans: ``span_kind`` is the span's role (the
-judgeval span type, else the GenAI operation, the OpenInference or OpenLLMetry kind, lower case), ``inputs``
-and ``output`` come from whichever vocabulary the span carries (:mod:`evaluator_service.span_vocabularies`),
-decoded from JSON where they are JSON. A trace trajectory bounded by a span is that span's subtree; a
-session is every buffered span of its traces. Spans are ordered by start time.
+The evaluator's side of the model the SDK builds from its own spans, through the lookup the SDK's local trace
+scorers use (:mod:`judgeval.protocol.span_content`): ``span_kind`` is the span's role (the judgeval span
+type, else the GenAI operation, the OpenInference or OpenLLMetry kind, lower case), ``inputs`` and
+``output`` come from whichever vocabulary the span carries, decoded from JSON where they are JSON. A trace
+trajectory bounded by a span is that span's subtree; a session is every buffered span of its traces.
+Spans are ordered by start time.
 """
 
 from __future__ import annotations
@@ -15,19 +16,12 @@ from typing import Any
 from judgeval import semconv
 from judgeval.data.trace import SpanEvent, Trace, TraceSpan, decoded_value
 from judgeval.protocol.otlp_values import attributes_dict
+from judgeval.protocol.span_content import trajectory_span_content, trajectory_span_role
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
 
-from evaluator_service.span_vocabularies import resolve_field
 from evaluator_service.trajectories.buffer import BufferedSpan
 
 _OTEL_KINDS = {0: "internal", 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
-_ROLE_KEYS = (
-    semconv.JUDGEVAL_SPAN_TYPE,
-    semconv.JUDGMENT_SPAN_KIND,
-    semconv.GEN_AI_OPERATION_NAME,
-    semconv.OPENINFERENCE_SPAN_KIND,
-    semconv.TRACELOOP_SPAN_KIND,
-)
 
 
 def trace_of(
@@ -87,25 +81,23 @@ def _trace_span(span: Span, resource: dict[str, Any]) -> TraceSpan:
         error = span.status.message or next(
             (str(a.get("exception.message", "")) for name, a in events if name == "exception"), "error"
         )
-    role = next((str(attributes[k]) for k in _ROLE_KEYS if attributes.get(k)), "span").lower()
     agent_id = attributes.get(semconv.GEN_AI_AGENT_ID)
     agent_name = attributes.get(semconv.GEN_AI_AGENT_NAME)
+    inputs, output = trajectory_span_content(attributes, events)
     return TraceSpan(
         span_id=span.span_id.hex(),
         trace_id=span.trace_id.hex(),
         span_name=span.name,
         parent_span_id=span.parent_span_id.hex() or None,
-        span_kind=role,
+        span_kind=trajectory_span_role(attributes),
         otel_kind=_OTEL_KINDS.get(span.kind, "internal"),
         service_name=str(resource.get(semconv.SERVICE_NAME, "")),
         start_time_unix_nano=span.start_time_unix_nano,
         end_time_unix_nano=span.end_time_unix_nano,
         span_attributes=attributes,
         resource_attributes=resource,
-        inputs=decoded_value(_first(resolve_field("input", attributes, events),
-                               attributes.get(semconv.GEN_AI_TOOL_CALL_ARGUMENTS))),
-        output=decoded_value(_first(resolve_field("actual_output", attributes, events),
-                               attributes.get(semconv.GEN_AI_TOOL_CALL_RESULT))),
+        inputs=decoded_value(inputs),
+        output=decoded_value(output),
         error=error,
         agent_id=str(agent_id) if agent_id is not None else None,
         agent_name=str(agent_name) if agent_name is not None else None,
@@ -115,8 +107,3 @@ def _trace_span(span: Span, resource: dict[str, Any]) -> TraceSpan:
         ),
     )
 
-
-def _first(value: Any, fallback: Any) -> Any:
-    """``value``, else ``fallback``: a GenAI ``execute_tool`` span records its arguments and result only in
-    ``gen_ai.tool.call.arguments`` / ``.result``, which no input/output vocabulary names."""
-    return fallback if value is None or value == "" else value

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from judgeval import semconv
 from judgeval.protocol.evaluation_request import FROM_VOCABULARY
+from judgeval.protocol.span_content import FIELD_SOURCES, SpanEvent, resolve_field
 
-from evaluator_service.span_vocabularies import FIELD_SOURCES, SpanEvent, resolve_example, resolve_field
+from evaluator_service.span_vocabularies import resolve_example
 
 GENAI_MESSAGES = '[{"role":"assistant","parts":[{"type":"text","content":"It ships tomorrow"}]}]'
 

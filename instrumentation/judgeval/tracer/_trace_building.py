@@ -1,11 +1,11 @@
 """A :class:`~judgeval.data.trace.TraceSpan` from a finished span of this process's SDK.
 
-What a ``server_hosted=False`` trace scorer sees must mean what the evaluator's trajectories mean, so the
-fields come from the same vocabularies in the evaluator's order of preference: inputs/outputs from GenAI's
-messages, OpenInference's, OpenLLMetry's, Judgment's and judgeval's own ``judgeval.input``/``output``
-attributes (the first one present wins); the span's role (``span_kind``) from judgeval's span type, then
-Judgment's span kind, the GenAI operation, the OpenInference and OpenLLMetry kinds. JSON text is decoded
-where it is JSON.
+What a ``server_hosted=False`` trace scorer sees must mean what the evaluator's trajectories mean, so
+``inputs``/``output`` and the span's role (``span_kind``) come from the lookup the evaluator uses
+(:mod:`judgeval.protocol.span_content`: current and older indexed GenAI messages, OpenInference's,
+OpenLLMetry's, Judgment's and judgeval's own attributes and events, the first one present wins, else the
+GenAI tool-call arguments and result; the role from judgeval's span type, then Judgment's span kind, the
+GenAI operation, the OpenInference and OpenLLMetry kinds). JSON text is decoded where it is JSON.
 """
 
 from __future__ import annotations
@@ -19,35 +19,7 @@ from opentelemetry.trace import StatusCode
 
 from judgeval import semconv
 from judgeval.data.trace import SpanEvent, TraceSpan, decoded_value
-
-# The evaluator's order (evaluator_service.span_vocabularies, trajectories.trace_view), so a span means the
-# same to a local and a hosted trace scorer; the GenAI tool-call attributes come last, for tool spans that
-# carry nothing else.
-_INPUT_KEYS = (
-    semconv.GEN_AI_INPUT_MESSAGES,
-    semconv.GEN_AI_PROMPT,
-    semconv.OPENINFERENCE_INPUT_VALUE,
-    semconv.TRACELOOP_ENTITY_INPUT,
-    semconv.JUDGMENT_INPUT,
-    semconv.JUDGEVAL_INPUT,
-    semconv.GEN_AI_TOOL_CALL_ARGUMENTS,
-)
-_OUTPUT_KEYS = (
-    semconv.GEN_AI_OUTPUT_MESSAGES,
-    semconv.GEN_AI_COMPLETION,
-    semconv.OPENINFERENCE_OUTPUT_VALUE,
-    semconv.TRACELOOP_ENTITY_OUTPUT,
-    semconv.JUDGMENT_OUTPUT,
-    semconv.JUDGEVAL_OUTPUT,
-    semconv.GEN_AI_TOOL_CALL_RESULT,
-)
-_KIND_KEYS = (
-    semconv.JUDGEVAL_SPAN_TYPE,
-    semconv.JUDGMENT_SPAN_KIND,
-    semconv.GEN_AI_OPERATION_NAME,
-    semconv.OPENINFERENCE_SPAN_KIND,
-    semconv.TRACELOOP_SPAN_KIND,
-)
+from judgeval.protocol.span_content import trajectory_span_content, trajectory_span_role
 
 
 def json_safe(value: Any) -> Any:
@@ -55,23 +27,6 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, tuple | list):
         return [json_safe(item) for item in value]
     return value
-
-
-def _first(attributes: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
-    for key in keys:
-        value = attributes.get(key)
-        if value is not None:
-            decoded = decoded_value(value)
-            return decoded if decoded is not value else json_safe(value)
-    return None
-
-
-def _span_kind(attributes: Mapping[str, Any]) -> str:
-    for key in _KIND_KEYS:
-        value = attributes.get(key)
-        if isinstance(value, str) and value:
-            return value.lower()
-    return "span"
 
 
 def _error(span: ReadableSpan) -> str | None:
@@ -92,25 +47,28 @@ def trace_span(span: ReadableSpan) -> TraceSpan:
     resource = dict(span.resource.attributes) if span.resource is not None else {}
     parent = span.parent.span_id if span.parent is not None else 0
     agent_id, agent_name = attributes.get(semconv.GEN_AI_AGENT_ID), attributes.get(semconv.GEN_AI_AGENT_NAME)
+    span_attributes = {key: json_safe(value) for key, value in attributes.items()}
+    events = [
+        SpanEvent(e.name, e.timestamp or 0, {k: json_safe(v) for k, v in (e.attributes or {}).items()})
+        for e in span.events
+    ]
+    inputs, output = trajectory_span_content(span_attributes, [(e.name, e.attributes) for e in events])
     return TraceSpan(
         span_id=format(context.span_id, "016x") if context else "",
         trace_id=format(context.trace_id, "032x") if context else "",
         span_name=span.name,
         parent_span_id=format(parent, "016x") if parent else None,
-        span_kind=_span_kind(attributes),
+        span_kind=trajectory_span_role(span_attributes),
         otel_kind=span.kind.name.lower(),
         service_name=str(resource.get(SERVICE_NAME, "")),
         start_time_unix_nano=span.start_time or 0,
         end_time_unix_nano=span.end_time or 0,
-        span_attributes={key: json_safe(value) for key, value in attributes.items()},
+        span_attributes=span_attributes,
         resource_attributes={key: json_safe(value) for key, value in resource.items()},
-        inputs=_first(attributes, _INPUT_KEYS),
-        output=_first(attributes, _OUTPUT_KEYS),
+        inputs=decoded_value(inputs),
+        output=decoded_value(output),
         error=_error(span),
         agent_id=str(agent_id) if agent_id is not None else None,
         agent_name=str(agent_name) if agent_name is not None else None,
-        events=tuple(
-            SpanEvent(e.name, e.timestamp or 0, {k: json_safe(v) for k, v in (e.attributes or {}).items()})
-            for e in span.events
-        ),
+        events=tuple(events),
     )
