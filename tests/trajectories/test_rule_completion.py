@@ -12,8 +12,10 @@ from judgeval.testing.otlp_receiver import OtlpTraceReceiver, ReceivedSpan
 
 from evaluator_service.app import EvaluatorApp
 from evaluator_service.config import EvaluatorConfig
+from evaluator_service.config_sections import RuleConfig
+from evaluator_service.trajectories.rules import TrajectoryRules
 from tests.support.evaluator import export, running, wait_for
-from tests.support.spans import make_request
+from tests.support.spans import make_request, make_span
 from tests.support.trajectories import (
     LOOP_SCORER,
     ManualClock,
@@ -112,3 +114,21 @@ async def test_direct_exports_apply_zero_code_trace_and_session_rules(
     )
     assert session.attributes[score_attribute(LOOP_SCORER, ScoreField.VALUE)] == 0.0  # search_web 4x
     assert len(received) == 8 + 3
+
+
+def test_waiting_for_silence_wins_over_a_rule_grace_and_the_longest_wait_counts() -> None:
+    def rule(name: str, **wait: float) -> RuleConfig:
+        return RuleConfig(name, LOOP_SCORER, {}, scope="trace", **wait)
+
+    root = make_span("invoke_agent")
+    graced = TrajectoryRules([rule("a", grace_s=2), rule("b", grace_s=7)]).bound(root, {}, "agent")
+    mixed = TrajectoryRules([rule("a", grace_s=2), rule("b", idle_s=10), rule("c", idle_s=4)]).bound(
+        root, {}, "agent"
+    )
+    assert graced is not None and (graced.idle_s, graced.grace_s) == (None, 7)
+    assert mixed is not None and (mixed.idle_s, mixed.grace_s) == (10, None)
+    rates = TrajectoryRules([RuleConfig("a", LOOP_SCORER, {}, sampling_rate=0.25, scope="trace", grace_s=1),
+                             RuleConfig("b", LOOP_SCORER, {}, sampling_rate=0.5, scope="session")])
+    only_the_wider = int(0.6 * 2**56).to_bytes(16, "big")  # sampled at 0.5, not at 0.25
+    assert rates.samples(only_the_wider) and not rates.samples(bytes(16))
+    assert not TrajectoryRules([RuleConfig("span-rule", LOOP_SCORER, {"a": 1})]).samples(bytes(16))
