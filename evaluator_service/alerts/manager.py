@@ -130,6 +130,9 @@ class AlertManager:
         self.worker: OutboxWorker | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._state_failing = False
+        self._watching_since = clock()
+        """When :meth:`open` bound the engine: before a window's length has passed since, an empty window
+        keeps the alert's state (:func:`~evaluator_service.alerts.transitions.watched_whole_window`)."""
         self._agreements: dict[str, tuple[float, Agreement]] = {}
         self._calibration = calibration or CalibrationConfig()
 
@@ -152,6 +155,7 @@ class AlertManager:
     async def open(self, state: SharedState, metrics: EvaluatorMetrics | None = None) -> None:
         """Bind to the shared state without background tasks (tests drive :meth:`tick` and the worker)."""
         self._state, self._metrics = state, metrics
+        self._watching_since = self._clock()
         if self._behavior_log is None:  # behavior alerts read the behaviors engine's durable event log
             self._behavior_log = StateBehaviorEventLog(state)
         if self._channel_configs and not self.channels:
@@ -242,7 +246,8 @@ class AlertManager:
                   if isinstance(condition, CorrectedFailureRateAbove) else None)
 
         def judge(status: AlertStatus, counts: Sequence[WindowCounts]) -> AlertWrites:
-            ctx = DecisionContext(now, silences, counter.recent_examples())
+            ctx = DecisionContext(now, silences, counter.recent_examples(), self._watching_since,
+                                  window_empty=not any(c.events for c in counts))
             verdict = (condition.judge_calibrated(counts, judged, self._calibration.min_labels)
                        if isinstance(condition, CorrectedFailureRateAbove) and judged is not None
                        else condition.judge(counts))
