@@ -4,7 +4,8 @@ The alert engine calls :meth:`ChannelDelivery.deliver` from its sender task (nev
 owns durability: a notification not delivered now (``False``) stays in its outbox and is handed back later.
 Every try — and every refusal by an open circuit — is reported through ``record`` as a
 :class:`DeliveryAttempt`, so the history shows exactly what happened; a circuit's state change is also logged
-once and counted (``judgeval.alerts.circuit.transitions``).
+once and counted (``judgeval.alerts.circuit.transitions``). A refusal by an open circuit carries the time to
+the next probe as its ``retry_after_s``, so the outbox keeps the notification until then.
 """
 
 from __future__ import annotations
@@ -105,10 +106,13 @@ class ChannelDelivery:
         if breaker.state is CircuitState.HALF_OPEN:
             detail = (f"not sent: circuit half-open after {breaker.consecutive_failures} consecutive failed "
                       "attempts; a probe is in flight")
-        else:
-            detail = (f"not sent: circuit open after {breaker.consecutive_failures} consecutive failed "
-                      f"attempts (last: {breaker.last_failure}); next probe in {retry_in_s:.0f}s")
-        await record(DeliveryAttempt(name, False, detail))
+            await record(DeliveryAttempt(name, False, detail))
+            return
+        detail = (f"not sent: circuit open after {breaker.consecutive_failures} consecutive failed "
+                  f"attempts (last: {breaker.last_failure}); next probe in {retry_in_s:.0f}s")
+        # retry_after_s: the outbox asks again when the probe may go, not sooner (each early ask would only
+        # be refused again and fill the history with refusals)
+        await record(DeliveryAttempt(name, False, detail, retry_after_s=retry_in_s))
 
     def _changed(self, name: str, breaker: CircuitBreaker, state: CircuitState) -> None:
         self._metrics.transition(name, state)
