@@ -31,6 +31,7 @@ from evaluator_service.alerts.behavior_alerts import (
     quiet_resolution,
 )
 from evaluator_service.alerts.channels import ChannelConfig, ChannelDelivery, build_channels, http_client
+from evaluator_service.alerts.channels.delivery import MIN_LEASE_S
 from evaluator_service.alerts.conditions import CorrectedFailureRateAbove
 from evaluator_service.alerts.config import AlertConfig, AlertingConfig
 from evaluator_service.alerts.counting import AlertCounter
@@ -145,8 +146,10 @@ class AlertManager(AlertRecords):
             self.channels = build_channels(self._channel_configs, self._http)
         if self._own_delivery and metrics is not None and metrics.recording:
             self._delivery = ChannelDelivery(meter=metrics.provider.get_meter(METER_NAME))
+        lease_s = (self._delivery.lease_s(self.channels.values())
+                   if isinstance(self._delivery, ChannelDelivery) else MIN_LEASE_S)
         self.worker = OutboxWorker(state, self.channels, self._delivery, replica=self.replica,
-                                   clock=self._clock, retry=self._retry)
+                                   clock=self._clock, retry=self._retry, lease_s=lease_s)
 
     async def start(self, state: SharedState, metrics: EvaluatorMetrics) -> None:
         """:meth:`open`, then tick and deliver in the background (nothing runs without alerts)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from opentelemetry.metrics import Meter
 
@@ -23,6 +23,11 @@ from evaluator_service.alerts.channels.policy import DeliveryPolicy
 from evaluator_service.alerts.notification import AlertNotification, Channel, DeliveryAttempt
 
 logger = logging.getLogger(__name__)
+
+MIN_LEASE_S = 120.0
+"""The outbox lease when every channel's deliveries are short (a crashed replica's rows wait this long)."""
+LEASE_MARGIN_S = 30.0
+"""Added to the longest delivery: storing the attempts and the outcome takes time too."""
 
 Recorder = Callable[[DeliveryAttempt], Awaitable[None]]
 """Stores one attempt (the engine's delivery history); awaited once per try, errors propagate."""
@@ -128,6 +133,13 @@ class ChannelDelivery:
     def _policy(self, channel: Channel) -> DeliveryPolicy:
         policy = getattr(channel, "policy", None)
         return policy if isinstance(policy, DeliveryPolicy) else self.default_policy
+
+    def lease_s(self, channels: Iterable[Channel]) -> float:
+        """How long an outbox row must stay leased to the replica delivering it: longer than the longest
+        delivery to any of ``channels`` (at least :data:`MIN_LEASE_S`), so no other replica leases and sends
+        it again while this one is still retrying."""
+        longest = max((self._policy(c).longest_delivery_s() for c in channels), default=0.0)
+        return max(MIN_LEASE_S, longest + LEASE_MARGIN_S)
 
     def _breaker(self, name: str, policy: DeliveryPolicy) -> CircuitBreaker:
         breaker = self._breakers.get(name)
