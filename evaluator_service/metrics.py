@@ -52,8 +52,9 @@ class EvaluatorMetrics:
                                             "Scoring attempts that produced no score, by kind")
         self._latency = meter.create_histogram(semconv.METRIC_SCORING_DURATION, "s",
                                                "Time to score one request, retries included")
-        self._scores = meter.create_histogram(semconv.METRIC_SCORE_VALUE, "1",
-                                              "Score values per scorer, service and agent")
+        self._scores = meter.create_histogram(
+            semconv.METRIC_SCORE_VALUE, "1", "Score values per scorer, service and agent",
+            explicit_bucket_boundaries_advisory=semconv.SCORE_VALUE_BUCKET_BOUNDARIES)
         self._outcomes = meter.create_counter(semconv.METRIC_SCORE_OUTCOMES, "{result}",
                                               "Evaluation results per scorer, service, agent and outcome "
                                               "(passed, failed, error)")

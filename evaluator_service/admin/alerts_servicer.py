@@ -16,8 +16,9 @@ from judgeval.admin.v1 import alerts_pb2 as pb
 from judgeval.admin.v1 import alerts_pb2_grpc as pb_grpc
 
 from evaluator_service.admin.auth import AdminAuth
+from evaluator_service.alerts.alert_records import AlertView
 from evaluator_service.alerts.conditions import BEHAVIOR_KEY, CONDITION_KINDS
-from evaluator_service.alerts.manager import AlertManager, AlertView
+from evaluator_service.alerts.manager import AlertManager
 from evaluator_service.alerts.transitions import FIRING
 from evaluator_service.state import StateUnavailable
 from evaluator_service.state.alert_rows import HistoryEntry

@@ -13,7 +13,8 @@ history in the state database shared by replicas.
 Modules, lowest first: ``conditions`` (one object per condition kind), ``filters``, ``config``,
 ``events`` (a score event), ``counting`` (per-replica bucket counts), ``payload`` (the notification of a
 transition), ``transitions`` (the pure state machine), ``outbox_worker`` (durable delivery),
-``behavior_alerts``, ``manager``. Only the config types are exported here: :mod:`evaluator_service.config`
+``behavior_alerts``, ``alert_records`` (what the admin API reads: views, history, silences),
+``manager`` (the engine). Only the config types are exported here: :mod:`evaluator_service.config`
 imports them. See ``evaluator_service/README.md`` (section Alerts).
 """
 

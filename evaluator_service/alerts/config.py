@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
+from urllib.parse import quote
 
 from evaluator_service.alerts.conditions import (
     BEHAVIOR_KEY,
@@ -34,7 +35,7 @@ from evaluator_service.alerts.conditions import (
     AlertCondition,
     parse_condition,
 )
-from evaluator_service.alerts.filters import FILTER_KEYS, AlertFilter, parse_filter
+from evaluator_service.alerts.filters import ANY_SCORER, FILTER_KEYS, AlertFilter, parse_filter
 from evaluator_service.behaviors.events import BehaviorEventKind
 from evaluator_service.config_values import ConfigError, Section, parse_duration
 
@@ -110,7 +111,8 @@ class AlertConfig:
     notify: tuple[str, ...] = ()
     link_template: str | None = None
     issue_link_template: str | None = None
-    """Behavior alerts: a link to the behavior (issue), e.g. a console page; ``{behavior_id}``."""
+    """A link to the issues: behavior alerts the behavior's page (``{behavior_id}``), score alerts the
+    scorer's issues (``{scorer}``, e.g. the console's ``/issues?scorer={scorer}``)."""
     description: str = ""
     enabled: bool = True
     quiet_s: float = DEFAULT_BEHAVIOR_QUIET_S
@@ -125,6 +127,14 @@ class AlertConfig:
     @property
     def scorer(self) -> str:
         return self.filter.scorer
+
+    def scorer_issues_link(self) -> str | None:
+        """``links.issue`` of a score alert's notifications: ``issue_link_template`` with the scorer's name
+        (URL-quoted; empty for ``scorer: "*"``, so a console list shows every scorer's issues)."""
+        if self.issue_link_template is None or self.condition is None:
+            return None
+        scorer = "" if self.scorer == ANY_SCORER else quote(self.scorer, safe="")
+        return self.issue_link_template.format(scorer=scorer)
 
 
 _ALERT_KEYS = frozenset({"name", "scorer", "where", *FILTER_KEYS, *CONDITION_KEYS, *KIND_SETTINGS, "for",
@@ -226,12 +236,12 @@ def _issue_link_template(s: Section, *, behavior: bool) -> str | None:
     template = s.opt_str("issue_link_template")
     if template is None:
         return None
-    if not behavior:
-        raise ConfigError(f"{s.where('issue_link_template')}: only used with behavior alerts")
+    field_name = "behavior_id" if behavior else "scorer"
     try:
-        template.format(behavior_id="bhv_0")
+        template.format(**{field_name: "x"})
     except (KeyError, IndexError, ValueError) as exc:
-        raise ConfigError(f"{s.where('issue_link_template')}: may use only {{behavior_id}} "
+        which = "behavior alerts" if behavior else "score alerts"
+        raise ConfigError(f"{s.where('issue_link_template')}: may use only {{{field_name}}} with {which} "
                           f"({type(exc).__name__}: {exc})") from None
     return template
 

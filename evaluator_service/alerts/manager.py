@@ -20,31 +20,30 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 import aiohttp
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from evaluator_service.alerts.alert_records import AlertRecords
 from evaluator_service.alerts.behavior_alerts import (
     CURSOR,
     BehaviorBatch,
     quiet_resolution,
 )
 from evaluator_service.alerts.channels import ChannelConfig, ChannelDelivery, build_channels, http_client
+from evaluator_service.alerts.channels.delivery import MIN_LEASE_S
 from evaluator_service.alerts.conditions import CorrectedFailureRateAbove
 from evaluator_service.alerts.config import AlertConfig, AlertingConfig
 from evaluator_service.alerts.counting import AlertCounter
 from evaluator_service.alerts.events import ScoreEvent, score_events
 from evaluator_service.alerts.filters import ANY_SCORER
-from evaluator_service.alerts.notification import AlertNotification, Channel, NotificationKind
+from evaluator_service.alerts.notification import Channel, NotificationKind
 from evaluator_service.alerts.outbox_worker import (
     NotificationDelivery,
     OutboxWorker,
     RetryPolicy,
 )
-from evaluator_service.alerts.payload import notification_from_json
-from evaluator_service.alerts.transitions import OK, Decision, DecisionContext, decide
-from evaluator_service.alerts.trial_notification import TestDelivery, send_test_notification
+from evaluator_service.alerts.transitions import Decision, DecisionContext, decide
 from evaluator_service.behaviors.event_log import StateBehaviorEventLog
 from evaluator_service.behaviors.events import BehaviorEventLog
 from evaluator_service.calibration.agreement import Agreement, agreement
@@ -52,12 +51,9 @@ from evaluator_service.calibration.config import CalibrationConfig
 from evaluator_service.metrics import METER_NAME, EvaluatorMetrics
 from evaluator_service.scoring.contract import ScoreResult
 from evaluator_service.state import SharedState, StateUnavailable
-from evaluator_service.state.alert_outbox import DeliveryRecord
 from evaluator_service.state.alert_rows import (
     AlertStatus,
     AlertWrites,
-    HistoryEntry,
-    OutboxEntry,
     WindowCounts,
 )
 from evaluator_service.state.alert_silences import CursorRequest, Silence
@@ -76,20 +72,9 @@ def _quiet(alert: AlertConfig, now: float, status: AlertStatus, _counts: Sequenc
     return quiet_resolution(alert, status, now, alert.quiet_s)
 
 
-@dataclass(frozen=True, slots=True)
-class AlertView:
-    """A configured alert with its shared state, as the admin API shows it."""
-
-    alert: AlertConfig
-    status: AlertStatus | None
-
-    @property
-    def state(self) -> str:
-        return self.status.state if self.status is not None else OK
-
-
-class AlertManager:
-    """Judges ``alerts``; :meth:`start` with the shared state, :meth:`stop` at exit."""
+class AlertManager(AlertRecords):
+    """Judges ``alerts``; :meth:`start` with the shared state, :meth:`stop` at exit. The admin API's reads
+    and silences are :class:`~evaluator_service.alerts.alert_records.AlertRecords`."""
 
     def __init__(self, alerts: Sequence[AlertConfig], *, channels: Mapping[str, Channel] | None = None,
                  channel_configs: Mapping[str, ChannelConfig] | None = None,
@@ -101,8 +86,8 @@ class AlertManager:
         ``retention_s`` override one of them (tests). ``channel_configs`` (YAML ``channels:``) are built into
         channels in :meth:`open`, in the event loop, unless ``channels`` are given; without ``delivery`` the
         channels' retries and circuit breakers (:class:`ChannelDelivery`) deliver."""
+        super().__init__(alerts, clock)
         settings = settings or AlertingConfig()
-        self.alerts = {alert.name: alert for alert in alerts}
         self.channels = dict(channels or {})
         self._counters = {a.name: AlertCounter(a) for a in alerts if a.condition is not None}
         self._by_scorer: dict[str, list[AlertCounter]] = {}
@@ -115,7 +100,6 @@ class AlertManager:
         self._delivery: NotificationDelivery = delivery or ChannelDelivery()
         self._own_delivery = delivery is None
         self._behavior_log = behavior_log
-        self._clock = clock
         self._behavior_max_age_s = settings.behavior_max_age_s
         self._behavior_position = 0
         self.retention_s = retention_s if retention_s is not None else settings.retention_s
@@ -125,11 +109,13 @@ class AlertManager:
         self._retry = retry or RetryPolicy.of(settings)
         self.events_processed = 0
         """Score events folded into alert counts so far (tests wait on it)."""
-        self._state: SharedState | None = None
         self._metrics: EvaluatorMetrics | None = None
         self.worker: OutboxWorker | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._state_failing = False
+        self._watching_since = clock()
+        """When :meth:`open` bound the engine: before a window's length has passed since, an empty window
+        keeps the alert's state (:func:`~evaluator_service.alerts.transitions.watched_whole_window`)."""
         self._agreements: dict[str, tuple[float, Agreement]] = {}
         self._calibration = calibration or CalibrationConfig()
 
@@ -152,6 +138,7 @@ class AlertManager:
     async def open(self, state: SharedState, metrics: EvaluatorMetrics | None = None) -> None:
         """Bind to the shared state without background tasks (tests drive :meth:`tick` and the worker)."""
         self._state, self._metrics = state, metrics
+        self._watching_since = self._clock()
         if self._behavior_log is None:  # behavior alerts read the behaviors engine's durable event log
             self._behavior_log = StateBehaviorEventLog(state)
         if self._channel_configs and not self.channels:
@@ -159,8 +146,10 @@ class AlertManager:
             self.channels = build_channels(self._channel_configs, self._http)
         if self._own_delivery and metrics is not None and metrics.recording:
             self._delivery = ChannelDelivery(meter=metrics.provider.get_meter(METER_NAME))
+        lease_s = (self._delivery.lease_s(self.channels.values())
+                   if isinstance(self._delivery, ChannelDelivery) else MIN_LEASE_S)
         self.worker = OutboxWorker(state, self.channels, self._delivery, replica=self.replica,
-                                   clock=self._clock, retry=self._retry)
+                                   clock=self._clock, retry=self._retry, lease_s=lease_s)
 
     async def start(self, state: SharedState, metrics: EvaluatorMetrics) -> None:
         """:meth:`open`, then tick and deliver in the background (nothing runs without alerts)."""
@@ -242,7 +231,8 @@ class AlertManager:
                   if isinstance(condition, CorrectedFailureRateAbove) else None)
 
         def judge(status: AlertStatus, counts: Sequence[WindowCounts]) -> AlertWrites:
-            ctx = DecisionContext(now, silences, counter.recent_examples())
+            ctx = DecisionContext(now, silences, counter.recent_examples(), self._watching_since,
+                                  window_empty=not any(c.events for c in counts))
             verdict = (condition.judge_calibrated(counts, judged, self._calibration.min_labels)
                        if isinstance(condition, CorrectedFailureRateAbove) and judged is not None
                        else condition.judge(counts))
@@ -290,60 +280,3 @@ class AlertManager:
                 self._metrics.alert_fired(notification.alert)
         if decision.notifications and self.worker is not None:
             self.worker.wake()
-
-    def _require_state(self) -> SharedState:
-        if self._state is None:
-            raise RuntimeError("AlertManager.open() or start() was not called")
-        return self._state
-
-    async def views(self) -> list[AlertView]:
-        """Every configured alert with its shared state (``StateUnavailable`` if the database is down)."""
-        stored = {s.name: s for s in await self._require_state().alert_statuses()}
-        return [AlertView(alert, stored.get(name)) for name, alert in self.alerts.items()]
-
-    async def history(self, name: str | None, limit: int = 50) -> list[HistoryEntry]:
-        """The newest transitions of one alert (or all), newest first."""
-        return await self._require_state().alert_history(name, limit)
-
-    async def send_test(self, name: str) -> list[TestDelivery]:
-        """Send a ``test`` notification for alert ``name`` to its channels now (KeyError if unknown)."""
-        state = self._require_state()
-        alert = self.alerts[name]
-        return await send_test_notification(alert, self.channels, self._delivery, state, self.replica,
-                                            self._clock())
-
-    async def deliveries(self, event_id: str) -> tuple[list[OutboxEntry], list[DeliveryRecord]]:
-        """The outbox rows (one per channel) and every delivery attempt of one notification."""
-        state = self._require_state()
-        return await state.notification_rows(event_id), await state.deliveries_of(event_id)
-
-    async def silences(self) -> list[Silence]:
-        """Silences not yet ended."""
-        return await self._require_state().silences(self._clock())
-
-    async def create_silence(self, matchers: Mapping[str, str], starts_at: float | None, ends_at: float,
-                             comment: str = "", created_by: str = "") -> Silence:
-        """Store a silence (``starts_at`` None: now); ``ValueError`` for no matchers or a bad range."""
-        now = self._clock()
-        start = now if starts_at is None else starts_at
-        if not matchers:
-            raise ValueError("a silence needs at least one matcher (e.g. alert=NAME)")
-        if ends_at <= max(start, now):
-            raise ValueError("a silence must end after it starts and in the future")
-        silence = Silence(f"sil_{uuid.uuid4().hex[:12]}", dict(matchers), start, ends_at, comment, created_by,
-                          now)
-        await self._require_state().add_silence(silence)
-        return silence
-
-    async def expire_silence(self, silence_id: str) -> bool:
-        """End a silence now; ``False`` if there is no such unexpired silence."""
-        return await self._require_state().expire_silence(silence_id, self._clock())
-
-    def now(self) -> float:
-        """The engine's clock."""
-        return self._clock()
-
-    async def notification(self, event_id: str) -> AlertNotification | None:
-        """A stored notification by event id (``None`` if unknown)."""
-        rows = await self._require_state().notification_rows(event_id)
-        return notification_from_json(rows[0].payload) if rows else None

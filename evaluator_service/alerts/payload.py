@@ -43,13 +43,18 @@ def build_notification(alert: AlertConfig, transition: Transition, *, event_id: 
     observed = "" if transition.observed is None else f"; observed {transition.observed:.4g}"
     line = summary or (f"[{transition.severity.value.upper()}] alert {alert.name!r} "
                        f"{_KIND_WORDS[transition.kind]}: {alert.describe()}{observed}")
+    if not links:
+        links = {"trace": examples[0].link} if examples and examples[0].link else {}
+        issues = alert.scorer_issues_link()
+        if issues is not None:
+            links["issue"] = issues
     return AlertNotification(
         event_id=event_id, dedup_key=dedup_key, kind=transition.kind, alert=alert.name,
         severity=transition.severity, state=transition.state, previous_state=transition.previous_state,
         summary=line, condition=alert.describe(), at=transition.at, observed=transition.observed,
         threshold=threshold, labels=labels if labels is not None else notification_labels(alert),
         examples=examples,
-        links=links or ({"trace": examples[0].link} if examples and examples[0].link else {}),
+        links=links,
         details=dict(transition.details),
     )
 

@@ -9,7 +9,13 @@ the alert's lock and is tested with an injected clock. Rules:
 - firing sends ``firing``; an escalation from warning to critical sends ``firing`` again (same episode);
   ``renotify:`` repeats it while firing; recovery sends ``resolved`` with the episode's dedup key unless
   ``recovery: false``;
-- an empty window follows the alert's ``no_data`` policy; ``enabled: false`` is ``paused``;
+- an empty window follows the alert's ``no_data`` policy, but only once the engine has watched the
+  condition's longest window whole: since the alert was defined (its stored ``created_at``) *and* since this
+  engine started (:attr:`DecisionContext.watching_since`). Before that an empty window says nobody was
+  looking yet (a new alert, an evaluator restart, a gap longer than the window), not that data stopped, so
+  the stored state is kept as it is: a restored ``firing`` or ``no_data`` stays, an ``ok`` stays ``ok``
+  (the Grafana/Langfuse rule); ``absent_for`` likewise never breaches before it watched its whole period;
+- ``enabled: false`` is ``paused``;
 - a notification matching an active silence is stored in the history with the silence's id, not sent.
 """
 
@@ -20,7 +26,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from evaluator_service.alerts.conditions import AbsentFor, Verdict
+from evaluator_service.alerts.conditions import Verdict
 from evaluator_service.alerts.config import AlertConfig, NoDataPolicy
 from evaluator_service.alerts.notification import AlertExample, AlertNotification, NotificationKind, Severity
 from evaluator_service.alerts.payload import (
@@ -45,11 +51,16 @@ STATES = (OK, PENDING, FIRING, RESOLVED, NO_DATA, PAUSED)
 
 @dataclass(frozen=True)
 class DecisionContext:
-    """What a decision needs besides the status: the time, active silences and examples to attach."""
+    """What a decision needs besides the status: the time, active silences, examples to attach, when this
+    engine started watching and whether the condition's windows held no result at all."""
 
     now: float
     silences: Sequence[Silence] = ()
     examples: tuple[AlertExample, ...] = ()
+    watching_since: float = 0.0
+    """When this engine (process) started judging: an outage before it saw no scores it could count."""
+    window_empty: bool = False
+    """No result (score or error) at all in any of the condition's windows."""
 
 
 @dataclass
@@ -63,13 +74,13 @@ class Decision:
 
 def decide(alert: AlertConfig, status: AlertStatus, verdict: Verdict, ctx: DecisionContext) -> Decision:
     """The next step of ``alert`` (see the module docs)."""
-    now, state = ctx.now, status.state
+    state = status.state
     if not alert.enabled:
         return _move(alert, status, PAUSED, None, ctx, verdict) if state != PAUSED else Decision()
     if state == PAUSED:
         return _move(alert, status, OK, None, ctx, verdict)
-    if isinstance(alert.condition, AbsentFor) and now - status.created_at < alert.condition.windows[0]:
-        verdict = Verdict(None, verdict.observed)  # not watched long enough to say results stopped
+    if ctx.window_empty and not watched_whole_window(alert, status, ctx):
+        return Decision()  # nobody was looking yet: an empty window says nothing (see the module docs)
     level = verdict.level
     if verdict.no_data:
         policy = alert.no_data
@@ -90,6 +101,14 @@ def decide(alert: AlertConfig, status: AlertStatus, verdict: Verdict, ctx: Decis
     if state in (PENDING, NO_DATA):
         return _move(alert, status, OK, None, ctx, verdict)
     return _value_only(status, verdict)
+
+
+def watched_whole_window(alert: AlertConfig, status: AlertStatus, ctx: DecisionContext) -> bool:
+    """Whether the engine has watched the condition's longest window end to end, both since the alert was
+    defined and since this engine started."""
+    windows = alert.condition.windows if alert.condition is not None else ()
+    watching_since = max(status.created_at, ctx.watching_since)
+    return ctx.now - watching_since >= max(windows, default=0.0)
 
 
 def _breach(alert: AlertConfig, status: AlertStatus, verdict: Verdict, level: Severity,

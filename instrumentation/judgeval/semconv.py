@@ -398,8 +398,14 @@ METRIC_SCORING_DURATION: Final = "judgeval.evaluator.scoring.duration"
 """Histogram of seconds to score one request (retries included), by ``scorer``."""
 
 METRIC_SCORE_VALUE: Final = "judgeval.evaluator.score.value"
-"""Histogram of score values, by ``scorer``, ``service`` and ``agent``; exemplars carry the scored span's
-ids."""
+"""Histogram of score values, by ``scorer``, ``service`` and ``agent``, with the buckets of
+:data:`SCORE_VALUE_BUCKET_BOUNDARIES`; exemplars carry the scored span's ids."""
+
+SCORE_VALUE_BUCKET_BOUNDARIES: Final = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+"""Explicit bucket boundaries of :data:`METRIC_SCORE_VALUE` (scores are usually in [0, 1]; a bucket counts
+values ``<=`` its boundary, Prometheus's ``le``, so ``le="0.2"`` counts scores at or below 0.2 and ``+Inf``
+minus ``le="0.8"`` those above 0.8). The Prometheus rules for single scores past a threshold
+(collector-config/prometheus/) need their threshold on one of these boundaries."""
 
 METRIC_SCORE_OUTCOMES: Final = "judgeval.evaluator.score.outcomes"
 """Counter of evaluation results by ``scorer``, ``service``, ``agent`` and ``outcome`` (a

@@ -54,13 +54,23 @@ def test_behavior_alerts_default_to_the_worrying_kinds() -> None:
     ({"name": "a", "scorer": "t", "score_below": 0.5, "link_template": "{trace}"},
      r"link_template: may use only"),
     ({"name": "a", "scorer": "t", "score_below": 0.5, "bogus": 1}, r"alerts\[0\]\.bogus: unknown key"),
-    ({"name": "a", "scorer": "t", "score_below": 0.5, "issue_link_template": "x"},
-     r"only used with behavior"),
+    ({"name": "a", "scorer": "t", "score_below": 0.5, "issue_link_template": "/behaviors/{behavior_id}"},
+     r"issue_link_template: may use only \{scorer\} with score alerts"),
     ({"name": "a", "behavior": "created", "issue_link_template": "{id}"}, r"may use only \{behavior_id\}"),
 ])
 def test_mistakes_name_the_field(entry: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         one(entry)
+
+
+def test_a_score_alerts_issue_link_names_its_scorer() -> None:
+    template = {"issue_link_template": "http://console:8080/issues?scorer={scorer}"}
+    named = one({"name": "a", "scorer": "tone check", "score_below": 0.5, **template})
+    every = one({"name": "b", "scorer": "*", "errors_above": 3, "window": "5m", **template})
+    behavior = one({"name": "c", "behavior": "created", "issue_link_template": "/behaviors/{behavior_id}"})
+    assert named.scorer_issues_link() == "http://console:8080/issues?scorer=tone%20check"
+    assert every.scorer_issues_link() == "http://console:8080/issues?scorer="  # every scorer's issues
+    assert behavior.scorer_issues_link() is None  # a behavior alert links its own behavior
 
 
 def test_names_are_unique() -> None:

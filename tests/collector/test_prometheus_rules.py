@@ -1,9 +1,11 @@
 """The shipped Prometheus rules (collector-config/prometheus/) pass ``promtool check rules`` and their own
-``promtool test rules`` unit tests, and those tests notice a rule that counts scoring errors as failures."""
+``promtool test rules`` unit tests, and those tests notice a rule that counts scoring errors as failures or
+reads the wrong score bucket; every condition kind of the evaluator's own engine has a shipped rule."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -41,7 +43,7 @@ def run(promtool: str, *args: str, cwd: Path = RULES_DIR) -> subprocess.Complete
 def test_promtool_accepts_the_rules(promtool: str) -> None:
     checked = run(promtool, "check", "rules", str(RULES))
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 15 rules found" in checked.stdout
+    assert "SUCCESS: 23 rules found" in checked.stdout
 
 
 def test_the_rules_pass_their_unit_tests(promtool: str) -> None:
@@ -62,12 +64,50 @@ def test_the_unit_tests_catch_errors_counted_as_failures(promtool: str, tmp_path
     assert 'scorer="judge"' in report
 
 
+def test_the_unit_tests_catch_a_score_rule_on_the_wrong_bucket(promtool: str, tmp_path: Path) -> None:
+    broken = RULES.read_text().replace('le="0.8", scorer=~', 'le="1", scorer=~')
+    assert broken != RULES.read_text()
+    (tmp_path / RULES.name).write_text(broken)
+    shutil.copy(RULE_TESTS, tmp_path / RULE_TESTS.name)
+    tested = run(promtool, "test", "rules", RULE_TESTS.name, cwd=tmp_path)
+    assert tested.returncode != 0
+    assert "alertname: JudgevalScoreAbove" in tested.stdout + tested.stderr
+
+
+def _rules() -> list[dict[str, str]]:
+    return [rule for group in yaml.safe_load(RULES.read_text())["groups"] for rule in group["rules"]]
+
+
 def test_the_rules_query_the_metric_and_labels_the_evaluator_records() -> None:
-    exported = semconv.METRIC_SCORE_OUTCOMES.replace(".", "_") + "_total"  # the Prometheus exporter's name
-    expressions = [rule["expr"] for group in yaml.safe_load(RULES.read_text())["groups"]
-                   for rule in group["rules"] if "record" in rule]
-    assert all(exported in expr for expr in expressions)
-    by = f"sum by ({semconv.SCORE_METRIC_LABEL_SCORER}, {semconv.SCORE_METRIC_LABEL_SERVICE})"
+    # the Prometheus exporter's names: a counter gains _total, a histogram's buckets _bucket
+    outcomes = semconv.METRIC_SCORE_OUTCOMES.replace(".", "_") + "_total"
+    buckets = semconv.METRIC_SCORE_VALUE.replace(".", "_") + "_bucket"
+    expressions = [rule["expr"] for rule in _rules() if "record" in rule]
+    assert all(outcomes in expr or buckets in expr for expr in expressions)
+    assert any(buckets in expr for expr in expressions)
+    by = f"sum by ({semconv.SCORE_METRIC_LABEL_SCORER}, {semconv.SCORE_METRIC_LABEL_SERVICE}"
     assert all(by in expr for expr in expressions)
     outcomes = {f'outcome="{o}"' for o in (semconv.ScoreOutcomeLabel.FAILED, semconv.ScoreOutcomeLabel.ERROR)}
     assert all(any(o in expr for expr in expressions) for o in outcomes)
+
+
+def test_score_thresholds_are_bucket_boundaries_the_evaluator_records() -> None:
+    """A ``le`` the histogram does not have would match no series: the rule would never fire."""
+    recorded = {f"{bound:g}" for bound in semconv.SCORE_VALUE_BUCKET_BOUNDARIES} | {"+Inf"}
+    used = set(re.findall(r'le="([^"]*)"', RULES.read_text()))
+    assert used and used <= recorded, used - recorded
+
+
+def test_every_condition_of_the_evaluator_engine_has_a_shipped_rule() -> None:
+    """The table in collector-config/README.md ("Which engine does what"): one rule per windowed kind."""
+    from evaluator_service.alerts.conditions import CONDITION_KINDS
+
+    alerts = {rule["alert"] for rule in _rules() if "alert" in rule}
+    shipped = {"score_below": "JudgevalScoreBelow", "score_above": "JudgevalScoreAbove",
+               "failure_rate_above": "JudgevalFailureRateHigh",
+               "error_rate_above": "JudgevalScoringErrorRateHigh",
+               "errors_above": "JudgevalScoringErrorsAbove",
+               "burn_rate": "JudgevalPassRateFastBurn", "absent_for": "JudgevalScoresAbsent"}
+    engine_only = {"corrected_failure_rate_above"}  # needs people's labels, which only the evaluator has
+    assert set(CONDITION_KINDS) == set(shipped) | engine_only
+    assert set(shipped.values()) <= alerts

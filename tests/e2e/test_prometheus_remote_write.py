@@ -1,6 +1,7 @@
 """Remote-write into a real Prometheus with the shipped rules loaded: the collector's optional
 ``prometheus_remote_write`` exporter (switched on by ``JUDGEVAL_METRICS_EXPORTERS``) pushes the evaluator's
-score metrics and their exemplars, and the shipped recording rules compute the failure ratio from them.
+score metrics and their exemplars (the score histogram with its explicit buckets), and the shipped recording
+rules compute the failure ratio from them.
 
 traffic ──▶ collector ──▶ evaluator ──OTLP metrics──▶ collector ──remote write──▶ Prometheus (+ our rules)
 """
@@ -101,9 +102,14 @@ def test_remote_write_delivers_scores_exemplars_and_feeds_the_shipped_rules(
         # rate() extrapolates each series to its window's edges: equal rates give 0.5 within a hair.
         eventually(lambda: abs(instant(prometheus, ratio).get("pii", 0) - 0.5) < 0.01,
                    lambda: f"{ratio} = {instant(prometheus, ratio)}", timeout=60)
+        # The score histogram arrives with the explicit buckets the single-score rules are written on.
+        buckets = api(prometheus, "/api/v1/query",
+                      query='count by (le) (judgeval_evaluator_score_value_bucket{scorer="pii"})')["result"]
         exemplars = api(prometheus, "/api/v1/query_exemplars",
                         query='judgeval_evaluator_score_outcomes_total{scorer="pii"}',
                         start=str(started - 60), end=str(time.time() + 60))
+    recorded = {f"{bound:g}" for bound in semconv.SCORE_VALUE_BUCKET_BOUNDARIES} | {"+Inf"}
+    assert {series["metric"]["le"] for series in buckets} == recorded
     seen: dict[str, set[str]] = {}
     for series in exemplars:
         outcome = series["seriesLabels"][semconv.SCORE_METRIC_LABEL_OUTCOME]

@@ -41,6 +41,11 @@ async def test_outcomes_and_values_by_scorer_service_and_agent_with_exemplars(ma
     value_points = points[semconv.METRIC_SCORE_VALUE]
     values = {(p.attributes[SCORER], p.attributes[AGENT]): (p.count, p.sum) for p in value_points}
     assert values == {("pii", "support"): (1, 1.0), ("pii", ""): (1, 0.0)}  # no value for an error
+    # Explicit buckets (the Prometheus rules on single scores read them): 0 falls in le="0", 1 in le="1".
+    buckets = {p.attributes[AGENT]: (tuple(p.explicit_bounds), list(p.bucket_counts)) for p in value_points}
+    tenths = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+    assert buckets == {"support": (tenths, [0] * 10 + [1, 0]), "": (tenths, [1] + [0] * 11)}
+    assert tenths == semconv.SCORE_VALUE_BUCKET_BOUNDARIES
     by_span = {
         ScoreOutcomeLabel.PASSED: clean, ScoreOutcomeLabel.FAILED: leaky, ScoreOutcomeLabel.ERROR: unknown,
     }

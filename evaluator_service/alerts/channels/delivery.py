@@ -4,7 +4,8 @@ The alert engine calls :meth:`ChannelDelivery.deliver` from its sender task (nev
 owns durability: a notification not delivered now (``False``) stays in its outbox and is handed back later.
 Every try — and every refusal by an open circuit — is reported through ``record`` as a
 :class:`DeliveryAttempt`, so the history shows exactly what happened; a circuit's state change is also logged
-once and counted (``judgeval.alerts.circuit.transitions``).
+once and counted (``judgeval.alerts.circuit.transitions``). A refusal by an open circuit carries the time to
+the next probe as its ``retry_after_s``, so the outbox keeps the notification until then.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from opentelemetry.metrics import Meter
 
@@ -22,6 +23,11 @@ from evaluator_service.alerts.channels.policy import DeliveryPolicy
 from evaluator_service.alerts.notification import AlertNotification, Channel, DeliveryAttempt
 
 logger = logging.getLogger(__name__)
+
+MIN_LEASE_S = 120.0
+"""The outbox lease when every channel's deliveries are short (a crashed replica's rows wait this long)."""
+LEASE_MARGIN_S = 30.0
+"""Added to the longest delivery: storing the attempts and the outcome takes time too."""
 
 Recorder = Callable[[DeliveryAttempt], Awaitable[None]]
 """Stores one attempt (the engine's delivery history); awaited once per try, errors propagate."""
@@ -105,10 +111,13 @@ class ChannelDelivery:
         if breaker.state is CircuitState.HALF_OPEN:
             detail = (f"not sent: circuit half-open after {breaker.consecutive_failures} consecutive failed "
                       "attempts; a probe is in flight")
-        else:
-            detail = (f"not sent: circuit open after {breaker.consecutive_failures} consecutive failed "
-                      f"attempts (last: {breaker.last_failure}); next probe in {retry_in_s:.0f}s")
-        await record(DeliveryAttempt(name, False, detail))
+            await record(DeliveryAttempt(name, False, detail))
+            return
+        detail = (f"not sent: circuit open after {breaker.consecutive_failures} consecutive failed "
+                  f"attempts (last: {breaker.last_failure}); next probe in {retry_in_s:.0f}s")
+        # retry_after_s: the outbox asks again when the probe may go, not sooner (each early ask would only
+        # be refused again and fill the history with refusals)
+        await record(DeliveryAttempt(name, False, detail, retry_after_s=retry_in_s))
 
     def _changed(self, name: str, breaker: CircuitBreaker, state: CircuitState) -> None:
         self._metrics.transition(name, state)
@@ -124,6 +133,13 @@ class ChannelDelivery:
     def _policy(self, channel: Channel) -> DeliveryPolicy:
         policy = getattr(channel, "policy", None)
         return policy if isinstance(policy, DeliveryPolicy) else self.default_policy
+
+    def lease_s(self, channels: Iterable[Channel]) -> float:
+        """How long an outbox row must stay leased to the replica delivering it: longer than the longest
+        delivery to any of ``channels`` (at least :data:`MIN_LEASE_S`), so no other replica leases and sends
+        it again while this one is still retrying."""
+        longest = max((self._policy(c).longest_delivery_s() for c in channels), default=0.0)
+        return max(MIN_LEASE_S, longest + LEASE_MARGIN_S)
 
     def _breaker(self, name: str, policy: DeliveryPolicy) -> CircuitBreaker:
         breaker = self._breakers.get(name)

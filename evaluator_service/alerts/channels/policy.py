@@ -37,6 +37,11 @@ class DeliveryPolicy:
         """Seconds to wait before retry number ``retry`` (1 for the first retry)."""
         return min(self.max_backoff_s, self.initial_backoff_s * 2 ** (retry - 1))
 
+    def longest_delivery_s(self) -> float:
+        """The longest one delivery can take: every try times out and every backoff is waited (a longer
+        ``Retry-After`` ends the delivery instead)."""
+        return self.attempts * self.timeout_s + sum(self.backoff_s(n) for n in range(1, self.attempts))
+
 
 def parse_policy(s: Section) -> DeliveryPolicy:
     """The policy keys of one channel section (the caller rejects unknown keys)."""

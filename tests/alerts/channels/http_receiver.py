@@ -39,11 +39,12 @@ class Received:
 class HttpReceiver:
     """``async with HttpReceiver(answers) as r``: ``r.url(path)``, ``r.requests``."""
 
-    def __init__(self, answers: list[Answer] | None = None) -> None:
+    def __init__(self, answers: list[Answer] | None = None, port: int = 0) -> None:
+        """``port``: listen there (a receiver coming back after an outage); 0 picks a free one."""
         self.answers = list(answers or [])
         self.requests: list[Received] = []
         self._runner: web.AppRunner | None = None
-        self.port = 0
+        self.port = port
 
     def url(self, path: str = "/") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -66,7 +67,7 @@ class HttpReceiver:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = site.port
         return self

@@ -1,0 +1,108 @@
+"""What every alert condition shares: the :class:`Verdict` it gives, its warning and critical
+:class:`Levels`, the :class:`AlertCondition` interface, and the parsing and wording helpers the kinds use."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from evaluator_service.alerts.notification import NotificationKind, Severity
+from evaluator_service.config_values import ConfigError, Section, parse_duration
+from evaluator_service.state.alert_rows import WindowCounts
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A condition's judgement: ``level`` is the breached severity (``None``: fine); ``no_data`` when the
+    window held nothing to judge."""
+
+    level: Severity | None
+    observed: float | None
+    no_data: bool = False
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Levels:
+    """A critical threshold and an optional warning one (less severe, breached earlier)."""
+
+    critical: float | None
+    warning: float | None = None
+
+    def level(self, value: float, above: bool) -> Severity | None:
+        """The severity ``value`` breaches (``above``: larger is worse)."""
+        for severity, threshold in ((Severity.CRITICAL, self.critical), (Severity.WARNING, self.warning)):
+            if threshold is not None and (value > threshold if above else value < threshold):
+                return severity
+        return None
+
+    def worst(self) -> float:
+        return self.critical if self.critical is not None else float(self.warning or 0.0)
+
+
+class AlertCondition(ABC):
+    """One configured condition (immutable). Subclasses set :attr:`key` and parse their own settings."""
+
+    key: ClassVar[str]
+    notification_kind: ClassVar[NotificationKind] = NotificationKind.FIRING
+    windows: tuple[float, ...] = ()
+    levels: Levels = Levels(None)
+
+    @abstractmethod
+    def __init__(self, s: Section) -> None:
+        """Parse this kind's settings from the alert entry ``s`` (:class:`ConfigError` naming the field)."""
+
+    @abstractmethod
+    def judge(self, counts: Sequence[WindowCounts]) -> Verdict:
+        """The verdict on the counts of :attr:`windows` (same order)."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """The condition in words, e.g. ``failure rate > 0.2 over 5m (at least 20 scores)``."""
+
+
+def parse_levels(s: Section, key: str, *, share: bool = False) -> Levels:
+    """``key: X`` (critical X, or the ``severity:`` given) or ``key: {critical: X, warning: Y}``."""
+    raw = s.data[key]
+    if isinstance(raw, dict):
+        sub = s.section(key)
+        sub.reject_unknown(frozenset({"critical", "warning"}))
+        if not sub.has("critical") and not sub.has("warning"):
+            raise ConfigError(f"{s.where(key)}: give critical, warning or both")
+        crit = sub.number("critical", 0.0, minimum=-1e300) if sub.has("critical") else None
+        warn = sub.number("warning", 0.0, minimum=-1e300) if sub.has("warning") else None
+        levels = Levels(crit, warn)
+    else:
+        value = s.number(key, 0.0, minimum=-1e300)
+        levels = Levels(None, value) if parse_severity(s) == Severity.WARNING else Levels(value)
+    if share:
+        for which in (levels.critical, levels.warning):
+            if which is not None and not 0 <= which < 1:
+                raise ConfigError(f"{s.where(key)}: must be a share in [0, 1) (0.2 = 20%), got {which!r}")
+    return levels
+
+
+def parse_severity(s: Section) -> Severity:
+    text = s.opt_str("severity") or Severity.CRITICAL.value
+    if text not in (Severity.CRITICAL, Severity.WARNING):
+        raise ConfigError(f"{s.where('severity')}: critical or warning, got {text!r}")
+    return Severity(text)
+
+
+def parse_optional_duration(s: Section, key: str, default: float) -> float:
+    return parse_duration(s.data[key], s.where(key)) if s.has(key) else default
+
+
+def format_seconds(seconds: float) -> str:
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
+
+
+def format_thresholds(levels: Levels, unit: str = "") -> str:
+    parts = [f"{levels.critical:g}{unit} critical" if levels.critical is not None else "",
+             f"{levels.warning:g}{unit} warning" if levels.warning is not None else ""]
+    return " / ".join(p for p in parts if p)
