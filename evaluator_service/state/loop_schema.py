@@ -164,16 +164,21 @@ INSERT_DATASET_EXAMPLE = """INSERT INTO judgeval_dataset_examples (dataset, reco
     removed_version, scorer, passed, behavior_id, at, record) VALUES (%s, %s, %s, NULL, %s, %s, %s, %s, %s)"""
 REMOVE_DATASET_EXAMPLE = """UPDATE judgeval_dataset_examples SET removed_version = %s
     WHERE dataset = %s AND record_id = %s AND removed_version IS NULL"""
-_EXAMPLE = "record, added_version, removed_version"
-# (dataset, V, V, then the optional filters' values, limit, offset); filters are appended by the caller from
-# fixed fragments, never from values.
+_EXAMPLE = "record, added_version, removed_version, at, record_id"
+# (dataset, V, V, the optional filters' values, the cursor, limit); filters are appended by the caller
+# from fixed fragments, never from values.
 SELECT_DATASET_EXAMPLES_AT = f"""SELECT {_EXAMPLE} FROM judgeval_dataset_examples
     WHERE dataset = %s AND {_LIVE_AT}"""
 DATASET_EXAMPLES_BY_SCORER = " AND scorer = %s"
 DATASET_EXAMPLES_PASSED = " AND passed = %s"
 DATASET_EXAMPLES_ERRORS = " AND passed IS NULL"
 DATASET_EXAMPLES_BY_BEHAVIOR = " AND behavior_id = %s"
-DATASET_EXAMPLES_PAGE = " ORDER BY at, record_id LIMIT %s OFFSET %s"
+# Keyset paging: the page after (at, record_id), in that order (an index covers dataset, at).
+DATASET_EXAMPLES_AFTER = " AND (at > %s OR (at = %s AND record_id > %s))"
+DATASET_EXAMPLES_UNLABELED = """ AND NOT EXISTS (SELECT 1 FROM judgeval_dataset_labels l
+    WHERE l.dataset = judgeval_dataset_examples.dataset
+        AND l.record_id = judgeval_dataset_examples.record_id)"""
+DATASET_EXAMPLES_PAGE = " ORDER BY at, record_id LIMIT %s"
 # Retention: live examples older than a time, and the live examples beyond the newest N.
 SELECT_LIVE_DATASET_IDS_BEFORE = """SELECT record_id FROM judgeval_dataset_examples
     WHERE dataset = %s AND removed_version IS NULL AND at < %s"""
