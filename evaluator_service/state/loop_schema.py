@@ -115,7 +115,7 @@ TABLES = (
         run_id TEXT NOT NULL,
         PRIMARY KEY (scorer, version, trace_id, span_id)
     )""",
-    # Finished dataset replays (state/replay_runs.py): one row per run, the calls of a run added up.
+    # Dataset replays (state/replay_runs.py): one row per run, the finished cases of its calls added up.
     """CREATE TABLE IF NOT EXISTS judgeval_replay_runs (
         run_id TEXT PRIMARY KEY,
         started_at DOUBLE PRECISION NOT NULL,
@@ -293,13 +293,13 @@ FINISH_BACKFILL_SPAN = """UPDATE judgeval_backfill_spans SET state = %s
     WHERE scorer = %s AND version = %s AND trace_id = %s AND span_id = %s AND holder = %s"""
 RELEASE_BACKFILL_SPAN = """DELETE FROM judgeval_backfill_spans
     WHERE scorer = %s AND version = %s AND trace_id = %s AND span_id = %s AND holder = %s AND state = %s"""
-# Replay runs (state/replay_runs.py): a run's later calls add their counts to its row.
+# Replay runs (state/replay_runs.py): a run's later records add their counts to its row.
 _REPLAY_RUN = ("run_id, started_at, at, scorer, scorer_version, scorer_source, dataset, dataset_version, "
                "planned_cases, calls, cases, scored, passed, errors, production_cases, production_passed, "
                "pass_to_fail, fail_to_pass")
 _ADD = "{0} = judgeval_replay_runs.{0} + excluded.{0}"
 ADD_REPLAY_RUN_CALL = f"""INSERT INTO judgeval_replay_runs ({_REPLAY_RUN})
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 1, %s, %s, %s, %s, %s, %s, %s, %s)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
     ON CONFLICT (run_id) DO UPDATE SET at = excluded.at, """ + ", ".join(
     _ADD.format(c) for c in ("calls", "cases", "scored", "passed", "errors", "production_cases",
                              "production_passed", "pass_to_fail", "fail_to_pass"))
