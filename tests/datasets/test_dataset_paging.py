@@ -5,7 +5,9 @@ second page), parquet in row groups, and no half file when an export is cut off.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import io
 import json
 import os
 import sys
@@ -198,3 +200,23 @@ async def test_examples_to_label_come_in_pages_and_samples_are_drawn_over_all_of
         with pytest.raises(grpc.aio.AioRpcError) as refused_call:
             await label_page(app, bad)
         assert refused_call.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_interactive_labeling_asks_for_the_next_page_when_one_is_answered(
+    evaluator: tuple[EvaluatorApp, SharedState, PacedState], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from judgeval.cli import label_command
+
+    app, state, paced = evaluator
+    paced.release.set()
+    records = [record(n) for n in range(1, 6)]
+    await state.add_dataset_examples("support", records, now=1.0)
+    monkeypatch.setattr(label_command, "PAGE_SIZE", 2)
+    args = argparse.Namespace(api_url=f"127.0.0.1:{app.port}", api_key=API_KEY, name="support", sample=0,
+                              scorer=None, labeler="ann", from_file=None)
+    out = io.StringIO()
+    code = await asyncio.to_thread(label_command.run_label, args, io.StringIO("p\n" * 5), out)
+    assert code == 0 and "5 unlabeled, 0 labeled; labeling 5." in out.getvalue()
+    assert "[5/5]" in out.getvalue() and "Labeled 5 (0 fail, 5 pass), skipped 0." in out.getvalue()
+    assert paced.pages == 3  # pages of 2, 2 and 1, each asked for once the previous one was answered
+    assert sorted(x.record_id for x in await state.dataset_labels("support")) == sorted(r.id for r in records)
