@@ -31,6 +31,7 @@ MAX_LIST = 1000
 _CODES = {
     "invalid_argument": grpc.StatusCode.INVALID_ARGUMENT, "not_found": grpc.StatusCode.NOT_FOUND,
     "failed_precondition": grpc.StatusCode.FAILED_PRECONDITION, "unavailable": grpc.StatusCode.UNAVAILABLE,
+    "permission_denied": grpc.StatusCode.PERMISSION_DENIED,
 }
 
 

@@ -25,8 +25,9 @@ from evaluator_service.calibration.labeling import (
     store_labels,
 )
 from evaluator_service.calibration.monitor import KEEP_COUNTS_S, CalibrationMonitor, CalibrationReport
+from evaluator_service.datasets.page_token import BadPageToken, continued_read, page_token
 from evaluator_service.state import SharedState, StateUnavailable
-from evaluator_service.state.dataset_rows import UnknownDataset
+from evaluator_service.state.dataset_values import MAX_EXAMPLES_PER_PAGE, UnknownDataset
 
 _PURPOSE = "the calibration API"
 T = TypeVar("T")
@@ -45,13 +46,21 @@ class CalibrationServicer(pb_grpc.CalibrationServicer):
     async def ExamplesToLabel(self, request: pb.ExamplesToLabelRequest, context: grpc.aio.ServicerContext
                               ) -> pb.ExamplesToLabelResponse:
         await self._auth.authorize(context, _PURPOSE)
-        if request.sample < 0:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "sample must not be negative")
-        found = await _answer(context, examples_to_label(self._state, request.dataset, sample=request.sample,
-                                                         scorer=request.scorer or None))
+        if not (0 <= request.sample <= MAX_EXAMPLES_PER_PAGE and 0 <= request.limit <= MAX_EXAMPLES_PER_PAGE):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                f"sample and limit must be 0 to {MAX_EXAMPLES_PER_PAGE}, got sample "
+                                f"{request.sample} and limit {request.limit}")
+        try:
+            version, after = continued_read(0, request.page_token)
+        except BadPageToken as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        found = await _answer(context, examples_to_label(
+            self._state, request.dataset, sample=request.sample, scorer=request.scorer or None,
+            limit=request.limit or 100, version=version, after=after))
         return pb.ExamplesToLabelResponse(
             examples=[pb.ExampleToLabel(record_json=_json(r.to_json())) for r in found.examples],
-            unlabeled=found.unlabeled, labeled=found.labeled)
+            unlabeled=found.unlabeled, labeled=found.labeled,
+            next_page_token=page_token(found.version, found.next_after))
 
     async def LabelExamples(self, request: pb.LabelExamplesRequest, context: grpc.aio.ServicerContext
                             ) -> pb.LabelExamplesResponse:

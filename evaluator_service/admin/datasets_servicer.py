@@ -27,6 +27,7 @@ from judgeval.protocol.interaction_record import InteractionRecord, InvalidInter
 
 from evaluator_service.admin.auth import AdminAuth
 from evaluator_service.datasets.counters import DatasetCounters
+from evaluator_service.datasets.page_token import BadPageToken, continued_read, page_token
 from evaluator_service.datasets.redaction import Redactor
 from evaluator_service.datasets.trace_records import TraceRecords
 from evaluator_service.state import SharedState, StateUnavailable
@@ -77,18 +78,21 @@ class DatasetsServicer(pb_grpc.DatasetsServicer):
                            ) -> pb.ListExamplesResponse:
         await self._auth.authorize(context, _PURPOSE)
         await _check_name(context, request.name)
-        if not 0 <= request.limit <= MAX_EXAMPLES_PER_PAGE or request.offset < 0:
+        if not 0 <= request.limit <= MAX_EXAMPLES_PER_PAGE:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                f"limit must be 0 to {MAX_EXAMPLES_PER_PAGE} and offset at least 0")
+                                f"limit must be 0 to {MAX_EXAMPLES_PER_PAGE}, got {request.limit}")
         if request.outcome not in ("", "passed", "failed", "error"):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                                 f"outcome must be passed, failed or error, got {request.outcome!r}")
+        try:
+            version, after = continued_read(request.version, request.page_token)
+        except BadPageToken as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         where = ExampleFilter(request.scorer or None, request.outcome or None, request.behavior_id or None)
         page = await _answer(context, self._state.dataset_examples(
-            request.name, request.version or None, offset=request.offset, limit=request.limit or 100,
-            where=where))
+            request.name, version, after=after, limit=request.limit or 100, where=where))
         return pb.ListExamplesResponse(
-            version=page.version, next_offset=-1 if page.next_offset is None else page.next_offset,
+            version=page.version, next_page_token=page_token(page.version, page.next_after),
             examples=[pb.Example(record_json=json.dumps(e.record.to_json(), sort_keys=True),
                                  added_version=e.added_version, removed_version=e.removed_version or 0)
                       for e in page.examples])

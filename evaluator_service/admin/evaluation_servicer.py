@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 _PURPOSE = "replays (judgeval eval run)"
 MAX_ID_CHARS = 500
+RECORD_EVERY_S = 1.0
+"""A running replay call adds its finished cases to its recorded run at most this often (and when it ends)."""
 _CODES = {"not_found": grpc.StatusCode.NOT_FOUND, "precondition": grpc.StatusCode.FAILED_PRECONDITION}
 
 
@@ -77,25 +79,34 @@ class EvaluationServicer(pb_grpc.EvaluationServicer):
             scorer=scorer.ref.name, scorer_version=scorer.version, scorer_source=scorer.source,
             cases=len(cases)))
         tally = ReplayTally({c.id: c.production_passed for c in request.cases
-                             if c.HasField("production_passed")})
+                             if c.HasField("production_passed")}, request.run_id)
+        dataset_version = request.dataset_version if request.HasField("dataset_version") else None
+
+        def part(ends_call: bool) -> ReplayRunCall:
+            return tally.take(at=time.time(), scorer=scorer.ref.name, scorer_version=scorer.version,
+                              scorer_source=scorer.source, dataset=request.dataset.strip(),
+                              dataset_version=dataset_version,
+                              planned_cases=max(request.run_cases, len(cases)), ends_call=ends_call)
+
         results = score_cases(self._scorer_runner(), scorer, cases, self._app.config.scoring.concurrency)
+        recorded_at = time.monotonic()
         try:
             async for case, result in results:
                 tally.add(case.id, result.passed)
+                if time.monotonic() - recorded_at >= RECORD_EVERY_S:
+                    await self._record(part(ends_call=False))  # an evaluator restart keeps these cases
+                    recorded_at = time.monotonic()
                 yield pb.EvaluationEvent(result=_result_message(case.id, result))
         finally:
             await results.aclose()  # a client that went away cancels the cases still running
-        # Only a finished call is recorded: one cut short (its client went away) adds nothing to its run.
-        await self._record(tally.call(
-            run_id=request.run_id, at=time.time(), scorer=scorer.ref.name, scorer_version=scorer.version,
-            scorer_source=scorer.source, dataset=request.dataset.strip(),
-            dataset_version=request.dataset_version if request.HasField("dataset_version") else None,
-            planned_cases=request.run_cases))
+            if tally.pending or tally.recorded.cases:
+                # finished or cut short: the cases that finished are recorded (the run shows incomplete)
+                await self._record(part(ends_call=True))
         yield pb.EvaluationEvent(finished=pb.EvaluationFinished(scored=tally.scored, errors=tally.errors))
 
     async def _record(self, call: ReplayRunCall) -> None:
-        """Add the finished call to its run in the shared state; an outage loses the record, not the replay
-        (logged with the run's counts)."""
+        """Add a call's finished cases to its run in the shared state; an outage loses the record, not the
+        replay (logged with the counts)."""
         try:
             await self._app.shared_state.record_replay_call(call, self._app.config.replay.max_runs)
         except StateUnavailable as exc:

@@ -36,8 +36,9 @@ from evaluator_service.state.backfill_rows import BackfillState
 
 class BackfillRefused(EvaluatorError):
     """A backfill that cannot run as asked; ``code`` is ``invalid_argument``, ``not_found``,
-    ``failed_precondition`` (also for an unreachable Jaeger) or ``unavailable`` (the evaluator's own state
-    database is down, or it is still starting): the gRPC status the admin API answers."""
+    ``failed_precondition`` (also for an unreachable Jaeger), ``permission_denied`` (a Jaeger URL outside
+    ``backfill.allowed_jaeger_urls``) or ``unavailable`` (the evaluator's own state database is down, or it
+    is still starting): the gRPC status the admin API answers."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)

@@ -28,7 +28,7 @@ from evaluator_service.backfill.plan import (
     plan_backfill,
 )
 from evaluator_service.backfill.run import BackfillRun, ResultSinks
-from evaluator_service.backfill.settings import BackfillConfig
+from evaluator_service.backfill.settings import BackfillConfig, jaeger_url_allowed
 from evaluator_service.forwarder import SpanForwarder
 from evaluator_service.queue import SpanQueue
 from evaluator_service.scoring.judge_prices import ModelPrice
@@ -110,6 +110,12 @@ class BackfillService:
         if not url.startswith(("http://", "https://")):
             raise BackfillRefused("invalid_argument", f"Jaeger query URL {url!r} must start with http:// or "
                                                       "https://")
+        if not jaeger_url_allowed(url, self.config):
+            raise BackfillRefused("permission_denied", (
+                f"Jaeger query URL {url!r} is not allowed: the evaluator reads only backfill.jaeger_url "
+                f"({self.config.jaeger_url or 'not set'}) and backfill.allowed_jaeger_urls "
+                f"({', '.join(self.config.allowed_jaeger_urls) or 'empty'}); add it there in the "
+                "evaluator's config, or leave out --jaeger"))
         return url
 
     async def plan(self, spec: BackfillSpec) -> BackfillPlan:

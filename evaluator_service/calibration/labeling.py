@@ -16,7 +16,7 @@ from judgeval.protocol.interaction_record import InteractionRecord
 
 from evaluator_service.state import SharedState
 from evaluator_service.state.dataset_labels import DatasetLabel, HumanLabel
-from evaluator_service.state.dataset_rows import MAX_EXAMPLES_PER_PAGE, ExampleFilter
+from evaluator_service.state.dataset_values import MAX_EXAMPLES_PER_PAGE, ExampleCursor, ExampleFilter
 
 MAX_LABELS_PER_CALL = 10_000
 
@@ -32,40 +32,51 @@ class LabelRequest:
 
 @dataclass(frozen=True, slots=True)
 class ToLabel:
-    """The unlabeled examples chosen, and how many are unlabeled and labeled in the dataset."""
+    """The unlabeled examples chosen, how many are unlabeled and labeled in the dataset's ``version``, and
+    where the page ended (``next_after``: ``None`` at the end, and for a sample)."""
 
     examples: list[InteractionRecord]
     unlabeled: int
     labeled: int
-
-
-async def live_records(state: SharedState, dataset: str, scorer: str | None = None
-                       ) -> list[InteractionRecord]:
-    """Every example of the dataset's current version (``UnknownDataset`` if absent), oldest first."""
-    records: list[InteractionRecord] = []
-    offset: int | None = 0
-    version: int | None = None
-    where = ExampleFilter(scorer=scorer) if scorer else None
-    while offset is not None:
-        page = await state.dataset_examples(dataset, version, offset=offset, limit=MAX_EXAMPLES_PER_PAGE,
-                                            where=where)
-        version = page.version  # every page from the version the first one read
-        records.extend(example.record for example in page.examples)
-        offset = page.next_offset
-    return records
+    version: int = 0
+    next_after: ExampleCursor | None = None
 
 
 async def examples_to_label(state: SharedState, dataset: str, *, sample: int = 0, scorer: str | None = None,
+                            limit: int = 100, version: int | None = None, after: ExampleCursor | None = None,
                             rng: random.Random | None = None) -> ToLabel:
-    """The dataset's unlabeled examples (a random ``sample`` of them when positive, in dataset order)."""
-    records = await live_records(state, dataset, scorer)
-    labeled = {label.record_id for label in await state.dataset_labels(dataset)}
-    unlabeled = [r for r in records if r.id not in labeled]
-    chosen = unlabeled
-    if 0 < sample < len(unlabeled):
-        picked = set((rng or random.Random()).sample(range(len(unlabeled)), sample))
-        chosen = [r for i, r in enumerate(unlabeled) if i in picked]
-    return ToLabel(chosen, len(unlabeled), len(records) - len(unlabeled))
+    """A keyset page of the dataset's unlabeled examples (``version``: current if ``None``), or, when
+    ``sample`` is positive, a random sample of all of them in dataset order, drawn a page at a time
+    (reservoir sampling: only the sample is held)."""
+    unlabeled = ExampleFilter(scorer=scorer, unlabeled=True)
+    if sample > 0:
+        chosen, at = await _sample(state, dataset, sample, unlabeled, rng or random.Random())
+        page_end = None
+    else:
+        page = await state.dataset_examples(dataset, version, after=after, limit=limit, where=unlabeled)
+        chosen, at, page_end = [e.record for e in page.examples], page.version, page.next_after
+    total = await state.count_dataset_examples(dataset, at, ExampleFilter(scorer=scorer))
+    left = await state.count_dataset_examples(dataset, at, unlabeled)
+    return ToLabel(chosen, left, total - left, at, page_end)
+
+
+async def _sample(state: SharedState, dataset: str, size: int, where: ExampleFilter, rng: random.Random
+                  ) -> tuple[list[InteractionRecord], int]:
+    kept: list[tuple[int, InteractionRecord]] = []
+    seen, version, after = 0, None, None
+    while True:
+        page = await state.dataset_examples(dataset, version, after=after, limit=MAX_EXAMPLES_PER_PAGE,
+                                            where=where)
+        version = page.version  # every page from the version the first one read
+        for example in page.examples:
+            if len(kept) < size:
+                kept.append((seen, example.record))
+            elif (slot := rng.randrange(seen + 1)) < size:
+                kept[slot] = (seen, example.record)
+            seen += 1
+        if page.next_after is None:
+            return [record for _, record in sorted(kept, key=lambda pair: pair[0])], version
+        after = page.next_after
 
 
 async def store_labels(state: SharedState, dataset: str, requests: Sequence[LabelRequest], labeler: str,

@@ -5,7 +5,7 @@
     replay:
       max_runs: 1000    # recorded replay runs (judgeval eval run) kept for the console; the oldest go first
 
-Each finished ``RunEvaluation`` call is recorded in the shared state (see
+Each ``RunEvaluation`` call's finished cases are recorded in the shared state as it runs (see
 :mod:`evaluator_service.state.replay_runs`); the bound is applied in the same transaction.
 """
 

@@ -7,106 +7,33 @@ that removed it, so reading ``NAME@V`` returns exactly what the dataset held at 
 idempotent per record id (trace:span:scorer): the same span scored again is not a second example while the
 first one is in the dataset. Retention (``max_examples``, ``max_age_s``) removes the oldest examples (by the
 record's ``at``) as a new version. Every change of one dataset runs under that dataset's lock, so two
-replicas never hand out the same version.
+replicas never hand out the same version. Examples are read a keyset page at a time
+(:class:`~evaluator_service.state.dataset_values.ExampleCursor`); the values are in
+:mod:`~evaluator_service.state.dataset_values`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from judgeval.protocol.interaction_record import InteractionRecord
 
-from evaluator_service.errors import EvaluatorError
 from evaluator_service.state import loop_schema
+from evaluator_service.state.dataset_values import (
+    MAX_EXAMPLES_PER_PAGE,
+    DatasetChange,
+    DatasetExample,
+    DatasetInfo,
+    DatasetSettings,
+    DatasetVersion,
+    ExampleCursor,
+    ExampleFilter,
+    ExamplePage,
+    UnknownDataset,
+)
 from evaluator_service.state.transaction import Transaction, TransactionSource
-
-MAX_EXAMPLES_PER_PAGE = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class DatasetSettings:
-    """What an operator or a rule says about a dataset (its description and retention)."""
-
-    description: str = ""
-    max_examples: int | None = None
-    """Keep at most this many examples (the newest by record time); ``None``: no bound."""
-    max_age_s: float | None = None
-    """Remove examples whose record is older than this; ``None``: keep them."""
-
-
-@dataclass(frozen=True, slots=True)
-class DatasetInfo:
-    """A dataset as of one version: its settings and how many examples it held then."""
-
-    name: str
-    description: str
-    created_at: float
-    updated_at: float
-    version: int
-    """The version described (the current one unless a version was asked for)."""
-    latest_version: int
-    example_count: int
-    max_examples: int | None = None
-    max_age_s: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DatasetVersion:
-    """One change: when, how many examples it added and removed, and why (``note``)."""
-
-    version: int
-    at: float
-    added: int
-    removed: int
-    note: str
-
-
-@dataclass(frozen=True, slots=True)
-class DatasetExample:
-    """One example of a dataset: the stored record and the versions it lived between."""
-
-    record: InteractionRecord
-    added_version: int
-    removed_version: int | None = None
-
-    @property
-    def id(self) -> str:
-        return self.record.id
-
-
-@dataclass(frozen=True, slots=True)
-class ExampleFilter:
-    """Which examples of a page to return (``None``: any); ``outcome`` is passed, failed or error."""
-
-    scorer: str | None = None
-    outcome: str | None = None
-    behavior_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ExamplePage:
-    """Examples of one version of a dataset, oldest record first; ``next_offset`` is ``None`` at the end."""
-
-    version: int
-    examples: list[DatasetExample]
-    next_offset: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class DatasetChange:
-    """What one write did: the dataset's version after it, examples added, already present, removed."""
-
-    version: int
-    added: int = 0
-    unchanged: int = 0
-    removed: int = 0
-
-
-class UnknownDataset(EvaluatorError, LookupError):
-    """No dataset of that name (or not that version); the message names it."""
 
 
 class DatasetState(Protocol):
@@ -146,10 +73,17 @@ class DatasetState(Protocol):
         version when any was removed."""
         ...
 
-    async def dataset_examples(self, name: str, version: int | None = None, *, offset: int = 0,
-                               limit: int = 100, where: ExampleFilter | None = None) -> ExamplePage:
+    async def dataset_examples(self, name: str, version: int | None = None, *,
+                               after: ExampleCursor | None = None, limit: int = 100,
+                               where: ExampleFilter | None = None) -> ExamplePage:
         """A page of the examples at ``version`` (current if ``None``; the page says which, so the next
-        page can ask for the same one); :class:`UnknownDataset` if absent or ``version`` is in the future."""
+        page can ask for the same one) that come after ``after``; :class:`UnknownDataset` if absent or
+        ``version`` is in the future."""
+        ...
+
+    async def count_dataset_examples(self, name: str, version: int | None = None,
+                                     where: ExampleFilter | None = None) -> int:
+        """How many examples ``version`` (current if ``None``) holds that match ``where``."""
         ...
 
     async def delete_dataset(self, name: str) -> bool:
@@ -231,18 +165,29 @@ class SqlDatasetRows(TransactionSource):
                 doomed.extend(str(r[0]) for r in rows[max(0, info.max_examples):])
             return await _remove(tx, name, list(dict.fromkeys(doomed)), now, "retention")
 
-    async def dataset_examples(self, name: str, version: int | None = None, *, offset: int = 0,
-                               limit: int = 100, where: ExampleFilter | None = None) -> ExamplePage:
+    async def dataset_examples(self, name: str, version: int | None = None, *,
+                               after: ExampleCursor | None = None, limit: int = 100,
+                               where: ExampleFilter | None = None) -> ExamplePage:
         bounded = max(1, min(int(limit), MAX_EXAMPLES_PER_PAGE))
-        start = max(0, int(offset))
         async with self._transaction() as tx:
-            info = await _info(tx, name, version)
-            live = [name, info.version, info.version]
-            sql, params = _filtered(loop_schema.SELECT_DATASET_EXAMPLES_AT, live, where)
-            rows = await tx.execute(sql + loop_schema.DATASET_EXAMPLES_PAGE, (*params, bounded + 1, start))
+            at = await _version(tx, name, version)
+            sql, params = _filtered(loop_schema.SELECT_DATASET_EXAMPLES_AT, [name, at, at], where)
+            if after is not None:
+                sql, params = sql + loop_schema.DATASET_EXAMPLES_AFTER, [*params, after.at, after.at,
+                                                                         after.record_id]
+            rows = await tx.execute(sql + loop_schema.DATASET_EXAMPLES_PAGE, (*params, bounded + 1))
         examples = [DatasetExample(InteractionRecord.from_json(json.loads(rec)), int(a),
-                                   None if r is None else int(r)) for rec, a, r in rows[:bounded]]
-        return ExamplePage(info.version, examples, start + bounded if len(rows) > bounded else None)
+                                   None if r is None else int(r)) for rec, a, r, *_ in rows[:bounded]]
+        last = rows[bounded - 1] if len(rows) > bounded else None
+        after_last = None if last is None else ExampleCursor(float(last[3]), str(last[4]))
+        return ExamplePage(at, examples, after_last)
+
+    async def count_dataset_examples(self, name: str, version: int | None = None,
+                                     where: ExampleFilter | None = None) -> int:
+        async with self._transaction() as tx:
+            at = await _version(tx, name, version)
+            sql, params = _filtered(loop_schema.COUNT_DATASET_EXAMPLES_AT, [name, at, at], where)
+            return int((await tx.execute(sql, tuple(params)))[0][0])
 
     async def delete_dataset(self, name: str) -> bool:
         async with self._transaction() as tx:
@@ -266,6 +211,8 @@ def _filtered(sql: str, params: list[Any], where: ExampleFilter | None) -> tuple
         sql, params = sql + loop_schema.DATASET_EXAMPLES_PASSED, [*params, int(where.outcome == "passed")]
     if where.behavior_id is not None:
         sql, params = sql + loop_schema.DATASET_EXAMPLES_BY_BEHAVIOR, [*params, where.behavior_id]
+    if where.unlabeled:
+        sql += loop_schema.DATASET_EXAMPLES_UNLABELED
     return sql, params
 
 
@@ -276,14 +223,18 @@ async def _current(tx: Transaction, name: str) -> int:
     return int(rows[0][4])
 
 
-async def _info(tx: Transaction, name: str, version: int | None) -> DatasetInfo:
-    rows = await tx.execute(loop_schema.SELECT_DATASET, (name,))
-    if not rows:
-        raise UnknownDataset(f"no dataset named {name!r}")
-    latest = int(rows[0][4])
+async def _version(tx: Transaction, name: str, version: int | None) -> int:
+    """``version`` (the current one if ``None``) after checking the dataset had it."""
+    latest = await _current(tx, name)
     at = latest if version is None else int(version)
     if at < 0 or at > latest:
         raise UnknownDataset(f"dataset {name!r} has no version {at} (its latest is {latest})")
+    return at
+
+
+async def _info(tx: Transaction, name: str, version: int | None) -> DatasetInfo:
+    at = await _version(tx, name, version)
+    rows = await tx.execute(loop_schema.SELECT_DATASET, (name,))
     count = await tx.execute(loop_schema.COUNT_DATASET_EXAMPLES_AT, (name, at, at))
     return _info_of(rows[0], at, int(count[0][0]))
 

@@ -115,7 +115,7 @@ TABLES = (
         run_id TEXT NOT NULL,
         PRIMARY KEY (scorer, version, trace_id, span_id)
     )""",
-    # Finished dataset replays (state/replay_runs.py): one row per run, the calls of a run added up.
+    # Dataset replays (state/replay_runs.py): one row per run, the finished cases of its calls added up.
     """CREATE TABLE IF NOT EXISTS judgeval_replay_runs (
         run_id TEXT PRIMARY KEY,
         started_at DOUBLE PRECISION NOT NULL,
@@ -164,16 +164,21 @@ INSERT_DATASET_EXAMPLE = """INSERT INTO judgeval_dataset_examples (dataset, reco
     removed_version, scorer, passed, behavior_id, at, record) VALUES (%s, %s, %s, NULL, %s, %s, %s, %s, %s)"""
 REMOVE_DATASET_EXAMPLE = """UPDATE judgeval_dataset_examples SET removed_version = %s
     WHERE dataset = %s AND record_id = %s AND removed_version IS NULL"""
-_EXAMPLE = "record, added_version, removed_version"
-# (dataset, V, V, then the optional filters' values, limit, offset); filters are appended by the caller from
-# fixed fragments, never from values.
+_EXAMPLE = "record, added_version, removed_version, at, record_id"
+# (dataset, V, V, the optional filters' values, the cursor, limit); filters are appended by the caller
+# from fixed fragments, never from values.
 SELECT_DATASET_EXAMPLES_AT = f"""SELECT {_EXAMPLE} FROM judgeval_dataset_examples
     WHERE dataset = %s AND {_LIVE_AT}"""
 DATASET_EXAMPLES_BY_SCORER = " AND scorer = %s"
 DATASET_EXAMPLES_PASSED = " AND passed = %s"
 DATASET_EXAMPLES_ERRORS = " AND passed IS NULL"
 DATASET_EXAMPLES_BY_BEHAVIOR = " AND behavior_id = %s"
-DATASET_EXAMPLES_PAGE = " ORDER BY at, record_id LIMIT %s OFFSET %s"
+# Keyset paging: the page after (at, record_id), in that order (an index covers dataset, at).
+DATASET_EXAMPLES_AFTER = " AND (at > %s OR (at = %s AND record_id > %s))"
+DATASET_EXAMPLES_UNLABELED = """ AND NOT EXISTS (SELECT 1 FROM judgeval_dataset_labels l
+    WHERE l.dataset = judgeval_dataset_examples.dataset
+        AND l.record_id = judgeval_dataset_examples.record_id)"""
+DATASET_EXAMPLES_PAGE = " ORDER BY at, record_id LIMIT %s"
 # Retention: live examples older than a time, and the live examples beyond the newest N.
 SELECT_LIVE_DATASET_IDS_BEFORE = """SELECT record_id FROM judgeval_dataset_examples
     WHERE dataset = %s AND removed_version IS NULL AND at < %s"""
@@ -288,13 +293,13 @@ FINISH_BACKFILL_SPAN = """UPDATE judgeval_backfill_spans SET state = %s
     WHERE scorer = %s AND version = %s AND trace_id = %s AND span_id = %s AND holder = %s"""
 RELEASE_BACKFILL_SPAN = """DELETE FROM judgeval_backfill_spans
     WHERE scorer = %s AND version = %s AND trace_id = %s AND span_id = %s AND holder = %s AND state = %s"""
-# Replay runs (state/replay_runs.py): a run's later calls add their counts to its row.
+# Replay runs (state/replay_runs.py): a run's later records add their counts to its row.
 _REPLAY_RUN = ("run_id, started_at, at, scorer, scorer_version, scorer_source, dataset, dataset_version, "
                "planned_cases, calls, cases, scored, passed, errors, production_cases, production_passed, "
                "pass_to_fail, fail_to_pass")
 _ADD = "{0} = judgeval_replay_runs.{0} + excluded.{0}"
 ADD_REPLAY_RUN_CALL = f"""INSERT INTO judgeval_replay_runs ({_REPLAY_RUN})
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 1, %s, %s, %s, %s, %s, %s, %s, %s)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
     ON CONFLICT (run_id) DO UPDATE SET at = excluded.at, """ + ", ".join(
     _ADD.format(c) for c in ("calls", "cases", "scored", "passed", "errors", "production_cases",
                              "production_passed", "pass_to_fail", "fail_to_pass"))

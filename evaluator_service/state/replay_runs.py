@@ -1,11 +1,13 @@
-"""Finished dataset replays (``judgeval eval run``, ``evaluate_dataset``) in the shared state, so the console
-and every replica can list them after the client that ran them has gone.
+"""Dataset replays (``judgeval eval run``, ``evaluate_dataset``) in the shared state, so the console and
+every replica can list them after the client that ran them has gone.
 
-A replay of more than one call's cases is several ``RunEvaluation`` calls sharing the client's run id; each
-call is recorded when it finishes by adding its counts to the run's row, so a run whose client went away
-before its last call shows fewer ``cases`` than ``planned_cases`` (:attr:`ReplayRun.complete` is false),
-and a call cut short adds nothing (a run whose first call never finished is not recorded at all). Rows are
-bounded by count (``replay.max_runs``): the oldest runs go first.
+A replay of more than one call's cases is several ``RunEvaluation`` calls sharing the client's run id. A
+call adds the counts of its finished cases to the run's row as it goes (at most a second apart, see
+:mod:`evaluator_service.admin.evaluation_servicer`) and once more when it ends, finished or cut short (its
+client went away, the evaluator was stopped). So a run whose client went away before its last call, or
+whose evaluator restarted midway, keeps the cases that finished and shows fewer ``cases`` than
+``planned_cases`` (:attr:`ReplayRun.complete` is false); a run no case of which finished is not recorded.
+Rows are bounded by count (``replay.max_runs``): the oldest runs go first.
 """
 
 from __future__ import annotations
@@ -41,11 +43,14 @@ class ReplayRunCall:
     production_passed: int
     pass_to_fail: int
     fail_to_pass: int
+    calls: int = 1
+    """1 when this record ends a call, 0 for the cases recorded while it still runs."""
 
 
 @dataclass(frozen=True, slots=True)
 class ReplayRun:
-    """One recorded replay, its calls added up; ``started_at`` is when its first call finished."""
+    """One recorded replay, its calls added up; ``started_at`` is when its first cases were recorded,
+    ``calls`` the calls that ended."""
 
     run_id: str
     started_at: float
@@ -102,7 +107,7 @@ class SqlReplayRuns(TransactionSource):
         async with self._transaction() as tx:
             await tx.execute(loop_schema.ADD_REPLAY_RUN_CALL, (
                 c.run_id, c.at, c.at, c.scorer, c.scorer_version, c.scorer_source, c.dataset,
-                c.dataset_version, c.planned_cases, c.cases, c.scored, c.passed, c.errors,
+                c.dataset_version, c.planned_cases, c.calls, c.cases, c.scored, c.passed, c.errors,
                 c.production_cases, c.production_passed, c.pass_to_fail, c.fail_to_pass))
             await tx.execute(loop_schema.PRUNE_REPLAY_RUNS, (keep_at_most,))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from evaluator_service.state.console_schema import TABLES as CONSOLE_TABLES
 from evaluator_service.state.loop_schema import TABLES as LOOP_TABLES
+from evaluator_service.state.scorer_version_numbers import TABLES as VERSION_NUMBER_TABLES
 
 SCHEMA = (
     # The change counter: every write other replicas must hear about bumps it (see state/watch.py).
@@ -219,6 +220,7 @@ SCHEMA = (
         scored_through DOUBLE PRECISION NOT NULL
     )""",
     *LOOP_TABLES,
+    *VERSION_NUMBER_TABLES,
     *CONSOLE_TABLES,
 )
 

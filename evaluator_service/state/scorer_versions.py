@@ -17,6 +17,7 @@ from judgeval.semconv import scorer_key
 
 from evaluator_service.state import schema
 from evaluator_service.state.scorer_pointers import forget_deleted, point_after_upload
+from evaluator_service.state.scorer_version_numbers import unused_version
 from evaluator_service.state.transaction import TransactionSource
 
 
@@ -46,7 +47,9 @@ class ScorerFiles:
 
 VersionChooser = Callable[[list[StoredScorer]], int]
 """Given every stored version whose name shares the new scorer's attribute key, return the version number
-to write, or raise to refuse the upload. Called inside the allocating transaction, so it sees a stable set."""
+to write, or raise to refuse the upload. Called inside the allocating transaction, so it sees a stable set. A
+new number is then raised above every number the name ever used
+(:mod:`~evaluator_service.state.scorer_version_numbers`): numbers are never reused after a delete."""
 
 
 class ScorerVersionState(Protocol):
@@ -94,8 +97,10 @@ class SqlScorerVersions(TransactionSource):
         async with self._transaction() as tx:
             await tx.lock(key)
             same_key = [_stored(row) for row in await tx.execute(schema.SELECT_VERSIONS_BY_KEY, (key,))]
-            stored = dataclasses.replace(draft, version=choose(same_key))
-            is_new = all(s.version != stored.version for s in same_key if s.name == stored.name)
+            own = [s.version for s in same_key if s.name == draft.name]
+            version = await unused_version(tx, draft.name, choose(same_key), own)
+            stored = dataclasses.replace(draft, version=version)
+            is_new = version not in own
             await tx.execute(schema.UPSERT_VERSION, (
                 stored.name, stored.version, stored.sha256, stored.created_at, stored.class_name,
                 stored.source_filename, stored.requirements_hash, key, files.source, files.requirements,

@@ -89,9 +89,11 @@ def backfill_stack(binaries: OtelBinaries, env: StackEnv, jaeger: JaegerInstance
 def evaluator(env: StackEnv, jaeger: JaegerInstance, config: dict[str, Any], export_endpoint: str,
               listen: str | None = None, *extra_args: str, name: str = "evaluator"
               ) -> Iterator[BackfillStack]:
-    """One evaluator process with ``config``, exporting to ``export_endpoint``."""
+    """One evaluator process with ``config``, exporting to ``export_endpoint``; ``--jaeger`` may name the
+    test's Jaeger unless ``config`` sets ``backfill.allowed_jaeger_urls`` itself."""
+    backfill = {"allowed_jaeger_urls": [jaeger.query_url], **config.get("backfill", {})}
     config_file = env.work_dir / f"{name}.yaml"
-    config_file.write_text(yaml.safe_dump(config))
+    config_file.write_text(yaml.safe_dump({**config, "backfill": backfill}))
     listen = listen or free_endpoint()
     with start_evaluator(env, listen, export_endpoint, "--config", str(config_file), *extra_args,
                          name=name) as instance:

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
+import grpc
 import pytest
 from judgeval import semconv
+from judgeval.admin.v1.backfill_pb2 import BackfillRequest
+from judgeval.admin.v1.backfill_pb2_grpc import BackfillStub
 from judgeval.testing.openai_server import RecordedOpenAIServer
 
 from tests.backfill.backfill_stack import SCORER, backfill_stack, evaluator_config
@@ -126,9 +130,10 @@ def test_bad_input_and_an_unreachable_jaeger_give_one_clear_line(
     otel_binaries: OtelBinaries, jaeger: JaegerInstance, stack_env: StackEnv, judge: RecordedOpenAIServer
 ) -> None:
     past_week(jaeger)
-    config = evaluator_config(judge, max_spans=2)
+    gone = f"http://{free_endpoint()}"
+    config = evaluator_config(judge, max_spans=2,
+                              allowed_jaeger_urls=[jaeger.query_url, gone, f"{jaeger.query_url}/nope"])
     with backfill_stack(otel_binaries, stack_env, jaeger, config) as stack:
-        gone = f"http://{free_endpoint()}"
         cases = [
             (stack.backfill("--since", "7d", "--yes", jaeger=gone), 1,
              f"judgeval: error: Jaeger at {gone} is unreachable: [Errno 111] Connection refused\n"),
@@ -142,6 +147,10 @@ def test_bad_input_and_an_unreachable_jaeger_give_one_clear_line(
              "no Jaeger query URL: pass --jaeger http://HOST:16686 or set backfill.jaeger_url"),
             (stack.backfill("--since", "7d", scorer="relevancy@2"), 1, "it has no versions (drop @2)"),
             (stack.backfill("--since", "7d", scorer="relevancy@x"), 2, "after @ must be a number"),
+            # not in backfill.allowed_jaeger_urls: refused before any request leaves the evaluator
+            (stack.backfill("--since", "7d", jaeger="http://169.254.169.254/latest"), 1,
+             "Jaeger query URL 'http://169.254.169.254/latest' is not allowed: the evaluator reads only "
+             "backfill.jaeger_url (not set) and backfill.allowed_jaeger_urls"),
         ]
         for result, code, message in cases:
             assert result.returncode == code and message in result.stderr, (result.stderr, message)
@@ -149,4 +158,13 @@ def test_bad_input_and_an_unreachable_jaeger_give_one_clear_line(
         too_many = stack.backfill("--since", "7d", "--tags", "gen_ai.operation.name=chat")
         assert too_many.returncode == 1
         assert "more than 2 spans match (backfill.max_spans); narrow the time range" in too_many.stderr
+        # a look-alike of the allowed URL (its host is 127.0.0.2, after a user part) is refused as well
+        allowed = urlsplit(jaeger.query_url)
+        lookalike = f"http://{allowed.netloc}@127.0.0.2:{allowed.port}"
+        with grpc.insecure_channel(stack.evaluator) as channel, pytest.raises(grpc.RpcError) as refused:
+            BackfillStub(channel).EstimateBackfill(
+                BackfillRequest(scorer=SCORER, jaeger_url=lookalike),
+                metadata=(("authorization", f"Bearer {stack.env.api_key}"),), timeout=30)
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert "backfill.allowed_jaeger_urls" in (refused.value.details() or "")
     assert judge.requests == []

@@ -14,7 +14,7 @@ from evaluator_service.backends.jaeger_model import stored_traces
 from evaluator_service.backfill.estimate import Budget, SpanCost, span_cost
 from evaluator_service.backfill.results import result_log, result_span
 from evaluator_service.backfill.selection import SpanFilter, backfilled_in_trace, is_evaluation, scored_live
-from evaluator_service.backfill.settings import parse_backfill
+from evaluator_service.backfill.settings import jaeger_url_allowed, parse_backfill
 from evaluator_service.config_values import ConfigError, Section
 from evaluator_service.scoring.contract import ScoreOutcome, ScoreResult
 from evaluator_service.scoring.judge_prices import ModelPrice
@@ -94,6 +94,24 @@ def test_the_config_section_names_its_mistakes() -> None:
         parse_backfill(Section({"prices": {"m": {"per_call_usd": 1}}}, "backfill"))
     with pytest.raises(ConfigError, match=r"backfill\.page_limit: must be >= 2"):
         parse_backfill(Section({"page_limit": 1}, "backfill"))
+
+
+def test_only_the_configured_and_allowed_jaeger_urls_may_be_read() -> None:
+    config = parse_backfill(Section({"jaeger_url": "http://jaeger:16686",
+                                     "allowed_jaeger_urls": ["https://jaeger.eu.example:443/q/"]},
+                                    "backfill"))
+    for url in ("http://jaeger:16686", "HTTP://JAEGER:16686/", "https://jaeger.eu.example/q",
+                "https://jaeger.eu.example:443/q"):
+        assert jaeger_url_allowed(url, config), url
+    for url in ("http://jaeger:16687", "https://jaeger:16686", "http://jaeger:16686/other",
+                "http://169.254.169.254", "http://jaeger:16686@169.254.169.254:16686",
+                "http://jaeger:16686/?x=1", "http://jaeger:99999", "https://jaeger.eu.example/q/x"):
+        assert not jaeger_url_allowed(url, config), url
+    assert not jaeger_url_allowed("http://jaeger:16686", parse_backfill(Section({}, "backfill")))
+    with pytest.raises(ConfigError, match=r"backfill\.allowed_jaeger_urls\[1\]: must be an http:// or https"):
+        parse_backfill(Section({"allowed_jaeger_urls": ["http://a:1", "a:1"]}, "backfill"))
+    with pytest.raises(ConfigError, match=r"backfill\.allowed_jaeger_urls: must be a list"):
+        parse_backfill(Section({"allowed_jaeger_urls": "http://a:1"}, "backfill"))
 
 
 def test_a_result_is_a_child_span_and_a_log_record_in_the_scored_span_context() -> None:

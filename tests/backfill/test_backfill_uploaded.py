@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,6 +38,7 @@ async def evaluator_with_uploads(tmp_path: Path, jaeger: JaegerInstance) -> Asyn
     """An evaluator app with hosted scorers and the backfill API, exporting straight to Jaeger."""
     config = load_config(listen="127.0.0.1:0", export_endpoint=jaeger.otlp_grpc_endpoint,
                          data_dir=str(tmp_path / "data"), api_key=API_KEY, environ={})
+    config = replace(config, backfill=replace(config.backfill, jaeger_url=jaeger.query_url))
     state = open_shared_state(config.state_db_url)
     hosted = HostedScorers.create(config.data_dir, config.api_key,
                                   SandboxConfig(limits=SandboxLimits(wall_timeout_s=20)),

@@ -12,6 +12,7 @@ from judgeval.protocol.interaction_record import InteractionRecord
 
 from evaluator_service.state import SharedState, open_shared_state
 from evaluator_service.state.dataset_rows import DatasetSettings, ExampleFilter, UnknownDataset
+from evaluator_service.state.dataset_values import ExampleCursor
 
 
 def record(span: int, *, at: float = 100.0, passed: bool | None = False, scorer: str = "Tone",
@@ -79,9 +80,10 @@ async def test_records_come_back_whole_and_pages_filter_by_outcome_scorer_and_be
     await a.add_dataset_examples("mixed", records, now=1.0)
     page = await a.dataset_examples("mixed", limit=3)
     assert [e.record for e in page.examples] == records[:3]
-    assert page.next_offset == 3
-    rest = await a.dataset_examples("mixed", page.version, offset=page.next_offset)
-    assert [e.record for e in rest.examples] == records[3:] and rest.next_offset is None
+    assert page.next_after == ExampleCursor(30.0, records[2].id)
+    rest = await a.dataset_examples("mixed", page.version, after=page.next_after)
+    assert [e.record for e in rest.examples] == records[3:] and rest.next_after is None
+    assert await a.count_dataset_examples("mixed", where=ExampleFilter(outcome="failed")) == 2
 
     async def spans(where: ExampleFilter) -> list[str]:
         return [e.record.span_id[-1] for e in (await a.dataset_examples("mixed", where=where)).examples]
@@ -138,3 +140,28 @@ async def test_concurrent_writers_on_two_replicas_never_share_a_version(
         (a if i % 2 else b).add_dataset_examples("busy", [record(i)], now=float(i)) for i in range(1, 11)))
     assert sorted(c.version for c in changes) == list(range(1, 11))
     assert (await a.dataset("busy")).example_count == 10
+
+
+async def test_keyset_pages_read_one_version_whole_while_another_replica_adds(
+    replicas: tuple[SharedState, SharedState],
+) -> None:
+    """Ties in record time are ordered by id; examples added between pages (before, among and after the
+    cursor) neither repeat nor push one out of the version being read."""
+    a, b = replicas
+    first = [record(i, at=float(100 + i // 3)) for i in range(1, 12)]
+    await a.add_dataset_examples("growing", first, now=1.0)
+    read: list[InteractionRecord] = []
+    version, after, added = None, None, 100
+    while True:
+        page = await a.dataset_examples("growing", version, after=after, limit=2)
+        version, after = page.version, page.next_after
+        read.extend(e.record for e in page.examples)
+        added += 1
+        fresh = [record(added * 10 + k, at=at) for k, at in enumerate((50.0, 102.0, 900.0))]
+        await b.add_dataset_examples("growing", fresh, now=float(added))
+        if after is None:
+            break
+    assert sorted(r.id for r in read) == sorted(r.id for r in first)
+    assert read == sorted(first, key=lambda r: (r.at, r.id))
+    everything = [e.record for e in (await a.dataset_examples("growing", limit=1000)).examples]
+    assert len(everything) == len(first) + 3 * (added - 100)

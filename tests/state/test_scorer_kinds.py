@@ -53,10 +53,11 @@ async def test_kinds_follow_uploads_overwrites_and_deletes_on_every_replica(
     await upload(reader, TRACE_SOURCE, UploadMode.OVERWRITE)  # replaces the latest version, 2
     assert await kinds(writer) == [(1, "trace"), (2, "trace")]
     await writer.delete(NAME)
-    await upload(writer, EXAMPLE_SOURCE)  # version 1 again: no stale kind row from the deleted one
-    assert await kinds(reader) == [(1, "example")]
-    found = await reader.state.scorer_files(NAME, 1)
+    await upload(writer, EXAMPLE_SOURCE)  # version 3: numbers are never reused, and no stale kind row
+    assert await kinds(reader) == [(3, "example")]
+    found = await reader.state.scorer_files(NAME, 3)
     assert found is not None and found[0].kind == "example"
+    assert await reader.state.scorer_files(NAME, 1) is None
 
 
 async def test_versions_stored_before_trace_scorers_are_example_scorers(state_url: str) -> None:

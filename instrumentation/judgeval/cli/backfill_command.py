@@ -39,7 +39,7 @@ def add_backfill_command(commands: Any, connection: argparse.ArgumentParser) -> 
     backfill.add_argument("--until", metavar="WHEN", help="newest span, same forms (default now)")
     backfill.add_argument("--jaeger", metavar="URL",
                           help="Jaeger's query API, e.g. http://jaeger:16686 (default: the evaluator's "
-                               "backfill.jaeger_url)")
+                               "backfill.jaeger_url; another must be in backfill.allowed_jaeger_urls)")
     backfill.add_argument("--threshold", type=float, help="score a span must reach to pass (default 0.5)")
     backfill.add_argument("--max-judge-calls", type=int, default=0, metavar="N",
                           help="stop before making more judge calls than this")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -174,18 +175,33 @@ def _show(client: Any, name: str, version: int | None, args: argparse.Namespace)
         text = r["example"].get("input", next(iter(r["example"].values()), "")) if r["example"] else ""
         print(f"{r['trace_id']:<32} {r['span_id']:<16} {_cut(r['scorer'], 20):<20} {score:>5} {result:<6} "
               f"{_cut(text, 30):<30} {_cut(r['reason'], 60)}")
-    if page.next_offset >= 0:
+    if page.next_page_token:
         print(f"... more: `judgeval datasets export {name}@{dataset.version}` writes them all")
 
 
 def _export(client: Any, name: str, version: int | None, fmt: str, output: str | None) -> None:
+    """Write the dataset a page at a time as it arrives: an export never holds the dataset in memory."""
     from judgeval.dataset.files import write_records
-    from judgeval.dataset.remote import pull_records
+    from judgeval.dataset.remote import record_pages
 
-    chosen, records = pull_records(client, name, version)
-    count = write_records(records, Path(output) if output else sys.stdout, fmt)
+    chosen = [version or 0]
+
+    def records() -> Iterator[Any]:
+        for chosen[0], page in record_pages(client, name, version):
+            yield from page
+
+    if output is None:
+        count = write_records(records(), sys.stdout, fmt)
+    else:  # a file appears only whole: an export cut off midway leaves no half file behind
+        target = Path(output)
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            count = write_records(records(), partial, fmt)
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
     where = output or "stdout"
-    print(f"Exported {count} records of {name}@{chosen} to {where} ({fmt})", file=sys.stderr)
+    print(f"Exported {count} records of {name}@{chosen[0]} to {where} ({fmt})", file=sys.stderr)
 
 
 def _import(client: Any, name: str, records: list[Any], description: str) -> None:

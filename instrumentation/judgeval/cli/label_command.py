@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import itertools
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -20,6 +22,8 @@ from judgeval.protocol.interaction_record import InteractionRecord
 ANSWERS = {"p": "pass", "pass": "pass", "f": "fail", "fail": "fail", "s": "skip", "skip": "skip",
            "q": "quit", "quit": "quit"}
 SHOWN_CHARS = 600
+PAGE_SIZE = 1000
+"""Unlabeled examples asked for at a time; the next page is asked for when these are answered."""
 
 
 def add_label_action(actions: Any, connection: argparse.ArgumentParser) -> None:
@@ -58,9 +62,13 @@ def run_label(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO
             request = pb.LabelExamplesRequest(dataset=args.name, labeler=labeler, labels=[
                 pb.LabelInput(record_id=x.record_id, label=x.label, note=x.note) for x in labels_from_file])
             return _report(client.call("LabelExamples", request), len(labels_from_file))
-        todo = client.call("ExamplesToLabel", pb.ExamplesToLabelRequest(
-            dataset=args.name, sample=args.sample, scorer=args.scorer or ""))
-        return _interactive(client, args.name, labeler, todo, stdin or sys.stdin, out or sys.stdout)
+        if args.sample > PAGE_SIZE:
+            raise CliError(f"--sample must be at most {PAGE_SIZE} examples", 2)
+        first = pb.ExamplesToLabelRequest(dataset=args.name, sample=args.sample, scorer=args.scorer or "",
+                                          limit=PAGE_SIZE)
+        todo = client.call("ExamplesToLabel", first)
+        return _interactive(client, args.name, labeler, _pages(client, first, todo), stdin or sys.stdin,
+                            out or sys.stdout)
     finally:
         client.close()
 
@@ -79,16 +87,32 @@ def _report(reply: Any, sent: int) -> int:
     return 1 if reply.problems else 0
 
 
-def _interactive(client: Any, dataset: str, labeler: str, todo: Any, stdin: TextIO, out: TextIO) -> int:
+def _pages(client: Any, request: Any, first: Any) -> Iterator[Any]:
+    """The answers of ``ExamplesToLabel``, the next page asked for only once the previous one is used."""
+    page = first
+    while True:
+        yield page
+        if not page.next_page_token:
+            return
+        request.page_token = page.next_page_token
+        page = client.call("ExamplesToLabel", request)
+
+
+def _interactive(client: Any, dataset: str, labeler: str, pages: Iterator[Any], stdin: TextIO,
+                 out: TextIO) -> int:
     from judgeval.admin.v1 import calibration_pb2 as pb
 
-    records = [InteractionRecord.from_json(json.loads(e.record_json)) for e in todo.examples]
-    print(f"Dataset {dataset!r}: {todo.unlabeled} unlabeled, {todo.labeled} labeled; labeling {len(records)}."
+    todo = next(pages)
+    total = len(todo.examples) if todo.next_page_token == "" and len(todo.examples) < todo.unlabeled \
+        else todo.unlabeled
+    print(f"Dataset {dataset!r}: {todo.unlabeled} unlabeled, {todo.labeled} labeled; labeling {total}."
           "\nAnswer p (pass), f (fail), s (skip) or q (quit); a note may follow, e.g. \"f rude tone\".",
           file=out)
+    records = (InteractionRecord.from_json(json.loads(e.record_json))
+               for page in itertools.chain([todo], pages) for e in page.examples)
     counts = {"pass": 0, "fail": 0, "skip": 0}
     for index, record in enumerate(records, start=1):
-        print(f"\n[{index}/{len(records)}] {describe(record)}", file=out)
+        print(f"\n[{index}/{total}] {describe(record)}", file=out)
         answer, note = _ask(stdin, out)
         if answer == "quit":
             break

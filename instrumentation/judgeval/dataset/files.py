@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -34,6 +35,8 @@ _JSON_COLUMNS = frozenset({"example", "attributes"})
 _NULLABLE = frozenset({"score", "passed", "error_kind", "scorer_version", "behavior_id"})
 _SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 EXTRA_HINT = "pip install 'judgeval-otel[datasets]'"
+PARQUET_ROW_GROUP = 1000
+"""Records per parquet row group: a parquet file is written a group at a time."""
 
 
 class DatasetError(JudgevalError):
@@ -190,16 +193,21 @@ def _pyarrow() -> Any:
 
 
 def _write_parquet(records: Iterable[InteractionRecord], path: Path) -> int:
+    """Write ``records`` a row group of ``PARQUET_ROW_GROUP`` at a time (never all of them in memory)."""
     pa = _pyarrow()
     types = {"at": pa.float64(), "threshold": pa.float64(), "score": pa.float64(), "passed": pa.bool_(),
              "scorer_version": pa.int64()}
     schema = pa.schema([(name, types.get(name, pa.string())) for name in COLUMNS])
-    rows = [_row(r) for r in records]
-    for row in rows:
-        for name in _JSON_COLUMNS:
-            row[name] = json.dumps(row[name], ensure_ascii=False, sort_keys=True)
-    pa.parquet.write_table(pa.Table.from_pylist(rows, schema=schema), path)
-    return len(rows)
+    count, stream = 0, iter(records)
+    with pa.parquet.ParquetWriter(path, schema) as writer:
+        while group := list(itertools.islice(stream, PARQUET_ROW_GROUP)):
+            rows = [_row(r) for r in group]
+            for row in rows:
+                for name in _JSON_COLUMNS:
+                    row[name] = json.dumps(row[name], ensure_ascii=False, sort_keys=True)
+            writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+            count += len(rows)
+    return count
 
 
 def _read_parquet(path: Path) -> list[InteractionRecord]:

@@ -54,18 +54,18 @@ def read_dataset(endpoint: EvaluatorEndpoint, dataset: str, limit: int | None = 
 
 def _read(stub: pb_grpc.DatasetsStub, endpoint: EvaluatorEndpoint, ref: DatasetRef,
           limit: int | None) -> StoredDataset:
-    version, offset = ref.version or 0, 0
+    version, token = ref.version or 0, ""
     records: list[InteractionRecord] = []
     while limit is None or len(records) < limit:
         size = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - len(records))
-        page = stub.ListExamples(pb.ListExamplesRequest(name=ref.name, version=version, offset=offset,
+        page = stub.ListExamples(pb.ListExamplesRequest(name=ref.name, version=version, page_token=token,
                                                         limit=size), metadata=auth_metadata(endpoint))
-        version = page.version  # the next pages read the same version
+        version = page.version  # the token carries it too: the next pages read the same version
         for example in page.examples:
             records.append(_record(ref, example.record_json, len(records) + 1))
-        if page.next_offset < 0 or not page.examples:
+        if not page.next_page_token or not page.examples:
             break
-        offset = page.next_offset
+        token = page.next_page_token
     return StoredDataset(ref.name, version, records)
 
 

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#judgeval/admin/v1/calibration.proto\x12\x11judgeval.admin.v1\"I\n\x16\x45xamplesToLabelRequest\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x0e\n\x06sample\x18\x02 \x01(\x05\x12\x0e\n\x06scorer\x18\x03 \x01(\t\"%\n\x0e\x45xampleToLabel\x12\x13\n\x0brecord_json\x18\x01 \x01(\t\"r\n\x17\x45xamplesToLabelResponse\x12\x33\n\x08\x65xamples\x18\x01 \x03(\x0b\x32!.judgeval.admin.v1.ExampleToLabel\x12\x11\n\tunlabeled\x18\x02 \x01(\x05\x12\x0f\n\x07labeled\x18\x03 \x01(\x05\"<\n\nLabelInput\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0c\n\x04note\x18\x03 \x01(\t\"g\n\x14LabelExamplesRequest\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12-\n\x06labels\x18\x02 \x03(\x0b\x32\x1d.judgeval.admin.v1.LabelInput\x12\x0f\n\x07labeler\x18\x03 \x01(\t\"2\n\x0cLabelProblem\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x0f\n\x07problem\x18\x02 \x01(\t\"Z\n\x15LabelExamplesResponse\x12\x0e\n\x06stored\x18\x01 \x01(\x05\x12\x31\n\x08problems\x18\x02 \x03(\x0b\x32\x1f.judgeval.admin.v1.LabelProblem\"$\n\x11ListLabelsRequest\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\"\x84\x01\n\x05Label\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x11\n\trecord_id\x18\x02 \x01(\t\x12\x0e\n\x06scorer\x18\x03 \x01(\t\x12\r\n\x05label\x18\x04 \x01(\t\x12\r\n\x05judge\x18\x05 \x01(\t\x12\x0f\n\x07labeler\x18\x06 \x01(\t\x12\x0c\n\x04note\x18\x07 \x01(\t\x12\n\n\x02\x61t\x18\x08 \x01(\x01\">\n\x12ListLabelsResponse\x12(\n\x06labels\x18\x01 \x03(\x0b\x32\x18.judgeval.admin.v1.Label\"P\n\x15GetCalibrationRequest\x12\x0e\n\x06scorer\x18\x01 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x02 \x01(\t\x12\x16\n\x0ewindow_seconds\x18\x03 \x01(\x01\"\x83\x01\n\x04Rate\x12\x11\n\tsuccesses\x18\x01 \x01(\x05\x12\x0e\n\x06trials\x18\x02 \x01(\x05\x12\x15\n\x08\x65stimate\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03low\x18\x04 \x01(\x01H\x01\x88\x01\x01\x12\x11\n\x04high\x18\x05 \x01(\x01H\x02\x88\x01\x01\x42\x0b\n\t_estimateB\x06\n\x04_lowB\x07\n\x05_high\"\xf1\x04\n\x11\x43\x61librationReport\x12\x0e\n\x06scorer\x18\x01 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x02 \x01(\t\x12\x16\n\x0ewindow_seconds\x18\x03 \x01(\x01\x12\x12\n\nconfidence\x18\x04 \x01(\x01\x12\x12\n\nmin_labels\x18\x05 \x01(\x05\x12\x16\n\x0etrue_positives\x18\x06 \x01(\x05\x12\x17\n\x0f\x66\x61lse_negatives\x18\x07 \x01(\x05\x12\x16\n\x0etrue_negatives\x18\x08 \x01(\x05\x12\x17\n\x0f\x66\x61lse_positives\x18\t \x01(\x05\x12\x10\n\x08unjudged\x18\n \x01(\x05\x12,\n\x0bsensitivity\x18\x0b \x01(\x0b\x32\x17.judgeval.admin.v1.Rate\x12,\n\x0bspecificity\x18\x0c \x01(\x0b\x32\x17.judgeval.admin.v1.Rate\x12\x12\n\x05kappa\x18\r \x01(\x01H\x00\x88\x01\x01\x12\x0e\n\x06scores\x18\x0e \x01(\x03\x12\x10\n\x08\x66\x61ilures\x18\x0f \x01(\x03\x12\"\n\x15observed_failure_rate\x18\x10 \x01(\x01H\x01\x88\x01\x01\x12#\n\x16\x63orrected_failure_rate\x18\x11 \x01(\x01H\x02\x88\x01\x01\x12\x1a\n\rcorrected_low\x18\x12 \x01(\x01H\x03\x88\x01\x01\x12\x1b\n\x0e\x63orrected_high\x18\x13 \x01(\x01H\x04\x88\x01\x01\x12\x0f\n\x07refused\x18\x14 \x01(\tB\x08\n\x06_kappaB\x18\n\x16_observed_failure_rateB\x19\n\x17_corrected_failure_rateB\x10\n\x0e_corrected_lowB\x11\n\x0f_corrected_high2\x98\x03\n\x0b\x43\x61libration\x12h\n\x0f\x45xamplesToLabel\x12).judgeval.admin.v1.ExamplesToLabelRequest\x1a*.judgeval.admin.v1.ExamplesToLabelResponse\x12\x62\n\rLabelExamples\x12\'.judgeval.admin.v1.LabelExamplesRequest\x1a(.judgeval.admin.v1.LabelExamplesResponse\x12Y\n\nListLabels\x12$.judgeval.admin.v1.ListLabelsRequest\x1a%.judgeval.admin.v1.ListLabelsResponse\x12`\n\x0eGetCalibration\x12(.judgeval.admin.v1.GetCalibrationRequest\x1a$.judgeval.admin.v1.CalibrationReportb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#judgeval/admin/v1/calibration.proto\x12\x11judgeval.admin.v1\"l\n\x16\x45xamplesToLabelRequest\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x0e\n\x06sample\x18\x02 \x01(\x05\x12\x0e\n\x06scorer\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"%\n\x0e\x45xampleToLabel\x12\x13\n\x0brecord_json\x18\x01 \x01(\t\"\x8b\x01\n\x17\x45xamplesToLabelResponse\x12\x33\n\x08\x65xamples\x18\x01 \x03(\x0b\x32!.judgeval.admin.v1.ExampleToLabel\x12\x11\n\tunlabeled\x18\x02 \x01(\x05\x12\x0f\n\x07labeled\x18\x03 \x01(\x05\x12\x17\n\x0fnext_page_token\x18\x04 \x01(\t\"<\n\nLabelInput\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0c\n\x04note\x18\x03 \x01(\t\"g\n\x14LabelExamplesRequest\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12-\n\x06labels\x18\x02 \x03(\x0b\x32\x1d.judgeval.admin.v1.LabelInput\x12\x0f\n\x07labeler\x18\x03 \x01(\t\"2\n\x0cLabelProblem\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x0f\n\x07problem\x18\x02 \x01(\t\"Z\n\x15LabelExamplesResponse\x12\x0e\n\x06stored\x18\x01 \x01(\x05\x12\x31\n\x08problems\x18\x02 \x03(\x0b\x32\x1f.judgeval.admin.v1.LabelProblem\"$\n\x11ListLabelsRequest\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\"\x84\x01\n\x05Label\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x11\n\trecord_id\x18\x02 \x01(\t\x12\x0e\n\x06scorer\x18\x03 \x01(\t\x12\r\n\x05label\x18\x04 \x01(\t\x12\r\n\x05judge\x18\x05 \x01(\t\x12\x0f\n\x07labeler\x18\x06 \x01(\t\x12\x0c\n\x04note\x18\x07 \x01(\t\x12\n\n\x02\x61t\x18\x08 \x01(\x01\">\n\x12ListLabelsResponse\x12(\n\x06labels\x18\x01 \x03(\x0b\x32\x18.judgeval.admin.v1.Label\"P\n\x15GetCalibrationRequest\x12\x0e\n\x06scorer\x18\x01 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x02 \x01(\t\x12\x16\n\x0ewindow_seconds\x18\x03 \x01(\x01\"\x83\x01\n\x04Rate\x12\x11\n\tsuccesses\x18\x01 \x01(\x05\x12\x0e\n\x06trials\x18\x02 \x01(\x05\x12\x15\n\x08\x65stimate\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03low\x18\x04 \x01(\x01H\x01\x88\x01\x01\x12\x11\n\x04high\x18\x05 \x01(\x01H\x02\x88\x01\x01\x42\x0b\n\t_estimateB\x06\n\x04_lowB\x07\n\x05_high\"\xf1\x04\n\x11\x43\x61librationReport\x12\x0e\n\x06scorer\x18\x01 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x02 \x01(\t\x12\x16\n\x0ewindow_seconds\x18\x03 \x01(\x01\x12\x12\n\nconfidence\x18\x04 \x01(\x01\x12\x12\n\nmin_labels\x18\x05 \x01(\x05\x12\x16\n\x0etrue_positives\x18\x06 \x01(\x05\x12\x17\n\x0f\x66\x61lse_negatives\x18\x07 \x01(\x05\x12\x16\n\x0etrue_negatives\x18\x08 \x01(\x05\x12\x17\n\x0f\x66\x61lse_positives\x18\t \x01(\x05\x12\x10\n\x08unjudged\x18\n \x01(\x05\x12,\n\x0bsensitivity\x18\x0b \x01(\x0b\x32\x17.judgeval.admin.v1.Rate\x12,\n\x0bspecificity\x18\x0c \x01(\x0b\x32\x17.judgeval.admin.v1.Rate\x12\x12\n\x05kappa\x18\r \x01(\x01H\x00\x88\x01\x01\x12\x0e\n\x06scores\x18\x0e \x01(\x03\x12\x10\n\x08\x66\x61ilures\x18\x0f \x01(\x03\x12\"\n\x15observed_failure_rate\x18\x10 \x01(\x01H\x01\x88\x01\x01\x12#\n\x16\x63orrected_failure_rate\x18\x11 \x01(\x01H\x02\x88\x01\x01\x12\x1a\n\rcorrected_low\x18\x12 \x01(\x01H\x03\x88\x01\x01\x12\x1b\n\x0e\x63orrected_high\x18\x13 \x01(\x01H\x04\x88\x01\x01\x12\x0f\n\x07refused\x18\x14 \x01(\tB\x08\n\x06_kappaB\x18\n\x16_observed_failure_rateB\x19\n\x17_corrected_failure_rateB\x10\n\x0e_corrected_lowB\x11\n\x0f_corrected_high2\x98\x03\n\x0b\x43\x61libration\x12h\n\x0f\x45xamplesToLabel\x12).judgeval.admin.v1.ExamplesToLabelRequest\x1a*.judgeval.admin.v1.ExamplesToLabelResponse\x12\x62\n\rLabelExamples\x12\'.judgeval.admin.v1.LabelExamplesRequest\x1a(.judgeval.admin.v1.LabelExamplesResponse\x12Y\n\nListLabels\x12$.judgeval.admin.v1.ListLabelsRequest\x1a%.judgeval.admin.v1.ListLabelsResponse\x12`\n\x0eGetCalibration\x12(.judgeval.admin.v1.GetCalibrationRequest\x1a$.judgeval.admin.v1.CalibrationReportb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,31 +32,31 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'judgeval.admin.v1.calibrati
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_EXAMPLESTOLABELREQUEST']._serialized_start=58
-  _globals['_EXAMPLESTOLABELREQUEST']._serialized_end=131
-  _globals['_EXAMPLETOLABEL']._serialized_start=133
-  _globals['_EXAMPLETOLABEL']._serialized_end=170
-  _globals['_EXAMPLESTOLABELRESPONSE']._serialized_start=172
-  _globals['_EXAMPLESTOLABELRESPONSE']._serialized_end=286
-  _globals['_LABELINPUT']._serialized_start=288
-  _globals['_LABELINPUT']._serialized_end=348
-  _globals['_LABELEXAMPLESREQUEST']._serialized_start=350
-  _globals['_LABELEXAMPLESREQUEST']._serialized_end=453
-  _globals['_LABELPROBLEM']._serialized_start=455
-  _globals['_LABELPROBLEM']._serialized_end=505
-  _globals['_LABELEXAMPLESRESPONSE']._serialized_start=507
-  _globals['_LABELEXAMPLESRESPONSE']._serialized_end=597
-  _globals['_LISTLABELSREQUEST']._serialized_start=599
-  _globals['_LISTLABELSREQUEST']._serialized_end=635
-  _globals['_LABEL']._serialized_start=638
-  _globals['_LABEL']._serialized_end=770
-  _globals['_LISTLABELSRESPONSE']._serialized_start=772
-  _globals['_LISTLABELSRESPONSE']._serialized_end=834
-  _globals['_GETCALIBRATIONREQUEST']._serialized_start=836
-  _globals['_GETCALIBRATIONREQUEST']._serialized_end=916
-  _globals['_RATE']._serialized_start=919
-  _globals['_RATE']._serialized_end=1050
-  _globals['_CALIBRATIONREPORT']._serialized_start=1053
-  _globals['_CALIBRATIONREPORT']._serialized_end=1678
-  _globals['_CALIBRATION']._serialized_start=1681
-  _globals['_CALIBRATION']._serialized_end=2089
+  _globals['_EXAMPLESTOLABELREQUEST']._serialized_end=166
+  _globals['_EXAMPLETOLABEL']._serialized_start=168
+  _globals['_EXAMPLETOLABEL']._serialized_end=205
+  _globals['_EXAMPLESTOLABELRESPONSE']._serialized_start=208
+  _globals['_EXAMPLESTOLABELRESPONSE']._serialized_end=347
+  _globals['_LABELINPUT']._serialized_start=349
+  _globals['_LABELINPUT']._serialized_end=409
+  _globals['_LABELEXAMPLESREQUEST']._serialized_start=411
+  _globals['_LABELEXAMPLESREQUEST']._serialized_end=514
+  _globals['_LABELPROBLEM']._serialized_start=516
+  _globals['_LABELPROBLEM']._serialized_end=566
+  _globals['_LABELEXAMPLESRESPONSE']._serialized_start=568
+  _globals['_LABELEXAMPLESRESPONSE']._serialized_end=658
+  _globals['_LISTLABELSREQUEST']._serialized_start=660
+  _globals['_LISTLABELSREQUEST']._serialized_end=696
+  _globals['_LABEL']._serialized_start=699
+  _globals['_LABEL']._serialized_end=831
+  _globals['_LISTLABELSRESPONSE']._serialized_start=833
+  _globals['_LISTLABELSRESPONSE']._serialized_end=895
+  _globals['_GETCALIBRATIONREQUEST']._serialized_start=897
+  _globals['_GETCALIBRATIONREQUEST']._serialized_end=977
+  _globals['_RATE']._serialized_start=980
+  _globals['_RATE']._serialized_end=1111
+  _globals['_CALIBRATIONREPORT']._serialized_start=1114
+  _globals['_CALIBRATIONREPORT']._serialized_end=1739
+  _globals['_CALIBRATION']._serialized_start=1742
+  _globals['_CALIBRATION']._serialized_end=2150
 # @@protoc_insertion_point(module_scope)

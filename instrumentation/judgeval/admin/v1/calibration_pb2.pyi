@@ -32,21 +32,29 @@ class ExamplesToLabelRequest(_message.Message):
     DATASET_FIELD_NUMBER: _builtins.int
     SAMPLE_FIELD_NUMBER: _builtins.int
     SCORER_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     dataset: _builtins.str
     sample: _builtins.int
     """Return a random sample of this many unlabeled examples (0: all of them, oldest first)."""
     scorer: _builtins.str
     """Only examples of this scorer (empty: any)."""
+    limit: _builtins.int
+    """Examples per page when not sampling: 1 to 1000; 0: 100."""
+    page_token: _builtins.str
+    """The previous answer's `next_page_token`; empty for the first page."""
     def __init__(
         self,
         *,
         dataset: _builtins.str = ...,
         sample: _builtins.int = ...,
         scorer: _builtins.str = ...,
+        limit: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["dataset", b"dataset", "sample", b"sample", "scorer", b"scorer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dataset", b"dataset", "limit", b"limit", "page_token", b"page_token", "sample", b"sample", "scorer", b"scorer"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -81,10 +89,13 @@ class ExamplesToLabelResponse(_message.Message):
     EXAMPLES_FIELD_NUMBER: _builtins.int
     UNLABELED_FIELD_NUMBER: _builtins.int
     LABELED_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     unlabeled: _builtins.int
     """Unlabeled examples in the dataset (before sampling)."""
     labeled: _builtins.int
     """Labeled examples in the dataset."""
+    next_page_token: _builtins.str
+    """Pass it as `page_token` for the next page; empty at the end (and when sampling)."""
     @_builtins.property
     def examples(self) -> _containers.RepeatedCompositeFieldContainer[Global___ExampleToLabel]: ...
     def __init__(
@@ -93,10 +104,11 @@ class ExamplesToLabelResponse(_message.Message):
         examples: _abc.Iterable[Global___ExampleToLabel] | None = ...,
         unlabeled: _builtins.int = ...,
         labeled: _builtins.int = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["examples", b"examples", "labeled", b"labeled", "unlabeled", b"unlabeled"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["examples", b"examples", "labeled", b"labeled", "next_page_token", b"next_page_token", "unlabeled", b"unlabeled"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -60,8 +60,10 @@ class CalibrationServicer:
     """Missing associated documentation comment in .proto file."""
 
     def ExamplesToLabel(self, request, context):
-        """Examples of a dataset's current version that have no label yet (a random sample when sample > 0).
-        NOT_FOUND for an unknown dataset.
+        """Examples of a dataset's current version that have no label yet, a page at a time (keyset pages, as
+        Datasets.ListExamples), or a random sample of them when sample > 0 (one answer, drawn over every page
+        without holding the dataset in memory). NOT_FOUND for an unknown dataset; INVALID_ARGUMENT for a
+        negative sample, a sample or limit above 1000, or a page token it did not hand out.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -39,8 +39,10 @@ class CalibrationStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> CalibrationAsyncStub: ...
     ExamplesToLabel: _grpc.UnaryUnaryMultiCallable[_calibration_pb2.ExamplesToLabelRequest, _calibration_pb2.ExamplesToLabelResponse]
-    """Examples of a dataset's current version that have no label yet (a random sample when sample > 0).
-    NOT_FOUND for an unknown dataset.
+    """Examples of a dataset's current version that have no label yet, a page at a time (keyset pages, as
+    Datasets.ListExamples), or a random sample of them when sample > 0 (one answer, drawn over every page
+    without holding the dataset in memory). NOT_FOUND for an unknown dataset; INVALID_ARGUMENT for a
+    negative sample, a sample or limit above 1000, or a page token it did not hand out.
     """
     LabelExamples: _grpc.UnaryUnaryMultiCallable[_calibration_pb2.LabelExamplesRequest, _calibration_pb2.LabelExamplesResponse]
     """Store labels (a record labeled again gets the new label). Each label is checked on its own: one naming
@@ -58,8 +60,10 @@ class CalibrationStub:
 class CalibrationAsyncStub(CalibrationStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     ExamplesToLabel: _aio.UnaryUnaryMultiCallable[_calibration_pb2.ExamplesToLabelRequest, _calibration_pb2.ExamplesToLabelResponse]  # type: ignore[assignment]
-    """Examples of a dataset's current version that have no label yet (a random sample when sample > 0).
-    NOT_FOUND for an unknown dataset.
+    """Examples of a dataset's current version that have no label yet, a page at a time (keyset pages, as
+    Datasets.ListExamples), or a random sample of them when sample > 0 (one answer, drawn over every page
+    without holding the dataset in memory). NOT_FOUND for an unknown dataset; INVALID_ARGUMENT for a
+    negative sample, a sample or limit above 1000, or a page token it did not hand out.
     """
     LabelExamples: _aio.UnaryUnaryMultiCallable[_calibration_pb2.LabelExamplesRequest, _calibration_pb2.LabelExamplesResponse]  # type: ignore[assignment]
     """Store labels (a record labeled again gets the new label). Each label is checked on its own: one naming
@@ -80,8 +84,10 @@ class CalibrationServicer(metaclass=_abc_1.ABCMeta):
         request: _calibration_pb2.ExamplesToLabelRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_calibration_pb2.ExamplesToLabelResponse, _abc.Awaitable[_calibration_pb2.ExamplesToLabelResponse]]:
-        """Examples of a dataset's current version that have no label yet (a random sample when sample > 0).
-        NOT_FOUND for an unknown dataset.
+        """Examples of a dataset's current version that have no label yet, a page at a time (keyset pages, as
+        Datasets.ListExamples), or a random sample of them when sample > 0 (one answer, drawn over every page
+        without holding the dataset in memory). NOT_FOUND for an unknown dataset; INVALID_ARGUMENT for a
+        negative sample, a sample or limit above 1000, or a page token it did not hand out.
         """
 
     @_abc_1.abstractmethod

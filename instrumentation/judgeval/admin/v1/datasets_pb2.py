@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n judgeval/admin/v1/datasets.proto\x12\x11judgeval.admin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x15\n\x13ListDatasetsRequest\"D\n\x14ListDatasetsResponse\x12,\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32\x1a.judgeval.admin.v1.Dataset\"2\n\x11GetDatasetRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"\xaa\x02\n\x07\x44\x61taset\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07version\x18\x05 \x01(\x03\x12\x16\n\x0elatest_version\x18\x06 \x01(\x03\x12\x15\n\rexample_count\x18\x07 \x01(\x03\x12\x14\n\x0cmax_examples\x18\x08 \x01(\x03\x12\x11\n\tmax_age_s\x18\t \x01(\x01\x12\x33\n\x08versions\x18\n \x03(\x0b\x32!.judgeval.admin.v1.DatasetVersion\"w\n\x0e\x44\x61tasetVersion\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x03 \x01(\x03\x12\x0f\n\x07removed\x18\x04 \x01(\x03\x12\x0c\n\x04note\x18\x05 \x01(\t\"\x89\x01\n\x13ListExamplesRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0e\n\x06offset\x18\x03 \x01(\x03\x12\r\n\x05limit\x18\x04 \x01(\x05\x12\x0e\n\x06scorer\x18\x05 \x01(\t\x12\x0f\n\x07outcome\x18\x06 \x01(\t\x12\x13\n\x0b\x62\x65havior_id\x18\x07 \x01(\t\"N\n\x07\x45xample\x12\x13\n\x0brecord_json\x18\x01 \x01(\t\x12\x15\n\radded_version\x18\x02 \x01(\x03\x12\x17\n\x0fremoved_version\x18\x03 \x01(\x03\"j\n\x14ListExamplesResponse\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12,\n\x08\x65xamples\x18\x02 \x03(\x0b\x32\x1a.judgeval.admin.v1.Example\x12\x13\n\x0bnext_offset\x18\x03 \x01(\x03\"L\n\x11\x41\x64\x64RecordsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0crecords_json\x18\x02 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"g\n\rDatasetChange\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x02 \x01(\x03\x12\x11\n\tunchanged\x18\x03 \x01(\x03\x12\x0f\n\x07removed\x18\x04 \x01(\x03\x12\x12\n\nredactions\x18\x05 \x01(\x03\"9\n\x15RemoveExamplesRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nrecord_ids\x18\x02 \x03(\t\"$\n\x14\x44\x65leteDatasetRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x17\n\x15\x44\x65leteDatasetResponse\"1\n\x0f\x41\x64\x64TraceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08trace_id\x18\x02 \x01(\t\"Z\n\x10\x41\x64\x64TraceResponse\x12\x30\n\x06\x63hange\x18\x01 \x01(\x0b\x32 .judgeval.admin.v1.DatasetChange\x12\x14\n\x0crecords_json\x18\x02 \x03(\t2\x89\x05\n\x08\x44\x61tasets\x12_\n\x0cListDatasets\x12&.judgeval.admin.v1.ListDatasetsRequest\x1a\'.judgeval.admin.v1.ListDatasetsResponse\x12N\n\nGetDataset\x12$.judgeval.admin.v1.GetDatasetRequest\x1a\x1a.judgeval.admin.v1.Dataset\x12_\n\x0cListExamples\x12&.judgeval.admin.v1.ListExamplesRequest\x1a\'.judgeval.admin.v1.ListExamplesResponse\x12T\n\nAddRecords\x12$.judgeval.admin.v1.AddRecordsRequest\x1a .judgeval.admin.v1.DatasetChange\x12\\\n\x0eRemoveExamples\x12(.judgeval.admin.v1.RemoveExamplesRequest\x1a .judgeval.admin.v1.DatasetChange\x12\x62\n\rDeleteDataset\x12\'.judgeval.admin.v1.DeleteDatasetRequest\x1a(.judgeval.admin.v1.DeleteDatasetResponse\x12S\n\x08\x41\x64\x64Trace\x12\".judgeval.admin.v1.AddTraceRequest\x1a#.judgeval.admin.v1.AddTraceResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n judgeval/admin/v1/datasets.proto\x12\x11judgeval.admin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x15\n\x13ListDatasetsRequest\"D\n\x14ListDatasetsResponse\x12,\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32\x1a.judgeval.admin.v1.Dataset\"2\n\x11GetDatasetRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"\xaa\x02\n\x07\x44\x61taset\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07version\x18\x05 \x01(\x03\x12\x16\n\x0elatest_version\x18\x06 \x01(\x03\x12\x15\n\rexample_count\x18\x07 \x01(\x03\x12\x14\n\x0cmax_examples\x18\x08 \x01(\x03\x12\x11\n\tmax_age_s\x18\t \x01(\x01\x12\x33\n\x08versions\x18\n \x03(\x0b\x32!.judgeval.admin.v1.DatasetVersion\"w\n\x0e\x44\x61tasetVersion\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x03 \x01(\x03\x12\x0f\n\x07removed\x18\x04 \x01(\x03\x12\x0c\n\x04note\x18\x05 \x01(\t\"\x93\x01\n\x13ListExamplesRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x12\n\npage_token\x18\x08 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\x05\x12\x0e\n\x06scorer\x18\x05 \x01(\t\x12\x0f\n\x07outcome\x18\x06 \x01(\t\x12\x13\n\x0b\x62\x65havior_id\x18\x07 \x01(\tJ\x04\x08\x03\x10\x04\"N\n\x07\x45xample\x12\x13\n\x0brecord_json\x18\x01 \x01(\t\x12\x15\n\radded_version\x18\x02 \x01(\x03\x12\x17\n\x0fremoved_version\x18\x03 \x01(\x03\"t\n\x14ListExamplesResponse\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12,\n\x08\x65xamples\x18\x02 \x03(\x0b\x32\x1a.judgeval.admin.v1.Example\x12\x17\n\x0fnext_page_token\x18\x04 \x01(\tJ\x04\x08\x03\x10\x04\"L\n\x11\x41\x64\x64RecordsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0crecords_json\x18\x02 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"g\n\rDatasetChange\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x02 \x01(\x03\x12\x11\n\tunchanged\x18\x03 \x01(\x03\x12\x0f\n\x07removed\x18\x04 \x01(\x03\x12\x12\n\nredactions\x18\x05 \x01(\x03\"9\n\x15RemoveExamplesRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nrecord_ids\x18\x02 \x03(\t\"$\n\x14\x44\x65leteDatasetRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x17\n\x15\x44\x65leteDatasetResponse\"1\n\x0f\x41\x64\x64TraceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08trace_id\x18\x02 \x01(\t\"Z\n\x10\x41\x64\x64TraceResponse\x12\x30\n\x06\x63hange\x18\x01 \x01(\x0b\x32 .judgeval.admin.v1.DatasetChange\x12\x14\n\x0crecords_json\x18\x02 \x03(\t2\x89\x05\n\x08\x44\x61tasets\x12_\n\x0cListDatasets\x12&.judgeval.admin.v1.ListDatasetsRequest\x1a\'.judgeval.admin.v1.ListDatasetsResponse\x12N\n\nGetDataset\x12$.judgeval.admin.v1.GetDatasetRequest\x1a\x1a.judgeval.admin.v1.Dataset\x12_\n\x0cListExamples\x12&.judgeval.admin.v1.ListExamplesRequest\x1a\'.judgeval.admin.v1.ListExamplesResponse\x12T\n\nAddRecords\x12$.judgeval.admin.v1.AddRecordsRequest\x1a .judgeval.admin.v1.DatasetChange\x12\\\n\x0eRemoveExamples\x12(.judgeval.admin.v1.RemoveExamplesRequest\x1a .judgeval.admin.v1.DatasetChange\x12\x62\n\rDeleteDataset\x12\'.judgeval.admin.v1.DeleteDatasetRequest\x1a(.judgeval.admin.v1.DeleteDatasetResponse\x12S\n\x08\x41\x64\x64Trace\x12\".judgeval.admin.v1.AddTraceRequest\x1a#.judgeval.admin.v1.AddTraceResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,25 +43,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DATASETVERSION']._serialized_start=534
   _globals['_DATASETVERSION']._serialized_end=653
   _globals['_LISTEXAMPLESREQUEST']._serialized_start=656
-  _globals['_LISTEXAMPLESREQUEST']._serialized_end=793
-  _globals['_EXAMPLE']._serialized_start=795
-  _globals['_EXAMPLE']._serialized_end=873
-  _globals['_LISTEXAMPLESRESPONSE']._serialized_start=875
-  _globals['_LISTEXAMPLESRESPONSE']._serialized_end=981
-  _globals['_ADDRECORDSREQUEST']._serialized_start=983
-  _globals['_ADDRECORDSREQUEST']._serialized_end=1059
-  _globals['_DATASETCHANGE']._serialized_start=1061
-  _globals['_DATASETCHANGE']._serialized_end=1164
-  _globals['_REMOVEEXAMPLESREQUEST']._serialized_start=1166
-  _globals['_REMOVEEXAMPLESREQUEST']._serialized_end=1223
-  _globals['_DELETEDATASETREQUEST']._serialized_start=1225
-  _globals['_DELETEDATASETREQUEST']._serialized_end=1261
-  _globals['_DELETEDATASETRESPONSE']._serialized_start=1263
-  _globals['_DELETEDATASETRESPONSE']._serialized_end=1286
-  _globals['_ADDTRACEREQUEST']._serialized_start=1288
-  _globals['_ADDTRACEREQUEST']._serialized_end=1337
-  _globals['_ADDTRACERESPONSE']._serialized_start=1339
-  _globals['_ADDTRACERESPONSE']._serialized_end=1429
-  _globals['_DATASETS']._serialized_start=1432
-  _globals['_DATASETS']._serialized_end=2081
+  _globals['_LISTEXAMPLESREQUEST']._serialized_end=803
+  _globals['_EXAMPLE']._serialized_start=805
+  _globals['_EXAMPLE']._serialized_end=883
+  _globals['_LISTEXAMPLESRESPONSE']._serialized_start=885
+  _globals['_LISTEXAMPLESRESPONSE']._serialized_end=1001
+  _globals['_ADDRECORDSREQUEST']._serialized_start=1003
+  _globals['_ADDRECORDSREQUEST']._serialized_end=1079
+  _globals['_DATASETCHANGE']._serialized_start=1081
+  _globals['_DATASETCHANGE']._serialized_end=1184
+  _globals['_REMOVEEXAMPLESREQUEST']._serialized_start=1186
+  _globals['_REMOVEEXAMPLESREQUEST']._serialized_end=1243
+  _globals['_DELETEDATASETREQUEST']._serialized_start=1245
+  _globals['_DELETEDATASETREQUEST']._serialized_end=1281
+  _globals['_DELETEDATASETRESPONSE']._serialized_start=1283
+  _globals['_DELETEDATASETRESPONSE']._serialized_end=1306
+  _globals['_ADDTRACEREQUEST']._serialized_start=1308
+  _globals['_ADDTRACEREQUEST']._serialized_end=1357
+  _globals['_ADDTRACERESPONSE']._serialized_start=1359
+  _globals['_ADDTRACERESPONSE']._serialized_end=1449
+  _globals['_DATASETS']._serialized_start=1452
+  _globals['_DATASETS']._serialized_end=2101
 # @@protoc_insertion_point(module_scope)

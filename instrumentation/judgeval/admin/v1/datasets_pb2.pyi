@@ -177,7 +177,7 @@ class ListExamplesRequest(_message.Message):
 
     NAME_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
-    OFFSET_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
     SCORER_FIELD_NUMBER: _builtins.int
     OUTCOME_FIELD_NUMBER: _builtins.int
@@ -185,7 +185,8 @@ class ListExamplesRequest(_message.Message):
     name: _builtins.str
     version: _builtins.int
     """0: the current version."""
-    offset: _builtins.int
+    page_token: _builtins.str
+    """The previous page's `next_page_token`; empty for the first page."""
     limit: _builtins.int
     """1 to 1000; 0: 100."""
     scorer: _builtins.str
@@ -197,7 +198,7 @@ class ListExamplesRequest(_message.Message):
         *,
         name: _builtins.str = ...,
         version: _builtins.int = ...,
-        offset: _builtins.int = ...,
+        page_token: _builtins.str = ...,
         limit: _builtins.int = ...,
         scorer: _builtins.str = ...,
         outcome: _builtins.str = ...,
@@ -205,7 +206,7 @@ class ListExamplesRequest(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["behavior_id", b"behavior_id", "limit", b"limit", "name", b"name", "offset", b"offset", "outcome", b"outcome", "scorer", b"scorer", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["behavior_id", b"behavior_id", "limit", b"limit", "name", b"name", "outcome", b"outcome", "page_token", b"page_token", "scorer", b"scorer", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -244,11 +245,11 @@ class ListExamplesResponse(_message.Message):
 
     VERSION_FIELD_NUMBER: _builtins.int
     EXAMPLES_FIELD_NUMBER: _builtins.int
-    NEXT_OFFSET_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     version: _builtins.int
     """The version read (pass it back for the next page)."""
-    next_offset: _builtins.int
-    """The offset of the next page; -1 at the end."""
+    next_page_token: _builtins.str
+    """Pass it as `page_token` for the next page; empty at the end."""
     @_builtins.property
     def examples(self) -> _containers.RepeatedCompositeFieldContainer[Global___Example]: ...
     def __init__(
@@ -256,11 +257,11 @@ class ListExamplesResponse(_message.Message):
         *,
         version: _builtins.int = ...,
         examples: _abc.Iterable[Global___Example] | None = ...,
-        next_offset: _builtins.int = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["examples", b"examples", "next_offset", b"next_offset", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["examples", b"examples", "next_page_token", b"next_page_token", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

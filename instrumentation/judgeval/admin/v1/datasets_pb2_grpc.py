@@ -90,8 +90,10 @@ class DatasetsServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListExamples(self, request, context):
-        """A page of a dataset's examples at a version, oldest record first. Pass the response's `version` and
-        `next_offset` to read the next page of the same version.
+        """A page of a dataset's examples at a version, oldest record first. Pass the response's
+        `next_page_token` to read the next page: it holds the version, so every page reads the version the
+        first one did, and where the last page ended (keyset paging: examples added meanwhile neither appear
+        nor shift a page). INVALID_ARGUMENT for a token it did not hand out or one of another version.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -45,8 +45,10 @@ class DatasetsStub:
     or a version it never had, INVALID_ARGUMENT for a malformed name.
     """
     ListExamples: _grpc.UnaryUnaryMultiCallable[_datasets_pb2.ListExamplesRequest, _datasets_pb2.ListExamplesResponse]
-    """A page of a dataset's examples at a version, oldest record first. Pass the response's `version` and
-    `next_offset` to read the next page of the same version.
+    """A page of a dataset's examples at a version, oldest record first. Pass the response's
+    `next_page_token` to read the next page: it holds the version, so every page reads the version the
+    first one did, and where the last page ended (keyset paging: examples added meanwhile neither appear
+    nor shift a page). INVALID_ARGUMENT for a token it did not hand out or one of another version.
     """
     AddRecords: _grpc.UnaryUnaryMultiCallable[_datasets_pb2.AddRecordsRequest, _datasets_pb2.DatasetChange]
     """Add records (an import), redacted like rule-collected ones, creating the dataset if missing. Records
@@ -73,8 +75,10 @@ class DatasetsAsyncStub(DatasetsStub):
     or a version it never had, INVALID_ARGUMENT for a malformed name.
     """
     ListExamples: _aio.UnaryUnaryMultiCallable[_datasets_pb2.ListExamplesRequest, _datasets_pb2.ListExamplesResponse]  # type: ignore[assignment]
-    """A page of a dataset's examples at a version, oldest record first. Pass the response's `version` and
-    `next_offset` to read the next page of the same version.
+    """A page of a dataset's examples at a version, oldest record first. Pass the response's
+    `next_page_token` to read the next page: it holds the version, so every page reads the version the
+    first one did, and where the last page ended (keyset paging: examples added meanwhile neither appear
+    nor shift a page). INVALID_ARGUMENT for a token it did not hand out or one of another version.
     """
     AddRecords: _aio.UnaryUnaryMultiCallable[_datasets_pb2.AddRecordsRequest, _datasets_pb2.DatasetChange]  # type: ignore[assignment]
     """Add records (an import), redacted like rule-collected ones, creating the dataset if missing. Records
@@ -116,8 +120,10 @@ class DatasetsServicer(metaclass=_abc_1.ABCMeta):
         request: _datasets_pb2.ListExamplesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_datasets_pb2.ListExamplesResponse, _abc.Awaitable[_datasets_pb2.ListExamplesResponse]]:
-        """A page of a dataset's examples at a version, oldest record first. Pass the response's `version` and
-        `next_offset` to read the next page of the same version.
+        """A page of a dataset's examples at a version, oldest record first. Pass the response's
+        `next_page_token` to read the next page: it holds the version, so every page reads the version the
+        first one did, and where the last page ended (keyset paging: examples added meanwhile neither appear
+        nor shift a page). INVALID_ARGUMENT for a token it did not hand out or one of another version.
         """
 
     @_abc_1.abstractmethod
