@@ -126,6 +126,9 @@ async def test_cli_tables_json_and_actions(make_config, receiver) -> None:
         dismissed = await run_cli("behaviors", "dismiss", pii_id, env=env)
         assert dismissed.code == 0 and pii_id not in (await run_cli("behaviors", "list", env=env)).stdout
         assert pii_id in (await run_cli("behaviors", "list", "--all", env=env)).stdout
+        none = await run_cli("behaviors", "list", "--scorer", PII, "--state", "new", env=env)
+        assert none.stdout == f"No open behaviors of scorer {PII!r} in state 'new' (`--all` also lists " \
+                              "dismissed and merged ones).\n"
         await run_cli("behaviors", "reopen", pii_id, env=env)
         merged = await run_cli("behaviors", "merge", pii_id, refund_id, env=env)
         assert merged.stdout.strip().startswith(f"Merged {pii_id} into {refund_id}")
