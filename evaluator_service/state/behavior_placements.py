@@ -8,7 +8,8 @@ transaction that counts the member
 (:meth:`~evaluator_service.state.behavior_rows.SqlBehaviorRows.record_failure`, under the scorer's lock). A
 later placement of the same key finds it and writes nothing: member counts, trend buckets, evidence, the
 member sample and lifecycle events count the member once, on every replica sharing the database, across
-restarts. The span still gets the behavior it was placed in.
+restarts. The span still gets the behavior it was placed in (followed through merges; a split moves the keys
+of the members it moves by span id).
 
 Keys are kept ``behaviors.replay_memory_s`` (a day by default; pruned by the lifecycle pass), long enough
 for a restart or a collector's retries. A member without span ids (none to tell copies apart by) gets no
@@ -16,6 +17,7 @@ key."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -43,6 +45,8 @@ UPSERT_PLACEMENT = """INSERT INTO judgeval_behavior_placements (kind, scorer, tr
     created, at) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (kind, scorer, trace_id, span_id)
     DO UPDATE SET behavior_id = excluded.behavior_id, created = excluded.created, at = excluded.at"""
 DELETE_PLACEMENTS_BEFORE = "DELETE FROM judgeval_behavior_placements WHERE at < %s"
+MOVE_PLACEMENT = """UPDATE judgeval_behavior_placements SET behavior_id = %s, created = 0
+    WHERE behavior_id = %s AND trace_id = %s AND span_id = %s"""
 
 
 class Placement(NamedTuple):
@@ -92,6 +96,14 @@ async def remember_placement(tx: Transaction, key: PlacementKey, behavior_id: st
     if key.usable:
         await tx.execute(UPSERT_PLACEMENT, (key.kind, key.scorer, key.trace_id, key.span_id, behavior_id,
                                             1 if created else 0, at))
+
+
+async def move_placements(tx: Transaction, parent_id: str, child_id: str,
+                          members: Iterable[tuple[str, str]]) -> None:
+    """Members (trace id, span id) a split moved from ``parent_id`` to ``child_id``: a copy of one of them
+    gets the behavior it is in now (not marked new: the split created that behavior)."""
+    for trace_id, span_id in members:
+        await tx.execute(MOVE_PLACEMENT, (child_id, parent_id, trace_id, span_id))
 
 
 async def forget_placements(tx: Transaction, before: float) -> None:

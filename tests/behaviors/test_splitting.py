@@ -112,6 +112,10 @@ async def test_a_mixed_behavior_is_split_and_the_larger_group_keeps_its_id(state
     leak, *_ = await state.record_failure(draft(LEAKS[0], T0 + 300, 300), near)
     refund, *_ = await state.record_failure(draft(REFUNDS[0], T0 + 301, 301), near)
     assert (leak.id, refund.id) == (child.id, parent.id)
+    # A leak scored again (after a crash) is not counted again, and gets the behavior it is in now.
+    copy = await state.record_failure(draft(LEAKS[1], T0 + 302, 15), near)
+    assert (copy.behavior.id, copy.created, copy.replayed, copy.behavior.member_count) == (child.id, False,
+                                                                                           True, 9)
 
 
 async def test_a_behavior_unchanged_since_it_was_looked_at_is_skipped(state: SharedState) -> None:

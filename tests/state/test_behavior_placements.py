@@ -121,3 +121,16 @@ async def test_a_copy_follows_a_merge_and_keys_are_forgotten_after_their_time(re
     assert not (await state.record_failure(failure(LATE, T0 + 120, n=1), near)).replayed
     assert (await state.record_failure(failure(LEAK, T0 + 120, n=2), near)).replayed
     assert (await state.behavior(leak.id)).member_count == 3  # type: ignore[union-attr]
+
+
+async def test_a_copy_of_a_member_split_off_gets_the_behavior_it_is_in_now(replicas) -> None:  # type: ignore[no-untyped-def]
+    state, _ = replicas
+    mixed, *_ = await state.record_failure(failure(LATE, T0, n=1), near)
+    await state.record_failure(failure(LATE + " (2)", T0 + 1, n=2), near)
+    await state.record_failure(failure(LATE + " and the parcel is lost", T0 + 2, n=3), near)
+    child = await state.split_behavior(mixed.id, [f"{3:016x}"], "Lost parcels", T0 + 60)
+    moved = await state.record_failure(failure(LATE + " and the parcel is lost", T0 + 120, n=3), near)
+    kept = await state.record_failure(failure(LATE, T0 + 120, n=1), near)
+    assert (moved.behavior.id, moved.created, moved.replayed) == (child.id, False, True)
+    assert (kept.behavior.id, kept.created, kept.replayed) == (mixed.id, True, True)
+    assert [(await state.behavior(b)).member_count for b in (mixed.id, child.id)] == [2, 1]  # type: ignore[union-attr]
