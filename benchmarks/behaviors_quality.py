@@ -140,7 +140,7 @@ async def run_online(name: str, threshold: float | None, per_family: int, seed: 
             draft = FailureDraft(scorer=SCORER, space=embedder.space, vector=vector,
                                  example=BehaviorExample(f"{n:032x}", f"{n:016x}", text),
                                  provisional_name=salient_name([failure.reason]))
-            behavior, new = await state.record_failure(draft, choose)
+            behavior, new, _ = await state.record_failure(draft, choose)
             clusters.append(behavior.id)
             created.append(new)
         if reclustered:
@@ -190,7 +190,8 @@ async def run_split_back(name: str, per_family: int, seed: int) -> dict[str, Any
                                      example=BehaviorExample(f"{n:032x}", f"{n:016x}", f.family,
                                                              reason=f.reason, vector=tuple(vector)),
                                      provisional_name=scorer, at=float(n))
-                behavior, _ = await state.record_failure(draft, lambda _d, offered: next(iter(offered), None))
+                placed = await state.record_failure(draft, lambda _d, offered: next(iter(offered), None))
+                behavior = placed.behavior
                 first.setdefault(scorer, behavior.id)
         started = time.perf_counter()
         await split_mixed(state, cut, 5, now=float(n + 1))

@@ -55,11 +55,12 @@ from evaluator_service.state import ChangeWatcher, SharedState
 from evaluator_service.state.behavior_records import (
     KIND_ERROR,
     KIND_FAILURE,
+    NAME_PROVISIONAL,
     STATE_REGRESSED,
     BehaviorExample,
     StoredBehavior,
 )
-from evaluator_service.state.behavior_rows import FailureDraft, bucket_of
+from evaluator_service.state.behavior_rows import FailureDraft, Placement, bucket_of
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class BehaviorGrouper:
         self.namer = BehaviorNamer(config.naming, state) if config.naming.model else None
         self._index: dict[str, StoredBehavior] = {}
         self._watcher = ChangeWatcher(state, self.refresh)
-        self._placements: set[asyncio.Task[tuple[StoredBehavior, bool]]] = set()
+        self._placements: set[asyncio.Task[Placement]] = set()
         self.inputs = (InputDiscovery(config.inputs, self._embedder, self.threshold, state, metrics, clock,
                                       self._input_placed, config.recluster_sample_size)
                        if config.inputs.enabled else None)
@@ -128,8 +129,10 @@ class BehaviorGrouper:
         await self._embedder.aclose()
 
     async def run_lifecycle(self) -> int:
-        """One lifecycle pass over every behavior at the clock's now; returns the events it logged."""
+        """One lifecycle pass over every behavior at the clock's now; returns the events it logged. Also
+        forgets placement keys older than ``replay_memory_s``."""
         now = self._clock()
+        await self._state.forget_placements_before(now - self.config.replay_memory_s)
         since = bucket_of(now - self.config.lifecycle.baseline_window_s)
         changed = await self._state.apply_lifecycle(self._decide, now, since)
         events = [kind for kind, _ in changed if kind is not None]
@@ -225,7 +228,7 @@ class BehaviorGrouper:
         self._placements.add(task)
         task.add_done_callback(self._placed)
         try:
-            behavior, new = await asyncio.wait_for(asyncio.shield(task), self.config.timeout_s)
+            behavior, new, _ = await asyncio.wait_for(asyncio.shield(task), self.config.timeout_s)
         except TimeoutError:
             self._metrics.behavior_error("timeout")
             logger.warning("behavior assignment took over %.1fs; span exported without a behavior",
@@ -241,12 +244,16 @@ class BehaviorGrouper:
             semconv.JUDGEVAL_BEHAVIOR_KIND: behavior.kind,
         }
 
-    def _placed(self, task: asyncio.Task[tuple[StoredBehavior, bool]]) -> None:
+    def _placed(self, task: asyncio.Task[Placement]) -> None:
         self._placements.discard(task)
         if task.cancelled() or task.exception() is not None:
             return  # reported by assign (or the evaluator is stopping)
-        behavior, new = task.result()
+        behavior, new, replayed = task.result()
         self._index[behavior.id] = behavior
+        if replayed:  # counted when first placed; only a name the crash may have cut short is asked again
+            if new and behavior.name_source == NAME_PROVISIONAL and self.namer is not None:
+                self.namer.name_later(behavior)
+            return
         self._metrics.behavior_assigned(behavior.id, behavior.scorer, new)
         if new:
             self._metrics.behavior_event(BehaviorEventKind.CREATED.value)
@@ -256,7 +263,7 @@ class BehaviorGrouper:
             self.namer.name_later(behavior)
 
     async def _place(self, span: Span, request: EvaluationRequest, result: ScoreResult, kind: str,
-                     resource: tuple[str, str]) -> tuple[StoredBehavior, bool]:
+                     resource: tuple[str, str]) -> Placement:
         if kind == KIND_ERROR:
             reason = f"{result.error_kind}: {result.error_message}"
         else:

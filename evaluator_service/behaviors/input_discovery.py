@@ -90,12 +90,13 @@ class InputDiscovery:
                 provisional_name=salient_name([text]), kind=KIND_INPUT, description=text,
                 agent=group, at=self._clock(), sample_capacity=self._sample_capacity,
             )
-            behavior, new = await self._state.record_failure(draft, self._choose)
+            behavior, new, replayed = await self._state.record_failure(draft, self._choose)
         except Exception as exc:  # an input pattern is a nicety: count it, keep going
             self._metrics.behavior_error(f"input_{type(exc).__name__}")
             logger.debug("placing an input failed: %s", exc)
             return
-        self._on_placed(behavior, new)
+        if not replayed:  # a span scored again was counted when first placed
+            self._on_placed(behavior, new)
 
 
 def _input_of(span: Span) -> str:

@@ -11,6 +11,7 @@
       recluster_min_cluster_size: 2
       recluster_sample_size: 64     # members sampled per behavior, what mixed behaviors are split from
       recluster_split_min_group: 5  # fewest sampled members a group needs to be split off
+      replay_memory_s: 86400        # a span scored again within this time is not counted again
       embedding: {model: text-embedding-3-small, base_url: ..., api_key_env: OPENAI_API_KEY}
       naming: {model: gpt-4o-mini, base_url: ..., api_key_env: OPENAI_API_KEY}
       lifecycle:                    # issues: new -> ongoing -> increasing -> resolved -> regressed
@@ -70,6 +71,10 @@ class BehaviorsConfig:
     no sample, no splits)."""
     recluster_split_min_group: int = 5
     """Fewest sampled members each group of a split needs (a behavior is looked at from twice as many)."""
+    replay_memory_s: float = 86400.0
+    """How long each member's (kind, scorer, trace id, span id) is remembered, so a span scored again
+    (after a crash, or a collector's retry) is not counted twice
+    (:mod:`evaluator_service.state.behavior_placements`)."""
     embedding: ModelEndpoint = field(default_factory=ModelEndpoint)
     naming: ModelEndpoint = field(default_factory=ModelEndpoint)
     lifecycle: LifecycleConfig = field(default_factory=lambda: LifecycleConfig())
@@ -104,7 +109,7 @@ class LifecycleConfig:
 
 _KEYS = frozenset({"enabled", "similarity_threshold", "fields", "timeout_s", "embedding", "naming",
                    "lifecycle", "recluster_interval_s", "recluster_min_cluster_size", "inputs",
-                   "recluster_sample_size", "recluster_split_min_group"})
+                   "recluster_sample_size", "recluster_split_min_group", "replay_memory_s"})
 _LIFECYCLE_NUMBERS = ("interval_s", "new_for_s", "trend_window_s", "baseline_window_s", "increase_factor",
                       "resolve_after_intervals", "resolve_min_s", "resolve_max_s")
 
@@ -127,6 +132,7 @@ def parse_behaviors(s: Section) -> BehaviorsConfig:
         recluster_sample_size=s.integer("recluster_sample_size", d.recluster_sample_size, minimum=0),
         recluster_split_min_group=s.integer("recluster_split_min_group", d.recluster_split_min_group,
                                             minimum=2),
+        replay_memory_s=s.number("replay_memory_s", d.replay_memory_s),
         embedding=_endpoint(s.section("embedding"), local=True),
         naming=_endpoint(s.section("naming")),
         lifecycle=_lifecycle(s.section("lifecycle")),

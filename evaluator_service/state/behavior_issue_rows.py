@@ -27,6 +27,7 @@ from typing import Protocol
 from evaluator_service.errors import EvaluatorError
 from evaluator_service.state import schema
 from evaluator_service.state.behavior_event_rows import append_event
+from evaluator_service.state.behavior_placements import move_placements
 from evaluator_service.state.behavior_records import (
     DISMISSED,
     EXPECTED,
@@ -208,6 +209,7 @@ class SqlBehaviorIssueRows(TransactionSource):
             await tx.execute(schema.INSERT_BEHAVIOR_ISSUE, issue_row(child))
             await tx.execute(schema.ADD_BEHAVIOR_MEMBERS, (child.id, bucket_of(now), k))
             await follow_split(tx, rest, child)
+            await move_placements(tx, rest.id, child.id, ((e.trace_id, e.span_id) for e in chosen))
             for pinned in (rest.id, child.id):
                 await tx.execute(schema.PIN_BEHAVIOR, (pinned, "split", now))
             await tx.execute(schema.BUMP_COUNTER)

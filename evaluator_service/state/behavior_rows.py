@@ -13,6 +13,10 @@ The same transaction keeps the lifecycle honest: a new behavior appends ``behavi
 log, a member joining a resolved behavior makes it ``regressed`` and appends ``behavior.regressed``, and a
 member chosen for a behavior an operator merged away joins the behavior it was merged into.
 
+A failure is counted once per (kind, scorer, trace id, span id): the same transaction writes its placement key
+(:mod:`evaluator_service.state.behavior_placements`), and a span scored again (after a crash, or a
+collector's retry to any replica) finds its earlier placement and changes nothing.
+
 Only creations and renames bump the change counter: a join moves a centroid a little and adds one to a
 count, which other replicas do not need to hear about within the second.
 """
@@ -29,6 +33,13 @@ from typing import Protocol
 
 from evaluator_service.state import schema
 from evaluator_service.state.behavior_event_rows import append_event
+from evaluator_service.state.behavior_placements import (
+    Placement,
+    PlacementKey,
+    forget_placements,
+    placed_before,
+    remember_placement,
+)
 from evaluator_service.state.behavior_records import (
     DISMISSED,
     EVENT_CREATED,
@@ -66,6 +77,7 @@ __all__ = [
     "BehaviorExample",
     "BehaviorState",
     "FailureDraft",
+    "Placement",
     "SqlBehaviorRows",
     "StoredBehavior",
     "running_mean",
@@ -115,13 +127,18 @@ class BehaviorState(Protocol):
         ...
 
     async def record_failure(self, draft: FailureDraft, choose: BehaviorChooser,
-                             candidate_id: str | None = None) -> tuple[StoredBehavior, bool]:
+                             candidate_id: str | None = None) -> Placement:
         """Join the behavior ``choose`` picks, or create one; returns the behavior after the write and
-        whether this call created it.
+        whether this call created it. A draft whose (kind, scorer, trace id, span id) was placed before
+        (and is still remembered) writes nothing and returns that behavior, ``replayed``.
 
         ``candidate_id`` is the caller's likely match (from its in-memory index): it is offered to
         ``choose`` alone first, so a hit reads one row; if it is gone or declined, every behavior of the
         draft's scorer and space is offered. A behavior merged away passes the member on."""
+        ...
+
+    async def forget_placements_before(self, before: float) -> None:
+        """Forget the placement keys written before ``before`` (bounded retention)."""
         ...
 
     async def rename_behavior(self, behavior_id: str, name: str, source: str) -> StoredBehavior | None:
@@ -151,13 +168,20 @@ class SqlBehaviorRows(TransactionSource):
             return await read_behavior(tx, behavior_id)
 
     async def record_failure(self, draft: FailureDraft, choose: BehaviorChooser,
-                             candidate_id: str | None = None) -> tuple[StoredBehavior, bool]:
+                             candidate_id: str | None = None) -> Placement:
         now = draft.at if draft.at is not None else time.time()
+        key = PlacementKey(draft.kind, draft.scorer, draft.example.trace_id, draft.example.span_id)
         async with self._transaction() as tx:
             await tx.lock(scorer_lock(draft.scorer))
+            earlier = await placed_before(tx, key)
+            placed = await read_behavior(tx, earlier.behavior_id) if earlier is not None else None
+            if earlier is not None and placed is not None:
+                return Placement(await _taker(tx, placed), earlier.created, replayed=True)
             match = await _chosen(tx, draft, choose, candidate_id)
             if match is not None:
-                return await _join(tx, await _taker(tx, match), draft, now), False
+                joined = await _join(tx, await _taker(tx, match), draft, now)
+                await remember_placement(tx, key, joined.id, False, now)
+                return Placement(joined, False)
             created = StoredBehavior(
                 id=f"bhv_{uuid.uuid4().hex[:12]}", scorer=draft.scorer, space=draft.space,
                 name=draft.provisional_name, name_source=NAME_PROVISIONAL, centroid=list(draft.vector),
@@ -172,7 +196,12 @@ class SqlBehaviorRows(TransactionSource):
             await sample_member(tx, created.id, 1, draft, now)
             await append_event(tx, EVENT_CREATED, created, now)
             await tx.execute(schema.BUMP_COUNTER)
-            return created, True
+            await remember_placement(tx, key, created.id, True, now)
+            return Placement(created, True)
+
+    async def forget_placements_before(self, before: float) -> None:
+        async with self._transaction() as tx:
+            await forget_placements(tx, before)
 
     async def rename_behavior(self, behavior_id: str, name: str, source: str) -> StoredBehavior | None:
         async with self._transaction() as tx:

@@ -27,6 +27,7 @@ from typing import Protocol
 from evaluator_service.state import schema
 from evaluator_service.state.behavior_event_rows import append_event
 from evaluator_service.state.behavior_issue_rows import follow_split
+from evaluator_service.state.behavior_placements import move_placements
 from evaluator_service.state.behavior_records import (
     EVENT_CREATED,
     MAX_EXAMPLES,
@@ -149,6 +150,7 @@ async def _split_off(tx: Transaction, parent: StoredBehavior, members: list[Samp
             await tx.execute(schema.ADD_BEHAVIOR_MEMBERS, (child.id, bucket, taken))
             await tx.execute(schema.ADD_BEHAVIOR_MEMBERS, (parent.id, bucket, -taken))
     await write_samples(tx, child.id, members)
+    await move_placements(tx, parent.id, child.id, (s.key for s in members))
     await append_event(tx, EVENT_CREATED, child, now)
     return child
 

@@ -12,6 +12,7 @@ statements; only the backends' own locking and connection set-up stay in ``sqlit
 
 from __future__ import annotations
 
+from evaluator_service.state.behavior_placements import TABLES as PLACEMENT_TABLES
 from evaluator_service.state.console_schema import TABLES as CONSOLE_TABLES
 from evaluator_service.state.loop_schema import TABLES as LOOP_TABLES
 from evaluator_service.state.scorer_version_numbers import TABLES as VERSION_NUMBER_TABLES
@@ -219,6 +220,7 @@ SCHEMA = (
         revision BIGINT NOT NULL,
         scored_through DOUBLE PRECISION NOT NULL
     )""",
+    *PLACEMENT_TABLES,
     *LOOP_TABLES,
     *VERSION_NUMBER_TABLES,
     *CONSOLE_TABLES,

@@ -91,15 +91,15 @@ def test_running_mean() -> None:
 
 
 async def test_similar_failures_join_one_behavior_and_different_ones_split(state) -> None:  # type: ignore[no-untyped-def]
-    first, new = await state.record_failure(draft(DOCS_FAIL + " (order 1)", n=1), near)
+    first, new, _ = await state.record_failure(draft(DOCS_FAIL + " (order 1)", n=1), near)
     assert new and first.member_count == 1 and first.name_source == NAME_PROVISIONAL
-    second, new = await state.record_failure(draft(DOCS_FAIL + " (order 2)", n=2), near)
+    second, new, _ = await state.record_failure(draft(DOCS_FAIL + " (order 2)", n=2), near)
     assert not new and second.id == first.id and second.member_count == 2
     assert [e.span_id for e in second.examples] == [f"{1:016x}", f"{2:016x}"]
     rude = draft("Response is rude and insults the customer", n=3)
-    other, new = await state.record_failure(rude, near)
+    other, new, _ = await state.record_failure(rude, near)
     assert new and other.id != first.id
-    same_text_other_scorer, new = await state.record_failure(draft(DOCS_FAIL, scorer="Tone", n=4), near)
+    same_text_other_scorer, new, _ = await state.record_failure(draft(DOCS_FAIL, scorer="Tone", n=4), near)
     assert new and same_text_other_scorer.id not in {first.id, other.id}
     listed = await state.behaviors()
     assert listed[0].id == first.id  # most members first
@@ -107,16 +107,16 @@ async def test_similar_failures_join_one_behavior_and_different_ones_split(state
 
 
 async def test_threshold_is_respected(state) -> None:  # type: ignore[no-untyped-def]
-    a, _ = await state.record_failure(draft(DOCS_FAIL + " (order 1)"), very_near)
-    b, new = await state.record_failure(draft(DOCS_FAIL + " (order 2)"), very_near)
+    a, *_ = await state.record_failure(draft(DOCS_FAIL + " (order 1)", n=1), very_near)
+    b, new, _ = await state.record_failure(draft(DOCS_FAIL + " (order 2)", n=2), very_near)
     assert new and b.id != a.id
-    c, new = await state.record_failure(draft(DOCS_FAIL + " (order 1)"), very_near)
+    c, new, _ = await state.record_failure(draft(DOCS_FAIL + " (order 1)", n=3), very_near)
     assert not new and c.id == a.id
 
 
 async def test_a_stale_candidate_falls_back_to_the_nearest_search(state) -> None:  # type: ignore[no-untyped-def]
-    a, _ = await state.record_failure(draft(DOCS_FAIL), near)
-    b, new = await state.record_failure(draft(DOCS_FAIL), near, candidate_id="bhv_gone")
+    a, *_ = await state.record_failure(draft(DOCS_FAIL, n=1), near)
+    b, new, _ = await state.record_failure(draft(DOCS_FAIL, n=2), near, candidate_id="bhv_gone")
     assert not new and b.id == a.id
 
 
@@ -133,22 +133,24 @@ class OfferLog:
 
 
 async def test_the_candidate_is_offered_alone_and_a_declined_one_falls_back_to_all(state) -> None:  # type: ignore[no-untyped-def]
-    docs, _ = await state.record_failure(draft(DOCS_FAIL, n=1), near)
-    rude, _ = await state.record_failure(draft("Response is rude and insults the customer", n=2), near)
+    docs, *_ = await state.record_failure(draft(DOCS_FAIL, n=1), near)
+    rude, *_ = await state.record_failure(draft("Response is rude and insults the customer", n=2), near)
     log = OfferLog()
-    joined, new = await state.record_failure(draft(DOCS_FAIL + " (order 3)", n=3), log, candidate_id=docs.id)
+    joined, new, _ = await state.record_failure(draft(DOCS_FAIL + " (order 3)", n=3), log,
+                                                candidate_id=docs.id)
     assert (joined.id, new, log.offers) == (docs.id, False, [[docs.id]])
     log = OfferLog()
-    joined, new = await state.record_failure(draft(DOCS_FAIL + " (order 4)", n=4), log, candidate_id=rude.id)
+    joined, new, _ = await state.record_failure(draft(DOCS_FAIL + " (order 4)", n=4), log,
+                                                candidate_id=rude.id)
     assert (joined.id, new) == (docs.id, False)
     assert log.offers[0] == [rude.id] and sorted(log.offers[1]) == sorted([docs.id, rude.id])
 
 
 async def test_only_the_failures_scorer_and_space_are_offered(state) -> None:  # type: ignore[no-untyped-def]
-    mine, _ = await state.record_failure(draft(DOCS_FAIL, n=1), near)
+    mine, *_ = await state.record_failure(draft(DOCS_FAIL, n=1), near)
     await state.record_failure(draft(DOCS_FAIL, scorer="Tone", n=2), near)
     other_space = dataclasses.replace(draft(DOCS_FAIL, n=3), space="openai:text-embedding-3-small")
-    elsewhere, new = await state.record_failure(other_space, near)
+    elsewhere, new, _ = await state.record_failure(other_space, near)
     assert new and elsewhere.id != mine.id
     log = OfferLog()
     await state.record_failure(draft(DOCS_FAIL, n=4), log, candidate_id=elsewhere.id)
@@ -156,8 +158,8 @@ async def test_only_the_failures_scorer_and_space_are_offered(state) -> None:  #
 
 
 async def test_a_chooser_declining_everything_creates_a_behavior(state) -> None:  # type: ignore[no-untyped-def]
-    first, _ = await state.record_failure(draft(DOCS_FAIL, n=1), near)
-    created, new = await state.record_failure(draft(DOCS_FAIL, n=2), lambda _draft, _rows: None,
+    first, *_ = await state.record_failure(draft(DOCS_FAIL, n=1), near)
+    created, new, _ = await state.record_failure(draft(DOCS_FAIL, n=2), lambda _draft, _rows: None,
                                               candidate_id=first.id)
     assert new and created.id != first.id and created.member_count == 1
     assert len(await state.behaviors()) == 2
@@ -180,7 +182,7 @@ def test_nearest_behavior_joins_the_most_similar_at_or_above_the_threshold() -> 
 
 
 async def test_operator_names_win_over_generated_names(state) -> None:  # type: ignore[no-untyped-def]
-    created, _ = await state.record_failure(draft(DOCS_FAIL), near)
+    created, *_ = await state.record_failure(draft(DOCS_FAIL), near)
     assert created.name == "doesn't address package inquiry"
     auto = await state.rename_behavior(created.id, "Ignores package questions", NAME_AUTO)
     assert auto is not None and auto.name_source == NAME_AUTO

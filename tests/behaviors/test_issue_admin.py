@@ -15,7 +15,7 @@ from judgeval.admin.v1 import behaviors_pb2_grpc as pb_grpc
 from evaluator_service.admin.behaviors_servicer import behaviors_installer
 from evaluator_service.app import EvaluatorApp
 from evaluator_service.state import open_shared_state
-from tests.support.cli import run_cli
+from tests.support.cli import run_cli, run_cli_into_closed_pipe
 from tests.support.evaluator import export, running, wait_for
 from tests.support.spans import make_request
 
@@ -109,6 +109,9 @@ async def test_cli_tables_json_and_actions(make_config, receiver) -> None:
         header, *rows = table.stdout.splitlines()
         assert header.split()[:6] == ["ID", "KIND", "STATE", "SEVERITY", "COUNT", "TREND"]
         assert rows[0].split()[:5] == [refund_id, "failure", "new", "low", "2"]
+        piped = [await run_cli_into_closed_pipe("behaviors", "list", *flag, env=env)
+                 for flag in ([], ["--json"])]
+        assert [(p.code, p.stderr) for p in piped] == [(141, ""), (141, "")]  # `| head`: no traceback
         listed = json.loads((await run_cli("behaviors", "list", "--json", env=env)).stdout)
         assert [(b["id"], b["count"], b["state"]) for b in listed["behaviors"]] == [
             (refund_id, "2", "new"), (pii_id, "1", "new")]
@@ -123,6 +126,9 @@ async def test_cli_tables_json_and_actions(make_config, receiver) -> None:
         dismissed = await run_cli("behaviors", "dismiss", pii_id, env=env)
         assert dismissed.code == 0 and pii_id not in (await run_cli("behaviors", "list", env=env)).stdout
         assert pii_id in (await run_cli("behaviors", "list", "--all", env=env)).stdout
+        none = await run_cli("behaviors", "list", "--scorer", PII, "--state", "new", env=env)
+        assert none.stdout == f"No open behaviors of scorer {PII!r} in state 'new' (`--all` also lists " \
+                              "dismissed and merged ones).\n"
         await run_cli("behaviors", "reopen", pii_id, env=env)
         merged = await run_cli("behaviors", "merge", pii_id, refund_id, env=env)
         assert merged.stdout.strip().startswith(f"Merged {pii_id} into {refund_id}")

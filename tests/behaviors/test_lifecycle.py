@@ -121,7 +121,7 @@ async def test_the_grouper_runs_the_lifecycle_on_its_clock_and_logs_each_event_o
     clock, reader = Clock(), InMemoryMetricReader()
     metrics = EvaluatorMetrics(MeterProvider(metric_readers=[reader]))
     grouper = BehaviorGrouper(BehaviorsConfig(lifecycle=FAST), state, metrics, clock=clock)
-    late, new = await state.record_failure(failure(LATE, T0, n=1), near)
+    late, new, _ = await state.record_failure(failure(LATE, T0, n=1), near)
     for n in range(2, 40):  # one member every 10 minutes for six and a half hours
         await state.record_failure(failure(f"{LATE} ({n})", T0 + n * 600, n=n), near)
     clock.now = T0 + 39 * 600 + 60
@@ -134,7 +134,7 @@ async def test_the_grouper_runs_the_lifecycle_on_its_clock_and_logs_each_event_o
     assert await grouper.run_lifecycle() == 0  # the same transition is not logged twice
     clock.now += 86400  # nothing for a day
     assert await grouper.run_lifecycle() == 1
-    back, _ = await state.record_failure(failure(LATE + " again", clock.now, n=99, service="api"), near)
+    back, *_ = await state.record_failure(failure(LATE + " again", clock.now, n=99, service="api"), near)
     assert (back.id, back.state) == (late.id, "regressed") and back.services == ("shop", "api")
     await state.record_failure(failure(LEAK, clock.now, n=100), near)
 

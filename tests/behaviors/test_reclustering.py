@@ -91,7 +91,7 @@ async def fragmented(state: SqliteSharedState) -> list[str]:
                               "Personal data found: email address of another customer",
                               "Personal data found: e-mail address of another customer",
                               "Personal data found: email adress of another customer"]):
-        behavior, _ = await state.record_failure(failure(text, T0 + n, n=n), lambda _d, _r: None)
+        behavior, *_ = await state.record_failure(failure(text, T0 + n, n=n), lambda _d, _r: None)
         ids.append(behavior.id)
     await state.record_failure(failure("Sorry, your order is delayed and we cannot refund it", T0 + 9, n=9),
                                near, candidate_id=ids[0])
@@ -106,7 +106,7 @@ async def test_recluster_merges_near_duplicates_into_the_largest_and_keeps_ids(s
     assert survivor is not None and survivor.member_count == 4
     assert await recluster(state, min_cluster_size=2, min_similarity=0.5) == []  # the next pass keeps ids
     # Later failures like a merged-away behavior join the survivor.
-    joined, new = await state.record_failure(failure("Sorry your order is delayed, we cannot refund it",
+    joined, new, _ = await state.record_failure(failure("Sorry your order is delayed, we cannot refund it",
                                                      T0 + 20, n=20), near, candidate_id=ids[2])
     assert (joined.id, new) == (ids[0], False)
 

@@ -66,7 +66,7 @@ async def mixed(state: SharedState, scorer: str = "refund_keyword", start: int =
     """One behavior holding 14 refund refusals then 8 personal-data leaks, as drift can leave it."""
     behavior = None
     for n, text in enumerate(REFUNDS + LEAKS, start):
-        behavior, _ = await state.record_failure(draft(text, T0 + n, n, scorer), join_any)
+        behavior, *_ = await state.record_failure(draft(text, T0 + n, n, scorer), join_any)
     assert behavior is not None and behavior.member_count == 22
     return behavior
 
@@ -109,9 +109,13 @@ async def test_a_mixed_behavior_is_split_and_the_larger_group_keeps_its_id(state
     assert sum(buckets[parent.id].values()) == 14 and sum(buckets[child.id].values()) == 8
     # The next pass finds both coherent; a later leak joins the new behavior, a refusal the old one.
     assert await split_mixed(state, CUT, MIN_GROUP, now=T0 + 200) == []
-    leak, _ = await state.record_failure(draft(LEAKS[0], T0 + 300, 300), near)
-    refund, _ = await state.record_failure(draft(REFUNDS[0], T0 + 301, 301), near)
+    leak, *_ = await state.record_failure(draft(LEAKS[0], T0 + 300, 300), near)
+    refund, *_ = await state.record_failure(draft(REFUNDS[0], T0 + 301, 301), near)
     assert (leak.id, refund.id) == (child.id, parent.id)
+    # A leak scored again (after a crash) is not counted again, and gets the behavior it is in now.
+    copy = await state.record_failure(draft(LEAKS[1], T0 + 302, 15), near)
+    assert (copy.behavior.id, copy.created, copy.replayed, copy.behavior.member_count) == (child.id, False,
+                                                                                           True, 9)
 
 
 async def test_a_behavior_unchanged_since_it_was_looked_at_is_skipped(state: SharedState) -> None:
@@ -139,7 +143,7 @@ async def test_operators_decisions_are_never_split(state: SharedState) -> None:
     dismissed = await mixed(state, "dismissed", 200)
     await state.set_behavior_disposition(dismissed.id, "dismissed")
     merged_into = await mixed(state, "merged_into", 300)
-    other, _ = await state.record_failure(failure("Tool call timed out", T0, n=399, scorer="merged_into"),
+    other, *_ = await state.record_failure(failure("Tool call timed out", T0, n=399, scorer="merged_into"),
                                           lambda _d, _r: None)
     await state.merge_behaviors(other.id, merged_into.id)
     operator_split = await mixed(state, "operator_split", 400)
@@ -151,7 +155,7 @@ async def test_operators_decisions_are_never_split(state: SharedState) -> None:
 
 async def test_an_automatic_merge_does_not_pin_a_behavior(state: SharedState) -> None:
     parent = await mixed(state)
-    other, _ = await state.record_failure(draft(REFUNDS[1], T0 + 50, 50), lambda _d, _r: None)
+    other, *_ = await state.record_failure(draft(REFUNDS[1], T0 + 50, 50), lambda _d, _r: None)
     await state.merge_behaviors(other.id, parent.id, by_operator=False)
     assert await state.pinned_behaviors() == set()
     assert [p for p, _ in await split_mixed(state, CUT, MIN_GROUP, now=T0 + 100)] == [parent.id]
@@ -178,7 +182,7 @@ async def test_replicas_splitting_at_once_split_each_behavior_once(state_url: st
 async def test_the_member_sample_is_a_bounded_reservoir(state: SharedState) -> None:
     behavior = None
     for n in range(60):
-        behavior, _ = await state.record_failure(draft(REFUNDS[n % 14], T0 + n, n, capacity=8), join_any)
+        behavior, *_ = await state.record_failure(draft(REFUNDS[n % 14], T0 + n, n, capacity=8), join_any)
     assert behavior is not None
     sample = await state.behavior_samples(behavior.id)
     assert len(sample) == 8 and len({s.span_id for s in sample}) == 8
@@ -271,7 +275,7 @@ async def behavior_of(state: SharedState, texts_: list[tuple[str, str]], start: 
         return next((b for b in offered if behavior is not None and b.id == behavior.id), None)
 
     for n, text in enumerate(texts_, start):
-        behavior, _ = await state.record_failure(draft(text, T0 + n, n, capacity=capacity), join_it)
+        behavior, *_ = await state.record_failure(draft(text, T0 + n, n, capacity=capacity), join_it)
     assert behavior is not None and behavior.member_count == len(texts_)
     return behavior
 

@@ -37,7 +37,7 @@ async def kinds(state: SharedState) -> list[tuple[str, str]]:
 
 async def test_replicas_racing_create_one_behavior_and_log_each_transition_once(replicas) -> None:  # type: ignore[no-untyped-def]
     a, b = replicas
-    (one, new_a), (two, new_b) = await asyncio.gather(
+    (one, new_a, _), (two, new_b, _) = await asyncio.gather(
         a.record_failure(failure(LATE, T0, n=1), near),
         b.record_failure(failure(LATE + " (2)", T0, n=2), near))
     assert one.id == two.id and sorted([new_a, new_b]) == [False, True]
@@ -47,7 +47,7 @@ async def test_replicas_racing_create_one_behavior_and_log_each_transition_once(
     assert sorted(len(changed) for changed in both) == [0, 1]
     again = await asyncio.gather(a.record_failure(failure(LATE, later, n=3), near),
                                  b.record_failure(failure(LATE, later, n=4), near))
-    assert {behavior.state for behavior, _ in again} == {"regressed"}
+    assert {placed.behavior.state for placed in again} == {"regressed"}
     assert await kinds(a) == [("behavior.created", one.id), ("behavior.resolved", one.id),
                               ("behavior.regressed", one.id)]
     assert [e.sequence for e in await StateBehaviorEventLog(b).events_after(0)] == [1, 2, 3]
@@ -55,8 +55,8 @@ async def test_replicas_racing_create_one_behavior_and_log_each_transition_once(
 
 async def test_dismissed_and_expected_behaviors_raise_no_events(replicas) -> None:  # type: ignore[no-untyped-def]
     state, _ = replicas
-    late, _ = await state.record_failure(failure(LATE, T0, n=1), near)
-    leak, _ = await state.record_failure(failure(LEAK, T0, n=2), near)
+    late, *_ = await state.record_failure(failure(LATE, T0, n=1), near)
+    leak, *_ = await state.record_failure(failure(LEAK, T0, n=2), near)
     dismissed = await state.set_behavior_disposition(late.id, "dismissed")
     expected = await state.set_behavior_disposition(leak.id, "expected")
     assert (dismissed.disposition, expected.disposition) == ("dismissed", "expected")  # type: ignore[union-attr]
@@ -75,9 +75,9 @@ async def test_dismissed_and_expected_behaviors_raise_no_events(replicas) -> Non
 
 async def test_merge_folds_members_and_redirects_later_failures(replicas) -> None:  # type: ignore[no-untyped-def]
     state, other_replica = replicas
-    late, _ = await state.record_failure(failure(LATE, T0, n=1, service="shop"), near)
+    late, *_ = await state.record_failure(failure(LATE, T0, n=1, service="shop"), near)
     await state.record_failure(failure(LATE, T0 + 300, n=2), near)
-    leak, _ = await state.record_failure(failure(LEAK, T0 + 600, n=3, service="api", agent="billing",
+    leak, *_ = await state.record_failure(failure(LEAK, T0 + 600, n=3, service="api", agent="billing",
                                                  environment="staging"), near)
     merged = await state.merge_behaviors(late.id, leak.id)
     assert (merged.id, merged.member_count, merged.first_seen) == (leak.id, 3, T0)
@@ -89,7 +89,7 @@ async def test_merge_folds_members_and_redirects_later_failures(replicas) -> Non
     source = await state.behavior(late.id)
     assert source is not None and (source.disposition, source.merged_into) == ("merged", leak.id)
     # The next late-order failure is nearest to the merged-away centroid: it joins the target.
-    joined, new = await other_replica.record_failure(failure(LATE + " (4)", T0 + 900, n=4), near)
+    joined, new, _ = await other_replica.record_failure(failure(LATE + " (4)", T0 + 900, n=4), near)
     assert (joined.id, new, joined.member_count) == (leak.id, False, 4)
     for bad, message in [((leak.id, leak.id), "into itself"), ((late.id, leak.id), "already merged"),
                          (("bhv_gone", leak.id), "no behavior 'bhv_gone'")]:
@@ -101,7 +101,7 @@ async def test_merge_folds_members_and_redirects_later_failures(replicas) -> Non
 
 async def test_split_off_moves_chosen_members_and_later_ones_follow(replicas) -> None:  # type: ignore[no-untyped-def]
     state, _ = replicas
-    mixed, _ = await state.record_failure(failure(LATE, T0, n=1), near)
+    mixed, *_ = await state.record_failure(failure(LATE, T0, n=1), near)
     for n in (2, 3):
         await state.record_failure(failure(f"{LATE} ({n})", T0, n=n), near)
     await state.record_failure(failure(LATE + " and the parcel is lost", T0, n=4), near)
@@ -113,7 +113,7 @@ async def test_split_off_moves_chosen_members_and_later_ones_follow(replicas) ->
     parent = await state.behavior(mixed.id)
     assert parent is not None and parent.member_count == 3
     assert f"{4:016x}" not in {e.span_id for e in parent.examples}
-    lost, new = await state.record_failure(failure(LATE + " and the parcel is lost", T0 + 120, n=5), near)
+    lost, new, _ = await state.record_failure(failure(LATE + " and the parcel is lost", T0 + 120, n=5), near)
     assert (lost.id, new) == (child.id, False)
     with pytest.raises(BehaviorActionRefused, match="are not example members"):
         await state.split_behavior(mixed.id, ["ffffffffffffffff"], "", T0)
@@ -128,7 +128,7 @@ async def test_replicas_reclustering_at_once_merge_each_behavior_once(replicas) 
     ids = []
     for n, text in enumerate([LATE, LATE.replace("cannot", "can not"), LATE.replace(",", ""),
                               LEAK, LEAK.replace("email", "e-mail"), LEAK.replace("address", "adress")]):
-        behavior, _ = await a.record_failure(failure(text, T0 + n, n=n), lambda _d, _r: None)
+        behavior, *_ = await a.record_failure(failure(text, T0 + n, n=n), lambda _d, _r: None)
         ids.append(behavior.id)
     first, second = await asyncio.gather(recluster(a, 2, 0.5), recluster(b, 2, 0.5))
     assert sorted(first + second) == sorted([(ids[1], ids[0]), (ids[2], ids[0]), (ids[4], ids[3]),

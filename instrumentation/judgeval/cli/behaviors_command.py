@@ -83,7 +83,7 @@ def _call_for(args: argparse.Namespace) -> tuple[str, Any, Any]:
     if args.action == "list":
         request = pb.ListBehaviorsRequest(scorer=args.scorer or "", state=args.state or "",
                                           include_closed=args.all)
-        return "ListBehaviors", request, _print_list
+        return "ListBehaviors", request, lambda reply: _print_list(reply, _nothing_listed(args))
     if args.action == "show":
         return "GetBehavior", pb.GetBehaviorRequest(id=args.id), _print_show
     if args.action == "rename":
@@ -104,9 +104,20 @@ def _call_for(args: argparse.Namespace) -> tuple[str, Any, Any]:
     return "ListBehaviorEvents", request, _print_events
 
 
-def _print_list(reply: Any) -> None:
+def _nothing_listed(args: argparse.Namespace) -> str:
+    """What an empty listing means: none at all, or none that the filters (or the default, open only) let
+    through."""
+    if args.all and not args.scorer and not args.state:
+        return "No behaviors yet (they appear when scored spans fail)."
+    which = "".join([f" of scorer {args.scorer!r}" if args.scorer else "",
+                     f" in state {args.state!r}" if args.state else ""])
+    hidden = "" if args.all else " (`--all` also lists dismissed and merged ones)"
+    return f"No {'' if args.all else 'open '}behaviors{which}{hidden}."
+
+
+def _print_list(reply: Any, nothing: str) -> None:
     if not reply.behaviors:
-        print("No behaviors yet (they appear when scored spans fail).")
+        print(nothing)
         return
     print(f"{'ID':<16} {'KIND':<7} {'STATE':<10} {'SEVERITY':<8} {'COUNT':>6}  {'TREND 24H':<12} "
           f"{'SCORER':<20} {'LAST SEEN':<20} NAME")
