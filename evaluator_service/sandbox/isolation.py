@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import subprocess
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -54,13 +55,8 @@ class SandboxIsolation:
                     "'bubblewrap' package, e.g. scripts/ensure-sandbox-tools), or choose the weaker "
                     "sandbox.isolation: none")
             seccomp_filter = _compile_seccomp()
-        cgroups = None
-        try:
-            cgroups = CgroupManager.detect()
-        except CgroupsUnavailable as exc:
-            _log.warning("scorer sandbox: per-worker cgroups unavailable (%s); a worker's memory and "
-                         "processes are bounded per process by rlimits only (weaker: see sandbox README)",
-                         exc)
+            _check_user_namespaces(bwrap)
+        cgroups = _detect_cgroups(bwrap is not None)
         run_dir = _run_dir(config)
         ledger = EgressLedger(config.limits.llm_calls_per_s_per_scorer)
         return cls(config, bwrap, seccomp_filter, cgroups, run_dir, ledger)
@@ -107,6 +103,44 @@ class SandboxIsolation:
         shutil.rmtree(self.run_dir, ignore_errors=True)
         if self._socket_dir is not None:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+
+def _detect_cgroups(bwrap: bool) -> CgroupManager | None:
+    """Per-worker cgroups, or ``None`` after one start-up warning naming what bounds a worker instead."""
+    if bwrap and os.geteuid() != 0:
+        _log.warning("scorer sandbox: the evaluator runs as uid %d, not root: every worker runs as that uid "
+                     "(no uid of its own), processes are bounded per sandbox by RLIMIT_NPROC in its own user "
+                     "namespace, memory per process by RLIMIT_AS only, no cgroups (weaker: see sandbox "
+                     "README)", os.geteuid())
+        return None
+    try:
+        return CgroupManager.detect()
+    except CgroupsUnavailable as exc:
+        _log.warning("scorer sandbox: per-worker cgroups unavailable (%s); a worker's memory and processes "
+                     "are bounded per process by rlimits only (weaker: see sandbox README)", exc)
+        return None
+
+
+def _check_user_namespaces(bwrap: str) -> None:
+    """Workers run bubblewrap without privileges (as their own uid, or as a non-root evaluator's), which
+    needs unprivileged user namespaces: refuse at start-up, in one line, when the host forbids them."""
+    # As root, probe as an unprivileged user, as the workers will run (root could create namespaces anyway).
+    nobody = {"user": _NOBODY, "group": _NOBODY, "extra_groups": []} if os.geteuid() == 0 else {}
+    try:
+        probe = subprocess.run([bwrap, "--unshare-user", "--disable-userns", "--unshare-pid", "--unshare-net",
+                                "--ro-bind", "/", "/", "--", "/bin/true"], capture_output=True, text=True,
+                               timeout=30, **nobody)  # type: ignore[call-overload]
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SandboxUnavailable(f"cannot run bubblewrap ({bwrap}) as an unprivileged user: {exc}") from None
+    if probe.returncode != 0:
+        reason = (probe.stderr.strip().splitlines() or [f"exit status {probe.returncode}"])[-1]
+        raise SandboxUnavailable(
+            f"uploaded scorers need unprivileged user namespaces for bubblewrap, which this host refuses "
+            f"({reason}): check /proc/sys/user/max_user_namespaces (and, on Ubuntu, "
+            f"kernel.apparmor_restrict_unprivileged_userns), or choose the weaker sandbox.isolation: none")
+
+
+_NOBODY = 65534
 
 
 def _compile_seccomp() -> bytes:
