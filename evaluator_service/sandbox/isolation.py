@@ -21,6 +21,7 @@ from evaluator_service.sandbox.cgroups import CgroupManager, CgroupsUnavailable
 from evaluator_service.sandbox.config import SandboxConfig
 from evaluator_service.sandbox.egress_proxy import EgressLedger
 from evaluator_service.sandbox.plan import Identity
+from evaluator_service.sandbox.uid_leases import UidLeases
 
 _log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class SandboxIsolation:
     run_dir: Path
     ledger: EgressLedger
     root: bool = field(default_factory=lambda: os.geteuid() == 0)
-    _uids_in_use: set[int] = field(default_factory=set)
+    uid_leases: UidLeases = field(default_factory=UidLeases)
     _socket_dir: Path | None = None
 
     @classmethod
@@ -59,7 +60,13 @@ class SandboxIsolation:
         cgroups = _detect_cgroups(bwrap is not None)
         run_dir = _run_dir(config)
         ledger = EgressLedger(config.limits.llm_calls_per_s_per_scorer)
-        return cls(config, bwrap, seccomp_filter, cgroups, run_dir, ledger)
+        isolation = cls(config, bwrap, seccomp_filter, cgroups, run_dir, ledger)
+        if isolation.root and bwrap is not None:
+            try:
+                isolation.uid_leases.open()
+            except OSError as exc:
+                raise SandboxUnavailable(f"cannot lease sandbox uids: {exc}") from None
+        return isolation
 
     @property
     def description(self) -> str:
@@ -68,22 +75,24 @@ class SandboxIsolation:
         return f"{base}+cgroups-v{self.cgroups.version}" if self.cgroups else base
 
     def take_identity(self) -> Identity | None:
-        """A uid of its own for one worker (so no worker's processes count against another's
-        ``RLIMIT_NPROC``); ``None`` when the evaluator is not root and cannot switch users, and in the weaker
-        ``isolation: none`` mode (the worker could not reach an interpreter or venv only root can enter)."""
+        """A uid of its own for one worker, leased host-wide (so no worker's processes count against
+        another's ``RLIMIT_NPROC``, even another evaluator's); ``None`` when the evaluator is not root and
+        cannot switch users, and in the weaker ``isolation: none`` mode (the worker could not reach an
+        interpreter or venv only root can enter)."""
         if not self.root or self.bwrap is None:
             return None
-        for offset in range(self.config.uid_count):
-            uid = self.config.uid_base + offset
-            if uid not in self._uids_in_use:
-                self._uids_in_use.add(uid)
-                return Identity(uid, uid)
-        raise SandboxUnavailable(f"all {self.config.uid_count} sandbox uids are in use")
+        uid = self.uid_leases.take(self.config.uid_base, self.config.uid_count)
+        if uid is None:
+            raise SandboxUnavailable(
+                f"all {self.config.uid_count} sandbox uids from {self.config.uid_base} are in use by this or "
+                f"another evaluator on this host (leases in {self.uid_leases.directory}): raise "
+                "sandbox.uid_count or give each evaluator its own sandbox.uid_base")
+        return Identity(uid, uid)
 
     def release_identity(self, identity: Identity | None) -> None:
         """The worker holding ``identity`` is gone."""
         if identity is not None:
-            self._uids_in_use.discard(identity.uid)
+            self.uid_leases.release(identity.uid)
 
     def new_socket_path(self) -> Path:
         """A fresh path for one worker's egress proxy socket: in :attr:`run_dir`, or in a short directory of
@@ -97,7 +106,8 @@ class SandboxIsolation:
         return self._socket_dir / name
 
     def close(self) -> None:
-        """Remove this evaluator's cgroup parents and runtime directory."""
+        """Remove this evaluator's cgroup parents and runtime directory; give the uid leases back."""
+        self.uid_leases.close()
         if self.cgroups is not None:
             self.cgroups.close()
         shutil.rmtree(self.run_dir, ignore_errors=True)

@@ -180,3 +180,11 @@ class BoundedForkBombScorer(ExampleScorer):
                 time.sleep(0.01)
         time.sleep(60)
         return 1.0
+
+
+class UidScorer(ExampleScorer):
+    """Reports the uid its worker runs as."""
+
+    async def a_score_example(self, example):
+        self.reason = json.dumps({"uid": os.getuid()})
+        return 1.0
