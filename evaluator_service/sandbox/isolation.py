@@ -117,18 +117,25 @@ class SandboxIsolation:
 
 def _detect_cgroups(bwrap: bool) -> CgroupManager | None:
     """Per-worker cgroups, or ``None`` after one start-up warning naming what bounds a worker instead."""
+    try:
+        cgroups = CgroupManager.detect()
+    except CgroupsUnavailable as exc:
+        if bwrap and os.geteuid() != 0:
+            _log.warning("scorer sandbox: the evaluator runs as uid %d, not root: every worker runs as that "
+                         "uid (no uid of its own), processes are bounded per sandbox by RLIMIT_NPROC in its "
+                         "own user namespace, memory per process by RLIMIT_AS only, no cgroups (%s; weaker: "
+                         "see sandbox README)", os.geteuid(), exc)
+        else:
+            _log.warning("scorer sandbox: per-worker cgroups unavailable (%s); a worker's memory and "
+                         "processes are bounded per process by rlimits only (weaker: see sandbox README)",
+                         exc)
+        return None
     if bwrap and os.geteuid() != 0:
         _log.warning("scorer sandbox: the evaluator runs as uid %d, not root: every worker runs as that uid "
-                     "(no uid of its own), processes are bounded per sandbox by RLIMIT_NPROC in its own user "
-                     "namespace, memory per process by RLIMIT_AS only, no cgroups (weaker: see sandbox "
-                     "README)", os.geteuid())
-        return None
-    try:
-        return CgroupManager.detect()
-    except CgroupsUnavailable as exc:
-        _log.warning("scorer sandbox: per-worker cgroups unavailable (%s); a worker's memory and processes "
-                     "are bounded per process by rlimits only (weaker: see sandbox README)", exc)
-        return None
+                     "(no uid of its own); memory, processes and CPU are bounded per worker by the delegated "
+                     "cgroups (v%d) and processes also by RLIMIT_NPROC in each sandbox's own user namespace "
+                     "(see sandbox README)", os.geteuid(), cgroups.version)
+    return cgroups
 
 
 def _check_user_namespaces(bwrap: str) -> None:

@@ -4,7 +4,8 @@ one JSON document of what it saw. The sandbox's start-up log lines go to stderr.
 per-sandbox process limit with a harmless scorer (50 forks under a limit of 20) and runs nothing hostile
 unless that limit held.
 
-``python -m tests.hosted.nonroot_sandbox_run WORK_DIR``
+``python -m tests.hosted.nonroot_sandbox_run WORK_DIR [delegated]``: with ``delegated`` (the evaluator runs in
+cgroups delegated to its user) it scores only the harmless scorer, a forking memory hog and a good one.
 """
 
 from __future__ import annotations
@@ -78,6 +79,23 @@ async def _prove_the_cap(work: Path, registry: Registry, seen: dict[str, Any]) -
     return counted.get("forked", 50) < CAP_LIMITS.max_processes and counted.get("fork_failure") == "EAGAIN"
 
 
+async def delegated(work: Path) -> dict[str, Any]:
+    """With delegated cgroups: the cap, then a tree over the memory limit of the worker's cgroup."""
+    installer = EnvironmentInstaller(work / "envs", pip_args=("--no-index",), pip_timeout_s=120)
+    registry = Registry(work / "data", installer=installer)
+    seen: dict[str, Any] = {"evaluator_uid": os.geteuid()}
+    if not await _prove_the_cap(work, registry, seen):
+        return seen
+    pool = SandboxPool(SandboxConfig(limits=LIMITS, workers_per_scorer=1, work_root=work / "sandbox"))
+    try:  # 8 x 120 MiB, each under the 256 MiB per-process limit, the tree far over it
+        seen["memory"] = await _score(pool, registry, "ForkingMemoryScorer", "breakout_scorers.py",
+                                      children=8, mb=120)
+        seen["good"] = await _score(pool, registry, "GoodScorer", "hostile_scorers.py")
+    finally:
+        await pool.close()
+    return seen
+
+
 async def main(work: Path) -> dict[str, Any]:
     installer = EnvironmentInstaller(work / "envs", pip_args=("--no-index",), pip_timeout_s=120)
     registry = Registry(work / "data", installer=installer)
@@ -110,4 +128,5 @@ async def main(work: Path) -> dict[str, Any]:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
-    print(json.dumps(asyncio.run(main(Path(sys.argv[1])))), flush=True)
+    run = delegated if sys.argv[2:] == ["delegated"] else main
+    print(json.dumps(asyncio.run(run(Path(sys.argv[1])))), flush=True)

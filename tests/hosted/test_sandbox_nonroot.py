@@ -103,13 +103,14 @@ OUTER_PROCESS_CAP = 200
 (sandboxed ones included: the kernel charges a user namespace's tasks to its creator's uid too)."""
 
 
-def run_as_user(user: pwd.struct_passwd, work: Path, module: str) -> subprocess.CompletedProcess[str]:
-    """``python -m module WORK`` as ``user`` with no capabilities, the interpreter made reachable, under
-    an outer cap of :data:`OUTER_PROCESS_CAP` processes for the user."""
+def run_as_user(user: pwd.struct_passwd, work: Path, module: str, *arguments: str,
+                cgroups: list[Path] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m module WORK ARGUMENTS`` as ``user`` with no capabilities, the interpreter made reachable,
+    under an outer cap of :data:`OUTER_PROCESS_CAP` processes for the user, in ``cgroups`` if given."""
     cap = ["prlimit", f"--nproc={OUTER_PROCESS_CAP}:{OUTER_PROCESS_CAP}", "--"]
     drop = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups",
             "--inh-caps=-all", "env", f"HOME={work}", "PATH=/usr/bin:/bin", sys.executable, "-m", module,
-            str(work)]
+            str(work), *arguments]
     prefix = os.path.realpath(sys.base_prefix)
     blocked = _blocked_ancestor(prefix)
     if blocked is None:
@@ -122,6 +123,9 @@ def run_as_user(user: pwd.struct_passwd, work: Path, module: str) -> subprocess.
                   f"mkdir -p {shlex.quote(keep)} && mount --move {stage} {shlex.quote(keep)} && "
                   f"exec {shlex.join(drop)}")
         command = [*cap, "unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script]
+    if cgroups:  # join them first, as root, then run the rest
+        join = "; ".join(f"echo $$ > {shlex.quote(str(group / 'cgroup.procs'))}" for group in cgroups)
+        command = ["sh", "-c", f'{join}; exec "$@"', "sh", *command]
     return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
 
 
@@ -161,3 +165,49 @@ def test_a_non_root_evaluator_still_contains_hostile_scorers(user: pwd.struct_pa
     # at most the limit inside the sandbox, plus bubblewrap's own process outside it
     assert seen["bomb_processes"] >= 16 and seen["bomb_processes_at_most"] <= 33, seen
     assert seen["bomb_still_running"]
+
+
+@pytest.fixture
+def delegated_cgroups(user: pwd.struct_passwd) -> Iterator[list[Path]]:
+    """v1 memory, pids and cpu groups (under this test's own) delegated to the user, as an administrator
+    does with chown: the directory and its ``cgroup.procs``/``tasks``."""
+    own = {ctrl: path for _, ctrls, path in (line.split(":", 2) for line in
+                                             Path("/proc/self/cgroup").read_text().splitlines())
+           for ctrl in ctrls.split(",")}
+    name = f"judgeval-delegated-{os.getpid()}"
+    groups = [Path("/sys/fs/cgroup", ctrl, own.get(ctrl, "/").lstrip("/"), name)
+              for ctrl in ("memory", "pids", "cpu")]
+    if not all(group.parent.joinpath("cgroup.procs").exists() for group in groups):
+        pytest.skip("needs the cgroup v1 memory, pids and cpu hierarchies (this host's layout)")
+    for group in groups:
+        group.mkdir()
+        for path in (group, group / "cgroup.procs", group / "tasks"):
+            os.chown(path, user.pw_uid, user.pw_gid)
+    try:
+        yield groups
+    finally:
+        kill_processes_of(user.pw_uid)
+        for group in groups:
+            for child in sorted(group.rglob("*"), key=lambda p: -len(p.parts)):
+                if child.is_dir():
+                    with contextlib.suppress(OSError):
+                        child.rmdir()
+            with contextlib.suppress(OSError):
+                group.rmdir()
+
+
+def test_a_non_root_evaluator_uses_cgroups_delegated_to_it(user: pwd.struct_passwd, work: Path,
+                                                           delegated_cgroups: list[Path]) -> None:
+    result = run_as_user(user, work, "tests.hosted.nonroot_sandbox_run", "delegated",
+                         cgroups=delegated_cgroups)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["isolation"] == "bwrap+cgroups-v1", seen
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("WARNING")]
+    assert warnings and all("delegated cgroups (v1)" in w for w in warnings), warnings
+    cap = json.loads(seen["cap"]["reason"])
+    assert cap["fork_failure"] == "EAGAIN" and cap["forked"] < 20, cap
+    # the tree is held to the worker's cgroup memory limit, which RLIMIT_AS per process could not do
+    memory = seen["memory"]
+    assert "SIGKILL" in memory.get("crashed", "") or -9 in json.loads(memory["reason"])["statuses"], memory
+    assert seen["good"] == {"value": 0.75, "reason": "saw 'fine'"}, seen["good"]
