@@ -120,9 +120,9 @@ class CgroupManager:
     def delegated(cls, cgroup_file: Path = Path("/proc/self/cgroup")) -> CgroupManager:
         """As a normal user: worker groups under the evaluator's own cgroup(s), when those were delegated
         to its user (the directory is writable by it: systemd ``Delegate=yes``, a container runtime's
-        writable cgroup namespace, or a v1 subtree chowned to it). On v2 the evaluator first moves itself
-        into a leaf of its own (``<own>/evaluator``): a v2 group with controllers on for its children
-        cannot hold processes itself."""
+        writable cgroup namespace, or a v1 subtree chowned to it). On v2 the evaluator first moves the
+        processes of its group (itself, its PID 1 reaper) into a leaf (``<own>/evaluator``): a v2 group
+        with controllers on for its children cannot hold processes itself."""
         name = f"judgeval-sandbox-{os.getpid()}"
         own = {ctrl: path.lstrip("/") for _, ctrls, path in
                (line.split(":", 2) for line in cgroup_file.read_text().splitlines() if line.count(":") >= 2)
@@ -135,7 +135,8 @@ class CgroupManager:
                     raise CgroupsUnavailable(f"the evaluator's cgroup {group} is not delegated to its user "
                                              f"with the memory, pids and cpu controllers")
                 (group / "evaluator").mkdir(exist_ok=True)
-                _write(group / "evaluator" / "cgroup.procs", str(os.getpid()))
+                for pid in (group / "cgroup.procs").read_text().split():  # us, and e.g. our PID 1 reaper
+                    _write(group / "evaluator" / "cgroup.procs", pid)
                 _write(group / "cgroup.subtree_control", "+memory +pids +cpu")
                 parent = group / name
                 parent.mkdir(exist_ok=True)

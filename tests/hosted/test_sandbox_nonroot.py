@@ -1,7 +1,13 @@
 """The sandbox with the evaluator running as a normal user, as most container deployments run it: no
-per-worker uids (that needs CAP_SETUID) and no cgroups (they need delegation), so the claims that must still
-hold are held by unprivileged bubblewrap and per-sandbox rlimits. A real process runs as a user created here
-(``nonroot_sandbox_run.py``) and sends hostile uploaded scorers through the real upload path.
+per-worker uids (that needs CAP_SETUID) and no cgroups unless they are delegated to the user, so the claims
+that must still hold are held by unprivileged bubblewrap and per-sandbox rlimits (or the delegated cgroups).
+A real process runs as a user created here (``nonroot_sandbox_run.py``) and sends hostile uploaded scorers
+through the real upload path (the registry).
+
+Safety (a fork bomb here once took a shared machine down): the run proves the per-sandbox process limit with
+a harmless scorer (50 forks under a limit of 20) before anything hostile, and runs nothing hostile unless it
+held; the whole run is under an outer ``prlimit --nproc`` cap for the user; every process of the user is
+killed, by pid, after each test, even on failure; the fork bomb is bounded (500 forks).
 
 The test machine runs as root: it creates the user, and when the interpreter sits under a directory that
 user cannot enter (``/root/.pyenv``) it runs the process in a mount namespace of its own where that
