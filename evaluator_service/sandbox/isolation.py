@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -121,10 +122,13 @@ def _detect_cgroups(bwrap: bool) -> CgroupManager | None:
         cgroups = CgroupManager.detect()
     except CgroupsUnavailable as exc:
         if bwrap and os.geteuid() != 0:
+            per_sandbox = ("per sandbox by RLIMIT_NPROC in its own user namespace" if
+                           counts_nproc_per_user_namespace(os.uname().release) else
+                           "by RLIMIT_NPROC counted over ALL sandboxes together (this kernel is older than "
+                           "5.14: one scorer's fork bomb can stop the others)")
             _log.warning("scorer sandbox: the evaluator runs as uid %d, not root: every worker runs as that "
-                         "uid (no uid of its own), processes are bounded per sandbox by RLIMIT_NPROC in its "
-                         "own user namespace, memory per process by RLIMIT_AS only, no cgroups (%s; weaker: "
-                         "see sandbox README)", os.geteuid(), exc)
+                         "uid (no uid of its own), processes are bounded %s, memory per process by RLIMIT_AS "
+                         "only, no cgroups (%s; weaker: see sandbox README)", os.geteuid(), per_sandbox, exc)
         else:
             _log.warning("scorer sandbox: per-worker cgroups unavailable (%s); a worker's memory and "
                          "processes are bounded per process by rlimits only (weaker: see sandbox README)",
@@ -136,6 +140,12 @@ def _detect_cgroups(bwrap: bool) -> CgroupManager | None:
                      "cgroups (v%d) and processes also by RLIMIT_NPROC in each sandbox's own user namespace "
                      "(see sandbox README)", os.geteuid(), cgroups.version)
     return cgroups
+
+
+def counts_nproc_per_user_namespace(kernel_release: str) -> bool:
+    """Whether this kernel counts ``RLIMIT_NPROC`` per user in each user namespace (Linux 5.14+)."""
+    numbers = [int(part) for part in re.findall(r"\d+", kernel_release)[:2]]
+    return len(numbers) == 2 and (numbers[0], numbers[1]) >= (5, 14)
 
 
 def _check_user_namespaces(bwrap: str) -> None:
