@@ -180,10 +180,17 @@ def _compile_seccomp() -> bytes:
                                  f"'pyseccomp'): {exc}") from None
 
 
+def default_work_root() -> Path:
+    """``$TMPDIR/judgeval-sandbox`` for root, ``$TMPDIR/judgeval-sandbox-<uid>`` for any other user: a
+    directory of its own per user, so evaluators of different users on one host never find it taken."""
+    uid = os.geteuid()
+    return Path(tempfile.gettempdir()) / ("judgeval-sandbox" if uid == 0 else f"judgeval-sandbox-{uid}")
+
+
 def _run_dir(config: SandboxConfig) -> Path:
     """``<work root>/run-<pid>``: egress sockets (and, without bubblewrap, work dirs) of this evaluator.
     Directories of evaluators that are gone (e.g. SIGKILLed) are removed here, sources and all."""
-    root = config.work_root or Path(tempfile.gettempdir()) / "judgeval-sandbox"
+    root = config.work_root or default_work_root()
     root.mkdir(parents=True, exist_ok=True)
     owner = os.lstat(root)
     if owner.st_uid != os.geteuid() or os.path.islink(root) or not os.path.isdir(root):

@@ -111,12 +111,19 @@ OUTER_PROCESS_CAP = 200
 
 def run_as_user(user: pwd.struct_passwd, work: Path, module: str, *arguments: str,
                 cgroups: list[Path] | None = None) -> subprocess.CompletedProcess[str]:
-    """``python -m module WORK ARGUMENTS`` as ``user`` with no capabilities, the interpreter made reachable,
+    """``python -m module WORK ARGUMENTS`` as ``user``: see :func:`user_command`."""
+    return subprocess.run(user_command(user, work, [module, str(work), *arguments], cgroups), cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def user_command(user: pwd.struct_passwd, work: Path, python_arguments: list[str],
+                 cgroups: list[Path] | None = None) -> list[str]:
+    """``python -m PYTHON_ARGUMENTS`` as ``user`` with no capabilities, the interpreter made reachable,
     under an outer cap of :data:`OUTER_PROCESS_CAP` processes for the user, in ``cgroups`` if given."""
     cap = ["prlimit", f"--nproc={OUTER_PROCESS_CAP}:{OUTER_PROCESS_CAP}", "--"]
     drop = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups",
-            "--inh-caps=-all", "env", f"HOME={work}", "PATH=/usr/bin:/bin", sys.executable, "-m", module,
-            str(work), *arguments]
+            "--inh-caps=-all", "env", f"HOME={work}", "PATH=/usr/bin:/bin", sys.executable, "-m",
+            *python_arguments]
     prefix = os.path.realpath(sys.base_prefix)
     blocked = _blocked_ancestor(prefix)
     if blocked is None:
@@ -132,7 +139,7 @@ def run_as_user(user: pwd.struct_passwd, work: Path, module: str, *arguments: st
     if cgroups:  # join them first, as root, then run the rest
         join = "; ".join(f"echo $$ > {shlex.quote(str(group / 'cgroup.procs'))}" for group in cgroups)
         command = ["sh", "-c", f'{join}; exec "$@"', "sh", *command]
-    return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    return command
 
 
 def test_a_non_root_evaluator_still_contains_hostile_scorers(user: pwd.struct_passwd, work: Path) -> None:
@@ -171,6 +178,30 @@ def test_a_non_root_evaluator_still_contains_hostile_scorers(user: pwd.struct_pa
     # at most the limit inside the sandbox, plus bubblewrap's own process outside it
     assert seen["bomb_processes"] >= 16 and seen["bomb_processes_at_most"] <= 33, seen
     assert seen["bomb_still_running"]
+
+
+def test_the_real_evaluator_starts_as_a_normal_user_and_says_once_what_is_weaker(
+    user: pwd.struct_passwd, work: Path
+) -> None:
+    # a root evaluator on the same host has its sandbox work root in the same $TMPDIR
+    Path(tempfile.gettempdir(), "judgeval-sandbox").mkdir(mode=0o711, exist_ok=True)
+    command = user_command(user, work, ["evaluator_service", "--data-dir", str(work / "data"), "--api-key",
+                                        "admin-key", "--listen", "127.0.0.1:0"])
+    evaluator = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+    try:
+        assert evaluator.stdout is not None
+        line = evaluator.stdout.readline()
+        assert line.startswith("judgeval-evaluator listening on"), line
+        evaluator.send_signal(signal.SIGTERM)
+        _, stderr = evaluator.communicate(timeout=60)
+    finally:
+        if evaluator.poll() is None:
+            evaluator.kill()
+            evaluator.wait(30)
+    assert evaluator.returncode == 0, stderr
+    said = [line for line in stderr.splitlines() if f"runs as uid {user.pw_uid}, not root" in line]
+    assert len(said) == 1 and "RLIMIT_AS" in said[0], stderr
 
 
 @pytest.fixture
