@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from evaluator_service.sandbox.uid_leases import DEFAULT_LEASE_DIR
 from tests.support.processes import REPO_ROOT
 
 pytestmark = [
@@ -61,6 +62,8 @@ def holders() -> Iterator[Holders]:
     finally:
         started.stop_all()
         shutil.rmtree(work_root, ignore_errors=True)
+        for uid in range(started.uid_base, started.uid_base + 2):  # this test's lease files
+            (DEFAULT_LEASE_DIR / f"{uid}.lock").unlink(missing_ok=True)
 
 
 def test_two_evaluators_with_the_same_uid_range_never_share_a_uid(holders: Holders) -> None:
