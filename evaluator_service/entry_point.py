@@ -5,7 +5,9 @@ A plain ``pip install judgeval-otel`` is the SDK and the ``judgeval`` CLI only; 
 dependencies come with ``pip install 'judgeval-otel[evaluator]'``. Without them this prints one line
 saying what to install and exits 1, instead of an ``ImportError`` traceback from deep inside the server.
 What the extra holds is read from the installed distribution's metadata, so ``pyproject.toml`` stays the
-one place it is written. This module imports nothing from the server before the check passes.
+one place it is written. This module imports nothing from the server before the check passes. Then,
+as a container's PID 1, it splits off a minimal init that reaps orphans
+(:mod:`evaluator_service.init_process`).
 """
 
 from __future__ import annotations
@@ -70,6 +72,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"judgeval-evaluator needs the server extra: {INSTALL_COMMAND} "
               f"(missing: {', '.join(missing)})", file=sys.stderr, flush=True)
         sys.exit(EXIT_MISSING_EXTRA)
+    from evaluator_service.init_process import reap_orphans_when_pid1
+
+    reap_orphans_when_pid1()  # as a container's PID 1: a minimal init reaps orphans, the evaluator runs on
     from evaluator_service.server_command import main as serve
 
     serve(argv)

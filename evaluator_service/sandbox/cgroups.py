@@ -4,7 +4,8 @@ cgroup v2 is used when ``/sys/fs/cgroup`` is a unified hierarchy offering the ``
 ``cpu`` controllers; otherwise the v1 ``memory``, ``pids`` and ``cpu`` hierarchies (a host with an empty
 v2 mount beside them, as many container hosts have). The evaluator creates the group and writes the limits;
 the launcher moves itself into it before it becomes the worker, so every process the scorer starts is in
-it too. :meth:`WorkerCgroup.destroy` kills whatever is left and removes the group.
+it too. :meth:`WorkerCgroup.destroy` kills whatever is left and removes the group. As a normal user, only
+a subtree delegated to that user is used (:meth:`CgroupManager.delegated`).
 """
 
 from __future__ import annotations
@@ -82,9 +83,10 @@ class CgroupManager:
 
     @classmethod
     def detect(cls) -> CgroupManager:
-        """Probe the host: v2 with the needed controllers, else v1; raises :class:`CgroupsUnavailable`."""
+        """Probe the host: v2 with the needed controllers, else v1; raises :class:`CgroupsUnavailable`.
+        Not root: only the subtree delegated to the evaluator's user (see :meth:`delegated`)."""
         if os.geteuid() != 0:
-            raise CgroupsUnavailable("the evaluator is not running as root")
+            return cls.delegated()
         name = f"judgeval-sandbox-{os.getpid()}"
         controllers = CGROUP_ROOT / "cgroup.controllers"
         if controllers.exists():
@@ -113,6 +115,44 @@ class CgroupManager:
         manager = cls(1, parents)
         manager.remove_stale()
         return manager
+
+    @classmethod
+    def delegated(cls, cgroup_file: Path = Path("/proc/self/cgroup")) -> CgroupManager:
+        """As a normal user: worker groups under the evaluator's own cgroup(s), when those were delegated
+        to its user (the directory is writable by it: systemd ``Delegate=yes``, a container runtime's
+        writable cgroup namespace, or a v1 subtree chowned to it). On v2 the evaluator first moves the
+        processes of its group (itself, its PID 1 reaper) into a leaf (``<own>/evaluator``): a v2 group
+        with controllers on for its children cannot hold processes itself."""
+        name = f"judgeval-sandbox-{os.getpid()}"
+        own = {ctrl: path.lstrip("/") for _, ctrls, path in
+               (line.split(":", 2) for line in cgroup_file.read_text().splitlines() if line.count(":") >= 2)
+               for ctrl in (ctrls.split(",") if ctrls else [""])}
+        try:
+            if (CGROUP_ROOT / "cgroup.controllers").exists():
+                group = CGROUP_ROOT / own.get("", "")
+                missing = {"memory", "pids", "cpu"} - set((group / "cgroup.controllers").read_text().split())
+                if missing or not os.access(group / "cgroup.subtree_control", os.W_OK):
+                    raise CgroupsUnavailable(f"the evaluator's cgroup {group} is not delegated to its user "
+                                             f"with the memory, pids and cpu controllers")
+                (group / "evaluator").mkdir(exist_ok=True)
+                for pid in (group / "cgroup.procs").read_text().split():  # us, and e.g. our PID 1 reaper
+                    _write(group / "evaluator" / "cgroup.procs", pid)
+                _write(group / "cgroup.subtree_control", "+memory +pids +cpu")
+                parent = group / name
+                parent.mkdir(exist_ok=True)
+                _write(parent / "cgroup.subtree_control", "+memory +pids +cpu")
+                return cls(2, [parent])
+            groups = [CGROUP_ROOT / ctrl / own.get(ctrl, "") for ctrl in V1_CONTROLLERS]
+            refused = [str(g) for g in groups if not os.access(g, os.W_OK | os.X_OK)]
+            if refused:
+                raise CgroupsUnavailable(f"the evaluator's cgroup(s) {', '.join(refused)} are not delegated "
+                                         "to its user")
+            parents = [group / name for group in groups]
+            for parent in parents:
+                parent.mkdir(exist_ok=True)
+            return cls(1, parents)
+        except OSError as exc:
+            raise CgroupsUnavailable(f"cannot use the evaluator's delegated cgroups: {exc}") from None
 
     def remove_stale(self) -> None:
         """Remove groups left by evaluators that are gone (SIGKILLed), killing what is still in them."""

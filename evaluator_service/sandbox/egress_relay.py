@@ -1,10 +1,10 @@
 """Inside the sandbox: a loopback HTTP proxy port that relays each connection to the evaluator's egress proxy.
 
-Run as ``python -I -m evaluator_service.sandbox.egress_relay PORT SOCKET -- WORKER ARGV...``: it starts
-a background child that accepts connections on ``127.0.0.1:PORT`` (the sandbox's own loopback; the
-sandbox has no other network) and pipes each to the Unix socket ``SOCKET``, which bubblewrap bound in from
-the evaluator, then execs the worker. ``HTTP_PROXY``/``HTTPS_PROXY`` point scorer code at the port; the
-evaluator's side decides which destinations are allowed and counts the calls
+Run as ``python -I -m evaluator_service.sandbox.egress_relay PORT SOCKET [--max-processes=N] -- WORKER
+ARGV...``: it starts a background child that accepts connections on ``127.0.0.1:PORT`` (the sandbox's
+own loopback; the sandbox has no other network) and pipes each to the Unix socket ``SOCKET``, which
+bubblewrap bound in from the evaluator, then execs the worker. ``HTTP_PROXY``/``HTTPS_PROXY`` point
+scorer code at the port; the evaluator's side decides which destinations are allowed and counts the calls
 (:mod:`evaluator_service.sandbox.egress_proxy`). The relay adds no policy of its own: a scorer that
 kills or bypasses it only loses its own network.
 
@@ -13,12 +13,19 @@ the worker's stdin pipe for the evaluator's end to close and then kills every pr
 and itself, so nothing outlives an evaluator that was SIGKILLed, whatever the scorer is blocked in and
 even when bubblewrap's own ``--die-with-parent`` was not armed yet. Used only under bubblewrap, where
 ``kill(-1)`` reaches just the sandbox's own PID namespace.
+
+``--max-processes=N`` sets ``RLIMIT_NPROC`` (soft = hard, never above the inherited hard limit) first.
+Since Linux 5.14 the kernel counts it per user in each user namespace, and every sandbox has a user
+namespace of its own, so this bounds the tasks (processes, threads and unreaped zombies) of this sandbox
+alone, whichever host uid the sandboxes share. It is set here, after bubblewrap made the namespace: set
+before, the kernel would also hold the namespace's creator (every process of the evaluator's uid) to it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import select
 import signal
 import socket
@@ -57,10 +64,24 @@ def serve(listener: socket.socket, socket_path: str) -> None:
         threading.Thread(target=_relay, args=(client, socket_path), daemon=True).start()
 
 
+def set_process_limit(limit: int) -> None:
+    """``RLIMIT_NPROC`` soft = hard = ``limit``, or the inherited hard limit when that is lower (an
+    unprivileged process cannot raise it; the host's lower limit then bounds every sandbox of the uid)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NPROC)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
+
+
 def main() -> None:
-    """``egress_relay PORT SOCKET -- ARGV``: see the module docstring (PORT 0: no relay, guard only)."""
+    """``egress_relay PORT SOCKET [--max-processes=N] -- ARGV``: see the module docstring (PORT 0: no relay,
+    guard only)."""
     port, socket_path = int(sys.argv[1]), sys.argv[2]
-    argv = sys.argv[sys.argv.index("--") + 1:]
+    split = sys.argv.index("--")
+    argv = sys.argv[split + 1:]
+    for option in sys.argv[3:split]:
+        if option.startswith("--max-processes="):
+            set_process_limit(int(option.removeprefix("--max-processes=")))
     listener = None
     if port:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
+import subprocess
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from evaluator_service.sandbox.cgroups import CgroupManager, CgroupsUnavailable
 from evaluator_service.sandbox.config import SandboxConfig
 from evaluator_service.sandbox.egress_proxy import EgressLedger
 from evaluator_service.sandbox.plan import Identity
+from evaluator_service.sandbox.uid_leases import UidLeases
 
 _log = logging.getLogger(__name__)
 
@@ -39,7 +42,7 @@ class SandboxIsolation:
     run_dir: Path
     ledger: EgressLedger
     root: bool = field(default_factory=lambda: os.geteuid() == 0)
-    _uids_in_use: set[int] = field(default_factory=set)
+    uid_leases: UidLeases = field(default_factory=UidLeases)
     _socket_dir: Path | None = None
 
     @classmethod
@@ -54,16 +57,17 @@ class SandboxIsolation:
                     "'bubblewrap' package, e.g. scripts/ensure-sandbox-tools), or choose the weaker "
                     "sandbox.isolation: none")
             seccomp_filter = _compile_seccomp()
-        cgroups = None
-        try:
-            cgroups = CgroupManager.detect()
-        except CgroupsUnavailable as exc:
-            _log.warning("scorer sandbox: per-worker cgroups unavailable (%s); a worker's memory and "
-                         "processes are bounded per process by rlimits only (weaker: see sandbox README)",
-                         exc)
+            _check_user_namespaces(bwrap)
+        cgroups = _detect_cgroups(bwrap is not None)
         run_dir = _run_dir(config)
         ledger = EgressLedger(config.limits.llm_calls_per_s_per_scorer)
-        return cls(config, bwrap, seccomp_filter, cgroups, run_dir, ledger)
+        isolation = cls(config, bwrap, seccomp_filter, cgroups, run_dir, ledger)
+        if isolation.root and bwrap is not None:
+            try:
+                isolation.uid_leases.open()
+            except OSError as exc:
+                raise SandboxUnavailable(f"cannot lease sandbox uids: {exc}") from None
+        return isolation
 
     @property
     def description(self) -> str:
@@ -72,22 +76,24 @@ class SandboxIsolation:
         return f"{base}+cgroups-v{self.cgroups.version}" if self.cgroups else base
 
     def take_identity(self) -> Identity | None:
-        """A uid of its own for one worker (so no worker's processes count against another's
-        ``RLIMIT_NPROC``); ``None`` when the evaluator is not root and cannot switch users, and in the weaker
-        ``isolation: none`` mode (the worker could not reach an interpreter or venv only root can enter)."""
+        """A uid of its own for one worker, leased host-wide (so no worker's processes count against
+        another's ``RLIMIT_NPROC``, even another evaluator's); ``None`` when the evaluator is not root and
+        cannot switch users, and in the weaker ``isolation: none`` mode (the worker could not reach an
+        interpreter or venv only root can enter)."""
         if not self.root or self.bwrap is None:
             return None
-        for offset in range(self.config.uid_count):
-            uid = self.config.uid_base + offset
-            if uid not in self._uids_in_use:
-                self._uids_in_use.add(uid)
-                return Identity(uid, uid)
-        raise SandboxUnavailable(f"all {self.config.uid_count} sandbox uids are in use")
+        uid = self.uid_leases.take(self.config.uid_base, self.config.uid_count)
+        if uid is None:
+            raise SandboxUnavailable(
+                f"all {self.config.uid_count} sandbox uids from {self.config.uid_base} are in use by this or "
+                f"another evaluator on this host (leases in {self.uid_leases.directory}): raise "
+                "sandbox.uid_count or give each evaluator its own sandbox.uid_base")
+        return Identity(uid, uid)
 
     def release_identity(self, identity: Identity | None) -> None:
         """The worker holding ``identity`` is gone."""
         if identity is not None:
-            self._uids_in_use.discard(identity.uid)
+            self.uid_leases.release(identity.uid)
 
     def new_socket_path(self) -> Path:
         """A fresh path for one worker's egress proxy socket: in :attr:`run_dir`, or in a short directory of
@@ -101,12 +107,67 @@ class SandboxIsolation:
         return self._socket_dir / name
 
     def close(self) -> None:
-        """Remove this evaluator's cgroup parents and runtime directory."""
+        """Remove this evaluator's cgroup parents and runtime directory; give the uid leases back."""
+        self.uid_leases.close()
         if self.cgroups is not None:
             self.cgroups.close()
         shutil.rmtree(self.run_dir, ignore_errors=True)
         if self._socket_dir is not None:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+
+def _detect_cgroups(bwrap: bool) -> CgroupManager | None:
+    """Per-worker cgroups, or ``None`` after one start-up warning naming what bounds a worker instead."""
+    try:
+        cgroups = CgroupManager.detect()
+    except CgroupsUnavailable as exc:
+        if bwrap and os.geteuid() != 0:
+            per_sandbox = ("per sandbox by RLIMIT_NPROC in its own user namespace" if
+                           counts_nproc_per_user_namespace(os.uname().release) else
+                           "by RLIMIT_NPROC counted over ALL sandboxes together (this kernel is older than "
+                           "5.14: one scorer's fork bomb can stop the others)")
+            _log.warning("scorer sandbox: the evaluator runs as uid %d, not root: every worker runs as that "
+                         "uid (no uid of its own), processes are bounded %s, memory per process by RLIMIT_AS "
+                         "only, no cgroups (%s; weaker: see sandbox README)", os.geteuid(), per_sandbox, exc)
+        else:
+            _log.warning("scorer sandbox: per-worker cgroups unavailable (%s); a worker's memory and "
+                         "processes are bounded per process by rlimits only (weaker: see sandbox README)",
+                         exc)
+        return None
+    if bwrap and os.geteuid() != 0:
+        _log.warning("scorer sandbox: the evaluator runs as uid %d, not root: every worker runs as that uid "
+                     "(no uid of its own); memory, processes and CPU are bounded per worker by the delegated "
+                     "cgroups (v%d) and processes also by RLIMIT_NPROC in each sandbox's own user namespace "
+                     "(see sandbox README)", os.geteuid(), cgroups.version)
+    return cgroups
+
+
+def counts_nproc_per_user_namespace(kernel_release: str) -> bool:
+    """Whether this kernel counts ``RLIMIT_NPROC`` per user in each user namespace (Linux 5.14+)."""
+    numbers = [int(part) for part in re.findall(r"\d+", kernel_release)[:2]]
+    return len(numbers) == 2 and (numbers[0], numbers[1]) >= (5, 14)
+
+
+def _check_user_namespaces(bwrap: str) -> None:
+    """Workers run bubblewrap without privileges (as their own uid, or as a non-root evaluator's), which
+    needs unprivileged user namespaces: refuse at start-up, in one line, when the host forbids them."""
+    # As root, probe as an unprivileged user, as the workers will run (root could create namespaces anyway).
+    nobody = {"user": _NOBODY, "group": _NOBODY, "extra_groups": []} if os.geteuid() == 0 else {}
+    try:
+        probe = subprocess.run([bwrap, "--unshare-user", "--disable-userns", "--unshare-pid", "--unshare-net",
+                                "--ro-bind", "/", "/", "--", "/bin/true"], capture_output=True, text=True,
+                               timeout=30, **nobody)  # type: ignore[call-overload]
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SandboxUnavailable(f"cannot run bubblewrap ({bwrap}) as an unprivileged user: {exc}") from None
+    if probe.returncode != 0:
+        reason = (probe.stderr.strip().splitlines() or [f"exit status {probe.returncode}"])[-1]
+        raise SandboxUnavailable(
+            f"uploaded scorers need unprivileged user namespaces for bubblewrap, which this host refuses "
+            f"({reason}): check /proc/sys/user/max_user_namespaces (and, on Ubuntu, "
+            f"kernel.apparmor_restrict_unprivileged_userns), or choose the weaker sandbox.isolation: none")
+
+
+_NOBODY = 65534
 
 
 def _compile_seccomp() -> bytes:
@@ -119,10 +180,17 @@ def _compile_seccomp() -> bytes:
                                  f"'pyseccomp'): {exc}") from None
 
 
+def default_work_root() -> Path:
+    """``$TMPDIR/judgeval-sandbox`` for root, ``$TMPDIR/judgeval-sandbox-<uid>`` for any other user: a
+    directory of its own per user, so evaluators of different users on one host never find it taken."""
+    uid = os.geteuid()
+    return Path(tempfile.gettempdir()) / ("judgeval-sandbox" if uid == 0 else f"judgeval-sandbox-{uid}")
+
+
 def _run_dir(config: SandboxConfig) -> Path:
     """``<work root>/run-<pid>``: egress sockets (and, without bubblewrap, work dirs) of this evaluator.
     Directories of evaluators that are gone (e.g. SIGKILLed) are removed here, sources and all."""
-    root = config.work_root or Path(tempfile.gettempdir()) / "judgeval-sandbox"
+    root = config.work_root or default_work_root()
     root.mkdir(parents=True, exist_ok=True)
     owner = os.lstat(root)
     if owner.st_uid != os.geteuid() or os.path.islink(root) or not os.path.isdir(root):

@@ -77,14 +77,16 @@ def sandbox_python(python: Path) -> str:
     return f"{ENV_DIR}/bin/{python.name}" if venv else str(python)
 
 
-def worker_command(python: Path, module_file: str, class_name: str, cap: int, *, proxied: bool) -> list[str]:
-    """What runs inside bubblewrap: the egress relay and lifeline guard, which execs the worker."""
+def worker_command(python: Path, module_file: str, class_name: str, cap: int, *, proxied: bool,
+                   max_processes: int) -> list[str]:
+    """What runs inside bubblewrap: the egress relay and lifeline guard, which sets the sandbox's process
+    limit (``RLIMIT_NPROC``, counted in the sandbox's own user namespace) and execs the worker."""
     interpreter = sandbox_python(python)
     worker = [interpreter, "-I", "-m", "evaluator_service.sandbox.worker_process", module_file, class_name,
               str(cap)]
     port = EGRESS_PORT if proxied else 0  # the relay doubles as the lifeline guard: always under bwrap
     return [interpreter, "-I", "-m", "evaluator_service.sandbox.egress_relay", str(port), EGRESS_SOCKET,
-            "--", *worker]
+            f"--max-processes={max_processes}", "--", *worker]
 
 
 def bwrap_arguments(config: SandboxConfig, *, python: Path, module_file: str, files: LaunchFiles,

@@ -127,7 +127,8 @@ class SandboxWorker:
                                       calls_per_request=config.limits.llm_calls_per_request)
             await self._proxy.start()
         command = worker_command(program.python, program.module_file, program.class_name,
-                                 config.limits.output_cap_bytes, proxied=proxied)
+                                 config.limits.output_cap_bytes, proxied=proxied,
+                                 max_processes=config.limits.max_processes)
         if iso.bwrap is not None:
             files = LaunchFiles(source_fd=fds.add(program.source.encode()),
                                 seccomp_fd=fds.add(iso.seccomp_filter))

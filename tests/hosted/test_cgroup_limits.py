@@ -1,11 +1,17 @@
 """The limits each cgroup version gets, written into a directory tree shaped like each hierarchy (the
-kernel's own files are exercised by test_sandbox_hardening.py on whichever version this host has)."""
+kernel's own files are exercised by test_sandbox_hardening.py on whichever version this host has), and the
+v2 delegated layout a normal user's evaluator sets up (v1 delegation runs for real in
+test_sandbox_nonroot.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from evaluator_service.sandbox import cgroups
 from evaluator_service.sandbox.cgroups import CgroupLimits, CgroupManager
+from evaluator_service.sandbox.isolation import counts_nproc_per_user_namespace
 
 LIMITS = CgroupLimits(memory_bytes=256 << 20, max_processes=64, cpus=0.5)
 
@@ -33,3 +39,29 @@ def test_cgroup_v1_writes_one_group_per_controller(tmp_path: Path) -> None:
     assert _values(pids) == {"pids.max": "64"}
     assert _values(cpu) == {"cpu.cfs_period_us": "100000", "cpu.cfs_quota_us": "50000"}
     assert [Path(p).parent.parent for p in group.procs_files] == parents
+
+
+def test_a_delegated_v2_group_moves_its_processes_into_a_leaf_and_hands_controllers_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    own = tmp_path / "user.slice" / "evaluator.service"
+    own.mkdir(parents=True)
+    (own / "cgroup.controllers").write_text("cpu memory pids\n")
+    (own / "cgroup.subtree_control").write_text("")
+    (own / "cgroup.procs").write_text("4242\n")
+    (tmp_path / "self-cgroup").write_text("0::/user.slice/evaluator.service\n")
+    monkeypatch.setattr(cgroups, "CGROUP_ROOT", tmp_path)
+    manager = CgroupManager.delegated(tmp_path / "self-cgroup")
+    assert manager.version == 2
+    assert (own / "evaluator" / "cgroup.procs").read_text() == "4242"
+    assert (own / "cgroup.subtree_control").read_text() == "+memory +pids +cpu"
+    [parent] = list(own.glob("judgeval-sandbox-*"))
+    assert (parent / "cgroup.subtree_control").read_text() == "+memory +pids +cpu"
+
+
+def test_which_kernels_count_the_process_limit_per_user_namespace() -> None:
+    assert counts_nproc_per_user_namespace("6.18.44-fc-v1252")
+    assert counts_nproc_per_user_namespace("5.14.0-362.el9.x86_64")
+    assert not counts_nproc_per_user_namespace("5.10.0-28-amd64")
+    assert not counts_nproc_per_user_namespace("4.19.0")

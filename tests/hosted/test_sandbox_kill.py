@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -133,3 +134,24 @@ def test_without_cgroups_the_evaluator_says_so_and_falls_back_to_rlimits(
                "hierarchies)" in caplog.text and "rlimits only" in caplog.text
     finally:
         host.close()
+
+
+def test_the_evaluator_refuses_to_start_without_user_namespaces(tmp_path: Path) -> None:
+    # a bwrap that answers as the real one does on a host without user namespaces, where anyone can run it
+    tools = Path(tempfile.mkdtemp(prefix="judgeval-tools-", dir="/tmp"))
+    tools.chmod(0o755)
+    (tools / "bwrap").write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace, likely "
+                                 "because the kernel does not allow non-privileged user namespaces.' >&2\n"
+                                 "exit 1\n")
+    (tools / "bwrap").chmod(0o755)
+    result = subprocess.run(
+        [sys.executable, "-m", "evaluator_service", "--data-dir", str(tmp_path / "data"),
+         "--api-key", "admin-key", "--listen", "127.0.0.1:0"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "PATH": f"{tools}:/usr/bin:/bin"},
+    )
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("judgeval-evaluator: cannot start: uploaded scorers need unprivileged user "
+                           "namespaces for bubblewrap, which this host refuses (bwrap: No permissions"), last
+    assert "max_user_namespaces" in last and "Traceback" not in result.stderr
+    shutil.rmtree(tools)

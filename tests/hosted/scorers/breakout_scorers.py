@@ -143,3 +143,48 @@ class SlowScorer(ExampleScorer):
     async def a_score_example(self, example):
         time.sleep(60)
         return 1.0
+
+
+class ForkCountScorer(ExampleScorer):
+    """Harmless: forks at most 50 children that sleep 2 s, reports how many forks succeeded, reaps them."""
+
+    async def a_score_example(self, example):
+        children, failure = [], ""
+        for _ in range(50):
+            try:
+                pid = os.fork()
+            except OSError as exc:
+                failure = errno.errorcode.get(exc.errno, str(exc.errno))
+                break
+            if pid == 0:
+                time.sleep(2)
+                os._exit(0)
+            children.append(pid)
+        for pid in children:
+            os.waitpid(pid, 0)
+        self.reason = json.dumps({"forked": len(children), "fork_failure": failure})
+        return 1.0
+
+
+class BoundedForkBombScorer(ExampleScorer):
+    """A bounded fork bomb: at most 500 fork attempts, each child holding its process slot for 60 s (children
+    never fork again), then it holds on itself; killed by the evaluator's timeout or cancellation."""
+
+    async def a_score_example(self, example):
+        for _ in range(500):
+            try:
+                if os.fork() == 0:
+                    time.sleep(60)
+                    os._exit(0)
+            except OSError:
+                time.sleep(0.01)
+        time.sleep(60)
+        return 1.0
+
+
+class UidScorer(ExampleScorer):
+    """Reports the uid its worker runs as."""
+
+    async def a_score_example(self, example):
+        self.reason = json.dumps({"uid": os.getuid()})
+        return 1.0
