@@ -112,6 +112,8 @@ async def test_cli_tables_json_and_actions(make_config, receiver) -> None:
         listed = json.loads((await run_cli("behaviors", "list", "--json", env=env)).stdout)
         assert [(b["id"], b["count"], b["state"]) for b in listed["behaviors"]] == [
             (refund_id, "2", "new"), (pii_id, "1", "new")]
+        filtered = (await run_cli("behaviors", "list", "--state", "increasing", env=env)).stdout
+        assert filtered.startswith("No behaviors match --state increasing;"), filtered
 
         shown = (await run_cli("behaviors", "show", refund_id, env=env)).stdout
         assert "state:        new since" in shown and "environments:" in shown

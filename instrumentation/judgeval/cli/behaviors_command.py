@@ -83,7 +83,7 @@ def _call_for(args: argparse.Namespace) -> tuple[str, Any, Any]:
     if args.action == "list":
         request = pb.ListBehaviorsRequest(scorer=args.scorer or "", state=args.state or "",
                                           include_closed=args.all)
-        return "ListBehaviors", request, _print_list
+        return "ListBehaviors", request, lambda reply: _print_list(reply, _list_filters(args))
     if args.action == "show":
         return "GetBehavior", pb.GetBehaviorRequest(id=args.id), _print_show
     if args.action == "rename":
@@ -104,7 +104,16 @@ def _call_for(args: argparse.Namespace) -> tuple[str, Any, Any]:
     return "ListBehaviorEvents", request, _print_events
 
 
-def _print_list(reply: Any) -> None:
+def _list_filters(args: argparse.Namespace) -> str:
+    """The filters of ``behaviors list`` as typed, for the message when nothing matches."""
+    return " ".join(f"--{flag} {value}" for flag, value in (("scorer", args.scorer), ("state", args.state))
+                    if value)
+
+
+def _print_list(reply: Any, filters: str = "") -> None:
+    if not reply.behaviors and filters:
+        print(f"No behaviors match {filters}; `judgeval behaviors list` without it lists all open ones.")
+        return
     if not reply.behaviors:
         print("No behaviors yet (they appear when scored spans fail).")
         return
