@@ -101,6 +101,17 @@ def console_of(lines: list[str]) -> tuple[str, str]:
     return url, key_line.rpartition(": ")[2]
 
 
+def cli_as_the_summary_says(lines: list[str], *args: str, env: dict[str, str]) -> str:
+    """Run ``judgeval ARGS`` with the settings the summary's CLI line says to export; its stdout."""
+    [cli] = [line for line in lines if line.startswith("==> the judgeval CLI: export ")]
+    exported = cli.removeprefix("==> the judgeval CLI: export ").split()
+    settings = dict(setting.split("=", 1) for setting in exported)
+    result = subprocess.run([str(Path(sys.executable).parent / "judgeval"), *args], env=env | settings,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def overview_after_login(url: str, key: str) -> str:
     """GET the console (the login page), POST the key to its form, then the overview once it lists the
     docs' scorer (or as it is when ``CONSOLE_WAIT_S`` is up)."""
@@ -128,6 +139,8 @@ def test_full_stack_prints_the_score_the_jaeger_url_and_a_console_that_answers(
         url, key = console_of(lines)
         assert url.startswith("http://127.0.0.1:")
         overview = overview_after_login(url, key)
+        scorers = cli_as_the_summary_says(lines, "scorers", "list", env=env)
+    assert "Package Inquiry Scorer" in scorers
     assert "Package Inquiry Scorer" in overview
     assert key not in overview
     assert stack.returncode == 0, "\n".join(lines)

@@ -30,7 +30,8 @@ The whole monitoring loop on this machine, with the docs' example agents.
 It starts Jaeger v2 (in-memory), the OpenTelemetry Collector with collector-config/otelcol-jaeger.yaml
 and the evaluator; uploads the docs' PackageInquiryScorer with the real `judgeval upload_scorer` CLI;
 runs the docs' customer-service and multi-agent examples; and prints the score and the Jaeger URL of
-the scored trace, then the URL of the evaluator's web console and the stack's key to log in with.
+the scored trace, then the URL of the evaluator's web console, the stack's key to log in with, and the
+line that points the `judgeval` CLI at the stack's evaluator.
 
 Ports: the collector takes the standard OTLP ports 4317 (gRPC) and 4318 (HTTP) and Jaeger's UI 16686
 when they are free, so `opentelemetry-instrument python app.py` reaches the stack with no setting; the
