@@ -56,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     removed = " (removed at the end unless the run fails)" if temporary else ""
     print(f"==> work dir (logs, data): {work_dir}{removed}", flush=True)
     ok = False
+    for stop in (signal.SIGTERM, signal.SIGHUP):  # `kill`, a closed terminal: the same clean stop as Ctrl-C
+        signal.signal(stop, _interrupt)
     try:
         ok = _run(args, work_dir, keep)
     except KeyboardInterrupt:
@@ -68,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     elif temporary:
         shutil.rmtree(work_dir, ignore_errors=True)
     return 0 if ok else 1
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM/SIGHUP stop the stack like Ctrl-C: every process it started is stopped, none is left behind
+    on the ports."""
+    raise KeyboardInterrupt
 
 
 def _parser() -> argparse.ArgumentParser:
