@@ -137,6 +137,9 @@ async def test_cli_tables_json_and_actions(make_config, receiver) -> None:
 
         bad_split = await run_cli("behaviors", "split", refund_id, "ffffffffffffffff", env=env)
         again = await run_cli("behaviors", "merge", pii_id, refund_id, env=env)
+        await run_cli("behaviors", "dismiss", refund_id, env=env)  # nothing open is left, two behaviors are
+        none_open = (await run_cli("behaviors", "list", env=env)).stdout
+        assert none_open.startswith("No open behaviors; `judgeval behaviors list --all` also"), none_open
     for result, fragment in ((bad_split, "are not example members"), (again, "already merged")):
         assert result.code == 1 and "Traceback" not in result.stderr
         assert result.stderr.startswith("judgeval: error: ") and fragment in result.stderr

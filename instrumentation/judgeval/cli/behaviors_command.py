@@ -83,7 +83,7 @@ def _call_for(args: argparse.Namespace) -> tuple[str, Any, Any]:
     if args.action == "list":
         request = pb.ListBehaviorsRequest(scorer=args.scorer or "", state=args.state or "",
                                           include_closed=args.all)
-        return "ListBehaviors", request, lambda reply: _print_list(reply, _list_filters(args))
+        return "ListBehaviors", request, lambda reply: _print_list(reply, _list_filters(args), args.all)
     if args.action == "show":
         return "GetBehavior", pb.GetBehaviorRequest(id=args.id), _print_show
     if args.action == "rename":
@@ -110,9 +110,13 @@ def _list_filters(args: argparse.Namespace) -> str:
                     if value)
 
 
-def _print_list(reply: Any, filters: str = "") -> None:
+def _print_list(reply: Any, filters: str = "", include_closed: bool = True) -> None:
     if not reply.behaviors and filters:
         print(f"No behaviors match {filters}; `judgeval behaviors list` without it lists all open ones.")
+        return
+    if not reply.behaviors and not include_closed:
+        print("No open behaviors; `judgeval behaviors list --all` also lists dismissed and merged ones "
+              "(behaviors appear when scored spans fail).")
         return
     if not reply.behaviors:
         print("No behaviors yet (they appear when scored spans fail).")
