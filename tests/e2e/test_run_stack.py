@@ -219,7 +219,6 @@ def test_sigterm_or_a_closed_terminal_stops_every_process_of_the_stack(
         [said] = [line for line in lines if line.startswith("==> the evaluator takes OTLP/gRPC on ")]
         host, port = said.split(" on ")[1].split(" ")[0].rsplit(":", 1)
     assert stack.returncode == 0, "\n".join(lines)
-    assert "==> interrupted" in lines
     with pytest.raises(ConnectionRefusedError):  # the evaluator it started is gone with it
         socket.create_connection((host, int(port)), timeout=5).close()
 
