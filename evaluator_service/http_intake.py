@@ -48,6 +48,11 @@ _HTTP_STATUS = {
 _ID_KEYS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
 
 
+_REFUSAL_CODES = {401: grpc.StatusCode.UNAUTHENTICATED, 413: grpc.StatusCode.RESOURCE_EXHAUSTED}
+"""The ``google.rpc.Status`` code of a refusal's body, by HTTP status (others: ``INVALID_ARGUMENT``), the
+code gRPC's intake answers for the same refusal."""
+
+
 class _Refusal(Exception):
     """An HTTP error answer, raised inside this module only."""
 
@@ -87,7 +92,8 @@ class OtlpHttpIntake:
             feed = request.headers.get(semconv.TRAJECTORY_FEED_HEADER) == semconv.TRAJECTORY_FEED_VALUE
             response = await (self._intake.ingest_feed(export) if feed else self._intake.ingest(export))
         except _Refusal as exc:
-            return _error(exc.status, grpc.StatusCode.INVALID_ARGUMENT, str(exc), as_json)
+            code = _REFUSAL_CODES.get(exc.status, grpc.StatusCode.INVALID_ARGUMENT)
+            return _error(exc.status, code, str(exc), as_json)
         except web.HTTPRequestEntityTooLarge:
             return _error(413, grpc.StatusCode.RESOURCE_EXHAUSTED,
                           f"request body over {MAX_MESSAGE_BYTES} bytes", as_json)

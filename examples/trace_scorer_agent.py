@@ -10,8 +10,9 @@ agent loop. Run it clean, then with ``--loop`` (the search finds nothing and the
 
 The score is a span ``evaluate Tool Loop Scorer`` under ``plan`` (and a ``gen_ai.evaluation.result`` log
 record). Here the scorer runs in this process (``server_hosted=False``). To run it in the evaluator instead,
-set ``server_hosted = True`` and upload this file: ``judgeval upload_scorer trace_scorer_agent.py
-requirements.txt`` (the CLI finds the ``TraceScorer`` subclass).
+set ``server_hosted = True`` and upload this file with requirements that bring ``openai``, which it imports:
+``judgeval upload_scorer trace_scorer_agent.py customer_service/requirements.txt`` (the CLI finds the
+``TraceScorer`` subclass).
 """
 
 import json

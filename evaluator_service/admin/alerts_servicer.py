@@ -130,7 +130,8 @@ class AlertsServicer(pb_grpc.AlertsServicer):
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
                 raise
 
-        return _silence(await self._call(context, work), now)
+        created = await self._call(context, work)
+        return _silence(created, self._manager.now())  # a silence starting now is active, not upcoming
 
     async def ListSilences(self, request: pb.ListSilencesRequest, context: grpc.aio.ServicerContext
                            ) -> pb.ListSilencesResponse:

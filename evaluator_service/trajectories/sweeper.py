@@ -225,7 +225,7 @@ class TrajectorySweeper:
         ]
         if self.behaviors is not None:
             for (request, result), (span, _) in zip(results, rows, strict=True):
-                await self._place_in_behavior(span, request, result)
+                await self._place_in_behavior(span, request, result, resource)
         if rows:
             await self._queue.enqueue(
                 [NewSpan(SpanState.EXPORT, resource, RESULT_SCOPE, s.SerializeToString()) for s, _ in rows]
@@ -261,12 +261,15 @@ class TrajectorySweeper:
         results = await asyncio.gather(*(self._runner.run(trace, r) for r in chosen))
         return list(zip(chosen, results, strict=True))
 
-    async def _place_in_behavior(self, span: Span, request: Any, result: ScoreResult) -> None:
-        """A failing trajectory result joins a behavior like a failing span (by scorer name and reason)."""
+    async def _place_in_behavior(
+        self, span: Span, request: Any, result: ScoreResult, resource: bytes
+    ) -> None:
+        """A failing trajectory result joins a behavior like a failing span (by scorer name and reason),
+        with the bounding span's service and environment."""
         if not result.failed or request is None or self.behaviors is None:
             return
         placed = await self.behaviors.assign(
-            span, [EvaluationRequest(scorer=request.scorer, example={})], [result]
+            span, [EvaluationRequest(scorer=request.scorer, example={})], [result], resource
         )
         if placed:
             set_attributes(span, placed)

@@ -93,6 +93,7 @@ async def test_silences_and_test_notifications_from_the_cli(make_config: Callabl
                                   "--comment", "deploying", "--json")
         assert code == 0, created
         silence_id = json.loads(created)["id"]
+        assert json.loads(created).get("active") is True, created  # it starts now: active, not upcoming
         await send_outputs(app, [BAD, BAD])
         await judged(app, 2)
         code_later, _ = await cli(app, "silence", "create", "--match", "severity=warning",

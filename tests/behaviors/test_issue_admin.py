@@ -115,6 +115,9 @@ async def test_cli_tables_json_and_actions(make_config, receiver) -> None:
         listed = json.loads((await run_cli("behaviors", "list", "--json", env=env)).stdout)
         assert [(b["id"], b["count"], b["state"]) for b in listed["behaviors"]] == [
             (refund_id, "2", "new"), (pii_id, "1", "new")]
+        filtered = (await run_cli("behaviors", "list", "--state", "increasing", env=env)).stdout
+        assert filtered == ("No open behaviors in state 'increasing' (`--all` also lists dismissed and "
+                            "merged ones).\n")
 
         shown = (await run_cli("behaviors", "show", refund_id, env=env)).stdout
         assert "state:        new since" in shown and "environments:" in shown
@@ -141,6 +144,9 @@ async def test_cli_tables_json_and_actions(make_config, receiver) -> None:
 
         bad_split = await run_cli("behaviors", "split", refund_id, "ffffffffffffffff", env=env)
         again = await run_cli("behaviors", "merge", pii_id, refund_id, env=env)
+        await run_cli("behaviors", "dismiss", refund_id, env=env)  # nothing open is left, two behaviors are
+        none_open = (await run_cli("behaviors", "list", env=env)).stdout
+        assert none_open == "No open behaviors (`--all` also lists dismissed and merged ones).\n", none_open
     for result, fragment in ((bad_split, "are not example members"), (again, "already merged")):
         assert result.code == 1 and "Traceback" not in result.stderr
         assert result.stderr.startswith("judgeval: error: ") and fragment in result.stderr

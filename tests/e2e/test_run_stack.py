@@ -67,9 +67,10 @@ def standard_ports_taken() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def stack_kept_up(*args: str, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+def stack_kept_up(*args: str, env: dict[str, str], stop: signal.Signals = signal.SIGINT
+                  ) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
     """``scripts/run-stack --keep-running``, as from a terminal: yields once it says it stays up (with its
-    output so far), then presses Ctrl-C (SIGINT) and waits for it to stop."""
+    output so far), then presses Ctrl-C (SIGINT; or sends ``stop``) and waits for it to stop."""
     stack = subprocess.Popen(
         [sys.executable, "-m", "tools.localstack", "--keep-running", *args], cwd=REPO_ROOT, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
@@ -84,7 +85,7 @@ def stack_kept_up(*args: str, env: dict[str, str]) -> Iterator[tuple[subprocess.
         assert lines and lines[-1] == STAYS_UP, "\n".join(lines)
         yield stack, lines
     finally:
-        stack.send_signal(signal.SIGINT)
+        stack.send_signal(stop)
         try:
             rest, _ = stack.communicate(timeout=120)
         except subprocess.TimeoutExpired:
@@ -99,6 +100,17 @@ def console_of(lines: list[str]) -> tuple[str, str]:
     url = where.partition("the console on ")[2].split(" ")[0]
     [key_line] = [line for line in lines if line.startswith("    log in with the stack's key: ")]
     return url, key_line.rpartition(": ")[2]
+
+
+def cli_as_the_summary_says(lines: list[str], *args: str, env: dict[str, str]) -> str:
+    """Run ``judgeval ARGS`` with the settings the summary's CLI line says to export; its stdout."""
+    [cli] = [line for line in lines if line.startswith("==> the judgeval CLI: export ")]
+    exported = cli.removeprefix("==> the judgeval CLI: export ").split()
+    settings = dict(setting.split("=", 1) for setting in exported)
+    result = subprocess.run([str(Path(sys.executable).parent / "judgeval"), *args], env=env | settings,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 def overview_after_login(url: str, key: str) -> str:
@@ -128,6 +140,8 @@ def test_full_stack_prints_the_score_the_jaeger_url_and_a_console_that_answers(
         url, key = console_of(lines)
         assert url.startswith("http://127.0.0.1:")
         overview = overview_after_login(url, key)
+        scorers = cli_as_the_summary_says(lines, "scorers", "list", env=env)
+    assert "Package Inquiry Scorer" in scorers
     assert "Package Inquiry Scorer" in overview
     assert key not in overview
     assert stack.returncode == 0, "\n".join(lines)
@@ -193,6 +207,20 @@ def test_collector_less_mode_writes_the_enriched_spans_to_a_file(
     assert f"the spans file stays in {work}; {NOT_KEPT_UP}" in result.stdout
     url, key = console_of(result.stdout.splitlines())  # collector-less, the console is there too
     assert url.startswith("http://127.0.0.1:") and len(key) >= 24
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_or_a_closed_terminal_stops_every_process_of_the_stack(
+    stop: signal.Signals, tmp_path: Path, user_env: dict[str, str]
+) -> None:
+    work = tmp_path / "work"
+    with stack_kept_up("--no-collector", "--ports", "random", "--work-dir", str(work), env=user_env,
+                       stop=stop) as (stack, lines):
+        [said] = [line for line in lines if line.startswith("==> the evaluator takes OTLP/gRPC on ")]
+        host, port = said.split(" on ")[1].split(" ")[0].rsplit(":", 1)
+    assert stack.returncode == 0, "\n".join(lines)
+    with pytest.raises(ConnectionRefusedError):  # the evaluator it started is gone with it
+        socket.create_connection((host, int(port)), timeout=5).close()
 
 
 @pytest.mark.usefixtures("standard_ports_taken")

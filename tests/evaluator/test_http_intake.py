@@ -9,6 +9,7 @@ import json
 import ssl
 
 import aiohttp
+import grpc
 import pytest
 from google.rpc import status_pb2
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -130,6 +131,8 @@ async def test_bearer_token_and_tls_apply_to_http_too(make_config, receiver, tmp
             body = make_request([make_span("no-token")]).SerializeToString()
             async with session.post(https, data=body, headers=PROTOBUF, ssl=ssl_context) as response:
                 assert response.status == 401
+                refused = status_pb2.Status.FromString(await response.read())
+                assert refused.code == grpc.StatusCode.UNAUTHENTICATED.value[0], refused  # as over gRPC
             with pytest.raises(aiohttp.ClientError):  # plaintext to the TLS listener
                 async with session.post(url(app, host="localhost"), data=body, headers=PROTOBUF) as r:
                     await r.read()

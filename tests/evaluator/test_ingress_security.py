@@ -129,9 +129,11 @@ async def test_admin_api_over_tls_with_the_judgeval_cli(make_config, certs):
         env["GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"] = str(certs.other_ca)  # a server it cannot verify
         code, output = await run_cli(env, "alerts", "list")
         assert code != 0 and "Traceback" not in output
+        assert "set GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=<file> to the CA file" in output, output
         env["JUDGMENT_API_URL"] = f"http://localhost:{app.port}"  # plaintext to a TLS listener
         code, output = await run_cli(env, "alerts", "list")
         assert code != 0 and "Traceback" not in output
+        assert "if it serves TLS (ingress.tls), set JUDGMENT_API_URL=https://" in output, output
 
 
 def test_tls_settings_are_validated(make_config, certs, tmp_path):

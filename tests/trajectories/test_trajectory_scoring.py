@@ -71,6 +71,9 @@ async def test_a_looping_agent_scores_zero_naming_the_tool_and_a_clean_run_score
         received = await wait_for(receiver, lambda s: len(_results(s)) >= 2)
         await wait_drained(app)
         await eventually_async(lambda: len(receiver.log_records) == 2, lambda: "result log records", 20)
+        loop_result = next(r for r in received if r.trace_id == loop.trace_id.hex())
+        behavior = await app.shared_state.behavior(str(loop_result.attributes[semconv.JUDGEVAL_BEHAVIOR_ID]))
+    assert behavior is not None and behavior.services == ("agent",)  # the bounding span's service
     results = {r.trace_id: r for r in _results(received)}
     assert len(received) == 2, "feed copies are never forwarded: only the two results reach the downstream"
     bad, good = results[loop.trace_id.hex()], results[clean.trace_id.hex()]

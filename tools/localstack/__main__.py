@@ -30,7 +30,8 @@ The whole monitoring loop on this machine, with the docs' example agents.
 It starts Jaeger v2 (in-memory), the OpenTelemetry Collector with collector-config/otelcol-jaeger.yaml
 and the evaluator; uploads the docs' PackageInquiryScorer with the real `judgeval upload_scorer` CLI;
 runs the docs' customer-service and multi-agent examples; and prints the score and the Jaeger URL of
-the scored trace, then the URL of the evaluator's web console and the stack's key to log in with.
+the scored trace, then the URL of the evaluator's web console, the stack's key to log in with, and the
+line that points the `judgeval` CLI at the stack's evaluator.
 
 Ports: the collector takes the standard OTLP ports 4317 (gRPC) and 4318 (HTTP) and Jaeger's UI 16686
 when they are free, so `opentelemetry-instrument python app.py` reaches the stack with no setting; the
@@ -55,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     removed = " (removed at the end unless the run fails)" if temporary else ""
     print(f"==> work dir (logs, data): {work_dir}{removed}", flush=True)
     ok = False
+    for stop in (signal.SIGTERM, signal.SIGHUP):  # `kill`, a closed terminal: the same clean stop as Ctrl-C
+        signal.signal(stop, _interrupt)
     try:
         ok = _run(args, work_dir, keep)
     except KeyboardInterrupt:
@@ -67,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     elif temporary:
         shutil.rmtree(work_dir, ignore_errors=True)
     return 0 if ok else 1
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM/SIGHUP stop the stack like Ctrl-C: every process it started is stopped, none is left behind
+    on the ports."""
+    raise KeyboardInterrupt
 
 
 def _parser() -> argparse.ArgumentParser:

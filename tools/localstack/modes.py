@@ -16,6 +16,7 @@ from tools.localstack import summary
 from tools.localstack.binaries import OtelBinaries
 from tools.localstack.ports import (
     WantedPorts,
+    cli_line,
     console_lines,
     jaeger_ui_line,
     otlp_grpc_line,
@@ -59,7 +60,7 @@ def run_full(
     found = summary.from_jaeger(jaeger.query, jaeger.query_url, runs,
                                 lambda: run_quickstart(env, collector.grpc_endpoint))
     if found:
-        _say_console(env, console, ports)
+        _say_console(env, console, ports, evaluator.endpoint)
     return found
 
 
@@ -79,14 +80,16 @@ def run_collector_less(
     found = summary.from_receiver(sink, env.work_dir / "spans.jsonl", runs,
                                   lambda: run_quickstart(env, evaluator.endpoint))
     if found:
-        _say_console(env, console, ports)
+        _say_console(env, console, ports, evaluator.endpoint)
     return found
 
 
-def _say_console(env: StackEnv, console: str, ports: WantedPorts) -> None:
-    """The last lines of the summary: the console's URL (on 127.0.0.1) and the key to log in with."""
+def _say_console(env: StackEnv, console: str, ports: WantedPorts, admin_endpoint: str) -> None:
+    """The last lines of the summary: the console's URL (on 127.0.0.1), the key to log in with, and what
+    points the ``judgeval`` CLI at this evaluator's admin API."""
     for line in console_lines(f"http://{console}", ports.console, env.api_key):
         print(line, flush=True)
+    print(cli_line(admin_endpoint, env.api_key), flush=True)
 
 
 def _console_links_to(jaeger_url: str, work_dir: Path) -> tuple[str, ...]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from judgeval import environment_variables
+
 from tools.localstack.procs import endpoint_port
 
 OTLP_GRPC_PORT = 4317
@@ -61,6 +63,13 @@ def console_lines(url: str, wanted: int | None, api_key: str) -> list[str]:
     """Where the console is and the key to log in with (the stack's own: a local throwaway key)."""
     return [_line("the console", url, wanted, "open it in a browser", "open that address"),
             f"    log in with the stack's key: {api_key}"]
+
+
+def cli_line(admin_endpoint: str, api_key: str) -> str:
+    """What points the ``judgeval`` CLI (alerts, behaviors, scorers, datasets, ...) at the stack's
+    evaluator."""
+    return (f"==> the judgeval CLI: export {environment_variables.JUDGMENT_API_URL}={admin_endpoint} "
+            f"{environment_variables.JUDGMENT_API_KEY}={api_key}")
 
 
 def _line(what: str, where: str, wanted: int | None, when_standard: str, otherwise: str) -> str:

@@ -17,6 +17,8 @@ from judgeval.errors import JudgevalError
 DEFAULT_API_URL = "localhost:4320"  # the evaluator serves admin next to OTLP/gRPC (its --listen)
 UPLOAD_TIMEOUT_S = 900.0
 CALL_TIMEOUT_S = 30.0
+GRPC_ROOTS_FILE = "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"
+"""gRPC's own variable (not ours): the PEM file of the roots a TLS client trusts, e.g. a private CA."""
 
 
 class CliError(JudgevalError):
@@ -47,6 +49,17 @@ class Connection:
         secure = url.startswith("https://")
         target = url.split("://", 1)[-1].rstrip("/")
         return cls(target=target, secure=secure, api_key=key, shown_url=url)
+
+
+def unreachable_message(url: str, details: str, secure: bool) -> str:
+    """What an ``UNAVAILABLE`` admin call means: an untrusted certificate, or no evaluator (or no TLS
+    where the evaluator serves it) at ``url``."""
+    if secure and "CERTIFICATE_VERIFY_FAILED" in details:
+        return (f"the evaluator at {url} presented a certificate this machine does not trust ({details}); "
+                f"set {GRPC_ROOTS_FILE}=<file> to the CA file that signed it (gRPC's trusted roots)")
+    tls_hint = "" if secure else f"; if it serves TLS (ingress.tls), set {JUDGMENT_API_URL}=https://host:port"
+    return (f"cannot reach the evaluator at {url} ({details}); start it or set "
+            f"{JUDGMENT_API_URL}=host:port (or pass --api-url) to its admin endpoint{tls_hint}")
 
 
 class AdminClient:
@@ -84,8 +97,7 @@ class AdminClient:
         code, details = exc.code(), exc.details() or ""
         url = self.connection.shown_url
         if code == grpc.StatusCode.UNAVAILABLE:
-            return (f"cannot reach the evaluator at {url} ({details}); start it or set "
-                    f"{JUDGMENT_API_URL}=host:port (or pass --api-url) to its admin endpoint")
+            return unreachable_message(url, details, self.connection.secure)
         if code == grpc.StatusCode.UNAUTHENTICATED:
             return (f"the evaluator at {url} rejected the API key ({details}); set {JUDGMENT_API_KEY} "
                     "to the key the evaluator was started with")
