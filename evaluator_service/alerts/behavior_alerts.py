@@ -73,8 +73,9 @@ class BehaviorBatch:
         transition = Transition(NotificationKind.BEHAVIOR, severity, FIRING, status.state, self.now,
                                 float(event.member_count), details)
         labels = notification_labels(alert, severity)
-        examples = tuple(AlertExample(trace_id, "", link=alert.link_template.format(
-            trace_id=trace_id, span_id="", service_name=(event.services or ("",))[0])
+        service = (event.services or ("",))[0]
+        examples = tuple(AlertExample(trace_id, "", "", event.name, link=alert.link_template.format(
+            trace_id=trace_id, span_id="", service_name=service)
             if alert.link_template else None) for trace_id in event.example_trace_ids[:5])
         summary = (f"[{severity.value.upper()}] alert {alert.name!r}: {event.kind.value} "
                    f"{event.name!r} ({event.member_count} failures, scorer {event.scorer})")
@@ -83,7 +84,7 @@ class BehaviorBatch:
             links["issue"] = alert.issue_link_template.format(behavior_id=event.behavior_id)
         notification = build_notification(alert, transition, event_id=event_id,
                                           dedup_key=f"{alert.name}:{event.behavior_id}", examples=examples,
-                                          labels=labels, summary=summary, links=links)
+                                          labels=labels, summary=summary, links=links, reason=event.name)
         silenced_by = next((s.id for s in self.silences if s.active(self.now) and s.matches(labels)), None)
         self.notifications.append((notification, silenced_by))
         outbox = [] if silenced_by else [OutboxEntry(event_id, channel, alert.name, self.now,

@@ -1,6 +1,10 @@
 """Per-replica counting between two alert ticks: each score event an alert looks at is folded into the
 bucket of its second (no queue, so nothing can overflow), and the most recent offending spans are kept as
-the examples a notification carries. Each tick moves the counts into the shared buckets."""
+the examples a notification carries. Each tick moves the counts into the shared buckets.
+
+The first example is the one that breached: for a single-score condition the worst score in the window
+(lowest for ``score_below``, highest for ``score_above``), for the rate conditions the latest failing
+result; its reason is the notification's ``reason``."""
 
 from __future__ import annotations
 
@@ -34,8 +38,9 @@ class AlertCounter:
     alert: AlertConfig
     width: int = 1
     pending: dict[int, _Bucket] = field(default_factory=dict)
-    examples: deque[ScoreEvent] = field(default_factory=lambda: deque(maxlen=MAX_EXAMPLES))
-    """The latest offending events, turned into :class:`AlertExample` only when a notification needs them."""
+    examples: deque[tuple[float, ScoreEvent]] = field(default_factory=lambda: deque(maxlen=MAX_EXAMPLES))
+    """The latest offending events with the time they were counted, turned into :class:`AlertExample` only
+    when a notification needs them."""
 
     def __post_init__(self) -> None:
         condition = self.alert.condition
@@ -44,6 +49,8 @@ class AlertCounter:
         above = getattr(condition, "above", None)  # single-score kinds: a score past a threshold offends
         self._offends = (None if condition is None or above is None
                          else lambda value: condition.levels.level(value, bool(above)) is not None)
+        self._worst_first = None if above is None else bool(above)
+        """Single-score kinds: the headline example is the highest (``above``) or lowest score."""
 
     @property
     def longest_window(self) -> float:
@@ -57,7 +64,7 @@ class AlertCounter:
         bucket = self.pending.setdefault(self.bucket_of(at), _Bucket())
         if event.value is None:
             bucket.errors += 1
-            self.examples.append(event)
+            self.examples.append((at, event))
             return
         bucket.scores += 1
         bucket.low = event.value if bucket.low is None else min(bucket.low, event.value)
@@ -65,18 +72,28 @@ class AlertCounter:
         failed = event.succeeded is False
         bucket.failures += failed
         if failed or (self._offends is not None and self._offends(event.value)):
-            self.examples.append(event)
+            self.examples.append((at, event))
 
-    def recent_examples(self) -> tuple[AlertExample, ...]:
-        """The remembered offending spans, newest first, with their trace links."""
-        return tuple(self._example(event) for event in reversed(self.examples))
+    def recent_examples(self, now: float | None = None) -> tuple[AlertExample, ...]:
+        """The remembered offending spans (only those inside the longest window ending at ``now``, when
+        given) with their trace links: the one that breached first (see the module docs), then the others
+        newest first."""
+        oldest = None if now is None else now - self.longest_window
+        events = [e for at, e in reversed(self.examples) if oldest is None or at >= oldest]
+        scored = [e for e in events if e.value is not None]
+        if self._worst_first is not None and scored:
+            pick = max if self._worst_first else min
+            worst = pick(scored, key=lambda e: e.value if e.value is not None else 0.0)
+            events = [worst, *(e for e in events if e is not worst)]
+        return tuple(self._example(event) for event in events)
 
     def _example(self, event: ScoreEvent) -> AlertExample:
         link = None
         if self.alert.link_template:
             link = self.alert.link_template.format(trace_id=event.trace_id, span_id=event.span_id,
                                                    service_name=event.service_name)
-        reason = event.error_kind if event.value is None else f"{event.scorer} = {event.value:g}"
+        fallback = event.error_kind if event.value is None else f"{event.scorer} = {event.value:g}"
+        reason = event.reason or fallback
         return AlertExample(event.trace_id, event.span_id, event.service_name, reason, link)
 
     def take_rows(self) -> list[CountRow]:

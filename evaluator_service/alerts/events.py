@@ -34,6 +34,8 @@ class ScoreEvent:
     service_name: str
     attributes: Mapping[str, Any]
     at: float
+    reason: str | None = None
+    """The scorer's explanation of the score, or the error kind and message of a scoring error."""
 
     @property
     def is_error(self) -> bool:
@@ -55,7 +57,15 @@ def score_events(span: Span, results: Sequence[ScoreResult], resource_envelope: 
             scorer=r.scorer_name, value=r.outcome.value if r.outcome is not None else None,
             succeeded=r.passed, error_kind=r.error_kind if r.outcome is None else None,
             trace_id=span.trace_id.hex(), span_id=span.span_id.hex(), service_name=service,
-            attributes=attributes, at=now,
+            attributes=attributes, at=now, reason=_reason(r),
         )
         for r in results
     ]
+
+
+def _reason(result: ScoreResult) -> str | None:
+    if result.outcome is not None:
+        return result.outcome.reason or None
+    if result.error_kind and result.error_message:
+        return f"{result.error_kind}: {result.error_message}"
+    return result.error_kind or result.error_message or None

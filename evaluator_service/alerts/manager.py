@@ -231,7 +231,7 @@ class AlertManager(AlertRecords):
                   if isinstance(condition, CorrectedFailureRateAbove) else None)
 
         def judge(status: AlertStatus, counts: Sequence[WindowCounts]) -> AlertWrites:
-            ctx = DecisionContext(now, silences, counter.recent_examples(), self._watching_since,
+            ctx = DecisionContext(now, silences, counter.recent_examples(now), self._watching_since,
                                   window_empty=not any(c.events for c in counts))
             verdict = (condition.judge_calibrated(counts, judged, self._calibration.min_labels)
                        if isinstance(condition, CorrectedFailureRateAbove) and judged is not None

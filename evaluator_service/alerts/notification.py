@@ -50,6 +50,8 @@ class AlertExample:
     span_id: str
     service_name: str = ""
     reason: str | None = None
+    """The scorer's own reason for this result (``<scorer> = <value>`` when it gave none; the error kind and
+    message for a scoring error)."""
     link: str | None = None
 
 
@@ -79,6 +81,10 @@ class AlertNotification:
     """Named links, e.g. ``{"issue": ..., "console": ...}``."""
     details: dict[str, Any] = field(default_factory=dict)
     """Condition-specific figures (window counts, burn rates, behavior id and name, ...)."""
+    reason: str | None = None
+    """Why, in the words of what breached: a score alert's headline example's reason (the scorer's own
+    explanation of the worst or latest failing result, which is ``examples[0]``), a behavior alert's
+    behavior name; ``None`` when nothing breached (a recovery, no data)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,8 +33,10 @@ class Transition:
 
 def build_notification(alert: AlertConfig, transition: Transition, *, event_id: str, dedup_key: str,
                        examples: tuple[AlertExample, ...] = (), labels: dict[str, str] | None = None,
-                       summary: str | None = None, links: dict[str, str] | None = None) -> AlertNotification:
-    """The notification ``transition`` of ``alert`` causes."""
+                       summary: str | None = None, links: dict[str, str] | None = None,
+                       reason: str | None = None) -> AlertNotification:
+    """The notification ``transition`` of ``alert`` causes; its ``reason`` is ``reason`` or else the first
+    example's (the one that breached)."""
     threshold = None
     if alert.condition is not None:
         levels = alert.condition.levels
@@ -56,6 +58,7 @@ def build_notification(alert: AlertConfig, transition: Transition, *, event_id: 
         examples=examples,
         links=links,
         details=dict(transition.details),
+        reason=reason if reason is not None else (examples[0].reason if examples else None),
     )
 
 

@@ -11,9 +11,21 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+from judgeval import semconv
+
 from evaluator_service.alerts.notification import AlertExample, AlertNotification
 
 DOCUMENT_VERSION = 1
+
+
+def service_label(n: AlertNotification) -> str | None:
+    """The service the alert is filtered on (its ``service.name`` label), if any."""
+    return n.labels.get(semconv.SERVICE_NAME) or None
+
+
+def agent_label(n: AlertNotification) -> str | None:
+    """The agent the alert is filtered on (its ``gen_ai.agent.name`` label), if any."""
+    return n.labels.get(semconv.GEN_AI_AGENT_NAME) or None
 
 
 def iso_time(unix: float) -> str:
@@ -38,6 +50,7 @@ def notification_document(n: AlertNotification) -> dict[str, Any]:
         "state": n.state,
         "previous_state": n.previous_state,
         "summary": n.summary,
+        "reason": n.reason,
         "condition": n.condition,
         "at": iso_time(n.at),
         "at_unix": n.at,

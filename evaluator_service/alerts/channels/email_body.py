@@ -27,6 +27,8 @@ def _facts(n: AlertNotification) -> list[tuple[str, str]]:
     facts = [("Alert", n.alert), ("Severity", n.severity.value),
              ("State", f"{n.state} (was {n.previous_state})"), ("Observed", _number(n.observed)),
              ("Threshold", _number(n.threshold)), ("Condition", n.condition)]
+    if n.reason:
+        facts.append(("Reason", n.reason))
     return facts + [(k, v) for k, v in sorted(n.labels.items())]
 
 

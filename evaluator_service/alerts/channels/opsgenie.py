@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from evaluator_service.alerts.channels.document import encode_json, iso_time
+from evaluator_service.alerts.channels.document import encode_json, iso_time, service_label
 from evaluator_service.alerts.channels.env_refs import read_secret, secret_keys
 from evaluator_service.alerts.channels.http_post import post, shown_url
 from evaluator_service.alerts.channels.policy import DeliveryPolicy
@@ -85,6 +85,7 @@ def create_request(n: AlertNotification, settings: OpsgenieSettings) -> dict[str
     """The ``POST /v2/alerts`` body for ``n``."""
     details = {f"label.{k}": v for k, v in n.labels.items()}
     details.update({"alert": n.alert, "kind": n.kind.value, "state": n.state, "condition": n.condition,
+                    **({"reason": n.reason} if n.reason else {}),
                     "observed": _number(n.observed), "threshold": _number(n.threshold),
                     "event_id": n.event_id, "at": iso_time(n.at)})
     details.update({f"link.{name}": url for name, url in n.links.items()})
@@ -96,15 +97,15 @@ def create_request(n: AlertNotification, settings: OpsgenieSettings) -> dict[str
         "tags": [*settings.tags, f"alert:{n.alert}", n.severity.value, n.kind.value],
         "details": details,
     }
-    if n.labels.get("service"):
-        body["entity"] = n.labels["service"]
+    if service_label(n):
+        body["entity"] = service_label(n)
     if settings.responders:
         body["responders"] = [dict(r) for r in settings.responders]
     return body
 
 
 def _description(n: AlertNotification) -> str:
-    lines = [n.summary, "", f"Condition: {n.condition}",
+    lines = [n.summary, "", f"Condition: {n.condition}", *([f"Reason: {n.reason}"] if n.reason else []),
              f"Observed: {_number(n.observed) or 'n/a'}  Threshold: {_number(n.threshold) or 'n/a'}",
              f"State: {n.state} (was {n.previous_state}), severity {n.severity.value}"]
     lines += [f"{name}: {url}" for name, url in n.links.items()]

@@ -22,7 +22,13 @@ from typing import Any
 
 import aiohttp
 
-from evaluator_service.alerts.channels.document import encode_json, example_document, iso_time
+from evaluator_service.alerts.channels.document import (
+    agent_label,
+    encode_json,
+    example_document,
+    iso_time,
+    service_label,
+)
 from evaluator_service.alerts.channels.env_refs import read_secret, secret_keys
 from evaluator_service.alerts.channels.http_post import post, shown_url
 from evaluator_service.alerts.channels.policy import DeliveryPolicy
@@ -73,21 +79,21 @@ def pagerduty_event(n: AlertNotification, routing_key: str, source: str) -> dict
         return {"routing_key": routing_key, "event_action": "resolve", "dedup_key": dedup_key(n.dedup_key)}
     payload: dict[str, Any] = {
         "summary": n.summary if len(n.summary) <= _SUMMARY_MAX else n.summary[: _SUMMARY_MAX - 1] + "…",
-        "source": n.labels.get("service") or source,
+        "source": service_label(n) or source,
         "severity": SEVERITIES[n.severity],
         "timestamp": iso_time(n.at),
         "class": n.kind.value,
         "custom_details": {
             "alert": n.alert, "kind": n.kind.value, "state": n.state, "previous_state": n.previous_state,
-            "condition": n.condition, "observed": n.observed, "threshold": n.threshold,
+            "condition": n.condition, "reason": n.reason, "observed": n.observed, "threshold": n.threshold,
             "labels": dict(n.labels), "details": dict(n.details), "event_id": n.event_id,
             "examples": [example_document(e) for e in n.examples],
         },
     }
     if n.labels.get("scorer"):
         payload["component"] = n.labels["scorer"]
-    if n.labels.get("agent"):
-        payload["group"] = n.labels["agent"]
+    if agent_label(n):
+        payload["group"] = agent_label(n)
     event: dict[str, Any] = {"routing_key": routing_key, "event_action": "trigger",
                              "dedup_key": dedup_key(n.dedup_key),
                              "payload": payload, "client": "judgeval", "links": _links(n)}
@@ -98,7 +104,9 @@ def pagerduty_event(n: AlertNotification, routing_key: str, source: str) -> dict
 
 def _links(n: AlertNotification) -> list[dict[str, str]]:
     links = [{"href": url, "text": name} for name, url in n.links.items()]
-    links += [{"href": e.link, "text": f"trace {e.trace_id}"} for e in n.examples if e.link]
+    named = set(n.links.values())  # links.trace is the first example's link: listed once, by its name
+    links += [{"href": e.link, "text": f"trace {e.trace_id}"}
+              for e in n.examples if e.link and e.link not in named]
     return links
 
 

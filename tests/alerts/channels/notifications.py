@@ -16,6 +16,9 @@ from evaluator_service.alerts.notification import (
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN_ID = "00f067aa0ba902b7"
 AT = 1_796_000_000.25
+ENGINE_LABELS = {"alert": "politeness-drop", "scorer": "Politeness", "service.name": "support-bot",
+                 "gen_ai.agent.name": "triage", "severity": "critical"}
+"""Labels keyed as the engine keys them (filter attributes by their attribute names)."""
 
 
 def notification(**changes: Any) -> AlertNotification:

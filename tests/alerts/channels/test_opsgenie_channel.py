@@ -7,7 +7,7 @@ from evaluator_service.alerts.notification import Severity
 
 from .channel_configs import channel_config, make_channel
 from .http_receiver import Answer, HttpReceiver
-from .notifications import TRACE_ID, Attempts, notification, resolved
+from .notifications import ENGINE_LABELS, TRACE_ID, Attempts, notification, resolved
 
 KEY = "0a1b2c3d-4e5f-6789-abcd-ef0123456789"
 ENV = {"GENIE_KEY": KEY}
@@ -22,7 +22,7 @@ def genie(receiver, client, **extra):
 async def test_a_create_carries_the_documented_fields(client):
     async with HttpReceiver([ACCEPTED]) as receiver:
         channel = genie(receiver, client, tags=["ai-agents"], responders=[{"type": "team", "name": "ml"}])
-        attempt = await channel.send(notification())
+        attempt = await channel.send(notification(labels=ENGINE_LABELS))
     assert attempt.ok and attempt.status_code == 202 and attempt.target == "opsgenie:genie"
     [request] = receiver.requests
     assert (request.method, request.path, request.query) == ("POST", "/v2/alerts", {})
@@ -44,7 +44,9 @@ async def test_a_create_carries_the_documented_fields(client):
         "entity": "support-bot", "tags": ["ai-agents", "alert:politeness-drop", "critical", "firing"],
         "responders": [{"type": "team", "name": "ml"}],
         "details": {
-            "label.scorer": "Politeness", "label.service": "support-bot", "label.agent": "triage",
+            "label.alert": "politeness-drop", "label.scorer": "Politeness",
+            "label.service.name": "support-bot", "label.gen_ai.agent.name": "triage",
+            "label.severity": "critical",
             "alert": "politeness-drop", "kind": "firing", "state": "firing",
             "condition": "failure rate > 0.2 over 5m (at least 20 scores)", "observed": "0.35",
             "threshold": "0.2", "event_id": "evt-7f3a9c01", "at": "2026-11-30T00:53:20.250000+00:00",

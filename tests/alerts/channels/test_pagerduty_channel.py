@@ -10,7 +10,7 @@ from evaluator_service.alerts.notification import NotificationKind, Severity
 
 from .channel_configs import channel_config, make_channel
 from .http_receiver import Answer, HttpReceiver
-from .notifications import SPAN_ID, TRACE_ID, Attempts, notification, resolved
+from .notifications import ENGINE_LABELS, SPAN_ID, TRACE_ID, Attempts, notification, resolved
 
 KEY = "R0UTINGKEY0123456789abcdef0123456"
 ENV = {"PD_KEY": KEY}
@@ -24,7 +24,7 @@ def pager(receiver, client):
 
 async def test_a_trigger_carries_the_documented_fields(client):
     async with HttpReceiver([ACCEPTED]) as receiver:
-        attempt = await pager(receiver, client).send(notification())
+        attempt = await pager(receiver, client).send(notification(labels=ENGINE_LABELS))
     assert attempt.ok and attempt.status_code == 202
     [request] = receiver.requests
     assert request.path == "/v2/enqueue" and request.headers["Content-Type"] == "application/json"
@@ -36,9 +36,10 @@ async def test_a_trigger_carries_the_documented_fields(client):
             "class": "firing", "component": "Politeness", "group": "triage",
             "custom_details": {
                 "alert": "politeness-drop", "kind": "firing", "state": "firing", "previous_state": "pending",
-                "condition": "failure rate > 0.2 over 5m (at least 20 scores)", "observed": 0.35,
+                "condition": "failure rate > 0.2 over 5m (at least 20 scores)", "reason": None,
+                "observed": 0.35,
                 "threshold": 0.2,
-                "labels": {"scorer": "Politeness", "service": "support-bot", "agent": "triage"},
+                "labels": ENGINE_LABELS,
                 "details": {"window_s": 300.0, "failures": 7, "total": 20}, "event_id": "evt-7f3a9c01",
                 "examples": [
                     {"trace_id": TRACE_ID, "span_id": SPAN_ID, "service_name": "support-bot",

@@ -48,7 +48,7 @@ async def test_the_body_is_every_field_of_the_notification(client):
         "version": 1, "event_id": "evt-7f3a9c01", "dedup_key": "politeness-drop/1796000000", "kind": "firing",
         "alert": "politeness-drop", "severity": "critical", "state": "firing", "previous_state": "pending",
         "summary": "politeness-drop firing: failure rate 0.35 > 0.2 over 5m (Politeness, support-bot)",
-        "condition": "failure rate > 0.2 over 5m (at least 20 scores)",
+        "condition": "failure rate > 0.2 over 5m (at least 20 scores)", "reason": None,
         "at": "2026-11-30T00:53:20.250000+00:00", "at_unix": AT, "observed": 0.35, "threshold": 0.2,
         "labels": {"scorer": "Politeness", "service": "support-bot", "agent": "triage"},
         "examples": [
