@@ -92,9 +92,8 @@ class AlertCounter:
         if self.alert.link_template:
             link = self.alert.link_template.format(trace_id=event.trace_id, span_id=event.span_id,
                                                    service_name=event.service_name)
-        fallback = event.error_kind if event.value is None else f"{event.scorer} = {event.value:g}"
-        reason = event.reason or fallback
-        return AlertExample(event.trace_id, event.span_id, event.service_name, reason, link)
+        reason = event.error_kind if event.value is None else f"{event.scorer} = {event.value:g}"
+        return AlertExample(event.trace_id, event.span_id, event.service_name, event.reason or reason, link)
 
     def take_rows(self) -> list[CountRow]:
         """The pending counts as shared rows, clearing them."""
