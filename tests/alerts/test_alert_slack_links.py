@@ -58,8 +58,9 @@ async def test_a_score_alert_on_slack_links_the_failing_traces_and_the_scorers_i
     links = [TEMPO.format(trace_id=t, service_name="support-bot") for t in reversed(traces)]  # newest first
     [failing] = [b["text"]["text"] for b in fired["blocks"] if b["type"] == "section"
                  and b.get("text", {}).get("text", "").startswith("*Failing traces*")]
-    assert failing == "*Failing traces*\n" + "\n".join(
-        f"• <{link}|trace {link.split('=')[1][:16]}> (support-bot) — {SCORER} = 0" for link in links)
+    assert failing == "*Failing traces*\n" + "\n".join(  # the template's "&" escaped as Slack documents
+        f"• <{link.replace('&', '&amp;')}|trace {link.split('=')[1][:16]}> (support-bot) — {SCORER} = 0"
+        for link in links)
     issues = "http://console:8080/issues?scorer=tone%20check"
     assert buttons(fired) == {"Open trace": links[0], "Open issue": issues}
     assert fired["text"].startswith(":red_circle: FIRING: rude-replies")
