@@ -16,7 +16,7 @@ from judgeval.admin.v1 import alerts_pb2 as pb
 from judgeval.admin.v1 import alerts_pb2_grpc as pb_grpc
 
 from evaluator_service.admin.auth import AdminAuth
-from evaluator_service.alerts.alert_records import AlertView
+from evaluator_service.alerts.alert_records import AlertView, ChannelCircuit
 from evaluator_service.alerts.conditions import BEHAVIOR_KEY, CONDITION_KINDS
 from evaluator_service.alerts.manager import AlertManager
 from evaluator_service.alerts.transitions import FIRING
@@ -53,7 +53,13 @@ class AlertsServicer(pb_grpc.AlertsServicer):
                          ) -> pb.ListAlertsResponse:
         await self._auth.authorize(context, _PURPOSE)
         views = await self._call(context, self._manager.views)
-        return pb.ListAlertsResponse(alerts=[_status(view) for view in views])
+        return pb.ListAlertsResponse(alerts=[self._status(view) for view in views])
+
+    def _status(self, view: AlertView) -> pb.AlertStatus:
+        status = _status(view)
+        now, replica = self._manager.now(), self._manager.replica
+        status.circuits.extend(_circuit(c, now, replica) for c in self._manager.circuits(view.alert.name))
+        return status
 
     async def GetAlert(self, request: pb.GetAlertRequest, context: grpc.aio.ServicerContext
                        ) -> pb.GetAlertResponse:
@@ -70,7 +76,7 @@ class AlertsServicer(pb_grpc.AlertsServicer):
             silences = [s for s in await self._manager.silences()
                         if all(labels.get(k) == v for k, v in s.matchers.items() if k != "severity")]
             transitions = [await self._transition(h) for h in history]
-            return pb.GetAlertResponse(alert=_status(view), history=transitions,
+            return pb.GetAlertResponse(alert=self._status(view), history=transitions,
                                        silences=[_silence(s, self._manager.now()) for s in silences])
 
         return await self._call(context, work)
@@ -186,6 +192,17 @@ def _status(view: AlertView) -> pb.AlertStatus:
         if stored.last_value is not None:
             status.last_value = stored.last_value
     return status
+
+
+def _circuit(c: ChannelCircuit, now: float, replica: str) -> pb.ChannelCircuit:
+    circuit = c.circuit
+    out = pb.ChannelCircuit(channel=c.channel, target=c.target, state=circuit.state.value,
+                            consecutive_failures=circuit.consecutive_failures,
+                            failure_threshold=circuit.failures_to_open, last_failure=circuit.last_failure,
+                            replica=replica)
+    if circuit.next_probe_in_s is not None:
+        out.next_probe_at.CopyFrom(_ts(now + circuit.next_probe_in_s))
+    return out
 
 
 def _silence(silence: Silence, now: float) -> pb.Silence:

@@ -1,6 +1,7 @@
 """What the admin API reads and writes about alerts: each alert with its shared state, its history, the
 deliveries of a notification, silences and test notifications. Everything lives in the state database, so
-any replica answers the same; :class:`~evaluator_service.alerts.manager.AlertManager` adds the engine that
+any replica answers the same, except the channels' circuit breakers (:meth:`AlertRecords.circuits`), which
+live in each replica's memory; :class:`~evaluator_service.alerts.manager.AlertManager` adds the engine that
 counts and judges."""
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from evaluator_service.alerts.channels.breaker import CircuitSnapshot
+from evaluator_service.alerts.channels.delivery import ChannelDelivery
 from evaluator_service.alerts.config import AlertConfig
 from evaluator_service.alerts.notification import AlertNotification, Channel
 from evaluator_service.alerts.outbox_worker import NotificationDelivery
@@ -31,6 +34,17 @@ class AlertView:
     @property
     def state(self) -> str:
         return self.status.state if self.status is not None else OK
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelCircuit:
+    """The circuit breaker of one of an alert's channels, in this replica."""
+
+    channel: str
+    """The name in ``channels:``."""
+    target: str
+    """``type:name``, as delivery attempts name it."""
+    circuit: CircuitSnapshot
 
 
 class AlertRecords:
@@ -65,6 +79,15 @@ class AlertRecords:
         alert = self.alerts[name]
         return await send_test_notification(alert, self.channels, self._delivery, state, self.replica,
                                             self._clock())
+
+    def circuits(self, name: str) -> list[ChannelCircuit]:
+        """This replica's circuit breaker of each channel alert ``name`` notifies (KeyError if unknown); none
+        when a custom delivery (not :class:`ChannelDelivery`) sends."""
+        if not isinstance(self._delivery, ChannelDelivery):
+            return []
+        delivery, notify = self._delivery, self.alerts[name].notify
+        return [ChannelCircuit(channel_name, channel.name, delivery.circuit(channel))
+                for channel_name in notify if (channel := self.channels.get(channel_name)) is not None]
 
     async def deliveries(self, event_id: str) -> tuple[list[OutboxEntry], list[DeliveryRecord]]:
         """The outbox rows (one per channel) and every delivery attempt of one notification."""

@@ -73,9 +73,9 @@ class BehaviorBatch:
         transition = Transition(NotificationKind.BEHAVIOR, severity, FIRING, status.state, self.now,
                                 float(event.member_count), details)
         labels = notification_labels(alert, severity)
-        examples = tuple(AlertExample(trace_id, "", link=alert.link_template.format(
-            trace_id=trace_id, span_id="", service_name=(event.services or ("",))[0])
-            if alert.link_template else None) for trace_id in event.example_trace_ids[:5])
+        service = (event.services or ("",))[0]
+        examples = tuple(AlertExample(trace_id, "", link=alert.trace_link(trace_id, "", service))
+                         for trace_id in event.example_trace_ids[:5])
         summary = (f"[{severity.value.upper()}] alert {alert.name!r}: {event.kind.value} "
                    f"{event.name!r} ({event.member_count} failures, scorer {event.scorer})")
         examples = tuple(dataclasses.replace(e, reason=event.name) for e in examples)  # the behavior is why

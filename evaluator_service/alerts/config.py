@@ -128,6 +128,15 @@ class AlertConfig:
     def scorer(self) -> str:
         return self.filter.scorer
 
+    def trace_link(self, trace_id: str, span_id: str, service_name: str) -> str | None:
+        """An example's ``link``: ``link_template`` with the span's ids and its service's name, URL-quoted (a
+        service name comes from the traced application: a space, ``&`` or ``|`` in it must not break the URL
+        or add query parameters)."""
+        if self.link_template is None:
+            return None
+        return self.link_template.format(trace_id=quote(trace_id, safe=""), span_id=quote(span_id, safe=""),
+                                         service_name=quote(service_name, safe=""))
+
     def scorer_issues_link(self) -> str | None:
         """``links.issue`` of a score alert's notifications: ``issue_link_template`` with the scorer's name
         (URL-quoted; empty for ``scorer: "*"``, so a console list shows every scorer's issues)."""

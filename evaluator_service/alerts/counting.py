@@ -88,10 +88,7 @@ class AlertCounter:
         return tuple(self._example(event) for event in events)
 
     def _example(self, event: ScoreEvent) -> AlertExample:
-        link = None
-        if self.alert.link_template:
-            link = self.alert.link_template.format(trace_id=event.trace_id, span_id=event.span_id,
-                                                   service_name=event.service_name)
+        link = self.alert.trace_link(event.trace_id, event.span_id, event.service_name)
         reason = event.error_kind if event.value is None else f"{event.scorer} = {event.value:g}"
         return AlertExample(event.trace_id, event.span_id, event.service_name, event.reason or reason, link)
 

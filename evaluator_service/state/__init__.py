@@ -11,9 +11,9 @@ current and shadow versions and shadow results, alert state and behaviors (see
 
 The local span queue is not shared: each replica owns the spans the load balancer sent it.
 
-Layers, lowest first (a module imports only modules above it in this list): ``loop_schema`` and
-``console_schema`` (those parts' tables and statements), ``schema`` (every table, the core statements) and
-``transaction`` (the protocol backends provide); one module per concern (``pauses``,
+Layers, lowest first (a module imports only modules above it in this list): ``dataset_schema``,
+``loop_schema`` and ``console_schema`` (those parts' tables and statements), ``schema`` (every table, the
+core statements) and ``transaction`` (the protocol backends provide); one module per concern (``pauses``,
 ``scorer_pointers`` (below ``scorer_versions``, which calls it inside uploads and deletes),
 ``scorer_versions``, ``shadow_rows``, ``alert_rows``, ``behavior_rows``, ``dataset_rows``, ...: its types,
 its part of the contract, its SQL rows); ``contract`` (:class:`SharedState`, :class:`StateUnavailable`);

@@ -27,6 +27,7 @@ from typing import Protocol
 from evaluator_service.errors import EvaluatorError
 from evaluator_service.state import schema
 from evaluator_service.state.behavior_event_rows import append_event
+from evaluator_service.state.behavior_members import bucket_of, read_behavior, scorer_lock
 from evaluator_service.state.behavior_placements import move_placements
 from evaluator_service.state.behavior_records import (
     DISMISSED,
@@ -46,7 +47,6 @@ from evaluator_service.state.behavior_records import (
     members_update,
     touched,
 )
-from evaluator_service.state.behavior_rows import bucket_of, read_behavior, scorer_lock
 from evaluator_service.state.sample_reservoir import (
     DEFAULT_SAMPLE_CAPACITY,
     merged_sample,

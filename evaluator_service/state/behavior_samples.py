@@ -27,6 +27,7 @@ from typing import Protocol
 from evaluator_service.state import schema
 from evaluator_service.state.behavior_event_rows import append_event
 from evaluator_service.state.behavior_issue_rows import follow_split
+from evaluator_service.state.behavior_members import read_behavior, scorer_lock
 from evaluator_service.state.behavior_placements import move_placements
 from evaluator_service.state.behavior_records import (
     EVENT_CREATED,
@@ -40,7 +41,6 @@ from evaluator_service.state.behavior_records import (
     issue_row,
     members_update,
 )
-from evaluator_service.state.behavior_rows import read_behavior, scorer_lock
 from evaluator_service.state.sample_reservoir import SampledMember, read_samples, write_samples
 from evaluator_service.state.transaction import Transaction, TransactionSource
 

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from judgeval.protocol.interaction_record import InteractionRecord
 
-from evaluator_service.state import loop_schema
+from evaluator_service.state import dataset_schema
 from evaluator_service.state.transaction import TransactionSource
 
 
@@ -80,34 +80,34 @@ class SqlDatasetLabels(TransactionSource):
         async with self._transaction() as tx:
             for label in labels:
                 judge = None if label.judge_passed is None else int(label.judge_passed)
-                await tx.execute(loop_schema.UPSERT_DATASET_LABEL, (
+                await tx.execute(dataset_schema.UPSERT_DATASET_LABEL, (
                     label.dataset, label.record_id, label.scorer, label.label.value, judge, label.labeler,
                     label.note, label.at))
 
     async def delete_label(self, dataset: str, record_id: str) -> bool:
         async with self._transaction() as tx:
             existed = any(row[1] == record_id
-                          for row in await tx.execute(loop_schema.SELECT_DATASET_LABELS, (dataset,)))
+                          for row in await tx.execute(dataset_schema.SELECT_DATASET_LABELS, (dataset,)))
             if existed:
-                await tx.execute(loop_schema.DELETE_DATASET_LABEL, (dataset, record_id))
+                await tx.execute(dataset_schema.DELETE_DATASET_LABEL, (dataset, record_id))
         return existed
 
     async def dataset_labels(self, dataset: str) -> list[DatasetLabel]:
         async with self._transaction() as tx:
-            rows = await tx.execute(loop_schema.SELECT_DATASET_LABELS, (dataset,))
+            rows = await tx.execute(dataset_schema.SELECT_DATASET_LABELS, (dataset,))
         return [_label(row) for row in rows]
 
     async def scorer_labels(self, scorer: str, dataset: str | None = None) -> list[DatasetLabel]:
         async with self._transaction() as tx:
             if dataset is None:
-                rows = await tx.execute(loop_schema.SELECT_SCORER_LABELS, (scorer,))
+                rows = await tx.execute(dataset_schema.SELECT_SCORER_LABELS, (scorer,))
             else:
-                rows = await tx.execute(loop_schema.SELECT_SCORER_LABELS_IN, (scorer, dataset))
+                rows = await tx.execute(dataset_schema.SELECT_SCORER_LABELS_IN, (scorer, dataset))
         return [_label(row) for row in rows]
 
     async def labeled_scorers(self) -> list[str]:
         async with self._transaction() as tx:
-            rows = await tx.execute(loop_schema.SELECT_LABELED_SCORERS)
+            rows = await tx.execute(dataset_schema.SELECT_LABELED_SCORERS)
         return [str(row[0]) for row in rows]
 
 
@@ -116,7 +116,7 @@ class SqlDatasetLabels(TransactionSource):
         found: dict[str, InteractionRecord] = {}
         async with self._transaction() as tx:
             for record_id in dict.fromkeys(record_ids):
-                rows = await tx.execute(loop_schema.SELECT_LIVE_DATASET_RECORD, (dataset, record_id))
+                rows = await tx.execute(dataset_schema.SELECT_LIVE_DATASET_RECORD, (dataset, record_id))
                 if rows:
                     found[record_id] = InteractionRecord.from_json(json.loads(rows[0][0]))
         return found

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from judgeval.protocol.interaction_record import InteractionRecord
 
-from evaluator_service.state import loop_schema
+from evaluator_service.state import dataset_schema
 from evaluator_service.state.dataset_values import (
     MAX_EXAMPLES_PER_PAGE,
     DatasetChange,
@@ -101,16 +101,16 @@ class SqlDatasetRows(TransactionSource):
     async def ensure_dataset(self, name: str, settings: DatasetSettings, now: float) -> DatasetInfo:
         async with self._transaction() as tx:
             await tx.lock(_lock_key(name))
-            await tx.execute(loop_schema.INSERT_DATASET, (name, settings.description, now, now,
+            await tx.execute(dataset_schema.INSERT_DATASET, (name, settings.description, now, now,
                                                      settings.max_examples, settings.max_age_s))
-            await tx.execute(loop_schema.UPDATE_DATASET_SETTINGS,
+            await tx.execute(dataset_schema.UPDATE_DATASET_SETTINGS,
                              (settings.description, settings.max_examples, settings.max_age_s, name))
             return await _info(tx, name, None)
 
     async def datasets(self) -> list[DatasetInfo]:
         async with self._transaction() as tx:
-            rows = await tx.execute(loop_schema.SELECT_DATASETS)
-            counts = {str(d): int(c) for d, c in await tx.execute(loop_schema.COUNT_LIVE_DATASET_EXAMPLES)}
+            rows = await tx.execute(dataset_schema.SELECT_DATASETS)
+            counts = {str(d): int(c) for d, c in await tx.execute(dataset_schema.COUNT_LIVE_DATASET_EXAMPLES)}
         return [_info_of(row, None, counts.get(str(row[0]), 0)) for row in rows]
 
     async def dataset(self, name: str, version: int | None = None) -> DatasetInfo:
@@ -120,23 +120,23 @@ class SqlDatasetRows(TransactionSource):
     async def dataset_versions(self, name: str) -> list[DatasetVersion]:
         async with self._transaction() as tx:
             await _current(tx, name)
-            rows = await tx.execute(loop_schema.SELECT_DATASET_VERSIONS, (name,))
+            rows = await tx.execute(dataset_schema.SELECT_DATASET_VERSIONS, (name,))
         return [DatasetVersion(int(v), float(at), int(a), int(r), str(note)) for v, at, a, r, note in rows]
 
     async def add_dataset_examples(self, name: str, records: Sequence[InteractionRecord], now: float,
                                    note: str = "") -> DatasetChange:
         async with self._transaction() as tx:
             await tx.lock(_lock_key(name))
-            await tx.execute(loop_schema.INSERT_DATASET, (name, "", now, now, None, None))
+            await tx.execute(dataset_schema.INSERT_DATASET, (name, "", now, now, None, None))
             version = await _current(tx, name) + 1
             added, unchanged, seen = 0, 0, set()
             for record in records:
                 rid = record.id
-                if rid in seen or await tx.execute(loop_schema.SELECT_LIVE_DATASET_EXAMPLE, (name, rid)):
+                if rid in seen or await tx.execute(dataset_schema.SELECT_LIVE_DATASET_EXAMPLE, (name, rid)):
                     unchanged += 1
                     continue
                 seen.add(rid)
-                await tx.execute(loop_schema.INSERT_DATASET_EXAMPLE, (
+                await tx.execute(dataset_schema.INSERT_DATASET_EXAMPLE, (
                     name, rid, version, record.scorer, None if record.passed is None else int(record.passed),
                     record.behavior_id, float(record.at), json.dumps(record.to_json(), sort_keys=True)))
                 added += 1
@@ -157,11 +157,11 @@ class SqlDatasetRows(TransactionSource):
             info = await _info(tx, name, None)
             doomed: list[str] = []
             if info.max_age_s is not None:
-                rows = await tx.execute(loop_schema.SELECT_LIVE_DATASET_IDS_BEFORE,
+                rows = await tx.execute(dataset_schema.SELECT_LIVE_DATASET_IDS_BEFORE,
                                         (name, now - info.max_age_s))
                 doomed.extend(str(r[0]) for r in rows)
             if info.max_examples is not None:
-                rows = await tx.execute(loop_schema.SELECT_LIVE_DATASET_IDS_NEWEST_FIRST, (name,))
+                rows = await tx.execute(dataset_schema.SELECT_LIVE_DATASET_IDS_NEWEST_FIRST, (name,))
                 doomed.extend(str(r[0]) for r in rows[max(0, info.max_examples):])
             return await _remove(tx, name, list(dict.fromkeys(doomed)), now, "retention")
 
@@ -171,11 +171,11 @@ class SqlDatasetRows(TransactionSource):
         bounded = max(1, min(int(limit), MAX_EXAMPLES_PER_PAGE))
         async with self._transaction() as tx:
             at = await _version(tx, name, version)
-            sql, params = _filtered(loop_schema.SELECT_DATASET_EXAMPLES_AT, [name, at, at], where)
+            sql, params = _filtered(dataset_schema.SELECT_DATASET_EXAMPLES_AT, [name, at, at], where)
             if after is not None:
-                sql, params = sql + loop_schema.DATASET_EXAMPLES_AFTER, [*params, after.at, after.at,
+                sql, params = sql + dataset_schema.DATASET_EXAMPLES_AFTER, [*params, after.at, after.at,
                                                                          after.record_id]
-            rows = await tx.execute(sql + loop_schema.DATASET_EXAMPLES_PAGE, (*params, bounded + 1))
+            rows = await tx.execute(sql + dataset_schema.DATASET_EXAMPLES_PAGE, (*params, bounded + 1))
         examples = [DatasetExample(InteractionRecord.from_json(json.loads(rec)), int(a),
                                    None if r is None else int(r)) for rec, a, r, *_ in rows[:bounded]]
         last = rows[bounded - 1] if len(rows) > bounded else None
@@ -186,16 +186,16 @@ class SqlDatasetRows(TransactionSource):
                                      where: ExampleFilter | None = None) -> int:
         async with self._transaction() as tx:
             at = await _version(tx, name, version)
-            sql, params = _filtered(loop_schema.COUNT_DATASET_EXAMPLES_AT, [name, at, at], where)
+            sql, params = _filtered(dataset_schema.COUNT_DATASET_EXAMPLES_AT, [name, at, at], where)
             return int((await tx.execute(sql, tuple(params)))[0][0])
 
     async def delete_dataset(self, name: str) -> bool:
         async with self._transaction() as tx:
             await tx.lock(_lock_key(name))
-            if not await tx.execute(loop_schema.SELECT_DATASET, (name,)):
+            if not await tx.execute(dataset_schema.SELECT_DATASET, (name,)):
                 return False
-            for statement in (loop_schema.DELETE_DATASET_EXAMPLES, loop_schema.DELETE_DATASET_VERSIONS,
-                              loop_schema.DELETE_DATASET):
+            for statement in (dataset_schema.DELETE_DATASET_EXAMPLES, dataset_schema.DELETE_DATASET_VERSIONS,
+                              dataset_schema.DELETE_DATASET):
                 await tx.execute(statement, (name,))
         return True
 
@@ -204,20 +204,20 @@ def _filtered(sql: str, params: list[Any], where: ExampleFilter | None) -> tuple
     if where is None:
         return sql, params
     if where.scorer is not None:
-        sql, params = sql + loop_schema.DATASET_EXAMPLES_BY_SCORER, [*params, where.scorer]
+        sql, params = sql + dataset_schema.DATASET_EXAMPLES_BY_SCORER, [*params, where.scorer]
     if where.outcome == "error":
-        sql += loop_schema.DATASET_EXAMPLES_ERRORS
+        sql += dataset_schema.DATASET_EXAMPLES_ERRORS
     elif where.outcome in ("passed", "failed"):
-        sql, params = sql + loop_schema.DATASET_EXAMPLES_PASSED, [*params, int(where.outcome == "passed")]
+        sql, params = sql + dataset_schema.DATASET_EXAMPLES_PASSED, [*params, int(where.outcome == "passed")]
     if where.behavior_id is not None:
-        sql, params = sql + loop_schema.DATASET_EXAMPLES_BY_BEHAVIOR, [*params, where.behavior_id]
+        sql, params = sql + dataset_schema.DATASET_EXAMPLES_BY_BEHAVIOR, [*params, where.behavior_id]
     if where.unlabeled:
-        sql += loop_schema.DATASET_EXAMPLES_UNLABELED
+        sql += dataset_schema.DATASET_EXAMPLES_UNLABELED
     return sql, params
 
 
 async def _current(tx: Transaction, name: str) -> int:
-    rows = await tx.execute(loop_schema.SELECT_DATASET, (name,))
+    rows = await tx.execute(dataset_schema.SELECT_DATASET, (name,))
     if not rows:
         raise UnknownDataset(f"no dataset named {name!r}")
     return int(rows[0][4])
@@ -234,8 +234,8 @@ async def _version(tx: Transaction, name: str, version: int | None) -> int:
 
 async def _info(tx: Transaction, name: str, version: int | None) -> DatasetInfo:
     at = await _version(tx, name, version)
-    rows = await tx.execute(loop_schema.SELECT_DATASET, (name,))
-    count = await tx.execute(loop_schema.COUNT_DATASET_EXAMPLES_AT, (name, at, at))
+    rows = await tx.execute(dataset_schema.SELECT_DATASET, (name,))
+    count = await tx.execute(dataset_schema.COUNT_DATASET_EXAMPLES_AT, (name, at, at))
     return _info_of(rows[0], at, int(count[0][0]))
 
 
@@ -250,16 +250,16 @@ def _info_of(row: Sequence[Any], version: int | None, count: int) -> DatasetInfo
 
 async def _new_version(tx: Transaction, name: str, version: int, now: float, added: int, removed: int,
                        note: str) -> None:
-    await tx.execute(loop_schema.SET_DATASET_VERSION, (version, now, name))
-    await tx.execute(loop_schema.INSERT_DATASET_VERSION, (name, version, now, added, removed, note))
+    await tx.execute(dataset_schema.SET_DATASET_VERSION, (version, now, name))
+    await tx.execute(dataset_schema.INSERT_DATASET_VERSION, (name, version, now, added, removed, note))
 
 
 async def _remove(tx: Transaction, name: str, record_ids: list[str], now: float, note: str) -> DatasetChange:
     version = await _current(tx, name) + 1
     removed = 0
     for rid in record_ids:
-        if await tx.execute(loop_schema.SELECT_LIVE_DATASET_EXAMPLE, (name, rid)):
-            await tx.execute(loop_schema.REMOVE_DATASET_EXAMPLE, (version, name, rid))
+        if await tx.execute(dataset_schema.SELECT_LIVE_DATASET_EXAMPLE, (name, rid)):
+            await tx.execute(dataset_schema.REMOVE_DATASET_EXAMPLE, (version, name, rid))
             removed += 1
     if not removed:
         return DatasetChange(version - 1)

@@ -1,6 +1,7 @@
 """Every table of the shared state, and the statements of its core concerns, in the common subset of SQLite
-and PostgreSQL. The improvement loop's statements are in :mod:`~evaluator_service.state.loop_schema` and the
-console's in :mod:`~evaluator_service.state.console_schema`; :data:`SCHEMA` creates their tables too.
+and PostgreSQL. The datasets' statements are in :mod:`~evaluator_service.state.dataset_schema`, the
+improvement loop's in :mod:`~evaluator_service.state.loop_schema` and the console's in
+:mod:`~evaluator_service.state.console_schema`; :data:`SCHEMA` creates their tables too.
 
 Placeholders are ``%s`` (psycopg); the SQLite backend rewrites them to ``?``. Every table is prefixed
 ``judgeval_`` so the schema can live in a database shared with other applications. Values the code owns
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from evaluator_service.state.behavior_placements import TABLES as PLACEMENT_TABLES
 from evaluator_service.state.console_schema import TABLES as CONSOLE_TABLES
+from evaluator_service.state.dataset_schema import TABLES as DATASET_TABLES
 from evaluator_service.state.loop_schema import TABLES as LOOP_TABLES
 from evaluator_service.state.scorer_version_numbers import TABLES as VERSION_NUMBER_TABLES
 
@@ -221,6 +223,7 @@ SCHEMA = (
         scored_through DOUBLE PRECISION NOT NULL
     )""",
     *PLACEMENT_TABLES,
+    *DATASET_TABLES,
     *LOOP_TABLES,
     *VERSION_NUMBER_TABLES,
     *CONSOLE_TABLES,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from evaluator_service.state import loop_schema
+from evaluator_service.state import dataset_schema
 from evaluator_service.state.transaction import TransactionSource
 
 
@@ -49,15 +49,15 @@ class SqlScorerOutcomeCounts(TransactionSource):
             return
         async with self._transaction() as tx:
             for r in rows:
-                await tx.execute(loop_schema.ADD_SCORER_OUTCOME_COUNTS,
+                await tx.execute(dataset_schema.ADD_SCORER_OUTCOME_COUNTS,
                                  (r.scorer, r.bucket, r.scores, r.failures))
 
     async def scorer_counts(self, scorer: str, since_bucket: int) -> tuple[int, int]:
         async with self._transaction() as tx:
-            rows = await tx.execute(loop_schema.SELECT_SCORER_OUTCOME_COUNTS, (scorer, since_bucket))
+            rows = await tx.execute(dataset_schema.SELECT_SCORER_OUTCOME_COUNTS, (scorer, since_bucket))
         scores, failures = rows[0] if rows else (0, 0)
         return int(scores), int(failures)
 
     async def prune_scorer_counts(self, before_bucket: int) -> None:
         async with self._transaction() as tx:
-            await tx.execute(loop_schema.PRUNE_SCORER_OUTCOME_COUNTS, (before_bucket,))
+            await tx.execute(dataset_schema.PRUNE_SCORER_OUTCOME_COUNTS, (before_bucket,))

@@ -22,6 +22,19 @@ class CircuitState(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class CircuitSnapshot:
+    """A breaker as the admin API shows it (``judgeval alerts show``)."""
+
+    state: CircuitState
+    consecutive_failures: int
+    failures_to_open: int
+    last_failure: str = ""
+    """Detail of the last failed try; empty before the first failure."""
+    next_probe_in_s: float | None = None
+    """While open: seconds until a probe may go out (0 once the cool-down is over); else ``None``."""
+
+
+@dataclass(frozen=True, slots=True)
 class Admission:
     """Whether a try may go out now; when not, how long until the next probe."""
 
@@ -56,6 +69,14 @@ class CircuitBreaker:
             self._probing = True
             return Admission(True, probe=True)
         return Admission(False, retry_in_s=max(0.0, remaining))
+
+    def snapshot(self) -> CircuitSnapshot:
+        """The current state, without moving it (an open circuit past its cool-down stays ``open`` until the
+        next try probes it)."""
+        probe_in = (max(0.0, self._opened_at + self.cooldown_s - self._clock())
+                    if self.state is CircuitState.OPEN else None)
+        return CircuitSnapshot(self.state, self.consecutive_failures, self.failures_to_open,
+                               self.last_failure, probe_in)
 
     def abandon(self) -> None:
         """An admitted try was cancelled before it had an outcome: let the next probe through."""

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from opentelemetry.metrics import Meter
 
-from evaluator_service.alerts.channels.breaker import CircuitBreaker, CircuitState
+from evaluator_service.alerts.channels.breaker import CircuitBreaker, CircuitSnapshot, CircuitState
 from evaluator_service.alerts.channels.delivery_metrics import DeliveryMetrics, DeliveryOutcome
 from evaluator_service.alerts.channels.policy import DeliveryPolicy
 from evaluator_service.alerts.notification import AlertNotification, Channel, DeliveryAttempt
@@ -54,6 +54,13 @@ class ChannelDelivery:
         """The circuit state of the channel named ``channel`` (``closed`` before its first try)."""
         breaker = self._breakers.get(channel)
         return breaker.state if breaker else CircuitState.CLOSED
+
+    def circuit(self, channel: Channel) -> CircuitSnapshot:
+        """The circuit of ``channel`` (closed, with its policy's threshold, before its first try)."""
+        breaker = self._breakers.get(channel.name)
+        if breaker is None:
+            return CircuitSnapshot(CircuitState.CLOSED, 0, self._policy(channel).breaker_failures)
+        return breaker.snapshot()
 
     async def deliver(self, notification: AlertNotification, channel: Channel, record: Recorder) -> bool:
         """Try up to ``policy.attempts`` times; ``True`` once the channel accepted the notification.

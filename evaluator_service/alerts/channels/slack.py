@@ -14,10 +14,11 @@ engine) and a button per named link (issue, console). A resolved alert's message
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 
@@ -37,6 +38,9 @@ MAX_EXAMPLES = 5
 _HEADER_MAX = 150
 _TEXT_MAX = 3000
 _BUTTON_TEXT_MAX = 75
+_BUTTON_URL_MAX = 3000
+_URL_SAFE = "!#$%&'()*+,/:;=?@[]~"  # RFC 3986 reserved characters and "%": what a valid URL may already hold
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
 _TITLES = {NotificationKind.FIRING: "FIRING", NotificationKind.RENOTIFY: "STILL FIRING",
            NotificationKind.RESOLVED: "RESOLVED", NotificationKind.NO_DATA: "NO DATA",
            NotificationKind.BEHAVIOR: "BEHAVIOR", NotificationKind.TEST: "TEST"}
@@ -62,8 +66,28 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def valid_url(url: str) -> str:
+    """``url`` with every character a URL may not hold percent-encoded (``|``, ``<``, ``>``, ``"``, spaces,
+    line breaks, non-ASCII, ...); reserved characters and existing ``%XX`` escapes are kept, so a valid URL
+    is returned unchanged. A button's ``url`` must be valid, or Slack refuses the whole message."""
+    return quote(url, safe=_URL_SAFE)
+
+
+def link(url: str, text: str) -> str:
+    """The mrkdwn link ``<url|text>``: ``|`` and ``>`` would end the URL early and ``>`` the text, so the URL
+    is percent-encoded (:func:`valid_url`) and then entity-escaped (its ``&``), the text entity-escaped."""
+    return f"<{escape(valid_url(url))}|{escape(text)}>"
+
+
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _cut_mrkdwn(text: str, limit: int) -> str:
+    """:func:`_cut` for escaped mrkdwn: never leaves half an entity (``&am…``) behind."""
+    if len(text) <= limit:
+        return text
+    return _PARTIAL_ENTITY.sub("", text[: limit - 1]) + "…"
 
 
 def _number(value: float | None) -> str:
@@ -93,21 +117,32 @@ def slack_message(n: AlertNotification) -> dict[str, Any]:
         labels = [_mrkdwn(f"*{escape(k)}:* {escape(v)}") for k, v in sorted(n.labels.items())][:10]
         blocks.append({"type": "context", "elements": labels})
     if n.examples:
+        heading = "*Traces that contributed*" if resolved else "*Failing traces*"
         lines = [_example_line(e.trace_id, e.service_name, e.reason, e.link)
                  for e in n.examples[:MAX_EXAMPLES]]
-        heading = "*Traces that contributed*" if resolved else "*Failing traces*"
-        blocks.append(_section(heading + "\n" + "\n".join(lines)))
+        blocks.append(_section(_whole_lines(heading, lines, _TEXT_MAX)))
     buttons = _buttons(n)
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})
     return {"text": f"{title(n)} — {n.summary}", "blocks": blocks}
 
 
-def _example_line(trace_id: str, service: str, reason: str | None, link: str | None) -> str:
-    shown = f"<{link}|trace {trace_id[:16]}>" if link else f"trace `{trace_id}`"
+def _example_line(trace_id: str, service: str, reason: str | None, url: str | None) -> str:
+    shown = link(url, f"trace {trace_id[:16]}") if url else f"trace `{escape(trace_id)}`"
     where = f" ({escape(service)})" if service else ""
     why = f" — {escape(_cut(reason, 200))}" if reason else ""
     return f"• {shown}{where}{why}"
+
+
+def _whole_lines(heading: str, lines: list[str], limit: int) -> str:
+    """``heading`` and as many of ``lines`` as fit in ``limit``: a line cut inside its ``<url|text>`` would
+    show the raw markup, so a line that does not fit is left out whole."""
+    text = heading
+    for line in lines:
+        if len(text) + 1 + len(line) > limit:
+            break
+        text += "\n" + line
+    return text
 
 
 def _buttons(n: AlertNotification) -> list[dict[str, Any]]:
@@ -115,17 +150,22 @@ def _buttons(n: AlertNotification) -> list[dict[str, Any]]:
     first_trace = next((e.link for e in n.examples if e.link), None)
     if first_trace:
         links.setdefault("trace", first_trace)
-    return [{"type": "button", "text": {"type": "plain_text", "text": _cut(f"Open {name}", _BUTTON_TEXT_MAX)},
-             "url": url}
-            for name, url in links.items() if url.startswith(("http://", "https://"))][:25]
+    buttons = []
+    for name, url in links.items():
+        shown = valid_url(url)
+        if shown.startswith(("http://", "https://")) and len(shown) <= _BUTTON_URL_MAX:
+            buttons.append({"type": "button",
+                            "text": {"type": "plain_text", "text": _cut(f"Open {name}", _BUTTON_TEXT_MAX)},
+                            "url": shown})
+    return buttons[:25]
 
 
 def _mrkdwn(text: str) -> dict[str, str]:
-    return {"type": "mrkdwn", "text": _cut(text, 2000)}
+    return {"type": "mrkdwn", "text": _cut_mrkdwn(text, 2000)}
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, _TEXT_MAX)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut_mrkdwn(text, _TEXT_MAX)}}
 
 
 class SlackChannel:

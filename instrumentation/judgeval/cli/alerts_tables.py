@@ -47,11 +47,25 @@ def print_show(reply: Any) -> None:
             ("episode", a.episode or "-")]
     for label, value in rows:
         print(f"{label + ':':<12} {value}")
+    if a.circuits:
+        print(f"\nchannels (circuit breakers of replica {a.circuits[0].replica}):")
+        for c in a.circuits:
+            print(f"  {c.channel} ({c.target}): {_circuit(c)}")
     if reply.silences:
         print("\nsilenced by:")
         print_silences(reply)
     print("\nrecent history:")
     print_history(reply.history)
+
+
+def _circuit(c: Any) -> str:
+    failures = f"{c.consecutive_failures} of {c.failure_threshold} consecutive failed tries"
+    last = f" (last: {c.last_failure})" if c.last_failure else ""
+    if c.state == "open":
+        return f"OPEN until {when(c.next_probe_at)} UTC, then one probe; {failures}{last}"
+    if c.state == "half_open":
+        return f"HALF-OPEN: a probe is in flight; {failures}{last}"
+    return f"closed; {failures}{last}" if c.consecutive_failures else "closed"
 
 
 def print_history(reply: Any) -> None:

@@ -4,14 +4,17 @@ recipients not retried, a temporary refusal retried."""
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 import pytest
 
 from evaluator_service.alerts.channels import ChannelDelivery
+from evaluator_service.alerts.notification import AlertExample
 from evaluator_service.config_values import ConfigError
 from tests.evaluator.certificates import make_certificates
 
 from .channel_configs import channel_config, make_channel
-from .notifications import TRACE_ID, Attempts, notification, resolved
+from .notifications import SPAN_ID, TRACE_ID, Attempts, notification, resolved
 from .smtp_receiver import SmtpReceiver
 
 ENV = {"SMTP_USER": "alerts-bot", "SMTP_PASSWORD": "pw-5e6f7a8b9c"}
@@ -58,6 +61,29 @@ async def test_the_message_has_the_summary_links_and_a_stable_id(client):
     assert "rude &lt;reply&gt; &amp; curt" in html
     assert '<a href="http://console:8080/behaviors/b-12">issue</a>' in html
     assert "<tr><th align=\"left\">scorer</th><td>Politeness</td></tr>" in html
+
+
+class Elements(HTMLParser):
+    """The start tags of an HTML document with their attributes, as a browser would read them."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+async def test_quotes_and_angle_brackets_in_links_stay_inside_the_href(client):
+    hostile = 'http://jaeger:16686/trace/x?service="><script>alert(1)</script>&a=1'
+    n = notification(examples=(AlertExample(TRACE_ID, SPAN_ID, "support-bot", "why", hostile),),
+                     links={"issue": hostile})
+    async with SmtpReceiver() as smtp:
+        assert (await mailer(smtp, client).send(n)).ok
+    tags = Elements(smtp.delivered[0].message.get_body(("html",)).get_content()).tags
+    assert [attrs["href"] for tag, attrs in tags if tag == "a"] == [hostile, hostile]
+    assert "script" not in {tag for tag, _ in tags}
 
 
 async def test_a_resolved_message_says_so(client):

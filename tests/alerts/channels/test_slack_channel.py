@@ -3,13 +3,15 @@ resolved, links to the failing traces and the issue, escaping, and the webhook U
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from urllib.parse import unquote
 
-from evaluator_service.alerts.notification import NotificationKind, Severity
+from evaluator_service.alerts.notification import AlertExample, NotificationKind, Severity
 
 from .channel_configs import make_channel
 from .http_receiver import Answer, HttpReceiver
-from .notifications import TRACE_ID, notification, resolved
+from .notifications import SPAN_ID, TRACE_ID, notification, resolved
 
 PATH = "/services/T0001/B0002/slack-token-abc123"
 
@@ -97,3 +99,53 @@ async def test_slack_refusals_name_the_reason_but_never_the_url(client):
     assert not attempt.ok and not attempt.retryable
     assert attempt.detail == "HTTP 404: no_service"
     assert "slack-token" not in channel.destination and channel.destination.endswith("/...")
+
+
+HOSTILE_TRACE = f"http://jaeger:16686/trace/{TRACE_ID}?service=a|b>c<d&x=1 2"
+HOSTILE_ISSUE = "http://console:8080/issues?scorer=tone|check>&page=2"
+
+
+def unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def slack_links(mrkdwn: str) -> list[tuple[str, str]]:
+    """The ``<url|text>`` links of ``mrkdwn`` read as Slack reads them: a link runs from ``<`` to the next
+    ``>``, its URL to the first ``|``; entities decoded. A ``<`` or ``>`` outside a link is broken markup."""
+    tokens = re.findall(r"<([^<>]*)>", mrkdwn)
+    rest = re.sub(r"<[^<>]*>", "", mrkdwn)
+    assert "<" not in rest and ">" not in rest, f"unbalanced link markup in {mrkdwn!r}"
+    return [(unescape(url), unescape(text)) for url, _, text in (t.partition("|") for t in tokens)]
+
+
+async def test_a_pipe_or_angle_bracket_in_a_link_cannot_break_the_message(client):
+    hostile = notification(
+        examples=(AlertExample(TRACE_ID, SPAN_ID, "support-bot", "why", HOSTILE_TRACE),),
+        links={"issue": HOSTILE_ISSUE})
+    _, attempt, [request] = await send(client, hostile)
+    assert attempt.ok
+    body = request.json()
+    [traces] = [b["text"]["text"] for b in body["blocks"]
+                if b.get("text", {}).get("text", "").startswith("*Failing traces*")]
+    [(url, text)] = slack_links(traces)
+    assert text == f"trace {TRACE_ID[:16]}"
+    assert url == f"http://jaeger:16686/trace/{TRACE_ID}?service=a%7Cb%3Ec%3Cd&x=1%202"
+    assert unquote(url) == HOSTILE_TRACE  # the same address, only encoded
+    [actions] = [b for b in body["blocks"] if b["type"] == "actions"]
+    assert {e["text"]["text"]: e["url"] for e in actions["elements"]} == {
+        "Open issue": "http://console:8080/issues?scorer=tone%7Ccheck%3E&page=2", "Open trace": url}
+
+
+async def test_escaped_texts_are_cut_between_entities_and_examples_between_lines(client):
+    long_link = "http://jaeger:16686/trace/" + "x" * 900 + "?a=1&b=2"
+    examples = tuple(AlertExample(f"{i:032x}", SPAN_ID, "support-bot", "r & r", long_link) for i in range(5))
+    _, attempt, [request] = await send(client, notification(summary="&" * 5000, examples=examples))
+    assert attempt.ok
+    blocks = request.json()["blocks"]
+    summary = blocks[1]["text"]["text"]
+    assert summary.endswith("…") and re.fullmatch(r"(&amp;)+", summary[:-1])
+    [traces] = [b["text"]["text"] for b in blocks if b.get("text", {}).get("text", "").startswith("*Failing")]
+    assert len(traces) <= 3000
+    links = slack_links(traces)
+    assert [text for _, text in links] == [f"trace {i:032x}"[:22] for i in range(len(links))]
+    assert 1 <= len(links) < 5 and all(url == long_link for url, _ in links)

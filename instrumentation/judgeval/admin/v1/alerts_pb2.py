@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ejudgeval/admin/v1/alerts.proto\x12\x11judgeval.admin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x13\n\x11ListAlertsRequest\"D\n\x12ListAlertsResponse\x12.\n\x06\x61lerts\x18\x01 \x03(\x0b\x32\x1e.judgeval.admin.v1.AlertStatus\"\xdf\x03\n\x0b\x41lertStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06scorer\x18\x02 \x01(\t\x12\x11\n\tcondition\x18\x03 \x01(\t\x12\x11\n\tthreshold\x18\x04 \x01(\x01\x12\x16\n\x0ewindow_seconds\x18\x05 \x01(\x01\x12\x11\n\tmin_count\x18\x06 \x01(\x05\x12\x18\n\x10\x63ooldown_seconds\x18\x07 \x01(\x01\x12\r\n\x05state\x18\x08 \x01(\t\x12\x31\n\rlast_fired_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\nlast_value\x18\n \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x0b\x66ired_count\x18\x0b \x01(\x03\x12\x0f\n\x07targets\x18\x0c \x03(\t\x12\r\n\x05where\x18\r \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x0e \x01(\t\x12\x10\n\x08severity\x18\x0f \x01(\t\x12/\n\x0bstate_since\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x66or_seconds\x18\x11 \x01(\x01\x12\x18\n\x10renotify_seconds\x18\x12 \x01(\x01\x12\x10\n\x08recovery\x18\x13 \x01(\x08\x12\x0f\n\x07\x65pisode\x18\x14 \x01(\tB\r\n\x0b_last_value\"6\n\x0fGetAlertRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rhistory_limit\x18\x02 \x01(\x05\"\xa4\x01\n\x10GetAlertResponse\x12-\n\x05\x61lert\x18\x01 \x01(\x0b\x32\x1e.judgeval.admin.v1.AlertStatus\x12\x33\n\x07history\x18\x02 \x03(\x0b\x32\".judgeval.admin.v1.AlertTransition\x12,\n\x08silences\x18\x03 \x03(\x0b\x32\x1a.judgeval.admin.v1.Silence\"2\n\x13\x41lertHistoryRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"O\n\x14\x41lertHistoryResponse\x12\x37\n\x0btransitions\x18\x01 \x03(\x0b\x32\".judgeval.admin.v1.AlertTransition\"\xb1\x02\n\x0f\x41lertTransition\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x61lert\x18\x02 \x01(\t\x12&\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nfrom_state\x18\x04 \x01(\t\x12\x10\n\x08to_state\x18\x05 \x01(\t\x12\x10\n\x08severity\x18\x06 \x01(\t\x12\x15\n\x08observed\x18\x07 \x01(\x01H\x00\x88\x01\x01\x12\x0c\n\x04kind\x18\x08 \x01(\t\x12\x10\n\x08\x65vent_id\x18\t \x01(\t\x12\x13\n\x0bsilenced_by\x18\n \x01(\t\x12\x14\n\x0c\x64\x65tails_json\x18\x0b \x01(\t\x12\x34\n\x08\x63hannels\x18\x0c \x03(\x0b\x32\".judgeval.admin.v1.ChannelDeliveryB\x0b\n\t_observed\"\x83\x01\n\x0f\x43hannelDelivery\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x03 \x01(\x03\x12=\n\x0b\x61ttempt_log\x18\x04 \x03(\x0b\x32(.judgeval.admin.v1.DeliveryAttemptRecord\"\x81\x01\n\x15\x44\x65liveryAttemptRecord\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\n\n\x02ok\x18\x02 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12\x13\n\x0bstatus_code\x18\x04 \x01(\x05\x12\x0f\n\x07replica\x18\x05 \x01(\t\"\x93\x02\n\x07Silence\x12\n\n\x02id\x18\x01 \x01(\t\x12:\n\x08matchers\x18\x02 \x03(\x0b\x32(.judgeval.admin.v1.Silence.MatchersEntry\x12-\n\tstarts_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x65nds_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63omment\x18\x05 \x01(\t\x12\x12\n\ncreated_by\x18\x06 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\x07 \x01(\x08\x1a/\n\rMatchersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xab\x02\n\x14\x43reateSilenceRequest\x12G\n\x08matchers\x18\x01 \x03(\x0b\x32\x35.judgeval.admin.v1.CreateSilenceRequest.MatchersEntry\x12-\n\tstarts_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x65nds_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x64uration_seconds\x18\x04 \x01(\x01\x12\x0f\n\x07\x63omment\x18\x05 \x01(\t\x12\x12\n\ncreated_by\x18\x06 \x01(\t\x1a/\n\rMatchersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x15\n\x13ListSilencesRequest\"D\n\x14ListSilencesResponse\x12,\n\x08silences\x18\x01 \x03(\x0b\x32\x1a.judgeval.admin.v1.Silence\"\"\n\x14\x45xpireSilenceRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x17\n\x15\x45xpireSilenceResponse\" \n\x10TestAlertRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"D\n\x11TestAlertResponse\x12/\n\ndeliveries\x18\x01 \x03(\x0b\x32\x1b.judgeval.admin.v1.Delivery\"H\n\x08\x44\x65livery\x12\x0e\n\x06target\x18\x01 \x01(\t\x12\n\n\x02ok\x18\x02 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x04 \x01(\x05\x32\x8c\x05\n\x06\x41lerts\x12Y\n\nListAlerts\x12$.judgeval.admin.v1.ListAlertsRequest\x1a%.judgeval.admin.v1.ListAlertsResponse\x12V\n\tTestAlert\x12#.judgeval.admin.v1.TestAlertRequest\x1a$.judgeval.admin.v1.TestAlertResponse\x12S\n\x08GetAlert\x12\".judgeval.admin.v1.GetAlertRequest\x1a#.judgeval.admin.v1.GetAlertResponse\x12_\n\x0c\x41lertHistory\x12&.judgeval.admin.v1.AlertHistoryRequest\x1a\'.judgeval.admin.v1.AlertHistoryResponse\x12T\n\rCreateSilence\x12\'.judgeval.admin.v1.CreateSilenceRequest\x1a\x1a.judgeval.admin.v1.Silence\x12_\n\x0cListSilences\x12&.judgeval.admin.v1.ListSilencesRequest\x1a\'.judgeval.admin.v1.ListSilencesResponse\x12\x62\n\rExpireSilence\x12\'.judgeval.admin.v1.ExpireSilenceRequest\x1a(.judgeval.admin.v1.ExpireSilenceResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ejudgeval/admin/v1/alerts.proto\x12\x11judgeval.admin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x13\n\x11ListAlertsRequest\"D\n\x12ListAlertsResponse\x12.\n\x06\x61lerts\x18\x01 \x03(\x0b\x32\x1e.judgeval.admin.v1.AlertStatus\"\x94\x04\n\x0b\x41lertStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06scorer\x18\x02 \x01(\t\x12\x11\n\tcondition\x18\x03 \x01(\t\x12\x11\n\tthreshold\x18\x04 \x01(\x01\x12\x16\n\x0ewindow_seconds\x18\x05 \x01(\x01\x12\x11\n\tmin_count\x18\x06 \x01(\x05\x12\x18\n\x10\x63ooldown_seconds\x18\x07 \x01(\x01\x12\r\n\x05state\x18\x08 \x01(\t\x12\x31\n\rlast_fired_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\nlast_value\x18\n \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x0b\x66ired_count\x18\x0b \x01(\x03\x12\x0f\n\x07targets\x18\x0c \x03(\t\x12\r\n\x05where\x18\r \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x0e \x01(\t\x12\x10\n\x08severity\x18\x0f \x01(\t\x12/\n\x0bstate_since\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x66or_seconds\x18\x11 \x01(\x01\x12\x18\n\x10renotify_seconds\x18\x12 \x01(\x01\x12\x10\n\x08recovery\x18\x13 \x01(\x08\x12\x0f\n\x07\x65pisode\x18\x14 \x01(\t\x12\x33\n\x08\x63ircuits\x18\x15 \x03(\x0b\x32!.judgeval.admin.v1.ChannelCircuitB\r\n\x0b_last_value\"\xd3\x01\n\x0e\x43hannelCircuit\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x1c\n\x14\x63onsecutive_failures\x18\x04 \x01(\x05\x12\x19\n\x11\x66\x61ilure_threshold\x18\x05 \x01(\x05\x12\x14\n\x0clast_failure\x18\x06 \x01(\t\x12\x31\n\rnext_probe_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07replica\x18\x08 \x01(\t\"6\n\x0fGetAlertRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rhistory_limit\x18\x02 \x01(\x05\"\xa4\x01\n\x10GetAlertResponse\x12-\n\x05\x61lert\x18\x01 \x01(\x0b\x32\x1e.judgeval.admin.v1.AlertStatus\x12\x33\n\x07history\x18\x02 \x03(\x0b\x32\".judgeval.admin.v1.AlertTransition\x12,\n\x08silences\x18\x03 \x03(\x0b\x32\x1a.judgeval.admin.v1.Silence\"2\n\x13\x41lertHistoryRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"O\n\x14\x41lertHistoryResponse\x12\x37\n\x0btransitions\x18\x01 \x03(\x0b\x32\".judgeval.admin.v1.AlertTransition\"\xb1\x02\n\x0f\x41lertTransition\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x61lert\x18\x02 \x01(\t\x12&\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nfrom_state\x18\x04 \x01(\t\x12\x10\n\x08to_state\x18\x05 \x01(\t\x12\x10\n\x08severity\x18\x06 \x01(\t\x12\x15\n\x08observed\x18\x07 \x01(\x01H\x00\x88\x01\x01\x12\x0c\n\x04kind\x18\x08 \x01(\t\x12\x10\n\x08\x65vent_id\x18\t \x01(\t\x12\x13\n\x0bsilenced_by\x18\n \x01(\t\x12\x14\n\x0c\x64\x65tails_json\x18\x0b \x01(\t\x12\x34\n\x08\x63hannels\x18\x0c \x03(\x0b\x32\".judgeval.admin.v1.ChannelDeliveryB\x0b\n\t_observed\"\x83\x01\n\x0f\x43hannelDelivery\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x03 \x01(\x03\x12=\n\x0b\x61ttempt_log\x18\x04 \x03(\x0b\x32(.judgeval.admin.v1.DeliveryAttemptRecord\"\x81\x01\n\x15\x44\x65liveryAttemptRecord\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\n\n\x02ok\x18\x02 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12\x13\n\x0bstatus_code\x18\x04 \x01(\x05\x12\x0f\n\x07replica\x18\x05 \x01(\t\"\x93\x02\n\x07Silence\x12\n\n\x02id\x18\x01 \x01(\t\x12:\n\x08matchers\x18\x02 \x03(\x0b\x32(.judgeval.admin.v1.Silence.MatchersEntry\x12-\n\tstarts_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x65nds_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63omment\x18\x05 \x01(\t\x12\x12\n\ncreated_by\x18\x06 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\x07 \x01(\x08\x1a/\n\rMatchersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xab\x02\n\x14\x43reateSilenceRequest\x12G\n\x08matchers\x18\x01 \x03(\x0b\x32\x35.judgeval.admin.v1.CreateSilenceRequest.MatchersEntry\x12-\n\tstarts_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x65nds_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x64uration_seconds\x18\x04 \x01(\x01\x12\x0f\n\x07\x63omment\x18\x05 \x01(\t\x12\x12\n\ncreated_by\x18\x06 \x01(\t\x1a/\n\rMatchersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x15\n\x13ListSilencesRequest\"D\n\x14ListSilencesResponse\x12,\n\x08silences\x18\x01 \x03(\x0b\x32\x1a.judgeval.admin.v1.Silence\"\"\n\x14\x45xpireSilenceRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x17\n\x15\x45xpireSilenceResponse\" \n\x10TestAlertRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"D\n\x11TestAlertResponse\x12/\n\ndeliveries\x18\x01 \x03(\x0b\x32\x1b.judgeval.admin.v1.Delivery\"H\n\x08\x44\x65livery\x12\x0e\n\x06target\x18\x01 \x01(\t\x12\n\n\x02ok\x18\x02 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x04 \x01(\x05\x32\x8c\x05\n\x06\x41lerts\x12Y\n\nListAlerts\x12$.judgeval.admin.v1.ListAlertsRequest\x1a%.judgeval.admin.v1.ListAlertsResponse\x12V\n\tTestAlert\x12#.judgeval.admin.v1.TestAlertRequest\x1a$.judgeval.admin.v1.TestAlertResponse\x12S\n\x08GetAlert\x12\".judgeval.admin.v1.GetAlertRequest\x1a#.judgeval.admin.v1.GetAlertResponse\x12_\n\x0c\x41lertHistory\x12&.judgeval.admin.v1.AlertHistoryRequest\x1a\'.judgeval.admin.v1.AlertHistoryResponse\x12T\n\rCreateSilence\x12\'.judgeval.admin.v1.CreateSilenceRequest\x1a\x1a.judgeval.admin.v1.Silence\x12_\n\x0cListSilences\x12&.judgeval.admin.v1.ListSilencesRequest\x1a\'.judgeval.admin.v1.ListSilencesResponse\x12\x62\n\rExpireSilence\x12\'.judgeval.admin.v1.ExpireSilenceRequest\x1a(.judgeval.admin.v1.ExpireSilenceResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,43 +41,45 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTALERTSRESPONSE']._serialized_start=107
   _globals['_LISTALERTSRESPONSE']._serialized_end=175
   _globals['_ALERTSTATUS']._serialized_start=178
-  _globals['_ALERTSTATUS']._serialized_end=657
-  _globals['_GETALERTREQUEST']._serialized_start=659
-  _globals['_GETALERTREQUEST']._serialized_end=713
-  _globals['_GETALERTRESPONSE']._serialized_start=716
-  _globals['_GETALERTRESPONSE']._serialized_end=880
-  _globals['_ALERTHISTORYREQUEST']._serialized_start=882
-  _globals['_ALERTHISTORYREQUEST']._serialized_end=932
-  _globals['_ALERTHISTORYRESPONSE']._serialized_start=934
-  _globals['_ALERTHISTORYRESPONSE']._serialized_end=1013
-  _globals['_ALERTTRANSITION']._serialized_start=1016
-  _globals['_ALERTTRANSITION']._serialized_end=1321
-  _globals['_CHANNELDELIVERY']._serialized_start=1324
-  _globals['_CHANNELDELIVERY']._serialized_end=1455
-  _globals['_DELIVERYATTEMPTRECORD']._serialized_start=1458
-  _globals['_DELIVERYATTEMPTRECORD']._serialized_end=1587
-  _globals['_SILENCE']._serialized_start=1590
-  _globals['_SILENCE']._serialized_end=1865
-  _globals['_SILENCE_MATCHERSENTRY']._serialized_start=1818
-  _globals['_SILENCE_MATCHERSENTRY']._serialized_end=1865
-  _globals['_CREATESILENCEREQUEST']._serialized_start=1868
-  _globals['_CREATESILENCEREQUEST']._serialized_end=2167
-  _globals['_CREATESILENCEREQUEST_MATCHERSENTRY']._serialized_start=1818
-  _globals['_CREATESILENCEREQUEST_MATCHERSENTRY']._serialized_end=1865
-  _globals['_LISTSILENCESREQUEST']._serialized_start=2169
-  _globals['_LISTSILENCESREQUEST']._serialized_end=2190
-  _globals['_LISTSILENCESRESPONSE']._serialized_start=2192
-  _globals['_LISTSILENCESRESPONSE']._serialized_end=2260
-  _globals['_EXPIRESILENCEREQUEST']._serialized_start=2262
-  _globals['_EXPIRESILENCEREQUEST']._serialized_end=2296
-  _globals['_EXPIRESILENCERESPONSE']._serialized_start=2298
-  _globals['_EXPIRESILENCERESPONSE']._serialized_end=2321
-  _globals['_TESTALERTREQUEST']._serialized_start=2323
-  _globals['_TESTALERTREQUEST']._serialized_end=2355
-  _globals['_TESTALERTRESPONSE']._serialized_start=2357
-  _globals['_TESTALERTRESPONSE']._serialized_end=2425
-  _globals['_DELIVERY']._serialized_start=2427
-  _globals['_DELIVERY']._serialized_end=2499
-  _globals['_ALERTS']._serialized_start=2502
-  _globals['_ALERTS']._serialized_end=3154
+  _globals['_ALERTSTATUS']._serialized_end=710
+  _globals['_CHANNELCIRCUIT']._serialized_start=713
+  _globals['_CHANNELCIRCUIT']._serialized_end=924
+  _globals['_GETALERTREQUEST']._serialized_start=926
+  _globals['_GETALERTREQUEST']._serialized_end=980
+  _globals['_GETALERTRESPONSE']._serialized_start=983
+  _globals['_GETALERTRESPONSE']._serialized_end=1147
+  _globals['_ALERTHISTORYREQUEST']._serialized_start=1149
+  _globals['_ALERTHISTORYREQUEST']._serialized_end=1199
+  _globals['_ALERTHISTORYRESPONSE']._serialized_start=1201
+  _globals['_ALERTHISTORYRESPONSE']._serialized_end=1280
+  _globals['_ALERTTRANSITION']._serialized_start=1283
+  _globals['_ALERTTRANSITION']._serialized_end=1588
+  _globals['_CHANNELDELIVERY']._serialized_start=1591
+  _globals['_CHANNELDELIVERY']._serialized_end=1722
+  _globals['_DELIVERYATTEMPTRECORD']._serialized_start=1725
+  _globals['_DELIVERYATTEMPTRECORD']._serialized_end=1854
+  _globals['_SILENCE']._serialized_start=1857
+  _globals['_SILENCE']._serialized_end=2132
+  _globals['_SILENCE_MATCHERSENTRY']._serialized_start=2085
+  _globals['_SILENCE_MATCHERSENTRY']._serialized_end=2132
+  _globals['_CREATESILENCEREQUEST']._serialized_start=2135
+  _globals['_CREATESILENCEREQUEST']._serialized_end=2434
+  _globals['_CREATESILENCEREQUEST_MATCHERSENTRY']._serialized_start=2085
+  _globals['_CREATESILENCEREQUEST_MATCHERSENTRY']._serialized_end=2132
+  _globals['_LISTSILENCESREQUEST']._serialized_start=2436
+  _globals['_LISTSILENCESREQUEST']._serialized_end=2457
+  _globals['_LISTSILENCESRESPONSE']._serialized_start=2459
+  _globals['_LISTSILENCESRESPONSE']._serialized_end=2527
+  _globals['_EXPIRESILENCEREQUEST']._serialized_start=2529
+  _globals['_EXPIRESILENCEREQUEST']._serialized_end=2563
+  _globals['_EXPIRESILENCERESPONSE']._serialized_start=2565
+  _globals['_EXPIRESILENCERESPONSE']._serialized_end=2588
+  _globals['_TESTALERTREQUEST']._serialized_start=2590
+  _globals['_TESTALERTREQUEST']._serialized_end=2622
+  _globals['_TESTALERTRESPONSE']._serialized_start=2624
+  _globals['_TESTALERTRESPONSE']._serialized_end=2692
+  _globals['_DELIVERY']._serialized_start=2694
+  _globals['_DELIVERY']._serialized_end=2766
+  _globals['_ALERTS']._serialized_start=2769
+  _globals['_ALERTS']._serialized_end=3421
 # @@protoc_insertion_point(module_scope)

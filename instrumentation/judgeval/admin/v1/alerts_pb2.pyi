@@ -83,6 +83,7 @@ class AlertStatus(_message.Message):
     RENOTIFY_SECONDS_FIELD_NUMBER: _builtins.int
     RECOVERY_FIELD_NUMBER: _builtins.int
     EPISODE_FIELD_NUMBER: _builtins.int
+    CIRCUITS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     scorer: _builtins.str
     """Scorer name, or "*" for every scorer."""
@@ -126,6 +127,10 @@ class AlertStatus(_message.Message):
 
     @_builtins.property
     def state_since(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def circuits(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChannelCircuit]:
+        """The circuit breaker of each channel the alert notifies, as the answering replica sees it."""
+
     def __init__(
         self,
         *,
@@ -149,16 +154,71 @@ class AlertStatus(_message.Message):
         renotify_seconds: _builtins.float = ...,
         recovery: _builtins.bool = ...,
         episode: _builtins.str = ...,
+        circuits: _abc.Iterable[Global___ChannelCircuit] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_last_value", b"_last_value", "last_fired_at", b"last_fired_at", "last_value", b"last_value", "state_since", b"state_since"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_last_value", b"_last_value", "condition", b"condition", "cooldown_seconds", b"cooldown_seconds", "description", b"description", "episode", b"episode", "fired_count", b"fired_count", "for_seconds", b"for_seconds", "last_fired_at", b"last_fired_at", "last_value", b"last_value", "min_count", b"min_count", "name", b"name", "recovery", b"recovery", "renotify_seconds", b"renotify_seconds", "scorer", b"scorer", "severity", b"severity", "state", b"state", "state_since", b"state_since", "targets", b"targets", "threshold", b"threshold", "where", b"where", "window_seconds", b"window_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_last_value", b"_last_value", "circuits", b"circuits", "condition", b"condition", "cooldown_seconds", b"cooldown_seconds", "description", b"description", "episode", b"episode", "fired_count", b"fired_count", "for_seconds", b"for_seconds", "last_fired_at", b"last_fired_at", "last_value", b"last_value", "min_count", b"min_count", "name", b"name", "recovery", b"recovery", "renotify_seconds", b"renotify_seconds", "scorer", b"scorer", "severity", b"severity", "state", b"state", "state_since", b"state_since", "targets", b"targets", "threshold", b"threshold", "where", b"where", "window_seconds", b"window_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__last_value: _TypeAlias = _typing.Literal["last_value"]  # noqa: Y015
     _WhichOneofArgType__last_value: _TypeAlias = _typing.Literal["_last_value", b"_last_value"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType__last_value) -> _WhichOneofReturnType__last_value | None: ...
 
 Global___AlertStatus: _TypeAlias = AlertStatus  # noqa: Y015
+
+@_typing.final
+class ChannelCircuit(_message.Message):
+    """A channel's circuit breaker. Circuits live in each replica's memory (a restarted or second replica starts
+    closed), so this is the state of the replica that answered (`replica`).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    TARGET_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    CONSECUTIVE_FAILURES_FIELD_NUMBER: _builtins.int
+    FAILURE_THRESHOLD_FIELD_NUMBER: _builtins.int
+    LAST_FAILURE_FIELD_NUMBER: _builtins.int
+    NEXT_PROBE_AT_FIELD_NUMBER: _builtins.int
+    REPLICA_FIELD_NUMBER: _builtins.int
+    channel: _builtins.str
+    """The channel's name in `channels:`."""
+    target: _builtins.str
+    """type:name, as delivery attempts name it (e.g. "slack:oncall-slack")."""
+    state: _builtins.str
+    """closed, open or half_open (one probe in flight)."""
+    consecutive_failures: _builtins.int
+    """Consecutive failed tries (across notifications); the circuit opens at failure_threshold."""
+    failure_threshold: _builtins.int
+    last_failure: _builtins.str
+    """The detail of the last failed try (e.g. "HTTP 503: upstream busy"); empty before the first failure."""
+    replica: _builtins.str
+    @_builtins.property
+    def next_probe_at(self) -> _timestamp_pb2.Timestamp:
+        """While open: when the cool-down ends and the next try goes out as a probe (may be in the past when no
+        notification has been due since).
+        """
+
+    def __init__(
+        self,
+        *,
+        channel: _builtins.str = ...,
+        target: _builtins.str = ...,
+        state: _builtins.str = ...,
+        consecutive_failures: _builtins.int = ...,
+        failure_threshold: _builtins.int = ...,
+        last_failure: _builtins.str = ...,
+        next_probe_at: _timestamp_pb2.Timestamp | None = ...,
+        replica: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["next_probe_at", b"next_probe_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "consecutive_failures", b"consecutive_failures", "failure_threshold", b"failure_threshold", "last_failure", b"last_failure", "next_probe_at", b"next_probe_at", "replica", b"replica", "state", b"state", "target", b"target"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChannelCircuit: _TypeAlias = ChannelCircuit  # noqa: Y015
 
 @_typing.final
 class GetAlertRequest(_message.Message):
