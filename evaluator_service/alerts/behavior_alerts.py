@@ -74,11 +74,11 @@ class BehaviorBatch:
                                 float(event.member_count), details)
         labels = notification_labels(alert, severity)
         service = (event.services or ("",))[0]
-        examples = tuple(AlertExample(trace_id, "", link=alert.trace_link(trace_id, "", service))
+        examples = tuple(AlertExample(trace_id, "", reason=event.name,  # the behavior is why it failed
+                                      link=alert.trace_link(trace_id, "", service))
                          for trace_id in event.example_trace_ids[:5])
         summary = (f"[{severity.value.upper()}] alert {alert.name!r}: {event.kind.value} "
                    f"{event.name!r} ({event.member_count} failures, scorer {event.scorer})")
-        examples = tuple(dataclasses.replace(e, reason=event.name) for e in examples)  # the behavior is why
         links = {"trace": examples[0].link} if examples and examples[0].link else {}
         if alert.issue_link_template:
             links["issue"] = alert.issue_link_template.format(behavior_id=event.behavior_id)

@@ -89,8 +89,8 @@ class AlertCounter:
 
     def _example(self, event: ScoreEvent) -> AlertExample:
         link = self.alert.trace_link(event.trace_id, event.span_id, event.service_name)
-        reason = event.error_kind if event.value is None else f"{event.scorer} = {event.value:g}"
-        return AlertExample(event.trace_id, event.span_id, event.service_name, event.reason or reason, link)
+        fallback = event.error_kind if event.value is None else f"{event.scorer} = {event.value:g}"
+        return AlertExample(event.trace_id, event.span_id, event.service_name, event.reason or fallback, link)
 
     def take_rows(self) -> list[CountRow]:
         """The pending counts as shared rows, clearing them."""
