@@ -84,7 +84,8 @@ class BehaviorBatch:
             links["issue"] = alert.issue_link_template.format(behavior_id=event.behavior_id)
         notification = build_notification(alert, transition, event_id=event_id,
                                           dedup_key=f"{alert.name}:{event.behavior_id}", examples=examples,
-                                          labels=labels, summary=summary, links=links, reason=event.name)
+                                          labels=labels, summary=summary, links=links,
+                                          reason=behavior_reason(event))
         silenced_by = next((s.id for s in self.silences if s.active(self.now) and s.matches(labels)), None)
         self.notifications.append((notification, silenced_by))
         outbox = [] if silenced_by else [OutboxEntry(event_id, channel, alert.name, self.now,
@@ -97,6 +98,13 @@ class BehaviorBatch:
                                float(event.member_count), event_id, silenced_by,
                                {"kind": NotificationKind.BEHAVIOR.value, **details})
         return AlertWrites(new, [history], outbox)
+
+
+def behavior_reason(event: BehaviorEvent) -> str:
+    """A behavior alert's ``reason``: the behavior's name, and its description (a member's failure reason, as
+    the behaviors engine stores it) when it has one that says more."""
+    description = str(event.attributes.get("description") or "").strip()
+    return f"{event.name}: {description}" if description and description != event.name else event.name
 
 
 def quiet_resolution(alert: AlertConfig, status: AlertStatus, now: float, quiet_s: float) -> AlertWrites:

@@ -87,14 +87,14 @@ def test_a_score_event_carries_the_scorers_reason():
         "told the customer to go away", None, "crashed"]
 
 
-async def test_a_behavior_alert_gives_the_behaviors_name(engine: EngineFactory, clock: Clock,
-                                                         webhook: WebhookReceiver):
+async def test_a_behavior_alert_gives_the_behaviors_name_and_description(engine: EngineFactory, clock: Clock,
+                                                                         webhook: WebhookReceiver):
     log = MemoryBehaviorLog()
     manager = await engine({"name": "new-behaviors", "behavior": ["created"], "notify": ["hook"],
                             "link_template": JAEGER}, behavior_log=log)
     log.append(BehaviorEventKind.CREATED, "bhv_1", clock.now, name="refuses refunds",
-               example_trace_ids=("ab" * 16,))
+               example_trace_ids=("ab" * 16,), attributes={"description": "Declined a valid refund request"})
     body = await fired(manager, webhook)
-    assert body["reason"] == "refuses refunds"
+    assert body["reason"] == "refuses refunds: Declined a valid refund request"
     assert body["examples"][0] == {"trace_id": "ab" * 16, "span_id": "", "service_name": "",
                                    "reason": "refuses refunds", "link": JAEGER.format(trace_id="ab" * 16)}
