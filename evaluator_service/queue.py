@@ -42,7 +42,6 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -50,6 +49,7 @@ from typing import TypeVar
 
 from evaluator_service import span_keys
 from evaluator_service.errors import EvaluatorError
+from evaluator_service.local_sqlite import LocalSqliteFile, is_disk_full, transaction
 from evaluator_service.packed_spans import pack_spans, unpack_spans
 
 T = TypeVar("T")
@@ -123,12 +123,6 @@ class DiskFullError(QueueFullError):
     SQLite said ``SQLITE_FULL``); nothing of the batch was written, and retrying later may succeed."""
 
 
-def is_disk_full(exc: sqlite3.Error) -> bool:
-    """Whether SQLite failed for lack of space (``SQLITE_FULL``, which it reports for ``ENOSPC``)."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    return code is not None and code & 0xFF == sqlite3.SQLITE_FULL  # extended codes keep the primary low
-
-
 @dataclass(frozen=True, slots=True)
 class NewSpan:
     """A span to enqueue, with the serialized resource and scope envelopes it arrived under."""
@@ -198,22 +192,20 @@ def span_groups(
     return groups
 
 
-class SpanQueue:
+class SpanQueue(LocalSqliteFile):
     """Async facade over the SQLite queue; create with :meth:`open`, finish with :meth:`close`."""
 
     def __init__(
         self, path: Path, max_spans: int, max_bytes: int, row_spans: int = ROW_SPANS,
         min_free_bytes: int = MIN_FREE_BYTES,
     ) -> None:
-        self.path = path
+        super().__init__(path, "judgeval-store", "span store")
         self.min_free_bytes = min_free_bytes
         """Free space intake leaves on the filesystem, for the writes of spans already accepted."""
         self.row_spans = row_spans
         """The most spans one packed row holds."""
         self._max_spans = max_spans
         self._max_bytes = max_bytes
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judgeval-store")
-        self._conn: sqlite3.Connection | None = None
         self.span_count = 0
         self.byte_count = 0
         self.score_byte_count = 0
@@ -231,31 +223,20 @@ class SpanQueue:
         await store._run(store._open_sync)
         return store
 
-    async def close(self) -> None:
-        await self._run(self._close_sync)
-        self._executor.shutdown(wait=True)
-
-    async def _run(self, fn: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
-
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise RuntimeError("span store is closed")
-        return self._conn
-
     def _open_sync(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA page_size=16384")  # new files only: fewer, larger page writes per span
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        # After a checkpoint the WAL shrinks back instead of keeping its peak size: on a small disk the
-        # space a burst took returns to the filesystem.
-        conn.execute(f"PRAGMA journal_size_limit={MAX_ROW_BYTES}")
-        # Checkpoint every 256 pages (4 MiB) instead of SQLite's 1,000 (16 MiB with our page size): the log
-        # holds every page written since the last checkpoint, and deleted spans free nothing until then.
-        conn.execute("PRAGMA wal_autocheckpoint=256")
-        with _transaction(conn):
+        conn = self._connect(
+            page_size=16384,  # new files only: fewer, larger page writes per span
+            pragmas=(
+                # After a checkpoint the WAL shrinks back instead of keeping its peak size: on a small disk
+                # the space a burst took returns to the filesystem.
+                f"journal_size_limit={MAX_ROW_BYTES}",
+                # Checkpoint every 256 pages (4 MiB) instead of SQLite's 1,000 (16 MiB with our page size):
+                # the log holds every page written since the last checkpoint, and deleted spans free nothing
+                # until then.
+                "wal_autocheckpoint=256",
+            ),
+        )
+        with transaction(conn):
             conn.execute(_CREATE_TABLE)
             conn.execute(_CREATE_INDEX)
             conn.execute(span_keys.CREATE_TABLE)
@@ -269,11 +250,6 @@ class SpanQueue:
             "SELECT COALESCE(SUM(size), 0) FROM spans WHERE state = ?", (int(SpanState.SCORE),)).fetchone()
         self.score_byte_count = int(score_bytes)
         self._conn = conn
-
-    def _close_sync(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
 
     async def enqueue(self, rows: Sequence[NewSpan | NewSpanGroup]) -> int:
         """Durably add ``rows`` in one transaction; raises :class:`QueueFullError` over the limit. Spans to
@@ -308,7 +284,7 @@ class SpanQueue:
             )
         now = time.time()
         try:
-            with _transaction(db):
+            with transaction(db):
                 db.executemany(_INSERT, values)
                 span_keys.remember(db, keys, now)
                 if now - self._keys_pruned_at >= span_keys.PRUNE_EVERY_S:
@@ -385,7 +361,7 @@ class SpanQueue:
         def store() -> None:
             db = self._db()
             ids = [s.row.id for s in scored]
-            with _transaction(db):
+            with transaction(db):
                 removed = dict(db.execute(f"DELETE FROM spans WHERE id IN ({','.join('?' * len(ids))}) "
                                           "RETURNING id, size", ids).fetchall())  # SCORE rows only
                 # Only rows that were still there: storing any other's spans would duplicate them.
@@ -419,7 +395,7 @@ class SpanQueue:
         def delete_sync() -> None:
             db = self._db()
             marks = ",".join("?" * len(ids))
-            with _transaction(db):
+            with transaction(db):
                 rows = db.execute(f"DELETE FROM spans WHERE id IN ({marks}) RETURNING size, spans, state",
                                   ids).fetchall()
             self.span_count -= sum(count for _, count, _ in rows)
@@ -469,24 +445,3 @@ def _row_values(row: NewSpan | NewSpanGroup) -> _RowValues:
     if isinstance(row, NewSpanGroup):
         return int(row.state), row.resource, row.scope, row.spans, len(row.spans), row.count, 1
     return int(row.state), row.resource, row.scope, row.span, len(row.span), 1, 0
-
-
-class _transaction:
-    """``BEGIN IMMEDIATE`` … ``COMMIT``/``ROLLBACK`` on an autocommit connection."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        if exc_type:
-            self._db.execute("ROLLBACK")
-            return
-        try:
-            self._db.execute("COMMIT")
-        except sqlite3.Error:  # e.g. SQLITE_FULL while writing the WAL: leave no transaction open
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            raise

@@ -28,17 +28,14 @@ free space.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 from evaluator_service.errors import EvaluatorError
-from evaluator_service.queue import is_disk_full
+from evaluator_service.local_sqlite import LocalSqliteFile, is_disk_full, transaction
 from evaluator_service.trajectories.completion import CompletionPolicy
 from evaluator_service.trajectories.feed import FeedSpan
 from evaluator_service.trajectories.ingest import FeedIngest
@@ -50,10 +47,7 @@ from evaluator_service.trajectories.tables import (
     delete_trajectory,
     session_key,
     trace_key,
-    transaction,
 )
-
-T = TypeVar("T")
 
 DB_FILE_NAME = "trajectories.sqlite3"
 ENVELOPE_GC_EVERY = 256
@@ -100,7 +94,7 @@ class BufferedSpan:
     span: bytes
 
 
-class TrajectoryBuffer:
+class TrajectoryBuffer(LocalSqliteFile):
     """Async facade over the SQLite buffer; create with :meth:`open`, finish with :meth:`close`."""
 
     def __init__(
@@ -112,14 +106,12 @@ class TrajectoryBuffer:
         max_spans_per_trajectory: int,
         min_free_bytes: int,
     ) -> None:
-        self.path = path
+        super().__init__(path, "judgeval-trajectories", "trajectory buffer")
         self._policy = policy
         self._max_bytes = max_bytes
         self._max_trajectories = max_trajectories
         self._max_spans = max_spans_per_trajectory
         self._min_free = min_free_bytes
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judgeval-trajectories")
-        self._conn: sqlite3.Connection | None = None
         self.byte_count = 0
         self.trajectory_count = 0
         self._deletions = 0
@@ -146,23 +138,8 @@ class TrajectoryBuffer:
         await buffer._run(buffer._open_sync)
         return buffer
 
-    async def close(self) -> None:
-        await self._run(self._close_sync)
-        self._executor.shutdown(wait=True)
-
-    async def _run(self, fn: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
-
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise RuntimeError("trajectory buffer is closed")
-        return self._conn
-
     def _open_sync(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
+        conn = self._connect()
         with transaction(conn):
             for statement in SCHEMA:
                 conn.execute(statement)
@@ -173,11 +150,6 @@ class TrajectoryBuffer:
     def _recount(self, db: sqlite3.Connection) -> None:
         self.byte_count = int(db.execute("SELECT COALESCE(SUM(size), 0) FROM feed_spans").fetchone()[0])
         self.trajectory_count = int(db.execute("SELECT COUNT(*) FROM trajectories").fetchone()[0])
-
-    def _close_sync(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
 
     async def ingest(self, spans: Sequence[FeedSpan], now: float) -> IngestCounts:
         """Durably buffer ``spans`` in one transaction (raises :class:`BufferFullError`, storing nothing)."""
