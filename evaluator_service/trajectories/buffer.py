@@ -2,7 +2,9 @@
 
 One SQLite file per replica, ``<data_dir>/trajectories.sqlite3``, in WAL mode with ``synchronous=FULL``
 like the span queue: a feed export is acknowledged only after its spans are committed, so buffered
-trajectories survive SIGKILL and restart. Calls run on one dedicated thread.
+trajectories survive SIGKILL and restart. Calls run on one dedicated thread
+(:mod:`evaluator_service.local_sqlite`). The queries that only read rows back, and the row types they make,
+are in :mod:`~evaluator_service.trajectories.buffer_reads`; this module keeps the writes and their counts.
 
 Three tables:
 
@@ -36,13 +38,22 @@ from pathlib import Path
 
 from evaluator_service.errors import EvaluatorError
 from evaluator_service.local_sqlite import LocalSqliteFile, is_disk_full, transaction
+from evaluator_service.trajectories.buffer_reads import (
+    BufferedSpan,
+    Trajectory,
+    count_truncated,
+    is_covered_by_session,
+    select_due,
+    select_session_traces,
+    select_spans_of,
+    select_trace_times,
+)
 from evaluator_service.trajectories.completion import CompletionPolicy
 from evaluator_service.trajectories.feed import FeedSpan
 from evaluator_service.trajectories.ingest import FeedIngest
 from evaluator_service.trajectories.tables import (
     DELETE_UNUSED_ENVELOPES,
     SCHEMA,
-    SELECT_SPANS,
     TrajectoryState,
     delete_trajectory,
     session_key,
@@ -68,30 +79,6 @@ class IngestCounts:
     evicted: int = 0
     joined: tuple[tuple[str, bytes], ...] = ()
     """(session id, trace id) of traces that joined a session (announced to the other replicas)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Trajectory:
-    """A trajectory row as read for completion: see the module docstring for the columns."""
-
-    key: str
-    kind: str
-    trace_id: bytes | None
-    session_id: str | None
-    requests: str | None
-    bounding_span_id: bytes | None
-    state: TrajectoryState
-    revision: int
-    truncated: int
-
-
-@dataclass(frozen=True, slots=True)
-class BufferedSpan:
-    """A buffered span copy with the envelopes it arrived under."""
-
-    resource: bytes
-    scope: bytes
-    span: bytes
 
 
 class TrajectoryBuffer(LocalSqliteFile):
@@ -212,81 +199,27 @@ class TrajectoryBuffer(LocalSqliteFile):
 
     async def due(self, now: float, limit: int = 64) -> list[Trajectory]:
         """Trajectories whose ``due_at`` has passed, earliest first."""
-
-        def select() -> list[Trajectory]:
-            rows = (
-                self._db()
-                .execute(
-                    "SELECT key, kind, trace_id, session_id, requests, bounding_span_id, state, revision,"
-                    " truncated"
-                    " FROM trajectories WHERE due_at <= ? ORDER BY due_at LIMIT ?",
-                    (now, limit),
-                )
-                .fetchall()
-            )
-            return [
-                Trajectory(r[0], r[1], r[2], r[3], r[4], r[5], TrajectoryState(r[6]), r[7], r[8])
-                for r in rows
-            ]
-
-        return await self._run(select)
+        return await self._run(lambda: select_due(self._db(), now, limit))
 
     async def session_traces(self, session_id: str) -> list[bytes]:
         """The trace ids a session covers, in the order they joined it."""
-        return await self._run(
-            lambda: [
-                r[0]
-                for r in self._db().execute(
-                    "SELECT trace_id FROM session_traces WHERE session_id = ? ORDER BY rowid", (session_id,)
-                )
-            ]
-        )
+        return await self._run(lambda: select_session_traces(self._db(), session_id))
 
     async def spans_of(self, trace_ids: Sequence[bytes]) -> list[BufferedSpan]:
         """Every buffered span of ``trace_ids``, in arrival order per trace."""
-
-        def select() -> list[BufferedSpan]:
-            db = self._db()
-            return [
-                BufferedSpan(r[0], r[1], r[2])
-                for trace_id in trace_ids
-                for r in db.execute(SELECT_SPANS, (trace_id,))
-            ]
-
-        return await self._run(select)
+        return await self._run(lambda: select_spans_of(self._db(), trace_ids))
 
     async def trace_times(self, trace_ids: Sequence[bytes]) -> dict[bytes, tuple[float, float]]:
         """When each trace's first and last span reached this replica."""
-
-        def select() -> dict[bytes, tuple[float, float]]:
-            db = self._db()
-            times = {}
-            for t in trace_ids:
-                row = db.execute(
-                    "SELECT first_seen, last_seen FROM trajectories WHERE key = ?", (trace_key(t),)
-                )
-                found = row.fetchone()
-                if found is not None:
-                    times[t] = (float(found[0]), float(found[1]))
-            return times
-
-        return await self._run(select)
+        return await self._run(lambda: select_trace_times(self._db(), trace_ids))
 
     async def truncated_in(self, trace_ids: Sequence[bytes]) -> int:
         """Spans of ``trace_ids`` refused over the per-trajectory bound."""
+        return await self._run(lambda: count_truncated(self._db(), trace_ids))
 
-        def select() -> int:
-            db = self._db()
-            return sum(
-                int(
-                    db.execute(
-                        "SELECT COALESCE(SUM(truncated), 0) FROM trajectories WHERE key = ?", (trace_key(t),)
-                    ).fetchone()[0]
-                )
-                for t in trace_ids
-            )
-
-        return await self._run(select)
+    async def covered_by_session(self, trace_id: bytes) -> bool:
+        """Whether a buffered session still covers ``trace_id``."""
+        return await self._run(lambda: is_covered_by_session(self._db(), trace_id))
 
     async def finish(self, key: str, due_at: float, revision: int | None = None) -> None:
         """Mark ``key`` DONE until ``due_at`` (its result written as ``revision``, when it was scored)."""
@@ -323,16 +256,6 @@ class TrajectoryBuffer(LocalSqliteFile):
 
         await self._run(delete)
 
-    async def covered_by_session(self, trace_id: bytes) -> bool:
-        """Whether a buffered session still covers ``trace_id``."""
-        return await self._run(
-            lambda: (
-                self._db()
-                .execute("SELECT 1 FROM session_traces WHERE trace_id = ? LIMIT 1", (trace_id,))
-                .fetchone()
-                is not None
-            )
-        )
 
 
 __all__ = [
