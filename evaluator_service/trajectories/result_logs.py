@@ -13,7 +13,6 @@ an error log, as the span forwarder does).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +25,7 @@ from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs, SeverityNumber
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
 
+from evaluator_service.background_loop import BackgroundLoop
 from evaluator_service.config_sections import ExportConfig
 from evaluator_service.local_sqlite import LocalSqliteFile
 from evaluator_service.trajectories.results import RESULT_INSTRUMENTATION_SCOPE
@@ -135,31 +135,25 @@ class ResultLogForwarder:
         self._export = export
         self._channel = grpc.aio.insecure_channel(endpoint)
         self._stub = logs_service_pb2_grpc.LogsServiceStub(self._channel)
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop("result-logs", self._forward_forever)
         self.delivered = 0
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._loop(), name="result-logs")
+        self._loop.start()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.stop()
         await self._channel.close()
 
-    async def _loop(self) -> None:
+    async def _forward_forever(self) -> None:
         delay, warned = self._export.backoff_initial_s, False
         while True:
             rows = await self._queue.pending()
             if not rows:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), 5.0)
-                self._wake.clear()
+                await self._loop.wait(5.0)
                 continue
             try:
                 await self._stub.Export(logs_request(rows), timeout=self._export.timeout_s)
