@@ -45,7 +45,7 @@ from evaluator_service.queue.rows import (
     SpanState,
     span_groups,
 )
-from evaluator_service.queue.span_queue import DB_FILE_NAME, SpanQueue
+from evaluator_service.queue.span_queue import DB_FILE_NAME, SpanQueue, data_dir_problem
 
 __all__ = [
     "DB_FILE_NAME",
@@ -62,6 +62,7 @@ __all__ = [
     "ScoredRow",
     "SpanQueue",
     "SpanState",
+    "data_dir_problem",
     "is_disk_full",
     "pack_spans",
     "span_groups",

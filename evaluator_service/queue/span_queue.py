@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from evaluator_service import span_keys
+from evaluator_service.errors import path_problem
 from evaluator_service.local_sqlite import LocalSqliteFile, is_disk_full, transaction
 from evaluator_service.queue.limits import (
     DISK_FULL_RETRY_S,
@@ -56,6 +57,15 @@ T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 DB_FILE_NAME = "queue.sqlite3"
+
+
+def data_dir_problem(data_dir: Path, exc: OSError | sqlite3.Error) -> str:
+    """What is wrong with the data directory or its queue file when :meth:`SpanQueue.open` failed, for a
+    :class:`~evaluator_service.errors.StartupError` line."""
+    if isinstance(exc, OSError):
+        return f"data dir {path_problem(data_dir, exc)}"
+    queue_file = data_dir / DB_FILE_NAME
+    return f"queue file {queue_file} unusable: {exc} (move it aside to start with an empty queue)"
 
 
 class SpanQueue(LocalSqliteFile):
