@@ -29,7 +29,7 @@ from evaluator_service.state import SharedState
 if TYPE_CHECKING:
     from evaluator_service.console.server import ConsoleServer
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("evaluator_service.app")  # the app's log, as before the split
 
 ServiceInstaller = Callable[[grpc.aio.Server], None]
 """Registers an extra gRPC service (e.g. the admin API) on the evaluator's server before it starts."""
