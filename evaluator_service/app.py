@@ -16,22 +16,22 @@ A service installer is called with the ``grpc.aio.Server`` before it starts, to 
 Pauses live in the shared state database (``config.state_db_url``; pass ``shared_state`` to reuse one
 already created, e.g. the one the hosted-scorer registry uses). Replicas pointing at the same PostgreSQL
 database see each other's pauses within a second; the span queue stays local to each replica.
+
+This module only assembles components and orders their start and stop; opening sockets (the gRPC server,
+the OTLP/HTTP intake, the console) is :mod:`evaluator_service.listeners`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+from grpc_health.v1 import health, health_pb2
 from opentelemetry.sdk.metrics.export import MetricReader
 
 from evaluator_service.alerts.manager import AlertManager
@@ -42,16 +42,22 @@ from evaluator_service.console.queries import ConsoleQueries
 from evaluator_service.console.recorder import ConsoleRecorder
 from evaluator_service.datasets.collector import DatasetCollector
 from evaluator_service.dispatcher import ScoringDispatcher
-from evaluator_service.errors import StartupError, path_problem
-from evaluator_service.forwarder import MAX_MESSAGE_BYTES, SpanForwarder
+from evaluator_service.errors import StartupError
+from evaluator_service.forwarder import SpanForwarder
 from evaluator_service.http_intake import OtlpHttpIntake
-from evaluator_service.ingress import BearerTokenInterceptor, grpc_credentials, ssl_context
 from evaluator_service.intake import TraceIntakeServicer
 from evaluator_service.interactions import InteractionFanout
-from evaluator_service.listen_address import check_can_listen
+from evaluator_service.listeners import (
+    TRACE_SERVICE_NAME,
+    ServiceInstaller,
+    bind_grpc_port,
+    build_grpc_server,
+    check_listen_addresses,
+    start_console,
+    start_http_intake,
+)
 from evaluator_service.metrics import EvaluatorMetrics
-from evaluator_service.queue import DB_FILE_NAME, SpanQueue
-from evaluator_service.request_guard import MalformedRequestInterceptor
+from evaluator_service.queue import SpanQueue, data_dir_problem
 from evaluator_service.score_metrics import ScoreMetricsObserver
 from evaluator_service.scoring.builtin.sources import BuiltinScorerSource, ConfiguredScorerSource
 from evaluator_service.scoring.contract import ScorerSource, TrajectoryScorerSource
@@ -66,12 +72,8 @@ from evaluator_service.trajectories.service import TrajectoryScoring
 if TYPE_CHECKING:
     from evaluator_service.console.server import ConsoleServer
 
-logger = logging.getLogger(__name__)
+__all__ = ["TRACE_SERVICE_NAME", "EvaluatorApp", "ServiceInstaller"]
 
-ServiceInstaller = Callable[[grpc.aio.Server], None]
-"""Registers an extra gRPC service (e.g. the admin API) on the evaluator's server before it starts."""
-
-TRACE_SERVICE_NAME = "opentelemetry.proto.collector.trace.v1.TraceService"
 
 
 class EvaluatorApp:
@@ -178,11 +180,7 @@ class EvaluatorApp:
             )
         except (OSError, sqlite3.Error) as exc:  # an unwritable data dir, a queue file that is no database
             raise StartupError(data_dir_problem(cfg.data_dir, exc)) from exc
-        check_can_listen(cfg.listen)  # before anything is started: one clear line, no gRPC log
-        if cfg.ingress.http_listen:
-            check_can_listen(cfg.ingress.http_listen)
-        if cfg.console.listen:
-            check_can_listen(cfg.console.listen)
+        check_listen_addresses(cfg)  # before anything is started: one clear line, no gRPC log
         if self._state is None:
             self._state = open_shared_state(cfg.state_db_url)
         await self._state.open()  # StateUnavailable names the (password-masked) URL
@@ -237,66 +235,25 @@ class EvaluatorApp:
         trajectories.sweeper.unscored_observers = dispatcher.unscored_observers
         self._intake.feed = trajectories.intake
         trajectories.sweeper.behaviors = self.behaviors
-        self._server = self._build_server()
-        tls = cfg.ingress.tls
-        try:
-            self.port = (self._server.add_secure_port(cfg.listen, grpc_credentials(tls)) if tls
-                         else self._server.add_insecure_port(cfg.listen))
-        except RuntimeError as exc:  # grpc's "Failed to bind to address ..."
-            raise StartupError(str(exc)) from exc
-        if not self.port:
-            raise StartupError(f"cannot listen on {cfg.listen}")
+        server = self._server = build_grpc_server(self._intake, self._health, self._installers,
+                                                  cfg.ingress.bearer_token)
+        self.port = bind_grpc_port(server, cfg.listen, cfg.ingress)
         dispatcher.evaluator_id = f"{socket.gethostname()}:{self.port}"
         trajectories.sweeper.evaluator_id = dispatcher.evaluator_id
         if trajectories.sweeper.sessions is not None:
             trajectories.sweeper.sessions.replica = dispatcher.evaluator_id
-        await self._server.start()
+        await server.start()
         if cfg.ingress.http_listen:
-            self._http = OtlpHttpIntake(self._intake, cfg.ingress.bearer_token)
-            try:
-                await self._http.start(cfg.ingress.http_listen, ssl_context(tls) if tls else None)
-            except OSError as exc:  # the address is taken or not ours
-                raise StartupError(
-                    f"cannot listen on {cfg.ingress.http_listen}: {exc.strerror or exc}") from exc
+            self._http = await start_http_intake(self._intake, cfg.ingress.http_listen, cfg.ingress)
             self.http_port = self._http.port
         if cfg.console.listen:
-            await self._start_console(cfg.console.listen)
+            self.console = await start_console(cfg, self._state, cfg.console.listen, clock=self._clock,
+                                               queries=self.console_queries)
         forwarder.start()
         dispatcher.start()
         trajectories.start()
         for service in ("", TRACE_SERVICE_NAME):
             await self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
-
-    async def _start_console(self, listen: str) -> None:
-        from evaluator_service.console.server import ConsoleServer  # templates and plotly only when enabled
-
-        assert self._state is not None
-        self.console = ConsoleServer(self.config, self._state, clock=self._clock,
-                                     queries=self.console_queries)
-        tls = self.config.ingress.tls
-        if tls is None and listen.rpartition(":")[0] not in ("127.0.0.1", "localhost", "[::1]"):
-            logger.warning("console on %s over plain HTTP: keys and session cookies cross the network in "
-                           "clear; set ingress.tls or serve it behind a TLS proxy", listen)
-        try:
-            await self.console.start(listen, ssl_context(tls) if tls else None)
-        except OSError as exc:
-            raise StartupError(f"cannot listen on {listen} (console): {exc.strerror or exc}") from exc
-
-    def _build_server(self) -> grpc.aio.Server:
-        token = self.config.ingress.bearer_token
-        # Outermost first: a request without the token is refused before its body is even parsed.
-        interceptors: list[grpc.aio.ServerInterceptor] = [BearerTokenInterceptor(token)] if token else []
-        interceptors.append(MalformedRequestInterceptor())
-        server = grpc.aio.server(interceptors=interceptors, options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-        ])
-        assert self._intake is not None
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(self._intake, server)
-        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
-        for install in self._installers:
-            install(server)
-        return server
 
     async def stop(self, grace: float = 10.0) -> None:
         """NOT_SERVING, refuse new exports, finish scoring within ``grace`` seconds, flush exports, close.
@@ -340,12 +297,3 @@ class EvaluatorApp:
         if self._store is not None:
             await self._store.close()
         await asyncio.to_thread(self.metrics.shutdown)  # a final OTLP push may block on the network
-
-
-
-def data_dir_problem(data_dir: Path, exc: OSError | sqlite3.Error) -> str:
-    """What is wrong with the data directory or its queue file, for a :class:`StartupError` line."""
-    if isinstance(exc, OSError):
-        return f"data dir {path_problem(data_dir, exc)}"
-    queue_file = data_dir / DB_FILE_NAME
-    return f"queue file {queue_file} unusable: {exc} (move it aside to start with an empty queue)"

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from judgeval import semconv
 from opentelemetry.metrics import CallbackOptions, Observation
 
+from evaluator_service.background_loop import BackgroundLoop
 from evaluator_service.calibration.agreement import Agreement, agreement
 from evaluator_service.calibration.config import CalibrationConfig
 from evaluator_service.calibration.corrected_rate import CorrectedRate, corrected_failure_rate
@@ -59,7 +60,7 @@ class CalibrationMonitor:
         self._clock = clock
         self.counter = ScorerOutcomeCounter(clock)
         self._latest: dict[str, CalibrationReport] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop("judgeval-calibration", self._flush_forever)
 
     @property
     def _state(self) -> SharedState:
@@ -110,16 +111,13 @@ class CalibrationMonitor:
         self._bound = state
         if metrics is not None and metrics.recording:
             self.register_gauges(metrics)
-        self._task = asyncio.create_task(self._flush_forever(), name="judgeval-calibration")
+        self._loop.start()
 
     async def stop(self) -> None:
         """Stop the background task, writing the last counts if the database allows."""
-        if self._task is None:
+        if not self._loop.running:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        await self._loop.stop()
         with contextlib.suppress(StateUnavailable):
             await self.flush()
 

@@ -18,7 +18,6 @@ the next one; failing records and samples beyond ``max_pending`` are not kept: l
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +29,7 @@ from judgeval.protocol.otlp_values import attributes_dict
 from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
 
+from evaluator_service.background_loop import BackgroundLoop
 from evaluator_service.console.bounds import MAX_DIMENSION_CHARS, OTHER, bounded_record
 from evaluator_service.console.settings import GRANULARITIES, ConsoleDataConfig
 from evaluator_service.metrics import METER_NAME, EvaluatorMetrics
@@ -69,7 +69,7 @@ class ConsoleRecorder:
         self._not_evaluated: dict[NotEvaluatedKey, int] = {}
         self._failing: list[InteractionRecord] = []
         self._samples: list[NotEvaluatedSample] = []
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop("judgeval-console-recorder", self._flush_forever)
         self._flush_lock = asyncio.Lock()
         self._last_prune = float("-inf")
         self.dropped = 0
@@ -146,18 +146,14 @@ class ConsoleRecorder:
     # -- flushing --
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="judgeval-console-recorder")
+        self._loop.start()
 
     async def stop(self) -> None:
         """Stop the background task and flush what is left (a refused final flush is logged)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
         await self.flush()
 
-    async def _run(self) -> None:
+    async def _flush_forever(self) -> None:
         while True:
             await asyncio.sleep(self.config.flush_interval_s)
             await self.flush()

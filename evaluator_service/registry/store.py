@@ -7,9 +7,10 @@ through one replica's admin API runs on all of them. Each replica keeps:
   not do I/O; a :class:`~evaluator_service.state.ChangeWatcher` refreshes it within about a second of
   another replica's upload or delete;
 * a file cache of the text it has used, under its data directory (mode 0700, so sandboxed scorer code,
-  which runs as another user, cannot read it)::
+  which runs as another user, cannot read it): :mod:`~evaluator_service.registry.file_cache`.
 
-      <data_dir>/scorers/<name-key>/<version>-<sha256 prefix>/{<module>.py, requirements.txt}
+Which version an upload gets (upload modes, name clashes) is
+:mod:`~evaluator_service.registry.upload_versions`.
 
 Environments live outside the data directory (``envs_dir``, default ``<data_dir>-scorer-envs``) because the
 sandbox user must be able to run them; each replica builds its own from the stored requirements.
@@ -17,12 +18,9 @@ sandbox user must be able to run them; each replica builds its own from the stor
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import os
-import shutil
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,7 +28,9 @@ from judgeval.semconv import scorer_key
 
 from evaluator_service.errors import EvaluatorError
 from evaluator_service.registry.environments import EnvironmentInstaller
-from evaluator_service.registry.validation import InvalidUpload, validate_upload
+from evaluator_service.registry.file_cache import ScorerFileCache
+from evaluator_service.registry.upload_versions import ScorerExists, UploadMode, choose_version
+from evaluator_service.registry.validation import validate_upload
 from evaluator_service.state import (
     ChangeWatcher,
     ScorerFiles,
@@ -47,21 +47,7 @@ from evaluator_service.state.scorer_pointers import (
     effective_current,
 )
 
-_REQUIREMENTS = "requirements.txt"
-
 __all__ = ["PointerRefused", "Registry", "ScorerExists", "ScorerNotFound", "StoredScorer", "UploadMode"]
-
-
-class UploadMode(enum.Enum):
-    """What an upload does when the name already exists."""
-
-    CREATE = "create"
-    OVERWRITE = "overwrite"
-    NEW_VERSION = "new_version"
-
-
-class ScorerExists(EvaluatorError):
-    """The name is taken and the upload asked neither to overwrite nor to add a version."""
 
 
 class ScorerNotFound(EvaluatorError, LookupError):
@@ -79,8 +65,8 @@ class Registry:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.data_dir, 0o700)
-        self.root = self.data_dir / "scorers"
-        self.root.mkdir(mode=0o700, exist_ok=True)
+        self.files = ScorerFileCache(self.data_dir / "scorers")
+        self.root = self.files.root
         envs = envs_dir or self.data_dir.with_name(f"{self.data_dir.name}-scorer-envs")
         self.installer = installer or EnvironmentInstaller(Path(envs))
         self._owns_state = state is None
@@ -157,7 +143,7 @@ class Registry:
 
     def source_path(self, stored: StoredScorer) -> Path:
         """Where this replica caches the version's source file."""
-        return self._cache_dir(stored) / stored.source_filename
+        return self.files.folder(stored) / stored.source_filename
 
     def environment_ready(self, stored: StoredScorer) -> bool:
         return self.installer.python_for(stored.requirements_hash) is not None
@@ -208,7 +194,7 @@ class Registry:
         # The final choice happens inside the database transaction: another replica may have just uploaded.
         stored = await self.state.store_version(
             draft, files, lambda rows: choose_version(upload.name, mode, rows), shadow=shadow, by=by)
-        self._write_cache(stored, files)
+        self.files.write(stored, files)
         await self.refresh()
         return stored
 
@@ -251,40 +237,20 @@ class Registry:
         after = {s for versions in index.values() for s in versions}
         self._index = index
         for gone in before - after:
-            shutil.rmtree(self._cache_dir(gone), ignore_errors=True)
+            self.files.discard(gone)
         for name in sorted({s.name for s in before - after}):
             self._notify(name)
 
     async def _files(self, stored: StoredScorer) -> ScorerFiles:
-        folder = self._cache_dir(stored)
-        try:
-            return ScorerFiles((folder / stored.source_filename).read_text(encoding="utf-8"),
-                               (folder / _REQUIREMENTS).read_text(encoding="utf-8"))
-        except OSError:
-            pass  # not used on this replica yet (or the cache was wiped): fetch it
+        cached = self.files.read(stored)
+        if cached is not None:
+            return cached
+        # not used on this replica yet (or the cache was wiped): fetch it
         found = await self.state.scorer_files(stored.name, stored.version)
         if found is None or found[0].sha256 != stored.sha256:
             raise ScorerNotFound(f"scorer {stored.name!r} version {stored.version} was deleted or replaced")
-        self._write_cache(stored, found[1])
+        self.files.write(stored, found[1])
         return found[1]
-
-    def _write_cache(self, stored: StoredScorer, files: ScorerFiles) -> None:
-        final = self._cache_dir(stored)
-        if final.exists():
-            return
-        final.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        staging = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}"
-        staging.mkdir(mode=0o700)
-        (staging / stored.source_filename).write_text(files.source, encoding="utf-8")
-        (staging / _REQUIREMENTS).write_text(files.requirements, encoding="utf-8")
-        try:
-            staging.rename(final)  # readers never see a half-written version
-        except OSError:  # a concurrent reader cached it first; both wrote the same content
-            shutil.rmtree(staging, ignore_errors=True)
-
-    def _cache_dir(self, stored: StoredScorer) -> Path:
-        name_dir = f"{scorer_key(stored.name)}-{hashlib.sha256(stored.name.encode()).hexdigest()[:8]}"
-        return self.root / name_dir / f"{stored.version}-{stored.sha256[:16]}"
 
     def _not_found(self, name: str, version: int | None) -> str:
         if version is not None and self.versions(name):
@@ -295,22 +261,3 @@ class Registry:
         for listener in self._listeners:
             listener(name)
 
-
-def choose_version(name: str, mode: UploadMode, same_key: list[StoredScorer]) -> int:
-    """The version an upload of ``name`` gets, given every stored version sharing its attribute key."""
-    key = scorer_key(name)
-    clash = next((s.name for s in same_key if s.name != name), None)
-    if clash is not None:
-        raise InvalidUpload(
-            f"scorer name {name!r} would share span attributes (judgeval.score.{key}.*) with the "
-            f"existing scorer {clash!r}; choose another name or delete {clash!r} first"
-        )
-    latest = max((s.version for s in same_key), default=None)
-    if latest is None:
-        return 1
-    if mode is UploadMode.CREATE:
-        raise ScorerExists(
-            f"a scorer named {name!r} already exists (latest version {latest}); "
-            "upload with --overwrite to replace it or --new-version to add a version"
-        )
-    return latest + 1 if mode is UploadMode.NEW_VERSION else latest

@@ -2,7 +2,9 @@
 
 One SQLite file per replica, ``<data_dir>/trajectories.sqlite3``, in WAL mode with ``synchronous=FULL``
 like the span queue: a feed export is acknowledged only after its spans are committed, so buffered
-trajectories survive SIGKILL and restart. Calls run on one dedicated thread.
+trajectories survive SIGKILL and restart. Calls run on one dedicated thread
+(:mod:`evaluator_service.local_sqlite`). The queries that only read rows back, and the row types they make,
+are in :mod:`~evaluator_service.trajectories.buffer_reads`; this module keeps the writes and their counts.
 
 Three tables:
 
@@ -28,33 +30,36 @@ free space.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 from evaluator_service.errors import EvaluatorError
-from evaluator_service.queue import is_disk_full
+from evaluator_service.local_sqlite import LocalSqliteFile, is_disk_full, transaction
+from evaluator_service.trajectories.buffer_reads import (
+    BufferedSpan,
+    Trajectory,
+    count_truncated,
+    is_covered_by_session,
+    select_due,
+    select_session_traces,
+    select_spans_of,
+    select_trace_times,
+)
 from evaluator_service.trajectories.completion import CompletionPolicy
 from evaluator_service.trajectories.feed import FeedSpan
 from evaluator_service.trajectories.ingest import FeedIngest
 from evaluator_service.trajectories.tables import (
     DELETE_UNUSED_ENVELOPES,
     SCHEMA,
-    SELECT_SPANS,
     TrajectoryState,
     add_missing_columns,
     delete_trajectory,
     session_key,
     trace_key,
-    transaction,
 )
-
-T = TypeVar("T")
 
 DB_FILE_NAME = "trajectories.sqlite3"
 ENVELOPE_GC_EVERY = 256
@@ -77,31 +82,7 @@ class IngestCounts:
     """(session id, trace id) of traces that joined a session (announced to the other replicas)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Trajectory:
-    """A trajectory row as read for completion: see the module docstring for the columns."""
-
-    key: str
-    kind: str
-    trace_id: bytes | None
-    session_id: str | None
-    requests: str | None
-    bounding_span_id: bytes | None
-    state: TrajectoryState
-    revision: int
-    truncated: int
-
-
-@dataclass(frozen=True, slots=True)
-class BufferedSpan:
-    """A buffered span copy with the envelopes it arrived under."""
-
-    resource: bytes
-    scope: bytes
-    span: bytes
-
-
-class TrajectoryBuffer:
+class TrajectoryBuffer(LocalSqliteFile):
     """Async facade over the SQLite buffer; create with :meth:`open`, finish with :meth:`close`."""
 
     def __init__(
@@ -113,14 +94,12 @@ class TrajectoryBuffer:
         max_spans_per_trajectory: int,
         min_free_bytes: int,
     ) -> None:
-        self.path = path
+        super().__init__(path, "judgeval-trajectories", "trajectory buffer")
         self._policy = policy
         self._max_bytes = max_bytes
         self._max_trajectories = max_trajectories
         self._max_spans = max_spans_per_trajectory
         self._min_free = min_free_bytes
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judgeval-trajectories")
-        self._conn: sqlite3.Connection | None = None
         self.byte_count = 0
         self.trajectory_count = 0
         self._deletions = 0
@@ -147,23 +126,8 @@ class TrajectoryBuffer:
         await buffer._run(buffer._open_sync)
         return buffer
 
-    async def close(self) -> None:
-        await self._run(self._close_sync)
-        self._executor.shutdown(wait=True)
-
-    async def _run(self, fn: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
-
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise RuntimeError("trajectory buffer is closed")
-        return self._conn
-
     def _open_sync(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
+        conn = self._connect()
         with transaction(conn):
             for statement in SCHEMA:
                 conn.execute(statement)
@@ -175,11 +139,6 @@ class TrajectoryBuffer:
     def _recount(self, db: sqlite3.Connection) -> None:
         self.byte_count = int(db.execute("SELECT COALESCE(SUM(size), 0) FROM feed_spans").fetchone()[0])
         self.trajectory_count = int(db.execute("SELECT COUNT(*) FROM trajectories").fetchone()[0])
-
-    def _close_sync(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
 
     async def ingest(self, spans: Sequence[FeedSpan], now: float) -> IngestCounts:
         """Durably buffer ``spans`` in one transaction (raises :class:`BufferFullError`, storing nothing)."""
@@ -242,81 +201,27 @@ class TrajectoryBuffer:
 
     async def due(self, now: float, limit: int = 64) -> list[Trajectory]:
         """Trajectories whose ``due_at`` has passed, earliest first."""
-
-        def select() -> list[Trajectory]:
-            rows = (
-                self._db()
-                .execute(
-                    "SELECT key, kind, trace_id, session_id, requests, bounding_span_id, state, revision,"
-                    " truncated"
-                    " FROM trajectories WHERE due_at <= ? ORDER BY due_at LIMIT ?",
-                    (now, limit),
-                )
-                .fetchall()
-            )
-            return [
-                Trajectory(r[0], r[1], r[2], r[3], r[4], r[5], TrajectoryState(r[6]), r[7], r[8])
-                for r in rows
-            ]
-
-        return await self._run(select)
+        return await self._run(lambda: select_due(self._db(), now, limit))
 
     async def session_traces(self, session_id: str) -> list[bytes]:
         """The trace ids a session covers, in the order they joined it."""
-        return await self._run(
-            lambda: [
-                r[0]
-                for r in self._db().execute(
-                    "SELECT trace_id FROM session_traces WHERE session_id = ? ORDER BY rowid", (session_id,)
-                )
-            ]
-        )
+        return await self._run(lambda: select_session_traces(self._db(), session_id))
 
     async def spans_of(self, trace_ids: Sequence[bytes]) -> list[BufferedSpan]:
         """Every buffered span of ``trace_ids``, in arrival order per trace."""
-
-        def select() -> list[BufferedSpan]:
-            db = self._db()
-            return [
-                BufferedSpan(r[0], r[1], r[2])
-                for trace_id in trace_ids
-                for r in db.execute(SELECT_SPANS, (trace_id,))
-            ]
-
-        return await self._run(select)
+        return await self._run(lambda: select_spans_of(self._db(), trace_ids))
 
     async def trace_times(self, trace_ids: Sequence[bytes]) -> dict[bytes, tuple[float, float]]:
         """When each trace's first and last span reached this replica."""
-
-        def select() -> dict[bytes, tuple[float, float]]:
-            db = self._db()
-            times = {}
-            for t in trace_ids:
-                row = db.execute(
-                    "SELECT first_seen, last_seen FROM trajectories WHERE key = ?", (trace_key(t),)
-                )
-                found = row.fetchone()
-                if found is not None:
-                    times[t] = (float(found[0]), float(found[1]))
-            return times
-
-        return await self._run(select)
+        return await self._run(lambda: select_trace_times(self._db(), trace_ids))
 
     async def truncated_in(self, trace_ids: Sequence[bytes]) -> int:
         """Spans of ``trace_ids`` refused over the per-trajectory bound."""
+        return await self._run(lambda: count_truncated(self._db(), trace_ids))
 
-        def select() -> int:
-            db = self._db()
-            return sum(
-                int(
-                    db.execute(
-                        "SELECT COALESCE(SUM(truncated), 0) FROM trajectories WHERE key = ?", (trace_key(t),)
-                    ).fetchone()[0]
-                )
-                for t in trace_ids
-            )
-
-        return await self._run(select)
+    async def covered_by_session(self, trace_id: bytes) -> bool:
+        """Whether a buffered session still covers ``trace_id``."""
+        return await self._run(lambda: is_covered_by_session(self._db(), trace_id))
 
     async def finish(self, key: str, due_at: float, revision: int | None = None) -> None:
         """Mark ``key`` DONE until ``due_at`` (its result written as ``revision``, when it was scored)."""
@@ -353,16 +258,6 @@ class TrajectoryBuffer:
 
         await self._run(delete)
 
-    async def covered_by_session(self, trace_id: bytes) -> bool:
-        """Whether a buffered session still covers ``trace_id``."""
-        return await self._run(
-            lambda: (
-                self._db()
-                .execute("SELECT 1 FROM session_traces WHERE trace_id = ? LIMIT 1", (trace_id,))
-                .fetchone()
-                is not None
-            )
-        )
 
 
 __all__ = [

@@ -13,11 +13,8 @@ an error log, as the span forwarder does).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import sqlite3
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
@@ -28,7 +25,9 @@ from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs, SeverityNumber
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
 
+from evaluator_service.background_loop import BackgroundLoop
 from evaluator_service.config_sections import ExportConfig
+from evaluator_service.local_sqlite import LocalSqliteFile
 from evaluator_service.trajectories.results import RESULT_INSTRUMENTATION_SCOPE
 
 logger = logging.getLogger(__name__)
@@ -68,13 +67,11 @@ def result_log_record(span: Span) -> LogRecord:
     return record
 
 
-class ResultLogQueue:
+class ResultLogQueue(LocalSqliteFile):
     """The durable queue of result log records (one row per record with its resource envelope)."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judgeval-result-logs")
-        self._conn: sqlite3.Connection | None = None
+        super().__init__(path, "judgeval-result-logs", "result log queue")
 
     @classmethod
     async def open(cls, data_dir: Path) -> ResultLogQueue:
@@ -83,22 +80,11 @@ class ResultLogQueue:
         return queue
 
     def _open_sync(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
+        conn = self._connect()
         conn.execute(
             "CREATE TABLE IF NOT EXISTS records (id INTEGER PRIMARY KEY, resource BLOB, record BLOB)"
         )
         self._conn = conn
-
-    async def _run(self, fn):  # type: ignore[no-untyped-def]
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
-
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise RuntimeError("result log queue is closed")
-        return self._conn
 
     async def add(self, resource: bytes, records: Sequence[LogRecord]) -> None:
         rows = [(resource, r.SerializeToString()) for r in records]
@@ -121,15 +107,6 @@ class ResultLogQueue:
                 f"DELETE FROM records WHERE id IN ({','.join('?' * len(ids))})", tuple(ids)
             )
         )
-
-    async def close(self) -> None:
-        def close() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-        await self._run(close)
-        self._executor.shutdown(wait=True)
 
 
 def logs_request(rows: Sequence[tuple[int, bytes, bytes]]) -> logs_service_pb2.ExportLogsServiceRequest:
@@ -158,31 +135,25 @@ class ResultLogForwarder:
         self._export = export
         self._channel = grpc.aio.insecure_channel(endpoint)
         self._stub = logs_service_pb2_grpc.LogsServiceStub(self._channel)
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop("result-logs", self._forward_forever)
         self.delivered = 0
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._loop(), name="result-logs")
+        self._loop.start()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.stop()
         await self._channel.close()
 
-    async def _loop(self) -> None:
+    async def _forward_forever(self) -> None:
         delay, warned = self._export.backoff_initial_s, False
         while True:
             rows = await self._queue.pending()
             if not rows:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), 5.0)
-                self._wake.clear()
+                await self._loop.wait(5.0)
                 continue
             try:
                 await self._stub.Export(logs_request(rows), timeout=self._export.timeout_s)

@@ -14,7 +14,6 @@ apart. Score observers (score metrics, alerts) see each result span exactly as t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +27,7 @@ from judgeval.protocol.sampling import is_sampled_bytes
 from judgeval.protocol.trajectory_request import InvalidTrajectoryRequest, decode_trajectory_requests
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from evaluator_service.background_loop import BackgroundLoop
 from evaluator_service.behaviors.grouper import BehaviorGrouper
 from evaluator_service.queue import NewSpan, SpanQueue, SpanState
 from evaluator_service.scoring.contract import ScoreResult
@@ -93,31 +93,25 @@ class TrajectorySweeper:
         self.sessions: SessionCoordinator | None = None
         """Scores sessions across replicas through the shared state; ``None``: from this replica's spans."""
         self.evaluator_id = ""
-        self._wake = asyncio.Event()
         self._sweeping = asyncio.Lock()  # one sweep at a time: a trajectory is handled once per deadline
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop("trajectory-sweep", self._sweep_forever)
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._loop(), name="trajectory-sweep")
+        self._loop.start()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.stop()
 
-    async def _loop(self) -> None:
+    async def _sweep_forever(self) -> None:
         while True:
             try:
                 await self.sweep()
             except Exception:  # the buffer itself failed (disk): try again next tick
                 logger.exception("trajectory sweep failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._policy.config.tick_s)
-            self._wake.clear()
+            await self._loop.wait(self._policy.config.tick_s)
 
     async def sweep(self) -> int:
         """Handle every trajectory due now; returns how many were handled."""

@@ -73,19 +73,6 @@ def delete_trajectory(db: sqlite3.Connection, key: str) -> tuple[int, int]:
     return 1, int(size)
 
 
-class transaction:
-    """``with transaction(db):`` one ``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on an exception)."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
-
-
 SELECT_SPANS = """SELECT r.data, s.data, f.span FROM feed_spans f JOIN envelopes r ON r.id = f.resource_id
     JOIN envelopes s ON s.id = f.scope_id WHERE f.trace_id = ? ORDER BY f.id"""
 DELETE_UNUSED_ENVELOPES = """DELETE FROM envelopes WHERE id NOT IN (SELECT resource_id FROM feed_spans)
