@@ -77,6 +77,7 @@ class SandboxIsolation:
             try:
                 isolation.uid_leases.open()
             except OSError as exc:
+                isolation.close()  # its cgroup parent, run directory and owner locks
                 raise SandboxUnavailable(f"cannot lease sandbox uids: {exc}") from None
         return isolation
 
