@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import uuid
@@ -137,3 +138,31 @@ def test_namespaced_evaluators_leave_a_live_evaluators_cgroups_and_workers_alone
     for module, groups in ((first_ns, first_ns_groups), (second_ns, second_ns_groups)):
         assert all(path.is_dir() for path in groups)
         assert worker_pids(module) and evaluator_cgroup_parents(module) == groups
+
+
+def test_the_real_evaluator_behind_its_pid1_reaper_leaves_a_live_evaluators_cgroups_alone(
+    evaluators: Evaluators, tmp_path: Path
+) -> None:
+    # the walk-through: `python -m evaluator_service` as a container's PID 1 (so itself PID 2) started
+    # beside an idle host evaluator, whose next scorer then failed to start in its removed group
+    host = evaluators.start_host()
+    module = f"host_{uuid.uuid4().hex[:8]}.py"
+    assert host.ask(f"score {module}") == {"score": 1.0}
+    host_groups = evaluator_cgroup_parents(module)
+    assert host.ask(f"discard {module}") == {"discarded": module}
+    evaluator = subprocess.Popen(
+        [*AS_PID1, sys.executable, "-m", "evaluator_service", "--data-dir", str(tmp_path / "data"),
+         "--api-key", "admin-key", "--listen", "127.0.0.1:0"],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    evaluators.running.append(evaluator)
+    assert evaluator.stdout is not None
+    line = evaluator.stdout.readline()  # up: its sandbox (cgroups included) was prepared at start
+    assert line.startswith("judgeval-evaluator listening on"), evaluator.stderr and evaluator.stderr.read()
+    assert all(path.is_dir() for path in host_groups)
+    again = f"again_{uuid.uuid4().hex[:8]}.py"
+    assert host.ask(f"score {again}") == {"score": 1.0}
+    assert evaluator_cgroup_parents(again) == host_groups
+    # stopped as `docker stop` does, it removes its own groups and run directory (in the default work root)
+    pid1 = Path(f"/proc/{evaluator.pid}/task/{evaluator.pid}/children").read_text().split()[0]
+    os.kill(int(pid1), signal.SIGTERM)
+    assert evaluator.wait(60) == 0
