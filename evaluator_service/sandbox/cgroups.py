@@ -6,6 +6,10 @@ v2 mount beside them, as many container hosts have). The evaluator creates the g
 the launcher moves itself into it before it becomes the worker, so every process the scorer starts is in
 it too. :meth:`WorkerCgroup.destroy` kills whatever is left and removes the group. As a normal user, only
 a subtree delegated to that user is used (:meth:`CgroupManager.delegated`).
+
+The workers' groups sit under a parent named after the evaluator instance (``judgeval-sandbox-<id>``, see
+``owner_locks.py``), never after a pid: a root evaluator removes the parents of instances whose owner lock
+it can take (SIGKILLed ones), and never one whose owner holds its lock, in whatever PID namespace it runs.
 """
 
 from __future__ import annotations
@@ -19,10 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evaluator_service.errors import EvaluatorError
+from evaluator_service.sandbox.owner_locks import OwnerLock, is_instance_id
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 V1_CONTROLLERS = ("memory", "pids", "cpu")
 CPU_PERIOD_US = 100_000
+PARENT_PREFIX = "judgeval-sandbox-"
+DEFAULT_OWNER_LOCK_DIR = Path("/run/judgeval-sandbox-cgroups")
+"""Where a root evaluator holds the owner lock of its cgroup parent, next to the uid leases: shared by the
+evaluators that see the same ``/run`` (a host and the PID namespaces in it)."""
 
 
 class CgroupsUnavailable(EvaluatorError):
@@ -75,19 +84,21 @@ class WorkerCgroup:
 
 
 class CgroupManager:
-    """Creates worker cgroups under a parent group named after this evaluator process."""
+    """Creates worker cgroups under a parent group named after this evaluator instance."""
 
     def __init__(self, version: int, parents: list[Path]) -> None:
         self.version = version
         self._parents = parents
 
     @classmethod
-    def detect(cls) -> CgroupManager:
+    def detect(cls, instance: str, owner_locks: Path = DEFAULT_OWNER_LOCK_DIR) -> CgroupManager:
         """Probe the host: v2 with the needed controllers, else v1; raises :class:`CgroupsUnavailable`.
-        Not root: only the subtree delegated to the evaluator's user (see :meth:`delegated`)."""
+        As root the parent is ``judgeval-sandbox-<instance>``, whose owner lock in ``owner_locks`` the
+        caller holds already; stale parents are removed. Not root: only the subtree delegated to the
+        evaluator's user (see :meth:`delegated`)."""
         if os.geteuid() != 0:
-            return cls.delegated()
-        name = f"judgeval-sandbox-{os.getpid()}"
+            return cls.delegated(instance)
+        name = PARENT_PREFIX + instance
         controllers = CGROUP_ROOT / "cgroup.controllers"
         if controllers.exists():
             offered = set(controllers.read_text().split())
@@ -102,7 +113,7 @@ class CgroupManager:
             except OSError as exc:
                 raise CgroupsUnavailable(f"cannot create a cgroup v2 group: {exc}") from None
             manager = cls(2, [parent])
-            manager.remove_stale()
+            manager.remove_stale(owner_locks)
             return manager
         parents = [CGROUP_ROOT / ctrl / name for ctrl in V1_CONTROLLERS]
         if not all((CGROUP_ROOT / ctrl / "cgroup.procs").exists() for ctrl in V1_CONTROLLERS):
@@ -113,17 +124,17 @@ class CgroupManager:
         except OSError as exc:
             raise CgroupsUnavailable(f"cannot create a cgroup v1 group: {exc}") from None
         manager = cls(1, parents)
-        manager.remove_stale()
+        manager.remove_stale(owner_locks)
         return manager
 
     @classmethod
-    def delegated(cls, cgroup_file: Path = Path("/proc/self/cgroup")) -> CgroupManager:
+    def delegated(cls, instance: str, cgroup_file: Path = Path("/proc/self/cgroup")) -> CgroupManager:
         """As a normal user: worker groups under the evaluator's own cgroup(s), when those were delegated
         to its user (the directory is writable by it: systemd ``Delegate=yes``, a container runtime's
         writable cgroup namespace, or a v1 subtree chowned to it). On v2 the evaluator first moves the
         processes of its group (itself, its PID 1 reaper) into a leaf (``<own>/evaluator``): a v2 group
         with controllers on for its children cannot hold processes itself."""
-        name = f"judgeval-sandbox-{os.getpid()}"
+        name = PARENT_PREFIX + instance
         own = {ctrl: path.lstrip("/") for _, ctrls, path in
                (line.split(":", 2) for line in cgroup_file.read_text().splitlines() if line.count(":") >= 2)
                for ctrl in (ctrls.split(",") if ctrls else [""])}
@@ -154,13 +165,23 @@ class CgroupManager:
         except OSError as exc:
             raise CgroupsUnavailable(f"cannot use the evaluator's delegated cgroups: {exc}") from None
 
-    def remove_stale(self) -> None:
-        """Remove groups left by evaluators that are gone (SIGKILLed), killing what is still in them."""
-        for parent in self._parents:
-            for stale in parent.parent.glob("judgeval-sandbox-*"):
-                pid = stale.name.removeprefix("judgeval-sandbox-")
-                if pid.isdigit() and stale != parent and not _alive(int(pid)):
-                    CgroupManager(self.version, [stale]).close()
+    def remove_stale(self, owner_locks: Path) -> None:
+        """Remove the parents of evaluator instances that are gone (SIGKILLed), killing what is still in
+        them: those whose owner lock in ``owner_locks`` we can take. A parent whose owner holds its lock,
+        or that has no lock file there (an owner with another ``/run``, or an older evaluator's parent
+        named after its pid), is left alone."""
+        own = {parent.name for parent in self._parents}
+        names = {stale.name for parent in self._parents for stale in parent.parent.glob(PARENT_PREFIX + "*")}
+        for name in sorted(names - own):
+            instance = name.removeprefix(PARENT_PREFIX)
+            if not is_instance_id(instance):
+                continue
+            lock = OwnerLock.claim_if_gone(owner_locks, instance)
+            if lock is None:
+                continue
+            stale = [parent.parent / name for parent in self._parents]
+            CgroupManager(self.version, stale).close()
+            lock.release(forget=not any(path.exists() for path in stale))
 
     def create(self, limits: CgroupLimits) -> WorkerCgroup:
         """A new, empty group with ``limits`` applied; raises ``OSError`` when the kernel refuses."""
@@ -201,16 +222,6 @@ class CgroupManager:
         _write(pids / "pids.max", str(limits.max_processes))
         _write(cpu / "cpu.cfs_period_us", str(CPU_PERIOD_US))
         _write(cpu / "cpu.cfs_quota_us", str(quota))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _write(path: Path, value: str) -> None:

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluator_service.errors import EvaluatorError
-from evaluator_service.sandbox.cgroups import CgroupManager, CgroupsUnavailable
+from evaluator_service.sandbox.cgroups import DEFAULT_OWNER_LOCK_DIR, CgroupManager, CgroupsUnavailable
 from evaluator_service.sandbox.config import SandboxConfig
 from evaluator_service.sandbox.egress_proxy import EgressLedger
+from evaluator_service.sandbox.owner_locks import OwnerLock, is_instance_id, new_instance_id, open_lock_dir
 from evaluator_service.sandbox.plan import Identity
 from evaluator_service.sandbox.uid_leases import UidLeases
 
@@ -43,6 +44,9 @@ class SandboxIsolation:
     ledger: EgressLedger
     root: bool = field(default_factory=lambda: os.geteuid() == 0)
     uid_leases: UidLeases = field(default_factory=UidLeases)
+    instance: str = field(default_factory=new_instance_id)
+    """Names this evaluator's cgroup parent and run directory (see ``owner_locks.py``)."""
+    owner_locks: list[OwnerLock] = field(default_factory=list)
     _socket_dir: Path | None = None
 
     @classmethod
@@ -58,14 +62,22 @@ class SandboxIsolation:
                     "sandbox.isolation: none")
             seccomp_filter = _compile_seccomp()
             _check_user_namespaces(bwrap)
-        cgroups = _detect_cgroups(bwrap is not None)
-        run_dir = _run_dir(config)
+        instance, owner_locks = new_instance_id(), list[OwnerLock]()
+        try:
+            cgroups = _detect_cgroups(bwrap is not None, instance, owner_locks)
+            run_dir = _run_dir(config, instance, owner_locks)
+        except BaseException:
+            for lock in owner_locks:
+                lock.release()
+            raise
         ledger = EgressLedger(config.limits.llm_calls_per_s_per_scorer)
-        isolation = cls(config, bwrap, seccomp_filter, cgroups, run_dir, ledger)
+        isolation = cls(config, bwrap, seccomp_filter, cgroups, run_dir, ledger, instance=instance,
+                        owner_locks=owner_locks)
         if isolation.root and bwrap is not None:
             try:
                 isolation.uid_leases.open()
             except OSError as exc:
+                isolation.close()  # its cgroup parent, run directory and owner locks
                 raise SandboxUnavailable(f"cannot lease sandbox uids: {exc}") from None
         return isolation
 
@@ -103,23 +115,35 @@ class SandboxIsolation:
         if len(os.fsencode(self.run_dir / name)) < _UNIX_PATH_MAX:
             return self.run_dir / name
         if self._socket_dir is None:
-            self._socket_dir = _short_socket_dir()
+            self._socket_dir = _short_socket_dir(self.instance)
         return self._socket_dir / name
 
     def close(self) -> None:
-        """Remove this evaluator's cgroup parents and runtime directory; give the uid leases back."""
+        """Remove this evaluator's cgroup parents and runtime directory; give the uid leases and the owner
+        locks back."""
         self.uid_leases.close()
         if self.cgroups is not None:
             self.cgroups.close()
         shutil.rmtree(self.run_dir, ignore_errors=True)
         if self._socket_dir is not None:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
+        for lock in self.owner_locks:
+            lock.release()
+        self.owner_locks.clear()
 
 
-def _detect_cgroups(bwrap: bool) -> CgroupManager | None:
-    """Per-worker cgroups, or ``None`` after one start-up warning naming what bounds a worker instead."""
+def _detect_cgroups(bwrap: bool, instance: str, owner_locks: list[OwnerLock]) -> CgroupManager | None:
+    """Per-worker cgroups, or ``None`` after one start-up warning naming what bounds a worker instead.
+    As root, the owner lock of the cgroup parent is taken first (added to ``owner_locks``), so no other
+    evaluator ever sees the parent without its owner's lock held."""
     try:
-        cgroups = CgroupManager.detect()
+        if os.geteuid() == 0:
+            try:
+                open_lock_dir(DEFAULT_OWNER_LOCK_DIR)
+                owner_locks.append(OwnerLock.hold(DEFAULT_OWNER_LOCK_DIR, instance))
+            except OSError as exc:
+                raise CgroupsUnavailable(f"cannot hold the owner lock of the cgroups: {exc}") from None
+        cgroups = CgroupManager.detect(instance)
     except CgroupsUnavailable as exc:
         if bwrap and os.geteuid() != 0:
             per_sandbox = ("per sandbox by RLIMIT_NPROC in its own user namespace" if
@@ -187,20 +211,23 @@ def default_work_root() -> Path:
     return Path(tempfile.gettempdir()) / ("judgeval-sandbox" if uid == 0 else f"judgeval-sandbox-{uid}")
 
 
-def _run_dir(config: SandboxConfig) -> Path:
-    """``<work root>/run-<pid>``: egress sockets (and, without bubblewrap, work dirs) of this evaluator.
-    Directories of evaluators that are gone (e.g. SIGKILLed) are removed here, sources and all."""
+def _run_dir(config: SandboxConfig, instance: str, owner_locks: list[OwnerLock]) -> Path:
+    """``<work root>/run-<instance>``: egress sockets (and, without bubblewrap, work dirs) of this
+    evaluator, owned through the lock ``<work root>/run-<instance>.lock`` (taken first, added to
+    ``owner_locks``). Directories of evaluators that are gone (e.g. SIGKILLed: their lock is free) are
+    removed here, sources and all, with their short socket directories."""
     root = config.work_root or default_work_root()
     root.mkdir(parents=True, exist_ok=True)
     owner = os.lstat(root)
     if owner.st_uid != os.geteuid() or os.path.islink(root) or not os.path.isdir(root):
         raise SandboxUnavailable(f"sandbox work root {root} is not a directory owned by the evaluator's user")
     os.chmod(root, 0o711)
-    for stale in root.glob("run-*"):
-        pid = stale.name.removeprefix("run-")
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(stale, ignore_errors=True)
-    run_dir = root / f"run-{os.getpid()}"
+    _remove_stale_run_dirs(root)
+    try:
+        owner_locks.append(OwnerLock.hold(root, f"run-{instance}"))
+    except OSError as exc:
+        raise SandboxUnavailable(f"cannot hold the owner lock of the sandbox run directory: {exc}") from None
+    run_dir = root / f"run-{instance}"
     run_dir.mkdir(exist_ok=True)
     os.chmod(run_dir, 0o711)
     return run_dir
@@ -211,24 +238,25 @@ _UNIX_PATH_MAX = 108
 _SHORT_SOCKET_ROOT = Path("/tmp")
 
 
-def _short_socket_dir() -> Path:
-    """``/tmp/judgeval-egress-<pid>`` (mode 0711), after removing those of evaluators that are gone."""
-    for stale in _SHORT_SOCKET_ROOT.glob("judgeval-egress-*"):
-        pid = stale.name.removeprefix("judgeval-egress-")
-        if pid.isdigit() and not _alive(int(pid)) and os.lstat(stale).st_uid == os.geteuid():
-            shutil.rmtree(stale, ignore_errors=True)
-    path = _SHORT_SOCKET_ROOT / f"judgeval-egress-{os.getpid()}"
+def _remove_stale_run_dirs(root: Path) -> None:
+    """Remove the run directories (and short socket directories) of the evaluators that used ``root`` and
+    are gone: those whose owner lock we can take. Older evaluators' ``run-<pid>`` are left alone."""
+    for lock_file in root.glob("run-*.lock"):
+        instance = lock_file.stem.removeprefix("run-")
+        if not is_instance_id(instance) or (lock := OwnerLock.claim_if_gone(root, lock_file.stem)) is None:
+            continue
+        stale = [root / lock_file.stem, _SHORT_SOCKET_ROOT / f"judgeval-egress-{instance}"]
+        for path in stale:
+            if path.is_dir() and not path.is_symlink() and os.lstat(path).st_uid == os.geteuid():
+                shutil.rmtree(path, ignore_errors=True)
+        lock.release(forget=not stale[0].exists())
+
+
+def _short_socket_dir(instance: str) -> Path:
+    """``/tmp/judgeval-egress-<instance>`` (mode 0711); removed with a gone owner's run directory."""
+    path = _SHORT_SOCKET_ROOT / f"judgeval-egress-{instance}"
     path.mkdir(mode=0o711, exist_ok=True)
     if os.lstat(path).st_uid != os.geteuid() or path.is_symlink():
         raise SandboxUnavailable(f"{path} is not a directory owned by the evaluator's user")
     return path
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -130,6 +130,13 @@ async def test_admin_api_over_tls_with_the_judgeval_cli(make_config, certs):
         code, output = await run_cli(env, "alerts", "list")
         assert code != 0 and "Traceback" not in output
         assert "set GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=<file> to the CA file" in output, output
+        # only our message: gRPC's C-core logs its own "Handshake failed" line unless the CLI quiets it
+        assert [line for line in output.splitlines() if line.strip()] == [
+            line for line in output.splitlines() if line.startswith("judgeval: ")], output
+        # ...unless the user asked gRPC for its logs, or its tracers
+        for asked in ({"GRPC_VERBOSITY": "info"}, {"GRPC_TRACE": "handshaker"}):
+            code, output = await run_cli({**env, **asked}, "alerts", "list")
+            assert code != 0 and "Handshake failed" in output, output
         env["JUDGMENT_API_URL"] = f"http://localhost:{app.port}"  # plaintext to a TLS listener
         code, output = await run_cli(env, "alerts", "list")
         assert code != 0 and "Traceback" not in output

@@ -12,6 +12,7 @@ import pytest
 from evaluator_service.sandbox import cgroups
 from evaluator_service.sandbox.cgroups import CgroupLimits, CgroupManager
 from evaluator_service.sandbox.isolation import counts_nproc_per_user_namespace
+from evaluator_service.sandbox.owner_locks import OwnerLock, new_instance_id
 
 LIMITS = CgroupLimits(memory_bytes=256 << 20, max_processes=64, cpus=0.5)
 
@@ -52,11 +53,11 @@ def test_a_delegated_v2_group_moves_its_processes_into_a_leaf_and_hands_controll
     (own / "cgroup.procs").write_text("4242\n")
     (tmp_path / "self-cgroup").write_text("0::/user.slice/evaluator.service\n")
     monkeypatch.setattr(cgroups, "CGROUP_ROOT", tmp_path)
-    manager = CgroupManager.delegated(tmp_path / "self-cgroup")
+    manager = CgroupManager.delegated("0123456789abcdef0123456789abcdef", tmp_path / "self-cgroup")
     assert manager.version == 2
     assert (own / "evaluator" / "cgroup.procs").read_text() == "4242"
     assert (own / "cgroup.subtree_control").read_text() == "+memory +pids +cpu"
-    [parent] = list(own.glob("judgeval-sandbox-*"))
+    [parent] = list(own.glob("judgeval-sandbox-0123456789abcdef0123456789abcdef"))
     assert (parent / "cgroup.subtree_control").read_text() == "+memory +pids +cpu"
 
 
@@ -65,3 +66,22 @@ def test_which_kernels_count_the_process_limit_per_user_namespace() -> None:
     assert counts_nproc_per_user_namespace("5.14.0-362.el9.x86_64")
     assert not counts_nproc_per_user_namespace("5.10.0-28-amd64")
     assert not counts_nproc_per_user_namespace("4.19.0")
+
+
+def test_only_parents_whose_owner_lock_is_free_are_stale(tmp_path: Path) -> None:
+    # the real processes and PID namespaces: test_sandbox_cgroup_owners.py
+    hierarchies, locks = [tmp_path / name for name in ("memory", "pids", "cpu")], tmp_path / "locks"
+    locks.mkdir()
+    own, live, gone, unknown = (new_instance_id() for _ in range(4))
+    held = [OwnerLock.hold(locks, own), OwnerLock.hold(locks, live), OwnerLock.hold(locks, gone)]
+    held[2].release(forget=False)  # its evaluator died: the lock file stays, nobody holds it
+    names = [f"judgeval-sandbox-{x}" for x in (own, live, gone, unknown)] + ["judgeval-sandbox-4242"]
+    for hierarchy in hierarchies:
+        for name in names:
+            (hierarchy / name / "w-0123").mkdir(parents=True)
+    CgroupManager(1, [h / names[0] for h in hierarchies]).remove_stale(locks)
+    left = {path.name for hierarchy in hierarchies for path in hierarchy.iterdir()}
+    assert left == set(names) - {f"judgeval-sandbox-{gone}"}  # owner alive, unknown here, or a legacy pid
+    assert {path.name for path in locks.iterdir()} == {f"{own}.lock", f"{live}.lock"}
+    for lock in held:
+        lock.release()

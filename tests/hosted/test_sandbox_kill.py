@@ -18,6 +18,7 @@ import pytest
 
 from evaluator_service.admin import HostedScorers
 from evaluator_service.sandbox import SandboxConfig, SandboxPool, SandboxUnavailable, cgroups
+from tests.hosted.sandbox_cgroups import evaluator_cgroup_parents
 from tests.support.polling import eventually
 from tests.support.processes import REPO_ROOT
 
@@ -56,8 +57,10 @@ def _files_holding(root: Path, marker: str) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file() and marker.encode() in p.read_bytes()]
 
 
-def _start_and_kill(isolation: str, work_root: Path, module_file: str, marker: str) -> tuple[int, list[Path]]:
-    """Start the victim, wait for its worker, note the files holding the source, then SIGKILL it."""
+def _start_and_kill(isolation: str, work_root: Path, module_file: str,
+                    marker: str) -> tuple[set[Path], list[Path]]:
+    """Start the victim, wait for its worker, note its cgroups and the files holding the source, then
+    SIGKILL it."""
     victim = subprocess.Popen(
         [sys.executable, "-m", "tests.hosted.sandbox_victim", isolation, str(work_root), module_file, marker],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -66,21 +69,17 @@ def _start_and_kill(isolation: str, work_root: Path, module_file: str, marker: s
         line = victim.stdout.readline()
         assert line == "worker up\n", victim.stderr.read() if victim.stderr else line
         on_disk = _files_holding(work_root, marker)
+        cgroups = evaluator_cgroup_parents(module_file)
     finally:
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)
-    return victim.pid, on_disk
-
-
-def _cgroups_of(pid: int) -> list[Path]:
-    root = Path("/sys/fs/cgroup")
-    return [*root.glob(f"judgeval-sandbox-{pid}"), *root.glob(f"*/judgeval-sandbox-{pid}")]
+    return cgroups, on_disk
 
 
 @pytest.mark.parametrize("isolation", ["bwrap", "none"])
 def test_an_evaluator_sigkill_leaves_no_worker_and_no_source(tmp_path: Path, isolation: str) -> None:
     module_file, marker = f"slow_{uuid.uuid4().hex[:8]}.py", f"marker-{uuid.uuid4().hex}"
-    pid, on_disk = _start_and_kill(isolation, tmp_path / "root", module_file, marker)
+    cgroups, on_disk = _start_and_kill(isolation, tmp_path / "root", module_file, marker)
     eventually(lambda: not _workers_running(module_file),
                lambda: f"sandbox workers outlived the evaluator: {_describe(_workers_running(module_file))}",
                timeout=30)
@@ -88,13 +87,13 @@ def test_an_evaluator_sigkill_leaves_no_worker_and_no_source(tmp_path: Path, iso
         assert on_disk == []
     else:  # the weaker mode writes it to a private directory, left behind by a SIGKILL...
         assert on_disk and _files_holding(tmp_path / "root", marker)
-    assert _cgroups_of(pid)  # the dead evaluator's (empty) cgroups...
+    assert cgroups and all(path.is_dir() for path in cgroups)  # the dead evaluator's (empty) cgroups...
     network = "host" if isolation == "none" else "proxy"
     pool = SandboxPool(SandboxConfig(isolation=isolation, network=network,  # type: ignore[arg-type]
                                      work_root=tmp_path / "root"))
     pool.prepare().close()  # ...and directory are removed at the next start
     assert _files_holding(tmp_path / "root", marker) == []
-    assert _cgroups_of(pid) == []
+    assert [path for path in cgroups if path.exists()] == []
 
 
 def test_the_evaluator_refuses_to_start_without_bwrap(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from evaluator_service.sandbox import SandboxConfig, SandboxPool
 from evaluator_service.sandbox.uid_leases import DEFAULT_LEASE_DIR
 from tests.support.processes import REPO_ROOT
 
@@ -61,6 +62,8 @@ def holders() -> Iterator[Holders]:
         yield started
     finally:
         started.stop_all()
+        # the next start removes the cgroups the killed evaluators left
+        SandboxPool(SandboxConfig(work_root=work_root)).prepare().close()
         shutil.rmtree(work_root, ignore_errors=True)
         for uid in range(started.uid_base, started.uid_base + 2):  # this test's lease files
             (DEFAULT_LEASE_DIR / f"{uid}.lock").unlink(missing_ok=True)

@@ -17,6 +17,9 @@ SIGPIPE_EXIT = 141
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the process exit code (0 ok, 1 failed, 2 usage/input error; ``eval
     run`` also 3: the pass rate is below ``--min-pass-rate``; 141: stdout's reader went away)."""
+    from judgeval.cli.grpc_logging import quiet_grpc_logging
+
+    quiet_grpc_logging()  # before anything imports grpc: our error messages say what went wrong
     from judgeval.cli.commands import run
 
     try:
