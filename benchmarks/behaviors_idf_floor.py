@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from behavior_families import failure_stream
-from behaviors_quality import failure_text_of, late_spans_until_new, scores
+from behaviors_quality import failure_text_of, late_spans_until_new, online_clusters, scores
 
 THRESHOLDS = [round(0.2 + 0.05 * i, 2) for i in range(15)]
 SHOWN = (0.35, 0.4, 0.5, 0.6)
@@ -70,28 +70,6 @@ def streaming(w: Any, c: Any) -> Any:
     return joined(np.array(out_w), np.array(out_c))
 
 
-def online(vectors: Any, threshold: float) -> tuple[list[str], list[bool]]:
-    centroids: list[Any] = []
-    members: list[int] = []
-    clusters, created = [], []
-    for v in vectors:
-        best, sim = -1, -1.0
-        if centroids:
-            c = np.array(centroids)
-            sims = c @ v / (np.linalg.norm(c, axis=1) * np.linalg.norm(v) + 1e-12)
-            best, sim = int(sims.argmax()), float(sims.max())
-        if best >= 0 and sim >= threshold:
-            centroids[best] = (centroids[best] * members[best] + v) / (members[best] + 1)
-            members[best] += 1
-        else:
-            centroids.append(v.copy())
-            members.append(1)
-            best = len(centroids) - 1
-        clusters.append(str(best))
-        created.append(members[best] == 1)
-    return clusters, created
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[7, 11, 23])
@@ -109,7 +87,7 @@ def main() -> None:
         for name, vectors in variants.items():
             rows = []
             for threshold in THRESHOLDS:
-                clusters, created = online(vectors, threshold)
+                clusters, created = online_clusters(vectors, threshold)
                 s = scores(labels, clusters)
                 rows.append((s["nmi"] + s["ari"], threshold, s, len(set(clusters)),
                              late_spans_until_new(stream, created)))

@@ -215,6 +215,33 @@ async def run_split_back(name: str, per_family: int, seed: int) -> dict[str, Any
             "ms_per_behavior": 1000 * elapsed / len(groups)}
 
 
+def online_clusters(vectors: Any, threshold: float) -> tuple[list[str], list[bool]]:
+    """In-memory online clustering by the state's rule: join the most similar centroid at or above
+    ``threshold`` (updating its running mean), else open a new cluster. Returns each vector's cluster and
+    whether it opened one."""
+    import numpy as np
+
+    centroids: list[Any] = []
+    members: list[int] = []
+    clusters, created = [], []
+    for v in vectors:
+        best, sim = -1, -1.0
+        if centroids:
+            c = np.array(centroids)
+            sims = c @ v / (np.linalg.norm(c, axis=1) * np.linalg.norm(v) + 1e-12)
+            best, sim = int(sims.argmax()), float(sims.max())
+        if best >= 0 and sim >= threshold:
+            centroids[best] = (centroids[best] * members[best] + v) / (members[best] + 1)
+            members[best] += 1
+        else:
+            centroids.append(v.copy())
+            members.append(1)
+            best = len(centroids) - 1
+        clusters.append(str(best))
+        created.append(members[best] == 1)
+    return clusters, created
+
+
 def sweep(name: str, per_family: int, seed: int) -> list[tuple[float, dict[str, float], int]]:
     """In-memory online clustering (same rule as the state's) over a range of thresholds."""
     import numpy as np
@@ -224,24 +251,8 @@ def sweep(name: str, per_family: int, seed: int) -> list[tuple[float, dict[str, 
     vectors = np.array([embedder.vectorize(failure_text_of(f)) for f in stream])
     out = []
     for threshold in [round(0.3 + 0.05 * i, 2) for i in range(13)]:
-        centroids: list[Any] = []
-        counts: list[int] = []
-        clusters = []
-        for v in vectors:
-            best, sim = -1, -1.0
-            if centroids:
-                c = np.array(centroids)
-                sims = c @ v / (np.linalg.norm(c, axis=1) * np.linalg.norm(v) + 1e-12)
-                best, sim = int(sims.argmax()), float(sims.max())
-            if best >= 0 and sim >= threshold:
-                centroids[best] = (centroids[best] * counts[best] + v) / (counts[best] + 1)
-                counts[best] += 1
-            else:
-                centroids.append(v.copy())
-                counts.append(1)
-                best = len(centroids) - 1
-            clusters.append(str(best))
-        out.append((threshold, scores([f.family for f in stream], clusters), len(centroids)))
+        clusters, created = online_clusters(vectors, threshold)
+        out.append((threshold, scores([f.family for f in stream], clusters), sum(created)))
     return out
 
 
