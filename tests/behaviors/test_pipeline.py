@@ -66,11 +66,11 @@ async def test_two_kinds_of_failures_become_two_named_behaviors(make_config, rec
     embedded = [r for r in vendor.requests if r.get("model") == "text-embedding-3-small"]
     # Spans are placed concurrently, so the order of the embedding calls is not fixed.
     assert len(embedded) == 6
-    assert any("refund_keyword: present: none" in r["input"][0] for r in embedded)
+    assert any('refund_keyword: none of "refund" found' in r["input"][0] for r in embedded)
 
 
 def _provisional(scorer: str) -> str:
-    return {REFUND: "present missing refund", PII: "personal data email"}[scorer]
+    return {REFUND: "refund", PII: "personal data email"}[scorer]
 
 
 async def test_local_fallback_without_endpoints_and_metrics(make_config, receiver) -> None:
@@ -82,7 +82,7 @@ async def test_local_fallback_without_endpoints_and_metrics(make_config, receive
         points = metric_points(reader)
         assert app.behaviors is not None and app.behaviors.namer is None
     names = {behavior_of(s)[1] for s in received}
-    assert names == {"present missing refund", "personal data email"}
+    assert names == {"refund", "personal data email"}
     assert len({behavior_of(s)[0] for s in received}) == 2
     assigned = {(p.attributes["scorer"], p.value) for p in points["judgeval.behaviors.assigned"]}
     assert {scorer for scorer, _ in assigned} == {REFUND, PII}

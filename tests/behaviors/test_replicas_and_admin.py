@@ -118,10 +118,11 @@ async def test_cli_lists_shows_and_renames(make_config, receiver) -> None:
         await export(app, make_request([no_refund_span(1), pii_span(1)]))
         received = await wait_for(receiver, scored(2))
         pii_id, _, _ = behavior_of(next(s for s in received if s.name == "pii-1"))
+        refund_id, _, _ = behavior_of(next(s for s in received if s.name == "no-refund-1"))
 
         listed = await run_cli("behaviors", "list", env=env)
         assert listed.code == 0, listed.stderr
-        assert pii_id in listed.stdout and "present missing refund" in listed.stdout
+        assert pii_id in listed.stdout and refund_id in listed.stdout
         filtered = await run_cli("behaviors", "list", "--scorer", PII, env=env)
         assert pii_id in filtered.stdout and REFUND not in filtered.stdout
         shown = await run_cli("behaviors", "show", pii_id, env=env)

@@ -58,6 +58,26 @@ async def test_keyword(mode, text, expected):
     assert await score("keyword", {"actual_output": text}, config) == expected
 
 
+@pytest.mark.parametrize(
+    ("mode", "text", "reason"),
+    [
+        ("any", "We offer a Refund.", 'found "refund"'),
+        ("any", "Nothing here", 'none of "refund", "return" found'),
+        ("all", "refund and return", 'all of "refund", "return" found'),
+        ("all", "refund only", 'missing "return" (found "refund")'),
+        ("all", "nothing", 'missing "refund", "return"'),
+        ("none", "refund", 'found "refund", which must not appear'),
+        ("none", "clean", 'none of "refund", "return" found'),
+    ],
+)
+async def test_keyword_reason_is_plain_text(mode, text, reason):
+    """What an on-call engineer reads in an alert: words, not a Python list."""
+    scorer = build_scorer(ScorerConfig(name="keyword", type="keyword"))
+    config = {"keywords": ["refund", "return"], "mode": mode}
+    request = EvaluationRequest(ScorerRef(name="keyword", config=config), {"actual_output": text})
+    assert (await scorer.score({"actual_output": text}, request)).reason == reason
+
+
 async def test_keyword_reads_a_mapped_field():
     assert (
         await score("keyword", {"reply": "refund"}, {"keywords": ["refund"]}, {"actual_output": "reply"})

@@ -86,8 +86,25 @@ class KeywordScorer(BuiltinScorer):
         present = await _sized(cost, search, "the keyword scorer")
         mode = options.get("mode", "any")
         passed = {"any": bool(present), "all": len(present) == len(keywords), "none": not present}[mode]
-        missing = [k for k in keywords if k not in present]
-        return _verdict(passed, f"present: {present or 'none'}; missing: {missing or 'none'}")
+        return _verdict(passed, keyword_reason(mode, keywords, present))
+
+
+def keyword_reason(mode: str, keywords: list[str], present: list[str]) -> str:
+    """The keyword scorer's reason in words, for its ``mode``: ``missing "thanks"`` (``all``), ``none of
+    "refund", "return" found`` (``any``), ``found "refund", which must not appear`` (``none``)."""
+    missing = [k for k in keywords if k not in present]
+    if mode == "none":
+        return f"found {_quoted(present)}, which must not appear" if present else \
+            f"none of {_quoted(keywords)} found"
+    if mode == "all" and missing:
+        return f"missing {_quoted(missing)}" + (f" (found {_quoted(present)})" if present else "")
+    if mode == "all":
+        return f"all of {_quoted(keywords)} found"
+    return f"found {_quoted(present)}" if present else f"none of {_quoted(keywords)} found"
+
+
+def _quoted(words: list[str]) -> str:
+    return ", ".join(f'"{word}"' for word in words)
 
 
 class JsonSchemaScorer(BuiltinScorer):
