@@ -24,6 +24,7 @@ from evaluator_service.alerts.payload import (
     notification_labels,
     notification_to_json,
 )
+from evaluator_service.alerts.summary import behavior_alert_summary
 from evaluator_service.alerts.transitions import FIRING, OK, PAUSED
 from evaluator_service.behaviors.events import BehaviorEvent
 from evaluator_service.state.alert_rows import AlertStatus, AlertWrites, HistoryEntry, OutboxEntry, history_id
@@ -77,8 +78,9 @@ class BehaviorBatch:
         examples = tuple(AlertExample(trace_id, "", reason=event.name,  # the behavior is why it failed
                                       link=alert.trace_link(trace_id, "", service))
                          for trace_id in event.example_trace_ids[:5])
-        summary = (f"[{severity.value.upper()}] alert {alert.name!r}: {event.kind.value} "
-                   f"{event.name!r} ({event.member_count} failures, scorer {event.scorer})")
+        summary = behavior_alert_summary(alert=alert.name, event=event.kind, behavior=event.name,
+                                         severity=severity, member_count=event.member_count,
+                                         scorer=event.scorer, service=service or None)
         links = {"trace": examples[0].link} if examples and examples[0].link else {}
         if alert.issue_link_template:
             links["issue"] = alert.issue_link_template.format(behavior_id=event.behavior_id)

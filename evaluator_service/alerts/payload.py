@@ -10,12 +10,9 @@ from typing import Any
 
 from evaluator_service.alerts.config import AlertConfig
 from evaluator_service.alerts.notification import AlertExample, AlertNotification, NotificationKind, Severity
+from evaluator_service.alerts.summary import score_alert_summary
 
 logger = logging.getLogger(__name__)
-
-_KIND_WORDS = {NotificationKind.FIRING: "firing", NotificationKind.RENOTIFY: "still firing",
-               NotificationKind.RESOLVED: "resolved", NotificationKind.NO_DATA: "no data",
-               NotificationKind.BEHAVIOR: "behavior", NotificationKind.TEST: "test"}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -29,6 +26,8 @@ class Transition:
     at: float
     observed: float | None
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
+    previous_since: float | None = None
+    """Since when the alert was in ``previous_state`` (a recovery says how long it fired)."""
 
 
 def build_notification(alert: AlertConfig, transition: Transition, *, event_id: str, dedup_key: str,
@@ -42,9 +41,12 @@ def build_notification(alert: AlertConfig, transition: Transition, *, event_id: 
         levels = alert.condition.levels
         threshold = levels.critical if transition.severity == Severity.CRITICAL else levels.warning
         threshold = threshold if threshold is not None else levels.worst()
-    observed = "" if transition.observed is None else f"; observed {transition.observed:.4g}"
-    line = summary or (f"[{transition.severity.value.upper()}] alert {alert.name!r} "
-                       f"{_KIND_WORDS[transition.kind]}: {alert.describe()}{observed}")
+    labels = labels if labels is not None else notification_labels(alert)
+    line = summary or score_alert_summary(
+        alert=alert.name, condition=alert.condition, labels=labels, kind=transition.kind,
+        severity=transition.severity, previous_state=transition.previous_state,
+        previous_since=transition.previous_since, at=transition.at, observed=transition.observed,
+        threshold=threshold)
     if not links:
         links = {"trace": examples[0].link} if examples and examples[0].link else {}
         issues = alert.scorer_issues_link()
@@ -54,7 +56,7 @@ def build_notification(alert: AlertConfig, transition: Transition, *, event_id: 
         event_id=event_id, dedup_key=dedup_key, kind=transition.kind, alert=alert.name,
         severity=transition.severity, state=transition.state, previous_state=transition.previous_state,
         summary=line, condition=alert.describe(), at=transition.at, observed=transition.observed,
-        threshold=threshold, labels=labels if labels is not None else notification_labels(alert),
+        threshold=threshold, labels=labels,
         examples=examples,
         links=links,
         details=dict(transition.details),

@@ -159,7 +159,8 @@ def _move(alert: AlertConfig, status: AlertStatus, to: str, kind: NotificationKi
     event_id, silenced_by, outbox = None, None, []
     if kind is not None:
         event_id = notification_id()
-        transition = Transition(kind, severity, to, status.state, now, verdict.observed, verdict.details)
+        transition = Transition(kind, severity, to, status.state, now, verdict.observed, verdict.details,
+                                previous_since=status.state_since)
         labels = notification_labels(alert, severity)
         notification = build_notification(alert, transition, event_id=event_id,
                                           dedup_key=episode or f"{alert.name}:{event_id}",

@@ -63,8 +63,8 @@ async def test_a_score_alert_on_slack_links_the_failing_traces_and_the_scorers_i
         for link in links)
     issues = "http://console:8080/issues?scorer=tone%20check"
     assert buttons(fired) == {"Open trace": links[0], "Open issue": issues}
-    assert fired["text"].startswith(":red_circle: FIRING: rude-replies")
-    assert resolved["text"].startswith(":white_check_mark: RESOLVED: rude-replies")
+    assert fired["text"].startswith(":red_circle: [FIRING critical] rude-replies: failure rate 100% > 50%")
+    assert resolved["text"].startswith(":white_check_mark: [RESOLVED] rude-replies: failure rate back to")
     assert buttons(resolved) == {"Open issue": issues}  # the examples belong to the firing message
 
 

@@ -93,7 +93,8 @@ def channels(hook: HttpReceiver, slack: HttpReceiver, pager: HttpReceiver, genie
 
 @pytest.fixture
 async def sent(sqlite_state: SharedState) -> AsyncIterator[Sent]:
-    """Ten answers, two impolite: 0.2 > 0.1 fires after ``for: 1m``; ten polite ones more resolve it."""
+    """Ten answers, two impolite: 0.2 > 0.1 fires after ``for: 1m``; ten polite ones 12 minutes later resolve
+    it."""
     clock = Clock(AT - 60)
     async with (HttpReceiver() as hook, HttpReceiver() as slack, HttpReceiver() as pager,
                 HttpReceiver() as genie, SmtpReceiver() as smtp):
@@ -114,8 +115,8 @@ async def sent(sqlite_state: SharedState) -> AsyncIterator[Sent]:
         await judge(polite[:8] + [(t, s, 0.0, r) for t, s, r in reversed(FAILING)])  # pending
         clock.advance(60)
         await judge([])  # held for a minute: firing
-        clock.advance(1)
-        await judge(polite[8:18])  # 2 of 20: resolved
+        clock.advance(720)
+        await judge(polite[8:18])  # twelve minutes later, ten polite answers alone in the window: resolved
         await manager.stop()
         yield Sent(hook.requests, slack.requests, pager.requests, genie.requests,
                    [d.message for d in smtp.delivered])

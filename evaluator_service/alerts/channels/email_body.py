@@ -7,7 +7,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from html import escape
 
-from evaluator_service.alerts.notification import AlertNotification, NotificationKind
+from evaluator_service.alerts.notification import AlertNotification
 
 MESSAGE_ID_DOMAIN = "judgeval.alerts"
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
@@ -33,7 +33,7 @@ def _facts(n: AlertNotification) -> list[tuple[str, str]]:
 
 
 def text_body(n: AlertNotification) -> str:
-    lines = [("RESOLVED: " if n.kind is NotificationKind.RESOLVED else "") + n.summary, ""]
+    lines = [n.summary, ""]  # a recovery's summary starts with [RESOLVED]
     lines += [f"{name}: {value}" for name, value in _facts(n)]
     if n.links:
         lines += ["", "Links:"] + [f"  {name}: {url}" for name, url in n.links.items()]
@@ -45,7 +45,7 @@ def text_body(n: AlertNotification) -> str:
 
 
 def html_body(n: AlertNotification) -> str:
-    heading = ("Resolved: " if n.kind is NotificationKind.RESOLVED else "") + n.summary
+    heading = n.summary
     rows = "".join(f"<tr><th align=\"left\">{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in _facts(n))
     parts = [f"<h2>{escape(heading)}</h2>", f"<table>{rows}</table>"]
     if n.links:

@@ -95,8 +95,11 @@ def _number(value: float | None) -> str:
 
 
 def title(n: AlertNotification) -> str:
-    icon = ":white_check_mark:" if n.kind is NotificationKind.RESOLVED else _SEVERITY_ICONS[n.severity]
-    return f"{icon} {_TITLES[n.kind]}: {n.alert}"
+    return f"{_icon(n)} {_TITLES[n.kind]}: {n.alert}"
+
+
+def _icon(n: AlertNotification) -> str:
+    return ":white_check_mark:" if n.kind is NotificationKind.RESOLVED else _SEVERITY_ICONS[n.severity]
 
 
 def slack_message(n: AlertNotification) -> dict[str, Any]:
@@ -104,7 +107,7 @@ def slack_message(n: AlertNotification) -> dict[str, Any]:
     resolved = n.kind is NotificationKind.RESOLVED
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _cut(title(n), _HEADER_MAX)}},
-        _section(("*Resolved:* " if resolved else "") + escape(n.summary)),
+        _section(escape(n.summary)),
         {"type": "section", "fields": [
             _mrkdwn(f"*Severity*\n{n.severity.value}"),
             _mrkdwn(f"*State*\n{escape(n.state)} (was {escape(n.previous_state)})"),
@@ -124,7 +127,7 @@ def slack_message(n: AlertNotification) -> dict[str, Any]:
     buttons = _buttons(n)
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})
-    return {"text": f"{title(n)} — {n.summary}", "blocks": blocks}
+    return {"text": f"{_icon(n)} {n.summary}", "blocks": blocks}
 
 
 def _example_line(trace_id: str, service: str, reason: str | None, url: str | None) -> str:

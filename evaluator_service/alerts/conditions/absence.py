@@ -9,6 +9,7 @@ from evaluator_service.alerts.conditions.base import (
     Levels,
     Verdict,
     format_seconds,
+    format_value,
     parse_severity,
 )
 from evaluator_service.alerts.notification import NotificationKind, Severity
@@ -33,3 +34,10 @@ class AbsentFor(AlertCondition):
 
     def describe(self) -> str:
         return f"no results for {format_seconds(self.windows[0])}"
+
+    def breach_text(self, observed: float, threshold: float) -> str:
+        return f"no results for {format_seconds(self.windows[0])}, the scorer stopped"
+
+    def recovery_text(self, observed: float | None) -> str:
+        count = format_value(observed or 0.0)
+        return f"results again ({count} in the last {format_seconds(self.windows[0])})"

@@ -62,6 +62,19 @@ class AlertCondition(ABC):
     def describe(self) -> str:
         """The condition in words, e.g. ``failure rate > 0.2 over 5m (at least 20 scores)``."""
 
+    @abstractmethod
+    def breach_text(self, observed: float, threshold: float) -> str:
+        """What breached, for a notification's summary, e.g. ``failure rate 23% > 10% over 5m``."""
+
+    @abstractmethod
+    def recovery_text(self, observed: float | None) -> str:
+        """What it is back to, for a recovery's summary, e.g. ``failure rate back to 4% over 5m``
+        (``observed`` is ``None`` when the window held nothing to judge)."""
+
+    def no_data_text(self) -> str:
+        """An empty window, for a summary: what there is nothing to judge, and over how long."""
+        return f"no results over {format_seconds(max(self.windows, default=0.0))}, nothing to judge"
+
 
 def parse_levels(s: Section, key: str, *, share: bool = False) -> Levels:
     """``key: X`` (critical X, or the ``severity:`` given) or ``key: {critical: X, warning: Y}``."""
@@ -106,3 +119,28 @@ def format_thresholds(levels: Levels, unit: str = "") -> str:
     parts = [f"{levels.critical:g}{unit} critical" if levels.critical is not None else "",
              f"{levels.warning:g}{unit} warning" if levels.warning is not None else ""]
     return " / ".join(p for p in parts if p)
+
+
+def format_value(value: float) -> str:
+    """A score or count for a summary: up to 3 significant digits (``0.25``, ``7``, ``16.2``)."""
+    return f"{value:.3g}"
+
+
+def format_share(value: float) -> str:
+    """A share as a percentage for a summary: ``0.2`` → ``20%``, ``0.105`` → ``10.5%``."""
+    return f"{value * 100:.3g}%"
+
+
+def format_elapsed(seconds: float) -> str:
+    """A duration as an engineer says it: ``45s``, ``12m``, ``2h 5m``, ``3d 4h``."""
+    whole = max(0, round(seconds))
+    if whole < 60:
+        return f"{whole}s"
+    minutes, hours, days = whole // 60, whole // 3600, whole // 86400
+    if hours == 0:
+        return f"{minutes}m"
+    if days == 0:
+        rest = minutes % 60
+        return f"{hours}h" + (f" {rest}m" if rest else "")
+    rest = hours % 24
+    return f"{days}d" + (f" {rest}h" if rest else "")

@@ -9,7 +9,9 @@ from evaluator_service.alerts.conditions.base import (
     Levels,
     Verdict,
     format_seconds,
+    format_share,
     format_thresholds,
+    format_value,
     parse_optional_duration,
 )
 from evaluator_service.config_values import ConfigError, Section
@@ -64,3 +66,15 @@ class BurnRate(AlertCondition):
         thresholds = format_thresholds(self.levels, "x")
         return (f"burn rate of the {self.objective:g} pass-rate objective > {thresholds} "
                 f"over both {format_seconds(self.windows[0])} and {format_seconds(self.windows[1])}")
+
+    def breach_text(self, observed: float, threshold: float) -> str:
+        return (f"error budget burning {format_value(observed)}x > {format_value(threshold)}x over "
+                f"{self._windows()} ({format_share(self.objective)} pass-rate objective)")
+
+    def recovery_text(self, observed: float | None) -> str:
+        if observed is None:
+            return f"nothing scored over {format_seconds(self.windows[0])} to judge the burn rate by"
+        return f"error budget burn back to {format_value(observed)}x over {self._windows()}"
+
+    def _windows(self) -> str:
+        return f"{format_seconds(self.windows[0])} and {format_seconds(self.windows[1])}"

@@ -11,6 +11,7 @@ from evaluator_service.alerts.conditions.base import (
     Verdict,
     format_seconds,
     format_thresholds,
+    format_value,
     parse_levels,
     parse_optional_duration,
 )
@@ -41,6 +42,18 @@ class ScoreThreshold(AlertCondition):
         word = "above" if self.above else "below"
         quiet = format_seconds(self.windows[0])
         return f"a score {word} {format_thresholds(self.levels)} (resolves after {quiet} quiet)"
+
+    def breach_text(self, observed: float, threshold: float) -> str:
+        return f"score {format_value(observed)} {'>' if self.above else '<'} {format_value(threshold)}"
+
+    def recovery_text(self, observed: float | None) -> str:
+        word, back = ("above", "below") if self.above else ("below", "above")
+        threshold = format_value(self.levels.worst())
+        quiet = format_seconds(self.windows[0])
+        if observed is None:
+            return f"no score {word} {threshold} for {quiet}"
+        extreme = "highest" if self.above else "lowest"
+        return f"scores back {back} {threshold} ({extreme} {format_value(observed)} in the last {quiet})"
 
 
 class ScoreBelow(ScoreThreshold):

@@ -11,7 +11,9 @@ from evaluator_service.alerts.conditions.base import (
     AlertCondition,
     Verdict,
     format_seconds,
+    format_share,
     format_thresholds,
+    format_value,
     parse_levels,
 )
 from evaluator_service.alerts.filters import ANY_SCORER
@@ -48,6 +50,16 @@ class RateAbove(AlertCondition):
     def describe(self) -> str:
         return (f"{self.what} > {format_thresholds(self.levels)} over {format_seconds(self.windows[0])} "
                 f"(at least {self.min_count} events)")
+
+    def breach_text(self, observed: float, threshold: float) -> str:
+        window = format_seconds(self.windows[0])
+        return f"{self.what} {format_share(observed)} > {format_share(threshold)} over {window}"
+
+    def recovery_text(self, observed: float | None) -> str:
+        window = format_seconds(self.windows[0])
+        if observed is None:
+            return f"nothing scored over {window} to judge the {self.what} by"
+        return f"{self.what} back to {format_share(observed)} over {window}"
 
 
 class FailureRateAbove(RateAbove):
@@ -134,3 +146,11 @@ class ErrorsAbove(AlertCondition):
     def describe(self) -> str:
         window = format_seconds(self.windows[0])
         return f"more than {format_thresholds(self.levels)} scoring errors over {window}"
+
+    def breach_text(self, observed: float, threshold: float) -> str:
+        window = format_seconds(self.windows[0])
+        return f"{format_value(observed)} scoring errors > {format_value(threshold)} over {window}"
+
+    def recovery_text(self, observed: float | None) -> str:
+        window = format_seconds(self.windows[0])
+        return f"scoring errors back to {format_value(observed or 0.0)} over {window}"

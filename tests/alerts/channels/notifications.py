@@ -19,6 +19,11 @@ AT = 1_796_000_000.25
 ENGINE_LABELS = {"alert": "politeness-drop", "scorer": "Politeness", "service.name": "support-bot",
                  "gen_ai.agent.name": "triage", "severity": "critical"}
 """Labels keyed as the engine keys them (filter attributes by their attribute names)."""
+FIRING_SUMMARY = ("[FIRING critical] politeness-drop on support-bot: failure rate 35% > 20% over 5m "
+                  "(scorer Politeness)")
+RESOLVED_SUMMARY = ("[RESOLVED] politeness-drop on support-bot: failure rate back to 5% over 5m "
+                    "(was critical for 12m; scorer Politeness)")
+"""What the engine writes for this notification and its recovery (:mod:`evaluator_service.alerts.summary`)."""
 
 
 def notification(**changes: Any) -> AlertNotification:
@@ -26,7 +31,7 @@ def notification(**changes: Any) -> AlertNotification:
     base = AlertNotification(
         event_id="evt-7f3a9c01", dedup_key="politeness-drop/1796000000", kind=NotificationKind.FIRING,
         alert="politeness-drop", severity=Severity.CRITICAL, state="firing", previous_state="pending",
-        summary="politeness-drop firing: failure rate 0.35 > 0.2 over 5m (Politeness, support-bot)",
+        summary=FIRING_SUMMARY,
         condition="failure rate > 0.2 over 5m (at least 20 scores)", at=AT, observed=0.35, threshold=0.2,
         labels={"scorer": "Politeness", "service": "support-bot", "agent": "triage"},
         examples=(
@@ -43,7 +48,7 @@ def notification(**changes: Any) -> AlertNotification:
 def resolved(n: AlertNotification) -> AlertNotification:
     """The recovery of ``n``'s episode: same dedup key, a new event id."""
     return replace(n, event_id=n.event_id + "-resolved", kind=NotificationKind.RESOLVED, state="resolved",
-                   previous_state="firing", summary="politeness-drop resolved: failure rate 0.05 <= 0.2",
+                   previous_state="firing", summary=RESOLVED_SUMMARY,
                    observed=0.05)
 
 

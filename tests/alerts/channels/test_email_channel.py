@@ -14,7 +14,15 @@ from evaluator_service.config_values import ConfigError
 from tests.evaluator.certificates import make_certificates
 
 from .channel_configs import channel_config, make_channel
-from .notifications import SPAN_ID, TRACE_ID, Attempts, notification, resolved
+from .notifications import (
+    FIRING_SUMMARY,
+    RESOLVED_SUMMARY,
+    SPAN_ID,
+    TRACE_ID,
+    Attempts,
+    notification,
+    resolved,
+)
 from .smtp_receiver import SmtpReceiver
 
 ENV = {"SMTP_USER": "alerts-bot", "SMTP_PASSWORD": "pw-5e6f7a8b9c"}
@@ -39,7 +47,7 @@ async def test_the_message_has_the_summary_links_and_a_stable_id(client):
     assert first.mail_from == "alerts@example.com"
     assert first.rcpt_tos == ["oncall@example.com", "lead@example.com"]
     m = first.message
-    assert m["Subject"] == "politeness-drop firing: failure rate 0.35 > 0.2 over 5m (Politeness, support-bot)"
+    assert m["Subject"] == FIRING_SUMMARY
     assert m["From"] == "judgeval <alerts@example.com>"
     assert m["To"] == "oncall@example.com, Lead <lead@example.com>"
     assert m["Message-ID"] == "<evt-7f3a9c01@judgeval.alerts>" == second.message["Message-ID"]
@@ -49,13 +57,13 @@ async def test_the_message_has_the_summary_links_and_a_stable_id(client):
     assert m["Date"] == "Mon, 30 Nov 2026 00:53:20 +0000"
     text = m.get_body(("plain",)).get_content()
     assert text.splitlines()[:8] == [
-        "politeness-drop firing: failure rate 0.35 > 0.2 over 5m (Politeness, support-bot)", "",
+        FIRING_SUMMARY, "",
         "Alert: politeness-drop", "Severity: critical", "State: firing (was pending)", "Observed: 0.35",
         "Threshold: 0.2", "Condition: failure rate > 0.2 over 5m (at least 20 scores)"]
     assert "  issue: http://console:8080/behaviors/b-12" in text
     assert f"  {TRACE_ID} (support-bot) http://jaeger:16686/trace/{TRACE_ID} rude <reply> & curt" in text
     html = m.get_body(("html",)).get_content()
-    heading = "politeness-drop firing: failure rate 0.35 &gt; 0.2 over 5m (Politeness, support-bot)"
+    heading = FIRING_SUMMARY.replace(">", "&gt;")
     assert f"<h2>{heading}</h2>" in html
     assert f'<a href="http://jaeger:16686/trace/{TRACE_ID}">trace {TRACE_ID}</a>' in html
     assert "rude &lt;reply&gt; &amp; curt" in html
@@ -90,10 +98,10 @@ async def test_a_resolved_message_says_so(client):
     async with SmtpReceiver() as smtp:
         assert (await mailer(smtp, client).send(resolved(notification()))).ok
     m = smtp.delivered[0].message
-    assert m["Subject"] == "politeness-drop resolved: failure rate 0.05 <= 0.2"
+    assert m["Subject"] == RESOLVED_SUMMARY
     assert m["References"] == "<politeness-drop-1796000000@judgeval.alerts>"  # the same thread
-    assert m.get_body(("plain",)).get_content().startswith("RESOLVED: politeness-drop resolved")
-    assert "<h2>Resolved: " in m.get_body(("html",)).get_content()
+    assert m.get_body(("plain",)).get_content().startswith("[RESOLVED] politeness-drop on support-bot: ")
+    assert "<h2>[RESOLVED] politeness-drop on support-bot: " in m.get_body(("html",)).get_content()
 
 
 @pytest.mark.parametrize("security", ["starttls", "ssl"])

@@ -7,7 +7,15 @@ from evaluator_service.alerts.notification import Severity
 
 from .channel_configs import channel_config, make_channel
 from .http_receiver import Answer, HttpReceiver
-from .notifications import ENGINE_LABELS, TRACE_ID, Attempts, notification, resolved
+from .notifications import (
+    ENGINE_LABELS,
+    FIRING_SUMMARY,
+    RESOLVED_SUMMARY,
+    TRACE_ID,
+    Attempts,
+    notification,
+    resolved,
+)
 
 KEY = "0a1b2c3d-4e5f-6789-abcd-ef0123456789"
 ENV = {"GENIE_KEY": KEY}
@@ -29,7 +37,7 @@ async def test_a_create_carries_the_documented_fields(client):
     assert request.headers["Authorization"] == f"GenieKey {KEY}"
     body = request.json()
     assert body.pop("description") == "\n".join([
-        "politeness-drop firing: failure rate 0.35 > 0.2 over 5m (Politeness, support-bot)", "",
+        FIRING_SUMMARY, "",
         "Condition: failure rate > 0.2 over 5m (at least 20 scores)",
         "Observed: 0.35  Threshold: 0.2",
         "State: firing (was pending), severity critical",
@@ -39,7 +47,7 @@ async def test_a_create_carries_the_documented_fields(client):
         f"Trace {'a' * 32}:",
     ])
     assert body == {
-        "message": "politeness-drop firing: failure rate 0.35 > 0.2 over 5m (Politeness, support-bot)",
+        "message": FIRING_SUMMARY,
         "alias": "politeness-drop/1796000000", "priority": "P1", "source": "judgeval-evaluator",
         "entity": "support-bot", "tags": ["ai-agents", "alert:politeness-drop", "critical", "firing"],
         "responders": [{"type": "team", "name": "ml"}],
@@ -69,7 +77,7 @@ async def test_resolved_closes_the_alert_by_its_alias(client):
     assert close.query == {"identifierType": "alias"}
     assert close.headers["Authorization"] == f"GenieKey {KEY}"
     assert close.json() == {"source": "judgeval-evaluator",
-                            "note": "politeness-drop resolved: failure rate 0.05 <= 0.2"}
+                            "note": RESOLVED_SUMMARY}
 
 
 async def test_the_message_is_cut_to_130_characters(client):

@@ -10,7 +10,7 @@ from evaluator_service.alerts.notification import NotificationKind, Severity
 
 from .channel_configs import channel_config, make_channel
 from .http_receiver import Answer, HttpReceiver
-from .notifications import ENGINE_LABELS, SPAN_ID, TRACE_ID, Attempts, notification, resolved
+from .notifications import ENGINE_LABELS, FIRING_SUMMARY, SPAN_ID, TRACE_ID, Attempts, notification, resolved
 
 KEY = "R0UTINGKEY0123456789abcdef0123456"
 ENV = {"PD_KEY": KEY}
@@ -31,7 +31,7 @@ async def test_a_trigger_carries_the_documented_fields(client):
     assert request.json() == {
         "routing_key": KEY, "event_action": "trigger", "dedup_key": "politeness-drop/1796000000",
         "payload": {
-            "summary": "politeness-drop firing: failure rate 0.35 > 0.2 over 5m (Politeness, support-bot)",
+            "summary": FIRING_SUMMARY,
             "source": "support-bot", "severity": "critical", "timestamp": "2026-11-30T00:53:20.250000+00:00",
             "class": "firing", "component": "Politeness", "group": "triage",
             "custom_details": {

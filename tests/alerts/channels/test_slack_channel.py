@@ -29,13 +29,14 @@ async def test_a_firing_message_says_what_how_bad_and_links_to_traces_and_issue(
     assert attempt.ok and request.path == PATH and request.headers["Content-Type"] == "application/json"
     assert channel.name == "slack:oncall"
     body = request.json()
-    assert body["text"] == (":red_circle: FIRING: politeness-drop — politeness-drop firing: failure rate "
-                            "0.35 > 0.2 over 5m (Politeness, support-bot)")
+    assert body["text"] == (":red_circle: [FIRING critical] politeness-drop on support-bot: failure rate "
+                            "35% > 20% over 5m (scorer Politeness)")
     header, summary, facts, condition, labels, traces, actions = body["blocks"]
     assert header == {"type": "header", "text": {"type": "plain_text",
                                                  "text": ":red_circle: FIRING: politeness-drop"}}
     assert summary == {"type": "section", "text": {"type": "mrkdwn", "text": (
-        "politeness-drop firing: failure rate 0.35 &gt; 0.2 over 5m (Politeness, support-bot)")}}
+        "[FIRING critical] politeness-drop on support-bot: failure rate 35% &gt; 20% over 5m "
+        "(scorer Politeness)")}}
     assert facts == {"type": "section", "fields": [
         {"type": "mrkdwn", "text": "*Severity*\ncritical"},
         {"type": "mrkdwn", "text": "*State*\nfiring (was pending)"},
@@ -66,10 +67,11 @@ async def test_a_resolved_message_says_so(client):
     _, attempt, [request] = await send(client, resolved(notification()))
     body = request.json()
     assert attempt.ok
-    assert body["text"].startswith(":white_check_mark: RESOLVED: politeness-drop — ")
+    assert body["text"].startswith(":white_check_mark: [RESOLVED] politeness-drop on support-bot: ")
     header, summary, facts, *_ = body["blocks"]
     assert header["text"]["text"] == ":white_check_mark: RESOLVED: politeness-drop"
-    assert summary["text"]["text"] == "*Resolved:* politeness-drop resolved: failure rate 0.05 &lt;= 0.2"
+    assert summary["text"]["text"] == ("[RESOLVED] politeness-drop on support-bot: failure rate back to 5% "
+                                       "over 5m (was critical for 12m; scorer Politeness)")  # said once
     assert facts["fields"][1]["text"] == "*State*\nresolved (was firing)"
     assert "*Traces that contributed*" in body["blocks"][5]["text"]["text"]
 

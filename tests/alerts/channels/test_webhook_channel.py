@@ -16,7 +16,7 @@ from evaluator_service.alerts.channels.webhook import WebhookChannel, WebhookSet
 
 from .channel_configs import channel_config, make_channel
 from .http_receiver import Answer, HttpReceiver
-from .notifications import AT, SPAN_ID, TRACE_ID, Attempts, notification
+from .notifications import AT, FIRING_SUMMARY, SPAN_ID, TRACE_ID, Attempts, notification
 
 README = Path(__file__).parents[3] / "evaluator_service" / "README.md"
 SECRET = "whsec-2f1e0d9c8b7a"
@@ -47,7 +47,7 @@ async def test_the_body_is_every_field_of_the_notification(client):
     assert body == {
         "version": 1, "event_id": "evt-7f3a9c01", "dedup_key": "politeness-drop/1796000000", "kind": "firing",
         "alert": "politeness-drop", "severity": "critical", "state": "firing", "previous_state": "pending",
-        "summary": "politeness-drop firing: failure rate 0.35 > 0.2 over 5m (Politeness, support-bot)",
+        "summary": FIRING_SUMMARY,
         "condition": "failure rate > 0.2 over 5m (at least 20 scores)", "reason": None,
         "at": "2026-11-30T00:53:20.250000+00:00", "at_unix": AT, "observed": 0.35, "threshold": 0.2,
         "labels": {"scorer": "Politeness", "service": "support-bot", "agent": "triage"},
