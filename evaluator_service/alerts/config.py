@@ -113,6 +113,10 @@ class AlertConfig:
     issue_link_template: str | None = None
     """A link to the issues: behavior alerts the behavior's page (``{behavior_id}``), score alerts the
     scorer's issues (``{scorer}``, e.g. the console's ``/issues?scorer={scorer}``)."""
+    behavior_link_template: str | None = None
+    """Score alerts: the page of the issue (behavior) the breaching example's span was placed in
+    (``{behavior_id}``, e.g. the console's ``/issues/{behavior_id}``); ``links.issue`` is this page when the
+    span was placed, else ``issue_link_template``'s list."""
     description: str = ""
     enabled: bool = True
     quiet_s: float = DEFAULT_BEHAVIOR_QUIET_S
@@ -145,9 +149,16 @@ class AlertConfig:
         scorer = "" if self.scorer == ANY_SCORER else quote(self.scorer, safe="")
         return self.issue_link_template.format(scorer=scorer)
 
+    def behavior_issue_link(self, behavior_id: str) -> str | None:
+        """``links.issue`` of a score alert whose breaching span was placed in behavior ``behavior_id``."""
+        if self.behavior_link_template is None:
+            return None
+        return self.behavior_link_template.format(behavior_id=quote(behavior_id, safe=""))
+
 
 _ALERT_KEYS = frozenset({"name", "scorer", "where", *FILTER_KEYS, *CONDITION_KEYS, *KIND_SETTINGS, "for",
                          "renotify", "recovery", "no_data", "notify", "link_template", "issue_link_template",
+                         "behavior_link_template",
                          "description", "enabled", "cooldown"})
 
 
@@ -178,6 +189,7 @@ def _parse_alert(s: Section, channel_names: Collection[str]) -> AlertConfig:
         recovery=_flag(s, "recovery", True), no_data=_no_data(s),
         notify=_notify(s, channel_names), link_template=_link_template(s),
         issue_link_template=_issue_link_template(s, behavior=condition is None),
+        behavior_link_template=_behavior_link_template(s, behavior=condition is None),
         description=s.opt_str("description") or "", enabled=_flag(s, "enabled", True),
         quiet_s=parse_duration(s.data["quiet"], s.where("quiet")) if condition is None and s.has("quiet")
         else DEFAULT_BEHAVIOR_QUIET_S,
@@ -250,7 +262,23 @@ def _issue_link_template(s: Section, *, behavior: bool) -> str | None:
         template.format(**{field_name: "x"})
     except (KeyError, IndexError, ValueError) as exc:
         which = "behavior alerts" if behavior else "score alerts"
+        hint = "" if behavior else "; for the issue a breaching span is in, use behavior_link_template"
         raise ConfigError(f"{s.where('issue_link_template')}: may use only {{{field_name}}} with {which} "
+                          f"({type(exc).__name__}: {exc}{hint})") from None
+    return template
+
+
+def _behavior_link_template(s: Section, *, behavior: bool) -> str | None:
+    template = s.opt_str("behavior_link_template")
+    if template is None:
+        return None
+    if behavior:
+        raise ConfigError(f"{s.where('behavior_link_template')}: only for score alerts; a behavior alert "
+                          "links its behavior with issue_link_template ({behavior_id})")
+    try:
+        template.format(behavior_id="x")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(f"{s.where('behavior_link_template')}: may use only {{behavior_id}} "
                           f"({type(exc).__name__}: {exc})") from None
     return template
 

@@ -17,6 +17,8 @@ from evaluator_service.alerts.config import AlertConfig
 from evaluator_service.alerts.events import ScoreEvent
 from evaluator_service.alerts.notification import AlertExample
 from evaluator_service.state.alert_rows import CountRow
+from evaluator_service.state.behavior_placements import PlacementKey
+from evaluator_service.state.behavior_records import KIND_ERROR, KIND_FAILURE
 
 MAX_EXAMPLES = 5
 BUCKETS_PER_SHORTEST_WINDOW = 10
@@ -78,6 +80,19 @@ class AlertCounter:
         """The remembered offending spans (only those inside the longest window ending at ``now``, when
         given) with their trace links: the one that breached first (see the module docs), then the others
         newest first."""
+        return tuple(self._example(event) for event in self._recent_events(now))
+
+    def headline_placement(self, now: float) -> PlacementKey | None:
+        """Where the breaching example (the first of :meth:`recent_examples`) would have been placed in a
+        behavior: its scorer's failure, or its scoring error; ``None`` without an example."""
+        events = self._recent_events(now)
+        if not events:
+            return None
+        event = events[0]
+        kind = KIND_ERROR if event.value is None else KIND_FAILURE
+        return PlacementKey(kind, event.scorer, event.trace_id, event.span_id)
+
+    def _recent_events(self, now: float | None) -> list[ScoreEvent]:
         oldest = None if now is None else now - self.longest_window
         events = [e for at, e in reversed(self.examples) if oldest is None or at >= oldest]
         scored = [e for e in events if e.value is not None]
@@ -85,7 +100,7 @@ class AlertCounter:
             pick = max if self._worst_first else min
             worst = pick(scored, key=lambda e: e.value if e.value is not None else 0.0)
             events = [worst, *(e for e in events if e is not worst)]
-        return tuple(self._example(event) for event in events)
+        return events
 
     def _example(self, event: ScoreEvent) -> AlertExample:
         link = self.alert.trace_link(event.trace_id, event.span_id, event.service_name)

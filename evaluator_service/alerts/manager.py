@@ -57,6 +57,7 @@ from evaluator_service.state.alert_rows import (
     WindowCounts,
 )
 from evaluator_service.state.alert_silences import CursorRequest, Silence
+from evaluator_service.state.behavior_placements import PlacementKey
 
 logger = logging.getLogger(__name__)
 
@@ -230,9 +231,14 @@ class AlertManager(AlertRecords):
         judged = (await self._judge_agreement(alert.scorer, now)
                   if isinstance(condition, CorrectedFailureRateAbove) else None)
 
+        # The examples and the breaching one's placement are taken together, before the lookup awaits: a
+        # score recorded meanwhile must not lead the examples unless the issue link is its own.
+        examples, key = counter.recent_examples(now), counter.headline_placement(now)
+        issue_link = await self._placed_issue_link(counter.alert, key)
+
         def judge(status: AlertStatus, counts: Sequence[WindowCounts]) -> AlertWrites:
-            ctx = DecisionContext(now, silences, counter.recent_examples(now), self._watching_since,
-                                  window_empty=not any(c.events for c in counts))
+            ctx = DecisionContext(now, silences, examples, self._watching_since,
+                                  window_empty=not any(c.events for c in counts), issue_link=issue_link)
             verdict = (condition.judge_calibrated(counts, judged, self._calibration.min_labels)
                        if isinstance(condition, CorrectedFailureRateAbove) and judged is not None
                        else condition.judge(counts))
@@ -244,6 +250,14 @@ class AlertManager(AlertRecords):
         self._announce(outcome[0] if outcome else Decision())
         if outcome and any(n.kind == NotificationKind.RESOLVED for n, _ in outcome[0].notifications):
             counter.examples.clear()  # offenders of this episode must not illustrate the next one
+
+    async def _placed_issue_link(self, alert: AlertConfig, key: PlacementKey | None) -> str | None:
+        """The page of the issue (behavior) the breaching example's span (``key``) was placed in, for alerts
+        with a ``behavior_link_template``; ``None`` when it was not placed (yet) or is forgotten."""
+        if alert.behavior_link_template is None or key is None:
+            return None
+        placed = await self._require_state().placed_behavior(key)
+        return alert.behavior_issue_link(placed.id) if placed is not None else None
 
     async def _judge_agreement(self, scorer: str, now: float) -> Agreement:
         """The scorer's agreement with people's labels (every dataset's), re-read every

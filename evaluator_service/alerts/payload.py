@@ -33,9 +33,10 @@ class Transition:
 def build_notification(alert: AlertConfig, transition: Transition, *, event_id: str, dedup_key: str,
                        examples: tuple[AlertExample, ...] = (), labels: dict[str, str] | None = None,
                        summary: str | None = None, links: dict[str, str] | None = None,
-                       reason: str | None = None) -> AlertNotification:
+                       reason: str | None = None, issue_link: str | None = None) -> AlertNotification:
     """The notification ``transition`` of ``alert`` causes; its ``reason`` is ``reason`` or else the first
-    example's (the one that breached)."""
+    example's (the one that breached). ``links.issue`` is ``issue_link`` (the issue the breaching span was
+    placed in) when given, else the scorer's issues."""
     threshold = None
     if alert.condition is not None:
         levels = alert.condition.levels
@@ -49,7 +50,7 @@ def build_notification(alert: AlertConfig, transition: Transition, *, event_id: 
         threshold=threshold)
     if not links:
         links = {"trace": examples[0].link} if examples and examples[0].link else {}
-        issues = alert.scorer_issues_link()
+        issues = issue_link or alert.scorer_issues_link()
         if issues is not None:
             links["issue"] = issues
     return AlertNotification(

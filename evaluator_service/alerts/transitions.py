@@ -61,6 +61,9 @@ class DecisionContext:
     """When this engine (process) started judging: an outage before it saw no scores it could count."""
     window_empty: bool = False
     """No result (score or error) at all in any of the condition's windows."""
+    issue_link: str | None = None
+    """The page of the issue the first example's span was placed in (``links.issue`` instead of the
+    scorer's issues), when it was placed."""
 
 
 @dataclass
@@ -158,14 +161,15 @@ def _move(alert: AlertConfig, status: AlertStatus, to: str, kind: NotificationKi
     decision = Decision()
     event_id, silenced_by, outbox = None, None, []
     if kind is not None:
+        resolving = kind == NotificationKind.RESOLVED  # a recovery shows no breaching example
         event_id = notification_id()
         transition = Transition(kind, severity, to, status.state, now, verdict.observed, verdict.details,
                                 previous_since=status.state_since)
         labels = notification_labels(alert, severity)
         notification = build_notification(alert, transition, event_id=event_id,
                                           dedup_key=episode or f"{alert.name}:{event_id}",
-                                          examples=ctx.examples if kind != NotificationKind.RESOLVED else (),
-                                          labels=labels)
+                                          examples=() if resolving else ctx.examples, labels=labels,
+                                          issue_link=None if resolving else ctx.issue_link)
         silenced_by = next((s.id for s in ctx.silences if s.active(now) and s.matches(labels)), None)
         if silenced_by is None:
             payload = notification_to_json(notification)

@@ -34,6 +34,7 @@ from evaluator_service.state import schema
 from evaluator_service.state.behavior_event_rows import append_event
 from evaluator_service.state.behavior_members import (
     BUCKET_S,
+    MAX_MERGE_HOPS,
     FailureDraft,
     bucket_of,
     join_behavior,
@@ -53,6 +54,7 @@ from evaluator_service.state.behavior_placements import (
 from evaluator_service.state.behavior_records import (
     EVENT_CREATED,
     MAX_EXAMPLES,
+    MERGED,
     NAME_AUTO,
     NAME_OPERATOR,
     NAME_PROVISIONAL,
@@ -116,6 +118,12 @@ class BehaviorState(Protocol):
         """Forget the placement keys written before ``before`` (bounded retention)."""
         ...
 
+    async def placed_behavior(self, key: PlacementKey) -> StoredBehavior | None:
+        """The behavior (issue) the member ``key`` is in now: where it was placed, followed through an
+        operator's merges; ``None`` when it was never placed, is no longer remembered, or its behavior is
+        gone. Reads only (an alert links its breaching span to this issue)."""
+        ...
+
     async def rename_behavior(self, behavior_id: str, name: str, source: str) -> StoredBehavior | None:
         """Set the name (an operator's name is never replaced by a generated one); ``None`` if gone."""
         ...
@@ -163,6 +171,19 @@ class SqlBehaviorRows(TransactionSource):
             await tx.execute(schema.BUMP_COUNTER)
             await remember_placement(tx, key, created.id, True, now)
             return Placement(created, True)
+
+    async def placed_behavior(self, key: PlacementKey) -> StoredBehavior | None:
+        async with self._transaction() as tx:
+            earlier = await placed_before(tx, key)
+            current = await read_behavior(tx, earlier.behavior_id) if earlier is not None else None
+            for _ in range(MAX_MERGE_HOPS):
+                if current is None or current.disposition != MERGED or not current.merged_into:
+                    break
+                target = await read_behavior(tx, current.merged_into)
+                if target is None:
+                    break
+                current = target
+            return current
 
     async def forget_placements_before(self, before: float) -> None:
         async with self._transaction() as tx:

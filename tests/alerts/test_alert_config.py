@@ -55,7 +55,12 @@ def test_behavior_alerts_default_to_the_worrying_kinds() -> None:
      r"link_template: may use only"),
     ({"name": "a", "scorer": "t", "score_below": 0.5, "bogus": 1}, r"alerts\[0\]\.bogus: unknown key"),
     ({"name": "a", "scorer": "t", "score_below": 0.5, "issue_link_template": "/behaviors/{behavior_id}"},
-     r"issue_link_template: may use only \{scorer\} with score alerts"),
+     r"issue_link_template: may use only \{scorer\} with score alerts .*behavior_link_template"),
+    ({"name": "a", "behavior": "created", "behavior_link_template": "/issues/{behavior_id}"},
+     r"behavior_link_template: only for score alerts; a behavior alert links its behavior with "
+     r"issue_link_template"),
+    ({"name": "a", "scorer": "t", "score_below": 0.5, "behavior_link_template": "/issues/{id}"},
+     r"behavior_link_template: may use only \{behavior_id\}"),
     ({"name": "a", "behavior": "created", "issue_link_template": "{id}"}, r"may use only \{behavior_id\}"),
 ])
 def test_mistakes_name_the_field(entry: dict[str, Any], message: str) -> None:
@@ -71,6 +76,13 @@ def test_a_score_alerts_issue_link_names_its_scorer() -> None:
     assert named.scorer_issues_link() == "http://console:8080/issues?scorer=tone%20check"
     assert every.scorer_issues_link() == "http://console:8080/issues?scorer="  # every scorer's issues
     assert behavior.scorer_issues_link() is None  # a behavior alert links its own behavior
+
+
+def test_a_score_alerts_behavior_link_names_the_behavior() -> None:
+    alert = one({"name": "a", "scorer": "t", "score_below": 0.5,
+                 "behavior_link_template": "http://console:8080/issues/{behavior_id}"})
+    assert alert.behavior_issue_link("bhv_0123abcd") == "http://console:8080/issues/bhv_0123abcd"
+    assert one({"name": "b", "scorer": "t", "score_below": 0.5}).behavior_issue_link("bhv_1") is None
 
 
 def test_names_are_unique() -> None:
