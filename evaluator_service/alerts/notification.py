@@ -69,7 +69,7 @@ class AlertNotification:
     summary: str
     """One human-readable line: what, how bad (used as Slack text, PagerDuty summary, email subject)."""
     condition: str
-    """The condition in words, e.g. ``failure rate > 0.2 over 5m (at least 20 scores)``."""
+    """The condition in words, e.g. ``failure rate above 20% over 5m (at least 20 results)``."""
     at: float
     """Unix time of the transition."""
     observed: float | None = None

@@ -152,8 +152,8 @@ def test_a_corrected_failure_rate_and_a_test_notification():
     assert firing == ("[FIRING critical] judge-drop: corrected failure rate 23.4% > 10% over 15m "
                       "(scorer Politeness)")
     trial = score_alert_summary(kind=NotificationKind.TEST, previous_state="test", observed=None, **common)
-    assert trial == ("[TEST] judge-drop: test notification; it fires on corrected failure rate > 0.1 "
-                     "critical over 15m (at least 1 events) (scorer Politeness)")
+    assert trial == ("[TEST] judge-drop: test notification; it fires on corrected failure rate above 10% "
+                     "over 15m (scorer Politeness)")
 
 
 async def test_slack_and_email_show_a_recovery_once(engine: EngineFactory, clock: Clock,

@@ -80,7 +80,7 @@ def test_needs_one_named_scorer_and_a_window() -> None:
         alerts({"name": "x", "corrected_failure_rate_above": 0.2})
     parsed = alerts(CORRECTED)[0].condition
     assert isinstance(parsed, CorrectedFailureRateAbove)
-    assert parsed.describe() == "corrected failure rate > 0.3 critical over 1m (at least 20 events)"
+    assert parsed.describe() == "corrected failure rate above 30% over 1m (at least 20 results)"
 
 
 async def test_the_label_minimum_comes_from_the_calibration_section(

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -60,7 +60,7 @@ class AlertCondition(ABC):
 
     @abstractmethod
     def describe(self) -> str:
-        """The condition in words, e.g. ``failure rate > 0.2 over 5m (at least 20 scores)``."""
+        """The condition in words, e.g. ``failure rate above 20% over 5m (at least 20 results)``."""
 
     @abstractmethod
     def breach_text(self, observed: float, threshold: float) -> str:
@@ -115,12 +115,6 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-def format_thresholds(levels: Levels, unit: str = "") -> str:
-    parts = [f"{levels.critical:g}{unit} critical" if levels.critical is not None else "",
-             f"{levels.warning:g}{unit} warning" if levels.warning is not None else ""]
-    return " / ".join(p for p in parts if p)
-
-
 def format_value(value: float) -> str:
     """A score or count for a summary: up to 3 significant digits (``0.25``, ``7``, ``16.2``)."""
     return f"{value:.3g}"
@@ -144,3 +138,12 @@ def format_elapsed(seconds: float) -> str:
         return f"{hours}h" + (f" {rest}m" if rest else "")
     rest = hours % 24
     return f"{days}d" + (f" {rest}h" if rest else "")
+
+
+def format_thresholds(levels: Levels, show: Callable[[float], str] = format_value) -> str:
+    """The thresholds for a condition's words: ``10%`` (critical only), ``10% (warning)``, or
+    ``10% (warning) or 30% (critical)``."""
+    if levels.warning is None:
+        return show(levels.worst())
+    warning = f"{show(levels.warning)} (warning)"
+    return warning if levels.critical is None else f"{warning} or {show(levels.critical)} (critical)"

@@ -63,9 +63,9 @@ class BurnRate(AlertCondition):
                                                  "short_scores": short_c.scores})
 
     def describe(self) -> str:
-        thresholds = format_thresholds(self.levels, "x")
-        return (f"burn rate of the {self.objective:g} pass-rate objective > {thresholds} "
-                f"over both {format_seconds(self.windows[0])} and {format_seconds(self.windows[1])}")
+        thresholds = format_thresholds(self.levels, lambda factor: f"{format_value(factor)}x")
+        return (f"error budget of the {format_share(self.objective)} pass-rate objective burning faster than "
+                f"{thresholds} over both {self._windows()}")
 
     def breach_text(self, observed: float, threshold: float) -> str:
         return (f"error budget burning {format_value(observed)}x > {format_value(threshold)}x over "

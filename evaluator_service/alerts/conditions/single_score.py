@@ -41,7 +41,7 @@ class ScoreThreshold(AlertCondition):
     def describe(self) -> str:
         word = "above" if self.above else "below"
         quiet = format_seconds(self.windows[0])
-        return f"a score {word} {format_thresholds(self.levels)} (resolves after {quiet} quiet)"
+        return f"a score {word} {format_thresholds(self.levels)} ; resolves after {quiet} without one"
 
     def breach_text(self, observed: float, threshold: float) -> str:
         return f"score {format_value(observed)} {'>' if self.above else '<'} {format_value(threshold)}"

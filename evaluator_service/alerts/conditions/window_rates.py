@@ -48,8 +48,9 @@ class RateAbove(AlertCondition):
         return Verdict(level, rate, details={"total": total, "bad": bad, "min_count": self.min_count})
 
     def describe(self) -> str:
-        return (f"{self.what} > {format_thresholds(self.levels)} over {format_seconds(self.windows[0])} "
-                f"(at least {self.min_count} events)")
+        at_least = f" (at least {self.min_count} results)" if self.min_count > 1 else ""
+        return (f"{self.what} above {format_thresholds(self.levels, format_share)} over "
+                f"{format_seconds(self.windows[0])}{at_least}")
 
     def breach_text(self, observed: float, threshold: float) -> str:
         window = format_seconds(self.windows[0])
