@@ -103,6 +103,8 @@ class FailureDraft:
     description: str = ""
     service: str = ""
     agent: str = ""
+    agents: tuple[str, ...] = ()
+    """Further agents it touched after ``agent`` (a trajectory's: the agents seen across a session)."""
     environment: str = ""
     at: float | None = None
     sample_capacity: int = DEFAULT_SAMPLE_CAPACITY
@@ -188,7 +190,8 @@ class SqlBehaviorRows(TransactionSource):
                 member_count=1, first_seen=now, last_seen=now, examples=(draft.example,), kind=draft.kind,
                 state=STATE_NEW, state_since=now, description=draft.description[:300],
                 scorers=(draft.scorer,), services=touched((), [draft.service]),
-                agents=touched((), [draft.agent]), environments=touched((), [draft.environment]),
+                agents=touched((), [draft.agent, *draft.agents]),
+                environments=touched((), [draft.environment]),
             )
             await tx.execute(schema.INSERT_BEHAVIOR, behavior_row(created))
             await tx.execute(schema.INSERT_BEHAVIOR_ISSUE, issue_row(created))
@@ -290,7 +293,7 @@ async def _join(tx: Transaction, current: StoredBehavior, draft: FailureDraft, n
         member_count=current.member_count + 1, last_seen=max(now, current.last_seen),
         examples=(*current.examples, draft.example)[-MAX_EXAMPLES:],
         scorers=touched(current.scorers, [draft.scorer]), services=touched(current.services, [draft.service]),
-        agents=touched(current.agents, [draft.agent]),
+        agents=touched(current.agents, [draft.agent, *draft.agents]),
         environments=touched(current.environments, [draft.environment]),
     )
     regressed = current.state == STATE_RESOLVED and current.disposition != DISMISSED
