@@ -121,7 +121,7 @@ async def test_cli_lists_shows_and_renames(make_config, receiver) -> None:
 
         listed = await run_cli("behaviors", "list", env=env)
         assert listed.code == 0, listed.stderr
-        assert pii_id in listed.stdout and "present missing refund" in listed.stdout
+        assert pii_id in listed.stdout and "missing: refund" in listed.stdout
         filtered = await run_cli("behaviors", "list", "--scorer", PII, env=env)
         assert pii_id in filtered.stdout and REFUND not in filtered.stdout
         shown = await run_cli("behaviors", "show", pii_id, env=env)
