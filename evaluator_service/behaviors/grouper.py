@@ -208,11 +208,13 @@ class BehaviorGrouper:
                 logger.warning("behavior lifecycle pass failed: %s", exc)
 
     async def assign(self, span: Span, requests: Sequence[EvaluationRequest],
-                     results: Sequence[ScoreResult], resource_envelope: bytes = b"") -> dict[str, Any]:
+                     results: Sequence[ScoreResult], resource_envelope: bytes = b"",
+                     agents: Sequence[str] = ()) -> dict[str, Any]:
         """Assign ``span`` (scored with ``results``, not yet enriched) to a behavior if a score failed (or,
         with no failing score, a scorer errored); returns the behavior attributes to write onto it (none
         if nothing failed or placement failed). ``resource_envelope`` is the span's serialized
-        ``ResourceSpans`` (the service it touches)."""
+        ``ResourceSpans`` (the service it touches); the behavior touches the span's agent
+        (``gen_ai.agent.name``) and ``agents`` (a trajectory result's: the agents of the trajectory)."""
         pairs = list(zip(requests, results, strict=False))
         failed = next(((req, res) for req, res in pairs if res.failed), None)
         errored = next(((req, res) for req, res in pairs if res.error_kind is not None), None)
@@ -224,7 +226,7 @@ class BehaviorGrouper:
         service, environment = _resource_labels(resource_envelope)
         await self.model_loaded()
         task = asyncio.get_running_loop().create_task(
-            self._place(span, request, result, kind, (service, environment)))
+            self._place(span, request, result, kind, (service, environment), tuple(agents)))
         self._placements.add(task)
         task.add_done_callback(self._placed)
         try:
@@ -263,7 +265,7 @@ class BehaviorGrouper:
             self.namer.name_later(behavior)
 
     async def _place(self, span: Span, request: EvaluationRequest, result: ScoreResult, kind: str,
-                     resource: tuple[str, str]) -> Placement:
+                     resource: tuple[str, str], agents: tuple[str, ...]) -> Placement:
         if kind == KIND_ERROR:
             reason = f"{result.error_kind}: {result.error_message}"
         else:
@@ -280,7 +282,7 @@ class BehaviorGrouper:
                                     input=_shown(request.example.get("input")), vector=tuple(vector)),
             provisional_name=salient_name([reason or result.scorer_name]), kind=kind,
             description=reason, service=resource[0], environment=resource[1],
-            agent=str(agent) if agent is not None else "",
+            agent=str(agent) if agent is not None else "", agents=agents,
             at=self._clock(), sample_capacity=self.config.recluster_sample_size,
         )
         threshold = self.threshold

@@ -58,6 +58,8 @@ class FailureDraft:
     description: str = ""
     service: str = ""
     agent: str = ""
+    agents: tuple[str, ...] = ()
+    """Further agents it touched after ``agent`` (a trajectory's: the agents seen across a session)."""
     environment: str = ""
     at: float | None = None
     sample_capacity: int = DEFAULT_SAMPLE_CAPACITY
@@ -130,7 +132,7 @@ async def join_behavior(tx: Transaction, current: StoredBehavior, draft: Failure
         member_count=current.member_count + 1, last_seen=max(now, current.last_seen),
         examples=(*current.examples, draft.example)[-MAX_EXAMPLES:],
         scorers=touched(current.scorers, [draft.scorer]), services=touched(current.services, [draft.service]),
-        agents=touched(current.agents, [draft.agent]),
+        agents=touched(current.agents, [draft.agent, *draft.agents]),
         environments=touched(current.environments, [draft.environment]),
     )
     regressed = current.state == STATE_RESOLVED and current.disposition != DISMISSED

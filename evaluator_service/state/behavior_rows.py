@@ -161,7 +161,8 @@ class SqlBehaviorRows(TransactionSource):
                 member_count=1, first_seen=now, last_seen=now, examples=(draft.example,), kind=draft.kind,
                 state=STATE_NEW, state_since=now, description=draft.description[:300],
                 scorers=(draft.scorer,), services=touched((), [draft.service]),
-                agents=touched((), [draft.agent]), environments=touched((), [draft.environment]),
+                agents=touched((), [draft.agent, *draft.agents]),
+                environments=touched((), [draft.environment]),
             )
             await tx.execute(schema.INSERT_BEHAVIOR, behavior_row(created))
             await tx.execute(schema.INSERT_BEHAVIOR_ISSUE, issue_row(created))

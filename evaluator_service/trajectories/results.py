@@ -9,7 +9,8 @@ re-score (late spans, a resumed session) writes a new span with the same key and
 supersedes the older ones. A session's result lives in the trace of its latest bounding span, with a span
 link to the bounding (else root) span of every trace of the session and their ids in
 ``judgeval.trajectory.trace_ids``. The span is placed under the bounding span's resource, so it shows under
-the agent's service.
+the agent's service, and carries the trajectory's agent as ``gen_ai.agent.name`` (see
+:func:`trajectory_agents`), so score metrics, alerts, the console and behaviors see whose run it was.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from judgeval import semconv
+from judgeval.data.trace import Trace, TraceSpan
 from judgeval.protocol.trajectory_request import TrajectoryRequest
 from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span
@@ -48,6 +50,23 @@ class ResultTarget:
     links: Sequence[tuple[bytes, bytes]] = ()
     session_id: str | None = None
     truncated: int = 0
+    agents: tuple[str, ...] = ()
+    """The trajectory's agents (:func:`trajectory_agents`); the first is the result span's agent."""
+
+
+def trajectory_agents(trace: Trace) -> tuple[str, ...]:
+    """The agents a trajectory's result is about: for a trace, its bounding span's agent (else the agents
+    of the spans below it); for a session, every agent seen across its traces, the latest bounding span's
+    first. Agent names (``gen_ai.agent.name``), else ids, in start order, without repeats."""
+    def agent(span: TraceSpan) -> str:
+        return str(span.agent_name or span.agent_id or "")
+
+    bounding = trace.bounding_span
+    first = agent(bounding) if bounding is not None else ""
+    if first and trace.scope != semconv.TrajectoryScope.SESSION:
+        return (first,)
+    seen = [first, *(agent(s) for s in trace.trace_spans)]
+    return tuple(dict.fromkeys(a for a in seen if a))
 
 
 def result_key(target: ResultTarget, scorer_name: str) -> str:
@@ -94,6 +113,8 @@ def result_span(
         extra[semconv.JUDGEVAL_TRAJECTORY_TRUNCATED_SPANS] = target.truncated
     if evaluator_id:
         extra[semconv.JUDGEVAL_EVAL_EVALUATOR] = evaluator_id
+    if target.agents:
+        extra[semconv.GEN_AI_AGENT_NAME] = target.agents[0]
     enrich_span(span, [result], extra)
     return span
 

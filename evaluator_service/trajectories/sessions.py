@@ -34,7 +34,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from evaluator_service.state.session_rows import SessionPart, SessionState
 from evaluator_service.trajectories.buffer import Trajectory, TrajectoryBuffer
 from evaluator_service.trajectories.completion import CompletionPolicy
-from evaluator_service.trajectories.results import ResultTarget
+from evaluator_service.trajectories.results import ResultTarget, trajectory_agents
 from evaluator_service.trajectories.trace_view import trace_of
 
 
@@ -172,6 +172,7 @@ class SessionCoordinator:
             span_count=len(trace.trace_spans),
             links=[(bytes.fromhex(p.trace_id), bytes.fromhex(d["anchor"])) for p, d in decoded],
             session_id=t.session_id,
+            agents=trajectory_agents(trace),
         )
         return SessionClaim(
             trace, target, base64.b64decode(latest["resource"]), str(latest["requests"]), revision, newest

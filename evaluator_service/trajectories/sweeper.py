@@ -35,7 +35,7 @@ from evaluator_service.trajectories.buffer import Trajectory, TrajectoryBuffer, 
 from evaluator_service.trajectories.completion import CompletionPolicy
 from evaluator_service.trajectories.counters import TrajectoryCounters
 from evaluator_service.trajectories.result_logs import ResultLogQueue, result_log_record
-from evaluator_service.trajectories.results import RESULT_SCOPE, ResultTarget, result_span
+from evaluator_service.trajectories.results import RESULT_SCOPE, ResultTarget, result_span, trajectory_agents
 from evaluator_service.trajectories.scoring import TrajectoryScorerRunner
 from evaluator_service.trajectories.sessions import SessionCoordinator
 from evaluator_service.trajectories.trace_view import trace_of
@@ -204,6 +204,7 @@ class TrajectorySweeper:
             links=_links(spans, trace_ids) if t.kind == "session" else (),
             session_id=t.session_id,
             truncated=await self._buffer.truncated_in(trace_ids),
+            agents=trajectory_agents(trace),
         )
         await self._write(t, trace, target, resource, t.requests, t.revision + 1)
         await self._buffer.finish(t.key, self._policy.held_due(now), t.revision + 1)
@@ -219,7 +220,7 @@ class TrajectorySweeper:
         ]
         if self.behaviors is not None:
             for (request, result), (span, _) in zip(results, rows, strict=True):
-                await self._place_in_behavior(span, request, result, resource)
+                await self._place_in_behavior(span, request, result, resource, target.agents)
         if rows:
             await self._queue.enqueue(
                 [NewSpan(SpanState.EXPORT, resource, RESULT_SCOPE, s.SerializeToString()) for s, _ in rows]
@@ -256,14 +257,14 @@ class TrajectorySweeper:
         return list(zip(chosen, results, strict=True))
 
     async def _place_in_behavior(
-        self, span: Span, request: Any, result: ScoreResult, resource: bytes
+        self, span: Span, request: Any, result: ScoreResult, resource: bytes, agents: Sequence[str]
     ) -> None:
         """A failing trajectory result joins a behavior like a failing span (by scorer name and reason),
-        with the bounding span's service and environment."""
+        with the bounding span's service and environment and the trajectory's agents."""
         if not result.failed or request is None or self.behaviors is None:
             return
         placed = await self.behaviors.assign(
-            span, [EvaluationRequest(scorer=request.scorer, example={})], [result], resource
+            span, [EvaluationRequest(scorer=request.scorer, example={})], [result], resource, agents
         )
         if placed:
             set_attributes(span, placed)

@@ -75,7 +75,7 @@ async def test_scores_fire_an_alert_and_the_cli_shows_it(make_config: Callable[.
     assert fired["examples"][0]["trace_id"] in traces[1:]
     assert fired["examples"][0]["link"] == f"http://jaeger:16686/trace/{fired['examples'][0]['trace_id']}"
     # the keyword scorer's own reason, not "polite = 0"
-    assert fired["reason"] == fired["examples"][0]["reason"] == 'none of "thanks" found'
+    assert fired["reason"] == fired["examples"][0]["reason"] == 'missing "thanks"'
     assert code == 0 and "rude-replies" in listing and "firing" in listing, listing
     assert "state:       firing (critical)" in shown and "ok > firing" in shown, shown
     transitions = json.loads(history_json)["transitions"]

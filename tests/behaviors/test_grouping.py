@@ -183,7 +183,7 @@ def test_nearest_behavior_joins_the_most_similar_at_or_above_the_threshold() -> 
 
 async def test_operator_names_win_over_generated_names(state) -> None:  # type: ignore[no-untyped-def]
     created, *_ = await state.record_failure(draft(DOCS_FAIL), near)
-    assert created.name == "doesn't address package inquiry"
+    assert created.name == "doesn't adequately address package inquiry"
     auto = await state.rename_behavior(created.id, "Ignores package questions", NAME_AUTO)
     assert auto is not None and auto.name_source == NAME_AUTO
     mine = await state.rename_behavior(created.id, "Package questions dodged", NAME_OPERATOR)
@@ -196,11 +196,19 @@ async def test_operator_names_win_over_generated_names(state) -> None:  # type: 
     assert await state.rename_behavior("bhv_unknown", "x", NAME_OPERATOR) is None
 
 
-def test_salient_names() -> None:
-    assert salient_name([DOCS_FAIL]) == "doesn't address package inquiry"
-    assert salient_name(["present: none; missing: ['refund']"] * 3) == "present missing refund"
+def test_salient_names_are_phrases_of_the_reasons() -> None:
+    assert salient_name([DOCS_FAIL]) == "doesn't adequately address package inquiry"
+    assert salient_name(["present: none; missing: ['refund']"] * 3) == "missing: refund"
     assert salient_name(["personal data found: email", "personal data found: phone"]) == (
-        "personal data email phone")
+        "personal data found: email")
+    # the number and the words between stay: the old top-words name read "tool search_web called times"
+    assert salient_name(["tool 'search_web' was called 4 times in a row with the same arguments "
+                         "{'q': 'x'} (at most 3 allowed)"]) == "tool 'search_web' was called 4 times"
+    # a negation before the words it negates is always kept; a later clause ("although ...") counts less
+    assert salient_name(["No refund was offered although the blender arrived broken."]) == (
+        "no refund was offered")
+    assert salient_name(["scorer_error: the judge cannot parse the package inquiry"]) == (
+        "cannot parse the package inquiry")
     assert salient_name(["", "!!"]) == "unexplained failure"
 
 

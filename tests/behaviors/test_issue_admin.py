@@ -47,7 +47,7 @@ async def test_api_shows_lifecycle_and_applies_operator_actions(make_config, rec
         shown = await call(app, "GetBehavior", pb.GetBehaviorRequest(id=refund_id))
         assert (shown.state, shown.severity, shown.kind) == ("new", "low", pb.BEHAVIOR_KIND_FAILURE)
         assert shown.disposition == pb.DISPOSITION_OPEN and list(shown.scorers) == [REFUND]
-        assert sum(t.members for t in shown.trend) == 2 and shown.description == 'none of "refund" found'
+        assert sum(t.members for t in shown.trend) == 2 and shown.description == 'missing "refund"'
         assert {e.input for e in shown.examples} == {"My order is late, I want my money back"}
         assert all(e.reason for e in shown.examples)
 

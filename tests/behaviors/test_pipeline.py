@@ -66,11 +66,11 @@ async def test_two_kinds_of_failures_become_two_named_behaviors(make_config, rec
     embedded = [r for r in vendor.requests if r.get("model") == "text-embedding-3-small"]
     # Spans are placed concurrently, so the order of the embedding calls is not fixed.
     assert len(embedded) == 6
-    assert any('refund_keyword: none of "refund" found' in r["input"][0] for r in embedded)
+    assert any('refund_keyword: missing "refund"' in r["input"][0] for r in embedded)
 
 
 def _provisional(scorer: str) -> str:
-    return {REFUND: "refund", PII: "personal data email"}[scorer]
+    return {REFUND: "missing refund", PII: "personal data found: email"}[scorer]
 
 
 async def test_local_fallback_without_endpoints_and_metrics(make_config, receiver) -> None:
@@ -82,7 +82,7 @@ async def test_local_fallback_without_endpoints_and_metrics(make_config, receive
         points = metric_points(reader)
         assert app.behaviors is not None and app.behaviors.namer is None
     names = {behavior_of(s)[1] for s in received}
-    assert names == {"refund", "personal data email"}
+    assert names == {"missing refund", "personal data found: email"}
     assert len({behavior_of(s)[0] for s in received}) == 2
     assigned = {(p.attributes["scorer"], p.value) for p in points["judgeval.behaviors.assigned"]}
     assert {scorer for scorer, _ in assigned} == {REFUND, PII}
@@ -164,7 +164,7 @@ async def test_slow_naming_never_holds_export(make_config, receiver, monkeypatch
             await app.behaviors.namer.wait_idle()
             stored = await app._state.behaviors()  # type: ignore[union-attr]
     # Exported with the provisional name although the model took three times the assignment timeout.
-    assert {behavior_of(s)[1] for s in received} == {"personal data email"}
+    assert {behavior_of(s)[1] for s in received} == {"personal data found: email"}
     assert [(b.name, b.name_source) for b in stored] == [("Leaks customer e-mail addresses", NAME_AUTO)]
 
 

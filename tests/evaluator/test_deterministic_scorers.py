@@ -63,6 +63,7 @@ async def test_keyword(mode, text, expected):
     [
         ("any", "We offer a Refund.", 'found "refund"'),
         ("any", "Nothing here", 'none of "refund", "return" found'),
+        ("one", "Nothing here", 'missing "refund"'),
         ("all", "refund and return", 'all of "refund", "return" found'),
         ("all", "refund only", 'missing "return" (found "refund")'),
         ("all", "nothing", 'missing "refund", "return"'),
@@ -73,7 +74,8 @@ async def test_keyword(mode, text, expected):
 async def test_keyword_reason_is_plain_text(mode, text, reason):
     """What an on-call engineer reads in an alert: words, not a Python list."""
     scorer = build_scorer(ScorerConfig(name="keyword", type="keyword"))
-    config = {"keywords": ["refund", "return"], "mode": mode}
+    keywords = ["refund"] if mode == "one" else ["refund", "return"]
+    config = {"keywords": keywords, "mode": "any" if mode == "one" else mode}
     request = EvaluationRequest(ScorerRef(name="keyword", config=config), {"actual_output": text})
     assert (await scorer.score({"actual_output": text}, request)).reason == reason
 

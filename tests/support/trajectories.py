@@ -187,9 +187,12 @@ def agent_run(
     requests: str | None = None,
     trace_id: bytes | None = None,
     session: str | None = None,
+    agent: str | None = None,
 ) -> AgentRun:
     trace_id = trace_id or new_trace_id()
     attributes: dict[str, Any] = {semconv.JUDGEVAL_SPAN_TYPE: "agent"}
+    if agent is not None:
+        attributes[semconv.GEN_AI_AGENT_NAME] = agent
     if requests is not None:
         attributes[semconv.JUDGEVAL_TRAJECTORY_REQUESTS] = requests
     if session is not None:

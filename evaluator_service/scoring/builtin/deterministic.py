@@ -90,8 +90,9 @@ class KeywordScorer(BuiltinScorer):
 
 
 def keyword_reason(mode: str, keywords: list[str], present: list[str]) -> str:
-    """The keyword scorer's reason in words, for its ``mode``: ``missing "thanks"`` (``all``), ``none of
-    "refund", "return" found`` (``any``), ``found "refund", which must not appear`` (``none``)."""
+    """The keyword scorer's reason in words, for its ``mode``: ``missing "thanks"`` (``any`` of one keyword,
+    or ``all``), ``none of "refund", "return" found`` (``any``), ``found "refund", which must not appear``
+    (``none``)."""
     missing = [k for k in keywords if k not in present]
     if mode == "none":
         return f"found {_quoted(present)}, which must not appear" if present else \
@@ -100,7 +101,9 @@ def keyword_reason(mode: str, keywords: list[str], present: list[str]) -> str:
         return f"missing {_quoted(missing)}" + (f" (found {_quoted(present)})" if present else "")
     if mode == "all":
         return f"all of {_quoted(keywords)} found"
-    return f"found {_quoted(present)}" if present else f"none of {_quoted(keywords)} found"
+    if present:
+        return f"found {_quoted(present)}"
+    return f"missing {_quoted(keywords)}" if len(keywords) == 1 else f"none of {_quoted(keywords)} found"
 
 
 def _quoted(words: list[str]) -> str:
