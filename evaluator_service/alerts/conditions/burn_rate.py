@@ -68,8 +68,9 @@ class BurnRate(AlertCondition):
                 f"{thresholds} over both {self._windows()}")
 
     def breach_text(self, observed: float, threshold: float) -> str:
-        return (f"error budget burning {format_value(observed)}x > {format_value(threshold)}x over "
-                f"{self._windows()} ({format_share(self.objective)} pass-rate objective)")
+        # The objective is in the condition's words; the summary stays short enough for Opsgenie's 130.
+        burning = f"{format_value(observed)}x > {format_value(threshold)}x"
+        return f"error budget burning {burning} over {self._windows()}"
 
     def recovery_text(self, observed: float | None) -> str:
         if observed is None:
