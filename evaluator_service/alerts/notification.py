@@ -81,10 +81,23 @@ class AlertNotification:
     """Named links, e.g. ``{"issue": ..., "console": ...}``."""
     details: dict[str, Any] = field(default_factory=dict)
     """Condition-specific figures (window counts, burn rates, behavior id and name, ...)."""
+    unit: str = ""
+    """How ``observed`` and ``threshold`` read to people: ``%`` a share (0.2 is 20%), ``x`` a burn-rate
+    factor, ``""`` as they are (a score, a count); see :func:`shown_value`."""
     reason: str | None = None
     """Why, in the words of what breached: a score alert's headline example's reason (the scorer's own
     explanation of the worst or latest failing result, which is ``examples[0]``), a behavior alert's
     behavior name; ``None`` when nothing breached (a recovery, no data)."""
+
+
+def shown_value(value: float | None, unit: str) -> str | None:
+    """An observed value or threshold as a channel shows it to people (``20%``, ``16.2x``, ``0.35``);
+    ``None`` for none."""
+    if value is None:
+        return None
+    if unit == "%":
+        return f"{value * 100:.3g}%"
+    return f"{value:.4g}{unit}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,7 +57,7 @@ def build_notification(alert: AlertConfig, transition: Transition, *, event_id: 
         event_id=event_id, dedup_key=dedup_key, kind=transition.kind, alert=alert.name,
         severity=transition.severity, state=transition.state, previous_state=transition.previous_state,
         summary=line, condition=alert.describe(), at=transition.at, observed=transition.observed,
-        threshold=threshold, labels=labels,
+        threshold=threshold, unit=alert.condition.unit if alert.condition is not None else "", labels=labels,
         examples=examples,
         links=links,
         details=dict(transition.details),

@@ -56,6 +56,7 @@ def notification_document(n: AlertNotification) -> dict[str, Any]:
         "at_unix": n.at,
         "observed": n.observed,
         "threshold": n.threshold,
+        "unit": n.unit,
         "labels": dict(n.labels),
         "examples": [example_document(e) for e in n.examples],
         "links": dict(n.links),

@@ -7,7 +7,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from html import escape
 
-from evaluator_service.alerts.notification import AlertNotification
+from evaluator_service.alerts.notification import AlertNotification, shown_value
 
 MESSAGE_ID_DOMAIN = "judgeval.alerts"
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
@@ -19,14 +19,14 @@ def message_id(key: str) -> str:
     return f"<{_ID_UNSAFE.sub('-', key)}@{MESSAGE_ID_DOMAIN}>"
 
 
-def _number(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4g}"
+def _shown(value: float | None, unit: str) -> str:
+    return shown_value(value, unit) or "n/a"
 
 
 def _facts(n: AlertNotification) -> list[tuple[str, str]]:
     facts = [("Alert", n.alert), ("Severity", n.severity.value),
-             ("State", f"{n.state} (was {n.previous_state})"), ("Observed", _number(n.observed)),
-             ("Threshold", _number(n.threshold)), ("Condition", n.condition)]
+             ("State", f"{n.state} (was {n.previous_state})"), ("Observed", _shown(n.observed, n.unit)),
+             ("Threshold", _shown(n.threshold, n.unit)), ("Condition", n.condition)]
     if n.reason:
         facts.append(("Reason", n.reason))
     return facts + [(k, v) for k, v in sorted(n.labels.items())]

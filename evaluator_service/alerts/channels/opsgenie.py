@@ -34,6 +34,7 @@ from evaluator_service.alerts.notification import (
     DeliveryAttempt,
     NotificationKind,
     Severity,
+    shown_value,
 )
 from evaluator_service.config_values import ConfigError, Section
 
@@ -106,7 +107,8 @@ def create_request(n: AlertNotification, settings: OpsgenieSettings) -> dict[str
 
 def _description(n: AlertNotification) -> str:
     lines = [n.summary, "", f"Condition: {n.condition}", *([f"Reason: {n.reason}"] if n.reason else []),
-             f"Observed: {_number(n.observed) or 'n/a'}  Threshold: {_number(n.threshold) or 'n/a'}",
+             f"Observed: {shown_value(n.observed, n.unit) or 'n/a'}  "
+             f"Threshold: {shown_value(n.threshold, n.unit) or 'n/a'}",
              f"State: {n.state} (was {n.previous_state}), severity {n.severity.value}"]
     lines += [f"{name}: {url}" for name, url in n.links.items()]
     lines += [f"Trace {e.trace_id}: {e.link or ''} {e.reason or ''}".rstrip() for e in n.examples]

@@ -30,6 +30,7 @@ from evaluator_service.alerts.notification import (
     DeliveryAttempt,
     NotificationKind,
     Severity,
+    shown_value,
 )
 from evaluator_service.config_values import ConfigError, Section
 
@@ -90,10 +91,6 @@ def _cut_mrkdwn(text: str, limit: int) -> str:
     return _PARTIAL_ENTITY.sub("", text[: limit - 1]) + "…"
 
 
-def _number(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4g}"
-
-
 def title(n: AlertNotification) -> str:
     return f"{_icon(n)} {_TITLES[n.kind]}: {n.alert}"
 
@@ -111,8 +108,8 @@ def slack_message(n: AlertNotification) -> dict[str, Any]:
         {"type": "section", "fields": [
             _mrkdwn(f"*Severity*\n{n.severity.value}"),
             _mrkdwn(f"*State*\n{escape(n.state)} (was {escape(n.previous_state)})"),
-            _mrkdwn(f"*Observed*\n{_number(n.observed)}"),
-            _mrkdwn(f"*Threshold*\n{_number(n.threshold)}"),
+            _mrkdwn(f"*Observed*\n{shown_value(n.observed, n.unit) or 'n/a'}"),
+            _mrkdwn(f"*Threshold*\n{shown_value(n.threshold, n.unit) or 'n/a'}"),
         ]},
         _section(f"*Condition*\n{escape(n.condition)}"),
     ]

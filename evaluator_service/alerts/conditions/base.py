@@ -47,6 +47,8 @@ class AlertCondition(ABC):
 
     key: ClassVar[str]
     notification_kind: ClassVar[NotificationKind] = NotificationKind.FIRING
+    unit: ClassVar[str] = ""
+    """How its observed value and thresholds read (:attr:`AlertNotification.unit`)."""
     windows: tuple[float, ...] = ()
     levels: Levels = Levels(None)
 

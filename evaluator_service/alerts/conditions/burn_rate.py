@@ -28,6 +28,7 @@ class BurnRate(AlertCondition):
     (the long one proves it matters, the short one that it is still happening, so it also resolves fast)."""
 
     key = "burn_rate"
+    unit = "x"
 
     def __init__(self, s: Section) -> None:
         sub = s.section(self.key)

@@ -27,6 +27,7 @@ class RateAbove(AlertCondition):
     """A share of the window's events above the threshold, once the window holds ``min_count`` events."""
 
     what: ClassVar[str]
+    unit = "%"
 
     def __init__(self, s: Section) -> None:
         self.levels = parse_levels(s, self.key, share=True)

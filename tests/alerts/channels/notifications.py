@@ -31,8 +31,8 @@ def notification(**changes: Any) -> AlertNotification:
     base = AlertNotification(
         event_id="evt-7f3a9c01", dedup_key="politeness-drop/1796000000", kind=NotificationKind.FIRING,
         alert="politeness-drop", severity=Severity.CRITICAL, state="firing", previous_state="pending",
-        summary=FIRING_SUMMARY,
-        condition="failure rate > 0.2 over 5m (at least 20 scores)", at=AT, observed=0.35, threshold=0.2,
+        summary=FIRING_SUMMARY, condition="failure rate above 20% over 5m (at least 20 results)", at=AT,
+        observed=0.35, threshold=0.2, unit="%",
         labels={"scorer": "Politeness", "service": "support-bot", "agent": "triage"},
         examples=(
             AlertExample(TRACE_ID, SPAN_ID, "support-bot", "rude <reply> & curt",

@@ -58,8 +58,8 @@ async def test_the_message_has_the_summary_links_and_a_stable_id(client):
     text = m.get_body(("plain",)).get_content()
     assert text.splitlines()[:8] == [
         FIRING_SUMMARY, "",
-        "Alert: politeness-drop", "Severity: critical", "State: firing (was pending)", "Observed: 0.35",
-        "Threshold: 0.2", "Condition: failure rate > 0.2 over 5m (at least 20 scores)"]
+        "Alert: politeness-drop", "Severity: critical", "State: firing (was pending)", "Observed: 35%",
+        "Threshold: 20%", "Condition: failure rate above 20% over 5m (at least 20 results)"]
     assert "  issue: http://console:8080/behaviors/b-12" in text
     assert f"  {TRACE_ID} (support-bot) http://jaeger:16686/trace/{TRACE_ID} rude <reply> & curt" in text
     html = m.get_body(("html",)).get_content()

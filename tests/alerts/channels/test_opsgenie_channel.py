@@ -38,8 +38,8 @@ async def test_a_create_carries_the_documented_fields(client):
     body = request.json()
     assert body.pop("description") == "\n".join([
         FIRING_SUMMARY, "",
-        "Condition: failure rate > 0.2 over 5m (at least 20 scores)",
-        "Observed: 0.35  Threshold: 0.2",
+        "Condition: failure rate above 20% over 5m (at least 20 results)",
+        "Observed: 35%  Threshold: 20%",
         "State: firing (was pending), severity critical",
         "issue: http://console:8080/behaviors/b-12",
         "console: http://console:8080/alerts/x",
@@ -56,7 +56,7 @@ async def test_a_create_carries_the_documented_fields(client):
             "label.service.name": "support-bot", "label.gen_ai.agent.name": "triage",
             "label.severity": "critical",
             "alert": "politeness-drop", "kind": "firing", "state": "firing",
-            "condition": "failure rate > 0.2 over 5m (at least 20 scores)", "observed": "0.35",
+            "condition": "failure rate above 20% over 5m (at least 20 results)", "observed": "0.35",
             "threshold": "0.2", "event_id": "evt-7f3a9c01", "at": "2026-11-30T00:53:20.250000+00:00",
             "link.issue": "http://console:8080/behaviors/b-12", "link.console": "http://console:8080/alerts/x",
             "trace.1": f"http://jaeger:16686/trace/{TRACE_ID}", "trace.2": "a" * 32,

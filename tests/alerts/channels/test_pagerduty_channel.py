@@ -36,7 +36,7 @@ async def test_a_trigger_carries_the_documented_fields(client):
             "class": "firing", "component": "Politeness", "group": "triage",
             "custom_details": {
                 "alert": "politeness-drop", "kind": "firing", "state": "firing", "previous_state": "pending",
-                "condition": "failure rate > 0.2 over 5m (at least 20 scores)", "reason": None,
+                "condition": "failure rate above 20% over 5m (at least 20 results)", "reason": None,
                 "observed": 0.35,
                 "threshold": 0.2,
                 "labels": ENGINE_LABELS,

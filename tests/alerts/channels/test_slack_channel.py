@@ -40,11 +40,11 @@ async def test_a_firing_message_says_what_how_bad_and_links_to_traces_and_issue(
     assert facts == {"type": "section", "fields": [
         {"type": "mrkdwn", "text": "*Severity*\ncritical"},
         {"type": "mrkdwn", "text": "*State*\nfiring (was pending)"},
-        {"type": "mrkdwn", "text": "*Observed*\n0.35"},
-        {"type": "mrkdwn", "text": "*Threshold*\n0.2"},
+        {"type": "mrkdwn", "text": "*Observed*\n35%"},
+        {"type": "mrkdwn", "text": "*Threshold*\n20%"},
     ]}
     assert condition == {"type": "section", "text": {
-        "type": "mrkdwn", "text": "*Condition*\nfailure rate &gt; 0.2 over 5m (at least 20 scores)"}}
+        "type": "mrkdwn", "text": "*Condition*\nfailure rate above 20% over 5m (at least 20 results)"}}
     assert labels == {"type": "context", "elements": [
         {"type": "mrkdwn", "text": "*agent:* triage"}, {"type": "mrkdwn", "text": "*scorer:* Politeness"},
         {"type": "mrkdwn", "text": "*service:* support-bot"}]}

@@ -48,8 +48,9 @@ async def test_the_body_is_every_field_of_the_notification(client):
         "version": 1, "event_id": "evt-7f3a9c01", "dedup_key": "politeness-drop/1796000000", "kind": "firing",
         "alert": "politeness-drop", "severity": "critical", "state": "firing", "previous_state": "pending",
         "summary": FIRING_SUMMARY,
-        "condition": "failure rate > 0.2 over 5m (at least 20 scores)", "reason": None,
+        "condition": "failure rate above 20% over 5m (at least 20 results)", "reason": None,
         "at": "2026-11-30T00:53:20.250000+00:00", "at_unix": AT, "observed": 0.35, "threshold": 0.2,
+        "unit": "%",
         "labels": {"scorer": "Politeness", "service": "support-bot", "agent": "triage"},
         "examples": [
             {"trace_id": TRACE_ID, "span_id": SPAN_ID, "service_name": "support-bot",
