@@ -112,13 +112,25 @@ def tokens(text: str) -> list[Token]:
             found.append(Token("", match.start(), match.end(), clause, "number"))
             continue
         key = word_key(raw)
-        role = ("negation" if key in NEGATIONS else
+        role = ("content" if _quoted(text, match.start(), raw) and len(key) > 1 else
+                "negation" if key in NEGATIONS else
                 "stop" if key in STOPWORDS or len(key) < 2 else "content")
         if role == "negation" and found and ":" in gap:  # "present: none": the label names nothing
             found[-1] = dataclasses.replace(found[-1], label=True)
         end = match.start() + len(raw.rstrip("'\u2019-"))
         found.append(Token(key, match.start(), end, clause, role))
     return found
+
+
+_QUOTES = "'\"`\u2018\u2019\u201c\u201d"
+
+
+def _quoted(text: str, start: int, raw: str) -> bool:
+    """Whether the word at ``start`` stands in quotes (``missing "thanks"``): a quoted word is what the
+    scorer named, never a stop word."""
+    end = start + len(raw)
+    return (start > 0 and text[start - 1] in _QUOTES
+            and (raw[-1] in _QUOTES or (end < len(text) and text[end] in _QUOTES)))
 
 
 def content_words(text: str) -> list[str]:

@@ -210,6 +210,9 @@ def test_salient_names_are_phrases_of_the_reasons() -> None:
     assert salient_name(["scorer_error: the judge cannot parse the package inquiry"]) == (
         "cannot parse the package inquiry")
     assert salient_name(["", "!!"]) == "unexplained failure"
+    # a quoted word is what the scorer named, even a word that is a stop word elsewhere
+    assert salient_name(['missing "thanks"'] * 3) == "missing thanks"
+    assert salient_name(["The reply says thanks but ignores the question"]) == "ignores the question"
 
 
 def test_model_names_are_cleaned() -> None:
